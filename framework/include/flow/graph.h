@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * graph.h: loading, validating and running a graph; the node registry.
+ *
+ * A registry finds node types: plugins named TYPE.so in its search path, and
+ * descriptors registered directly. A graph is loaded from an INI file against
+ * a registry, validated completely (every error names the file and line), and
+ * then run: one forked process per node instance, wired with ZeroMQ.
+ */
+#ifndef FLOW_GRAPH_H
+#define FLOW_GRAPH_H
+
+#include <stdio.h>
+
+#include "flow/error.h"
+#include "flow/node.h"
+#include "flow/version.h"
+
+typedef struct flow_registry flow_registry_t;
+typedef struct flow_graph flow_graph_t;
+
+/* ---- Registry ------------------------------------------------------------ */
+
+/* Create an empty registry. Caller owns it. */
+FLOW_EXPORT flow_registry_t *flow_registry_new(void);
+
+/*
+ * Destroy `*reg_p` if not NULL and set it to NULL. Loaded plugins stay
+ * mapped (node code may still run).
+ */
+FLOW_EXPORT void flow_registry_destroy(flow_registry_t **reg_p);
+
+/* Append directory `dir` (copied) to the plugin search path. */
+FLOW_EXPORT void flow_registry_add_path(flow_registry_t *reg,
+                                        const char *dir);
+
+/*
+ * Append each directory of the colon-separated `list` (copied). NULL or ""
+ * adds nothing.
+ */
+FLOW_EXPORT void flow_registry_add_path_list(flow_registry_t *reg,
+                                             const char *list);
+
+/*
+ * Register `desc` (borrowed; must outlive the registry) as if loaded from
+ * `origin`. Returns 0, FLOW_EDUP if a type of that name is known, or FLOW_EABI
+ * if the descriptor is invalid; fills `diag`.
+ */
+FLOW_EXPORT int flow_registry_add(flow_registry_t *reg,
+                                  const flow_node_desc_t *desc,
+                                  const char *origin, flow_diag_t *diag);
+
+/*
+ * Find node type `name`: registered, or loaded from NAME.so in the first
+ * path directory that has it. Returns a borrowed descriptor, or NULL with
+ * `diag` filled (FLOW_ETYPE if not found, FLOW_EABI for a broken plugin).
+ */
+FLOW_EXPORT const flow_node_desc_t *
+flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag);
+
+/*
+ * Load every plugin in the search path, so that flow_registry_count and
+ * flow_registry_at see them all. Returns 0 or the first error (with `diag`),
+ * after loading what it could.
+ */
+FLOW_EXPORT int flow_registry_load_all(flow_registry_t *reg,
+                                       flow_diag_t *diag);
+
+/* Return the number of known node types. */
+FLOW_EXPORT size_t flow_registry_count(const flow_registry_t *reg);
+
+/*
+ * Return type `i` (sorted by name) and store where it came from in
+ * `*origin` (borrowed) if `origin` is not NULL.
+ */
+FLOW_EXPORT const flow_node_desc_t *
+flow_registry_at(const flow_registry_t *reg, size_t i, const char **origin);
+
+/* Print `desc` for people, gst-inspect style, to `out`. */
+FLOW_EXPORT void flow_node_desc_print(const flow_node_desc_t *desc,
+                                      FILE *out);
+
+/* ---- Graph --------------------------------------------------------------- */
+
+/*
+ * Load and validate the graph in INI file `path`, applying the overrides
+ * `sets[0..nsets)`, each "param=value" for a graph parameter or
+ * "node.key=value" for a node's. Node types are looked up in `reg`
+ * (borrowed; must outlive the graph). Returns a graph the caller owns and
+ * must flow_graph_destroy, or NULL with `diag` filled: the first error, with
+ * file and line.
+ */
+FLOW_EXPORT flow_graph_t *flow_graph_load(const char *path,
+                                          flow_registry_t *reg,
+                                          const char *const *sets,
+                                          size_t nsets, flow_diag_t *diag);
+
+/*
+ * As flow_graph_load, from the `len` bytes at `text` (borrowed); `name`
+ * stands for the file name in diagnostics.
+ */
+FLOW_EXPORT flow_graph_t *
+flow_graph_load_string(const char *text, size_t len, const char *name,
+                       flow_registry_t *reg, const char *const *sets,
+                       size_t nsets, flow_diag_t *diag);
+
+/* Destroy `*graph_p` if not NULL and set it to NULL. */
+FLOW_EXPORT void flow_graph_destroy(flow_graph_t **graph_p);
+
+/* Return the graph's name (borrowed). */
+FLOW_EXPORT const char *flow_graph_name(const flow_graph_t *graph);
+
+/* Return the total number of processes the graph runs. */
+FLOW_EXPORT unsigned flow_graph_process_count(const flow_graph_t *graph);
+
+/* Options for flow_graph_run. Zero them, then set what you need. */
+typedef struct flow_run_opts {
+    double timeout_s;    /* whole run; 0: none */
+    double grace_s;      /* after a failure, SIGTERM -> SIGKILL; 0: 0.5 */
+    int quiet;           /* no progress or summary lines on stderr */
+    const char *run_dir; /* parent of the private run directory; NULL: env */
+} flow_run_opts_t;
+
+/*
+ * Run `graph`: fork one process per node instance, wire them, start them
+ * together, supervise them until every one exits. On a failure the other
+ * instances are stopped. The private run directory is removed whatever the
+ * outcome. Returns 0 when every instance exited 0; FLOW_ENODE when one
+ * failed (reported on stderr with node, instance, pid, status);
+ * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by SIGINT/SIGTERM (`*signo_out`
+ * gets the signal if not NULL); or -errno if the run could not start.
+ */
+FLOW_EXPORT int flow_graph_run(flow_graph_t *graph,
+                               const flow_run_opts_t *opts, int *signo_out);
+
+#endif

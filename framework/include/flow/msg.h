@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * msg.h: typed message batches, the unit that travels on a link.
+ *
+ * A message holds `count` items of one type: int64 numbers, words (strings
+ * without NUL bytes) or raw bytes. Sources batch many items per message
+ * because the per-message cost dominates for small items. A message also
+ * carries a sequence number that ordered collectors use to restore input
+ * order; nodes that process one message into another keep it automatically.
+ */
+#ifndef FLOW_MSG_H
+#define FLOW_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/version.h"
+
+/* Item types, used by messages and by port declarations. */
+typedef enum flow_type {
+    FLOW_ANY = 0, /* ports only: accepts any item type */
+    FLOW_INT64 = 1,
+    FLOW_WORDS = 2,
+    FLOW_BYTES = 3
+} flow_type_t;
+
+/* A message without a sequence number. */
+#define FLOW_SEQ_NONE UINT64_MAX
+
+typedef struct flow_msg flow_msg_t;
+
+/*
+ * Create an empty message of `type` (not FLOW_ANY) with room for about
+ * `capacity` items (a hint; messages grow). Caller owns the message and must
+ * flow_msg_destroy it or pass it on with flow_node_send. Returns NULL only for
+ * a bad type; aborts on out-of-memory.
+ */
+FLOW_EXPORT flow_msg_t *flow_msg_new(flow_type_t type, size_t capacity);
+
+/* Destroy `*msg_p` if not NULL and set it to NULL. */
+FLOW_EXPORT void flow_msg_destroy(flow_msg_t **msg_p);
+
+/* Return the item type of `msg`. */
+FLOW_EXPORT flow_type_t flow_msg_type(const flow_msg_t *msg);
+
+/* Return the number of items in `msg` (bytes for FLOW_BYTES). */
+FLOW_EXPORT size_t flow_msg_count(const flow_msg_t *msg);
+
+/* Return the sequence number of `msg`, FLOW_SEQ_NONE if it has none. */
+FLOW_EXPORT uint64_t flow_msg_seq(const flow_msg_t *msg);
+
+/* Set the sequence number of `msg`. */
+FLOW_EXPORT void flow_msg_set_seq(flow_msg_t *msg, uint64_t seq);
+
+/* Remove every item, keeping the type and the allocated room. */
+FLOW_EXPORT void flow_msg_clear(flow_msg_t *msg);
+
+/*
+ * Append the int64 `value`. Returns 0, or FLOW_EPROTO (and changes nothing)
+ * if `msg` is not a FLOW_INT64 message.
+ */
+FLOW_EXPORT int flow_msg_add_i64(flow_msg_t *msg, int64_t value);
+
+/*
+ * Append `n` int64 values from `values` (borrowed). Same errors as
+ * flow_msg_add_i64.
+ */
+FLOW_EXPORT int flow_msg_add_i64s(flow_msg_t *msg, const int64_t *values,
+                                  size_t n);
+
+/*
+ * Return the items of a FLOW_INT64 message, which the caller may modify in
+ * place but not grow; NULL for other types. Borrowed: valid until the next
+ * change to the message or its destruction.
+ */
+FLOW_EXPORT int64_t *flow_msg_i64(flow_msg_t *msg);
+
+/*
+ * Append the word `word` of `len` bytes (copied). Returns 0, FLOW_EPROTO if
+ * `msg` is not a FLOW_WORDS message, or FLOW_EPARAM if the word holds a NUL
+ * byte.
+ */
+FLOW_EXPORT int flow_msg_add_word(flow_msg_t *msg, const char *word,
+                                  size_t len);
+
+/*
+ * Return word `index` of a FLOW_WORDS message as a NUL-terminated string and
+ * store its length in `*len` if `len` is not NULL. Returns NULL for a bad
+ * index or type. Borrowed, as flow_msg_i64.
+ */
+FLOW_EXPORT const char *flow_msg_word(const flow_msg_t *msg, size_t index,
+                                      size_t *len);
+
+/*
+ * Append `len` bytes from `data` (copied) to a FLOW_BYTES message. Returns 0
+ * or FLOW_EPROTO for another type.
+ */
+FLOW_EXPORT int flow_msg_add_bytes(flow_msg_t *msg, const void *data,
+                                   size_t len);
+
+/*
+ * Return the bytes of a FLOW_BYTES message and store their count in `*len`.
+ * NULL for other types. Borrowed, as flow_msg_i64.
+ */
+FLOW_EXPORT const void *flow_msg_bytes(const flow_msg_t *msg, size_t *len);
+
+/* Return the static name of `type`: "any", "int64", "words" or "bytes". */
+FLOW_EXPORT const char *flow_type_name(flow_type_t type);
+
+#endif

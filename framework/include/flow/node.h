@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node.h: the one header a node plugin includes.
+ *
+ * A node declares itself with a static descriptor: a name, a summary, a
+ * parameter table, a port table and callbacks. The framework parses and
+ * checks every parameter against the table before any process starts, fills
+ * the node's zeroed state struct, then calls the callbacks in the node's own
+ * process:
+ *
+ *   init(node, state)              optional, once
+ *   run(node, state)               for nodes that drive their own loop
+ *                                  (sources, protocol nodes): they call
+ *                                  flow_node_recv/flow_node_send themselves
+ *   process(node, state, port, &m) otherwise, once per arriving message
+ *   finish(node, state)            optional, after every input has ended
+ *   fini(node, state)              optional, frees what init acquired
+ *
+ * When run (or finish) returns 0 the framework ends every output that is
+ * still open, so consumers see end-of-stream, and waits until every message
+ * has been delivered. A callback that returns a negative code fails the node:
+ * it should explain why with flow_node_fail first.
+ *
+ * Example:
+ *
+ *   struct scale { int64_t factor; };
+ *   static const flow_param_t scale_params[] = {
+ *       FLOW_PARAM_INT("factor", struct scale, factor, "2", -1000, 1000,
+ *                      "multiply every item by this"),
+ *       FLOW_PARAM_END
+ *   };
+ *   static const flow_port_t scale_ports[] = {
+ *       FLOW_PORT_IN("in", FLOW_INT64, "numbers"),
+ *       FLOW_PORT_OUT("out", FLOW_INT64, "the numbers, scaled"),
+ *       FLOW_PORT_END
+ *   };
+ *   FLOW_NODE(scale) = {
+ *       FLOW_NODE_V1,
+ *       .name = "scale", .summary = "Multiply numbers by a constant",
+ *       .state_size = sizeof(struct scale),
+ *       .params = scale_params, .ports = scale_ports,
+ *       .process = scale_process,
+ *   };
+ */
+#ifndef FLOW_NODE_H
+#define FLOW_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/error.h"
+#include "flow/msg.h"
+#include "flow/version.h"
+
+/* ---- Parameters ---------------------------------------------------------- */
+
+typedef enum flow_param_type {
+    FLOW_PARAM_T_INT = 1, /* int64_t field */
+    FLOW_PARAM_T_DOUBLE,  /* double field */
+    FLOW_PARAM_T_BOOL,    /* bool field: true/false/yes/no/on/off/1/0 */
+    FLOW_PARAM_T_STRING,  /* char * field, owned by the framework */
+    FLOW_PARAM_T_CHOICE   /* int field: index of the value in `choices` */
+} flow_param_type_t;
+
+/*
+ * One row of a node's parameter table. Defaults are strings parsed by the
+ * same parser as graph values; a NULL default makes the parameter required.
+ */
+typedef struct flow_param {
+    const char *name;
+    flow_param_type_t type;
+    size_t offset;
+    const char *def;
+    int64_t min_i, max_i; /* FLOW_PARAM_T_INT bounds, inclusive */
+    double min_d, max_d;  /* FLOW_PARAM_T_DOUBLE bounds, inclusive */
+    const char *choices;  /* FLOW_PARAM_T_CHOICE: "a|b|c" */
+    const char *doc;
+} flow_param_t;
+
+/*
+ * The offset of FIELD in T, after a compile-time check that the field has C
+ * type CT. A mismatch fails to compile with "size of unnamed array is
+ * negative" at the FLOW_PARAM_* line: declare the field with the C type the
+ * macro names.
+ */
+#define FLOW__FIELD(T, FIELD, CT)                                              \
+    (offsetof(T, FIELD) +                                                      \
+     0 * sizeof(char[1 - 2 * !__builtin_types_compatible_p(                    \
+                             __typeof__(((T *)0)->FIELD), CT)]))
+
+/* An int64_t parameter within [MIN, MAX]. */
+#define FLOW_PARAM_INT(NAME, T, FIELD, DEF, MIN, MAX, DOC)                     \
+    {                                                                          \
+        (NAME), FLOW_PARAM_T_INT, FLOW__FIELD(T, FIELD, int64_t), (DEF),       \
+            (MIN), (MAX), 0, 0, NULL, (DOC)                                    \
+    }
+
+/* A double parameter within [MIN, MAX]. */
+#define FLOW_PARAM_DOUBLE(NAME, T, FIELD, DEF, MIN, MAX, DOC)                  \
+    {                                                                          \
+        (NAME), FLOW_PARAM_T_DOUBLE, FLOW__FIELD(T, FIELD, double), (DEF), 0,  \
+            0, (MIN), (MAX), NULL, (DOC)                                       \
+    }
+
+/* A bool parameter. */
+#define FLOW_PARAM_BOOL(NAME, T, FIELD, DEF, DOC)                              \
+    {                                                                          \
+        (NAME), FLOW_PARAM_T_BOOL, FLOW__FIELD(T, FIELD, bool), (DEF), 0, 0,   \
+            0, 0, NULL, (DOC)                                                  \
+    }
+
+/* A string parameter; the framework owns and frees the string. */
+#define FLOW_PARAM_STRING(NAME, T, FIELD, DEF, DOC)                            \
+    {                                                                          \
+        (NAME), FLOW_PARAM_T_STRING, FLOW__FIELD(T, FIELD, char *), (DEF), 0,  \
+            0, 0, 0, NULL, (DOC)                                               \
+    }
+
+/* One of CHOICES ("a|b|c"); the int field gets the index of the value. */
+#define FLOW_PARAM_CHOICE(NAME, T, FIELD, DEF, CHOICES, DOC)                   \
+    {                                                                          \
+        (NAME), FLOW_PARAM_T_CHOICE, FLOW__FIELD(T, FIELD, int), (DEF), 0, 0,  \
+            0, 0, (CHOICES), (DOC)                                             \
+    }
+
+#define FLOW_PARAM_END                                                         \
+    {                                                                          \
+        NULL, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL                               \
+    }
+
+/* ---- Ports --------------------------------------------------------------- */
+
+typedef enum flow_port_dir {
+    FLOW_DIR_IN = 1, /* end of push links: fan-in from every producer */
+    FLOW_DIR_OUT,    /* start of push links: load-balanced over consumers */
+    FLOW_DIR_PAIR    /* two-way: one channel per peer instance */
+} flow_port_dir_t;
+
+/* One row of a node's port table. */
+typedef struct flow_port {
+    const char *name;
+    flow_port_dir_t dir;
+    flow_type_t type;
+    const char *doc;
+} flow_port_t;
+
+#define FLOW_PORT_IN(NAME, TYPE, DOC)                                          \
+    {                                                                          \
+        (NAME), FLOW_DIR_IN, (TYPE), (DOC)                                     \
+    }
+#define FLOW_PORT_OUT(NAME, TYPE, DOC)                                         \
+    {                                                                          \
+        (NAME), FLOW_DIR_OUT, (TYPE), (DOC)                                    \
+    }
+#define FLOW_PORT_PAIR(NAME, TYPE, DOC)                                        \
+    {                                                                          \
+        (NAME), FLOW_DIR_PAIR, (TYPE), (DOC)                                   \
+    }
+#define FLOW_PORT_END                                                          \
+    {                                                                          \
+        NULL, 0, 0, NULL                                                       \
+    }
+
+/* ---- The descriptor ------------------------------------------------------ */
+
+/* A node instance at run time. Opaque; owned by the framework. */
+typedef struct flow_node flow_node_t;
+
+/*
+ * A node type. Append-only: new fields go at the end, never reorder.
+ * Exactly one of `run` and `process` is set.
+ */
+typedef struct flow_node_desc {
+    uint32_t abi;         /* FLOW_NODE_ABI */
+    uint32_t struct_size; /* sizeof(flow_node_desc_t) */
+    const char *name;     /* one word: the INI type and the file stem */
+    const char *summary;  /* one line */
+    size_t state_size;    /* bytes of state the framework zeroes and fills */
+    const flow_param_t *params; /* ended by FLOW_PARAM_END; may be NULL */
+    const flow_port_t *ports;   /* ended by FLOW_PORT_END; may be NULL */
+    unsigned max_instances;     /* 0: any number */
+    int (*init)(flow_node_t *node, void *state);
+    int (*run)(flow_node_t *node, void *state);
+    int (*process)(flow_node_t *node, void *state, const char *port,
+                   flow_msg_t **msg_p);
+    int (*finish)(flow_node_t *node, void *state);
+    void (*fini)(flow_node_t *node, void *state);
+} flow_node_desc_t;
+
+/* First fields of every descriptor. */
+#define FLOW_NODE_V1                                                           \
+    .abi = FLOW_NODE_ABI, .struct_size = sizeof(flow_node_desc_t)
+
+/*
+ * FLOW_NODE(id) defines `flow_node_<id>`. Unless FLOW_NODE_STATIC is defined
+ * (to link the node straight into a program or test), it also exports the
+ * data symbol `flow_node_entry` that the loader looks up.
+ */
+#ifdef FLOW_NODE_STATIC
+#define FLOW_NODE(id) const flow_node_desc_t flow_node_##id
+#else
+#define FLOW_NODE(id)                                                          \
+    extern const flow_node_desc_t flow_node_##id;                              \
+    FLOW_EXPORT const flow_node_desc_t *const flow_node_entry =                \
+        &flow_node_##id;                                                       \
+    const flow_node_desc_t flow_node_##id
+#endif
+
+/* ---- Run-time calls ------------------------------------------------------ */
+
+/* Return the node's name in the graph (borrowed, valid for the run). */
+FLOW_EXPORT const char *flow_node_name(const flow_node_t *node);
+
+/* Return this instance's index, from 0 to flow_node_instances() - 1. */
+FLOW_EXPORT unsigned flow_node_instance(const flow_node_t *node);
+
+/* Return the number of instances of this node in the graph. */
+FLOW_EXPORT unsigned flow_node_instances(const flow_node_t *node);
+
+/*
+ * Return the number of channels of `port`: for an output, the number of
+ * consumer instances (flow_node_send_to picks one); for an input, the number
+ * of producer instances; for a pair port, the number of peer instances this
+ * instance talks to. 0 for an unknown port.
+ */
+FLOW_EXPORT unsigned flow_node_channels(const flow_node_t *node,
+                                        const char *port);
+
+/*
+ * Return the batch size (items per message) configured on the link of
+ * `port`, so sources know how much to put in one message. 0 for an unknown
+ * port.
+ */
+FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
+
+/*
+ * Send `*msg_p` on output or pair port `port` and set `*msg_p` to NULL
+ * (transfer full, also on failure). On an output the message goes to the
+ * next consumer instance with room (load balancing); on a pair port with
+ * several channels it goes to channel 0. Blocks while every consumer is full
+ * (backpressure). Returns 0, FLOW_EPORT for an unknown or closed port or a
+ * wrong item type, FLOW_EINTR when the run is being stopped.
+ */
+FLOW_EXPORT int flow_node_send(flow_node_t *node, const char *port,
+                               flow_msg_t **msg_p);
+
+/*
+ * As flow_node_send, to channel `channel` of `port` (a consumer instance of
+ * an output, a peer of a pair port).
+ */
+FLOW_EXPORT int flow_node_send_to(flow_node_t *node, const char *port,
+                                  unsigned channel, flow_msg_t **msg_p);
+
+/*
+ * Receive the next message from input or pair port `port`, from any channel,
+ * blocking until one arrives. On success stores a message the caller owns in
+ * `*msg_p` and returns 0. Returns FLOW_EOF once every producer has ended and
+ * all their messages were received, FLOW_ELOST or FLOW_EPROTO (with the
+ * node failed) on loss or a malformed frame, FLOW_EINTR when stopping.
+ */
+FLOW_EXPORT int flow_node_recv(flow_node_t *node, const char *port,
+                               flow_msg_t **msg_p);
+
+/* As flow_node_recv, from channel `channel` of pair port `port` only. */
+FLOW_EXPORT int flow_node_recv_from(flow_node_t *node, const char *port,
+                                    unsigned channel, flow_msg_t **msg_p);
+
+/*
+ * End the stream of output or pair port `port` (every channel): consumers
+ * see FLOW_EOF after the messages already sent. Returns 0 or FLOW_EPORT.
+ * Ending a port twice is allowed.
+ */
+FLOW_EXPORT int flow_node_close(flow_node_t *node, const char *port);
+
+/* As flow_node_close, for one channel of a pair or output port. */
+FLOW_EXPORT int flow_node_close_to(flow_node_t *node, const char *port,
+                                   unsigned channel);
+
+/* Log levels for flow_node_log. */
+typedef enum flow_log_level {
+    FLOW_LOG_ERROR = 0,
+    FLOW_LOG_WARN,
+    FLOW_LOG_INFO,
+    FLOW_LOG_DEBUG
+} flow_log_level_t;
+
+/*
+ * Write one line "node[i] level: message" to stderr, in a single write so
+ * lines of concurrent instances never interleave.
+ */
+FLOW_EXPORT void flow_node_log(flow_node_t *node, flow_log_level_t level,
+                               const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Record why the node fails (reported by the launcher with the node and
+ * instance) and return FLOW_ENODE, so a callback can `return
+ * flow_node_fail(node, "...")`. The first reason recorded wins.
+ */
+FLOW_EXPORT int flow_node_fail(flow_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * version.h: flow's version and the plugin ABI version, plus the export macro
+ * used by every public header.
+ */
+#ifndef FLOW_VERSION_H
+#define FLOW_VERSION_H
+
+#include <stddef.h>
+
+#define FLOW_VERSION_MAJOR 0
+#define FLOW_VERSION_MINOR 1
+#define FLOW_VERSION_PATCH 0
+#define FLOW_VERSION_STRING "0.1.0"
+
+/*
+ * The node plugin ABI. A plugin built against another value is refused at
+ * load time. Bump it whenever flow_node_desc_t changes other than by
+ * appending fields at its end.
+ */
+#define FLOW_NODE_ABI 1
+
+#if defined(__GNUC__)
+#define FLOW_EXPORT __attribute__((visibility("default")))
+#else
+#define FLOW_EXPORT
+#endif
+
+/* Return FLOW_VERSION_STRING of the library actually linked. */
+FLOW_EXPORT const char *flow_version(void);
+
+#endif

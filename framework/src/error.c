@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* error.c: error names and messages from FLOW_ERRNO_MAP, diagnostics. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *
+flow_version(void)
+{
+    return FLOW_VERSION_STRING;
+}
+
+const char *
+flow_strerror(int code)
+{
+    switch (code) {
+#define XX(c, msg)                                                             \
+    case FLOW_##c:                                                             \
+        return msg;
+        FLOW_ERRNO_MAP(XX)
+#undef XX
+    default:
+        break;
+    }
+    if (code < 0 && code > FLOW__ERR_BASE)
+        return strerror(-code);
+    return "unknown error";
+}
+
+const char *
+flow_err_name(int code)
+{
+    switch (code) {
+#define XX(c, msg)                                                             \
+    case FLOW_##c:                                                             \
+        return "FLOW_" #c;
+        FLOW_ERRNO_MAP(XX)
+#undef XX
+    default:
+        break;
+    }
+    if (code < 0 && code > FLOW__ERR_BASE) {
+        const char *n = strerrorname_np(-code);
+        return n ? n : "unknown error";
+    }
+    return "unknown error";
+}
+
+char *
+flow_diag_format(const flow_diag_t *diag, char *buf, size_t size)
+{
+    if (diag->file[0] && diag->line > 0)
+        snprintf(buf, size, "%s:%d: %s", diag->file, diag->line, diag->msg);
+    else if (diag->file[0])
+        snprintf(buf, size, "%s: %s", diag->file, diag->msg);
+    else
+        snprintf(buf, size, "%s", diag->msg);
+    return buf;
+}
+
+int
+flow__diag(flow_diag_t *diag, int code, const char *file, int line,
+           const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!diag)
+        return code;
+    diag->code = code;
+    diag->line = line;
+    snprintf(diag->file, sizeof(diag->file), "%s", file ? file : "");
+    va_start(ap, fmt);
+    vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}

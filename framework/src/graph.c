@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* graph.c: the graph model: lookups, pair topology, accessors, destroy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+long
+flow__graph_find_node(const flow_graph_t *g, const char *name)
+{
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (!strcmp(g->nodes[i].name, name))
+            return (long)i;
+    return -1;
+}
+
+long
+flow__desc_find_port(const flow_node_desc_t *desc, const char *name)
+{
+    long i = 0;
+
+    for (const flow_port_t *p = desc->ports; p && p->name; p++, i++)
+        if (!strcmp(p->name, name))
+            return i;
+    return -1;
+}
+
+unsigned
+flow__pair_channels(unsigned a, unsigned b, int side)
+{
+    if (a == b)
+        return 1;
+    return side == 0 ? (a == 1 ? b : 1) : (b == 1 ? a : 1);
+}
+
+unsigned
+flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst, unsigned ch)
+{
+    if (a == b)
+        return inst;
+    if (side == 0)
+        return a == 1 ? ch : 0;
+    return b == 1 ? ch : 0;
+}
+
+const char *
+flow_graph_name(const flow_graph_t *graph)
+{
+    return graph->name;
+}
+
+unsigned
+flow_graph_process_count(const flow_graph_t *graph)
+{
+    unsigned n = 0;
+
+    for (size_t i = 0; i < graph->nnodes; i++)
+        n += graph->nodes[i].instances;
+    return n;
+}
+
+static void
+kv_free(flow_kv_t *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(kv[i].key);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+void
+flow_graph_destroy(flow_graph_t **graph_p)
+{
+    flow_graph_t *g;
+
+    if (!graph_p || !*graph_p)
+        return;
+    g = *graph_p;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        flow_gnode_t *n = &g->nodes[i];
+        if (n->desc && n->state)
+            flow__param_release(n->desc->params, n->state);
+        free(n->state);
+        free(n->name);
+        free(n->type);
+        free(n->port_link);
+        free(n->port_side);
+        kv_free(n->kv, n->nkv);
+    }
+    for (size_t i = 0; i < g->nlinks; i++) {
+        free(g->links[i].text);
+        free(g->links[i].port_name[0]);
+        free(g->links[i].port_name[1]);
+    }
+    kv_free(g->params, g->nparams);
+    free(g->nodes);
+    free(g->links);
+    free(g->file);
+    free(g->name);
+    free(g->description);
+    free(g);
+    *graph_p = NULL;
+}

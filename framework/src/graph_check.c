@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * graph_check.c: validation of a loaded graph before anything forks: node
+ * types, instance counts, parameters against each node's table, ports, link
+ * kinds and item types, ports linked twice or never, push cycles.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define FLOW_MAX_INSTANCES 4096
+
+static const char *
+set_note(const flow_kv_t *kv)
+{
+    return kv->from_set ? " (set on the command line)" : "";
+}
+
+static int
+check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
+{
+    const flow_node_desc_t *d;
+    flow_diag_t tmp;
+    char why[256];
+
+    d = flow_registry_find(g->reg, n->type, &tmp);
+    if (!d) {
+        if (tmp.code == FLOW_ETYPE)
+            return flow__diag(diag, FLOW_ETYPE, g->file, n->type_line,
+                              "unknown node type '%s' for node '%s'",
+                              n->type, n->name);
+        return flow__diag(diag, tmp.code, g->file, n->type_line,
+                          "node type '%s' for node '%s': %s: %s", n->type,
+                          n->name, tmp.file, tmp.msg);
+    }
+    n->desc = d;
+    n->instances = 1;
+    n->state = flow__xcalloc(1, d->state_size ? d->state_size : 1);
+    for (size_t k = 0; k < n->nkv; k++) {
+        flow_kv_t *kv = &n->kv[k];
+        const flow_param_t *p = NULL;
+
+        if (!strcmp(kv->key, "instances")) {
+            int64_t v;
+            kv->used = true;
+            if (!strcmp(kv->value, "auto")) {
+                long c = sysconf(_SC_NPROCESSORS_ONLN);
+                n->instances = c > 0 ? (unsigned)c : 1;
+            } else if (flow__parse_i64(kv->value, &v) || v < 1 ||
+                       v > FLOW_MAX_INSTANCES) {
+                return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                                  "bad value '%s' for 'instances' of node "
+                                  "'%s'%s: expected 'auto' or 1 to %d",
+                                  kv->value, n->name, set_note(kv),
+                                  FLOW_MAX_INSTANCES);
+            } else {
+                n->instances = (unsigned)v;
+            }
+            if (d->max_instances && n->instances > d->max_instances)
+                return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                                  "node '%s' of type '%s' allows at most %u "
+                                  "instance%s, not %u",
+                                  n->name, d->name, d->max_instances,
+                                  d->max_instances == 1 ? "" : "s",
+                                  n->instances);
+            continue;
+        }
+        for (const flow_param_t *q = d->params; q && q->name; q++)
+            if (!strcmp(q->name, kv->key))
+                p = q;
+        if (!p)
+            return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                              "unknown parameter '%s' for node '%s' of type "
+                              "'%s'%s",
+                              kv->key, n->name, d->name, set_note(kv));
+        kv->used = true;
+        if (flow__param_set(p, kv->value, n->state, why, sizeof(why)))
+            return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                              "bad value '%s' for parameter '%s' of node "
+                              "'%s'%s: %s",
+                              kv->value, kv->key, n->name, set_note(kv), why);
+    }
+    for (const flow_param_t *p = d->params; p && p->name; p++) {
+        bool given = false;
+        for (size_t k = 0; k < n->nkv; k++)
+            if (!strcmp(n->kv[k].key, p->name))
+                given = true;
+        if (given)
+            continue;
+        if (!p->def)
+            return flow__diag(diag, FLOW_EPARAM, g->file, n->line,
+                              "missing required parameter '%s' for node '%s' "
+                              "of type '%s'",
+                              p->name, n->name, d->name);
+        if (flow__param_set(p, p->def, n->state, why, sizeof(why)))
+            return flow__diag(diag, FLOW_EABI, g->file, n->line,
+                              "default of '%s' in type '%s' is bad: %s",
+                              p->name, d->name, why);
+    }
+    n->nports = 0;
+    for (const flow_port_t *p = d->ports; p && p->name; p++)
+        n->nports++;
+    n->port_link = flow__xmalloc(sizeof(int) * (n->nports ? n->nports : 1));
+    n->port_side = flow__xcalloc(n->nports ? n->nports : 1, sizeof(int));
+    for (size_t i = 0; i < n->nports; i++)
+        n->port_link[i] = -1;
+    return 0;
+}
+
+static const char *const dir_name[] = { "", "an input", "an output",
+                                        "a pair" };
+
+static int
+check_link(flow_graph_t *g, size_t li, flow_diag_t *diag)
+{
+    flow_glink_t *l = &g->links[li];
+    static const flow_port_dir_t want[3][2] = {
+        { 0, 0 },
+        { FLOW_DIR_OUT, FLOW_DIR_IN },
+        { FLOW_DIR_PAIR, FLOW_DIR_PAIR },
+    };
+    const flow_port_t *port[2];
+
+    if (l->node[0] == l->node[1] && l->kind == FLOW_LINK_PAIR)
+        return flow__diag(diag, FLOW_ELINK, g->file, l->line,
+                          "link '%s' connects node '%s' to itself", l->text,
+                          g->nodes[l->node[0]].name);
+    for (int s = 0; s < 2; s++) {
+        flow_gnode_t *n = &g->nodes[l->node[s]];
+        long pi = flow__desc_find_port(n->desc, l->port_name[s]);
+
+        if (pi < 0)
+            return flow__diag(diag, FLOW_EPORT, g->file, l->line,
+                              "node '%s' of type '%s' has no port '%s'",
+                              n->name, n->desc->name, l->port_name[s]);
+        l->port[s] = (size_t)pi;
+        port[s] = &n->desc->ports[pi];
+        if (port[s]->dir != want[l->kind][s])
+            return flow__diag(
+                diag, FLOW_EPORT, g->file, l->line,
+                "link '%s': port '%s.%s' is %s port, a %s link needs %s "
+                "port there",
+                l->text, n->name, port[s]->name, dir_name[port[s]->dir],
+                l->kind == FLOW_LINK_PUSH ? "push" : "pair",
+                dir_name[want[l->kind][s]]);
+        if (n->port_link[pi] >= 0)
+            return flow__diag(diag, FLOW_ELINK, g->file, l->line,
+                              "port '%s.%s' is linked twice (first at line "
+                              "%d)",
+                              n->name, port[s]->name,
+                              g->links[n->port_link[pi]].line);
+        n->port_link[pi] = (int)li;
+        n->port_side[pi] = s;
+    }
+    if (port[0]->type != FLOW_ANY && port[1]->type != FLOW_ANY &&
+        port[0]->type != port[1]->type)
+        return flow__diag(diag, FLOW_EPORT, g->file, l->line,
+                          "link '%s': port '%s.%s' carries %s but port "
+                          "'%s.%s' takes %s",
+                          l->text, g->nodes[l->node[0]].name, port[0]->name,
+                          flow_type_name(port[0]->type),
+                          g->nodes[l->node[1]].name, port[1]->name,
+                          flow_type_name(port[1]->type));
+    if (l->kind == FLOW_LINK_PAIR) {
+        unsigned a = g->nodes[l->node[0]].instances;
+        unsigned b = g->nodes[l->node[1]].instances;
+        if (a != b && a != 1 && b != 1)
+            return flow__diag(diag, FLOW_ELINK, g->file, l->line,
+                              "pair link '%s' joins %u and %u instances: a "
+                              "pair link needs equal counts or one instance "
+                              "on a side",
+                              l->text, a, b);
+    }
+    return 0;
+}
+
+/* Depth-first search for a push cycle; colour 1 = on the stack. */
+static long
+find_cycle(const flow_graph_t *g, size_t v, unsigned char *colour)
+{
+    colour[v] = 1;
+    for (size_t i = 0; i < g->nlinks; i++) {
+        const flow_glink_t *l = &g->links[i];
+        long r;
+        if (l->kind != FLOW_LINK_PUSH || l->node[0] != v)
+            continue;
+        if (colour[l->node[1]] == 1)
+            return (long)i;
+        if (colour[l->node[1]] == 0 &&
+            (r = find_cycle(g, l->node[1], colour)) >= 0)
+            return r;
+    }
+    colour[v] = 2;
+    return -1;
+}
+
+int
+flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
+{
+    unsigned char *colour;
+    int rc;
+
+    if (g->nnodes == 0)
+        return flow__diag(diag, FLOW_EPARSE, g->file, 0,
+                          "the graph has no nodes");
+    for (size_t i = 0; i < g->nnodes; i++)
+        if ((rc = check_node(g, &g->nodes[i], diag)))
+            return rc;
+    for (size_t i = 0; i < g->nlinks; i++)
+        if ((rc = check_link(g, i, diag)))
+            return rc;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        flow_gnode_t *n = &g->nodes[i];
+        for (size_t p = 0; p < n->nports; p++)
+            if (n->port_link[p] < 0)
+                return flow__diag(diag, FLOW_ELINK, g->file, n->line,
+                                  "port '%s.%s' (%s, %s) is not linked",
+                                  n->name, n->desc->ports[p].name,
+                                  dir_name[n->desc->ports[p].dir] + 2,
+                                  flow_type_name(n->desc->ports[p].type));
+    }
+    colour = flow__xcalloc(g->nnodes, 1);
+    for (size_t i = 0; i < g->nnodes; i++) {
+        long li;
+        if (colour[i])
+            continue;
+        li = find_cycle(g, i, colour);
+        if (li >= 0) {
+            free(colour);
+            return flow__diag(diag, FLOW_ECYCLE, g->file, g->links[li].line,
+                              "link '%s' closes a cycle of push links",
+                              g->links[li].text);
+        }
+    }
+    free(colour);
+    return 0;
+}

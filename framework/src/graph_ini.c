@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * graph_ini.c: reading a graph file with inih into the graph model.
+ *
+ * Debian's libinih is built with its defaults (200-byte lines, no line
+ * numbers for handlers), so we read through our own ini_reader: it counts
+ * lines, rejects over-long lines instead of letting inih split them, strips
+ * indentation (so an indented key is never taken for a continuation line)
+ * and notes where each section starts. Then [graph] parameters, command-line
+ * overrides and ${name} references are applied, and the links parsed.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct entry {
+    char *section;
+    char *key;
+    char *value;
+    int line;
+} entry_t;
+
+typedef struct section {
+    char *name;
+    int line;
+} section_t;
+
+typedef struct loader {
+    const char *file;
+    const char *text;
+    size_t len, pos;
+    int line;
+    int err_line; /* line that was too long, 0 if none */
+    const char *err_what;
+    entry_t *entries;
+    size_t nentries, ecap;
+    section_t *sections;
+    size_t nsections, scap;
+} loader_t;
+
+static char *
+reader(char *str, int num, void *stream)
+{
+    loader_t *ld = stream;
+    const char *start, *nl;
+    size_t len, skip = 0;
+
+    if (ld->pos >= ld->len || ld->err_line)
+        return NULL;
+    start = ld->text + ld->pos;
+    nl = memchr(start, '\n', ld->len - ld->pos);
+    len = nl ? (size_t)(nl - start) + 1 : ld->len - ld->pos;
+    ld->pos += len;
+    ld->line++;
+    if (memchr(start, '\0', len)) {
+        ld->err_line = ld->line;
+        ld->err_what = "line holds a NUL byte";
+        return NULL;
+    }
+    while (skip < len && (start[skip] == ' ' || start[skip] == '\t'))
+        skip++;
+    start += skip;
+    len -= skip;
+    /* inih reads at most num - 1 bytes and needs the newline among them. */
+    if (len + (nl ? 0 : 1) > (size_t)num - 1) {
+        ld->err_line = ld->line;
+        ld->err_what = "line is too long (inih reads at most 198 bytes)";
+        return NULL;
+    }
+    memcpy(str, start, len);
+    str[len] = '\0';
+    if (*start == '[') {
+        const char *end = memchr(start, ']', len);
+        if (end) {
+            flow__xgrow((void **)&ld->sections, &ld->scap, ld->nsections + 1,
+                        sizeof(*ld->sections));
+            ld->sections[ld->nsections].name =
+                flow__xstrndup(start + 1, (size_t)(end - start - 1));
+            ld->sections[ld->nsections].line = ld->line;
+            ld->nsections++;
+        }
+    }
+    return str;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+    loader_t *ld = user;
+    entry_t *e;
+
+    flow__xgrow((void **)&ld->entries, &ld->ecap, ld->nentries + 1,
+                sizeof(*ld->entries));
+    e = &ld->entries[ld->nentries++];
+    e->section = flow__xstrdup(section);
+    e->key = flow__xstrdup(name);
+    e->value = flow__xstrdup(value);
+    e->line = ld->line;
+    return 1; /* inih: non-zero means "go on"; it stays in this file */
+}
+
+static void
+loader_release(loader_t *ld)
+{
+    for (size_t i = 0; i < ld->nentries; i++) {
+        free(ld->entries[i].section);
+        free(ld->entries[i].key);
+        free(ld->entries[i].value);
+    }
+    for (size_t i = 0; i < ld->nsections; i++)
+        free(ld->sections[i].name);
+    free(ld->entries);
+    free(ld->sections);
+}
+
+static bool
+is_name(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+static flow_kv_t *
+kv_find(flow_kv_t *kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(kv[i].key, key))
+            return &kv[i];
+    return NULL;
+}
+
+static void
+kv_add(flow_kv_t **kv, size_t *n, size_t *cap, const char *key,
+       const char *value, int line, bool from_set)
+{
+    flow__xgrow((void **)kv, cap, *n + 1, sizeof(**kv));
+    (*kv)[*n].key = flow__xstrdup(key);
+    (*kv)[*n].value = flow__xstrdup(value);
+    (*kv)[*n].line = line;
+    (*kv)[*n].from_set = from_set;
+    (*kv)[*n].used = false;
+    (*n)++;
+}
+
+/* Replace ${name} references in `*value` by graph parameters. */
+static int
+substitute(const flow_graph_t *g, char **value, int line, const char *what,
+           flow_diag_t *diag)
+{
+    char *out = NULL;
+    size_t olen = 0, ocap = 0;
+    const char *p = *value;
+
+    if (!strstr(p, "${"))
+        return 0;
+    while (*p) {
+        const char *ref = strstr(p, "${");
+        const char *end, *piece;
+        size_t plen;
+
+        if (!ref) {
+            piece = p;
+            plen = strlen(p);
+            p += plen;
+        } else if (ref > p) {
+            piece = p;
+            plen = (size_t)(ref - p);
+            p = ref;
+        } else {
+            char name[128];
+            flow_kv_t *kv;
+
+            end = strchr(ref, '}');
+            if (!end || (size_t)(end - ref - 2) >= sizeof(name)) {
+                free(out);
+                return flow__diag(diag, FLOW_EPARSE, g->file, line,
+                                  "unterminated '${' in %s", what);
+            }
+            memcpy(name, ref + 2, (size_t)(end - ref - 2));
+            name[end - ref - 2] = '\0';
+            kv = kv_find(g->params, g->nparams, name);
+            if (!kv) {
+                free(out);
+                return flow__diag(diag, FLOW_EPARAM, g->file, line,
+                                  "undefined graph parameter '%s' in %s",
+                                  name, what);
+            }
+            kv->used = true;
+            piece = kv->value;
+            plen = strlen(piece);
+            p = end + 1;
+        }
+        flow__xgrow((void **)&out, &ocap, olen + plen + 1, 1);
+        memcpy(out + olen, piece, plen);
+        olen += plen;
+        out[olen] = '\0';
+    }
+    free(*value);
+    *value = out ? out : flow__xstrdup("");
+    return 0;
+}
+
+static flow_gnode_t *
+node_add(flow_graph_t *g, const char *name, int line)
+{
+    flow_gnode_t *n;
+
+    flow__xgrow((void **)&g->nodes, &g->ncap, g->nnodes + 1,
+                sizeof(*g->nodes));
+    n = &g->nodes[g->nnodes++];
+    memset(n, 0, sizeof(*n));
+    n->name = flow__xstrdup(name);
+    n->line = line;
+    return n;
+}
+
+/* Split "node.port" at `s` into its parts; returns 0 or -1. */
+static int
+split_endpoint(const char *s, size_t len, char *node, size_t nsize,
+               char *port, size_t psize)
+{
+    const char *dot = memchr(s, '.', len);
+    size_t nl, pl;
+
+    if (!dot)
+        return -1;
+    nl = (size_t)(dot - s);
+    pl = len - nl - 1;
+    if (!nl || !pl || nl >= nsize || pl >= psize)
+        return -1;
+    memcpy(node, s, nl);
+    node[nl] = '\0';
+    memcpy(port, dot + 1, pl);
+    port[pl] = '\0';
+    return is_name(node) && is_name(port) ? 0 : -1;
+}
+
+static int
+parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
+           flow_diag_t *diag)
+{
+    const char *arrow_tok = strcmp(kind, "push") ? "<->" : "->";
+    char *text = flow__xstrdup(value);
+    char *tok[8], *save = NULL, *t;
+    size_t ntok = 0;
+    char n0[128], p0[128], n1[128], p1[128];
+    flow_glink_t *l;
+    int rc = 0;
+
+    for (t = strtok_r(text, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+        if (ntok < 8)
+            tok[ntok++] = t;
+        else {
+            rc = -1;
+            break;
+        }
+    if (rc || ntok < 3 || strcmp(tok[1], arrow_tok) ||
+        split_endpoint(tok[0], strlen(tok[0]), n0, sizeof(n0), p0,
+                       sizeof(p0)) ||
+        split_endpoint(tok[2], strlen(tok[2]), n1, sizeof(n1), p1,
+                       sizeof(p1))) {
+        free(text);
+        return flow__diag(diag, FLOW_EPARSE, g->file, line,
+                          "bad link '%s': expected '%s = NODE.PORT %s "
+                          "NODE.PORT [batch=N] [hwm=N]'",
+                          value, kind, arrow_tok);
+    }
+    flow__xgrow((void **)&g->links, &g->lcap, g->nlinks + 1,
+                sizeof(*g->links));
+    l = &g->links[g->nlinks++];
+    memset(l, 0, sizeof(*l));
+    l->kind = strcmp(kind, "push") ? FLOW_LINK_PAIR : FLOW_LINK_PUSH;
+    l->line = line;
+    l->batch = 1024;
+    l->hwm = 64;
+    {
+        size_t tl = strlen(tok[0]) + strlen(tok[2]) + 8;
+        l->text = flow__xmalloc(tl);
+        snprintf(l->text, tl, "%s %s %s", tok[0], arrow_tok, tok[2]);
+    }
+    /* Node and port names are resolved by the checker: keep them. */
+    l->node[0] = (size_t)flow__graph_find_node(g, n0);
+    l->node[1] = (size_t)flow__graph_find_node(g, n1);
+    if (flow__graph_find_node(g, n0) < 0 || flow__graph_find_node(g, n1) < 0) {
+        const char *missing = flow__graph_find_node(g, n0) < 0 ? n0 : n1;
+        free(text);
+        return flow__diag(diag, FLOW_ELINK, g->file, line,
+                          "link '%s' names unknown node '%s'", l->text,
+                          missing);
+    }
+    for (size_t i = 3; i < ntok; i++) {
+        char *eq = strchr(tok[i], '=');
+        int64_t v;
+        if (!eq) {
+            free(text);
+            return flow__diag(diag, FLOW_EPARSE, g->file, line,
+                              "bad link option '%s': expected batch=N or "
+                              "hwm=N",
+                              tok[i]);
+        }
+        *eq = '\0';
+        if (strcmp(tok[i], "batch") && strcmp(tok[i], "hwm")) {
+            rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
+                            "unknown link option '%s' (batch, hwm)", tok[i]);
+            free(text);
+            return rc;
+        }
+        if (flow__parse_i64(eq + 1, &v) || v < 1 ||
+            v > (!strcmp(tok[i], "batch") ? (1 << 24) : 1000000)) {
+            rc = flow__diag(diag, FLOW_EPARAM, g->file, line,
+                            "bad value '%s' for link option '%s'", eq + 1,
+                            tok[i]);
+            free(text);
+            return rc;
+        }
+        if (!strcmp(tok[i], "batch"))
+            l->batch = (size_t)v;
+        else
+            l->hwm = (int)v;
+    }
+    l->port_name[0] = flow__xstrdup(p0);
+    l->port_name[1] = flow__xstrdup(p1);
+    free(text);
+    return 0;
+}
+
+static int
+build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
+      flow_diag_t *diag)
+{
+    int rc;
+
+    /* Sections: names, duplicates. */
+    for (size_t i = 0; i < ld->nsections; i++) {
+        section_t *s = &ld->sections[i];
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(ld->sections[j].name, s->name))
+                return flow__diag(diag, FLOW_EDUP, g->file, s->line,
+                                  "duplicate section '[%s]' (first at line "
+                                  "%d)",
+                                  s->name, ld->sections[j].line);
+        if (!is_name(s->name))
+            return flow__diag(diag, FLOW_EPARSE, g->file, s->line,
+                              "bad section name '[%s]': use letters, digits, "
+                              "'_' and '-'",
+                              s->name);
+        if (strcmp(s->name, "graph") && strcmp(s->name, "links"))
+            node_add(g, s->name, s->line);
+    }
+    /* [graph] first: the parameters that node values refer to. */
+    for (size_t i = 0; i < ld->nentries; i++) {
+        entry_t *e = &ld->entries[i];
+        if (!*e->section)
+            return flow__diag(diag, FLOW_EPARSE, g->file, e->line,
+                              "key '%s' outside of any section", e->key);
+        if (strcmp(e->section, "graph"))
+            continue;
+        if (!strcmp(e->key, "name") || !strcmp(e->key, "description")) {
+            char **dst = e->key[0] == 'n' ? &g->name : &g->description;
+            if (*dst)
+                return flow__diag(diag, FLOW_EDUP, g->file, e->line,
+                                  "duplicate key '%s' in [graph]", e->key);
+            *dst = flow__xstrdup(e->value);
+            continue;
+        }
+        if (!is_name(e->key) || strchr(e->key, '-'))
+            return flow__diag(diag, FLOW_EPARSE, g->file, e->line,
+                              "bad graph parameter name '%s'", e->key);
+        if (kv_find(g->params, g->nparams, e->key))
+            return flow__diag(diag, FLOW_EDUP, g->file, e->line,
+                              "duplicate graph parameter '%s'", e->key);
+        kv_add(&g->params, &g->nparams, &g->pcap, e->key, e->value, e->line,
+               false);
+    }
+    /* Node keys. */
+    for (size_t i = 0; i < ld->nentries; i++) {
+        entry_t *e = &ld->entries[i];
+        long ni;
+        flow_gnode_t *n;
+
+        if (!strcmp(e->section, "graph") || !strcmp(e->section, "links"))
+            continue;
+        ni = flow__graph_find_node(g, e->section);
+        if (ni < 0)
+            return flow__diag(diag, FLOW_EPARSE, g->file, e->line,
+                              "key '%s' in unknown section '%s'", e->key,
+                              e->section);
+        n = &g->nodes[ni];
+        if (!strcmp(e->key, "type")) {
+            if (n->type)
+                return flow__diag(diag, FLOW_EDUP, g->file, e->line,
+                                  "duplicate key 'type' in [%s]", n->name);
+            n->type = flow__xstrdup(e->value);
+            n->type_line = e->line;
+            continue;
+        }
+        if (kv_find(n->kv, n->nkv, e->key))
+            return flow__diag(diag, FLOW_EDUP, g->file, e->line,
+                              "duplicate key '%s' in [%s]", e->key, n->name);
+        kv_add(&n->kv, &n->nkv, &n->kvcap, e->key, e->value, e->line, false);
+    }
+    /* Command-line overrides. */
+    for (size_t i = 0; i < nsets; i++) {
+        const char *s = sets[i], *eq = strchr(s, '='), *dot;
+        char key[256];
+        size_t klen;
+
+        if (!eq || eq == s || (size_t)(eq - s) >= sizeof(key))
+            return flow__diag(diag, FLOW_EUSAGE, NULL, 0,
+                              "--set '%s': expected NAME=VALUE or "
+                              "NODE.KEY=VALUE",
+                              s);
+        klen = (size_t)(eq - s);
+        memcpy(key, s, klen);
+        key[klen] = '\0';
+        dot = strchr(key, '.');
+        if (!dot) {
+            flow_kv_t *kv = kv_find(g->params, g->nparams, key);
+            if (!kv)
+                return flow__diag(diag, FLOW_EPARAM, g->file, 0,
+                                  "--set '%s': the graph has no parameter "
+                                  "'%s'",
+                                  s, key);
+            free(kv->value);
+            kv->value = flow__xstrdup(eq + 1);
+            kv->from_set = true;
+        } else {
+            long ni;
+            flow_gnode_t *n;
+            flow_kv_t *kv;
+
+            key[dot - key] = '\0';
+            ni = flow__graph_find_node(g, key);
+            if (ni < 0)
+                return flow__diag(diag, FLOW_EPARAM, g->file, 0,
+                                  "--set '%s': the graph has no node '%s'", s,
+                                  key);
+            n = &g->nodes[ni];
+            if (!strcmp(dot + 1, "type"))
+                return flow__diag(diag, FLOW_EPARAM, g->file, 0,
+                                  "--set '%s': a node's type cannot be set",
+                                  s);
+            kv = kv_find(n->kv, n->nkv, dot + 1);
+            if (kv) {
+                free(kv->value);
+                kv->value = flow__xstrdup(eq + 1);
+                kv->from_set = true;
+            } else {
+                kv_add(&n->kv, &n->nkv, &n->kvcap, dot + 1, eq + 1, n->line,
+                       true);
+            }
+        }
+    }
+    /* ${name} references in node values. */
+    for (size_t i = 0; i < g->nnodes; i++) {
+        flow_gnode_t *n = &g->nodes[i];
+        char what[300];
+        if (!n->type)
+            return flow__diag(diag, FLOW_ETYPE, g->file, n->line,
+                              "node '%s' has no 'type'", n->name);
+        snprintf(what, sizeof(what), "'type' of node '%s'", n->name);
+        if ((rc = substitute(g, &n->type, n->type_line, what, diag)))
+            return rc;
+        for (size_t k = 0; k < n->nkv; k++) {
+            snprintf(what, sizeof(what), "'%s' of node '%s'", n->kv[k].key,
+                     n->name);
+            if ((rc = substitute(g, &n->kv[k].value, n->kv[k].line, what,
+                                 diag)))
+                return rc;
+        }
+    }
+    /* Links. */
+    for (size_t i = 0; i < ld->nentries; i++) {
+        entry_t *e = &ld->entries[i];
+        char *v;
+
+        if (strcmp(e->section, "links"))
+            continue;
+        if (strcmp(e->key, "push") && strcmp(e->key, "pair"))
+            return flow__diag(diag, FLOW_EPARSE, g->file, e->line,
+                              "unknown link kind '%s' (push, pair)", e->key);
+        v = flow__xstrdup(e->value);
+        rc = substitute(g, &v, e->line, "a link", diag);
+        if (!rc)
+            rc = parse_link(g, e->key, v, e->line, diag);
+        free(v);
+        if (rc)
+            return rc;
+    }
+    if (!g->name) {
+        const char *base = strrchr(g->file, '/');
+        size_t len;
+        base = base ? base + 1 : g->file;
+        len = strcspn(base, ".");
+        g->name = flow__xstrndup(base, len);
+    }
+    return 0;
+}
+
+flow_graph_t *
+flow_graph_load_string(const char *text, size_t len, const char *name,
+                       flow_registry_t *reg, const char *const *sets,
+                       size_t nsets, flow_diag_t *diag)
+{
+    loader_t ld;
+    flow_graph_t *g = flow__xcalloc(1, sizeof(*g));
+    int rc;
+
+    memset(&ld, 0, sizeof(ld));
+    ld.file = name;
+    ld.text = text;
+    ld.len = len;
+    g->file = flow__xstrdup(name);
+    g->reg = reg;
+    rc = ini_parse_stream(reader, &ld, handler, &ld);
+    if (ld.err_line) {
+        flow__diag(diag, FLOW_EPARSE, name, ld.err_line, "%s", ld.err_what);
+        goto fail;
+    }
+    if (rc > 0) {
+        flow__diag(diag, FLOW_EPARSE, name, rc,
+                   "expected '[section]' or 'key = value'");
+        goto fail;
+    }
+    if (rc < 0) {
+        flow__diag(diag, -ENOMEM, name, 0, "cannot parse: out of memory");
+        goto fail;
+    }
+    if (build(g, &ld, sets, nsets, diag) || flow__graph_check(g, diag))
+        goto fail;
+    loader_release(&ld);
+    return g;
+fail:
+    loader_release(&ld);
+    flow_graph_destroy(&g);
+    return NULL;
+}
+
+flow_graph_t *
+flow_graph_load(const char *path, flow_registry_t *reg,
+                const char *const *sets, size_t nsets, flow_diag_t *diag)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    flow_graph_t *g;
+
+    if (!f) {
+        int e = errno;
+        flow__diag(diag, -e, path, 0, "cannot open graph: %s", strerror(e));
+        return NULL;
+    }
+    do {
+        flow__xgrow((void **)&buf, &cap, len + 65536, 1);
+        n = fread(buf + len, 1, cap - len, f);
+        len += n;
+    } while (n > 0);
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        free(buf);
+        flow__diag(diag, -e, path, 0, "cannot read graph: %s", strerror(e));
+        return NULL;
+    }
+    fclose(f);
+    g = flow_graph_load_string(buf, len, path, reg, sets, nsets, diag);
+    free(buf);
+    return g;
+}

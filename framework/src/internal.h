@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h: declarations shared by the framework's modules, not part of
+ * the public API. Internal non-static names are flow__*.
+ */
+#ifndef FLOW_INTERNAL_H
+#define FLOW_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/flow.h"
+
+#include "banned.h"
+
+/* ---- Allocation (xalloc.c): abort on out-of-memory ---------------------- */
+
+void *flow__xmalloc(size_t size);
+void *flow__xcalloc(size_t n, size_t size);
+void *flow__xrealloc(void *ptr, size_t size);
+char *flow__xstrdup(const char *s);
+char *flow__xstrndup(const char *s, size_t n);
+/* Grow `*ptr` (of `*cap` elements of `size` bytes) to hold at least `need`. */
+void flow__xgrow(void **ptr, size_t *cap, size_t need, size_t size);
+
+/* ---- Diagnostics (error.c) ---------------------------------------------- */
+
+/*
+ * Fill `diag` (if not NULL) with `code`, `file`, `line` and the formatted
+ * message, and return `code`.
+ */
+int flow__diag(flow_diag_t *diag, int code, const char *file, int line,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- Wire format (msg.c) ------------------------------------------------- */
+
+/* Every frame starts with this 24-byte header (little-endian host order). */
+#define FLOW_WIRE_MAGIC 0x31574c46u /* "FLW1" */
+#define FLOW_WIRE_HDR   24
+enum { FLOW_FRAME_DATA = 1, FLOW_FRAME_EOS = 2 };
+
+typedef struct flow_frame_info {
+    int kind;       /* FLOW_FRAME_DATA or FLOW_FRAME_EOS */
+    uint32_t src;   /* sender instance */
+    uint64_t count; /* EOS: data messages the sender sent on this pipe */
+} flow_frame_info_t;
+
+/*
+ * Encode `*msg_p` as a data frame from instance `src`, taking ownership of
+ * the message (set to NULL). Stores a malloc'ed frame in `*frame` and its
+ * length in `*len`; the caller frees it (or hands it to zmq with free()).
+ */
+void flow__msg_encode(flow_msg_t **msg_p, uint32_t src, void **frame,
+                      size_t *len);
+
+/* Encode an end-of-stream frame from `src` after `sent` data frames. */
+void flow__msg_encode_eos(uint32_t src, uint64_t sent, unsigned char *frame);
+
+/*
+ * Decode the `len` bytes at `frame` (borrowed). On a data frame stores a new
+ * message in `*msg_p` (caller owns); on an end-of-stream frame stores NULL.
+ * Fills `info`. Returns 0 or FLOW_EPROTO with a reason in `why` (of
+ * `whylen` bytes) for any malformed input; never reads out of bounds.
+ */
+int flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
+                     flow_frame_info_t *info, char *why, size_t whylen);
+
+/* ---- Parameters (param.c) ------------------------------------------------ */
+
+/*
+ * Parse `value` for parameter `p` and store it into `state` (a string
+ * parameter's old value is freed). Returns 0 or FLOW_EPARAM with the reason
+ * in `why` (no subject, e.g. "not an integer").
+ */
+int flow__param_set(const flow_param_t *p, const char *value, void *state,
+                    char *why, size_t whylen);
+
+/* Free the string parameters of `state` as described by `params`. */
+void flow__param_release(const flow_param_t *params, void *state);
+
+/* Parse a decimal integer (optionally with an e-exponent, like 1e9). */
+int flow__parse_i64(const char *s, int64_t *out);
+
+/* Check a descriptor: ABI, size, names, defaults. Fills `diag`. */
+int flow__desc_check(const flow_node_desc_t *desc, const char *origin,
+                     flow_diag_t *diag);
+
+/* ---- Graph model (graph.c) ----------------------------------------------- */
+
+enum { FLOW_LINK_PUSH = 1, FLOW_LINK_PAIR = 2 };
+
+typedef struct flow_kv {
+    char *key;
+    char *value;
+    int line;
+    bool from_set; /* overridden on the command line */
+    bool used;
+} flow_kv_t;
+
+typedef struct flow_gnode {
+    char *name;
+    int line;
+    char *type;
+    int type_line;
+    unsigned instances;
+    flow_kv_t *kv; /* every key of the section but `type` */
+    size_t nkv, kvcap;
+    const flow_node_desc_t *desc;
+    void *state; /* parameters parsed into the node's state */
+    size_t nports;
+    int *port_link; /* per descriptor port: link index, -1 if none */
+    int *port_side; /* 0: first endpoint of the link, 1: second */
+} flow_gnode_t;
+
+typedef struct flow_glink {
+    int kind;
+    size_t node[2];
+    size_t port[2];     /* resolved port indexes */
+    char *port_name[2]; /* as written */
+    size_t batch;
+    int hwm;
+    int line;
+    char *text; /* "a.out -> b.in", for messages */
+} flow_glink_t;
+
+struct flow_graph {
+    char *file;
+    char *name;
+    char *description;
+    flow_kv_t *params; /* graph parameters */
+    size_t nparams, pcap;
+    flow_gnode_t *nodes;
+    size_t nnodes, ncap;
+    flow_glink_t *links;
+    size_t nlinks, lcap;
+    flow_registry_t *reg;
+};
+
+/* Check the loaded graph; resolve types, parse parameters, wire ports. */
+int flow__graph_check(flow_graph_t *g, flow_diag_t *diag);
+
+/* Return the index of node `name`, or -1. */
+long flow__graph_find_node(const flow_graph_t *g, const char *name);
+
+/* Return the index of port `name` in `desc`, or -1. */
+long flow__desc_find_port(const flow_node_desc_t *desc, const char *name);
+
+/*
+ * Channel topology of a pair link between `a` instances (first side) and
+ * `b` instances: return the number of channels of an instance of `side`, and
+ * store in `peer` (if not NULL) the peer instance of channel `ch` of
+ * instance `inst` of that side.
+ */
+unsigned flow__pair_channels(unsigned a, unsigned b, int side);
+unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
+                         unsigned ch);
+
+/* ---- Node run time (node.c) ---------------------------------------------- */
+
+/*
+ * Run instance `inst` of node `n` in the current (freshly forked) process:
+ * create the ZeroMQ context and sockets in `run_dir`, signal `ready_fd`,
+ * wait for EOF on `go_fd`, then run the node. Returns the process exit
+ * status (0 on success). Never returns into the caller's stack frames that
+ * would flush the parent's stdio: the caller must _exit with the result.
+ */
+int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
+                    const char *run_dir, int ready_fd, int go_fd);
+
+/* Format an ipc endpoint for link `l`; returns 0 or -ENAMETOOLONG. */
+int flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,
+                   unsigned a, unsigned b);
+
+/* ---- Processes (proc.c) -------------------------------------------------- */
+
+/* A fork()ed node instance as the launcher tracks it. */
+typedef struct flow_proc {
+    size_t node;
+    unsigned inst;
+    int pid;
+    int status; /* wait status once exited */
+    bool exited;
+} flow_proc_t;
+
+/* Describe wait status `status` ("exited with status 3", "killed by signal
+ * SIGSEGV") into `buf`. */
+void flow__status_describe(int status, char *buf, size_t size);
+
+#endif

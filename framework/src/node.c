@@ -1,0 +1,914 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node.c: one node instance at run time, in its own process.
+ *
+ * Wiring. An input port binds one PULL socket that every producer instance
+ * connects to (fan-in). An output port has one PUSH socket per consumer
+ * instance and balances messages over them itself, skipping full ones, so
+ * it can also send each consumer its own end-of-stream marker. A pair port
+ * has one PAIR socket per peer instance (the link's first side binds).
+ *
+ * End-of-stream. Every data frame names its sender instance; every
+ * producer, when done, sends each consumer an end marker that carries the
+ * number of data frames it sent to that consumer. A consumer ends an input
+ * only when every producer's marker has arrived, and checks each count
+ * against what it received: a loss is reported, never ignored.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "internal.h"
+
+typedef struct chan {
+    void *sock;
+    unsigned peer;      /* peer instance */
+    uint64_t sent;      /* data frames sent on this channel */
+    uint64_t rcvd;      /* pair: data frames received */
+    bool out_closed;    /* our end marker was sent */
+    bool eos;           /* pair: the peer's end marker arrived */
+} chan_t;
+
+typedef struct rport {
+    const flow_port_t *decl;
+    const flow_glink_t *link;
+    size_t link_index;
+    int side;
+    const flow_gnode_t *peer; /* node at the other end */
+    unsigned nch;
+    chan_t *ch;
+    void *pull;         /* input: the bound PULL socket */
+    uint64_t *rcvd;     /* input: data frames per producer */
+    unsigned char *eos; /* input: end marker seen, per producer */
+    unsigned nopen;     /* input or pair: producers or channels not ended */
+    uint64_t discarded;
+    unsigned rr;
+} rport_t;
+
+struct flow_node {
+    const flow_graph_t *g;
+    const flow_gnode_t *gn;
+    unsigned inst;
+    void *ctx;
+    rport_t *ports;
+    size_t nports;
+    bool failed;
+    char fail[FLOW_DIAG_MSG];
+    bool processing;
+    uint64_t cur_seq;
+    zmq_pollitem_t *items;
+    rport_t **item_port;
+    unsigned *item_ch;
+};
+
+const char *
+flow_node_name(const flow_node_t *node)
+{
+    return node->gn->name;
+}
+
+unsigned
+flow_node_instance(const flow_node_t *node)
+{
+    return node->inst;
+}
+
+unsigned
+flow_node_instances(const flow_node_t *node)
+{
+    return node->gn->instances;
+}
+
+static rport_t *
+find_port(const flow_node_t *node, const char *name)
+{
+    for (size_t i = 0; i < node->nports; i++)
+        if (!strcmp(node->ports[i].decl->name, name))
+            return &node->ports[i];
+    return NULL;
+}
+
+unsigned
+flow_node_channels(const flow_node_t *node, const char *port)
+{
+    rport_t *p = find_port(node, port);
+
+    if (!p)
+        return 0;
+    return p->decl->dir == FLOW_DIR_IN ? p->peer->instances : p->nch;
+}
+
+size_t
+flow_node_batch(const flow_node_t *node, const char *port)
+{
+    rport_t *p = find_port(node, port);
+
+    return p ? p->link->batch : 0;
+}
+
+static const char *const level_name[] = { "error", "warning", "info",
+                                          "debug" };
+
+static void
+vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
+     va_list ap)
+{
+    char line[1024];
+    int n;
+    size_t len;
+
+    if ((int)level < 0 || level > FLOW_LOG_DEBUG)
+        level = FLOW_LOG_INFO;
+    n = snprintf(line, sizeof(line), "%s[%u] %s: ", node->gn->name,
+                 node->inst, level_name[level]);
+    if (n < 0)
+        return;
+    len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+    if (n > 0)
+        len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n
+                                                  : sizeof(line) - len - 2;
+    line[len++] = '\n';
+    /* One write: lines of concurrent instances never interleave. */
+    if (write(STDERR_FILENO, line, len) < 0)
+        return;
+}
+
+void
+flow_node_log(flow_node_t *node, flow_log_level_t level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(node, level, fmt, ap);
+    va_end(ap);
+}
+
+int
+flow_node_fail(flow_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!node->failed) {
+        node->failed = true;
+        va_start(ap, fmt);
+        vsnprintf(node->fail, sizeof(node->fail), fmt, ap);
+        va_end(ap);
+    }
+    return FLOW_ENODE;
+}
+
+/* ---- Endpoints and sockets ----------------------------------------------- */
+
+int
+flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,
+               unsigned a, unsigned b)
+{
+    int n;
+
+    if (b == UINT32_MAX)
+        n = snprintf(buf, size, "ipc://%s/%zu.%u", run_dir, l, a);
+    else
+        n = snprintf(buf, size, "ipc://%s/%zu.%u.%u", run_dir, l, a, b);
+    /* The socket path (after "ipc://") must fit in sun_path. */
+    if (n < 0 || (size_t)n >= size || n - 6 >= 108)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static void *
+make_socket(flow_node_t *node, int type, int hwm)
+{
+    void *s = zmq_socket(node->ctx, type);
+    int linger = -1;
+
+    if (!s)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    return s;
+}
+
+static int
+sock_fail(flow_node_t *node, const rport_t *p, const char *what,
+          const char *ep)
+{
+    return flow_node_fail(node, "cannot %s '%s' for port '%s': %s", what, ep,
+                          p->decl->name, zmq_strerror(zmq_errno()));
+}
+
+/* Create the sockets of every port; bind the bound ones. */
+static int
+wire_bind(flow_node_t *node, const char *run_dir)
+{
+    const flow_graph_t *g = node->g;
+    char ep[256];
+
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        const flow_glink_t *l = p->link;
+        unsigned a = g->nodes[l->node[0]].instances;
+        unsigned b = g->nodes[l->node[1]].instances;
+
+        if (p->decl->dir == FLOW_DIR_IN) {
+            unsigned np = p->peer->instances;
+            if (flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
+                               node->inst, UINT32_MAX))
+                return flow_node_fail(node, "run directory path too long");
+            p->pull = make_socket(node, ZMQ_PULL, l->hwm);
+            if (!p->pull || zmq_bind(p->pull, ep))
+                return sock_fail(node, p, "bind", ep);
+            p->rcvd = flow__xcalloc(np, sizeof(*p->rcvd));
+            p->eos = flow__xcalloc(np, 1);
+            p->nopen = np;
+        } else if (p->decl->dir == FLOW_DIR_OUT) {
+            p->nch = p->peer->instances;
+            p->ch = flow__xcalloc(p->nch, sizeof(*p->ch));
+            p->rr = node->inst % p->nch;
+            for (unsigned c = 0; c < p->nch; c++) {
+                p->ch[c].peer = c;
+                p->ch[c].sock = make_socket(node, ZMQ_PUSH, l->hwm);
+                if (!p->ch[c].sock)
+                    return sock_fail(node, p, "create a socket", "push");
+            }
+        } else {
+            p->nch = flow__pair_channels(a, b, p->side);
+            p->ch = flow__xcalloc(p->nch, sizeof(*p->ch));
+            p->nopen = p->nch;
+            for (unsigned c = 0; c < p->nch; c++) {
+                chan_t *ch = &p->ch[c];
+                ch->peer = flow__pair_peer(a, b, p->side, node->inst, c);
+                ch->sock = make_socket(node, ZMQ_PAIR, l->hwm);
+                if (!ch->sock)
+                    return sock_fail(node, p, "create a socket", "pair");
+                if (p->side != 0)
+                    continue;
+                if (flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
+                                   node->inst, ch->peer))
+                    return flow_node_fail(node, "run directory path too "
+                                                "long");
+                if (zmq_bind(ch->sock, ep))
+                    return sock_fail(node, p, "bind", ep);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Connect the connecting sockets; every bound endpoint exists by now. */
+static int
+wire_connect(flow_node_t *node, const char *run_dir)
+{
+    char ep[256];
+
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+
+        if (p->decl->dir == FLOW_DIR_IN)
+            continue;
+        for (unsigned c = 0; c < p->nch; c++) {
+            chan_t *ch = &p->ch[c];
+            int rc;
+            if (p->decl->dir == FLOW_DIR_OUT)
+                rc = flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
+                                    c, UINT32_MAX);
+            else if (p->side == 1)
+                rc = flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
+                                    ch->peer, node->inst);
+            else
+                continue;
+            if (rc)
+                return flow_node_fail(node, "run directory path too long");
+            if (zmq_connect(ch->sock, ep))
+                return sock_fail(node, p, "connect to", ep);
+        }
+    }
+    return 0;
+}
+
+/* ---- Sending ------------------------------------------------------------- */
+
+static void
+free_frame(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+static int
+port_for_send(flow_node_t *node, const char *port, rport_t **out)
+{
+    rport_t *p = find_port(node, port);
+
+    if (!p)
+        return flow_node_fail(node, "send on unknown port '%s'", port);
+    if (p->decl->dir == FLOW_DIR_IN)
+        return flow_node_fail(node, "send on input port '%s'", port);
+    *out = p;
+    return 0;
+}
+
+static int
+check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
+{
+    if (!msg)
+        return flow_node_fail(node, "send of a NULL message on port '%s'",
+                              p->decl->name);
+    if (p->decl->type != FLOW_ANY && flow_msg_type(msg) != p->decl->type)
+        return flow_node_fail(node,
+                              "send of a %s message on port '%s', which "
+                              "carries %s",
+                              flow_type_name(flow_msg_type(msg)),
+                              p->decl->name, flow_type_name(p->decl->type));
+    if (node->processing && flow_msg_seq(msg) == FLOW_SEQ_NONE)
+        flow_msg_set_seq(msg, node->cur_seq);
+    return 0;
+}
+
+/* Send `zm` on channel `c` of `p`, blocking. */
+static int
+send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
+{
+    while (zmq_msg_send(zm, p->ch[c].sock, 0) < 0) {
+        if (zmq_errno() == EINTR)
+            continue;
+        zmq_msg_close(zm);
+        return flow_node_fail(node, "send on port '%s' failed: %s",
+                              p->decl->name, zmq_strerror(zmq_errno()));
+    }
+    return 0;
+}
+
+static int
+send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
+{
+    zmq_msg_t zm;
+    void *frame;
+    size_t len;
+    int rc;
+
+    if ((rc = check_msg(node, p, *msg_p))) {
+        flow_msg_destroy(msg_p);
+        return rc;
+    }
+    flow__msg_encode(msg_p, node->inst, &frame, &len);
+    if (zmq_msg_init_data(&zm, frame, len, free_frame, NULL)) {
+        free(frame);
+        return flow_node_fail(node, "cannot make a message: %s",
+                              zmq_strerror(zmq_errno()));
+    }
+    if (channel >= 0) {
+        if (p->ch[channel].out_closed) {
+            zmq_msg_close(&zm);
+            return flow_node_fail(node, "send on port '%s' channel %d after "
+                                        "its end",
+                                  p->decl->name, channel);
+        }
+        if ((rc = send_blocking(node, p, (unsigned)channel, &zm)))
+            return rc;
+        p->ch[channel].sent++;
+        return 0;
+    }
+    for (;;) {
+        unsigned open = 0;
+        /* Balance: the next channel with room, round robin. */
+        for (unsigned k = 0; k < p->nch; k++) {
+            unsigned c = (p->rr + k) % p->nch;
+            if (p->ch[c].out_closed)
+                continue;
+            open++;
+            if (zmq_msg_send(&zm, p->ch[c].sock, ZMQ_DONTWAIT) >= 0) {
+                p->ch[c].sent++;
+                p->rr = (c + 1) % p->nch;
+                return 0;
+            }
+            if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
+                zmq_msg_close(&zm);
+                return flow_node_fail(node, "send on port '%s' failed: %s",
+                                      p->decl->name,
+                                      zmq_strerror(zmq_errno()));
+            }
+        }
+        if (!open) {
+            zmq_msg_close(&zm);
+            return flow_node_fail(node, "send on port '%s' after its end",
+                                  p->decl->name);
+        }
+        /* Every consumer is full: wait until one has room. */
+        for (unsigned c = 0; c < p->nch; c++) {
+            node->items[c].socket = p->ch[c].sock;
+            node->items[c].fd = 0;
+            node->items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
+            node->items[c].revents = 0;
+        }
+        if (zmq_poll(node->items, (int)p->nch, -1) < 0 &&
+            zmq_errno() != EINTR) {
+            zmq_msg_close(&zm);
+            return flow_node_fail(node, "poll failed: %s",
+                                  zmq_strerror(zmq_errno()));
+        }
+    }
+}
+
+int
+flow_node_send(flow_node_t *node, const char *port, flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc = port_for_send(node, port, &p);
+
+    if (rc) {
+        flow_msg_destroy(msg_p);
+        return rc;
+    }
+    return send_frame(node, p, p->nch == 1 ? 0 : -1, msg_p);
+}
+
+int
+flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
+                  flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc = port_for_send(node, port, &p);
+
+    if (!rc && channel >= p->nch)
+        rc = flow_node_fail(node, "send on port '%s' to channel %u of %u",
+                            port, channel, p->nch);
+    if (rc) {
+        flow_msg_destroy(msg_p);
+        return rc;
+    }
+    return send_frame(node, p, (int)channel, msg_p);
+}
+
+static int
+close_channel(flow_node_t *node, rport_t *p, unsigned c)
+{
+    unsigned char eos[FLOW_WIRE_HDR];
+    zmq_msg_t zm;
+
+    if (p->ch[c].out_closed)
+        return 0;
+    flow__msg_encode_eos(node->inst, p->ch[c].sent, eos);
+    zmq_msg_init_size(&zm, sizeof(eos));
+    memcpy(zmq_msg_data(&zm), eos, sizeof(eos));
+    p->ch[c].out_closed = true;
+    return send_blocking(node, p, c, &zm);
+}
+
+int
+flow_node_close(flow_node_t *node, const char *port)
+{
+    rport_t *p;
+    int rc = port_for_send(node, port, &p);
+
+    for (unsigned c = 0; !rc && c < p->nch; c++)
+        rc = close_channel(node, p, c);
+    return rc;
+}
+
+int
+flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
+{
+    rport_t *p;
+    int rc = port_for_send(node, port, &p);
+
+    if (rc)
+        return rc;
+    if (channel >= p->nch)
+        return flow_node_fail(node, "close of port '%s' channel %u of %u",
+                              port, channel, p->nch);
+    return close_channel(node, p, channel);
+}
+
+/* ---- Receiving ----------------------------------------------------------- */
+
+enum { GOT_DATA = 0, GOT_EOS = 1, GOT_NOTHING = 2 };
+
+/*
+ * Receive one frame from `sock` of port `p` (channel `c` for a pair port).
+ * Returns GOT_DATA with `*msg_p` set, GOT_EOS, GOT_NOTHING (with
+ * ZMQ_DONTWAIT and nothing queued) or a negative code with the node failed.
+ */
+static int
+recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
+           flow_msg_t **msg_p)
+{
+    zmq_msg_t zm;
+    flow_frame_info_t info;
+    char why[128];
+    int rc;
+    uint64_t *rcvd;
+    const char *pname = p->peer->name;
+
+    zmq_msg_init(&zm);
+    while (zmq_msg_recv(&zm, sock, flags) < 0) {
+        int e = zmq_errno();
+        if (e == EINTR)
+            continue;
+        zmq_msg_close(&zm);
+        if (e == EAGAIN)
+            return GOT_NOTHING;
+        return flow_node_fail(node, "receive on port '%s' failed: %s",
+                              p->decl->name, zmq_strerror(e));
+    }
+    rc = flow__msg_decode(zmq_msg_data(&zm), zmq_msg_size(&zm), msg_p, &info,
+                          why, sizeof(why));
+    zmq_msg_close(&zm);
+    if (rc)
+        return flow_node_fail(node, "malformed message on link '%s': %s",
+                              p->link->text, why);
+    if (p->decl->dir == FLOW_DIR_IN) {
+        if (info.src >= p->peer->instances) {
+            flow_msg_destroy(msg_p);
+            return flow_node_fail(node,
+                                  "malformed message on link '%s': sender "
+                                  "instance %" PRIu32 " of %u",
+                                  p->link->text, info.src,
+                                  p->peer->instances);
+        }
+        c = info.src;
+        rcvd = &p->rcvd[c];
+        if (p->eos[c]) {
+            flow_msg_destroy(msg_p);
+            return flow_node_fail(node,
+                                  "malformed message on link '%s': data "
+                                  "from '%s'[%u] after its end",
+                                  p->link->text, pname, c);
+        }
+    } else {
+        if (info.src != p->ch[c].peer) {
+            flow_msg_destroy(msg_p);
+            return flow_node_fail(node,
+                                  "malformed message on link '%s': sender "
+                                  "instance %" PRIu32 ", expected %u",
+                                  p->link->text, info.src, p->ch[c].peer);
+        }
+        rcvd = &p->ch[c].rcvd;
+        if (p->ch[c].eos) {
+            flow_msg_destroy(msg_p);
+            return flow_node_fail(node,
+                                  "malformed message on link '%s': data "
+                                  "from '%s'[%u] after its end",
+                                  p->link->text, pname, info.src);
+        }
+    }
+    if (info.kind == FLOW_FRAME_DATA) {
+        (*rcvd)++;
+        return GOT_DATA;
+    }
+    if (info.count != *rcvd)
+        return flow_node_fail(node,
+                              "link '%s': '%s'[%" PRIu32 "] sent %" PRIu64
+                              " messages but %" PRIu64 " arrived",
+                              p->link->text, pname, info.src, info.count,
+                              *rcvd);
+    if (p->decl->dir == FLOW_DIR_IN)
+        p->eos[c] = 1;
+    else
+        p->ch[c].eos = true;
+    p->nopen--;
+    return GOT_EOS;
+}
+
+static int
+port_for_recv(flow_node_t *node, const char *port, rport_t **out)
+{
+    rport_t *p = find_port(node, port);
+
+    if (!p)
+        return flow_node_fail(node, "receive on unknown port '%s'", port);
+    if (p->decl->dir == FLOW_DIR_OUT)
+        return flow_node_fail(node, "receive on output port '%s'", port);
+    *out = p;
+    return 0;
+}
+
+/* Receive from any open channel of pair port `p`. */
+static int
+recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
+              flow_msg_t **msg_p)
+{
+    for (;;) {
+        int n = 0, rc;
+        if (!p->nopen)
+            return FLOW_EOF;
+        for (unsigned c = 0; c < p->nch; c++) {
+            if (p->ch[c].eos)
+                continue;
+            node->items[n].socket = p->ch[c].sock;
+            node->items[n].fd = 0;
+            node->items[n].events = ZMQ_POLLIN;
+            node->items[n].revents = 0;
+            node->item_ch[n++] = c;
+        }
+        if (zmq_poll(node->items, n, -1) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            return flow_node_fail(node, "poll failed: %s",
+                                  zmq_strerror(zmq_errno()));
+        }
+        for (int i = 0; i < n; i++) {
+            unsigned c = node->item_ch[i];
+            if (!(node->items[i].revents & ZMQ_POLLIN))
+                continue;
+            rc = recv_frame(node, p, c, p->ch[c].sock, ZMQ_DONTWAIT, msg_p);
+            if (rc == GOT_DATA) {
+                if (chan_out)
+                    *chan_out = c;
+                return 0;
+            }
+            if (rc < 0)
+                return rc;
+        }
+    }
+}
+
+int
+flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc = port_for_recv(node, port, &p);
+
+    *msg_p = NULL;
+    if (rc)
+        return rc;
+    if (p->decl->dir == FLOW_DIR_PAIR)
+        return recv_pair_any(node, p, NULL, msg_p);
+    while (p->nopen) {
+        rc = recv_frame(node, p, 0, p->pull, 0, msg_p);
+        if (rc == GOT_DATA)
+            return 0;
+        if (rc < 0)
+            return rc;
+    }
+    return FLOW_EOF;
+}
+
+int
+flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
+                    flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc = port_for_recv(node, port, &p);
+
+    *msg_p = NULL;
+    if (rc)
+        return rc;
+    if (p->decl->dir != FLOW_DIR_PAIR || channel >= p->nch)
+        return flow_node_fail(node, "receive from channel %u of port '%s'",
+                              channel, port);
+    while (!p->ch[channel].eos) {
+        rc = recv_frame(node, p, channel, p->ch[channel].sock, 0, msg_p);
+        if (rc == GOT_DATA)
+            return 0;
+        if (rc < 0)
+            return rc;
+    }
+    return FLOW_EOF;
+}
+
+/* ---- The instance's life ------------------------------------------------- */
+
+static int
+dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
+{
+    int rc;
+
+    node->processing = true;
+    node->cur_seq = flow_msg_seq(*msg_p);
+    rc = node->gn->desc->process(node, state, p->decl->name, msg_p);
+    node->processing = false;
+    flow_msg_destroy(msg_p);
+    if (rc < 0 && !node->failed)
+        flow_node_fail(node, "process() returned %s", flow_err_name(rc));
+    return rc < 0 ? rc : 0;
+}
+
+/* The framework's loop for process-mode nodes. */
+static int
+process_loop(flow_node_t *node, void *state)
+{
+    for (;;) {
+        int n = 0;
+
+        for (size_t i = 0; i < node->nports; i++) {
+            rport_t *p = &node->ports[i];
+            if (p->decl->dir == FLOW_DIR_IN && p->nopen) {
+                node->items[n].socket = p->pull;
+                node->item_port[n] = p;
+                node->item_ch[n++] = 0;
+            } else if (p->decl->dir == FLOW_DIR_PAIR) {
+                for (unsigned c = 0; c < p->nch; c++) {
+                    if (p->ch[c].eos)
+                        continue;
+                    node->items[n].socket = p->ch[c].sock;
+                    node->item_port[n] = p;
+                    node->item_ch[n++] = c;
+                }
+            }
+        }
+        if (n == 0)
+            return 0;
+        if (n == 1) {
+            /* One source of input: block on it, no poll needed. */
+            rport_t *p = node->item_port[0];
+            flow_msg_t *msg = NULL;
+            int rc = recv_frame(node, p, node->item_ch[0],
+                                node->items[0].socket, 0, &msg);
+            if (rc < 0)
+                return rc;
+            if (rc == GOT_DATA && (rc = dispatch(node, state, p, &msg)))
+                return rc;
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            node->items[i].fd = 0;
+            node->items[i].events = ZMQ_POLLIN;
+            node->items[i].revents = 0;
+        }
+        if (zmq_poll(node->items, n, -1) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            return flow_node_fail(node, "poll failed: %s",
+                                  zmq_strerror(zmq_errno()));
+        }
+        for (int i = 0; i < n; i++) {
+            rport_t *p = node->item_port[i];
+            if (!(node->items[i].revents & ZMQ_POLLIN))
+                continue;
+            /* Take a few at a time: fewer polls, still fair. */
+            for (int k = 0; k < 64; k++) {
+                flow_msg_t *msg = NULL;
+                int rc = recv_frame(node, p, node->item_ch[i],
+                                    node->items[i].socket, ZMQ_DONTWAIT, &msg);
+                if (rc < 0)
+                    return rc;
+                if (rc == GOT_NOTHING || rc == GOT_EOS)
+                    break;
+                if ((rc = dispatch(node, state, p, &msg)))
+                    return rc;
+            }
+        }
+    }
+}
+
+/* Read what is left on inputs a run() node did not finish, so producers
+ * can end; report it. */
+static int
+drain_inputs(flow_node_t *node)
+{
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        flow_msg_t *msg = NULL;
+        int rc;
+
+        if (p->decl->dir == FLOW_DIR_IN) {
+            while (p->nopen) {
+                rc = recv_frame(node, p, 0, p->pull, 0, &msg);
+                if (rc < 0)
+                    return rc;
+                if (rc == GOT_DATA)
+                    p->discarded++;
+                flow_msg_destroy(&msg);
+            }
+        } else if (p->decl->dir == FLOW_DIR_PAIR) {
+            for (unsigned c = 0; c < p->nch; c++) {
+                while (!p->ch[c].eos) {
+                    rc = recv_frame(node, p, c, p->ch[c].sock, 0, &msg);
+                    if (rc < 0)
+                        return rc;
+                    if (rc == GOT_DATA)
+                        p->discarded++;
+                    flow_msg_destroy(&msg);
+                }
+            }
+        }
+        if (p->discarded)
+            flow_node_log(node, FLOW_LOG_WARN,
+                          "discarded %" PRIu64 " unread message%s on port "
+                          "'%s'",
+                          p->discarded, p->discarded == 1 ? "" : "s",
+                          p->decl->name);
+    }
+    return 0;
+}
+
+static void
+node_release(flow_node_t *node)
+{
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        if (p->pull)
+            zmq_close(p->pull);
+        for (unsigned c = 0; c < p->nch; c++)
+            if (p->ch[c].sock)
+                zmq_close(p->ch[c].sock);
+        free(p->ch);
+        free(p->rcvd);
+        free(p->eos);
+    }
+    free(node->ports);
+    free(node->items);
+    free(node->item_port);
+    free(node->item_ch);
+    if (node->ctx)
+        zmq_ctx_term(node->ctx);
+    node->ctx = NULL;
+}
+
+static int
+report_failure(flow_node_t *node, const char *what, int rc)
+{
+    if (!node->failed)
+        flow_node_fail(node, "%s returned %s", what, flow_err_name(rc));
+    flow_node_log(node, FLOW_LOG_ERROR, "%s", node->fail);
+    return 1;
+}
+
+int
+flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
+                const char *run_dir, int ready_fd, int go_fd)
+{
+    flow_node_t node;
+    const flow_gnode_t *gn = &g->nodes[n];
+    const flow_node_desc_t *d = gn->desc;
+    void *state = gn->state; /* filled before fork; this copy is ours */
+    size_t maxitems = 1;
+    char c = 'r';
+    int rc;
+
+    memset(&node, 0, sizeof(node));
+    node.g = g;
+    node.gn = gn;
+    node.inst = inst;
+    node.nports = gn->nports;
+    node.ports = flow__xcalloc(node.nports ? node.nports : 1,
+                               sizeof(*node.ports));
+    for (size_t i = 0; i < node.nports; i++) {
+        rport_t *p = &node.ports[i];
+        p->decl = &d->ports[i];
+        p->link_index = (size_t)gn->port_link[i];
+        p->link = &g->links[p->link_index];
+        p->side = gn->port_side[i];
+        p->peer = &g->nodes[p->link->node[1 - p->side]];
+        maxitems += p->peer->instances;
+    }
+    node.items = flow__xcalloc(maxitems, sizeof(*node.items));
+    node.item_port = flow__xcalloc(maxitems, sizeof(*node.item_port));
+    node.item_ch = flow__xcalloc(maxitems, sizeof(*node.item_ch));
+
+    node.ctx = zmq_ctx_new();
+    if (!node.ctx) {
+        flow_node_fail(&node, "cannot create a ZeroMQ context: %s",
+                       zmq_strerror(zmq_errno()));
+        return report_failure(&node, "", 0);
+    }
+    if ((rc = wire_bind(&node, run_dir)))
+        return report_failure(&node, "wiring", rc);
+    /* Start barrier: tell the launcher we are bound, wait for "go" (EOF). */
+    if (write(ready_fd, &c, 1) != 1)
+        return report_failure(&node, "the start barrier", -errno);
+    close(ready_fd);
+    while ((rc = (int)read(go_fd, &c, 1)) != 0) {
+        if (rc < 0 && errno != EINTR)
+            return report_failure(&node, "the start barrier", -errno);
+        if (rc > 0)
+            break;
+    }
+    close(go_fd);
+    if ((rc = wire_connect(&node, run_dir)))
+        return report_failure(&node, "wiring", rc);
+
+    if (d->init && (rc = d->init(&node, state)) < 0)
+        return report_failure(&node, "init()", rc);
+    if (d->run)
+        rc = d->run(&node, state);
+    else
+        rc = process_loop(&node, state);
+    if (rc < 0)
+        return report_failure(&node, d->run ? "run()" : "process()", rc);
+    if (d->finish && (rc = d->finish(&node, state)) < 0)
+        return report_failure(&node, "finish()", rc);
+    for (size_t i = 0; i < node.nports && !rc; i++)
+        if (node.ports[i].decl->dir != FLOW_DIR_IN)
+            rc = flow_node_close(&node, node.ports[i].decl->name);
+    if (!rc)
+        rc = drain_inputs(&node);
+    if (rc < 0)
+        return report_failure(&node, "closing", rc);
+    if (d->fini)
+        d->fini(&node, state);
+    /* Closing with infinite linger: zmq_ctx_term returns once every
+     * message has been handed over. */
+    node_release(&node);
+    if (fflush(stdout) != 0) {
+        flow_node_fail(&node, "cannot write standard output");
+        return report_failure(&node, "", 0);
+    }
+    return 0;
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * param.c: typed parameter parsing against a node's parameter table, and the
+ * checks a descriptor must pass before the loader accepts it.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+int
+flow__parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    if (!*s || (*s != '-' && *s != '+' && (*s < '0' || *s > '9')))
+        return FLOW_EPARAM;
+    v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (*end == 'e' || *end == 'E') {
+        char *eend;
+        long e = strtol(end + 1, &eend, 10);
+        if (end[1] < '0' || end[1] > '9' || *eend || e > 18)
+            return FLOW_EPARAM;
+        for (long i = 0; i < e; i++) {
+            if (v > INT64_MAX / 10 || v < INT64_MIN / 10)
+                return -ERANGE;
+            v *= 10;
+        }
+        end = eend;
+    }
+    if (*end)
+        return FLOW_EPARAM;
+    *out = v;
+    return 0;
+}
+
+static int
+parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcasecmp(s, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (!strcasecmp(s, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return FLOW_EPARAM;
+}
+
+static int
+parse_choice(const char *choices, const char *s, int *out)
+{
+    const char *p = choices;
+    size_t n = strlen(s);
+
+    for (int i = 0; p && *p; i++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !memcmp(p, s, n)) {
+            *out = i;
+            return 0;
+        }
+        p = bar ? bar + 1 : NULL;
+    }
+    return FLOW_EPARAM;
+}
+
+int
+flow__param_set(const flow_param_t *p, const char *value, void *state,
+                char *why, size_t whylen)
+{
+    char *field = (char *)state + p->offset;
+    int rc;
+
+    switch (p->type) {
+    case FLOW_PARAM_T_INT: {
+        int64_t v;
+        rc = flow__parse_i64(value, &v);
+        if (rc == -ERANGE) {
+            snprintf(why, whylen, "out of range [%lld, %lld]",
+                     (long long)p->min_i, (long long)p->max_i);
+            return FLOW_EPARAM;
+        }
+        if (rc) {
+            snprintf(why, whylen, "not an integer");
+            return FLOW_EPARAM;
+        }
+        if (v < p->min_i || v > p->max_i) {
+            snprintf(why, whylen, "out of range [%lld, %lld]",
+                     (long long)p->min_i, (long long)p->max_i);
+            return FLOW_EPARAM;
+        }
+        memcpy(field, &v, sizeof(v));
+        return 0;
+    }
+    case FLOW_PARAM_T_DOUBLE: {
+        char *end;
+        double v;
+        errno = 0;
+        v = strtod(value, &end);
+        if (!*value || *end || errno == ERANGE || !isfinite(v)) {
+            snprintf(why, whylen, "not a number");
+            return FLOW_EPARAM;
+        }
+        if (v < p->min_d || v > p->max_d) {
+            snprintf(why, whylen, "out of range [%g, %g]", p->min_d,
+                     p->max_d);
+            return FLOW_EPARAM;
+        }
+        memcpy(field, &v, sizeof(v));
+        return 0;
+    }
+    case FLOW_PARAM_T_BOOL: {
+        bool v;
+        if (parse_bool(value, &v)) {
+            snprintf(why, whylen, "not a boolean (true or false)");
+            return FLOW_EPARAM;
+        }
+        memcpy(field, &v, sizeof(v));
+        return 0;
+    }
+    case FLOW_PARAM_T_STRING: {
+        char *old, *v = flow__xstrdup(value);
+        memcpy(&old, field, sizeof(old));
+        free(old);
+        memcpy(field, &v, sizeof(v));
+        return 0;
+    }
+    case FLOW_PARAM_T_CHOICE: {
+        int v;
+        if (parse_choice(p->choices, value, &v)) {
+            snprintf(why, whylen, "not one of %s", p->choices);
+            return FLOW_EPARAM;
+        }
+        memcpy(field, &v, sizeof(v));
+        return 0;
+    }
+    }
+    snprintf(why, whylen, "unknown parameter type");
+    return FLOW_EPARAM;
+}
+
+void
+flow__param_release(const flow_param_t *params, void *state)
+{
+    if (!params || !state)
+        return;
+    for (const flow_param_t *p = params; p->name; p++) {
+        if (p->type == FLOW_PARAM_T_STRING) {
+            char *s;
+            memcpy(&s, (char *)state + p->offset, sizeof(s));
+            free(s);
+            s = NULL;
+            memcpy((char *)state + p->offset, &s, sizeof(s));
+        }
+    }
+}
+
+static bool
+is_word(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    }
+    return true;
+}
+
+int
+flow__desc_check(const flow_node_desc_t *d, const char *origin,
+                 flow_diag_t *diag)
+{
+    char why[256];
+
+    if (d->abi != FLOW_NODE_ABI)
+        return flow__diag(diag, FLOW_EABI, origin, 0,
+                          "plugin ABI %u, this flow needs %u: rebuild the "
+                          "plugin against this flow",
+                          (unsigned)d->abi, (unsigned)FLOW_NODE_ABI);
+    if (d->struct_size < sizeof(flow_node_desc_t))
+        return flow__diag(diag, FLOW_EABI, origin, 0,
+                          "descriptor size %u is smaller than %zu",
+                          (unsigned)d->struct_size, sizeof(flow_node_desc_t));
+    if (!is_word(d->name))
+        return flow__diag(diag, FLOW_EABI, origin, 0,
+                          "node name is not one word of [A-Za-z0-9_]");
+    if (!d->summary)
+        return flow__diag(diag, FLOW_EABI, origin, 0,
+                          "node '%s' has no summary", d->name);
+    if (!d->run == !d->process)
+        return flow__diag(diag, FLOW_EABI, origin, 0,
+                          "node '%s' must set exactly one of run and process",
+                          d->name);
+    for (const flow_port_t *p = d->ports; p && p->name; p++) {
+        if (!is_word(p->name))
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': port name '%s' is not one word",
+                              d->name, p->name);
+        if (p->dir < FLOW_DIR_IN || p->dir > FLOW_DIR_PAIR ||
+            (int)p->type < FLOW_ANY || p->type > FLOW_BYTES)
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': port '%s' has a bad direction or "
+                              "type",
+                              d->name, p->name);
+        for (const flow_port_t *q = d->ports; q != p; q++)
+            if (!strcmp(p->name, q->name))
+                return flow__diag(diag, FLOW_EABI, origin, 0,
+                                  "node '%s': duplicate port '%s'", d->name,
+                                  p->name);
+    }
+    if (d->params && d->state_size == 0 && d->params[0].name)
+        return flow__diag(diag, FLOW_EABI, origin, 0,
+                          "node '%s' has parameters but no state", d->name);
+    for (const flow_param_t *p = d->params; p && p->name; p++) {
+        void *scratch;
+        int rc = 0;
+
+        if (!is_word(p->name) || !strcmp(p->name, "type") ||
+            !strcmp(p->name, "instances"))
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': bad parameter name '%s'", d->name,
+                              p->name);
+        for (const flow_param_t *q = d->params; q != p; q++)
+            if (!strcmp(p->name, q->name))
+                return flow__diag(diag, FLOW_EABI, origin, 0,
+                                  "node '%s': duplicate parameter '%s'",
+                                  d->name, p->name);
+        if (p->offset >= d->state_size)
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': parameter '%s' lies outside the "
+                              "state",
+                              d->name, p->name);
+        if (!p->def)
+            continue;
+        scratch = flow__xcalloc(1, d->state_size);
+        rc = flow__param_set(p, p->def, scratch, why, sizeof(why));
+        flow__param_release(d->params, scratch);
+        free(scratch);
+        if (rc)
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': default '%s' of parameter '%s' is "
+                              "%s",
+                              d->name, p->def, p->name, why);
+    }
+    return 0;
+}

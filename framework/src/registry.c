@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.c: the node registry: node types registered directly or loaded
+ * from plugins TYPE.so found on a search path. Plugins are opened with
+ * dlopen(RTLD_NOW | RTLD_LOCAL) and never closed.
+ */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+typedef struct entry {
+    const flow_node_desc_t *desc;
+    char *origin;
+} entry_t;
+
+struct flow_registry {
+    char **paths;
+    size_t npaths, pcap;
+    entry_t *types;
+    size_t ntypes, tcap;
+};
+
+flow_registry_t *
+flow_registry_new(void)
+{
+    return flow__xcalloc(1, sizeof(flow_registry_t));
+}
+
+void
+flow_registry_destroy(flow_registry_t **reg_p)
+{
+    flow_registry_t *reg;
+
+    if (!reg_p || !*reg_p)
+        return;
+    reg = *reg_p;
+    for (size_t i = 0; i < reg->npaths; i++)
+        free(reg->paths[i]);
+    for (size_t i = 0; i < reg->ntypes; i++)
+        free(reg->types[i].origin);
+    free(reg->paths);
+    free(reg->types);
+    free(reg);
+    *reg_p = NULL;
+}
+
+void
+flow_registry_add_path(flow_registry_t *reg, const char *dir)
+{
+    flow__xgrow((void **)&reg->paths, &reg->pcap, reg->npaths + 1,
+                sizeof(*reg->paths));
+    reg->paths[reg->npaths++] = flow__xstrdup(dir);
+}
+
+void
+flow_registry_add_path_list(flow_registry_t *reg, const char *list)
+{
+    const char *p = list;
+
+    while (p && *p) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len) {
+            char *dir = flow__xstrndup(p, len);
+            flow_registry_add_path(reg, dir);
+            free(dir);
+        }
+        p = colon ? colon + 1 : NULL;
+    }
+}
+
+static entry_t *
+lookup(const flow_registry_t *reg, const char *name)
+{
+    for (size_t i = 0; i < reg->ntypes; i++)
+        if (!strcmp(reg->types[i].desc->name, name))
+            return &reg->types[i];
+    return NULL;
+}
+
+int
+flow_registry_add(flow_registry_t *reg, const flow_node_desc_t *desc,
+                  const char *origin, flow_diag_t *diag)
+{
+    entry_t *e;
+    int rc = flow__desc_check(desc, origin, diag);
+
+    if (rc)
+        return rc;
+    e = lookup(reg, desc->name);
+    if (e)
+        return flow__diag(diag, FLOW_EDUP, origin, 0,
+                          "node type '%s' is also defined by '%s'",
+                          desc->name, e->origin);
+    flow__xgrow((void **)&reg->types, &reg->tcap, reg->ntypes + 1,
+                sizeof(*reg->types));
+    reg->types[reg->ntypes].desc = desc;
+    reg->types[reg->ntypes].origin = flow__xstrdup(origin);
+    reg->ntypes++;
+    return 0;
+}
+
+/* Load the plugin at `path`, which must define node type `stem`. */
+static int
+load_plugin(flow_registry_t *reg, const char *path, const char *stem,
+            flow_diag_t *diag)
+{
+    const flow_node_desc_t *const *entry;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+
+    if (!h)
+        return flow__diag(diag, FLOW_EABI, path, 0, "cannot load plugin: %s",
+                          dlerror());
+    entry = dlsym(h, "flow_node_entry");
+    if (!entry || !*entry)
+        return flow__diag(diag, FLOW_EABI, path, 0,
+                          "not a flow plugin: no 'flow_node_entry' symbol "
+                          "(declare the node with FLOW_NODE)");
+    if ((*entry)->abi == FLOW_NODE_ABI && (*entry)->name &&
+        strcmp((*entry)->name, stem))
+        return flow__diag(diag, FLOW_EABI, path, 0,
+                          "plugin defines node '%s' but its file is named "
+                          "'%s.so'",
+                          (*entry)->name, stem);
+    return flow_registry_add(reg, *entry, path, diag);
+}
+
+const flow_node_desc_t *
+flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag)
+{
+    entry_t *e = lookup(reg, name);
+    char path[4096];
+    struct stat st;
+
+    if (e)
+        return e->desc;
+    for (size_t i = 0; i < reg->npaths; i++) {
+        int n = snprintf(path, sizeof(path), "%s/%s.so", reg->paths[i], name);
+        if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st))
+            continue;
+        if (load_plugin(reg, path, name, diag))
+            return NULL;
+        return lookup(reg, name)->desc;
+    }
+    flow__diag(diag, FLOW_ETYPE, NULL, 0, "unknown node type '%s'", name);
+    return NULL;
+}
+
+int
+flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag)
+{
+    int first = 0;
+
+    for (size_t i = 0; i < reg->npaths; i++) {
+        DIR *d = opendir(reg->paths[i]);
+        struct dirent *de;
+
+        if (!d)
+            continue;
+        while ((de = readdir(d))) {
+            size_t len = strlen(de->d_name);
+            char stem[256], path[4096];
+            flow_diag_t tmp;
+            int rc;
+
+            if (len < 4 || len - 3 >= sizeof(stem) ||
+                strcmp(de->d_name + len - 3, ".so"))
+                continue;
+            memcpy(stem, de->d_name, len - 3);
+            stem[len - 3] = '\0';
+            if (lookup(reg, stem))
+                continue; /* an earlier directory wins */
+            snprintf(path, sizeof(path), "%s/%s", reg->paths[i], de->d_name);
+            rc = load_plugin(reg, path, stem, &tmp);
+            if (rc && !first) {
+                first = rc;
+                if (diag)
+                    *diag = tmp;
+            }
+        }
+        closedir(d);
+    }
+    return first;
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const entry_t *)a)->desc->name,
+                  ((const entry_t *)b)->desc->name);
+}
+
+size_t
+flow_registry_count(const flow_registry_t *reg)
+{
+    return reg->ntypes;
+}
+
+const flow_node_desc_t *
+flow_registry_at(const flow_registry_t *reg, size_t i, const char **origin)
+{
+    if (i >= reg->ntypes)
+        return NULL;
+    qsort(reg->types, reg->ntypes, sizeof(*reg->types), cmp_entry);
+    if (origin)
+        *origin = reg->types[i].origin;
+    return reg->types[i].desc;
+}

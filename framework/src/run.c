@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.c: running a graph: the private run directory, one fork()ed process
+ * per node instance, the start barrier, and supervision until every
+ * instance has exited.
+ *
+ * The launcher blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP and reads them
+ * from a signalfd in its poll loop. Children run in their own process group
+ * (so a terminal's Ctrl-C reaches only the launcher, which decides) and die
+ * with the launcher (PR_SET_PDEATHSIG). When one instance fails, the others
+ * get SIGTERM, then SIGKILL after the grace period.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+make_run_dir(const flow_run_opts_t *opts, char *dir, size_t size)
+{
+    const char *base = opts && opts->run_dir ? opts->run_dir : NULL;
+    struct stat st;
+
+    if (!base) {
+        base = getenv("XDG_RUNTIME_DIR");
+        if (!base || !*base || stat(base, &st) || !S_ISDIR(st.st_mode) ||
+            access(base, W_OK))
+            base = getenv("TMPDIR");
+        if (!base || !*base)
+            base = "/tmp";
+    }
+    if (snprintf(dir, size, "%s/flow-XXXXXX", base) >= (int)size)
+        return -ENAMETOOLONG;
+    if (!mkdtemp(dir))
+        return -errno;
+    return 0;
+}
+
+static void
+remove_run_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[4096 + 512];
+
+    if (d) {
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+                (int)sizeof(path))
+                unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+typedef struct sup {
+    const flow_graph_t *g;
+    flow_proc_t *procs;
+    size_t nprocs;
+    size_t alive;
+    bool stopping;
+    double kill_at; /* when to SIGKILL what is left; 0: not armed */
+    bool killed;
+    int result;
+    int signo;
+} sup_t;
+
+static void
+signal_all(sup_t *s, int sig)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (!s->procs[i].exited && s->procs[i].pid > 0)
+            kill(s->procs[i].pid, sig);
+}
+
+static void
+begin_stop(sup_t *s, double grace)
+{
+    if (s->stopping)
+        return;
+    s->stopping = true;
+    signal_all(s, SIGTERM);
+    s->kill_at = now_s() + grace;
+}
+
+static void
+reap(sup_t *s, double grace)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < s->nprocs; i++) {
+            flow_proc_t *p = &s->procs[i];
+            char how[128];
+
+            if (p->pid != pid || p->exited)
+                continue;
+            p->exited = true;
+            p->status = status;
+            s->alive--;
+            if (status == 0 || s->stopping)
+                break;
+            flow__status_describe(status, how, sizeof(how));
+            fprintf(stderr,
+                    "flowrun: error: node '%s' instance %u (pid %d) %s\n",
+                    s->g->nodes[p->node].name, p->inst, (int)pid, how);
+            s->result = FLOW_ENODE;
+            begin_stop(s, grace);
+            break;
+        }
+    }
+}
+
+static void
+child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
+      pid_t parent, pid_t pgid, const sigset_t *oldmask, int ready_w,
+      int go_r, int ready_r, int go_w)
+{
+    int rc;
+
+    setpgid(0, pgid);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+        _exit(1);
+    close(ready_r);
+    close(go_w);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+    sigprocmask(SIG_SETMASK, oldmask, NULL);
+    rc = flow__node_main(g, p->node, p->inst, dir, ready_w, go_r);
+    _exit(rc);
+}
+
+int
+flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
+               int *signo_out)
+{
+    flow_run_opts_t defaults;
+    char dir[4096];
+    int ready[2] = { -1, -1 }, go[2] = { -1, -1 };
+    sigset_t mask, oldmask;
+    int sfd = -1, rc;
+    sup_t s;
+    double grace, deadline = 0;
+    size_t nready = 0;
+    pid_t parent = getpid(), pgid = 0;
+    bool masked = false;
+
+    if (!opts) {
+        memset(&defaults, 0, sizeof(defaults));
+        opts = &defaults;
+    }
+    grace = opts->grace_s > 0 ? opts->grace_s : 0.5;
+    memset(&s, 0, sizeof(s));
+    s.g = graph;
+    if ((rc = make_run_dir(opts, dir, sizeof(dir))))
+        return rc;
+    s.nprocs = flow_graph_process_count(graph);
+    s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
+    for (size_t n = 0, k = 0; n < graph->nnodes; n++)
+        for (unsigned i = 0; i < graph->nodes[n].instances; i++, k++) {
+            s.procs[k].node = n;
+            s.procs[k].inst = i;
+        }
+    if (pipe2(ready, O_CLOEXEC) || pipe2(go, O_CLOEXEC)) {
+        rc = -errno;
+        goto out;
+    }
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, &oldmask);
+    masked = true;
+    fflush(stdout);
+    fflush(stderr);
+    for (size_t k = 0; k < s.nprocs; k++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            rc = -errno;
+            fprintf(stderr, "flowrun: error: cannot fork: %s\n",
+                    strerror(errno));
+            s.result = rc;
+            begin_stop(&s, grace);
+            break;
+        }
+        if (pid == 0)
+            child(graph, &s.procs[k], dir, parent, pgid, &oldmask, ready[1],
+                  go[0], ready[0], go[1]);
+        if (!pgid)
+            pgid = pid;
+        setpgid(pid, pgid);
+        s.procs[k].pid = pid;
+        s.alive++;
+    }
+    close(ready[1]);
+    ready[1] = -1;
+    close(go[0]);
+    go[0] = -1;
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        rc = -errno;
+        s.result = rc;
+        begin_stop(&s, grace);
+    }
+    if (opts->timeout_s > 0)
+        deadline = now_s() + opts->timeout_s;
+
+    while (s.alive > 0) {
+        struct pollfd pfd[2];
+        int nfd = 0, timeout = -1;
+        double t = now_s(), next = 0;
+
+        if (!s.stopping && deadline > 0 && t >= deadline) {
+            fprintf(stderr, "flowrun: error: graph '%s' timed out after %gs\n",
+                    graph->name, opts->timeout_s);
+            s.result = FLOW_ETIMEDOUT;
+            begin_stop(&s, grace);
+        }
+        if (s.stopping && !s.killed && t >= s.kill_at) {
+            signal_all(&s, SIGKILL);
+            s.killed = true;
+        }
+        if (!s.stopping && deadline > 0)
+            next = deadline;
+        if (s.stopping && !s.killed)
+            next = s.kill_at;
+        if (next > 0)
+            timeout = (int)ceil((next - t) * 1000.0);
+        if (timeout < -1)
+            timeout = 0;
+        pfd[nfd].fd = sfd;
+        pfd[nfd++].events = POLLIN;
+        if (ready[0] >= 0) {
+            pfd[nfd].fd = ready[0];
+            pfd[nfd++].events = POLLIN;
+        }
+        if (sfd < 0) {
+            /* No signalfd: poll children by polling slowly. */
+            timeout = 10;
+            reap(&s, grace);
+        }
+        if (poll(pfd, (nfds_t)nfd, timeout) < 0 && errno != EINTR)
+            break;
+        if (ready[0] >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+            char buf[256];
+            ssize_t r = read(ready[0], buf, sizeof(buf));
+            if (r > 0)
+                nready += (size_t)r;
+            if (r == 0 || nready >= s.nprocs) {
+                /* Every instance is bound (or some died): go. */
+                close(ready[0]);
+                ready[0] = -1;
+                close(go[1]);
+                go[1] = -1;
+            }
+        }
+        if (sfd >= 0 && (pfd[0].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                int sig = (int)si.ssi_signo;
+                if (sig == SIGCHLD)
+                    continue;
+                if (s.stopping && s.signo) {
+                    /* A second signal: no more grace. */
+                    signal_all(&s, SIGKILL);
+                    s.killed = true;
+                    continue;
+                }
+                s.signo = sig;
+                if (!s.result)
+                    s.result = FLOW_EINTR;
+                begin_stop(&s, grace);
+            }
+            reap(&s, grace);
+        }
+    }
+    rc = s.result;
+    if (signo_out)
+        *signo_out = s.signo;
+out:
+    /* Anything left in the run's process group (grandchildren) goes too. */
+    if (pgid > 0)
+        kill(-pgid, SIGKILL);
+    if (sfd >= 0)
+        close(sfd);
+    for (int i = 0; i < 2; i++) {
+        if (ready[i] >= 0)
+            close(ready[i]);
+        if (go[i] >= 0)
+            close(go[i]);
+    }
+    if (masked)
+        sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    remove_run_dir(dir);
+    free(s.procs);
+    return rc;
+}

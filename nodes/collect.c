@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collect: write the items that reach the end of a graph, one per line, to
+ * standard output or to a file; the article's print(results). Numbers are
+ * written in decimal, words as they are, bytes raw without added newlines.
+ *
+ * With order = input, messages are written in sequence order: a message that
+ * arrives before its predecessors waits in a buffer, and whatever still waits
+ * when the inputs end is written in sequence order, skipping the gaps. With
+ * mode = count, only the number of items is written, at the end.
+ *
+ * A file is written under a temporary name in the same directory and renamed
+ * onto its path only when everything was written, so a failed run never
+ * leaves a partial output behind.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "flow/node.h"
+
+/* Size of the output buffer. */
+#define COLLECT_BUF (1u << 20)
+
+/* Longest int64 line: "-9223372036854775808\n". */
+#define COLLECT_INT_LINE 21
+
+/* Values of the `order` and `mode` choices, in table order. */
+enum { COLLECT_ARRIVAL = 0, COLLECT_INPUT = 1 };
+enum { COLLECT_ITEMS = 0, COLLECT_COUNT = 1 };
+
+/*
+ * Messages waiting for their turn: a binary min-heap on the sequence
+ * number.
+ */
+struct pending {
+    flow_msg_t **msgs;
+    size_t count;
+    size_t room;
+};
+
+struct collect {
+    char *output;
+    int order;
+    int mode;
+    int fd;              /* where lines go */
+    bool file_open;      /* fd is the temporary file, still open */
+    bool finished;       /* the file was renamed onto its path */
+    char *tmp_path;      /* temporary file, NULL for standard output */
+    char *buf;           /* COLLECT_BUF bytes of output not yet written */
+    size_t len;          /* bytes used in buf */
+    uint64_t items;      /* items seen */
+    uint64_t next_seq;   /* with order = input, the next message to write */
+    struct pending wait; /* with order = input, messages that came early */
+};
+
+static const flow_param_t collect_params[] = {
+    FLOW_PARAM_STRING("output", struct collect, output, "-",
+                      "file to write, or - for standard output"),
+    FLOW_PARAM_CHOICE("order", struct collect, order, "arrival",
+                      "arrival|input",
+                      "write messages as they arrive or in sequence order"),
+    FLOW_PARAM_CHOICE("mode", struct collect, mode, "items", "items|count",
+                      "write every item, or only the number of items"),
+    FLOW_PARAM_END
+};
+
+static const flow_port_t collect_ports[] = {
+    FLOW_PORT_IN("in", FLOW_ANY, "items to write"), FLOW_PORT_END
+};
+
+/* Add `msg` to `p` (transfer full). Returns 0 or -ENOMEM. */
+static int
+pending_push(struct pending *p, flow_msg_t *msg)
+{
+    if (p->count == p->room) {
+        size_t room = p->room ? 2 * p->room : 64;
+        flow_msg_t **msgs = realloc(p->msgs, room * sizeof(*msgs));
+        if (msgs == NULL)
+            return -ENOMEM;
+        p->msgs = msgs;
+        p->room = room;
+    }
+
+    size_t i = p->count++;
+    uint64_t seq = flow_msg_seq(msg);
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (flow_msg_seq(p->msgs[parent]) <= seq)
+            break;
+        p->msgs[i] = p->msgs[parent];
+        i = parent;
+    }
+    p->msgs[i] = msg;
+    return 0;
+}
+
+/* Return the sequence number of the first message of `p`, which has one. */
+static uint64_t
+pending_first(const struct pending *p)
+{
+    return flow_msg_seq(p->msgs[0]);
+}
+
+/*
+ * Remove the message with the lowest sequence number from `p` and return it
+ * (transfer full); NULL if `p` is empty.
+ */
+static flow_msg_t *
+pending_pop(struct pending *p)
+{
+    if (p->count == 0)
+        return NULL;
+
+    flow_msg_t *first = p->msgs[0];
+    flow_msg_t *last = p->msgs[--p->count];
+    uint64_t seq = flow_msg_seq(last);
+    size_t i = 0;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= p->count)
+            break;
+        if (child + 1 < p->count &&
+            flow_msg_seq(p->msgs[child + 1]) < flow_msg_seq(p->msgs[child]))
+            child++;
+        if (seq <= flow_msg_seq(p->msgs[child]))
+            break;
+        p->msgs[i] = p->msgs[child];
+        i = child;
+    }
+    if (p->count > 0)
+        p->msgs[i] = last;
+    return first;
+}
+
+/* Destroy every message of `p` and free its memory. */
+static void
+pending_clear(struct pending *p)
+{
+    for (size_t i = 0; i < p->count; i++)
+        flow_msg_destroy(&p->msgs[i]);
+    free(p->msgs);
+    p->msgs = NULL;
+    p->count = 0;
+    p->room = 0;
+}
+
+/* Return the name of the output for messages. */
+static const char *
+output_name(const struct collect *s)
+{
+    return s->tmp_path != NULL ? s->output : "stdout";
+}
+
+/* Write the `len` bytes of `data` to `fd`. Returns 0 or -errno. */
+static int
+write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Write out the buffer. */
+static int
+flush(flow_node_t *node, struct collect *s)
+{
+    int rc = write_all(s->fd, s->buf, s->len);
+
+    s->len = 0;
+    if (rc < 0)
+        return flow_node_fail(node, "cannot write to '%s': %s", output_name(s),
+                              flow_strerror(rc));
+    return 0;
+}
+
+/* Queue the `len` bytes of `data` for output. */
+static int
+put(flow_node_t *node, struct collect *s, const char *data, size_t len)
+{
+    if (len > COLLECT_BUF - s->len) {
+        int rc = flush(node, s);
+        if (rc < 0)
+            return rc;
+    }
+    if (len >= COLLECT_BUF) {
+        int rc = write_all(s->fd, data, len);
+        if (rc < 0)
+            return flow_node_fail(node, "cannot write to '%s': %s",
+                                  output_name(s), flow_strerror(rc));
+        return 0;
+    }
+    memcpy(s->buf + s->len, data, len);
+    s->len += len;
+    return 0;
+}
+
+/* Format `value` and a newline at `out`; return the length. */
+static size_t
+format_i64(char *out, int64_t value)
+{
+    char digits[COLLECT_INT_LINE];
+    size_t n = 0, len = 0;
+    uint64_t u = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (value < 0)
+        out[len++] = '-';
+    while (n > 0)
+        out[len++] = digits[--n];
+    out[len++] = '\n';
+    return len;
+}
+
+static int
+write_i64s(flow_node_t *node, struct collect *s, flow_msg_t *msg)
+{
+    const int64_t *values = flow_msg_i64(msg);
+    size_t count = flow_msg_count(msg);
+
+    for (size_t i = 0; i < count; i++) {
+        if (COLLECT_BUF - s->len < COLLECT_INT_LINE) {
+            int rc = flush(node, s);
+            if (rc < 0)
+                return rc;
+        }
+        s->len += format_i64(s->buf + s->len, values[i]);
+    }
+    return 0;
+}
+
+static int
+write_words(flow_node_t *node, struct collect *s, flow_msg_t *msg)
+{
+    size_t count = flow_msg_count(msg);
+
+    for (size_t i = 0; i < count; i++) {
+        size_t len;
+        const char *word = flow_msg_word(msg, i, &len);
+        if (word == NULL)
+            return flow_node_fail(node, "cannot read word %zu of a message", i);
+        if (len < COLLECT_BUF - s->len) {
+            memcpy(s->buf + s->len, word, len);
+            s->buf[s->len + len] = '\n';
+            s->len += len + 1;
+            continue;
+        }
+        int rc = put(node, s, word, len);
+        if (rc == 0)
+            rc = put(node, s, "\n", 1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Write the items of `msg`. */
+static int
+write_msg(flow_node_t *node, struct collect *s, flow_msg_t *msg)
+{
+    flow_type_t type = flow_msg_type(msg);
+
+    s->items += flow_msg_count(msg);
+    switch (type) {
+    case FLOW_INT64:
+        return write_i64s(node, s, msg);
+    case FLOW_WORDS:
+        return write_words(node, s, msg);
+    case FLOW_BYTES: {
+        size_t len;
+        const char *data = flow_msg_bytes(msg, &len);
+        return put(node, s, data, len);
+    }
+    case FLOW_ANY:
+        break;
+    }
+    return flow_node_fail(node, "cannot write items of type '%s'",
+                          flow_type_name(type));
+}
+
+/* Write every waiting message whose turn has come. */
+static int
+write_ready(flow_node_t *node, struct collect *s)
+{
+    while (s->wait.count > 0 && pending_first(&s->wait) <= s->next_seq) {
+        flow_msg_t *msg = pending_pop(&s->wait);
+        if (flow_msg_seq(msg) == s->next_seq)
+            s->next_seq++;
+        int rc = write_msg(node, s, msg);
+        flow_msg_destroy(&msg);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void collect_fini(flow_node_t *node, void *state);
+
+/* Create the temporary file next to the output path. */
+static int
+open_file(flow_node_t *node, struct collect *s)
+{
+    size_t size = strlen(s->output) + sizeof(".XXXXXX");
+
+    s->tmp_path = malloc(size);
+    if (s->tmp_path == NULL)
+        return flow_node_fail(node, "cannot allocate a path for '%s'",
+                              s->output);
+    snprintf(s->tmp_path, size, "%s.XXXXXX", s->output);
+
+    s->fd = mkstemp(s->tmp_path);
+    if (s->fd < 0) {
+        int rc = -errno;
+        free(s->tmp_path);
+        s->tmp_path = NULL;
+        return flow_node_fail(node, "cannot create a file next to '%s': %s",
+                              s->output, flow_strerror(rc));
+    }
+    s->file_open = true;
+
+    /* mkstemp makes the file private; give it the usual permissions. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(s->fd, 0666 & ~mask) < 0)
+        return flow_node_fail(node, "cannot set the mode of '%s': %s",
+                              s->tmp_path, flow_strerror(-errno));
+    return 0;
+}
+
+static int
+collect_init(flow_node_t *node, void *state)
+{
+    struct collect *s = state;
+
+    int rc = 0;
+
+    s->fd = STDOUT_FILENO;
+    s->buf = malloc(COLLECT_BUF);
+    if (s->buf == NULL)
+        rc = flow_node_fail(node, "cannot allocate the output buffer");
+    else if (s->output[0] == '\0')
+        rc = flow_node_fail(node, "empty path in 'output'");
+    else if (strcmp(s->output, "-") != 0)
+        rc = open_file(node, s);
+
+    /* Leave nothing behind on failure, whether or not fini is called. */
+    if (rc < 0)
+        collect_fini(node, state);
+    return rc;
+}
+
+static int
+collect_process(flow_node_t *node, void *state, const char *port,
+                flow_msg_t **msg_p)
+{
+    struct collect *s = state;
+    uint64_t seq = flow_msg_seq(*msg_p);
+    int rc;
+
+    (void)port;
+    if (s->mode == COLLECT_COUNT) {
+        s->items += flow_msg_count(*msg_p);
+        return 0;
+    }
+
+    if (s->order == COLLECT_ARRIVAL || seq == FLOW_SEQ_NONE ||
+        seq < s->next_seq) {
+        rc = write_msg(node, s, *msg_p);
+    } else if (seq > s->next_seq) {
+        rc = pending_push(&s->wait, *msg_p);
+        if (rc < 0)
+            return flow_node_fail(node, "cannot buffer a message: %s",
+                                  flow_strerror(rc));
+        *msg_p = NULL;
+        return 0;
+    } else {
+        s->next_seq++;
+        rc = write_msg(node, s, *msg_p);
+        if (rc == 0)
+            rc = write_ready(node, s);
+    }
+    if (rc < 0)
+        return rc;
+
+    /* Readers of standard output see every batch as soon as it is done. */
+    if (s->tmp_path == NULL)
+        return flush(node, s);
+    return 0;
+}
+
+static int
+collect_finish(flow_node_t *node, void *state)
+{
+    struct collect *s = state;
+    int rc;
+
+    /* Inputs have ended: whatever is missing will not come. */
+    while (s->wait.count > 0) {
+        flow_msg_t *msg = pending_pop(&s->wait);
+        rc = write_msg(node, s, msg);
+        flow_msg_destroy(&msg);
+        if (rc < 0)
+            return rc;
+    }
+    if (s->mode == COLLECT_COUNT) {
+        char line[32];
+        int len = snprintf(line, sizeof(line), "%llu\n",
+                           (unsigned long long)s->items);
+        rc = put(node, s, line, (size_t)len);
+        if (rc < 0)
+            return rc;
+    }
+    rc = flush(node, s);
+    if (rc < 0 || s->tmp_path == NULL)
+        return rc;
+
+    s->file_open = false;
+    if (close(s->fd) < 0)
+        return flow_node_fail(node, "cannot write to '%s': %s", s->output,
+                              flow_strerror(-errno));
+    if (rename(s->tmp_path, s->output) < 0)
+        return flow_node_fail(node, "cannot rename '%s' to '%s': %s",
+                              s->tmp_path, s->output, flow_strerror(-errno));
+    s->finished = true;
+    return 0;
+}
+
+static void
+collect_fini(flow_node_t *node, void *state)
+{
+    struct collect *s = state;
+
+    (void)node;
+    if (s->file_open) {
+        close(s->fd);
+        s->file_open = false;
+    }
+    if (s->tmp_path != NULL && !s->finished)
+        unlink(s->tmp_path);
+    free(s->tmp_path);
+    s->tmp_path = NULL;
+    free(s->buf);
+    s->buf = NULL;
+    pending_clear(&s->wait);
+}
+
+FLOW_NODE(collect) = {
+    FLOW_NODE_V1,
+    .name = "collect",
+    .summary = "Write items one per line to standard output or a file",
+    .state_size = sizeof(struct collect),
+    .params = collect_params,
+    .ports = collect_ports,
+    .max_instances = 1,
+    .init = collect_init,
+    .process = collect_process,
+    .finish = collect_finish,
+    .fini = collect_fini,
+};
