@@ -112,6 +112,7 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
 
 static const char *const dir_name[] = { "", "an input", "an output",
                                         "a pair" };
+static const char *const dir_word[] = { "", "input", "output", "pair" };
 
 static int
 check_link(flow_graph_t *g, size_t li, flow_diag_t *diag)
@@ -219,7 +220,7 @@ flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
                 return flow__diag(diag, FLOW_ELINK, g->file, n->line,
                                   "port '%s.%s' (%s, %s) is not linked",
                                   n->name, n->desc->ports[p].name,
-                                  dir_name[n->desc->ports[p].dir] + 2,
+                                  dir_word[n->desc->ports[p].dir],
                                   flow_type_name(n->desc->ports[p].type));
     }
     colour = flow__xcalloc(g->nnodes, 1);

@@ -154,7 +154,7 @@ kv_add(flow_kv_t **kv, size_t *n, size_t *cap, const char *key,
 /* Replace ${name} references in `*value` by graph parameters. */
 static int
 substitute(const flow_graph_t *g, char **value, int line, const char *what,
-           flow_diag_t *diag)
+           bool *from_set, flow_diag_t *diag)
 {
     char *out = NULL;
     size_t olen = 0, ocap = 0;
@@ -195,6 +195,8 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
                                   name, what);
             }
             kv->used = true;
+            if (kv->from_set && from_set)
+                *from_set = true;
             piece = kv->value;
             plen = strlen(piece);
             p = end + 1;
@@ -468,13 +470,13 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             return flow__diag(diag, FLOW_ETYPE, g->file, n->line,
                               "node '%s' has no 'type'", n->name);
         snprintf(what, sizeof(what), "'type' of node '%s'", n->name);
-        if ((rc = substitute(g, &n->type, n->type_line, what, diag)))
+        if ((rc = substitute(g, &n->type, n->type_line, what, NULL, diag)))
             return rc;
         for (size_t k = 0; k < n->nkv; k++) {
             snprintf(what, sizeof(what), "'%s' of node '%s'", n->kv[k].key,
                      n->name);
             if ((rc = substitute(g, &n->kv[k].value, n->kv[k].line, what,
-                                 diag)))
+                                 &n->kv[k].from_set, diag)))
                 return rc;
         }
     }
@@ -489,7 +491,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             return flow__diag(diag, FLOW_EPARSE, g->file, e->line,
                               "unknown link kind '%s' (push, pair)", e->key);
         v = flow__xstrdup(e->value);
-        rc = substitute(g, &v, e->line, "a link", diag);
+        rc = substitute(g, &v, e->line, "a link", NULL, diag);
         if (!rc)
             rc = parse_link(g, e->key, v, e->line, diag);
         free(v);

@@ -161,13 +161,14 @@ unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
 
 /*
  * Run instance `inst` of node `n` in the current (freshly forked) process:
- * create the ZeroMQ context and sockets in `run_dir`, signal `ready_fd`,
- * wait for EOF on `go_fd`, then run the node. Returns the process exit
- * status (0 on success). Never returns into the caller's stack frames that
- * would flush the parent's stdio: the caller must _exit with the result.
+ * create the ZeroMQ context and sockets in `run_dir`, write a byte to
+ * fds[0] (ready) and wait for EOF on fds[1] (go), run the node, then write
+ * a byte to fds[2] (done) and wait for EOF on fds[3] (release) before
+ * closing the sockets. Returns the process exit status (0 on success); the
+ * caller must _exit with it.
  */
 int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
-                    const char *run_dir, int ready_fd, int go_fd);
+                    const char *run_dir, const int fds[4]);
 
 /* Format an ipc endpoint for link `l`; returns 0 or -ENAMETOOLONG. */
 int flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,

@@ -184,7 +184,7 @@ static void *
 make_socket(flow_node_t *node, int type, int hwm)
 {
     void *s = zmq_socket(node->ctx, type);
-    int linger = -1;
+    int linger = 0; /* the exit barrier makes lingering unnecessary */
 
     if (!s)
         return NULL;
@@ -832,8 +832,10 @@ report_failure(flow_node_t *node, const char *what, int rc)
 
 int
 flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
-                const char *run_dir, int ready_fd, int go_fd)
+                const char *run_dir, const int fds[4])
 {
+    int ready_fd = fds[0], go_fd = fds[1], done_fd = fds[2];
+    int release_fd = fds[3];
     flow_node_t node;
     const flow_gnode_t *gn = &g->nodes[n];
     const flow_node_desc_t *d = gn->desc;
@@ -903,12 +905,27 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         return report_failure(&node, "closing", rc);
     if (d->fini)
         d->fini(&node, state);
-    /* Closing with infinite linger: zmq_ctx_term returns once every
-     * message has been handed over. */
-    node_release(&node);
     if (fflush(stdout) != 0) {
         flow_node_fail(&node, "cannot write standard output");
         return report_failure(&node, "", 0);
     }
+    /*
+     * Exit barrier. libzmq may drop queued messages of a closing ipc socket
+     * despite an infinite linger (libzmq issue 4660), so an instance keeps
+     * its sockets open until the launcher says every instance is done: by
+     * then every consumer has received every end marker, hence every
+     * message, and nothing is left in flight.
+     */
+    if (write(done_fd, &c, 1) != 1)
+        return report_failure(&node, "the exit barrier", -errno);
+    close(done_fd);
+    while ((rc = (int)read(release_fd, &c, 1)) != 0) {
+        if (rc < 0 && errno != EINTR)
+            return report_failure(&node, "the exit barrier", -errno);
+        if (rc > 0)
+            break;
+    }
+    close(release_fd);
+    node_release(&node);
     return 0;
 }

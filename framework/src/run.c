@@ -136,24 +136,34 @@ reap(sup_t *s, double grace)
     }
 }
 
+/* The launcher's ends of the barrier pipes: [0] read, [1] write. */
+typedef struct barrier {
+    int ready[2];   /* children write a byte when bound */
+    int go[2];      /* closed by the launcher: start */
+    int done[2];    /* children write a byte when finished */
+    int release[2]; /* closed by the launcher: close sockets, exit */
+} barrier_t;
+
 static void
 child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
-      pid_t parent, pid_t pgid, const sigset_t *oldmask, int ready_w,
-      int go_r, int ready_r, int go_w)
+      pid_t parent, pid_t pgid, const sigset_t *oldmask, barrier_t *b)
 {
+    int fds[4] = { b->ready[1], b->go[0], b->done[1], b->release[0] };
     int rc;
 
     setpgid(0, pgid);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
         _exit(1);
-    close(ready_r);
-    close(go_w);
+    close(b->ready[0]);
+    close(b->go[1]);
+    close(b->done[0]);
+    close(b->release[1]);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
     sigprocmask(SIG_SETMASK, oldmask, NULL);
-    rc = flow__node_main(g, p->node, p->inst, dir, ready_w, go_r);
+    rc = flow__node_main(g, p->node, p->inst, dir, fds);
     _exit(rc);
 }
 
@@ -163,12 +173,12 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
 {
     flow_run_opts_t defaults;
     char dir[4096];
-    int ready[2] = { -1, -1 }, go[2] = { -1, -1 };
+    barrier_t b = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
     sigset_t mask, oldmask;
     int sfd = -1, rc;
     sup_t s;
     double grace, deadline = 0;
-    size_t nready = 0;
+    size_t nready = 0, ndone = 0;
     pid_t parent = getpid(), pgid = 0;
     bool masked = false;
 
@@ -188,7 +198,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
             s.procs[k].node = n;
             s.procs[k].inst = i;
         }
-    if (pipe2(ready, O_CLOEXEC) || pipe2(go, O_CLOEXEC)) {
+    if (pipe2(b.ready, O_CLOEXEC) || pipe2(b.go, O_CLOEXEC) ||
+        pipe2(b.done, O_CLOEXEC) || pipe2(b.release, O_CLOEXEC)) {
         rc = -errno;
         goto out;
     }
@@ -212,18 +223,21 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
             break;
         }
         if (pid == 0)
-            child(graph, &s.procs[k], dir, parent, pgid, &oldmask, ready[1],
-                  go[0], ready[0], go[1]);
+            child(graph, &s.procs[k], dir, parent, pgid, &oldmask, &b);
         if (!pgid)
             pgid = pid;
         setpgid(pid, pgid);
         s.procs[k].pid = pid;
         s.alive++;
     }
-    close(ready[1]);
-    ready[1] = -1;
-    close(go[0]);
-    go[0] = -1;
+    close(b.ready[1]);
+    b.ready[1] = -1;
+    close(b.go[0]);
+    b.go[0] = -1;
+    close(b.done[1]);
+    b.done[1] = -1;
+    close(b.release[0]);
+    b.release[0] = -1;
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) {
         rc = -errno;
@@ -234,7 +248,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
         deadline = now_s() + opts->timeout_s;
 
     while (s.alive > 0) {
-        struct pollfd pfd[2];
+        struct pollfd pfd[3];
+        int iready = -1, idone = -1;
         int nfd = 0, timeout = -1;
         double t = now_s(), next = 0;
 
@@ -258,8 +273,13 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
             timeout = 0;
         pfd[nfd].fd = sfd;
         pfd[nfd++].events = POLLIN;
-        if (ready[0] >= 0) {
-            pfd[nfd].fd = ready[0];
+        if (b.ready[0] >= 0) {
+            iready = nfd;
+            pfd[nfd].fd = b.ready[0];
+            pfd[nfd++].events = POLLIN;
+        } else if (b.done[0] >= 0) {
+            idone = nfd;
+            pfd[nfd].fd = b.done[0];
             pfd[nfd++].events = POLLIN;
         }
         if (sfd < 0) {
@@ -269,17 +289,30 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
         }
         if (poll(pfd, (nfds_t)nfd, timeout) < 0 && errno != EINTR)
             break;
-        if (ready[0] >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+        if (iready >= 0 && (pfd[iready].revents & (POLLIN | POLLHUP))) {
             char buf[256];
-            ssize_t r = read(ready[0], buf, sizeof(buf));
+            ssize_t r = read(b.ready[0], buf, sizeof(buf));
             if (r > 0)
                 nready += (size_t)r;
             if (r == 0 || nready >= s.nprocs) {
                 /* Every instance is bound (or some died): go. */
-                close(ready[0]);
-                ready[0] = -1;
-                close(go[1]);
-                go[1] = -1;
+                close(b.ready[0]);
+                b.ready[0] = -1;
+                close(b.go[1]);
+                b.go[1] = -1;
+            }
+        }
+        if (idone >= 0 && (pfd[idone].revents & (POLLIN | POLLHUP))) {
+            char buf[256];
+            ssize_t r = read(b.done[0], buf, sizeof(buf));
+            if (r > 0)
+                ndone += (size_t)r;
+            if (r == 0 || ndone >= s.nprocs) {
+                /* Every instance is done: nothing is in flight. */
+                close(b.done[0]);
+                b.done[0] = -1;
+                close(b.release[1]);
+                b.release[1] = -1;
             }
         }
         if (sfd >= 0 && (pfd[0].revents & POLLIN)) {
@@ -312,10 +345,10 @@ out:
     if (sfd >= 0)
         close(sfd);
     for (int i = 0; i < 2; i++) {
-        if (ready[i] >= 0)
-            close(ready[i]);
-        if (go[i] >= 0)
-            close(go[i]);
+        int *fd[4] = { &b.ready[i], &b.go[i], &b.done[i], &b.release[i] };
+        for (int k = 0; k < 4; k++)
+            if (*fd[k] >= 0)
+                close(*fd[k]);
     }
     if (masked)
         sigprocmask(SIG_SETMASK, &oldmask, NULL);

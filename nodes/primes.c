@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * primes: the coordinator of the parallel prime sieve, the article's
+ * collect_primes() and send_primes().
+ *
+ * It splits [2, limit] into one range per peer of its pair port "seg" (the
+ * instances of a `sieve` node; explicit ranges can be given instead), seeds
+ * the primes below 11 (2, 3, 5, 7), then, for each segment i in order, sends
+ * it the end signal, receives its primes and forwards each one to the later
+ * segments that need it (those whose upper bound is at least its square).
+ * The primes go to "out" in ascending order, or only their count.
+ *
+ * The protocol is described in nodes/sieve.c. Two refinements over the
+ * article make the segments work in parallel and keep the traffic small:
+ *
+ * - A segment gets its end signal as soon as it has every prime it needs
+ *   (all primes up to the square root of its upper bound), not only when
+ *   every earlier segment has finished; the article sends it nothing more
+ *   after that point either. The segments' replies carry a watermark `upto`
+ *   that tells the coordinator how far it knows every prime.
+ * - In count mode a segment sends only the primes later segments need, and
+ *   its count; 455 million primes below 10^10 never cross a socket.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/node.h"
+
+/* Message kinds; keep in sync with nodes/sieve.c. */
+#define SIEVE_MSG_RANGE  1
+#define SIEVE_MSG_PRIMES 2
+#define SIEVE_MSG_COUNT  3
+
+/* The seeds are every prime below this. */
+#define PRIMES_SEEDS_BELOW 11
+
+/* Numbers of the article's ranges are at most this (and the limit). */
+#define PRIMES_MAX (INT64_C(1) << 62)
+
+enum { PRIMES_LIST, PRIMES_COUNT };
+
+static const int64_t seeds[] = { 2, 3, 5, 7 };
+
+struct primes {
+    int64_t limit;
+    int output;
+    char *ranges;
+};
+
+/* One segment as the coordinator sees it. */
+struct segment {
+    int64_t lo, hi; /* its numbers [lo, hi) */
+    int64_t root;   /* isqrt(hi - 1), -1 for an empty range */
+    int closed;     /* the end signal was sent */
+};
+
+/* The run's state, so helpers need few arguments. */
+struct coord {
+    flow_node_t *node;
+    int mode;
+    unsigned n;
+    struct segment *seg;
+    int64_t known; /* every prime below this has been forwarded */
+    int64_t *out;  /* primes waiting for "out" */
+    size_t fill, room;
+    uint64_t total; /* primes counted so far */
+};
+
+static const flow_param_t primes_params[] = {
+    FLOW_PARAM_INT("limit", struct primes, limit, "1000000", 0, PRIMES_MAX,
+                   "find the primes <= limit"),
+    FLOW_PARAM_CHOICE("output", struct primes, output, "list", "list|count",
+                      "send every prime, or only how many there are"),
+    FLOW_PARAM_STRING("ranges", struct primes, ranges, "",
+                      "explicit ranges 'lo-hi,lo-hi,...' (hi excluded), one "
+                      "per segment, contiguous, the first lo <= 11; the "
+                      "primes below the first lo are the seeds; overrides "
+                      "limit"),
+    FLOW_PARAM_END
+};
+
+static const flow_port_t primes_ports[] = {
+    FLOW_PORT_PAIR("seg", FLOW_INT64,
+                   "one channel per sieve segment: ranges and sieving primes "
+                   "out, the segment's primes in"),
+    FLOW_PORT_OUT("out", FLOW_INT64,
+                  "the primes in ascending order, or one item: their count"),
+    FLOW_PORT_END
+};
+
+/* Return floor(sqrt(n)) for n >= 0. */
+static int64_t
+isqrt64(int64_t n)
+{
+    if (n < 2)
+        return n;
+    int64_t x = n;
+    int64_t y = x / 2 + 1;
+    while (y < x) {
+        x = y;
+        y = (x + n / x) / 2;
+    }
+    return x;
+}
+
+/* Explain a failed send or receive unless the run is stopping. */
+static int
+io_fail(struct coord *c, int rc, const char *what, unsigned ch)
+{
+    if (rc == FLOW_EINTR)
+        return rc;
+    return flow_node_fail(c->node, "cannot %s segment %u on 'seg': %s", what,
+                          ch, flow_strerror(rc));
+}
+
+/* Send the `n` items at `v` to segment `ch`. */
+static int
+send_seg(struct coord *c, unsigned ch, const int64_t *v, size_t n)
+{
+    flow_msg_t *msg = flow_msg_new(FLOW_INT64, n);
+    int rc = flow_msg_add_i64s(msg, v, n);
+    if (rc == 0)
+        rc = flow_node_send_to(c->node, "seg", ch, &msg);
+    flow_msg_destroy(&msg);
+    return rc < 0 ? io_fail(c, rc, "send to", ch) : 0;
+}
+
+/* Send the primes waiting for "out". */
+static int
+flush_out(struct coord *c)
+{
+    if (c->fill == 0)
+        return 0;
+    flow_msg_t *msg = flow_msg_new(FLOW_INT64, c->fill);
+    int rc = flow_msg_add_i64s(msg, c->out, c->fill);
+    if (rc == 0)
+        rc = flow_node_send(c->node, "out", &msg);
+    flow_msg_destroy(&msg);
+    c->fill = 0;
+    if (rc < 0 && rc != FLOW_EINTR)
+        return flow_node_fail(c->node, "cannot send on 'out': %s",
+                              flow_strerror(rc));
+    return rc;
+}
+
+/* Queue the `n` primes at `v` for "out" (list mode). */
+static int
+emit(struct coord *c, const int64_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        c->out[c->fill++] = v[i];
+        if (c->fill == c->room) {
+            int rc = flush_out(c);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Send the end signal to segment `ch` if not done yet. */
+static int
+close_seg(struct coord *c, unsigned ch)
+{
+    if (c->seg[ch].closed)
+        return 0;
+    c->seg[ch].closed = 1;
+    int rc = flow_node_close_to(c->node, "seg", ch);
+    return rc < 0 ? io_fail(c, rc, "end the stream to", ch) : 0;
+}
+
+/* Close every segment from `from` on that has all the primes it needs. */
+static int
+close_ready(struct coord *c, unsigned from)
+{
+    for (unsigned j = from; j < c->n; j++) {
+        if (c->seg[j].root < c->known) {
+            int rc = close_seg(c, j);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Parse `text` ("lo-hi,lo-hi,...") into the c->n segments. Returns 0 or
+ * fails the node naming the parameter.
+ */
+static int
+parse_ranges(struct coord *c, const char *text)
+{
+    const char *p = text;
+    unsigned k = 0;
+
+    for (;;) {
+        int64_t v[2];
+        for (int h = 0; h < 2; h++) {
+            char *end;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            errno = 0;
+            long long x = strtoll(p, &end, 10);
+            if (end == p || errno != 0 || x < 0 || x > PRIMES_MAX + 1)
+                return flow_node_fail(c->node,
+                                      "bad number in parameter 'ranges' "
+                                      "at '%s'",
+                                      p);
+            v[h] = x;
+            p = end;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (h == 0 && *p++ != '-')
+                return flow_node_fail(c->node,
+                                      "parameter 'ranges' wants lo-hi "
+                                      "pairs, near '%s'",
+                                      p - 1);
+        }
+        if (k == c->n)
+            return flow_node_fail(c->node,
+                                  "parameter 'ranges' has more ranges than "
+                                  "the %u segments",
+                                  c->n);
+        if (v[1] < v[0])
+            return flow_node_fail(c->node,
+                                  "range %lld-%lld of parameter 'ranges' "
+                                  "ends before it starts",
+                                  (long long)v[0], (long long)v[1]);
+        if (k == 0 && v[0] > PRIMES_SEEDS_BELOW)
+            return flow_node_fail(c->node,
+                                  "the first range of parameter 'ranges' "
+                                  "must start at most at %d (the seeds "
+                                  "cover only the primes below it)",
+                                  PRIMES_SEEDS_BELOW);
+        if (k > 0 && v[0] != c->seg[k - 1].hi)
+            return flow_node_fail(c->node,
+                                  "the ranges of parameter 'ranges' must "
+                                  "be contiguous: %lld-%lld does not start "
+                                  "at %lld",
+                                  (long long)v[0], (long long)v[1],
+                                  (long long)c->seg[k - 1].hi);
+        c->seg[k].lo = v[0];
+        c->seg[k].hi = v[1];
+        k++;
+        if (*p == '\0')
+            break;
+        if (*p++ != ',')
+            return flow_node_fail(c->node,
+                                  "parameter 'ranges' wants ranges "
+                                  "separated by commas, near '%s'",
+                                  p - 1);
+    }
+    if (k != c->n)
+        return flow_node_fail(c->node,
+                              "parameter 'ranges' has %u ranges for %u "
+                              "segments",
+                              k, c->n);
+    return 0;
+}
+
+/* Split [2, limit] evenly over the c->n segments. */
+static void
+split_limit(struct coord *c, int64_t limit)
+{
+    int64_t numbers = limit >= 2 ? limit - 1 : 0;
+    int64_t each = numbers / c->n;
+    int64_t extra = numbers % c->n;
+    int64_t lo = 2;
+
+    for (unsigned k = 0; k < c->n; k++) {
+        int64_t size = each + ((int64_t)k < extra);
+        c->seg[k].lo = lo;
+        c->seg[k].hi = lo + size;
+        lo += size;
+    }
+}
+
+/*
+ * Send every segment its range and the seeds it needs. In count mode a
+ * segment lists only the primes a later segment needs.
+ */
+static int
+start_segments(struct coord *c)
+{
+    int64_t need_after = -1; /* the largest root of the segments after k */
+
+    for (unsigned k = c->n; k-- > 0;) {
+        struct segment *s = &c->seg[k];
+        s->root = s->hi > s->lo ? isqrt64(s->hi - 1) : -1;
+        int64_t report = c->mode == PRIMES_LIST ? INT64_MAX : need_after;
+        if (s->root > need_after)
+            need_after = s->root;
+        int64_t range[4] = { SIEVE_MSG_RANGE, s->lo, s->hi, report };
+        int rc = send_seg(c, k, range, 4);
+        if (rc < 0)
+            return rc;
+    }
+    for (unsigned k = 0; k < c->n; k++) {
+        int64_t msg[1 + sizeof(seeds) / sizeof(seeds[0])] = {
+            SIEVE_MSG_PRIMES
+        };
+        size_t m = 1;
+        for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+            if (seeds[i] <= c->seg[k].root)
+                msg[m++] = seeds[i];
+        if (m > 1) {
+            int rc = send_seg(c, k, msg, m);
+            if (rc < 0)
+                return rc;
+        }
+    }
+
+    /* The seeds below the first range are primes of the answer. */
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        if (seeds[i] >= c->seg[0].lo)
+            break;
+        c->total++;
+        if (c->mode == PRIMES_LIST) {
+            int rc = emit(c, &seeds[i], 1);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    c->known = PRIMES_SEEDS_BELOW;
+    return close_ready(c, 0);
+}
+
+/* Forward the ascending primes `v[0..n)` to the open segments after `i`. */
+static int
+forward(struct coord *c, unsigned i, const int64_t *v, size_t n)
+{
+    size_t from = 0;
+    while (from < n && v[from] < PRIMES_SEEDS_BELOW)
+        from++;
+    if (from == n)
+        return 0;
+
+    int64_t *msg = NULL;
+    for (unsigned j = i + 1; j < c->n; j++) {
+        if (c->seg[j].closed || v[from] > c->seg[j].root)
+            continue;
+        size_t to = from;
+        while (to < n && v[to] <= c->seg[j].root)
+            to++;
+        if (msg == NULL) {
+            msg = malloc((n + 1) * sizeof(*msg));
+            if (msg == NULL)
+                return flow_node_fail(c->node, "out of memory");
+            msg[0] = SIEVE_MSG_PRIMES;
+            memcpy(msg + 1, v + from, (n - from) * sizeof(*msg));
+        }
+        int rc = send_seg(c, j, msg, 1 + to - from);
+        if (rc < 0) {
+            free(msg);
+            return rc;
+        }
+    }
+    free(msg);
+    return 0;
+}
+
+/* Close segment `i`, take in its primes and its count. */
+static int
+collect_segment(struct coord *c, unsigned i)
+{
+    struct segment *s = &c->seg[i];
+    int64_t last = s->lo - 1;
+    uint64_t received = 0;
+    int64_t count = -1;
+    int rc = close_seg(c, i);
+
+    while (rc == 0) {
+        flow_msg_t *msg = NULL;
+        rc = flow_node_recv_from(c->node, "seg", i, &msg);
+        if (rc == FLOW_EOF) {
+            rc = 0;
+            break;
+        }
+        if (rc < 0)
+            return io_fail(c, rc, "receive from", i);
+
+        const int64_t *v = flow_msg_i64(msg);
+        size_t n = flow_msg_count(msg);
+        if (v != NULL && n >= 2 && v[0] == SIEVE_MSG_PRIMES && count < 0) {
+            for (size_t k = 2; k < n; k++) {
+                if (v[k] <= last || v[k] >= s->hi) {
+                    flow_msg_destroy(&msg);
+                    return flow_node_fail(c->node,
+                                          "segment %u sent %lld out of "
+                                          "order or out of its range",
+                                          i, (long long)v[k]);
+                }
+                last = v[k];
+            }
+            received += n - 2;
+            rc = forward(c, i, v + 2, n - 2);
+            if (rc == 0 && c->mode == PRIMES_LIST)
+                rc = emit(c, v + 2, n - 2);
+            if (v[1] > c->known)
+                c->known = v[1];
+            if (rc == 0)
+                rc = close_ready(c, i + 1);
+        } else if (v != NULL && n == 2 && v[0] == SIEVE_MSG_COUNT &&
+                   count < 0 && v[1] >= 0) {
+            count = v[1];
+        } else {
+            rc = flow_node_fail(c->node,
+                                "malformed message from segment %u on "
+                                "'seg'",
+                                i);
+        }
+        flow_msg_destroy(&msg);
+    }
+    if (rc < 0)
+        return rc;
+    if (count < 0)
+        return flow_node_fail(c->node, "segment %u ended without its count", i);
+    if (c->mode == PRIMES_LIST && (uint64_t)count != received)
+        return flow_node_fail(c->node,
+                              "segment %u counted %lld primes but sent "
+                              "%llu",
+                              i, (long long)count,
+                              (unsigned long long)received);
+    c->total += (uint64_t)count;
+    if (s->hi > c->known)
+        c->known = s->hi;
+    return close_ready(c, i + 1);
+}
+
+static int
+primes_run(flow_node_t *node, void *state)
+{
+    const struct primes *p = state;
+    struct coord c = { .node = node, .mode = p->output };
+    int rc;
+
+    c.n = flow_node_channels(node, "seg");
+    if (c.n == 0)
+        return flow_node_fail(node, "port 'seg' has no sieve segments");
+    c.room = flow_node_batch(node, "out");
+    if (c.room == 0)
+        c.room = 4096;
+    c.seg = calloc(c.n, sizeof(*c.seg));
+    c.out = malloc(c.room * sizeof(*c.out));
+    if (c.seg == NULL || c.out == NULL) {
+        rc = flow_node_fail(node, "out of memory");
+        goto done;
+    }
+
+    rc = 0;
+    if (p->ranges != NULL && p->ranges[0] != '\0')
+        rc = parse_ranges(&c, p->ranges);
+    else
+        split_limit(&c, p->limit);
+    if (rc == 0)
+        rc = start_segments(&c);
+    for (unsigned i = 0; rc == 0 && i < c.n; i++)
+        rc = collect_segment(&c, i);
+    if (rc == 0 && c.mode == PRIMES_COUNT) {
+        int64_t total = (int64_t)c.total;
+        rc = emit(&c, &total, 1);
+    }
+    if (rc == 0)
+        rc = flush_out(&c);
+done:
+    free(c.seg);
+    free(c.out);
+    return rc;
+}
+
+FLOW_NODE(primes) = {
+    FLOW_NODE_V1,
+    .name = "primes",
+    .summary = "Coordinate the parallel prime sieve over 'sieve' segments",
+    .state_size = sizeof(struct primes),
+    .params = primes_params,
+    .ports = primes_ports,
+    .max_instances = 1,
+    .run = primes_run,
+};

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* testutil.c: see testutil.h. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *
+env_or_die(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr, "test: environment variable %s is not set (run "
+                        "through ctest)\n",
+                name);
+        exit(2);
+    }
+    return v;
+}
+
+const char *
+tu_flowrun(void)
+{
+    return env_or_die("FLOWRUN");
+}
+
+const char *
+tu_plugin_dir(void)
+{
+    return env_or_die("FLOW_PLUGIN_DIR");
+}
+
+const char *
+tu_src(const char *rel)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof(buf), "%s/%s", env_or_die("FLOW_SOURCE_DIR"), rel);
+    return buf;
+}
+
+static double
+now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char **
+make_argv(const char *const *args)
+{
+    size_t n = 0;
+    char **argv;
+
+    while (args[n])
+        n++;
+    argv = calloc(n + 2, sizeof(*argv));
+    argv[0] = (char *)tu_flowrun();
+    for (size_t i = 0; i < n; i++)
+        argv[i + 1] = (char *)args[i];
+    return argv;
+}
+
+static void
+append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n + 1)
+            c *= 2;
+        *buf = realloc(*buf, c);
+        *cap = c;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+int
+tu_run(tu_result_t *r, double timeout_s, const char *const *args)
+{
+    int op[2], ep[2], status = 0;
+    size_t ocap = 0, ecap = 0;
+    double start = now();
+    bool timed_out = false;
+    char **argv = make_argv(args);
+    pid_t pid;
+
+    memset(r, 0, sizeof(*r));
+    append(&r->out, &r->outlen, &ocap, "", 0);
+    append(&r->err, &r->errlen, &ecap, "", 0);
+    if (pipe(op) || pipe(ep))
+        abort();
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        dup2(op[1], 1);
+        dup2(ep[1], 2);
+        close(op[0]);
+        close(op[1]);
+        close(ep[0]);
+        close(ep[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    free(argv);
+    close(op[1]);
+    close(ep[1]);
+    for (int open = 2; open > 0;) {
+        struct pollfd pfd[2] = { { op[0], POLLIN, 0 }, { ep[0], POLLIN, 0 } };
+        double left = timeout_s - (now() - start);
+        char buf[65536];
+
+        if (left <= 0 && !timed_out) {
+            kill(pid, SIGKILL);
+            timed_out = true;
+        }
+        if (poll(pfd, 2, timed_out ? 1000 : (int)(left * 1000) + 1) < 0 &&
+            errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++) {
+            ssize_t n;
+            if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            n = read(pfd[i].fd, buf, sizeof(buf));
+            if (n > 0) {
+                if (i == 0)
+                    append(&r->out, &r->outlen, &ocap, buf, (size_t)n);
+                else
+                    append(&r->err, &r->errlen, &ecap, buf, (size_t)n);
+            } else if (n == 0) {
+                close(pfd[i].fd);
+                if (i == 0)
+                    op[0] = -1;
+                else
+                    ep[0] = -1;
+                open--;
+            }
+        }
+        if (timed_out && open > 0 && now() - start > timeout_s + 5)
+            break; /* a grandchild holds the pipe: give up reading */
+    }
+    if (op[0] >= 0)
+        close(op[0]);
+    if (ep[0] >= 0)
+        close(ep[0]);
+    waitpid(pid, &status, 0);
+    r->seconds = now() - start;
+    if (timed_out)
+        r->status = -1;
+    else if (WIFEXITED(status))
+        r->status = WEXITSTATUS(status);
+    else
+        r->status = 128 + WTERMSIG(status);
+    if (r->status != 0 && getenv("TU_VERBOSE"))
+        fprintf(stderr, "flowrun exited %d; stderr:\n%s\n", r->status, r->err);
+    return r->status;
+}
+
+int
+tu_runl(tu_result_t *r, double timeout_s, ...)
+{
+    const char *args[64];
+    size_t n = 0;
+    va_list ap;
+
+    va_start(ap, timeout_s);
+    while (n < 63 && (args[n] = va_arg(ap, const char *)))
+        n++;
+    va_end(ap);
+    args[n] = NULL;
+    return tu_run(r, timeout_s, args);
+}
+
+void
+tu_result_release(tu_result_t *r)
+{
+    free(r->out);
+    free(r->err);
+    memset(r, 0, sizeof(*r));
+}
+
+pid_t
+tu_spawn(const char *const *args, int *out_fd)
+{
+    int op[2];
+    char **argv = make_argv(args);
+    pid_t pid;
+
+    if (pipe(op))
+        abort();
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        dup2(op[1], 1);
+        close(op[0]);
+        close(op[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    free(argv);
+    close(op[1]);
+    *out_fd = op[0];
+    return pid;
+}
+
+char *
+tu_temp_file(const char *text)
+{
+    char *path = strdup("/tmp/flow-test-XXXXXX.ini");
+    int fd = mkstemps(path, 4);
+    size_t len = strlen(text);
+
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+        abort();
+    close(fd);
+    return path;
+}
+
+char **
+tu_lines(char *text, size_t *n)
+{
+    size_t cap = 16;
+    char **lines = malloc(cap * sizeof(*lines));
+    char *p = text;
+
+    *n = 0;
+    while (p && *p) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        if (*n == cap) {
+            cap *= 2;
+            lines = realloc(lines, cap * sizeof(*lines));
+        }
+        lines[(*n)++] = p;
+        p = nl ? nl + 1 : NULL;
+    }
+    return lines;
+}
+
+int
+tu_count_procs(const char *needle)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int count = 0;
+    pid_t self = getpid();
+
+    if (!d)
+        return -1;
+    while ((de = readdir(d))) {
+        char path[512], cmd[4096];
+        FILE *f;
+        size_t n;
+        pid_t pid = (pid_t)atoi(de->d_name);
+
+        if (pid <= 0 || pid == self)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
+        f = fopen(path, "rb");
+        if (!f)
+            continue;
+        n = fread(cmd, 1, sizeof(cmd) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        cmd[n] = '\0';
+        if (strstr(cmd, needle))
+            count++;
+    }
+    closedir(d);
+    return count;
+}
+
+static void
+on_alarm(int sig)
+{
+    static const char msg[] = "test: watchdog expired: the test hung\n";
+    (void)sig;
+    if (write(2, msg, sizeof(msg) - 1) < 0)
+        _exit(3);
+    _exit(3);
+}
+
+void
+tu_watchdog(unsigned seconds)
+{
+    signal(SIGALRM, on_alarm);
+    alarm(seconds);
+}

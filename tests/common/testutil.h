@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testutil.h: helpers for flow's cmocka tests: run flowrun as a child with
+ * a timeout and capture its output, temporary files, line splitting.
+ * Paths come from the environment ctest sets: FLOWRUN, FLOW_SOURCE_DIR,
+ * FLOW_PLUGIN_DIR.
+ */
+#ifndef FLOW_TESTUTIL_H
+#define FLOW_TESTUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct tu_result {
+    int status;     /* exit code; 128+N if killed by signal N; -1 timeout */
+    char *out;      /* standard output, NUL-terminated */
+    size_t outlen;
+    char *err;      /* standard error, NUL-terminated */
+    size_t errlen;
+    double seconds; /* wall time */
+} tu_result_t;
+
+/* Path of the flowrun under test (static). */
+const char *tu_flowrun(void);
+
+/* FLOW_SOURCE_DIR/rel in a static buffer (one at a time). */
+const char *tu_src(const char *rel);
+
+/* The built plugin directory. */
+const char *tu_plugin_dir(void);
+
+/*
+ * Run flowrun with `args` (NULL-terminated, not counting argv[0]), killing
+ * it after `timeout_s`. Fills `r`, which the caller releases with
+ * tu_result_release. Returns r->status.
+ */
+int tu_run(tu_result_t *r, double timeout_s, const char *const *args);
+
+/* As tu_run, with the arguments as a NULL-terminated variadic list. */
+int tu_runl(tu_result_t *r, double timeout_s, ...);
+
+void tu_result_release(tu_result_t *r);
+
+/*
+ * Start flowrun with `args` and return its pid; its standard output is
+ * readable on `*out_fd` (caller closes). Standard error is inherited.
+ */
+pid_t tu_spawn(const char *const *args, int *out_fd);
+
+/* Write `text` to a new temporary .ini file; returns its path (malloc'ed). */
+char *tu_temp_file(const char *text);
+
+/*
+ * Split `text` into lines in place; returns a malloc'ed array of `*n`
+ * pointers (caller frees the array).
+ */
+char **tu_lines(char *text, size_t *n);
+
+/* Number of processes whose command line contains `needle`, except us. */
+int tu_count_procs(const char *needle);
+
+/* Arm alarm(seconds) so a hung test dies instead of stalling CI. */
+void tu_watchdog(unsigned seconds);
+
+#endif

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_sieve.c: the parallel prime sieve (graphs/sieve.ini, nodes primes and
+ * sieve) end to end, checked against oracles that do not share its code:
+ * the published values of pi(10^k), a plain sieve of Eratosthenes run here,
+ * and exact lists for the edge cases.
+ *
+ * Build: nothing beyond tests/CMakeLists.txt, whose glob over e2e/test_*.c
+ * builds it with tests/common/testutil.c and runs it with FLOWRUN and
+ * FLOW_SOURCE_DIR in the environment. Without that glob it would need:
+ *
+ *   flow_add_test(test_sieve e2e/test_sieve.c TIMEOUT 300)
+ *   add_dependencies(test_sieve node_primes node_sieve node_collect)
+ *
+ * It takes about 5 s on two cores, pi(10^10) included.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+/* Per flowrun call; the slowest (pi(10^10)) takes about a second. */
+#define RUN_TIMEOUT 60
+
+/* The plain sieve's bound: enough for the full lists and random limits. */
+#define ORACLE_MAX 10000000
+
+/* composite[n] for n <= ORACLE_MAX (0 and 1 count as composite). */
+static unsigned char *composite;
+
+static void
+oracle_init(void)
+{
+    if (composite != NULL)
+        return;
+    composite = calloc(ORACLE_MAX + 1, 1);
+    assert_non_null(composite);
+    composite[0] = composite[1] = 1;
+    for (size_t i = 2; i * i <= ORACLE_MAX; i++)
+        if (!composite[i])
+            for (size_t j = i * i; j <= ORACLE_MAX; j += i)
+                composite[j] = 1;
+}
+
+/* The primes in [lo, hi] as text, one per line. Caller frees. */
+static char *
+oracle_list(int64_t lo, int64_t hi)
+{
+    size_t cap = 64, len = 0;
+    char *s = malloc(cap);
+
+    assert_true(hi <= ORACLE_MAX);
+    s[0] = '\0';
+    for (int64_t n = lo < 0 ? 0 : lo; n <= hi; n++) {
+        if (composite[n])
+            continue;
+        if (len + 24 > cap) {
+            cap *= 2;
+            s = realloc(s, cap);
+        }
+        len += (size_t)snprintf(s + len, cap - len, "%lld\n", (long long)n);
+    }
+    return s;
+}
+
+static long long
+oracle_count(int64_t limit)
+{
+    long long c = 0;
+    for (int64_t n = 2; n <= limit; n++)
+        c += !composite[n];
+    return c;
+}
+
+/*
+ * Run graphs/sieve.ini with up to four --set overrides (NULL ends them),
+ * expecting success, and return its standard output (caller frees).
+ */
+static char *
+sieve(const char *set1, ...)
+{
+    const char *args[16];
+    size_t n = 0;
+    tu_result_t r;
+    va_list ap;
+
+    args[n++] = tu_src("graphs/sieve.ini");
+    args[n++] = "--quiet";
+    va_start(ap, set1);
+    for (const char *s = set1; s != NULL && n < 14;
+         s = va_arg(ap, const char *)) {
+        args[n++] = "--set";
+        args[n++] = s;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    int status = tu_run(&r, RUN_TIMEOUT, args);
+    if (status != 0)
+        fprintf(stderr, "flowrun exited %d:\n%s\n", status, r.err);
+    assert_int_equal(status, 0);
+    char *out = r.out;
+    r.out = NULL;
+    tu_result_release(&r);
+    return out;
+}
+
+/* Check that the graph prints exactly `want` for the overrides. */
+#define expect_output(want, ...)               \
+    do {                                       \
+        char *out_ = sieve(__VA_ARGS__, NULL); \
+        assert_string_equal(out_, (want));     \
+        free(out_);                            \
+    } while (0)
+
+/* Check the count and the full list for `limit` with `segments`. */
+static void
+expect_limit(int64_t limit, const char *segments)
+{
+    char l[64], s[64], want[32];
+    char *list = oracle_list(2, limit);
+
+    snprintf(l, sizeof(l), "limit=%lld", (long long)limit);
+    snprintf(s, sizeof(s), "segments=%s", segments);
+    expect_output(list, l, s);
+    snprintf(want, sizeof(want), "%lld\n", oracle_count(limit));
+    expect_output(want, l, s, "output=count");
+    free(list);
+}
+
+/* The published prime counts pi(10^k), k = 1..10. */
+static void
+test_sieve_pi_powers_of_ten(void **state)
+{
+    static const char *const pi[] = {
+        "4",     "25",     "168",     "1229",     "9592",
+        "78498", "664579", "5761455", "50847534", "455052511",
+    };
+    (void)state;
+    for (int k = 1; k <= 10; k++) {
+        char limit[64], want[32];
+        snprintf(limit, sizeof(limit), "limit=1%0*d", k, 0);
+        snprintf(want, sizeof(want), "%s\n", pi[k - 1]);
+        expect_output(want, limit, "output=count");
+    }
+}
+
+/* The command prints the count and nothing else. */
+static void
+test_sieve_default_count(void **state)
+{
+    (void)state;
+    expect_output("78498\n", "limit=1000000", "output=count");
+}
+
+/* Full lists up to 10^6 against the plain sieve, for several splits. */
+static void
+test_sieve_full_lists(void **state)
+{
+    (void)state;
+    oracle_init();
+    expect_limit(1000000, "auto");
+    expect_limit(1000000, "1");
+    expect_limit(1000000, "2");
+    expect_limit(999983, "3"); /* the largest prime below 10^6 */
+    expect_limit(100000, "7");
+}
+
+/* Random limits and segment counts against the plain sieve. */
+static void
+test_sieve_random_limits(void **state)
+{
+    unsigned seed = (unsigned)getpid();
+    (void)state;
+    oracle_init();
+    srand(seed);
+    for (int i = 0; i < 12; i++) {
+        int64_t limit = i < 6 ? rand() % 200000 : rand() % ORACLE_MAX;
+        char segments[16];
+        snprintf(segments, sizeof(segments), "%d", 1 + rand() % 6);
+        char l[64], s[32], want[32];
+        snprintf(l, sizeof(l), "limit=%lld", (long long)limit);
+        snprintf(s, sizeof(s), "segments=%s", segments);
+        snprintf(want, sizeof(want), "%lld\n", oracle_count(limit));
+        print_message("seed %u: limit %lld, %s segments\n", seed,
+                      (long long)limit, segments);
+        if (i < 6) {
+            char *list = oracle_list(2, limit);
+            expect_output(list, l, s);
+            free(list);
+        }
+        expect_output(want, l, s, "output=count");
+    }
+}
+
+/* Tiny limits, exact lists and counts. */
+static void
+test_sieve_small_limits(void **state)
+{
+    (void)state;
+    expect_output("", "limit=0");
+    expect_output("0\n", "limit=0", "output=count");
+    expect_output("", "limit=1");
+    expect_output("0\n", "limit=1", "output=count");
+    expect_output("2\n", "limit=2");
+    expect_output("1\n", "limit=2", "output=count");
+    expect_output("2\n3\n", "limit=3");
+    expect_output("2\n", "limit=3", "output=count");
+    expect_output("2\n3\n5\n7\n", "limit=10");
+    expect_output("4\n", "limit=10", "output=count");
+    expect_output("2\n3\n5\n7\n11\n", "limit=11");
+    expect_output("5\n", "limit=11", "output=count");
+    static const char *const splits[] = { "segments=1", "segments=5" };
+    for (size_t i = 0; i < 2; i++) {
+        expect_output("", "limit=1", splits[i]);
+        expect_output("2\n3\n", "limit=3", splits[i]);
+        expect_output("2\n3\n5\n7\n11\n", "limit=11", splits[i]);
+        expect_output("5\n", "limit=11", splits[i], "output=count");
+    }
+}
+
+/* A limit that is prime is included. */
+static void
+test_sieve_prime_limit(void **state)
+{
+    (void)state;
+    oracle_init();
+    expect_limit(7919, "auto"); /* the 1000th prime */
+    expect_output("1000\n", "limit=7919", "output=count");
+    expect_output("999\n", "limit=7918", "output=count");
+    expect_limit(1000003, "2");
+}
+
+/*
+ * Primes on segment boundaries. With 2 segments, [2, limit] splits at
+ * 2 + (limit - 1) / 2 rounded up: limit 199 starts segment 1 at the prime
+ * 101, limit 205 ends segment 0 with the prime 103.
+ */
+static void
+test_sieve_prime_on_boundary(void **state)
+{
+    (void)state;
+    oracle_init();
+    expect_limit(199, "2");
+    expect_limit(205, "2");
+    /* Explicit ranges that start and end on primes. */
+    char *list = oracle_list(2, 96);
+    expect_output(list, "segments=4", "main.ranges=2-13,13-29,29-31,31-97");
+    free(list);
+    expect_output("25\n", "segments=4", "main.ranges=2-13,13-29,29-31,31-101",
+                  "output=count");
+}
+
+/* More segments than numbers: some segments have empty ranges. */
+static void
+test_sieve_more_segments_than_numbers(void **state)
+{
+    (void)state;
+    expect_output("2\n3\n5\n", "limit=5", "segments=10");
+    expect_output("3\n", "limit=5", "segments=10", "output=count");
+    expect_output("", "limit=0", "segments=3");
+    expect_output("0\n", "limit=1", "segments=3", "output=count");
+    expect_output("2\n3\n5\n7\n11\n13\n17\n19\n", "limit=20", "segments=40");
+    expect_output("8\n", "limit=20", "segments=40", "output=count");
+}
+
+/* One segment, and more segments than CPUs. */
+static void
+test_sieve_segment_counts(void **state)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    char many[16], s[32];
+    (void)state;
+    oracle_init();
+    if (cpus < 1 || cpus > 1000)
+        cpus = 1;
+    snprintf(many, sizeof(many), "%d", 2 * (int)cpus + 3);
+    snprintf(s, sizeof(s), "segments=%s", many);
+    expect_limit(1000000, "1");
+    expect_limit(300000, many);
+    expect_output("664579\n", "limit=10000000", "segments=1", "output=count");
+    expect_output("664579\n", "limit=10000000", s, "output=count");
+}
+
+/*
+ * The article's collect_primes(ranges=((10, 30), (30, 50))): with the seeds
+ * 2, 3, 5 and 7 that is exactly the primes below 50 (the article printed
+ * 15, 21, 25, ... too).
+ */
+static void
+test_sieve_article_ranges(void **state)
+{
+    (void)state;
+    expect_output("2\n3\n5\n7\n11\n13\n17\n19\n23\n29\n31\n37\n41\n43\n47\n",
+                  "segments=2", "main.ranges=10-30,30-50");
+    expect_output("15\n", "segments=2", "main.ranges=10-30,30-50",
+                  "output=count");
+}
+
+/* Bad ranges fail the run naming the parameter. */
+static void
+test_sieve_bad_ranges(void **state)
+{
+    static const char *const bad[][2] = {
+        { "2", "main.ranges=10-30,31-50" }, /* a gap */
+        { "2", "main.ranges=12-30,30-50" }, /* above the seeds */
+        { "2", "main.ranges=30-10,10-50" }, /* backwards */
+        { "3", "main.ranges=10-30,30-50" }, /* too few */
+        { "1", "main.ranges=10-30,30-50" }, /* too many */
+        { "1", "main.ranges=10:30" },       /* syntax */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char s[32];
+        tu_result_t r;
+        snprintf(s, sizeof(s), "segments=%s", bad[i][0]);
+        tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"), "--quiet", "--set",
+                s, "--set", bad[i][1], NULL);
+        if (r.status != 1 || strstr(r.err, "'ranges'") == NULL)
+            fprintf(stderr, "%s: exit %d, stderr:\n%s\n", bad[i][1], r.status,
+                    r.err);
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.err, "'ranges'"));
+        assert_string_equal(r.out, "");
+        tu_result_release(&r);
+    }
+}
+
+/* Bad parameters are refused by --check with status 2, naming the key. */
+static void
+test_sieve_bad_params(void **state)
+{
+    static const char *const bad[][2] = {
+        { "limit=-1", "limit" },
+        { "limit=abc", "limit" },
+        { "limit=4611686018427387905", "limit" }, /* 2^62 + 1 */
+        { "limit=99999999999999999999", "limit" },
+        { "segments=0", "segments" },
+        { "segments=-2", "segments" },
+        { "segments=many", "segments" },
+        { "output=lines", "output" },
+    };
+    tu_result_t r;
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"), "--check", "--set",
+                bad[i][0], NULL);
+        if (r.status != 2 || strstr(r.err, bad[i][1]) == NULL)
+            fprintf(stderr, "%s: exit %d, stderr:\n%s\n", bad[i][0], r.status,
+                    r.err);
+        assert_int_equal(r.status, 2);
+        assert_non_null(strstr(r.err, bad[i][1]));
+        tu_result_release(&r);
+    }
+    /* The largest limit allowed passes the check. */
+    assert_int_equal(tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"),
+                             "--check", "--set", "limit=4611686018427387904",
+                             NULL),
+                     0);
+    tu_result_release(&r);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sieve_default_count),
+        cmocka_unit_test(test_sieve_small_limits),
+        cmocka_unit_test(test_sieve_prime_limit),
+        cmocka_unit_test(test_sieve_prime_on_boundary),
+        cmocka_unit_test(test_sieve_more_segments_than_numbers),
+        cmocka_unit_test(test_sieve_article_ranges),
+        cmocka_unit_test(test_sieve_full_lists),
+        cmocka_unit_test(test_sieve_segment_counts),
+        cmocka_unit_test(test_sieve_random_limits),
+        cmocka_unit_test(test_sieve_pi_powers_of_ten),
+        cmocka_unit_test(test_sieve_bad_ranges),
+        cmocka_unit_test(test_sieve_bad_params),
+    };
+
+    tu_watchdog(240);
+    return cmocka_run_group_tests_name("sieve", tests, NULL, NULL);
+}

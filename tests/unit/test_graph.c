@@ -1,0 +1,839 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_graph.c: loading and validating INI graphs (graph_ini.c,
+ * graph_check.c). Every bad fixture in tests/fixtures/graphs/ must fail with
+ * an exact code, the exact line of the error and a message that names the
+ * offending section, key, port or link; the good ones must load with the
+ * values the file (and --set) gives.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+#define FIXTURES "tests/fixtures/graphs"
+
+/* ---- A node type with a required parameter --------------------------- */
+
+/* No built-in node has a required parameter, so the test brings one. */
+struct needy {
+    int64_t level;
+};
+
+static const flow_param_t needy_params[] = {
+    FLOW_PARAM_INT("level", struct needy, level, NULL, 0, 10,
+                   "required: no default"),
+    FLOW_PARAM_END
+};
+
+static const flow_port_t needy_ports[] = {
+    FLOW_PORT_IN("in", FLOW_ANY, "anything"),
+    FLOW_PORT_END
+};
+
+static int
+needy_process(flow_node_t *node, void *state, const char *port,
+              flow_msg_t **msg_p)
+{
+    (void)node;
+    (void)state;
+    (void)port;
+    (void)msg_p;
+    return 0;
+}
+
+static const flow_node_desc_t needy_desc = {
+    FLOW_NODE_V1,
+    .name = "needy",
+    .summary = "A test node with a required parameter",
+    .state_size = sizeof(struct needy),
+    .params = needy_params,
+    .ports = needy_ports,
+    .process = needy_process,
+};
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+static flow_registry_t *
+registry(void)
+{
+    flow_registry_t *reg = flow_registry_new();
+    flow_diag_t diag;
+
+    flow_registry_add_path(reg, tu_plugin_dir());
+    assert_int_equal(flow_registry_add(reg, &needy_desc, "test_graph.c", &diag),
+                     0);
+    return reg;
+}
+
+/* The path of fixture `name` in a static buffer. */
+static const char *
+fixture(const char *name)
+{
+    static char path[4096];
+    char rel[512];
+
+    snprintf(rel, sizeof(rel), FIXTURES "/%s", name);
+    snprintf(path, sizeof(path), "%s", tu_src(rel));
+    return path;
+}
+
+static flow_graph_t *
+load(flow_registry_t *reg, const char *name, const char *const *sets,
+     size_t nsets, flow_diag_t *diag)
+{
+    memset(diag, 0, sizeof(*diag));
+    return flow_graph_load(fixture(name), reg, sets, nsets, diag);
+}
+
+static flow_gnode_t *
+node(flow_graph_t *g, const char *name)
+{
+    long i = flow__graph_find_node(g, name);
+
+    assert_true(i >= 0);
+    return &g->nodes[i];
+}
+
+/* The value of key `key` of node `name` as loaded (after ${} and --set). */
+static const char *
+kv_value(flow_graph_t *g, const char *name, const char *key)
+{
+    flow_gnode_t *n = node(g, name);
+
+    for (size_t i = 0; i < n->nkv; i++)
+        if (!strcmp(n->kv[i].key, key))
+            return n->kv[i].value;
+    fail_msg("node '%s' has no key '%s'", name, key);
+    return NULL;
+}
+
+static const flow_param_t *
+param(flow_gnode_t *n, const char *name)
+{
+    for (const flow_param_t *p = n->desc->params; p && p->name; p++)
+        if (!strcmp(p->name, name))
+            return p;
+    fail_msg("type '%s' has no parameter '%s'", n->desc->name, name);
+    return NULL;
+}
+
+/* Integer parameter `key` of node `name`, as parsed into the node's state. */
+static int64_t
+state_i64(flow_graph_t *g, const char *name, const char *key)
+{
+    flow_gnode_t *n = node(g, name);
+    const flow_param_t *p = param(n, key);
+    int64_t v;
+
+    assert_int_equal(p->type, FLOW_PARAM_T_INT);
+    memcpy(&v, (char *)n->state + p->offset, sizeof(v));
+    return v;
+}
+
+static const char *
+state_str(flow_graph_t *g, const char *name, const char *key)
+{
+    flow_gnode_t *n = node(g, name);
+    const flow_param_t *p = param(n, key);
+    const char *s;
+
+    assert_int_equal(p->type, FLOW_PARAM_T_STRING);
+    memcpy(&s, (char *)n->state + p->offset, sizeof(s));
+    return s;
+}
+
+static int
+state_choice(flow_graph_t *g, const char *name, const char *key)
+{
+    flow_gnode_t *n = node(g, name);
+    const flow_param_t *p = param(n, key);
+    int v;
+
+    assert_int_equal(p->type, FLOW_PARAM_T_CHOICE);
+    memcpy(&v, (char *)n->state + p->offset, sizeof(v));
+    return v;
+}
+
+static void
+assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle))
+        fail_msg("'%s' does not contain '%s'", haystack, needle);
+}
+
+/* ---- Bad fixtures: one row each ----------------------------------------- */
+
+typedef struct bad_case {
+    const char *file;
+    int code;
+    int line;
+    const char *subs[5]; /* NULL-terminated */
+} bad_case_t;
+
+static const bad_case_t bad_cases[] = {
+    { "bad_unknown_type.ini", FLOW_ETYPE, 6, { "'nosuchtype'", "'out'" } },
+    { "bad_unknown_param.ini",
+      FLOW_EPARAM,
+      5,
+      { "unknown parameter", "'colour'", "'gen'", "'words'" } },
+    { "bad_missing_param.ini",
+      FLOW_EPARAM,
+      6,
+      { "missing", "'level'", "'sink'", "'needy'" } },
+    { "bad_value_not_number.ini",
+      FLOW_EPARAM,
+      4,
+      { "'many'", "'count'", "'gen'", "not an integer" } },
+    { "bad_value_out_of_range.ini",
+      FLOW_EPARAM,
+      5,
+      { "'65'", "'length'", "'gen'", "out of range [1, 64]" } },
+    { "bad_unknown_port.ini", FLOW_EPORT, 9, { "'gen'", "'output'" } },
+    { "bad_port_linked_twice.ini",
+      FLOW_ELINK,
+      13,
+      { "'out.in'", "linked twice", "line 12" } },
+    { "bad_port_not_linked.ini",
+      FLOW_ELINK,
+      5,
+      { "'gen2.out'", "not linked" } },
+    { "bad_push_cycle.ini", FLOW_ECYCLE, 10, { "'b.out -> a.in'", "cycle" } },
+    { "bad_duplicate_section.ini",
+      FLOW_EDUP,
+      8,
+      { "'[gen]'", "line 2" } },
+    { "bad_duplicate_key.ini", FLOW_EDUP, 6, { "'count'", "[gen]" } },
+    { "bad_undefined_ref.ini",
+      FLOW_EPARAM,
+      8,
+      { "'seeed'", "'seed'", "'gen'" } },
+    { "bad_line_too_long.ini", FLOW_EPARSE, 4, { "too long" } },
+    { "bad_type_mismatch.ini",
+      FLOW_EPORT,
+      13,
+      { "'nums.out'", "'find.in'", "int64", "words" } },
+    { "bad_pair_counts.ini",
+      FLOW_ELINK,
+      11,
+      { "'a.coord <-> b.coord'", "2 and 3" } },
+    { "bad_link_syntax.ini", FLOW_EPARSE, 9, { "'gen.out => out.in'" } },
+    { "bad_link_direction.ini",
+      FLOW_EPORT,
+      9,
+      { "'out.in -> gen.out'", "'out.in'", "an input port",
+        "an output port" } },
+    { "bad_max_instances.ini",
+      FLOW_EPARAM,
+      7,
+      { "'out'", "'collect'", "at most 1", "not 2" } },
+    { "bad_syntax.ini", FLOW_EPARSE, 4, { "key = value" } },
+    { "bad_no_type.ini", FLOW_ETYPE, 5, { "'out'", "'type'" } },
+    { "bad_link_unknown_node.ini",
+      FLOW_ELINK,
+      10,
+      { "'gen.out -> nowhere.in'", "'nowhere'" } },
+    { "bad_link_kind.ini", FLOW_EPARSE, 9, { "'pull'" } },
+    { "bad_instances.ini",
+      FLOW_EPARAM,
+      7,
+      { "'0'", "'instances'", "'find'" } },
+    { "bad_key_outside_section.ini",
+      FLOW_EPARSE,
+      2,
+      { "'name'", "outside" } },
+    { "bad_link_option.ini", FLOW_EPARAM, 9, { "'0'", "'batch'" } },
+};
+
+#define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
+
+static void
+check_bad(flow_registry_t *reg, const bad_case_t *c)
+{
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, c->file, NULL, 0, &diag);
+    char buf[1024], prefix[4200];
+
+    if (g) {
+        flow_graph_destroy(&g);
+        fail_msg("%s: loaded, expected %s", c->file, flow_err_name(c->code));
+    }
+    if (diag.code != c->code || diag.line != c->line)
+        fail_msg("%s: got %s at line %d (%s), expected %s at line %d",
+                 c->file, flow_err_name(diag.code), diag.line, diag.msg,
+                 flow_err_name(c->code), c->line);
+    assert_string_equal(diag.file, fixture(c->file));
+    for (size_t i = 0; i < 5 && c->subs[i]; i++)
+        if (!strstr(diag.msg, c->subs[i]))
+            fail_msg("%s: message '%s' does not contain '%s'", c->file,
+                     diag.msg, c->subs[i]);
+    /* Messages are lowercase with no final period (git style). */
+    assert_true(diag.msg[0] < 'A' || diag.msg[0] > 'Z');
+    assert_true(diag.msg[strlen(diag.msg) - 1] != '.');
+    snprintf(prefix, sizeof(prefix), "%s:%d: ", fixture(c->file), c->line);
+    flow_diag_format(&diag, buf, sizeof(buf));
+    assert_true(!strncmp(buf, prefix, strlen(prefix)));
+}
+
+static void
+test_graph_bad_fixtures(void **state)
+{
+    flow_registry_t *reg = registry();
+
+    (void)state;
+    for (size_t i = 0; i < NBAD; i++)
+        check_bad(reg, &bad_cases[i]);
+    flow_registry_destroy(&reg);
+}
+
+/* Every fixture file is exercised: bad ones have a row, good ones load. */
+static void
+test_graph_every_fixture_is_covered(void **state)
+{
+    flow_registry_t *reg = registry();
+    DIR *d = opendir(tu_src(FIXTURES));
+    struct dirent *de;
+    size_t nbad = 0, ngood = 0;
+
+    (void)state;
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        const char *name = de->d_name;
+        size_t len = strlen(name);
+        bool found = false;
+
+        if (len < 5 || strcmp(name + len - 4, ".ini"))
+            continue;
+        if (!strncmp(name, "bad_", 4)) {
+            for (size_t i = 0; i < NBAD; i++)
+                if (!strcmp(bad_cases[i].file, name))
+                    found = true;
+            if (!found)
+                fail_msg("fixture '%s' has no row in bad_cases", name);
+            nbad++;
+        } else if (!strncmp(name, "good_", 5)) {
+            flow_diag_t diag;
+            flow_graph_t *g = load(reg, name, NULL, 0, &diag);
+            if (!g)
+                fail_msg("%s: %s at line %d: %s", name,
+                         flow_err_name(diag.code), diag.line, diag.msg);
+            flow_graph_destroy(&g);
+            ngood++;
+        } else {
+            fail_msg("fixture '%s' is named neither bad_* nor good_*", name);
+        }
+    }
+    closedir(d);
+    assert_int_equal(nbad, NBAD);
+    assert_true(ngood >= 5);
+    flow_registry_destroy(&reg);
+}
+
+/* ---- Good graphs -------------------------------------------------------- */
+
+static void
+test_graph_minimal_loads(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, "good_minimal.ini", NULL, 0, &diag);
+
+    (void)state;
+    assert_non_null(g);
+    assert_string_equal(flow_graph_name(g), "minimal");
+    assert_int_equal(flow_graph_process_count(g), 2);
+    assert_int_equal(g->nnodes, 2);
+    assert_int_equal(g->nlinks, 1);
+    assert_int_equal(g->links[0].kind, FLOW_LINK_PUSH);
+    assert_int_equal(g->links[0].line, 13);
+    /* Defaults of the link and of the parameters not given. */
+    assert_int_equal(g->links[0].batch, 1024);
+    assert_int_equal(g->links[0].hwm, 64);
+    assert_int_equal(state_i64(g, "gen", "count"), 10);
+    assert_int_equal(state_i64(g, "gen", "length"), 4);
+    assert_string_equal(state_str(g, "out", "output"), "-");
+    flow_graph_destroy(&g);
+    assert_null(g);
+    flow_graph_destroy(&g); /* NULL is fine */
+    flow_registry_destroy(&reg);
+}
+
+/* Graph parameters, ${name} alone and inside longer values, inline
+ * comments, link options. */
+static void
+test_graph_params_and_references(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, "good_params.ini", NULL, 0, &diag);
+
+    (void)state;
+    assert_non_null(g);
+    assert_string_equal(flow_graph_name(g), "params");
+    /* Inline comments (" ; ...") are not part of the value. */
+    assert_string_equal(g->description, "graph parameters and references");
+    assert_string_equal(kv_value(g, "gen", "count"), "1000");
+    assert_int_equal(state_i64(g, "gen", "count"), 1000);
+    assert_int_equal(state_i64(g, "gen", "length"), 5);
+    /* References inside longer values. */
+    assert_string_equal(kv_value(g, "gen", "seed"), "452");
+    assert_int_equal(state_i64(g, "gen", "seed"), 452);
+    assert_string_equal(state_str(g, "out", "output"), "/tmp/flow-test-5.txt");
+    assert_int_equal(node(g, "find")->instances, 2);
+    assert_int_equal(flow_graph_process_count(g), 4);
+    assert_int_equal(g->links[0].batch, 64);
+    assert_int_equal(g->links[0].hwm, 8);
+    assert_string_equal(g->links[0].text, "gen.out -> find.in");
+    assert_int_equal(g->links[1].batch, 1024);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
+static void
+test_graph_set_overrides(void **state)
+{
+    flow_registry_t *reg = registry();
+    const char *sets[] = { "words=50", "length=7", "gen.seed=-3",
+                           "out.mode=count", "workers=3" };
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, "good_params.ini", sets, 5, &diag);
+
+    (void)state;
+    if (!g)
+        fail_msg("%s", diag.msg);
+    /* A graph parameter reaches every reference, alone or inside text. */
+    assert_int_equal(state_i64(g, "gen", "count"), 50);
+    assert_int_equal(state_i64(g, "gen", "length"), 7);
+    assert_string_equal(state_str(g, "out", "output"), "/tmp/flow-test-7.txt");
+    /* node.key replaces the value written in the file... */
+    assert_int_equal(state_i64(g, "gen", "seed"), -3);
+    /* ...or adds a key the file does not have. */
+    assert_int_equal(state_choice(g, "out", "mode"), 1);
+    assert_int_equal(node(g, "find")->instances, 3);
+    assert_int_equal(flow_graph_process_count(g), 5);
+    flow_graph_destroy(&g);
+
+    /* The last of two overrides wins. */
+    {
+        const char *twice[] = { "gen.count=5", "gen.count=6" };
+        g = load(reg, "good_params.ini", twice, 2, &diag);
+        assert_non_null(g);
+        assert_int_equal(state_i64(g, "gen", "count"), 6);
+        flow_graph_destroy(&g);
+    }
+    flow_registry_destroy(&reg);
+}
+
+typedef struct set_case {
+    const char *set;
+    int code;
+    int line;
+    const char *subs[4];
+} set_case_t;
+
+static void
+test_graph_set_errors(void **state)
+{
+    static const set_case_t cases[] = {
+        /* An unknown parameter given only on the command line: reported at
+         * the node's section, marked as coming from the command line. */
+        { "gen.colour=red",
+          FLOW_EPARAM,
+          11,
+          { "'colour'", "'gen'", "(set on the command line)" } },
+        { "nosuch.count=1", FLOW_EPARAM, 0, { "'nosuch'" } },
+        { "nosuch=1", FLOW_EPARAM, 0, { "'nosuch'" } },
+        { "gen.type=range", FLOW_EPARAM, 0, { "type" } },
+        { "noequals", FLOW_EUSAGE, 0, { "'noequals'" } },
+        { "=5", FLOW_EUSAGE, 0, { "'=5'" } },
+        /* A bad value for a key of the file, set on the command line. */
+        { "gen.length=0",
+          FLOW_EPARAM,
+          14,
+          { "'0'", "'length'", "(set on the command line)" } },
+        /* A bad graph parameter reaches a node value through ${words}: the
+         * line is the reference's, and the note says where it came from. */
+        { "words=lots",
+          FLOW_EPARAM,
+          13,
+          { "'lots'", "'count'", "'gen'", "(set on the command line)" } },
+        { "workers=0", FLOW_EPARAM, 19, { "'instances'", "'find'" } },
+    };
+    flow_registry_t *reg = registry();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const set_case_t *c = &cases[i];
+        flow_diag_t diag;
+        flow_graph_t *g = load(reg, "good_params.ini", &c->set, 1, &diag);
+
+        if (g) {
+            flow_graph_destroy(&g);
+            fail_msg("--set %s: loaded", c->set);
+        }
+        if (diag.code != c->code || diag.line != c->line)
+            fail_msg("--set %s: got %s at line %d (%s), expected %s at %d",
+                     c->set, flow_err_name(diag.code), diag.line, diag.msg,
+                     flow_err_name(c->code), c->line);
+        for (size_t k = 0; k < 4 && c->subs[k]; k++)
+            if (!strstr(diag.msg, c->subs[k]))
+                fail_msg("--set %s: '%s' does not contain '%s'", c->set,
+                         diag.msg, c->subs[k]);
+    }
+    flow_registry_destroy(&reg);
+}
+
+static void
+test_graph_instances_auto(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, "good_auto.ini", NULL, 0, &diag);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    (void)state;
+    assert_non_null(g);
+    assert_true(cpus > 0);
+    assert_int_equal(node(g, "find")->instances, (unsigned)cpus);
+    assert_int_equal(node(g, "gen")->instances, 1);
+    assert_int_equal(flow_graph_process_count(g), (unsigned)cpus + 2);
+    /* Without [graph] name, the file stem names the graph. */
+    assert_string_equal(flow_graph_name(g), "good_auto");
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
+/* Indented keys are keys of their own, not inih continuation lines. */
+static void
+test_graph_indented_keys(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, "good_indented.ini", NULL, 0, &diag);
+
+    (void)state;
+    if (!g)
+        fail_msg("line %d: %s", diag.line, diag.msg);
+    assert_string_equal(kv_value(g, "gen", "count"), "7");
+    assert_string_equal(kv_value(g, "gen", "length"), "3");
+    assert_int_equal(state_i64(g, "gen", "count"), 7);
+    assert_int_equal(state_i64(g, "gen", "length"), 3);
+    assert_int_equal(state_choice(g, "out", "mode"), 1);
+    assert_int_equal(node(g, "out")->line, 7);
+    assert_int_equal(g->nlinks, 1);
+    assert_int_equal(g->links[0].line, 12);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
+static void
+test_graph_pair_one_to_many(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, "good_pair.ini", NULL, 0, &diag);
+
+    (void)state;
+    assert_non_null(g);
+    assert_int_equal(g->links[0].kind, FLOW_LINK_PAIR);
+    assert_int_equal(flow_graph_process_count(g), 4);
+    assert_int_equal(flow__pair_channels(1, 3, 0), 3);
+    assert_int_equal(flow__pair_channels(1, 3, 1), 1);
+    assert_int_equal(flow__pair_peer(1, 3, 0, 0, 2), 2);
+    assert_int_equal(flow__pair_peer(1, 3, 1, 2, 0), 0);
+    assert_int_equal(flow__pair_channels(2, 2, 0), 1);
+    assert_int_equal(flow__pair_peer(2, 2, 1, 1, 0), 1);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
+static const char good_text[] = "[gen]\n"
+                                "type = words\n"
+                                "count = 12\n"
+                                "\n"
+                                "[out]\n"
+                                "type = collect\n"
+                                "\n"
+                                "[links]\n"
+                                "push = gen.out -> out.in\n";
+
+static void
+test_graph_load_string(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+    char bad[256];
+
+    (void)state;
+    g = flow_graph_load_string(good_text, strlen(good_text), "mem.ini", reg,
+                               NULL, 0, &diag);
+    assert_non_null(g);
+    assert_string_equal(flow_graph_name(g), "mem");
+    assert_int_equal(state_i64(g, "gen", "count"), 12);
+    flow_graph_destroy(&g);
+
+    /* Only `len` bytes are read: the text need not be NUL-terminated. */
+    memcpy(bad, good_text, sizeof(good_text));
+    memcpy(bad + strlen(good_text), "[zzz]\ntype = nope\n", 18);
+    g = flow_graph_load_string(bad, strlen(good_text), "mem.ini", reg, NULL, 0,
+                               &diag);
+    assert_non_null(g);
+    flow_graph_destroy(&g);
+
+    /* The name stands for the file in diagnostics. */
+    snprintf(bad, sizeof(bad), "%.*s", (int)strlen(good_text), good_text);
+    bad[strlen("[gen]\ntype = words\ncount = ")] = 'x';
+    memset(&diag, 0, sizeof(diag));
+    g = flow_graph_load_string(bad, strlen(bad), "virtual.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EPARAM);
+    assert_int_equal(diag.line, 3);
+    assert_string_equal(diag.file, "virtual.ini");
+    assert_contains(diag.msg, "'count'");
+
+    /* A NUL byte inside the text is an error at its line. */
+    memcpy(bad, good_text, sizeof(good_text));
+    bad[strlen("[gen]\ntype = words\n") + 2] = '\0';
+    g = flow_graph_load_string(bad, strlen(good_text), "nul.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EPARSE);
+    assert_int_equal(diag.line, 3);
+
+    /* No nodes at all. */
+    g = flow_graph_load_string("", 0, "empty.ini", reg, NULL, 0, &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EPARSE);
+    flow_registry_destroy(&reg);
+}
+
+static void
+test_graph_missing_file(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    (void)state;
+    memset(&diag, 0, sizeof(diag));
+    g = flow_graph_load("/nonexistent/flow/graph.ini", reg, NULL, 0, &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, -ENOENT);
+    assert_string_equal(diag.file, "/nonexistent/flow/graph.ini");
+    assert_int_equal(diag.line, 0);
+    g = load(reg, "no_such_fixture.ini", NULL, 0, &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, -ENOENT);
+    flow_registry_destroy(&reg);
+}
+
+/* Build a graph whose line 2 is "description = " and `n` more bytes,
+ * ending with a newline or not. */
+static char *
+long_line_graph(size_t n, bool newline)
+{
+    static const char head[] = "[graph]\ndescription = ";
+    static const char tail[] = "[gen]\ntype = words\n[out]\ntype = collect\n"
+                               "[links]\npush = gen.out -> out.in\n";
+    size_t len = strlen(head) + n + 1 + strlen(tail);
+    char *s = malloc(len + 1);
+
+    assert_non_null(s);
+    if (newline) {
+        snprintf(s, len + 1, "%s%*s\n%s", head, (int)n, "", tail);
+        memset(s + strlen(head), 'y', n);
+    } else {
+        /* The long line is the last one: put the graph before it. */
+        snprintf(s, len + 1, "%s[graph]\ndescription = %*s", tail, (int)n,
+                 "");
+        memset(s + strlen(tail) + strlen(head), 'y', n);
+    }
+    return s;
+}
+
+/* inih's buffer is 200 bytes: 198 bytes and a newline fit, more must be
+ * an error at that line, never a silently split line. */
+static void
+test_graph_line_length_limit(void **state)
+{
+    const size_t prefix = strlen("description = ");
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+    char *text;
+
+    (void)state;
+    text = long_line_graph(198 - prefix, true);
+    g = flow_graph_load_string(text, strlen(text), "l.ini", reg, NULL, 0,
+                               &diag);
+    if (!g)
+        fail_msg("198 bytes: %s", diag.msg);
+    assert_int_equal(strlen(g->description), 198 - prefix);
+    flow_graph_destroy(&g);
+    free(text);
+
+    text = long_line_graph(199 - prefix, true);
+    g = flow_graph_load_string(text, strlen(text), "l.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EPARSE);
+    assert_int_equal(diag.line, 2);
+    assert_contains(diag.msg, "too long");
+    free(text);
+
+    /* The same at the end of a file without a final newline. */
+    text = long_line_graph(198 - prefix, false);
+    g = flow_graph_load_string(text, strlen(text), "l.ini", reg, NULL, 0,
+                               &diag);
+    if (!g)
+        fail_msg("198 bytes at EOF: %s", diag.msg);
+    assert_int_equal(strlen(g->description), 198 - prefix);
+    flow_graph_destroy(&g);
+    free(text);
+
+    text = long_line_graph(300, false);
+    g = flow_graph_load_string(text, strlen(text), "l.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EPARSE);
+    assert_int_equal(diag.line, 8);
+    free(text);
+
+    /* A long comment line is rejected too rather than split into a
+     * comment and a stray line. */
+    {
+        char buf[1024];
+        int n = snprintf(buf, sizeof(buf), ";%0250d\n%s", 0, good_text);
+        g = flow_graph_load_string(buf, (size_t)n, "c.ini", reg, NULL, 0,
+                                   &diag);
+        assert_null(g);
+        assert_int_equal(diag.code, FLOW_EPARSE);
+        assert_int_equal(diag.line, 1);
+    }
+    flow_registry_destroy(&reg);
+}
+
+/* A self loop on one push node is a cycle; a pair link to itself is
+ * rejected too. */
+static void
+test_graph_self_links(void **state)
+{
+    static const char loop[] = "[j]\ntype = jitter\n[links]\n"
+                               "push = j.out -> j.in\n";
+    static const char pair[] = "[s]\ntype = sieve\n[links]\n"
+                               "pair = s.coord <-> s.coord\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+
+    (void)state;
+    assert_null(flow_graph_load_string(loop, strlen(loop), "loop.ini", reg,
+                                       NULL, 0, &diag));
+    assert_int_equal(diag.code, FLOW_ECYCLE);
+    assert_int_equal(diag.line, 4);
+    assert_contains(diag.msg, "'j.out -> j.in'");
+    assert_null(flow_graph_load_string(pair, strlen(pair), "pair.ini", reg,
+                                       NULL, 0, &diag));
+    assert_int_equal(diag.code, FLOW_ELINK);
+    assert_int_equal(diag.line, 4);
+    assert_contains(diag.msg, "'s'");
+    flow_registry_destroy(&reg);
+}
+
+/* ---- flowrun --check ---------------------------------------------------- */
+
+static void
+check_flowrun(const char *file, int line)
+{
+    char path[4096], prefix[4200];
+    tu_result_t r;
+
+    snprintf(path, sizeof(path), "%s", fixture(file));
+    tu_runl(&r, 30, "--check", "--plugin-path", tu_plugin_dir(), path, NULL);
+    if (r.status != 2)
+        fail_msg("flowrun --check %s: status %d, stderr: %s", file, r.status,
+                 r.err);
+    snprintf(prefix, sizeof(prefix), "flowrun: error: %s:%d: ", path, line);
+    if (strncmp(r.err, prefix, strlen(prefix)))
+        fail_msg("flowrun --check %s: stderr '%s' does not start with '%s'",
+                 file, r.err, prefix);
+    assert_int_equal(r.outlen, 0);
+    tu_result_release(&r);
+}
+
+static void
+test_graph_flowrun_check(void **state)
+{
+    static const char *const files[] = {
+        "bad_unknown_type.ini",  "bad_unknown_param.ini",
+        "bad_push_cycle.ini",    "bad_line_too_long.ini",
+        "bad_type_mismatch.ini", "bad_syntax.ini",
+        "bad_duplicate_key.ini",
+    };
+    tu_result_t r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        for (size_t k = 0; k < NBAD; k++)
+            if (!strcmp(bad_cases[k].file, files[i]))
+                check_flowrun(files[i], bad_cases[k].line);
+    }
+
+    /* A valid graph: status 0, nothing on standard output. */
+    tu_runl(&r, 30, "--check", "--plugin-path", tu_plugin_dir(),
+            fixture("good_params.ini"), NULL);
+    if (r.status != 0)
+        fail_msg("good_params.ini: status %d: %s", r.status, r.err);
+    assert_int_equal(r.outlen, 0);
+    tu_result_release(&r);
+
+    /* --set errors are configuration errors too. */
+    tu_runl(&r, 30, "--check", "--plugin-path", tu_plugin_dir(),
+            fixture("good_params.ini"), "--set", "gen.colour=red", NULL);
+    assert_int_equal(r.status, 2);
+    assert_true(!strncmp(r.err, "flowrun: error: ", 16));
+    assert_contains(r.err, "'colour'");
+    assert_contains(r.err, "(set on the command line)");
+    tu_result_release(&r);
+
+    tu_runl(&r, 30, "--check", "--plugin-path", tu_plugin_dir(),
+            fixture("good_params.ini"), "--set", "words=7", NULL);
+    assert_int_equal(r.status, 0);
+    tu_result_release(&r);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_graph_bad_fixtures),
+        cmocka_unit_test(test_graph_every_fixture_is_covered),
+        cmocka_unit_test(test_graph_minimal_loads),
+        cmocka_unit_test(test_graph_params_and_references),
+        cmocka_unit_test(test_graph_set_overrides),
+        cmocka_unit_test(test_graph_set_errors),
+        cmocka_unit_test(test_graph_instances_auto),
+        cmocka_unit_test(test_graph_indented_keys),
+        cmocka_unit_test(test_graph_pair_one_to_many),
+        cmocka_unit_test(test_graph_load_string),
+        cmocka_unit_test(test_graph_missing_file),
+        cmocka_unit_test(test_graph_line_length_limit),
+        cmocka_unit_test(test_graph_self_links),
+        cmocka_unit_test(test_graph_flowrun_check),
+    };
+
+    tu_watchdog(60);
+    return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
+}

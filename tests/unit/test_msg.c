@@ -1,0 +1,931 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_msg.c: the message API and the wire codec (msg.c). Frames are
+ * checked byte for byte against frames built here from the documented
+ * layout; malformed frames, given in buffers of their exact size so that
+ * AddressSanitizer sees any read past the end, must fail with FLOW_EPROTO.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "testutil.h"
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+/* A frame built from the documented layout, in a buffer of exact size. */
+typedef struct frame {
+    unsigned char *data;
+    size_t len;
+} frame_t;
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static void
+put64(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+static frame_t
+build(int kind, int type, uint32_t src, uint32_t count, uint64_t seq,
+      const void *payload, size_t plen)
+{
+    frame_t f;
+
+    f.len = FLOW_WIRE_HDR + plen;
+    f.data = malloc(f.len);
+    assert_non_null(f.data);
+    put32(f.data, 0x31574c46u); /* "FLW1" */
+    f.data[4] = (unsigned char)kind;
+    f.data[5] = (unsigned char)type;
+    f.data[6] = 0;
+    f.data[7] = 0;
+    put32(f.data + 8, src);
+    put32(f.data + 12, count);
+    put64(f.data + 16, seq);
+    if (plen)
+        memcpy(f.data + FLOW_WIRE_HDR, payload, plen);
+    return f;
+}
+
+/* The words payload: each word's end offset (uint32), then the words, each
+ * NUL-terminated. Built without the codec. */
+static frame_t
+build_words(uint32_t src, uint64_t seq, const char *const *words, size_t n)
+{
+    size_t dlen = 0, olen = n * 4;
+    unsigned char *payload;
+    frame_t f;
+
+    for (size_t i = 0; i < n; i++)
+        dlen += strlen(words[i]) + 1;
+    payload = malloc(olen + dlen + 1);
+    assert_non_null(payload);
+    dlen = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(words[i]);
+        memcpy(payload + olen + dlen, words[i], len + 1);
+        dlen += len + 1;
+        put32(payload + i * 4, (uint32_t)dlen);
+    }
+    f = build(FLOW_FRAME_DATA, FLOW_WORDS, src, (uint32_t)n, seq, payload,
+              olen + dlen);
+    free(payload);
+    return f;
+}
+
+/* Encode `*msg_p` (taken) and return the frame, copied to an exact-size
+ * buffer. */
+static frame_t
+encode(flow_msg_t **msg_p, uint32_t src)
+{
+    void *raw;
+    size_t len;
+    frame_t f;
+
+    flow__msg_encode(msg_p, src, &raw, &len);
+    assert_null(*msg_p);
+    f.len = len;
+    f.data = malloc(len ? len : 1);
+    assert_non_null(f.data);
+    memcpy(f.data, raw, len);
+    free(raw);
+    return f;
+}
+
+static void
+assert_frame_equal(const frame_t *got, const frame_t *want)
+{
+    assert_int_equal(got->len, want->len);
+    for (size_t i = 0; i < want->len; i++)
+        if (got->data[i] != want->data[i])
+            fail_msg("frames differ at byte %zu of %zu: 0x%02x, expected "
+                     "0x%02x",
+                     i, want->len, got->data[i], want->data[i]);
+}
+
+static int
+decode(const frame_t *f, flow_msg_t **msg_p, flow_frame_info_t *info,
+       char *why, size_t whylen)
+{
+    return flow__msg_decode(f->data, f->len, msg_p, info, why, whylen);
+}
+
+/* Decode a frame that must be malformed. */
+static void
+assert_bad(const frame_t *f, const char *what)
+{
+    flow_msg_t *msg = (flow_msg_t *)(uintptr_t)1;
+    flow_frame_info_t info;
+    char why[128] = "";
+    int rc = decode(f, &msg, &info, why, sizeof(why));
+
+    if (rc != FLOW_EPROTO)
+        fail_msg("%s: decoded with %s", what, flow_err_name(rc));
+    assert_null(msg);
+    if (!why[0])
+        fail_msg("%s: no reason given", what);
+}
+
+static void
+frame_free(frame_t *f)
+{
+    free(f->data);
+    f->data = NULL;
+}
+
+/* A small deterministic generator (splitmix64). */
+static uint64_t
+rnd(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* ---- Message API -------------------------------------------------------- */
+
+static void
+test_msg_new_and_types(void **state)
+{
+    flow_msg_t *m;
+
+    (void)state;
+    assert_null(flow_msg_new(FLOW_ANY, 4));
+    assert_null(flow_msg_new((flow_type_t)4, 4));
+    assert_null(flow_msg_new((flow_type_t)-1, 4));
+    m = flow_msg_new(FLOW_INT64, 4);
+    assert_non_null(m);
+    assert_int_equal(flow_msg_type(m), FLOW_INT64);
+    assert_int_equal(flow_msg_count(m), 0);
+    assert_true(flow_msg_seq(m) == FLOW_SEQ_NONE);
+    flow_msg_set_seq(m, 42);
+    assert_true(flow_msg_seq(m) == 42);
+    flow_msg_set_seq(m, 0);
+    assert_true(flow_msg_seq(m) == 0);
+    flow_msg_destroy(&m);
+    assert_null(m);
+    flow_msg_destroy(&m);
+    flow_msg_destroy(NULL);
+    assert_string_equal(flow_type_name(FLOW_ANY), "any");
+    assert_string_equal(flow_type_name(FLOW_INT64), "int64");
+    assert_string_equal(flow_type_name(FLOW_WORDS), "words");
+    assert_string_equal(flow_type_name(FLOW_BYTES), "bytes");
+    /* A huge capacity hint is only a hint. */
+    m = flow_msg_new(FLOW_BYTES, SIZE_MAX / 2);
+    assert_non_null(m);
+    flow_msg_destroy(&m);
+}
+
+static void
+test_msg_int64(void **state)
+{
+    static const int64_t more[] = { INT64_MIN, -1, 0, INT64_MAX };
+    flow_msg_t *m = flow_msg_new(FLOW_INT64, 1);
+    int64_t *v;
+
+    (void)state;
+    for (int64_t i = 0; i < 1000; i++)
+        assert_int_equal(flow_msg_add_i64(m, i * 3 - 7), 0);
+    assert_int_equal(flow_msg_add_i64s(m, more, 4), 0);
+    assert_int_equal(flow_msg_add_i64s(m, more, 0), 0);
+    assert_int_equal(flow_msg_count(m), 1004);
+    v = flow_msg_i64(m);
+    assert_non_null(v);
+    for (int64_t i = 0; i < 1000; i++)
+        assert_true(v[i] == i * 3 - 7);
+    assert_true(v[1000] == INT64_MIN);
+    assert_true(v[1003] == INT64_MAX);
+    /* Modifiable in place. */
+    v[5] = 99;
+    assert_true(flow_msg_i64(m)[5] == 99);
+    /* Wrong types change nothing. */
+    assert_int_equal(flow_msg_add_word(m, "a", 1), FLOW_EPROTO);
+    assert_int_equal(flow_msg_add_bytes(m, "a", 1), FLOW_EPROTO);
+    assert_null(flow_msg_word(m, 0, NULL));
+    assert_null(flow_msg_bytes(m, NULL));
+    assert_int_equal(flow_msg_count(m), 1004);
+    flow_msg_destroy(&m);
+}
+
+static void
+test_msg_words(void **state)
+{
+    flow_msg_t *m = flow_msg_new(FLOW_WORDS, 0);
+    const char *w;
+    size_t len = 99;
+
+    (void)state;
+    assert_int_equal(flow_msg_add_word(m, "hello", 5), 0);
+    assert_int_equal(flow_msg_add_word(m, "", 0), 0);
+    assert_int_equal(flow_msg_add_word(m, "abcdef", 3), 0); /* a prefix */
+    /* A word holding a NUL byte is refused and changes nothing. */
+    assert_int_equal(flow_msg_add_word(m, "ab\0cd", 5), FLOW_EPARAM);
+    assert_int_equal(flow_msg_add_word(m, "\0", 1), FLOW_EPARAM);
+    assert_int_equal(flow_msg_count(m), 3);
+    w = flow_msg_word(m, 0, &len);
+    assert_string_equal(w, "hello");
+    assert_int_equal(len, 5);
+    w = flow_msg_word(m, 1, &len);
+    assert_string_equal(w, "");
+    assert_int_equal(len, 0);
+    w = flow_msg_word(m, 2, &len);
+    assert_string_equal(w, "abc");
+    assert_int_equal(len, 3);
+    assert_non_null(flow_msg_word(m, 2, NULL));
+    assert_null(flow_msg_word(m, 3, &len));
+    assert_null(flow_msg_word(m, SIZE_MAX, &len));
+    /* Wrong types. */
+    assert_int_equal(flow_msg_add_i64(m, 1), FLOW_EPROTO);
+    assert_int_equal(flow_msg_add_i64s(m, (const int64_t[]){ 1 }, 1),
+                     FLOW_EPROTO);
+    assert_int_equal(flow_msg_add_bytes(m, "x", 1), FLOW_EPROTO);
+    assert_null(flow_msg_i64(m));
+    assert_null(flow_msg_bytes(m, &len));
+    assert_int_equal(flow_msg_count(m), 3);
+    /* Many words, growing both the text and the offsets. */
+    for (int i = 0; i < 5000; i++) {
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "w%d", i);
+        assert_int_equal(flow_msg_add_word(m, buf, (size_t)n), 0);
+    }
+    assert_int_equal(flow_msg_count(m), 5003);
+    assert_string_equal(flow_msg_word(m, 3 + 4321, NULL), "w4321");
+    assert_string_equal(flow_msg_word(m, 0, NULL), "hello");
+    flow_msg_destroy(&m);
+}
+
+static void
+test_msg_bytes(void **state)
+{
+    static const unsigned char data[] = { 0, 1, 2, 0, 255, 'a' };
+    flow_msg_t *m = flow_msg_new(FLOW_BYTES, 2);
+    const unsigned char *b;
+    size_t len = 0;
+
+    (void)state;
+    assert_int_equal(flow_msg_add_bytes(m, data, sizeof(data)), 0);
+    assert_int_equal(flow_msg_add_bytes(m, data, 0), 0);
+    assert_int_equal(flow_msg_add_bytes(m, data + 1, 2), 0);
+    assert_int_equal(flow_msg_count(m), 8); /* bytes */
+    b = flow_msg_bytes(m, &len);
+    assert_int_equal(len, 8);
+    assert_memory_equal(b, data, sizeof(data));
+    assert_int_equal(b[6], 1);
+    assert_int_equal(b[7], 2);
+    assert_int_equal(flow_msg_add_i64(m, 1), FLOW_EPROTO);
+    assert_int_equal(flow_msg_add_word(m, "a", 1), FLOW_EPROTO);
+    assert_null(flow_msg_i64(m));
+    assert_null(flow_msg_word(m, 0, NULL));
+    assert_int_equal(flow_msg_count(m), 8);
+    flow_msg_destroy(&m);
+}
+
+static void
+test_msg_clear(void **state)
+{
+    flow_msg_t *m = flow_msg_new(FLOW_WORDS, 4);
+    flow_msg_t *n = flow_msg_new(FLOW_INT64, 4);
+    flow_msg_t *b = flow_msg_new(FLOW_BYTES, 4);
+    size_t len;
+
+    (void)state;
+    flow_msg_set_seq(m, 7);
+    assert_int_equal(flow_msg_add_word(m, "one", 3), 0);
+    assert_int_equal(flow_msg_add_word(m, "two", 3), 0);
+    flow_msg_clear(m);
+    assert_int_equal(flow_msg_count(m), 0);
+    assert_int_equal(flow_msg_type(m), FLOW_WORDS);
+    assert_null(flow_msg_word(m, 0, NULL));
+    assert_int_equal(flow_msg_add_word(m, "three", 5), 0);
+    assert_int_equal(flow_msg_count(m), 1);
+    assert_string_equal(flow_msg_word(m, 0, &len), "three");
+    assert_int_equal(len, 5);
+
+    assert_int_equal(flow_msg_add_i64(n, 5), 0);
+    flow_msg_clear(n);
+    assert_int_equal(flow_msg_count(n), 0);
+    assert_int_equal(flow_msg_add_i64(n, 6), 0);
+    assert_true(flow_msg_i64(n)[0] == 6);
+    assert_int_equal(flow_msg_count(n), 1);
+
+    assert_int_equal(flow_msg_add_bytes(b, "abc", 3), 0);
+    flow_msg_clear(b);
+    flow_msg_bytes(b, &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(flow_msg_add_bytes(b, "z", 1), 0);
+    assert_memory_equal(flow_msg_bytes(b, &len), "z", 1);
+    assert_int_equal(len, 1);
+
+    /* A cleared message encodes as the new content only. */
+    {
+        static const char *const w[] = { "three" };
+        frame_t got = encode(&m, 1);
+        frame_t want = build_words(1, 7, w, 1);
+        assert_frame_equal(&got, &want);
+        frame_free(&got);
+        frame_free(&want);
+    }
+    flow_msg_destroy(&n);
+    flow_msg_destroy(&b);
+}
+
+/* ---- Codec -------------------------------------------------------------- */
+
+static void
+test_msg_encode_layout(void **state)
+{
+    static const int64_t vals[] = { 1, -2, INT64_MAX };
+    static const char *const words[] = { "ab", "", "c" };
+    flow_msg_t *m;
+    frame_t got, want;
+
+    (void)state;
+    m = flow_msg_new(FLOW_INT64, 3);
+    flow_msg_add_i64s(m, vals, 3);
+    flow_msg_set_seq(m, 0x0102030405060708u);
+    got = encode(&m, 9);
+    want = build(FLOW_FRAME_DATA, FLOW_INT64, 9, 3, 0x0102030405060708u, vals,
+                 sizeof(vals));
+    assert_frame_equal(&got, &want);
+    frame_free(&got);
+    frame_free(&want);
+
+    m = flow_msg_new(FLOW_WORDS, 3);
+    for (size_t i = 0; i < 3; i++)
+        flow_msg_add_word(m, words[i], strlen(words[i]));
+    got = encode(&m, 0);
+    want = build_words(0, FLOW_SEQ_NONE, words, 3);
+    /* Spelled out: offsets 3, 4, 6 then "ab\0\0c\0". */
+    assert_int_equal(want.len, FLOW_WIRE_HDR + 12 + 6);
+    assert_memory_equal(want.data + FLOW_WIRE_HDR,
+                        "\3\0\0\0\4\0\0\0\6\0\0\0ab\0\0c\0", 18);
+    assert_frame_equal(&got, &want);
+    frame_free(&got);
+    frame_free(&want);
+
+    m = flow_msg_new(FLOW_BYTES, 3);
+    flow_msg_add_bytes(m, "\0x\0", 3);
+    flow_msg_set_seq(m, 5);
+    got = encode(&m, UINT32_MAX);
+    want = build(FLOW_FRAME_DATA, FLOW_BYTES, UINT32_MAX, 3, 5, "\0x\0", 3);
+    assert_frame_equal(&got, &want);
+    frame_free(&got);
+    frame_free(&want);
+}
+
+/* Decode `f` (a data frame) and check it against the expected content. */
+static flow_msg_t *
+decode_ok(const frame_t *f, flow_type_t type, uint32_t src, uint64_t seq,
+          size_t count)
+{
+    flow_msg_t *msg = NULL;
+    flow_frame_info_t info;
+    char why[128] = "";
+    int rc = decode(f, &msg, &info, why, sizeof(why));
+
+    if (rc)
+        fail_msg("decode: %s: %s", flow_err_name(rc), why);
+    assert_non_null(msg);
+    assert_int_equal(info.kind, FLOW_FRAME_DATA);
+    assert_int_equal(info.src, src);
+    assert_int_equal(flow_msg_type(msg), type);
+    assert_true(flow_msg_seq(msg) == seq);
+    assert_int_equal(flow_msg_count(msg), count);
+    return msg;
+}
+
+static void
+roundtrip_i64(size_t n, uint64_t seed, size_t cap)
+{
+    int64_t *want = malloc((n ? n : 1) * sizeof(*want));
+    flow_msg_t *m = flow_msg_new(FLOW_INT64, cap);
+    frame_t f, again;
+    uint64_t s = seed;
+    int64_t *got;
+
+    assert_non_null(want);
+    for (size_t i = 0; i < n; i++) {
+        want[i] = (int64_t)rnd(&s);
+        assert_int_equal(flow_msg_add_i64(m, want[i]), 0);
+    }
+    flow_msg_set_seq(m, n);
+    f = encode(&m, 3);
+    m = decode_ok(&f, FLOW_INT64, 3, n, n);
+    got = flow_msg_i64(m);
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != want[i])
+            fail_msg("item %zu of %zu differs", i, n);
+    /* The decoded message encodes back to the same frame. */
+    again = encode(&m, 3);
+    assert_frame_equal(&again, &f);
+    frame_free(&again);
+    frame_free(&f);
+    free(want);
+}
+
+static void
+roundtrip_bytes(size_t n, uint64_t seed, size_t cap)
+{
+    unsigned char *want = malloc(n ? n : 1);
+    flow_msg_t *m = flow_msg_new(FLOW_BYTES, cap);
+    const unsigned char *got;
+    frame_t f, again;
+    uint64_t s = seed;
+    size_t len;
+
+    assert_non_null(want);
+    for (size_t i = 0; i < n; i++)
+        want[i] = (unsigned char)rnd(&s);
+    /* Added in pieces of varying sizes. */
+    for (size_t i = 0; i < n;) {
+        size_t k = 1 + rnd(&s) % 300;
+        if (k > n - i)
+            k = n - i;
+        assert_int_equal(flow_msg_add_bytes(m, want + i, k), 0);
+        i += k;
+    }
+    f = encode(&m, 4);
+    m = decode_ok(&f, FLOW_BYTES, 4, FLOW_SEQ_NONE, n);
+    got = flow_msg_bytes(m, &len);
+    assert_int_equal(len, n);
+    if (n)
+        assert_memory_equal(got, want, n);
+    again = encode(&m, 4);
+    assert_frame_equal(&again, &f);
+    frame_free(&again);
+    frame_free(&f);
+    free(want);
+}
+
+static void
+roundtrip_words(size_t n, uint64_t seed, size_t cap)
+{
+    char **want = malloc((n ? n : 1) * sizeof(*want));
+    flow_msg_t *m = flow_msg_new(FLOW_WORDS, cap);
+    frame_t f, again, built;
+    uint64_t s = seed;
+
+    assert_non_null(want);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = rnd(&s) % 12; /* empty words too */
+        want[i] = malloc(len + 1);
+        for (size_t k = 0; k < len; k++)
+            want[i][k] = (char)(1 + rnd(&s) % 255); /* any byte but NUL */
+        want[i][len] = '\0';
+        assert_int_equal(flow_msg_add_word(m, want[i], len), 0);
+    }
+    flow_msg_set_seq(m, 77);
+    f = encode(&m, 5);
+    built = build_words(5, 77, (const char *const *)want, n);
+    assert_frame_equal(&f, &built);
+    m = decode_ok(&f, FLOW_WORDS, 5, 77, n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *w = flow_msg_word(m, i, &len);
+        assert_non_null(w);
+        if (len != strlen(want[i]) || strcmp(w, want[i]))
+            fail_msg("word %zu of %zu differs", i, n);
+    }
+    assert_null(flow_msg_word(m, n, NULL));
+    /* A decoded message can still grow. */
+    assert_int_equal(flow_msg_add_word(m, "more", 4), 0);
+    assert_string_equal(flow_msg_word(m, n, NULL), "more");
+    flow_msg_destroy(&m);
+    m = decode_ok(&f, FLOW_WORDS, 5, 77, n);
+    again = encode(&m, 5);
+    assert_frame_equal(&again, &f);
+    frame_free(&again);
+    frame_free(&f);
+    frame_free(&built);
+    for (size_t i = 0; i < n; i++)
+        free(want[i]);
+    free(want);
+}
+
+static void
+test_msg_roundtrip_small(void **state)
+{
+    (void)state;
+    for (size_t n = 1; n < 40; n++) {
+        roundtrip_i64(n, n, n % 3);
+        roundtrip_bytes(n, n, n % 3);
+        roundtrip_words(n, n, n % 3);
+    }
+}
+
+static void
+test_msg_roundtrip_big(void **state)
+{
+    (void)state;
+    roundtrip_i64(100000, 11, 16);
+    roundtrip_i64(100000, 12, 100000);
+    roundtrip_bytes(100000, 13, 1);
+    roundtrip_words(100000, 14, 1);
+    roundtrip_words(100000, 15, 100000);
+}
+
+/* Empty messages with a capacity hint: they still go round. */
+static void
+test_msg_roundtrip_empty(void **state)
+{
+    (void)state;
+    roundtrip_i64(0, 1, 8);
+    roundtrip_bytes(0, 1, 8);
+    roundtrip_words(0, 1, 8);
+    roundtrip_words(0, 1, 0);
+}
+
+/*
+ * Empty messages created with a capacity hint of 0 (and every empty int64
+ * or bytes message the decoder makes, since it creates them with 0) have no
+ * buffer at all; encoding one must still work. Run in a child: the failure
+ * is a NULL dereference in flow__msg_encode.
+ */
+static void
+test_msg_roundtrip_empty_no_capacity(void **state)
+{
+    int status;
+    pid_t pid;
+
+    (void)state;
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static const unsigned char zero = 0;
+        flow_msg_t *m = flow_msg_new(FLOW_INT64, 0);
+        flow_frame_info_t info;
+        frame_t f, want;
+        char why[64];
+        void *raw;
+        size_t len;
+        int bad = 0;
+
+        flow__msg_encode(&m, 2, &raw, &len);
+        want = build(FLOW_FRAME_DATA, FLOW_INT64, 2, 0, FLOW_SEQ_NONE, &zero,
+                     0);
+        bad |= len != want.len || memcmp(raw, want.data, len);
+        free(raw);
+        /* An empty frame, decoded then sent on (as jitter does). */
+        f = want;
+        if (flow__msg_decode(f.data, f.len, &m, &info, why, sizeof(why)))
+            _exit(3);
+        flow__msg_encode(&m, 2, &raw, &len);
+        bad |= len != want.len || memcmp(raw, want.data, len);
+        free(raw);
+        m = flow_msg_new(FLOW_BYTES, 0);
+        assert_int_equal(flow_msg_add_bytes(m, "", 0), 0);
+        flow__msg_encode(&m, 2, &raw, &len);
+        bad |= len != FLOW_WIRE_HDR;
+        free(raw);
+        free(want.data);
+        _exit(bad ? 1 : 0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("encoding an empty int64/bytes message made with capacity "
+                 "0 failed (child status 0x%x)",
+                 status);
+}
+
+static void
+test_msg_eos(void **state)
+{
+    unsigned char raw[FLOW_WIRE_HDR];
+    flow_msg_t *msg = (flow_msg_t *)(uintptr_t)1;
+    flow_frame_info_t info;
+    frame_t f, want;
+    char why[64];
+
+    (void)state;
+    flow__msg_encode_eos(6, 123456789012u, raw);
+    want = build(FLOW_FRAME_EOS, 0, 6, 0, 123456789012u, NULL, 0);
+    f.len = sizeof(raw);
+    f.data = malloc(f.len);
+    memcpy(f.data, raw, f.len);
+    assert_frame_equal(&f, &want);
+    assert_int_equal(decode(&f, &msg, &info, why, sizeof(why)), 0);
+    assert_null(msg);
+    assert_int_equal(info.kind, FLOW_FRAME_EOS);
+    assert_int_equal(info.src, 6);
+    assert_true(info.count == 123456789012u);
+    frame_free(&f);
+    frame_free(&want);
+
+    flow__msg_encode_eos(0, 0, raw);
+    f.len = sizeof(raw);
+    f.data = malloc(f.len);
+    memcpy(f.data, raw, f.len);
+    assert_int_equal(decode(&f, &msg, &info, why, sizeof(why)), 0);
+    assert_true(info.count == 0);
+    frame_free(&f);
+
+    /* Malformed end-of-stream frames. */
+    want = build(FLOW_FRAME_EOS, 0, 1, 0, 5, "x", 1);
+    assert_bad(&want, "eos with a payload");
+    frame_free(&want);
+    want = build(FLOW_FRAME_EOS, 0, 1, 3, 5, NULL, 0);
+    assert_bad(&want, "eos with a count");
+    frame_free(&want);
+    want = build(FLOW_FRAME_EOS, FLOW_INT64, 1, 0, 5, NULL, 0);
+    assert_bad(&want, "eos with an item type");
+    frame_free(&want);
+}
+
+static void
+test_msg_decode_rejects_malformed(void **state)
+{
+    static const int64_t three[] = { 1, 2, 3 };
+    static const char *const words[] = { "ab", "", "cde" };
+    frame_t good, f;
+
+    (void)state;
+    /* Truncated headers. */
+    good = build(FLOW_FRAME_DATA, FLOW_INT64, 1, 3, 0, three, sizeof(three));
+    for (size_t len = 0; len < FLOW_WIRE_HDR; len++) {
+        f.len = len;
+        f.data = malloc(len ? len : 1);
+        memcpy(f.data, good.data, len);
+        assert_bad(&f, "truncated header");
+        frame_free(&f);
+    }
+    /* Truncated payloads. */
+    for (size_t len = FLOW_WIRE_HDR; len < good.len; len++) {
+        f.len = len;
+        f.data = malloc(len);
+        memcpy(f.data, good.data, len);
+        assert_bad(&f, "truncated int64 payload");
+        frame_free(&f);
+    }
+    /* Bad magic, each byte. */
+    for (int i = 0; i < 4; i++) {
+        good.data[i] ^= 0x20;
+        assert_bad(&good, "bad magic");
+        good.data[i] ^= 0x20;
+    }
+    /* Unknown kinds. */
+    for (int k = 0; k < 256; k++) {
+        if (k == FLOW_FRAME_DATA || k == FLOW_FRAME_EOS)
+            continue;
+        good.data[4] = (unsigned char)k;
+        assert_bad(&good, "unknown kind");
+    }
+    good.data[4] = FLOW_FRAME_DATA;
+    /* Unknown item types (FLOW_ANY is no item type). */
+    for (int t = 0; t < 256; t++) {
+        if (t >= FLOW_INT64 && t <= FLOW_BYTES)
+            continue;
+        good.data[5] = (unsigned char)t;
+        assert_bad(&good, "unknown item type");
+    }
+    frame_free(&good);
+
+    /* int64 length and count disagree. */
+    f = build(FLOW_FRAME_DATA, FLOW_INT64, 1, 2, 0, three, sizeof(three));
+    assert_bad(&f, "int64 count 2 with 3 items");
+    frame_free(&f);
+    f = build(FLOW_FRAME_DATA, FLOW_INT64, 1, 4, 0, three, sizeof(three));
+    assert_bad(&f, "int64 count 4 with 3 items");
+    frame_free(&f);
+    f = build(FLOW_FRAME_DATA, FLOW_INT64, 1, 3, 0, three, sizeof(three) - 1);
+    assert_bad(&f, "int64 payload not a multiple of 8");
+    frame_free(&f);
+    f = build(FLOW_FRAME_DATA, FLOW_INT64, 1, UINT32_MAX, 0, three,
+              sizeof(three));
+    assert_bad(&f, "int64 huge count");
+    frame_free(&f);
+    f = build(FLOW_FRAME_DATA, FLOW_INT64, 1, 1, 0, NULL, 0);
+    assert_bad(&f, "int64 count 1 without payload");
+    frame_free(&f);
+    /* bytes too. */
+    f = build(FLOW_FRAME_DATA, FLOW_BYTES, 1, 4, 0, "abc", 3);
+    assert_bad(&f, "bytes count 4 with 3 bytes");
+    frame_free(&f);
+    f = build(FLOW_FRAME_DATA, FLOW_BYTES, 1, 2, 0, "abc", 3);
+    assert_bad(&f, "bytes count 2 with 3 bytes");
+    frame_free(&f);
+
+    /* Words: start from a valid frame, then break one thing at a time.
+     * Payload: offsets 3, 4, 8 then "ab\0" "\0" "cde\0". */
+    good = build_words(1, 0, words, 3);
+    {
+        flow_msg_t *m = decode_ok(&good, FLOW_WORDS, 1, 0, 3);
+        flow_msg_destroy(&m);
+    }
+    {
+        static const struct {
+            size_t at;      /* payload byte to change */
+            unsigned char v; /* new value */
+            const char *what;
+        } pokes[] = {
+            { 0, 0, "first offset 0" },
+            { 0, 9, "offset beyond the data" },
+            { 3, 0x80, "offset far beyond the data" },
+            { 4, 2, "offsets going backwards" },
+            { 4, 3, "offsets repeating" },
+            { 8, 7, "last offset short of the data: trailing bytes" },
+            { 12 + 2, 'x', "missing NUL after a word" },
+            { 12 + 7, 'x', "missing NUL at the end" },
+            { 12 + 1, 0, "NUL inside a word" },
+            { 12 + 5, 0, "NUL inside the last word" },
+        };
+        for (size_t i = 0; i < sizeof(pokes) / sizeof(pokes[0]); i++) {
+            f.len = good.len;
+            f.data = malloc(f.len);
+            memcpy(f.data, good.data, f.len);
+            f.data[FLOW_WIRE_HDR + pokes[i].at] = pokes[i].v;
+            assert_bad(&f, pokes[i].what);
+            frame_free(&f);
+        }
+    }
+    /* Trailing bytes after the last word. */
+    f.len = good.len + 2;
+    f.data = malloc(f.len);
+    memcpy(f.data, good.data, good.len);
+    f.data[good.len] = 'z';
+    f.data[good.len + 1] = '\0';
+    assert_bad(&f, "words with trailing bytes");
+    frame_free(&f);
+    /* Fewer words than the count says, or more. */
+    good.data[12] = 4;
+    assert_bad(&good, "count 4 for 3 words");
+    good.data[12] = 2;
+    assert_bad(&good, "count 2 for 3 words");
+    /* A count whose offsets alone need more than the frame. */
+    put32(good.data + 12, UINT32_MAX);
+    assert_bad(&good, "words huge count");
+    put32(good.data + 12, 3);
+    /* Truncated anywhere. */
+    for (size_t len = FLOW_WIRE_HDR; len < good.len; len++) {
+        f.len = len;
+        f.data = malloc(len);
+        memcpy(f.data, good.data, len);
+        assert_bad(&f, "truncated words");
+        frame_free(&f);
+    }
+    frame_free(&good);
+    /* Data but no words, and a word without offsets. */
+    f = build(FLOW_FRAME_DATA, FLOW_WORDS, 1, 0, 0, "a", 2);
+    assert_bad(&f, "words count 0 with data");
+    frame_free(&f);
+}
+
+/* The reason is truncated to the caller's buffer. */
+static void
+test_msg_decode_short_reason(void **state)
+{
+    frame_t f = build(FLOW_FRAME_DATA, 9, 0, 0, 0, NULL, 0);
+    flow_msg_t *msg;
+    flow_frame_info_t info;
+    char why[5] = "####";
+
+    (void)state;
+    assert_int_equal(flow__msg_decode(f.data, f.len, &msg, &info, why, 4),
+                     FLOW_EPROTO);
+    assert_int_equal(strlen(why), 3);
+    assert_int_equal(why[4], '\0');
+    frame_free(&f);
+}
+
+/* Check a message the fuzzer got decoded: self-consistent and, encoded
+ * again, the same frame (but for the two unused header bytes). */
+static void
+check_fuzzed(const frame_t *f, flow_msg_t **msg_p)
+{
+    flow_msg_t *m = *msg_p;
+    size_t n = flow_msg_count(m);
+    frame_t again;
+
+    if (flow_msg_type(m) == FLOW_WORDS) {
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            const char *w = flow_msg_word(m, i, &len);
+            assert_non_null(w);
+            assert_int_equal(strlen(w), len);
+        }
+        assert_null(flow_msg_word(m, n, NULL));
+    }
+    /* Empty int64/bytes messages have their own (crashing) test. */
+    if (n == 0 && flow_msg_type(m) != FLOW_WORDS) {
+        flow_msg_destroy(msg_p);
+        return;
+    }
+    again = encode(msg_p, 0);
+    assert_int_equal(again.len, f->len);
+    again.data[6] = f->data[6];
+    again.data[7] = f->data[7];
+    memcpy(again.data + 8, f->data + 8, 4); /* src is not in the message */
+    assert_frame_equal(&again, f);
+    frame_free(&again);
+}
+
+/* Flip, overwrite and truncate bytes of valid frames many times: decoding
+ * must never read out of bounds (AddressSanitizer) or crash. */
+static void
+test_msg_decode_fuzz(void **state)
+{
+    static const char *const words[] = { "level", "", "a", "noon", "xyzzy" };
+    static const int64_t nums[] = { 0, 1, -1, 1 << 20 };
+    frame_t seeds[5];
+    uint64_t s = 20240601;
+    unsigned decoded = 0;
+
+    (void)state;
+    seeds[0] = build_words(2, 9, words, 5);
+    seeds[1] = build(FLOW_FRAME_DATA, FLOW_INT64, 1, 4, 3, nums, sizeof(nums));
+    seeds[2] = build(FLOW_FRAME_DATA, FLOW_BYTES, 1, 5, 3, "hello", 5);
+    seeds[3] = build(FLOW_FRAME_EOS, 0, 4, 0, 17, NULL, 0);
+    seeds[4] = build_words(0, 0, words + 2, 1);
+    for (int iter = 0; iter < 200000; iter++) {
+        const frame_t *seed = &seeds[rnd(&s) % 5];
+        flow_msg_t *msg = NULL;
+        flow_frame_info_t info;
+        char why[64];
+        frame_t f;
+        unsigned edits = 1 + (unsigned)(rnd(&s) % 4);
+        int rc;
+
+        f.len = seed->len;
+        if (rnd(&s) % 4 == 0)
+            f.len = (size_t)(rnd(&s) % (seed->len + 1));
+        else if (rnd(&s) % 8 == 0)
+            f.len = seed->len + 1 + (size_t)(rnd(&s) % 8);
+        f.data = malloc(f.len ? f.len : 1);
+        memcpy(f.data, seed->data, f.len < seed->len ? f.len : seed->len);
+        for (size_t i = seed->len; i < f.len; i++)
+            f.data[i] = (unsigned char)rnd(&s);
+        for (unsigned e = 0; e < edits && f.len; e++) {
+            size_t at = (size_t)(rnd(&s) % f.len);
+            /* Bias edits toward the header and the word offsets. */
+            if (rnd(&s) % 2 && f.len > 40)
+                at = (size_t)(rnd(&s) % 40);
+            switch (rnd(&s) % 3) {
+            case 0:
+                f.data[at] ^= (unsigned char)(1u << (rnd(&s) % 8));
+                break;
+            case 1:
+                f.data[at] = (unsigned char)rnd(&s);
+                break;
+            default:
+                f.data[at] = (unsigned char)(rnd(&s) % 12);
+                break;
+            }
+        }
+        rc = flow__msg_decode(f.data, f.len, &msg, &info, why, sizeof(why));
+        if (rc == 0) {
+            decoded++;
+            if (msg)
+                check_fuzzed(&f, &msg);
+            else
+                assert_int_equal(info.kind, FLOW_FRAME_EOS);
+        } else {
+            assert_int_equal(rc, FLOW_EPROTO);
+            assert_null(msg);
+        }
+        frame_free(&f);
+    }
+    /* The mutations are not all fatal: some frames still decode. */
+    assert_true(decoded > 1000);
+    for (int i = 0; i < 5; i++)
+        frame_free(&seeds[i]);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_msg_new_and_types),
+        cmocka_unit_test(test_msg_int64),
+        cmocka_unit_test(test_msg_words),
+        cmocka_unit_test(test_msg_bytes),
+        cmocka_unit_test(test_msg_clear),
+        cmocka_unit_test(test_msg_encode_layout),
+        cmocka_unit_test(test_msg_roundtrip_small),
+        cmocka_unit_test(test_msg_roundtrip_big),
+        cmocka_unit_test(test_msg_roundtrip_empty),
+        cmocka_unit_test(test_msg_roundtrip_empty_no_capacity),
+        cmocka_unit_test(test_msg_eos),
+        cmocka_unit_test(test_msg_decode_rejects_malformed),
+        cmocka_unit_test(test_msg_decode_short_reason),
+        cmocka_unit_test(test_msg_decode_fuzz),
+    };
+
+    tu_watchdog(60);
+    return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
+}
