@@ -16,8 +16,8 @@ const char *
 flow_strerror(int code)
 {
     switch (code) {
-#define XX(c, msg)                                                             \
-    case FLOW_##c:                                                             \
+#define XX(c, msg) \
+    case FLOW_##c: \
         return msg;
         FLOW_ERRNO_MAP(XX)
 #undef XX
@@ -33,8 +33,8 @@ const char *
 flow_err_name(int code)
 {
     switch (code) {
-#define XX(c, msg)                                                             \
-    case FLOW_##c:                                                             \
+#define XX(c, msg) \
+    case FLOW_##c: \
         return "FLOW_" #c;
         FLOW_ERRNO_MAP(XX)
 #undef XX

@@ -30,8 +30,8 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
     if (!d) {
         if (tmp.code == FLOW_ETYPE)
             return flow__diag(diag, FLOW_ETYPE, g->file, n->type_line,
-                              "unknown node type '%s' for node '%s'",
-                              n->type, n->name);
+                              "unknown node type '%s' for node '%s'", n->type,
+                              n->name);
         return flow__diag(diag, tmp.code, g->file, n->type_line,
                           "node type '%s' for node '%s': %s: %s", n->type,
                           n->name, tmp.file, tmp.msg);
@@ -110,8 +110,7 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
     return 0;
 }
 
-static const char *const dir_name[] = { "", "an input", "an output",
-                                        "a pair" };
+static const char *const dir_name[] = { "", "an input", "an output", "a pair" };
 static const char *const dir_word[] = { "", "input", "output", "pair" };
 
 static int

@@ -191,8 +191,8 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
             if (!kv) {
                 free(out);
                 return flow__diag(diag, FLOW_EPARAM, g->file, line,
-                                  "undefined graph parameter '%s' in %s",
-                                  name, what);
+                                  "undefined graph parameter '%s' in %s", name,
+                                  what);
             }
             kv->used = true;
             if (kv->from_set && from_set)
@@ -216,8 +216,7 @@ node_add(flow_graph_t *g, const char *name, int line)
 {
     flow_gnode_t *n;
 
-    flow__xgrow((void **)&g->nodes, &g->ncap, g->nnodes + 1,
-                sizeof(*g->nodes));
+    flow__xgrow((void **)&g->nodes, &g->ncap, g->nnodes + 1, sizeof(*g->nodes));
     n = &g->nodes[g->nnodes++];
     memset(n, 0, sizeof(*n));
     n->name = flow__xstrdup(name);
@@ -227,8 +226,8 @@ node_add(flow_graph_t *g, const char *name, int line)
 
 /* Split "node.port" at `s` into its parts; returns 0 or -1. */
 static int
-split_endpoint(const char *s, size_t len, char *node, size_t nsize,
-               char *port, size_t psize)
+split_endpoint(const char *s, size_t len, char *node, size_t nsize, char *port,
+               size_t psize)
 {
     const char *dot = memchr(s, '.', len);
     size_t nl, pl;
@@ -276,8 +275,7 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
                           "NODE.PORT [batch=N] [hwm=N]'",
                           value, kind, arrow_tok);
     }
-    flow__xgrow((void **)&g->links, &g->lcap, g->nlinks + 1,
-                sizeof(*g->links));
+    flow__xgrow((void **)&g->links, &g->lcap, g->nlinks + 1, sizeof(*g->links));
     l = &g->links[g->nlinks++];
     memset(l, 0, sizeof(*l));
     l->kind = strcmp(kind, "push") ? FLOW_LINK_PAIR : FLOW_LINK_PUSH;
@@ -449,8 +447,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             n = &g->nodes[ni];
             if (!strcmp(dot + 1, "type"))
                 return flow__diag(diag, FLOW_EPARAM, g->file, 0,
-                                  "--set '%s': a node's type cannot be set",
-                                  s);
+                                  "--set '%s': a node's type cannot be set", s);
             kv = kv_find(n->kv, n->nkv, dot + 1);
             if (kv) {
                 free(kv->value);
@@ -548,8 +545,8 @@ fail:
 }
 
 flow_graph_t *
-flow_graph_load(const char *path, flow_registry_t *reg,
-                const char *const *sets, size_t nsets, flow_diag_t *diag)
+flow_graph_load(const char *path, flow_registry_t *reg, const char *const *sets,
+                size_t nsets, flow_diag_t *diag)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;

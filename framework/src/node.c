@@ -26,11 +26,11 @@
 
 typedef struct chan {
     void *sock;
-    unsigned peer;      /* peer instance */
-    uint64_t sent;      /* data frames sent on this channel */
-    uint64_t rcvd;      /* pair: data frames received */
-    bool out_closed;    /* our end marker was sent */
-    bool eos;           /* pair: the peer's end marker arrived */
+    unsigned peer;   /* peer instance */
+    uint64_t sent;   /* data frames sent on this channel */
+    uint64_t rcvd;   /* pair: data frames received */
+    bool out_closed; /* our end marker was sent */
+    bool eos;        /* pair: the peer's end marker arrived */
 } chan_t;
 
 typedef struct rport {
@@ -110,8 +110,7 @@ flow_node_batch(const flow_node_t *node, const char *port)
     return p ? p->link->batch : 0;
 }
 
-static const char *const level_name[] = { "error", "warning", "info",
-                                          "debug" };
+static const char *const level_name[] = { "error", "warning", "info", "debug" };
 
 static void
 vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
@@ -123,8 +122,8 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
 
     if ((int)level < 0 || level > FLOW_LOG_DEBUG)
         level = FLOW_LOG_INFO;
-    n = snprintf(line, sizeof(line), "%s[%u] %s: ", node->gn->name,
-                 node->inst, level_name[level]);
+    n = snprintf(line, sizeof(line), "%s[%u] %s: ", node->gn->name, node->inst,
+                 level_name[level]);
     if (n < 0)
         return;
     len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -195,8 +194,7 @@ make_socket(flow_node_t *node, int type, int hwm)
 }
 
 static int
-sock_fail(flow_node_t *node, const rport_t *p, const char *what,
-          const char *ep)
+sock_fail(flow_node_t *node, const rport_t *p, const char *what, const char *ep)
 {
     return flow_node_fail(node, "cannot %s '%s' for port '%s': %s", what, ep,
                           p->decl->name, zmq_strerror(zmq_errno()));
@@ -275,8 +273,8 @@ wire_connect(flow_node_t *node, const char *run_dir)
             chan_t *ch = &p->ch[c];
             int rc;
             if (p->decl->dir == FLOW_DIR_OUT)
-                rc = flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
-                                    c, UINT32_MAX);
+                rc = flow__endpoint(ep, sizeof(ep), run_dir, p->link_index, c,
+                                    UINT32_MAX);
             else if (p->side == 1)
                 rc = flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
                                     ch->peer, node->inst);
@@ -323,8 +321,8 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
         return flow_node_fail(node,
                               "send of a %s message on port '%s', which "
                               "carries %s",
-                              flow_type_name(flow_msg_type(msg)),
-                              p->decl->name, flow_type_name(p->decl->type));
+                              flow_type_name(flow_msg_type(msg)), p->decl->name,
+                              flow_type_name(p->decl->type));
     if (node->processing && flow_msg_seq(msg) == FLOW_SEQ_NONE)
         flow_msg_set_seq(msg, node->cur_seq);
     return 0;
@@ -365,8 +363,9 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
     if (channel >= 0) {
         if (p->ch[channel].out_closed) {
             zmq_msg_close(&zm);
-            return flow_node_fail(node, "send on port '%s' channel %d after "
-                                        "its end",
+            return flow_node_fail(node,
+                                  "send on port '%s' channel %d after "
+                                  "its end",
                                   p->decl->name, channel);
         }
         if ((rc = send_blocking(node, p, (unsigned)channel, &zm)))
@@ -390,8 +389,7 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
             if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
                 zmq_msg_close(&zm);
                 return flow_node_fail(node, "send on port '%s' failed: %s",
-                                      p->decl->name,
-                                      zmq_strerror(zmq_errno()));
+                                      p->decl->name, zmq_strerror(zmq_errno()));
             }
         }
         if (!open) {
@@ -436,8 +434,8 @@ flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
     int rc = port_for_send(node, port, &p);
 
     if (!rc && channel >= p->nch)
-        rc = flow_node_fail(node, "send on port '%s' to channel %u of %u",
-                            port, channel, p->nch);
+        rc = flow_node_fail(node, "send on port '%s' to channel %u of %u", port,
+                            channel, p->nch);
     if (rc) {
         flow_msg_destroy(msg_p);
         return rc;
@@ -480,8 +478,8 @@ flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
     if (rc)
         return rc;
     if (channel >= p->nch)
-        return flow_node_fail(node, "close of port '%s' channel %u of %u",
-                              port, channel, p->nch);
+        return flow_node_fail(node, "close of port '%s' channel %u of %u", port,
+                              channel, p->nch);
     return close_channel(node, p, channel);
 }
 
@@ -528,8 +526,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             return flow_node_fail(node,
                                   "malformed message on link '%s': sender "
                                   "instance %" PRIu32 " of %u",
-                                  p->link->text, info.src,
-                                  p->peer->instances);
+                                  p->link->text, info.src, p->peer->instances);
         }
         c = info.src;
         rcvd = &p->rcvd[c];
@@ -849,8 +846,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.gn = gn;
     node.inst = inst;
     node.nports = gn->nports;
-    node.ports = flow__xcalloc(node.nports ? node.nports : 1,
-                               sizeof(*node.ports));
+    node.ports =
+        flow__xcalloc(node.nports ? node.nports : 1, sizeof(*node.ports));
     for (size_t i = 0; i < node.nports; i++) {
         rport_t *p = &node.ports[i];
         p->decl = &d->ports[i];

@@ -117,8 +117,7 @@ flow__param_set(const flow_param_t *p, const char *value, void *state,
             return FLOW_EPARAM;
         }
         if (v < p->min_d || v > p->max_d) {
-            snprintf(why, whylen, "out of range [%g, %g]", p->min_d,
-                     p->max_d);
+            snprintf(why, whylen, "out of range [%g, %g]", p->min_d, p->max_d);
             return FLOW_EPARAM;
         }
         memcpy(field, &v, sizeof(v));

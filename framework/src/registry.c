@@ -96,8 +96,8 @@ flow_registry_add(flow_registry_t *reg, const flow_node_desc_t *desc,
     e = lookup(reg, desc->name);
     if (e)
         return flow__diag(diag, FLOW_EDUP, origin, 0,
-                          "node type '%s' is also defined by '%s'",
-                          desc->name, e->origin);
+                          "node type '%s' is also defined by '%s'", desc->name,
+                          e->origin);
     flow__xgrow((void **)&reg->types, &reg->tcap, reg->ntypes + 1,
                 sizeof(*reg->types));
     reg->types[reg->ntypes].desc = desc;

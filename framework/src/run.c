@@ -168,8 +168,7 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
 }
 
 int
-flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
-               int *signo_out)
+flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
     flow_run_opts_t defaults;
     char dir[4096];

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +20,9 @@ env_or_die(const char *name)
 {
     const char *v = getenv(name);
     if (!v || !*v) {
-        fprintf(stderr, "test: environment variable %s is not set (run "
-                        "through ctest)\n",
+        fprintf(stderr,
+                "test: environment variable %s is not set (run "
+                "through ctest)\n",
                 name);
         exit(2);
     }

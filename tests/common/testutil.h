@@ -12,10 +12,10 @@
 #include <sys/types.h>
 
 typedef struct tu_result {
-    int status;     /* exit code; 128+N if killed by signal N; -1 timeout */
-    char *out;      /* standard output, NUL-terminated */
+    int status; /* exit code; 128+N if killed by signal N; -1 timeout */
+    char *out;  /* standard output, NUL-terminated */
     size_t outlen;
-    char *err;      /* standard error, NUL-terminated */
+    char *err; /* standard error, NUL-terminated */
     size_t errlen;
     double seconds; /* wall time */
 } tu_result_t;

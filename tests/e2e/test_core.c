@@ -4,8 +4,8 @@
  * end-of-stream stress graphs, checked against oracles computed here.
  */
 #include <setjmp.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,8 +73,8 @@ test_core_palindromes_article(void **unused)
         for (size_t j = 0; j < 4; j++)
             assert_true(w[i][j] >= 'a' && w[i][j] <= 'z');
     }
-    assert_int_equal(
-        tu_runl(&run, 60, tu_src("graphs/palindromes.ini"), NULL), 0);
+    assert_int_equal(tu_runl(&run, 60, tu_src("graphs/palindromes.ini"), NULL),
+                     0);
     p = tu_lines(run.out, &np);
     for (size_t i = 0; i < nw; i++) {
         if (!is_palindrome(w[i]))
@@ -105,8 +105,8 @@ test_core_palindromes_scaled(void **unused)
     assert_int_equal(nw, 300000);
     assert_int_equal(tu_runl(&run, 60, tu_src("graphs/palindromes.ini"),
                              "--set", "words=300000", "--set", "length=3",
-                             "--set", "seed=7", "--set", "workers=3",
-                             "--set", "chunk=1000", NULL),
+                             "--set", "seed=7", "--set", "workers=3", "--set",
+                             "chunk=1000", NULL),
                      0);
     p = tu_lines(run.out, &np);
     for (size_t i = 0; i < nw; i++)
@@ -129,8 +129,8 @@ test_core_palindromes_scaled(void **unused)
 static void
 test_core_pids(void **unused)
 {
-    const char *args[] = { tu_src("graphs/pids.ini"), "--set",
-                           "linger_ms=3000", NULL };
+    const char *args[] = { tu_src("graphs/pids.ini"), "--set", "linger_ms=3000",
+                           NULL };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int fd, status;
     pid_t flowrun = tu_spawn(args, &fd);
@@ -266,7 +266,8 @@ test_core_failure_reported(void **unused)
                               "output = /nonexistent/dir/out.txt\n"
                               "[links]\npush = src.out -> out.in\n");
     tu_result_t r;
-    char *old_xdg = getenv("XDG_RUNTIME_DIR") ? strdup(getenv("XDG_RUNTIME_DIR")) : NULL;
+    char *old_xdg =
+        getenv("XDG_RUNTIME_DIR") ? strdup(getenv("XDG_RUNTIME_DIR")) : NULL;
 
     (void)unused;
     assert_non_null(dir);

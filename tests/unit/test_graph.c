@@ -38,8 +38,7 @@ static const flow_param_t needy_params[] = {
 };
 
 static const flow_port_t needy_ports[] = {
-    FLOW_PORT_IN("in", FLOW_ANY, "anything"),
-    FLOW_PORT_END
+    FLOW_PORT_IN("in", FLOW_ANY, "anything"), FLOW_PORT_END
 };
 
 static int
@@ -210,10 +209,7 @@ static const bad_case_t bad_cases[] = {
       5,
       { "'gen2.out'", "not linked" } },
     { "bad_push_cycle.ini", FLOW_ECYCLE, 10, { "'b.out -> a.in'", "cycle" } },
-    { "bad_duplicate_section.ini",
-      FLOW_EDUP,
-      8,
-      { "'[gen]'", "line 2" } },
+    { "bad_duplicate_section.ini", FLOW_EDUP, 8, { "'[gen]'", "line 2" } },
     { "bad_duplicate_key.ini", FLOW_EDUP, 6, { "'count'", "[gen]" } },
     { "bad_undefined_ref.ini",
       FLOW_EPARAM,
@@ -245,14 +241,8 @@ static const bad_case_t bad_cases[] = {
       10,
       { "'gen.out -> nowhere.in'", "'nowhere'" } },
     { "bad_link_kind.ini", FLOW_EPARSE, 9, { "'pull'" } },
-    { "bad_instances.ini",
-      FLOW_EPARAM,
-      7,
-      { "'0'", "'instances'", "'find'" } },
-    { "bad_key_outside_section.ini",
-      FLOW_EPARSE,
-      2,
-      { "'name'", "outside" } },
+    { "bad_instances.ini", FLOW_EPARAM, 7, { "'0'", "'instances'", "'find'" } },
+    { "bad_key_outside_section.ini", FLOW_EPARSE, 2, { "'name'", "outside" } },
     { "bad_link_option.ini", FLOW_EPARAM, 9, { "'0'", "'batch'" } },
 };
 
@@ -270,8 +260,8 @@ check_bad(flow_registry_t *reg, const bad_case_t *c)
         fail_msg("%s: loaded, expected %s", c->file, flow_err_name(c->code));
     }
     if (diag.code != c->code || diag.line != c->line)
-        fail_msg("%s: got %s at line %d (%s), expected %s at line %d",
-                 c->file, flow_err_name(diag.code), diag.line, diag.msg,
+        fail_msg("%s: got %s at line %d (%s), expected %s at line %d", c->file,
+                 flow_err_name(diag.code), diag.line, diag.msg,
                  flow_err_name(c->code), c->line);
     assert_string_equal(diag.file, fixture(c->file));
     for (size_t i = 0; i < 5 && c->subs[i]; i++)
@@ -657,8 +647,7 @@ long_line_graph(size_t n, bool newline)
         memset(s + strlen(head), 'y', n);
     } else {
         /* The long line is the last one: put the graph before it. */
-        snprintf(s, len + 1, "%s[graph]\ndescription = %*s", tail, (int)n,
-                 "");
+        snprintf(s, len + 1, "%s[graph]\ndescription = %*s", tail, (int)n, "");
         memset(s + strlen(tail) + strlen(head), 'y', n);
     }
     return s;
@@ -777,9 +766,8 @@ static void
 test_graph_flowrun_check(void **state)
 {
     static const char *const files[] = {
-        "bad_unknown_type.ini",  "bad_unknown_param.ini",
-        "bad_push_cycle.ini",    "bad_line_too_long.ini",
-        "bad_type_mismatch.ini", "bad_syntax.ini",
+        "bad_unknown_type.ini",  "bad_unknown_param.ini", "bad_push_cycle.ini",
+        "bad_line_too_long.ini", "bad_type_mismatch.ini", "bad_syntax.ini",
         "bad_duplicate_key.ini",
     };
     tu_result_t r;

@@ -10,7 +10,7 @@
 # of flowrun sampled from /proc while it runs, and the exact maximum over all
 # processes from getrusage (GNU time's %M).
 #
-#   tools/bench/sieve.sh                  # limits 1e9 and 1e10, best of 3
+#   tools/bench/sieve.sh                  # limits 1e9 and 1e10, best of 5
 #   RUNS=5 LIMITS="1e8 1e9" tools/bench/sieve.sh
 #   FLOWRUN=/path/to/flowrun tools/bench/sieve.sh
 #
@@ -21,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 flowrun=${FLOWRUN:-$root/build/bin/flowrun}
 graph=$root/graphs/sieve.ini
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 limits=${LIMITS:-1e9 1e10}
 segments=${SEGMENTS:-2}
 threads=${THREADS:-2}
@@ -40,19 +40,18 @@ decimal() {
     awk -v x="$1" 'BEGIN { printf "%.0f\n", x }'
 }
 
-# Run "$@" $runs times; print "best_seconds output" (output of the last run).
-best_of() {
-    local best="" out t0 t1 dt
-    for ((i = 0; i < runs; i++)); do
-        t0=$EPOCHREALTIME
-        out=$("$@" 2>/dev/null) || die "failed: $*"
-        t1=$EPOCHREALTIME
-        dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-        if [[ -z $best ]] || awk -v a="$dt" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-            best=$dt
-        fi
-    done
-    echo "$best $out"
+# Run "$@" once; print "seconds output".
+timed() {
+    local out t0 t1
+    t0=$EPOCHREALTIME
+    out=$("$@" 2>/dev/null) || die "failed: $*"
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" -v o="$out" 'BEGIN { printf "%.3f %s\n", b - a, o }'
+}
+
+# The smaller of two times ($2 empty: none yet).
+min() {
+    awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'
 }
 
 ratio() {
@@ -69,11 +68,19 @@ printf '%-12s %-10s %10s %10s %10s %9s %9s  %s\n' limit count \
 status=0
 for limit in $limits; do
     n=$(decimal "$limit")
-    read -r tg cg < <(best_of "$flowrun" "$graph" --quiet --set limit="$n" \
-        --set output=count --set segments="$segments")
-    read -r t1 c1 < <(best_of "$flowrun" "$graph" --quiet --set limit="$n" \
-        --set output=count --set segments=1)
-    read -r tp cp < <(best_of primesieve -q -c -t "$threads" "$n")
+    # Rounds interleave the three commands, so a burst of load from
+    # elsewhere hits them alike; each keeps its best time.
+    tg="" t1="" tp=""
+    for ((round = 0; round < runs; round++)); do
+        read -r t cg < <(timed "$flowrun" "$graph" --quiet --set limit="$n" \
+            --set output=count --set segments="$segments")
+        tg=$(min "$t" "$tg")
+        read -r t c1 < <(timed "$flowrun" "$graph" --quiet --set limit="$n" \
+            --set output=count --set segments=1)
+        t1=$(min "$t" "$t1")
+        read -r t cp < <(timed primesieve -q -c -t "$threads" "$n")
+        tp=$(min "$t" "$tp")
+    done
     check=ok
     if [[ $cg != "$cp" || $c1 != "$cp" ]]; then
         check="MISMATCH (graph $cg, 1 segment $c1, primesieve $cp)"

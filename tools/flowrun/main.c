@@ -83,8 +83,8 @@ parse_seconds(const char *opt, const char *s, double *out)
     double v = strtod(s, &end);
 
     if (!*s || *end || !(v > 0) || v > 1e7) {
-        fprintf(stderr, "flowrun: error: %s '%s': expected seconds > 0\n",
-                opt, s);
+        fprintf(stderr, "flowrun: error: %s '%s': expected seconds > 0\n", opt,
+                s);
         return -1;
     }
     *out = v;
@@ -94,8 +94,18 @@ parse_seconds(const char *opt, const char *s, double *out)
 int
 main(int argc, char **argv)
 {
-    enum { O_SET = 256, O_CHECK, O_TIMEOUT, O_GRACE, O_PATH, O_LIST,
-           O_DESCRIBE, O_QUIET, O_VERSION, O_HELP };
+    enum {
+        O_SET = 256,
+        O_CHECK,
+        O_TIMEOUT,
+        O_GRACE,
+        O_PATH,
+        O_LIST,
+        O_DESCRIBE,
+        O_QUIET,
+        O_VERSION,
+        O_HELP
+    };
     static const struct option opts[] = {
         { "set", required_argument, NULL, O_SET },
         { "check", no_argument, NULL, O_CHECK },

@@ -13,22 +13,22 @@
 #include "flow/version.h"
 
 /* One list makes the codes, their names and their messages. */
-#define FLOW_ERRNO_MAP(XX)                                                     \
-    XX(EOF, "end of stream")                                                   \
-    XX(EPARSE, "syntax error")                                                 \
-    XX(EPARAM, "bad parameter")                                                \
-    XX(ETYPE, "unknown node type")                                             \
-    XX(EPORT, "bad port")                                                      \
-    XX(ELINK, "bad link")                                                      \
-    XX(ECYCLE, "push cycle")                                                   \
-    XX(EDUP, "duplicate name")                                                 \
-    XX(EABI, "plugin ABI mismatch")                                            \
-    XX(ENOENT, "not found")                                                    \
-    XX(EPROTO, "malformed message")                                            \
-    XX(ELOST, "messages lost")                                                 \
-    XX(ENODE, "node failed")                                                   \
-    XX(ETIMEDOUT, "timed out")                                                 \
-    XX(EINTR, "interrupted")                                                   \
+#define FLOW_ERRNO_MAP(XX)          \
+    XX(EOF, "end of stream")        \
+    XX(EPARSE, "syntax error")      \
+    XX(EPARAM, "bad parameter")     \
+    XX(ETYPE, "unknown node type")  \
+    XX(EPORT, "bad port")           \
+    XX(ELINK, "bad link")           \
+    XX(ECYCLE, "push cycle")        \
+    XX(EDUP, "duplicate name")      \
+    XX(EABI, "plugin ABI mismatch") \
+    XX(ENOENT, "not found")         \
+    XX(EPROTO, "malformed message") \
+    XX(ELOST, "messages lost")      \
+    XX(ENODE, "node failed")        \
+    XX(ETIMEDOUT, "timed out")      \
+    XX(EINTR, "interrupted")        \
     XX(EUSAGE, "usage error")
 
 enum {
@@ -36,7 +36,7 @@ enum {
 #define FLOW__XX(code, msg) FLOW_##code,
     FLOW_ERRNO_MAP(FLOW__XX)
 #undef FLOW__XX
-    FLOW__ERR_END
+        FLOW__ERR_END
 };
 
 /* Size of the fixed message buffer in a diagnostic. */

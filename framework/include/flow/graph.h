@@ -31,8 +31,7 @@ FLOW_EXPORT flow_registry_t *flow_registry_new(void);
 FLOW_EXPORT void flow_registry_destroy(flow_registry_t **reg_p);
 
 /* Append directory `dir` (copied) to the plugin search path. */
-FLOW_EXPORT void flow_registry_add_path(flow_registry_t *reg,
-                                        const char *dir);
+FLOW_EXPORT void flow_registry_add_path(flow_registry_t *reg, const char *dir);
 
 /*
  * Append each directory of the colon-separated `list` (copied). NULL or ""
@@ -63,8 +62,7 @@ flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag);
  * flow_registry_at see them all. Returns 0 or the first error (with `diag`),
  * after loading what it could.
  */
-FLOW_EXPORT int flow_registry_load_all(flow_registry_t *reg,
-                                       flow_diag_t *diag);
+FLOW_EXPORT int flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag);
 
 /* Return the number of known node types. */
 FLOW_EXPORT size_t flow_registry_count(const flow_registry_t *reg);
@@ -77,8 +75,7 @@ FLOW_EXPORT const flow_node_desc_t *
 flow_registry_at(const flow_registry_t *reg, size_t i, const char **origin);
 
 /* Print `desc` for people, gst-inspect style, to `out`. */
-FLOW_EXPORT void flow_node_desc_print(const flow_node_desc_t *desc,
-                                      FILE *out);
+FLOW_EXPORT void flow_node_desc_print(const flow_node_desc_t *desc, FILE *out);
 
 /* ---- Graph --------------------------------------------------------------- */
 
@@ -92,8 +89,8 @@ FLOW_EXPORT void flow_node_desc_print(const flow_node_desc_t *desc,
  */
 FLOW_EXPORT flow_graph_t *flow_graph_load(const char *path,
                                           flow_registry_t *reg,
-                                          const char *const *sets,
-                                          size_t nsets, flow_diag_t *diag);
+                                          const char *const *sets, size_t nsets,
+                                          flow_diag_t *diag);
 
 /*
  * As flow_graph_load, from the `len` bytes at `text` (borrowed); `name`
@@ -130,7 +127,7 @@ typedef struct flow_run_opts {
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by SIGINT/SIGTERM (`*signo_out`
  * gets the signal if not NULL); or -errno if the run could not start.
  */
-FLOW_EXPORT int flow_graph_run(flow_graph_t *graph,
-                               const flow_run_opts_t *opts, int *signo_out);
+FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
+                               int *signo_out);
 
 #endif

@@ -84,49 +84,49 @@ typedef struct flow_param {
  * negative" at the FLOW_PARAM_* line: declare the field with the C type the
  * macro names.
  */
-#define FLOW__FIELD(T, FIELD, CT)                                              \
-    (offsetof(T, FIELD) +                                                      \
-     0 * sizeof(char[1 - 2 * !__builtin_types_compatible_p(                    \
-                             __typeof__(((T *)0)->FIELD), CT)]))
+#define FLOW__FIELD(T, FIELD, CT)                           \
+    (offsetof(T, FIELD) +                                   \
+     0 * sizeof(char[1 - 2 * !__builtin_types_compatible_p( \
+                                 __typeof__(((T *)0)->FIELD), CT)]))
 
 /* An int64_t parameter within [MIN, MAX]. */
-#define FLOW_PARAM_INT(NAME, T, FIELD, DEF, MIN, MAX, DOC)                     \
-    {                                                                          \
-        (NAME), FLOW_PARAM_T_INT, FLOW__FIELD(T, FIELD, int64_t), (DEF),       \
-            (MIN), (MAX), 0, 0, NULL, (DOC)                                    \
+#define FLOW_PARAM_INT(NAME, T, FIELD, DEF, MIN, MAX, DOC)               \
+    {                                                                    \
+        (NAME), FLOW_PARAM_T_INT, FLOW__FIELD(T, FIELD, int64_t), (DEF), \
+            (MIN), (MAX), 0, 0, NULL, (DOC)                              \
     }
 
 /* A double parameter within [MIN, MAX]. */
-#define FLOW_PARAM_DOUBLE(NAME, T, FIELD, DEF, MIN, MAX, DOC)                  \
-    {                                                                          \
-        (NAME), FLOW_PARAM_T_DOUBLE, FLOW__FIELD(T, FIELD, double), (DEF), 0,  \
-            0, (MIN), (MAX), NULL, (DOC)                                       \
+#define FLOW_PARAM_DOUBLE(NAME, T, FIELD, DEF, MIN, MAX, DOC)                 \
+    {                                                                         \
+        (NAME), FLOW_PARAM_T_DOUBLE, FLOW__FIELD(T, FIELD, double), (DEF), 0, \
+            0, (MIN), (MAX), NULL, (DOC)                                      \
     }
 
 /* A bool parameter. */
-#define FLOW_PARAM_BOOL(NAME, T, FIELD, DEF, DOC)                              \
-    {                                                                          \
-        (NAME), FLOW_PARAM_T_BOOL, FLOW__FIELD(T, FIELD, bool), (DEF), 0, 0,   \
-            0, 0, NULL, (DOC)                                                  \
+#define FLOW_PARAM_BOOL(NAME, T, FIELD, DEF, DOC)                            \
+    {                                                                        \
+        (NAME), FLOW_PARAM_T_BOOL, FLOW__FIELD(T, FIELD, bool), (DEF), 0, 0, \
+            0, 0, NULL, (DOC)                                                \
     }
 
 /* A string parameter; the framework owns and frees the string. */
-#define FLOW_PARAM_STRING(NAME, T, FIELD, DEF, DOC)                            \
-    {                                                                          \
-        (NAME), FLOW_PARAM_T_STRING, FLOW__FIELD(T, FIELD, char *), (DEF), 0,  \
-            0, 0, 0, NULL, (DOC)                                               \
+#define FLOW_PARAM_STRING(NAME, T, FIELD, DEF, DOC)                           \
+    {                                                                         \
+        (NAME), FLOW_PARAM_T_STRING, FLOW__FIELD(T, FIELD, char *), (DEF), 0, \
+            0, 0, 0, NULL, (DOC)                                              \
     }
 
 /* One of CHOICES ("a|b|c"); the int field gets the index of the value. */
-#define FLOW_PARAM_CHOICE(NAME, T, FIELD, DEF, CHOICES, DOC)                   \
-    {                                                                          \
-        (NAME), FLOW_PARAM_T_CHOICE, FLOW__FIELD(T, FIELD, int), (DEF), 0, 0,  \
-            0, 0, (CHOICES), (DOC)                                             \
+#define FLOW_PARAM_CHOICE(NAME, T, FIELD, DEF, CHOICES, DOC)                  \
+    {                                                                         \
+        (NAME), FLOW_PARAM_T_CHOICE, FLOW__FIELD(T, FIELD, int), (DEF), 0, 0, \
+            0, 0, (CHOICES), (DOC)                                            \
     }
 
-#define FLOW_PARAM_END                                                         \
-    {                                                                          \
-        NULL, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL                               \
+#define FLOW_PARAM_END                           \
+    {                                            \
+        NULL, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL \
     }
 
 /* ---- Ports --------------------------------------------------------------- */
@@ -145,21 +145,21 @@ typedef struct flow_port {
     const char *doc;
 } flow_port_t;
 
-#define FLOW_PORT_IN(NAME, TYPE, DOC)                                          \
-    {                                                                          \
-        (NAME), FLOW_DIR_IN, (TYPE), (DOC)                                     \
+#define FLOW_PORT_IN(NAME, TYPE, DOC)      \
+    {                                      \
+        (NAME), FLOW_DIR_IN, (TYPE), (DOC) \
     }
-#define FLOW_PORT_OUT(NAME, TYPE, DOC)                                         \
-    {                                                                          \
-        (NAME), FLOW_DIR_OUT, (TYPE), (DOC)                                    \
+#define FLOW_PORT_OUT(NAME, TYPE, DOC)      \
+    {                                       \
+        (NAME), FLOW_DIR_OUT, (TYPE), (DOC) \
     }
-#define FLOW_PORT_PAIR(NAME, TYPE, DOC)                                        \
-    {                                                                          \
-        (NAME), FLOW_DIR_PAIR, (TYPE), (DOC)                                   \
+#define FLOW_PORT_PAIR(NAME, TYPE, DOC)      \
+    {                                        \
+        (NAME), FLOW_DIR_PAIR, (TYPE), (DOC) \
     }
-#define FLOW_PORT_END                                                          \
-    {                                                                          \
-        NULL, 0, 0, NULL                                                       \
+#define FLOW_PORT_END    \
+    {                    \
+        NULL, 0, 0, NULL \
     }
 
 /* ---- The descriptor ------------------------------------------------------ */
@@ -189,7 +189,7 @@ typedef struct flow_node_desc {
 } flow_node_desc_t;
 
 /* First fields of every descriptor. */
-#define FLOW_NODE_V1                                                           \
+#define FLOW_NODE_V1 \
     .abi = FLOW_NODE_ABI, .struct_size = sizeof(flow_node_desc_t)
 
 /*
@@ -200,10 +200,10 @@ typedef struct flow_node_desc {
 #ifdef FLOW_NODE_STATIC
 #define FLOW_NODE(id) const flow_node_desc_t flow_node_##id
 #else
-#define FLOW_NODE(id)                                                          \
-    extern const flow_node_desc_t flow_node_##id;                              \
-    FLOW_EXPORT const flow_node_desc_t *const flow_node_entry =                \
-        &flow_node_##id;                                                       \
+#define FLOW_NODE(id)                                           \
+    extern const flow_node_desc_t flow_node_##id;               \
+    FLOW_EXPORT const flow_node_desc_t *const flow_node_entry = \
+        &flow_node_##id;                                        \
     const flow_node_desc_t flow_node_##id
 #endif
 

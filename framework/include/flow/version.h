@@ -8,9 +8,9 @@
 
 #include <stddef.h>
 
-#define FLOW_VERSION_MAJOR 0
-#define FLOW_VERSION_MINOR 1
-#define FLOW_VERSION_PATCH 0
+#define FLOW_VERSION_MAJOR  0
+#define FLOW_VERSION_MINOR  1
+#define FLOW_VERSION_PATCH  0
 #define FLOW_VERSION_STRING "0.1.0"
 
 /*
