@@ -31,7 +31,7 @@ reserve(flow_msg_t *msg, size_t extra)
     size_t need = msg->len + extra;
     size_t c;
 
-    if (need <= msg->cap)
+    if (need <= msg->cap && msg->buf)
         return;
     c = msg->cap ? msg->cap : 64;
     while (c < need)
@@ -286,6 +286,8 @@ flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
     memcpy(&magic, f, 4);
     if (magic != FLOW_WIRE_MAGIC)
         return bad(why, whylen, "bad frame magic");
+    if (f[6] || f[7])
+        return bad(why, whylen, "nonzero reserved header bytes");
     memcpy(&info->src, f + 8, 4);
     memcpy(&count, f + 12, 4);
     memcpy(&seq, f + 16, 8);

@@ -26,9 +26,15 @@ flow__parse_i64(const char *s, int64_t *out)
         return -ERANGE;
     if (*end == 'e' || *end == 'E') {
         char *eend;
-        long e = strtol(end + 1, &eend, 10);
-        if (end[1] < '0' || end[1] > '9' || *eend || e > 18)
+        long e;
+        errno = 0;
+        e = strtol(end + 1, &eend, 10);
+        if (end[1] < '0' || end[1] > '9' || *eend)
             return FLOW_EPARAM;
+        if (v != 0 && (e > 18 || errno == ERANGE))
+            return -ERANGE;
+        if (v == 0)
+            e = 0;
         for (long i = 0; i < e; i++) {
             if (v > INT64_MAX / 10 || v < INT64_MIN / 10)
                 return -ERANGE;
@@ -169,6 +175,24 @@ flow__param_release(const flow_param_t *params, void *state)
     }
 }
 
+static size_t
+field_size(flow_param_type_t t)
+{
+    switch (t) {
+    case FLOW_PARAM_T_INT:
+        return sizeof(int64_t);
+    case FLOW_PARAM_T_DOUBLE:
+        return sizeof(double);
+    case FLOW_PARAM_T_BOOL:
+        return sizeof(bool);
+    case FLOW_PARAM_T_STRING:
+        return sizeof(char *);
+    case FLOW_PARAM_T_CHOICE:
+        return sizeof(int);
+    }
+    return SIZE_MAX;
+}
+
 static bool
 is_word(const char *s)
 {
@@ -241,10 +265,28 @@ flow__desc_check(const flow_node_desc_t *d, const char *origin,
                 return flow__diag(diag, FLOW_EABI, origin, 0,
                                   "node '%s': duplicate parameter '%s'",
                                   d->name, p->name);
-        if (p->offset >= d->state_size)
+        if (p->type < FLOW_PARAM_T_INT || p->type > FLOW_PARAM_T_CHOICE)
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': parameter '%s' has an unknown type",
+                              d->name, p->name);
+        if (d->state_size < field_size(p->type) ||
+            p->offset > d->state_size - field_size(p->type))
             return flow__diag(diag, FLOW_EABI, origin, 0,
                               "node '%s': parameter '%s' lies outside the "
                               "state",
+                              d->name, p->name);
+        if (p->type == FLOW_PARAM_T_INT && p->min_i > p->max_i)
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': parameter '%s' has min > max",
+                              d->name, p->name);
+        if (p->type == FLOW_PARAM_T_DOUBLE && !(p->min_d <= p->max_d))
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': parameter '%s' has min > max",
+                              d->name, p->name);
+        if (p->type == FLOW_PARAM_T_CHOICE && (!p->choices || !*p->choices))
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': choice parameter '%s' has no "
+                              "choices",
                               d->name, p->name);
         if (!p->def)
             continue;

@@ -350,20 +350,28 @@ test_param_parse_i64_edges(void **state)
         { "+-5", FLOW_EPARAM, 0 },
     };
 
+    size_t failures = 0;
+
     (void)state;
+    /* Check every row, then fail once: one wrong row hides no other. */
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t out = 12345;
         int rc = flow__parse_i64(cases[i].in, &out);
 
-        if (rc != cases[i].rc)
-            fail_msg("'%s': got %s, expected %s", cases[i].in,
-                     flow_err_name(rc), flow_err_name(cases[i].rc));
-        if (rc == 0 && out != cases[i].out)
-            fail_msg("'%s': got %lld, expected %lld", cases[i].in,
-                     (long long)out, (long long)cases[i].out);
-        if (rc != 0 && out != 12345)
-            fail_msg("'%s': output written on failure", cases[i].in);
+        if (rc != cases[i].rc) {
+            print_error("'%s': got %s, expected %s\n", cases[i].in,
+                        flow_err_name(rc), flow_err_name(cases[i].rc));
+            failures++;
+        } else if (rc == 0 && out != cases[i].out) {
+            print_error("'%s': got %lld, expected %lld\n", cases[i].in,
+                        (long long)out, (long long)cases[i].out);
+            failures++;
+        } else if (rc != 0 && out != 12345) {
+            print_error("'%s': output written on failure\n", cases[i].in);
+            failures++;
+        }
     }
+    assert_int_equal(failures, 0);
 }
 
 /* ---- flow__desc_check --------------------------------------------------- */
