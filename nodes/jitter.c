@@ -23,8 +23,9 @@ struct jitter {
 };
 
 static const flow_param_t jitter_params[] = {
-    FLOW_PARAM_INT("max_us", struct jitter, max_us, "0", 0, 1000000,
-                   "longest delay before forwarding a message, in us"),
+    FLOW_PARAM_INT(
+        "max_us", struct jitter, max_us, "0", 0, 1000000,
+        "longest delay before forwarding a message, in microseconds"),
     FLOW_PARAM_INT("seed", struct jitter, seed, "1", INT64_MIN, INT64_MAX,
                    "random seed, mixed with the instance index"),
     FLOW_PARAM_END

@@ -68,6 +68,18 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
                                   n->instances);
             continue;
         }
+        if (!strcmp(kv->key, "timeout")) {
+            char *end;
+            double v = strtod(kv->value, &end);
+            kv->used = true;
+            if (!*kv->value || *end || !(v > 0) || v > 1e7)
+                return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                                  "bad value '%s' for 'timeout' of node "
+                                  "'%s'%s: expected seconds > 0",
+                                  kv->value, n->name, set_note(kv));
+            n->timeout_s = v;
+            continue;
+        }
         for (const flow_param_t *q = d->params; q && q->name; q++)
             if (!strcmp(q->name, kv->key))
                 p = q;

@@ -108,7 +108,8 @@ typedef struct flow_gnode {
     flow_kv_t *kv; /* every key of the section but `type` */
     size_t nkv, kvcap;
     const flow_node_desc_t *desc;
-    void *state; /* parameters parsed into the node's state */
+    double timeout_s; /* per-node `timeout`, 0: none */
+    void *state;      /* parameters parsed into the node's state */
     size_t nports;
     int *port_link; /* per descriptor port: link index, -1 if none */
     int *port_side; /* 0: first endpoint of the link, 1: second */
@@ -169,6 +170,12 @@ unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
  */
 int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                     const char *run_dir, const int fds[4]);
+
+/*
+ * Install the child's stop handlers: SIGUSR1 asks sources to end their
+ * streams (a graceful stop), SIGTERM stops the node now (fini still runs).
+ */
+void flow__node_signals_install(void);
 
 /* Format an ipc endpoint for link `l`; returns 0 or -ENAMETOOLONG. */
 int flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,11 +60,53 @@ struct flow_node {
     bool failed;
     char fail[FLOW_DIAG_MSG];
     bool processing;
+    bool is_source; /* no input or pair port: stops on a graceful stop */
+    bool inited;
+    void *state;
     uint64_t cur_seq;
     zmq_pollitem_t *items;
     rport_t **item_port;
     unsigned *item_ch;
 };
+
+/*
+ * Stop requests from the launcher. SIGUSR1: a graceful stop, sources end
+ * their streams and everything downstream drains. SIGTERM: stop now; the
+ * blocking calls return FLOW_EINTR so the node's fini still runs.
+ */
+static volatile sig_atomic_t stop_soft;
+static volatile sig_atomic_t stop_hard;
+
+static void
+on_stop_signal(int sig)
+{
+    if (sig == SIGTERM)
+        stop_hard = 1;
+    else
+        stop_soft = 1;
+}
+
+void
+flow__node_signals_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* FLOW_EINTR if this node must stop now, else 0. */
+static int
+interrupted(const flow_node_t *node)
+{
+    if (stop_hard || (stop_soft && node->is_source))
+        return FLOW_EINTR;
+    return 0;
+}
 
 const char *
 flow_node_name(const flow_node_t *node)
@@ -333,8 +376,13 @@ static int
 send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
 {
     while (zmq_msg_send(zm, p->ch[c].sock, 0) < 0) {
-        if (zmq_errno() == EINTR)
+        if (zmq_errno() == EINTR) {
+            if (interrupted(node)) {
+                zmq_msg_close(zm);
+                return FLOW_EINTR;
+            }
             continue;
+        }
         zmq_msg_close(zm);
         return flow_node_fail(node, "send on port '%s' failed: %s",
                               p->decl->name, zmq_strerror(zmq_errno()));
@@ -350,7 +398,7 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
     size_t len;
     int rc;
 
-    if ((rc = check_msg(node, p, *msg_p))) {
+    if ((rc = interrupted(node)) || (rc = check_msg(node, p, *msg_p))) {
         flow_msg_destroy(msg_p);
         return rc;
     }
@@ -404,9 +452,12 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
             node->items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
             node->items[c].revents = 0;
         }
-        if (zmq_poll(node->items, (int)p->nch, -1) < 0 &&
-            zmq_errno() != EINTR) {
+        if (zmq_poll(node->items, (int)p->nch, -1) < 0) {
+            if (zmq_errno() == EINTR && !interrupted(node))
+                continue;
             zmq_msg_close(&zm);
+            if (zmq_errno() == EINTR)
+                return FLOW_EINTR;
             return flow_node_fail(node, "poll failed: %s",
                                   zmq_strerror(zmq_errno()));
         }
@@ -506,8 +557,12 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     zmq_msg_init(&zm);
     while (zmq_msg_recv(&zm, sock, flags) < 0) {
         int e = zmq_errno();
-        if (e == EINTR)
+        if (e == EINTR && !stop_hard)
             continue;
+        if (e == EINTR) {
+            zmq_msg_close(&zm);
+            return FLOW_EINTR;
+        }
         zmq_msg_close(&zm);
         if (e == EAGAIN)
             return GOT_NOTHING;
@@ -604,6 +659,8 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
             node->item_ch[n++] = c;
         }
         if (zmq_poll(node->items, n, -1) < 0) {
+            if (zmq_errno() == EINTR && stop_hard)
+                return FLOW_EINTR;
             if (zmq_errno() == EINTR)
                 continue;
             return flow_node_fail(node, "poll failed: %s",
@@ -729,6 +786,8 @@ process_loop(flow_node_t *node, void *state)
             node->items[i].revents = 0;
         }
         if (zmq_poll(node->items, n, -1) < 0) {
+            if (zmq_errno() == EINTR && stop_hard)
+                return FLOW_EINTR;
             if (zmq_errno() == EINTR)
                 continue;
             return flow_node_fail(node, "poll failed: %s",
@@ -821,9 +880,19 @@ node_release(flow_node_t *node)
 static int
 report_failure(flow_node_t *node, const char *what, int rc)
 {
+    const flow_node_desc_t *d = node->gn->desc;
+
+    if (rc == FLOW_EINTR && stop_hard && !node->failed) {
+        /* Stopped by the launcher: not this node's failure. */
+        if (node->inited && d->fini)
+            d->fini(node, node->state);
+        return 128 + SIGTERM;
+    }
     if (!node->failed)
         flow_node_fail(node, "%s returned %s", what, flow_err_name(rc));
     flow_node_log(node, FLOW_LOG_ERROR, "%s", node->fail);
+    if (node->inited && d->fini)
+        d->fini(node, node->state);
     return 1;
 }
 
@@ -846,6 +915,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.gn = gn;
     node.inst = inst;
     node.nports = gn->nports;
+    node.state = state;
+    node.is_source = true;
     node.ports =
         flow__xcalloc(node.nports ? node.nports : 1, sizeof(*node.ports));
     for (size_t i = 0; i < node.nports; i++) {
@@ -855,6 +926,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         p->link = &g->links[p->link_index];
         p->side = gn->port_side[i];
         p->peer = &g->nodes[p->link->node[1 - p->side]];
+        if (p->decl->dir != FLOW_DIR_OUT)
+            node.is_source = false;
         maxitems += p->peer->instances;
     }
     node.items = flow__xcalloc(maxitems, sizeof(*node.items));
@@ -874,6 +947,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         return report_failure(&node, "the start barrier", -errno);
     close(ready_fd);
     while ((rc = (int)read(go_fd, &c, 1)) != 0) {
+        if (rc < 0 && errno == EINTR && stop_hard)
+            return report_failure(&node, "", FLOW_EINTR);
         if (rc < 0 && errno != EINTR)
             return report_failure(&node, "the start barrier", -errno);
         if (rc > 0)
@@ -885,10 +960,16 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
 
     if (d->init && (rc = d->init(&node, state)) < 0)
         return report_failure(&node, "init()", rc);
+    node.inited = true;
     if (d->run)
         rc = d->run(&node, state);
     else
         rc = process_loop(&node, state);
+    if (rc < 0 && stop_soft && !stop_hard && node.is_source) {
+        /* A graceful stop: this source ends its streams here. */
+        node.failed = false;
+        rc = 0;
+    }
     if (rc < 0)
         return report_failure(&node, d->run ? "run()" : "process()", rc);
     if (d->finish && (rc = d->finish(&node, state)) < 0)
@@ -900,6 +981,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         rc = drain_inputs(&node);
     if (rc < 0)
         return report_failure(&node, "closing", rc);
+    node.inited = false;
     if (d->fini)
         d->fini(&node, state);
     if (fflush(stdout) != 0) {
@@ -917,6 +999,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         return report_failure(&node, "the exit barrier", -errno);
     close(done_fd);
     while ((rc = (int)read(release_fd, &c, 1)) != 0) {
+        if (rc < 0 && errno == EINTR && stop_hard)
+            return report_failure(&node, "", FLOW_EINTR);
         if (rc < 0 && errno != EINTR)
             return report_failure(&node, "the exit barrier", -errno);
         if (rc > 0)

@@ -82,7 +82,8 @@ typedef struct sup {
     flow_proc_t *procs;
     size_t nprocs;
     size_t alive;
-    bool stopping;
+    bool stopping;  /* hard stop: SIGTERM sent, SIGKILL at kill_at */
+    bool draining;  /* graceful stop: SIGUSR1 sent */
     double kill_at; /* when to SIGKILL what is left; 0: not armed */
     bool killed;
     int result;
@@ -125,6 +126,16 @@ reap(sup_t *s, double grace)
             s->alive--;
             if (status == 0 || s->stopping)
                 break;
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE) {
+                /* Our standard output was closed (flowrun ... | head):
+                 * stop quietly, like any tool that writes to a pipe. */
+                if (!s->result) {
+                    s->result = FLOW_EINTR;
+                    s->signo = SIGPIPE;
+                }
+                begin_stop(s, grace);
+                break;
+            }
             flow__status_describe(status, how, sizeof(how));
             fprintf(stderr,
                     "flowrun: error: node '%s' instance %u (pid %d) %s\n",
@@ -144,6 +155,39 @@ typedef struct barrier {
     int release[2]; /* closed by the launcher: close sockets, exit */
 } barrier_t;
 
+/* Report a timeout: of process `k`, or of the graph (k < 0), naming what
+ * still runs. */
+static void
+report_timeout(const sup_t *s, long k, double limit)
+{
+    char running[512];
+    size_t len = 0;
+
+    if (k >= 0) {
+        const flow_proc_t *p = &s->procs[k];
+        fprintf(stderr,
+                "flowrun: error: node '%s' instance %u (pid %d) timed out "
+                "after %gs\n",
+                s->g->nodes[p->node].name, p->inst, p->pid, limit);
+        return;
+    }
+    running[0] = '\0';
+    for (size_t i = 0; i < s->nprocs && len < sizeof(running) - 64; i++) {
+        const flow_proc_t *p = &s->procs[i];
+        int n;
+        if (p->exited)
+            continue;
+        n = snprintf(running + len, sizeof(running) - len, "%s'%s'[%u]",
+                     len ? ", " : "", s->g->nodes[p->node].name, p->inst);
+        if (n > 0)
+            len += (size_t)n;
+    }
+    fprintf(stderr,
+            "flowrun: error: graph '%s' timed out after %gs; still running: "
+            "%s\n",
+            s->g->name, limit, running);
+}
+
 static void
 child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
       pid_t parent, pid_t pgid, const sigset_t *oldmask, barrier_t *b)
@@ -158,10 +202,10 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     close(b->go[1]);
     close(b->done[0]);
     close(b->release[1]);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_IGN); /* the launcher decides; see flowrun(1) */
     signal(SIGHUP, SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
+    signal(SIGPIPE, SIG_DFL); /* stdout closed: die quietly, as tools do */
+    flow__node_signals_install();
     sigprocmask(SIG_SETMASK, oldmask, NULL);
     rc = flow__node_main(g, p->node, p->inst, dir, fds);
     _exit(rc);
@@ -178,6 +222,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sup_t s;
     double grace, deadline = 0;
     size_t nready = 0, ndone = 0;
+    double go_at = 0;
     pid_t parent = getpid(), pgid = 0;
     bool masked = false;
 
@@ -190,6 +235,14 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     s.g = graph;
     if ((rc = make_run_dir(opts, dir, sizeof(dir))))
         return rc;
+    /* The longest endpoint "DIR/L.A.B" must fit in sun_path (108 bytes). */
+    if (strlen(dir) + 1 + 3 * 10 + 2 >= 108) {
+        flow_run_opts_t tmp = *opts;
+        remove_run_dir(dir);
+        tmp.run_dir = "/tmp";
+        if ((rc = make_run_dir(&tmp, dir, sizeof(dir))))
+            return rc;
+    }
     s.nprocs = flow_graph_process_count(graph);
     s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
     for (size_t n = 0, k = 0; n < graph->nnodes; n++)
@@ -207,6 +260,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     masked = true;
     fflush(stdout);
@@ -250,13 +304,24 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         struct pollfd pfd[3];
         int iready = -1, idone = -1;
         int nfd = 0, timeout = -1;
-        double t = now_s(), next = 0;
+        double t = now_s(), next = 0, next_node = 0;
 
         if (!s.stopping && deadline > 0 && t >= deadline) {
-            fprintf(stderr, "flowrun: error: graph '%s' timed out after %gs\n",
-                    graph->name, opts->timeout_s);
+            report_timeout(&s, -1, opts->timeout_s);
             s.result = FLOW_ETIMEDOUT;
             begin_stop(&s, grace);
+        }
+        for (size_t k = 0; !s.stopping && go_at > 0 && k < s.nprocs; k++) {
+            const flow_proc_t *p = &s.procs[k];
+            double limit = graph->nodes[p->node].timeout_s;
+            if (!p->exited && limit > 0 && t >= go_at + limit) {
+                report_timeout(&s, (long)k, limit);
+                s.result = FLOW_ETIMEDOUT;
+                begin_stop(&s, grace);
+            }
+            if (!p->exited && limit > 0 &&
+                (next_node == 0 || go_at + limit < next_node))
+                next_node = go_at + limit;
         }
         if (s.stopping && !s.killed && t >= s.kill_at) {
             signal_all(&s, SIGKILL);
@@ -264,6 +329,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         if (!s.stopping && deadline > 0)
             next = deadline;
+        if (!s.stopping && next_node > 0 && (next == 0 || next_node < next))
+            next = next_node;
         if (s.stopping && !s.killed)
             next = s.kill_at;
         if (next > 0)
@@ -299,6 +366,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 b.ready[0] = -1;
                 close(b.go[1]);
                 b.go[1] = -1;
+                go_at = now_s();
             }
         }
         if (idone >= 0 && (pfd[idone].revents & (POLLIN | POLLHUP))) {
@@ -320,16 +388,22 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 int sig = (int)si.ssi_signo;
                 if (sig == SIGCHLD)
                     continue;
-                if (s.stopping && s.signo) {
+                if (s.draining || s.stopping) {
                     /* A second signal: no more grace. */
                     signal_all(&s, SIGKILL);
                     s.killed = true;
                     continue;
                 }
+                /* A graceful stop: sources end their streams, the rest
+                 * drains to the sinks, and every instance exits. */
                 s.signo = sig;
                 if (!s.result)
                     s.result = FLOW_EINTR;
-                begin_stop(&s, grace);
+                s.draining = true;
+                if (b.go[1] >= 0)
+                    begin_stop(&s, grace); /* not started: nothing to drain */
+                else
+                    signal_all(&s, SIGUSR1);
             }
             reap(&s, grace);
         }
