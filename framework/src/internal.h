@@ -181,6 +181,44 @@ void flow__node_signals_install(void);
 int flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,
                    unsigned a, unsigned b);
 
+/* ---- In-process test harness (harness.c, hooks in node.c) ---------------- */
+
+struct flow_harness;
+
+/*
+ * Create a node for harness `h` (borrowed): instance `inst` of node `gn`
+ * (borrowed; name, instances and desc are used). flow_node_send, _send_to,
+ * _recv, _recv_from, _close, _close_to, _channels and _batch on it call the
+ * flow__harness_* functions below instead of using sockets. Caller owns the
+ * node and must flow__node_destroy_harness it.
+ */
+flow_node_t *flow__node_new_harness(struct flow_harness *h,
+                                    const flow_gnode_t *gn, unsigned inst);
+
+/* Destroy `*node_p` if not NULL and set it to NULL. */
+void flow__node_destroy_harness(flow_node_t **node_p);
+
+/* Return the reason given to flow_node_fail (borrowed), or NULL. */
+const char *flow__node_failure(const flow_node_t *node);
+
+/* As flow_node_channels and flow_node_batch. */
+unsigned flow__harness_channels(struct flow_harness *h, const char *port);
+size_t flow__harness_batch(struct flow_harness *h, const char *port);
+
+/*
+ * As flow_node_send_to (channel >= 0) or flow_node_send (channel < 0):
+ * takes `*msg_p` (transfer full) into the port's output queue.
+ */
+int flow__harness_send(struct flow_harness *h, const char *port, int channel,
+                       flow_msg_t **msg_p);
+
+/* As flow_node_recv_from (channel >= 0) or flow_node_recv (channel < 0). */
+int flow__harness_recv(struct flow_harness *h, const char *port, int channel,
+                       flow_msg_t **msg_p);
+
+/* As flow_node_close_to (channel >= 0) or flow_node_close (channel < 0). */
+int flow__harness_close(struct flow_harness *h, const char *port, int channel);
+
 /* ---- Processes (proc.c) -------------------------------------------------- */
 
 /* A fork()ed node instance as the launcher tracks it. */

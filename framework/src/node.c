@@ -390,6 +390,8 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
     return 0;
 }
 
+static int send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm);
+
 static int
 send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
 {
@@ -408,15 +410,42 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
         return flow_node_fail(node, "cannot make a message: %s",
                               zmq_strerror(zmq_errno()));
     }
+    return send_zmsg(node, p, channel, &zm);
+}
+
+int
+flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
+                   size_t len)
+{
+    rport_t *p;
+    zmq_msg_t zm;
+    int rc = port_for_send(node, port, &p);
+
+    if (rc || (rc = interrupted(node)))
+        return rc;
+    if (zmq_msg_init_size(&zm, len))
+        return flow_node_fail(node, "cannot make a message: %s",
+                              zmq_strerror(zmq_errno()));
+    if (len)
+        memcpy(zmq_msg_data(&zm), frame, len);
+    return send_zmsg(node, p, p->nch == 1 ? 0 : -1, &zm);
+}
+
+/* Send `zm` (consumed) on channel `channel` of `p`, or balanced if < 0. */
+static int
+send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
+{
+    int rc;
+
     if (channel >= 0) {
         if (p->ch[channel].out_closed) {
-            zmq_msg_close(&zm);
+            zmq_msg_close(zm);
             return flow_node_fail(node,
                                   "send on port '%s' channel %d after "
                                   "its end",
                                   p->decl->name, channel);
         }
-        if ((rc = send_blocking(node, p, (unsigned)channel, &zm)))
+        if ((rc = send_blocking(node, p, (unsigned)channel, zm)))
             return rc;
         p->ch[channel].sent++;
         return 0;
@@ -429,19 +458,19 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
             if (p->ch[c].out_closed)
                 continue;
             open++;
-            if (zmq_msg_send(&zm, p->ch[c].sock, ZMQ_DONTWAIT) >= 0) {
+            if (zmq_msg_send(zm, p->ch[c].sock, ZMQ_DONTWAIT) >= 0) {
                 p->ch[c].sent++;
                 p->rr = (c + 1) % p->nch;
                 return 0;
             }
             if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
-                zmq_msg_close(&zm);
+                zmq_msg_close(zm);
                 return flow_node_fail(node, "send on port '%s' failed: %s",
                                       p->decl->name, zmq_strerror(zmq_errno()));
             }
         }
         if (!open) {
-            zmq_msg_close(&zm);
+            zmq_msg_close(zm);
             return flow_node_fail(node, "send on port '%s' after its end",
                                   p->decl->name);
         }
@@ -453,13 +482,13 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
             node->items[c].revents = 0;
         }
         if (zmq_poll(node->items, (int)p->nch, -1) < 0) {
-            if (zmq_errno() == EINTR && !interrupted(node))
+            int e = zmq_errno();
+            if (e == EINTR && !interrupted(node))
                 continue;
-            zmq_msg_close(&zm);
-            if (zmq_errno() == EINTR)
+            zmq_msg_close(zm);
+            if (e == EINTR)
                 return FLOW_EINTR;
-            return flow_node_fail(node, "poll failed: %s",
-                                  zmq_strerror(zmq_errno()));
+            return flow_node_fail(node, "poll failed: %s", zmq_strerror(e));
         }
     }
 }

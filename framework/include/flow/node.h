@@ -267,6 +267,15 @@ FLOW_EXPORT int flow_node_recv_from(flow_node_t *node, const char *port,
                                     unsigned channel, flow_msg_t **msg_p);
 
 /*
+ * Send the `len` bytes at `frame` (copied) on `port` as one raw frame,
+ * bypassing the message encoding, so receivers see whatever it holds. For
+ * fault-injection tests of the receiving side (the `fault` node); a node
+ * has no other use for it. Returns as flow_node_send.
+ */
+FLOW_EXPORT int flow_node_send_raw(flow_node_t *node, const char *port,
+                                   const void *frame, size_t len);
+
+/*
  * End the stream of output or pair port `port` (every channel): consumers
  * see FLOW_EOF after the messages already sent. Returns 0 or FLOW_EPORT.
  * Ending a port twice is allowed.

@@ -1,0 +1,889 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.c: run one node in-process for its tests (flow/testing.h), and
+ * run a whole graph through flowrun capturing its output.
+ *
+ * The node gets a flow_node_t whose `harness` pointer is set; node.c then
+ * delegates flow_node_send, _recv, _close, _channels and _batch to the
+ * flow__harness_* functions below, which move messages between the node and
+ * per-port queues instead of sockets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flow/testing.h"
+#include "internal.h"
+
+#define DEFAULT_BATCH 1024
+
+typedef struct hmsg {
+    flow_msg_t *msg;
+    unsigned channel;
+    uint64_t order; /* inputs: push order over every port */
+} hmsg_t;
+
+typedef struct queue {
+    hmsg_t *v;
+    size_t head, tail, cap;
+} queue_t;
+
+typedef struct hport {
+    const flow_port_t *decl;
+    size_t batch;
+    unsigned nch;
+    queue_t in;       /* input or pair: messages for the node */
+    bool in_closed;   /* input or pair: ended by the test */
+    queue_t out;      /* output or pair: messages the node sent */
+    bool *out_closed; /* output or pair: per channel, ended by the node */
+    unsigned rr;      /* next channel for flow_node_send */
+} hport_t;
+
+struct flow_harness {
+    const flow_node_desc_t *desc;
+    void *state;
+    flow_gnode_t gn; /* name, instances and desc, for node.c */
+    flow_node_t *node;
+    hport_t *ports;
+    size_t nports;
+    bool started, init_ok, done, failed;
+    bool processing;
+    uint64_t cur_seq;
+    uint64_t pushed;
+    char error[FLOW_DIAG_MSG];
+};
+
+/* ---- Queues -------------------------------------------------------------- */
+
+static void
+queue_put(queue_t *q, flow_msg_t *msg, unsigned channel, uint64_t order)
+{
+    if (q->head > 0 && q->tail == q->cap) {
+        memmove(q->v, q->v + q->head, (q->tail - q->head) * sizeof(*q->v));
+        q->tail -= q->head;
+        q->head = 0;
+    }
+    flow__xgrow((void **)&q->v, &q->cap, q->tail + 1, sizeof(*q->v));
+    q->v[q->tail].msg = msg;
+    q->v[q->tail].channel = channel;
+    q->v[q->tail].order = order;
+    q->tail++;
+}
+
+static size_t
+queue_len(const queue_t *q)
+{
+    return q->tail - q->head;
+}
+
+/*
+ * Remove the first message of `q` (from `channel` only, if >= 0) and return
+ * it (transfer full), or NULL.
+ */
+static flow_msg_t *
+queue_take(queue_t *q, int channel, unsigned *channel_out)
+{
+    for (size_t i = q->head; i < q->tail; i++) {
+        hmsg_t m = q->v[i];
+        if (channel >= 0 && m.channel != (unsigned)channel)
+            continue;
+        memmove(q->v + i, q->v + i + 1, (q->tail - i - 1) * sizeof(*q->v));
+        q->tail--;
+        if (channel_out)
+            *channel_out = m.channel;
+        return m.msg;
+    }
+    return NULL;
+}
+
+static void
+queue_release(queue_t *q)
+{
+    for (size_t i = q->head; i < q->tail; i++)
+        flow_msg_destroy(&q->v[i].msg);
+    free(q->v);
+    memset(q, 0, sizeof(*q));
+}
+
+/* ---- Creating and destroying --------------------------------------------- */
+
+static hport_t *
+find_port(const flow_harness_t *h, const char *name)
+{
+    for (size_t i = 0; name && i < h->nports; i++)
+        if (!strcmp(h->ports[i].decl->name, name))
+            return &h->ports[i];
+    return NULL;
+}
+
+static const flow_param_t *
+find_param(const flow_node_desc_t *d, const char *name, size_t len)
+{
+    for (const flow_param_t *p = d->params; p && p->name; p++)
+        if (strlen(p->name) == len && !memcmp(p->name, name, len))
+            return p;
+    return NULL;
+}
+
+/* Parse `params` into h->state, then the defaults of the others. */
+static int
+set_params(flow_harness_t *h, const char *const *params, size_t nparams,
+           flow_diag_t *diag)
+{
+    const flow_node_desc_t *d = h->desc;
+    char why[256];
+
+    for (size_t i = 0; i < nparams; i++) {
+        const char *eq = params[i] ? strchr(params[i], '=') : NULL;
+        const flow_param_t *p;
+
+        if (!eq)
+            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                              "parameter '%s' for node type '%s' is not "
+                              "key=value",
+                              params[i] ? params[i] : "(null)", d->name);
+        p = find_param(d, params[i], (size_t)(eq - params[i]));
+        if (!p)
+            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                              "unknown parameter '%.*s' for node type '%s'",
+                              (int)(eq - params[i]), params[i], d->name);
+        for (size_t k = 0; k < i; k++)
+            if (!strncmp(params[k], params[i], (size_t)(eq - params[i]) + 1))
+                return flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                                  "parameter '%s' given twice", p->name);
+        if (flow__param_set(p, eq + 1, h->state, why, sizeof(why)))
+            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                              "bad value '%s' for parameter '%s' of node "
+                              "type '%s': %s",
+                              eq + 1, p->name, d->name, why);
+    }
+    for (const flow_param_t *p = d->params; p && p->name; p++) {
+        bool given = false;
+        size_t len = strlen(p->name);
+        for (size_t k = 0; k < nparams && !given; k++)
+            given = !strncmp(params[k], p->name, len) && params[k][len] == '=';
+        if (given)
+            continue;
+        if (!p->def)
+            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                              "missing required parameter '%s' for node "
+                              "type '%s'",
+                              p->name, d->name);
+        if (flow__param_set(p, p->def, h->state, why, sizeof(why)))
+            return flow__diag(diag, FLOW_EABI, NULL, 0,
+                              "default of '%s' in type '%s' is bad: %s",
+                              p->name, d->name, why);
+    }
+    return 0;
+}
+
+flow_harness_t *
+flow_harness_new(const flow_node_desc_t *desc, const char *const *params,
+                 size_t nparams, flow_diag_t *diag)
+{
+    flow_harness_t *h;
+    size_t n = 0;
+
+    if (!desc) {
+        flow__diag(diag, FLOW_EABI, NULL, 0, "no node descriptor");
+        return NULL;
+    }
+    if (flow__desc_check(desc, desc->name ? desc->name : "harness", diag))
+        return NULL;
+    h = flow__xcalloc(1, sizeof(*h));
+    h->desc = desc;
+    h->state = flow__xcalloc(1, desc->state_size ? desc->state_size : 1);
+    h->gn.name = flow__xstrdup(desc->name);
+    h->gn.type = flow__xstrdup(desc->name);
+    h->gn.instances = 1;
+    h->gn.desc = desc;
+    for (const flow_port_t *p = desc->ports; p && p->name; p++)
+        n++;
+    h->nports = n;
+    h->gn.nports = n;
+    h->ports = flow__xcalloc(n ? n : 1, sizeof(*h->ports));
+    for (size_t i = 0; i < n; i++) {
+        h->ports[i].decl = &desc->ports[i];
+        h->ports[i].batch = DEFAULT_BATCH;
+        h->ports[i].nch = 1;
+    }
+    h->node = flow__node_new_harness(h, &h->gn, 0);
+    if (set_params(h, params, nparams, diag)) {
+        flow_harness_destroy(&h);
+        return NULL;
+    }
+    return h;
+}
+
+void
+flow_harness_destroy(flow_harness_t **h_p)
+{
+    flow_harness_t *h;
+
+    if (!h_p || !*h_p)
+        return;
+    h = *h_p;
+    if (h->init_ok && !h->done && h->desc->fini)
+        h->desc->fini(h->node, h->state);
+    for (size_t i = 0; i < h->nports; i++) {
+        queue_release(&h->ports[i].in);
+        queue_release(&h->ports[i].out);
+        free(h->ports[i].out_closed);
+    }
+    free(h->ports);
+    flow__param_release(h->desc->params, h->state);
+    free(h->state);
+    flow__node_destroy_harness(&h->node);
+    free(h->gn.name);
+    free(h->gn.type);
+    free(h);
+    *h_p = NULL;
+}
+
+int
+flow_harness_set_instance(flow_harness_t *h, unsigned instance,
+                          unsigned instances)
+{
+    if (h->started || instance >= instances)
+        return FLOW_EUSAGE;
+    h->gn.instances = instances;
+    flow__node_destroy_harness(&h->node);
+    h->node = flow__node_new_harness(h, &h->gn, instance);
+    return 0;
+}
+
+int
+flow_harness_set_batch(flow_harness_t *h, const char *port, size_t batch)
+{
+    hport_t *p = find_port(h, port);
+
+    if (!p)
+        return FLOW_EPORT;
+    if (h->started || batch == 0)
+        return FLOW_EUSAGE;
+    p->batch = batch;
+    return 0;
+}
+
+int
+flow_harness_set_channels(flow_harness_t *h, const char *port,
+                          unsigned channels)
+{
+    hport_t *p = find_port(h, port);
+
+    if (!p)
+        return FLOW_EPORT;
+    if (h->started || channels == 0)
+        return FLOW_EUSAGE;
+    p->nch = channels;
+    return 0;
+}
+
+/* ---- Feeding ------------------------------------------------------------- */
+
+int
+flow_harness_push_to(flow_harness_t *h, const char *port, unsigned channel,
+                     flow_msg_t **msg_p)
+{
+    hport_t *p = find_port(h, port);
+
+    if (!p || p->decl->dir == FLOW_DIR_OUT || p->in_closed || !*msg_p ||
+        channel >= p->nch ||
+        (p->decl->type != FLOW_ANY &&
+         flow_msg_type(*msg_p) != p->decl->type)) {
+        flow_msg_destroy(msg_p);
+        return FLOW_EPORT;
+    }
+    queue_put(&p->in, *msg_p, channel, h->pushed++);
+    *msg_p = NULL;
+    return 0;
+}
+
+int
+flow_harness_push(flow_harness_t *h, const char *port, flow_msg_t **msg_p)
+{
+    return flow_harness_push_to(h, port, 0, msg_p);
+}
+
+int
+flow_harness_push_i64s(flow_harness_t *h, const char *port,
+                       const int64_t *values, size_t n, uint64_t seq)
+{
+    flow_msg_t *msg = flow_msg_new(FLOW_INT64, n);
+
+    if (n && flow_msg_add_i64s(msg, values, n)) {
+        flow_msg_destroy(&msg);
+        return FLOW_EPARAM;
+    }
+    flow_msg_set_seq(msg, seq);
+    return flow_harness_push(h, port, &msg);
+}
+
+int
+flow_harness_push_words(flow_harness_t *h, const char *port,
+                        const char *const *words, size_t n, uint64_t seq)
+{
+    flow_msg_t *msg;
+
+    if (!words && n)
+        return FLOW_EPARAM;
+    msg = flow_msg_new(FLOW_WORDS, n);
+    for (size_t i = 0; i < n; i++) {
+        int rc = flow_msg_add_word(msg, words[i], strlen(words[i]));
+        if (rc) {
+            flow_msg_destroy(&msg);
+            return rc;
+        }
+    }
+    flow_msg_set_seq(msg, seq);
+    return flow_harness_push(h, port, &msg);
+}
+
+int
+flow_harness_close(flow_harness_t *h, const char *port)
+{
+    hport_t *p = find_port(h, port);
+
+    if (!p || p->decl->dir == FLOW_DIR_OUT)
+        return FLOW_EPORT;
+    p->in_closed = true;
+    return 0;
+}
+
+int
+flow_harness_close_all(flow_harness_t *h)
+{
+    for (size_t i = 0; i < h->nports; i++)
+        if (h->ports[i].decl->dir != FLOW_DIR_OUT)
+            h->ports[i].in_closed = true;
+    return 0;
+}
+
+/* ---- Running ------------------------------------------------------------- */
+
+/* Record why the node failed, call fini, and mark it done. */
+static int
+fail(flow_harness_t *h, const char *what, int rc)
+{
+    const char *why = flow__node_failure(h->node);
+
+    h->failed = true;
+    if (why)
+        snprintf(h->error, sizeof(h->error), "%s", why);
+    else
+        snprintf(h->error, sizeof(h->error), "%s returned %s", what,
+                 flow_err_name(rc));
+    if (h->init_ok && h->desc->fini)
+        h->desc->fini(h->node, h->state);
+    h->done = true;
+    return rc < 0 ? rc : FLOW_ENODE;
+}
+
+/* Run finish, end every output, run fini: the node is done. */
+static int
+finish(flow_harness_t *h)
+{
+    int rc;
+
+    if (h->desc->finish && (rc = h->desc->finish(h->node, h->state)) < 0)
+        return fail(h, "finish()", rc);
+    for (size_t i = 0; i < h->nports; i++)
+        if (h->ports[i].decl->dir != FLOW_DIR_IN &&
+            (rc = flow_node_close(h->node, h->ports[i].decl->name)) < 0)
+            return fail(h, "closing", rc);
+    if (h->desc->fini)
+        h->desc->fini(h->node, h->state);
+    h->done = true;
+    return 0;
+}
+
+/* Return the port whose first queued message was pushed first, or NULL. */
+static hport_t *
+next_input(flow_harness_t *h)
+{
+    hport_t *best = NULL;
+
+    for (size_t i = 0; i < h->nports; i++) {
+        hport_t *p = &h->ports[i];
+        if (queue_len(&p->in) &&
+            (!best || p->in.v[p->in.head].order < best->in.v[best->in.head].order))
+            best = p;
+    }
+    return best;
+}
+
+int
+flow_harness_run(flow_harness_t *h)
+{
+    const flow_node_desc_t *d = h->desc;
+    hport_t *p;
+    int rc;
+
+    if (h->done)
+        return FLOW_EUSAGE;
+    if (!h->started) {
+        h->started = true;
+        for (size_t i = 0; i < h->nports; i++)
+            if (h->ports[i].decl->dir != FLOW_DIR_IN)
+                h->ports[i].out_closed =
+                    flow__xcalloc(h->ports[i].nch, sizeof(bool));
+        if (d->init && (rc = d->init(h->node, h->state)) < 0)
+            return fail(h, "init()", rc);
+        h->init_ok = true;
+    }
+    if (d->run) {
+        if ((rc = d->run(h->node, h->state)) < 0)
+            return fail(h, "run()", rc);
+        return finish(h);
+    }
+    while ((p = next_input(h))) {
+        flow_msg_t *msg = queue_take(&p->in, -1, NULL);
+        h->processing = true;
+        h->cur_seq = flow_msg_seq(msg);
+        rc = d->process(h->node, h->state, p->decl->name, &msg);
+        h->processing = false;
+        flow_msg_destroy(&msg);
+        if (rc < 0)
+            return fail(h, "process()", rc);
+    }
+    for (size_t i = 0; i < h->nports; i++)
+        if (h->ports[i].decl->dir != FLOW_DIR_OUT && !h->ports[i].in_closed)
+            return 0;
+    return finish(h);
+}
+
+int
+flow_harness_done(const flow_harness_t *h)
+{
+    return h->done;
+}
+
+const char *
+flow_harness_error(const flow_harness_t *h)
+{
+    return h->failed ? h->error : NULL;
+}
+
+/* ---- Collecting ---------------------------------------------------------- */
+
+static bool
+all_closed(const hport_t *p)
+{
+    if (!p->out_closed)
+        return false;
+    for (unsigned c = 0; c < p->nch; c++)
+        if (!p->out_closed[c])
+            return false;
+    return true;
+}
+
+int
+flow_harness_pull(flow_harness_t *h, const char *port, flow_msg_t **msg_p,
+                  unsigned *channel)
+{
+    hport_t *p = find_port(h, port);
+
+    *msg_p = NULL;
+    if (!p || p->decl->dir == FLOW_DIR_IN)
+        return FLOW_EPORT;
+    *msg_p = queue_take(&p->out, -1, channel);
+    if (*msg_p)
+        return 0;
+    return all_closed(p) ? FLOW_EOF : FLOW_ENOENT;
+}
+
+size_t
+flow_harness_pending(const flow_harness_t *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    return p ? queue_len(&p->out) : 0;
+}
+
+/* Check that every message queued on `p` has `type`; count their items. */
+static bool
+out_items(const hport_t *p, flow_type_t type, size_t *items)
+{
+    *items = 0;
+    if (p->decl->dir == FLOW_DIR_IN)
+        return false;
+    for (size_t i = p->out.head; i < p->out.tail; i++) {
+        if (flow_msg_type(p->out.v[i].msg) != type)
+            return false;
+        *items += flow_msg_count(p->out.v[i].msg);
+    }
+    return true;
+}
+
+int64_t *
+flow_harness_pull_i64s(flow_harness_t *h, const char *port, size_t *n)
+{
+    hport_t *p = find_port(h, port);
+    int64_t *all = NULL;
+    size_t items, k = 0;
+    flow_msg_t *msg;
+
+    *n = 0;
+    if (!p || !out_items(p, FLOW_INT64, &items))
+        return NULL;
+    if (items)
+        all = flow__xmalloc(items * sizeof(*all));
+    while ((msg = queue_take(&p->out, -1, NULL))) {
+        size_t c = flow_msg_count(msg);
+        if (c)
+            memcpy(all + k, flow_msg_i64(msg), c * sizeof(*all));
+        k += c;
+        flow_msg_destroy(&msg);
+    }
+    *n = items;
+    return all;
+}
+
+char **
+flow_harness_pull_words(flow_harness_t *h, const char *port, size_t *n)
+{
+    hport_t *p = find_port(h, port);
+    size_t items, bytes = 0, k = 0;
+    char **all;
+    char *text;
+    flow_msg_t *msg;
+
+    *n = 0;
+    if (!p || !out_items(p, FLOW_WORDS, &items))
+        return NULL;
+    if (!items) {
+        while ((msg = queue_take(&p->out, -1, NULL)))
+            flow_msg_destroy(&msg);
+        return NULL;
+    }
+    for (size_t i = p->out.head; i < p->out.tail; i++)
+        for (size_t w = 0; w < flow_msg_count(p->out.v[i].msg); w++) {
+            size_t len;
+            flow_msg_word(p->out.v[i].msg, w, &len);
+            bytes += len + 1;
+        }
+    all = flow__xmalloc((items + 1) * sizeof(*all) + bytes);
+    text = (char *)(all + items + 1);
+    while ((msg = queue_take(&p->out, -1, NULL))) {
+        for (size_t w = 0; w < flow_msg_count(msg); w++) {
+            size_t len;
+            const char *word = flow_msg_word(msg, w, &len);
+            memcpy(text, word, len + 1);
+            all[k++] = text;
+            text += len + 1;
+        }
+        flow_msg_destroy(&msg);
+    }
+    all[k] = NULL;
+    *n = items;
+    return all;
+}
+
+/* ---- Hooks called by node.c ---------------------------------------------- */
+
+unsigned
+flow__harness_channels(struct flow_harness *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    return p ? p->nch : 0;
+}
+
+size_t
+flow__harness_batch(struct flow_harness *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    return p ? p->batch : 0;
+}
+
+int
+flow__harness_send(struct flow_harness *h, const char *port, int channel,
+                   flow_msg_t **msg_p)
+{
+    hport_t *p = find_port(h, port);
+    flow_node_t *node = h->node;
+    int rc = FLOW_EPORT;
+
+    if (!p)
+        flow_node_fail(node, "send on unknown port '%s'", port);
+    else if (p->decl->dir == FLOW_DIR_IN)
+        flow_node_fail(node, "send on input port '%s'", port);
+    else if (!*msg_p)
+        flow_node_fail(node, "send of a NULL message on port '%s'", port);
+    else if (p->decl->type != FLOW_ANY &&
+             flow_msg_type(*msg_p) != p->decl->type)
+        flow_node_fail(node,
+                       "send of a %s message on port '%s', which carries %s",
+                       flow_type_name(flow_msg_type(*msg_p)), port,
+                       flow_type_name(p->decl->type));
+    else if (!p->out_closed)
+        flow_node_fail(node, "send on port '%s' before init", port);
+    else if (channel >= 0 && (unsigned)channel >= p->nch)
+        flow_node_fail(node, "send on port '%s' to channel %d of %u", port,
+                       channel, p->nch);
+    else
+        rc = 0;
+    if (!rc && channel < 0) {
+        /* Round robin over the channels not ended, as in a graph. */
+        for (unsigned k = 0; k < p->nch && channel < 0; k++) {
+            unsigned c = (p->rr + k) % p->nch;
+            if (!p->out_closed[c]) {
+                channel = (int)c;
+                p->rr = (c + 1) % p->nch;
+            }
+        }
+        if (channel < 0)
+            rc = flow_node_fail(node, "send on port '%s' after its end", port);
+    } else if (!rc && p->out_closed[channel]) {
+        rc = flow_node_fail(node, "send on port '%s' channel %d after its end",
+                            port, channel);
+    }
+    if (rc) {
+        flow_msg_destroy(msg_p);
+        return FLOW_EPORT;
+    }
+    if (h->processing && flow_msg_seq(*msg_p) == FLOW_SEQ_NONE)
+        flow_msg_set_seq(*msg_p, h->cur_seq);
+    queue_put(&p->out, *msg_p, (unsigned)channel, 0);
+    *msg_p = NULL;
+    return 0;
+}
+
+int
+flow__harness_recv(struct flow_harness *h, const char *port, int channel,
+                   flow_msg_t **msg_p)
+{
+    hport_t *p = find_port(h, port);
+    flow_node_t *node = h->node;
+
+    *msg_p = NULL;
+    if (!p)
+        return flow_node_fail(node, "receive on unknown port '%s'", port);
+    if (p->decl->dir == FLOW_DIR_OUT)
+        return flow_node_fail(node, "receive on output port '%s'", port);
+    if (channel >= 0 &&
+        (p->decl->dir != FLOW_DIR_PAIR || (unsigned)channel >= p->nch))
+        return flow_node_fail(node, "receive from channel %d of port '%s'",
+                              channel, port);
+    *msg_p = queue_take(&p->in, channel, NULL);
+    if (*msg_p)
+        return 0;
+    if (p->in_closed)
+        return FLOW_EOF;
+    return flow_node_fail(node,
+                          "receive on port '%s': nothing queued and the port "
+                          "not ended (flow_harness_close), so it would block "
+                          "forever",
+                          port);
+}
+
+int
+flow__harness_close(struct flow_harness *h, const char *port, int channel)
+{
+    hport_t *p = find_port(h, port);
+    flow_node_t *node = h->node;
+
+    if (!p || p->decl->dir == FLOW_DIR_IN) {
+        flow_node_fail(node, "close of %s port '%s'", p ? "input" : "unknown",
+                       port);
+        return FLOW_EPORT;
+    }
+    if (!p->out_closed) {
+        flow_node_fail(node, "close of port '%s' before init", port);
+        return FLOW_EPORT;
+    }
+    if (channel >= 0 && (unsigned)channel >= p->nch) {
+        flow_node_fail(node, "close of port '%s' channel %d of %u", port,
+                       channel, p->nch);
+        return FLOW_EPORT;
+    }
+    for (unsigned c = 0; c < p->nch; c++)
+        if (channel < 0 || c == (unsigned)channel)
+            p->out_closed[c] = true;
+    return 0;
+}
+
+/* ---- A whole graph ------------------------------------------------------- */
+
+static double
+now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+    flow__xgrow((void **)buf, cap, *len + n + 1, 1);
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+/* Write `text` to a new temporary file; store its path in `path`. */
+static int
+write_temp(const char *text, char *path, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+    size_t len = strlen(text);
+    int fd, rc = 0;
+
+    if (!dir || !*dir)
+        dir = "/tmp";
+    if (snprintf(path, size, "%s/flow-graph-XXXXXX.ini", dir) >= (int)size)
+        return -ENAMETOOLONG;
+    fd = mkstemps(path, 4);
+    if (fd < 0)
+        return -errno;
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        text += n;
+        len -= (size_t)n;
+    }
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
+int
+flow_harness_run_graph(const char *ini, const char *flowrun,
+                       const char *const *args, double timeout_s,
+                       flow_harness_result_t *res)
+{
+    char path[4096];
+    int op[2], ep[2], status = 0, rc, fds[2];
+    size_t nargs = 0, ocap = 0, ecap = 0;
+    const char **argv;
+    double start = now();
+    bool timed_out = false;
+    pid_t pid;
+
+    memset(res, 0, sizeof(*res));
+    append(&res->out, &res->outlen, &ocap, "", 0);
+    append(&res->err, &res->errlen, &ecap, "", 0);
+    if (!flowrun)
+        flowrun = getenv("FLOWRUN");
+    if (!flowrun || !*flowrun)
+        flowrun = "flowrun";
+    if ((rc = write_temp(ini, path, sizeof(path))))
+        return rc;
+    while (args && args[nargs])
+        nargs++;
+    argv = flow__xcalloc(nargs + 3, sizeof(*argv));
+    argv[0] = flowrun;
+    argv[1] = path;
+    for (size_t i = 0; i < nargs; i++)
+        argv[i + 2] = args[i];
+    if (pipe2(op, O_CLOEXEC)) {
+        rc = -errno;
+        goto out;
+    }
+    if (pipe2(ep, O_CLOEXEC)) {
+        rc = -errno;
+        close(op[0]);
+        close(op[1]);
+        goto out;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        close(op[0]);
+        close(op[1]);
+        close(ep[0]);
+        close(ep[1]);
+        goto out;
+    }
+    if (pid == 0) {
+        dup2(op[1], STDOUT_FILENO);
+        dup2(ep[1], STDERR_FILENO);
+        /* The argv strings are not modified by exec. */
+        if (strchr(flowrun, '/'))
+            execv(flowrun, (char *const *)argv);
+        else
+            execvp(flowrun, (char *const *)argv);
+        _exit(127);
+    }
+    close(op[1]);
+    close(ep[1]);
+    fds[0] = op[0];
+    fds[1] = ep[0];
+    while (fds[0] >= 0 || fds[1] >= 0) {
+        struct pollfd pfd[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+        double left = timeout_s > 0 ? timeout_s - (now() - start) : 1e9;
+        char buf[65536];
+        int ms;
+
+        if (timeout_s > 0 && left <= 0 && !timed_out) {
+            kill(pid, SIGKILL);
+            timed_out = true;
+        }
+        ms = timed_out ? 2000 : timeout_s > 0 ? (int)(left * 1000) + 1 : -1;
+        rc = poll(pfd, 2, ms);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc == 0 && timed_out)
+            break; /* grandchildren keep the pipes open: give up */
+        for (int i = 0; i < 2; i++) {
+            ssize_t n;
+            if (fds[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            n = read(fds[i], buf, sizeof(buf));
+            if (n > 0 && i == 0)
+                append(&res->out, &res->outlen, &ocap, buf, (size_t)n);
+            else if (n > 0)
+                append(&res->err, &res->errlen, &ecap, buf, (size_t)n);
+            else if (n == 0 || errno != EINTR) {
+                close(fds[i]);
+                fds[i] = -1;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (timed_out)
+        res->status = -1;
+    else if (WIFEXITED(status))
+        res->status = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        res->status = 128 + WTERMSIG(status);
+    else
+        res->status = -1;
+    rc = 0;
+out:
+    free(argv);
+    unlink(path);
+    return rc;
+}
+
+void
+flow_harness_result_release(flow_harness_result_t *res)
+{
+    if (!res)
+        return;
+    free(res->out);
+    free(res->err);
+    memset(res, 0, sizeof(*res));
+}
