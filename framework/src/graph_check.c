@@ -38,6 +38,7 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
     }
     n->desc = d;
     n->instances = 1;
+    n->log_level = -1;
     n->state = flow__xcalloc(1, d->state_size ? d->state_size : 1);
     for (size_t k = 0; k < n->nkv; k++) {
         flow_kv_t *kv = &n->kv[k];
@@ -66,6 +67,22 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
                                   n->name, d->name, d->max_instances,
                                   d->max_instances == 1 ? "" : "s",
                                   n->instances);
+            continue;
+        }
+        if (!strcmp(kv->key, "log_level")) {
+            static const char *const levels[] = { "error", "warning", "info",
+                                                  "debug" };
+            kv->used = true;
+            n->log_level = -1;
+            for (int l = 0; l < 4; l++)
+                if (!strcmp(kv->value, levels[l]))
+                    n->log_level = l;
+            if (n->log_level < 0)
+                return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                                  "bad value '%s' for 'log_level' of node "
+                                  "'%s'%s: expected error, warning, info or "
+                                  "debug",
+                                  kv->value, n->name, set_note(kv));
             continue;
         }
         if (!strcmp(kv->key, "timeout")) {

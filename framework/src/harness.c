@@ -88,11 +88,11 @@ queue_len(const queue_t *q)
  * it (transfer full), or NULL.
  */
 static flow_msg_t *
-queue_take(queue_t *q, int channel, unsigned *channel_out)
+queue_take(queue_t *q, long channel, unsigned *channel_out)
 {
     for (size_t i = q->head; i < q->tail; i++) {
         hmsg_t m = q->v[i];
-        if (channel >= 0 && m.channel != (unsigned)channel)
+        if (channel >= 0 && m.channel != (unsigned long)channel)
             continue;
         memmove(q->v + i, q->v + i + 1, (q->tail - i - 1) * sizeof(*q->v));
         q->tail--;
@@ -204,6 +204,7 @@ flow_harness_new(const flow_node_desc_t *desc, const char *const *params,
     h->gn.type = flow__xstrdup(desc->name);
     h->gn.instances = 1;
     h->gn.desc = desc;
+    h->gn.log_level = -1;
     for (const flow_port_t *p = desc->ports; p && p->name; p++)
         n++;
     h->nports = n;
@@ -296,8 +297,7 @@ flow_harness_push_to(flow_harness_t *h, const char *port, unsigned channel,
 
     if (!p || p->decl->dir == FLOW_DIR_OUT || p->in_closed || !*msg_p ||
         channel >= p->nch ||
-        (p->decl->type != FLOW_ANY &&
-         flow_msg_type(*msg_p) != p->decl->type)) {
+        (p->decl->type != FLOW_ANY && flow_msg_type(*msg_p) != p->decl->type)) {
         flow_msg_destroy(msg_p);
         return FLOW_EPORT;
     }
@@ -412,8 +412,8 @@ next_input(flow_harness_t *h)
 
     for (size_t i = 0; i < h->nports; i++) {
         hport_t *p = &h->ports[i];
-        if (queue_len(&p->in) &&
-            (!best || p->in.v[p->in.head].order < best->in.v[best->in.head].order))
+        if (queue_len(&p->in) && (!best || p->in.v[p->in.head].order <
+                                               best->in.v[best->in.head].order))
             best = p;
     }
     return best;
@@ -605,8 +605,8 @@ flow__harness_batch(struct flow_harness *h, const char *port)
 }
 
 int
-flow__harness_send(struct flow_harness *h, const char *port, int channel,
-                   flow_msg_t **msg_p)
+flow__harness_send(struct flow_harness *h, const char *port, bool any,
+                   unsigned channel, flow_msg_t **msg_p)
 {
     hport_t *p = find_port(h, port);
     flow_node_t *node = h->node;
@@ -626,25 +626,28 @@ flow__harness_send(struct flow_harness *h, const char *port, int channel,
                        flow_type_name(p->decl->type));
     else if (!p->out_closed)
         flow_node_fail(node, "send on port '%s' before init", port);
-    else if (channel >= 0 && (unsigned)channel >= p->nch)
-        flow_node_fail(node, "send on port '%s' to channel %d of %u", port,
+    else if (!any && channel >= p->nch)
+        flow_node_fail(node, "send on port '%s' to channel %u of %u", port,
                        channel, p->nch);
     else
         rc = 0;
-    if (!rc && channel < 0) {
+    if (!rc && any) {
         /* Round robin over the channels not ended, as in a graph. */
-        for (unsigned k = 0; k < p->nch && channel < 0; k++) {
+        rc = FLOW_EPORT;
+        for (unsigned k = 0; k < p->nch && rc; k++) {
             unsigned c = (p->rr + k) % p->nch;
             if (!p->out_closed[c]) {
-                channel = (int)c;
+                channel = c;
                 p->rr = (c + 1) % p->nch;
+                rc = 0;
             }
         }
-        if (channel < 0)
-            rc = flow_node_fail(node, "send on port '%s' after its end", port);
+        if (rc)
+            flow_node_fail(node, "send on port '%s' after its end", port);
     } else if (!rc && p->out_closed[channel]) {
-        rc = flow_node_fail(node, "send on port '%s' channel %d after its end",
-                            port, channel);
+        rc = FLOW_EPORT;
+        flow_node_fail(node, "send on port '%s' channel %u after its end", port,
+                       channel);
     }
     if (rc) {
         flow_msg_destroy(msg_p);
@@ -652,14 +655,14 @@ flow__harness_send(struct flow_harness *h, const char *port, int channel,
     }
     if (h->processing && flow_msg_seq(*msg_p) == FLOW_SEQ_NONE)
         flow_msg_set_seq(*msg_p, h->cur_seq);
-    queue_put(&p->out, *msg_p, (unsigned)channel, 0);
+    queue_put(&p->out, *msg_p, channel, 0);
     *msg_p = NULL;
     return 0;
 }
 
 int
-flow__harness_recv(struct flow_harness *h, const char *port, int channel,
-                   flow_msg_t **msg_p)
+flow__harness_recv(struct flow_harness *h, const char *port, bool any,
+                   unsigned channel, flow_msg_t **msg_p)
 {
     hport_t *p = find_port(h, port);
     flow_node_t *node = h->node;
@@ -669,11 +672,10 @@ flow__harness_recv(struct flow_harness *h, const char *port, int channel,
         return flow_node_fail(node, "receive on unknown port '%s'", port);
     if (p->decl->dir == FLOW_DIR_OUT)
         return flow_node_fail(node, "receive on output port '%s'", port);
-    if (channel >= 0 &&
-        (p->decl->dir != FLOW_DIR_PAIR || (unsigned)channel >= p->nch))
-        return flow_node_fail(node, "receive from channel %d of port '%s'",
+    if (!any && (p->decl->dir != FLOW_DIR_PAIR || channel >= p->nch))
+        return flow_node_fail(node, "receive from channel %u of port '%s'",
                               channel, port);
-    *msg_p = queue_take(&p->in, channel, NULL);
+    *msg_p = queue_take(&p->in, any ? -1 : (long)channel, NULL);
     if (*msg_p)
         return 0;
     if (p->in_closed)
@@ -686,7 +688,8 @@ flow__harness_recv(struct flow_harness *h, const char *port, int channel,
 }
 
 int
-flow__harness_close(struct flow_harness *h, const char *port, int channel)
+flow__harness_close(struct flow_harness *h, const char *port, bool all,
+                    unsigned channel)
 {
     hport_t *p = find_port(h, port);
     flow_node_t *node = h->node;
@@ -700,13 +703,13 @@ flow__harness_close(struct flow_harness *h, const char *port, int channel)
         flow_node_fail(node, "close of port '%s' before init", port);
         return FLOW_EPORT;
     }
-    if (channel >= 0 && (unsigned)channel >= p->nch) {
-        flow_node_fail(node, "close of port '%s' channel %d of %u", port,
+    if (!all && channel >= p->nch) {
+        flow_node_fail(node, "close of port '%s' channel %u of %u", port,
                        channel, p->nch);
         return FLOW_EPORT;
     }
     for (unsigned c = 0; c < p->nch; c++)
-        if (channel < 0 || c == (unsigned)channel)
+        if (all || c == channel)
             p->out_closed[c] = true;
     return 0;
 }

@@ -109,6 +109,7 @@ typedef struct flow_gnode {
     size_t nkv, kvcap;
     const flow_node_desc_t *desc;
     double timeout_s; /* per-node `timeout`, 0: none */
+    int log_level;    /* per-node `log_level`, -1: the run's */
     void *state;      /* parameters parsed into the node's state */
     size_t nports;
     int *port_link; /* per descriptor port: link index, -1 if none */
@@ -168,8 +169,13 @@ unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
  * closing the sockets. Returns the process exit status (0 on success); the
  * caller must _exit with it.
  */
+struct flow_inst_stats;
 int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
-                    const char *run_dir, const int fds[4]);
+                    const char *run_dir, const int fds[4],
+                    struct flow_inst_stats *st);
+
+/* Set the child's log level and whether the launcher captures stderr. */
+void flow__node_set_logging(int level, bool captured);
 
 /*
  * Install the child's stop handlers: SIGUSR1 asks sources to end their
@@ -206,18 +212,19 @@ unsigned flow__harness_channels(struct flow_harness *h, const char *port);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);
 
 /*
- * As flow_node_send_to (channel >= 0) or flow_node_send (channel < 0):
- * takes `*msg_p` (transfer full) into the port's output queue.
+ * As flow_node_send (`any`) or flow_node_send_to (`channel`): takes
+ * `*msg_p` (transfer full) into the port's output queue.
  */
-int flow__harness_send(struct flow_harness *h, const char *port, int channel,
-                       flow_msg_t **msg_p);
+int flow__harness_send(struct flow_harness *h, const char *port, bool any,
+                       unsigned channel, flow_msg_t **msg_p);
 
-/* As flow_node_recv_from (channel >= 0) or flow_node_recv (channel < 0). */
-int flow__harness_recv(struct flow_harness *h, const char *port, int channel,
-                       flow_msg_t **msg_p);
+/* As flow_node_recv (`any`) or flow_node_recv_from (`channel`). */
+int flow__harness_recv(struct flow_harness *h, const char *port, bool any,
+                       unsigned channel, flow_msg_t **msg_p);
 
-/* As flow_node_close_to (channel >= 0) or flow_node_close (channel < 0). */
-int flow__harness_close(struct flow_harness *h, const char *port, int channel);
+/* As flow_node_close (`all`) or flow_node_close_to (`channel`). */
+int flow__harness_close(struct flow_harness *h, const char *port, bool all,
+                        unsigned channel);
 
 /* ---- Processes (proc.c) -------------------------------------------------- */
 
@@ -228,6 +235,9 @@ typedef struct flow_proc {
     int pid;
     int status; /* wait status once exited */
     bool exited;
+    int err_fd;   /* read end of the child's stderr pipe, -1 once closed */
+    char *errbuf; /* a partial line of its stderr */
+    size_t errlen, errcap;
 } flow_proc_t;
 
 /* Describe wait status `status` ("exited with status 3", "killed by signal

@@ -20,10 +20,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "internal.h"
+#include "stats.h"
+
+/* Single-writer counters in shared memory: plain relaxed stores. */
+#define STAT_ADD(blk, field, v)                                           \
+    do {                                                                  \
+        if (blk)                                                          \
+            __atomic_store_n(&(blk)->field, (blk)->field + (uint64_t)(v), \
+                             __ATOMIC_RELAXED);                           \
+    } while (0)
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 typedef struct chan {
     void *sock;
@@ -48,9 +67,11 @@ typedef struct rport {
     unsigned nopen;     /* input or pair: producers or channels not ended */
     uint64_t discarded;
     unsigned rr;
+    flow_port_stats_t *st; /* this port's counters, NULL if not counted */
 } rport_t;
 
 struct flow_node {
+    flow_inst_stats_t *st; /* this instance's counters, NULL if none */
     const flow_graph_t *g;
     const flow_gnode_t *gn;
     unsigned inst;
@@ -155,6 +176,18 @@ flow_node_batch(const flow_node_t *node, const char *port)
 
 static const char *const level_name[] = { "error", "warning", "info", "debug" };
 
+/* Set by the launcher in the child: the log level and whether stderr is
+ * captured (the launcher then adds the node[instance] prefix). */
+static int log_max = FLOW_LOG_INFO;
+static bool log_captured;
+
+void
+flow__node_set_logging(int level, bool captured)
+{
+    log_max = level;
+    log_captured = captured;
+}
+
 static void
 vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
      va_list ap)
@@ -165,8 +198,13 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
 
     if ((int)level < 0 || level > FLOW_LOG_DEBUG)
         level = FLOW_LOG_INFO;
-    n = snprintf(line, sizeof(line), "%s[%u] %s: ", node->gn->name, node->inst,
-                 level_name[level]);
+    if ((int)level > (node->gn->log_level >= 0 ? node->gn->log_level : log_max))
+        return;
+    if (log_captured)
+        n = snprintf(line, sizeof(line), "%s: ", level_name[level]);
+    else
+        n = snprintf(line, sizeof(line), "%s[%u] %s: ", node->gn->name,
+                     node->inst, level_name[level]);
     if (n < 0)
         return;
     len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -392,25 +430,46 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
 
 static int send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm);
 
+/* send_zmsg, counting the message and the time spent (backpressure). */
+static int
+send_counted(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm,
+             size_t items)
+{
+    uint64_t t0 = node->st ? now_ns() : 0;
+    size_t bytes = zmq_msg_size(zm);
+    int rc = send_zmsg(node, p, channel, zm);
+
+    if (node->st) {
+        STAT_ADD(node->st, send_block_ns, now_ns() - t0);
+        if (rc == 0) {
+            STAT_ADD(p->st, out_msgs, 1);
+            STAT_ADD(p->st, out_items, items);
+            STAT_ADD(p->st, out_bytes, bytes);
+        }
+    }
+    return rc;
+}
+
 static int
 send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
 {
     zmq_msg_t zm;
     void *frame;
-    size_t len;
+    size_t len, items;
     int rc;
 
     if ((rc = interrupted(node)) || (rc = check_msg(node, p, *msg_p))) {
         flow_msg_destroy(msg_p);
         return rc;
     }
+    items = flow_msg_count(*msg_p);
     flow__msg_encode(msg_p, node->inst, &frame, &len);
     if (zmq_msg_init_data(&zm, frame, len, free_frame, NULL)) {
         free(frame);
         return flow_node_fail(node, "cannot make a message: %s",
                               zmq_strerror(zmq_errno()));
     }
-    return send_zmsg(node, p, channel, &zm);
+    return send_counted(node, p, channel, &zm, items);
 }
 
 int
@@ -428,7 +487,7 @@ flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
                               zmq_strerror(zmq_errno()));
     if (len)
         memcpy(zmq_msg_data(&zm), frame, len);
-    return send_zmsg(node, p, p->nch == 1 ? 0 : -1, &zm);
+    return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, 0);
 }
 
 /* Send `zm` (consumed) on channel `channel` of `p`, or balanced if < 0. */
@@ -583,6 +642,9 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     uint64_t *rcvd;
     const char *pname = p->peer->name;
 
+    uint64_t t0 = node->st && !flags ? now_ns() : 0;
+    size_t bytes;
+
     zmq_msg_init(&zm);
     while (zmq_msg_recv(&zm, sock, flags) < 0) {
         int e = zmq_errno();
@@ -598,8 +660,11 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         return flow_node_fail(node, "receive on port '%s' failed: %s",
                               p->decl->name, zmq_strerror(e));
     }
-    rc = flow__msg_decode(zmq_msg_data(&zm), zmq_msg_size(&zm), msg_p, &info,
-                          why, sizeof(why));
+    if (t0)
+        STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
+    bytes = zmq_msg_size(&zm);
+    rc = flow__msg_decode(zmq_msg_data(&zm), bytes, msg_p, &info, why,
+                          sizeof(why));
     zmq_msg_close(&zm);
     if (rc)
         return flow_node_fail(node, "malformed message on link '%s': %s",
@@ -640,6 +705,9 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     }
     if (info.kind == FLOW_FRAME_DATA) {
         (*rcvd)++;
+        STAT_ADD(p->st, in_msgs, 1);
+        STAT_ADD(p->st, in_items, flow_msg_count(*msg_p));
+        STAT_ADD(p->st, in_bytes, bytes);
         return GOT_DATA;
     }
     if (info.count != *rcvd)
@@ -687,7 +755,11 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
             node->items[n].revents = 0;
             node->item_ch[n++] = c;
         }
-        if (zmq_poll(node->items, n, -1) < 0) {
+        uint64_t t0 = node->st ? now_ns() : 0;
+        int prc = zmq_poll(node->items, n, -1);
+        if (t0)
+            STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
+        if (prc < 0) {
             if (zmq_errno() == EINTR && stop_hard)
                 return FLOW_EINTR;
             if (zmq_errno() == EINTR)
@@ -814,7 +886,11 @@ process_loop(flow_node_t *node, void *state)
             node->items[i].events = ZMQ_POLLIN;
             node->items[i].revents = 0;
         }
-        if (zmq_poll(node->items, n, -1) < 0) {
+        uint64_t t0 = node->st ? now_ns() : 0;
+        int prc = zmq_poll(node->items, n, -1);
+        if (t0)
+            STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
+        if (prc < 0) {
             if (zmq_errno() == EINTR && stop_hard)
                 return FLOW_EINTR;
             if (zmq_errno() == EINTR)
@@ -906,6 +982,26 @@ node_release(flow_node_t *node)
     node->ctx = NULL;
 }
 
+/* Fill in the end-of-work counters of `st`. */
+static void
+stats_final(flow_inst_stats_t *st)
+{
+    struct rusage ru;
+    uint64_t wall = now_ns() - st->start_ns;
+    uint64_t waits = st->send_block_ns + st->recv_wait_ns;
+
+    st->wall_ns = wall;
+    st->busy_ns = wall > waits ? wall - waits : 0;
+    if (!getrusage(RUSAGE_SELF, &ru)) {
+        st->cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
+                     (uint64_t)ru.ru_utime.tv_usec * 1000u +
+                     (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
+                     (uint64_t)ru.ru_stime.tv_usec * 1000u;
+        st->max_rss_kb = (uint64_t)ru.ru_maxrss;
+    }
+    __atomic_store_n(&st->state, FLOW_INST_DONE, __ATOMIC_RELEASE);
+}
+
 static int
 report_failure(flow_node_t *node, const char *what, int rc)
 {
@@ -927,7 +1023,8 @@ report_failure(flow_node_t *node, const char *what, int rc)
 
 int
 flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
-                const char *run_dir, const int fds[4])
+                const char *run_dir, const int fds[4],
+                struct flow_inst_stats *st)
 {
     int ready_fd = fds[0], go_fd = fds[1], done_fd = fds[2];
     int release_fd = fds[3];
@@ -940,6 +1037,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     int rc;
 
     memset(&node, 0, sizeof(node));
+    node.st = st;
     node.g = g;
     node.gn = gn;
     node.inst = inst;
@@ -957,6 +1055,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         p->peer = &g->nodes[p->link->node[1 - p->side]];
         if (p->decl->dir != FLOW_DIR_OUT)
             node.is_source = false;
+        if (st && i < FLOW_STATS_MAX_PORTS)
+            p->st = &st->ports[i];
         maxitems += p->peer->instances;
     }
     node.items = flow__xcalloc(maxitems, sizeof(*node.items));
@@ -986,6 +1086,11 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     close(go_fd);
     if ((rc = wire_connect(&node, run_dir)))
         return report_failure(&node, "wiring", rc);
+    if (st) {
+        st->pid = (int32_t)getpid();
+        st->start_ns = now_ns();
+        __atomic_store_n(&st->state, FLOW_INST_RUNNING, __ATOMIC_RELEASE);
+    }
 
     if (d->init && (rc = d->init(&node, state)) < 0)
         return report_failure(&node, "init()", rc);
@@ -1017,6 +1122,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         flow_node_fail(&node, "cannot write standard output");
         return report_failure(&node, "", 0);
     }
+    if (st)
+        stats_final(st);
     /*
      * Exit barrier. libzmq may drop queued messages of a closing ipc socket
      * despite an infinite linger (libzmq issue 4660), so an instance keeps

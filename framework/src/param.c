@@ -256,7 +256,8 @@ flow__desc_check(const flow_node_desc_t *d, const char *origin,
         int rc = 0;
 
         if (!is_word(p->name) || !strcmp(p->name, "type") ||
-            !strcmp(p->name, "instances") || !strcmp(p->name, "timeout"))
+            !strcmp(p->name, "instances") || !strcmp(p->name, "timeout") ||
+            !strcmp(p->name, "log_level"))
             return flow__diag(diag, FLOW_EABI, origin, 0,
                               "node '%s': bad parameter name '%s'", d->name,
                               p->name);

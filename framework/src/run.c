@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -26,7 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dot.h"
 #include "internal.h"
+#include "stats.h"
 
 static double
 now_s(void)
@@ -88,7 +91,108 @@ typedef struct sup {
     bool killed;
     int result;
     int signo;
+    flow_inst_stats_t *stats; /* shared with the children */
+    bool progress_shown;
 } sup_t;
+
+/* Write `len` bytes to stderr, clearing a progress line first. */
+static void
+err_write(sup_t *s, const char *buf, size_t len)
+{
+    if (s->progress_shown) {
+        if (write(STDERR_FILENO, "\r\033[K", 4) < 0)
+            return;
+        s->progress_shown = false;
+    }
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Pass on complete lines of child `p`'s stderr, prefixed with its node,
+ * instance and pid; with `eof`, also the last partial line. */
+static void
+relay_lines(sup_t *s, flow_proc_t *p, bool eof)
+{
+    size_t start = 0;
+    char prefix[160];
+    int plen = snprintf(prefix, sizeof(prefix), "%s[%u] (pid %d) ",
+                        s->g->nodes[p->node].name, p->inst, p->pid);
+
+    if (plen < 0 || (size_t)plen >= sizeof(prefix))
+        plen = 0;
+    for (;;) {
+        char *nl = memchr(p->errbuf + start, '\n', p->errlen - start);
+        size_t end = nl ? (size_t)(nl - p->errbuf) + 1 : p->errlen;
+        char line[4096 + 160];
+        size_t len;
+
+        if (!nl && !(eof && end > start))
+            break;
+        len = end - start;
+        if (len > 4096)
+            len = 4096;
+        memcpy(line, prefix, (size_t)plen);
+        memcpy(line + plen, p->errbuf + start, len);
+        if (line[plen + len - 1] != '\n')
+            line[plen + len++] = '\n';
+        err_write(s, line, (size_t)plen + len);
+        start = end;
+    }
+    memmove(p->errbuf, p->errbuf + start, p->errlen - start);
+    p->errlen -= start;
+}
+
+/* Read what child `p` wrote to stderr; returns false once at EOF. */
+static bool
+relay_stderr(sup_t *s, flow_proc_t *p)
+{
+    for (;;) {
+        ssize_t n;
+
+        flow__xgrow((void **)&p->errbuf, &p->errcap, p->errlen + 4096, 1);
+        n = read(p->err_fd, p->errbuf + p->errlen, p->errcap - p->errlen);
+        if (n > 0) {
+            p->errlen += (size_t)n;
+            /* A line longer than 4 KiB is passed on in pieces. */
+            if (p->errlen >= 4096 && !memchr(p->errbuf, '\n', p->errlen))
+                relay_lines(s, p, true);
+            else
+                relay_lines(s, p, false);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return true;
+        relay_lines(s, p, true);
+        close(p->err_fd);
+        p->err_fd = -1;
+        return false;
+    }
+}
+
+static void
+show_progress(sup_t *s, double elapsed, flow_run_stats_t *prev)
+{
+    flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
+    char line[256];
+
+    flow__progress_format(&rs, prev->elapsed_s > 0 ? prev : NULL, line,
+                          sizeof(line));
+    if (write(STDERR_FILENO, "\r", 1) < 0 ||
+        write(STDERR_FILENO, line, strlen(line)) < 0 ||
+        write(STDERR_FILENO, "\033[K", 3) < 0)
+        return;
+    s->progress_shown = true;
+    *prev = rs;
+}
 
 static void
 signal_all(sup_t *s, int sig)
@@ -137,9 +241,19 @@ reap(sup_t *s, double grace)
                 break;
             }
             flow__status_describe(status, how, sizeof(how));
-            fprintf(stderr,
-                    "flowrun: error: node '%s' instance %u (pid %d) %s\n",
-                    s->g->nodes[p->node].name, p->inst, (int)pid, how);
+            {
+                char line[512];
+                int n =
+                    snprintf(line, sizeof(line),
+                             "flowrun: error: node '%s' instance %u (pid "
+                             "%d) %s\n",
+                             s->g->nodes[p->node].name, p->inst, (int)pid, how);
+                /* Its own last words first. */
+                if (p->err_fd >= 0)
+                    relay_stderr(s, p);
+                if (n > 0)
+                    err_write(s, line, strlen(line));
+            }
             s->result = FLOW_ENODE;
             begin_stop(s, grace);
             break;
@@ -155,6 +269,33 @@ typedef struct barrier {
     int release[2]; /* closed by the launcher: close sockets, exit */
 } barrier_t;
 
+/* Write --stats, --stats-json and --dot-stats after the run. */
+static void
+report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
+{
+    flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
+    const char *files[2] = { opts->stats_json, opts->dot_stats };
+
+    if (opts->stats)
+        flow__stats_print(&rs, stderr);
+    for (int i = 0; i < 2; i++) {
+        FILE *f;
+        int rc;
+        if (!files[i])
+            continue;
+        f = fopen(files[i], "w");
+        if (!f) {
+            fprintf(stderr, "flowrun: error: cannot write '%s': %s\n", files[i],
+                    strerror(errno));
+            continue;
+        }
+        rc = i == 0 ? flow__stats_write_json(&rs, f)
+                    : flow__dot_write_stats(&rs, f);
+        if (fclose(f) || rc)
+            fprintf(stderr, "flowrun: error: cannot write '%s'\n", files[i]);
+    }
+}
+
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what
  * still runs. */
 static void
@@ -165,10 +306,12 @@ report_timeout(const sup_t *s, long k, double limit)
 
     if (k >= 0) {
         const flow_proc_t *p = &s->procs[k];
-        fprintf(stderr,
-                "flowrun: error: node '%s' instance %u (pid %d) timed out "
-                "after %gs\n",
-                s->g->nodes[p->node].name, p->inst, p->pid, limit);
+        char line[512];
+        snprintf(line, sizeof(line),
+                 "flowrun: error: node '%s' instance %u (pid %d) timed out "
+                 "after %gs\n",
+                 s->g->nodes[p->node].name, p->inst, p->pid, limit);
+        err_write((sup_t *)s, line, strlen(line));
         return;
     }
     running[0] = '\0';
@@ -190,11 +333,17 @@ report_timeout(const sup_t *s, long k, double limit)
 
 static void
 child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
-      pid_t parent, pid_t pgid, const sigset_t *oldmask, barrier_t *b)
+      pid_t parent, pid_t pgid, const sigset_t *oldmask, barrier_t *b,
+      int err_w, int log_level, flow_inst_stats_t *st)
 {
     int fds[4] = { b->ready[1], b->go[0], b->done[1], b->release[0] };
     int rc;
 
+    if (err_w >= 0) {
+        dup2(err_w, STDERR_FILENO);
+        close(err_w);
+    }
+    flow__node_set_logging(log_level, err_w >= 0);
     setpgid(0, pgid);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
         _exit(1);
@@ -207,7 +356,7 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     signal(SIGPIPE, SIG_DFL); /* stdout closed: die quietly, as tools do */
     flow__node_signals_install();
     sigprocmask(SIG_SETMASK, oldmask, NULL);
-    rc = flow__node_main(g, p->node, p->inst, dir, fds);
+    rc = flow__node_main(g, p->node, p->inst, dir, fds, st);
     _exit(rc);
 }
 
@@ -225,12 +374,18 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     double go_at = 0;
     pid_t parent = getpid(), pgid = 0;
     bool masked = false;
+    int log_level;
+    struct pollfd *pfd = NULL;
+    flow_run_stats_t prev_rs;
+    double started = now_s(), next_progress = 0;
 
     if (!opts) {
         memset(&defaults, 0, sizeof(defaults));
         opts = &defaults;
     }
     grace = opts->grace_s > 0 ? opts->grace_s : 0.5;
+    log_level = opts->log_level > 0 ? opts->log_level - 1 : FLOW_LOG_INFO;
+    memset(&prev_rs, 0, sizeof(prev_rs));
     memset(&s, 0, sizeof(s));
     s.g = graph;
     if ((rc = make_run_dir(opts, dir, sizeof(dir))))
@@ -245,6 +400,15 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     }
     s.nprocs = flow_graph_process_count(graph);
     s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
+    for (size_t k = 0; k < s.nprocs; k++)
+        s.procs[k].err_fd = -1;
+    s.stats = mmap(NULL, s.nprocs * sizeof(*s.stats), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (s.stats == MAP_FAILED) {
+        rc = -errno;
+        s.stats = NULL;
+        goto out;
+    }
     for (size_t n = 0, k = 0; n < graph->nnodes; n++)
         for (unsigned i = 0; i < graph->nodes[n].instances; i++, k++) {
             s.procs[k].node = n;
@@ -266,7 +430,13 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     fflush(stdout);
     fflush(stderr);
     for (size_t k = 0; k < s.nprocs; k++) {
-        pid_t pid = fork();
+        int errp[2] = { -1, -1 };
+        pid_t pid;
+
+        if (pipe2(errp, O_CLOEXEC)) {
+            errp[0] = errp[1] = -1;
+        }
+        pid = fork();
         if (pid < 0) {
             rc = -errno;
             fprintf(stderr, "flowrun: error: cannot fork: %s\n",
@@ -275,8 +445,21 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             begin_stop(&s, grace);
             break;
         }
-        if (pid == 0)
-            child(graph, &s.procs[k], dir, parent, pgid, &oldmask, &b);
+        if (pid == 0) {
+            for (size_t j = 0; j < k; j++)
+                if (s.procs[j].err_fd >= 0)
+                    close(s.procs[j].err_fd);
+            if (errp[0] >= 0)
+                close(errp[0]);
+            child(graph, &s.procs[k], dir, parent, pgid, &oldmask, &b, errp[1],
+                  log_level, &s.stats[k]);
+        }
+        if (errp[1] >= 0)
+            close(errp[1]);
+        if (errp[0] >= 0) {
+            fcntl(errp[0], F_SETFL, O_NONBLOCK);
+            s.procs[k].err_fd = errp[0];
+        }
         if (!pgid)
             pgid = pid;
         setpgid(pid, pgid);
@@ -300,9 +483,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     if (opts->timeout_s > 0)
         deadline = now_s() + opts->timeout_s;
 
+    pfd = flow__xcalloc(s.nprocs + 3, sizeof(*pfd));
     while (s.alive > 0) {
-        struct pollfd pfd[3];
-        int iready = -1, idone = -1;
+        int iready = -1, idone = -1, ierr;
         int nfd = 0, timeout = -1;
         double t = now_s(), next = 0, next_node = 0;
 
@@ -333,6 +516,14 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             next = next_node;
         if (s.stopping && !s.killed)
             next = s.kill_at;
+        if (opts->progress && !opts->quiet && b.go[1] < 0) {
+            if (t >= next_progress) {
+                show_progress(&s, t - started, &prev_rs);
+                next_progress = t + 0.25;
+            }
+            if (next == 0 || next_progress < next)
+                next = next_progress;
+        }
         if (next > 0)
             timeout = (int)ceil((next - t) * 1000.0);
         if (timeout < -1)
@@ -348,6 +539,12 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             pfd[nfd].fd = b.done[0];
             pfd[nfd++].events = POLLIN;
         }
+        ierr = nfd;
+        for (size_t k = 0; k < s.nprocs; k++) {
+            pfd[nfd].fd = s.procs[k].err_fd; /* negative: ignored */
+            pfd[nfd].events = POLLIN;
+            pfd[nfd++].revents = 0;
+        }
         if (sfd < 0) {
             /* No signalfd: poll children by polling slowly. */
             timeout = 10;
@@ -355,6 +552,10 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         if (poll(pfd, (nfds_t)nfd, timeout) < 0 && errno != EINTR)
             break;
+        for (size_t k = 0; k < s.nprocs; k++)
+            if (pfd[ierr + (int)k].fd >= 0 &&
+                (pfd[ierr + (int)k].revents & (POLLIN | POLLHUP | POLLERR)))
+                relay_stderr(&s, &s.procs[k]);
         if (iready >= 0 && (pfd[iready].revents & (POLLIN | POLLHUP))) {
             char buf[256];
             ssize_t r = read(b.ready[0], buf, sizeof(buf));
@@ -408,6 +609,18 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             reap(&s, grace);
         }
     }
+    /* What the children still had to say. */
+    for (size_t k = 0; k < s.nprocs; k++) {
+        int spins = 0;
+        while (s.procs[k].err_fd >= 0 && relay_stderr(&s, &s.procs[k]) &&
+               spins++ < 100) {
+            struct pollfd one = { s.procs[k].err_fd, POLLIN, 0 };
+            poll(&one, 1, 10); /* a grandchild may hold the pipe */
+        }
+    }
+    if (s.progress_shown)
+        err_write(&s, "", 0);
+    report_stats(&s, opts, now_s() - started);
     rc = s.result;
     if (signo_out)
         *signo_out = s.signo;
@@ -426,6 +639,14 @@ out:
     if (masked)
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
     remove_run_dir(dir);
+    for (size_t k = 0; s.procs && k < s.nprocs; k++) {
+        if (s.procs[k].err_fd >= 0)
+            close(s.procs[k].err_fd);
+        free(s.procs[k].errbuf);
+    }
+    if (s.stats)
+        munmap(s.stats, s.nprocs * sizeof(*s.stats));
+    free(pfd);
     free(s.procs);
     return rc;
 }

@@ -277,7 +277,8 @@ test_core_failure_reported(void **unused)
     assert_non_null(strstr(r.err, "flowrun: error: node 'out' instance 0 "
                                   "(pid "));
     assert_non_null(strstr(r.err, "exited with status 1"));
-    assert_non_null(strstr(r.err, "out[0] error: "));
+    assert_non_null(strstr(r.err, "out[0] (pid "));
+    assert_non_null(strstr(r.err, ") error: "));
     /* The run directory is gone. */
     assert_int_equal(rmdir(dir), 0);
     unsetenv("TMPDIR");

@@ -110,12 +110,26 @@ FLOW_EXPORT const char *flow_graph_name(const flow_graph_t *graph);
 /* Return the total number of processes the graph runs. */
 FLOW_EXPORT unsigned flow_graph_process_count(const flow_graph_t *graph);
 
+/*
+ * Write `graph` to `out` as a Graphviz DOT digraph: one box per node
+ * (name, type, instance count), one edge per link labelled with its kind
+ * and ports, and its batch and hwm where not the defaults; pair links are
+ * two-headed. Both arguments are borrowed. Returns 0, or -errno if writing
+ * to `out` failed (what was written may be partial).
+ */
+FLOW_EXPORT int flow_graph_write_dot(const flow_graph_t *graph, FILE *out);
+
 /* Options for flow_graph_run. Zero them, then set what you need. */
 typedef struct flow_run_opts {
-    double timeout_s;    /* whole run; 0: none */
-    double grace_s;      /* after a failure, SIGTERM -> SIGKILL; 0: 0.5 */
-    int quiet;           /* no progress or summary lines on stderr */
-    const char *run_dir; /* parent of the private run directory; NULL: env */
+    double timeout_s;       /* whole run; 0: none */
+    double grace_s;         /* after a failure, SIGTERM -> SIGKILL; 0: 0.5 */
+    int quiet;              /* no progress or summary lines on stderr */
+    const char *run_dir;    /* parent of the private run directory; NULL: env */
+    int progress;           /* 1: live progress line on stderr */
+    int stats;              /* 1: per-instance table on stderr at exit */
+    const char *stats_json; /* write the stats as JSON to this file */
+    const char *dot_stats;  /* write DOT annotated with link counts here */
+    int log_level;          /* flow_log_level_t + 1; 0: FLOW_LOG_INFO */
 } flow_run_opts_t;
 
 /*

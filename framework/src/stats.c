@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* stats.c: reporting the run's counters: table, JSON, progress line. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stats.h"
+
+size_t
+flow__stats_index(const flow_graph_t *g, size_t node, unsigned inst)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < node; i++)
+        k += g->nodes[i].instances;
+    return k + inst;
+}
+
+static double
+sec(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static size_t
+nports_counted(const flow_gnode_t *n)
+{
+    return n->nports < FLOW_STATS_MAX_PORTS ? n->nports : FLOW_STATS_MAX_PORTS;
+}
+
+void
+flow__stats_print(const flow_run_stats_t *rs, FILE *out)
+{
+    const flow_graph_t *g = rs->graph;
+
+    fprintf(out,
+            "%-16s %7s %8s %8s %8s %8s %8s %8s %9s\n"
+            "%-16s %-6s %14s %14s %14s\n",
+            "node[instance]", "pid", "wall s", "busy s", "blocked", "waiting",
+            "cpu s", "rss MB", "state", "  port", "dir", "messages", "items",
+            "bytes");
+    for (size_t n = 0; n < g->nnodes; n++) {
+        const flow_gnode_t *gn = &g->nodes[n];
+        for (unsigned i = 0; i < gn->instances; i++) {
+            const flow_inst_stats_t *b =
+                &rs->blocks[flow__stats_index(g, n, i)];
+            char name[64];
+
+            snprintf(name, sizeof(name), "%s[%u]", gn->name, i);
+            fprintf(out, "%-16s %7d %8.3f %8.3f %8.3f %8.3f %8.3f %8.1f %9s\n",
+                    name, (int)b->pid, sec(b->wall_ns), sec(b->busy_ns),
+                    sec(b->send_block_ns), sec(b->recv_wait_ns), sec(b->cpu_ns),
+                    (double)b->max_rss_kb / 1024.0,
+                    b->state == FLOW_INST_DONE      ? "done"
+                    : b->state == FLOW_INST_RUNNING ? "running"
+                                                    : "starting");
+            for (size_t p = 0; p < nports_counted(gn); p++) {
+                const flow_port_t *d = &gn->desc->ports[p];
+                const flow_port_stats_t *ps = &b->ports[p];
+                if (d->dir != FLOW_DIR_OUT)
+                    fprintf(out,
+                            "  %-14s %-6s %14" PRIu64 " %14" PRIu64
+                            " %14" PRIu64 "\n",
+                            d->name, "in", ps->in_msgs, ps->in_items,
+                            ps->in_bytes);
+                if (d->dir != FLOW_DIR_IN)
+                    fprintf(out,
+                            "  %-14s %-6s %14" PRIu64 " %14" PRIu64
+                            " %14" PRIu64 "\n",
+                            d->name, "out", ps->out_msgs, ps->out_items,
+                            ps->out_bytes);
+            }
+        }
+    }
+}
+
+/* Write `s` as a JSON string. */
+static void
+json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+int
+flow__stats_write_json(const flow_run_stats_t *rs, FILE *out)
+{
+    const flow_graph_t *g = rs->graph;
+
+    fprintf(out, "{\n  \"schema\": \"flow-stats-1\",\n  \"graph\": ");
+    json_str(out, g->name);
+    fprintf(out, ",\n  \"elapsed_s\": %.6f,\n  \"nodes\": [", rs->elapsed_s);
+    for (size_t n = 0; n < g->nnodes; n++) {
+        const flow_gnode_t *gn = &g->nodes[n];
+        fprintf(out, "%s\n    {\"name\": ", n ? "," : "");
+        json_str(out, gn->name);
+        fprintf(out, ", \"type\": ");
+        json_str(out, gn->desc->name);
+        fprintf(out, ", \"instances\": [");
+        for (unsigned i = 0; i < gn->instances; i++) {
+            const flow_inst_stats_t *b =
+                &rs->blocks[flow__stats_index(g, n, i)];
+            fprintf(out,
+                    "%s\n      {\"instance\": %u, \"pid\": %d, \"state\": "
+                    "\"%s\", \"wall_s\": %.6f, \"busy_s\": %.6f, "
+                    "\"send_blocked_s\": %.6f, \"recv_wait_s\": %.6f, "
+                    "\"cpu_s\": %.6f, \"max_rss_kb\": %" PRIu64
+                    ", \"ports\": [",
+                    i ? "," : "", i, (int)b->pid,
+                    b->state == FLOW_INST_DONE      ? "done"
+                    : b->state == FLOW_INST_RUNNING ? "running"
+                                                    : "starting",
+                    sec(b->wall_ns), sec(b->busy_ns), sec(b->send_block_ns),
+                    sec(b->recv_wait_ns), sec(b->cpu_ns), b->max_rss_kb);
+            for (size_t p = 0; p < nports_counted(gn); p++) {
+                const flow_port_t *d = &gn->desc->ports[p];
+                const flow_port_stats_t *ps = &b->ports[p];
+                static const char *const dir[] = { "", "in", "out", "pair" };
+                fprintf(out, "%s\n        {\"port\": ", p ? "," : "");
+                json_str(out, d->name);
+                fprintf(out,
+                        ", \"dir\": \"%s\", \"in_msgs\": %" PRIu64
+                        ", \"in_items\": %" PRIu64 ", \"in_bytes\": %" PRIu64
+                        ", \"out_msgs\": %" PRIu64 ", \"out_items\": %" PRIu64
+                        ", \"out_bytes\": %" PRIu64 "}",
+                        dir[d->dir], ps->in_msgs, ps->in_items, ps->in_bytes,
+                        ps->out_msgs, ps->out_items, ps->out_bytes);
+            }
+            fprintf(out, "]}");
+        }
+        fprintf(out, "]}");
+    }
+    fprintf(out, "\n  ]\n}\n");
+    return ferror(out) ? -EIO : 0;
+}
+
+/* Items received by sinks (nodes without outputs) so far. */
+static uint64_t
+sink_items(const flow_run_stats_t *rs)
+{
+    const flow_graph_t *g = rs->graph;
+    uint64_t total = 0;
+
+    for (size_t n = 0; n < g->nnodes; n++) {
+        const flow_gnode_t *gn = &g->nodes[n];
+        bool sink = true;
+        for (size_t p = 0; p < gn->nports; p++)
+            if (gn->desc->ports[p].dir == FLOW_DIR_OUT)
+                sink = false;
+        if (!sink)
+            continue;
+        for (unsigned i = 0; i < gn->instances; i++) {
+            const flow_inst_stats_t *b =
+                &rs->blocks[flow__stats_index(g, n, i)];
+            for (size_t p = 0; p < nports_counted(gn); p++)
+                total +=
+                    __atomic_load_n(&b->ports[p].in_items, __ATOMIC_RELAXED);
+        }
+    }
+    return total;
+}
+
+void
+flow__progress_format(const flow_run_stats_t *rs, const flow_run_stats_t *prev,
+                      char *buf, size_t size)
+{
+    const flow_graph_t *g = rs->graph;
+    uint64_t items = sink_items(rs), before = prev ? sink_items(prev) : 0;
+    double dt = prev ? rs->elapsed_s - prev->elapsed_s : rs->elapsed_s;
+    double rate = dt > 0 ? (double)(items - before) / dt : 0;
+    const char *busiest = "-";
+    double best = -1;
+
+    /* The stage whose instances wait least for input or output. */
+    for (size_t n = 0; n < g->nnodes; n++) {
+        const flow_gnode_t *gn = &g->nodes[n];
+        double waits = 0, wall = 0;
+        for (unsigned i = 0; i < gn->instances; i++) {
+            const flow_inst_stats_t *b =
+                &rs->blocks[flow__stats_index(g, n, i)];
+            uint64_t start = __atomic_load_n(&b->start_ns, __ATOMIC_RELAXED);
+            if (!start)
+                continue;
+            waits += sec(b->send_block_ns + b->recv_wait_ns);
+            wall += rs->elapsed_s;
+        }
+        if (wall > 0 && 1.0 - waits / wall > best) {
+            best = 1.0 - waits / wall;
+            busiest = gn->name;
+        }
+    }
+    snprintf(buf, size,
+             "flowrun: %.1fs  %" PRIu64 " items at sinks  %.3g items/s  "
+             "busiest: %s",
+             rs->elapsed_s, items, rate, busiest);
+}

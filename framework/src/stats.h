@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h: per-instance run-time counters, kept in a shared anonymous
+ * mapping that the launcher creates before fork. Each instance writes only
+ * its own block (relaxed stores); the launcher reads every block for the
+ * live progress line and, after every instance exited, for --stats.
+ */
+#ifndef FLOW_STATS_H
+#define FLOW_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+/* Ports past this many in one node are not counted. */
+#define FLOW_STATS_MAX_PORTS 16
+
+typedef struct flow_port_stats {
+    uint64_t in_msgs, in_items, in_bytes;    /* received (input, pair) */
+    uint64_t out_msgs, out_items, out_bytes; /* sent (output, pair) */
+} flow_port_stats_t;
+
+typedef struct flow_inst_stats {
+    int32_t pid;
+    uint32_t state;         /* FLOW_INST_* */
+    uint64_t start_ns;      /* CLOCK_MONOTONIC when the node started */
+    uint64_t busy_ns;       /* in node code (run/process), minus waits */
+    uint64_t send_block_ns; /* in flow_node_send*: backpressure */
+    uint64_t recv_wait_ns;  /* waiting for input */
+    uint64_t wall_ns;       /* start to end of the node's work */
+    uint64_t cpu_ns;        /* user + system CPU of the process */
+    uint64_t max_rss_kb;    /* peak resident set size */
+    flow_port_stats_t ports[FLOW_STATS_MAX_PORTS];
+} flow_inst_stats_t;
+
+enum {
+    FLOW_INST_STARTING = 0,
+    FLOW_INST_RUNNING = 1,
+    FLOW_INST_DONE = 2 /* the node's work is over: counters are final */
+};
+
+/*
+ * The counters of a whole run: `blocks[k]` belongs to process k, in the
+ * order of flow_graph_run's process list (node by node, instance by
+ * instance). Borrowed by the functions below.
+ */
+typedef struct flow_run_stats {
+    const flow_graph_t *graph;
+    const flow_inst_stats_t *blocks;
+    size_t nblocks;
+    double elapsed_s; /* wall time of the run so far */
+} flow_run_stats_t;
+
+/* Index of the block of instance `inst` of node `node`. */
+size_t flow__stats_index(const flow_graph_t *g, size_t node, unsigned inst);
+
+/* Print the --stats table (one row per node instance and port) to `out`. */
+void flow__stats_print(const flow_run_stats_t *rs, FILE *out);
+
+/* Write the --stats-json document to `out`; returns 0 or -errno. */
+int flow__stats_write_json(const flow_run_stats_t *rs, FILE *out);
+
+/*
+ * Format the live progress line (no newline) into `buf`: items per second
+ * at the sinks, elapsed time, the busiest stage.
+ */
+void flow__progress_format(const flow_run_stats_t *rs,
+                           const flow_run_stats_t *prev, char *buf,
+                           size_t size);
+
+#endif
