@@ -384,10 +384,14 @@ port_for_send(flow_node_t *node, const char *port, rport_t **out)
 {
     rport_t *p = find_port(node, port);
 
-    if (!p)
-        return flow_node_fail(node, "send on unknown port '%s'", port);
-    if (p->decl->dir == FLOW_DIR_IN)
-        return flow_node_fail(node, "send on input port '%s'", port);
+    if (!p) {
+        flow_node_fail(node, "send on unknown port '%s'", port);
+        return FLOW_EPORT;
+    }
+    if (p->decl->dir == FLOW_DIR_IN) {
+        flow_node_fail(node, "send on input port '%s'", port);
+        return FLOW_EPORT;
+    }
     *out = p;
     return 0;
 }
@@ -398,12 +402,14 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
     if (!msg)
         return flow_node_fail(node, "send of a NULL message on port '%s'",
                               p->decl->name);
-    if (p->decl->type != FLOW_ANY && flow_msg_type(msg) != p->decl->type)
-        return flow_node_fail(node,
-                              "send of a %s message on port '%s', which "
-                              "carries %s",
-                              flow_type_name(flow_msg_type(msg)), p->decl->name,
-                              flow_type_name(p->decl->type));
+    if (p->decl->type != FLOW_ANY && flow_msg_type(msg) != p->decl->type) {
+        flow_node_fail(node,
+                       "send of a %s message on port '%s', which "
+                       "carries %s",
+                       flow_type_name(flow_msg_type(msg)), p->decl->name,
+                       flow_type_name(p->decl->type));
+        return FLOW_EPORT;
+    }
     if (node->processing && flow_msg_seq(msg) == FLOW_SEQ_NONE)
         flow_msg_set_seq(msg, node->cur_seq);
     return 0;
@@ -729,10 +735,14 @@ port_for_recv(flow_node_t *node, const char *port, rport_t **out)
 {
     rport_t *p = find_port(node, port);
 
-    if (!p)
-        return flow_node_fail(node, "receive on unknown port '%s'", port);
-    if (p->decl->dir == FLOW_DIR_OUT)
-        return flow_node_fail(node, "receive on output port '%s'", port);
+    if (!p) {
+        flow_node_fail(node, "receive on unknown port '%s'", port);
+        return FLOW_EPORT;
+    }
+    if (p->decl->dir == FLOW_DIR_OUT) {
+        flow_node_fail(node, "receive on output port '%s'", port);
+        return FLOW_EPORT;
+    }
     *out = p;
     return 0;
 }

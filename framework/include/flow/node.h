@@ -237,10 +237,11 @@ FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
 /*
  * Send `*msg_p` on output or pair port `port` and set `*msg_p` to NULL
  * (transfer full, also on failure). On an output the message goes to the
- * next consumer instance with room (load balancing); on a pair port with
- * several channels it goes to channel 0. Blocks while every consumer is full
- * (backpressure). Returns 0, FLOW_EPORT for an unknown or closed port or a
- * wrong item type, FLOW_EINTR when the run is being stopped.
+ * next consumer instance with room (load balancing), and so on a pair port
+ * with several channels (use flow_node_send_to to pick one). Blocks while
+ * every consumer is full (backpressure). Returns 0; FLOW_EPORT for an
+ * unknown or ended port or a wrong item type (with the node failed);
+ * FLOW_EINTR when the run is being stopped (the caller should return).
  */
 FLOW_EXPORT int flow_node_send(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
