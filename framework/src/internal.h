@@ -55,6 +55,22 @@ typedef struct flow_frame_info {
 void flow__msg_encode(flow_msg_t **msg_p, uint32_t src, void **frame,
                       size_t *len);
 
+/*
+ * Turn `*msg_p` (taken, set to NULL) into the ZeroMQ message `*out`, which
+ * the caller sends or closes. A message that is a received frame is sent
+ * as it is, with a new header: no copy.
+ */
+struct zmq_msg_t;
+void flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, struct zmq_msg_t *out);
+
+/*
+ * Decode the ZeroMQ message `zm` (always consumed: closed or moved). An
+ * int64 or bytes frame becomes a message that keeps the frame's memory (no
+ * copy); other frames are decoded as flow__msg_decode does. Same returns.
+ */
+int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
+                       flow_frame_info_t *info, char *why, size_t whylen);
+
 /* Encode an end-of-stream frame from `src` after `sent` data frames. */
 void flow__msg_encode_eos(uint32_t src, uint64_t sent, unsigned char *frame);
 

@@ -9,8 +9,10 @@
  * The message keeps its payload right after room for the header, so int64
  * and byte messages are sent without a copy.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "internal.h"
 
@@ -23,7 +25,25 @@ struct flow_msg {
     size_t cap;         /* payload bytes allocated */
     uint32_t *offs;     /* words: end offset of each word in the payload */
     size_t offcap;
+    bool zowned; /* buf lies in zmsg, a received frame (no copy) */
+    zmq_msg_t zmsg;
 };
+
+/* Move a received frame's payload into memory of our own. */
+static void
+unshare(flow_msg_t *msg)
+{
+    unsigned char *b;
+
+    if (!msg->zowned)
+        return;
+    b = flow__xmalloc(FLOW_WIRE_HDR + (msg->len ? msg->len : 1));
+    memcpy(b, msg->buf, FLOW_WIRE_HDR + msg->len);
+    zmq_msg_close(&msg->zmsg);
+    msg->zowned = false;
+    msg->buf = b;
+    msg->cap = msg->len;
+}
 
 static void
 reserve(flow_msg_t *msg, size_t extra)
@@ -31,6 +51,7 @@ reserve(flow_msg_t *msg, size_t extra)
     size_t need = msg->len + extra;
     size_t c;
 
+    unshare(msg);
     if (need <= msg->cap && msg->buf)
         return;
     c = msg->cap ? msg->cap : 64;
@@ -69,7 +90,10 @@ flow_msg_destroy(flow_msg_t **msg_p)
     if (!msg_p || !*msg_p)
         return;
     msg = *msg_p;
-    free(msg->buf);
+    if (msg->zowned)
+        zmq_msg_close(&msg->zmsg);
+    else
+        free(msg->buf);
     free(msg->offs);
     free(msg);
     *msg_p = NULL;
@@ -139,6 +163,26 @@ flow_msg_i64(flow_msg_t *msg)
         return NULL;
     /* The payload starts 24 bytes into a malloc'ed block: 8-aligned. */
     return (int64_t *)(void *)(msg->buf + FLOW_WIRE_HDR);
+}
+
+int
+flow_msg_resize(flow_msg_t *msg, size_t count)
+{
+    size_t size = msg->type == FLOW_INT64 ? sizeof(int64_t) : 1;
+    size_t len = count * size;
+
+    if ((msg->type != FLOW_INT64 && msg->type != FLOW_BYTES) ||
+        count > UINT32_MAX)
+        return FLOW_EPROTO;
+    if (len > msg->len) {
+        reserve(msg, len - msg->len);
+        memset(msg->buf + FLOW_WIRE_HDR + msg->len, 0, len - msg->len);
+    } else {
+        unshare(msg); /* a received frame keeps its size until sent */
+    }
+    msg->len = len;
+    msg->count = count;
+    return 0;
 }
 
 int
@@ -236,6 +280,7 @@ flow__msg_encode(flow_msg_t **msg_p, uint32_t src, void **frame, size_t *len)
     unsigned char *f;
 
     *msg_p = NULL;
+    unshare(msg);
     if (msg->type == FLOW_WORDS) {
         size_t olen = msg->count * sizeof(uint32_t);
         f = flow__xmalloc(FLOW_WIRE_HDR + olen + msg->len);
@@ -355,6 +400,93 @@ flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
     msg->len = plen;
     msg->count = count;
     msg->seq = seq;
+    *msg_p = msg;
+    return 0;
+}
+
+static void
+free_frame(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+void
+flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
+{
+    flow_msg_t *msg = *msg_p;
+    void *frame;
+    size_t len;
+
+    if (msg->zowned && zmq_msg_size(&msg->zmsg) == FLOW_WIRE_HDR + msg->len) {
+        /* A received frame going out again: rewrite its header only. */
+        put_header(msg->buf, FLOW_FRAME_DATA, msg->type, src,
+                   (uint32_t)msg->count, msg->seq);
+        zmq_msg_init(out);
+        zmq_msg_move(out, &msg->zmsg);
+        free(msg->offs);
+        free(msg);
+        *msg_p = NULL;
+        return;
+    }
+    flow__msg_encode(msg_p, src, &frame, &len);
+    if (zmq_msg_init_data(out, frame, len, free_frame, NULL)) {
+        fprintf(stderr, "flow: fatal: cannot wrap a frame of %zu bytes\n", len);
+        abort();
+    }
+}
+
+/* True if `f` is a well-formed int64 or bytes data frame of `len` bytes
+ * whose payload is 8-aligned: one the receiver can keep as it is. */
+static bool
+keepable(const unsigned char *f, size_t len)
+{
+    uint32_t magic, count;
+
+    if (len < FLOW_WIRE_HDR ||
+        ((uintptr_t)(f + FLOW_WIRE_HDR) % sizeof(int64_t)) != 0)
+        return false;
+    memcpy(&magic, f, 4);
+    memcpy(&count, f + 12, 4);
+    if (magic != FLOW_WIRE_MAGIC || f[4] != FLOW_FRAME_DATA || f[6] || f[7])
+        return false;
+    if (f[5] == FLOW_INT64)
+        return len - FLOW_WIRE_HDR == (size_t)count * sizeof(int64_t);
+    if (f[5] == FLOW_BYTES)
+        return len - FLOW_WIRE_HDR == count;
+    return false;
+}
+
+int
+flow__msg_from_zmq(zmq_msg_t *zm, flow_msg_t **msg_p, flow_frame_info_t *info,
+                   char *why, size_t whylen)
+{
+    const unsigned char *f = zmq_msg_data(zm);
+    size_t len = zmq_msg_size(zm);
+    flow_msg_t *msg;
+    uint32_t count;
+    int rc;
+
+    if (!keepable(f, len)) {
+        /* Words, end markers, misaligned or malformed frames. */
+        rc = flow__msg_decode(f, len, msg_p, info, why, whylen);
+        zmq_msg_close(zm);
+        return rc;
+    }
+    msg = flow__xcalloc(1, sizeof(*msg));
+    msg->type = (flow_type_t)f[5];
+    memcpy(&info->src, f + 8, 4);
+    memcpy(&count, f + 12, 4);
+    memcpy(&msg->seq, f + 16, 8);
+    info->kind = FLOW_FRAME_DATA;
+    info->count = 0;
+    msg->count = count;
+    msg->len = len - FLOW_WIRE_HDR;
+    msg->cap = msg->len;
+    zmq_msg_init(&msg->zmsg);
+    zmq_msg_move(&msg->zmsg, zm);
+    msg->zowned = true;
+    msg->buf = zmq_msg_data(&msg->zmsg);
     *msg_p = msg;
     return 0;
 }

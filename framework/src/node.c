@@ -372,12 +372,6 @@ wire_connect(flow_node_t *node, const char *run_dir)
 
 /* ---- Sending ------------------------------------------------------------- */
 
-static void
-free_frame(void *data, void *hint)
-{
-    (void)hint;
-    free(data);
-}
 
 static int
 port_for_send(flow_node_t *node, const char *port, rport_t **out)
@@ -460,8 +454,7 @@ static int
 send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
 {
     zmq_msg_t zm;
-    void *frame;
-    size_t len, items;
+    size_t items;
     int rc;
 
     if ((rc = interrupted(node)) || (rc = check_msg(node, p, *msg_p))) {
@@ -469,12 +462,7 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
         return rc;
     }
     items = flow_msg_count(*msg_p);
-    flow__msg_encode(msg_p, node->inst, &frame, &len);
-    if (zmq_msg_init_data(&zm, frame, len, free_frame, NULL)) {
-        free(frame);
-        return flow_node_fail(node, "cannot make a message: %s",
-                              zmq_strerror(zmq_errno()));
-    }
+    flow__msg_to_zmq(msg_p, node->inst, &zm);
     return send_counted(node, p, channel, &zm, items);
 }
 
@@ -669,9 +657,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     if (t0)
         STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
     bytes = zmq_msg_size(&zm);
-    rc = flow__msg_decode(zmq_msg_data(&zm), bytes, msg_p, &info, why,
-                          sizeof(why));
-    zmq_msg_close(&zm);
+    rc = flow__msg_from_zmq(&zm, msg_p, &info, why, sizeof(why));
     if (rc)
         return flow_node_fail(node, "malformed message on link '%s': %s",
                               p->link->text, why);

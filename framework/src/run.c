@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -344,6 +345,10 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
         close(err_w);
     }
     flow__node_set_logging(log_level, err_w >= 0);
+    /* Frames of a few hundred KiB come and go all the time: keep glibc
+     * from returning them to the kernel and faulting them back in. */
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     setpgid(0, pgid);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
         _exit(1);

@@ -76,6 +76,14 @@ FLOW_EXPORT int flow_msg_add_i64s(flow_msg_t *msg, const int64_t *values,
 FLOW_EXPORT int64_t *flow_msg_i64(flow_msg_t *msg);
 
 /*
+ * Make a FLOW_INT64 or FLOW_BYTES message hold exactly `count` items, so a
+ * source can write them in place through flow_msg_i64: items past the old
+ * count are zero. Returns 0, or FLOW_EPROTO for another type or a count
+ * above UINT32_MAX.
+ */
+FLOW_EXPORT int flow_msg_resize(flow_msg_t *msg, size_t count);
+
+/*
  * Append the word `word` of `len` bytes (copied). Returns 0, FLOW_EPROTO if
  * `msg` is not a FLOW_WORDS message, or FLOW_EPARAM if the word holds a NUL
  * byte.

@@ -192,8 +192,8 @@ FLOW_EXPORT size_t flow_harness_pending(const flow_harness_t *h,
  * item, for an unknown port, or if a queued message is not FLOW_INT64 (the
  * messages are then left queued).
  */
-FLOW_EXPORT int64_t *flow_harness_pull_i64s(flow_harness_t *h,
-                                            const char *port, size_t *n);
+FLOW_EXPORT int64_t *flow_harness_pull_i64s(flow_harness_t *h, const char *port,
+                                            size_t *n);
 
 /*
  * As flow_harness_pull_i64s, for FLOW_WORDS messages: returns an array of
