@@ -9,8 +9,6 @@
 
 #include "flow/node.h"
 
-/* Items filled locally before each append: 4 KiB, stays in L1. */
-
 struct range {
     int64_t start;
     int64_t count;
