@@ -22,35 +22,91 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: flowrun GRAPH.ini [--set NAME=VALUE]... [--check]\n"
-            "               [--timeout SECONDS] [--grace SECONDS]\n"
-            "               [--plugin-path DIR]... [--quiet]\n"
-            "       flowrun --list-nodes | --describe TYPE\n"
-            "       flowrun --version | --help\n"
-            "\n"
-            "Run the dataflow graph GRAPH.ini: one process per node "
-            "instance,\nwired with ZeroMQ. The graph's output goes to "
-            "standard output,\nlogs to standard error.\n"
-            "\n"
-            "  --set NAME=VALUE       override graph parameter NAME\n"
-            "  --set NODE.KEY=VALUE   override parameter KEY of node NODE\n"
-            "  --check                validate the graph and exit\n"
-            "  --timeout SECONDS      stop the run after SECONDS (exit "
-            "124)\n"
-            "  --grace SECONDS        wait this long after SIGTERM before "
-            "SIGKILL\n"
-            "                         when stopping (default 0.5)\n"
-            "  --plugin-path DIR      look for node plugins in DIR first\n"
-            "                         (also FLOW_PLUGIN_PATH, colon "
-            "separated)\n"
-            "  --list-nodes           list the node types found\n"
-            "  --describe TYPE        show a node type's ports and "
-            "parameters\n"
-            "  --quiet                no messages but errors\n"
-            "\n"
-            "Exit status: 0 success, 1 a node failed, 2 bad usage or "
-            "graph,\n124 timeout, 128+N stopped by signal N.\n");
+    fputs("usage: flowrun [OPTION]... GRAPH.ini\n"
+          "       flowrun --check | --dot GRAPH.ini\n"
+          "       flowrun --list-nodes | --describe TYPE\n"
+          "       flowrun --version | --help\n",
+          out);
+}
+
+static void
+help(FILE *out)
+{
+    usage(out);
+    fputs("\n"
+          "Run the dataflow graph GRAPH.ini: one process per node instance,\n"
+          "wired with ZeroMQ. The graph's output goes to standard output;\n"
+          "logs, progress and statistics go to standard error.\n"
+          "\n"
+          "Graph:\n"
+          "  --set NAME=VALUE       override graph parameter NAME\n"
+          "  --set NODE.KEY=VALUE   override parameter KEY (or instances) "
+          "of NODE\n"
+          "  --check                validate the graph and exit\n"
+          "  --dot                  print the graph as Graphviz DOT and exit\n"
+          "  --plugin-path DIR      look for node plugins (TYPE.so) in DIR "
+          "first\n"
+          "  --list-nodes           list the node types found\n"
+          "  --describe TYPE        show a node type's ports and parameters\n"
+          "\n"
+          "Running:\n"
+          "  --timeout SECONDS      stop the run after SECONDS (exit 124)\n"
+          "  --grace SECONDS        after a failure or signal, wait this long\n"
+          "                         between SIGTERM and SIGKILL (default "
+          "0.5)\n"
+          "\n"
+          "Observing:\n"
+          "  --stats                at exit, print a table per node instance "
+          "and\n"
+          "                         port: messages, items, bytes, busy, "
+          "blocked,\n"
+          "                         waiting, wall and CPU time, peak RSS\n"
+          "  --stats-json FILE      write the same statistics as JSON to FILE\n"
+          "  --dot-stats FILE       after the run, write the DOT graph to "
+          "FILE\n"
+          "                         with per-link message and item counts\n"
+          "  --progress             a live progress line on standard error\n"
+          "  --no-progress          none (default: on when standard error is "
+          "a\n"
+          "                         terminal and --quiet is not given)\n"
+          "  --log-level LEVEL      error, warning, info (default) or debug;\n"
+          "                         a node's log_level key overrides it\n"
+          "  --quiet                no messages but errors\n"
+          "\n"
+          "Examples:\n"
+          "  flowrun graphs/palindromes.ini --set words=1000000 "
+          "--set workers=auto\n"
+          "  flowrun --check graphs/sieve.ini\n"
+          "  flowrun --dot graphs/sieve.ini | dot -Tsvg > sieve.svg\n"
+          "  flowrun graphs/sieve.ini --set output=count --stats\n"
+          "  flowrun graphs/sieve.ini --stats-json s.json --dot-stats s.dot "
+          ">/dev/null\n"
+          "  flowrun --describe words\n"
+          "\n"
+          "Exit status:\n"
+          "  0      every node instance exited 0\n"
+          "  1      a node failed (its name, instance, pid and status are "
+          "printed)\n"
+          "  2      bad usage or graph (errors name FILE:LINE)\n"
+          "  124    --timeout expired\n"
+          "  128+N  stopped by signal N (130 for Ctrl-C)\n"
+          "\n"
+          "Environment:\n"
+          "  FLOW_PLUGIN_PATH  colon-separated directories searched for "
+          "plugins\n"
+          "                    after --plugin-path and before the built-in "
+          "ones,\n"
+          "                    which are in DIR/" FLOW_PLUGIN_REL_DIR "\n"
+          "                    where DIR is the directory of this flowrun\n"
+          "  XDG_RUNTIME_DIR, TMPDIR\n"
+          "                    where the private run directory for the ipc://\n"
+          "                    endpoints is made: XDG_RUNTIME_DIR if it is a\n"
+          "                    writable directory, else TMPDIR, else /tmp\n"
+          "\n"
+          "Graph format: docs/graph-format.md; statistics: "
+          "docs/observability.md;\n"
+          "manual: man flowrun.\n",
+          out);
 }
 
 static void
@@ -74,6 +130,24 @@ error_diag(const flow_diag_t *diag)
     fprintf(stderr, "flowrun: error: %s\n",
             flow_diag_format(diag, buf, sizeof(buf)));
     return 2;
+}
+
+/* Parse a --log-level name into flow_log_level_t + 1 (0 on error). */
+static int
+parse_log_level(const char *s)
+{
+    static const char *const names[] = { "error", "warning", "info", "debug" };
+
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i]))
+            return i + 1;
+    if (!strcmp(s, "warn"))
+        return FLOW_LOG_WARN + 1;
+    fprintf(stderr,
+            "flowrun: error: --log-level '%s': expected error, warning, info "
+            "or debug\n",
+            s);
+    return 0;
 }
 
 static int
@@ -103,6 +177,13 @@ main(int argc, char **argv)
         O_LIST,
         O_DESCRIBE,
         O_QUIET,
+        O_DOT,
+        O_STATS,
+        O_STATS_JSON,
+        O_DOT_STATS,
+        O_PROGRESS,
+        O_NO_PROGRESS,
+        O_LOG_LEVEL,
         O_VERSION,
         O_HELP
     };
@@ -115,6 +196,13 @@ main(int argc, char **argv)
         { "list-nodes", no_argument, NULL, O_LIST },
         { "describe", required_argument, NULL, O_DESCRIBE },
         { "quiet", no_argument, NULL, O_QUIET },
+        { "dot", no_argument, NULL, O_DOT },
+        { "stats", no_argument, NULL, O_STATS },
+        { "stats-json", required_argument, NULL, O_STATS_JSON },
+        { "dot-stats", required_argument, NULL, O_DOT_STATS },
+        { "progress", no_argument, NULL, O_PROGRESS },
+        { "no-progress", no_argument, NULL, O_NO_PROGRESS },
+        { "log-level", required_argument, NULL, O_LOG_LEVEL },
         { "version", no_argument, NULL, O_VERSION },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
@@ -122,21 +210,23 @@ main(int argc, char **argv)
     const char *sets[MAX_SETS];
     size_t nsets = 0;
     const char *describe = NULL;
-    bool check = false, list = false;
+    bool check = false, list = false, dot = false;
+    int progress = -1; /* -1: on if stderr is a terminal and not --quiet */
     flow_run_opts_t ro;
     flow_registry_t *reg;
     flow_graph_t *g;
     flow_diag_t diag;
-    int c, rc, signo = 0, status;
+    int c, rc, signo = 0, status, early = -1;
 
     memset(&ro, 0, sizeof(ro));
     reg = flow_registry_new();
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (early < 0 && (c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (c) {
         case O_SET:
             if (nsets == MAX_SETS) {
                 fprintf(stderr, "flowrun: error: too many --set\n");
-                return 2;
+                early = 2;
+                break;
             }
             sets[nsets++] = optarg;
             break;
@@ -145,11 +235,11 @@ main(int argc, char **argv)
             break;
         case O_TIMEOUT:
             if (parse_seconds("--timeout", optarg, &ro.timeout_s))
-                return 2;
+                early = 2;
             break;
         case O_GRACE:
             if (parse_seconds("--grace", optarg, &ro.grace_s))
-                return 2;
+                early = 2;
             break;
         case O_PATH:
             flow_registry_add_path(reg, optarg);
@@ -163,17 +253,50 @@ main(int argc, char **argv)
         case O_QUIET:
             ro.quiet = 1;
             break;
+        case O_DOT:
+            dot = true;
+            break;
+        case O_STATS:
+            ro.stats = 1;
+            break;
+        case O_STATS_JSON:
+            ro.stats_json = optarg;
+            break;
+        case O_DOT_STATS:
+            ro.dot_stats = optarg;
+            break;
+        case O_PROGRESS:
+            progress = 1;
+            break;
+        case O_NO_PROGRESS:
+            progress = 0;
+            break;
+        case O_LOG_LEVEL:
+            ro.log_level = parse_log_level(optarg);
+            if (!ro.log_level)
+                early = 2;
+            break;
+        case 'V':
         case O_VERSION:
             printf("flowrun %s (libflow %s, node ABI %d)\n",
                    FLOW_VERSION_STRING, flow_version(), FLOW_NODE_ABI);
-            return 0;
+            early = 0;
+            break;
+        case 'h':
         case O_HELP:
-            usage(stdout);
-            return 0;
+            help(stdout);
+            early = 0;
+            break;
         default:
             usage(stderr);
-            return 2;
+            fputs("Try 'flowrun --help' for more information.\n", stderr);
+            early = 2;
+            break;
         }
+    }
+    if (early >= 0) {
+        flow_registry_destroy(&reg);
+        return early;
     }
     flow_registry_add_path_list(reg, getenv("FLOW_PLUGIN_PATH"));
     add_builtin_path(reg);
@@ -203,6 +326,11 @@ main(int argc, char **argv)
         return 0;
     }
     if (optind != argc - 1) {
+        if (optind == argc)
+            fputs("flowrun: error: no graph file given\n", stderr);
+        else
+            fprintf(stderr, "flowrun: error: more than one graph file: '%s'\n",
+                    argv[optind + 1]);
         usage(stderr);
         flow_registry_destroy(&reg);
         return 2;
@@ -221,6 +349,18 @@ main(int argc, char **argv)
         flow_registry_destroy(&reg);
         return 0;
     }
+    if (dot) {
+        rc = flow_graph_write_dot(g, stdout);
+        if (rc)
+            fprintf(stderr, "flowrun: error: cannot write DOT: %s\n",
+                    flow_strerror(rc));
+        flow_graph_destroy(&g);
+        flow_registry_destroy(&reg);
+        return rc ? 1 : 0;
+    }
+    if (progress < 0)
+        progress = !ro.quiet && isatty(STDERR_FILENO);
+    ro.progress = progress;
     rc = flow_graph_run(g, &ro, &signo);
     if (rc == 0)
         status = 0;

@@ -1,0 +1,1023 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_observe.c: flowrun's observability end to end: --dot renders with
+ * Graphviz, --dot-stats, --stats and --stats-json count exactly the items
+ * the graph sends (an oracle from the graph's parameters), and the progress
+ * line shows under a pseudo-terminal and not when piped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+/* ---- Helpers ------------------------------------------------------------- */
+
+/* Whether `prog` is on the PATH. */
+static bool
+have_program(const char *prog)
+{
+    char cmd[256];
+
+    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+    return system(cmd) == 0;
+}
+
+#define SKIP_WITHOUT_DOT()                                                 \
+    do {                                                                   \
+        if (!have_program("dot")) {                                        \
+            print_message("SKIP: Graphviz 'dot' is not installed (Debian " \
+                          "package graphviz): cannot check DOT output\n"); \
+            skip();                                                        \
+        }                                                                  \
+    } while (0)
+
+/* Read the whole file at `path` (malloc'ed, NUL-terminated), or NULL. */
+static char *
+read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (!f)
+        return NULL;
+    do {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* A new empty temporary file with suffix `suffix`; returns its path. */
+static char *
+temp_path(const char *suffix)
+{
+    char *path = malloc(64);
+    int fd;
+
+    assert_non_null(path);
+    snprintf(path, 64, "/tmp/flow-observe-XXXXXX%s", suffix);
+    fd = mkstemps(path, (int)strlen(suffix));
+    assert_true(fd >= 0);
+    close(fd);
+    return path;
+}
+
+/* Write `len` bytes of `text` to a new temporary file with `suffix`. */
+static char *
+temp_with(const char *text, size_t len, const char *suffix)
+{
+    char *path = temp_path(suffix);
+    FILE *f = fopen(path, "wb");
+
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+/*
+ * Render the DOT file `path` with `dot -Tsvg`: it must exit 0, say nothing
+ * on stderr (no warnings either) and write an SVG.
+ */
+static void
+assert_dot_renders(const char *path)
+{
+    char *svg = temp_path(".svg"), *err = temp_path(".err");
+    char cmd[1024], *text;
+    int rc;
+
+    snprintf(cmd, sizeof(cmd), "dot -Tsvg '%s' -o '%s' 2>'%s'", path, svg, err);
+    rc = system(cmd);
+    text = read_file(err);
+    assert_non_null(text);
+    if (rc != 0 || *text)
+        print_message("dot -Tsvg %s: status %d: %s\n", path, rc, text);
+    assert_int_equal(rc, 0);
+    assert_string_equal(text, "");
+    free(text);
+    text = read_file(svg);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "<svg"));
+    free(text);
+    unlink(svg);
+    unlink(err);
+    free(svg);
+    free(err);
+}
+
+/* Number of occurrences of `needle` in `hay`. */
+static size_t
+count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(hay, needle); p;
+         p = strstr(p + strlen(needle), needle))
+        n++;
+    return n;
+}
+
+/*
+ * The value of the numeric attribute `attr` (as `attr=N`) of the edge line
+ * of `dot` that starts with `edge` ("\"a\" -> \"b\""); fails if missing.
+ */
+static uint64_t
+edge_attr(const char *dot, const char *edge, const char *attr)
+{
+    const char *p = strstr(dot, edge), *eol, *a;
+    char key[64];
+
+    assert_non_null(p);
+    eol = strchr(p, '\n');
+    assert_non_null(eol);
+    snprintf(key, sizeof(key), " %s=", attr);
+    a = strstr(p, key);
+    assert_true(a && a < eol);
+    return strtoull(a + strlen(key), NULL, 10);
+}
+
+/* ---- A tiny JSON parser, to check --stats-json ----------------------------
+ */
+
+enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+typedef struct jv {
+    int type;
+    double num;
+    char *str;         /* J_STR */
+    struct jv **items; /* J_ARR, J_OBJ values */
+    char **keys;       /* J_OBJ */
+    size_t n;
+} jv_t;
+
+static void
+jv_free(jv_t *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < v->n; i++) {
+        jv_free(v->items[i]);
+        if (v->keys)
+            free(v->keys[i]);
+    }
+    free(v->items);
+    free(v->keys);
+    free(v->str);
+    free(v);
+}
+
+static void
+skip_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+}
+
+/* Parse a JSON string at `*p` (at the quote); returns it malloc'ed. */
+static char *
+parse_str(const char **p)
+{
+    size_t cap = 16, len = 0;
+    char *s;
+
+    if (**p != '"')
+        return NULL;
+    s = malloc(cap);
+    for ((*p)++; **p != '"'; (*p)++) {
+        char c = **p;
+        if ((unsigned char)c < 0x20) {
+            free(s);
+            return NULL;
+        }
+        if (c == '\\') {
+            (*p)++;
+            switch (**p) {
+            case '"':
+            case '\\':
+            case '/':
+                c = **p;
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'u':
+                for (int i = 1; i <= 4; i++)
+                    if (!strchr("0123456789abcdefABCDEF", (*p)[i]) ||
+                        !(*p)[i]) {
+                        free(s);
+                        return NULL;
+                    }
+                *p += 4;
+                c = '?';
+                break;
+            default:
+                free(s);
+                return NULL;
+            }
+        }
+        if (len + 2 > cap)
+            s = realloc(s, cap *= 2);
+        s[len++] = c;
+    }
+    (*p)++;
+    s[len] = '\0';
+    return s;
+}
+
+static jv_t *parse_value(const char **p, int depth);
+
+/* Parse the members of an array or object after its opening bracket. */
+static jv_t *
+parse_container(const char **p, int depth, bool object)
+{
+    jv_t *v = calloc(1, sizeof(*v));
+    size_t cap = 0;
+    char close = object ? '}' : ']';
+
+    v->type = object ? J_OBJ : J_ARR;
+    skip_ws(p);
+    if (**p == close) {
+        (*p)++;
+        return v;
+    }
+    for (;;) {
+        char *key = NULL;
+        jv_t *item;
+
+        skip_ws(p);
+        if (object) {
+            key = parse_str(p);
+            skip_ws(p);
+            if (!key || **p != ':') {
+                free(key);
+                jv_free(v);
+                return NULL;
+            }
+            (*p)++;
+        }
+        item = parse_value(p, depth + 1);
+        if (!item) {
+            free(key);
+            jv_free(v);
+            return NULL;
+        }
+        if (v->n == cap) {
+            cap = cap ? cap * 2 : 8;
+            v->items = realloc(v->items, cap * sizeof(*v->items));
+            if (object)
+                v->keys = realloc(v->keys, cap * sizeof(*v->keys));
+        }
+        if (object)
+            v->keys[v->n] = key;
+        v->items[v->n++] = item;
+        skip_ws(p);
+        if (**p == ',') {
+            (*p)++;
+            continue;
+        }
+        if (**p == close) {
+            (*p)++;
+            return v;
+        }
+        jv_free(v);
+        return NULL;
+    }
+}
+
+/* Parse a JSON number per RFC 8259's grammar. */
+static bool
+parse_num(const char **p, double *out)
+{
+    const char *s = *p, *q = s;
+    char *end;
+
+    if (*q == '-')
+        q++;
+    if (*q == '0')
+        q++;
+    else if (*q >= '1' && *q <= '9')
+        while (*q >= '0' && *q <= '9')
+            q++;
+    else
+        return false;
+    if (*q == '.') {
+        q++;
+        if (!(*q >= '0' && *q <= '9'))
+            return false;
+        while (*q >= '0' && *q <= '9')
+            q++;
+    }
+    if (*q == 'e' || *q == 'E') {
+        q++;
+        if (*q == '+' || *q == '-')
+            q++;
+        if (!(*q >= '0' && *q <= '9'))
+            return false;
+        while (*q >= '0' && *q <= '9')
+            q++;
+    }
+    *out = strtod(s, &end);
+    if (end != q)
+        return false;
+    *p = q;
+    return true;
+}
+
+static jv_t *
+parse_value(const char **p, int depth)
+{
+    jv_t *v;
+
+    if (depth > 64)
+        return NULL;
+    skip_ws(p);
+    if (**p == '{' || **p == '[') {
+        bool object = **p == '{';
+        (*p)++;
+        return parse_container(p, depth, object);
+    }
+    v = calloc(1, sizeof(*v));
+    if (**p == '"') {
+        v->type = J_STR;
+        v->str = parse_str(p);
+        if (!v->str) {
+            free(v);
+            return NULL;
+        }
+    } else if (!strncmp(*p, "true", 4) || !strncmp(*p, "false", 5)) {
+        v->type = J_BOOL;
+        v->num = **p == 't';
+        *p += **p == 't' ? 4 : 5;
+    } else if (!strncmp(*p, "null", 4)) {
+        v->type = J_NULL;
+        *p += 4;
+    } else {
+        v->type = J_NUM;
+        if (!parse_num(p, &v->num)) {
+            free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* Parse the JSON document `text`: one value and nothing after it. */
+static jv_t *
+jv_parse(const char *text)
+{
+    const char *p = text;
+    jv_t *v = parse_value(&p, 0);
+
+    skip_ws(&p);
+    if (v && *p) {
+        jv_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* Member `key` of object `v`, which must exist and be of `type`. */
+static const jv_t *
+jv_get(const jv_t *v, const char *key, int type)
+{
+    assert_non_null(v);
+    assert_int_equal(v->type, J_OBJ);
+    for (size_t i = 0; i < v->n; i++)
+        if (!strcmp(v->keys[i], key)) {
+            if (v->items[i]->type != type)
+                print_message("JSON key '%s' has type %d, not %d\n", key,
+                              v->items[i]->type, type);
+            assert_int_equal(v->items[i]->type, type);
+            return v->items[i];
+        }
+    print_message("JSON key '%s' is missing\n", key);
+    fail();
+    return NULL;
+}
+
+/* The JSON parser itself: accepts what it should, rejects the rest. */
+static void
+test_observe_json_parser(void **unused)
+{
+    static const char *const good[] = {
+        "{}",
+        "[]",
+        "0",
+        "-1.5e+3",
+        "\"a\\u00e9\\n\"",
+        "[1, {\"a\": [true]}]",
+        " {\"a\": null, \"b\": false} ",
+    };
+    static const char *const bad[] = {
+        "",        "{",     "[1,]",        "{\"a\" 1}", "01",     "1.",
+        "\"\\x\"", "[1] 2", "{\"a\": 1,}", "tru",       "\"\n\"",
+    };
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+        jv_t *v = jv_parse(good[i]);
+        if (!v)
+            print_message("rejected: %s\n", good[i]);
+        assert_non_null(v);
+        jv_free(v);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        jv_t *v = jv_parse(bad[i]);
+        if (v)
+            print_message("accepted: %s\n", bad[i]);
+        assert_null(v);
+    }
+}
+
+/* ---- The oracle graph ---------------------------------------------------- */
+
+/*
+ * range (count N, R instances) -> jitter (J instances) -> collect (count).
+ * Every stage forwards each message whole, so both links carry exactly N
+ * items in ceil(N / batch) messages, whatever the instance counts.
+ */
+#define ORACLE_N     100003
+#define ORACLE_BATCH 1000
+#define ORACLE_MSGS  ((ORACLE_N + ORACLE_BATCH - 1) / ORACLE_BATCH)
+
+static char *
+oracle_graph(void)
+{
+    char text[1024];
+
+    snprintf(text, sizeof(text),
+             "[graph]\nname = oracle\n"
+             "[gen]\ntype = range\ncount = %d\ninstances = 3\n"
+             "[mid]\ntype = jitter\ninstances = 2\n"
+             "[out]\ntype = collect\nmode = count\n"
+             "[links]\npush = gen.out -> mid.in batch=%d hwm=8\n"
+             "push = mid.out -> out.in\n",
+             ORACLE_N, ORACLE_BATCH);
+    return tu_temp_file(text);
+}
+
+/* ---- DOT ----------------------------------------------------------------- */
+
+/* --dot on every example graph and on fixtures: dot -Tsvg accepts it. */
+static void
+test_observe_dot_renders(void **unused)
+{
+    static const char *const graphs[] = {
+        "graphs/palindromes.ini",
+        "graphs/pids.ini",
+        "graphs/sieve.ini",
+        "tests/fixtures/graphs/good_pair.ini",
+        "tests/fixtures/graphs/good_params.ini",
+        "tests/fixtures/graphs/good_minimal.ini",
+    };
+
+    (void)unused;
+    SKIP_WITHOUT_DOT();
+    for (size_t i = 0; i < sizeof(graphs) / sizeof(*graphs); i++) {
+        tu_result_t r;
+        char *path;
+
+        assert_int_equal(tu_runl(&r, 30, "--dot", tu_src(graphs[i]), NULL), 0);
+        assert_int_equal(strncmp(r.out, "digraph ", 8), 0);
+        path = temp_with(r.out, r.outlen, ".dot");
+        assert_dot_renders(path);
+        unlink(path);
+        free(path);
+        tu_result_release(&r);
+    }
+
+    /* Quotes and backslashes in the graph's name and description. */
+    {
+        char *graph = tu_temp_file(
+            "[graph]\nname = q\"x\\y\ndescription = say \"hi\" \\n end\\\n"
+            "[gen]\ntype = range\n[out]\ntype = collect\n"
+            "[links]\npush = gen.out -> out.in\n");
+        tu_result_t r;
+        char *path;
+
+        assert_int_equal(tu_runl(&r, 30, "--dot", graph, NULL), 0);
+        assert_non_null(strstr(r.out, "digraph \"q\\\"x\\\\y\" {"));
+        path = temp_with(r.out, r.outlen, ".dot");
+        assert_dot_renders(path);
+        unlink(path);
+        free(path);
+        tu_result_release(&r);
+        unlink(graph);
+        free(graph);
+    }
+}
+
+/* --dot names every node with its type and instances, every link with its
+ * kind, ports and non-default options, and does not run the graph. */
+static void
+test_observe_dot_content(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    /* pids.ini lingers 5 s per process if it runs: --dot must not. */
+    assert_int_equal(tu_runl(&r, 30, "--dot", tu_src("graphs/pids.ini"),
+                             "--set", "linger_ms=5000", NULL),
+                     0);
+    assert_true(r.seconds < 4);
+    assert_null(strstr(r.err, "error"));
+    tu_result_release(&r);
+
+    assert_int_equal(tu_runl(&r, 30, "--dot", tu_src("graphs/palindromes.ini"),
+                             "--set", "workers=3", NULL),
+                     0);
+    assert_non_null(strstr(r.out, "digraph \"palindromes\""));
+    assert_non_null(strstr(r.out, "\"find\" [label=\"find\\npalindromes\\n3 "
+                                  "instances\""));
+    assert_non_null(
+        strstr(r.out, "\"gen\" [label=\"gen\\nwords\\n1 instance\""));
+    assert_non_null(
+        strstr(r.out, "\"gen\" -> \"chunks\" [label=\"push\\nout -> in\""));
+    assert_non_null(strstr(r.out, "\"chunks\" -> \"find\""));
+    assert_non_null(strstr(r.out, "\"find\" -> \"out\""));
+    assert_int_equal(count_of(r.out, " -> \""), 3);
+    assert_int_equal(count_of(r.out, "dir=both"), 0);
+    tu_result_release(&r);
+
+    /* A pair link is two-headed; non-default batch and hwm are shown. */
+    assert_int_equal(tu_runl(&r, 30, "--dot", tu_src("graphs/sieve.ini"),
+                             "--set", "segments=4", NULL),
+                     0);
+    assert_non_null(strstr(r.out, "\"main\" -> \"seg\" [label=\"pair\\nseg "
+                                  "<-> coord\\nbatch=4096\\nhwm=8\""));
+    assert_int_equal(count_of(r.out, "dir=both"), 1);
+    assert_non_null(strstr(r.out, "\\n4 instances\""));
+    assert_non_null(strstr(r.out,
+                           "\"main\" -> \"out\" [label=\"push\\nout -> in\\n"
+                           "batch=4096\""));
+    tu_result_release(&r);
+}
+
+/* --dot-stats after a run: the DOT renders, and each push link carries
+ * exactly the items and messages the graph's parameters imply. */
+static void
+test_observe_dot_stats_counts(void **unused)
+{
+    char *graph = oracle_graph(), *dot = temp_path(".dot"), *text;
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(
+        tu_runl(&r, 60, graph, "--quiet", "--dot-stats", dot, NULL), 0);
+    assert_int_equal(strtoll(r.out, NULL, 10), ORACLE_N);
+    tu_result_release(&r);
+    text = read_file(dot);
+    assert_non_null(text);
+    assert_int_equal(edge_attr(text, "\"gen\" -> \"mid\"", "flow_items"),
+                     ORACLE_N);
+    assert_int_equal(edge_attr(text, "\"gen\" -> \"mid\"", "flow_msgs"),
+                     ORACLE_MSGS);
+    assert_true(edge_attr(text, "\"gen\" -> \"mid\"", "flow_bytes") >=
+                (uint64_t)ORACLE_N * 8);
+    assert_int_equal(edge_attr(text, "\"mid\" -> \"out\"", "flow_items"),
+                     ORACLE_N);
+    assert_int_equal(edge_attr(text, "\"mid\" -> \"out\"", "flow_msgs"),
+                     ORACLE_MSGS);
+    {
+        char label[128];
+        snprintf(label, sizeof(label), "%d items in %d msgs", ORACLE_N,
+                 ORACLE_MSGS);
+        assert_int_equal(count_of(text, label), 2);
+    }
+    free(text);
+    if (have_program("dot"))
+        assert_dot_renders(dot);
+    else
+        print_message("SKIP: Graphviz 'dot' is not installed: not rendering "
+                      "the --dot-stats output\n");
+    unlink(dot);
+    unlink(graph);
+    free(dot);
+    free(graph);
+}
+
+/* --dot-stats on a pair link: both directions are counted, and the push
+ * link to the collector carries exactly the primes printed. */
+static void
+test_observe_dot_stats_pair(void **unused)
+{
+    char *dot = temp_path(".dot"), *text;
+    tu_result_t r;
+    size_t nlines;
+    char **lines;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 60, tu_src("graphs/sieve.ini"), "--set",
+                             "limit=100000", "--set", "segments=3", "--quiet",
+                             "--dot-stats", dot, NULL),
+                     0);
+    lines = tu_lines(r.out, &nlines);
+    assert_int_equal(nlines, 9592); /* pi(100000) */
+    free(lines);
+    tu_result_release(&r);
+    text = read_file(dot);
+    assert_non_null(text);
+    assert_int_equal(edge_attr(text, "\"main\" -> \"out\"", "flow_items"),
+                     9592);
+    assert_true(edge_attr(text, "\"main\" -> \"seg\"", "flow_msgs") > 0);
+    assert_true(edge_attr(text, "\"main\" -> \"seg\"", "flow_back_items") > 0);
+    free(text);
+    if (have_program("dot"))
+        assert_dot_renders(dot);
+    unlink(dot);
+    free(dot);
+}
+
+/* ---- --stats and --stats-json -------------------------------------------- */
+
+/* Totals of one node's port in one direction. */
+typedef struct port_sum {
+    uint64_t msgs, items, bytes;
+    unsigned rows;
+} port_sum_t;
+
+/*
+ * Sum the --stats table rows of port `port`, direction `dir` ("in" or
+ * "out") of every instance of `node`. Instance rows start at column 0 with
+ * "node[i]"; port rows are indented: "  port dir messages items bytes".
+ */
+static port_sum_t
+table_sum(const char *err, const char *node, const char *port, const char *dir,
+          unsigned *instances)
+{
+    port_sum_t s = { 0, 0, 0, 0 };
+    char *copy = strdup(err), **lines;
+    size_t n, nlen = strlen(node);
+    bool in_node = false;
+
+    *instances = 0;
+    lines = tu_lines(copy, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *l = lines[i];
+        char pname[64], pdir[16];
+        unsigned long long m, it, b;
+
+        if (l[0] != ' ' && l[0] != '\0') {
+            in_node = !strncmp(l, node, nlen) && l[nlen] == '[';
+            if (in_node)
+                (*instances)++;
+            continue;
+        }
+        if (!in_node || sscanf(l, " %63s %15s %llu %llu %llu", pname, pdir, &m,
+                               &it, &b) != 5)
+            continue;
+        if (strcmp(pname, port) || strcmp(pdir, dir))
+            continue;
+        s.msgs += m;
+        s.items += it;
+        s.bytes += b;
+        s.rows++;
+    }
+    free(lines);
+    free(copy);
+    return s;
+}
+
+/* --stats: the table counts exactly the items and messages sent. */
+static void
+test_observe_stats_table(void **unused)
+{
+    char *graph = oracle_graph();
+    tu_result_t r;
+    unsigned inst;
+    port_sum_t s;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 60, graph, "--stats", NULL), 0);
+    assert_int_equal(strtoll(r.out, NULL, 10), ORACLE_N);
+
+    s = table_sum(r.err, "gen", "out", "out", &inst);
+    assert_int_equal(inst, 3);
+    assert_int_equal(s.rows, 3);
+    assert_int_equal(s.items, ORACLE_N);
+    assert_int_equal(s.msgs, ORACLE_MSGS);
+    assert_true(s.bytes >= (uint64_t)ORACLE_N * 8);
+
+    s = table_sum(r.err, "mid", "in", "in", &inst);
+    assert_int_equal(inst, 2);
+    assert_int_equal(s.items, ORACLE_N);
+    assert_int_equal(s.msgs, ORACLE_MSGS);
+    s = table_sum(r.err, "mid", "out", "out", &inst);
+    assert_int_equal(s.items, ORACLE_N);
+    assert_int_equal(s.msgs, ORACLE_MSGS);
+
+    s = table_sum(r.err, "out", "in", "in", &inst);
+    assert_int_equal(inst, 1);
+    assert_int_equal(s.items, ORACLE_N);
+    assert_int_equal(s.msgs, ORACLE_MSGS);
+    tu_result_release(&r);
+
+    /* Without --stats, no table. */
+    assert_int_equal(tu_runl(&r, 60, graph, NULL), 0);
+    s = table_sum(r.err, "gen", "out", "out", &inst);
+    assert_int_equal(inst, 0);
+    tu_result_release(&r);
+    unlink(graph);
+    free(graph);
+}
+
+/* Sum `key` over the ports named `port` of every instance of node `node`. */
+static uint64_t
+json_port_sum(const jv_t *doc, const char *node, const char *port,
+              const char *key, size_t *ninst)
+{
+    const jv_t *nodes = jv_get(doc, "nodes", J_ARR);
+    uint64_t sum = 0;
+
+    for (size_t i = 0; i < nodes->n; i++) {
+        const jv_t *n = nodes->items[i], *insts;
+        if (strcmp(jv_get(n, "name", J_STR)->str, node))
+            continue;
+        insts = jv_get(n, "instances", J_ARR);
+        *ninst = insts->n;
+        for (size_t k = 0; k < insts->n; k++) {
+            const jv_t *ports = jv_get(insts->items[k], "ports", J_ARR);
+            for (size_t p = 0; p < ports->n; p++)
+                if (!strcmp(jv_get(ports->items[p], "port", J_STR)->str, port))
+                    sum += (uint64_t)jv_get(ports->items[p], key, J_NUM)->num;
+        }
+        return sum;
+    }
+    print_message("node '%s' is not in the JSON\n", node);
+    fail();
+    return 0;
+}
+
+/* --stats-json: well-formed, every documented key with its type, and the
+ * counts of the oracle. */
+static void
+test_observe_stats_json(void **unused)
+{
+    static const char *const inst_nums[] = {
+        "instance",       "pid",         "wall_s", "busy_s",
+        "send_blocked_s", "recv_wait_s", "cpu_s",  "max_rss_kb",
+    };
+    static const char *const port_nums[] = {
+        "in_msgs", "in_items", "in_bytes", "out_msgs", "out_items", "out_bytes",
+    };
+    char *graph = oracle_graph(), *json = temp_path(".json"), *text;
+    const jv_t *nodes;
+    tu_result_t r;
+    size_t ninst = 0;
+    jv_t *doc;
+
+    (void)unused;
+    assert_int_equal(
+        tu_runl(&r, 60, graph, "--quiet", "--stats-json", json, NULL), 0);
+    assert_string_equal(r.err, "");
+    tu_result_release(&r);
+    text = read_file(json);
+    assert_non_null(text);
+    doc = jv_parse(text);
+    if (!doc)
+        print_message("not well-formed JSON:\n%s\n", text);
+    assert_non_null(doc);
+
+    assert_string_equal(jv_get(doc, "schema", J_STR)->str, "flow-stats-1");
+    assert_string_equal(jv_get(doc, "graph", J_STR)->str, "oracle");
+    assert_true(jv_get(doc, "elapsed_s", J_NUM)->num > 0);
+    nodes = jv_get(doc, "nodes", J_ARR);
+    assert_int_equal(nodes->n, 3);
+    for (size_t i = 0; i < nodes->n; i++) {
+        const jv_t *n = nodes->items[i], *insts;
+        static const char *const names[] = { "gen", "mid", "out" };
+        static const char *const types[] = { "range", "jitter", "collect" };
+        static const size_t counts[] = { 3, 2, 1 };
+
+        assert_string_equal(jv_get(n, "name", J_STR)->str, names[i]);
+        assert_string_equal(jv_get(n, "type", J_STR)->str, types[i]);
+        insts = jv_get(n, "instances", J_ARR);
+        assert_int_equal(insts->n, counts[i]);
+        for (size_t k = 0; k < insts->n; k++) {
+            const jv_t *in = insts->items[k], *ports;
+            for (size_t j = 0; j < sizeof(inst_nums) / sizeof(*inst_nums); j++)
+                assert_true(jv_get(in, inst_nums[j], J_NUM)->num >= 0);
+            assert_int_equal(jv_get(in, "instance", J_NUM)->num, k);
+            assert_true(jv_get(in, "pid", J_NUM)->num > 0);
+            assert_string_equal(jv_get(in, "state", J_STR)->str, "done");
+            ports = jv_get(in, "ports", J_ARR);
+            assert_int_equal(ports->n, i == 1 ? 2 : 1);
+            for (size_t p = 0; p < ports->n; p++) {
+                const char *dir = jv_get(ports->items[p], "dir", J_STR)->str;
+                assert_true(!strcmp(dir, "in") || !strcmp(dir, "out") ||
+                            !strcmp(dir, "pair"));
+                jv_get(ports->items[p], "port", J_STR);
+                for (size_t j = 0; j < sizeof(port_nums) / sizeof(*port_nums);
+                     j++)
+                    assert_true(
+                        jv_get(ports->items[p], port_nums[j], J_NUM)->num >= 0);
+            }
+        }
+    }
+
+    assert_int_equal(json_port_sum(doc, "gen", "out", "out_items", &ninst),
+                     ORACLE_N);
+    assert_int_equal(ninst, 3);
+    assert_int_equal(json_port_sum(doc, "gen", "out", "out_msgs", &ninst),
+                     ORACLE_MSGS);
+    assert_int_equal(json_port_sum(doc, "mid", "in", "in_items", &ninst),
+                     ORACLE_N);
+    assert_int_equal(json_port_sum(doc, "mid", "out", "out_items", &ninst),
+                     ORACLE_N);
+    assert_int_equal(json_port_sum(doc, "out", "in", "in_items", &ninst),
+                     ORACLE_N);
+    assert_int_equal(json_port_sum(doc, "out", "in", "in_msgs", &ninst),
+                     ORACLE_MSGS);
+    assert_int_equal(json_port_sum(doc, "gen", "out", "out_bytes", &ninst),
+                     json_port_sum(doc, "mid", "in", "in_bytes", &ninst));
+
+    jv_free(doc);
+    free(text);
+    unlink(json);
+    unlink(graph);
+    free(json);
+    free(graph);
+}
+
+/* ---- Progress ------------------------------------------------------------ */
+
+/* The marker every progress line carries. */
+#define PROGRESS_MARK "items/s"
+
+/* A graph that runs about 1.5 s: 200 messages, 0-15 ms each in jitter. */
+static char *
+slow_graph(void)
+{
+    return tu_temp_file("[gen]\ntype = range\ncount = 2000\n"
+                        "[mid]\ntype = jitter\nmax_us = 15000\n"
+                        "[out]\ntype = collect\nmode = count\n"
+                        "[links]\npush = gen.out -> mid.in batch=10\n"
+                        "push = mid.out -> out.in\n");
+}
+
+/*
+ * Run flowrun on `graph` with `extra` options under a pseudo-terminal
+ * (script(1)); returns everything the terminal showed (malloc'ed).
+ */
+static char *
+run_in_pty(const char *graph, const char *extra, int *status)
+{
+    char cmd[4096], buf[4096], *out = NULL;
+    size_t len = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd),
+             "timeout 60 script -qfec \"'%s' '%s' %s\" /dev/null </dev/null",
+             tu_flowrun(), graph, extra);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0; len += n) {
+        out = realloc(out, len + n + 1);
+        memcpy(out + len, buf, n);
+    }
+    *status = pclose(p);
+    out = realloc(out, len + 1);
+    out[len] = '\0';
+    return out;
+}
+
+/* Under a terminal the progress line shows by default; not with --quiet
+ * or --no-progress. */
+static void
+test_observe_progress_tty(void **unused)
+{
+    char *graph, *out;
+    int status;
+
+    (void)unused;
+    if (!have_program("script") || !have_program("timeout")) {
+        print_message("SKIP: script(1) from util-linux is not installed\n");
+        skip();
+    }
+    graph = slow_graph();
+    out = run_in_pty(graph, "", &status);
+    if (!strstr(out, PROGRESS_MARK))
+        print_message("terminal output:\n%s\n", out);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_non_null(strstr(out, PROGRESS_MARK));
+    assert_non_null(strstr(out, "2000")); /* the count still comes out */
+    free(out);
+
+    out = run_in_pty(graph, "--quiet", &status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_null(strstr(out, PROGRESS_MARK));
+    free(out);
+
+    out = run_in_pty(graph, "--no-progress", &status);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_null(strstr(out, PROGRESS_MARK));
+    free(out);
+    unlink(graph);
+    free(graph);
+}
+
+/* Piped, no progress line unless --progress asks for it. */
+static void
+test_observe_progress_piped(void **unused)
+{
+    char *graph = slow_graph();
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 60, graph, NULL), 0);
+    assert_null(strstr(r.err, PROGRESS_MARK));
+    assert_null(strchr(r.err, '\r'));
+    assert_int_equal(strtoll(r.out, NULL, 10), 2000);
+    tu_result_release(&r);
+
+    assert_int_equal(tu_runl(&r, 60, graph, "--progress", NULL), 0);
+    assert_non_null(strstr(r.err, PROGRESS_MARK));
+    assert_null(strstr(r.out, PROGRESS_MARK));
+    tu_result_release(&r);
+    unlink(graph);
+    free(graph);
+}
+
+/* ---- Options ------------------------------------------------------------- */
+
+/* --help teaches; bad --log-level values are usage errors. */
+static void
+test_observe_options(void **unused)
+{
+    static const char *const help_words[] = {
+        "--stats-json", "--dot-stats",     "--dot",        "--progress",
+        "--log-level",  "Examples:",       "Exit status:", "FLOW_PLUGIN_PATH",
+        "TMPDIR",       "XDG_RUNTIME_DIR",
+    };
+    char *graph = slow_graph();
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 30, "--help", NULL), 0);
+    for (size_t i = 0; i < sizeof(help_words) / sizeof(*help_words); i++)
+        assert_non_null(strstr(r.out, help_words[i]));
+    tu_result_release(&r);
+
+    assert_int_equal(tu_runl(&r, 30, "--log-level", "loud", graph, NULL), 2);
+    assert_non_null(strstr(r.err, "'loud'"));
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "--dot", "--log-level", "debug",
+                             tu_src("graphs/pids.ini"), NULL),
+                     0);
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "--version", NULL), 0);
+    assert_int_equal(strncmp(r.out, "flowrun ", 8), 0);
+    tu_result_release(&r);
+    unlink(graph);
+    free(graph);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_observe_json_parser),
+        cmocka_unit_test(test_observe_options),
+        cmocka_unit_test(test_observe_dot_renders),
+        cmocka_unit_test(test_observe_dot_content),
+        cmocka_unit_test(test_observe_dot_stats_counts),
+        cmocka_unit_test(test_observe_dot_stats_pair),
+        cmocka_unit_test(test_observe_stats_table),
+        cmocka_unit_test(test_observe_stats_json),
+        cmocka_unit_test(test_observe_progress_tty),
+        cmocka_unit_test(test_observe_progress_piped),
+    };
+
+    tu_watchdog(280);
+    return cmocka_run_group_tests_name("observe", tests, NULL, NULL);
+}
