@@ -73,7 +73,7 @@ reader(char *str, int num, void *stream)
     }
     memcpy(str, start, len);
     str[len] = '\0';
-    if (*start == '[') {
+    if (len && *start == '[') {
         const char *end = memchr(start, ']', len);
         if (end) {
             flow__xgrow((void **)&ld->sections, &ld->scap, ld->nsections + 1,
@@ -301,11 +301,11 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
         char *eq = strchr(tok[i], '=');
         int64_t v;
         if (!eq) {
+            rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
+                            "bad link option '%s': expected batch=N or hwm=N",
+                            tok[i]);
             free(text);
-            return flow__diag(diag, FLOW_EPARSE, g->file, line,
-                              "bad link option '%s': expected batch=N or "
-                              "hwm=N",
-                              tok[i]);
+            return rc;
         }
         *eq = '\0';
         if (strcmp(tok[i], "batch") && strcmp(tok[i], "hwm")) {

@@ -190,6 +190,13 @@ int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                     const char *run_dir, const int fds[4],
                     struct flow_inst_stats *st);
 
+/*
+ * Set this process's transport: `tcp` links bound on `bind_host` (NULL:
+ * 127.0.0.1), and the rendezvous endpoint `rdv` to register with (NULL:
+ * the launcher's pipe barriers). Strings are borrowed for the process.
+ */
+void flow__node_set_net(bool tcp, const char *bind_host, const char *rdv);
+
 /* Set the child's log level and whether the launcher captures stderr. */
 void flow__node_set_logging(int level, bool captured);
 

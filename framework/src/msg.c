@@ -358,12 +358,13 @@ flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
         break;
     case FLOW_WORDS: {
         size_t olen = (size_t)count * sizeof(uint32_t);
-        const unsigned char *data = f + FLOW_WIRE_HDR + olen;
+        const unsigned char *data;
         uint32_t prev = 0, end;
         size_t dlen;
 
         if (plen < olen)
             return bad(why, whylen, "words frame shorter than its offsets");
+        data = f + FLOW_WIRE_HDR + olen;
         dlen = plen - olen;
         for (uint32_t i = 0; i < count; i++) {
             memcpy(&end, f + FLOW_WIRE_HDR + (size_t)i * 4, 4);

@@ -26,6 +26,7 @@
 #include <zmq.h>
 
 #include "internal.h"
+#include "rendezvous.h"
 #include "stats.h"
 
 /* Single-writer counters in shared memory: plain relaxed stores. */
@@ -43,6 +44,13 @@ now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* One endpoint of the run, from the rendezvous's table. */
+typedef struct ep_rec {
+    size_t link;
+    long a, b;
+    char ep[160];
+} ep_rec_t;
 
 typedef struct chan {
     void *sock;
@@ -86,9 +94,35 @@ struct flow_node {
     void *state;
     uint64_t cur_seq;
     zmq_pollitem_t *items;
+    void *rdv;   /* DEALER to the rendezvous, NULL with pipe barriers */
+    size_t proc; /* this process's index in the run */
+    char *hello; /* HELLO records of the endpoints we bound */
+    size_t hlen, hcap;
+    ep_rec_t *table; /* every endpoint of the run (TCP) */
+    size_t ntable, tcap;
     rport_t **item_port;
     unsigned *item_ch;
+    struct flow_harness *harness; /* in-process test harness, or NULL */
 };
+
+/*
+ * Transport of this process, set before flow__node_main: ipc endpoints in
+ * the run directory and pipe barriers, or TCP endpoints exchanged through a
+ * rendezvous that is also the barrier.
+ */
+static struct {
+    bool tcp;
+    const char *bind_host; /* TCP: address to bind */
+    const char *rdv;       /* rendezvous endpoint, NULL: pipe barriers */
+} net;
+
+void
+flow__node_set_net(bool tcp, const char *bind_host, const char *rdv)
+{
+    net.tcp = tcp;
+    net.bind_host = bind_host && *bind_host ? bind_host : "127.0.0.1";
+    net.rdv = rdv;
+}
 
 /*
  * Stop requests from the launcher. SIGUSR1: a graceful stop, sources end
@@ -159,9 +193,11 @@ find_port(const flow_node_t *node, const char *name)
 unsigned
 flow_node_channels(const flow_node_t *node, const char *port)
 {
-    rport_t *p = find_port(node, port);
+    rport_t *p;
 
-    if (!p)
+    if (node->harness)
+        return flow__harness_channels(node->harness, port);
+    if (!(p = find_port(node, port)))
         return 0;
     return p->decl->dir == FLOW_DIR_IN ? p->peer->instances : p->nch;
 }
@@ -169,8 +205,11 @@ flow_node_channels(const flow_node_t *node, const char *port)
 size_t
 flow_node_batch(const flow_node_t *node, const char *port)
 {
-    rport_t *p = find_port(node, port);
+    rport_t *p;
 
+    if (node->harness)
+        return flow__harness_batch(node->harness, port);
+    p = find_port(node, port);
     return p ? p->link->batch : 0;
 }
 
@@ -187,6 +226,10 @@ flow__node_set_logging(int level, bool captured)
     log_max = level;
     log_captured = captured;
 }
+
+static void vlog(const flow_node_t *node, flow_log_level_t level,
+                 const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 static void
 vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
@@ -281,12 +324,62 @@ sock_fail(flow_node_t *node, const rport_t *p, const char *what, const char *ep)
                           p->decl->name, zmq_strerror(zmq_errno()));
 }
 
+/* Bind `sock` for endpoint (link, a, b) of port `p`: in the run directory,
+ * or on a TCP port of the kernel's choice; record it for the rendezvous. */
+static int
+bind_endpoint(flow_node_t *node, rport_t *p, void *sock, const char *run_dir,
+              long a, long b)
+{
+    char ep[256];
+    size_t len = sizeof(ep);
+    int n;
+
+    if (net.tcp) {
+        snprintf(ep, sizeof(ep), "tcp://%s:*", net.bind_host);
+        if (zmq_bind(sock, ep))
+            return sock_fail(node, p, "bind", ep);
+        if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) ||
+            flow__endpoint_fix(ep, sizeof(ep), net.bind_host))
+            return flow_node_fail(node, "cannot read the port bound for '%s'",
+                                  p->decl->name);
+    } else {
+        if (flow__endpoint(ep, sizeof(ep), run_dir, p->link_index, (unsigned)a,
+                           b < 0 ? UINT32_MAX : (unsigned)b))
+            return flow_node_fail(node, "run directory path too long");
+        if (zmq_bind(sock, ep))
+            return sock_fail(node, p, "bind", ep);
+    }
+    flow__xgrow((void **)&node->hello, &node->hcap, node->hlen + 300, 1);
+    n = snprintf(node->hello + node->hlen, node->hcap - node->hlen,
+                 "%zu %ld %ld %s\n", p->link_index, a, b, ep);
+    if (n > 0)
+        node->hlen += (size_t)n;
+    return 0;
+}
+
+/* The endpoint (link, a, b) to connect to, into `ep`. */
+static int
+find_endpoint(flow_node_t *node, const char *run_dir, size_t link, long a,
+              long b, char *ep, size_t size)
+{
+    if (!net.tcp)
+        return flow__endpoint(ep, size, run_dir, link, (unsigned)a,
+                              b < 0 ? UINT32_MAX : (unsigned)b);
+    for (size_t i = 0; i < node->ntable; i++) {
+        const ep_rec_t *r = &node->table[i];
+        if (r->link == link && r->a == a && r->b == b) {
+            snprintf(ep, size, "%s", r->ep);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
 /* Create the sockets of every port; bind the bound ones. */
 static int
 wire_bind(flow_node_t *node, const char *run_dir)
 {
     const flow_graph_t *g = node->g;
-    char ep[256];
 
     for (size_t i = 0; i < node->nports; i++) {
         rport_t *p = &node->ports[i];
@@ -296,12 +389,12 @@ wire_bind(flow_node_t *node, const char *run_dir)
 
         if (p->decl->dir == FLOW_DIR_IN) {
             unsigned np = p->peer->instances;
-            if (flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
-                               node->inst, UINT32_MAX))
-                return flow_node_fail(node, "run directory path too long");
+            int rc;
             p->pull = make_socket(node, ZMQ_PULL, l->hwm);
-            if (!p->pull || zmq_bind(p->pull, ep))
-                return sock_fail(node, p, "bind", ep);
+            if (!p->pull)
+                return sock_fail(node, p, "create a socket", "pull");
+            if ((rc = bind_endpoint(node, p, p->pull, run_dir, node->inst, -1)))
+                return rc;
             p->rcvd = flow__xcalloc(np, sizeof(*p->rcvd));
             p->eos = flow__xcalloc(np, 1);
             p->nopen = np;
@@ -321,18 +414,18 @@ wire_bind(flow_node_t *node, const char *run_dir)
             p->nopen = p->nch;
             for (unsigned c = 0; c < p->nch; c++) {
                 chan_t *ch = &p->ch[c];
+                int rc;
                 ch->peer = flow__pair_peer(a, b, p->side, node->inst, c);
-                ch->sock = make_socket(node, ZMQ_PAIR, l->hwm);
+                /* PAIR does not reconnect: over TCP, DEALER pairs. */
+                ch->sock =
+                    make_socket(node, net.tcp ? ZMQ_DEALER : ZMQ_PAIR, l->hwm);
                 if (!ch->sock)
                     return sock_fail(node, p, "create a socket", "pair");
                 if (p->side != 0)
                     continue;
-                if (flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
-                                   node->inst, ch->peer))
-                    return flow_node_fail(node, "run directory path too "
-                                                "long");
-                if (zmq_bind(ch->sock, ep))
-                    return sock_fail(node, p, "bind", ep);
+                if ((rc = bind_endpoint(node, p, ch->sock, run_dir, node->inst,
+                                        ch->peer)))
+                    return rc;
             }
         }
     }
@@ -354,15 +447,16 @@ wire_connect(flow_node_t *node, const char *run_dir)
             chan_t *ch = &p->ch[c];
             int rc;
             if (p->decl->dir == FLOW_DIR_OUT)
-                rc = flow__endpoint(ep, sizeof(ep), run_dir, p->link_index, c,
-                                    UINT32_MAX);
+                rc = find_endpoint(node, run_dir, p->link_index, c, -1, ep,
+                                   sizeof(ep));
             else if (p->side == 1)
-                rc = flow__endpoint(ep, sizeof(ep), run_dir, p->link_index,
-                                    ch->peer, node->inst);
+                rc = find_endpoint(node, run_dir, p->link_index, ch->peer,
+                                   node->inst, ep, sizeof(ep));
             else
                 continue;
             if (rc)
-                return flow_node_fail(node, "run directory path too long");
+                return flow_node_fail(node, "no endpoint for link '%s'",
+                                      p->link->text);
             if (zmq_connect(ch->sock, ep))
                 return sock_fail(node, p, "connect to", ep);
         }
@@ -472,8 +566,13 @@ flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
 {
     rport_t *p;
     zmq_msg_t zm;
-    int rc = port_for_send(node, port, &p);
+    int rc;
 
+    if (node->harness) {
+        flow_node_fail(node, "no raw frames in a harness, port '%s'", port);
+        return FLOW_EPORT;
+    }
+    rc = port_for_send(node, port, &p);
     if (rc || (rc = interrupted(node)))
         return rc;
     if (zmq_msg_init_size(&zm, len))
@@ -550,9 +649,11 @@ int
 flow_node_send(flow_node_t *node, const char *port, flow_msg_t **msg_p)
 {
     rport_t *p;
-    int rc = port_for_send(node, port, &p);
+    int rc;
 
-    if (rc) {
+    if (node->harness)
+        return flow__harness_send(node->harness, port, true, 0, msg_p);
+    if ((rc = port_for_send(node, port, &p))) {
         flow_msg_destroy(msg_p);
         return rc;
     }
@@ -564,8 +665,11 @@ flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
                   flow_msg_t **msg_p)
 {
     rport_t *p;
-    int rc = port_for_send(node, port, &p);
+    int rc;
 
+    if (node->harness)
+        return flow__harness_send(node->harness, port, false, channel, msg_p);
+    rc = port_for_send(node, port, &p);
     if (!rc && channel >= p->nch)
         rc = flow_node_fail(node, "send on port '%s' to channel %u of %u", port,
                             channel, p->nch);
@@ -595,8 +699,11 @@ int
 flow_node_close(flow_node_t *node, const char *port)
 {
     rport_t *p;
-    int rc = port_for_send(node, port, &p);
+    int rc;
 
+    if (node->harness)
+        return flow__harness_close(node->harness, port, true, 0);
+    rc = port_for_send(node, port, &p);
     for (unsigned c = 0; !rc && c < p->nch; c++)
         rc = close_channel(node, p, c);
     return rc;
@@ -606,9 +713,11 @@ int
 flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
 {
     rport_t *p;
-    int rc = port_for_send(node, port, &p);
+    int rc;
 
-    if (rc)
+    if (node->harness)
+        return flow__harness_close(node->harness, port, false, channel);
+    if ((rc = port_for_send(node, port, &p)))
         return rc;
     if (channel >= p->nch)
         return flow_node_fail(node, "close of port '%s' channel %u of %u", port,
@@ -783,8 +892,11 @@ int
 flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
 {
     rport_t *p;
-    int rc = port_for_recv(node, port, &p);
+    int rc;
 
+    if (node->harness)
+        return flow__harness_recv(node->harness, port, true, 0, msg_p);
+    rc = port_for_recv(node, port, &p);
     *msg_p = NULL;
     if (rc)
         return rc;
@@ -805,8 +917,11 @@ flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
                     flow_msg_t **msg_p)
 {
     rport_t *p;
-    int rc = port_for_recv(node, port, &p);
+    int rc;
 
+    if (node->harness)
+        return flow__harness_recv(node->harness, port, false, channel, msg_p);
+    rc = port_for_recv(node, port, &p);
     *msg_p = NULL;
     if (rc)
         return rc;
@@ -969,6 +1084,11 @@ node_release(flow_node_t *node)
         free(p->rcvd);
         free(p->eos);
     }
+    if (node->rdv)
+        zmq_close(node->rdv);
+    node->rdv = NULL;
+    free(node->hello);
+    free(node->table);
     free(node->ports);
     free(node->items);
     free(node->item_port);
@@ -976,6 +1096,161 @@ node_release(flow_node_t *node)
     if (node->ctx)
         zmq_ctx_term(node->ctx);
     node->ctx = NULL;
+}
+
+/* ---- Barriers ------------------------------------------------------------ */
+
+/* Wait for EOF on pipe `fd` (the launcher closing its end). */
+static int
+wait_eof(int fd)
+{
+    char c;
+    int rc;
+
+    while ((rc = (int)read(fd, &c, 1)) != 0) {
+        if (rc < 0 && errno == EINTR && stop_hard)
+            return FLOW_EINTR;
+        if (rc < 0 && errno != EINTR)
+            return -errno;
+    }
+    close(fd);
+    return 0;
+}
+
+/* Receive the rendezvous's next message into `*text` (caller frees). An
+ * ABORT is a stop order: FLOW_EINTR. */
+static int
+rdv_recv(flow_node_t *node, char **text)
+{
+    zmq_msg_t m;
+
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, node->rdv, 0) < 0) {
+        if (zmq_errno() == EINTR && !stop_hard)
+            continue;
+        zmq_msg_close(&m);
+        return zmq_errno() == EINTR ? FLOW_EINTR : -zmq_errno();
+    }
+    *text = flow__xstrndup(zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&m);
+    if (!strncmp(*text, "ABORT", 5)) {
+        stop_hard = 1;
+        free(*text);
+        *text = NULL;
+        return FLOW_EINTR;
+    }
+    return 0;
+}
+
+static int
+rdv_send(flow_node_t *node, const char *text, size_t len)
+{
+    while (zmq_send(node->rdv, text, len, 0) < 0) {
+        if (zmq_errno() == EINTR && !stop_hard)
+            continue;
+        return zmq_errno() == EINTR ? FLOW_EINTR : -zmq_errno();
+    }
+    return 0;
+}
+
+/* Parse the endpoint records of a TABLE message. */
+static void
+parse_table(flow_node_t *node, const char *text)
+{
+    const char *line = strchr(text, '\n');
+
+    while (line && *++line) {
+        ep_rec_t r;
+        if (sscanf(line, "%zu %ld %ld %159s", &r.link, &r.a, &r.b, r.ep) == 4) {
+            flow__xgrow((void **)&node->table, &node->tcap, node->ntable + 1,
+                        sizeof(*node->table));
+            node->table[node->ntable++] = r;
+        }
+        line = strchr(line, '\n');
+    }
+}
+
+/*
+ * Start barrier: tell the launcher this instance has bound its endpoints,
+ * and wait until every instance has. With a rendezvous, register the
+ * endpoints and receive everybody's; else a byte on `ready_fd`, then EOF
+ * on `go_fd`.
+ */
+static int
+barrier_start(flow_node_t *node, int ready_fd, int go_fd)
+{
+    char host[64], head[160], *text = NULL, *msg;
+    int ivl = 20, linger = 2000, rc, n;
+
+    if (!net.rdv) {
+        char c = 'r';
+        if (write(ready_fd, &c, 1) != 1)
+            return -errno;
+        close(ready_fd);
+        return wait_eof(go_fd);
+    }
+    node->rdv = zmq_socket(node->ctx, ZMQ_DEALER);
+    if (!node->rdv)
+        return -zmq_errno();
+    zmq_setsockopt(node->rdv, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(node->rdv, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_connect(node->rdv, net.rdv))
+        return flow_node_fail(node, "cannot connect to the rendezvous '%s': %s",
+                              net.rdv, zmq_strerror(zmq_errno()));
+    if (gethostname(host, sizeof(host)))
+        snprintf(host, sizeof(host), "?");
+    host[sizeof(host) - 1] = '\0';
+    n = snprintf(head, sizeof(head), "HELLO %zu %d %s\n", node->proc,
+                 (int)getpid(), host);
+    msg = flow__xmalloc((size_t)n + node->hlen + 1);
+    memcpy(msg, head, (size_t)n);
+    if (node->hlen)
+        memcpy(msg + n, node->hello, node->hlen);
+    rc = rdv_send(node, msg, (size_t)n + node->hlen);
+    free(msg);
+    if (rc)
+        return rc;
+    while (!(rc = rdv_recv(node, &text))) {
+        bool table = !strncmp(text, "TABLE", 5);
+        if (table)
+            parse_table(node, text);
+        free(text);
+        if (table)
+            return 0;
+    }
+    return rc;
+}
+
+/*
+ * Exit barrier. libzmq may drop queued messages of a closing ipc socket
+ * despite an infinite linger (libzmq issue 4660), so an instance keeps its
+ * sockets open until every instance is done: by then every consumer has
+ * received every end marker, hence every message, and nothing is left in
+ * flight.
+ */
+static int
+barrier_exit(flow_node_t *node, int done_fd, int release_fd)
+{
+    char line[64], *text = NULL;
+    int rc, n;
+
+    if (!net.rdv) {
+        char c = 'd';
+        if (write(done_fd, &c, 1) != 1)
+            return -errno;
+        close(done_fd);
+        return wait_eof(release_fd);
+    }
+    n = snprintf(line, sizeof(line), "DONE %zu\n", node->proc);
+    if ((rc = rdv_send(node, line, (size_t)n)))
+        return rc;
+    while (!(rc = rdv_recv(node, &text))) {
+        bool release = !strncmp(text, "RELEASE", 7);
+        free(text);
+        if (release)
+            return 0;
+    }
+    return rc;
 }
 
 /* Fill in the end-of-work counters of `st`. */
@@ -1012,6 +1287,19 @@ report_failure(flow_node_t *node, const char *what, int rc)
     if (!node->failed)
         flow_node_fail(node, "%s returned %s", what, flow_err_name(rc));
     flow_node_log(node, FLOW_LOG_ERROR, "%s", node->fail);
+    if (node->rdv) {
+        /* Tell the rendezvous why, so the launcher can say it. */
+        char line[FLOW_DIAG_MSG + 64];
+        int n = snprintf(line, sizeof(line), "FAIL %zu %s\n", node->proc,
+                         node->fail);
+        if (n > 0)
+            zmq_send(node->rdv, line,
+                     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
+                     0);
+        zmq_close(node->rdv); /* lingers up to 2 s to deliver it */
+        node->rdv = NULL;
+        zmq_ctx_term(node->ctx);
+    }
     if (node->inited && d->fini)
         d->fini(node, node->state);
     return 1;
@@ -1022,14 +1310,13 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                 const char *run_dir, const int fds[4],
                 struct flow_inst_stats *st)
 {
-    int ready_fd = fds[0], go_fd = fds[1], done_fd = fds[2];
-    int release_fd = fds[3];
+    int ready_fd = fds ? fds[0] : -1, go_fd = fds ? fds[1] : -1;
+    int done_fd = fds ? fds[2] : -1, release_fd = fds ? fds[3] : -1;
     flow_node_t node;
     const flow_gnode_t *gn = &g->nodes[n];
     const flow_node_desc_t *d = gn->desc;
     void *state = gn->state; /* filled before fork; this copy is ours */
     size_t maxitems = 1;
-    char c = 'r';
     int rc;
 
     memset(&node, 0, sizeof(node));
@@ -1038,6 +1325,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.gn = gn;
     node.inst = inst;
     node.nports = gn->nports;
+    node.proc = flow__proc_index(g, n, inst);
     node.state = state;
     node.is_source = true;
     node.ports =
@@ -1067,19 +1355,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     }
     if ((rc = wire_bind(&node, run_dir)))
         return report_failure(&node, "wiring", rc);
-    /* Start barrier: tell the launcher we are bound, wait for "go" (EOF). */
-    if (write(ready_fd, &c, 1) != 1)
-        return report_failure(&node, "the start barrier", -errno);
-    close(ready_fd);
-    while ((rc = (int)read(go_fd, &c, 1)) != 0) {
-        if (rc < 0 && errno == EINTR && stop_hard)
-            return report_failure(&node, "", FLOW_EINTR);
-        if (rc < 0 && errno != EINTR)
-            return report_failure(&node, "the start barrier", -errno);
-        if (rc > 0)
-            break;
-    }
-    close(go_fd);
+    if ((rc = barrier_start(&node, ready_fd, go_fd)))
+        return report_failure(&node, "the start barrier", rc);
     if ((rc = wire_connect(&node, run_dir)))
         return report_failure(&node, "wiring", rc);
     if (st) {
@@ -1127,18 +1404,37 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
      * then every consumer has received every end marker, hence every
      * message, and nothing is left in flight.
      */
-    if (write(done_fd, &c, 1) != 1)
-        return report_failure(&node, "the exit barrier", -errno);
-    close(done_fd);
-    while ((rc = (int)read(release_fd, &c, 1)) != 0) {
-        if (rc < 0 && errno == EINTR && stop_hard)
-            return report_failure(&node, "", FLOW_EINTR);
-        if (rc < 0 && errno != EINTR)
-            return report_failure(&node, "the exit barrier", -errno);
-        if (rc > 0)
-            break;
-    }
-    close(release_fd);
+    if ((rc = barrier_exit(&node, done_fd, release_fd)))
+        return report_failure(&node, "the exit barrier", rc);
     node_release(&node);
     return 0;
+}
+
+/* ---- In-process test harness (see harness.c) ----------------------------- */
+
+flow_node_t *
+flow__node_new_harness(struct flow_harness *h, const flow_gnode_t *gn,
+                       unsigned inst)
+{
+    flow_node_t *node = flow__xcalloc(1, sizeof(*node));
+
+    node->gn = gn;
+    node->inst = inst;
+    node->harness = h;
+    return node;
+}
+
+void
+flow__node_destroy_harness(flow_node_t **node_p)
+{
+    if (!node_p || !*node_p)
+        return;
+    free(*node_p);
+    *node_p = NULL;
+}
+
+const char *
+flow__node_failure(const flow_node_t *node)
+{
+    return node->failed ? node->fail : NULL;
 }

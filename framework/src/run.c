@@ -27,9 +27,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "dot.h"
 #include "internal.h"
+#include "rendezvous.h"
 #include "stats.h"
 
 static double
@@ -335,7 +337,8 @@ report_timeout(const sup_t *s, long k, double limit)
 static void
 child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
       pid_t parent, pid_t pgid, const sigset_t *oldmask, barrier_t *b,
-      int err_w, int log_level, flow_inst_stats_t *st)
+      int err_w, int log_level, flow_inst_stats_t *st,
+      const flow_run_opts_t *opts, const char *rdv_ep)
 {
     int fds[4] = { b->ready[1], b->go[0], b->done[1], b->release[0] };
     int rc;
@@ -345,6 +348,7 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
         close(err_w);
     }
     flow__node_set_logging(log_level, err_w >= 0);
+    flow__node_set_net(opts->tcp, opts->bind, opts->tcp ? rdv_ep : NULL);
     /* Frames of a few hundred KiB come and go all the time: keep glibc
      * from returning them to the kernel and faulting them back in. */
     mallopt(M_MMAP_THRESHOLD, 8 << 20);
@@ -379,6 +383,10 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     double go_at = 0;
     pid_t parent = getpid(), pgid = 0;
     bool masked = false;
+    char rdv_ep[4200], rdv_addr[256];
+    void *zctx = NULL;
+    flow_rdv_t *rdv = NULL;
+    int rdv_fd = -1;
     int log_level;
     struct pollfd *pfd = NULL;
     flow_run_stats_t prev_rs;
@@ -403,6 +411,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         if ((rc = make_run_dir(&tmp, dir, sizeof(dir))))
             return rc;
     }
+    snprintf(rdv_ep, sizeof(rdv_ep), "ipc://%s/rendezvous", dir);
     s.nprocs = flow_graph_process_count(graph);
     s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
     for (size_t k = 0; k < s.nprocs; k++)
@@ -457,7 +466,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             if (errp[0] >= 0)
                 close(errp[0]);
             child(graph, &s.procs[k], dir, parent, pgid, &oldmask, &b, errp[1],
-                  log_level, &s.stats[k]);
+                  log_level, &s.stats[k], opts, rdv_ep);
         }
         if (errp[1] >= 0)
             close(errp[1]);
@@ -479,6 +488,24 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     b.done[1] = -1;
     close(b.release[0]);
     b.release[0] = -1;
+    if (opts->tcp && !s.stopping) {
+        /* TCP links: endpoints are exchanged through a rendezvous, created
+         * now that every child is forked (no context crosses a fork). */
+        int err = 0;
+        zctx = zmq_ctx_new();
+        rdv = zctx ? flow__rdv_new(zctx, graph, rdv_ep, rdv_addr,
+                                   sizeof(rdv_addr), &err)
+                   : NULL;
+        if (!rdv) {
+            fprintf(stderr, "flowrun: error: cannot start the rendezvous: %s\n",
+                    flow_strerror(err ? err : -ENOMEM));
+            s.result = err ? err : -ENOMEM;
+            begin_stop(&s, grace);
+        } else {
+            flow__rdv_set_quiet(rdv, true);
+            rdv_fd = flow__rdv_fd(rdv);
+        }
+    }
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) {
         rc = -errno;
@@ -488,7 +515,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     if (opts->timeout_s > 0)
         deadline = now_s() + opts->timeout_s;
 
-    pfd = flow__xcalloc(s.nprocs + 3, sizeof(*pfd));
+    pfd = flow__xcalloc(s.nprocs + 4, sizeof(*pfd));
     while (s.alive > 0) {
         int iready = -1, idone = -1, ierr;
         int nfd = 0, timeout = -1;
@@ -544,6 +571,12 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             pfd[nfd].fd = b.done[0];
             pfd[nfd++].events = POLLIN;
         }
+        if (rdv_fd >= 0) {
+            pfd[nfd].fd = rdv_fd;
+            pfd[nfd++].events = POLLIN;
+            if (timeout < 0 || timeout > 100)
+                timeout = 100; /* ZMQ_FD is edge-triggered: look again */
+        }
         ierr = nfd;
         for (size_t k = 0; k < s.nprocs; k++) {
             pfd[nfd].fd = s.procs[k].err_fd; /* negative: ignored */
@@ -557,6 +590,11 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         if (poll(pfd, (nfds_t)nfd, timeout) < 0 && errno != EINTR)
             break;
+        if (rdv && flow__rdv_process(rdv) == FLOW_ENODE && !s.stopping) {
+            s.result = FLOW_ENODE;
+            flow__rdv_abort(rdv);
+            begin_stop(&s, grace);
+        }
         for (size_t k = 0; k < s.nprocs; k++)
             if (pfd[ierr + (int)k].fd >= 0 &&
                 (pfd[ierr + (int)k].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -626,6 +664,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     if (s.progress_shown)
         err_write(&s, "", 0);
     report_stats(&s, opts, now_s() - started);
+    flow__rdv_destroy(&rdv);
+    if (zctx)
+        zmq_ctx_term(zctx);
     rc = s.result;
     if (signo_out)
         *signo_out = s.signo;

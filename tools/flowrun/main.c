@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,12 @@ main(int argc, char **argv)
         O_PROGRESS,
         O_NO_PROGRESS,
         O_LOG_LEVEL,
+        O_TRANSPORT,
+        O_BIND,
+        O_INSTANCE,
+        O_RENDEZVOUS,
+        O_RDV_ONLY,
+        O_LAUNCHER,
         O_VERSION,
         O_HELP
     };
@@ -203,6 +210,12 @@ main(int argc, char **argv)
         { "progress", no_argument, NULL, O_PROGRESS },
         { "no-progress", no_argument, NULL, O_NO_PROGRESS },
         { "log-level", required_argument, NULL, O_LOG_LEVEL },
+        { "transport", required_argument, NULL, O_TRANSPORT },
+        { "bind", required_argument, NULL, O_BIND },
+        { "instance", required_argument, NULL, O_INSTANCE },
+        { "rendezvous", required_argument, NULL, O_RENDEZVOUS },
+        { "rendezvous-only", no_argument, NULL, O_RDV_ONLY },
+        { "launcher", required_argument, NULL, O_LAUNCHER },
         { "version", no_argument, NULL, O_VERSION },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
@@ -210,6 +223,9 @@ main(int argc, char **argv)
     const char *sets[MAX_SETS];
     size_t nsets = 0;
     const char *describe = NULL;
+    const char *instance = NULL, *rendezvous = NULL, *paths[64];
+    size_t npaths = 0;
+    bool rdv_only = false, slurm = false;
     bool check = false, list = false, dot = false;
     int progress = -1; /* -1: on if stderr is a terminal and not --quiet */
     flow_run_opts_t ro;
@@ -243,6 +259,42 @@ main(int argc, char **argv)
             break;
         case O_PATH:
             flow_registry_add_path(reg, optarg);
+            if (npaths < 64)
+                paths[npaths++] = optarg;
+            break;
+        case O_TRANSPORT:
+            if (!strcmp(optarg, "tcp") || !strcmp(optarg, "ipc")) {
+                ro.tcp = !strcmp(optarg, "tcp");
+            } else {
+                fprintf(stderr,
+                        "flowrun: error: --transport '%s': expected ipc or "
+                        "tcp\n",
+                        optarg);
+                early = 2;
+            }
+            break;
+        case O_BIND:
+            ro.bind = optarg;
+            break;
+        case O_INSTANCE:
+            instance = optarg;
+            break;
+        case O_RENDEZVOUS:
+            rendezvous = optarg;
+            break;
+        case O_RDV_ONLY:
+            rdv_only = true;
+            break;
+        case O_LAUNCHER:
+            if (!strcmp(optarg, "slurm") || !strcmp(optarg, "local")) {
+                slurm = !strcmp(optarg, "slurm");
+            } else {
+                fprintf(stderr,
+                        "flowrun: error: --launcher '%s': expected local or "
+                        "slurm\n",
+                        optarg);
+                early = 2;
+            }
             break;
         case O_LIST:
             list = true;
@@ -361,7 +413,58 @@ main(int argc, char **argv)
     if (progress < 0)
         progress = !ro.quiet && isatty(STDERR_FILENO);
     ro.progress = progress;
-    rc = flow_graph_run(g, &ro, &signo);
+    if (instance || rendezvous) {
+        char node[256];
+        unsigned inst = 0;
+        const char *colon = instance ? strrchr(instance, ':') : NULL;
+        if (!instance || !rendezvous || !colon ||
+            (size_t)(colon - instance) >= sizeof(node) ||
+            sscanf(colon + 1, "%u", &inst) != 1) {
+            fprintf(stderr, "flowrun: error: --instance NODE:I and "
+                            "--rendezvous tcp://HOST:PORT go together\n");
+            status = 2;
+        } else {
+            memcpy(node, instance, (size_t)(colon - instance));
+            node[colon - instance] = '\0';
+            status = flow_graph_run_instance(g, node, inst, rendezvous, ro.bind,
+                                             &diag);
+            if (status == 2)
+                error_diag(&diag);
+        }
+        flow_graph_destroy(&g);
+        flow_registry_destroy(&reg);
+        return status;
+    }
+    if (rdv_only) {
+        rc = flow_graph_serve(g, ro.bind ? ro.bind : "*", stdout, &ro);
+        signo = SIGTERM;
+    } else if (slurm) {
+        char exe[PATH_MAX], graph[PATH_MAX];
+        const char *prefix[2 * MAX_SETS + 2 * 64 + 4];
+        size_t np = 0;
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0 || !realpath(argv[optind], graph)) {
+            fprintf(stderr, "flowrun: error: cannot resolve paths for srun\n");
+            flow_graph_destroy(&g);
+            flow_registry_destroy(&reg);
+            return 1;
+        }
+        exe[n] = '\0';
+        prefix[np++] = exe;
+        prefix[np++] = graph;
+        for (size_t i = 0; i < nsets; i++) {
+            prefix[np++] = "--set";
+            prefix[np++] = sets[i];
+        }
+        for (size_t i = 0; i < npaths; i++) {
+            prefix[np++] = "--plugin-path";
+            prefix[np++] = paths[i];
+        }
+        prefix[np] = NULL;
+        rc = flow_graph_run_slurm(g, &ro, prefix);
+    } else {
+        rc = flow_graph_run(g, &ro, &signo);
+    }
     if (rc == 0)
         status = 0;
     else if (rc == FLOW_ETIMEDOUT)

@@ -130,6 +130,8 @@ typedef struct flow_run_opts {
     const char *stats_json; /* write the stats as JSON to this file */
     const char *dot_stats;  /* write DOT annotated with link counts here */
     int log_level;          /* flow_log_level_t + 1; 0: FLOW_LOG_INFO */
+    int tcp;                /* 1: links over TCP instead of ipc */
+    const char *bind;       /* TCP: address to bind; NULL: 127.0.0.1 */
 } flow_run_opts_t;
 
 /*
@@ -143,5 +145,43 @@ typedef struct flow_run_opts {
  */
 FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
                                int *signo_out);
+
+/*
+ * Run only instance `inst` of node `node` in this process, with TCP links,
+ * registering with the rendezvous at `rendezvous` ("tcp://HOST:PORT") and
+ * binding on `bind` (NULL or "*": this host's address). For placement
+ * engines (Slurm, Kubernetes) that start every instance themselves; the
+ * graph and its overrides must be the same as the rendezvous's. Returns the
+ * process exit status: 0, 1 if the node failed (reported on stderr and to
+ * the rendezvous), 2 for a bad node or instance (with `diag`), 128+N when
+ * stopped by signal N or told to stop.
+ */
+FLOW_EXPORT int flow_graph_run_instance(flow_graph_t *graph, const char *node,
+                                        unsigned inst, const char *rendezvous,
+                                        const char *bind, flow_diag_t *diag);
+
+/*
+ * Run the rendezvous of `graph` alone: bind on `bind` ("ADDR", TCP port of
+ * the kernel's choice), print its address "tcp://ADDR:PORT" and a newline
+ * to `announce`, then serve the instances started elsewhere until every one
+ * has finished. `opts` gives timeout_s (0: none). Returns 0, FLOW_ENODE
+ * when an instance reported a failure, FLOW_ETIMEDOUT (naming the
+ * instances not finished on stderr), FLOW_EINTR on SIGINT/SIGTERM, or
+ * -errno.
+ */
+FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
+                                 FILE *announce, const flow_run_opts_t *opts);
+
+/*
+ * Run `graph` as one Slurm job step: serve the rendezvous on `opts->bind`
+ * (NULL: this host's address) and start every instance with `srun -K
+ * --kill-on-bad-exit=1 --multi-prog`, each as the command `argv_prefix`
+ * (NULL-terminated: flowrun, the graph file and its --set options; borrowed)
+ * followed by "--instance NODE:I --rendezvous ADDR". Extra srun options come
+ * from the environment variable FLOW_SRUN_ARGS. Returns as flow_graph_run.
+ */
+FLOW_EXPORT int flow_graph_run_slurm(flow_graph_t *graph,
+                                     const flow_run_opts_t *opts,
+                                     const char *const *argv_prefix);
 
 #endif

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * remote.c: runs whose instances are started by someone else: one instance
+ * in this process (`--instance`), the rendezvous alone (`--rendezvous-only`)
+ * and a Slurm job step (`--launcher slurm`).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "internal.h"
+#include "rendezvous.h"
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
+                        const char *rendezvous, const char *bind,
+                        flow_diag_t *diag)
+{
+    long n = flow__graph_find_node(graph, node);
+
+    if (n < 0) {
+        flow__diag(diag, FLOW_ENOENT, graph->file, 0,
+                   "--instance: the graph has no node '%s'", node);
+        return 2;
+    }
+    if (inst >= graph->nodes[n].instances) {
+        flow__diag(diag, FLOW_ENOENT, graph->file, 0,
+                   "--instance: node '%s' has %u instance%s, no instance %u",
+                   node, graph->nodes[n].instances,
+                   graph->nodes[n].instances == 1 ? "" : "s", inst);
+        return 2;
+    }
+    if (strncmp(rendezvous, "tcp://", 6)) {
+        flow__diag(diag, FLOW_EUSAGE, NULL, 0,
+                   "--rendezvous '%s': expected tcp://HOST:PORT", rendezvous);
+        return 2;
+    }
+    fflush(stdout);
+    signal(SIGPIPE, SIG_DFL);
+    flow__node_signals_install();
+    flow__node_set_logging(FLOW_LOG_INFO, false);
+    flow__node_set_net(true, bind && *bind ? bind : "*", rendezvous);
+    return flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL);
+}
+
+/* Serve `rdv` until every instance finished, one failed, the deadline, a
+ * signal, or `child` (if > 0) exited; `*child_status` gets its status. */
+static int
+serve_loop(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
+           pid_t child, int *child_status)
+{
+    sigset_t mask, old;
+    int sfd, rc = 0;
+    double deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
+    double finished_at = 0;
+    bool child_done = child <= 0;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    for (;;) {
+        struct pollfd pfd[2] = { { flow__rdv_fd(rdv), POLLIN, 0 },
+                                 { sfd, POLLIN, 0 } };
+        struct signalfd_siginfo si;
+        int r = flow__rdv_process(rdv);
+
+        if (r == FLOW_ENODE) {
+            rc = FLOW_ENODE;
+            flow__rdv_abort(rdv);
+            break;
+        }
+        if (flow__rdv_finished(rdv) && !finished_at)
+            finished_at = now_s();
+        /* Give the RELEASE a moment to leave before closing. */
+        if (finished_at && child_done && now_s() - finished_at > 0.2)
+            break;
+        if (deadline && now_s() >= deadline) {
+            char pending[512];
+            flow__rdv_pending(rdv, pending, sizeof(pending));
+            fprintf(stderr,
+                    "flowrun: error: graph '%s' timed out after %gs; not "
+                    "finished: %s\n",
+                    g->name, timeout_s, pending);
+            flow__rdv_abort(rdv);
+            rc = FLOW_ETIMEDOUT;
+            break;
+        }
+        poll(pfd, 2, 50);
+        while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+            if (si.ssi_signo != SIGCHLD) {
+                flow__rdv_abort(rdv);
+                rc = FLOW_EINTR;
+            }
+        }
+        if (rc == FLOW_EINTR)
+            break;
+        if (!child_done && waitpid(child, child_status, WNOHANG) == child) {
+            child_done = true;
+            if (*child_status != 0 || !flow__rdv_finished(rdv)) {
+                flow__rdv_process(rdv); /* a last FAIL report */
+                break;
+            }
+        }
+    }
+    /* Let the last messages out. */
+    for (int i = 0; i < 4; i++) {
+        flow__rdv_process(rdv);
+        usleep(25000);
+    }
+    if (sfd >= 0)
+        close(sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static void *
+rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv, char *addr,
+          size_t size)
+{
+    void *ctx = zmq_ctx_new();
+    char ep[300];
+    int err = 0;
+
+    if (!ctx)
+        return NULL;
+    snprintf(ep, sizeof(ep), "tcp://%s:*",
+             bind && *bind && strcmp(bind, "*") ? bind : "0.0.0.0");
+    *rdv = flow__rdv_new(ctx, g, ep, addr, size, &err);
+    if (!*rdv) {
+        fprintf(stderr,
+                "flowrun: error: cannot bind the rendezvous on '%s': %s\n", ep,
+                flow_strerror(err));
+        zmq_ctx_term(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int
+flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
+                 const flow_run_opts_t *opts)
+{
+    flow_rdv_t *rdv = NULL;
+    char addr[256];
+    void *ctx = rdv_start(graph, bind, &rdv, addr, sizeof(addr));
+    int rc, unused = 0;
+
+    if (!ctx)
+        return -EADDRNOTAVAIL;
+    fprintf(announce, "%s\n", addr);
+    fflush(announce);
+    rc = serve_loop(graph, rdv, opts ? opts->timeout_s : 0, 0, &unused);
+    flow__rdv_destroy(&rdv);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+int
+flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
+                     const char *const *argv_prefix)
+{
+    flow_rdv_t *rdv = NULL;
+    char addr[256], conf[] = "/tmp/flow-srun-XXXXXX";
+    char ntasks[32];
+    const char *argv[96];
+    size_t na = 0, k = 0;
+    int fd, rc, status = 0;
+    FILE *f;
+    pid_t pid;
+    void *ctx;
+    char *extra = getenv("FLOW_SRUN_ARGS")
+                      ? flow__xstrdup(getenv("FLOW_SRUN_ARGS"))
+                      : NULL;
+
+    fd = mkstemp(conf);
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        free(extra);
+        return -errno;
+    }
+    ctx = rdv_start(graph, opts ? opts->bind : NULL, &rdv, addr, sizeof(addr));
+    if (!ctx) {
+        fclose(f);
+        unlink(conf);
+        free(extra);
+        return -EADDRNOTAVAIL;
+    }
+    /* One line per task: the same flowrun, graph and overrides, one
+     * instance each (srun --multi-prog). */
+    for (size_t n = 0; n < graph->nnodes; n++)
+        for (unsigned i = 0; i < graph->nodes[n].instances; i++, k++) {
+            fprintf(f, "%zu", k);
+            for (const char *const *a = argv_prefix; *a; a++)
+                fprintf(f, " '%s'", *a);
+            fprintf(f, " --instance '%s:%u' --rendezvous '%s'\n",
+                    graph->nodes[n].name, i, addr);
+        }
+    fclose(f);
+    snprintf(ntasks, sizeof(ntasks), "--ntasks=%zu", k);
+    argv[na++] = "srun";
+    argv[na++] = "--kill-on-bad-exit=1";
+    argv[na++] = "--wait=10";
+    argv[na++] = ntasks;
+    for (char *save = NULL, *t = extra ? strtok_r(extra, " ", &save) : NULL;
+         t && na < 90; t = strtok_r(NULL, " ", &save))
+        argv[na++] = t;
+    argv[na++] = "--multi-prog";
+    argv[na++] = conf;
+    argv[na] = NULL;
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        execvp("srun", (char *const *)argv);
+        fprintf(stderr, "flowrun: error: cannot run srun: %s\n",
+                strerror(errno));
+        _exit(127);
+    }
+    if (pid < 0) {
+        rc = -errno;
+    } else {
+        rc = serve_loop(graph, rdv, opts ? opts->timeout_s : 0, pid, &status);
+        if (rc) {
+            kill(pid, SIGTERM);
+            waitpid(pid, &status, 0);
+        } else if (status != 0 || !flow__rdv_finished(rdv)) {
+            char how[128], pending[512];
+            flow__status_describe(status, how, sizeof(how));
+            flow__rdv_pending(rdv, pending, sizeof(pending));
+            fprintf(stderr,
+                    "flowrun: error: the Slurm step %s; not finished: %s\n",
+                    how, pending[0] ? pending : "none");
+            rc = FLOW_ENODE;
+        }
+    }
+    flow__rdv_destroy(&rdv);
+    zmq_ctx_term(ctx);
+    unlink(conf);
+    free(extra);
+    return rc;
+}

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/* rendezvous.c: the control plane of TCP runs; see rendezvous.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "rendezvous.h"
+
+typedef struct peer {
+    unsigned char id[256];
+    size_t idlen;
+    bool hello, done;
+    int pid;
+    char host[64];
+} peer_t;
+
+struct flow_rdv {
+    const flow_graph_t *g;
+    void *sock;
+    size_t nprocs, nhello, ndone;
+    peer_t *peers;
+    char *table; /* "TABLE\n" and every endpoint record */
+    size_t tlen, tcap;
+    bool started, aborted, quiet;
+    void *monitor;  /* PAIR receiving the ROUTER's disconnect events */
+    double lost_at; /* when an instance's connection dropped, 0: never */
+};
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+flow__rdv_set_quiet(flow_rdv_t *rdv, bool quiet)
+{
+    rdv->quiet = quiet;
+}
+
+/*
+ * Watch the connections of a rendezvous whose instances nobody else
+ * supervises: a connection that drops before every instance is done means
+ * an instance died without saying why (killed, crashed).
+ */
+static void
+watch_connections(flow_rdv_t *r, void *ctx)
+{
+    char ep[64];
+
+    snprintf(ep, sizeof(ep), "inproc://flow-rdv-monitor-%p", (void *)r);
+    if (zmq_socket_monitor(r->sock, ep, ZMQ_EVENT_DISCONNECTED))
+        return;
+    r->monitor = zmq_socket(ctx, ZMQ_PAIR);
+    if (r->monitor && zmq_connect(r->monitor, ep)) {
+        zmq_close(r->monitor);
+        r->monitor = NULL;
+    }
+}
+
+/* Read monitor events; note when a connection dropped too early. */
+static void
+read_events(flow_rdv_t *r)
+{
+    zmq_msg_t m;
+
+    while (r->monitor) {
+        int more = 0;
+        size_t ml = sizeof(more);
+
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, r->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        zmq_getsockopt(r->monitor, ZMQ_RCVMORE, &more, &ml);
+        if (zmq_msg_size(&m) >= 2 && !more) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        if (zmq_msg_size(&m) >= 2 && r->ndone < r->nprocs && !r->lost_at) {
+            uint16_t ev;
+            memcpy(&ev, zmq_msg_data(&m), 2);
+            if (ev == ZMQ_EVENT_DISCONNECTED)
+                r->lost_at = now_s();
+        }
+        zmq_msg_close(&m);
+    }
+}
+
+size_t
+flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < node; i++)
+        k += g->nodes[i].instances;
+    return k + inst;
+}
+
+static int
+host_address(char *buf, size_t size)
+{
+    char name[256];
+    struct addrinfo hints, *res = NULL;
+
+    if (gethostname(name, sizeof(name)))
+        return -errno;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    if (getaddrinfo(name, NULL, &hints, &res) || !res) {
+        snprintf(buf, size, "127.0.0.1");
+        return 0;
+    }
+    inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,
+              buf, (socklen_t)size);
+    freeaddrinfo(res);
+    return 0;
+}
+
+int
+flow__endpoint_fix(char *ep, size_t size, const char *host)
+{
+    char addr[64], port[16], *colon;
+    const char *wild[] = { "tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:" };
+
+    if (strncmp(ep, "tcp://", 6))
+        return 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (strncmp(ep, wild[i], strlen(wild[i])))
+            continue;
+        colon = strrchr(ep, ':');
+        snprintf(port, sizeof(port), "%s", colon + 1);
+        if (host && *host && strcmp(host, "*") && strcmp(host, "0.0.0.0"))
+            snprintf(addr, sizeof(addr), "%s", host);
+        else if (host_address(addr, sizeof(addr)))
+            return -EADDRNOTAVAIL;
+        if (snprintf(ep, size, "tcp://%s:%s", addr, port) >= (int)size)
+            return -ENAMETOOLONG;
+        return 0;
+    }
+    return 0;
+}
+
+flow_rdv_t *
+flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
+              size_t addrlen, int *err)
+{
+    flow_rdv_t *r = flow__xcalloc(1, sizeof(*r));
+    size_t len = addrlen;
+    int linger = 0, hwm = 0;
+    const char *host = NULL;
+    char hostbuf[128];
+
+    r->g = g;
+    r->nprocs = flow_graph_process_count(g);
+    r->peers = flow__xcalloc(r->nprocs, sizeof(*r->peers));
+    r->sock = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!r->sock)
+        goto fail;
+    zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(r->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(r->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (zmq_bind(r->sock, bind))
+        goto fail;
+    if (zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, addr, &len))
+        goto fail;
+    if (!strncmp(bind, "tcp://", 6)) {
+        const char *colon = strrchr(bind, ':');
+        size_t hl = colon ? (size_t)(colon - bind - 6) : 0;
+        if (hl < sizeof(hostbuf)) {
+            memcpy(hostbuf, bind + 6, hl);
+            hostbuf[hl] = '\0';
+            host = hostbuf;
+        }
+    }
+    if ((*err = flow__endpoint_fix(addr, addrlen, host))) {
+        flow__rdv_destroy(&r);
+        return NULL;
+    }
+    flow__xgrow((void **)&r->table, &r->tcap, 64, 1);
+    r->tlen = (size_t)snprintf(r->table, r->tcap, "TABLE\n");
+    if (!strncmp(bind, "tcp://", 6))
+        watch_connections(r, ctx);
+    return r;
+fail:
+    *err = -zmq_errno();
+    flow__rdv_destroy(&r);
+    return NULL;
+}
+
+void
+flow__rdv_destroy(flow_rdv_t **rdv_p)
+{
+    flow_rdv_t *r;
+
+    if (!rdv_p || !*rdv_p)
+        return;
+    r = *rdv_p;
+    if (r->monitor) {
+        zmq_socket_monitor(r->sock, NULL, 0);
+        zmq_close(r->monitor);
+    }
+    if (r->sock)
+        zmq_close(r->sock);
+    free(r->peers);
+    free(r->table);
+    free(r);
+    *rdv_p = NULL;
+}
+
+int
+flow__rdv_fd(flow_rdv_t *rdv)
+{
+    int fd = -1;
+    size_t len = sizeof(fd);
+
+    if (zmq_getsockopt(rdv->sock, ZMQ_FD, &fd, &len))
+        return -1;
+    return fd;
+}
+
+static void
+send_to(flow_rdv_t *r, const peer_t *p, const char *text, size_t len)
+{
+    if (zmq_send(r->sock, p->id, p->idlen, ZMQ_SNDMORE) < 0)
+        return;
+    zmq_send(r->sock, text, len, 0);
+}
+
+static void
+broadcast(flow_rdv_t *r, const char *text, size_t len)
+{
+    for (size_t k = 0; k < r->nprocs; k++)
+        if (r->peers[k].hello)
+            send_to(r, &r->peers[k], text, len);
+}
+
+static int
+node_of(const flow_graph_t *g, size_t k, unsigned *inst)
+{
+    for (size_t n = 0; n < g->nnodes; n++) {
+        if (k < g->nodes[n].instances) {
+            *inst = (unsigned)k;
+            return (int)n;
+        }
+        k -= g->nodes[n].instances;
+    }
+    return -1;
+}
+
+/* Handle one message `text` (NUL-terminated) from routing id `id`. */
+static int
+handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
+{
+    char cmd[16];
+    size_t k;
+    int off = 0;
+    peer_t *p;
+    unsigned inst = 0;
+    int n;
+
+    if (sscanf(text, "%15s %zu%n", cmd, &k, &off) != 2 || k >= r->nprocs)
+        return 0; /* not ours: ignore */
+    p = &r->peers[k];
+    n = node_of(r->g, k, &inst);
+    if (!strcmp(cmd, "HELLO") && !p->hello) {
+        char *nl = strchr(text, '\n');
+        sscanf(text + off, "%d %63s", &p->pid, p->host);
+        memcpy(p->id, id, idlen);
+        p->idlen = idlen;
+        p->hello = true;
+        r->nhello++;
+        if (nl) {
+            size_t add = strlen(nl + 1);
+            flow__xgrow((void **)&r->table, &r->tcap, r->tlen + add + 1, 1);
+            memcpy(r->table + r->tlen, nl + 1, add + 1);
+            r->tlen += add;
+        }
+        if (r->aborted)
+            send_to(r, p, "ABORT\n", 6);
+        if (r->nhello == r->nprocs && !r->started) {
+            r->started = true;
+            broadcast(r, r->table, r->tlen);
+        }
+    } else if (!strcmp(cmd, "DONE") && p->hello && !p->done) {
+        p->done = true;
+        if (++r->ndone == r->nprocs)
+            broadcast(r, "RELEASE\n", 8);
+    } else if (!strcmp(cmd, "FAIL")) {
+        char *reason = text + off;
+        while (*reason == ' ')
+            reason++;
+        reason[strcspn(reason, "\n")] = '\0';
+        if (r->quiet)
+            return FLOW_ENODE;
+        fprintf(stderr,
+                "flowrun: error: node '%s' instance %u (pid %d on %s): %s\n",
+                r->g->nodes[n].name, inst, p->pid, p->host[0] ? p->host : "?",
+                reason);
+        return FLOW_ENODE;
+    }
+    return 0;
+}
+
+int
+flow__rdv_process(flow_rdv_t *r)
+{
+    int result = 0;
+
+    for (;;) {
+        zmq_msg_t idm, body;
+        int more = 0, rc;
+        size_t ml = sizeof(more);
+        char *text;
+
+        zmq_msg_init(&idm);
+        if (zmq_msg_recv(&idm, r->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&idm);
+            break;
+        }
+        zmq_getsockopt(r->sock, ZMQ_RCVMORE, &more, &ml);
+        if (!more) {
+            zmq_msg_close(&idm);
+            continue;
+        }
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&body, r->sock, 0) < 0) {
+            zmq_msg_close(&idm);
+            zmq_msg_close(&body);
+            break;
+        }
+        text = flow__xstrndup(zmq_msg_data(&body), zmq_msg_size(&body));
+        if (zmq_msg_size(&idm) <= sizeof(r->peers[0].id)) {
+            rc = handle(r, zmq_msg_data(&idm), zmq_msg_size(&idm), text);
+            if (rc && !result)
+                result = rc;
+        }
+        free(text);
+        zmq_msg_close(&idm);
+        zmq_msg_close(&body);
+    }
+    read_events(r);
+    /* A dropped connection and no FAIL within a second: an instance died. */
+    if (!result && r->lost_at && r->ndone < r->nprocs &&
+        now_s() - r->lost_at > 1.0) {
+        char pending[512];
+        flow__rdv_pending(r, pending, sizeof(pending));
+        if (!r->quiet)
+            fprintf(stderr,
+                    "flowrun: error: an instance of graph '%s' lost its "
+                    "connection to the rendezvous before finishing; not "
+                    "finished: %s\n",
+                    r->g->name, pending);
+        r->lost_at = 0;
+        result = FLOW_ENODE;
+    }
+    return result;
+}
+
+void
+flow__rdv_abort(flow_rdv_t *r)
+{
+    r->aborted = true;
+    broadcast(r, "ABORT\n", 6);
+}
+
+bool
+flow__rdv_started(const flow_rdv_t *r)
+{
+    return r->started;
+}
+
+bool
+flow__rdv_finished(const flow_rdv_t *r)
+{
+    return r->ndone == r->nprocs;
+}
+
+void
+flow__rdv_pending(const flow_rdv_t *r, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t k = 0; k < r->nprocs && len + 64 < size; k++) {
+        unsigned inst = 0;
+        int n = node_of(r->g, k, &inst);
+        int w;
+        if (r->peers[k].done)
+            continue;
+        w = snprintf(buf + len, size - len, "%s'%s'[%u]%s", len ? ", " : "",
+                     r->g->nodes[n].name, inst,
+                     r->peers[k].hello ? "" : " (never registered)");
+        if (w > 0)
+            len += (size_t)w;
+    }
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rendezvous.h: the control plane of TCP runs. The launcher (or a
+ * `flowrun --rendezvous-only`) binds a ROUTER socket; every instance
+ * connects a DEALER, registers the endpoints it bound, and waits. When all
+ * instances have registered, the rendezvous sends each the full endpoint
+ * table: that is the start barrier. When all have reported done, it
+ * releases them: the exit barrier. A failing instance reports why; the
+ * rendezvous then tells every other instance to stop.
+ *
+ * Messages are single text frames, one record per line:
+ *   instance -> rendezvous:  "HELLO <index> <pid> <host>\n" then
+ *                            "<link> <a> <b> <endpoint>\n" per bound socket
+ *                            "DONE <index>\n"
+ *                            "FAIL <index> <reason>\n"
+ *   rendezvous -> instance:  "TABLE\n" then the endpoint records of all
+ *                            "RELEASE\n"
+ *                            "ABORT\n"
+ * `index` is the process index (node by node, instance by instance); `b`
+ * is -1 for a push link's consumer endpoint.
+ */
+#ifndef FLOW_RENDEZVOUS_H
+#define FLOW_RENDEZVOUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "internal.h"
+
+typedef struct flow_rdv flow_rdv_t;
+
+/*
+ * Bind a rendezvous for `g` at `bind` ("tcp://ADDR:*" or an ipc endpoint)
+ * in the ZeroMQ context `ctx`. On success returns it (caller destroys) and
+ * stores the address instances connect to in `addr` (a wildcard address is
+ * replaced by this host's address). NULL with -errno in `*err`.
+ */
+flow_rdv_t *flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
+                          char *addr, size_t addrlen, int *err);
+
+void flow__rdv_destroy(flow_rdv_t **rdv_p);
+
+/* Do not print failures (the launcher captures the instances' stderr). */
+void flow__rdv_set_quiet(flow_rdv_t *rdv, bool quiet);
+
+/* A file descriptor that becomes readable when messages may be waiting. */
+int flow__rdv_fd(flow_rdv_t *rdv);
+
+/*
+ * Handle every waiting message. Returns 0, or FLOW_ENODE after printing
+ * "flowrun: error: node 'X' instance I (pid P on HOST): REASON" when an
+ * instance reported a failure (then call flow__rdv_abort).
+ */
+int flow__rdv_process(flow_rdv_t *rdv);
+
+/* Tell every registered instance to stop now. */
+void flow__rdv_abort(flow_rdv_t *rdv);
+
+/* True once every instance registered / reported done. */
+bool flow__rdv_started(const flow_rdv_t *rdv);
+bool flow__rdv_finished(const flow_rdv_t *rdv);
+
+/* Name the instances that have not reported done into `buf`. */
+void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
+
+/* ---- The instance's side ------------------------------------------------- */
+
+/*
+ * Replace a wildcard address in the endpoint `ep` (as ZMQ_LAST_ENDPOINT
+ * gives it, e.g. "tcp://0.0.0.0:4242") by `host` (or this host's address
+ * when `host` is NULL or a wildcard), in place.
+ */
+int flow__endpoint_fix(char *ep, size_t size, const char *host);
+
+/* The process index of instance `inst` of node `node`. */
+size_t flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst);
+
+#endif
