@@ -1,0 +1,105 @@
+#!/bin/sh
+# ci-out-of-tree.sh: check that a node plugin builds and runs against an
+# *installed* flow, without flow's source tree:
+#
+#   1. configure, build and `cmake --install` flow into a temporary prefix;
+#   2. scaffold a node with the installed flow-new-node, changing nothing;
+#   3. build it out of tree with find_package(flow) (-DCMAKE_PREFIX_PATH),
+#      and run its tests (harness unit tests and its example graph);
+#   4. build it once more with plain cc and `pkg-config flow`;
+#   5. run its example graph with the installed flowrun and --plugin-path,
+#      and compare the output with a value computed here.
+#
+# Usage: tools/ci-out-of-tree.sh [FLOW_SOURCE_DIR]   (default: this repo)
+# Environment: FLOW_BUILD_DIR (install from this already built tree instead
+# of configuring and building one), JOBS (parallel build jobs, default 2),
+# KEEP=1 keeps the temporary directory. Exit status 0 on success, 1 on any
+# failure.
+set -eu
+
+src=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+jobs=${JOBS:-2}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/flow-oot.XXXXXX")
+cleanup() {
+    if [ "${KEEP:-0}" = 1 ]; then
+        echo "ci-out-of-tree: kept $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+fail() {
+    echo "ci-out-of-tree: error: $*" >&2
+    exit 1
+}
+step() {
+    echo "== ci-out-of-tree: $*"
+}
+
+prefix=$tmp/prefix
+name=oot_scale
+node=$tmp/$name
+
+if [ -n "${FLOW_BUILD_DIR:-}" ]; then
+    # Reuse a built tree: every installed path is relative to the prefix.
+    step "install flow from the build $FLOW_BUILD_DIR into $prefix"
+    cmake --install "$FLOW_BUILD_DIR" --prefix "$prefix" >"$tmp/flow-install.log" ||
+        fail "installing flow failed"
+else
+    step "install flow from $src into $prefix"
+    cmake -S "$src" -B "$tmp/flow-build" -DFLOW_TESTS=OFF \
+        -DCMAKE_INSTALL_PREFIX="$prefix" >"$tmp/flow-configure.log" ||
+        fail "configuring flow failed (see $tmp/flow-configure.log)"
+    cmake --build "$tmp/flow-build" -j"$jobs" >"$tmp/flow-build.log" 2>&1 ||
+        { cat "$tmp/flow-build.log" >&2; fail "building flow failed"; }
+    cmake --install "$tmp/flow-build" >"$tmp/flow-install.log"
+    # Nothing below may see the source or build tree.
+    rm -rf "$tmp/flow-build"
+fi
+
+flowrun=$prefix/bin/flowrun
+[ -x "$flowrun" ] || fail "no installed flowrun"
+[ -x "$prefix/bin/flow-new-node" ] || fail "no installed flow-new-node"
+"$flowrun" --list-nodes >"$tmp/list.txt" || fail "flowrun --list-nodes failed"
+if ! grep -q "$prefix/.*/range.so" "$tmp/list.txt"; then
+    fail "the installed flowrun does not find the installed plugins"
+fi
+
+step "scaffold $name with the installed flow-new-node"
+"$prefix/bin/flow-new-node" "$name" "$node" >/dev/null
+
+step "build $name out of tree with find_package(flow), run its tests"
+cmake -S "$node" -B "$node/build" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_COMPILE_WARNING_AS_ERROR=ON >"$tmp/node-configure.log" ||
+    { cat "$tmp/node-configure.log" >&2; fail "configuring $name failed"; }
+cmake --build "$node/build" -j"$jobs" || fail "building $name failed"
+[ -f "$node/build/$name.so" ] || fail "no $name.so"
+ctest --test-dir "$node/build" --output-on-failure || fail "tests of $name failed"
+
+step "build $name with cc and pkg-config flow"
+pc=$(find "$prefix" -name flow.pc | head -n 1)
+[ -n "$pc" ] || fail "no installed flow.pc"
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
+mkdir -p "$tmp/pc"
+# shellcheck disable=SC2046 # word splitting of the flags is intended
+${CC:-cc} -std=c17 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
+    -Wl,--no-undefined -o "$tmp/pc/$name.so" "$node/$name.c" \
+    $(pkg-config --cflags --libs flow) || fail "building with pkg-config failed"
+FLOW_PLUGIN_PATH=$tmp/pc "$flowrun" --describe "$name" >"$tmp/describe.txt" ||
+    fail "flowrun --describe $name (FLOW_PLUGIN_PATH) failed"
+grep -q factor "$tmp/describe.txt" || fail "--describe does not show 'factor'"
+
+step "run $node/$name.ini with the installed flowrun"
+count=1000
+factor=7
+out=$("$flowrun" "$node/$name.ini" --plugin-path "$node/build" --quiet \
+    --timeout 60 --set count=$count --set factor=$factor) ||
+    fail "the example graph failed"
+lines=$(printf '%s\n' "$out" | grep -c .)
+sum=$(printf '%s\n' "$out" | awk '{ s += $1 } END { printf "%d", s }')
+# range gives 0 .. count-1; the node multiplies each by factor.
+want=$((factor * (count - 1) * count / 2))
+[ "$lines" -eq "$count" ] || fail "expected $count lines, got $lines"
+[ "$sum" -eq "$want" ] || fail "expected a sum of $want, got $sum"
+echo "ci-out-of-tree: ok ($count numbers, sum $sum)"
