@@ -36,6 +36,9 @@
 /* The seeds are every prime below this. */
 #define PRIMES_SEEDS_BELOW 11
 
+/* Primes per message on "out" at most, to keep memory small. */
+#define PRIMES_MAX_BATCH 65536
+
 /* Numbers of the article's ranges are at most this (and the limit). */
 #define PRIMES_MAX (INT64_C(1) << 62)
 
@@ -443,8 +446,9 @@ collect_segment(struct coord *c, unsigned i)
             rc = forward(c, i, v + 2, n - 2);
             if (rc == 0 && c->mode == PRIMES_LIST)
                 rc = emit(c, v + 2, n - 2);
-            if (v[1] > c->known)
-                c->known = v[1];
+            int64_t upto = v[1] < s->hi ? v[1] : s->hi;
+            if (upto > c->known)
+                c->known = upto;
             if (rc == 0)
                 rc = close_ready(c, i + 1);
         } else if (v != NULL && n == 2 && v[0] == SIEVE_MSG_COUNT &&
@@ -485,8 +489,8 @@ primes_run(flow_node_t *node, void *state)
     if (c.n == 0)
         return flow_node_fail(node, "port 'seg' has no sieve segments");
     c.room = flow_node_batch(node, "out");
-    if (c.room == 0)
-        c.room = 4096;
+    if (c.room == 0 || c.room > PRIMES_MAX_BATCH)
+        c.room = c.room == 0 ? 4096 : PRIMES_MAX_BATCH;
     c.seg = calloc(c.n, sizeof(*c.seg));
     c.out = malloc(c.room * sizeof(*c.out));
     if (c.seg == NULL || c.out == NULL) {

@@ -25,8 +25,9 @@
  * root of hi, which are all the segment needs) and the segment computes the
  * first multiples itself, because its range is never held in memory: it is
  * walked in cache-sized blocks after the end signal, and the primes found are
- * streamed back block by block. Memory stays small whatever the range: one
- * block, a pre-sieve pattern and 36 bytes per sieving prime.
+ * streamed back block by block. Memory does not grow with the range: a 256
+ * KiB block, a 273 KiB pre-sieve pattern and 36 bytes per sieving prime
+ * (9592 primes, 345 KB, below 10^10; 16 MB is reached only near 4 * 10^13).
  *
  * The kernel is a wheel-30 segmented sieve of Eratosthenes: a byte holds the
  * eight numbers 30k + {1, 7, 11, 13, 17, 19, 23, 29}; the multiples of 7, 11,
@@ -63,8 +64,9 @@
 /* The smallest prime crossed off explicitly; smaller ones are built in. */
 #define SIEVE_FIRST_PRIME 19
 
-/* Default number of primes per message when the link has no batch size. */
+/* Primes per message when the link has no batch size, and at most. */
 #define SIEVE_DEFAULT_BATCH 4096
+#define SIEVE_MAX_BATCH     65536
 
 /* The residues modulo 30 that a byte holds, one per bit. */
 static const uint8_t wheel[8] = { 1, 7, 11, 13, 17, 19, 23, 29 };
@@ -548,6 +550,8 @@ sieve_run(flow_node_t *node, void *state)
     size_t batch = flow_node_batch(node, "coord");
     if (batch == 0)
         batch = SIEVE_DEFAULT_BATCH;
+    if (batch > SIEVE_MAX_BATCH)
+        batch = SIEVE_MAX_BATCH;
     st->room = batch + 2;
     st->buf = malloc(st->room * sizeof(*st->buf));
     if (st->buf == NULL)

@@ -65,6 +65,7 @@ kv_free(flow_kv_t *kv, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(kv[i].key);
         free(kv[i].value);
+        free(kv[i].ref);
     }
     free(kv);
 }

@@ -13,10 +13,20 @@
 
 #define FLOW_MAX_INSTANCES 4096
 
+/* Where a value came from, for messages: "" or " (from graph parameter
+ * 'segments', set on the command line)". Static buffer. */
 static const char *
 set_note(const flow_kv_t *kv)
 {
-    return kv->from_set ? " (set on the command line)" : "";
+    static char note[200];
+
+    if (kv->ref)
+        snprintf(note, sizeof(note), " (from graph parameter '%s'%s)", kv->ref,
+                 kv->from_set ? ", set on the command line" : "");
+    else
+        snprintf(note, sizeof(note), "%s",
+                 kv->from_set ? " (set on the command line)" : "");
+    return note;
 }
 
 static int

@@ -148,13 +148,14 @@ kv_add(flow_kv_t **kv, size_t *n, size_t *cap, const char *key,
     (*kv)[*n].line = line;
     (*kv)[*n].from_set = from_set;
     (*kv)[*n].used = false;
+    (*kv)[*n].ref = NULL;
     (*n)++;
 }
 
 /* Replace ${name} references in `*value` by graph parameters. */
 static int
 substitute(const flow_graph_t *g, char **value, int line, const char *what,
-           bool *from_set, flow_diag_t *diag)
+           flow_kv_t *target, flow_diag_t *diag)
 {
     char *out = NULL;
     size_t olen = 0, ocap = 0;
@@ -195,8 +196,10 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
                                   what);
             }
             kv->used = true;
-            if (kv->from_set && from_set)
-                *from_set = true;
+            if (target && kv->from_set)
+                target->from_set = true;
+            if (target && !target->ref)
+                target->ref = flow__xstrdup(name);
             piece = kv->value;
             plen = strlen(piece);
             p = end + 1;
@@ -473,7 +476,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             snprintf(what, sizeof(what), "'%s' of node '%s'", n->kv[k].key,
                      n->name);
             if ((rc = substitute(g, &n->kv[k].value, n->kv[k].line, what,
-                                 &n->kv[k].from_set, diag)))
+                                 &n->kv[k], diag)))
                 return rc;
         }
     }

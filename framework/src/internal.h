@@ -112,6 +112,7 @@ typedef struct flow_kv {
     char *value;
     int line;
     bool from_set; /* overridden on the command line */
+    char *ref;     /* the first graph parameter its value refers to */
     bool used;
 } flow_kv_t;
 

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,8 @@ struct flow_node {
     char *hello; /* HELLO records of the endpoints we bound */
     size_t hlen, hcap;
     ep_rec_t *table; /* every endpoint of the run (TCP) */
+    pthread_t watcher;
+    bool watching;
     size_t ntable, tcap;
     rport_t **item_port;
     unsigned *item_ch;
@@ -162,6 +165,8 @@ interrupted(const flow_node_t *node)
         return FLOW_EINTR;
     return 0;
 }
+
+static void watcher_stop(flow_node_t *node);
 
 const char *
 flow_node_name(const flow_node_t *node)
@@ -1084,6 +1089,7 @@ node_release(flow_node_t *node)
         free(p->rcvd);
         free(p->eos);
     }
+    watcher_stop(node);
     if (node->rdv)
         zmq_close(node->rdv);
     node->rdv = NULL;
@@ -1153,6 +1159,54 @@ rdv_send(flow_node_t *node, const char *text, size_t len)
     return 0;
 }
 
+/* Set to stop the watcher thread. */
+static volatile int watcher_quit;
+
+/*
+ * The watcher: a thread with its own socket to the rendezvous, so that an
+ * ABORT reaches an instance blocked anywhere (in a send at the high-water
+ * mark, in a receive, in node code): it raises SIGTERM, the hard stop.
+ */
+static void *
+watch_main(void *arg)
+{
+    flow_node_t *node = arg;
+    void *s = zmq_socket(node->ctx, ZMQ_DEALER);
+    char line[64], buf[16];
+    int linger = 0, n;
+
+    if (!s)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
+    if (zmq_connect(s, net.rdv) || zmq_send(s, line, (size_t)n, 0) < 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    while (!__atomic_load_n(&watcher_quit, __ATOMIC_RELAXED)) {
+        zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        if (zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT) >= 5 &&
+            !strncmp(buf, "ABORT", 5)) {
+            kill(getpid(), SIGTERM);
+            break;
+        }
+    }
+    zmq_close(s);
+    return NULL;
+}
+
+static void
+watcher_stop(flow_node_t *node)
+{
+    if (!node->watching)
+        return;
+    __atomic_store_n(&watcher_quit, 1, __ATOMIC_RELAXED);
+    pthread_join(node->watcher, NULL);
+    node->watching = false;
+}
+
 /* Parse the endpoint records of a TABLE message. */
 static void
 parse_table(flow_node_t *node, const char *text)
@@ -1215,8 +1269,17 @@ barrier_start(flow_node_t *node, int ready_fd, int go_fd)
         if (table)
             parse_table(node, text);
         free(text);
-        if (table)
+        if (table) {
+            /* The signals stay blocked in the thread: SIGTERM goes to the
+             * node's thread, whose blocking calls then return. */
+            sigset_t all, old;
+            sigfillset(&all);
+            pthread_sigmask(SIG_BLOCK, &all, &old);
+            node->watching =
+                pthread_create(&node->watcher, NULL, watch_main, node) == 0;
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
             return 0;
+        }
     }
     return rc;
 }
@@ -1296,6 +1359,7 @@ report_failure(flow_node_t *node, const char *what, int rc)
             zmq_send(node->rdv, line,
                      (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
                      0);
+        watcher_stop(node);
         zmq_close(node->rdv); /* lingers up to 2 s to deliver it */
         node->rdv = NULL;
         zmq_ctx_term(node->ctx);

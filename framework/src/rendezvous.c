@@ -16,6 +16,8 @@
 typedef struct peer {
     unsigned char id[256];
     size_t idlen;
+    unsigned char wid[256]; /* the instance's watcher socket */
+    size_t widlen;
     bool hello, done;
     int pid;
     char host[64];
@@ -157,7 +159,7 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
 {
     flow_rdv_t *r = flow__xcalloc(1, sizeof(*r));
     size_t len = addrlen;
-    int linger = 0, hwm = 0;
+    int linger = 1000, hwm = 0; /* let a last ABORT or RELEASE out */
     const char *host = NULL;
     char hostbuf[128];
 
@@ -245,6 +247,17 @@ broadcast(flow_rdv_t *r, const char *text, size_t len)
             send_to(r, &r->peers[k], text, len);
 }
 
+/* Tell every watcher (a thread in each instance) to stop its instance. */
+static void
+abort_watchers(flow_rdv_t *r)
+{
+    for (size_t k = 0; k < r->nprocs; k++) {
+        const peer_t *p = &r->peers[k];
+        if (p->widlen && zmq_send(r->sock, p->wid, p->widlen, ZMQ_SNDMORE) >= 0)
+            zmq_send(r->sock, "ABORT\n", 6, 0);
+    }
+}
+
 static int
 node_of(const flow_graph_t *g, size_t k, unsigned *inst)
 {
@@ -292,6 +305,11 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
             r->started = true;
             broadcast(r, r->table, r->tlen);
         }
+    } else if (!strcmp(cmd, "WATCH")) {
+        memcpy(p->wid, id, idlen);
+        p->widlen = idlen;
+        if (r->aborted)
+            abort_watchers(r);
     } else if (!strcmp(cmd, "DONE") && p->hello && !p->done) {
         p->done = true;
         if (++r->ndone == r->nprocs)
@@ -372,6 +390,7 @@ flow__rdv_abort(flow_rdv_t *r)
 {
     r->aborted = true;
     broadcast(r, "ABORT\n", 6);
+    abort_watchers(r);
 }
 
 bool

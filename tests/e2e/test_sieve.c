@@ -30,8 +30,11 @@
 /* Per flowrun call; the slowest (pi(10^10)) takes about a second. */
 #define RUN_TIMEOUT 60
 
-/* The plain sieve's bound: enough for the full lists and random limits. */
-#define ORACLE_MAX 10000000
+/*
+ * The plain sieve's bound: enough for the full lists and random limits, and
+ * above 2^24, where the coordinator stops splitting evenly.
+ */
+#define ORACLE_MAX (INT64_C(1) << 25)
 
 /* composite[n] for n <= ORACLE_MAX (0 and 1 count as composite). */
 static unsigned char *composite;
@@ -41,12 +44,12 @@ oracle_init(void)
 {
     if (composite != NULL)
         return;
-    composite = calloc(ORACLE_MAX + 1, 1);
+    composite = calloc((size_t)ORACLE_MAX + 1, 1);
     assert_non_null(composite);
     composite[0] = composite[1] = 1;
-    for (size_t i = 2; i * i <= ORACLE_MAX; i++)
+    for (int64_t i = 2; i * i <= ORACLE_MAX; i++)
         if (!composite[i])
-            for (size_t j = i * i; j <= ORACLE_MAX; j += i)
+            for (int64_t j = i * i; j <= ORACLE_MAX; j += i)
                 composite[j] = 1;
 }
 
@@ -171,6 +174,25 @@ test_sieve_full_lists(void **state)
     expect_limit(1000000, "2");
     expect_limit(999983, "3"); /* the largest prime below 10^6 */
     expect_limit(100000, "7");
+}
+
+/*
+ * From 2^24 on the coordinator gives the ranges equal estimated work rather
+ * than equal sizes: full lists and counts for several splits.
+ */
+static void
+test_sieve_balanced_split(void **state)
+{
+    (void)state;
+    oracle_init();
+    expect_limit(INT64_C(1) << 24, "2");
+    expect_limit(ORACLE_MAX, "3");
+    expect_limit(ORACLE_MAX - 12345, "auto");
+    expect_output("5761455\n", "limit=100000000", "segments=1", "output=count");
+    expect_output("5761455\n", "limit=100000000", "segments=13",
+                  "output=count");
+    expect_output("50847534\n", "limit=1000000000", "segments=3",
+                  "output=count");
 }
 
 /* Random limits and segment counts against the plain sieve. */
@@ -378,6 +400,7 @@ main(void)
         cmocka_unit_test(test_sieve_more_segments_than_numbers),
         cmocka_unit_test(test_sieve_article_ranges),
         cmocka_unit_test(test_sieve_full_lists),
+        cmocka_unit_test(test_sieve_balanced_split),
         cmocka_unit_test(test_sieve_segment_counts),
         cmocka_unit_test(test_sieve_random_limits),
         cmocka_unit_test(test_sieve_pi_powers_of_ten),

@@ -457,8 +457,12 @@ test_graph_set_errors(void **state)
         { "words=lots",
           FLOW_EPARAM,
           13,
-          { "'lots'", "'count'", "'gen'", "(set on the command line)" } },
-        { "workers=0", FLOW_EPARAM, 19, { "'instances'", "'find'" } },
+          { "'lots'", "'count'", "'gen'",
+            "(from graph parameter 'words', set on the command line)" } },
+        { "workers=0",
+          FLOW_EPARAM,
+          19,
+          { "'instances'", "'find'", "graph parameter 'workers'" } },
     };
     flow_registry_t *reg = registry();
 

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_tcp.c: TCP links on loopback: a local run with --transport tcp, and
+ * instances started one by one (--instance) around a --rendezvous-only,
+ * as a placement engine would. Results must equal the ipc run's.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static void
+test_tcp_palindromes_equal_ipc(void **unused)
+{
+    tu_result_t ipc, tcp;
+    const char *g = tu_src("graphs/palindromes.ini");
+
+    (void)unused;
+    assert_int_equal(tu_runl(&ipc, 60, g, "--set", "words=100000", "--set",
+                             "workers=3", "--set", "chunk=999", NULL),
+                     0);
+    assert_int_equal(tu_runl(&tcp, 60, g, "--transport", "tcp", "--set",
+                             "words=100000", "--set", "workers=3", "--set",
+                             "chunk=999", NULL),
+                     0);
+    assert_true(ipc.outlen > 0);
+    assert_int_equal(ipc.outlen, tcp.outlen);
+    assert_memory_equal(ipc.out, tcp.out, ipc.outlen);
+    tu_result_release(&ipc);
+    tu_result_release(&tcp);
+}
+
+/* Pair links over TCP (DEALER pairs): the sieve. pi(10^6) = 78498. */
+static void
+test_tcp_sieve_pairs(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 60, tu_src("graphs/sieve.ini"), "--transport",
+                             "tcp", "--set", "limit=1000000", "--set",
+                             "output=count", "--set", "segments=3", NULL),
+                     0);
+    assert_string_equal(r.out, "78498\n");
+    tu_result_release(&r);
+}
+
+/* Fan-out and fan-in with a tiny HWM over TCP: every item exactly once. */
+static void
+test_tcp_exactly_once(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ninstances = 3\n"
+                              "count = 20000\n"
+                              "[mid]\ntype = jitter\ninstances = 2\n"
+                              "max_us = 50\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=7 "
+                              "hwm=1\npush = mid.out -> out.in hwm=1\n");
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 60, path, "--transport", "tcp", NULL), 0);
+    assert_string_equal(r.out, "20000\n");
+    unlink(path);
+    free(path);
+    tu_result_release(&r);
+}
+
+/* Start `flowrun GRAPH --rendezvous-only`; returns its pid, its address in
+ * `addr` and its stdout in `*out`. */
+static pid_t
+start_rendezvous(const char *graph, char *addr, size_t size, FILE **out)
+{
+    const char *args[] = { graph,       "--rendezvous-only", "--bind",
+                           "127.0.0.1", "--timeout",         "30",
+                           NULL };
+    int fd;
+    pid_t pid = tu_spawn(args, &fd);
+
+    *out = fdopen(fd, "r");
+    assert_non_null(fgets(addr, (int)size, *out));
+    addr[strcspn(addr, "\n")] = '\0';
+    assert_int_equal(strncmp(addr, "tcp://127.0.0.1:", 16), 0);
+    return pid;
+}
+
+/* Start one instance; its stdout goes to `out_fd` if >= 0. */
+static pid_t
+start_instance(const char *graph, const char *ni, const char *addr, int *out_fd)
+{
+    const char *args[] = { graph, "--instance", ni,          "--rendezvous",
+                           addr,  "--bind",     "127.0.0.1", NULL };
+    int fd;
+    pid_t pid = tu_spawn(args, &fd);
+
+    if (out_fd)
+        *out_fd = fd;
+    else
+        close(fd);
+    return pid;
+}
+
+static char *
+read_all(int fd)
+{
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    ssize_t n;
+
+    while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        if (cap - len < 1024)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = '\0';
+    close(fd);
+    return buf;
+}
+
+static int
+wait_status(pid_t pid)
+{
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Each instance started by hand, as Slurm or Kubernetes would. */
+static void
+test_tcp_instances_by_hand(void **unused)
+{
+    const char *g = tu_src("graphs/palindromes.ini");
+    static const char *const inst[] = { "gen:0", "chunks:0", "find:0",
+                                        "find:1" };
+    char addr[128], graph[4096];
+    FILE *rout;
+    pid_t rdv, pids[4], outpid;
+    int fd;
+    char *got;
+    tu_result_t local;
+
+    (void)unused;
+    snprintf(graph, sizeof(graph), "%s", g);
+    rdv = start_rendezvous(graph, addr, sizeof(addr), &rout);
+    for (size_t i = 0; i < 4; i++)
+        pids[i] = start_instance(graph, inst[i], addr, NULL);
+    outpid = start_instance(graph, "out:0", addr, &fd);
+    got = read_all(fd);
+    assert_int_equal(wait_status(outpid), 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(wait_status(pids[i]), 0);
+    assert_int_equal(wait_status(rdv), 0);
+    fclose(rout);
+    assert_int_equal(tu_runl(&local, 60, graph, NULL), 0);
+    assert_string_equal(got, local.out);
+    free(got);
+    tu_result_release(&local);
+}
+
+/* An instance that dies: the rendezvous fails, naming what did not finish,
+ * and the other instances are told to stop. */
+static void
+test_tcp_instance_failure(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1000000\n"
+                              "[f]\ntype = fault\nafter = 3\naction = exit\n"
+                              "code = 7\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> f.in\n"
+                              "push = f.out -> out.in\n");
+    char addr[128];
+    FILE *rout;
+    pid_t rdv, p[3];
+    static const char *const inst[] = { "src:0", "f:0", "out:0" };
+
+    (void)unused;
+    rdv = start_rendezvous(path, addr, sizeof(addr), &rout);
+    for (size_t i = 0; i < 3; i++)
+        p[i] = start_instance(path, inst[i], addr, NULL);
+    assert_int_equal(wait_status(p[1]), 7);
+    assert_int_equal(wait_status(rdv), 1);
+    /* The others stop instead of waiting forever. */
+    assert_int_not_equal(wait_status(p[0]), 0);
+    assert_int_not_equal(wait_status(p[2]), 0);
+    fclose(rout);
+    unlink(path);
+    free(path);
+}
+
+/* Bad --instance arguments are usage errors. */
+static void
+test_tcp_instance_usage(void **unused)
+{
+    tu_result_t r;
+    const char *g = tu_src("graphs/palindromes.ini");
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 10, g, "--instance", "nope:0", "--rendezvous",
+                             "tcp://127.0.0.1:1", NULL),
+                     2);
+    assert_non_null(strstr(r.err, "no node 'nope'"));
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 10, g, "--instance", "find:9", "--rendezvous",
+                             "tcp://127.0.0.1:1", NULL),
+                     2);
+    assert_non_null(strstr(r.err, "no instance 9"));
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 10, g, "--instance", "find:0", NULL), 2);
+    tu_result_release(&r);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tcp_palindromes_equal_ipc),
+        cmocka_unit_test(test_tcp_sieve_pairs),
+        cmocka_unit_test(test_tcp_exactly_once),
+        cmocka_unit_test(test_tcp_instances_by_hand),
+        cmocka_unit_test(test_tcp_instance_failure),
+        cmocka_unit_test(test_tcp_instance_usage),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    tu_watchdog(200);
+    return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
+}
