@@ -1171,27 +1171,60 @@ static void *
 watch_main(void *arg)
 {
     flow_node_t *node = arg;
-    void *s = zmq_socket(node->ctx, ZMQ_DEALER);
-    char line[64], buf[16];
+    void *s = zmq_socket(node->ctx, ZMQ_DEALER), *mon = NULL;
+    char line[64], buf[16], ep[64];
     int linger = 0, n;
+    double lost = 0;
 
     if (!s)
         return NULL;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
-    if (zmq_connect(s, net.rdv) || zmq_send(s, line, (size_t)n, 0) < 0) {
-        zmq_close(s);
-        return NULL;
+    /* Watch the connection too: a rendezvous that vanished cannot send an
+     * ABORT, and its instances must not wait forever. */
+    snprintf(ep, sizeof(ep), "inproc://flow-watch-%d", (int)getpid());
+    if (!zmq_socket_monitor(s, ep, ZMQ_EVENT_DISCONNECTED)) {
+        mon = zmq_socket(node->ctx, ZMQ_PAIR);
+        if (mon && zmq_connect(mon, ep)) {
+            zmq_close(mon);
+            mon = NULL;
+        }
     }
+    n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
+    if (zmq_connect(s, net.rdv) || zmq_send(s, line, (size_t)n, 0) < 0)
+        goto out;
     while (!__atomic_load_n(&watcher_quit, __ATOMIC_RELAXED)) {
-        zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll(&it, 1, 100) <= 0)
+        zmq_pollitem_t it[2] = { { s, 0, ZMQ_POLLIN, 0 },
+                                 { mon, 0, ZMQ_POLLIN, 0 } };
+        if (lost > 0 && (double)now_ns() / 1e9 - lost > 2.0) {
+            /* Gone for good and we were not released: stop. */
+            kill(getpid(), SIGTERM);
+            break;
+        }
+        if (zmq_poll(it, mon ? 2 : 1, 100) <= 0)
             continue;
-        if (zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT) >= 5 &&
+        if ((it[0].revents & ZMQ_POLLIN) &&
+            zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT) >= 5 &&
             !strncmp(buf, "ABORT", 5)) {
             kill(getpid(), SIGTERM);
             break;
         }
+        if (mon && (it[1].revents & ZMQ_POLLIN)) {
+            zmq_msg_t m;
+            int more = 0;
+            size_t ml = sizeof(more);
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
+                zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
+                if (more && lost == 0)
+                    lost = (double)now_ns() / 1e9;
+            }
+            zmq_msg_close(&m);
+        }
+    }
+out:
+    if (mon) {
+        zmq_socket_monitor(s, NULL, 0);
+        zmq_close(mon);
     }
     zmq_close(s);
     return NULL;

@@ -4,13 +4,17 @@
  * in this process (`--instance`), the rendezvous alone (`--rendezvous-only`)
  * and a Slurm job step (`--launcher slurm`).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,12 +31,61 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The local address this host uses to reach `rdv` ("tcp://HOST:PORT"):
+ * the one to advertise, whatever the host name resolves to. */
+static int
+route_address(const char *rdv, char *buf, size_t size)
+{
+    char host[256];
+    const char *p = rdv + 6, *colon = strrchr(p, ':');
+    struct addrinfo hints, *res = NULL;
+    struct sockaddr_storage local;
+    socklen_t len = sizeof(local);
+    int fd, rc = -1;
+
+    if (!colon || (size_t)(colon - p) >= sizeof(host))
+        return -1;
+    memcpy(host, p, (size_t)(colon - p));
+    host[colon - p] = '\0';
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(host, colon + 1, &hints, &res) || !res)
+        return -1;
+    /* A connected UDP socket sends nothing but picks the route. */
+    fd = socket(res->ai_family, SOCK_DGRAM, 0);
+    if (fd >= 0 && !connect(fd, res->ai_addr, res->ai_addrlen) &&
+        !getsockname(fd, (struct sockaddr *)&local, &len) &&
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&local)->sin_addr,
+                  buf, (socklen_t)size))
+        rc = 0;
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return rc;
+}
+
+static volatile sig_atomic_t forward_sig;
+static pid_t instance_pid;
+
+static void
+on_forward(int sig)
+{
+    forward_sig = sig;
+    if (instance_pid > 0)
+        kill(instance_pid, sig);
+}
+
 int
 flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                         const char *rendezvous, const char *bind,
                         flow_diag_t *diag)
 {
     long n = flow__graph_find_node(graph, node);
+    static char addr[64];
+    struct sigaction sa;
+    int status = 0, rc;
+    pid_t pid;
 
     if (n < 0) {
         flow__diag(diag, FLOW_ENOENT, graph->file, 0,
@@ -51,12 +104,59 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                    "--rendezvous '%s': expected tcp://HOST:PORT", rendezvous);
         return 2;
     }
-    fflush(stdout);
-    signal(SIGPIPE, SIG_DFL);
-    flow__node_signals_install();
-    flow__node_set_logging(FLOW_LOG_INFO, false);
-    flow__node_set_net(true, bind && *bind ? bind : "*", rendezvous);
-    return flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL);
+    if (!bind || !*bind || !strcmp(bind, "*")) {
+        /* Advertise the address that reaches the rendezvous: the host
+         * name may resolve to a loopback address (Debian's 127.0.1.1). */
+        if (route_address(rendezvous, addr, sizeof(addr)) == 0)
+            bind = addr;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        return 1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        signal(SIGPIPE, SIG_DFL);
+        flow__node_signals_install();
+        flow__node_set_logging(FLOW_LOG_INFO, false);
+        flow__node_set_net(true, bind && *bind ? bind : "*", rendezvous);
+        _exit(flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL));
+    }
+    /*
+     * The node runs in a child, so that when it dies without a word (a
+     * signal, an _exit) this process still tells the rendezvous which
+     * instance failed and how. Signals are passed on to it.
+     */
+    instance_pid = pid;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_forward;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    if (status != 0 && !forward_sig &&
+        !(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM)) {
+        char how[128], line[256];
+        void *ctx = zmq_ctx_new();
+        void *s = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+        int linger = 2000, len;
+
+        flow__status_describe(status, how, sizeof(how));
+        len = snprintf(line, sizeof(line), "FAIL %zu %s\n",
+                       flow__proc_index(graph, (size_t)n, inst), how);
+        if (s) {
+            zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+            if (!zmq_connect(s, rendezvous))
+                zmq_send(s, line, (size_t)len, 0);
+            zmq_close(s);
+        }
+        if (ctx)
+            zmq_ctx_term(ctx);
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
 }
 
 /* Serve `rdv` until every instance finished, one failed, the deadline, a
@@ -121,10 +221,11 @@ serve_loop(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
             }
         }
     }
-    /* Let the last messages out. */
-    for (int i = 0; i < 4; i++) {
+    /* Let the last messages out; after an abort, keep answering late
+     * watchers a little longer. */
+    for (int i = 0; i < (rc ? 30 : 4); i++) {
         flow__rdv_process(rdv);
-        usleep(25000);
+        usleep(50000);
     }
     if (sfd >= 0)
         close(sfd);

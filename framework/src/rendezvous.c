@@ -18,7 +18,7 @@ typedef struct peer {
     size_t idlen;
     unsigned char wid[256]; /* the instance's watcher socket */
     size_t widlen;
-    bool hello, done;
+    bool hello, done, failed;
     int pid;
     char host[64];
 } peer_t;
@@ -314,8 +314,12 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
         p->done = true;
         if (++r->ndone == r->nprocs)
             broadcast(r, "RELEASE\n", 8);
+    } else if (!strcmp(cmd, "FAIL") && p->failed) {
+        return 0; /* a second report of the same failure */
     } else if (!strcmp(cmd, "FAIL")) {
         char *reason = text + off;
+        p->failed = true;
+        r->lost_at = 0; /* explained */
         while (*reason == ' ')
             reason++;
         reason[strcspn(reason, "\n")] = '\0';

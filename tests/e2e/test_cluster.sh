@@ -1,0 +1,506 @@
+#!/bin/bash
+# tests/e2e/test_cluster.sh FLOWRUN SOURCE_DIR [PART]...: flow across
+# processes that do not share a run directory, checked against the local
+# (ipc) run of the same graph.
+#
+# PARTs (default: all of them):
+#   tcp    `--transport tcp` local runs equal the ipc runs.
+#   slurm  a real Slurm cluster on this machine (tools/slurm-local.sh: munged,
+#          slurmctld, slurmd n1 n2 n3): graphs run with `--launcher slurm`,
+#          instances spread over the nodes, equal the ipc runs; a fault in
+#          one instance fails the job, names the node, exits non-zero.
+#   netns  two hosts (tools/netns-hosts.sh: namespaces flowA 10.231.0.1 and
+#          flowB 10.231.0.2): the rendezvous in flowA, the instances started
+#          one by one with `--instance NODE:I` and split over both
+#          namespaces; the collected output equals the ipc run.
+#
+# Exit status: 0 every part passed; 1 a part failed; 77 (ctest
+# SKIP_RETURN_CODE) a part could not run on this machine (not root, no
+# `ip netns`, Slurm packages not installable), with a SKIP line saying why.
+#
+# A cluster or namespaces this test brings up, it tears down at the end;
+# ones that were already up are left as they were. FLOW_TEST_KEEP=1 keeps
+# the work directory (outputs and logs of every run).
+set -u
+
+if [ $# -lt 2 ]; then
+    echo "usage: $0 FLOWRUN SOURCE_DIR [tcp|slurm|netns]..." >&2
+    exit 2
+fi
+FLOWRUN=$(realpath "$1")
+SRC=$(realpath "$2")
+shift 2
+PARTS=${*:-tcp slurm netns}
+
+# The plugins of the build under test (ctest sets FLOW_PLUGIN_DIR; flowrun
+# also finds them next to itself). Inherited through srun and ip netns exec.
+if [ -n "${FLOW_PLUGIN_DIR:-}" ]; then
+    export FLOW_PLUGIN_PATH=$FLOW_PLUGIN_DIR${FLOW_PLUGIN_PATH:+:$FLOW_PLUGIN_PATH}
+fi
+
+SIEVE=$SRC/graphs/sieve.ini
+PALIN=$SRC/graphs/palindromes.ini
+SIEVE_ARGS=(--set limit=1000000 --set output=count --set segments=4)
+SIEVE_LIST_ARGS=(--set limit=200000 --set output=list --set segments=3)
+PALIN_ARGS=(--set workers=3)
+PALIN_BIG_ARGS=(--set words=200000 --set length=3 --set chunk=5000 --set workers=3)
+
+W=$(mktemp -d /tmp/flow-test-cluster.XXXXXX)
+chmod 755 "$W" # slurmstepd runs the tasks as root, but keep it readable
+FAILS=0 PASSES=0 SKIPS=0
+BG_PIDS=()
+STARTED_SLURM=0 STARTED_NETNS=0
+
+cleanup() {
+    local p
+    for p in "${BG_PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null
+    done
+    if [ $STARTED_SLURM = 1 ]; then
+        "$SRC/tools/slurm-local.sh" stop >/dev/null 2>&1
+    fi
+    if [ $STARTED_NETNS = 1 ]; then
+        "$SRC/tools/netns-hosts.sh" down >/dev/null 2>&1
+    fi
+    if [ "${FLOW_TEST_KEEP:-0}" = 1 ]; then
+        echo "work directory kept: $W"
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+
+pass() {
+    echo "PASS: $*"
+    PASSES=$((PASSES + 1))
+}
+fail() {
+    echo "FAIL: $*"
+    FAILS=$((FAILS + 1))
+}
+skip() {
+    echo "SKIP: $*"
+    SKIPS=$((SKIPS + 1))
+}
+
+# Show the end of a run's standard error after a failure.
+show() {
+    local f
+    for f in "$@"; do
+        [ -s "$f" ] || continue
+        echo "---- $f (last 30 lines)"
+        tail -n 30 "$f"
+    done
+}
+
+# run NAME TIMEOUT CMD...: run CMD with a timeout; stdout in $W/NAME.out,
+# stderr in $W/NAME.err; returns CMD's exit status (124 on timeout).
+run() {
+    local name=$1 t=$2
+    shift 2
+    timeout -k 5 "$t" "$@" >"$W/$name.out" 2>"$W/$name.err"
+}
+
+# has_option OPTION [ARG]: flowrun knows OPTION. A part whose options are
+# missing fails (it is not skipped). getopt stops at --version, after
+# parsing the options before it.
+has_option() {
+    ! "$FLOWRUN" "$@" --version 2>&1 | grep -q -i -E 'unrecognized option|invalid option'
+}
+
+# expect NAME LABEL: the run NAME exited 0 and its output equals the ipc
+# run's ($W/ipc-LABEL.out).
+expect_same() {
+    local name=$1 label=$2 rc=$3 what=$4
+    if [ "$rc" != 0 ]; then
+        fail "$what: exit status $rc (expected 0)"
+        show "$W/$name.err"
+    elif ! cmp -s "$W/$name.out" "$W/ipc-$label.out"; then
+        fail "$what: output differs from the ipc run"
+        diff "$W/ipc-$label.out" "$W/$name.out" | head -n 10
+        show "$W/$name.err"
+    else
+        pass "$what ($(wc -l <"$W/$name.out") lines, equal to the ipc run)"
+    fi
+}
+
+# The reference outputs: the local ipc runs.
+reference() {
+    local rc
+    run ipc-sieve 60 "$FLOWRUN" "$SIEVE" "${SIEVE_ARGS[@]}"
+    rc=$?
+    if [ $rc != 0 ] || [ "$(cat "$W/ipc-sieve.out")" != 78498 ]; then
+        echo "FAIL: the local ipc sieve run (exit $rc) does not print 78498"
+        show "$W/ipc-sieve.err"
+        exit 1
+    fi
+    run ipc-sievelist 60 "$FLOWRUN" "$SIEVE" "${SIEVE_LIST_ARGS[@]}" &&
+        [ "$(wc -l <"$W/ipc-sievelist.out")" = 17984 ] || {
+        echo "FAIL: the local ipc sieve list run is wrong"
+        show "$W/ipc-sievelist.err"
+        exit 1
+    }
+    run ipc-palin 60 "$FLOWRUN" "$PALIN" "${PALIN_ARGS[@]}" &&
+        [ -s "$W/ipc-palin.out" ] || {
+        echo "FAIL: the local ipc palindromes run is wrong"
+        show "$W/ipc-palin.err"
+        exit 1
+    }
+    run ipc-palinbig 60 "$FLOWRUN" "$PALIN" "${PALIN_BIG_ARGS[@]}" &&
+        [ "$(wc -l <"$W/ipc-palinbig.out")" -gt 1000 ] || {
+        echo "FAIL: the local ipc palindromes (200000 words) run is wrong"
+        show "$W/ipc-palinbig.err"
+        exit 1
+    }
+}
+
+# A graph with a fault: instance 1 of f (of 2) faults after 10 messages.
+# 5 instances: src[0-1], f[0-1], out[0].
+FAULT=$W/fault.ini
+cat >"$FAULT" <<'EOF'
+; test_cluster.sh: instance 1 of f faults after 10 messages
+[graph]
+name = cluster-fault
+action = exit
+[src]
+type = range
+instances = 2
+count = 20000
+[f]
+type = fault
+instances = 2
+instance = 1
+after = 10
+action = ${action}
+code = 3
+[out]
+type = collect
+mode = count
+[links]
+push = src.out -> f.in batch=100 hwm=1
+push = f.out -> out.in hwm=1
+EOF
+
+# expect_fault NAME RC WHAT: the run failed (not success, not a timeout),
+# and its standard error names f instance 1 as the instance that failed: a
+# line that is not f[1]'s own log and not a list of the instances that had
+# not finished ("not finished: 'src'[0], 'f'[1], ..." does not count: it
+# does not say which one failed).
+expect_fault() {
+    local name=$1 rc=$2 what=$3 line
+    if [ "$rc" = 0 ] || [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        fail "$what: exit status $rc (expected a failure, not success or timeout)"
+        show "$W/$name.err"
+        return
+    fi
+    pass "$what: exit status $rc"
+    line=$(grep -v '^f\[1\] ' "$W/$name.err" | sed 's/not finished:.*//' |
+        grep -E "node 'f' instance 1|'f'\[1\]|(^|[^a-z_])f\[1\]|'f:1'|(^|[ '])f:1" | head -n 1)
+    if [ -z "$line" ]; then
+        fail "$what: standard error does not name f instance 1 as the failing instance"
+        show "$W/$name.err"
+    else
+        pass "$what: names the failing instance: $line"
+    fi
+}
+
+# ---------------------------------------------------------------- tcp
+part_tcp() {
+    local rc
+    if ! has_option --transport tcp; then
+        fail "tcp: flowrun has no --transport option"
+        return
+    fi
+    run tcp-sieve 60 "$FLOWRUN" "$SIEVE" "${SIEVE_ARGS[@]}" --transport tcp
+    expect_same tcp-sieve sieve $? "tcp: sieve limit=1e6 count, 4 segments"
+    run tcp-sievelist 60 "$FLOWRUN" "$SIEVE" "${SIEVE_LIST_ARGS[@]}" --transport tcp
+    expect_same tcp-sievelist sievelist $? "tcp: sieve limit=2e5 list, 3 segments"
+    run tcp-palin 60 "$FLOWRUN" "$PALIN" "${PALIN_ARGS[@]}" --transport tcp
+    expect_same tcp-palin palin $? "tcp: palindromes workers=3"
+    run tcp-palinbig 60 "$FLOWRUN" "$PALIN" "${PALIN_BIG_ARGS[@]}" --transport tcp --bind 127.0.0.1
+    expect_same tcp-palinbig palinbig $? "tcp --bind 127.0.0.1: palindromes 200000 words"
+    run tcp-fault 60 "$FLOWRUN" "$FAULT" --transport tcp
+    rc=$?
+    expect_fault tcp-fault $rc "tcp: fault (exit 3) in f[1]"
+}
+
+# ---------------------------------------------------------------- slurm
+SLURM_LOGS=()
+
+# Remember the size of every slurmd log, to see which nodes a run used.
+mark_slurmd_logs() {
+    local f
+    SLURM_LOGS=()
+    for f in /tmp/flow-slurm/log/slurmd-n*.log; do
+        SLURM_LOGS+=("$f:$(stat -c %s "$f")")
+    done
+}
+
+# The nodes that launched tasks since mark_slurmd_logs.
+used_nodes() {
+    local e f off
+    for e in "${SLURM_LOGS[@]}"; do
+        f=${e%:*}
+        off=${e##*:}
+        if tail -c +"$((off + 1))" "$f" | grep -q 'launch task'; then
+            basename "$f" .log | sed 's/^slurmd-//'
+        fi
+    done | paste -sd' '
+}
+
+# slurm_run NAME WHAT LABEL ARGS...: through the Slurm launcher, spread
+# over at least 2 nodes, output equal to the ipc run.
+slurm_run() {
+    local name=$1 what=$2 label=$3 rc used
+    shift 3
+    mark_slurmd_logs
+    run "$name" 120 "$FLOWRUN" "$@"
+    rc=$?
+    used=$(used_nodes)
+    if [ "$rc" = 0 ] && [ "$(echo "$used" | wc -w)" -lt 2 ]; then
+        fail "$what: instances ran on '${used}' only, not spread over the nodes"
+        return
+    fi
+    expect_same "$name" "$label" $rc "$what [nodes: ${used:-none}]"
+}
+
+part_slurm() {
+    local rc before
+    if [ "$(id -u)" != 0 ]; then
+        skip "slurm: not root (the test cluster needs root)"
+        return
+    fi
+    if ! has_option --launcher slurm; then
+        fail "slurm: flowrun has no --launcher option"
+        return
+    fi
+    before=0
+    "$SRC/tools/slurm-local.sh" status >/dev/null 2>&1 && before=1
+    "$SRC/tools/slurm-local.sh" start >"$W/slurm-start.out" 2>"$W/slurm-start.err"
+    rc=$?
+    if [ $rc = 3 ]; then
+        skip "slurm: Slurm packages missing and not installable: $(cat "$W/slurm-start.err")"
+        return
+    elif [ $rc != 0 ]; then
+        fail "slurm: tools/slurm-local.sh start failed ($rc)"
+        show "$W/slurm-start.err"
+        return
+    fi
+    [ $before = 0 ] && STARTED_SLURM=1
+    export SLURM_CONF=/tmp/flow-slurm/slurm.conf
+
+    slurm_run slurm-sieve "slurm: sieve limit=1e6 count, 4 segments" sieve \
+        "$SIEVE" "${SIEVE_ARGS[@]}" --launcher slurm
+    slurm_run slurm-sievelist "slurm: sieve limit=2e5 list, 3 segments" sievelist \
+        "$SIEVE" "${SIEVE_LIST_ARGS[@]}" --launcher slurm
+    slurm_run slurm-palin "slurm: palindromes workers=3" palin \
+        "$PALIN" "${PALIN_ARGS[@]}" --launcher slurm
+    # Inside an allocation (salloc), as a user would on a cluster.
+    mark_slurmd_logs
+    run slurm-salloc 120 salloc -Q -N3 -n6 "$FLOWRUN" "$PALIN" "${PALIN_BIG_ARGS[@]}" --launcher slurm
+    rc=$?
+    expect_same slurm-salloc palinbig $rc "slurm: in salloc -N3 -n6, palindromes 200000 words [nodes: $(used_nodes)]"
+
+    # A fault in one instance: the step is killed, the node named, status
+    # non-zero, and nothing is left running.
+    local action
+    for action in exit segv; do
+        run "slurm-fault-$action" 120 "$FLOWRUN" "$FAULT" --set action=$action --launcher slurm
+        rc=$?
+        expect_fault "slurm-fault-$action" $rc "slurm: fault ($action) in f[1]"
+    done
+    local t
+    for t in $(seq 50); do
+        [ -z "$(squeue -h 2>/dev/null)" ] && break
+        sleep 0.2
+    done
+    if [ -n "$(squeue -h 2>/dev/null)" ]; then
+        fail "slurm: jobs still queued or running after the fault runs"
+        squeue
+    elif pgrep -f -- "$FAULT" >/dev/null; then
+        fail "slurm: fault graph processes still running after the job ended"
+        pgrep -a -f -- "$FAULT"
+    else
+        pass "slurm: no job and no instance left after the fault runs"
+    fi
+}
+
+# ---------------------------------------------------------------- netns
+NS_A=flowA NS_B=flowB
+ADDR_A=10.231.0.1 ADDR_B=10.231.0.2
+
+# rendezvous NAME GRAPH ARGS...: start the rendezvous in flowA in the
+# background; sets RV_PID and RV_ADDR (its first line of output).
+rendezvous() {
+    local name=$1 t
+    shift
+    RV_ADDR=""
+    timeout -k 5 60 ip netns exec $NS_A "$FLOWRUN" "$@" --rendezvous-only --bind $ADDR_A \
+        >"$W/$name.out" 2>"$W/$name.err" &
+    RV_PID=$!
+    BG_PIDS+=("$RV_PID")
+    for t in $(seq 100); do
+        RV_ADDR=$(head -n 1 "$W/$name.out" 2>/dev/null)
+        [ -n "$RV_ADDR" ] && break
+        kill -0 $RV_PID 2>/dev/null || break
+        sleep 0.1
+    done
+    case $RV_ADDR in
+    tcp://$ADDR_A:[0-9]*) return 0 ;;
+    esac
+    return 1
+}
+
+# instances NAME GRAPH ARGS... -- NODE:I...: start each instance in the
+# background, alternately in flowB and flowA (flowB first), binding that
+# namespace's address. Sets INST_PIDS and INST_NAMES.
+instances() {
+    local name=$1 graph=$2 k=0 ns addr inst
+    shift 2
+    local args=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        args+=("$1")
+        shift
+    done
+    shift
+    INST_PIDS=() INST_NAMES=()
+    for inst in "$@"; do
+        if [ $((k % 2)) = 0 ]; then ns=$NS_B addr=$ADDR_B; else ns=$NS_A addr=$ADDR_A; fi
+        timeout -k 5 60 ip netns exec $ns "$FLOWRUN" "$graph" "${args[@]}" \
+            --instance "$inst" --rendezvous "$RV_ADDR" --bind $addr \
+            >"$W/$name-${inst/:/-}.out" 2>"$W/$name-${inst/:/-}.err" &
+        INST_PIDS+=($!)
+        INST_NAMES+=("$inst@$ns")
+        BG_PIDS+=($!)
+        k=$((k + 1))
+    done
+}
+
+# netns_run NAME WHAT LABEL COLLECTOR GRAPH ARGS... -- NODE:I...
+netns_run() {
+    local name=$1 what=$2 label=$3 collector=$4 graph=$5
+    shift 5
+    local args=()
+    while [ "$1" != -- ]; do
+        args+=("$1")
+        shift
+    done
+    shift
+    local insts=("$@") i rc bad="" rvrc
+    if ! rendezvous "$name-rv" "$graph" "${args[@]}"; then
+        fail "$what: the rendezvous printed no tcp://$ADDR_A:PORT line (got '$RV_ADDR')"
+        show "$W/$name-rv.err"
+        kill $RV_PID 2>/dev/null
+        return
+    fi
+    instances "$name" "$graph" "${args[@]}" -- "${insts[@]}"
+    for i in "${!INST_PIDS[@]}"; do
+        wait "${INST_PIDS[$i]}"
+        rc=$?
+        [ $rc != 0 ] && bad="$bad ${INST_NAMES[$i]}=$rc"
+    done
+    wait $RV_PID
+    rvrc=$?
+    # The collector's output is the graph's; every other instance prints
+    # nothing on standard output.
+    cp "$W/$name-${collector/:/-}.out" "$W/$name.out"
+    for i in "${insts[@]}"; do
+        [ "$i" = "$collector" ] && continue
+        [ -s "$W/$name-${i/:/-}.out" ] && bad="$bad $i:stdout-not-empty"
+    done
+    if [ -n "$bad" ] || [ $rvrc != 0 ]; then
+        fail "$what: instances failed:${bad:- none}; rendezvous exit $rvrc"
+        show "$W/$name-rv.err" "$W/$name"-*.err
+        return
+    fi
+    expect_same "$name" "$label" 0 "$what [rendezvous $RV_ADDR]"
+}
+
+part_netns() {
+    local rc before
+    if [ "$(id -u)" != 0 ]; then
+        skip "netns: not root (network namespaces need root)"
+        return
+    fi
+    if ! has_option --rendezvous-only || ! has_option --instance x:0 || ! has_option --rendezvous tcp://127.0.0.1:1; then
+        fail "netns: flowrun has no --rendezvous-only/--instance options"
+        return
+    fi
+    before=0
+    "$SRC/tools/netns-hosts.sh" status >/dev/null 2>&1 && before=1
+    "$SRC/tools/netns-hosts.sh" up >"$W/netns-up.out" 2>"$W/netns-up.err"
+    rc=$?
+    if [ $rc = 3 ]; then
+        skip "netns: this machine cannot make network namespaces: $(cat "$W/netns-up.err")"
+        return
+    elif [ $rc != 0 ]; then
+        fail "netns: tools/netns-hosts.sh up failed ($rc)"
+        show "$W/netns-up.err"
+        return
+    fi
+    [ $before = 0 ] && STARTED_NETNS=1
+
+    netns_run ns-sieve "netns: sieve limit=1e6 count, 4 segments, 2 hosts" sieve out:0 \
+        "$SIEVE" "${SIEVE_ARGS[@]}" -- main:0 seg:0 seg:1 seg:2 seg:3 out:0
+    netns_run ns-sievelist "netns: sieve limit=2e5 list, 3 segments, 2 hosts" sievelist out:0 \
+        "$SIEVE" "${SIEVE_LIST_ARGS[@]}" -- main:0 seg:0 seg:1 seg:2 out:0
+    netns_run ns-palin "netns: palindromes workers=3, 2 hosts" palin out:0 \
+        "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
+    netns_run ns-palinbig "netns: palindromes 200000 words, 2 hosts" palinbig out:0 \
+        "$PALIN" "${PALIN_BIG_ARGS[@]}" -- out:0 find:2 find:1 find:0 chunks:0 gen:0
+
+    # A fault in one instance: its flowrun exits non-zero and the rendezvous
+    # exits 1 naming it.
+    local i t left=""
+    if rendezvous ns-fault-rv "$FAULT"; then
+        instances ns-fault "$FAULT" -- src:0 src:1 f:0 f:1 out:0
+        wait $RV_PID
+        rc=$?
+        cp "$W/ns-fault-rv.out" "$W/ns-fault.out"
+        cp "$W/ns-fault-rv.err" "$W/ns-fault.err"
+        expect_fault ns-fault $rc "netns: fault (exit 3) in f[1]: the rendezvous"
+        # f[1] itself fails; the others should end soon after.
+        for t in $(seq 100); do
+            left=""
+            for i in "${!INST_PIDS[@]}"; do
+                kill -0 "${INST_PIDS[$i]}" 2>/dev/null && left="$left ${INST_NAMES[$i]}"
+            done
+            [ -z "$left" ] && break
+            sleep 0.1
+        done
+        wait "${INST_PIDS[3]}"
+        rc=$?
+        if [ $rc = 0 ]; then
+            fail "netns: the faulting instance f:1 exited 0"
+        else
+            pass "netns: the faulting instance f:1 exited $rc"
+        fi
+        if [ -n "$left" ]; then
+            fail "netns: instances still running 10 s after the rendezvous ended:$left"
+            for i in "${INST_PIDS[@]}"; do kill -KILL "$i" 2>/dev/null; done
+        else
+            pass "netns: every instance ended after the fault"
+        fi
+    else
+        fail "netns: fault graph: the rendezvous printed no address"
+        show "$W/ns-fault-rv.err"
+    fi
+}
+
+reference
+for part in $PARTS; do
+    case $part in
+    tcp) part_tcp ;;
+    slurm) part_slurm ;;
+    netns) part_netns ;;
+    *)
+        echo "unknown part '$part' (tcp, slurm, netns)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+echo "test_cluster: $PASSES passed, $FAILS failed, $SKIPS skipped"
+[ $FAILS != 0 ] && exit 1
+[ $SKIPS != 0 ] && exit 77
+exit 0
