@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,9 @@
             __atomic_store_n(&(blk)->field, (blk)->field + (uint64_t)(v), \
                              __ATOMIC_RELAXED);                           \
     } while (0)
+
+/* Longest blocking wait before a stop flag is looked at again, in ms. */
+#define WAIT_MS 100
 
 static uint64_t
 now_ns(void)
@@ -91,6 +95,7 @@ struct flow_node {
     char fail[FLOW_DIAG_MSG];
     bool processing;
     bool is_source; /* no input or pair port: stops on a graceful stop */
+    bool closing;   /* ending its streams: only a hard stop interrupts */
     bool inited;
     void *state;
     uint64_t cur_seq;
@@ -161,7 +166,7 @@ flow__node_signals_install(void)
 static int
 interrupted(const flow_node_t *node)
 {
-    if (stop_hard || (stop_soft && node->is_source))
+    if (stop_hard || (stop_soft && node->is_source && !node->closing))
         return FLOW_EINTR;
     return 0;
 }
@@ -512,17 +517,23 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
 static int
 send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
 {
-    while (zmq_msg_send(zm, p->ch[c].sock, 0) < 0) {
-        if (zmq_errno() == EINTR) {
-            if (interrupted(node)) {
-                zmq_msg_close(zm);
-                return FLOW_EINTR;
-            }
-            continue;
+    while (zmq_msg_send(zm, p->ch[c].sock, ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_pollitem_t it = { p->ch[c].sock, 0, ZMQ_POLLOUT, 0 };
+
+        if (e != EAGAIN && e != EINTR) {
+            zmq_msg_close(zm);
+            return flow_node_fail(node, "send on port '%s' failed: %s",
+                                  p->decl->name, zmq_strerror(e));
         }
-        zmq_msg_close(zm);
-        return flow_node_fail(node, "send on port '%s' failed: %s",
-                              p->decl->name, zmq_strerror(zmq_errno()));
+        /* Bounded waits: a stop signal that arrives between two calls is
+         * seen within WAIT_MS. */
+        if (!interrupted(node))
+            zmq_poll(&it, 1, WAIT_MS);
+        if (interrupted(node)) {
+            zmq_msg_close(zm);
+            return FLOW_EINTR;
+        }
     }
     return 0;
 }
@@ -638,14 +649,15 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             node->items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
             node->items[c].revents = 0;
         }
-        if (zmq_poll(node->items, (int)p->nch, -1) < 0) {
+        if (zmq_poll(node->items, (int)p->nch, WAIT_MS) < 0 &&
+            zmq_errno() != EINTR) {
             int e = zmq_errno();
-            if (e == EINTR && !interrupted(node))
-                continue;
             zmq_msg_close(zm);
-            if (e == EINTR)
-                return FLOW_EINTR;
             return flow_node_fail(node, "poll failed: %s", zmq_strerror(e));
+        }
+        if (interrupted(node)) {
+            zmq_msg_close(zm);
+            return FLOW_EINTR;
         }
     }
 }
@@ -753,15 +765,23 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     uint64_t t0 = node->st && !flags ? now_ns() : 0;
     size_t bytes;
 
+    if (stop_hard) /* also when input keeps coming: look before taking */
+        return FLOW_EINTR;
+
     zmq_msg_init(&zm);
-    while (zmq_msg_recv(&zm, sock, flags) < 0) {
+    while (zmq_msg_recv(&zm, sock, ZMQ_DONTWAIT) < 0) {
         int e = zmq_errno();
-        if (e == EINTR && !stop_hard)
-            continue;
-        if (e == EINTR) {
+        if ((e == EAGAIN || e == EINTR) && !(flags & ZMQ_DONTWAIT)) {
+            zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+            if (!stop_hard)
+                zmq_poll(&it, 1, WAIT_MS);
+            if (!stop_hard)
+                continue;
             zmq_msg_close(&zm);
             return FLOW_EINTR;
         }
+        if (e == EINTR)
+            continue;
         zmq_msg_close(&zm);
         if (e == EAGAIN)
             return GOT_NOTHING;
@@ -866,13 +886,13 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
             node->item_ch[n++] = c;
         }
         uint64_t t0 = node->st ? now_ns() : 0;
-        int prc = zmq_poll(node->items, n, -1);
+        int prc = zmq_poll(node->items, n, WAIT_MS);
         if (t0)
             STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
-        if (prc < 0) {
-            if (zmq_errno() == EINTR && stop_hard)
-                return FLOW_EINTR;
-            if (zmq_errno() == EINTR)
+        if (stop_hard)
+            return FLOW_EINTR;
+        if (prc <= 0) {
+            if (prc == 0 || zmq_errno() == EINTR)
                 continue;
             return flow_node_fail(node, "poll failed: %s",
                                   zmq_strerror(zmq_errno()));
@@ -955,7 +975,7 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
     rc = node->gn->desc->process(node, state, p->decl->name, msg_p);
     node->processing = false;
     flow_msg_destroy(msg_p);
-    if (rc < 0 && !node->failed)
+    if (rc < 0 && rc != FLOW_EINTR && !node->failed)
         flow_node_fail(node, "process() returned %s", flow_err_name(rc));
     return rc < 0 ? rc : 0;
 }
@@ -1003,13 +1023,13 @@ process_loop(flow_node_t *node, void *state)
             node->items[i].revents = 0;
         }
         uint64_t t0 = node->st ? now_ns() : 0;
-        int prc = zmq_poll(node->items, n, -1);
+        int prc = zmq_poll(node->items, n, WAIT_MS);
         if (t0)
             STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
-        if (prc < 0) {
-            if (zmq_errno() == EINTR && stop_hard)
-                return FLOW_EINTR;
-            if (zmq_errno() == EINTR)
+        if (stop_hard)
+            return FLOW_EINTR;
+        if (prc <= 0) {
+            if (prc == 0 || zmq_errno() == EINTR)
                 continue;
             return flow_node_fail(node, "poll failed: %s",
                                   zmq_strerror(zmq_errno()));
@@ -1099,6 +1119,13 @@ node_release(flow_node_t *node)
     free(node->items);
     free(node->item_port);
     free(node->item_ch);
+    node->hello = NULL;
+    node->table = NULL;
+    node->ports = NULL;
+    node->nports = 0;
+    node->items = NULL;
+    node->item_port = NULL;
+    node->item_ch = NULL;
     if (node->ctx)
         zmq_ctx_term(node->ctx);
     node->ctx = NULL;
@@ -1113,10 +1140,16 @@ wait_eof(int fd)
     char c;
     int rc;
 
-    while ((rc = (int)read(fd, &c, 1)) != 0) {
-        if (rc < 0 && errno == EINTR && stop_hard)
+    for (;;) {
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        if (stop_hard)
             return FLOW_EINTR;
-        if (rc < 0 && errno != EINTR)
+        if (poll(&pfd, 1, WAIT_MS) <= 0)
+            continue;
+        rc = (int)read(fd, &c, 1);
+        if (rc == 0)
+            break;
+        if (rc < 0 && errno != EINTR && errno != EAGAIN)
             return -errno;
     }
     close(fd);
@@ -1131,11 +1164,19 @@ rdv_recv(flow_node_t *node, char **text)
     zmq_msg_t m;
 
     zmq_msg_init(&m);
-    while (zmq_msg_recv(&m, node->rdv, 0) < 0) {
-        if (zmq_errno() == EINTR && !stop_hard)
-            continue;
-        zmq_msg_close(&m);
-        return zmq_errno() == EINTR ? FLOW_EINTR : -zmq_errno();
+    while (zmq_msg_recv(&m, node->rdv, ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        zmq_pollitem_t it = { node->rdv, 0, ZMQ_POLLIN, 0 };
+        if (e != EAGAIN && e != EINTR) {
+            zmq_msg_close(&m);
+            return -e;
+        }
+        if (!stop_hard)
+            zmq_poll(&it, 1, WAIT_MS);
+        if (stop_hard) {
+            zmq_msg_close(&m);
+            return FLOW_EINTR;
+        }
     }
     *text = flow__xstrndup(zmq_msg_data(&m), zmq_msg_size(&m));
     zmq_msg_close(&m);
@@ -1369,6 +1410,8 @@ stats_final(flow_inst_stats_t *st)
     __atomic_store_n(&st->state, FLOW_INST_DONE, __ATOMIC_RELEASE);
 }
 
+static void node_release(flow_node_t *node);
+
 static int
 report_failure(flow_node_t *node, const char *what, int rc)
 {
@@ -1378,6 +1421,7 @@ report_failure(flow_node_t *node, const char *what, int rc)
         /* Stopped by the launcher: not this node's failure. */
         if (node->inited && d->fini)
             d->fini(node, node->state);
+        node_release(node);
         return 128 + SIGTERM;
     }
     if (!node->failed)
@@ -1392,13 +1436,12 @@ report_failure(flow_node_t *node, const char *what, int rc)
             zmq_send(node->rdv, line,
                      (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
                      0);
-        watcher_stop(node);
-        zmq_close(node->rdv); /* lingers up to 2 s to deliver it */
-        node->rdv = NULL;
-        zmq_ctx_term(node->ctx);
     }
     if (node->inited && d->fini)
         d->fini(node, node->state);
+    /* Closes the sockets; the rendezvous socket lingers up to 2 s to
+     * deliver the FAIL. */
+    node_release(node);
     return 1;
 }
 
@@ -1478,6 +1521,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         return report_failure(&node, d->run ? "run()" : "process()", rc);
     if (d->finish && (rc = d->finish(&node, state)) < 0)
         return report_failure(&node, "finish()", rc);
+    node.closing = true;
     for (size_t i = 0; i < node.nports && !rc; i++)
         if (node.ports[i].decl->dir != FLOW_DIR_IN)
             rc = flow_node_close(&node, node.ports[i].decl->name);

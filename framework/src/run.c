@@ -634,6 +634,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     continue;
                 if (s.draining || s.stopping) {
                     /* A second signal: no more grace. */
+                    s.stopping = true; /* the kills are ours, not failures */
                     signal_all(&s, SIGKILL);
                     s.killed = true;
                     continue;

@@ -1,0 +1,1046 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_faults.c: failure, shutdown and load, end to end. The `fault` node
+ * dies, hangs or sends bad frames at the start, in the middle or at the end
+ * of a stream, in a producer, a middle stage or a sink; every run must end
+ * with the right status and one line naming what failed, quickly, leaving
+ * no process and no run directory. Then signals to flowrun (graceful stop,
+ * a second signal, SIGKILL), a graph of 200 processes, and bounded memory
+ * with a slow sink.
+ *
+ * Every test runs with TMPDIR set to a fresh directory (and no
+ * XDG_RUNTIME_DIR), so the run directory can be checked, and with its own
+ * alarm so a hang fails instead of stalling CI.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+/* Built with AddressSanitizer: fewer combinations of the fault matrix. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FAULTS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAULTS_SANITIZED 1
+#endif
+#endif
+#ifndef FAULTS_SANITIZED
+#define FAULTS_SANITIZED 0
+#endif
+
+/* Seconds allowed between a death and the end of flowrun (default grace). */
+#define DEATH_TO_EXIT_S 1.5
+
+/* The fresh TMPDIR of the running test. */
+static char run_tmp[64];
+
+/* A flowrun started by spawn_files and not yet reaped: teardown kills it
+ * (its instances die with it) when an assertion ended the test early. */
+static pid_t spawned;
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Entries of `dir` other than . and ..; -1 if it cannot be read. */
+static int
+dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Remove what a killed run left in the test's TMPDIR. */
+static void
+clear_run_tmp(void)
+{
+    DIR *d = opendir(run_tmp);
+    struct dirent *de;
+    char path[512];
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        DIR *sub;
+        struct dirent *se;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", run_tmp, de->d_name);
+        if ((sub = opendir(path))) {
+            while ((se = readdir(sub))) {
+                char file[1024];
+                snprintf(file, sizeof(file), "%s/%s", path, se->d_name);
+                unlink(file);
+            }
+            closedir(sub);
+            rmdir(path);
+        } else {
+            unlink(path);
+        }
+    }
+    closedir(d);
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    tu_watchdog(150); /* per test; main's alarm is re-armed here */
+    snprintf(run_tmp, sizeof(run_tmp), "/tmp/flow-test-faults-XXXXXX");
+    if (!mkdtemp(run_tmp))
+        return -1;
+    setenv("TMPDIR", run_tmp, 1);
+    unsetenv("XDG_RUNTIME_DIR");
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    if (spawned > 0) {
+        kill(spawned, SIGKILL);
+        waitpid(spawned, NULL, 0);
+        spawned = 0;
+        usleep(200000); /* the instances die with it (PR_SET_PDEATHSIG) */
+    }
+    clear_run_tmp();
+    rmdir(run_tmp);
+    unsetenv("TMPDIR");
+    return 0;
+}
+
+/* ---- Running graphs ------------------------------------------------------ */
+
+typedef struct run {
+    tu_result_t r;
+    double t0, t_end; /* CLOCK_MONOTONIC around the run */
+} run_t;
+
+/*
+ * Run the graph `text` with the extra flowrun arguments (NULL-terminated),
+ * killing it after `timeout_s`, then check what every run must leave: no
+ * process of the run, no run directory. Returns the exit status.
+ */
+static int
+run_graph(run_t *run, double timeout_s, const char *text, ...)
+{
+    const char *args[16];
+    size_t n = 0;
+    char *path = tu_temp_file(text);
+    va_list ap;
+
+    args[n++] = path;
+    va_start(ap, text);
+    while (n < 15 && (args[n] = va_arg(ap, const char *)))
+        n++;
+    va_end(ap);
+    args[n] = NULL;
+    run->t0 = now_s();
+    tu_run(&run->r, timeout_s, args);
+    /* tu_run returns after flowrun exited and every holder of its pipes
+     * closed them: all processes of the run are gone by now. */
+    run->t_end = run->t0 + run->r.seconds;
+    if (tu_count_procs(path) != 0 || dir_entries(run_tmp) != 0)
+        fprintf(stderr, "graph:\n%s\nstderr:\n%s\n", text, run->r.err);
+    assert_int_equal(tu_count_procs(path), 0);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
+    return run->r.status;
+}
+
+/* What the fault node logged just before its fault. */
+typedef struct injection {
+    unsigned long long seen; /* messages before the fault */
+    long pid;
+    double t; /* CLOCK_MONOTONIC */
+} injection_t;
+
+/* The first line of `err` logged by `node`[`inst`] that holds `text`, or
+ * NULL. Such a line starts "node[inst]", maybe followed by the pid. */
+static const char *
+find_line(const char *err, const char *node, unsigned inst, const char *text)
+{
+    char who[128];
+
+    snprintf(who, sizeof(who), "%s[%u] ", node, inst);
+    for (const char *line = err; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        const char *p = strstr(line, text);
+        if (!strncmp(line, who, strlen(who)) && p && (!nl || p < nl))
+            return p;
+        line = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Find the injection line of `node`[`inst`] in `err`; false if none. */
+static bool
+find_injection(const char *err, const char *node, unsigned inst,
+               const char *action, injection_t *inj)
+{
+    char what[128];
+    const char *p;
+
+    snprintf(what, sizeof(what), "info: injecting %s after ", action);
+    p = find_line(err, node, inst, what);
+    return p && sscanf(p + strlen(what), "%llu messages (pid %ld, t=%lf)",
+                       &inj->seen, &inj->pid, &inj->t) == 3;
+}
+
+/* Occurrences of `needle` in `hay`. */
+static int
+count_str(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The pid in "flowrun: error: node 'NODE' instance I (pid P) ...", or -1. */
+static long
+reported_pid(const char *err, const char *node, unsigned inst)
+{
+    char prefix[128];
+    const char *p;
+    long pid = -1;
+
+    snprintf(prefix, sizeof(prefix),
+             "flowrun: error: node '%s' instance %u (pid ", node, inst);
+    p = strstr(err, prefix);
+    if (p && sscanf(p + strlen(prefix), "%ld)", &pid) != 1)
+        pid = -1;
+    return pid;
+}
+
+/* ---- The fault matrix ---------------------------------------------------- */
+
+/* Where the fault sits: the graph is head, the fault's keys, tail. */
+typedef struct position {
+    const char *name;
+    const char *head;
+    const char *tail;
+    unsigned fault_inst; /* the instance that faults */
+    const char *recv;    /* the consumer of the fault's frames */
+    bool forward;        /* the fault forwards what it gets */
+    long total;          /* messages the faulting instance sees; -1: varies */
+    const char *control; /* standard output without a fault */
+} position_t;
+
+/* 20000 numbers in batches of 100: 200 messages per stream. */
+static const position_t positions[] = {
+    { "producer",
+      "[graph]\nname = faults\n"
+      "[src]\ntype = range\ncount = 0\n"
+      "[f]\ntype = fault\nemit = 20000\n",
+      "[mid]\ntype = jitter\n"
+      "[out]\ntype = collect\nmode = count\n"
+      "[links]\npush = src.out -> f.in\n"
+      "push = f.out -> mid.in batch=100 hwm=1\n"
+      "push = mid.out -> out.in hwm=1\n",
+      0, "mid", true, 200, "20000\n" },
+    { "middle",
+      "[graph]\nname = faults\n"
+      "[src]\ntype = range\ninstances = 2\ncount = 20000\n"
+      "[f]\ntype = fault\ninstances = 2\ninstance = 1\n",
+      "[out]\ntype = collect\nmode = count\n"
+      "[links]\npush = src.out -> f.in batch=100 hwm=1\n"
+      "push = f.out -> out.in hwm=1\n",
+      1, "out", true, -1, "20000\n" },
+    { "sink",
+      "[graph]\nname = faults\n"
+      "[src]\ntype = range\ncount = 20000\n"
+      "[mid]\ntype = jitter\n"
+      "[f]\ntype = fault\nforward = false\n",
+      "[out]\ntype = collect\nmode = count\n"
+      "[links]\npush = src.out -> mid.in batch=100 hwm=1\n"
+      "push = mid.out -> f.in hwm=1\n"
+      "push = f.out -> out.in hwm=1\n",
+      0, "out", false, 200, "0\n" },
+};
+
+#define NPOS (sizeof(positions) / sizeof(*positions))
+
+/* When in the stream: `after` values. */
+static const struct {
+    const char *name;
+    long after;
+} whens[] = { { "start", 0 }, { "middle", 10 }, { "end", 1000000000 } };
+
+#define NWHEN (sizeof(whens) / sizeof(*whens))
+
+/* Faults and what flowrun must say. A NULL `how` means a frame fault: the
+ * receiver fails with status 1 and says `reason`. */
+static const struct {
+    const char *action;
+    const char *how;
+    const char *reason;
+} faults[] = {
+    { "exit", "exited with status 7", NULL },
+    { "segv", "was killed by signal SIGSEGV (11)", NULL },
+    { "abrt", "was killed by signal SIGABRT (6)", NULL },
+    { "kill", "was killed by signal SIGKILL (9)", NULL },
+    { "garbage", NULL, NULL }, /* random: bad magic or truncated */
+    { "truncate", NULL, "truncated frame header" },
+    { "badcount", NULL, "int64 frame length does not match count" },
+    { "badtype", NULL, "unknown item type" },
+    { "badeos", NULL, NULL }, /* a count mismatch, checked apart */
+};
+
+#define NFAULTS (sizeof(faults) / sizeof(*faults))
+
+static void
+make_graph(char *buf, size_t size, const position_t *pos, const char *keys)
+{
+    int n = snprintf(buf, size, "%s%s%s", pos->head, keys, pos->tail);
+
+    assert_true(n > 0 && (size_t)n < size);
+}
+
+/* Check how many messages went through before the fault. */
+static void
+check_seen(const position_t *pos, size_t w, const injection_t *inj)
+{
+    if (whens[w].after == 0)
+        assert_int_equal(inj->seen, 0);
+    else if (pos->total >= 0 && whens[w].after < pos->total)
+        assert_int_equal(inj->seen, whens[w].after);
+    else if (pos->total >= 0)
+        assert_int_equal(inj->seen, pos->total); /* at the end */
+    else
+        assert_true(inj->seen <= 200);
+}
+
+/* Without a fault every position runs to completion. */
+static void
+test_faults_control(void **unused)
+{
+    (void)unused;
+    for (size_t p = 0; p < NPOS; p++) {
+        char text[2048];
+        run_t run;
+
+        make_graph(text, sizeof(text), &positions[p], "action = none\n");
+        assert_int_equal(run_graph(&run, 30, text, NULL), 0);
+        assert_string_equal(run.r.out, positions[p].control);
+        assert_null(strstr(run.r.err, "error"));
+        tu_result_release(&run.r);
+    }
+}
+
+/* One fault in one position at one point of the stream. */
+static void
+check_fault(size_t p, size_t w, size_t k)
+{
+    const position_t *pos = &positions[p];
+    char keys[256], text[2048], want[256], link[128];
+    injection_t inj;
+    run_t run;
+    unsigned fi = pos->fault_inst;
+    long pid;
+
+    snprintf(keys, sizeof(keys), "action = %s\nafter = %ld\ncode = 7\n",
+             faults[k].action, whens[w].after);
+    make_graph(text, sizeof(text), pos, keys);
+    run_graph(&run, 30, text, NULL);
+    if (run.r.status != 1 ||
+        !find_injection(run.r.err, "f", fi, faults[k].action, &inj))
+        fprintf(stderr, "case %s %s %s: status %d\n%s\n", pos->name,
+                whens[w].name, faults[k].action, run.r.status, run.r.err);
+    assert_int_equal(run.r.status, 1);
+    assert_true(find_injection(run.r.err, "f", fi, faults[k].action, &inj));
+    check_seen(pos, w, &inj);
+    assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+    if (faults[k].how) {
+        /* The fault's own instance, by its pid, and how it ended. */
+        snprintf(want, sizeof(want),
+                 "flowrun: error: node 'f' instance %u (pid %ld) %s\n", fi,
+                 inj.pid, faults[k].how);
+        assert_non_null(strstr(run.r.err, want));
+    } else {
+        /* The receiver fails (no crash) and names the link. */
+        pid = reported_pid(run.r.err, pos->recv, 0);
+        assert_true(pid > 0 && pid != inj.pid);
+        snprintf(want, sizeof(want),
+                 "flowrun: error: node '%s' instance 0 (pid %ld) exited "
+                 "with status 1\n",
+                 pos->recv, pid);
+        assert_non_null(strstr(run.r.err, want));
+        snprintf(link, sizeof(link), "link 'f.out -> %s.in'", pos->recv);
+        if (!strcmp(faults[k].action, "badeos")) {
+            snprintf(want, sizeof(want),
+                     "error: %s: 'f'[%u] sent %llu messages but %llu "
+                     "arrived\n",
+                     link, fi, inj.seen + 1000003ULL,
+                     pos->forward ? inj.seen : 0ULL);
+            assert_non_null(find_line(run.r.err, pos->recv, 0, want));
+        } else {
+            snprintf(want, sizeof(want),
+                     "error: malformed message on %s: ", link);
+            assert_non_null(find_line(run.r.err, pos->recv, 0, want));
+            if (faults[k].reason) {
+                strncat(want, faults[k].reason,
+                        sizeof(want) - strlen(want) - 2);
+                strcat(want, "\n");
+                assert_non_null(find_line(run.r.err, pos->recv, 0, want));
+            } else {
+                char magic[sizeof(want) + 32], trunc[sizeof(want) + 32];
+                snprintf(magic, sizeof(magic), "%sbad frame magic\n", want);
+                snprintf(trunc, sizeof(trunc), "%struncated frame header\n",
+                         want);
+                assert_true(find_line(run.r.err, pos->recv, 0, magic) ||
+                            find_line(run.r.err, pos->recv, 0, trunc));
+            }
+        }
+    }
+    /* Fast: the rest was stopped within the grace period. */
+    if (run.t_end - inj.t >= DEATH_TO_EXIT_S)
+        fprintf(stderr, "case %s %s %s: %.3fs after the fault\n", pos->name,
+                whens[w].name, faults[k].action, run.t_end - inj.t);
+    assert_true(run.t_end - inj.t < DEATH_TO_EXIT_S);
+    tu_result_release(&run.r);
+}
+
+/*
+ * Every fault kind, at the start, middle and end of a stream, in a
+ * producer, a middle stage and a sink: all 81 combinations. Under the
+ * sanitizers, where every run is several times slower, a covering subset:
+ * each kind in each position and at each point of the stream, 27 runs.
+ */
+static void
+test_faults_matrix(void **unused)
+{
+    (void)unused;
+    for (size_t p = 0; p < NPOS; p++)
+        for (size_t w = 0; w < NWHEN; w++)
+            for (size_t k = 0; k < NFAULTS; k++)
+                if (!FAULTS_SANITIZED || w == (p + k) % NWHEN)
+                    check_fault(p, w, k);
+}
+
+/* A hung instance: stopped by --timeout or by its node's timeout, exit 124
+ * naming it, then SIGKILLed (the hang ignores SIGTERM) after the grace. */
+static void
+test_faults_hang_timeout(void **unused)
+{
+    (void)unused;
+    for (size_t p = 0; p < NPOS; p++)
+        for (size_t w = 0; w < NWHEN; w++) {
+            const position_t *pos = &positions[p];
+            bool node_timeout = (p + w) % 2 == 0;
+            char keys[256], text[2048], want[256];
+            injection_t inj;
+            run_t run;
+
+            snprintf(keys, sizeof(keys), "action = hang\nafter = %ld\n%s",
+                     whens[w].after, node_timeout ? "timeout = 1\n" : "");
+            make_graph(text, sizeof(text), pos, keys);
+            if (node_timeout)
+                run_graph(&run, 30, text, NULL);
+            else
+                run_graph(&run, 30, text, "--timeout", "1", NULL);
+            assert_int_equal(run.r.status, 124);
+            assert_true(
+                find_injection(run.r.err, "f", pos->fault_inst, "hang", &inj));
+            check_seen(pos, w, &inj);
+            assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+            if (node_timeout) {
+                /* The first instance of 'f' still running is named: the
+                 * hung one, or another one waiting behind it. */
+                const char *line = strstr(run.r.err, "flowrun: error: node "
+                                                     "'f' instance ");
+                unsigned inst = 99;
+                long pid = -1;
+                assert_non_null(line);
+                assert_int_equal(sscanf(line,
+                                        "flowrun: error: node 'f' instance "
+                                        "%u (pid %ld) timed out after 1s\n",
+                                        &inst, &pid),
+                                 2);
+                snprintf(want, sizeof(want),
+                         "flowrun: error: node 'f' instance %u (pid %ld) "
+                         "timed out after 1s\n",
+                         inst, pid);
+                assert_non_null(strstr(run.r.err, want));
+                if (inst == pos->fault_inst)
+                    assert_int_equal(pid, inj.pid);
+                else
+                    assert_true(pid > 0 && pid != inj.pid);
+            } else {
+                snprintf(want, sizeof(want), "'f'[%u]", pos->fault_inst);
+                assert_non_null(strstr(run.r.err,
+                                       "flowrun: error: graph 'faults' timed "
+                                       "out after 1s; still running: "));
+                assert_non_null(strstr(run.r.err, want));
+            }
+            /* It did wait for the timeout, and not much longer: both
+             * timeouts start before the hang. */
+            assert_true(run.r.seconds >= 1.0);
+            if (run.t_end - inj.t >= 1.0 + DEATH_TO_EXIT_S)
+                fprintf(stderr, "hang %s %s: %.3fs after the hang\n", pos->name,
+                        whens[w].name, run.t_end - inj.t);
+            assert_true(run.t_end - inj.t < 1.0 + DEATH_TO_EXIT_S);
+            tu_result_release(&run.r);
+        }
+}
+
+/*
+ * Deaths while every other process is blocked: sending at a high-water
+ * mark of one (the fault is the sink of endless producers), or receiving
+ * (the fault is the only producer of slow consumers). flowrun still ends
+ * within the grace period. Repeated: the stop must not depend on luck.
+ */
+static void
+test_faults_blocked_processes(void **unused)
+{
+    static const char *const graphs[] = {
+        /* Blocked in send: 2 sources, 2 middles, hwm 1, batch 1. */
+        "[src]\ntype = range\ninstances = 2\ncount = 1e15\n"
+        "[mid]\ntype = jitter\ninstances = 2\n"
+        "[f]\ntype = fault\nforward = false\nafter = 300\naction = segv\n"
+        "[out]\ntype = collect\nmode = count\n"
+        "[links]\npush = src.out -> mid.in batch=1 hwm=1\n"
+        "push = mid.out -> f.in hwm=1\npush = f.out -> out.in hwm=1\n",
+        /* Blocked in receive: the producer dies, consumers wait. */
+        "[src]\ntype = range\ncount = 0\n"
+        "[f]\ntype = fault\nemit = 1e15\nafter = 300\naction = kill\n"
+        "[mid]\ntype = jitter\ninstances = 3\nmax_us = 100\n"
+        "[out]\ntype = collect\nmode = count\n"
+        "[links]\npush = src.out -> f.in\n"
+        "push = f.out -> mid.in batch=1 hwm=1\npush = mid.out -> out.in\n",
+    };
+    static const char *const actions[] = { "segv", "kill" };
+
+    (void)unused;
+    for (int loop = 0; loop < 4; loop++)
+        for (size_t g = 0; g < 2; g++) {
+            injection_t inj;
+            run_t run;
+
+            assert_int_equal(run_graph(&run, 30, graphs[g], NULL), 1);
+            assert_true(find_injection(run.r.err, "f", 0, actions[g], &inj));
+            assert_int_equal(inj.seen, 300);
+            assert_int_equal(reported_pid(run.r.err, "f", 0), inj.pid);
+            if (run.t_end - inj.t >= DEATH_TO_EXIT_S)
+                fprintf(stderr, "graph %zu: %.3fs after the death\n", g,
+                        run.t_end - inj.t);
+            assert_true(run.t_end - inj.t < DEATH_TO_EXIT_S);
+            tu_result_release(&run.r);
+        }
+}
+
+/*
+ * A process that is busy (in its process callback) when SIGTERM comes must
+ * still stop on SIGTERM once it returns, not block in its next receive
+ * until the SIGKILL: with a long grace the run would otherwise take the
+ * whole grace period.
+ */
+static void
+test_faults_sigterm_after_busy(void **unused)
+{
+    const char *text = "[src]\ntype = range\ncount = 1e15\n"
+                       "[busy]\ntype = fault\ninstances = 2\ninstance = 0\n"
+                       "action = exit\nforward = false\nwork_us = 200000\n"
+                       "[out]\ntype = collect\n"
+                       "[links]\npush = src.out -> busy.in batch=1 hwm=1\n"
+                       "push = busy.out -> out.in\n";
+    injection_t inj;
+    run_t run;
+
+    (void)unused;
+    assert_int_equal(run_graph(&run, 30, text, "--grace", "5", NULL), 1);
+    assert_true(find_injection(run.r.err, "busy", 0, "exit", &inj));
+    if (run.t_end - inj.t >= 2.0)
+        fprintf(stderr,
+                "busy[1] ignored SIGTERM: the run ended %.3fs after the "
+                "death (grace 5s)\n",
+                run.t_end - inj.t);
+    assert_true(run.t_end - inj.t < 2.0);
+    tu_result_release(&run.r);
+}
+
+/*
+ * When one instance fails, the others are stopped by the launcher: that is
+ * not their failure, and they must not log errors of their own ("process()
+ * returned FLOW_EINTR"), so the one line that matters stands alone.
+ */
+static void
+test_faults_bystanders_quiet(void **unused)
+{
+    const char *text = "[src]\ntype = range\ncount = 1e15\n"
+                       "[mid]\ntype = jitter\ninstances = 2\n"
+                       "[f]\ntype = fault\nforward = false\nafter = 50\n"
+                       "action = exit\n"
+                       "[out]\ntype = collect\n"
+                       "[links]\npush = src.out -> mid.in batch=1 hwm=1\n"
+                       "push = mid.out -> f.in hwm=1\n"
+                       "push = f.out -> out.in\n";
+
+    (void)unused;
+    for (int loop = 0; loop < 3; loop++) {
+        run_t run;
+
+        assert_int_equal(run_graph(&run, 30, text, NULL), 1);
+        if (count_str(run.r.err, "error") != 1)
+            fprintf(stderr, "stderr:\n%s\n", run.r.err);
+        assert_int_equal(count_str(run.r.err, "error"), 1);
+        assert_non_null(strstr(run.r.err, "flowrun: error: node 'f' instance "
+                                          "0 (pid "));
+        tu_result_release(&run.r);
+    }
+}
+
+/* ---- Signals to flowrun -------------------------------------------------- */
+
+/* Start flowrun on `path` with stdout and stderr to files. */
+static pid_t
+spawn_files(const char *path, const char *out, const char *err)
+{
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(126);
+        execl(tu_flowrun(), tu_flowrun(), path, (char *)NULL);
+        _exit(127);
+    }
+    spawned = pid;
+    return pid;
+}
+
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 1 << 20);
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Wait until `n` processes run `path` (flowrun and its children). */
+static void
+wait_procs(const char *path, int n)
+{
+    double limit = now_s() + 20;
+
+    while (tu_count_procs(path) < n) {
+        assert_true(now_s() < limit);
+        usleep(10000);
+    }
+}
+
+/* waitpid with a deadline; returns the wait status. */
+static int
+wait_exit(pid_t pid, double seconds)
+{
+    double limit = now_s() + seconds;
+    int status;
+
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            spawned = 0;
+            return status;
+        }
+        assert_int_equal(r, 0);
+        if (now_s() > limit) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            spawned = 0;
+            fail_msg("flowrun did not exit within %gs", seconds);
+        }
+        usleep(5000);
+    }
+}
+
+/*
+ * SIGINT and SIGTERM mid-run: the source ends its stream, what is in
+ * flight drains to the sink (whole messages: a multiple of the batch), the
+ * count is written, exit 130 or 143, nothing left behind.
+ */
+static void
+test_faults_signal_drains(void **unused)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[mid]\ntype = jitter\nmax_us = 300\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=1000\n"
+                              "push = mid.out -> out.in\n");
+    char out[128], err[128];
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    for (size_t i = 0; i < 2; i++) {
+        pid_t pid = spawn_files(path, out, err);
+        char *o, *e;
+        long long count;
+        int status;
+
+        wait_procs(path, 4);
+        usleep(300000);
+        assert_int_equal(kill(pid, sigs[i]), 0);
+        status = wait_exit(pid, 10);
+        o = slurp(out);
+        e = slurp(err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 128 + sigs[i])
+            fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 128 + sigs[i]);
+        assert_int_equal(sscanf(o, "%lld", &count), 1);
+        assert_true(count > 0);
+        assert_int_equal(count % 1000, 0);
+        assert_null(strstr(e, "error"));
+        assert_int_equal(tu_count_procs(path), 0);
+        unlink(out);
+        unlink(err);
+        assert_int_equal(dir_entries(run_tmp), 0);
+        free(o);
+        free(e);
+    }
+    unlink(path);
+    free(path);
+}
+
+/*
+ * A second SIGINT during a slow drain (about 13 s of queued work) stops at
+ * once: exit 130, no node reported as failed, nothing left behind.
+ */
+static void
+test_faults_second_sigint(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[slow]\ntype = fault\naction = none\n"
+                              "work_us = 100000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> slow.in\n"
+                              "push = slow.out -> out.in\n");
+    char out[128], err[128], *e;
+    pid_t pid;
+    int status;
+    double t;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files(path, out, err);
+    wait_procs(path, 4);
+    usleep(300000);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    usleep(300000);
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still draining */
+    t = now_s();
+    assert_int_equal(kill(pid, SIGINT), 0);
+    status = wait_exit(pid, 10);
+    t = now_s() - t;
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(t < 1.0);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    assert_null(strstr(e, "error"));
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/* Parent pid and state of `pid` from /proc; false if it is gone. */
+static bool
+proc_stat(pid_t pid, pid_t *ppid, char *state)
+{
+    char path[64], buf[1024];
+    FILE *f;
+    char *p;
+    int pp = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    p = fgets(buf, sizeof(buf), f);
+    fclose(f);
+    if (!p || !(p = strrchr(buf, ')')))
+        return false;
+    if (sscanf(p + 1, " %c %d", state, &pp) != 2)
+        return false;
+    *ppid = (pid_t)pp;
+    return true;
+}
+
+/* The children of `parent`, at most `max`. */
+static int
+children_of(pid_t parent, pid_t *pids, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) && n < max) {
+        pid_t pid = (pid_t)atoi(de->d_name), pp;
+        char st;
+        if (pid > 0 && proc_stat(pid, &pp, &st) && pp == parent)
+            pids[n++] = pid;
+    }
+    closedir(d);
+    return n;
+}
+
+/* SIGKILL of flowrun itself: every child disappears within a second. */
+static void
+test_faults_sigkill_flowrun(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[mid]\ntype = jitter\ninstances = 2\n"
+                              "[f]\ntype = fault\naction = hang\n"
+                              "after = 100\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in hwm=1\n"
+                              "push = mid.out -> f.in hwm=1\n"
+                              "push = f.out -> out.in\n");
+    char out[128], err[128];
+    pid_t pid, kids[16];
+    int n, status, alive;
+    double limit;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files(path, out, err);
+    wait_procs(path, 6);
+    usleep(300000);
+    n = children_of(pid, kids, 16);
+    assert_int_equal(n, 5);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    spawned = 0;
+    limit = now_s() + 1.0;
+    do {
+        alive = 0;
+        for (int i = 0; i < n; i++) {
+            pid_t pp;
+            char st;
+            /* A zombie (no reaper in a container) counts as gone. */
+            if (proc_stat(kids[i], &pp, &st) && st != 'Z')
+                alive++;
+        }
+        if (alive)
+            usleep(5000);
+    } while (alive && now_s() < limit);
+    assert_int_equal(alive, 0);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(path);
+    free(path);
+    /* A killed flowrun cannot remove its run directory: teardown does. */
+}
+
+/* ---- Load ---------------------------------------------------------------- */
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* 200 processes (10 sources fanning out to 189 workers fanning in to one
+ * collector) on however few cores: every item exactly once, clean. */
+static void
+test_faults_load_200_processes(void **unused)
+{
+    const int64_t n = 20000;
+    char text[512];
+    size_t nl;
+    char **lines;
+    int64_t *v;
+    run_t run;
+
+    (void)unused;
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ninstances = 10\ncount = %lld\n"
+             "[mid]\ntype = jitter\ninstances = 189\nmax_us = 200\n"
+             "[out]\ntype = collect\n"
+             "[links]\npush = src.out -> mid.in batch=10 hwm=4\n"
+             "push = mid.out -> out.in hwm=4\n",
+             (long long)n);
+    if (run_graph(&run, 120, text, NULL) != 0)
+        fprintf(stderr, "stderr:\n%s\n", run.r.err);
+    assert_int_equal(run.r.status, 0);
+    lines = tu_lines(run.r.out, &nl);
+    assert_int_equal(nl, (size_t)n);
+    v = malloc(sizeof(*v) * nl);
+    for (size_t i = 0; i < nl; i++)
+        v[i] = strtoll(lines[i], NULL, 10);
+    qsort(v, nl, sizeof(*v), cmp_i64);
+    for (size_t i = 0; i < nl; i++)
+        assert_int_equal(v[i], (int64_t)i);
+    fprintf(stderr, "200 processes: %.2fs\n", run.r.seconds);
+    free(v);
+    free(lines);
+    tu_result_release(&run.r);
+}
+
+/* VmRSS of `pid` in kB, or -1. */
+static long
+rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    FILE *f;
+    long kb = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+/*
+ * A fast source and a slow sink: backpressure (the high-water marks) keeps
+ * every process's memory bounded. Samples the resident size of flowrun and
+ * its children for two seconds. Without backpressure the source makes
+ * about a gigabyte a second.
+ */
+static void
+test_faults_slow_sink_rss(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[slow]\ntype = jitter\nmax_us = 2000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> slow.in "
+                              "batch=4096\n"
+                              "push = slow.out -> out.in\n");
+    /* Generous: a node needs a few MB; sanitizers add their own. */
+    const long bound_kb = 64 * 1024;
+    char out[128], err[128], asan[1024], *o;
+    char *old_asan =
+        getenv("ASAN_OPTIONS") ? strdup(getenv("ASAN_OPTIONS")) : NULL;
+    pid_t pid, kids[8];
+    long max_kb = 0;
+    int n = 0, status;
+    long long count;
+    double end;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    /* AddressSanitizer keeps up to 256 MB of freed memory in quarantine:
+     * cap that (a later option wins), so only real growth counts. */
+    snprintf(asan, sizeof(asan), "%s%squarantine_size_mb=16",
+             old_asan ? old_asan : "", old_asan && *old_asan ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+    pid = spawn_files(path, out, err);
+    if (old_asan)
+        setenv("ASAN_OPTIONS", old_asan, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(old_asan);
+    wait_procs(path, 4);
+    end = now_s() + 2.0;
+    while (now_s() < end) {
+        n = children_of(pid, kids, 8);
+        assert_int_equal(n, 3);
+        for (int i = -1; i < n; i++) {
+            long kb = rss_kb(i < 0 ? pid : kids[i]);
+            if (kb > max_kb)
+                max_kb = kb;
+            if (kb >= bound_kb)
+                fprintf(stderr, "pid %d: VmRSS %ld kB\n",
+                        (int)(i < 0 ? pid : kids[i]), kb);
+            assert_true(kb < bound_kb);
+        }
+        usleep(50000);
+    }
+    assert_true(max_kb > 0);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 10);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    o = slurp(out);
+    assert_int_equal(sscanf(o, "%lld", &count), 1);
+    assert_true(count > 0);
+    fprintf(stderr, "slow sink: largest VmRSS %ld kB, %lld items\n", max_kb,
+            count);
+    free(o);
+    unlink(out);
+    unlink(err);
+    assert_int_equal(tu_count_procs(path), 0);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_faults_control),
+        T(test_faults_matrix),
+        T(test_faults_hang_timeout),
+        T(test_faults_blocked_processes),
+        T(test_faults_sigterm_after_busy),
+        T(test_faults_bystanders_quiet),
+        T(test_faults_signal_drains),
+        T(test_faults_second_sigint),
+        T(test_faults_sigkill_flowrun),
+        T(test_faults_load_200_processes),
+        T(test_faults_slow_sink_rss),
+    };
+#undef T
+    tu_watchdog(280);
+    return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
+}
