@@ -405,6 +405,9 @@ flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
     return 0;
 }
 
+/* Frames up to this size are copied into ZeroMQ rather than handed over. */
+#define FLOW_COPY_MAX 2048
+
 static void
 free_frame(void *data, void *hint)
 {
@@ -431,6 +434,18 @@ flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
         return;
     }
     flow__msg_encode(msg_p, src, &frame, &len);
+    if (len <= FLOW_COPY_MAX) {
+        /* Small frames: a copy into ZeroMQ's own buffer is cheaper than a
+         * free() called later from ZeroMQ's I/O thread. */
+        if (zmq_msg_init_size(out, len)) {
+            fprintf(stderr, "flow: fatal: cannot make a frame of %zu bytes\n",
+                    len);
+            abort();
+        }
+        memcpy(zmq_msg_data(out), frame, len);
+        free(frame);
+        return;
+    }
     if (zmq_msg_init_data(out, frame, len, free_frame, NULL)) {
         fprintf(stderr, "flow: fatal: cannot wrap a frame of %zu bytes\n", len);
         abort();
