@@ -75,6 +75,18 @@ flow_registry_add_path_list(flow_registry_t *reg, const char *list)
     }
 }
 
+static bool
+type_name_ok(const char *s)
+{
+    if (!*s || strlen(s) > 128)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
 static entry_t *
 lookup(const flow_registry_t *reg, const char *name)
 {
@@ -140,6 +152,11 @@ flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag)
 
     if (e)
         return e->desc;
+    /* A type is one word: never a path that would load another file. */
+    if (!type_name_ok(name)) {
+        flow__diag(diag, FLOW_ETYPE, NULL, 0, "unknown node type '%s'", name);
+        return NULL;
+    }
     for (size_t i = 0; i < reg->npaths; i++) {
         int n = snprintf(path, sizeof(path), "%s/%s.so", reg->paths[i], name);
         if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st))

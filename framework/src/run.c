@@ -53,11 +53,13 @@ make_run_dir(const flow_run_opts_t *opts, char *dir, size_t size)
         if (!base || !*base || stat(base, &st) || !S_ISDIR(st.st_mode) ||
             access(base, W_OK))
             base = getenv("TMPDIR");
-        if (!base || !*base)
+        if (!base || !*base || stat(base, &st) || !S_ISDIR(st.st_mode) ||
+            access(base, W_OK))
             base = "/tmp";
     }
     if (snprintf(dir, size, "%s/flow-XXXXXX", base) >= (int)size)
-        return -ENAMETOOLONG;
+        snprintf(dir, size, "/tmp/flow-XXXXXX"); /* the socket paths would
+                                                     not fit anyway */
     if (!mkdtemp(dir))
         return -errno;
     return 0;

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_plugins.c: loading node plugins from outside the plugin directory.
+ * The fixtures of tests/fixtures/nodes/ (FLOW_FIXTURE_PLUGIN_DIR) are broken
+ * on purpose, one way each; flowrun must refuse each with exit 2 and a
+ * message naming the plugin file and the problem, also when a graph uses
+ * it. The good fixture must load from --plugin-path and FLOW_PLUGIN_PATH
+ * and run in a graph, and nothing may be loaded from the current directory
+ * unless asked for.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "flow/version.h"
+#include "testutil.h"
+
+#ifndef FLOW_FIXTURE_PLUGIN_DIR
+#error "FLOW_FIXTURE_PLUGIN_DIR must name the fixture plugin directory"
+#endif
+
+static const char fixture_dir[] = FLOW_FIXTURE_PLUGIN_DIR;
+
+/* FLOW_FIXTURE_PLUGIN_DIR/stem.so in a static buffer. */
+static const char *
+fixture(const char *stem)
+{
+    static char buf[PATH_MAX];
+
+    snprintf(buf, sizeof(buf), "%s/%s.so", fixture_dir, stem);
+    return buf;
+}
+
+/* Assert that `haystack` contains `needle`, printing both if not. */
+static void
+assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle)) {
+        print_error("expected to find\n  %s\nin\n  %s\n", needle, haystack);
+        fail();
+    }
+}
+
+/* One broken fixture and what its error must say besides its path. */
+typedef struct broken {
+    const char *stem;
+    const char *why[3];
+} broken_t;
+
+static broken_t broken[] = {
+    { "badabi", { "plugin ABI ", ", this flow needs ", NULL } },
+    { "noentry", { "'flow_node_entry'", NULL } },
+    { "wrongname", { "'othername'", "'wrongname.so'", NULL } },
+    { "baddefault", { "default '5000'", "parameter 'level'", "range" } },
+    { "dupport", { "duplicate port 'in'", NULL } },
+    { "runprocess", { "exactly one of run and process", NULL } },
+    { "smallstruct", { "descriptor size", "smaller", NULL } },
+    { "undefsym", { "cannot load plugin", "fixture_missing_function", NULL } },
+    { "notelf", { "cannot load plugin", NULL } },
+};
+
+/* --describe of each broken fixture: exit 2, the file and the reason. */
+static void
+test_plugins_describe_broken(void **unused)
+{
+    char abi[64];
+
+    (void)unused;
+    snprintf(abi, sizeof(abi), "plugin ABI %d, this flow needs %d",
+             FLOW_NODE_ABI + 1, FLOW_NODE_ABI);
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        const broken_t *b = &broken[i];
+        char head[PATH_MAX + 64];
+        tu_result_t r;
+
+        assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir,
+                                 "--describe", b->stem, NULL),
+                         2);
+        snprintf(head, sizeof(head), "flowrun: error: %s: ", fixture(b->stem));
+        assert_contains(r.err, head);
+        for (size_t k = 0; k < 3 && b->why[k]; k++)
+            assert_contains(r.err, b->why[k]);
+        if (!strcmp(b->stem, "badabi"))
+            assert_contains(r.err, abi);
+        assert_int_equal(r.outlen, 0);
+        tu_result_release(&r);
+    }
+}
+
+/* A graph using a broken type fails --check (and a run) at the graph's
+ * type line, naming the plugin file and the reason. */
+static void
+test_plugins_graph_broken(void **unused)
+{
+    (void)unused;
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        const broken_t *b = &broken[i];
+        char text[512], head[PATH_MAX + 128], plugin[PATH_MAX + 8];
+        char *path;
+        tu_result_t r;
+
+        snprintf(text, sizeof(text),
+                 "; uses the broken fixture %s\n"
+                 "[src]\ntype = range\ncount = 10\n"
+                 "[bad]\ntype = %s\n"
+                 "[out]\ntype = collect\n"
+                 "[links]\npush = src.out -> bad.in\n"
+                 "push = bad.out -> out.in\n",
+                 b->stem, b->stem);
+        path = tu_temp_file(text);
+        snprintf(head, sizeof(head), "%s:6: node type '%s' for node 'bad'",
+                 path, b->stem);
+        snprintf(plugin, sizeof(plugin), "%s: ", fixture(b->stem));
+
+        assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir,
+                                 "--check", path, NULL),
+                         2);
+        assert_contains(r.err, head);
+        assert_contains(r.err, plugin);
+        assert_contains(r.err, b->why[0]);
+        tu_result_release(&r);
+
+        assert_int_equal(
+            tu_runl(&r, 30, "--plugin-path", fixture_dir, path, NULL), 2);
+        assert_contains(r.err, head);
+        assert_contains(r.err, plugin);
+        assert_int_equal(r.outlen, 0);
+        tu_result_release(&r);
+        unlink(path);
+        free(path);
+    }
+}
+
+/* Run range -> fixture_ok -> collect with `extra` node keys and check every
+ * number against x * factor + add, in order. */
+static void
+run_fixture_ok(bool env, const char *extra, int64_t factor, int64_t add)
+{
+    const int64_t start = -50, count = 5000;
+    char text[1024];
+    char *path;
+    char **lines;
+    size_t n;
+    tu_result_t r;
+
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\nstart = %lld\ncount = %lld\n"
+             "[mul]\ntype = fixture_ok\ninstances = 2\n%s"
+             "[out]\ntype = collect\norder = input\n"
+             "[links]\npush = src.out -> mul.in batch=64\n"
+             "push = mul.out -> out.in\n",
+             (long long)start, (long long)count, extra);
+    path = tu_temp_file(text);
+    if (env) {
+        setenv("FLOW_PLUGIN_PATH", fixture_dir, 1);
+        assert_int_equal(tu_runl(&r, 60, path, NULL), 0);
+        unsetenv("FLOW_PLUGIN_PATH");
+    } else {
+        assert_int_equal(
+            tu_runl(&r, 60, "--plugin-path", fixture_dir, path, NULL), 0);
+    }
+    lines = tu_lines(r.out, &n);
+    assert_int_equal(n, (size_t)count);
+    for (int64_t i = 0; i < count; i++) {
+        char *end;
+        long long v = strtoll(lines[i], &end, 10);
+
+        assert_true(*lines[i] && !*end);
+        assert_int_equal(v, (start + i) * factor + add);
+    }
+    free(lines);
+    tu_result_release(&r);
+    unlink(path);
+    free(path);
+}
+
+/* The good fixture: described and run from --plugin-path. */
+static void
+test_plugins_good_plugin_path(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    unsetenv("FLOW_PLUGIN_PATH");
+    assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir, "--describe",
+                             "fixture_ok", NULL),
+                     0);
+    assert_contains(r.out, "fixture_ok: Test fixture: multiply and add");
+    assert_contains(r.out, "factor");
+    assert_int_equal(r.errlen, 0);
+    tu_result_release(&r);
+    run_fixture_ok(false, "factor = -4\nadd = 9\n", -4, 9);
+}
+
+/* The good fixture: described and run from FLOW_PLUGIN_PATH, also as a
+ * later element of a list with empty elements. */
+static void
+test_plugins_good_env(void **unused)
+{
+    char list[PATH_MAX + 64];
+    tu_result_t r;
+
+    (void)unused;
+    snprintf(list, sizeof(list), "/nonexistent-flow-dir::%s:", fixture_dir);
+    setenv("FLOW_PLUGIN_PATH", list, 1);
+    assert_int_equal(tu_runl(&r, 30, "--describe", "fixture_ok", NULL), 0);
+    assert_contains(r.out, "fixture_ok: Test fixture: multiply and add");
+    tu_result_release(&r);
+    unsetenv("FLOW_PLUGIN_PATH");
+    run_fixture_ok(true, "", 3, 7);
+}
+
+/* A --plugin-path full of broken fixtures does not hide the built-in
+ * types, which are searched after it. */
+static void
+test_plugins_builtin_still_found(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir, "--describe",
+                             "range", NULL),
+                     0);
+    assert_contains(r.out, "range:");
+    tu_result_release(&r);
+}
+
+/* --list-nodes: the good fixture and the built-in nodes are listed with
+ * where they come from, and the first broken fixture is reported with
+ * exit 2 (which one depends on the directory order). */
+static void
+test_plugins_list_nodes(void **unused)
+{
+    char origin[PATH_MAX + 8], prefix[PATH_MAX + 32];
+    const char *e;
+    tu_result_t r;
+    bool named = false;
+
+    (void)unused;
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", fixture_dir, "--list-nodes", NULL), 2);
+    assert_contains(r.out, "fixture_ok");
+    assert_contains(r.out, "ctormark");
+    snprintf(origin, sizeof(origin), "(%s)", fixture("fixture_ok"));
+    assert_contains(r.out, origin);
+    assert_contains(r.out, "range");
+    assert_contains(r.out, "collect");
+    /* No broken fixture is listed as a node. */
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        char line[128];
+
+        snprintf(line, sizeof(line), "\n%s ", broken[i].stem);
+        assert_null(strstr(r.out, line));
+        assert_false(!strncmp(r.out, line + 1, strlen(line + 1)));
+    }
+    /* Exactly one error line, naming one broken fixture file. */
+    snprintf(prefix, sizeof(prefix), "flowrun: error: %s/", fixture_dir);
+    assert_true(!strncmp(r.err, prefix, strlen(prefix)));
+    e = strchr(r.err, '\n');
+    assert_non_null(e);
+    assert_int_equal(e[1], '\0');
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        char head[PATH_MAX + 64];
+
+        snprintf(head, sizeof(head),
+                 "flowrun: error: %s: ", fixture(broken[i].stem));
+        if (!strncmp(r.err, head, strlen(head)))
+            named = true;
+    }
+    assert_true(named);
+    tu_result_release(&r);
+}
+
+/* Without --plugin-path, a plugin in the current directory is not found,
+ * not even dlopen'ed (its constructor would run), also with an empty
+ * FLOW_PLUGIN_PATH or one with only empty elements. */
+static void
+test_plugins_no_implicit_cwd(void **unused)
+{
+    static const char *const envs[] = { NULL, "", ":", "::" };
+    char cwd[PATH_MAX], mark[] = "/tmp/flow-test-mark-XXXXXX";
+    int fd = mkstemp(mark);
+
+    (void)unused;
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(mark);
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(fixture_dir), 0);
+    setenv("FLOW_FIXTURE_MARK", mark, 1);
+    for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
+        static const char *const types[] = { "fixture_ok", "ctormark" };
+        char *graph;
+        tu_result_t r;
+
+        if (envs[i])
+            setenv("FLOW_PLUGIN_PATH", envs[i], 1);
+        else
+            unsetenv("FLOW_PLUGIN_PATH");
+        for (size_t k = 0; k < 2; k++) {
+            char want[128];
+
+            snprintf(want, sizeof(want), "unknown node type '%s'", types[k]);
+            assert_int_equal(tu_runl(&r, 30, "--describe", types[k], NULL), 2);
+            assert_contains(r.err, want);
+            tu_result_release(&r);
+        }
+        graph = tu_temp_file("[m]\ntype = ctormark\n");
+        assert_int_equal(tu_runl(&r, 30, "--check", graph, NULL), 2);
+        assert_contains(r.err, "unknown node type 'ctormark'");
+        tu_result_release(&r);
+        unlink(graph);
+        free(graph);
+    }
+    unsetenv("FLOW_PLUGIN_PATH");
+    assert_int_equal(access(mark, F_OK), -1);
+
+    /* The mark works: an explicit "." does load it. */
+    {
+        tu_result_t r;
+
+        assert_int_equal(tu_runl(&r, 30, "--plugin-path", ".", "--describe",
+                                 "ctormark", NULL),
+                         0);
+        tu_result_release(&r);
+        assert_int_equal(access(mark, F_OK), 0);
+        unlink(mark);
+    }
+    unsetenv("FLOW_FIXTURE_MARK");
+    assert_int_equal(chdir(cwd), 0);
+}
+
+/* A type is a name, not a path: "../x" must not reach dlopen, from
+ * --describe or from a graph, even when "x.so" is a good plugin. */
+static void
+test_plugins_type_not_a_path(void **unused)
+{
+    static const char *const types[] = { "../plugins/ctormark", "./ctormark" };
+    char mark[] = "/tmp/flow-test-mark-XXXXXX";
+    int fd = mkstemp(mark);
+
+    (void)unused;
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(mark);
+    setenv("FLOW_FIXTURE_MARK", mark, 1);
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        char text[256];
+        char *graph;
+        tu_result_t r;
+
+        assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir,
+                                 "--describe", types[i], NULL),
+                         2);
+        tu_result_release(&r);
+        snprintf(text, sizeof(text), "[m]\ntype = %s\n", types[i]);
+        graph = tu_temp_file(text);
+        assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir,
+                                 "--check", graph, NULL),
+                         2);
+        assert_contains(r.err, ":2: ");
+        tu_result_release(&r);
+        unlink(graph);
+        free(graph);
+        if (access(mark, F_OK) == 0) {
+            unlink(mark);
+            print_error("type '%s' dlopen'ed %s\n", types[i],
+                        fixture("ctormark"));
+            fail();
+        }
+    }
+    unsetenv("FLOW_FIXTURE_MARK");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plugins_describe_broken),
+        cmocka_unit_test(test_plugins_graph_broken),
+        cmocka_unit_test(test_plugins_good_plugin_path),
+        cmocka_unit_test(test_plugins_good_env),
+        cmocka_unit_test(test_plugins_builtin_still_found),
+        cmocka_unit_test(test_plugins_list_nodes),
+        cmocka_unit_test(test_plugins_no_implicit_cwd),
+        cmocka_unit_test(test_plugins_type_not_a_path),
+    };
+
+    tu_watchdog(280);
+    return cmocka_run_group_tests_name("plugins", tests, NULL, NULL);
+}
