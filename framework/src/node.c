@@ -317,13 +317,16 @@ static void *
 make_socket(flow_node_t *node, int type, int hwm)
 {
     void *s = zmq_socket(node->ctx, type);
-    int linger = 0; /* the exit barrier makes lingering unnecessary */
+    int linger = 0;     /* the exit barrier makes lingering unnecessary */
+    int wait = WAIT_MS; /* blocking calls come back to look at stop flags */
 
     if (!s)
         return NULL;
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &wait, sizeof(wait));
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &wait, sizeof(wait));
     return s;
 }
 
@@ -519,7 +522,6 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
 {
     while (zmq_msg_send(zm, p->ch[c].sock, ZMQ_DONTWAIT) < 0) {
         int e = zmq_errno();
-        zmq_pollitem_t it = { p->ch[c].sock, 0, ZMQ_POLLOUT, 0 };
 
         if (e != EAGAIN && e != EINTR) {
             zmq_msg_close(zm);
@@ -528,8 +530,16 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
         }
         /* Bounded waits: a stop signal that arrives between two calls is
          * seen within WAIT_MS. */
-        if (!interrupted(node))
-            zmq_poll(&it, 1, WAIT_MS);
+        if (!interrupted(node)) {
+            /* A send that waits at most WAIT_MS (ZMQ_SNDTIMEO): the
+             * same wait raw libzmq does, without a zmq_poll per try. */
+            uint64_t t0 = node->st ? now_ns() : 0;
+            int rc = zmq_msg_send(zm, p->ch[c].sock, 0);
+            if (t0)
+                STAT_ADD(node->st, send_block_ns, now_ns() - t0);
+            if (rc >= 0)
+                return 0;
+        }
         if (interrupted(node)) {
             zmq_msg_close(zm);
             return FLOW_EINTR;
@@ -545,17 +555,13 @@ static int
 send_counted(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm,
              size_t items)
 {
-    uint64_t t0 = node->st ? now_ns() : 0;
     size_t bytes = zmq_msg_size(zm);
     int rc = send_zmsg(node, p, channel, zm);
 
-    if (node->st) {
-        STAT_ADD(node->st, send_block_ns, now_ns() - t0);
-        if (rc == 0) {
-            STAT_ADD(p->st, out_msgs, 1);
-            STAT_ADD(p->st, out_items, items);
-            STAT_ADD(p->st, out_bytes, bytes);
-        }
+    if (rc == 0 && node->st) {
+        STAT_ADD(p->st, out_msgs, 1);
+        STAT_ADD(p->st, out_items, items);
+        STAT_ADD(p->st, out_bytes, bytes);
     }
     return rc;
 }
@@ -649,8 +655,11 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             node->items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
             node->items[c].revents = 0;
         }
-        if (zmq_poll(node->items, (int)p->nch, WAIT_MS) < 0 &&
-            zmq_errno() != EINTR) {
+        uint64_t t0 = node->st ? now_ns() : 0;
+        int prc = zmq_poll(node->items, (int)p->nch, WAIT_MS);
+        if (t0)
+            STAT_ADD(node->st, send_block_ns, now_ns() - t0);
+        if (prc < 0 && zmq_errno() != EINTR) {
             int e = zmq_errno();
             zmq_msg_close(zm);
             return flow_node_fail(node, "poll failed: %s", zmq_strerror(e));
@@ -762,7 +771,6 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     uint64_t *rcvd;
     const char *pname = p->peer->name;
 
-    uint64_t t0 = node->st && !flags ? now_ns() : 0;
     size_t bytes;
 
     if (stop_hard) /* also when input keeps coming: look before taking */
@@ -772,9 +780,15 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     while (zmq_msg_recv(&zm, sock, ZMQ_DONTWAIT) < 0) {
         int e = zmq_errno();
         if ((e == EAGAIN || e == EINTR) && !(flags & ZMQ_DONTWAIT)) {
-            zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
-            if (!stop_hard)
-                zmq_poll(&it, 1, WAIT_MS);
+            if (!stop_hard) {
+                /* Waits at most WAIT_MS (ZMQ_RCVTIMEO). */
+                uint64_t t0 = node->st ? now_ns() : 0;
+                int rc2 = zmq_msg_recv(&zm, sock, 0);
+                if (t0)
+                    STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
+                if (rc2 >= 0)
+                    break;
+            }
             if (!stop_hard)
                 continue;
             zmq_msg_close(&zm);
@@ -788,8 +802,6 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         return flow_node_fail(node, "receive on port '%s' failed: %s",
                               p->decl->name, zmq_strerror(e));
     }
-    if (t0)
-        STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
     bytes = zmq_msg_size(&zm);
     rc = flow__msg_from_zmq(&zm, msg_p, &info, why, sizeof(why));
     if (rc)
