@@ -291,6 +291,74 @@ test_core_failure_reported(void **unused)
     tu_result_release(&r);
 }
 
+/* Number of entries in directory `dir` other than . and .. */
+static int
+count_entries(const char *dir)
+{
+    char cmd[512];
+    FILE *f;
+    int n = -1;
+
+    snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+    f = popen(cmd, "r");
+    if (f && fscanf(f, "%d", &n) != 1)
+        n = -1;
+    if (f)
+        pclose(f);
+    return n;
+}
+
+/* collect to a file: the file appears, complete, only when the run
+ * succeeds; a failed run leaves neither it nor a temporary file. */
+static void
+test_core_collect_file_atomic(void **unused)
+{
+    char tmpl[] = "/tmp/flow-test-out-XXXXXX";
+    char *dir = mkdtemp(tmpl), text[1024], out[256], *path;
+    tu_result_t r;
+    FILE *f;
+    long v, expect = 0;
+
+    (void)unused;
+    assert_non_null(dir);
+    snprintf(out, sizeof(out), "%s/numbers.txt", dir);
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ncount = 5000\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in batch=7\n",
+             out);
+    path = tu_temp_file(text);
+    assert_int_equal(tu_runl(&r, 30, path, NULL), 0);
+    assert_int_equal(r.outlen, 0);
+    tu_result_release(&r);
+    f = fopen(out, "r");
+    assert_non_null(f);
+    while (fscanf(f, "%ld", &v) == 1)
+        assert_int_equal(v, expect++);
+    fclose(f);
+    assert_int_equal(expect, 5000);
+    assert_int_equal(count_entries(dir), 1);
+    unlink(out);
+    unlink(path);
+    free(path);
+
+    /* The same, with a stage that dies half way. */
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ncount = 100000\n"
+             "[f]\ntype = fault\nafter = 50\naction = exit\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> f.in batch=7\n"
+             "push = f.out -> out.in\n",
+             out);
+    path = tu_temp_file(text);
+    assert_int_equal(tu_runl(&r, 30, path, NULL), 1);
+    tu_result_release(&r);
+    assert_int_equal(count_entries(dir), 0);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
 /* Every shipped graph passes --check. */
 static void
 test_core_graphs_check(void **unused)
@@ -318,6 +386,7 @@ main(void)
         cmocka_unit_test(test_core_fan_in),
         cmocka_unit_test(test_core_eos_matrix),
         cmocka_unit_test(test_core_failure_reported),
+        cmocka_unit_test(test_core_collect_file_atomic),
     };
     (void)cmp_str;
     tu_watchdog(280);
