@@ -48,7 +48,7 @@ sum_out(const flow_run_stats_t *rs, size_t node, size_t port)
     if (port >= FLOW_STATS_MAX_PORTS)
         return c;
     for (unsigned i = 0; i < n->instances; i++) {
-        size_t k = flow__stats_index(rs->graph, node, i);
+        size_t k = flow__proc_index(rs->graph, node, i);
         const flow_port_stats_t *p;
 
         if (k >= rs->nblocks)

@@ -2,6 +2,7 @@
 /* graph.c: the graph model: lookups, pair topology, accessors, destroy. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -23,6 +24,25 @@ flow__desc_find_port(const flow_node_desc_t *desc, const char *name)
         if (!strcmp(p->name, name))
             return i;
     return -1;
+}
+
+size_t
+flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < node; i++)
+        k += g->nodes[i].instances;
+    return k + inst;
+}
+
+double
+flow__now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 unsigned

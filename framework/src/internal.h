@@ -160,6 +160,15 @@ struct flow_graph {
 /* Check the loaded graph; resolve types, parse parameters, wire ports. */
 int flow__graph_check(flow_graph_t *g, flow_diag_t *diag);
 
+/*
+ * The index of instance `inst` of node `node` among all the processes of a
+ * run: node by node, instance by instance.
+ */
+size_t flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst);
+
+/* Seconds on the monotonic clock. */
+double flow__now_s(void);
+
 /* Return the index of node `name`, or -1. */
 long flow__graph_find_node(const flow_graph_t *g, const char *name);
 

@@ -23,14 +23,6 @@
 #include "internal.h"
 #include "rendezvous.h"
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The local address this host uses to reach `rdv` ("tcp://HOST:PORT"):
  * the one to advertise, whatever the host name resolves to. */
 static int
@@ -167,7 +159,7 @@ serve_loop(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
 {
     sigset_t mask, old;
     int sfd, rc = 0;
-    double deadline = timeout_s > 0 ? now_s() + timeout_s : 0;
+    double deadline = timeout_s > 0 ? flow__now_s() + timeout_s : 0;
     double finished_at = 0;
     bool child_done = child <= 0;
 
@@ -189,11 +181,11 @@ serve_loop(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
             break;
         }
         if (flow__rdv_finished(rdv) && !finished_at)
-            finished_at = now_s();
+            finished_at = flow__now_s();
         /* Give the RELEASE a moment to leave before closing. */
-        if (finished_at && child_done && now_s() - finished_at > 0.2)
+        if (finished_at && child_done && flow__now_s() - finished_at > 0.2)
             break;
-        if (deadline && now_s() >= deadline) {
+        if (deadline && flow__now_s() >= deadline) {
             char pending[512];
             flow__rdv_pending(rdv, pending, sizeof(pending));
             fprintf(stderr,

@@ -35,14 +35,6 @@ struct flow_rdv {
     double lost_at; /* when an instance's connection dropped, 0: never */
 };
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void
 flow__rdv_set_quiet(flow_rdv_t *rdv, bool quiet)
 {
@@ -93,20 +85,10 @@ read_events(flow_rdv_t *r)
             uint16_t ev;
             memcpy(&ev, zmq_msg_data(&m), 2);
             if (ev == ZMQ_EVENT_DISCONNECTED)
-                r->lost_at = now_s();
+                r->lost_at = flow__now_s();
         }
         zmq_msg_close(&m);
     }
-}
-
-size_t
-flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < node; i++)
-        k += g->nodes[i].instances;
-    return k + inst;
 }
 
 static int
@@ -374,7 +356,7 @@ flow__rdv_process(flow_rdv_t *r)
     read_events(r);
     /* A dropped connection and no FAIL within a second: an instance died. */
     if (!result && r->lost_at && r->ndone < r->nprocs &&
-        now_s() - r->lost_at > 1.0) {
+        flow__now_s() - r->lost_at > 1.0) {
         char pending[512];
         flow__rdv_pending(r, pending, sizeof(pending));
         if (!r->quiet)

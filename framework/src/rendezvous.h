@@ -72,7 +72,5 @@ void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
  */
 int flow__endpoint_fix(char *ep, size_t size, const char *host);
 
-/* The process index of instance `inst` of node `node`. */
-size_t flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst);
 
 #endif

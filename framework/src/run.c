@@ -34,14 +34,6 @@
 #include "rendezvous.h"
 #include "stats.h"
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 make_run_dir(const flow_run_opts_t *opts, char *dir, size_t size)
 {
@@ -214,7 +206,7 @@ begin_stop(sup_t *s, double grace)
         return;
     s->stopping = true;
     signal_all(s, SIGTERM);
-    s->kill_at = now_s() + grace;
+    s->kill_at = flow__now_s() + grace;
 }
 
 static void
@@ -393,7 +385,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     bool count;
     struct pollfd *pfd = NULL;
     flow_run_stats_t prev_rs;
-    double started = now_s(), next_progress = 0;
+    double started = flow__now_s(), next_progress = 0;
 
     if (!opts) {
         memset(&defaults, 0, sizeof(defaults));
@@ -518,13 +510,13 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         begin_stop(&s, grace);
     }
     if (opts->timeout_s > 0)
-        deadline = now_s() + opts->timeout_s;
+        deadline = flow__now_s() + opts->timeout_s;
 
     pfd = flow__xcalloc(s.nprocs + 4, sizeof(*pfd));
     while (s.alive > 0) {
         int iready = -1, idone = -1, ierr;
         int nfd = 0, timeout = -1;
-        double t = now_s(), next = 0, next_node = 0;
+        double t = flow__now_s(), next = 0, next_node = 0;
 
         if (!s.stopping && deadline > 0 && t >= deadline) {
             report_timeout(&s, -1, opts->timeout_s);
@@ -615,7 +607,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 b.ready[0] = -1;
                 close(b.go[1]);
                 b.go[1] = -1;
-                go_at = now_s();
+                go_at = flow__now_s();
             }
         }
         if (idone >= 0 && (pfd[idone].revents & (POLLIN | POLLHUP))) {
@@ -669,7 +661,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     }
     if (s.progress_shown)
         err_write(&s, "", 0);
-    report_stats(&s, opts, now_s() - started);
+    report_stats(&s, opts, flow__now_s() - started);
     flow__rdv_destroy(&rdv);
     if (zctx)
         zmq_ctx_term(zctx);

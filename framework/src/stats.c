@@ -8,16 +8,6 @@
 
 #include "stats.h"
 
-size_t
-flow__stats_index(const flow_graph_t *g, size_t node, unsigned inst)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < node; i++)
-        k += g->nodes[i].instances;
-    return k + inst;
-}
-
 static double
 sec(uint64_t ns)
 {
@@ -44,8 +34,7 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
     for (size_t n = 0; n < g->nnodes; n++) {
         const flow_gnode_t *gn = &g->nodes[n];
         for (unsigned i = 0; i < gn->instances; i++) {
-            const flow_inst_stats_t *b =
-                &rs->blocks[flow__stats_index(g, n, i)];
+            const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
             char name[64];
 
             snprintf(name, sizeof(name), "%s[%u]", gn->name, i);
@@ -109,8 +98,7 @@ flow__stats_write_json(const flow_run_stats_t *rs, FILE *out)
         json_str(out, gn->desc->name);
         fprintf(out, ", \"instances\": [");
         for (unsigned i = 0; i < gn->instances; i++) {
-            const flow_inst_stats_t *b =
-                &rs->blocks[flow__stats_index(g, n, i)];
+            const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
             fprintf(out,
                     "%s\n      {\"instance\": %u, \"pid\": %d, \"state\": "
                     "\"%s\", \"wall_s\": %.6f, \"busy_s\": %.6f, "
@@ -161,8 +149,7 @@ sink_items(const flow_run_stats_t *rs)
         if (!sink)
             continue;
         for (unsigned i = 0; i < gn->instances; i++) {
-            const flow_inst_stats_t *b =
-                &rs->blocks[flow__stats_index(g, n, i)];
+            const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
             for (size_t p = 0; p < nports_counted(gn); p++)
                 total +=
                     __atomic_load_n(&b->ports[p].in_items, __ATOMIC_RELAXED);
@@ -187,8 +174,7 @@ flow__progress_format(const flow_run_stats_t *rs, const flow_run_stats_t *prev,
         const flow_gnode_t *gn = &g->nodes[n];
         double waits = 0, wall = 0;
         for (unsigned i = 0; i < gn->instances; i++) {
-            const flow_inst_stats_t *b =
-                &rs->blocks[flow__stats_index(g, n, i)];
+            const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
             uint64_t start = __atomic_load_n(&b->start_ns, __ATOMIC_RELAXED);
             if (!start)
                 continue;

@@ -42,8 +42,8 @@ enum {
 
 /*
  * The counters of a whole run: `blocks[k]` belongs to process k, in the
- * order of flow_graph_run's process list (node by node, instance by
- * instance). Borrowed by the functions below.
+ * order of flow_graph_run's process list (flow__proc_index). Borrowed by the
+ * functions below.
  */
 typedef struct flow_run_stats {
     const flow_graph_t *graph;
@@ -52,8 +52,6 @@ typedef struct flow_run_stats {
     double elapsed_s; /* wall time of the run so far */
 } flow_run_stats_t;
 
-/* Index of the block of instance `inst` of node `node`. */
-size_t flow__stats_index(const flow_graph_t *g, size_t node, unsigned inst);
 
 /* Print the --stats table (one row per node instance and port) to `out`. */
 void flow__stats_print(const flow_run_stats_t *rs, FILE *out);
