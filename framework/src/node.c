@@ -479,22 +479,31 @@ wire_connect(flow_node_t *node, const char *run_dir)
 
 /* ---- Sending ------------------------------------------------------------- */
 
-
+/* Find `port` for a send (`sending`) or a receive; fail the node on an
+ * unknown port or one of the wrong direction. */
 static int
-port_for_send(flow_node_t *node, const char *port, rport_t **out)
+port_for(flow_node_t *node, const char *port, bool sending, rport_t **out)
 {
     rport_t *p = find_port(node, port);
+    const char *what = sending ? "send on" : "receive on";
 
     if (!p) {
-        flow_node_fail(node, "send on unknown port '%s'", port);
+        flow_node_fail(node, "%s unknown port '%s'", what, port);
         return FLOW_EPORT;
     }
-    if (p->decl->dir == FLOW_DIR_IN) {
-        flow_node_fail(node, "send on input port '%s'", port);
+    if (p->decl->dir == (sending ? FLOW_DIR_IN : FLOW_DIR_OUT)) {
+        flow_node_fail(node, "%s %s port '%s'", what,
+                       sending ? "input" : "output", port);
         return FLOW_EPORT;
     }
     *out = p;
     return 0;
+}
+
+static int
+port_for_send(flow_node_t *node, const char *port, rport_t **out)
+{
+    return port_for(node, port, true, out);
 }
 
 static int
@@ -865,18 +874,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
 static int
 port_for_recv(flow_node_t *node, const char *port, rport_t **out)
 {
-    rport_t *p = find_port(node, port);
-
-    if (!p) {
-        flow_node_fail(node, "receive on unknown port '%s'", port);
-        return FLOW_EPORT;
-    }
-    if (p->decl->dir == FLOW_DIR_OUT) {
-        flow_node_fail(node, "receive on output port '%s'", port);
-        return FLOW_EPORT;
-    }
-    *out = p;
-    return 0;
+    return port_for(node, port, false, out);
 }
 
 /* Receive from any open channel of pair port `p`. */
