@@ -877,6 +877,27 @@ port_for_recv(flow_node_t *node, const char *port, rport_t **out)
     return port_for(node, port, false, out);
 }
 
+/*
+ * Wait up to WAIT_MS for input on the first `n` of node->items, counting the
+ * wait. Returns > 0 when something is ready, 0 when the caller should look
+ * again, FLOW_EINTR on a hard stop, or a failure.
+ */
+static int
+poll_input(flow_node_t *node, int n)
+{
+    uint64_t t0 = node->st ? now_ns() : 0;
+    int prc = zmq_poll(node->items, n, WAIT_MS);
+
+    if (t0)
+        STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
+    if (stop_hard)
+        return FLOW_EINTR;
+    if (prc < 0 && zmq_errno() != EINTR)
+        return flow_node_fail(node, "poll failed: %s",
+                              zmq_strerror(zmq_errno()));
+    return prc > 0 ? prc : 0;
+}
+
 /* Receive from any open channel of pair port `p`. */
 static int
 recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
@@ -895,18 +916,11 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
             node->items[n].revents = 0;
             node->item_ch[n++] = c;
         }
-        uint64_t t0 = node->st ? now_ns() : 0;
-        int prc = zmq_poll(node->items, n, WAIT_MS);
-        if (t0)
-            STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
-        if (stop_hard)
-            return FLOW_EINTR;
-        if (prc <= 0) {
-            if (prc == 0 || zmq_errno() == EINTR)
-                continue;
-            return flow_node_fail(node, "poll failed: %s",
-                                  zmq_strerror(zmq_errno()));
-        }
+        int prc = poll_input(node, n);
+        if (prc < 0)
+            return prc;
+        if (prc == 0)
+            continue;
         for (int i = 0; i < n; i++) {
             unsigned c = node->item_ch[i];
             if (!(node->items[i].revents & ZMQ_POLLIN))
@@ -1032,18 +1046,11 @@ process_loop(flow_node_t *node, void *state)
             node->items[i].events = ZMQ_POLLIN;
             node->items[i].revents = 0;
         }
-        uint64_t t0 = node->st ? now_ns() : 0;
-        int prc = zmq_poll(node->items, n, WAIT_MS);
-        if (t0)
-            STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
-        if (stop_hard)
-            return FLOW_EINTR;
-        if (prc <= 0) {
-            if (prc == 0 || zmq_errno() == EINTR)
-                continue;
-            return flow_node_fail(node, "poll failed: %s",
-                                  zmq_strerror(zmq_errno()));
-        }
+        int prc = poll_input(node, n);
+        if (prc < 0)
+            return prc;
+        if (prc == 0)
+            continue;
         for (int i = 0; i < n; i++) {
             rport_t *p = node->item_port[i];
             if (!(node->items[i].revents & ZMQ_POLLIN))
