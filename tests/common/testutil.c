@@ -301,3 +301,24 @@ tu_watchdog(unsigned seconds)
     signal(SIGALRM, on_alarm);
     alarm(seconds);
 }
+
+void
+tu_default_signals(void)
+{
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
+}
+
+const char *
+tu_child_status(int status)
+{
+    static char buf[64];
+
+    if (WIFSIGNALED(status))
+        snprintf(buf, sizeof(buf), "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(buf, sizeof(buf), "exit status %d", WEXITSTATUS(status));
+    return buf;
+}

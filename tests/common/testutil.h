@@ -59,6 +59,14 @@ char **tu_lines(char *text, size_t *n);
 /* Number of processes whose command line contains `needle`, except us. */
 int tu_count_procs(const char *needle);
 
+/* In a forked child: undo cmocka's signal handlers so a crash shows as a
+ * signal in the wait status. */
+void tu_default_signals(void);
+
+/* Describe wait status `status` ("killed by signal 11", "exit status 3")
+ * in a static buffer. */
+const char *tu_child_status(int status);
+
 /* Arm alarm(seconds) so a hung test dies instead of stalling CI. */
 void tu_watchdog(unsigned seconds);
 

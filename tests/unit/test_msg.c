@@ -162,29 +162,6 @@ rnd(uint64_t *s)
 /* ---- Message API -------------------------------------------------------- */
 
 
-/* In a forked child: undo cmocka's handlers so a crash shows as a signal. */
-static void
-default_signals(void)
-{
-    signal(SIGSEGV, SIG_DFL);
-    signal(SIGBUS, SIG_DFL);
-    signal(SIGILL, SIG_DFL);
-    signal(SIGFPE, SIG_DFL);
-}
-
-/* Describe the wait status of a child for a failure message. */
-static const char *
-child_status(int status)
-{
-    static char buf[64];
-
-    if (WIFSIGNALED(status))
-        snprintf(buf, sizeof(buf), "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(buf, sizeof(buf), "exit status %d", WEXITSTATUS(status));
-    return buf;
-}
-
 static void
 test_msg_new_and_types(void **state)
 {
@@ -608,7 +585,7 @@ test_msg_roundtrip_empty_no_capacity(void **state)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        default_signals();
+        tu_default_signals();
         static const unsigned char zero = 0;
         flow_msg_t *m = flow_msg_new(FLOW_INT64, 0);
         flow_frame_info_t info;
@@ -642,7 +619,7 @@ test_msg_roundtrip_empty_no_capacity(void **state)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("encoding an empty int64/bytes message made with capacity "
                  "0 failed (%s)",
-                 child_status(status));
+                 tu_child_status(status));
 }
 
 static void

@@ -64,29 +64,6 @@ assert_why(const char *needle)
 /* ---- flow__param_set ---------------------------------------------------- */
 
 
-/* In a forked child: undo cmocka's handlers so a crash shows as a signal. */
-static void
-default_signals(void)
-{
-    signal(SIGSEGV, SIG_DFL);
-    signal(SIGBUS, SIG_DFL);
-    signal(SIGILL, SIG_DFL);
-    signal(SIGFPE, SIG_DFL);
-}
-
-/* Describe the wait status of a child for a failure message. */
-static const char *
-child_status(int status)
-{
-    static char buf[64];
-
-    if (WIFSIGNALED(status))
-        snprintf(buf, sizeof(buf), "killed by signal %d", WTERMSIG(status));
-    else
-        snprintf(buf, sizeof(buf), "exit status %d", WEXITSTATUS(status));
-    return buf;
-}
-
 static void
 test_param_int_bounds(void **state)
 {
@@ -711,7 +688,7 @@ test_param_desc_check_rejects_field_past_state(void **state)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        default_signals();
+        tu_default_signals();
         flow_diag_t diag;
         int rc = flow__desc_check(&desc_straddle, "straddle.so", &diag);
         _exit(rc == FLOW_EABI ? 0 : 1);
@@ -720,7 +697,7 @@ test_param_desc_check_rejects_field_past_state(void **state)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fail_msg("a parameter field that ends past state_size is not "
                  "rejected (%s)",
-                 child_status(status));
+                 tu_child_status(status));
 }
 
 /* A parameter of no known type cannot be set by any value: the descriptor
