@@ -9,6 +9,7 @@
  * The message keeps its payload right after room for the header, so int64
  * and byte messages are sent without a copy.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,33 +17,168 @@
 
 #include "internal.h"
 
+/* Under AddressSanitizer messages are not pooled, so a use after
+ * flow_msg_destroy is caught as a use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FLOW_MSG_NO_POOL 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FLOW_MSG_NO_POOL 1
+#endif
+#endif
+
 struct flow_msg {
     flow_type_t type;
     uint64_t seq;
     size_t count;
-    unsigned char *buf; /* FLOW_WIRE_HDR bytes of room, then the payload */
+    unsigned char *buf; /* FLOW_WIRE_HDR bytes of room, then the payload:
+                           mem, or inside zmsg when zowned */
     size_t len;         /* payload bytes used */
-    size_t cap;         /* payload bytes allocated */
-    uint32_t *offs;     /* words: end offset of each word in the payload */
+    size_t cap;         /* payload bytes available at buf */
+    uint32_t *offs;     /* words: end offset of each word in the payload:
+                           own_offs, or inside zmsg when zowned */
+    unsigned char *mem; /* our own memory: FLOW_WIRE_HDR + memcap bytes */
+    size_t memcap;
+    uint32_t *own_offs; /* our own offsets: offcap entries */
     size_t offcap;
-    bool zowned; /* buf lies in zmsg, a received frame (no copy) */
+    bool zowned; /* buf (and offs) lie in zmsg, a received frame, as it
+                    arrived: no copy was made */
     zmq_msg_t zmsg;
+    flow_msg_t *next; /* in the thread's pool of spare messages */
 };
 
-/* Move a received frame's payload into memory of our own. */
-static void
-unshare(flow_msg_t *msg)
-{
-    unsigned char *b;
+/*
+ * Each thread keeps a few destroyed messages, with their memory, for the
+ * next flow_msg_new: a stream of small messages then costs no allocation
+ * at all.
+ */
+#ifdef FLOW_MSG_NO_POOL
+#define POOL_MAX 0
+#else
+#define POOL_MAX 16 /* spare messages per thread */
+#endif
+#define POOL_KEEP (64u * 1024) /* largest payload memory kept with one */
 
+struct pool {
+    flow_msg_t *head;
+    unsigned n;
+    bool keyed; /* pool_drop is registered for this thread's exit */
+};
+
+/* initial-exec: libflow is loaded with the program that uses it, and this
+ * model makes each access a plain load instead of a __tls_get_addr call. */
+static _Thread_local struct pool pool
+    __attribute__((tls_model("initial-exec")));
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void
+msg_free(flow_msg_t *msg)
+{
+    free(msg->mem);
+    free(msg->own_offs);
+    free(msg);
+}
+
+/* At a thread's exit: free the messages its pool holds. */
+static void
+pool_drop(void *arg)
+{
+    struct pool *pl = arg;
+
+    while (pl->head) {
+        flow_msg_t *msg = pl->head;
+        pl->head = msg->next;
+        msg_free(msg);
+    }
+    pl->n = 0;
+}
+
+static void
+pool_key_make(void)
+{
+    (void)pthread_key_create(&pool_key, pool_drop);
+}
+
+/* A message of `type`, empty, from the pool or new. */
+static flow_msg_t *
+msg_get(flow_type_t type)
+{
+    flow_msg_t *msg = pool.head;
+
+    if (msg) {
+        pool.head = msg->next;
+        pool.n--;
+    } else {
+        msg = flow__xcalloc(1, sizeof(*msg));
+    }
+    msg->type = type;
+    msg->seq = FLOW_SEQ_NONE;
+    msg->count = 0;
+    msg->len = 0;
+    msg->zowned = false;
+    msg->buf = msg->mem;
+    msg->cap = msg->memcap;
+    msg->offs = msg->own_offs;
+    msg->next = NULL;
+    return msg;
+}
+
+/* Give `msg` back: its frame (if any) is released, the rest is pooled. */
+static void
+msg_put(flow_msg_t *msg)
+{
+    if (msg->zowned) {
+        zmq_msg_close(&msg->zmsg);
+        msg->zowned = false;
+    }
+    if (pool.n + 1 > POOL_MAX) {
+        msg_free(msg);
+        return;
+    }
+    if (!pool.keyed) {
+        pthread_once(&pool_once, pool_key_make);
+        pool.keyed = pthread_setspecific(pool_key, &pool) == 0;
+    }
+    if (msg->memcap > POOL_KEEP) {
+        free(msg->mem);
+        msg->mem = NULL;
+        msg->memcap = 0;
+    }
+    if (msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
+        free(msg->own_offs);
+        msg->own_offs = NULL;
+        msg->offcap = 0;
+    }
+    msg->next = pool.head;
+    pool.head = msg;
+    pool.n++;
+}
+
+/* Move a received frame's payload (and word offsets) into our own memory. */
+static void
+msg_unshare(flow_msg_t *msg)
+{
     if (!msg->zowned)
         return;
-    b = flow__xmalloc(FLOW_WIRE_HDR + (msg->len ? msg->len : 1));
-    memcpy(b, msg->buf, FLOW_WIRE_HDR + msg->len);
+    if (msg->memcap < msg->len || !msg->mem) {
+        size_t c = msg->len ? msg->len : 64;
+        free(msg->mem);
+        msg->mem = flow__xmalloc(FLOW_WIRE_HDR + c);
+        msg->memcap = c;
+    }
+    if (msg->len)
+        memcpy(msg->mem + FLOW_WIRE_HDR, msg->buf + FLOW_WIRE_HDR, msg->len);
+    if (msg->type == FLOW_WORDS && msg->count) {
+        flow__xgrow((void **)&msg->own_offs, &msg->offcap, msg->count,
+                    sizeof(*msg->own_offs));
+        memcpy(msg->own_offs, msg->offs, msg->count * sizeof(*msg->offs));
+    }
     zmq_msg_close(&msg->zmsg);
     msg->zowned = false;
-    msg->buf = b;
-    msg->cap = msg->len;
+    msg->buf = msg->mem;
+    msg->cap = msg->memcap;
+    msg->offs = msg->own_offs;
 }
 
 static void
@@ -51,13 +187,15 @@ reserve(flow_msg_t *msg, size_t extra)
     size_t need = msg->len + extra;
     size_t c;
 
-    unshare(msg);
+    msg_unshare(msg);
     if (need <= msg->cap && msg->buf)
         return;
     c = msg->cap ? msg->cap : 64;
     while (c < need)
         c *= 2;
-    msg->buf = flow__xrealloc(msg->buf, FLOW_WIRE_HDR + c);
+    msg->mem = flow__xrealloc(msg->mem, FLOW_WIRE_HDR + c);
+    msg->memcap = c;
+    msg->buf = msg->mem;
     msg->cap = c;
 }
 
@@ -68,9 +206,7 @@ flow_msg_new(flow_type_t type, size_t capacity)
 
     if (type != FLOW_INT64 && type != FLOW_WORDS && type != FLOW_BYTES)
         return NULL;
-    msg = flow__xcalloc(1, sizeof(*msg));
-    msg->type = type;
-    msg->seq = FLOW_SEQ_NONE;
+    msg = msg_get(type);
     if (capacity > (1u << 24))
         capacity = 1u << 24;
     if (type == FLOW_INT64)
@@ -85,17 +221,9 @@ flow_msg_new(flow_type_t type, size_t capacity)
 void
 flow_msg_destroy(flow_msg_t **msg_p)
 {
-    flow_msg_t *msg;
-
     if (!msg_p || !*msg_p)
         return;
-    msg = *msg_p;
-    if (msg->zowned)
-        zmq_msg_close(&msg->zmsg);
-    else
-        free(msg->buf);
-    free(msg->offs);
-    free(msg);
+    msg_put(*msg_p);
     *msg_p = NULL;
 }
 
@@ -178,7 +306,7 @@ flow_msg_resize(flow_msg_t *msg, size_t count)
         reserve(msg, len - msg->len);
         memset(msg->buf + FLOW_WIRE_HDR + msg->len, 0, len - msg->len);
     } else {
-        unshare(msg); /* a received frame keeps its size until sent */
+        msg_unshare(msg); /* a received frame keeps its size until sent */
     }
     msg->len = len;
     msg->count = count;
@@ -195,8 +323,9 @@ flow_msg_add_word(flow_msg_t *msg, const char *word, size_t len)
     if (msg->len + len + 1 > UINT32_MAX)
         return FLOW_EPROTO;
     reserve(msg, len + 1);
-    flow__xgrow((void **)&msg->offs, &msg->offcap, msg->count + 1,
-                sizeof(*msg->offs));
+    flow__xgrow((void **)&msg->own_offs, &msg->offcap, msg->count + 1,
+                sizeof(*msg->own_offs));
+    msg->offs = msg->own_offs;
     memcpy(msg->buf + FLOW_WIRE_HDR + msg->len, word, len);
     msg->buf[FLOW_WIRE_HDR + msg->len + len] = '\0';
     msg->len += len + 1;
@@ -273,6 +402,29 @@ put_header(unsigned char *h, int kind, int type, uint32_t src, uint32_t count,
     memcpy(h + 16, &seq, 8);
 }
 
+/* Bytes of the frame that carries `msg`. */
+static size_t
+frame_len(const flow_msg_t *msg)
+{
+    size_t olen = msg->type == FLOW_WORDS ? msg->count * sizeof(uint32_t) : 0;
+
+    return FLOW_WIRE_HDR + olen + msg->len;
+}
+
+/* Write the frame of `msg` from `src` to `f` (frame_len bytes). */
+static void
+frame_write(const flow_msg_t *msg, uint32_t src, unsigned char *f)
+{
+    size_t olen = msg->type == FLOW_WORDS ? msg->count * sizeof(uint32_t) : 0;
+
+    put_header(f, FLOW_FRAME_DATA, msg->type, src, (uint32_t)msg->count,
+               msg->seq);
+    if (olen)
+        memcpy(f + FLOW_WIRE_HDR, msg->offs, olen);
+    if (msg->len)
+        memcpy(f + FLOW_WIRE_HDR + olen, msg->buf + FLOW_WIRE_HDR, msg->len);
+}
+
 void
 flow__msg_encode(flow_msg_t **msg_p, uint32_t src, void **frame, size_t *len)
 {
@@ -280,25 +432,19 @@ flow__msg_encode(flow_msg_t **msg_p, uint32_t src, void **frame, size_t *len)
     unsigned char *f;
 
     *msg_p = NULL;
-    unshare(msg);
-    if (msg->type == FLOW_WORDS) {
-        size_t olen = msg->count * sizeof(uint32_t);
-        f = flow__xmalloc(FLOW_WIRE_HDR + olen + msg->len);
-        if (olen)
-            memcpy(f + FLOW_WIRE_HDR, msg->offs, olen);
-        if (msg->len)
-            memcpy(f + FLOW_WIRE_HDR + olen, msg->buf + FLOW_WIRE_HDR,
-                   msg->len);
-        *len = FLOW_WIRE_HDR + olen + msg->len;
-        free(msg->buf);
+    *len = frame_len(msg);
+    if (msg->type != FLOW_WORDS && !msg->zowned && msg->mem) {
+        /* The payload already follows room for the header: hand it over. */
+        f = msg->mem;
+        put_header(f, FLOW_FRAME_DATA, msg->type, src, (uint32_t)msg->count,
+                   msg->seq);
+        msg->mem = NULL;
+        msg->memcap = 0;
     } else {
-        f = msg->buf;
-        *len = FLOW_WIRE_HDR + msg->len;
+        f = flow__xmalloc(*len);
+        frame_write(msg, src, f);
     }
-    put_header(f, FLOW_FRAME_DATA, msg->type, src, (uint32_t)msg->count,
-               msg->seq);
-    free(msg->offs);
-    free(msg);
+    msg_put(msg);
     *frame = f;
 }
 
@@ -315,17 +461,57 @@ bad(char *why, size_t whylen, const char *reason)
     return FLOW_EPROTO;
 }
 
-int
-flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
-                 flow_frame_info_t *info, char *why, size_t whylen)
+/*
+ * Check the words payload of a frame: `count` end offsets at `o`, then the
+ * `dlen` bytes of words at `data`. Offsets must rise, each word must end
+ * with its NUL and hold no other: as many NULs as words, one at each end.
+ * Returns NULL if well-formed, or the reason.
+ */
+static const char *
+words_check(const unsigned char *o, const unsigned char *data, size_t dlen,
+            uint32_t count)
 {
-    const unsigned char *f = frame;
-    uint32_t magic, count;
-    uint64_t seq;
-    size_t plen;
-    flow_msg_t *msg;
+    uint32_t prev = 0, end;
+    size_t nuls = 0;
 
-    *msg_p = NULL;
+    for (uint32_t i = 0; i < count; i++) {
+        memcpy(&end, o + (size_t)i * sizeof(end), sizeof(end));
+        if (end <= prev || end > dlen)
+            return "words frame has a bad offset";
+        if (data[end - 1] != '\0')
+            return "words frame has a bad terminator";
+        prev = end;
+    }
+    if (prev != dlen)
+        return "words frame has trailing bytes";
+    for (size_t i = 0; i < dlen; i++)
+        nuls += data[i] == '\0';
+    if (nuls != count)
+        return "words frame has a bad terminator";
+    return NULL;
+}
+
+/* What a frame's header says, once checked against its length. */
+struct frame_view {
+    int type; /* item type (data frames) */
+    uint32_t count;
+    uint64_t seq;
+    size_t olen; /* bytes of word offsets after the header */
+    size_t dlen; /* payload bytes after the offsets */
+};
+
+/*
+ * Check the `len` bytes at `f` as a frame; fill `info` and `v`. Returns 0 or
+ * FLOW_EPROTO with the reason in `why`; never reads out of bounds.
+ */
+static int
+frame_check(const unsigned char *f, size_t len, flow_frame_info_t *info,
+            struct frame_view *v, char *why, size_t whylen)
+{
+    uint32_t magic;
+    size_t plen;
+    const char *err;
+
     if (len < FLOW_WIRE_HDR)
         return bad(why, whylen, "truncated frame header");
     memcpy(&magic, f, 4);
@@ -334,14 +520,16 @@ flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
     if (f[6] || f[7])
         return bad(why, whylen, "nonzero reserved header bytes");
     memcpy(&info->src, f + 8, 4);
-    memcpy(&count, f + 12, 4);
-    memcpy(&seq, f + 16, 8);
+    memcpy(&v->count, f + 12, 4);
+    memcpy(&v->seq, f + 16, 8);
     info->kind = f[4];
+    v->type = f[5];
+    v->olen = 0;
     plen = len - FLOW_WIRE_HDR;
     if (f[4] == FLOW_FRAME_EOS) {
-        if (plen != 0 || count != 0 || f[5] != 0)
+        if (plen != 0 || v->count != 0 || f[5] != 0)
             return bad(why, whylen, "malformed end-of-stream frame");
-        info->count = seq;
+        info->count = v->seq;
         return 0;
     }
     if (f[4] != FLOW_FRAME_DATA)
@@ -349,59 +537,62 @@ flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
     info->count = 0;
     switch (f[5]) {
     case FLOW_INT64:
-        if (plen != (size_t)count * sizeof(int64_t))
+        if (plen != (size_t)v->count * sizeof(int64_t))
             return bad(why, whylen, "int64 frame length does not match count");
         break;
     case FLOW_BYTES:
-        if (plen != count)
+        if (plen != v->count)
             return bad(why, whylen, "bytes frame length does not match count");
         break;
-    case FLOW_WORDS: {
-        size_t olen = (size_t)count * sizeof(uint32_t);
-        const unsigned char *data;
-        uint32_t prev = 0, end;
-        size_t dlen;
-
-        if (plen < olen)
+    case FLOW_WORDS:
+        v->olen = (size_t)v->count * sizeof(uint32_t);
+        if (plen < v->olen)
             return bad(why, whylen, "words frame shorter than its offsets");
-        data = f + FLOW_WIRE_HDR + olen;
-        dlen = plen - olen;
-        for (uint32_t i = 0; i < count; i++) {
-            memcpy(&end, f + FLOW_WIRE_HDR + (size_t)i * 4, 4);
-            if (end <= prev || end > dlen)
-                return bad(why, whylen, "words frame has a bad offset");
-            if (data[end - 1] != '\0' ||
-                memchr(data + prev, '\0', end - 1 - prev))
-                return bad(why, whylen, "words frame has a bad terminator");
-            prev = end;
-        }
-        if (prev != dlen)
-            return bad(why, whylen, "words frame has trailing bytes");
-        msg = flow_msg_new(FLOW_WORDS, 0);
-        reserve(msg, dlen);
-        if (dlen)
-            memcpy(msg->buf + FLOW_WIRE_HDR, data, dlen);
-        msg->len = dlen;
-        flow__xgrow((void **)&msg->offs, &msg->offcap, count ? count : 1,
-                    sizeof(*msg->offs));
-        if (olen)
-            memcpy(msg->offs, f + FLOW_WIRE_HDR, olen);
-        msg->count = count;
-        msg->seq = seq;
-        *msg_p = msg;
-        return 0;
-    }
+        err = words_check(f + FLOW_WIRE_HDR, f + FLOW_WIRE_HDR + v->olen,
+                          plen - v->olen, v->count);
+        if (err)
+            return bad(why, whylen, err);
+        break;
     default:
         return bad(why, whylen, "unknown item type");
     }
-    msg = flow_msg_new((flow_type_t)f[5], 0);
-    reserve(msg, plen);
-    if (plen)
-        memcpy(msg->buf + FLOW_WIRE_HDR, f + FLOW_WIRE_HDR, plen);
-    msg->len = plen;
-    msg->count = count;
-    msg->seq = seq;
-    *msg_p = msg;
+    v->dlen = plen - v->olen;
+    return 0;
+}
+
+/* A message holding a copy of the checked data frame `f`. */
+static flow_msg_t *
+msg_copy_of(const unsigned char *f, const struct frame_view *v)
+{
+    flow_msg_t *msg = msg_get((flow_type_t)v->type);
+
+    reserve(msg, v->dlen);
+    if (v->dlen)
+        memcpy(msg->buf + FLOW_WIRE_HDR, f + FLOW_WIRE_HDR + v->olen, v->dlen);
+    if (v->type == FLOW_WORDS && v->count) {
+        flow__xgrow((void **)&msg->own_offs, &msg->offcap, v->count,
+                    sizeof(*msg->own_offs));
+        msg->offs = msg->own_offs;
+        memcpy(msg->offs, f + FLOW_WIRE_HDR, v->olen);
+    }
+    msg->len = v->dlen;
+    msg->count = v->count;
+    msg->seq = v->seq;
+    return msg;
+}
+
+int
+flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
+                 flow_frame_info_t *info, char *why, size_t whylen)
+{
+    struct frame_view v;
+    int rc;
+
+    *msg_p = NULL;
+    rc = frame_check(frame, len, info, &v, why, whylen);
+    if (rc || info->kind == FLOW_FRAME_EOS)
+        return rc;
+    *msg_p = msg_copy_of(frame, &v);
     return 0;
 }
 
@@ -419,90 +610,91 @@ void
 flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
 {
     flow_msg_t *msg = *msg_p;
-    void *frame;
-    size_t len;
+    size_t len = frame_len(msg);
 
-    if (msg->zowned && zmq_msg_size(&msg->zmsg) == FLOW_WIRE_HDR + msg->len) {
+    *msg_p = NULL;
+    if (msg->zowned && zmq_msg_size(&msg->zmsg) == len) {
         /* A received frame going out again: rewrite its header only. */
-        put_header(msg->buf, FLOW_FRAME_DATA, msg->type, src,
+        put_header(zmq_msg_data(&msg->zmsg), FLOW_FRAME_DATA, msg->type, src,
                    (uint32_t)msg->count, msg->seq);
         zmq_msg_init(out);
         zmq_msg_move(out, &msg->zmsg);
-        free(msg->offs);
-        free(msg);
-        *msg_p = NULL;
-        return;
-    }
-    flow__msg_encode(msg_p, src, &frame, &len);
-    if (len <= FLOW_COPY_MAX) {
+        msg->zowned = false;
+    } else if (len <= FLOW_COPY_MAX || msg->type == FLOW_WORDS || msg->zowned ||
+               !msg->mem) {
         /* Small frames: a copy into ZeroMQ's own buffer is cheaper than a
-         * free() called later from ZeroMQ's I/O thread. */
+         * free() called later from ZeroMQ's I/O thread, and the message
+         * keeps its memory for the next one. Words are laid out anew. */
         if (zmq_msg_init_size(out, len)) {
             fprintf(stderr, "flow: fatal: cannot make a frame of %zu bytes\n",
                     len);
             abort();
         }
-        memcpy(zmq_msg_data(out), frame, len);
-        free(frame);
-        return;
+        frame_write(msg, src, zmq_msg_data(out));
+    } else {
+        /* Large int64 or bytes frames: the payload already follows room
+         * for the header; ZeroMQ takes the memory as it is. */
+        put_header(msg->mem, FLOW_FRAME_DATA, msg->type, src,
+                   (uint32_t)msg->count, msg->seq);
+        if (zmq_msg_init_data(out, msg->mem, len, free_frame, NULL)) {
+            fprintf(stderr, "flow: fatal: cannot wrap a frame of %zu bytes\n",
+                    len);
+            abort();
+        }
+        msg->mem = NULL;
+        msg->memcap = 0;
     }
-    if (zmq_msg_init_data(out, frame, len, free_frame, NULL)) {
-        fprintf(stderr, "flow: fatal: cannot wrap a frame of %zu bytes\n", len);
-        abort();
-    }
+    msg_put(msg);
 }
 
-/* True if `f` is a well-formed int64 or bytes data frame of `len` bytes
- * whose payload is 8-aligned: one the receiver can keep as it is. */
+/* True if the items of the checked data frame `f` can be used where they
+ * lie: int64 items 8-aligned, word offsets 4-aligned. */
 static bool
-keepable(const unsigned char *f, size_t len)
+aligned(const unsigned char *f, int type)
 {
-    uint32_t magic, count;
+    uintptr_t a = (uintptr_t)(f + FLOW_WIRE_HDR);
 
-    if (len < FLOW_WIRE_HDR ||
-        ((uintptr_t)(f + FLOW_WIRE_HDR) % sizeof(int64_t)) != 0)
-        return false;
-    memcpy(&magic, f, 4);
-    memcpy(&count, f + 12, 4);
-    if (magic != FLOW_WIRE_MAGIC || f[4] != FLOW_FRAME_DATA || f[6] || f[7])
-        return false;
-    if (f[5] == FLOW_INT64)
-        return len - FLOW_WIRE_HDR == (size_t)count * sizeof(int64_t);
-    if (f[5] == FLOW_BYTES)
-        return len - FLOW_WIRE_HDR == count;
-    return false;
+    if (type == FLOW_INT64)
+        return a % sizeof(int64_t) == 0;
+    if (type == FLOW_WORDS)
+        return a % sizeof(uint32_t) == 0;
+    return true;
 }
 
 int
 flow__msg_from_zmq(zmq_msg_t *zm, flow_msg_t **msg_p, flow_frame_info_t *info,
                    char *why, size_t whylen)
 {
-    const unsigned char *f = zmq_msg_data(zm);
-    size_t len = zmq_msg_size(zm);
-    flow_msg_t *msg;
-    uint32_t count;
+    flow_msg_t *msg = msg_get(FLOW_BYTES);
+    struct frame_view v;
+    unsigned char *f;
     int rc;
 
-    if (!keepable(f, len)) {
-        /* Words, end markers, misaligned or malformed frames. */
-        rc = flow__msg_decode(f, len, msg_p, info, why, whylen);
-        zmq_msg_close(zm);
-        return rc;
-    }
-    msg = flow__xcalloc(1, sizeof(*msg));
-    msg->type = (flow_type_t)f[5];
-    memcpy(&info->src, f + 8, 4);
-    memcpy(&count, f + 12, 4);
-    memcpy(&msg->seq, f + 16, 8);
-    info->kind = FLOW_FRAME_DATA;
-    info->count = 0;
-    msg->count = count;
-    msg->len = len - FLOW_WIRE_HDR;
-    msg->cap = msg->len;
+    *msg_p = NULL;
+    /* Move the frame into the message first: a very small frame's bytes lie
+     * inside the zmq_msg_t itself, so they move with it. */
     zmq_msg_init(&msg->zmsg);
     zmq_msg_move(&msg->zmsg, zm);
     msg->zowned = true;
-    msg->buf = zmq_msg_data(&msg->zmsg);
+    f = zmq_msg_data(&msg->zmsg);
+    rc = frame_check(f, zmq_msg_size(&msg->zmsg), info, &v, why, whylen);
+    if (rc || info->kind == FLOW_FRAME_EOS) {
+        msg_put(msg);
+        return rc;
+    }
+    if (!aligned(f, v.type)) {
+        *msg_p = msg_copy_of(f, &v);
+        msg_put(msg);
+        return 0;
+    }
+    msg->type = (flow_type_t)v.type;
+    msg->count = v.count;
+    msg->seq = v.seq;
+    msg->buf = f + v.olen; /* so that buf + FLOW_WIRE_HDR is the payload */
+    msg->len = v.dlen;
+    msg->cap = v.dlen;
+    if (v.type == FLOW_WORDS)
+        msg->offs = (uint32_t *)(void *)(f + FLOW_WIRE_HDR);
     *msg_p = msg;
     return 0;
 }

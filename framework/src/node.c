@@ -786,30 +786,31 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         return FLOW_EINTR;
 
     zmq_msg_init(&zm);
-    while (zmq_msg_recv(&zm, sock, ZMQ_DONTWAIT) < 0) {
+    for (;;) {
+        /* A blocking receive is one libzmq call that waits at most WAIT_MS
+         * (ZMQ_RCVTIMEO), as a raw blocking receive does: trying
+         * ZMQ_DONTWAIT first would cost two more polls of libzmq's mailbox
+         * each time the queue is empty. */
+        uint64_t t0 = node->st && !(flags & ZMQ_DONTWAIT) ? now_ns() : 0;
+        int got = zmq_msg_recv(&zm, sock, flags & ZMQ_DONTWAIT);
+        if (t0)
+            STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
+        if (got >= 0)
+            break;
         int e = zmq_errno();
-        if ((e == EAGAIN || e == EINTR) && !(flags & ZMQ_DONTWAIT)) {
-            if (!stop_hard) {
-                /* Waits at most WAIT_MS (ZMQ_RCVTIMEO). */
-                uint64_t t0 = node->st ? now_ns() : 0;
-                int rc2 = zmq_msg_recv(&zm, sock, 0);
-                if (t0)
-                    STAT_ADD(node->st, recv_wait_ns, now_ns() - t0);
-                if (rc2 >= 0)
-                    break;
-            }
-            if (!stop_hard)
-                continue;
+        if (e != EAGAIN && e != EINTR) {
+            zmq_msg_close(&zm);
+            return flow_node_fail(node, "receive on port '%s' failed: %s",
+                                  p->decl->name, zmq_strerror(e));
+        }
+        if (stop_hard) {
             zmq_msg_close(&zm);
             return FLOW_EINTR;
         }
-        if (e == EINTR)
-            continue;
-        zmq_msg_close(&zm);
-        if (e == EAGAIN)
+        if (e == EAGAIN && (flags & ZMQ_DONTWAIT)) {
+            zmq_msg_close(&zm);
             return GOT_NOTHING;
-        return flow_node_fail(node, "receive on port '%s' failed: %s",
-                              p->decl->name, zmq_strerror(e));
+        }
     }
     bytes = zmq_msg_size(&zm);
     rc = flow__msg_from_zmq(&zm, msg_p, &info, why, sizeof(why));
@@ -1033,11 +1034,13 @@ process_loop(flow_node_t *node, void *state)
             /* One source of input: block on it, no poll needed. */
             rport_t *p = node->item_port[0];
             flow_msg_t *msg = NULL;
-            int rc = recv_frame(node, p, node->item_ch[0],
-                                node->items[0].socket, 0, &msg);
+            unsigned ch = node->item_ch[0];
+            void *sock = node->items[0].socket;
+            int rc;
+            while ((rc = recv_frame(node, p, ch, sock, 0, &msg)) == GOT_DATA)
+                if ((rc = dispatch(node, state, p, &msg)))
+                    return rc;
             if (rc < 0)
-                return rc;
-            if (rc == GOT_DATA && (rc = dispatch(node, state, p, &msg)))
                 return rc;
             continue;
         }
