@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "internal.h"
 #include "testutil.h"
@@ -557,6 +558,217 @@ test_msg_roundtrip_big(void **state)
     roundtrip_words(100000, 15, 100000);
 }
 
+/* ---- Through ZeroMQ messages (the path between processes) --------------- */
+
+/* The frame `zm` holds, as a frame_t of its own (a copy). */
+static frame_t
+frame_of_zmq(zmq_msg_t *zm)
+{
+    frame_t f;
+
+    f.len = zmq_msg_size(zm);
+    f.data = malloc(f.len ? f.len : 1);
+    assert_non_null(f.data);
+    memcpy(f.data, zmq_msg_data(zm), f.len);
+    return f;
+}
+
+/* Receive `f` as if it came off a socket, with its bytes `shift` bytes into
+ * a buffer of ZeroMQ's (shift 1 misaligns every item). */
+static flow_msg_t *
+from_zmq_ok(const frame_t *f, size_t shift, uint32_t src)
+{
+    unsigned char *mem = malloc(f->len + shift);
+    flow_frame_info_t info;
+    flow_msg_t *msg = NULL;
+    char why[128] = "";
+    zmq_msg_t zm;
+
+    assert_non_null(mem);
+    if (shift) {
+        /* A frame at an odd address (libzmq's own buffers are aligned): it
+         * must be copied, never read in place. */
+        memcpy(mem + shift, f->data, f->len);
+        assert_int_equal(
+            zmq_msg_init_data(&zm, mem + shift, f->len, NULL, NULL), 0);
+    } else {
+        free(mem);
+        mem = NULL;
+        assert_int_equal(zmq_msg_init_size(&zm, f->len), 0);
+        memcpy(zmq_msg_data(&zm), f->data, f->len);
+    }
+    if (flow__msg_from_zmq(&zm, &msg, &info, why, sizeof(why)))
+        fail_msg("from_zmq: %s", why);
+    assert_non_null(msg);
+    assert_int_equal(info.kind, FLOW_FRAME_DATA);
+    assert_int_equal(info.src, src);
+    if (shift) {
+        /* The message must not point into `mem` any more. */
+        memset(mem, 0xee, f->len + shift);
+        free(mem);
+    }
+    return msg;
+}
+
+static void
+check_words(flow_msg_t *m, char **want, size_t n)
+{
+    assert_int_equal(flow_msg_type(m), FLOW_WORDS);
+    assert_int_equal(flow_msg_count(m), n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *w = flow_msg_word(m, i, &len);
+        assert_non_null(w);
+        if (len != strlen(want[i]) || strcmp(w, want[i]))
+            fail_msg("word %zu of %zu differs", i, n);
+    }
+    assert_null(flow_msg_word(m, n, NULL));
+}
+
+/* Words out through ZeroMQ and back, kept where they arrive or copied;
+ * grown after arrival; forwarded as they are with a new sender. */
+static void
+zmq_words(size_t n, uint64_t seed, size_t shift)
+{
+    char **want = malloc((n + 1) * sizeof(*want));
+    flow_msg_t *m = flow_msg_new(FLOW_WORDS, 4);
+    frame_t built, got;
+    uint64_t s = seed;
+    zmq_msg_t zm;
+
+    assert_non_null(want);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = rnd(&s) % 9;
+        want[i] = malloc(len + 1);
+        for (size_t k = 0; k < len; k++)
+            want[i][k] = (char)('a' + rnd(&s) % 26);
+        want[i][len] = '\0';
+        assert_int_equal(flow_msg_add_word(m, want[i], len), 0);
+    }
+    flow_msg_set_seq(m, 9);
+    built = build_words(6, 9, (const char *const *)want, n);
+    flow__msg_to_zmq(&m, 6, &zm);
+    assert_null(m);
+    got = frame_of_zmq(&zm);
+    zmq_msg_close(&zm);
+    assert_frame_equal(&got, &built);
+    frame_free(&got);
+
+    /* Arrived: the same words. */
+    m = from_zmq_ok(&built, shift, 6);
+    assert_true(flow_msg_seq(m) == 9);
+    check_words(m, want, n);
+    /* Forwarded as it is, from instance 2: only the sender changes. */
+    flow__msg_to_zmq(&m, 2, &zm);
+    got = frame_of_zmq(&zm);
+    zmq_msg_close(&zm);
+    built.data[8] = 2;
+    assert_frame_equal(&got, &built);
+    frame_free(&got);
+
+    /* Arrived, then grown: old words intact, the new one after them. */
+    m = from_zmq_ok(&built, shift, 2);
+    want[n] = "grown";
+    assert_int_equal(flow_msg_add_word(m, "grown", 5), 0);
+    check_words(m, want, n + 1);
+    flow__msg_to_zmq(&m, 2, &zm);
+    got = frame_of_zmq(&zm);
+    zmq_msg_close(&zm);
+    frame_free(&built);
+    built = build_words(2, 9, (const char *const *)want, n + 1);
+    assert_frame_equal(&got, &built);
+    frame_free(&got);
+    frame_free(&built);
+    for (size_t i = 0; i < n; i++)
+        free(want[i]);
+    free(want);
+}
+
+/* int64 items out through ZeroMQ and back, kept or copied, then changed. */
+static void
+zmq_i64(size_t n, uint64_t seed, size_t shift)
+{
+    flow_msg_t *m = flow_msg_new(FLOW_INT64, n);
+    int64_t *want = malloc((n + 1) * sizeof(*want));
+    uint64_t s = seed;
+    frame_t f;
+    zmq_msg_t zm;
+    int64_t *got;
+
+    assert_non_null(want);
+    for (size_t i = 0; i < n; i++) {
+        want[i] = (int64_t)rnd(&s);
+        assert_int_equal(flow_msg_add_i64(m, want[i]), 0);
+    }
+    flow__msg_to_zmq(&m, 1, &zm);
+    f = frame_of_zmq(&zm);
+    zmq_msg_close(&zm);
+    assert_int_equal(f.len, FLOW_WIRE_HDR + n * 8);
+    m = from_zmq_ok(&f, shift, 1);
+    assert_int_equal(flow_msg_count(m), n);
+    got = flow_msg_i64(m);
+    for (size_t i = 0; i < n; i++)
+        if (got[i] != want[i])
+            fail_msg("item %zu of %zu differs", i, n);
+    want[n] = -5;
+    assert_int_equal(flow_msg_add_i64(m, -5), 0);
+    got = flow_msg_i64(m);
+    for (size_t i = 0; i <= n; i++)
+        if (got[i] != want[i])
+            fail_msg("item %zu of %zu differs after growing", i, n + 1);
+    flow_msg_destroy(&m);
+    frame_free(&f);
+    free(want);
+}
+
+static void
+test_msg_through_zmq(void **state)
+{
+    static const size_t sizes[] = { 0, 1, 2, 3, 7, 100, 1000, 20000 };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (size_t shift = 0; shift < 2; shift++) {
+            zmq_words(sizes[i], 40 + i, shift);
+            zmq_i64(sizes[i], 50 + i, shift);
+        }
+    }
+}
+
+/* A destroyed message is reused (per-thread pool): the next one must start
+ * empty, whatever type and contents the last one had. */
+static void
+test_msg_reuse_starts_empty(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 50; round++) {
+        flow_msg_t *w = flow_msg_new(FLOW_WORDS, 1);
+        flow_msg_t *b;
+        size_t len;
+
+        assert_int_equal(flow_msg_count(w), 0);
+        assert_true(flow_msg_seq(w) == FLOW_SEQ_NONE);
+        assert_int_equal(flow_msg_add_word(w, "abc", 3), 0);
+        assert_int_equal(flow_msg_add_word(w, "de", 2), 0);
+        flow_msg_set_seq(w, 12);
+        flow_msg_destroy(&w);
+        b = flow_msg_new(FLOW_BYTES, 0);
+        assert_int_equal(flow_msg_type(b), FLOW_BYTES);
+        assert_int_equal(flow_msg_count(b), 0);
+        assert_true(flow_msg_seq(b) == FLOW_SEQ_NONE);
+        flow_msg_bytes(b, &len);
+        assert_int_equal(len, 0);
+        flow_msg_destroy(&b);
+        w = flow_msg_new(FLOW_WORDS, 0);
+        assert_null(flow_msg_word(w, 0, NULL));
+        assert_int_equal(flow_msg_add_word(w, "xyz", 3), 0);
+        assert_string_equal(flow_msg_word(w, 0, &len), "xyz");
+        assert_int_equal(len, 3);
+        assert_int_equal(flow_msg_count(w), 1);
+        flow_msg_destroy(&w);
+    }
+}
+
 /* Empty messages with a capacity hint: they still go round. */
 static void
 test_msg_roundtrip_empty(void **state)
@@ -938,6 +1150,8 @@ main(void)
         cmocka_unit_test(test_msg_roundtrip_big),
         cmocka_unit_test(test_msg_roundtrip_empty),
         cmocka_unit_test(test_msg_roundtrip_empty_no_capacity),
+        cmocka_unit_test(test_msg_through_zmq),
+        cmocka_unit_test(test_msg_reuse_starts_empty),
         cmocka_unit_test(test_msg_eos),
         cmocka_unit_test(test_msg_decode_rejects_malformed),
         cmocka_unit_test(test_msg_decode_short_reason),
