@@ -211,9 +211,14 @@ flow_msg_new(flow_type_t type, size_t capacity)
         capacity = 1u << 24;
     if (type == FLOW_INT64)
         reserve(msg, capacity * sizeof(int64_t));
-    else if (type == FLOW_WORDS)
+    else if (type == FLOW_WORDS) {
         reserve(msg, capacity * 8);
-    else
+        if (capacity) {
+            flow__xgrow((void **)&msg->own_offs, &msg->offcap, capacity,
+                        sizeof(*msg->own_offs));
+            msg->offs = msg->own_offs;
+        }
+    } else
         reserve(msg, capacity);
     return msg;
 }
@@ -313,19 +318,35 @@ flow_msg_resize(flow_msg_t *msg, size_t count)
     return 0;
 }
 
+/* True if the `len` bytes at `p` hold a NUL. Words are mostly short: a
+ * plain loop beats a call to memchr for them. */
+static bool
+has_nul(const char *p, size_t len)
+{
+    if (len > 32)
+        return memchr(p, '\0', len) != NULL;
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '\0')
+            return true;
+    return false;
+}
+
 int
 flow_msg_add_word(flow_msg_t *msg, const char *word, size_t len)
 {
     if (msg->type != FLOW_WORDS || msg->count >= UINT32_MAX)
         return FLOW_EPROTO;
-    if (memchr(word, '\0', len))
+    if (has_nul(word, len))
         return FLOW_EPARAM;
     if (msg->len + len + 1 > UINT32_MAX)
         return FLOW_EPROTO;
-    reserve(msg, len + 1);
-    flow__xgrow((void **)&msg->own_offs, &msg->offcap, msg->count + 1,
-                sizeof(*msg->own_offs));
-    msg->offs = msg->own_offs;
+    if (msg->zowned || msg->len + len + 1 > msg->cap || !msg->buf)
+        reserve(msg, len + 1);
+    if (msg->count + 1 > msg->offcap) {
+        flow__xgrow((void **)&msg->own_offs, &msg->offcap, msg->count + 1,
+                    sizeof(*msg->own_offs));
+        msg->offs = msg->own_offs;
+    }
     memcpy(msg->buf + FLOW_WIRE_HDR + msg->len, word, len);
     msg->buf[FLOW_WIRE_HDR + msg->len + len] = '\0';
     msg->len += len + 1;
