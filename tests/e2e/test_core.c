@@ -19,41 +19,108 @@
 
 #include "testutil.h"
 
-/* Every word the words node makes for (count, length, seed), in order,
- * dumped through a words -> collect graph. */
-static char **
-dump_words(const char *count, const char *length, const char *seed,
-           tu_result_t *r, size_t *n)
-{
-    char text[1024];
-    char *path;
+__extension__ typedef unsigned __int128 u128;
 
-    snprintf(text, sizeof(text),
-             "[gen]\ntype = words\ncount = %s\nlength = %s\nseed = %s\n"
-             "[out]\ntype = collect\norder = input\n"
-             "[links]\npush = gen.out -> out.in\n",
-             count, length, seed);
-    path = tu_temp_file(text);
-    assert_int_equal(tu_runl(r, 60, path, NULL), 0);
-    unlink(path);
-    free(path);
-    return tu_lines(r->out, n);
+/*
+ * The words of the words node, computed here from the generator's
+ * definition (nodes/words.c), independently of the node and of
+ * tools/bench/ref/palindromes_ref.c: a sequential SplitMix64 stream seeded
+ * with `seed`, 12 letters per 64-bit draw x, letter j = floor(x * 26^(j+1) /
+ * 2^64) mod 26, word k = letters k * len to k * len + len - 1. Returns
+ * the `n` words, `len` letters each, one after the other (caller frees).
+ */
+static char *
+oracle_words(int64_t seed, size_t len, size_t n)
+{
+    char *w = malloc(n * len + 1);
+    uint64_t state = (uint64_t)seed, x = 0;
+    unsigned j = 12;
+
+    assert_non_null(w);
+    for (size_t m = 0; m < n * len; m++) {
+        u128 scale = 26;
+        if (j == 12) {
+            uint64_t z = (state += UINT64_C(0x9e3779b97f4a7c15));
+            z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+            z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+            x = z ^ (z >> 31);
+            j = 0;
+        }
+        for (unsigned p = 0; p < j; p++)
+            scale *= 26;
+        w[m] = (char)('a' + (unsigned)((((u128)x * scale) >> 64) % 26));
+        j++;
+    }
+    w[n * len] = '\0';
+    return w;
 }
 
 static bool
-is_palindrome(const char *w)
+is_palindrome(const char *w, size_t n)
 {
-    size_t n = strlen(w);
     for (size_t i = 0; i < n / 2; i++)
         if (w[i] != w[n - 1 - i])
             return false;
     return true;
 }
 
-static int
-cmp_str(const void *a, const void *b)
+/*
+ * Check that `out`, a graph's output, is exactly the palindromes among the
+ * oracle's `n` words of `len` letters for `seed`, one per line, in input
+ * order. Returns how many there are.
+ */
+static size_t
+expect_palindromes(char *out, int64_t seed, size_t len, size_t n)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    char *w = oracle_words(seed, len, n);
+    size_t np, k = 0;
+    char **p = tu_lines(out, &np);
+
+    for (size_t i = 0; i < n; i++) {
+        const char *word = w + i * len;
+        if (!is_palindrome(word, len))
+            continue;
+        assert_true(k < np);
+        assert_int_equal(strlen(p[k]), len);
+        assert_memory_equal(p[k], word, len);
+        k++;
+    }
+    assert_int_equal(k, np);
+    free(p);
+    free(w);
+    return np;
+}
+
+/* The words node itself, through a words -> collect graph with 3
+ * instances and an odd batch: every word of the oracle, in order. */
+static void
+test_core_words_match_oracle(void **unused)
+{
+    tu_result_t r;
+    char text[1024], *path, *w;
+    size_t nw;
+    char **lines;
+
+    (void)unused;
+    snprintf(text, sizeof(text),
+             "[gen]\ntype = words\ninstances = 3\ncount = 20000\n"
+             "length = 5\nseed = -7\n"
+             "[out]\ntype = collect\norder = input\n"
+             "[links]\npush = gen.out -> out.in batch=777\n");
+    path = tu_temp_file(text);
+    assert_int_equal(tu_runl(&r, 60, path, NULL), 0);
+    unlink(path);
+    free(path);
+    lines = tu_lines(r.out, &nw);
+    assert_int_equal(nw, 20000);
+    w = oracle_words(-7, 5, 20000);
+    for (size_t i = 0; i < nw; i++) {
+        assert_int_equal(strlen(lines[i]), 5);
+        assert_memory_equal(lines[i], w + i * 5, 5);
+    }
+    free(w);
+    free(lines);
+    tu_result_release(&r);
 }
 
 /* The article's run: 8000 four-letter words in two chunks, two workers.
@@ -61,34 +128,15 @@ cmp_str(const void *a, const void *b)
 static void
 test_core_palindromes_article(void **unused)
 {
-    tu_result_t words, run;
-    size_t nw, np, k = 0;
-    char **w, **p;
+    tu_result_t run;
+    size_t np;
 
     (void)unused;
-    w = dump_words("8000", "4", "1", &words, &nw);
-    assert_int_equal(nw, 8000);
-    for (size_t i = 0; i < nw; i++) {
-        assert_int_equal(strlen(w[i]), 4);
-        for (size_t j = 0; j < 4; j++)
-            assert_true(w[i][j] >= 'a' && w[i][j] <= 'z');
-    }
     assert_int_equal(tu_runl(&run, 60, tu_src("graphs/palindromes.ini"), NULL),
                      0);
-    p = tu_lines(run.out, &np);
-    for (size_t i = 0; i < nw; i++) {
-        if (!is_palindrome(w[i]))
-            continue;
-        assert_true(k < np);
-        assert_string_equal(p[k], w[i]);
-        k++;
-    }
-    assert_int_equal(k, np);
+    np = expect_palindromes(run.out, 1, 4, 8000);
     /* 26^2 palindromes among 26^4 words: about 12 expected in 8000. */
     assert_true(np > 0);
-    free(w);
-    free(p);
-    tu_result_release(&words);
     tu_result_release(&run);
 }
 
@@ -96,31 +144,93 @@ test_core_palindromes_article(void **unused)
 static void
 test_core_palindromes_scaled(void **unused)
 {
-    tu_result_t words, run;
-    size_t nw, np, k = 0;
-    char **w, **p;
+    tu_result_t run;
+    size_t np;
 
     (void)unused;
-    w = dump_words("300000", "3", "7", &words, &nw);
-    assert_int_equal(nw, 300000);
     assert_int_equal(tu_runl(&run, 60, tu_src("graphs/palindromes.ini"),
                              "--set", "words=300000", "--set", "length=3",
                              "--set", "seed=7", "--set", "workers=3", "--set",
                              "chunk=1000", NULL),
                      0);
-    p = tu_lines(run.out, &np);
-    for (size_t i = 0; i < nw; i++)
-        if (is_palindrome(w[i])) {
-            assert_true(k < np);
-            assert_string_equal(p[k], w[i]);
-            k++;
-        }
-    assert_int_equal(k, np);
+    np = expect_palindromes(run.out, 7, 3, 300000);
     /* 26^2 of 26^3 three-letter words are palindromes: about 1/26. */
     assert_true(np > 300000 / 26 / 2 && np < 300000 / 26 * 2);
+    tu_result_release(&run);
+}
+
+/* The parallel shape (several word makers straight to the finders): the
+ * article's default run and scaled runs with every mix of makers and
+ * workers, chunks that do not divide the words, words that straddle the
+ * generator's draws. */
+static void
+test_core_palindromes_parallel(void **unused)
+{
+    static const struct {
+        const char *words, *length, *seed, *chunk, *makers, *workers;
+    } runs[] = {
+        { NULL, NULL, NULL, NULL, NULL, NULL },
+        { "300000", "3", "7", "999", "3", "2" },
+        { "200000", "5", "-2", "4096", "1", "3" },
+        { "100000", "4", "11", "100000", "2", "1" },
+        { "50000", "1", "5", "1234", "2", "2" },
+    };
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(runs) / sizeof(*runs); i++) {
+        char a[6][64];
+        const char *args[16];
+        size_t na = 0, n = 8000, len = 4, np;
+        int64_t seed = 1;
+        tu_result_t run;
+
+        args[na++] = tu_src("graphs/palindromes_parallel.ini");
+        if (runs[i].words) {
+            snprintf(a[0], sizeof(a[0]), "words=%s", runs[i].words);
+            snprintf(a[1], sizeof(a[1]), "length=%s", runs[i].length);
+            snprintf(a[2], sizeof(a[2]), "seed=%s", runs[i].seed);
+            snprintf(a[3], sizeof(a[3]), "chunk=%s", runs[i].chunk);
+            snprintf(a[4], sizeof(a[4]), "makers=%s", runs[i].makers);
+            snprintf(a[5], sizeof(a[5]), "workers=%s", runs[i].workers);
+            for (size_t k = 0; k < 6; k++) {
+                args[na++] = "--set";
+                args[na++] = a[k];
+            }
+            n = strtoul(runs[i].words, NULL, 10);
+            len = strtoul(runs[i].length, NULL, 10);
+            seed = strtoll(runs[i].seed, NULL, 10);
+        }
+        args[na] = NULL;
+        assert_int_equal(tu_run(&run, 60, args), 0);
+        np = expect_palindromes(run.out, seed, len, n);
+        if (len == 1)
+            assert_int_equal(np, n);
+        else
+            assert_true(np > 0);
+        tu_result_release(&run);
+    }
+}
+
+/* output = count: the number of palindromes, from the same oracle. */
+static void
+test_core_palindromes_parallel_count(void **unused)
+{
+    tu_result_t run;
+    char *w = oracle_words(3, 3, 100000);
+    size_t want = 0;
+    char expect[32];
+
+    (void)unused;
+    for (size_t i = 0; i < 100000; i++)
+        want += is_palindrome(w + i * 3, 3);
     free(w);
-    free(p);
-    tu_result_release(&words);
+    snprintf(expect, sizeof(expect), "%zu\n", want);
+    assert_int_equal(
+        tu_runl(&run, 60, tu_src("graphs/palindromes_parallel.ini"), "--set",
+                "words=100000", "--set", "length=3", "--set", "seed=3", "--set",
+                "chunk=3333", "--set", "output=count", NULL),
+        0);
+    assert_string_equal(run.out, expect);
     tu_result_release(&run);
 }
 
@@ -364,6 +474,7 @@ static void
 test_core_graphs_check(void **unused)
 {
     static const char *const graphs[] = { "graphs/palindromes.ini",
+                                          "graphs/palindromes_parallel.ini",
                                           "graphs/pids.ini" };
     (void)unused;
     for (size_t i = 0; i < sizeof(graphs) / sizeof(*graphs); i++) {
@@ -380,15 +491,17 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_graphs_check),
+        cmocka_unit_test(test_core_words_match_oracle),
         cmocka_unit_test(test_core_palindromes_article),
         cmocka_unit_test(test_core_palindromes_scaled),
+        cmocka_unit_test(test_core_palindromes_parallel),
+        cmocka_unit_test(test_core_palindromes_parallel_count),
         cmocka_unit_test(test_core_pids),
         cmocka_unit_test(test_core_fan_in),
         cmocka_unit_test(test_core_eos_matrix),
         cmocka_unit_test(test_core_failure_reported),
         cmocka_unit_test(test_core_collect_file_atomic),
     };
-    (void)cmp_str;
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
