@@ -234,6 +234,76 @@ test_core_palindromes_parallel_count(void **unused)
     tu_result_release(&run);
 }
 
+/* The search shape (each worker makes and tests its own chunks, only the
+ * palindromes travel): the default run, then every mix of workers, chunks
+ * that do not divide the words, words that straddle the generator's draws,
+ * more workers than chunks; the listing and the count. */
+static void
+test_core_palindromes_search(void **unused)
+{
+    static const struct {
+        const char *words, *length, *seed, *chunk, *workers;
+    } runs[] = {
+        { NULL, NULL, NULL, NULL, NULL },
+        { "300000", "3", "7", "999", "3" },
+        { "200000", "5", "-2", "4096", "1" },
+        { "100000", "4", "11", "100000", "2" },
+        { "50000", "1", "5", "1234", "5" },
+        { "7", "3", "9", "2", "7" },
+        { "0", "4", "1", "10", "2" },
+    };
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(runs) / sizeof(*runs); i++) {
+        for (int count = 0; count < 2; count++) {
+            char a[6][64];
+            const char *args[16];
+            size_t na = 0, n = 8000, len = 4, np;
+            int64_t seed = 1;
+            tu_result_t run;
+
+            args[na++] = tu_src("graphs/palindromes_search.ini");
+            if (runs[i].words) {
+                snprintf(a[0], sizeof(a[0]), "words=%s", runs[i].words);
+                snprintf(a[1], sizeof(a[1]), "length=%s", runs[i].length);
+                snprintf(a[2], sizeof(a[2]), "seed=%s", runs[i].seed);
+                snprintf(a[3], sizeof(a[3]), "chunk=%s", runs[i].chunk);
+                snprintf(a[4], sizeof(a[4]), "workers=%s", runs[i].workers);
+                for (size_t k = 0; k < 5; k++) {
+                    args[na++] = "--set";
+                    args[na++] = a[k];
+                }
+                n = strtoul(runs[i].words, NULL, 10);
+                len = strtoul(runs[i].length, NULL, 10);
+                seed = strtoll(runs[i].seed, NULL, 10);
+            }
+            if (count) {
+                args[na++] = "--set";
+                args[na++] = "output=count";
+            }
+            args[na] = NULL;
+            assert_int_equal(tu_run(&run, 60, args), 0);
+            if (count) {
+                char *w = oracle_words(seed, len, n);
+                size_t want = 0;
+                char expect[32];
+                for (size_t k = 0; k < n; k++)
+                    want += is_palindrome(w + k * len, len);
+                free(w);
+                snprintf(expect, sizeof(expect), "%zu\n", want);
+                assert_string_equal(run.out, expect);
+            } else {
+                np = expect_palindromes(run.out, seed, len, n);
+                if (len == 1)
+                    assert_int_equal(np, n);
+                else if (n >= 8000)
+                    assert_true(np > 0);
+            }
+            tu_result_release(&run);
+        }
+    }
+}
+
 /* pids.ini: one line per CPU, in index order, distinct pids that are live
  * children of flowrun while the graph runs. */
 static void
@@ -475,6 +545,7 @@ test_core_graphs_check(void **unused)
 {
     static const char *const graphs[] = { "graphs/palindromes.ini",
                                           "graphs/palindromes_parallel.ini",
+                                          "graphs/palindromes_search.ini",
                                           "graphs/pids.ini" };
     (void)unused;
     for (size_t i = 0; i < sizeof(graphs) / sizeof(*graphs); i++) {
@@ -496,6 +567,7 @@ main(void)
         cmocka_unit_test(test_core_palindromes_scaled),
         cmocka_unit_test(test_core_palindromes_parallel),
         cmocka_unit_test(test_core_palindromes_parallel_count),
+        cmocka_unit_test(test_core_palindromes_search),
         cmocka_unit_test(test_core_pids),
         cmocka_unit_test(test_core_fan_in),
         cmocka_unit_test(test_core_eos_matrix),
