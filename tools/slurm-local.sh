@@ -5,7 +5,8 @@
 #   munged, slurmctld and FLOW_SLURM_NODES slurmd daemons (default 3: n1 n2
 #   n3), each slurmd started with `slurmd -N nI` and listening on its own
 #   port. All on this host, on loopback; no cgroups (proctrack/linuxproc,
-#   task/none), no accounting, no systemd.
+#   task/none), no accounting, no systemd. The last node has the feature
+#   `big` (Features=big), for tests of `--constraint` / `slurm_constraint`.
 #
 # Run as root. Installs slurmctld slurmd slurm-client munge with apt when
 # they are missing (Debian 12: slurm-wlm 22.05, whose slurmd is built with
@@ -29,13 +30,15 @@
 #   FLOW_SLURM_CPUS       CPUs per node (default 2)
 #   FLOW_SLURM_PORT       slurmctld port (default 16817); slurmd nI listens
 #                         on FLOW_SLURM_PORT + I
+#   FLOW_SLURM_FEATURE    the feature of the last node (default big)
 #   FLOW_SLURM_NO_INSTALL=1  never run apt-get (exit 3 if packages missing)
 #
 # Exit status: 0 ok, 1 failure (logs named), 2 usage, 3 packages missing
 # and not installable (the tests SKIP on 3).
 #
 # `start` is idempotent: a running, healthy cluster is left alone (a few
-# hundred milliseconds). `stop` cancels every job, stops the daemons it
+# hundred milliseconds); one whose slurm.conf changed (an older version of
+# this script, other FLOW_SLURM_* values) has its daemons restarted. `stop` cancels every job, stops the daemons it
 # started (by their pid files) and removes FLOW_SLURM_DIR.
 set -u
 
@@ -43,6 +46,7 @@ DIR=${FLOW_SLURM_DIR:-/tmp/flow-slurm}
 NNODES=${FLOW_SLURM_NODES:-3}
 CPUS=${FLOW_SLURM_CPUS:-2}
 PORT=${FLOW_SLURM_PORT:-16817}
+FEATURE=${FLOW_SLURM_FEATURE-big}
 CONF=$DIR/slurm.conf
 ETC_CONF=/etc/slurm/slurm.conf
 PKGS="slurmctld slurmd slurm-client munge"
@@ -125,6 +129,9 @@ write_conf() {
         echo "SelectType=select/cons_tres"
         echo "SelectTypeParameters=CR_Core"
         echo "SchedulerType=sched/backfill"
+        # Heterogeneous jobs (flowrun's placement hints) are started only
+        # by the backfill scheduler: every second instead of every 30.
+        echo "SchedulerParameters=bf_interval=1"
         echo "ReturnToService=2"
         # Small timers: the tests start and kill steps often.
         echo "SlurmctldTimeout=30"
@@ -147,13 +154,14 @@ write_conf() {
         # Nodes may claim more CPUs than the machine has (FLOW_SLURM_CPUS).
         echo "SlurmdParameters=config_overrides"
         for ((i = 1; i <= NNODES; i++)); do
-            echo "NodeName=n$i NodeHostname=$host NodeAddr=127.0.0.1 Port=$((PORT + i)) CPUs=$CPUS RealMemory=1000 State=UNKNOWN"
+            echo "NodeName=n$i NodeHostname=$host NodeAddr=127.0.0.1 Port=$((PORT + i)) CPUs=$CPUS RealMemory=1000$([ $i = "$NNODES" ] && [ -n "$FEATURE" ] && echo " Features=$FEATURE") State=UNKNOWN"
         done
         echo "PartitionName=flow Nodes=$(node_list) Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO"
     } >"$tmp"
     if [ -f "$CONF" ] && cmp -s "$tmp" "$CONF"; then
         rm -f "$tmp"
     else
+        [ -f "$CONF" ] && CONF_CHANGED=1
         mv "$tmp" "$CONF"
     fi
     if [ ! -e $ETC_CONF ] && [ ! -L $ETC_CONF ]; then
@@ -242,6 +250,8 @@ print_env() {
     echo "export SLURM_CONF=$CONF"
 }
 
+CONF_CHANGED=0
+
 cmd_start() {
     [ "$(id -u)" = 0 ] || {
         log "must run as root"
@@ -249,7 +259,12 @@ cmd_start() {
     }
     install_packages
     write_conf
-    if healthy && wait_idle; then
+    if [ $CONF_CHANGED = 1 ]; then
+        # Daemons started with the old file would not see the change.
+        log "slurm.conf changed: restarting the daemons"
+        scancel --partition=flow >/dev/null 2>&1
+        stop_pidfiles "$DIR"/run/slurmd-*.pid "$DIR/run/slurmctld.pid"
+    elif healthy && wait_idle; then
         print_env
         return 0
     fi

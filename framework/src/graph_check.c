@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * graph_check.c: validation of a loaded graph before anything forks: node
- * types, instance counts, parameters against each node's table, ports, link
- * kinds and item types, ports linked twice or never, push cycles.
+ * types, instance counts, the reserved node keys (instances, timeout,
+ * log_level and the placement hints cpus and slurm_constraint),
+ * parameters against each node's table, ports, link kinds and item types,
+ * ports linked twice or never, push cycles.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "internal.h"
 
 #define FLOW_MAX_INSTANCES 4096
+#define FLOW_MAX_CPUS      4096
 
 /* Where a value came from, for messages: "" or " (from graph parameter
  * 'segments', set on the command line)". Static buffer. */
@@ -27,6 +30,60 @@ set_note(const flow_kv_t *kv)
         snprintf(note, sizeof(note), "%s",
                  kv->from_set ? " (set on the command line)" : "");
     return note;
+}
+
+/*
+ * A Slurm constraint expression: feature names (letters, digits, `_ - .
+ * :`) joined by the operators srun --constraint knows (`& | , *`, counts,
+ * brackets, parentheses). Not empty, no spaces or quotes: the value is
+ * passed to srun as one argument and must not be taken for another one.
+ */
+static bool
+valid_constraint(const char *s)
+{
+    bool name = false;
+
+    for (; *s; s++) {
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+            (*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.' ||
+            *s == ':')
+            name = true;
+        else if (!strchr("&|,*[]()", *s))
+            return false;
+    }
+    return name;
+}
+
+/* Handle the placement hints `cpus` and `slurm_constraint`: returns 0 if
+ * `kv` is a valid one, a (negative) error code if it is a bad one, 1 if it
+ * is another key. */
+static int
+check_hint(flow_graph_t *g, flow_gnode_t *n, flow_kv_t *kv, flow_diag_t *diag)
+{
+    int64_t v;
+
+    if (!strcmp(kv->key, "cpus")) {
+        kv->used = true;
+        if (flow__parse_i64(kv->value, &v) || v < 1 || v > FLOW_MAX_CPUS)
+            return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                              "bad value '%s' for 'cpus' of node '%s'%s: "
+                              "expected CPUs per instance, 1 to %d",
+                              kv->value, n->name, set_note(kv), FLOW_MAX_CPUS);
+        n->cpus = (unsigned)v;
+        return 0;
+    }
+    if (!strcmp(kv->key, "slurm_constraint")) {
+        kv->used = true;
+        if (!valid_constraint(kv->value))
+            return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                              "bad value '%s' for 'slurm_constraint' of node "
+                              "'%s'%s: expected a Slurm constraint (feature "
+                              "names joined by & | , * [ ] ( ), no spaces)",
+                              kv->value, n->name, set_note(kv));
+        n->slurm_constraint = kv->value;
+        return 0;
+    }
+    return 1;
 }
 
 static int
@@ -53,7 +110,12 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
     for (size_t k = 0; k < n->nkv; k++) {
         flow_kv_t *kv = &n->kv[k];
         const flow_param_t *p = NULL;
+        int rc = check_hint(g, n, kv, diag);
 
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            continue;
         if (!strcmp(kv->key, "instances")) {
             int64_t v;
             kv->used = true;

@@ -131,6 +131,11 @@ typedef struct flow_gnode {
     size_t nports;
     int *port_link; /* per descriptor port: link index, -1 if none */
     int *port_side; /* 0: first endpoint of the link, 1: second */
+    /* Placement hints for the Slurm launcher (ignored by the local one):
+     * `cpus` per instance (0: none) and `slurm_constraint` (borrowed from
+     * the node's kv, NULL: none). */
+    unsigned cpus;
+    const char *slurm_constraint;
 } flow_gnode_t;
 
 typedef struct flow_glink {

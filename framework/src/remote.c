@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * remote.c: runs whose instances are started by someone else: one instance
- * in this process (`--instance`), the rendezvous alone (`--rendezvous-only`)
- * and a Slurm job step (`--launcher slurm`).
+ * in this process (`--instance`), and the rendezvous serving them, alone
+ * (`--rendezvous-only`) or beside a launcher's child (slurm.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -151,11 +151,9 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     return 128 + WTERMSIG(status);
 }
 
-/* Serve `rdv` until every instance finished, one failed, the deadline, a
- * signal, or `child` (if > 0) exited; `*child_status` gets its status. */
-static int
-serve_loop(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
-           pid_t child, int *child_status)
+int
+flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
+                pid_t child, int *child_status)
 {
     sigset_t mask, old;
     int sfd, rc = 0;
@@ -225,9 +223,9 @@ serve_loop(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
     return rc;
 }
 
-static void *
-rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv, char *addr,
-          size_t size)
+void *
+flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
+                char *addr, size_t size)
 {
     void *ctx = zmq_ctx_new();
     char ep[300];
@@ -254,98 +252,15 @@ flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
 {
     flow_rdv_t *rdv = NULL;
     char addr[256];
-    void *ctx = rdv_start(graph, bind, &rdv, addr, sizeof(addr));
+    void *ctx = flow__rdv_start(graph, bind, &rdv, addr, sizeof(addr));
     int rc, unused = 0;
 
     if (!ctx)
         return -EADDRNOTAVAIL;
     fprintf(announce, "%s\n", addr);
     fflush(announce);
-    rc = serve_loop(graph, rdv, opts ? opts->timeout_s : 0, 0, &unused);
+    rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, 0, &unused);
     flow__rdv_destroy(&rdv);
     zmq_ctx_term(ctx);
-    return rc;
-}
-
-int
-flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
-                     const char *const *argv_prefix)
-{
-    flow_rdv_t *rdv = NULL;
-    char addr[256], conf[] = "/tmp/flow-srun-XXXXXX";
-    char ntasks[32];
-    const char *argv[96];
-    size_t na = 0, k = 0;
-    int fd, rc, status = 0;
-    FILE *f;
-    pid_t pid;
-    void *ctx;
-    char *extra = getenv("FLOW_SRUN_ARGS")
-                      ? flow__xstrdup(getenv("FLOW_SRUN_ARGS"))
-                      : NULL;
-
-    fd = mkstemp(conf);
-    if (fd < 0 || !(f = fdopen(fd, "w"))) {
-        free(extra);
-        return -errno;
-    }
-    ctx = rdv_start(graph, opts ? opts->bind : NULL, &rdv, addr, sizeof(addr));
-    if (!ctx) {
-        fclose(f);
-        unlink(conf);
-        free(extra);
-        return -EADDRNOTAVAIL;
-    }
-    /* One line per task: the same flowrun, graph and overrides, one
-     * instance each (srun --multi-prog). */
-    for (size_t n = 0; n < graph->nnodes; n++)
-        for (unsigned i = 0; i < graph->nodes[n].instances; i++, k++) {
-            fprintf(f, "%zu", k);
-            for (const char *const *a = argv_prefix; *a; a++)
-                fprintf(f, " '%s'", *a);
-            fprintf(f, " --instance '%s:%u' --rendezvous '%s'\n",
-                    graph->nodes[n].name, i, addr);
-        }
-    fclose(f);
-    snprintf(ntasks, sizeof(ntasks), "--ntasks=%zu", k);
-    argv[na++] = "srun";
-    argv[na++] = "--kill-on-bad-exit=1";
-    argv[na++] = "--wait=10";
-    argv[na++] = ntasks;
-    for (char *save = NULL, *t = extra ? strtok_r(extra, " ", &save) : NULL;
-         t && na < 90; t = strtok_r(NULL, " ", &save))
-        argv[na++] = t;
-    argv[na++] = "--multi-prog";
-    argv[na++] = conf;
-    argv[na] = NULL;
-    fflush(NULL);
-    pid = fork();
-    if (pid == 0) {
-        execvp("srun", (char *const *)argv);
-        fprintf(stderr, "flowrun: error: cannot run srun: %s\n",
-                strerror(errno));
-        _exit(127);
-    }
-    if (pid < 0) {
-        rc = -errno;
-    } else {
-        rc = serve_loop(graph, rdv, opts ? opts->timeout_s : 0, pid, &status);
-        if (rc) {
-            kill(pid, SIGTERM);
-            waitpid(pid, &status, 0);
-        } else if (status != 0 || !flow__rdv_finished(rdv)) {
-            char how[128], pending[512];
-            flow__status_describe(status, how, sizeof(how));
-            flow__rdv_pending(rdv, pending, sizeof(pending));
-            fprintf(stderr,
-                    "flowrun: error: the Slurm step %s; not finished: %s\n",
-                    how, pending[0] ? pending : "none");
-            rc = FLOW_ENODE;
-        }
-    }
-    flow__rdv_destroy(&rdv);
-    zmq_ctx_term(ctx);
-    unlink(conf);
-    free(extra);
     return rc;
 }

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "internal.h"
 
@@ -62,6 +63,26 @@ bool flow__rdv_finished(const flow_rdv_t *rdv);
 
 /* Name the instances that have not reported done into `buf`. */
 void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
+
+/* ---- Serving instances started elsewhere (remote.c) ---------------------- */
+
+/*
+ * Create a ZeroMQ context and a rendezvous for `g` in it, bound on TCP
+ * address `bind` (NULL, "" or "*": all interfaces). Returns the context
+ * (the caller destroys `*rdv` and then terminates it) and stores the address
+ * to announce in `addr`; NULL after printing why.
+ */
+void *flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
+                      char *addr, size_t size);
+
+/*
+ * Serve `rdv` until every instance finished, one failed (FLOW_ENODE), the
+ * deadline `timeout_s` (0: none; FLOW_ETIMEDOUT), SIGINT or SIGTERM
+ * (FLOW_EINTR), or `child` (if > 0) exited: `*child_status` gets its wait
+ * status. Returns 0 otherwise.
+ */
+int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
+                    pid_t child, int *child_status);
 
 /* ---- The instance's side ------------------------------------------------- */
 

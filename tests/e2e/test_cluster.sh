@@ -6,9 +6,15 @@
 # PARTs (default: all of them):
 #   tcp    `--transport tcp` local runs equal the ipc runs.
 #   slurm  a real Slurm cluster on this machine (tools/slurm-local.sh: munged,
-#          slurmctld, slurmd n1 n2 n3): graphs run with `--launcher slurm`,
-#          instances spread over the nodes, equal the ipc runs; a fault in
-#          one instance fails the job, names the node, exits non-zero.
+#          slurmctld, slurmd n1 n2 n3, n3 with the feature `big`): graphs
+#          run with `--launcher slurm`, instances spread over the nodes,
+#          equal the ipc runs; a fault in one instance fails the job, names
+#          the node, exits non-zero. Placement hints: a node with
+#          `slurm_constraint = big` runs all its instances on n3, one with
+#          `cpus = 2` gets 2 CPUs (the slurmprobe fixture reports
+#          SLURMD_NODENAME and the CPUs of each instance), outputs still
+#          equal the ipc runs (also inside salloc), a fault still fails the
+#          run naming the instance.
 #   netns  two hosts (tools/netns-hosts.sh: namespaces flowA 10.231.0.1 and
 #          flowB 10.231.0.2): the rendezvous in flowA, the instances started
 #          one by one with `--instance NODE:I` and split over both
@@ -37,6 +43,9 @@ PARTS=${*:-tcp slurm netns}
 if [ -n "${FLOW_PLUGIN_DIR:-}" ]; then
     export FLOW_PLUGIN_PATH=$FLOW_PLUGIN_DIR${FLOW_PLUGIN_PATH:+:$FLOW_PLUGIN_PATH}
 fi
+
+# The slurmprobe fixture plugin (ctest sets FLOW_FIXTURE_PLUGIN_DIR).
+PROBE_DIR=${FLOW_FIXTURE_PLUGIN_DIR:-$(dirname "$FLOWRUN")/../tests/fixtures/nodes/plugins}
 
 SIEVE=$SRC/graphs/sieve.ini
 PALIN=$SRC/graphs/palindromes.ini
@@ -264,6 +273,90 @@ slurm_run() {
     expect_same "$name" "$label" $rc "$what [nodes: ${used:-none}]"
 }
 
+# Placement hints: slurm_constraint and cpus.
+slurm_hints() {
+    local rc big line bad="" host i
+    big=$(sinfo -h -N -p flow -o '%N %f' | awk '$2 ~ /(^|,)big(,|$)/ {print $1}' | sort -u)
+    if [ "$(echo "$big" | grep -c .)" != 1 ]; then
+        fail "slurm hints: expected one node with the feature big, got '${big}'"
+        sinfo -N -p flow -o '%N %f'
+        return
+    fi
+    if [ ! -f "$PROBE_DIR/slurmprobe.so" ]; then
+        fail "slurm hints: no slurmprobe.so in '$PROBE_DIR' (FLOW_FIXTURE_PLUGIN_DIR)"
+        return
+    fi
+    # src and out: 1 CPU each; big: 2 instances on the node with the
+    # feature; wide: 1 instance with 2 CPUs. 6 CPUs, the whole cluster
+    # (each component of a heterogeneous step gets nodes of its own).
+    cat >"$W/probe.ini" <<'EOF'
+; test_cluster.sh: where do the instances of a hinted graph run?
+[src]
+type = range
+count = 0
+[big]
+type = slurmprobe
+instances = 2
+slurm_constraint = big
+[wide]
+type = slurmprobe
+cpus = 2
+[out]
+type = collect
+[links]
+push = src.out -> big.in
+push = big.out -> wide.in
+push = wide.out -> out.in
+EOF
+    run slurm-probe 120 "$FLOWRUN" "$W/probe.ini" --plugin-path "$PROBE_DIR" --launcher slurm
+    rc=$?
+    if [ $rc != 0 ] || [ "$(wc -l <"$W/slurm-probe.out")" != 3 ]; then
+        fail "slurm hints: probe graph: exit status $rc, $(wc -l <"$W/slurm-probe.out") reports (expected 0 and 3)"
+        show "$W/slurm-probe.out" "$W/slurm-probe.err"
+        return
+    fi
+    for i in 0 1; do
+        line=$(grep "^big\[$i\] " "$W/slurm-probe.out")
+        case $line in
+        *" host=$big "*) ;;
+        *) bad="$bad; big[$i] not on $big: '$line'" ;;
+        esac
+    done
+    if [ -n "$bad" ]; then
+        fail "slurm hints: slurm_constraint = big$bad"
+    else
+        pass "slurm hints: slurm_constraint = big: both instances on $big"
+    fi
+    bad=""
+    line=$(grep '^wide\[0\] ' "$W/slurm-probe.out")
+    host=$(echo "$line" | sed -n 's/.* host=\([^ ]*\).*/\1/p')
+    case $line in
+    *" cpus_on_node=2 cpus_per_task=2") ;;
+    *) bad="'$line' (expected cpus_on_node=2 cpus_per_task=2)" ;;
+    esac
+    if [ -z "$bad" ] && { [ "$host" = "$big" ] || [ "$host" = - ] || [ -z "$host" ]; }; then
+        bad="'$line' (expected a node other than $big)"
+    fi
+    if [ -n "$bad" ]; then
+        fail "slurm hints: cpus = 2: $bad"
+    else
+        pass "slurm hints: cpus = 2: 2 CPUs allocated to wide[0] on $host"
+    fi
+
+    # Results equal the local run, in a step and inside an allocation.
+    run ipc-palin2 60 "$FLOWRUN" "$PALIN" --set workers=2 || {
+        fail "slurm hints: the local ipc palindromes workers=2 run failed"
+        show "$W/ipc-palin2.err"
+        return
+    }
+    run slurm-hints-palin 120 "$FLOWRUN" "$PALIN" --set workers=2 \
+        --set find.slurm_constraint=big --set chunks.cpus=2 --launcher slurm
+    expect_same slurm-hints-palin palin2 $? "slurm hints: palindromes workers=2, find on big, chunks with 2 CPUs"
+    run slurm-hints-salloc 120 salloc -Q -N3 -n6 "$FLOWRUN" "$PALIN" --set workers=2 \
+        --set find.slurm_constraint=big --launcher slurm
+    expect_same slurm-hints-salloc palin2 $? "slurm hints: in salloc -N3 -n6, palindromes workers=2, find on big"
+}
+
 part_slurm() {
     local rc before
     if [ "$(id -u)" != 0 ]; then
@@ -301,14 +394,21 @@ part_slurm() {
     rc=$?
     expect_same slurm-salloc palinbig $rc "slurm: in salloc -N3 -n6, palindromes 200000 words [nodes: $(used_nodes)]"
 
+    slurm_hints
+
     # A fault in one instance: the step is killed, the node named, status
-    # non-zero, and nothing is left running.
+    # non-zero, and nothing is left running; also with placement hints (a
+    # heterogeneous step: f on the node with the feature big).
     local action
     for action in exit segv; do
         run "slurm-fault-$action" 120 "$FLOWRUN" "$FAULT" --set action=$action --launcher slurm
         rc=$?
         expect_fault "slurm-fault-$action" $rc "slurm: fault ($action) in f[1]"
     done
+    run slurm-fault-hints 120 "$FLOWRUN" "$FAULT" --set f.slurm_constraint=big \
+        --set out.cpus=2 --launcher slurm
+    rc=$?
+    expect_fault slurm-fault-hints $rc "slurm: placement hints: fault (exit 3) in f[1]"
     local t
     for t in $(seq 50); do
         [ -z "$(squeue -h 2>/dev/null)" ] && break

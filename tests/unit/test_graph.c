@@ -244,6 +244,11 @@ static const bad_case_t bad_cases[] = {
     { "bad_instances.ini", FLOW_EPARAM, 7, { "'0'", "'instances'", "'find'" } },
     { "bad_key_outside_section.ini", FLOW_EPARSE, 2, { "'name'", "outside" } },
     { "bad_link_option.ini", FLOW_EPARAM, 9, { "'0'", "'batch'" } },
+    { "bad_cpus.ini", FLOW_EPARAM, 8, { "'0'", "'cpus'", "'find'" } },
+    { "bad_slurm_constraint.ini",
+      FLOW_EPARAM,
+      7,
+      { "''", "'slurm_constraint'", "'find'" } },
 };
 
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
@@ -745,6 +750,108 @@ test_graph_self_links(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* ---- Placement hints (cpus, slurm_constraint) ---------------------------- */
+
+/* Load good_hints.ini with one --set; NULL with `diag` on an error. */
+static flow_graph_t *
+load_hints(flow_registry_t *reg, const char *set, flow_diag_t *diag)
+{
+    const char *sets[1] = { set };
+
+    return load(reg, "good_hints.ini", sets, set ? 1 : 0, diag);
+}
+
+static void
+test_graph_placement_hints(void **state)
+{
+    static const struct {
+        const char *set, *key, *value;
+    } bad[] = {
+        { "find.cpus=-1", "'cpus'", "'-1'" },
+        { "find.cpus=abc", "'cpus'", "'abc'" },
+        { "find.cpus=1.5", "'cpus'", "'1.5'" },
+        { "find.cpus=", "'cpus'", "''" },
+        { "find.cpus=5000", "'cpus'", "'5000'" },
+        { "out.slurm_constraint=", "'slurm_constraint'", "''" },
+        { "out.slurm_constraint=a b", "'slurm_constraint'", "'a b'" },
+        { "out.slurm_constraint=&|", "'slurm_constraint'", "'&|'" },
+        { "out.slurm_constraint=x;y", "'slurm_constraint'", "'x;y'" },
+    };
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    (void)state;
+    g = load_hints(reg, NULL, &diag);
+    assert_non_null(g);
+    assert_int_equal(node(g, "find")->cpus, 0);
+    assert_string_equal(node(g, "find")->slurm_constraint, "big");
+    assert_int_equal(node(g, "out")->cpus, 2);
+    assert_null(node(g, "out")->slurm_constraint);
+    assert_int_equal(node(g, "gen")->cpus, 0);
+    assert_null(node(g, "gen")->slurm_constraint);
+    flow_graph_destroy(&g);
+
+    g = load_hints(reg, "find.slurm_constraint=[rack1|rack2]&fast*2", &diag);
+    assert_non_null(g);
+    assert_string_equal(node(g, "find")->slurm_constraint,
+                        "[rack1|rack2]&fast*2");
+    flow_graph_destroy(&g);
+    g = load_hints(reg, "gen.cpus=1e2", &diag);
+    assert_non_null(g);
+    assert_int_equal(node(g, "gen")->cpus, 100);
+    flow_graph_destroy(&g);
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        g = load_hints(reg, bad[i].set, &diag);
+        if (g)
+            fail_msg("--set %s: loaded", bad[i].set);
+        assert_int_equal(diag.code, FLOW_EPARAM);
+        assert_contains(diag.msg, bad[i].key);
+        assert_contains(diag.msg, bad[i].value);
+        assert_contains(diag.msg, "(set on the command line)");
+    }
+    flow_registry_destroy(&reg);
+}
+
+/* The Slurm launcher's task order: constrained components first, then the
+ * others by their first node; graph order when there are no hints. */
+static void
+test_graph_slurm_task_order(void **state)
+{
+    static const char *const hinted[] = { "find:0", "find:1",   "find:2",
+                                          "gen:0",  "chunks:0", "out:0" };
+    static const char *const plain[] = { "gen:0", "find:0", "find:1", "out:0" };
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+    const char *name;
+    unsigned inst;
+    char got[64];
+
+    (void)state;
+    g = load_hints(reg, NULL, &diag);
+    assert_non_null(g);
+    for (unsigned t = 0; t < 6; t++) {
+        assert_int_equal(flow_graph_slurm_task(g, t, &name, &inst), 0);
+        snprintf(got, sizeof(got), "%s:%u", name, inst);
+        assert_string_equal(got, hinted[t]);
+    }
+    assert_int_equal(flow_graph_slurm_task(g, 6, &name, &inst), FLOW_ENOENT);
+    flow_graph_destroy(&g);
+
+    g = load(reg, "good_params.ini", NULL, 0, &diag);
+    assert_non_null(g);
+    for (unsigned t = 0; t < 4; t++) {
+        assert_int_equal(flow_graph_slurm_task(g, t, &name, &inst), 0);
+        snprintf(got, sizeof(got), "%s:%u", name, inst);
+        assert_string_equal(got, plain[t]);
+    }
+    assert_int_equal(flow_graph_slurm_task(g, 4, &name, &inst), FLOW_ENOENT);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
 /* ---- flowrun --check ---------------------------------------------------- */
 
 static void
@@ -770,9 +877,11 @@ static void
 test_graph_flowrun_check(void **state)
 {
     static const char *const files[] = {
-        "bad_unknown_type.ini",  "bad_unknown_param.ini", "bad_push_cycle.ini",
-        "bad_line_too_long.ini", "bad_type_mismatch.ini", "bad_syntax.ini",
-        "bad_duplicate_key.ini",
+        "bad_unknown_type.ini",     "bad_unknown_param.ini",
+        "bad_push_cycle.ini",       "bad_line_too_long.ini",
+        "bad_type_mismatch.ini",    "bad_syntax.ini",
+        "bad_duplicate_key.ini",    "bad_cpus.ini",
+        "bad_slurm_constraint.ini",
     };
     tu_result_t r;
 
@@ -804,6 +913,29 @@ test_graph_flowrun_check(void **state)
             fixture("good_params.ini"), "--set", "words=7", NULL);
     assert_int_equal(r.status, 0);
     tu_result_release(&r);
+
+    /* Placement hints: valid for --check, bad ones named with the key. */
+    tu_runl(&r, 30, "--check", "--plugin-path", tu_plugin_dir(),
+            fixture("good_hints.ini"), NULL);
+    if (r.status != 0)
+        fail_msg("good_hints.ini: status %d: %s", r.status, r.err);
+    tu_result_release(&r);
+    tu_runl(&r, 30, "--check", "--plugin-path", tu_plugin_dir(),
+            fixture("good_hints.ini"), "--set", "out.cpus=-2", NULL);
+    assert_int_equal(r.status, 2);
+    assert_true(!strncmp(r.err, "flowrun: error: ", 16));
+    assert_contains(r.err, "'cpus'");
+    assert_contains(r.err, "'-2'");
+    tu_result_release(&r);
+
+    /* --slurm-task outside a Slurm step: a usage error, nothing run. */
+    unsetenv("SLURM_PROCID");
+    tu_runl(&r, 30, "--plugin-path", tu_plugin_dir(), fixture("good_hints.ini"),
+            "--slurm-task", "--rendezvous", "tcp://127.0.0.1:1", NULL);
+    assert_int_equal(r.status, 2);
+    assert_contains(r.err, "SLURM_PROCID");
+    assert_int_equal(r.outlen, 0);
+    tu_result_release(&r);
 }
 
 int
@@ -823,6 +955,8 @@ main(void)
         cmocka_unit_test(test_graph_missing_file),
         cmocka_unit_test(test_graph_line_length_limit),
         cmocka_unit_test(test_graph_self_links),
+        cmocka_unit_test(test_graph_placement_hints),
+        cmocka_unit_test(test_graph_slurm_task_order),
         cmocka_unit_test(test_graph_flowrun_check),
     };
 

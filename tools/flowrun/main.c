@@ -84,7 +84,13 @@ help(FILE *out)
           "  --instance NODE:I --rendezvous tcp://HOST:PORT\n"
           "                         run only instance I of NODE\n"
           "  --launcher slurm       run every instance in one srun step\n"
-          "                         (FLOW_SRUN_ARGS adds srun options)\n"
+          "                         (FLOW_SRUN_ARGS adds srun options; the\n"
+          "                         node keys cpus and slurm_constraint\n"
+          "                         place instances)\n"
+          "  --slurm-task --rendezvous tcp://HOST:PORT\n"
+          "                         run the instance of Slurm task\n"
+          "                         $SLURM_PROCID (what --launcher slurm\n"
+          "                         starts when nodes have placement hints)\n"
           "\n"
           "Examples:\n"
           "  flowrun graphs/palindromes.ini --set words=1000000 "
@@ -178,6 +184,61 @@ parse_seconds(const char *opt, const char *s, double *out)
     return 0;
 }
 
+/* Parse the decimal environment variable `name` into `*out`. */
+static int
+env_unsigned(const char *name, unsigned *out)
+{
+    const char *v = getenv(name);
+    char *end;
+    unsigned long u;
+
+    if (!v || !*v)
+        return -1;
+    errno = 0;
+    u = strtoul(v, &end, 10);
+    if (errno || *end || u > UINT_MAX)
+        return -1;
+    *out = (unsigned)u;
+    return 0;
+}
+
+/* --slurm-task: the instance of task $SLURM_PROCID of the launcher's
+ * heterogeneous step (flow_graph_slurm_task). */
+static int
+run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
+               const char *bind)
+{
+    unsigned task, ntasks, inst;
+    const char *node;
+    flow_diag_t diag;
+    int status;
+
+    if (!rendezvous || instance) {
+        fprintf(stderr, "flowrun: error: --slurm-task needs --rendezvous "
+                        "tcp://HOST:PORT and no --instance\n");
+        return 2;
+    }
+    if (env_unsigned("SLURM_PROCID", &task) ||
+        env_unsigned("SLURM_NTASKS", &ntasks)) {
+        fprintf(stderr, "flowrun: error: --slurm-task: SLURM_PROCID and "
+                        "SLURM_NTASKS are not set: not a task of a Slurm "
+                        "step\n");
+        return 2;
+    }
+    if (ntasks != flow_graph_process_count(g) ||
+        flow_graph_slurm_task(g, task, &node, &inst)) {
+        fprintf(stderr,
+                "flowrun: error: --slurm-task: task %u of %u, but graph "
+                "'%s' runs %u processes\n",
+                task, ntasks, flow_graph_name(g), flow_graph_process_count(g));
+        return 2;
+    }
+    status = flow_graph_run_instance(g, node, inst, rendezvous, bind, &diag);
+    if (status == 2)
+        error_diag(&diag);
+    return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -203,6 +264,7 @@ main(int argc, char **argv)
         O_RENDEZVOUS,
         O_RDV_ONLY,
         O_LAUNCHER,
+        O_SLURM_TASK,
         O_VERSION,
         O_HELP
     };
@@ -228,6 +290,7 @@ main(int argc, char **argv)
         { "rendezvous", required_argument, NULL, O_RENDEZVOUS },
         { "rendezvous-only", no_argument, NULL, O_RDV_ONLY },
         { "launcher", required_argument, NULL, O_LAUNCHER },
+        { "slurm-task", no_argument, NULL, O_SLURM_TASK },
         { "version", no_argument, NULL, O_VERSION },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
@@ -237,7 +300,7 @@ main(int argc, char **argv)
     const char *describe = NULL;
     const char *instance = NULL, *rendezvous = NULL, *paths[64];
     size_t npaths = 0;
-    bool rdv_only = false, slurm = false;
+    bool rdv_only = false, slurm = false, slurm_task = false;
     bool check = false, list = false, dot = false;
     int progress = -1; /* -1: on if stderr is a terminal and not --quiet */
     flow_run_opts_t ro;
@@ -307,6 +370,9 @@ main(int argc, char **argv)
                         optarg);
                 early = 2;
             }
+            break;
+        case O_SLURM_TASK:
+            slurm_task = true;
             break;
         case O_LIST:
             list = true;
@@ -425,6 +491,12 @@ main(int argc, char **argv)
     if (progress < 0)
         progress = !ro.quiet && isatty(STDERR_FILENO);
     ro.progress = progress;
+    if (slurm_task) {
+        status = run_slurm_task(g, rendezvous, instance, ro.bind);
+        flow_graph_destroy(&g);
+        flow_registry_destroy(&reg);
+        return status;
+    }
     if (instance || rendezvous) {
         char node[256];
         unsigned inst = 0;

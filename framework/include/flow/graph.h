@@ -174,14 +174,33 @@ FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
 
 /*
  * Run `graph` as one Slurm job step: serve the rendezvous on `opts->bind`
- * (NULL: this host's address) and start every instance with `srun -K
- * --kill-on-bad-exit=1 --multi-prog`, each as the command `argv_prefix`
- * (NULL-terminated: flowrun, the graph file and its --set options; borrowed)
- * followed by "--instance NODE:I --rendezvous ADDR". Extra srun options come
- * from the environment variable FLOW_SRUN_ARGS. Returns as flow_graph_run.
+ * (NULL: this host's address) and start every instance with srun, each as
+ * the command `argv_prefix` (NULL-terminated: flowrun, the graph file and
+ * its --set options; borrowed) followed by the options that pick its
+ * instance and "--rendezvous ADDR". Without placement hints that is one
+ * `srun --kill-on-bad-exit=1 --multi-prog` step, task k running instance k
+ * in graph order with "--instance NODE:I". When nodes have the hints `cpus`
+ * or `slurm_constraint`, it is one heterogeneous step, one component per
+ * distinct set of hints (--cpus-per-task, --constraint), whose tasks run
+ * "--slurm-task" (see flow_graph_slurm_task). Extra srun options (for every
+ * component) come from the environment variable FLOW_SRUN_ARGS. Returns as
+ * flow_graph_run.
  */
 FLOW_EXPORT int flow_graph_run_slurm(flow_graph_t *graph,
                                      const flow_run_opts_t *opts,
                                      const char *const *argv_prefix);
+
+/*
+ * The instance that task `task` (its SLURM_PROCID) of the step
+ * flow_graph_run_slurm starts runs: stores the node's name (borrowed from
+ * `graph`) in `*node` and the instance in `*inst`. Tasks go component by
+ * component (the components with a slurm_constraint first, then the
+ * others, each in the order of its first node in the file), and within a
+ * component node by node in file order, instance by instance. Without
+ * hints that is graph order. Returns 0, or FLOW_ENOENT when `task` is not
+ * below flow_graph_process_count.
+ */
+FLOW_EXPORT int flow_graph_slurm_task(const flow_graph_t *graph, unsigned task,
+                                      const char **node, unsigned *inst);
 
 #endif
