@@ -415,6 +415,11 @@ def main():
                        capture_output=True).stdout
     check('palindromes of 10^5 words, parallel graph (3 makers): flow output = C ref output, '
           'byte for byte', a == b, f'({len(b.split())} palindromes)')
+    a = subprocess.run([flowrun, os.path.join(root, 'graphs/palindromes_search.ini'), '--quiet',
+                        '--set', 'words=100000', '--set', 'chunk=5000', '--set', 'workers=3'],
+                       capture_output=True).stdout
+    check('palindromes of 10^5 words, search graph (3 workers): flow output = C ref output, '
+          'byte for byte', a == b, f'({len(b.split())} palindromes)')
 
     # ------------------------------------------------ palindromes
     pal = []
@@ -454,9 +459,13 @@ def main():
             flowrun, palp, '--quiet', '--set', f'words={n}', '--set', 'makers=2', '--set',
             'workers=2', '--set', f'chunk={chunk(n)}'], MAX_S, flow=True,
             check=check_same_as_c)
+        pals = os.path.join(root, 'graphs/palindromes_search.ini')
+        fs = Series('flow search, 2 workers', lambda n: [
+            flowrun, pals, '--quiet', '--set', f'words={n}', '--set', 'workers=2'],
+            MAX_S, flow=True, check=check_same_as_c)
         pys = Series('Python Pool.map', lambda n: [py, os.path.join(pydir, 'palindromes.py'),
                      str(n)], PY_MAX, check=check_py)
-        pal = [c_series, f1, f2, f2g, pys]
+        pal = [c_series, f1, f2, f2g, fs, pys]
         measure('palindromes', pal, PAL_SIZES, tmp)
         loads['palindromes'].append(loadavg())
 
@@ -620,11 +629,12 @@ def main():
     summary_rows = []
 
     if pal:
-        c_series, f1, f2, f2g, pys = pal
+        c_series, f1, f2, f2g, fs, pys = pal
 
         def best2(n):
-            """The faster of the two 2-worker graphs at n: (median, label)."""
-            c = [(med(s_, n), lab) for s_, lab in ((f2, 'article shape'), (f2g, 'parallel'))
+            """The fastest of the 2-worker graphs at n: (median, label)."""
+            c = [(med(s_, n), lab) for s_, lab in ((f2, 'article shape'), (f2g, 'parallel'),
+                                                   (fs, 'search'))
                  if med(s_, n)]
             return min(c) if c else (None, None)
 
@@ -635,7 +645,10 @@ def main():
           f'splitter passes on). "flow parallel": `flowrun graphs/palindromes_parallel.ini '
           f'--set words=N --set makers=2 --set workers=2 --set chunk=min(N/2, 100000)`: two '
           f'word makers, each making its own chunks, send them straight to the two workers; no '
-          f'single process handles every word. The '
+          f'single process handles every word. "flow search": `flowrun '
+          f'graphs/palindromes_search.ini --set words=N --set workers=2` (node `palsearch`, '
+          f'chunks of 65536 words): each worker makes its own chunks and tests them where '
+          f'they are made; only the palindromes travel to the collector. The '
           f'article\'s own chunking (chunk = N/2, two lists) would hold half the words in one '
           f'message; chunks of 10^5 words keep the graph\'s memory flat. C: '
           f'`palindromes_ref N` (tools/bench/ref/palindromes_ref.c): one loop, the words '
@@ -648,15 +661,18 @@ def main():
         rows = []
         for n in PAL_SIZES:
             pm, f2m, f1m, cm, gm = med(pys, n), med(f2, n), med(f1, n), med(c_series, n), med(f2g, n)
+            sm = med(fs, n)
             rows.append([fmt_size(n)] + [cell_or_skip(s, n) for s in pal] + [
                 fmt_ratio(pm / f2m) if pm and f2m else '–',
                 fmt_ratio(pm / gm) if pm and gm else '–',
+                fmt_ratio(pm / sm) if pm and sm else '–',
                 fmt_ratio(cm / f1m) if cm and f1m else '–',
                 fmt_ratio(cm / f2m) if cm and f2m else '–',
-                fmt_ratio(cm / gm) if cm and gm else '–'])
+                fmt_ratio(cm / gm) if cm and gm else '–',
+                fmt_ratio(cm / sm) if cm and sm else '–'])
         w(table(['words'] + [s.label for s in pal] +
-                ['Python / flow 2w', 'Python / flow parallel', 'speed vs C: flow 1w', 'flow 2w',
-                 'flow parallel'], rows))
+                ['Python / flow 2w', 'Python / flow parallel', 'Python / flow search',
+                 'speed vs C: flow 1w', 'flow 2w', 'flow parallel', 'flow search'], rows))
         w('\n"speed vs C" is the C loop\'s time over flow\'s: above 1 flow is faster.\n')
         w('Peak RSS, MB (median):\n')
         rows = []
@@ -678,7 +694,7 @@ def main():
         if notes:
             w('Not measured / problems:\n')
             w('\n'.join(notes) + '\n')
-        for s_ in (f2, f2g):
+        for s_ in (f2, f2g, fs):
             top = max((n for n in PAL_SIZES if n in s_.results), default=None)
             if top is None:
                 continue
@@ -711,9 +727,18 @@ def main():
                'process. This is the article\'s warning, measured: here the data movement eats '
                'the whole gain of the second CPU.' if cpu > 2 * cm else
                '.') + '\n')
+        top = max((n for n in PAL_SIZES if med(c_series, n) and med(fs, n)), default=None)
+        if top is not None and fs.results[top].get('nodes'):
+            cpu = sum(v['cpu_s'] for v in fs.results[top]['nodes'].values())
+            cm = med(c_series, top)
+            w(f'In the search graph the words never leave the process that makes them: at '
+              f'{fmt_size(top)} words its processes used {cpu:.3f} CPU-seconds in all, '
+              f'{fmt_ratio(cpu / cm)} the C loop\'s {fmt_s(cm)}, and it ran '
+              f'{fmt_ratio(cm / med(fs, top))} as fast as the C loop with 2 workers. Where only '
+              f'results cross between processes, the second CPU pays.\n')
         faster = [fmt_size(n) for n in PAL_SIZES
                   if med(c_series, n) and any(med(s_, n) and med(s_, n) < med(c_series, n)
-                                              for s_ in (f1, f2, f2g))]
+                                              for s_ in (f1, f2, f2g, fs))]
         py_sizes = [n for n in PAL_SIZES if med(pys, n) and best2(n)[0]]
         py_slower = [fmt_size(n) for n in py_sizes if best2(n)[0] >= med(pys, n)]
         w('Sizes where a flow graph beat the single-process C loop in this run: ' +
@@ -746,7 +771,9 @@ def main():
                                  f'{fmt_ratio(r2)} ({best2(top)[1]}; article shape: '
                                  f'{fmt_ratio(med(c_series, top) / med(f2, top)) if med(f2, top) else "–"}, '
                                  f'parallel: '
-                                 f'{fmt_ratio(med(c_series, top) / med(f2g, top)) if med(f2g, top) else "–"}; '
+                                 f'{fmt_ratio(med(c_series, top) / med(f2g, top)) if med(f2g, top) else "–"}, '
+                                 f'search: '
+                                 f'{fmt_ratio(med(c_series, top) / med(fs, top)) if med(fs, top) else "–"}; '
                                  f'best over sizes: '
                                  f'{fmt_ratio(max(med(c_series, n) / best2(n)[0] for n in sizes2))})',
                                  met(r2 >= 1.6)])
