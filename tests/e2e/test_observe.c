@@ -494,6 +494,8 @@ test_observe_dot_renders(void **unused)
 {
     static const char *const graphs[] = {
         "graphs/palindromes.ini",
+        "graphs/palindromes_parallel.ini",
+        "graphs/palindromes_search.ini",
         "graphs/pids.ini",
         "graphs/sieve.ini",
         "tests/fixtures/graphs/good_pair.ini",
