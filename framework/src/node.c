@@ -1167,6 +1167,34 @@ node_release(flow_node_t *node)
     node->ctx = NULL;
 }
 
+/* The context of an instance that passed the exit barrier: see node_leave. */
+static void *volatile left_ctx;
+
+/*
+ * After the exit barrier: free what is ours, but leave the sockets, the
+ * context and its threads to the process's exit, which follows at once
+ * (both callers of flow__node_main _exit). Nothing is in flight any more,
+ * and the exit closes every descriptor and ends every thread; closing and
+ * zmq_ctx_term would only wait for libzmq's reaper and I/O thread to wind
+ * down (and, over TCP, for the watcher's next look at its stop flag). The
+ * context stays reachable from left_ctx, for leak checkers.
+ */
+static void
+node_leave(flow_node_t *node)
+{
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        p->pull = NULL;
+        for (unsigned c = 0; c < p->nch; c++)
+            p->ch[c].sock = NULL;
+    }
+    node->watching = false;
+    node->rdv = NULL;
+    left_ctx = node->ctx;
+    node->ctx = NULL;
+    node_release(node);
+}
+
 /* ---- Barriers ------------------------------------------------------------ */
 
 /* Wait for EOF on pipe `fd` (the launcher closing its end). */
@@ -1583,7 +1611,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
      */
     if ((rc = barrier_exit(&node, done_fd, release_fd)))
         return report_failure(&node, "the exit barrier", rc);
-    node_release(&node);
+    node_leave(&node);
     return 0;
 }
 

@@ -376,7 +376,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     size_t nready = 0, ndone = 0;
     double go_at = 0;
     pid_t parent = getpid(), pgid = 0;
-    bool masked = false;
+    bool masked = false, dir_gone = false;
     char rdv_ep[4200], rdv_addr[256];
     void *zctx = NULL;
     flow_rdv_t *rdv = NULL;
@@ -440,6 +440,15 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     masked = true;
     fflush(stdout);
     fflush(stderr);
+    /*
+     * One context before forking, with no socket yet, hence no thread: it
+     * does libzmq's process-wide set-up once (OpenPGM's pgm_init, which
+     * reads /etc/protocols through NSS, and libsodium's), which each
+     * instance's own context then finds done. The children never use it;
+     * with TCP links it serves the rendezvous, whose sockets (and threads)
+     * come after the forks.
+     */
+    zctx = zmq_ctx_new();
     for (size_t k = 0; k < s.nprocs; k++) {
         int errp[2] = { -1, -1 };
         pid_t pid;
@@ -487,9 +496,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     b.release[0] = -1;
     if (opts->tcp && !s.stopping) {
         /* TCP links: endpoints are exchanged through a rendezvous, created
-         * now that every child is forked (no context crosses a fork). */
+         * now that every child is forked (no socket crosses a fork). */
         int err = 0;
-        zctx = zmq_ctx_new();
         rdv = zctx ? flow__rdv_new(zctx, graph, rdv_ep, rdv_addr,
                                    sizeof(rdv_addr), &err)
                    : NULL;
@@ -622,6 +630,15 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 close(b.release[1]);
                 b.release[1] = -1;
             }
+            if (ndone >= s.nprocs && !dir_gone) {
+                /* Every link has carried its end markers, so it is
+                 * connected: no endpoint file is looked up any more.
+                 * Remove the run directory while the instances exit, not
+                 * after (on a disk file system an rmdir may wait for the
+                 * journal, a few ms). */
+                remove_run_dir(dir);
+                dir_gone = true;
+            }
         }
         if (sfd >= 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
@@ -682,7 +699,8 @@ out:
     }
     if (masked)
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
-    remove_run_dir(dir);
+    if (!dir_gone)
+        remove_run_dir(dir);
     for (size_t k = 0; s.procs && k < s.nprocs; k++) {
         if (s.procs[k].err_fd >= 0)
             close(s.procs[k].err_fd);
