@@ -562,7 +562,7 @@ flow_graph_load(const char *path, flow_registry_t *reg, const char *const *sets,
         return NULL;
     }
     do {
-        flow__xgrow((void **)&buf, &cap, len + 65536, 1);
+        flow__xgrow((void **)&buf, &cap, len + 4096, 1); /* doubles */
         n = fread(buf + len, 1, cap - len, f);
         len += n;
     } while (n > 0);
