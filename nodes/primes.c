@@ -20,6 +20,14 @@
  *   that tells the coordinator how far it knows every prime.
  * - In count mode a segment sends only the primes later segments need, and
  *   its count; 455 million primes below 10^10 never cross a socket.
+ *
+ * What is serial: segment 0 gets its range and end signal first and sends
+ * the primes up to the largest later square root as soon as it has sieved
+ * that far (9592 primes below 10^5, one message, for 10^10); the later
+ * segments start once these are forwarded, a few milliseconds after segment
+ * 0. At the end, only the counts come back. The split gives every segment
+ * the same estimated CPU time (see work_density): the upper ranges, which
+ * have more sieving primes, get fewer numbers.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -39,6 +47,13 @@
 /* Primes per message on "out" at most, to keep memory small. */
 #define PRIMES_MAX_BATCH 65536
 
+/* The work model of the split: see work_density. */
+#define WORK_PER_NUMBER   0.183
+#define WORK_PER_CROSSING 0.623
+#define WORK_PER_PRIME    1.81e-5
+#define WORK_L2           2.6
+#define WORK_PER_BLOCK    0.4
+
 /* Numbers of the article's ranges are at most this (and the limit). */
 #define PRIMES_MAX (INT64_C(1) << 62)
 
@@ -56,6 +71,7 @@ struct primes {
 struct segment {
     int64_t lo, hi; /* its numbers [lo, hi) */
     int64_t root;   /* isqrt(hi - 1), -1 for an empty range */
+    int64_t report; /* it lists the primes up to this */
     int closed;     /* the end signal was sent */
 };
 
@@ -263,29 +279,67 @@ parse_ranges(struct coord *c, const char *text)
     return 0;
 }
 
-/* log2(x) for x >= 1, within 0.09: linear between powers of two. */
+/* ln(x) for x >= 1 without libm: x = m 2^e, ln m = 2 atanh((m-1)/(m+1)). */
 static double
-approx_log2(int64_t x)
+ln(double x)
 {
-    int e = 63 - __builtin_clzll((unsigned long long)x);
-    return e + ((double)x / (double)(INT64_C(1) << e) - 1.0);
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof(bits));
+    int e = (int)(bits >> 52 & 0x7ff) - 1023;
+    bits = (bits & ~(UINT64_C(0x7ff) << 52)) | UINT64_C(1023) << 52;
+    double m;
+    memcpy(&m, &bits, sizeof(m)); /* 1 <= m < 2 */
+    double z = (m - 1) / (m + 1), z2 = z * z, term = z, sum = 0;
+    for (int k = 1; k < 40; k += 2) { /* z <= 1/3 */
+        sum += term / k;
+        term *= z2;
+    }
+    return 2 * sum + e * 0.69314718055994531;
 }
 
 /*
- * The estimated sieving work for the numbers below x, for x >= 2^13: the
- * integral of a work density of log2(t) - 12 per number. The density grows
- * with t because the sieving primes up to sqrt(t) get more; the constant
- * fits measurements between 10^9 and 10^10 (a 2.5e9 .. 1e10 ratio of 1.10).
+ * The sum of 1/p over the primes 101 <= p <= y, for y >= 101: Mertens'
+ * ln ln y - ln ln 101, less 0.0115, which makes it exact within 1 % from
+ * y = 1000 on.
  */
 static double
-work_below(int64_t x)
+recip_sum(double y)
 {
-    return (double)x * (approx_log2(x) - 13.4427);
+    return ln(ln(y)) - 1.5293 - 0.0115;
+}
+
+/*
+ * The sieve's work per number near t. In instructions of the kernel of
+ * nodes/sieve.c, it is a part per number (pre-sieve pattern, count), a part
+ * per crossing off (a sieving prime p >= 101 crosses off 8 / (30 p) of the
+ * numbers) and a part per sieving prime and block (each prime up to sqrt(t)
+ * visits each block of 7.9 million numbers; the number of primes 101 <= p
+ * <= y is about y / (ln y - 1.1) - 26). These three constants fit the
+ * kernel's instruction counts (cachegrind) from 10^8 to 10^11 within 0.1 %.
+ * Instructions are not time, though: crossings off by the primes from
+ * 8192 on, which work in the L2 cache, weigh WORK_L2 times more, and the
+ * branch-free per-prime part WORK_PER_BLOCK times as much. These two fit the
+ * CPU times of the ranges of 2, 3 and 4 segments at 10^9 and 10^10, each
+ * range sieved on the same core (the least of 5 to 21 runs): within 2 %.
+ */
+static double
+work_density(double t)
+{
+    double y = (double)isqrt64((int64_t)t);
+    if (y < 101)
+        return WORK_PER_NUMBER;
+    double small = recip_sum(y < 8192 ? y : 8192);
+    double large = y > 8192 ? recip_sum(y) - recip_sum(8192) : 0;
+    double count = y / (ln(y) - 1.1) - 26;
+    return WORK_PER_NUMBER + WORK_PER_CROSSING * (small > 0 ? small : 0) +
+           WORK_L2 * WORK_PER_CROSSING * large +
+           WORK_PER_BLOCK * WORK_PER_PRIME * (count > 0 ? count : 0);
 }
 
 /*
  * Split [2, limit] over the c->n segments. Small limits are split evenly;
- * from 2^24 on the ranges get equal estimated work, so the upper segments,
+ * from 2^24 on the ranges get equal estimated work (the integral of
+ * work_density, by the trapezoid rule on a grid), so the upper segments,
  * which have more sieving primes, get fewer numbers.
  */
 static void
@@ -302,32 +356,42 @@ split_limit(struct coord *c, int64_t limit)
         c->seg[k].hi = lo + size;
         lo += size;
     }
-    if (limit < (INT64_C(1) << 24))
+    if (limit < (INT64_C(1) << 24) || c->n == 1)
         return;
 
-    double w0 = work_below(INT64_C(1) << 13);
-    double w1 = work_below(limit + 1);
+    enum { CELLS = 1024 };
+    double work[CELLS + 1];                         /* the work below x_i */
+    double x0 = 2, h = (double)(limit - 1) / CELLS; /* x_i = x0 + i h */
+    double d = work_density(x0);
+    work[0] = 0;
+    for (int i = 1; i <= CELLS; i++) {
+        double e = work_density(x0 + i * h);
+        work[i] = work[i - 1] + (d + e) / 2 * h;
+        d = e;
+    }
+    int i = 0;
     for (unsigned k = 1; k < c->n; k++) {
-        double target = w0 + (w1 - w0) * k / c->n;
-        int64_t a = c->seg[k - 1].lo, b = limit + 1;
-        if (a < (INT64_C(1) << 13))
-            a = INT64_C(1) << 13;
-        while (a < b) { /* the first x with work_below(x) >= target */
-            int64_t m = a + (b - a) / 2;
-            if (work_below(m) < target)
-                a = m + 1;
-            else
-                b = m;
-        }
-        c->seg[k - 1].hi = a;
-        c->seg[k].lo = a;
+        double target = work[CELLS] * k / c->n;
+        while (i < CELLS - 1 && work[i + 1] < target)
+            i++;
+        double f = (target - work[i]) / (work[i + 1] - work[i]);
+        int64_t x = (int64_t)(x0 + (i + f) * h);
+        if (x < c->seg[k - 1].lo)
+            x = c->seg[k - 1].lo;
+        if (x > limit + 1)
+            x = limit + 1;
+        c->seg[k - 1].hi = x;
+        c->seg[k].lo = x;
     }
     c->seg[c->n - 1].hi = limit + 1;
 }
 
 /*
  * Send every segment its range and the seeds it needs. In count mode a
- * segment lists only the primes a later segment needs.
+ * segment lists only the primes a later segment needs. Segment 0 goes
+ * first and gets its end signal at once: it finds the primes it needs
+ * itself (its range starts at most at 11, above the seeds), and the later
+ * segments wait for the ones it lists.
  */
 static int
 start_segments(struct coord *c)
@@ -337,27 +401,27 @@ start_segments(struct coord *c)
     for (unsigned k = c->n; k-- > 0;) {
         struct segment *s = &c->seg[k];
         s->root = s->hi > s->lo ? isqrt64(s->hi - 1) : -1;
-        int64_t report = c->mode == PRIMES_LIST ? INT64_MAX : need_after;
+        s->report = c->mode == PRIMES_LIST ? INT64_MAX : need_after;
         if (s->root > need_after)
             need_after = s->root;
-        int64_t range[4] = { SIEVE_MSG_RANGE, s->lo, s->hi, report };
+    }
+    for (unsigned k = 0; k < c->n; k++) {
+        struct segment *s = &c->seg[k];
+        int64_t range[4] = { SIEVE_MSG_RANGE, s->lo, s->hi, s->report };
         int rc = send_seg(c, k, range, 4);
         if (rc < 0)
             return rc;
-    }
-    for (unsigned k = 0; k < c->n; k++) {
         int64_t msg[1 + sizeof(seeds) / sizeof(seeds[0])] = {
             SIEVE_MSG_PRIMES
         };
         size_t m = 1;
         for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
-            if (seeds[i] <= c->seg[k].root)
+            if (seeds[i] <= s->root)
                 msg[m++] = seeds[i];
-        if (m > 1) {
-            int rc = send_seg(c, k, msg, m);
-            if (rc < 0)
-                return rc;
-        }
+        if (m > 1 && (rc = send_seg(c, k, msg, m)) < 0)
+            return rc;
+        if (k == 0 && (rc = close_seg(c, 0)) < 0)
+            return rc;
     }
 
     /* The seeds below the first range are primes of the answer. */

@@ -280,6 +280,43 @@ test_sieve_prime_on_boundary(void **state)
                   "output=count");
 }
 
+/*
+ * Ranges that start and end among the primes below 101, which the segments'
+ * kernel takes from a pre-sieve pattern rather than crossing off, and around
+ * the bytes of 30 numbers that its wheel packs.
+ */
+static void
+test_sieve_presieved_primes(void **state)
+{
+    static const char *const ranges[] = {
+        "2-19,19-30,30-31,31-89,89-90,90-97,97-98,98-101,101-120,120-1000",
+        "2-7,7-8,8-11,11-13,13-17,17-18,18-23,23-60,60-61,61-1000",
+        "11-96,96-103,103-119,119-121,121-2000,2000-2001,2001-9409,"
+        "9409-10201,10201-10202,10202-20000",
+    };
+    (void)state;
+    oracle_init();
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+        char s[32], r[160], want[32];
+        int segments = 1;
+        int64_t hi;
+        for (const char *p = ranges[i]; *p != '\0'; p++)
+            segments += *p == ',';
+        hi = strtoll(strrchr(ranges[i], '-') + 1, NULL, 10);
+        snprintf(s, sizeof(s), "segments=%d", segments);
+        snprintf(r, sizeof(r), "main.ranges=%s", ranges[i]);
+        /* With the seeds, the primes below 11, that is every prime. */
+        char *list = oracle_list(2, hi - 1);
+        expect_output(list, s, r);
+        size_t lines = 0;
+        for (const char *p = list; *p != '\0'; p++)
+            lines += *p == '\n';
+        snprintf(want, sizeof(want), "%zu\n", lines);
+        expect_output(want, s, r, "output=count");
+        free(list);
+    }
+}
+
 /* More segments than numbers: some segments have empty ranges. */
 static void
 test_sieve_more_segments_than_numbers(void **state)
@@ -399,6 +436,7 @@ main(void)
         cmocka_unit_test(test_sieve_prime_on_boundary),
         cmocka_unit_test(test_sieve_more_segments_than_numbers),
         cmocka_unit_test(test_sieve_article_ranges),
+        cmocka_unit_test(test_sieve_presieved_primes),
         cmocka_unit_test(test_sieve_full_lists),
         cmocka_unit_test(test_sieve_balanced_split),
         cmocka_unit_test(test_sieve_segment_counts),

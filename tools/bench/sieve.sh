@@ -5,12 +5,18 @@
 #
 # Times `flowrun graphs/sieve.ini --set output=count` at each limit next to
 # `primesieve -c -t 2` and next to the same graph with one segment, all in
-# the same run, and prints the ratios. Then it measures the peak RSS of every
-# process of the graph at the largest limit, twice over: VmHWM of each child
-# of flowrun sampled from /proc while it runs, and the exact maximum over all
-# processes from getrusage (GNU time's %M).
+# the same run, and prints the ratios, and the time of a graph that does
+# nothing (limit 100), the launcher's own share. Wall times are noisy on a
+# shared machine, so it also prints the load average, and for each limit the
+# segments' own measure from their debug log: how long each waited for its
+# sieving primes and how much CPU its sieving took (median of the runs),
+# which should be equal; again with the whole graph on one CPU, as virtual
+# CPUs need not be equally fast. Then it measures the peak RSS of every process of
+# the graph at the largest limit, twice over: VmHWM of each child of flowrun
+# sampled from /proc while it runs, and the exact maximum over all processes
+# from getrusage (GNU time's %M).
 #
-#   tools/bench/sieve.sh                  # limits 1e9 and 1e10, best of 5
+#   tools/bench/sieve.sh [BUILD_DIR]      # limits 1e9 and 1e10, best of 5
 #   RUNS=5 LIMITS="1e8 1e9" tools/bench/sieve.sh
 #   FLOWRUN=/path/to/flowrun tools/bench/sieve.sh
 #
@@ -19,7 +25,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-flowrun=${FLOWRUN:-$root/build/bin/flowrun}
+build=${1:-$root/build}
+flowrun=${FLOWRUN:-$build/bin/flowrun}
 graph=$root/graphs/sieve.ini
 runs=${RUNS:-5}
 limits=${LIMITS:-1e9 1e10}
@@ -58,9 +65,14 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 }
 
+load() {
+    cut -d' ' -f1-3 /proc/loadavg
+}
+
 echo "flow sieve benchmark: $(nproc) CPUs, best of $runs runs, $(date -u +%FT%TZ)"
 echo "flowrun: $flowrun"
 echo "primesieve: $(primesieve --version | head -1)"
+echo "load average at the start: $(load)"
 echo
 printf '%-12s %-10s %10s %10s %10s %9s %9s  %s\n' limit count \
     "graph(s)" "1seg(s)" "primesv(s)" "g/primesv" "1seg/g" check
@@ -93,6 +105,68 @@ done
 echo "(graph: $segments segments; primesieve: -t $threads; g/primesv: the"
 echo " graph's time over primesieve's; 1seg/g: speedup of $segments segments"
 echo " over 1)"
+te="" t1=""
+for ((round = 0; round < runs; round++)); do
+    read -r t _ < <(timed "$flowrun" "$graph" --quiet --set limit=100 \
+        --set output=count --set segments="$segments")
+    te=$(min "$t" "$te")
+    read -r t _ < <(timed "$flowrun" "$graph" --quiet --set limit=100 \
+        --set output=count --set segments=1)
+    t1=$(min "$t" "$t1")
+done
+echo "the same graph at limit 100 (launcher, processes, sockets): $te s with"
+echo "$segments segments, $t1 s with 1"
+echo "load average after the timings: $(load)"
+
+# The segments' own measures, from their debug lines:
+#   seg[K] ... debug: [LO, HI): N primes; W s waiting for the sieving
+#   primes, then S s sieving, C s CPU (X ns per number)
+# "$@" runs flowrun: as is, or pinned to one CPU, where the segments' CPU
+# times compare their work alone (two virtual CPUs need not be as fast).
+balance() {
+    local limit n round
+    for limit in $limits; do
+        n=$(decimal "$limit")
+        for ((round = 0; round < runs; round++)); do
+            "$@" "$flowrun" "$graph" --quiet --set limit="$n" \
+                --set output=count --set segments="$segments" \
+                --log-level debug 2>&1 >/dev/null |
+                sed -n 's/^seg\[\([0-9]*\)\].*debug: \[\([0-9]*\), \([0-9]*\)).* \([0-9.]*\) s waiting.*, \([0-9.]*\) s CPU (\([0-9.]*\) ns.*/\1 \2 \3 \4 \5 \6/p'
+        done | awk -v limit="$limit" '
+            { k = $1; lo[k] = $2; hi[k] = $3; n[k]++; if (k > last) last = k
+              w[k, n[k]] = $4; c[k, n[k]] = $5; ns[k, n[k]] = $6 }
+            function med(a, k, m, v, i, j, t) {
+                m = n[k]; for (i = 1; i <= m; i++) v[i] = a[k, i]
+                for (i = 2; i <= m; i++)
+                    for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+                        t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+                    }
+                return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+            }
+            END {
+                lo_c = 1e300; hi_c = 0
+                for (k = 0; k <= last; k++) {
+                    mc = med(c, k)
+                    printf "  %-6s seg %-3s [%s, %s)  wait %6.1f ms  cpu %.4f s  %.4f ns/number\n",
+                        limit, k, lo[k], hi[k], 1000 * med(w, k), mc, med(ns, k)
+                    if (mc < lo_c) lo_c = mc
+                    if (mc > hi_c) hi_c = mc
+                }
+                spread = hi_c > 0 ? 100 * (hi_c - lo_c) / hi_c : 0
+                printf "  %-6s cpu spread (max - min) / max: %.1f %%\n", limit, spread
+            }'
+    done
+}
+
+echo
+echo "segments at $segments, median of $runs runs (wait: before sieving; cpu:"
+echo "of the sieving, which the split should make equal):"
+balance env
+if command -v taskset >/dev/null; then
+    echo "the same with the whole graph on CPU 0 (taskset -c 0):"
+    balance taskset -c 0
+fi
+echo "load average at the end: $(load)"
 
 # Peak RSS per process at the largest limit.
 last=${limits##* }
