@@ -36,9 +36,10 @@ static const flow_param_t palsearch_params[] = {
                    WORDGEN_MAX_LENGTH, "letters per word"),
     FLOW_PARAM_INT("seed", struct palsearch, seed, "1", INT64_MIN, INT64_MAX,
                    "random seed; the same seed gives the same words"),
-    FLOW_PARAM_INT("chunk", struct palsearch, chunk, "65536", 1,
+    FLOW_PARAM_INT("chunk", struct palsearch, chunk, "0", 0,
                    INT64_C(1000000000),
-                   "words per chunk: the unit of work and of output messages"),
+                   "words per chunk, the unit of work and of output messages; "
+                   "0: about 8 chunks per instance, 4096 to 2^20 words"),
     FLOW_PARAM_END
 };
 
@@ -95,10 +96,19 @@ palsearch_run(flow_node_t *node, void *state)
     uint64_t count = (uint64_t)s->count;
     uint64_t chunk = (uint64_t)s->chunk;
     uint64_t instances = flow_node_instances(node);
-    uint64_t chunks = count / chunk + (count % chunk != 0);
 
     if (instances == 0)
         instances = 1;
+    if (chunk == 0) {
+        /* Few messages (each wakes the collector, which is not free), yet
+         * enough chunks to keep every instance busy to the end. */
+        chunk = count / (8 * instances);
+        if (chunk < WORDGEN_BLOCK)
+            chunk = WORDGEN_BLOCK;
+        if (chunk > (UINT64_C(1) << 20))
+            chunk = UINT64_C(1) << 20;
+    }
+    uint64_t chunks = count / chunk + (count % chunk != 0);
     for (uint64_t k = flow_node_instance(node); k < chunks; k += instances) {
         uint64_t first = k * chunk;
         uint64_t end = count - first < chunk ? count : first + chunk;

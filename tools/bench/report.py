@@ -647,7 +647,7 @@ def main():
           f'word makers, each making its own chunks, send them straight to the two workers; no '
           f'single process handles every word. "flow search": `flowrun '
           f'graphs/palindromes_search.ini --set words=N --set workers=2` (node `palsearch`, '
-          f'chunks of 65536 words): each worker makes its own chunks and tests them where '
+          f'about 8 chunks per worker, 4096 to 2^20 words each): each worker makes its own chunks and tests them where '
           f'they are made; only the palindromes travel to the collector. The '
           f'article\'s own chunking (chunk = N/2, two lists) would hold half the words in one '
           f'message; chunks of 10^5 words keep the graph\'s memory flat. C: '
