@@ -24,7 +24,6 @@ struct palsearch {
     int64_t length;
     int64_t seed;
     int64_t chunk;
-    char *letters; /* WORDGEN_BLOCK words of letters */
     wordgen_t gen;
 };
 
@@ -54,9 +53,7 @@ palsearch_init(flow_node_t *node, void *state)
 {
     struct palsearch *s = state;
 
-    wordgen_init(&s->gen);
-    s->letters = malloc((size_t)WORDGEN_BLOCK * (size_t)s->length);
-    if (s->letters == NULL)
+    if (wordgen_open(&s->gen, (uint64_t)s->seed, (size_t)s->length))
         return flow_node_fail(node, "out of memory");
     return 0;
 }
@@ -71,10 +68,9 @@ search(flow_node_t *node, struct palsearch *s, flow_msg_t *out, uint64_t first,
     while (first < end) {
         size_t n =
             end - first < WORDGEN_BLOCK ? (size_t)(end - first) : WORDGEN_BLOCK;
-        wordgen_letters(&s->gen, (uint64_t)s->seed, first * length, n * length,
-                        s->letters);
+        const char *words = wordgen_words(&s->gen, first, n);
         for (size_t i = 0; i < n; i++) {
-            const char *word = s->letters + i * length;
+            const char *word = words + i * length;
             /* Most words differ at their ends: look there first. */
             if (word[0] != word[length - 1] ||
                 !wordgen_is_palindrome(word, length))
@@ -110,8 +106,8 @@ palsearch_run(flow_node_t *node, void *state)
     }
     uint64_t chunks = count / chunk + (count % chunk != 0);
     for (uint64_t k = flow_node_instance(node); k < chunks; k += instances) {
-        uint64_t first = k * chunk;
-        uint64_t end = count - first < chunk ? count : first + chunk;
+        uint64_t first, end;
+        wordgen_chunk(k, chunk, count, &first, &end);
         flow_msg_t *out = flow_msg_new(FLOW_WORDS, 16);
         int rc = search(node, s, out, first, end);
 
@@ -136,8 +132,7 @@ palsearch_fini(flow_node_t *node, void *state)
     struct palsearch *s = state;
 
     (void)node;
-    free(s->letters);
-    s->letters = NULL;
+    wordgen_close(&s->gen);
 }
 
 FLOW_NODE(palsearch) = {

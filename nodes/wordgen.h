@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The longest word. */
@@ -37,19 +38,13 @@
 
 __extension__ typedef unsigned __int128 wordgen_u128;
 
-/* The two letters of each base-676 digit: fill with wordgen_init. */
+/* A maker of the words of `length` letters from `seed`: wordgen_open. */
 typedef struct wordgen {
-    char pairs[676][2];
+    char pairs[676][2]; /* the two letters of each base-676 digit */
+    uint64_t seed;
+    size_t length;
+    char *letters; /* room for WORDGEN_BLOCK words */
 } wordgen_t;
-
-static inline void
-wordgen_init(wordgen_t *g)
-{
-    for (unsigned p = 0; p < 676; p++) {
-        g->pairs[p][0] = (char)('a' + p / 26);
-        g->pairs[p][1] = (char)('a' + p % 26);
-    }
-}
 
 /* Draw `d` of SplitMix64 seeded with `seed`. */
 static inline uint64_t
@@ -97,6 +92,47 @@ wordgen_letters(const wordgen_t *g, uint64_t seed, uint64_t first, size_t n,
         }
         skip = 0;
     }
+}
+
+/* Set up `g` for words of `length` letters (1 .. WORDGEN_MAX_LENGTH) from
+ * `seed`. Returns 0, or -1 out of memory; wordgen_close frees. */
+static inline int
+wordgen_open(wordgen_t *g, uint64_t seed, size_t length)
+{
+    for (unsigned p = 0; p < 676; p++) {
+        g->pairs[p][0] = (char)('a' + p / 26);
+        g->pairs[p][1] = (char)('a' + p % 26);
+    }
+    g->seed = seed;
+    g->length = length;
+    g->letters = malloc((size_t)WORDGEN_BLOCK * length);
+    return g->letters ? 0 : -1;
+}
+
+static inline void
+wordgen_close(wordgen_t *g)
+{
+    free(g->letters);
+    g->letters = NULL;
+}
+
+/* Words [first, first + n), n <= WORDGEN_BLOCK, one after the other
+ * (`length` letters each, no separator), in `g`'s buffer until the next
+ * call. */
+static inline const char *
+wordgen_words(wordgen_t *g, uint64_t first, size_t n)
+{
+    wordgen_letters(g, g->seed, first * g->length, n * g->length, g->letters);
+    return g->letters;
+}
+
+/* Chunk `k` of `chunk` words among `count`: words [*first, *end). */
+static inline void
+wordgen_chunk(uint64_t k, uint64_t chunk, uint64_t count, uint64_t *first,
+              uint64_t *end)
+{
+    *first = k * chunk;
+    *end = count - *first < chunk ? count : *first + chunk;
 }
 
 /* True if the `len` letters at `word` read the same backward. */

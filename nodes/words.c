@@ -26,7 +26,6 @@ struct words {
     int64_t length;
     int64_t seed;
     int64_t chunk;
-    char *letters; /* WORDGEN_BLOCK words of letters */
     wordgen_t gen;
 };
 
@@ -64,9 +63,7 @@ words_init(flow_node_t *node, void *state)
 {
     struct words *s = state;
 
-    wordgen_init(&s->gen);
-    s->letters = malloc((size_t)WORDGEN_BLOCK * (size_t)s->length);
-    if (s->letters == NULL)
+    if (wordgen_open(&s->gen, (uint64_t)s->seed, (size_t)s->length))
         return flow_node_fail(node, "out of memory");
     return 0;
 }
@@ -77,14 +74,13 @@ add_words(flow_node_t *node, struct words *s, flow_msg_t *msg, uint64_t first,
           uint64_t end)
 {
     size_t length = (size_t)s->length;
-    uint64_t seed = (uint64_t)s->seed;
 
     while (first < end) {
         size_t n =
             end - first < WORDGEN_BLOCK ? (size_t)(end - first) : WORDGEN_BLOCK;
-        wordgen_letters(&s->gen, seed, first * length, n * length, s->letters);
+        const char *words = wordgen_words(&s->gen, first, n);
         for (size_t i = 0; i < n; i++) {
-            int rc = flow_msg_add_word(msg, s->letters + i * length, length);
+            int rc = flow_msg_add_word(msg, words + i * length, length);
             if (rc < 0)
                 return flow_node_fail(node, "cannot add a word: %s",
                                       flow_strerror(rc));
@@ -111,8 +107,8 @@ words_run(flow_node_t *node, void *state)
 
     uint64_t chunks = count / batch + (count % batch != 0);
     for (uint64_t k = instance; k < chunks; k += instances) {
-        uint64_t first = k * batch;
-        uint64_t end = count - first < batch ? count : first + batch;
+        uint64_t first, end;
+        wordgen_chunk(k, batch, count, &first, &end);
         flow_msg_t *msg = flow_msg_new(FLOW_WORDS, (size_t)(end - first));
 
         int rc = add_words(node, s, msg, first, end);
@@ -134,8 +130,7 @@ words_fini(flow_node_t *node, void *state)
     struct words *s = state;
 
     (void)node;
-    free(s->letters);
-    s->letters = NULL;
+    wordgen_close(&s->gen);
 }
 
 FLOW_NODE(words) = {

@@ -39,16 +39,14 @@ main(int argc, char **argv)
     }
 
     wordgen_t gen;
-    wordgen_init(&gen);
     size_t cap = 1024, used = 0;
     char *found = malloc(cap);
-    char *letters = malloc(WORDGEN_BLOCK * length);
-    if (!found || !letters)
+    if (!found || wordgen_open(&gen, seed, length))
         return 1;
     for (uint64_t k = 0; k < count; k += WORDGEN_BLOCK) {
         size_t n =
             count - k < WORDGEN_BLOCK ? (size_t)(count - k) : WORDGEN_BLOCK;
-        wordgen_letters(&gen, seed, k * length, n * length, letters);
+        const char *letters = wordgen_words(&gen, k, n);
         for (size_t i = 0; i < n; i++) {
             const char *word = letters + i * length;
             if (!wordgen_is_palindrome(word, length))
@@ -66,6 +64,6 @@ main(int argc, char **argv)
     }
     fwrite(found, 1, used, stdout);
     free(found);
-    free(letters);
+    wordgen_close(&gen);
     return fflush(stdout) ? 1 : 0;
 }
