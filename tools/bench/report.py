@@ -317,6 +317,25 @@ def rss_rows(s, key='rss_kb'):
     return [(size, s.results[size][key]['median'] / 1024) for size in sorted(s.results)]
 
 
+def rss_table(series, sizes, head):
+    """Markdown table of the median peak RSS of each series at each size;
+    flow series add the sum over their processes."""
+    rows = []
+    for n in sizes:
+        row = [fmt_size(n)]
+        for s in series:
+            d = s.results.get(n)
+            if not d:
+                row.append('–')
+            elif s.flow:
+                row.append(f'{fmt_mb(d["rss_kb"]["median"])} (sum of {d["procs"]}: '
+                           f'{fmt_mb(d["flow_sum_kb"]["median"])})')
+            else:
+                row.append(fmt_mb(d['rss_kb']['median']))
+        rows.append(row)
+    return table([head] + [s.label for s in series], rows)
+
+
 def lines_plot(out_dir, name, title, xlabel, series, ylabel='wall time, s (median, bars min-max)'):
     datasets, plots = {}, []
     for k, s in enumerate(series):
@@ -687,20 +706,7 @@ def main():
                  'speed vs C: flow 1w', 'flow 2w', 'flow parallel', 'flow search'], rows))
         w('\n"speed vs C" is the C loop\'s time over flow\'s: above 1 flow is faster.\n')
         w('Peak RSS, MB (median):\n')
-        rows = []
-        for n in PAL_SIZES:
-            row = [fmt_size(n)]
-            for s in pal:
-                d = s.results.get(n)
-                if not d:
-                    row.append('–')
-                elif s.flow:
-                    row.append(f'{fmt_mb(d["rss_kb"]["median"])} (sum of {d["procs"]}: '
-                               f'{fmt_mb(d["flow_sum_kb"]["median"])})')
-                else:
-                    row.append(fmt_mb(d['rss_kb']['median']))
-            rows.append(row)
-        w(table(['words'] + [s.label for s in pal], rows))
+        w(rss_table(pal, PAL_SIZES, 'words'))
         w('')
         notes = skipped_notes(pal) + [f'- {b}' for b in check_col(pal)]
         if notes:
@@ -812,20 +818,7 @@ def main():
         w('\n"flow / ps" is flow\'s time over primesieve\'s (lower is better, target <= 3 at '
           '10^10); "speed vs C" is the C sieve\'s time over flow\'s.\n')
         w('Peak RSS, MB (median):\n')
-        rows = []
-        for n in SIEVE_LIMITS:
-            row = [fmt_size(n)]
-            for s in main_s:
-                d = s.results.get(n)
-                if not d:
-                    row.append('–')
-                elif s.flow:
-                    row.append(f'{fmt_mb(d["rss_kb"]["median"])} (sum of {d["procs"]}: '
-                               f'{fmt_mb(d["flow_sum_kb"]["median"])})')
-                else:
-                    row.append(fmt_mb(d['rss_kb']['median']))
-            rows.append(row)
-        w(table(['limit'] + [s.label for s in main_s], rows))
+        w(rss_table(main_s, SIEVE_LIMITS, 'limit'))
         w('')
         notes = skipped_notes(main_s) + [f'- {b}' for b in check_col(sieve)]
         if notes:
