@@ -14,7 +14,6 @@
 
 /* The link defaults set by the INI loader (graph_ini.c). */
 #define DOT_DEFAULT_BATCH 1024
-#define DOT_DEFAULT_HWM   64
 
 /* Totals of one direction of a link. */
 typedef struct dir_count {
@@ -101,7 +100,7 @@ put_link(const flow_graph_t *g, const flow_glink_t *l,
     put_escaped(l->port_name[1], out);
     if (l->batch != DOT_DEFAULT_BATCH)
         fprintf(out, "\\nbatch=%zu", l->batch);
-    if (l->hwm != DOT_DEFAULT_HWM)
+    if (l->hwm_set)
         fprintf(out, "\\nhwm=%d", l->hwm);
     if (rs) {
         dir_count_t fwd = sum_out(rs, l->node[0], l->port[0]);

@@ -15,6 +15,15 @@ flow__graph_find_node(const flow_graph_t *g, const char *name)
     return -1;
 }
 
+int
+flow__link_hwm_default(size_t batch)
+{
+    size_t frame = FLOW_WIRE_HDR + 8 * batch; /* batch is at most 2^24 */
+    size_t hwm = ((size_t)1 << 20) / frame;
+
+    return hwm < 64 ? 64 : hwm > 1000 ? 1000 : (int)hwm;
+}
+
 long
 flow__desc_find_port(const flow_node_desc_t *desc, const char *name)
 {

@@ -45,6 +45,7 @@ typedef struct flow_frame_info {
     int kind;       /* FLOW_FRAME_DATA or FLOW_FRAME_EOS */
     uint32_t src;   /* sender instance */
     uint64_t count; /* EOS: data messages the sender sent on this pipe */
+    size_t bytes;   /* data: the frame's length */
 } flow_frame_info_t;
 
 /*
@@ -58,10 +59,11 @@ void flow__msg_encode(flow_msg_t **msg_p, uint32_t src, void **frame,
 /*
  * Turn `*msg_p` (taken, set to NULL) into the ZeroMQ message `*out`, which
  * the caller sends or closes. A message that is a received frame is sent
- * as it is, with a new header: no copy.
+ * as it is, with a new header: no copy. Returns the frame's length.
  */
 struct zmq_msg_t;
-void flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, struct zmq_msg_t *out);
+size_t flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src,
+                        struct zmq_msg_t *out);
 
 /*
  * Decode the ZeroMQ message `zm` (always consumed: closed or moved). An
@@ -70,6 +72,22 @@ void flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, struct zmq_msg_t *out);
  */
 int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
                        flow_frame_info_t *info, char *why, size_t whylen);
+
+/*
+ * The receive path without a copy or a move: a new message (caller owns,
+ * stored in `*msg_p`) whose ZeroMQ message, returned, is initialized and
+ * empty, for zmq_msg_recv to fill. flow__msg_from_slot then decodes what
+ * arrived; flow_msg_destroy instead closes the frame unread.
+ */
+struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
+
+/*
+ * Decode the frame received into the slot of `*msg_p` (taken, set to NULL),
+ * as flow__msg_from_zmq does: same returns, and `info->bytes` is the frame's
+ * length for a data frame.
+ */
+int flow__msg_from_slot(flow_msg_t **msg_p, flow_frame_info_t *info,
+                        char *why, size_t whylen);
 
 /* Encode an end-of-stream frame from `src` after `sent` data frames. */
 void flow__msg_encode_eos(uint32_t src, uint64_t sent, unsigned char *frame);
@@ -144,10 +162,19 @@ typedef struct flow_glink {
     size_t port[2];     /* resolved port indexes */
     char *port_name[2]; /* as written */
     size_t batch;
-    int hwm;
+    int hwm;      /* as written, or flow__link_hwm_default(batch) */
+    bool hwm_set; /* hwm was written in the graph */
     int line;
     char *text; /* "a.out -> b.in", for messages */
 } flow_glink_t;
+
+/*
+ * The high-water mark of a link whose graph gives none, from its batch size:
+ * about 1 MiB of int64 frames per connection, between 64 and 1000 messages
+ * (libzmq's own default). Small messages need a deep queue: with 64, the
+ * threads at both ends of a link wake each other for every few messages.
+ */
+int flow__link_hwm_default(size_t batch);
 
 struct flow_graph {
     char *file;

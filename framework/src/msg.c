@@ -101,7 +101,7 @@ pool_key_make(void)
 }
 
 /* A message of `type`, empty, from the pool or new. */
-static flow_msg_t *
+static inline flow_msg_t *
 msg_get(flow_type_t type)
 {
     flow_msg_t *msg = pool.head;
@@ -124,31 +124,40 @@ msg_get(flow_type_t type)
     return msg;
 }
 
+/* This thread's pool, registered for freeing at the thread's exit. */
+static void __attribute__((noinline))
+pool_register(void)
+{
+    pthread_once(&pool_once, pool_key_make);
+    pool.keyed = pthread_setspecific(pool_key, &pool) == 0;
+}
+
 /* Give `msg` back: its frame (if any) is released, the rest is pooled. */
-static void
+static inline void
 msg_put(flow_msg_t *msg)
 {
     if (msg->zowned) {
         zmq_msg_close(&msg->zmsg);
         msg->zowned = false;
     }
-    if (pool.n + 1 > POOL_MAX) {
+    if (pool.n >= POOL_MAX) {
         msg_free(msg);
         return;
     }
-    if (!pool.keyed) {
-        pthread_once(&pool_once, pool_key_make);
-        pool.keyed = pthread_setspecific(pool_key, &pool) == 0;
-    }
-    if (msg->memcap > POOL_KEEP) {
-        free(msg->mem);
-        msg->mem = NULL;
-        msg->memcap = 0;
-    }
-    if (msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
-        free(msg->own_offs);
-        msg->own_offs = NULL;
-        msg->offcap = 0;
+    if (!pool.keyed)
+        pool_register();
+    if (msg->memcap > POOL_KEEP ||
+        msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
+        if (msg->memcap > POOL_KEEP) {
+            free(msg->mem);
+            msg->mem = NULL;
+            msg->memcap = 0;
+        }
+        if (msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
+            free(msg->own_offs);
+            msg->own_offs = NULL;
+            msg->offcap = 0;
+        }
     }
     msg->next = pool.head;
     pool.head = msg;
@@ -181,13 +190,15 @@ msg_unshare(flow_msg_t *msg)
     msg->offs = msg->own_offs;
 }
 
-static void
-reserve(flow_msg_t *msg, size_t extra)
+/* Grow `msg` to hold `extra` more payload bytes, in memory of its own. */
+static void __attribute__((noinline))
+reserve_slow(flow_msg_t *msg, size_t extra)
 {
     size_t need = msg->len + extra;
     size_t c;
 
-    msg_unshare(msg);
+    if (msg->zowned)
+        msg_unshare(msg);
     if (need <= msg->cap && msg->buf)
         return;
     c = msg->cap ? msg->cap : 64;
@@ -197,6 +208,14 @@ reserve(flow_msg_t *msg, size_t extra)
     msg->memcap = c;
     msg->buf = msg->mem;
     msg->cap = c;
+}
+
+/* Make room in `msg`'s own memory for `extra` more payload bytes. */
+static inline void
+reserve(flow_msg_t *msg, size_t extra)
+{
+    if (msg->zowned || extra > msg->cap - msg->len || !msg->buf)
+        reserve_slow(msg, extra);
 }
 
 flow_msg_t *
@@ -556,6 +575,7 @@ frame_check(const unsigned char *f, size_t len, flow_frame_info_t *info,
     if (f[4] != FLOW_FRAME_DATA)
         return bad(why, whylen, "unknown frame kind");
     info->count = 0;
+    info->bytes = len;
     switch (f[5]) {
     case FLOW_INT64:
         if (plen != (size_t)v->count * sizeof(int64_t))
@@ -627,7 +647,7 @@ free_frame(void *data, void *hint)
     free(data);
 }
 
-void
+size_t
 flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
 {
     flow_msg_t *msg = *msg_p;
@@ -666,6 +686,7 @@ flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
         msg->memcap = 0;
     }
     msg_put(msg);
+    return len;
 }
 
 /* True if the items of the checked data frame `f` can be used where they
@@ -682,23 +703,30 @@ aligned(const unsigned char *f, int type)
     return true;
 }
 
-int
-flow__msg_from_zmq(zmq_msg_t *zm, flow_msg_t **msg_p, flow_frame_info_t *info,
-                   char *why, size_t whylen)
+struct zmq_msg_t *
+flow__msg_recv_slot(flow_msg_t **msg_p)
 {
     flow_msg_t *msg = msg_get(FLOW_BYTES);
+
+    /* zowned: destroying the message closes the frame, received or not. */
+    zmq_msg_init(&msg->zmsg);
+    msg->zowned = true;
+    *msg_p = msg;
+    return &msg->zmsg;
+}
+
+int
+flow__msg_from_slot(flow_msg_t **msg_p, flow_frame_info_t *info, char *why,
+                    size_t whylen)
+{
+    flow_msg_t *msg = *msg_p;
     struct frame_view v;
-    unsigned char *f;
+    unsigned char *f = zmq_msg_data(&msg->zmsg);
+    size_t len = zmq_msg_size(&msg->zmsg);
     int rc;
 
     *msg_p = NULL;
-    /* Move the frame into the message first: a very small frame's bytes lie
-     * inside the zmq_msg_t itself, so they move with it. */
-    zmq_msg_init(&msg->zmsg);
-    zmq_msg_move(&msg->zmsg, zm);
-    msg->zowned = true;
-    f = zmq_msg_data(&msg->zmsg);
-    rc = frame_check(f, zmq_msg_size(&msg->zmsg), info, &v, why, whylen);
+    rc = frame_check(f, len, info, &v, why, whylen);
     if (rc || info->kind == FLOW_FRAME_EOS) {
         msg_put(msg);
         return rc;
@@ -718,4 +746,14 @@ flow__msg_from_zmq(zmq_msg_t *zm, flow_msg_t **msg_p, flow_frame_info_t *info,
         msg->offs = (uint32_t *)(void *)(f + FLOW_WIRE_HDR);
     *msg_p = msg;
     return 0;
+}
+
+int
+flow__msg_from_zmq(zmq_msg_t *zm, flow_msg_t **msg_p, flow_frame_info_t *info,
+                   char *why, size_t whylen)
+{
+    /* Move the frame into the message first: a very small frame's bytes lie
+     * inside the zmq_msg_t itself, so they move with it. */
+    zmq_msg_move(flow__msg_recv_slot(msg_p), zm);
+    return flow__msg_from_slot(msg_p, info, why, whylen);
 }

@@ -207,12 +207,19 @@ flow_node_instances(const flow_node_t *node)
     return node->gn->instances;
 }
 
-static rport_t *
+static inline rport_t *
 find_port(const flow_node_t *node, const char *name)
 {
-    for (size_t i = 0; i < node->nports; i++)
-        if (!strcmp(node->ports[i].decl->name, name))
-            return &node->ports[i];
+    rport_t *p, *end = node->ports + node->nports;
+
+    /* A node mostly names a port with the string of its port table (one
+     * literal, merged by the compiler): a pointer compare finds it. */
+    for (p = node->ports; p < end; p++)
+        if (p->decl->name == name)
+            return p;
+    for (p = node->ports; p < end; p++)
+        if (!strcmp(p->decl->name, name))
+            return p;
     return NULL;
 }
 
@@ -495,24 +502,31 @@ wire_connect(flow_node_t *node, const char *run_dir)
 
 /* ---- Sending ------------------------------------------------------------- */
 
+/* Fail the node for a send (`sending`) or receive on `port`, found as `p`
+ * (NULL: unknown) but of the wrong direction. */
+static int __attribute__((noinline, cold))
+port_fail(flow_node_t *node, const char *port, const rport_t *p, bool sending)
+{
+    const char *what = sending ? "send on" : "receive on";
+
+    if (!p)
+        flow_node_fail(node, "%s unknown port '%s'", what, port);
+    else
+        flow_node_fail(node, "%s %s port '%s'", what,
+                       sending ? "input" : "output", port);
+    return FLOW_EPORT;
+}
+
 /* Find `port` for a send (`sending`) or a receive; fail the node on an
  * unknown port or one of the wrong direction. */
-static int
+static inline int
 port_for(flow_node_t *node, const char *port, bool sending, rport_t **out)
 {
     rport_t *p = find_port(node, port);
-    const char *what = sending ? "send on" : "receive on";
 
-    if (!p) {
-        flow_node_fail(node, "%s unknown port '%s'", what, port);
-        return FLOW_EPORT;
-    }
-    if (p->decl->dir == (sending ? FLOW_DIR_IN : FLOW_DIR_OUT)) {
-        flow_node_fail(node, "%s %s port '%s'", what,
-                       sending ? "input" : "output", port);
-        return FLOW_EPORT;
-    }
     *out = p;
+    if (!p || p->decl->dir == (sending ? FLOW_DIR_IN : FLOW_DIR_OUT))
+        return port_fail(node, port, p, sending);
     return 0;
 }
 
@@ -595,7 +609,7 @@ static int
 send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
 {
     zmq_msg_t zm;
-    size_t items;
+    size_t items, bytes;
     int rc;
 
     if ((rc = interrupted(node)) || (rc = check_msg(node, p, *msg_p))) {
@@ -603,8 +617,19 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
         return rc;
     }
     items = flow_msg_count(*msg_p);
-    flow__msg_to_zmq(msg_p, node->inst, &zm);
-    return send_counted(node, p, channel, &zm, items);
+    bytes = flow__msg_to_zmq(msg_p, node->inst, &zm);
+    /* The common case first: one open consumer with room. */
+    if (channel >= 0 && !p->ch[channel].out_closed &&
+        zmq_msg_send(&zm, p->ch[channel].sock, ZMQ_DONTWAIT) >= 0)
+        p->ch[channel].sent++;
+    else if ((rc = send_zmsg(node, p, channel, &zm)))
+        return rc;
+    if (node->st) {
+        STAT_ADD(p->st, out_msgs, 1);
+        STAT_ADD(p->st, out_items, items);
+        STAT_ADD(p->st, out_bytes, bytes);
+    }
+    return 0;
 }
 
 int
@@ -789,47 +814,45 @@ static int
 recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
            flow_msg_t **msg_p)
 {
-    zmq_msg_t zm;
+    zmq_msg_t *zm;
     flow_frame_info_t info;
     char why[128];
     int rc;
     uint64_t *rcvd;
     const char *pname = p->peer->name;
 
-    size_t bytes;
-
     if (stop_hard) /* also when input keeps coming: look before taking */
         return FLOW_EINTR;
 
-    zmq_msg_init(&zm);
+    /* The frame is received straight into a new message: no move. */
+    zm = flow__msg_recv_slot(msg_p);
     for (;;) {
         /* A blocking receive is one libzmq call that waits at most WAIT_MS
          * (ZMQ_RCVTIMEO), as a raw blocking receive does: trying
          * ZMQ_DONTWAIT first would cost two more polls of libzmq's mailbox
          * each time the queue is empty. */
         uint64_t t0 = node->st && !(flags & ZMQ_DONTWAIT) ? wait_clock_ns() : 0;
-        int got = zmq_msg_recv(&zm, sock, flags & ZMQ_DONTWAIT);
+        int got = zmq_msg_recv(zm, sock, flags & ZMQ_DONTWAIT);
         if (t0)
             STAT_ADD(node->st, recv_wait_ns, wait_clock_ns() - t0);
         if (got >= 0)
             break;
         int e = zmq_errno();
         if (e != EAGAIN && e != EINTR) {
-            zmq_msg_close(&zm);
+            flow_msg_destroy(msg_p);
             return flow_node_fail(node, "receive on port '%s' failed: %s",
                                   p->decl->name, zmq_strerror(e));
         }
         if (stop_hard) {
-            zmq_msg_close(&zm);
+            flow_msg_destroy(msg_p);
             return FLOW_EINTR;
         }
         if (e == EAGAIN && (flags & ZMQ_DONTWAIT)) {
-            zmq_msg_close(&zm);
+            flow_msg_destroy(msg_p);
             return GOT_NOTHING;
         }
     }
-    bytes = zmq_msg_size(&zm);
-    rc = flow__msg_from_zmq(&zm, msg_p, &info, why, sizeof(why));
+    rc = flow__msg_from_slot(msg_p, &info, why, sizeof(why));
     if (rc)
         return flow_node_fail(node, "malformed message on link '%s': %s",
                               p->link->text, why);
@@ -871,7 +894,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         (*rcvd)++;
         STAT_ADD(p->st, in_msgs, 1);
         STAT_ADD(p->st, in_items, flow_msg_count(*msg_p));
-        STAT_ADD(p->st, in_bytes, bytes);
+        STAT_ADD(p->st, in_bytes, info.bytes);
         return GOT_DATA;
     }
     if (info.count != *rcvd)

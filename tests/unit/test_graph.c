@@ -337,6 +337,21 @@ test_graph_every_fixture_is_covered(void **state)
 
 /* ---- Good graphs -------------------------------------------------------- */
 
+/* A link's default hwm: about 1 MiB of int64 frames, 64 to 1000 messages. */
+static void
+test_graph_link_hwm_default(void **state)
+{
+    (void)state;
+    /* Small frames: a deep queue, capped at libzmq's default of 1000. */
+    assert_int_equal(flow__link_hwm_default(1), 1000);
+    assert_int_equal(flow__link_hwm_default(16), 1000);
+    /* 2072-byte frames: 1048576 / 2072 = 506.06. */
+    assert_int_equal(flow__link_hwm_default(256), 506);
+    /* 64 KiB frames and larger: never under the old default of 64. */
+    assert_int_equal(flow__link_hwm_default(8192), 64);
+    assert_int_equal(flow__link_hwm_default((size_t)1 << 24), 64);
+}
+
 static void
 test_graph_minimal_loads(void **state)
 {
@@ -354,7 +369,9 @@ test_graph_minimal_loads(void **state)
     assert_int_equal(g->links[0].line, 13);
     /* Defaults of the link and of the parameters not given. */
     assert_int_equal(g->links[0].batch, 1024);
-    assert_int_equal(g->links[0].hwm, 64);
+    /* 1 MiB over a frame of 24 + 8 * 1024 bytes, in whole messages. */
+    assert_int_equal(g->links[0].hwm, 1048576 / (24 + 8 * 1024));
+    assert_false(g->links[0].hwm_set);
     assert_int_equal(state_i64(g, "gen", "count"), 10);
     assert_int_equal(state_i64(g, "gen", "length"), 4);
     assert_string_equal(state_str(g, "out", "output"), "-");
@@ -945,6 +962,7 @@ main(void)
         cmocka_unit_test(test_graph_bad_fixtures),
         cmocka_unit_test(test_graph_every_fixture_is_covered),
         cmocka_unit_test(test_graph_minimal_loads),
+        cmocka_unit_test(test_graph_link_hwm_default),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_set_overrides),
         cmocka_unit_test(test_graph_set_errors),
