@@ -140,7 +140,7 @@ msg_put(flow_msg_t *msg)
         zmq_msg_close(&msg->zmsg);
         msg->zowned = false;
     }
-    if (pool.n >= POOL_MAX) {
+    if (pool.n + 1 > POOL_MAX) { /* not >=: POOL_MAX may be 0 */
         msg_free(msg);
         return;
     }

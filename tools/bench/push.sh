@@ -18,6 +18,16 @@
 # median wall time of a run with N = 0; "net" rates subtract it, which gives
 # the steady-state rate. Every figure is the median of RUNS repetitions.
 #
+# The link has flow's default hwm for its batch size (read back from
+# `flowrun --dot`); the raw sockets get the same hwm.
+#
+# With both CPUs, libzmq's throughput for small messages swings between
+# runs as the scheduler places the four threads (two per process): the
+# ratio's noise is the machine's. For batches up to PIN_MAX items (default
+# 16) each command also runs pinned to one CPU (taskset -c 0): every thread
+# then shares that CPU, and the "1 CPU" ratio compares what a message costs
+# flow and libzmq in CPU time, without the scheduler's swings.
+#
 #   tools/bench/push.sh [BUILD_DIR]          # default BUILD_DIR: ./build
 #   cmake --build build --target bench_push  # the same, after building
 #   RUNS=5 BATCHES="1 1024" SECS=5 tools/bench/push.sh
@@ -36,7 +46,7 @@ graph=$root/tools/bench/push.ini
 runs=${RUNS:-3}
 batches=${BATCHES:-1 16 256 1024 8192}
 secs=${SECS:-3}
-hwm=64 # flow's default link HWM (graph_ini.c)
+pin_max=${PIN_MAX:-16}
 
 die() {
     echo "push.sh: $*" >&2
@@ -78,12 +88,21 @@ si() {
         else printf "%.0f", x }'
 }
 
-# Seconds of one flowrun with `items` and `batch`; checks the count.
+# The hwm flow gives the link at `batch` (its default for that batch).
+link_hwm() {
+    local dot
+    dot=$("$flowrun" --dot "$graph" --set batch="$1") || die "flowrun --dot failed"
+    [[ $dot =~ flow_hwm=([0-9]+) ]] || die "no flow_hwm in flowrun --dot"
+    echo "${BASH_REMATCH[1]}"
+}
+
+# Seconds of one flowrun with `items` and `batch`; checks the count. With
+# $pin set, everything runs on CPU 0.
 flow_once() {
     local items=$1 batch=$2 out t0 t1
     t0=$EPOCHREALTIME
-    out=$("$flowrun" "$graph" --set items="$items" --set batch="$batch" \
-        --set hwm="$hwm" 2>"$tmp/flow.err") ||
+    out=$($pin "$flowrun" "$graph" --set items="$items" --set batch="$batch" \
+        2>"$tmp/flow.err") ||
         die "flowrun failed (items=$items batch=$batch): $(cat "$tmp/flow.err")"
     t1=$EPOCHREALTIME
     [[ $out == "$items" ]] ||
@@ -95,7 +114,7 @@ flow_once() {
 # receive; for loop, the loop).
 raw_once() {
     local out
-    out=$("$raw" "$@") || die "zmq_raw $* failed"
+    out=$($pin "$raw" "$@") || die "zmq_raw $* failed"
     [[ $out != *sum=wrong* ]] || die "zmq_raw $*: wrong sum"
     out=${out#*seconds=}
     echo "${out%% *}"
@@ -107,9 +126,10 @@ echo "machine: ${model:-unknown CPU}, nproc $(nproc), $(uname -sr)," \
     "libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?')"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" \
     "(other work on the machine skews every figure)"
-echo "median of $runs runs, hwm $hwm, ~${secs}s per raw run;" \
-    "net = wall minus flowrun start-up"
+echo "median of $runs runs, ~${secs}s per raw run, hwm: flow's default" \
+    "for the batch, raw the same; net = wall minus flowrun start-up"
 
+pin=""
 starts=()
 for ((r = 0; r < runs; r++)); do
     starts+=("$(flow_once 0 1024)")
@@ -120,19 +140,20 @@ echo
 
 # One line of the table.
 row() {
-    printf '%6s %6s %11s %7s %9s %9s %9s %9s %9s %9s %6s %9s\n' "$@"
+    printf '%6s %6s %5s %11s %7s %9s %9s %9s %9s %9s %9s %6s %9s %6s\n' "$@"
 }
 
-row batch bytes items flow_s "items/s" "items/s" "msgs/s" \
-    "raw send" "raw zc" "raw best" ratio "loop"
-row "" "" "" wall wall net net "msgs/s" "msgs/s" "msgs/s" \
-    "net" "items/s"
+row batch bytes hwm items flow_s "items/s" "items/s" "msgs/s" \
+    "raw send" "raw zc" "raw best" ratio "loop" ratio
+row "" "" "" "" wall wall net net "msgs/s" "msgs/s" "msgs/s" \
+    "net" "items/s" "1 CPU"
 
 best_items=0
 ratio_ok=1
 summary=()
 for b in $batches; do
     size=$((24 + 8 * b))
+    hwm=$(link_hwm "$b")
     # Pilot: ~0.1-0.2 s of raw zero-copy, then scale to $secs.
     pilot=$(awk -v s="$size" 'BEGIN { m = 5e7 / s; if (m > 100000) m = 100000;
         if (m < 200) m = 200; printf "%d", m }')
@@ -156,6 +177,25 @@ for b in $batches; do
     zt=$(median "${z[@]}")
     lt=$(median "${l[@]}")
 
+    # One CPU: flow's net rate against the faster raw mode, same messages.
+    pinned="-"
+    if ((b <= pin_max)); then
+        pin="taskset -c 0"
+        pf=() ps=() pz=() p0=()
+        for ((r = 0; r < runs; r++)); do
+            p0+=("$(flow_once 0 "$b")")
+            pf+=("$(flow_once "$items" "$b")")
+            ps+=("$(raw_once send "$msgs" "$size" "$hwm")")
+            pz+=("$(raw_once zc "$msgs" "$size" "$hwm")")
+        done
+        pin=""
+        pnet=$(calc "$(median "${pf[@]}") - $(median "${p0[@]}")")
+        pst=$(median "${ps[@]}")
+        pzt=$(median "${pz[@]}")
+        praw=$(calc "($pst < $pzt) ? $pst : $pzt")
+        pinned=$(calc "$praw / $pnet" | awk '{ printf "%.2f", $1 }')
+    fi
+
     net=$(calc "$ft - $startup")
     flow_iw=$(calc "$items / $ft")
     flow_in=$(calc "$items / $net")
@@ -166,10 +206,12 @@ for b in $batches; do
     ratio=$(calc "$flow_mn / $raw_m")
     loop_i=$(calc "$lmsgs * $b / $lt")
 
-    row "$b" "$size" "$items" "$(calc "$ft" | awk '{ printf "%.2f", $1 }')" \
+    row "$b" "$size" "$hwm" "$items" \
+        "$(calc "$ft" | awk '{ printf "%.2f", $1 }')" \
         "$(si "$flow_iw")" "$(si "$flow_in")" "$(si "$flow_mn")" \
         "$(si "$send_m")" "$(si "$zc_m")" "$(si "$raw_m")" \
-        "$(awk -v x="$ratio" 'BEGIN { printf "%.2f", x }')" "$(si "$loop_i")"
+        "$(awk -v x="$ratio" 'BEGIN { printf "%.2f", x }')" "$(si "$loop_i")" \
+        "$pinned"
 
     awk -v x="$flow_in" -v y="$best_items" 'BEGIN { exit !(x > y) }' &&
         best_items=$flow_in

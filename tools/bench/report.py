@@ -566,13 +566,15 @@ def main():
                 'rows': [], 'env': {k: env[k] for k in ('RUNS', 'SECS', 'BATCHES')}}
         for line in r.stdout.splitlines():
             f = line.split()
-            if len(f) == 12 and f[0].isdigit():
+            if len(f) == 14 and f[0].isdigit():
                 push['rows'].append({'batch': int(f[0]), 'bytes': int(f[1]),
-                                     'items': int(f[2]), 'flow_wall_s': float(f[3]),
-                                     'flow_items_s_net': si(f[5]), 'flow_msgs_s_net': si(f[6]),
-                                     'raw_send': si(f[7]), 'raw_zc': si(f[8]),
-                                     'raw_best': si(f[9]), 'ratio': float(f[10]),
-                                     'loop_items_s': si(f[11])})
+                                     'hwm': int(f[2]),
+                                     'items': int(f[3]), 'flow_wall_s': float(f[4]),
+                                     'flow_items_s_net': si(f[6]), 'flow_msgs_s_net': si(f[7]),
+                                     'raw_send': si(f[8]), 'raw_zc': si(f[9]),
+                                     'raw_best': si(f[10]), 'ratio': float(f[11]),
+                                     'loop_items_s': si(f[12]),
+                                     'ratio_1cpu': None if f[13] == '-' else float(f[13])})
         m = re.search(r'start-up \(items=0\): (\d+) ms', r.stdout)
         push['startup_ms'] = int(m.group(1)) if m else None
         loads['transport'].append(loadavg())
@@ -933,14 +935,22 @@ def main():
           f'in messages of B items (24-byte header + 8·B bytes) against raw libzmq PUSH/PULL '
           f'between two processes with messages of the same size (the faster of zmq_send and '
           f'zero-copy), interleaved, median of RUNS. flow\'s rate is net of its start-up '
-          f'({push["startup_ms"]} ms, the run with 0 items). push.sh reports medians only.\n')
+          f'({push["startup_ms"]} ms, the run with 0 items). push.sh reports medians only. '
+          f'The link has flow\'s default hwm for its batch size (about 1 MiB of frames, 64 to '
+          f'1000 messages) and the raw sockets get the same. "1 CPU" repeats the small '
+          f'batches with every process pinned to one CPU (taskset -c 0): all four threads '
+          f'(each process\'s own and its libzmq I/O thread) share it, so the ratio compares '
+          f'what a message costs in CPU, free of the scheduler\'s swings between runs.\n')
         w(f'Load average during this workload: {" → ".join(loads["transport"])}.\n')
         if push['rows']:
-            rows = [[x['batch'], x['bytes'], f'{x["flow_msgs_s_net"]:,.0f}', f'{x["raw_best"]:,.0f}',
-                     f'{x["ratio"]:.2f}x', f'{x["flow_items_s_net"] / 1e6:,.1f}M',
+            rows = [[x['batch'], x['bytes'], x['hwm'], f'{x["flow_msgs_s_net"]:,.0f}',
+                     f'{x["raw_best"]:,.0f}', f'{x["ratio"]:.2f}x',
+                     '–' if x['ratio_1cpu'] is None else f'{x["ratio_1cpu"]:.2f}x',
+                     f'{x["flow_items_s_net"] / 1e6:,.1f}M',
                      f'{x["loop_items_s"] / 1e6:,.0f}M'] for x in push['rows']]
-            w(table(['batch (items)', 'message bytes', 'flow msgs/s (net)', 'raw libzmq msgs/s',
-                     'flow / raw', 'flow int64 items/s', 'one-process loop items/s'], rows))
+            w(table(['batch (items)', 'message bytes', 'hwm', 'flow msgs/s (net)',
+                     'raw libzmq msgs/s', 'flow / raw', 'flow / raw, 1 CPU',
+                     'flow int64 items/s', 'one-process loop items/s'], rows))
             w('')
             ds = {'t': [(x['bytes'], x['flow_msgs_s_net'], x['raw_best'], x['ratio'])
                         for x in push['rows']]}
