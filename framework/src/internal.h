@@ -86,8 +86,8 @@ struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
  * as flow__msg_from_zmq does: same returns, and `info->bytes` is the frame's
  * length for a data frame.
  */
-int flow__msg_from_slot(flow_msg_t **msg_p, flow_frame_info_t *info,
-                        char *why, size_t whylen);
+int flow__msg_from_slot(flow_msg_t **msg_p, flow_frame_info_t *info, char *why,
+                        size_t whylen);
 
 /* Encode an end-of-stream frame from `src` after `sent` data frames. */
 void flow__msg_encode_eos(uint32_t src, uint64_t sent, unsigned char *frame);

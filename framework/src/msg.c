@@ -125,8 +125,7 @@ msg_get(flow_type_t type)
 }
 
 /* This thread's pool, registered for freeing at the thread's exit. */
-static void __attribute__((noinline))
-pool_register(void)
+static void __attribute__((noinline)) pool_register(void)
 {
     pthread_once(&pool_once, pool_key_make);
     pool.keyed = pthread_setspecific(pool_key, &pool) == 0;
@@ -146,8 +145,7 @@ msg_put(flow_msg_t *msg)
     }
     if (!pool.keyed)
         pool_register();
-    if (msg->memcap > POOL_KEEP ||
-        msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
+    if (msg->memcap > POOL_KEEP || msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
         if (msg->memcap > POOL_KEEP) {
             free(msg->mem);
             msg->mem = NULL;
