@@ -125,7 +125,8 @@ msg_get(flow_type_t type)
 }
 
 /* This thread's pool, registered for freeing at the thread's exit. */
-static void __attribute__((noinline)) pool_register(void)
+static void
+pool_register(void)
 {
     pthread_once(&pool_once, pool_key_make);
     pool.keyed = pthread_setspecific(pool_key, &pool) == 0;
