@@ -66,6 +66,14 @@ size_t flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src,
                         struct zmq_msg_t *out);
 
 /*
+ * Make `*out` (uninitialized) the data frame of the `n` int64 items at
+ * `items` (borrowed, copied) from instance `src` with sequence number `seq`;
+ * the caller sends or closes it. Returns the frame's length.
+ */
+size_t flow__msg_zmq_i64s(struct zmq_msg_t *out, uint32_t src,
+                          const int64_t *items, size_t n, uint64_t seq);
+
+/*
  * Decode the ZeroMQ message `zm` (always consumed: closed or moved). An
  * int64 or bytes frame becomes a message that keeps the frame's memory (no
  * copy); other frames are decoded as flow__msg_decode does. Same returns.
@@ -82,12 +90,12 @@ int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
 struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
 
 /*
- * Decode the frame received into the slot of `*msg_p` (taken, set to NULL),
- * as flow__msg_from_zmq does: same returns, and `info->bytes` is the frame's
- * length for a data frame.
+ * Decode the frame of `len` bytes (as zmq_msg_recv returned) received into
+ * the slot of `*msg_p` (taken, set to NULL), as flow__msg_from_zmq does:
+ * same returns, and `info->bytes` is the frame's length for a data frame.
  */
-int flow__msg_from_slot(flow_msg_t **msg_p, flow_frame_info_t *info, char *why,
-                        size_t whylen);
+int flow__msg_from_slot(flow_msg_t **msg_p, size_t len, flow_frame_info_t *info,
+                        char *why, size_t whylen);
 
 /* Encode an end-of-stream frame from `src` after `sent` data frames. */
 void flow__msg_encode_eos(uint32_t src, uint64_t sent, unsigned char *frame);

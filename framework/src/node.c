@@ -207,20 +207,28 @@ flow_node_instances(const flow_node_t *node)
     return node->gn->instances;
 }
 
+/* find_port by the names' text. */
+static rport_t *__attribute__((noinline))
+find_port_by_text(const flow_node_t *node, const char *name)
+{
+    for (size_t i = 0; i < node->nports; i++)
+        if (!strcmp(node->ports[i].decl->name, name))
+            return &node->ports[i];
+    return NULL;
+}
+
 static inline rport_t *
 find_port(const flow_node_t *node, const char *name)
 {
     rport_t *p, *end = node->ports + node->nports;
 
     /* A node mostly names a port with the string of its port table (one
-     * literal, merged by the compiler): a pointer compare finds it. */
+     * literal, merged by the compiler): a pointer compare finds it, with
+     * no call on the message path. */
     for (p = node->ports; p < end; p++)
         if (p->decl->name == name)
             return p;
-    for (p = node->ports; p < end; p++)
-        if (!strcmp(p->decl->name, name))
-            return p;
-    return NULL;
+    return find_port_by_text(node, name);
 }
 
 unsigned
@@ -589,20 +597,26 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
 
 static int send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm);
 
-/* send_zmsg, counting the message and the time spent (backpressure). */
-static int
+/* Send the frame `zm` (consumed) of `items` items and `bytes` bytes on
+ * `channel` of `p` (balanced if < 0), counting it. */
+static inline int
 send_counted(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm,
-             size_t items)
+             size_t items, size_t bytes)
 {
-    size_t bytes = zmq_msg_size(zm);
-    int rc = send_zmsg(node, p, channel, zm);
+    int rc;
 
-    if (rc == 0 && node->st) {
+    /* The common case first: one open consumer with room. */
+    if (channel >= 0 && !p->ch[channel].out_closed &&
+        zmq_msg_send(zm, p->ch[channel].sock, ZMQ_DONTWAIT) >= 0)
+        p->ch[channel].sent++;
+    else if ((rc = send_zmsg(node, p, channel, zm)))
+        return rc;
+    if (node->st) {
         STAT_ADD(p->st, out_msgs, 1);
         STAT_ADD(p->st, out_items, items);
         STAT_ADD(p->st, out_bytes, bytes);
     }
-    return rc;
+    return 0;
 }
 
 static int
@@ -618,18 +632,44 @@ send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
     }
     items = flow_msg_count(*msg_p);
     bytes = flow__msg_to_zmq(msg_p, node->inst, &zm);
-    /* The common case first: one open consumer with room. */
-    if (channel >= 0 && !p->ch[channel].out_closed &&
-        zmq_msg_send(&zm, p->ch[channel].sock, ZMQ_DONTWAIT) >= 0)
-        p->ch[channel].sent++;
-    else if ((rc = send_zmsg(node, p, channel, &zm)))
-        return rc;
-    if (node->st) {
-        STAT_ADD(p->st, out_msgs, 1);
-        STAT_ADD(p->st, out_items, items);
-        STAT_ADD(p->st, out_bytes, bytes);
+    return send_counted(node, p, channel, &zm, items, bytes);
+}
+
+int
+flow_node_send_i64s(flow_node_t *node, const char *port, const int64_t *items,
+                    size_t n, uint64_t seq)
+{
+    rport_t *p;
+    zmq_msg_t zm;
+    size_t bytes;
+    int rc;
+
+    if (n > UINT32_MAX) {
+        flow_node_fail(node,
+                       "send of %zu items on port '%s': more than a "
+                       "message holds",
+                       n, port);
+        return FLOW_EPROTO;
     }
-    return 0;
+    if (node->harness) {
+        flow_msg_t *msg = flow_msg_new(FLOW_INT64, n);
+        (void)flow_msg_add_i64s(msg, items, n);
+        flow_msg_set_seq(msg, seq);
+        return flow__harness_send(node->harness, port, true, 0, &msg);
+    }
+    if ((rc = port_for_send(node, port, &p)) || (rc = interrupted(node)))
+        return rc;
+    if (p->decl->type != FLOW_ANY && p->decl->type != FLOW_INT64) {
+        flow_node_fail(node,
+                       "send of int64 items on port '%s', which "
+                       "carries %s",
+                       p->decl->name, flow_type_name(p->decl->type));
+        return FLOW_EPORT;
+    }
+    if (node->processing && seq == FLOW_SEQ_NONE)
+        seq = node->cur_seq;
+    bytes = flow__msg_zmq_i64s(&zm, node->inst, items, n, seq);
+    return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, n, bytes);
 }
 
 int
@@ -652,7 +692,7 @@ flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
                               zmq_strerror(zmq_errno()));
     if (len)
         memcpy(zmq_msg_data(&zm), frame, len);
-    return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, 0);
+    return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, 0, len);
 }
 
 /* Send `zm` (consumed) on channel `channel` of `p`, or balanced if < 0. */
@@ -817,7 +857,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     zmq_msg_t *zm;
     flow_frame_info_t info;
     char why[128];
-    int rc;
+    int rc, got;
     uint64_t *rcvd;
     const char *pname = p->peer->name;
 
@@ -832,7 +872,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
          * first costs libzmq two more polls of its mailbox when the queue
          * is empty, but then this instance is idle anyway, while the clock
          * reads would cost every message. */
-        int got = zmq_msg_recv(zm, sock, ZMQ_DONTWAIT);
+        got = zmq_msg_recv(zm, sock, ZMQ_DONTWAIT);
         if (got < 0 && !(flags & ZMQ_DONTWAIT) && zmq_errno() == EAGAIN) {
             uint64_t t0 = node->st ? wait_clock_ns() : 0;
             got = zmq_msg_recv(zm, sock, 0);
@@ -856,7 +896,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             return GOT_NOTHING;
         }
     }
-    rc = flow__msg_from_slot(msg_p, &info, why, sizeof(why));
+    rc = flow__msg_from_slot(msg_p, (size_t)got, &info, why, sizeof(why));
     if (rc)
         return flow_node_fail(node, "malformed message on link '%s': %s",
                               p->link->text, why);

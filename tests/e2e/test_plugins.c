@@ -382,6 +382,59 @@ test_plugins_type_not_a_path(void **unused)
     unsetenv("FLOW_FIXTURE_MARK");
 }
 
+/* flow_node_send_i64s through real sockets (fixture sendi64s): every
+ * number arrives once, in sequence order through two jitter instances;
+ * a words port or too many items fail the node, named. */
+static void
+test_plugins_send_i64s(void **unused)
+{
+    static const char *const why[] = {
+        NULL, "send of int64 items on port 'words', which carries words",
+        "send of 4294967296 items on port 'nums': more than a message holds"
+    };
+    const int messages = 500, batch = 3;
+
+    (void)unused;
+    for (int misuse = 0; misuse < 3; misuse++) {
+        char text[1024], *path, **lines;
+        size_t n;
+        tu_result_t r;
+
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = sendi64s\nmessages = %d\nbatch = %d\n"
+                 "misuse = %d\n"
+                 "[mid]\ntype = jitter\ninstances = 2\nmax_us = 200\n"
+                 "[nums]\ntype = collect\norder = input\n"
+                 "[words]\ntype = collect\n"
+                 "[links]\npush = src.nums -> mid.in hwm=2\n"
+                 "push = mid.out -> nums.in\npush = src.words -> words.in\n",
+                 messages, batch, misuse);
+        path = tu_temp_file(text);
+        if (misuse) {
+            assert_int_equal(
+                tu_runl(&r, 60, "--plugin-path", fixture_dir, path, NULL), 1);
+            assert_contains(r.err, why[misuse]);
+            assert_contains(r.err, "node 'src' instance 0");
+        } else {
+            assert_int_equal(
+                tu_runl(&r, 60, "--plugin-path", fixture_dir, path, NULL), 0);
+            lines = tu_lines(r.out, &n);
+            assert_int_equal(n, (size_t)(messages * batch));
+            for (size_t i = 0; i < n; i++) {
+                char *end;
+                long long v = strtoll(lines[i], &end, 10);
+
+                assert_true(*lines[i] && !*end);
+                assert_int_equal(v, (long long)i);
+            }
+            free(lines);
+        }
+        tu_result_release(&r);
+        unlink(path);
+        free(path);
+    }
+}
+
 int
 main(void)
 {
@@ -394,6 +447,7 @@ main(void)
         cmocka_unit_test(test_plugins_list_nodes),
         cmocka_unit_test(test_plugins_no_implicit_cwd),
         cmocka_unit_test(test_plugins_type_not_a_path),
+        cmocka_unit_test(test_plugins_send_i64s),
     };
 
     tu_watchdog(280);

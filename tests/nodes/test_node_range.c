@@ -63,6 +63,12 @@ test_node_range_instances_split_the_range(void **state)
                          check_instance(2, 3, -100, 1000, 7),
                      1000);
     assert_int_equal(check_instance(0, 1, 0, 0, 16), 0);
+    /* Batches above 256 are written in place in messages, smaller ones
+     * sent with flow_node_send_i64s: both ways, the same chunks. */
+    assert_int_equal(check_instance(0, 2, 3, 2000, 300) +
+                         check_instance(1, 2, 3, 2000, 300),
+                     2000);
+    assert_int_equal(check_instance(0, 1, 0, 1000, 256), 1000);
 }
 
 static void

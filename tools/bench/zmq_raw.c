@@ -3,6 +3,7 @@
  * zmq_raw: the reference points of tools/bench/push.sh (not a test).
  *
  *   zmq_raw send MSGS SIZE [HWM]   raw libzmq PUSH/PULL, zmq_send of a buffer
+ *                                  refilled with the next items each time
  *   zmq_raw zc MSGS SIZE [HWM]     the same with zmq_msg_init_data: a fresh
  *                                  malloc'ed frame per message, freed by
  *                                  libzmq, as flow sends
@@ -15,8 +16,9 @@
  * clock starts, so connecting is not timed. The time runs from the first
  * send of the parent to the last receive of the child (CLOCK_MONOTONIC is
  * the same clock in both processes). In zc mode the parent also fills the
- * int64 items of each frame, as range does; in send mode libzmq copies one
- * buffer filled once.
+ * int64 items of each frame, as range does; in send mode it refills one
+ * buffer with the next items (the same work as range's), which libzmq
+ * copies.
  *
  * Output, one line: "MODE msgs=M bytes=S seconds=T msgs_per_s=R".
  * Exit status 0 if every message arrived with the right size.
@@ -221,6 +223,9 @@ run_pushpull(int zero_copy, uint64_t msgs, size_t size, int hwm)
                    zmq_errno() == EINTR)
                 ;
         } else {
+            int64_t *v = (int64_t *)(void *)(buf + HDR);
+            for (uint64_t j = 0; j < items; j++)
+                v[j] = (int64_t)(i * items + j);
             while ((rc = zmq_send(push, buf, size, 0)) < 0 &&
                    zmq_errno() == EINTR)
                 ;

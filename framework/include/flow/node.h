@@ -247,6 +247,21 @@ FLOW_EXPORT int flow_node_send(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
 
 /*
+ * Send the `n` int64 items at `items` (borrowed: copied into the frame) on
+ * output or pair port `port` as one message with sequence number `seq`
+ * (FLOW_SEQ_NONE: as flow_node_send numbers a message), without a
+ * flow_msg_t: the items are written straight into the transport's buffer,
+ * as zmq_send does. The consumer receives the same message as one made
+ * with flow_msg_add_i64s and sent with flow_node_send, which remains the
+ * way to send large batches without a copy. For sources of many small
+ * messages. Returns as flow_node_send, or FLOW_EPROTO (node failed) for
+ * more than UINT32_MAX items.
+ */
+FLOW_EXPORT int flow_node_send_i64s(flow_node_t *node, const char *port,
+                                    const int64_t *items, size_t n,
+                                    uint64_t seq);
+
+/*
  * As flow_node_send, to channel `channel` of `port` (a consumer instance of
  * an output, a peer of a pair port).
  */
