@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dot.c: a graph as Graphviz DOT. Nodes are boxes (name, type, instances);
- * links are edges labelled with their kind and ports, and their batch and
- * hwm where not the defaults. With a run's counters, edges also carry the
- * messages and items that crossed them.
+ * links are edges labelled with their kind and ports, their batch where not
+ * the default and their hwm where the graph gives one. With a run's counters,
+ * edges also carry the messages and items that crossed them.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -83,8 +83,9 @@ int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
 
 /*
  * The receive path without a copy or a move: a new message (caller owns,
- * stored in `*msg_p`) whose ZeroMQ message, returned, is initialized and
- * empty, for zmq_msg_recv to fill. flow__msg_from_slot then decodes what
+ * stored in `*msg_p`, which must hold no message: it is overwritten) whose
+ * ZeroMQ message, returned, is initialized and empty, for zmq_msg_recv to
+ * fill. flow__msg_from_slot then decodes what
  * arrived; flow_msg_destroy instead closes the frame unread.
  */
 struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
@@ -178,9 +179,10 @@ typedef struct flow_glink {
 
 /*
  * The high-water mark of a link whose graph gives none, from its batch size:
- * about 1 MiB of int64 frames per connection, between 64 and 1000 messages
- * (libzmq's own default). Small messages need a deep queue: with 64, the
- * threads at both ends of a link wake each other for every few messages.
+ * about 1 MiB of int64 frames per queue (each end of a connection has one),
+ * between 64 and 1000 messages (libzmq's own default). Small messages need a
+ * deep queue: with 64, the threads at both ends of a link wake each other for
+ * every few messages.
  */
 int flow__link_hwm_default(size_t batch);
 

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -51,9 +52,9 @@ now_ns(void)
 }
 
 /*
- * The clock of the wait counters (blocked, waiting). Receives are timed
- * one by one, so this clock is read twice per message: the coarse clock
- * costs a few ns where the precise one costs about 40 on a VM. Its ticks
+ * The clock of the wait counters (blocked, waiting). It is read twice for
+ * every send or receive that has to wait: the coarse clock costs a few ns
+ * where the precise one costs about 40 on a VM. Its ticks
  * are a few ms apart, so one short wait reads as 0 or one tick, but the
  * sum over many waits is right on average, and long waits are exact to a
  * tick.
@@ -660,10 +661,12 @@ flow_node_send_i64s(flow_node_t *node, const char *port, const int64_t *items,
     if ((rc = port_for_send(node, port, &p)) || (rc = interrupted(node)))
         return rc;
     if (p->decl->type != FLOW_ANY && p->decl->type != FLOW_INT64) {
+        /* The words of check_msg and of the harness. */
         flow_node_fail(node,
-                       "send of int64 items on port '%s', which "
+                       "send of a %s message on port '%s', which "
                        "carries %s",
-                       p->decl->name, flow_type_name(p->decl->type));
+                       flow_type_name(FLOW_INT64), p->decl->name,
+                       flow_type_name(p->decl->type));
         return FLOW_EPORT;
     }
     if (node->processing && seq == FLOW_SEQ_NONE)
@@ -896,7 +899,10 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             return GOT_NOTHING;
         }
     }
-    rc = flow__msg_from_slot(msg_p, (size_t)got, &info, why, sizeof(why));
+    /* zmq_msg_recv returns at most INT_MAX: ask the size of a larger one. */
+    rc = flow__msg_from_slot(msg_p,
+                             got < INT_MAX ? (size_t)got : zmq_msg_size(zm),
+                             &info, why, sizeof(why));
     if (rc)
         return flow_node_fail(node, "malformed message on link '%s': %s",
                               p->link->text, why);

@@ -389,7 +389,7 @@ static void
 test_plugins_send_i64s(void **unused)
 {
     static const char *const why[] = {
-        NULL, "send of int64 items on port 'words', which carries words",
+        NULL, "send of a int64 message on port 'words', which carries words",
         "send of 4294967296 items on port 'nums': more than a message holds"
     };
     const int messages = 500, batch = 3;

@@ -917,6 +917,13 @@ test_msg_decode_rejects_malformed(void **state)
         assert_bad(&good, "unknown kind");
     }
     good.data[4] = FLOW_FRAME_DATA;
+    /* Reserved bytes 6 and 7 must be zero (the int64 fast path reads them
+     * with the magic, kind and type). */
+    for (int i = 6; i < 8; i++) {
+        good.data[i] = 1;
+        assert_bad(&good, "nonzero reserved byte");
+        good.data[i] = 0;
+    }
     /* Unknown item types (FLOW_ANY is no item type). */
     for (int t = 0; t < 256; t++) {
         if (t >= FLOW_INT64 && t <= FLOW_BYTES)

@@ -247,7 +247,8 @@ FLOW_EXPORT int flow_node_send(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
 
 /*
- * Send the `n` int64 items at `items` (borrowed: copied into the frame) on
+ * Send the `n` int64 items at `items` (borrowed: copied into the frame;
+ * NULL only with `n` 0) on
  * output or pair port `port` as one message with sequence number `seq`
  * (FLOW_SEQ_NONE: as flow_node_send numbers a message), without a
  * flow_msg_t: the items are written straight into the transport's buffer,
