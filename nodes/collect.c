@@ -372,7 +372,7 @@ collect_process(flow_node_t *node, void *state, const char *port,
                 flow_msg_t **msg_p)
 {
     struct collect *s = state;
-    uint64_t seq = flow_msg_seq(*msg_p);
+    uint64_t seq;
     int rc;
 
     (void)port;
@@ -380,6 +380,7 @@ collect_process(flow_node_t *node, void *state, const char *port,
         s->items += flow_msg_count(*msg_p);
         return 0;
     }
+    seq = flow_msg_seq(*msg_p);
 
     if (s->order == COLLECT_ARRIVAL || seq == FLOW_SEQ_NONE ||
         seq < s->next_seq) {

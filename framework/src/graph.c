@@ -16,11 +16,13 @@ flow__graph_find_node(const flow_graph_t *g, const char *name)
 }
 
 int
-flow__link_hwm_default(size_t batch)
+flow__link_hwm_default(flow_type_t type, size_t batch)
 {
     size_t frame = FLOW_WIRE_HDR + 8 * batch; /* batch is at most 2^24 */
     size_t hwm = ((size_t)1 << 20) / frame;
 
+    if (type != FLOW_INT64)
+        return 64;
     return hwm < 64 ? 64 : hwm > 1000 ? 1000 : (int)hwm;
 }
 

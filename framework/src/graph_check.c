@@ -265,6 +265,10 @@ check_link(flow_graph_t *g, size_t li, flow_diag_t *diag)
                           flow_type_name(port[0]->type),
                           g->nodes[l->node[1]].name, port[1]->name,
                           flow_type_name(port[1]->type));
+    if (!l->hwm_set)
+        l->hwm = flow__link_hwm_default(
+            port[0]->type != FLOW_ANY ? port[0]->type : port[1]->type,
+            l->batch);
     if (l->kind == FLOW_LINK_PAIR) {
         unsigned a = g->nodes[l->node[0]].instances;
         unsigned b = g->nodes[l->node[1]].instances;

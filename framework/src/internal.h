@@ -178,13 +178,15 @@ typedef struct flow_glink {
 } flow_glink_t;
 
 /*
- * The high-water mark of a link whose graph gives none, from its batch size:
- * about 1 MiB of int64 frames per queue (each end of a connection has one),
- * between 64 and 1000 messages (libzmq's own default). Small messages need a
- * deep queue: with 64, the threads at both ends of a link wake each other for
- * every few messages.
+ * The high-water mark of a link whose graph gives none, from the type of the
+ * items it carries and its batch size. An int64 link: about 1 MiB of frames
+ * of `batch` items per queue (each end of a connection has one), between 64
+ * and 1000 messages (libzmq's own default). Small messages need a deep
+ * queue: with 64, the threads at both ends of a link wake each other for
+ * every few messages. Other links: 64, as the size of their messages is not
+ * known (a words source may put many more items in a message than `batch`).
  */
-int flow__link_hwm_default(size_t batch);
+int flow__link_hwm_default(flow_type_t type, size_t batch);
 
 struct flow_graph {
     char *file;

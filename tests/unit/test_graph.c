@@ -343,13 +343,46 @@ test_graph_link_hwm_default(void **state)
 {
     (void)state;
     /* Small frames: a deep queue, capped at libzmq's default of 1000. */
-    assert_int_equal(flow__link_hwm_default(1), 1000);
-    assert_int_equal(flow__link_hwm_default(16), 1000);
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, 1), 1000);
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, 16), 1000);
     /* 2072-byte frames: 1048576 / 2072 = 506.06. */
-    assert_int_equal(flow__link_hwm_default(256), 506);
-    /* 64 KiB frames and larger: never under the old default of 64. */
-    assert_int_equal(flow__link_hwm_default(8192), 64);
-    assert_int_equal(flow__link_hwm_default((size_t)1 << 24), 64);
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, 256), 506);
+    /* 8216-byte frames: 127.6. */
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, 1024), 127);
+    /* 64 KiB frames and larger: never under 64. */
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, 8192), 64);
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, (size_t)1 << 24), 64);
+    /* Items of unknown size: 64 whatever the batch. */
+    assert_int_equal(flow__link_hwm_default(FLOW_WORDS, 1), 64);
+    assert_int_equal(flow__link_hwm_default(FLOW_BYTES, 1), 64);
+    assert_int_equal(flow__link_hwm_default(FLOW_ANY, 1), 64);
+}
+
+/* The default reaches the loaded graph: an int64 link by its batch, a
+ * words link 64, a written hwm as written. */
+static void
+test_graph_link_hwm_in_graph(void **state)
+{
+    static const char text[] =
+        "[src]\ntype = range\n[gen]\ntype = words\n"
+        "[a]\ntype = collect\n[b]\ntype = collect\n[c]\ntype = collect\n"
+        "[d]\ntype = range\n"
+        "[links]\npush = src.out -> a.in batch=16\n"
+        "push = gen.out -> b.in batch=16\n"
+        "push = d.out -> c.in batch=16 hwm=5\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = flow_graph_load_string(text, strlen(text), "hwm.ini", reg,
+                                             NULL, 0, &diag);
+
+    (void)state;
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(g->links[0].hwm, 1000);
+    assert_int_equal(g->links[1].hwm, 64);
+    assert_int_equal(g->links[2].hwm, 5);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
 }
 
 static void
@@ -369,8 +402,8 @@ test_graph_minimal_loads(void **state)
     assert_int_equal(g->links[0].line, 13);
     /* Defaults of the link and of the parameters not given. */
     assert_int_equal(g->links[0].batch, 1024);
-    /* 1 MiB over a frame of 24 + 8 * 1024 bytes, in whole messages. */
-    assert_int_equal(g->links[0].hwm, 1048576 / (24 + 8 * 1024));
+    /* A words link: 64 (the size of its messages is not known). */
+    assert_int_equal(g->links[0].hwm, 64);
     assert_false(g->links[0].hwm_set);
     assert_int_equal(state_i64(g, "gen", "count"), 10);
     assert_int_equal(state_i64(g, "gen", "length"), 4);
@@ -963,6 +996,7 @@ main(void)
         cmocka_unit_test(test_graph_every_fixture_is_covered),
         cmocka_unit_test(test_graph_minimal_loads),
         cmocka_unit_test(test_graph_link_hwm_default),
+        cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_set_overrides),
         cmocka_unit_test(test_graph_set_errors),
