@@ -43,6 +43,10 @@ struct flow_msg {
     size_t offcap;
     bool zowned; /* buf (and offs) lie in zmsg, a received frame, as it
                     arrived: no copy was made */
+    size_t zlen; /* when zowned, the frame's length (0: none received) */
+    bool zheld;  /* in the pool, zmsg still holds a small frame no longer
+                    used: the next receive into it closes it, as a raw
+                    zmq_msg_recv into the same zmq_msg_t does */
     zmq_msg_t zmsg;
     flow_msg_t *next; /* in the thread's pool of spare messages */
 };
@@ -72,9 +76,16 @@ static _Thread_local struct pool pool
 static pthread_key_t pool_key;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
+/* Received frames up to this size lie inside their zmq_msg_t itself
+ * (libzmq's very small messages): a pooled message holds on to one until
+ * the next receive, which then costs one close instead of two calls. */
+#define HOLD_MAX 32
+
 static void
 msg_free(flow_msg_t *msg)
 {
+    if (msg->zowned || msg->zheld)
+        zmq_msg_close(&msg->zmsg);
     free(msg->mem);
     free(msg->own_offs);
     free(msg);
@@ -100,15 +111,21 @@ pool_key_make(void)
     (void)pthread_key_create(&pool_key, pool_drop);
 }
 
-/* A message of `type`, empty, from the pool or new. */
+/* A message of `type`, empty, from the pool or new. Unless `for_recv`, a
+ * frame it still holds is closed; with `for_recv` the caller receives into
+ * its zmsg (initialized or holding a frame). */
 static inline flow_msg_t *
-msg_get(flow_type_t type)
+msg_get(flow_type_t type, bool for_recv)
 {
     flow_msg_t *msg = pool.head;
 
     if (msg) {
         pool.head = msg->next;
         pool.n--;
+        if (msg->zheld && !for_recv) {
+            zmq_msg_close(&msg->zmsg);
+            msg->zheld = false;
+        }
     } else {
         msg = flow__xcalloc(1, sizeof(*msg));
     }
@@ -136,13 +153,16 @@ pool_register(void)
 static inline void
 msg_put(flow_msg_t *msg)
 {
-    if (msg->zowned) {
-        zmq_msg_close(&msg->zmsg);
-        msg->zowned = false;
-    }
     if (pool.n + 1 > POOL_MAX) { /* not >=: POOL_MAX may be 0 */
         msg_free(msg);
         return;
+    }
+    if (msg->zowned) {
+        if (msg->zlen <= HOLD_MAX)
+            msg->zheld = true;
+        else
+            zmq_msg_close(&msg->zmsg);
+        msg->zowned = false;
     }
     if (!pool.keyed)
         pool_register();
@@ -224,7 +244,7 @@ flow_msg_new(flow_type_t type, size_t capacity)
 
     if (type != FLOW_INT64 && type != FLOW_WORDS && type != FLOW_BYTES)
         return NULL;
-    msg = msg_get(type);
+    msg = msg_get(type, false);
     if (capacity > (1u << 24))
         capacity = 1u << 24;
     if (type == FLOW_INT64)
@@ -629,7 +649,7 @@ frame_check(const unsigned char *f, size_t len, flow_frame_info_t *info,
 static flow_msg_t *
 msg_copy_of(const unsigned char *f, const struct frame_view *v)
 {
-    flow_msg_t *msg = msg_get((flow_type_t)v->type);
+    flow_msg_t *msg = msg_get((flow_type_t)v->type, false);
 
     reserve(msg, v->dlen);
     if (v->dlen)
@@ -748,11 +768,16 @@ aligned(const unsigned char *f, int type)
 struct zmq_msg_t *
 flow__msg_recv_slot(flow_msg_t **msg_p)
 {
-    flow_msg_t *msg = msg_get(FLOW_BYTES);
+    flow_msg_t *msg = msg_get(FLOW_BYTES, true);
 
-    /* zowned: destroying the message closes the frame, received or not. */
-    zmq_msg_init(&msg->zmsg);
+    /* zowned: destroying the message closes the frame, received or not. A
+     * frame the pool held is closed by zmq_msg_recv itself. */
+    if (msg->zheld)
+        msg->zheld = false;
+    else
+        zmq_msg_init(&msg->zmsg);
     msg->zowned = true;
+    msg->zlen = 0;
     *msg_p = msg;
     return &msg->zmsg;
 }
@@ -767,6 +792,7 @@ flow__msg_from_slot(flow_msg_t **msg_p, size_t len, flow_frame_info_t *info,
     int rc;
 
     *msg_p = NULL;
+    msg->zlen = len;
     rc = frame_check(f, len, info, &v, why, whylen);
     if (rc || info->kind == FLOW_FRAME_EOS) {
         msg_put(msg);
