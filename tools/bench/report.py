@@ -556,8 +556,8 @@ def main():
     if 'transport' not in SKIP:
         log('transport (push.sh) ...')
         loads['transport'] = [loadavg()]
-        env = dict(os.environ, RUNS=os.environ.get('PUSH_RUNS', '5'),
-                   SECS=os.environ.get('PUSH_SECS', '2'),
+        env = dict(os.environ, RUNS=os.environ.get('PUSH_RUNS', '9'),
+                   SECS=os.environ.get('PUSH_SECS', '1.5'),
                    BATCHES=os.environ.get('PUSH_BATCHES', '1 16 256 1024 8192'),
                    FLOWRUN=flowrun)
         r = subprocess.run([os.path.join(root, 'tools/bench/push.sh'), build],
