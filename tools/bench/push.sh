@@ -21,6 +21,14 @@
 # The link has flow's default hwm for its batch size (read back from
 # `flowrun --dot`); the raw sockets get the same hwm.
 #
+# Two statistics, both printed. "ratio" compares medians; "best" compares
+# the fastest run of each (best of RUNS), the one least disturbed by other
+# work. Each batch also times a second raw send series, interleaved with
+# the first: "A/A" is raw libzmq against itself, by both statistics. Where
+# the A/A median ratio strays far from 1, the median ratio of flow cannot
+# resolve a 0.9 target on this machine, and the best-of ratio (whose A/A
+# stays near 1) is the one to read.
+#
 # With both CPUs, libzmq's throughput for small messages swings between
 # runs as the scheduler places the four threads (two per process): the
 # ratio's noise is the machine's. For batches up to PIN_MAX items (default
@@ -71,6 +79,11 @@ fi
 # awk helpers: arithmetic on floats.
 calc() {
     awk "BEGIN { printf \"%.6f\", $* }"
+}
+
+# The smallest of the arguments.
+least() {
+    printf '%s\n' "$@" | sort -g | head -n 1
 }
 
 # The median of the arguments.
@@ -140,17 +153,17 @@ echo
 
 # One line of the table.
 row() {
-    printf '%6s %6s %5s %11s %7s %9s %9s %9s %9s %9s %9s %6s %9s %6s\n' "$@"
+    printf '%6s %6s %5s %11s %7s %9s %9s %9s %9s %9s %9s %6s %6s %6s %6s %9s %6s\n' "$@"
 }
 
 row batch bytes hwm items flow_s "items/s" "items/s" "msgs/s" \
-    "raw send" "raw zc" "raw best" ratio "loop" ratio
+    "raw send" "raw zc" "raw best" ratio ratio "A/A" "A/A" "loop" ratio
 row "" "" "" "" wall wall net net "msgs/s" "msgs/s" "msgs/s" \
-    "net" "items/s" "1 CPU"
+    "net" best median best "items/s" "1 CPU"
 
 best_items=0
-ratio_ok=1
-summary=()
+ratio_ok=1 best_ok=1
+summary=() best_summary=()
 for b in $batches; do
     size=$((24 + 8 * b))
     hwm=$(link_hwm "$b")
@@ -165,17 +178,25 @@ for b in $batches; do
     lmsgs=$(awk -v m="$msgs" -v b="$b" \
         'BEGIN { n = m; if (n * b < 1e9) n = 1e9 / b; printf "%d", n }')
 
-    f=() s=() z=() l=()
+    f=() s=() z=() a=() l=()
     for ((r = 0; r < runs; r++)); do
         f+=("$(flow_once "$items" "$b")")
         s+=("$(raw_once send "$msgs" "$size" "$hwm")")
         z+=("$(raw_once zc "$msgs" "$size" "$hwm")")
+        a+=("$(raw_once send "$msgs" "$size" "$hwm")")
         l+=("$(raw_once loop "$lmsgs" "$b")")
     done
     ft=$(median "${f[@]}")
     st=$(median "${s[@]}")
     zt=$(median "${z[@]}")
     lt=$(median "${l[@]}")
+    # Best of RUNS: flow's fastest net run against the fastest raw run.
+    fbt=$(calc "$(least "${f[@]}") - $startup")
+    rbt=$(least "${s[@]}" "${z[@]}")
+    ratio_best=$(calc "$rbt / $fbt")
+    # A/A: the second raw send series against the first.
+    aa_med=$(calc "$st / $(median "${a[@]}")")
+    aa_best=$(calc "$(least "${s[@]}") / $(least "${a[@]}")")
 
     # One CPU: flow's net rate against the faster raw mode, same messages.
     pinned="-"
@@ -210,8 +231,11 @@ for b in $batches; do
         "$(calc "$ft" | awk '{ printf "%.2f", $1 }')" \
         "$(si "$flow_iw")" "$(si "$flow_in")" "$(si "$flow_mn")" \
         "$(si "$send_m")" "$(si "$zc_m")" "$(si "$raw_m")" \
-        "$(awk -v x="$ratio" 'BEGIN { printf "%.2f", x }')" "$(si "$loop_i")" \
-        "$pinned"
+        "$(awk -v x="$ratio" 'BEGIN { printf "%.2f", x }')" \
+        "$(awk -v x="$ratio_best" 'BEGIN { printf "%.2f", x }')" \
+        "$(awk -v x="$aa_med" 'BEGIN { printf "%.2f", x }')" \
+        "$(awk -v x="$aa_best" 'BEGIN { printf "%.2f", x }')" \
+        "$(si "$loop_i")" "$pinned"
 
     awk -v x="$flow_in" -v y="$best_items" 'BEGIN { exit !(x > y) }' &&
         best_items=$flow_in
@@ -219,11 +243,17 @@ for b in $batches; do
         ratio_ok=0
         summary+=("$b")
     fi
+    if awk -v x="$ratio_best" 'BEGIN { exit !(x < 0.9) }'; then
+        best_ok=0
+        best_summary+=("$b")
+    fi
 done
 
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "target flow/raw >= 0.90 at equal message size:" \
+echo "target flow/raw >= 0.90 at equal message size, medians:" \
     "$( ((ratio_ok)) && echo met || echo "NOT met (batch ${summary[*]})")"
+echo "target flow/raw >= 0.90 at equal message size, best of $runs:" \
+    "$( ((best_ok)) && echo met || echo "NOT met (batch ${best_summary[*]})")"
 echo "target >= 100M int64 items/s with batching: best $(si "$best_items")" \
     "items/s net: $(awk -v x="$best_items" 'BEGIN { print (x >= 1e8) ? "met" : "NOT met" }')"

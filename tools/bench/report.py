@@ -566,15 +566,17 @@ def main():
                 'rows': [], 'env': {k: env[k] for k in ('RUNS', 'SECS', 'BATCHES')}}
         for line in r.stdout.splitlines():
             f = line.split()
-            if len(f) == 14 and f[0].isdigit():
+            if len(f) == 17 and f[0].isdigit():
                 push['rows'].append({'batch': int(f[0]), 'bytes': int(f[1]),
                                      'hwm': int(f[2]),
                                      'items': int(f[3]), 'flow_wall_s': float(f[4]),
                                      'flow_items_s_net': si(f[6]), 'flow_msgs_s_net': si(f[7]),
                                      'raw_send': si(f[8]), 'raw_zc': si(f[9]),
                                      'raw_best': si(f[10]), 'ratio': float(f[11]),
-                                     'loop_items_s': si(f[12]),
-                                     'ratio_1cpu': None if f[13] == '-' else float(f[13])})
+                                     'ratio_best': float(f[12]), 'aa_median': float(f[13]),
+                                     'aa_best': float(f[14]),
+                                     'loop_items_s': si(f[15]),
+                                     'ratio_1cpu': None if f[16] == '-' else float(f[16])})
         m = re.search(r'start-up \(items=0\): (\d+) ms', r.stdout)
         push['startup_ms'] = int(m.group(1)) if m else None
         loads['transport'].append(loadavg())
@@ -940,35 +942,66 @@ def main():
           f'1000 messages) and the raw sockets get the same. "1 CPU" repeats the small '
           f'batches with every process pinned to one CPU (taskset -c 0): all four threads '
           f'(each process\'s own and its libzmq I/O thread) share it, so the ratio compares '
-          f'what a message costs in CPU, free of the scheduler\'s swings between runs.\n')
+          f'what a message costs in CPU, free of the scheduler\'s swings between runs. '
+          f'"best" compares the fastest run of each side (best of RUNS). "A/A" is a control: '
+          f'a second raw send series, interleaved with the first, against it; a perfect '
+          f'measurement gives 1.00. Where the A/A median strays far from 1, the medians cannot '
+          f'resolve a 0.9 target on this machine; the best-of ratio, whose A/A stays near 1, '
+          f'can.\n')
         w(f'Load average during this workload: {" → ".join(loads["transport"])}.\n')
         if push['rows']:
             rows = [[x['batch'], x['bytes'], x['hwm'], f'{x["flow_msgs_s_net"]:,.0f}',
-                     f'{x["raw_best"]:,.0f}', f'{x["ratio"]:.2f}x',
+                     f'{x["raw_best"]:,.0f}', f'{x["ratio"]:.2f}x', f'{x["ratio_best"]:.2f}x',
+                     f'{x["aa_median"]:.2f}x / {x["aa_best"]:.2f}x',
                      '–' if x['ratio_1cpu'] is None else f'{x["ratio_1cpu"]:.2f}x',
                      f'{x["flow_items_s_net"] / 1e6:,.1f}M',
                      f'{x["loop_items_s"] / 1e6:,.0f}M'] for x in push['rows']]
-            w(table(['batch (items)', 'message bytes', 'hwm', 'flow msgs/s (net)',
-                     'raw libzmq msgs/s', 'flow / raw', 'flow / raw, 1 CPU',
-                     'flow int64 items/s', 'one-process loop items/s'], rows))
+            w(table(['batch (items)', 'message bytes', 'hwm', 'flow msgs/s (net, median)',
+                     'raw libzmq msgs/s (median)', 'flow / raw, medians',
+                     'flow / raw, best of runs', 'A/A raw / raw, medians / best',
+                     'flow / raw, 1 CPU', 'flow int64 items/s', 'one-process loop items/s'],
+                    rows))
             w('')
-            ds = {'t': [(x['bytes'], x['flow_msgs_s_net'], x['raw_best'], x['ratio'])
+            ds = {'t': [(x['bytes'], x['flow_msgs_s_net'], x['raw_best'], x['ratio'],
+                         x['ratio_best'], x['aa_median'])
                         for x in push['rows']]}
             img = gnuplot(out_dir, 'transport',
                           "set title 'Push link: messages/s vs message size'\n"
                           "set logscale x 2\nset logscale y\nset xlabel 'message bytes'\n"
                           "set ylabel 'messages/s (median)'\nset y2label 'flow / raw'\n"
-                          "set y2range [0:1.5]\nset y2tics\nset ytics nomirror\nset key top right\n"
+                          "set y2range [0:2]\nset y2tics\nset ytics nomirror\nset key top right\n"
                           "plot 't.dat' using 1:2 with linespoints lw 2 pt 7 title 'flow (net of start-up)', "
                           "'' using 1:3 with linespoints lw 2 pt 5 title 'raw libzmq', "
-                          "'' using 1:4 axes x1y2 with linespoints dt 2 title 'ratio (right axis)', "
+                          "'' using 1:4 axes x1y2 with linespoints dt 2 title 'ratio, medians (right axis)', "
+                          "'' using 1:5 axes x1y2 with linespoints dt 4 title 'ratio, best of runs', "
+                          "'' using 1:6 axes x1y2 with points pt 1 title 'A/A control, medians', "
                           "0.9 axes x1y2 with lines dt 3 lc rgb 'red' title 'target 0.9'\n", ds)
             w(f'![transport]({img})\n')
             worst = min(x['ratio'] for x in push['rows'])
-            summary_rows.append(['Transport: flow push >= 0.9x raw libzmq at every message size',
+            summary_rows.append(['Transport: flow push >= 0.9x raw libzmq at every message size '
+                                 '(medians)',
                                  f'{worst:.2f}x at worst (' + ', '.join(
-                                     f'{x["bytes"]} B: {x["ratio"]:.2f}x' for x in push['rows']) + ')',
+                                     f'{x["bytes"]} B: {x["ratio"]:.2f}x' for x in push['rows']) +
+                                 '; A/A control, raw against itself: ' + ', '.join(
+                                     f'{x["aa_median"]:.2f}x' for x in push['rows']) + ')',
                                  met(worst >= 0.9)])
+            worst_b = min(x['ratio_best'] for x in push['rows'])
+            summary_rows.append(['Transport: flow push >= 0.9x raw libzmq at every message size '
+                                 '(best of runs)',
+                                 f'{worst_b:.2f}x at worst (' + ', '.join(
+                                     f'{x["bytes"]} B: {x["ratio_best"]:.2f}x'
+                                     for x in push['rows']) +
+                                 '; A/A control: ' + ', '.join(
+                                     f'{x["aa_best"]:.2f}x' for x in push['rows']) + ')',
+                                 met(worst_b >= 0.9)])
+            cpu = [x for x in push['rows'] if x['ratio_1cpu'] is not None]
+            if cpu:
+                worst_c = min(x['ratio_1cpu'] for x in cpu)
+                summary_rows.append(['Transport: flow push >= 0.9x raw libzmq, small messages, '
+                                     'every process on 1 CPU (CPU cost per message)',
+                                     ', '.join(f'{x["bytes"]} B: {x["ratio_1cpu"]:.2f}x'
+                                               for x in cpu),
+                                     met(worst_c >= 0.9)])
             best = max(x['flow_items_s_net'] for x in push['rows'])
             summary_rows.append(['Transport (issue 2): >= 100 M int64 items/s with batching',
                                  f'{best / 1e6:.0f} M items/s', met(best >= 1e8)])
