@@ -327,12 +327,30 @@ flow_msg_add_i64s(flow_msg_t *msg, const int64_t *values, size_t n)
     return 0;
 }
 
+/* True if the items of the checked data frame `f` can be used where they
+ * lie: int64 items 8-aligned, word offsets 4-aligned. */
+static bool
+aligned(const unsigned char *f, int type)
+{
+    uintptr_t a = (uintptr_t)(f + FLOW_WIRE_HDR);
+
+    if (type == FLOW_INT64)
+        return a % sizeof(int64_t) == 0;
+    if (type == FLOW_WORDS)
+        return a % sizeof(uint32_t) == 0;
+    return true;
+}
+
 int64_t *
 flow_msg_i64(flow_msg_t *msg)
 {
     if (msg->type != FLOW_INT64)
         return NULL;
-    /* The payload starts 24 bytes into a malloc'ed block: 8-aligned. */
+    /* A received frame may lie anywhere in libzmq's buffer: items that are
+     * not 8-aligned move to our own memory first, where the payload starts
+     * 24 bytes into a malloc'ed block. */
+    if (msg->zowned && !aligned(msg->buf, FLOW_INT64))
+        msg_unshare(msg);
     return (int64_t *)(void *)(msg->buf + FLOW_WIRE_HDR);
 }
 
@@ -751,19 +769,6 @@ flow__msg_zmq_i64s(zmq_msg_t *out, uint32_t src, const int64_t *items, size_t n,
     return len;
 }
 
-/* True if the items of the checked data frame `f` can be used where they
- * lie: int64 items 8-aligned, word offsets 4-aligned. */
-static bool
-aligned(const unsigned char *f, int type)
-{
-    uintptr_t a = (uintptr_t)(f + FLOW_WIRE_HDR);
-
-    if (type == FLOW_INT64)
-        return a % sizeof(int64_t) == 0;
-    if (type == FLOW_WORDS)
-        return a % sizeof(uint32_t) == 0;
-    return true;
-}
 
 struct zmq_msg_t *
 flow__msg_recv_slot(flow_msg_t **msg_p)
@@ -798,7 +803,11 @@ flow__msg_from_slot(flow_msg_t **msg_p, size_t len, flow_frame_info_t *info,
         msg_put(msg);
         return rc;
     }
-    if (!aligned(f, v.type)) {
+    /* Word offsets are read through a const accessor: a frame whose
+     * offsets are not 4-aligned is copied now. int64 items are copied, if
+     * not 8-aligned, by flow_msg_i64, the one accessor that exposes them: a
+     * node that only counts or forwards them never pays for the copy. */
+    if (v.type == FLOW_WORDS && !aligned(f, v.type)) {
         *msg_p = msg_copy_of(f, &v);
         msg_put(msg);
         return 0;
