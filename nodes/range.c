@@ -77,8 +77,9 @@ range_run(flow_node_t *node, void *state)
         for (uint64_t k = instance; k < chunks; k += instances) {
             uint64_t first = k * batch;
             uint64_t n = count - first < batch ? count - first : batch;
+            int64_t base = s->start + (int64_t)first;
             for (uint64_t j = 0; j < n; j++)
-                v[j] = s->start + (int64_t)(first + j);
+                v[j] = base + (int64_t)j;
             int rc = sent(node, flow_node_send_i64s(node, "out", v, n, k));
             if (rc < 0)
                 return rc;
