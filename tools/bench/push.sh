@@ -22,12 +22,12 @@
 # `flowrun --dot`); the raw sockets get the same hwm.
 #
 # Two statistics, both printed. "ratio" compares medians; "best" compares
-# the fastest run of each (best of RUNS), the one least disturbed by other
-# work. Each batch also times a second raw send series, interleaved with
-# the first: "A/A" is raw libzmq against itself, by both statistics. Where
-# the A/A median ratio strays far from 1, the median ratio of flow cannot
-# resolve a 0.9 target on this machine, and the best-of ratio (whose A/A
-# stays near 1) is the one to read.
+# the fastest run of each (best of RUNS). Each batch also times a second
+# raw send series, interleaved with the first: "A/A" is raw libzmq against
+# itself, by both statistics, which shows how far a ratio strays on this
+# machine for reasons that are not flow's. With both CPUs, small messages
+# make both statistics swing from run to run (raw against itself has given
+# 0.62-1.45 here); the 1-CPU ratio below is the steady one.
 #
 # With both CPUs, libzmq's throughput for small messages swings between
 # runs as the scheduler places the four threads (two per process): the

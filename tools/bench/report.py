@@ -945,9 +945,10 @@ def main():
           f'what a message costs in CPU, free of the scheduler\'s swings between runs. '
           f'"best" compares the fastest run of each side (best of RUNS). "A/A" is a control: '
           f'a second raw send series, interleaved with the first, against it; a perfect '
-          f'measurement gives 1.00. Where the A/A median strays far from 1, the medians cannot '
-          f'resolve a 0.9 target on this machine; the best-of ratio, whose A/A stays near 1, '
-          f'can.\n')
+          f'measurement gives 1.00, and how far it strays shows how far either 2-CPU ratio '
+          f'can stray for reasons that are not flow\'s. Both 2-CPU statistics move with the '
+          f'scheduler from run to run (the best of runs is as exposed to one lucky run as '
+          f'the median to a bimodal spread); the 1-CPU ratio is the steady one.\n')
         w(f'Load average during this workload: {" → ".join(loads["transport"])}.\n')
         if push['rows']:
             rows = [[x['batch'], x['bytes'], x['hwm'], f'{x["flow_msgs_s_net"]:,.0f}',
