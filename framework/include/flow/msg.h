@@ -71,7 +71,9 @@ FLOW_EXPORT int flow_msg_add_i64s(flow_msg_t *msg, const int64_t *values,
 /*
  * Return the items of a FLOW_INT64 message, which the caller may modify in
  * place but not grow; NULL for other types. Borrowed: valid until the next
- * change to the message or its destruction.
+ * change to the message or its destruction. The pointer is 8-aligned: for
+ * a received message whose items arrived unaligned, the first call copies
+ * them into the message's own memory.
  */
 FLOW_EXPORT int64_t *flow_msg_i64(flow_msg_t *msg);
 
