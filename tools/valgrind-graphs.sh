@@ -94,6 +94,26 @@ push = src.out -> mid.in batch=512 hwm=4
 push = mid.out -> out.in hwm=4
 EOF
 
+# Small frames: range's direct sends, frames of 48 bytes at any address in
+# libzmq's buffers (items copied on first use), 32-byte end markers held
+# in the message pool, through two jitter instances to a printing collect.
+cat >"$tmp/small.ini" <<'EOF'
+[src]
+type = range
+count = 30000
+[mid]
+type = jitter
+instances = 2
+max_us = 20
+[out]
+type = collect
+order = input
+output = /dev/null
+[links]
+push = src.out -> mid.in batch=3
+push = mid.out -> out.in
+EOF
+
 # A fault node sends one malformed frame mid-stream; the receiver fails.
 for action in garbage truncate badcount badtype badeos; do
     cat >"$tmp/$action.ini" <<EOF
@@ -120,6 +140,7 @@ done
 run palindromes 0 definite graphs/palindromes.ini --timeout 300
 run pids 0 definite graphs/pids.ini --timeout 300
 run range-jitter-collect 0 definite "$tmp/stress.ini" --timeout 300
+run small-frames 0 definite "$tmp/small.ini" --timeout 300
 fault_leaks=none
 [ "${FAULT_LEAKS:-0}" = 1 ] && fault_leaks=definite
 for action in garbage truncate badcount badtype badeos; do
