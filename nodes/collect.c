@@ -11,11 +11,15 @@
  *
  * A file is written under a temporary name in the same directory and renamed
  * onto its path only when everything was written, so a failed run never
- * leaves a partial output behind.
+ * leaves a partial output behind. An output path that already names
+ * something other than a regular file (a FIFO, a device such as /dev/null,
+ * a socket) is opened and written directly, batch by batch: renaming a file
+ * onto it would replace it.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +57,7 @@ struct collect {
     int fd;              /* where lines go */
     bool file_open;      /* fd is the temporary file, still open */
     bool finished;       /* the file was renamed onto its path */
+    bool direct;         /* fd is the output itself (not a regular file) */
     char *tmp_path;      /* temporary file, NULL for standard output */
     char *buf;           /* COLLECT_BUF bytes of output not yet written */
     size_t len;          /* bytes used in buf */
@@ -156,7 +161,7 @@ pending_clear(struct pending *p)
 static const char *
 output_name(const struct collect *s)
 {
-    return s->tmp_path != NULL ? s->output : "stdout";
+    return s->tmp_path != NULL || s->direct ? s->output : "stdout";
 }
 
 /* Write the `len` bytes of `data` to `fd`. Returns 0 or -errno. */
@@ -314,11 +319,38 @@ write_ready(flow_node_t *node, struct collect *s)
 
 static void collect_fini(flow_node_t *node, void *state);
 
+/* Open an output that exists and is not a regular file, to write it
+ * directly. Returns 1 if it is one (opened), 0 if not, or a failure. */
+static int
+open_direct(flow_node_t *node, struct collect *s)
+{
+    struct stat st;
+
+    if (stat(s->output, &st) < 0 || S_ISREG(st.st_mode))
+        return 0;
+    if (S_ISDIR(st.st_mode))
+        return flow_node_fail(node, "output '%s' is a directory", s->output);
+    s->fd = open(s->output, O_WRONLY | O_CLOEXEC);
+    if (s->fd < 0) {
+        int rc = -errno;
+        s->fd = STDOUT_FILENO;
+        return flow_node_fail(node, "cannot open '%s': %s", s->output,
+                              flow_strerror(rc));
+    }
+    s->file_open = true;
+    s->direct = true;
+    return 1;
+}
+
 /* Create the temporary file next to the output path. */
 static int
 open_file(flow_node_t *node, struct collect *s)
 {
     size_t size = strlen(s->output) + sizeof(".XXXXXX");
+    int rc = open_direct(node, s);
+
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
 
     s->tmp_path = malloc(size);
     if (s->tmp_path == NULL)
@@ -328,7 +360,7 @@ open_file(flow_node_t *node, struct collect *s)
 
     s->fd = mkstemp(s->tmp_path);
     if (s->fd < 0) {
-        int rc = -errno;
+        rc = -errno;
         free(s->tmp_path);
         s->tmp_path = NULL;
         return flow_node_fail(node, "cannot create a file next to '%s': %s",
@@ -430,6 +462,13 @@ collect_finish(flow_node_t *node, void *state)
             return rc;
     }
     rc = flush(node, s);
+    if (rc == 0 && s->direct) {
+        s->file_open = false;
+        if (close(s->fd) < 0)
+            return flow_node_fail(node, "cannot write to '%s': %s", s->output,
+                                  flow_strerror(-errno));
+        return 0;
+    }
     if (rc < 0 || s->tmp_path == NULL)
         return rc;
 

@@ -97,7 +97,7 @@ EOF
 # Small frames: range's direct sends, frames of 48 bytes at any address in
 # libzmq's buffers (items copied on first use), 32-byte end markers held
 # in the message pool, through two jitter instances to a printing collect.
-cat >"$tmp/small.ini" <<'EOF'
+cat >"$tmp/small.ini" <<EOF
 [src]
 type = range
 count = 30000
@@ -108,7 +108,7 @@ max_us = 20
 [out]
 type = collect
 order = input
-output = /dev/null
+output = $tmp/small.out
 [links]
 push = src.out -> mid.in batch=3
 push = mid.out -> out.in

@@ -74,9 +74,10 @@ size_t flow__msg_zmq_i64s(struct zmq_msg_t *out, uint32_t src,
                           const int64_t *items, size_t n, uint64_t seq);
 
 /*
- * Decode the ZeroMQ message `zm` (always consumed: closed or moved). An
- * int64 or bytes frame becomes a message that keeps the frame's memory (no
- * copy); other frames are decoded as flow__msg_decode does. Same returns.
+ * Decode the ZeroMQ message `zm` (always consumed: closed or moved). The
+ * message keeps the frame's memory (no copy), except a words frame whose
+ * offsets are not 4-aligned, which is decoded as flow__msg_decode does.
+ * Same returns.
  */
 int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
                        flow_frame_info_t *info, char *why, size_t whylen);
@@ -84,9 +85,12 @@ int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
 /*
  * The receive path without a copy or a move: a new message (caller owns,
  * stored in `*msg_p`, which must hold no message: it is overwritten) whose
- * ZeroMQ message, returned, is initialized and empty, for zmq_msg_recv to
- * fill. flow__msg_from_slot then decodes what
- * arrived; flow_msg_destroy instead closes the frame unread.
+ * ZeroMQ message, returned, is for zmq_msg_recv or zmq_msg_move to fill and
+ * not to be read before: it is initialized, or holds a small frame the pool
+ * kept, which they close. Every frame received into it must then go
+ * through flow__msg_from_slot (which records its length, so that only
+ * small frames are kept again); a slot that received nothing may be
+ * destroyed with flow_msg_destroy.
  */
 struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
 
@@ -171,7 +175,8 @@ typedef struct flow_glink {
     size_t port[2];     /* resolved port indexes */
     char *port_name[2]; /* as written */
     size_t batch;
-    int hwm;      /* as written, or flow__link_hwm_default(batch) */
+    int hwm;      /* as written, or flow__link_hwm_default(type, batch)
+                     from the checker (64 until then) */
     bool hwm_set; /* hwm was written in the graph */
     int line;
     char *text; /* "a.out -> b.in", for messages */

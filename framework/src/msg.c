@@ -716,7 +716,7 @@ flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
     size_t len = frame_len(msg);
 
     *msg_p = NULL;
-    if (msg->zowned && zmq_msg_size(&msg->zmsg) == len) {
+    if (msg->zowned && msg->zlen == len) {
         /* A received frame going out again: rewrite its header only. */
         put_header(zmq_msg_data(&msg->zmsg), FLOW_FRAME_DATA, msg->type, src,
                    (uint32_t)msg->count, msg->seq);
@@ -775,8 +775,9 @@ flow__msg_recv_slot(flow_msg_t **msg_p)
 {
     flow_msg_t *msg = msg_get(FLOW_BYTES, true);
 
-    /* zowned: destroying the message closes the frame, received or not. A
-     * frame the pool held is closed by zmq_msg_recv itself. */
+    /* zowned: destroying the message closes the frame (or keeps a small
+     * one for the next receive). A frame the pool held is closed by
+     * zmq_msg_recv or zmq_msg_move itself. */
     if (msg->zheld)
         msg->zheld = false;
     else

@@ -3,6 +3,7 @@
  * test_core.c: flowrun end to end on the article's graphs and on
  * end-of-stream stress graphs, checked against oracles computed here.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -539,6 +540,71 @@ test_core_collect_file_atomic(void **unused)
     rmdir(dir);
 }
 
+/* collect to a FIFO (as to /dev/null or any device): written directly,
+ * never replaced by a renamed file; a directory is refused, named. */
+static void
+test_core_collect_to_fifo(void **unused)
+{
+    char tmpl[] = "/tmp/flow-test-fifo-XXXXXX";
+    char *dir = mkdtemp(tmpl), text[1024], fifo[256], got[8192], *path;
+    size_t len = 0;
+    ssize_t n;
+    tu_result_t r;
+    struct stat st;
+    long v, expect = 0;
+    int fd;
+
+    (void)unused;
+    assert_non_null(dir);
+    snprintf(fifo, sizeof(fifo), "%s/out.fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    /* A reader first, so that the writer's open does not block; 1000
+     * numbers fit in the pipe's buffer. */
+    fd = open(fifo, O_RDONLY | O_NONBLOCK);
+    assert_true(fd >= 0);
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ncount = 1000\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in batch=7\n",
+             fifo);
+    path = tu_temp_file(text);
+    assert_int_equal(tu_runl(&r, 30, path, NULL), 0);
+    tu_result_release(&r);
+    while ((n = read(fd, got + len, sizeof(got) - 1 - len)) > 0)
+        len += (size_t)n;
+    got[len] = '\0';
+    close(fd);
+    for (char *p = got, *end; *p; p = end) {
+        v = strtol(p, &end, 10);
+        assert_true(end > p && *end == '\n');
+        assert_int_equal(v, expect++);
+        end++;
+    }
+    assert_int_equal(expect, 1000);
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(count_entries(dir), 1);
+    unlink(fifo);
+    unlink(path);
+    free(path);
+
+    /* A directory as the output: refused, with its name. */
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ncount = 10\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in\n",
+             dir);
+    path = tu_temp_file(text);
+    assert_int_equal(tu_runl(&r, 30, path, NULL), 1);
+    if (!strstr(r.err, "is a directory"))
+        fail_msg("no 'is a directory' in:\n%s", r.err);
+    tu_result_release(&r);
+    assert_int_equal(count_entries(dir), 0);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
 /* Every shipped graph passes --check. */
 static void
 test_core_graphs_check(void **unused)
@@ -573,6 +639,7 @@ main(void)
         cmocka_unit_test(test_core_eos_matrix),
         cmocka_unit_test(test_core_failure_reported),
         cmocka_unit_test(test_core_collect_file_atomic),
+        cmocka_unit_test(test_core_collect_to_fifo),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

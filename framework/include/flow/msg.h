@@ -73,7 +73,8 @@ FLOW_EXPORT int flow_msg_add_i64s(flow_msg_t *msg, const int64_t *values,
  * place but not grow; NULL for other types. Borrowed: valid until the next
  * change to the message or its destruction. The pointer is 8-aligned: for
  * a received message whose items arrived unaligned, the first call copies
- * them into the message's own memory.
+ * them into the message's own memory, so even this call changes the message
+ * (as every call on a message, not for two threads at once).
  */
 FLOW_EXPORT int64_t *flow_msg_i64(flow_msg_t *msg);
 
