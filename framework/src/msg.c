@@ -166,17 +166,15 @@ msg_put(flow_msg_t *msg)
     }
     if (!pool.keyed)
         pool_register();
-    if (msg->memcap > POOL_KEEP || msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
-        if (msg->memcap > POOL_KEEP) {
-            free(msg->mem);
-            msg->mem = NULL;
-            msg->memcap = 0;
-        }
-        if (msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
-            free(msg->own_offs);
-            msg->own_offs = NULL;
-            msg->offcap = 0;
-        }
+    if (msg->memcap > POOL_KEEP) {
+        free(msg->mem);
+        msg->mem = NULL;
+        msg->memcap = 0;
+    }
+    if (msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
+        free(msg->own_offs);
+        msg->own_offs = NULL;
+        msg->offcap = 0;
     }
     msg->next = pool.head;
     pool.head = msg;
@@ -709,6 +707,18 @@ free_frame(void *data, void *hint)
     free(data);
 }
 
+/* Make `*out` (uninitialized) a ZeroMQ message of `len` bytes; return its
+ * data. Aborts when libzmq cannot allocate it, as flow__xmalloc does. */
+static unsigned char *
+frame_new(zmq_msg_t *out, size_t len)
+{
+    if (zmq_msg_init_size(out, len)) {
+        fprintf(stderr, "flow: fatal: cannot make a frame of %zu bytes\n", len);
+        abort();
+    }
+    return zmq_msg_data(out);
+}
+
 size_t
 flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
 {
@@ -728,12 +738,7 @@ flow__msg_to_zmq(flow_msg_t **msg_p, uint32_t src, zmq_msg_t *out)
         /* Small frames: a copy into ZeroMQ's own buffer is cheaper than a
          * free() called later from ZeroMQ's I/O thread, and the message
          * keeps its memory for the next one. Words are laid out anew. */
-        if (zmq_msg_init_size(out, len)) {
-            fprintf(stderr, "flow: fatal: cannot make a frame of %zu bytes\n",
-                    len);
-            abort();
-        }
-        frame_write(msg, src, zmq_msg_data(out));
+        frame_write(msg, src, frame_new(out, len));
     } else {
         /* Large int64 or bytes frames: the payload already follows room
          * for the header; ZeroMQ takes the memory as it is. */
@@ -756,13 +761,8 @@ flow__msg_zmq_i64s(zmq_msg_t *out, uint32_t src, const int64_t *items, size_t n,
                    uint64_t seq)
 {
     size_t len = FLOW_WIRE_HDR + n * sizeof(int64_t);
-    unsigned char *f;
+    unsigned char *f = frame_new(out, len);
 
-    if (zmq_msg_init_size(out, len)) {
-        fprintf(stderr, "flow: fatal: cannot make a frame of %zu bytes\n", len);
-        abort();
-    }
-    f = zmq_msg_data(out);
     put_header(f, FLOW_FRAME_DATA, FLOW_INT64, src, (uint32_t)n, seq);
     if (n)
         memcpy(f + FLOW_WIRE_HDR, items, n * sizeof(int64_t));

@@ -545,22 +545,37 @@ port_for_send(flow_node_t *node, const char *port, rport_t **out)
     return port_for(node, port, true, out);
 }
 
+/* 0 if port `p` carries items of `type`; else FLOW_EPORT, node failed. */
+static int
+check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
+{
+    if (p->decl->type == FLOW_ANY || type == p->decl->type)
+        return 0;
+    flow_node_fail(node, "send of a %s message on port '%s', which carries %s",
+                   flow_type_name(type), p->decl->name,
+                   flow_type_name(p->decl->type));
+    return FLOW_EPORT;
+}
+
+/* The sequence number of a message sent with `seq`: in process(), one
+ * without a number of its own takes that of the message being processed. */
+static inline uint64_t
+seq_for_send(const flow_node_t *node, uint64_t seq)
+{
+    return node->processing && seq == FLOW_SEQ_NONE ? node->cur_seq : seq;
+}
+
 static int
 check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
 {
+    int rc;
+
     if (!msg)
         return flow_node_fail(node, "send of a NULL message on port '%s'",
                               p->decl->name);
-    if (p->decl->type != FLOW_ANY && flow_msg_type(msg) != p->decl->type) {
-        flow_node_fail(node,
-                       "send of a %s message on port '%s', which "
-                       "carries %s",
-                       flow_type_name(flow_msg_type(msg)), p->decl->name,
-                       flow_type_name(p->decl->type));
-        return FLOW_EPORT;
-    }
-    if (node->processing && flow_msg_seq(msg) == FLOW_SEQ_NONE)
-        flow_msg_set_seq(msg, node->cur_seq);
+    if ((rc = check_type(node, p, flow_msg_type(msg))))
+        return rc;
+    flow_msg_set_seq(msg, seq_for_send(node, flow_msg_seq(msg)));
     return 0;
 }
 
@@ -658,20 +673,11 @@ flow_node_send_i64s(flow_node_t *node, const char *port, const int64_t *items,
         flow_msg_set_seq(msg, seq);
         return flow__harness_send(node->harness, port, true, 0, &msg);
     }
-    if ((rc = port_for_send(node, port, &p)) || (rc = interrupted(node)))
+    if ((rc = port_for_send(node, port, &p)) || (rc = interrupted(node)) ||
+        (rc = check_type(node, p, FLOW_INT64)))
         return rc;
-    if (p->decl->type != FLOW_ANY && p->decl->type != FLOW_INT64) {
-        /* The words of check_msg and of the harness. */
-        flow_node_fail(node,
-                       "send of a %s message on port '%s', which "
-                       "carries %s",
-                       flow_type_name(FLOW_INT64), p->decl->name,
-                       flow_type_name(p->decl->type));
-        return FLOW_EPORT;
-    }
-    if (node->processing && seq == FLOW_SEQ_NONE)
-        seq = node->cur_seq;
-    bytes = flow__msg_zmq_i64s(&zm, node->inst, items, n, seq);
+    bytes =
+        flow__msg_zmq_i64s(&zm, node->inst, items, n, seq_for_send(node, seq));
     return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, n, bytes);
 }
 
