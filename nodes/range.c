@@ -9,7 +9,7 @@
 
 #include "flow/node.h"
 
-/* Batches up to this many items are sent with flow_node_send_i64s. */
+/* Chunks of up to this many items are sent with flow_node_send_i64s. */
 #define DIRECT_MAX 256
 
 struct range {
@@ -41,19 +41,37 @@ sent(flow_node_t *node, int rc)
     return flow_node_fail(node, "cannot send on 'out': %s", flow_strerror(rc));
 }
 
-/* Make `msg` hold the `n` numbers from `first`, written in place. */
-static int
-fill(flow_msg_t *msg, int64_t first, uint64_t n)
+/* Write the `n` numbers from `first` at `v`. */
+static void
+fill(int64_t *v, int64_t first, uint64_t n)
 {
-    int64_t *v;
-    int rc = flow_msg_resize(msg, (size_t)n);
-
-    if (rc < 0)
-        return rc;
-    v = flow_msg_i64(msg);
     for (uint64_t j = 0; j < n; j++)
         v[j] = first + (int64_t)j;
-    return 0;
+}
+
+/* Send chunk `k`, the `n` numbers from `first`. Small chunks are made in
+ * `buf` (DIRECT_MAX items) and copied into the frame as they are sent;
+ * large ones are written in place in a message sent without a copy. */
+static int
+send_chunk(flow_node_t *node, int64_t *buf, int64_t first, uint64_t n,
+           uint64_t k)
+{
+    flow_msg_t *msg;
+    int rc;
+
+    if (n <= DIRECT_MAX) {
+        fill(buf, first, n);
+        return sent(node, flow_node_send_i64s(node, "out", buf, n, k));
+    }
+    msg = flow_msg_new(FLOW_INT64, (size_t)n);
+    if ((rc = flow_msg_resize(msg, (size_t)n)) < 0) {
+        flow_msg_destroy(&msg);
+        return flow_node_fail(node, "cannot add numbers: %s",
+                              flow_strerror(rc));
+    }
+    fill(flow_msg_i64(msg), first, n);
+    flow_msg_set_seq(msg, k);
+    return sent(node, flow_node_send(node, "out", &msg));
 }
 
 static int
@@ -64,6 +82,7 @@ range_run(flow_node_t *node, void *state)
     uint64_t batch = flow_node_batch(node, "out");
     uint64_t instance = flow_node_instance(node);
     uint64_t instances = flow_node_instances(node);
+    int64_t buf[DIRECT_MAX];
 
     if (batch == 0)
         return flow_node_fail(node, "no batch size on port 'out'");
@@ -71,36 +90,10 @@ range_run(flow_node_t *node, void *state)
         instances = 1;
 
     uint64_t chunks = count / batch + (count % batch != 0);
-    if (batch <= DIRECT_MAX) {
-        /* Small batches: made here, copied into the frame as it is sent. */
-        int64_t v[DIRECT_MAX];
-        for (uint64_t k = instance; k < chunks; k += instances) {
-            uint64_t first = k * batch;
-            uint64_t n = count - first < batch ? count - first : batch;
-            int64_t base = s->start + (int64_t)first;
-            for (uint64_t j = 0; j < n; j++)
-                v[j] = base + (int64_t)j;
-            int rc = sent(node, flow_node_send_i64s(node, "out", v, n, k));
-            if (rc < 0)
-                return rc;
-        }
-        return 0;
-    }
-    /* Large batches: written in place in a message that is sent without a
-     * copy. */
     for (uint64_t k = instance; k < chunks; k += instances) {
         uint64_t first = k * batch;
         uint64_t n = count - first < batch ? count - first : batch;
-        flow_msg_t *msg = flow_msg_new(FLOW_INT64, (size_t)n);
-
-        int rc = fill(msg, s->start + (int64_t)first, n);
-        if (rc < 0) {
-            flow_msg_destroy(&msg);
-            return flow_node_fail(node, "cannot add numbers: %s",
-                                  flow_strerror(rc));
-        }
-        flow_msg_set_seq(msg, k);
-        rc = sent(node, flow_node_send(node, "out", &msg));
+        int rc = send_chunk(node, buf, s->start + (int64_t)first, n, k);
         if (rc < 0)
             return rc;
     }

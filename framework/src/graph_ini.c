@@ -283,8 +283,7 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
     memset(l, 0, sizeof(*l));
     l->kind = strcmp(kind, "push") ? FLOW_LINK_PAIR : FLOW_LINK_PUSH;
     l->line = line;
-    l->batch = 1024;
-    l->hwm = 64; /* until the checker knows the item type, if not given */
+    l->batch = 1024; /* hwm: as given, else the checker's default */
     {
         size_t tl = strlen(tok[0]) + strlen(tok[2]) + 8;
         l->text = flow__xmalloc(tl);
@@ -332,7 +331,6 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
             l->hwm_set = true;
         }
     }
-
     l->port_name[0] = flow__xstrdup(p0);
     l->port_name[1] = flow__xstrdup(p1);
     free(text);

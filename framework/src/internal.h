@@ -176,7 +176,7 @@ typedef struct flow_glink {
     char *port_name[2]; /* as written */
     size_t batch;
     int hwm;      /* as written, or flow__link_hwm_default(type, batch)
-                     from the checker (64 until then) */
+                     from the checker (0 until then) */
     bool hwm_set; /* hwm was written in the graph */
     int line;
     char *text; /* "a.out -> b.in", for messages */
