@@ -21,20 +21,16 @@
 # The link has flow's default hwm for its batch size (read back from
 # `flowrun --dot`); the raw sockets get the same hwm.
 #
-# Two statistics, both printed. "ratio" compares medians; "best" compares
-# the fastest run of each (best of RUNS). Each batch also times a second
-# raw send series, interleaved with the first: "A/A" is raw libzmq against
-# itself, by both statistics, which shows how far a ratio strays on this
-# machine for reasons that are not flow's. With both CPUs, small messages
-# make both statistics swing from run to run (raw against itself has given
-# 0.62-1.45 here); the 1-CPU ratio below is the steady one.
-#
-# With both CPUs, libzmq's throughput for small messages swings between
-# runs as the scheduler places the four threads (two per process): the
-# ratio's noise is the machine's. For batches up to PIN_MAX items (default
-# 16) each command also runs pinned to one CPU (taskset -c 0): every thread
-# then shares that CPU, and the "1 CPU" ratio compares what a message costs
-# flow and libzmq in CPU time, without the scheduler's swings.
+# Two statistics, both printed: "ratio" compares medians, "best" the
+# fastest run of each (best of RUNS). With both CPUs, libzmq's throughput
+# for small messages swings between runs as the scheduler places the four
+# threads (two per process), so each batch also times a second raw send
+# series, interleaved with the first: "A/A" is raw libzmq against itself,
+# by both statistics, and shows how far a ratio strays for reasons that are
+# not flow's (0.62-1.45 has been seen). For batches up to PIN_MAX items
+# (default 16) each command also runs pinned to one CPU (taskset -c 0):
+# every thread then shares it, and the "1 CPU" ratio, the steady one,
+# compares what a message costs flow and libzmq in CPU time.
 #
 #   tools/bench/push.sh [BUILD_DIR]          # default BUILD_DIR: ./build
 #   cmake --build build --target bench_push  # the same, after building
