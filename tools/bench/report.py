@@ -937,7 +937,7 @@ def main():
           f'in messages of B items (24-byte header + 8·B bytes) against raw libzmq PUSH/PULL '
           f'between two processes with messages of the same size (the faster of zmq_send and '
           f'zero-copy), interleaved, median of RUNS. flow\'s rate is net of its start-up '
-          f'({push["startup_ms"]} ms, the run with 0 items). push.sh reports medians only. '
+          f'({push["startup_ms"]} ms, the run with 0 items). '
           f'The link has flow\'s default hwm for its batch size (about 1 MiB of frames, 64 to '
           f'1000 messages) and the raw sockets get the same. "1 CPU" repeats the small '
           f'batches with every process pinned to one CPU (taskset -c 0): all four threads '
@@ -978,23 +978,16 @@ def main():
                           "'' using 1:6 axes x1y2 with points pt 1 title 'A/A control, medians', "
                           "0.9 axes x1y2 with lines dt 3 lc rgb 'red' title 'target 0.9'\n", ds)
             w(f'![transport]({img})\n')
-            worst = min(x['ratio'] for x in push['rows'])
-            summary_rows.append(['Transport: flow push >= 0.9x raw libzmq at every message size '
-                                 '(medians)',
-                                 f'{worst:.2f}x at worst (' + ', '.join(
-                                     f'{x["bytes"]} B: {x["ratio"]:.2f}x' for x in push['rows']) +
-                                 '; A/A control, raw against itself: ' + ', '.join(
-                                     f'{x["aa_median"]:.2f}x' for x in push['rows']) + ')',
-                                 met(worst >= 0.9)])
-            worst_b = min(x['ratio_best'] for x in push['rows'])
-            summary_rows.append(['Transport: flow push >= 0.9x raw libzmq at every message size '
-                                 '(best of runs)',
-                                 f'{worst_b:.2f}x at worst (' + ', '.join(
-                                     f'{x["bytes"]} B: {x["ratio_best"]:.2f}x'
-                                     for x in push['rows']) +
-                                 '; A/A control: ' + ', '.join(
-                                     f'{x["aa_best"]:.2f}x' for x in push['rows']) + ')',
-                                 met(worst_b >= 0.9)])
+            for key, aa, what in (('ratio', 'aa_median', 'medians'),
+                                  ('ratio_best', 'aa_best', 'best of runs')):
+                worst = min(x[key] for x in push['rows'])
+                summary_rows.append([
+                    f'Transport: flow push >= 0.9x raw libzmq at every message size ({what})',
+                    f'{worst:.2f}x at worst (' +
+                    ', '.join(f'{x["bytes"]} B: {x[key]:.2f}x' for x in push['rows']) +
+                    '; A/A control, raw against itself: ' +
+                    ', '.join(f'{x[aa]:.2f}x' for x in push['rows']) + ')',
+                    met(worst >= 0.9)])
             cpu = [x for x in push['rows'] if x['ratio_1cpu'] is not None]
             if cpu:
                 worst_c = min(x['ratio_1cpu'] for x in cpu)
