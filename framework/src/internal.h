@@ -83,14 +83,16 @@ int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
                        flow_frame_info_t *info, char *why, size_t whylen);
 
 /*
- * The receive path without a copy or a move: a new message (caller owns,
- * stored in `*msg_p`, which must hold no message: it is overwritten) whose
- * ZeroMQ message, returned, is for zmq_msg_recv or zmq_msg_move to fill and
- * not to be read before: it is initialized, or holds a small frame the pool
- * kept, which they close. Every frame received into it must then go
- * through flow__msg_from_slot (which records its length, so that only
- * small frames are kept again); a slot that received nothing may be
- * destroyed with flow_msg_destroy.
+ * The receive path without a copy or a move: a message (caller owns, stored
+ * in `*msg_p`) whose ZeroMQ message, returned, is for zmq_msg_recv or
+ * zmq_msg_move to fill and not to be read before: it is initialized, or
+ * holds a frame, which they close. `*msg_p` is NULL (a message comes from
+ * the pool) or a message the caller owns and is done with, typically the
+ * last one received, which is reused as it is: a loop that receives into
+ * the same pointer costs no pool traffic. Every frame received into it
+ * must then go through flow__msg_from_slot (which records its length, so
+ * that only small frames are kept in the pool); a slot that received
+ * nothing may be destroyed with flow_msg_destroy.
  */
 struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
 

@@ -764,17 +764,33 @@ flow__msg_zmq_i64s(zmq_msg_t *out, uint32_t src, const int64_t *items, size_t n,
     unsigned char *f = frame_new(out, len);
 
     put_header(f, FLOW_FRAME_DATA, FLOW_INT64, src, (uint32_t)n, seq);
-    if (n)
+    if (n == 1) /* a constant size: a plain store, not a call */
+        memcpy(f + FLOW_WIRE_HDR, items, sizeof(int64_t));
+    else if (n)
         memcpy(f + FLOW_WIRE_HDR, items, n * sizeof(int64_t));
     return len;
 }
 
-
 struct zmq_msg_t *
 flow__msg_recv_slot(flow_msg_t **msg_p)
 {
-    flow_msg_t *msg = msg_get(FLOW_BYTES, true);
+    flow_msg_t *msg = *msg_p;
 
+#ifndef FLOW_MSG_NO_POOL
+    if (msg) {
+        /* The last receive's message, handed back: its frame, if it still
+         * holds it (zowned), is closed by the next receive into it. */
+        if (!msg->zowned)
+            zmq_msg_init(&msg->zmsg);
+        msg->zowned = true;
+        msg->zlen = 0;
+        msg->next = NULL;
+        return &msg->zmsg;
+    }
+#else
+    flow_msg_destroy(msg_p); /* so that ASan sees a use after receive */
+#endif
+    msg = msg_get(FLOW_BYTES, true);
     /* zowned: destroying the message closes the frame (or keeps a small
      * one for the next receive). A frame the pool held is closed by
      * zmq_msg_recv or zmq_msg_move itself. */
@@ -819,8 +835,8 @@ flow__msg_from_slot(flow_msg_t **msg_p, size_t len, flow_frame_info_t *info,
     msg->buf = f + v.olen; /* so that buf + FLOW_WIRE_HDR is the payload */
     msg->len = v.dlen;
     msg->cap = v.dlen;
-    if (v.type == FLOW_WORDS)
-        msg->offs = (uint32_t *)(void *)(f + FLOW_WIRE_HDR);
+    msg->offs = v.type == FLOW_WORDS ? (uint32_t *)(void *)(f + FLOW_WIRE_HDR)
+                                     : msg->own_offs;
     *msg_p = msg;
     return 0;
 }
@@ -833,6 +849,7 @@ flow__msg_from_zmq(zmq_msg_t *zm, flow_msg_t **msg_p, flow_frame_info_t *info,
      * inside the zmq_msg_t itself, so they move with it. */
     size_t len = zmq_msg_size(zm);
 
+    *msg_p = NULL;
     zmq_msg_move(flow__msg_recv_slot(msg_p), zm);
     return flow__msg_from_slot(msg_p, len, info, why, whylen);
 }

@@ -627,10 +627,11 @@ send_counted(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm,
         p->ch[channel].sent++;
     else if ((rc = send_zmsg(node, p, channel, zm)))
         return rc;
-    if (node->st) {
-        STAT_ADD(p->st, out_msgs, 1);
-        STAT_ADD(p->st, out_items, items);
-        STAT_ADD(p->st, out_bytes, bytes);
+    flow_port_stats_t *st = p->st;
+    if (st) {
+        STAT_ADD(st, out_msgs, 1);
+        STAT_ADD(st, out_items, items);
+        STAT_ADD(st, out_bytes, bytes);
     }
     return 0;
 }
@@ -855,11 +856,13 @@ flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
 enum { GOT_DATA = 0, GOT_EOS = 1, GOT_NOTHING = 2 };
 
 /*
- * Receive one frame from `sock` of port `p` (channel `c` for a pair port).
- * Returns GOT_DATA with `*msg_p` set, GOT_EOS, GOT_NOTHING (with
- * ZMQ_DONTWAIT and nothing queued) or a negative code with the node failed.
+ * Receive one frame from `sock` of port `p` (channel `c` for a pair port)
+ * into `*msg_p`: NULL, or a message the caller is done with (reused).
+ * Returns GOT_DATA with `*msg_p` set, or with `*msg_p` destroyed GOT_EOS,
+ * GOT_NOTHING (with ZMQ_DONTWAIT and nothing queued) or a negative code
+ * with the node failed.
  */
-static int
+static int __attribute__((flatten))
 recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
            flow_msg_t **msg_p)
 {
@@ -870,10 +873,12 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     uint64_t *rcvd;
     const char *pname = p->peer->name;
 
-    if (stop_hard) /* also when input keeps coming: look before taking */
+    if (stop_hard) { /* also when input keeps coming: look before taking */
+        flow_msg_destroy(msg_p);
         return FLOW_EINTR;
+    }
 
-    /* The frame is received straight into a new message: no move. */
+    /* The frame is received straight into a message: no move. */
     zm = flow__msg_recv_slot(msg_p);
     for (;;) {
         /* Take what is queued without a clock read; only a receive that
@@ -947,10 +952,13 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         }
     }
     if (info.kind == FLOW_FRAME_DATA) {
+        flow_port_stats_t *st = p->st;
         (*rcvd)++;
-        STAT_ADD(p->st, in_msgs, 1);
-        STAT_ADD(p->st, in_items, flow_msg_count(*msg_p));
-        STAT_ADD(p->st, in_bytes, info.bytes);
+        if (st) {
+            STAT_ADD(st, in_msgs, 1);
+            STAT_ADD(st, in_items, flow_msg_count(*msg_p));
+            STAT_ADD(st, in_bytes, info.bytes);
+        }
         return GOT_DATA;
     }
     if (info.count != *rcvd)
@@ -1085,6 +1093,8 @@ flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
 
 /* ---- The instance's life ------------------------------------------------- */
 
+/* Hand `*msg_p` to the node's process(). A message it leaves there stays
+ * the caller's, for the next receive into the same pointer to reuse. */
 static int
 dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
 {
@@ -1094,10 +1104,13 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
     node->cur_seq = flow_msg_seq(*msg_p);
     rc = node->gn->desc->process(node, state, p->decl->name, msg_p);
     node->processing = false;
-    flow_msg_destroy(msg_p);
-    if (rc < 0 && rc != FLOW_EINTR && !node->failed)
-        flow_node_fail(node, "process() returned %s", flow_err_name(rc));
-    return rc < 0 ? rc : 0;
+    if (rc < 0) {
+        flow_msg_destroy(msg_p);
+        if (rc != FLOW_EINTR && !node->failed)
+            flow_node_fail(node, "process() returned %s", flow_err_name(rc));
+        return rc;
+    }
+    return 0;
 }
 
 /* The framework's loop for process-mode nodes. */
@@ -1128,7 +1141,7 @@ process_loop(flow_node_t *node, void *state)
         if (n == 1) {
             /* One source of input: block on it, no poll needed. */
             rport_t *p = node->item_port[0];
-            flow_msg_t *msg = NULL;
+            flow_msg_t *msg = NULL; /* each receive reuses the last one */
             unsigned ch = node->item_ch[0];
             void *sock = node->items[0].socket;
             int rc;
@@ -1153,9 +1166,10 @@ process_loop(flow_node_t *node, void *state)
             rport_t *p = node->item_port[i];
             if (!(node->items[i].revents & ZMQ_POLLIN))
                 continue;
-            /* Take a few at a time: fewer polls, still fair. */
+            /* Take a few at a time: fewer polls, still fair. A receive
+             * that gets no data leaves msg NULL. */
+            flow_msg_t *msg = NULL;
             for (int k = 0; k < 64; k++) {
-                flow_msg_t *msg = NULL;
                 int rc = recv_frame(node, p, node->item_ch[i],
                                     node->items[i].socket, ZMQ_DONTWAIT, &msg);
                 if (rc < 0)
@@ -1165,6 +1179,7 @@ process_loop(flow_node_t *node, void *state)
                 if ((rc = dispatch(node, state, p, &msg)))
                     return rc;
             }
+            flow_msg_destroy(&msg);
         }
     }
 }

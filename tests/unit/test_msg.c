@@ -761,6 +761,156 @@ test_msg_through_zmq(void **state)
 
 /* A destroyed message is reused (per-thread pool): the next one must start
  * empty, whatever type and contents the last one had. */
+/* Word j of message i in test_msg_recv_slot_reuse. */
+static void
+reuse_word(char *w, size_t i, size_t j)
+{
+    snprintf(w, 48, "w%zux%zu", i, j);
+}
+
+/* The expected content of message i (kind 0, 1: int64; 2: words). */
+static void
+reuse_check(flow_msg_t *m, size_t i, int kind, size_t n, bool grown)
+{
+    char w[48];
+
+    assert_true(flow_msg_seq(m) == i);
+    if (kind == 2) {
+        assert_int_equal(flow_msg_type(m), FLOW_WORDS);
+        assert_int_equal(flow_msg_count(m), n);
+        for (size_t j = 0; j < n; j++) {
+            reuse_word(w, i, j);
+            assert_string_equal(flow_msg_word(m, j, NULL), w);
+        }
+        return;
+    }
+    assert_int_equal(flow_msg_type(m), FLOW_INT64);
+    assert_int_equal(flow_msg_count(m), n + grown);
+    const int64_t *v = flow_msg_i64(m);
+    for (size_t j = 0; j < n; j++)
+        if (v[j] != (int64_t)(i * 1000003 + j))
+            fail_msg("message %zu item %zu: %lld", i, j, (long long)v[j]);
+    if (grown)
+        assert_true(v[n] == -(int64_t)i);
+}
+
+/*
+ * The receive slot reused: frames of every size (held in the zmq_msg_t,
+ * or in a buffer of libzmq's), words, and end markers in between, received
+ * one after another into the same pointer over a real socket pair. Between
+ * receives the message is read, grown in place (which copies it out of the
+ * frame) or kept (taken out of the pointer): a kept message must keep its
+ * content while later frames arrive; a grown one must not disturb the next.
+ */
+static void
+recv_slot_reuse(const char *endpoint)
+{
+    enum { N = 600 };
+    void *ctx = zmq_ctx_new();
+    void *tx = zmq_socket(ctx, ZMQ_PAIR), *rx = zmq_socket(ctx, ZMQ_PAIR);
+    flow_msg_t *m = NULL, *kept[N];
+    int kinds[N];
+    size_t counts[N], nkept = 0, kept_i[N];
+    bool kept_grown[N];
+    uint64_t s = 77;
+
+    assert_int_equal(zmq_bind(rx, endpoint), 0);
+    assert_int_equal(zmq_connect(tx, endpoint), 0);
+    for (size_t i = 0; i < N; i++) {
+        int kind = (int)(rnd(&s) % 4);
+        size_t n = kind == 0 ? rnd(&s) % 2 : 1 + rnd(&s) % 900;
+        zmq_msg_t zm;
+
+        if (kind == 2)
+            n = 1 + rnd(&s) % 40;
+        kinds[i] = kind;
+        counts[i] = n;
+        if (kind <= 1) {
+            int64_t *v = malloc((n + 1) * sizeof(*v));
+            assert_non_null(v);
+            for (size_t j = 0; j < n; j++)
+                v[j] = (int64_t)(i * 1000003 + j);
+            flow__msg_zmq_i64s(&zm, 3, v, n, i);
+            free(v);
+        } else if (kind == 2) {
+            flow_msg_t *w = flow_msg_new(FLOW_WORDS, n);
+            char word[48];
+            for (size_t j = 0; j < n; j++) {
+                reuse_word(word, i, j);
+                assert_int_equal(flow_msg_add_word(w, word, strlen(word)), 0);
+            }
+            flow_msg_set_seq(w, i);
+            flow__msg_to_zmq(&w, 3, &zm);
+        } else {
+            assert_int_equal(zmq_msg_init_size(&zm, FLOW_WIRE_HDR), 0);
+            flow__msg_encode_eos(3, i, zmq_msg_data(&zm));
+        }
+        assert_true(zmq_msg_send(&zm, tx, 0) >= 0);
+
+        flow_frame_info_t info;
+        char why[128] = "";
+        zmq_msg_t *slot = flow__msg_recv_slot(&m);
+        int got = zmq_msg_recv(slot, rx, 0);
+        assert_true(got >= 0);
+        if (flow__msg_from_slot(&m, (size_t)got, &info, why, sizeof(why)))
+            fail_msg("message %zu: %s", i, why);
+        assert_int_equal(info.src, 3);
+        if (kind == 3) {
+            assert_int_equal(info.kind, FLOW_FRAME_EOS);
+            assert_true(info.count == i);
+            assert_null(m);
+            continue;
+        }
+        assert_int_equal(info.kind, FLOW_FRAME_DATA);
+        assert_non_null(m);
+        reuse_check(m, i, kind, n, false);
+        switch (rnd(&s) % 3) {
+        case 0: /* read only: the next receive reuses it */
+            break;
+        case 1: /* grown in place (int64), then kept or reused */
+            if (kind <= 1) {
+                assert_int_equal(flow_msg_add_i64(m, -(int64_t)i), 0);
+                reuse_check(m, i, kind, n, true);
+            }
+            if (rnd(&s) % 2)
+                break;
+            /* fall through */
+        case 2: /* taken: the next receive gets another message */
+            kept_grown[nkept] = kind <= 1 && flow_msg_count(m) > n;
+            kept_i[nkept] = i;
+            kept[nkept++] = m;
+            m = NULL;
+            break;
+        }
+    }
+    for (size_t k = 0; k < nkept; k++) {
+        size_t i = kept_i[k];
+        reuse_check(kept[k], i, kinds[i], counts[i], kept_grown[k]);
+        flow_msg_destroy(&kept[k]);
+    }
+    flow_msg_destroy(&m);
+    zmq_close(tx);
+    zmq_close(rx);
+    zmq_ctx_term(ctx);
+}
+
+static void
+test_msg_recv_slot_reuse(void **state)
+{
+    char dir[] = "/tmp/flow-test-slot-XXXXXX", ep[64];
+
+    (void)state;
+    recv_slot_reuse("inproc://slot");
+    /* ipc: frames decoded from libzmq's shared receive buffers, at any
+     * alignment. */
+    assert_non_null(mkdtemp(dir));
+    snprintf(ep, sizeof(ep), "ipc://%s/s", dir);
+    recv_slot_reuse(ep);
+    snprintf(ep, sizeof(ep), "%s/s", dir);
+    unlink(ep);
+    rmdir(dir);
+}
+
 static void
 test_msg_reuse_starts_empty(void **state)
 {
@@ -1183,6 +1333,7 @@ main(void)
         cmocka_unit_test(test_msg_roundtrip_empty_no_capacity),
         cmocka_unit_test(test_msg_through_zmq),
         cmocka_unit_test(test_msg_reuse_starts_empty),
+        cmocka_unit_test(test_msg_recv_slot_reuse),
         cmocka_unit_test(test_msg_eos),
         cmocka_unit_test(test_msg_decode_rejects_malformed),
         cmocka_unit_test(test_msg_decode_short_reason),
