@@ -118,6 +118,7 @@ flow_graph_destroy(flow_graph_t **graph_p)
         free(n->type);
         free(n->port_link);
         free(n->port_side);
+        free(n->pin);
         kv_free(n->kv, n->nkv);
     }
     for (size_t i = 0; i < g->nlinks; i++) {

@@ -2,7 +2,7 @@
 /*
  * graph_check.c: validation of a loaded graph before anything forks: node
  * types, instance counts, the reserved node keys (instances, timeout,
- * log_level and the placement hints cpus and slurm_constraint),
+ * log_level, pin and the placement hints cpus and slurm_constraint),
  * parameters against each node's table, ports, link kinds and item types,
  * ports linked twice or never, push cycles.
  */
@@ -15,6 +15,8 @@
 
 #define FLOW_MAX_INSTANCES 4096
 #define FLOW_MAX_CPUS      4096
+#define FLOW_MAX_PIN_CPU   1023 /* CPU_SETSIZE - 1 */
+#define FLOW_MAX_PIN       4096 /* CPUs listed in one `pin` */
 
 /* Where a value came from, for messages: "" or " (from graph parameter
  * 'segments', set on the command line)". Static buffer. */
@@ -54,7 +56,55 @@ valid_constraint(const char *s)
     return name;
 }
 
-/* Handle the placement hints `cpus` and `slurm_constraint`: returns 0 if
+/*
+ * Parse a CPU list, "0", "2-3", "0,4-7,1" (numbers 0 to FLOW_MAX_PIN_CPU,
+ * ranges ascending, in the order written), into `*cpus` (malloc'ed, caller
+ * frees) and `*n`. Returns false on any other text.
+ */
+static bool
+parse_cpu_list(const char *s, unsigned **cpus, size_t *n)
+{
+    unsigned *v = NULL;
+    size_t k = 0;
+
+    *cpus = NULL;
+    *n = 0;
+    for (;;) {
+        char *end;
+        unsigned long a, b;
+
+        if (*s < '0' || *s > '9')
+            goto bad;
+        a = strtoul(s, &end, 10);
+        b = a;
+        if (*end == '-') {
+            s = end + 1;
+            if (*s < '0' || *s > '9')
+                goto bad;
+            b = strtoul(s, &end, 10);
+        }
+        if (a > FLOW_MAX_PIN_CPU || b > FLOW_MAX_PIN_CPU || b < a ||
+            k + (b - a + 1) > FLOW_MAX_PIN)
+            goto bad;
+        v = flow__xrealloc(v, (k + (b - a + 1)) * sizeof(*v));
+        for (unsigned long c = a; c <= b; c++)
+            v[k++] = (unsigned)c;
+        if (*end == '\0')
+            break;
+        if (*end != ',')
+            goto bad;
+        s = end + 1;
+    }
+    *cpus = v;
+    *n = k;
+    return true;
+bad:
+    free(v);
+    return false;
+}
+
+/* Handle the key `pin` and the placement hints `cpus` and
+ * `slurm_constraint`: returns 0 if
  * `kv` is a valid one, a (negative) error code if it is a bad one, 1 if it
  * is another key. */
 static int
@@ -70,6 +120,18 @@ check_hint(flow_graph_t *g, flow_gnode_t *n, flow_kv_t *kv, flow_diag_t *diag)
                               "expected CPUs per instance, 1 to %d",
                               kv->value, n->name, set_note(kv), FLOW_MAX_CPUS);
         n->cpus = (unsigned)v;
+        return 0;
+    }
+    if (!strcmp(kv->key, "pin")) {
+        kv->used = true;
+        free(n->pin);
+        if (!parse_cpu_list(kv->value, &n->pin, &n->npin))
+            return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                              "bad value '%s' for 'pin' of node '%s'%s: "
+                              "expected CPU numbers and ranges, such as "
+                              "'0,2-3' (0 to %d)",
+                              kv->value, n->name, set_note(kv),
+                              FLOW_MAX_PIN_CPU);
         return 0;
     }
     if (!strcmp(kv->key, "slurm_constraint")) {

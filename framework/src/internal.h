@@ -169,6 +169,10 @@ typedef struct flow_gnode {
      * the node's kv, NULL: none). */
     unsigned cpus;
     const char *slurm_constraint;
+    /* `pin`: instance i runs on CPU pin[i % npin] only (npin 0: anywhere,
+     * as the launcher's own affinity allows). Owned. */
+    unsigned *pin;
+    size_t npin;
 } flow_gnode_t;
 
 typedef struct flow_glink {

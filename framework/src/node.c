@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1645,6 +1646,20 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.item_port = flow__xcalloc(maxitems, sizeof(*node.item_port));
     node.item_ch = flow__xcalloc(maxitems, sizeof(*node.item_ch));
 
+    /* Pinned before the context: libzmq's threads inherit the CPU. */
+    if (gn->npin) {
+        unsigned cpu = gn->pin[inst % gn->npin];
+        cpu_set_t set;
+
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        if (sched_setaffinity(0, sizeof(set), &set)) {
+            flow_node_fail(&node, "cannot pin to CPU %u (key 'pin'): %s", cpu,
+                           errno == EINVAL ? "no such CPU available here"
+                                           : strerror(errno));
+            return report_failure(&node, "", 0);
+        }
+    }
     node.ctx = zmq_ctx_new();
     if (!node.ctx) {
         flow_node_fail(&node, "cannot create a ZeroMQ context: %s",

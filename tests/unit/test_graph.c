@@ -826,6 +826,11 @@ test_graph_placement_hints(void **state)
         { "out.slurm_constraint=a b", "'slurm_constraint'", "'a b'" },
         { "out.slurm_constraint=&|", "'slurm_constraint'", "'&|'" },
         { "out.slurm_constraint=x;y", "'slurm_constraint'", "'x;y'" },
+        { "find.pin=", "'pin'", "''" },
+        { "find.pin=3-1", "'pin'", "'3-1'" },
+        { "find.pin=1024", "'pin'", "'1024'" },
+        { "find.pin=0,,1", "'pin'", "'0,,1'" },
+        { "find.pin=0-4096", "'pin'", "'0-4096'" },
     };
     flow_registry_t *reg = registry();
     flow_diag_t diag;
@@ -850,6 +855,17 @@ test_graph_placement_hints(void **state)
     g = load_hints(reg, "gen.cpus=1e2", &diag);
     assert_non_null(g);
     assert_int_equal(node(g, "gen")->cpus, 100);
+    assert_int_equal(node(g, "gen")->npin, 0);
+    flow_graph_destroy(&g);
+    g = load_hints(reg, "find.pin=5,0-2,1023", &diag);
+    assert_non_null(g);
+    {
+        static const unsigned want[] = { 5, 0, 1, 2, 1023 };
+        const flow_gnode_t *f = node(g, "find");
+        assert_int_equal(f->npin, 5);
+        for (size_t i = 0; i < 5; i++)
+            assert_int_equal(f->pin[i], want[i]);
+    }
     flow_graph_destroy(&g);
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
