@@ -5,6 +5,7 @@
  * i of n makes chunks i, i + n, ... and gives chunk k the sequence number k,
  * so the numbers produced do not depend on the number of instances.
  */
+#include <inttypes.h>
 #include <stdint.h>
 
 #include "flow/node.h"
@@ -57,19 +58,18 @@ send_chunk(flow_node_t *node, int64_t *buf, int64_t first, uint64_t n,
            uint64_t k)
 {
     flow_msg_t *msg;
-    int rc;
 
     if (n <= DIRECT_MAX) {
         fill(buf, first, n);
         return sent(node, flow_node_send_i64s(node, "out", buf, n, k));
     }
     msg = flow_msg_new(FLOW_INT64, (size_t)n);
-    if ((rc = flow_msg_resize(msg, (size_t)n)) < 0) {
+    int64_t *items = flow_msg_extend_i64(msg, (size_t)n);
+    if (!items) {
         flow_msg_destroy(&msg);
-        return flow_node_fail(node, "cannot add numbers: %s",
-                              flow_strerror(rc));
+        return flow_node_fail(node, "cannot add %" PRIu64 " numbers", n);
     }
-    fill(flow_msg_i64(msg), first, n);
+    fill(items, first, n);
     flow_msg_set_seq(msg, k);
     return sent(node, flow_node_send(node, "out", &msg));
 }

@@ -372,6 +372,20 @@ flow_msg_resize(flow_msg_t *msg, size_t count)
     return 0;
 }
 
+int64_t *
+flow_msg_extend_i64(flow_msg_t *msg, size_t n)
+{
+    int64_t *items;
+
+    if (msg->type != FLOW_INT64 || n > UINT32_MAX - msg->count)
+        return NULL;
+    reserve(msg, n * sizeof(int64_t)); /* own memory: 8-aligned items */
+    items = (int64_t *)(void *)(msg->buf + FLOW_WIRE_HDR + msg->len);
+    msg->len += n * sizeof(int64_t);
+    msg->count += n;
+    return items;
+}
+
 /* True if the `len` bytes at `p` hold a NUL. Words are mostly short: a
  * plain loop beats a call to memchr for them. */
 static bool

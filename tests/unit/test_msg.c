@@ -894,6 +894,90 @@ recv_slot_reuse(const char *endpoint)
     zmq_ctx_term(ctx);
 }
 
+/* flow_msg_resize zeroes the items it adds and keeps the others;
+ * flow_msg_extend_i64 adds unwritten ones after the others, in the
+ * message's own memory also when the message came off the wire. */
+static void
+test_msg_resize_extend(void **state)
+{
+    flow_msg_t *m = flow_msg_new(FLOW_INT64, 0);
+    int64_t *v;
+
+    (void)state;
+    assert_int_equal(flow_msg_resize(m, 5), 0);
+    assert_int_equal(flow_msg_count(m), 5);
+    v = flow_msg_i64(m);
+    for (int i = 0; i < 5; i++) {
+        assert_true(v[i] == 0);
+        v[i] = 10 + i;
+    }
+    assert_int_equal(flow_msg_resize(m, 3), 0);
+    assert_int_equal(flow_msg_resize(m, 6), 0);
+    v = flow_msg_i64(m);
+    for (int i = 0; i < 6; i++)
+        assert_true(v[i] == (i < 3 ? 10 + i : 0));
+
+    /* 6 items, then 1000 unwritten ones, written through the pointer. */
+    int64_t *x = flow_msg_extend_i64(m, 1000);
+    assert_non_null(x);
+    assert_true(((uintptr_t)x & 7) == 0);
+    assert_int_equal(flow_msg_count(m), 1006);
+    for (int i = 0; i < 1000; i++)
+        x[i] = -i;
+    assert_int_equal(flow_msg_add_i64(m, 77), 0);
+    assert_non_null(flow_msg_extend_i64(m, 0));
+    assert_int_equal(flow_msg_count(m), 1007);
+    /* Past UINT32_MAX items, or another type: NULL, nothing changed. */
+    assert_null(flow_msg_extend_i64(m, (size_t)UINT32_MAX));
+    assert_int_equal(flow_msg_count(m), 1007);
+    v = flow_msg_i64(m);
+    for (int i = 0; i < 1007; i++)
+        assert_true(v[i] == (i < 3      ? 10 + i
+                             : i < 6    ? 0
+                             : i < 1006 ? -(i - 6)
+                                        : 77));
+
+    /* Through ZeroMQ and back, at an aligned and an odd address: the items
+     * that arrived stay, the new ones follow. */
+    frame_t f;
+    {
+        zmq_msg_t zm;
+        flow_msg_set_seq(m, 4);
+        flow__msg_to_zmq(&m, 1, &zm);
+        f = frame_of_zmq(&zm);
+        zmq_msg_close(&zm);
+    }
+    for (size_t shift = 0; shift < 2; shift++) {
+        flow_msg_t *r = from_zmq_ok(&f, shift, 1);
+        x = flow_msg_extend_i64(r, 3);
+        assert_non_null(x);
+        assert_true(((uintptr_t)x & 7) == 0);
+        x[0] = 1;
+        x[1] = 2;
+        x[2] = 3;
+        assert_int_equal(flow_msg_count(r), 1010);
+        v = flow_msg_i64(r);
+        assert_true(v[0] == 10 && v[1005] == -999 && v[1006] == 77);
+        assert_true(v[1007] == 1 && v[1009] == 3);
+        flow_msg_destroy(&r);
+    }
+    frame_free(&f);
+
+    m = flow_msg_new(FLOW_WORDS, 0);
+    assert_null(flow_msg_extend_i64(m, 1));
+    assert_int_equal(flow_msg_resize(m, 1), FLOW_EPROTO);
+    assert_int_equal(flow_msg_count(m), 0);
+    flow_msg_destroy(&m);
+    m = flow_msg_new(FLOW_BYTES, 0);
+    assert_null(flow_msg_extend_i64(m, 1));
+    assert_int_equal(flow_msg_resize(m, 4), 0);
+    size_t len;
+    const unsigned char *b = flow_msg_bytes(m, &len);
+    assert_int_equal(len, 4);
+    assert_true(b[0] == 0 && b[3] == 0);
+    flow_msg_destroy(&m);
+}
+
 static void
 test_msg_recv_slot_reuse(void **state)
 {
@@ -1334,6 +1418,7 @@ main(void)
         cmocka_unit_test(test_msg_through_zmq),
         cmocka_unit_test(test_msg_reuse_starts_empty),
         cmocka_unit_test(test_msg_recv_slot_reuse),
+        cmocka_unit_test(test_msg_resize_extend),
         cmocka_unit_test(test_msg_eos),
         cmocka_unit_test(test_msg_decode_rejects_malformed),
         cmocka_unit_test(test_msg_decode_short_reason),

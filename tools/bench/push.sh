@@ -27,10 +27,15 @@
 # threads (two per process), so each batch also times a second raw send
 # series, interleaved with the first: "A/A" is raw libzmq against itself,
 # by both statistics, and shows how far a ratio strays for reasons that are
-# not flow's (0.62-1.45 has been seen). For batches up to PIN_MAX items
-# (default 16) each command also runs pinned to one CPU (taskset -c 0):
-# every thread then shares it, and the "1 CPU" ratio, the steady one,
-# compares what a message costs flow and libzmq in CPU time.
+# not flow's (0.62-1.45 has been seen). Two placements take the scheduler
+# out of it:
+#   pinned  the sender on one CPU and the receiver on another, each with
+#           its libzmq thread (flow: the node key `pin`, `--set src.pin=C0
+#           --set out.pin=C1`; raw: zmq_raw's CPU arguments), medians of
+#           RUNS interleaved runs, with its own A/A control; needs 2 CPUs;
+#   1 CPU   for batches up to PIN_MAX items (default 16), every process on
+#           one CPU (taskset -c C0), so the ratio compares what a message
+#           costs flow and libzmq in CPU time.
 #
 #   tools/bench/push.sh [BUILD_DIR]          # default BUILD_DIR: ./build
 #   cmake --build build --target bench_push  # the same, after building
@@ -105,13 +110,14 @@ link_hwm() {
     echo "${BASH_REMATCH[1]}"
 }
 
-# Seconds of one flowrun with `items` and `batch`; checks the count. With
-# $pin set, everything runs on CPU 0.
+# Seconds of one flowrun with `items` and `batch` (more flowrun arguments
+# after them); checks the count. With $pin set, everything runs on CPU C0.
 flow_once() {
     local items=$1 batch=$2 out t0 t1
+    shift 2
     t0=$EPOCHREALTIME
     out=$($pin "$flowrun" "$graph" --set items="$items" --set batch="$batch" \
-        2>"$tmp/flow.err") ||
+        "$@" 2>"$tmp/flow.err") ||
         die "flowrun failed (items=$items batch=$batch): $(cat "$tmp/flow.err")"
     t1=$EPOCHREALTIME
     [[ $out == "$items" ]] ||
@@ -128,6 +134,19 @@ raw_once() {
     out=${out#*seconds=}
     echo "${out%% *}"
 }
+
+# The first two CPUs this shell may use (Cpus_allowed_list, "0-3,6"), for
+# the pinned runs: "C0 C1", or less when there are fewer.
+two_cpus() {
+    awk '/^Cpus_allowed_list:/ {
+        n = split($2, part, ",")
+        for (i = 1; i <= n && k < 2; i++) {
+            m = split(part[i], r, "-"); hi = (m == 2) ? r[2] : r[1]
+            for (c = r[1]; c <= hi && k < 2; c++) { printf "%s%d", k ? " " : "", c; k++ }
+        }
+    }' /proc/self/status
+}
+read -r cpu0 cpu1 <<<"$(two_cpus)"
 
 model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "flow push benchmark: range -> collect(mode=count) vs raw libzmq PUSH/PULL"
@@ -149,17 +168,17 @@ echo
 
 # One line of the table.
 row() {
-    printf '%6s %6s %5s %11s %7s %9s %9s %9s %9s %9s %9s %6s %6s %6s %6s %9s %6s\n' "$@"
+    printf '%6s %6s %5s %11s %7s %9s %9s %9s %9s %9s %9s %6s %6s %6s %6s %9s %6s %6s %6s\n' "$@"
 }
 
 row batch bytes hwm items flow_s "items/s" "items/s" "msgs/s" \
-    "raw send" "raw zc" "raw best" ratio ratio "A/A" "A/A" "loop" ratio
+    "raw send" "raw zc" "raw best" ratio ratio "A/A" "A/A" "loop" ratio ratio "A/A"
 row "" "" "" "" wall wall net net "msgs/s" "msgs/s" "msgs/s" \
-    "net" best median best "items/s" "1 CPU"
+    "net" best median best "items/s" "1 CPU" pinned pinned
 
 best_items=0
-ratio_ok=1 best_ok=1
-summary=() best_summary=()
+ratio_ok=1 best_ok=1 two_ok=1
+summary=() best_summary=() two_summary=()
 for b in $batches; do
     size=$((24 + 8 * b))
     hwm=$(link_hwm "$b")
@@ -194,10 +213,34 @@ for b in $batches; do
     aa_med=$(calc "$st / $(median "${a[@]}")")
     aa_best=$(calc "$(least "${s[@]}") / $(least "${a[@]}")")
 
+    # Pinned, one process per CPU: flow's net rate against the faster raw
+    # mode, and a second raw send series against the first (A/A).
+    two="-" two_aa="-"
+    if [[ -n ${cpu1:-} ]]; then
+        t0=() tf=() ts=() tz=() ta=()
+        for ((r = 0; r < runs; r++)); do
+            t0+=("$(flow_once 0 "$b" --set src.pin="$cpu0" --set out.pin="$cpu1")")
+            tf+=("$(flow_once "$items" "$b" --set src.pin="$cpu0" --set out.pin="$cpu1")")
+            ts+=("$(raw_once send "$msgs" "$size" "$hwm" "$cpu0" "$cpu1")")
+            tz+=("$(raw_once zc "$msgs" "$size" "$hwm" "$cpu0" "$cpu1")")
+            ta+=("$(raw_once send "$msgs" "$size" "$hwm" "$cpu0" "$cpu1")")
+        done
+        tnet=$(calc "$(median "${tf[@]}") - $(median "${t0[@]}")")
+        tst=$(median "${ts[@]}")
+        tzt=$(median "${tz[@]}")
+        traw=$(calc "($tst < $tzt) ? $tst : $tzt")
+        two=$(calc "$traw / $tnet" | awk '{ printf "%.2f", $1 }')
+        two_aa=$(calc "$tst / $(median "${ta[@]}")" | awk '{ printf "%.2f", $1 }')
+        if awk -v x="$two" 'BEGIN { exit !(x < 0.9) }'; then
+            two_ok=0
+            two_summary+=("$b")
+        fi
+    fi
+
     # One CPU: flow's net rate against the faster raw mode, same messages.
     pinned="-"
     if ((b <= pin_max)); then
-        pin="taskset -c 0"
+        pin="taskset -c ${cpu0:-0}"
         pf=() ps=() pz=() p0=()
         for ((r = 0; r < runs; r++)); do
             p0+=("$(flow_once 0 "$b")")
@@ -231,7 +274,7 @@ for b in $batches; do
         "$(awk -v x="$ratio_best" 'BEGIN { printf "%.2f", x }')" \
         "$(awk -v x="$aa_med" 'BEGIN { printf "%.2f", x }')" \
         "$(awk -v x="$aa_best" 'BEGIN { printf "%.2f", x }')" \
-        "$(si "$loop_i")" "$pinned"
+        "$(si "$loop_i")" "$pinned" "$two" "$two_aa"
 
     awk -v x="$flow_in" -v y="$best_items" 'BEGIN { exit !(x > y) }' &&
         best_items=$flow_in
@@ -251,5 +294,9 @@ echo "target flow/raw >= 0.90 at equal message size, medians:" \
     "$( ((ratio_ok)) && echo met || echo "NOT met (batch ${summary[*]})")"
 echo "target flow/raw >= 0.90 at equal message size, best of $runs:" \
     "$( ((best_ok)) && echo met || echo "NOT met (batch ${best_summary[*]})")"
+if [[ -n ${cpu1:-} ]]; then
+    echo "target flow/raw >= 0.90 at equal message size, pinned (CPUs $cpu0 and $cpu1):" \
+        "$( ((two_ok)) && echo met || echo "NOT met (batch ${two_summary[*]})")"
+fi
 echo "target >= 100M int64 items/s with batching: best $(si "$best_items")" \
     "items/s net: $(awk -v x="$best_items" 'BEGIN { print (x >= 1e8) ? "met" : "NOT met" }')"

@@ -2,9 +2,11 @@
 /*
  * zmq_raw: the reference points of tools/bench/push.sh (not a test).
  *
- *   zmq_raw send MSGS SIZE [HWM]   raw libzmq PUSH/PULL, zmq_send of a buffer
+ *   zmq_raw send MSGS SIZE [HWM [CPU CPU]]
+ *                                  raw libzmq PUSH/PULL, zmq_send of a buffer
  *                                  refilled with the next items each time
- *   zmq_raw zc MSGS SIZE [HWM]     the same with zmq_msg_init_data: a fresh
+ *   zmq_raw zc MSGS SIZE [HWM [CPU CPU]]
+ *                                  the same with zmq_msg_init_data: a fresh
  *                                  malloc'ed frame per message, freed by
  *                                  libzmq, as flow sends
  *   zmq_raw loop MSGS BATCH        one process fills BATCH int64 items per
@@ -18,15 +20,18 @@
  * the same clock in both processes). In zc mode the parent also fills the
  * int64 items of each frame, as range does; in send mode it refills one
  * buffer with the next items (the same work as range's), which libzmq
- * copies.
+ * copies. With two CPU numbers the sender runs on the first only and the
+ * receiver on the second (each process with its libzmq threads), as a
+ * graph's nodes do with the node key `pin`.
  *
  * Output, one line: "MODE msgs=M bytes=S seconds=T msgs_per_s=R".
  * Exit status 0 if every message arrived with the right size.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +105,21 @@ full_read(int fd, void *buf, size_t len)
     }
 }
 
+/* Run this process on CPU `cpu` only (-1: leave it). Before the context,
+ * so that libzmq's threads follow. */
+static void
+pin_to(int cpu)
+{
+    cpu_set_t set;
+
+    if (cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set))
+        die("sched_setaffinity");
+}
+
 static void *
 make_socket(void *ctx, int type, int hwm)
 {
@@ -170,7 +190,8 @@ fill(unsigned char *frame, size_t size, int64_t first)
 }
 
 static int
-run_pushpull(int zero_copy, uint64_t msgs, size_t size, int hwm)
+run_pushpull(int zero_copy, uint64_t msgs, size_t size, int hwm,
+             const int cpu[2])
 {
     char dir[] = "/tmp/zmq_raw.XXXXXX";
     char ep[128], sockpath[96];
@@ -190,11 +211,13 @@ run_pushpull(int zero_copy, uint64_t msgs, size_t size, int hwm)
         die("fork");
     if (pid == 0) {
         close(fds[0]);
+        pin_to(cpu[1]);
         receiver(ep, msgs, size, hwm, fds[1]);
     }
     close(fds[1]);
     full_read(fds[0], &c, 1); /* bound */
 
+    pin_to(cpu[0]);
     void *ctx = zmq_ctx_new();
     void *push = make_socket(ctx, ZMQ_PUSH, hwm);
     unsigned char *buf = malloc(size);
@@ -309,14 +332,24 @@ number(const char *s, const char *what)
 int
 main(int argc, char **argv)
 {
-    if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: zmq_raw send|zc MSGS SIZE [HWM]\n"
+    if (argc < 4 || argc > 7 || argc == 6) {
+        fprintf(stderr, "usage: zmq_raw send|zc MSGS SIZE [HWM [CPU CPU]]\n"
                         "       zmq_raw loop MSGS BATCH\n");
         return 2;
     }
     uint64_t msgs = number(argv[2], "message count");
     uint64_t n = number(argv[3], "size");
-    int hwm = argc == 5 ? (int)number(argv[4], "hwm") : 64;
+    int hwm = argc >= 5 ? (int)number(argv[4], "hwm") : 64;
+    int cpu[2] = { -1, -1 };
+    for (int k = 0; k < 2 && argc == 7; k++) {
+        char *end;
+        long c = strtol(argv[5 + k], &end, 10);
+        if (*end || end == argv[5 + k] || c < 0 || c >= CPU_SETSIZE) {
+            fprintf(stderr, "zmq_raw: bad CPU '%s'\n", argv[5 + k]);
+            return 2;
+        }
+        cpu[k] = (int)c;
+    }
 
     if (!strcmp(argv[1], "loop"))
         return run_loop(msgs, (size_t)n);
@@ -325,9 +358,9 @@ main(int argc, char **argv)
         return 2;
     }
     if (!strcmp(argv[1], "send"))
-        return run_pushpull(0, msgs, (size_t)n, hwm);
+        return run_pushpull(0, msgs, (size_t)n, hwm, cpu);
     if (!strcmp(argv[1], "zc"))
-        return run_pushpull(1, msgs, (size_t)n, hwm);
+        return run_pushpull(1, msgs, (size_t)n, hwm, cpu);
     fprintf(stderr, "zmq_raw: unknown mode '%s'\n", argv[1]);
     return 2;
 }

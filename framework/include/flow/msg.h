@@ -87,6 +87,15 @@ FLOW_EXPORT int64_t *flow_msg_i64(flow_msg_t *msg);
 FLOW_EXPORT int flow_msg_resize(flow_msg_t *msg, size_t count);
 
 /*
+ * Append `n` int64 items to a FLOW_INT64 message without writing them and
+ * return the first, for the caller to write all `n` before the message is
+ * sent or read (until then their values are unspecified): a source filling
+ * a large batch in place skips the zeroing of flow_msg_resize. Borrowed, as
+ * flow_msg_i64. NULL for another type or past UINT32_MAX items.
+ */
+FLOW_EXPORT int64_t *flow_msg_extend_i64(flow_msg_t *msg, size_t n);
+
+/*
  * Append the word `word` of `len` bytes (copied). Returns 0, FLOW_EPROTO if
  * `msg` is not a FLOW_WORDS message, or FLOW_EPARAM if the word holds a NUL
  * byte.
