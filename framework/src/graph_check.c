@@ -15,8 +15,22 @@
 
 #define FLOW_MAX_INSTANCES 4096
 #define FLOW_MAX_CPUS      4096
-#define FLOW_MAX_PIN_CPU   1023 /* CPU_SETSIZE - 1 */
+#define FLOW_MAX_PIN_CPU   1023 /* CPU_SETSIZE - 1 (static_assert in node.c) */
 #define FLOW_MAX_PIN       4096 /* CPUs listed in one `pin` */
+
+bool
+flow__node_key_reserved(const char *key)
+{
+    static const char *const keys[] = {
+        "type", "instances", "timeout",         "log_level",
+        "pin",  "cpus",      "slurm_constraint"
+    };
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!strcmp(key, keys[i]))
+            return true;
+    return false;
+}
 
 /* Where a value came from, for messages: "" or " (from graph parameter
  * 'segments', set on the command line)". Static buffer. */
@@ -129,9 +143,9 @@ check_hint(flow_graph_t *g, flow_gnode_t *n, flow_kv_t *kv, flow_diag_t *diag)
             return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
                               "bad value '%s' for 'pin' of node '%s'%s: "
                               "expected CPU numbers and ranges, such as "
-                              "'0,2-3' (0 to %d)",
+                              "'0,2-3' (CPUs 0 to %d, at most %d in all)",
                               kv->value, n->name, set_note(kv),
-                              FLOW_MAX_PIN_CPU);
+                              FLOW_MAX_PIN_CPU, FLOW_MAX_PIN);
         return 0;
     }
     if (!strcmp(kv->key, "slurm_constraint")) {

@@ -74,7 +74,8 @@ size_t flow__msg_zmq_i64s(struct zmq_msg_t *out, uint32_t src,
                           const int64_t *items, size_t n, uint64_t seq);
 
 /*
- * Decode the ZeroMQ message `zm` (always consumed: closed or moved). The
+ * Decode the ZeroMQ message `zm` (always consumed: closed or moved) into a
+ * new message stored in `*msg_p` (overwritten on entry, caller owns). The
  * message keeps the frame's memory (no copy), except a words frame whose
  * offsets are not 4-aligned, which is decoded as flow__msg_decode does.
  * Same returns.
@@ -88,8 +89,9 @@ int flow__msg_from_zmq(struct zmq_msg_t *zm, flow_msg_t **msg_p,
  * zmq_msg_move to fill and not to be read before: it is initialized, or
  * holds a frame, which they close. `*msg_p` is NULL (a message comes from
  * the pool) or a message the caller owns and is done with, typically the
- * last one received, which is reused as it is: a loop that receives into
- * the same pointer costs no pool traffic. Every frame received into it
+ * last one received, which is reused as it is (destroyed and replaced when
+ * messages are not pooled, under AddressSanitizer): a loop that receives
+ * into the same pointer costs no pool traffic. Every frame received into it
  * must then go through flow__msg_from_slot (which records its length, so
  * that only small frames are kept in the pool); a slot that received
  * nothing may be destroyed with flow_msg_destroy.
@@ -148,6 +150,11 @@ typedef struct flow_kv {
     char *ref;     /* the first graph parameter its value refers to */
     bool used;
 } flow_kv_t;
+
+/* True for the keys a node section reserves (type, instances, timeout,
+ * log_level, pin, cpus, slurm_constraint): no node parameter may take
+ * one of these names. */
+bool flow__node_key_reserved(const char *key);
 
 typedef struct flow_gnode {
     char *name;

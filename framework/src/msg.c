@@ -794,10 +794,11 @@ flow__msg_recv_slot(flow_msg_t **msg_p)
     if (msg) {
         /* The last receive's message, handed back: its frame, if it still
          * holds it (zowned), is closed by the next receive into it. */
-        if (!msg->zowned)
+        if (!msg->zowned) {
             zmq_msg_init(&msg->zmsg);
-        msg->zowned = true;
-        msg->zlen = 0;
+            msg->zowned = true;
+            msg->zlen = 0;
+        } /* else zlen is the held frame's, until a receive replaces it */
         msg->next = NULL;
         return &msg->zmsg;
     }

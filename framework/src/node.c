@@ -1142,7 +1142,7 @@ process_loop(flow_node_t *node, void *state)
         if (n == 1) {
             /* One source of input: block on it, no poll needed. */
             rport_t *p = node->item_port[0];
-            flow_msg_t *msg = NULL; /* each receive reuses the last one */
+            flow_msg_t *msg = NULL; /* each receive may reuse the last one */
             unsigned ch = node->item_ch[0];
             void *sock = node->items[0].socket;
             int rc;
@@ -1646,7 +1646,10 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.item_port = flow__xcalloc(maxitems, sizeof(*node.item_port));
     node.item_ch = flow__xcalloc(maxitems, sizeof(*node.item_ch));
 
-    /* Pinned before the context: libzmq's threads inherit the CPU. */
+    /* Pinned before the context: libzmq's threads inherit the CPU. The
+     * mask is set outright, as taskset would: the launcher's own mask does
+     * not narrow it; a cgroup's cpuset does (EINVAL). */
+    _Static_assert(CPU_SETSIZE > 1023, "pin accepts CPUs up to 1023");
     if (gn->npin) {
         unsigned cpu = gn->pin[inst % gn->npin];
         cpu_set_t set;

@@ -255,9 +255,7 @@ flow__desc_check(const flow_node_desc_t *d, const char *origin,
         void *scratch;
         int rc = 0;
 
-        if (!is_word(p->name) || !strcmp(p->name, "type") ||
-            !strcmp(p->name, "instances") || !strcmp(p->name, "timeout") ||
-            !strcmp(p->name, "log_level"))
+        if (!is_word(p->name) || flow__node_key_reserved(p->name))
             return flow__diag(diag, FLOW_EABI, origin, 0,
                               "node '%s': bad parameter name '%s'", d->name,
                               p->name);

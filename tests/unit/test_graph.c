@@ -800,7 +800,7 @@ test_graph_self_links(void **state)
     flow_registry_destroy(&reg);
 }
 
-/* ---- Placement hints (cpus, slurm_constraint) ---------------------------- */
+/* ---- Placement: pin, and the hints cpus, slurm_constraint ---------------- */
 
 /* Load good_hints.ini with one --set; NULL with `diag` on an error. */
 static flow_graph_t *
@@ -831,6 +831,7 @@ test_graph_placement_hints(void **state)
         { "find.pin=1024", "'pin'", "'1024'" },
         { "find.pin=0,,1", "'pin'", "'0,,1'" },
         { "find.pin=0-4096", "'pin'", "'0-4096'" },
+        { "find.pin=0-1023,0-1023,0-1023,0-1023,0", "'pin'", "at most 4096" },
     };
     flow_registry_t *reg = registry();
     flow_diag_t diag;

@@ -759,8 +759,6 @@ test_msg_through_zmq(void **state)
     }
 }
 
-/* A destroyed message is reused (per-thread pool): the next one must start
- * empty, whatever type and contents the last one had. */
 /* Word j of message i in test_msg_recv_slot_reuse. */
 static void
 reuse_word(char *w, size_t i, size_t j)
@@ -995,6 +993,8 @@ test_msg_recv_slot_reuse(void **state)
     rmdir(dir);
 }
 
+/* A destroyed message is reused (per-thread pool): the next one must start
+ * empty, whatever type and contents the last one had. */
 static void
 test_msg_reuse_starts_empty(void **state)
 {

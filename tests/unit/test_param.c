@@ -518,6 +518,16 @@ static const flow_param_t type_params[] = {
     FLOW_PARAM_END
 };
 
+static const flow_param_t pin_params[] = {
+    FLOW_PARAM_INT("pin", struct two, a, "1", 0, 10, "reserved: affinity"),
+    FLOW_PARAM_END
+};
+
+static const flow_param_t cpus_params[] = {
+    FLOW_PARAM_INT("cpus", struct two, a, "1", 0, 10, "reserved: a hint"),
+    FLOW_PARAM_END
+};
+
 struct mixed {
     double d;
     bool b;
@@ -553,6 +563,8 @@ DESC_WITH_PARAMS(desc_range_default, "rangedefault", struct two,
 DESC_WITH_PARAMS(desc_instances_param, "instparam", struct two,
                  instances_params);
 DESC_WITH_PARAMS(desc_type_param, "typeparam", struct two, type_params);
+DESC_WITH_PARAMS(desc_pin_param, "pinparam", struct two, pin_params);
+DESC_WITH_PARAMS(desc_cpus_param, "cpusparam", struct two, cpus_params);
 DESC_WITH_PARAMS(desc_bad_choice, "badchoice", struct mixed, bad_choice_params);
 DESC_WITH_PARAMS(desc_bad_bool, "badbool", struct mixed, bad_bool_params);
 DESC_WITH_PARAMS(desc_range_double, "rangedouble", struct mixed,
@@ -609,6 +621,8 @@ test_param_desc_check_rejects_broken(void **state)
         { &desc_range_default, "out of range [0, 10]" },
         { &desc_instances_param, "'instances'" },
         { &desc_type_param, "'type'" },
+        { &desc_pin_param, "'pin'" },
+        { &desc_cpus_param, "'cpus'" },
         { &desc_bad_choice, "'purple'" },
         { &desc_bad_bool, "'perhaps'" },
         { &desc_range_double, "out of range" },

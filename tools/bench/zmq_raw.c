@@ -351,8 +351,13 @@ main(int argc, char **argv)
         cpu[k] = (int)c;
     }
 
-    if (!strcmp(argv[1], "loop"))
+    if (!strcmp(argv[1], "loop")) {
+        if (argc != 4) {
+            fprintf(stderr, "usage: zmq_raw loop MSGS BATCH\n");
+            return 2;
+        }
         return run_loop(msgs, (size_t)n);
+    }
     if (n < HDR) {
         fprintf(stderr, "zmq_raw: size below the %d-byte header\n", HDR);
         return 2;
