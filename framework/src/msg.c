@@ -799,8 +799,7 @@ flow__msg_recv_slot(flow_msg_t **msg_p)
             msg->zowned = true;
             msg->zlen = 0;
         } /* else zlen is the held frame's, until a receive replaces it */
-        msg->next = NULL;
-        return &msg->zmsg;
+        return &msg->zmsg; /* next is NULL: it is not in the pool */
     }
 #else
     flow_msg_destroy(msg_p); /* so that ASan sees a use after receive */

@@ -872,7 +872,6 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     char why[128];
     int rc, got;
     uint64_t *rcvd;
-    const char *pname = p->peer->name;
 
     if (stop_hard) { /* also when input keeps coming: look before taking */
         flow_msg_destroy(msg_p);
@@ -933,7 +932,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             return flow_node_fail(node,
                                   "malformed message on link '%s': data "
                                   "from '%s'[%u] after its end",
-                                  p->link->text, pname, c);
+                                  p->link->text, p->peer->name, c);
         }
     } else {
         if (info.src != p->ch[c].peer) {
@@ -949,7 +948,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             return flow_node_fail(node,
                                   "malformed message on link '%s': data "
                                   "from '%s'[%u] after its end",
-                                  p->link->text, pname, info.src);
+                                  p->link->text, p->peer->name, info.src);
         }
     }
     if (info.kind == FLOW_FRAME_DATA) {
@@ -966,8 +965,8 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         return flow_node_fail(node,
                               "link '%s': '%s'[%" PRIu32 "] sent %" PRIu64
                               " messages but %" PRIu64 " arrived",
-                              p->link->text, pname, info.src, info.count,
-                              *rcvd);
+                              p->link->text, p->peer->name, info.src,
+                              info.count, *rcvd);
     if (p->decl->dir == FLOW_DIR_IN)
         p->eos[c] = 1;
     else
@@ -1115,8 +1114,7 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
 }
 
 /* The framework's loop for process-mode nodes. */
-static int
-process_loop(flow_node_t *node, void *state)
+static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
 {
     for (;;) {
         int n = 0;
