@@ -24,7 +24,8 @@ whatever the options; the file is written after the run), from which the
 report adds the sum of the instances' peaks.
 
 Knobs (environment): REPS (runs per command and size, default 5), REPS_SLOW
-(when the first run took over 2 s, default 3), PY_MAX (skip Python sizes
+(when the first run took over 2 s, default 3), REPS_FAST (when it took under
+0.25 s, where a millisecond of scheduling is a few per cent, default 15), PY_MAX (skip Python sizes
 projected to take longer, seconds, default 30), MAX_S (the same for the
 others, default 60), PAL_SIZES, SIEVE_LIMITS, SCALE_LIMITS, STARTUP_REPS
 (default 20), PUSH_RUNS, PUSH_SECS, PUSH_BATCHES (passed to push.sh as
@@ -59,6 +60,7 @@ def env_list(name, default):
 
 REPS = env_int('REPS', 5)
 REPS_SLOW = env_int('REPS_SLOW', 3)
+REPS_FAST = env_int('REPS_FAST', 15)
 PY_MAX = float(os.environ.get('PY_MAX', 30))
 MAX_S = float(os.environ.get('MAX_S', 60))
 PAL_SIZES = env_list('PAL_SIZES', '1e4 1e5 1e6 1e7 1e8')
@@ -200,7 +202,8 @@ def measure(workload, series, sizes, tmp, growth=1.0, nreps=None):
                     res['check'] = msg
                 runs[s.label].append(res)
                 if r == 0:
-                    reps[s.label] = nreps or (REPS if res['wall'] < 2 else REPS_SLOW)
+                    reps[s.label] = nreps or (REPS_FAST if res['wall'] < 0.25 else
+                                              REPS if res['wall'] < 2 else REPS_SLOW)
             active = [s for s in active if runs[s.label] is not None]
             r += 1
         for s in active:
@@ -596,7 +599,8 @@ def main():
         json.dump({'machine': machine, 'command': args.command, 'loads': loads,
                    'checks': checks, 'palindromes': dump(pal), 'sieve': dump(sieve),
                    'startup': dump(startup), 'transport': push,
-                   'knobs': {'REPS': REPS, 'REPS_SLOW': REPS_SLOW, 'PY_MAX': PY_MAX,
+                   'knobs': {'REPS': REPS, 'REPS_SLOW': REPS_SLOW, 'REPS_FAST': REPS_FAST,
+                             'PY_MAX': PY_MAX,
                              'MAX_S': MAX_S, 'STARTUP_REPS': STARTUP_REPS}},
                   f, indent=1)
 
@@ -617,8 +621,9 @@ def main():
         ['flow', f'commit {machine["commit"]}, build `{build}`'],
         ['references', f'Python {machine["python"]}; {machine["primesieve"]}; '
                        f'libzmq {machine["libzmq"]}; {machine["cc"]}'],
-        ['repetitions', f'{REPS} per command and size ({REPS_SLOW} when a run takes over 2 s, '
-                        f'{STARTUP_REPS} for start-up), interleaved round robin within a size'],
+        ['repetitions', f'{REPS} per command and size ({REPS_FAST} when a run takes under '
+                        f'0.25 s, {REPS_SLOW} over 2 s, {STARTUP_REPS} for start-up), '
+                        f'interleaved round robin within a size'],
         ['caps', f'a size is skipped when projected from the previous size to exceed '
                  f'{PY_MAX:.0f} s (Python) or {MAX_S:.0f} s (others)'],
         ['total time', f'{machine["elapsed_s"]} s'],
