@@ -15,6 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <setjmp.h> /* cmocka.h needs these three first */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
 static const char *
 env_or_die(const char *name)
 {
@@ -321,4 +327,13 @@ tu_child_status(int status)
     else
         snprintf(buf, sizeof(buf), "exit status %d", WEXITSTATUS(status));
     return buf;
+}
+
+void
+tu_assert_contains(const char *haystack, const char *needle)
+{
+    if (!strstr(haystack, needle)) {
+        print_error("expected to find\n  %s\nin\n  %s\n", needle, haystack);
+        fail();
+    }
 }

@@ -20,6 +20,10 @@ typedef struct tu_result {
     double seconds; /* wall time */
 } tu_result_t;
 
+/* Fail the current cmocka test, printing both, unless `haystack`
+ * contains `needle`. */
+void tu_assert_contains(const char *haystack, const char *needle);
+
 /* Path of the flowrun under test (static). */
 const char *tu_flowrun(void);
 

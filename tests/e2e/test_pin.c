@@ -28,15 +28,6 @@
 
 static const char fixture_dir[] = FLOW_FIXTURE_PLUGIN_DIR;
 
-static void
-assert_contains(const char *haystack, const char *needle)
-{
-    if (!strstr(haystack, needle)) {
-        print_error("expected to find\n  %s\nin\n  %s\n", needle, haystack);
-        fail();
-    }
-}
-
 /* Parse a kernel CPU list ("0-3,5") into `set`; false if malformed. */
 static bool
 parse_list(const char *s, cpu_set_t *set)
@@ -220,8 +211,8 @@ test_pin_unavailable_cpu(void **unused)
     snprintf(pin, sizeof(pin), "%u,%u", cpus[0], bad);
     assert_int_equal(run_probes(&r, 2, pin), 1);
     snprintf(want, sizeof(want), "cannot pin to CPU %u (key 'pin')", bad);
-    assert_contains(r.err, want);
-    assert_contains(r.err, "node 'probe' instance 1");
+    tu_assert_contains(r.err, want);
+    tu_assert_contains(r.err, "node 'probe' instance 1");
     tu_result_release(&r);
 }
 
@@ -249,8 +240,8 @@ test_pin_bad_list(void **unused)
                          2);
         snprintf(want, sizeof(want), "%s:3: bad value '%s' for 'pin'", path,
                  bad[i]);
-        assert_contains(r.err, want);
-        assert_contains(r.err, "node 'probe'");
+        tu_assert_contains(r.err, want);
+        tu_assert_contains(r.err, "node 'probe'");
         tu_result_release(&r);
         unlink(path);
         free(path);

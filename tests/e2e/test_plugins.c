@@ -41,16 +41,6 @@ fixture(const char *stem)
     return buf;
 }
 
-/* Assert that `haystack` contains `needle`, printing both if not. */
-static void
-assert_contains(const char *haystack, const char *needle)
-{
-    if (!strstr(haystack, needle)) {
-        print_error("expected to find\n  %s\nin\n  %s\n", needle, haystack);
-        fail();
-    }
-}
-
 /* One broken fixture and what its error must say besides its path. */
 typedef struct broken {
     const char *stem;
@@ -87,11 +77,11 @@ test_plugins_describe_broken(void **unused)
                                  "--describe", b->stem, NULL),
                          2);
         snprintf(head, sizeof(head), "flowrun: error: %s: ", fixture(b->stem));
-        assert_contains(r.err, head);
+        tu_assert_contains(r.err, head);
         for (size_t k = 0; k < 3 && b->why[k]; k++)
-            assert_contains(r.err, b->why[k]);
+            tu_assert_contains(r.err, b->why[k]);
         if (!strcmp(b->stem, "badabi"))
-            assert_contains(r.err, abi);
+            tu_assert_contains(r.err, abi);
         assert_int_equal(r.outlen, 0);
         tu_result_release(&r);
     }
@@ -125,15 +115,15 @@ test_plugins_graph_broken(void **unused)
         assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir,
                                  "--check", path, NULL),
                          2);
-        assert_contains(r.err, head);
-        assert_contains(r.err, plugin);
-        assert_contains(r.err, b->why[0]);
+        tu_assert_contains(r.err, head);
+        tu_assert_contains(r.err, plugin);
+        tu_assert_contains(r.err, b->why[0]);
         tu_result_release(&r);
 
         assert_int_equal(
             tu_runl(&r, 30, "--plugin-path", fixture_dir, path, NULL), 2);
-        assert_contains(r.err, head);
-        assert_contains(r.err, plugin);
+        tu_assert_contains(r.err, head);
+        tu_assert_contains(r.err, plugin);
         assert_int_equal(r.outlen, 0);
         tu_result_release(&r);
         unlink(path);
@@ -195,8 +185,8 @@ test_plugins_good_plugin_path(void **unused)
     assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir, "--describe",
                              "fixture_ok", NULL),
                      0);
-    assert_contains(r.out, "fixture_ok: Test fixture: multiply and add");
-    assert_contains(r.out, "factor");
+    tu_assert_contains(r.out, "fixture_ok: Test fixture: multiply and add");
+    tu_assert_contains(r.out, "factor");
     assert_int_equal(r.errlen, 0);
     tu_result_release(&r);
     run_fixture_ok(false, "factor = -4\nadd = 9\n", -4, 9);
@@ -214,7 +204,7 @@ test_plugins_good_env(void **unused)
     snprintf(list, sizeof(list), "/nonexistent-flow-dir::%s:", fixture_dir);
     setenv("FLOW_PLUGIN_PATH", list, 1);
     assert_int_equal(tu_runl(&r, 30, "--describe", "fixture_ok", NULL), 0);
-    assert_contains(r.out, "fixture_ok: Test fixture: multiply and add");
+    tu_assert_contains(r.out, "fixture_ok: Test fixture: multiply and add");
     tu_result_release(&r);
     unsetenv("FLOW_PLUGIN_PATH");
     run_fixture_ok(true, "", 3, 7);
@@ -231,7 +221,7 @@ test_plugins_builtin_still_found(void **unused)
     assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir, "--describe",
                              "range", NULL),
                      0);
-    assert_contains(r.out, "range:");
+    tu_assert_contains(r.out, "range:");
     tu_result_release(&r);
 }
 
@@ -249,12 +239,12 @@ test_plugins_list_nodes(void **unused)
     (void)unused;
     assert_int_equal(
         tu_runl(&r, 30, "--plugin-path", fixture_dir, "--list-nodes", NULL), 2);
-    assert_contains(r.out, "fixture_ok");
-    assert_contains(r.out, "ctormark");
+    tu_assert_contains(r.out, "fixture_ok");
+    tu_assert_contains(r.out, "ctormark");
     snprintf(origin, sizeof(origin), "(%s)", fixture("fixture_ok"));
-    assert_contains(r.out, origin);
-    assert_contains(r.out, "range");
-    assert_contains(r.out, "collect");
+    tu_assert_contains(r.out, origin);
+    tu_assert_contains(r.out, "range");
+    tu_assert_contains(r.out, "collect");
     /* No broken fixture is listed as a node. */
     for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
         char line[128];
@@ -312,12 +302,12 @@ test_plugins_no_implicit_cwd(void **unused)
 
             snprintf(want, sizeof(want), "unknown node type '%s'", types[k]);
             assert_int_equal(tu_runl(&r, 30, "--describe", types[k], NULL), 2);
-            assert_contains(r.err, want);
+            tu_assert_contains(r.err, want);
             tu_result_release(&r);
         }
         graph = tu_temp_file("[m]\ntype = ctormark\n");
         assert_int_equal(tu_runl(&r, 30, "--check", graph, NULL), 2);
-        assert_contains(r.err, "unknown node type 'ctormark'");
+        tu_assert_contains(r.err, "unknown node type 'ctormark'");
         tu_result_release(&r);
         unlink(graph);
         free(graph);
@@ -368,7 +358,7 @@ test_plugins_type_not_a_path(void **unused)
         assert_int_equal(tu_runl(&r, 30, "--plugin-path", fixture_dir,
                                  "--check", graph, NULL),
                          2);
-        assert_contains(r.err, ":2: ");
+        tu_assert_contains(r.err, ":2: ");
         tu_result_release(&r);
         unlink(graph);
         free(graph);
@@ -413,8 +403,8 @@ test_plugins_send_i64s(void **unused)
         if (misuse) {
             assert_int_equal(
                 tu_runl(&r, 60, "--plugin-path", fixture_dir, path, NULL), 1);
-            assert_contains(r.err, why[misuse]);
-            assert_contains(r.err, "node 'src' instance 0");
+            tu_assert_contains(r.err, why[misuse]);
+            tu_assert_contains(r.err, "node 'src' instance 0");
         } else {
             assert_int_equal(
                 tu_runl(&r, 60, "--plugin-path", fixture_dir, path, NULL), 0);

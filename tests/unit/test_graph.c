@@ -165,13 +165,6 @@ state_choice(flow_graph_t *g, const char *name, const char *key)
     return v;
 }
 
-static void
-assert_contains(const char *haystack, const char *needle)
-{
-    if (!strstr(haystack, needle))
-        fail_msg("'%s' does not contain '%s'", haystack, needle);
-}
-
 /* ---- Bad fixtures: one row each ----------------------------------------- */
 
 typedef struct bad_case {
@@ -651,7 +644,7 @@ test_graph_load_string(void **state)
     assert_int_equal(diag.code, FLOW_EPARAM);
     assert_int_equal(diag.line, 3);
     assert_string_equal(diag.file, "virtual.ini");
-    assert_contains(diag.msg, "'count'");
+    tu_assert_contains(diag.msg, "'count'");
 
     /* A NUL byte inside the text is an error at its line. */
     memcpy(bad, good_text, sizeof(good_text));
@@ -739,7 +732,7 @@ test_graph_line_length_limit(void **state)
     assert_null(g);
     assert_int_equal(diag.code, FLOW_EPARSE);
     assert_int_equal(diag.line, 2);
-    assert_contains(diag.msg, "too long");
+    tu_assert_contains(diag.msg, "too long");
     free(text);
 
     /* The same at the end of a file without a final newline. */
@@ -791,12 +784,12 @@ test_graph_self_links(void **state)
                                        NULL, 0, &diag));
     assert_int_equal(diag.code, FLOW_ECYCLE);
     assert_int_equal(diag.line, 4);
-    assert_contains(diag.msg, "'j.out -> j.in'");
+    tu_assert_contains(diag.msg, "'j.out -> j.in'");
     assert_null(flow_graph_load_string(pair, strlen(pair), "pair.ini", reg,
                                        NULL, 0, &diag));
     assert_int_equal(diag.code, FLOW_ELINK);
     assert_int_equal(diag.line, 4);
-    assert_contains(diag.msg, "'s'");
+    tu_assert_contains(diag.msg, "'s'");
     flow_registry_destroy(&reg);
 }
 
@@ -874,9 +867,9 @@ test_graph_placement_hints(void **state)
         if (g)
             fail_msg("--set %s: loaded", bad[i].set);
         assert_int_equal(diag.code, FLOW_EPARAM);
-        assert_contains(diag.msg, bad[i].key);
-        assert_contains(diag.msg, bad[i].value);
-        assert_contains(diag.msg, "(set on the command line)");
+        tu_assert_contains(diag.msg, bad[i].key);
+        tu_assert_contains(diag.msg, bad[i].value);
+        tu_assert_contains(diag.msg, "(set on the command line)");
     }
     flow_registry_destroy(&reg);
 }
@@ -972,8 +965,8 @@ test_graph_flowrun_check(void **state)
             fixture("good_params.ini"), "--set", "gen.colour=red", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "flowrun: error: ", 16));
-    assert_contains(r.err, "'colour'");
-    assert_contains(r.err, "(set on the command line)");
+    tu_assert_contains(r.err, "'colour'");
+    tu_assert_contains(r.err, "(set on the command line)");
     tu_result_release(&r);
 
     tu_runl(&r, 30, "--check", "--plugin-path", tu_plugin_dir(),
@@ -991,8 +984,8 @@ test_graph_flowrun_check(void **state)
             fixture("good_hints.ini"), "--set", "out.cpus=-2", NULL);
     assert_int_equal(r.status, 2);
     assert_true(!strncmp(r.err, "flowrun: error: ", 16));
-    assert_contains(r.err, "'cpus'");
-    assert_contains(r.err, "'-2'");
+    tu_assert_contains(r.err, "'cpus'");
+    tu_assert_contains(r.err, "'-2'");
     tu_result_release(&r);
 
     /* --slurm-task outside a Slurm step: a usage error, nothing run. */
@@ -1000,7 +993,7 @@ test_graph_flowrun_check(void **state)
     tu_runl(&r, 30, "--plugin-path", tu_plugin_dir(), fixture("good_hints.ini"),
             "--slurm-task", "--rendezvous", "tcp://127.0.0.1:1", NULL);
     assert_int_equal(r.status, 2);
-    assert_contains(r.err, "SLURM_PROCID");
+    tu_assert_contains(r.err, "SLURM_PROCID");
     assert_int_equal(r.outlen, 0);
     tu_result_release(&r);
 }
