@@ -329,6 +329,27 @@ tu_child_status(int status)
     return buf;
 }
 
+int
+tu_run_graph(tu_result_t *r, double timeout_s, const char *text, ...)
+{
+    const char *args[64];
+    char *path = tu_temp_file(text);
+    size_t n = 0;
+    va_list ap;
+    int status;
+
+    va_start(ap, text);
+    while (n < 62 && (args[n] = va_arg(ap, const char *)))
+        n++;
+    va_end(ap);
+    args[n++] = path;
+    args[n] = NULL;
+    status = tu_run(r, timeout_s, args);
+    unlink(path);
+    free(path);
+    return status;
+}
+
 void
 tu_assert_contains(const char *haystack, const char *needle)
 {

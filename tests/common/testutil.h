@@ -20,6 +20,13 @@ typedef struct tu_result {
     double seconds; /* wall time */
 } tu_result_t;
 
+/*
+ * Write the graph `text` to a temporary file, run flowrun with the
+ * NULL-terminated options after `text` and then that file, remove the
+ * file. Same result and return as tu_run.
+ */
+int tu_run_graph(tu_result_t *r, double timeout_s, const char *text, ...);
+
 /* Fail the current cmocka test, printing both, unless `haystack`
  * contains `needle`. */
 void tu_assert_contains(const char *haystack, const char *needle);

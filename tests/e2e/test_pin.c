@@ -72,19 +72,14 @@ own_cpus(unsigned *cpus, size_t max, cpu_set_t *set)
 static int
 run_probes(tu_result_t *r, unsigned instances, const char *pin)
 {
-    char text[512], *path;
-    int status;
+    char text[512];
 
     snprintf(text, sizeof(text),
              "[probe]\ntype = cpuprobe\ninstances = %u\n%s%s%s"
              "[out]\ntype = collect\n"
              "[links]\npush = probe.out -> out.in\n",
              instances, pin ? "pin = " : "", pin ? pin : "", pin ? "\n" : "");
-    path = tu_temp_file(text);
-    status = tu_runl(r, 60, "--plugin-path", fixture_dir, path, NULL);
-    unlink(path);
-    free(path);
-    return status;
+    return tu_run_graph(r, 60, text, "--plugin-path", fixture_dir, NULL);
 }
 
 /*
