@@ -16,6 +16,12 @@
  *             payload
  *   badtype   sends a data header with an unknown item type
  *   badeos    sends an end-of-stream marker with a wrong message count
+ *   badsrc    sends a well-formed data frame from sender instance
+ *             FAULT_BADSRC_INST, which no link has
+ *   aftereos  sends an end-of-stream marker with the right count (of a
+ *             consumer with one instance), then a data frame: seen only
+ *             while the consumer's input is still open, that is while
+ *             another instance still sends to it
  *   none      nothing: a plain pass-through, for control runs
  *
  * The frame actions send their frame with flow_node_send_raw and then go on
@@ -69,6 +75,9 @@
 #define FAULT_KIND_DATA 1
 #define FAULT_KIND_EOS  2
 
+/* The sender instance that badsrc claims. */
+#define FAULT_BADSRC_INST 999999u
+
 /* Values of the `action` choice, in table order. */
 enum {
     FAULT_EXIT = 0,
@@ -81,13 +90,16 @@ enum {
     FAULT_BADCOUNT,
     FAULT_BADTYPE,
     FAULT_BADEOS,
+    FAULT_BADSRC,
+    FAULT_AFTEREOS,
     FAULT_NONE
 };
 
 static const char *const action_names[] = { "exit",     "segv",     "abrt",
                                             "kill",     "hang",     "garbage",
                                             "truncate", "badcount", "badtype",
-                                            "badeos",   "none" };
+                                            "badeos",   "badsrc",   "aftereos",
+                                            "none" };
 
 struct fault {
     int64_t after;
@@ -109,7 +121,7 @@ static const flow_param_t fault_params[] = {
                    "messages that go through before the fault"),
     FLOW_PARAM_CHOICE("action", struct fault, action, "exit",
                       "exit|segv|abrt|kill|hang|garbage|truncate|badcount|"
-                      "badtype|badeos|none",
+                      "badtype|badeos|badsrc|aftereos|none",
                       "the fault to inject"),
     FLOW_PARAM_INT("code", struct fault, code, "3", 0, 255,
                    "exit status for action = exit"),
@@ -238,8 +250,29 @@ send_bad_frame(flow_node_t *node, struct fault *s)
         put_header(f, FAULT_KIND_EOS, 0, src, 0, s->seen + 1000003);
         len = FAULT_HDR;
         break;
+    case FAULT_BADSRC:
+    case FAULT_AFTEREOS: {
+        int64_t one = 1;
+        put_header(f, FAULT_KIND_DATA, FLOW_INT64,
+                   s->action == FAULT_BADSRC ? FAULT_BADSRC_INST : src, 1,
+                   s->seen);
+        memcpy(f + FAULT_HDR, &one, sizeof(one));
+        len = FAULT_HDR + sizeof(one);
+        break;
+    }
     default:
         return 0;
+    }
+    if (s->action == FAULT_AFTEREOS) {
+        /* The end of this instance's stream, with the right count. */
+        unsigned char eos[FAULT_HDR];
+        put_header(eos, FAULT_KIND_EOS, 0, src, 0, s->forward ? s->seen : 0);
+        rc = flow_node_send_raw(node, "out", eos, sizeof(eos));
+        if (rc == FLOW_EINTR)
+            return rc;
+        if (rc)
+            return flow_node_fail(node, "cannot send on 'out': %s",
+                                  flow_strerror(rc));
     }
     rc = flow_node_send_raw(node, "out", f, len);
     if (rc == 0 || rc == FLOW_EINTR)

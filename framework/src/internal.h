@@ -45,6 +45,7 @@ typedef struct flow_frame_info {
     int kind;       /* FLOW_FRAME_DATA or FLOW_FRAME_EOS */
     uint32_t src;   /* sender instance */
     uint64_t count; /* EOS: data messages the sender sent on this pipe */
+    size_t items;   /* data: the frame's items */
     size_t bytes;   /* data: the frame's length */
 } flow_frame_info_t;
 

@@ -621,6 +621,7 @@ frame_check(const unsigned char *f, size_t len, flow_frame_info_t *info,
             return bad(why, whylen, "int64 frame length does not match count");
         info->kind = FLOW_FRAME_DATA;
         info->count = 0;
+        info->items = v->count;
         info->bytes = len;
         v->type = FLOW_INT64;
         v->olen = 0;
@@ -649,6 +650,7 @@ frame_check(const unsigned char *f, size_t len, flow_frame_info_t *info,
     if (f[4] != FLOW_FRAME_DATA)
         return bad(why, whylen, "unknown frame kind");
     info->count = 0;
+    info->items = v->count;
     info->bytes = len;
     switch (f[5]) {
     case FLOW_INT64:

@@ -86,6 +86,10 @@ typedef struct chan {
 
 typedef struct rport {
     const flow_port_t *decl;
+    /* Copies for the receive path, one load nearer: */
+    const char *name; /* decl->name */
+    bool in;          /* decl->dir == FLOW_DIR_IN */
+    unsigned npeer;   /* peer->instances */
     const flow_glink_t *link;
     size_t link_index;
     int side;
@@ -116,6 +120,7 @@ struct flow_node {
     bool closing;   /* ending its streams: only a hard stop interrupts */
     bool inited;
     void *state;
+    int (*process)(flow_node_t *, void *, const char *, flow_msg_t **);
     uint64_t cur_seq;
     zmq_pollitem_t *items;
     void *rdv;   /* DEALER to the rendezvous, NULL with pipe barriers */
@@ -856,6 +861,29 @@ flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
 
 enum { GOT_DATA = 0, GOT_EOS = 1, GOT_NOTHING = 2 };
 
+/* A frame from sender instance `src` (on channel `c` of a pair port) that
+ * port `p` cannot take: fails the node, saying why; destroys `*msg_p`. */
+static int __attribute__((cold, noinline))
+bad_sender(flow_node_t *node, rport_t *p, unsigned c, uint32_t src,
+           flow_msg_t **msg_p)
+{
+    flow_msg_destroy(msg_p);
+    if (p->in && src >= p->npeer)
+        return flow_node_fail(node,
+                              "malformed message on link '%s': sender "
+                              "instance %" PRIu32 " of %u",
+                              p->link->text, src, p->npeer);
+    if (!p->in && src != p->ch[c].peer)
+        return flow_node_fail(node,
+                              "malformed message on link '%s': sender "
+                              "instance %" PRIu32 ", expected %u",
+                              p->link->text, src, p->ch[c].peer);
+    return flow_node_fail(node,
+                          "malformed message on link '%s': data from "
+                          "'%s'[%" PRIu32 "] after its end",
+                          p->link->text, p->peer->name, src);
+}
+
 /*
  * Receive one frame from `sock` of port `p` (channel `c` for a pair port)
  * into `*msg_p`: NULL, or a message the caller is done with (reused).
@@ -917,46 +945,23 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     if (rc)
         return flow_node_fail(node, "malformed message on link '%s': %s",
                               p->link->text, why);
-    if (p->decl->dir == FLOW_DIR_IN) {
-        if (info.src >= p->peer->instances) {
-            flow_msg_destroy(msg_p);
-            return flow_node_fail(node,
-                                  "malformed message on link '%s': sender "
-                                  "instance %" PRIu32 " of %u",
-                                  p->link->text, info.src, p->peer->instances);
-        }
+    /* Data or end from a sender this port has, and not after its end. */
+    if (p->in) {
         c = info.src;
+        if (c >= p->npeer || p->eos[c])
+            return bad_sender(node, p, c, info.src, msg_p);
         rcvd = &p->rcvd[c];
-        if (p->eos[c]) {
-            flow_msg_destroy(msg_p);
-            return flow_node_fail(node,
-                                  "malformed message on link '%s': data "
-                                  "from '%s'[%u] after its end",
-                                  p->link->text, p->peer->name, c);
-        }
     } else {
-        if (info.src != p->ch[c].peer) {
-            flow_msg_destroy(msg_p);
-            return flow_node_fail(node,
-                                  "malformed message on link '%s': sender "
-                                  "instance %" PRIu32 ", expected %u",
-                                  p->link->text, info.src, p->ch[c].peer);
-        }
+        if (info.src != p->ch[c].peer || p->ch[c].eos)
+            return bad_sender(node, p, c, info.src, msg_p);
         rcvd = &p->ch[c].rcvd;
-        if (p->ch[c].eos) {
-            flow_msg_destroy(msg_p);
-            return flow_node_fail(node,
-                                  "malformed message on link '%s': data "
-                                  "from '%s'[%u] after its end",
-                                  p->link->text, p->peer->name, info.src);
-        }
     }
     if (info.kind == FLOW_FRAME_DATA) {
         flow_port_stats_t *st = p->st;
         (*rcvd)++;
         if (st) {
             STAT_ADD(st, in_msgs, 1);
-            STAT_ADD(st, in_items, flow_msg_count(*msg_p));
+            STAT_ADD(st, in_items, info.items);
             STAT_ADD(st, in_bytes, info.bytes);
         }
         return GOT_DATA;
@@ -967,7 +972,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
                               " messages but %" PRIu64 " arrived",
                               p->link->text, p->peer->name, info.src,
                               info.count, *rcvd);
-    if (p->decl->dir == FLOW_DIR_IN)
+    if (p->in)
         p->eos[c] = 1;
     else
         p->ch[c].eos = true;
@@ -1102,7 +1107,7 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
 
     node->processing = true;
     node->cur_seq = flow_msg_seq(*msg_p);
-    rc = node->gn->desc->process(node, state, p->decl->name, msg_p);
+    rc = node->process(node, state, p->name, msg_p);
     node->processing = false;
     if (rc < 0) {
         flow_msg_destroy(msg_p);
@@ -1624,16 +1629,20 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.nports = gn->nports;
     node.proc = flow__proc_index(g, n, inst);
     node.state = state;
+    node.process = d->process;
     node.is_source = true;
     node.ports =
         flow__xcalloc(node.nports ? node.nports : 1, sizeof(*node.ports));
     for (size_t i = 0; i < node.nports; i++) {
         rport_t *p = &node.ports[i];
         p->decl = &d->ports[i];
+        p->name = p->decl->name;
+        p->in = p->decl->dir == FLOW_DIR_IN;
         p->link_index = (size_t)gn->port_link[i];
         p->link = &g->links[p->link_index];
         p->side = gn->port_side[i];
         p->peer = &g->nodes[p->link->node[1 - p->side]];
+        p->npeer = p->peer->instances;
         if (p->decl->dir != FLOW_DIR_OUT)
             node.is_source = false;
         if (st && i < FLOW_STATS_MAX_PORTS)

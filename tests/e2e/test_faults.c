@@ -254,6 +254,7 @@ typedef struct position {
     const char *head;
     const char *tail;
     unsigned fault_inst; /* the instance that faults */
+    unsigned fault_n;    /* the fault node's instances */
     const char *recv;    /* the consumer of the fault's frames */
     bool forward;        /* the fault forwards what it gets */
     long total;          /* messages the faulting instance sees; -1: varies */
@@ -271,7 +272,7 @@ static const position_t positions[] = {
       "[links]\npush = src.out -> f.in\n"
       "push = f.out -> mid.in batch=100 hwm=1\n"
       "push = mid.out -> out.in hwm=1\n",
-      0, "mid", true, 200, "20000\n" },
+      0, 1, "mid", true, 200, "20000\n" },
     { "middle",
       "[graph]\nname = faults\n"
       "[src]\ntype = range\ninstances = 2\ncount = 20000\n"
@@ -279,7 +280,7 @@ static const position_t positions[] = {
       "[out]\ntype = collect\nmode = count\n"
       "[links]\npush = src.out -> f.in batch=100 hwm=1\n"
       "push = f.out -> out.in hwm=1\n",
-      1, "out", true, -1, "20000\n" },
+      1, 2, "out", true, -1, "20000\n" },
     { "sink",
       "[graph]\nname = faults\n"
       "[src]\ntype = range\ncount = 20000\n"
@@ -289,7 +290,7 @@ static const position_t positions[] = {
       "[links]\npush = src.out -> mid.in batch=100 hwm=1\n"
       "push = mid.out -> f.in hwm=1\n"
       "push = f.out -> out.in hwm=1\n",
-      0, "out", false, 200, "0\n" },
+      0, 1, "out", false, 200, "0\n" },
 };
 
 #define NPOS (sizeof(positions) / sizeof(*positions))
@@ -318,6 +319,7 @@ static const struct {
     { "badcount", NULL, "int64 frame length does not match count" },
     { "badtype", NULL, "unknown item type" },
     { "badeos", NULL, NULL }, /* a count mismatch, checked apart */
+    { "badsrc", NULL, NULL }, /* names the link's producers, checked apart */
 };
 
 #define NFAULTS (sizeof(faults) / sizeof(*faults))
@@ -407,6 +409,13 @@ check_fault(size_t p, size_t w, size_t k)
                      link, fi, inj.seen + 1000003ULL,
                      pos->forward ? inj.seen : 0ULL);
             assert_non_null(find_line(run.r.err, pos->recv, 0, want));
+        } else if (!strcmp(faults[k].action, "badsrc")) {
+            /* The instance fault.c claims, FAULT_BADSRC_INST. */
+            snprintf(want, sizeof(want),
+                     "error: malformed message on %s: sender instance "
+                     "999999 of %u\n",
+                     link, pos->fault_n);
+            assert_non_null(find_line(run.r.err, pos->recv, 0, want));
         } else {
             snprintf(want, sizeof(want),
                      "error: malformed message on %s: ", link);
@@ -436,9 +445,9 @@ check_fault(size_t p, size_t w, size_t k)
 
 /*
  * Every fault kind, at the start, middle and end of a stream, in a
- * producer, a middle stage and a sink: all 81 combinations. Under the
+ * producer, a middle stage and a sink: all 90 combinations. Under the
  * sanitizers, where every run is several times slower, a covering subset:
- * each kind in each position and at each point of the stream, 27 runs.
+ * each kind in each position and at each point of the stream, 30 runs.
  */
 static void
 test_faults_matrix(void **unused)
@@ -449,6 +458,34 @@ test_faults_matrix(void **unused)
             for (size_t k = 0; k < NFAULTS; k++)
                 if (!FAULTS_SANITIZED || w == (p + k) % NWHEN)
                     check_fault(p, w, k);
+}
+
+/*
+ * Data after a producer's end marker: f[1] ends its stream (with the right
+ * count) at its first message and then sends one more frame, while f[0],
+ * slowed down, keeps the collector's input open. The collector fails,
+ * naming the link and the producer.
+ */
+static void
+test_faults_data_after_end(void **unused)
+{
+    char text[2048], want[256];
+    injection_t inj;
+    run_t run;
+
+    (void)unused;
+    make_graph(text, sizeof(text), &positions[1],
+               "action = aftereos\nafter = 0\nwork_us = 2000\n");
+    assert_int_equal(run_graph(&run, 30, text, NULL), 1);
+    assert_true(find_injection(run.r.err, "f", 1, "aftereos", &inj));
+    assert_int_equal(inj.seen, 0);
+    snprintf(want, sizeof(want),
+             "error: malformed message on link 'f.out -> out.in': data "
+             "from 'f'[1] after its end\n");
+    if (!find_line(run.r.err, "out", 0, want))
+        fprintf(stderr, "%s\n", run.r.err);
+    assert_non_null(find_line(run.r.err, "out", 0, want));
+    tu_result_release(&run.r);
 }
 
 /* A hung instance: stopped by --timeout or by its node's timeout, exit 124
@@ -1030,6 +1067,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(test_faults_control),
         T(test_faults_matrix),
+        T(test_faults_data_after_end),
         T(test_faults_hang_timeout),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
