@@ -399,7 +399,9 @@ collect_init(flow_node_t *node, void *state)
     return rc;
 }
 
-/* Write `*msg_p` now, or keep it until the messages before it came. */
+/* Write `*msg_p` now, or keep it until the messages before it came (then
+ * `*msg_p` is taken, set to NULL). Returns 0 or a negative code with the
+ * node failed. */
 static int __attribute__((noinline))
 collect_write(flow_node_t *node, struct collect *s, flow_msg_t **msg_p)
 {

@@ -18,10 +18,12 @@
  *   badeos    sends an end-of-stream marker with a wrong message count
  *   badsrc    sends a well-formed data frame from sender instance
  *             FAULT_BADSRC_INST, which no link has
- *   aftereos  sends an end-of-stream marker with the right count (of a
- *             consumer with one instance), then a data frame: seen only
- *             while the consumer's input is still open, that is while
- *             another instance still sends to it
+ *   aftereos  sends an end-of-stream marker, then a data frame. The
+ *             marker's count is right only when the consumer has one
+ *             instance (with more, the two frames may also go to different
+ *             consumers), and the consumer sees the frame only while its
+ *             input is still open, that is while another instance still
+ *             sends to it
  *   none      nothing: a plain pass-through, for control runs
  *
  * The frame actions send their frame with flow_node_send_raw and then go on

@@ -115,7 +115,7 @@ push = mid.out -> out.in
 EOF
 
 # A fault node sends one malformed frame mid-stream; the receiver fails.
-for action in garbage truncate badcount badtype badeos; do
+for action in garbage truncate badcount badtype badeos badsrc; do
     cat >"$tmp/$action.ini" <<EOF
 [src]
 type = range
@@ -143,7 +143,7 @@ run range-jitter-collect 0 definite "$tmp/stress.ini" --timeout 300
 run small-frames 0 definite "$tmp/small.ini" --timeout 300
 fault_leaks=none
 [ "${FAULT_LEAKS:-0}" = 1 ] && fault_leaks=definite
-for action in garbage truncate badcount badtype badeos; do
+for action in garbage truncate badcount badtype badeos badsrc; do
     run "fault-$action" 1 "$fault_leaks" "$tmp/$action.ini" --timeout 300 \
         --grace 3
 done

@@ -102,7 +102,8 @@ struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
 /*
  * Decode the frame of `len` bytes (as zmq_msg_recv returned) received into
  * the slot of `*msg_p` (taken, set to NULL), as flow__msg_from_zmq does:
- * same returns, and `info->bytes` is the frame's length for a data frame.
+ * same returns, and for a data frame `info->items` is its item count and
+ * `info->bytes` its length.
  */
 int flow__msg_from_slot(flow_msg_t **msg_p, size_t len, flow_frame_info_t *info,
                         char *why, size_t whylen);

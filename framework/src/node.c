@@ -120,6 +120,7 @@ struct flow_node {
     bool closing;   /* ending its streams: only a hard stop interrupts */
     bool inited;
     void *state;
+    /* desc->process, for dispatch; NULL in the test harness */
     int (*process)(flow_node_t *, void *, const char *, flow_msg_t **);
     uint64_t cur_seq;
     zmq_pollitem_t *items;

@@ -4,8 +4,9 @@
  * dies, hangs or sends bad frames at the start, in the middle or at the end
  * of a stream, in a producer, a middle stage or a sink; every run must end
  * with the right status and one line naming what failed, quickly, leaving
- * no process and no run directory. Then signals to flowrun (graceful stop,
- * a second signal, SIGKILL), a graph of 200 processes, and bounded memory
+ * no process and no run directory; so must a pair frame from the wrong
+ * sender (fixture pairsend). Then signals to flowrun (graceful stop, a
+ * second signal, SIGKILL), a graph of 200 processes, and bounded memory
  * with a slow sink.
  *
  * Every test runs with TMPDIR set to a fresh directory (and no
@@ -32,6 +33,10 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+
+#ifndef FLOW_FIXTURE_PLUGIN_DIR
+#error "FLOW_FIXTURE_PLUGIN_DIR must name the fixture plugin directory"
+#endif
 
 /* Built with AddressSanitizer: fewer combinations of the fault matrix. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -461,30 +466,68 @@ test_faults_matrix(void **unused)
 }
 
 /*
- * Data after a producer's end marker: f[1] ends its stream (with the right
- * count) at its first message and then sends one more frame, while f[0],
- * slowed down, keeps the collector's input open. The collector fails,
- * naming the link and the producer.
+ * Data after a producer's end marker: f[1] forwards one message, ends its
+ * stream (the marker's count is right: 1) and sends one more frame, while
+ * f[0], with ~100 messages of 2 ms each still to go, keeps the collector's
+ * input open. The collector fails, naming the link and the producer.
  */
 static void
 test_faults_data_after_end(void **unused)
 {
-    char text[2048], want[256];
+    const char *want = "error: malformed message on link 'f.out -> out.in': "
+                       "data from 'f'[1] after its end\n";
+    char text[2048], exited[256];
     injection_t inj;
     run_t run;
+    long pid;
 
     (void)unused;
     make_graph(text, sizeof(text), &positions[1],
-               "action = aftereos\nafter = 0\nwork_us = 2000\n");
+               "action = aftereos\nafter = 1\nwork_us = 2000\n");
     assert_int_equal(run_graph(&run, 30, text, NULL), 1);
     assert_true(find_injection(run.r.err, "f", 1, "aftereos", &inj));
-    assert_int_equal(inj.seen, 0);
-    snprintf(want, sizeof(want),
-             "error: malformed message on link 'f.out -> out.in': data "
-             "from 'f'[1] after its end\n");
+    assert_int_equal(inj.seen, 1); /* mid-stream, not at its end */
     if (!find_line(run.r.err, "out", 0, want))
         fprintf(stderr, "%s\n", run.r.err);
     assert_non_null(find_line(run.r.err, "out", 0, want));
+    assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+    pid = reported_pid(run.r.err, "out", 0);
+    assert_true(pid > 0 && pid != inj.pid);
+    snprintf(exited, sizeof(exited),
+             "flowrun: error: node 'out' instance 0 (pid %ld) exited with "
+             "status 1\n",
+             pid);
+    assert_non_null(strstr(run.r.err, exited));
+    assert_true(run.t_end - inj.t < DEATH_TO_EXIT_S);
+    tu_result_release(&run.r);
+}
+
+/*
+ * A pair frame whose header names another sender than the channel's peer
+ * (fixture pairsend): a[1] says it is instance 0 on its channel to b[1].
+ * b[1] fails, naming the link and both instances; the other pair ends well.
+ */
+static void
+test_faults_pair_wrong_sender(void **unused)
+{
+    const char *text = "[graph]\nname = pairs\n"
+                       "[a]\ntype = pairsend\ninstances = 2\nliar = 1\n"
+                       "claim = 0\n"
+                       "[b]\ntype = pairsend\ninstances = 2\n"
+                       "[links]\npair = a.peer <-> b.peer\n";
+    const char *want = "error: malformed message on link 'a.peer <-> "
+                       "b.peer': sender instance 0, expected 1\n";
+    run_t run;
+
+    (void)unused;
+    assert_int_equal(run_graph(&run, 30, text, "--plugin-path",
+                               FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                     1);
+    if (!find_line(run.r.err, "b", 1, want))
+        fprintf(stderr, "%s\n", run.r.err);
+    assert_non_null(find_line(run.r.err, "b", 1, want));
+    assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+    assert_non_null(strstr(run.r.err, "flowrun: error: node 'b' instance 1 "));
     tu_result_release(&run.r);
 }
 
@@ -1068,6 +1111,7 @@ main(void)
         T(test_faults_control),
         T(test_faults_matrix),
         T(test_faults_data_after_end),
+        T(test_faults_pair_wrong_sender),
         T(test_faults_hang_timeout),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
