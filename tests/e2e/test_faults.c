@@ -368,6 +368,23 @@ test_faults_control(void **unused)
     }
 }
 
+/* flowrun's one error line: instance 0 of `recv`, not the injector, exited
+ * with status 1 (it failed, it did not crash). */
+static void
+check_receiver_failed(const run_t *run, const char *recv,
+                      const injection_t *inj)
+{
+    char want[256];
+    long pid = reported_pid(run->r.err, recv, 0);
+
+    assert_true(pid > 0 && pid != inj->pid);
+    snprintf(want, sizeof(want),
+             "flowrun: error: node '%s' instance 0 (pid %ld) exited with "
+             "status 1\n",
+             recv, pid);
+    assert_non_null(strstr(run->r.err, want));
+}
+
 /* One fault in one position at one point of the stream. */
 static void
 check_fault(size_t p, size_t w, size_t k)
@@ -377,7 +394,6 @@ check_fault(size_t p, size_t w, size_t k)
     injection_t inj;
     run_t run;
     unsigned fi = pos->fault_inst;
-    long pid;
 
     snprintf(keys, sizeof(keys), "action = %s\nafter = %ld\ncode = 7\n",
              faults[k].action, whens[w].after);
@@ -399,13 +415,7 @@ check_fault(size_t p, size_t w, size_t k)
         assert_non_null(strstr(run.r.err, want));
     } else {
         /* The receiver fails (no crash) and names the link. */
-        pid = reported_pid(run.r.err, pos->recv, 0);
-        assert_true(pid > 0 && pid != inj.pid);
-        snprintf(want, sizeof(want),
-                 "flowrun: error: node '%s' instance 0 (pid %ld) exited "
-                 "with status 1\n",
-                 pos->recv, pid);
-        assert_non_null(strstr(run.r.err, want));
+        check_receiver_failed(&run, pos->recv, &inj);
         snprintf(link, sizeof(link), "link 'f.out -> %s.in'", pos->recv);
         if (!strcmp(faults[k].action, "badeos")) {
             snprintf(want, sizeof(want),
@@ -476,10 +486,9 @@ test_faults_data_after_end(void **unused)
 {
     const char *want = "error: malformed message on link 'f.out -> out.in': "
                        "data from 'f'[1] after its end\n";
-    char text[2048], exited[256];
+    char text[2048];
     injection_t inj;
     run_t run;
-    long pid;
 
     (void)unused;
     make_graph(text, sizeof(text), &positions[1],
@@ -491,13 +500,7 @@ test_faults_data_after_end(void **unused)
         fprintf(stderr, "%s\n", run.r.err);
     assert_non_null(find_line(run.r.err, "out", 0, want));
     assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
-    pid = reported_pid(run.r.err, "out", 0);
-    assert_true(pid > 0 && pid != inj.pid);
-    snprintf(exited, sizeof(exited),
-             "flowrun: error: node 'out' instance 0 (pid %ld) exited with "
-             "status 1\n",
-             pid);
-    assert_non_null(strstr(run.r.err, exited));
+    check_receiver_failed(&run, "out", &inj);
     assert_true(run.t_end - inj.t < DEATH_TO_EXIT_S);
     tu_result_release(&run.r);
 }
