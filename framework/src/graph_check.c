@@ -139,11 +139,17 @@ check_hint(flow_graph_t *g, flow_gnode_t *n, flow_kv_t *kv, flow_diag_t *diag)
     if (!strcmp(kv->key, "pin")) {
         kv->used = true;
         free(n->pin);
+        if (!strcmp(kv->value, "none")) { /* as without: --set can unpin */
+            n->pin = NULL;
+            n->npin = 0;
+            return 0;
+        }
         if (!parse_cpu_list(kv->value, &n->pin, &n->npin))
             return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
                               "bad value '%s' for 'pin' of node '%s'%s: "
                               "expected CPU numbers and ranges, such as "
-                              "'0,2-3' (CPUs 0 to %d, at most %d in all)",
+                              "'0,2-3' (CPUs 0 to %d, at most %d in all), "
+                              "or 'none'",
                               kv->value, n->name, set_note(kv),
                               FLOW_MAX_PIN_CPU, FLOW_MAX_PIN);
         return 0;

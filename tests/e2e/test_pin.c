@@ -140,6 +140,10 @@ test_pin_places_instances(void **unused)
         fail_msg("status %d: %s", r.status, r.err);
     check_reports(r.out, 3, want);
     tu_result_release(&r);
+    if (run_probes(&r, 3, "none") != 0)
+        fail_msg("pin = none: status %d: %s", r.status, r.err);
+    check_reports(r.out, 3, want);
+    tu_result_release(&r);
 
     /* Pinned, listed last CPU first: 5 instances over 1 or 2 CPUs. */
     unsigned a = cpus[ncpu - 1], b = cpus[0];

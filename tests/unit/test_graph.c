@@ -823,6 +823,8 @@ test_graph_placement_hints(void **state)
         { "find.pin=3-1", "'pin'", "'3-1'" },
         { "find.pin=1024", "'pin'", "'1024'" },
         { "find.pin=0,,1", "'pin'", "'0,,1'" },
+        { "find.pin=None", "'pin'", "'None'" },
+        { "find.pin=none,1", "'pin'", "'none,1'" },
         { "find.pin=0-4096", "'pin'", "'0-4096'" },
         { "find.pin=0-1023,0-1023,0-1023,0-1023,0", "'pin'", "at most 4096" },
     };
@@ -839,6 +841,16 @@ test_graph_placement_hints(void **state)
     assert_null(node(g, "out")->slurm_constraint);
     assert_int_equal(node(g, "gen")->cpus, 0);
     assert_null(node(g, "gen")->slurm_constraint);
+    assert_int_equal(node(g, "chunks")->npin, 2);
+    assert_int_equal(node(g, "chunks")->pin[0], 1);
+    assert_int_equal(node(g, "chunks")->pin[1], 0);
+    flow_graph_destroy(&g);
+
+    /* none: as without pin, so --set unpins a node the file pins. */
+    g = load_hints(reg, "chunks.pin=none", &diag);
+    assert_non_null(g);
+    assert_int_equal(node(g, "chunks")->npin, 0);
+    assert_null(node(g, "chunks")->pin);
     flow_graph_destroy(&g);
 
     g = load_hints(reg, "find.slurm_constraint=[rack1|rack2]&fast*2", &diag);
