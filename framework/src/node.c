@@ -863,12 +863,12 @@ flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
 enum { GOT_DATA = 0, GOT_EOS = 1, GOT_NOTHING = 2 };
 
 /* A frame from sender instance `src` (on channel `c` of a pair port) that
- * port `p` cannot take: fails the node, saying why; destroys `*msg_p`. */
+ * port `p` cannot take: fails the node, saying why; destroys `msg`. */
 static int __attribute__((cold, noinline))
 bad_sender(flow_node_t *node, rport_t *p, unsigned c, uint32_t src,
-           flow_msg_t **msg_p)
+           flow_msg_t *msg)
 {
-    flow_msg_destroy(msg_p);
+    flow_msg_destroy(&msg);
     if (p->in && src >= p->npeer)
         return flow_node_fail(node,
                               "malformed message on link '%s': sender "
@@ -892,9 +892,9 @@ bad_sender(flow_node_t *node, rport_t *p, unsigned c, uint32_t src,
  * GOT_NOTHING (with ZMQ_DONTWAIT and nothing queued) or a negative code
  * with the node failed.
  */
-static int __attribute__((flatten))
-recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
-           flow_msg_t **msg_p)
+static inline int __attribute__((always_inline))
+recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
+              flow_msg_t **msg_p)
 {
     zmq_msg_t *zm;
     flow_frame_info_t info;
@@ -949,12 +949,18 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     /* Data or end from a sender this port has, and not after its end. */
     if (p->in) {
         c = info.src;
-        if (c >= p->npeer || p->eos[c])
-            return bad_sender(node, p, c, info.src, msg_p);
+        if (c >= p->npeer || p->eos[c]) {
+            rc = bad_sender(node, p, c, info.src, *msg_p);
+            *msg_p = NULL;
+            return rc;
+        }
         rcvd = &p->rcvd[c];
     } else {
-        if (info.src != p->ch[c].peer || p->ch[c].eos)
-            return bad_sender(node, p, c, info.src, msg_p);
+        if (info.src != p->ch[c].peer || p->ch[c].eos) {
+            rc = bad_sender(node, p, c, info.src, *msg_p);
+            *msg_p = NULL;
+            return rc;
+        }
         rcvd = &p->ch[c].rcvd;
     }
     if (info.kind == FLOW_FRAME_DATA) {
@@ -979,6 +985,19 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         p->ch[c].eos = true;
     p->nopen--;
     return GOT_EOS;
+}
+
+/* recv_frame_in on a pointer of its own, which the compiler can keep in a
+ * register: the caller's has mostly escaped (to process()). */
+static int __attribute__((flatten))
+recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
+           flow_msg_t **msg_p)
+{
+    flow_msg_t *msg = *msg_p;
+    int rc = recv_frame_in(node, p, c, sock, flags, &msg);
+
+    *msg_p = msg;
+    return rc;
 }
 
 static int
