@@ -368,8 +368,8 @@ test_faults_control(void **unused)
     }
 }
 
-/* flowrun's one error line: instance 0 of `recv`, not the injector, exited
- * with status 1 (it failed, it did not crash). */
+/* flowrun's error line names instance 0 of `recv`, not the injector, as
+ * exited with status 1 (it failed, it did not crash). */
 static void
 check_receiver_failed(const run_t *run, const char *recv,
                       const injection_t *inj)
