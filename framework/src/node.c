@@ -947,22 +947,15 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         return flow_node_fail(node, "malformed message on link '%s': %s",
                               p->link->text, why);
     /* Data or end from a sender this port has, and not after its end. */
-    if (p->in) {
-        c = info.src;
-        if (c >= p->npeer || p->eos[c]) {
-            rc = bad_sender(node, p, c, info.src, *msg_p);
-            *msg_p = NULL;
-            return rc;
-        }
-        rcvd = &p->rcvd[c];
-    } else {
-        if (info.src != p->ch[c].peer || p->ch[c].eos) {
-            rc = bad_sender(node, p, c, info.src, *msg_p);
-            *msg_p = NULL;
-            return rc;
-        }
-        rcvd = &p->ch[c].rcvd;
+    if (p->in ? info.src >= p->npeer || p->eos[info.src]
+              : info.src != p->ch[c].peer || p->ch[c].eos) {
+        rc = bad_sender(node, p, c, info.src, *msg_p);
+        *msg_p = NULL;
+        return rc;
     }
+    if (p->in)
+        c = info.src; /* an input's producer: its own counts */
+    rcvd = p->in ? &p->rcvd[c] : &p->ch[c].rcvd;
     if (info.kind == FLOW_FRAME_DATA) {
         flow_port_stats_t *st = p->st;
         (*rcvd)++;
