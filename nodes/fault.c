@@ -212,6 +212,16 @@ die_of(int sig)
     _exit(128 + sig); /* not reached */
 }
 
+/* `rc`, the return of a send on "out": 0 and FLOW_EINTR pass as they are;
+ * anything else fails the node, saying so. */
+static int
+sent(flow_node_t *node, int rc)
+{
+    if (rc == 0 || rc == FLOW_EINTR)
+        return rc;
+    return flow_node_fail(node, "cannot send on 'out': %s", flow_strerror(rc));
+}
+
 /* Send one bad frame for a frame action. */
 static int
 send_bad_frame(flow_node_t *node, struct fault *s)
@@ -269,17 +279,11 @@ send_bad_frame(flow_node_t *node, struct fault *s)
         /* The end of this instance's stream, with the right count. */
         unsigned char eos[FAULT_HDR];
         put_header(eos, FAULT_KIND_EOS, 0, src, 0, s->forward ? s->seen : 0);
-        rc = flow_node_send_raw(node, "out", eos, sizeof(eos));
-        if (rc == FLOW_EINTR)
+        if ((rc =
+                 sent(node, flow_node_send_raw(node, "out", eos, sizeof(eos)))))
             return rc;
-        if (rc)
-            return flow_node_fail(node, "cannot send on 'out': %s",
-                                  flow_strerror(rc));
     }
-    rc = flow_node_send_raw(node, "out", f, len);
-    if (rc == 0 || rc == FLOW_EINTR)
-        return rc;
-    return flow_node_fail(node, "cannot send on 'out': %s", flow_strerror(rc));
+    return sent(node, flow_node_send_raw(node, "out", f, len));
 }
 
 /* Inject the fault if it is due; returns 0 to go on or a negative code. */
@@ -349,10 +353,7 @@ fault_process(flow_node_t *node, void *state, const char *port,
     work(s->work_us);
     if (!s->forward)
         return 0; /* the framework destroys the message */
-    rc = flow_node_send(node, "out", msg_p);
-    if (rc == 0 || rc == FLOW_EINTR)
-        return rc;
-    return flow_node_fail(node, "cannot send on 'out': %s", flow_strerror(rc));
+    return sent(node, flow_node_send(node, "out", msg_p));
 }
 
 /* Producer mode: make this instance's chunks of 0 .. emit - 1. */
@@ -380,12 +381,8 @@ emit_numbers(flow_node_t *node, struct fault *s)
             flow_msg_add_i64(msg, (int64_t)(first + j));
         flow_msg_set_seq(msg, k);
         s->seen++;
-        rc = flow_node_send(node, "out", &msg);
-        if (rc == FLOW_EINTR)
+        if ((rc = sent(node, flow_node_send(node, "out", &msg))))
             return rc;
-        if (rc)
-            return flow_node_fail(node, "cannot send on 'out': %s",
-                                  flow_strerror(rc));
     }
     return 0;
 }
