@@ -149,6 +149,23 @@ pool_register(void)
     pool.keyed = pthread_setspecific(pool_key, &pool) == 0;
 }
 
+/* Free `msg`'s own payload and offset memory if it is larger than a spare
+ * message keeps (POOL_KEEP): one large message must not pin its memory. */
+static inline void
+msg_trim(flow_msg_t *msg)
+{
+    if (msg->memcap > POOL_KEEP) {
+        free(msg->mem);
+        msg->mem = NULL;
+        msg->memcap = 0;
+    }
+    if (msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
+        free(msg->own_offs);
+        msg->own_offs = NULL;
+        msg->offcap = 0;
+    }
+}
+
 /* Give `msg` back: its frame (if any) is released, the rest is pooled. */
 static inline void
 msg_put(flow_msg_t *msg)
@@ -166,16 +183,7 @@ msg_put(flow_msg_t *msg)
     }
     if (!pool.keyed)
         pool_register();
-    if (msg->memcap > POOL_KEEP) {
-        free(msg->mem);
-        msg->mem = NULL;
-        msg->memcap = 0;
-    }
-    if (msg->offcap * sizeof(uint32_t) > POOL_KEEP) {
-        free(msg->own_offs);
-        msg->own_offs = NULL;
-        msg->offcap = 0;
-    }
+    msg_trim(msg);
     msg->next = pool.head;
     pool.head = msg;
     pool.n++;
@@ -796,7 +804,8 @@ flow__msg_recv_slot(flow_msg_t **msg_p)
     if (msg) {
         /* The last receive's message, handed back: its frame, if it still
          * holds it (zowned), is closed by the next receive into it. */
-        if (!msg->zowned) {
+        if (!msg->zowned) { /* the node made it its own: trim as pooled */
+            msg_trim(msg);
             zmq_msg_init(&msg->zmsg);
             msg->zowned = true;
             msg->zlen = 0;

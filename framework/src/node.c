@@ -1212,13 +1212,12 @@ drain_inputs(flow_node_t *node)
         int rc;
 
         if (p->decl->dir == FLOW_DIR_IN) {
-            while (p->nopen) {
+            while (p->nopen) { /* each receive reuses the last message */
                 rc = recv_frame(node, p, 0, p->pull, 0, &msg);
                 if (rc < 0)
                     return rc;
                 if (rc == GOT_DATA)
                     p->discarded++;
-                flow_msg_destroy(&msg);
             }
         } else if (p->decl->dir == FLOW_DIR_PAIR) {
             for (unsigned c = 0; c < p->nch; c++) {
@@ -1228,10 +1227,10 @@ drain_inputs(flow_node_t *node)
                         return rc;
                     if (rc == GOT_DATA)
                         p->discarded++;
-                    flow_msg_destroy(&msg);
                 }
             }
         }
+        flow_msg_destroy(&msg); /* NULL already: an end destroys it */
         if (p->discarded)
             flow_node_log(node, FLOW_LOG_WARN,
                           "discarded %" PRIu64 " unread message%s on port "

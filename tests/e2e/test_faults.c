@@ -534,6 +534,51 @@ test_faults_pair_wrong_sender(void **unused)
     tu_result_release(&run.r);
 }
 
+/*
+ * A run() node that returns with input unread (fixture quitearly, like a
+ * `head`; fixture pairsend with read = false on a pair link): the framework
+ * reads the rest so that the producers end, discards it, says how much, and
+ * the run succeeds. range sends 300 messages of 10 items from 3 instances;
+ * quitearly takes 7. The liar pairsend a[1] sends one honest frame to b[1],
+ * which does not read it.
+ */
+static void
+test_faults_unread_input_discarded(void **unused)
+{
+    const char *push = "[graph]\nname = head\n"
+                       "[src]\ntype = range\ninstances = 3\ncount = 3000\n"
+                       "[h]\ntype = quitearly\ntake = 7\n"
+                       "[links]\npush = src.out -> h.in batch=10 hwm=2\n";
+    const char *pair = "[graph]\nname = pairs\n"
+                       "[a]\ntype = pairsend\ninstances = 2\nliar = 1\n"
+                       "claim = 1\n"
+                       "[b]\ntype = pairsend\ninstances = 2\nread = false\n"
+                       "[links]\npair = a.peer <-> b.peer\n";
+    const char *want_push =
+        "warning: discarded 293 unread messages on port 'in'\n";
+    const char *want_pair =
+        "warning: discarded 1 unread message on port 'peer'\n";
+    run_t run;
+
+    (void)unused;
+    assert_int_equal(run_graph(&run, 30, push, "--plugin-path",
+                               FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                     0);
+    if (!find_line(run.r.err, "h", 0, want_push))
+        fprintf(stderr, "%s\n", run.r.err);
+    assert_non_null(find_line(run.r.err, "h", 0, want_push));
+    tu_result_release(&run.r);
+
+    assert_int_equal(run_graph(&run, 30, pair, "--plugin-path",
+                               FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                     0);
+    if (!find_line(run.r.err, "b", 1, want_pair))
+        fprintf(stderr, "%s\n", run.r.err);
+    assert_non_null(find_line(run.r.err, "b", 1, want_pair));
+    assert_int_equal(count_str(run.r.err, "discarded"), 1);
+    tu_result_release(&run.r);
+}
+
 /* A hung instance: stopped by --timeout or by its node's timeout, exit 124
  * naming it, then SIGKILLed (the hang ignores SIGTERM) after the grace. */
 static void
@@ -1115,6 +1160,7 @@ main(void)
         T(test_faults_matrix),
         T(test_faults_data_after_end),
         T(test_faults_pair_wrong_sender),
+        T(test_faults_unread_input_discarded),
         T(test_faults_hang_timeout),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
