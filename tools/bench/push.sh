@@ -14,6 +14,8 @@
 #   zc     the same with zmq_msg_init_data (zero-copy, a filled malloc'ed
 #          frame per message, as flow sends);
 #   loop   one process filling and summing the same batches: the upper bound.
+# zmq_raw runs the same libzmq build as flowrun (the static archive, where
+# flowrun carries it; see tools/bench/CMakeLists.txt).
 # The raw reference is the faster of send and zc. Flow's start-up is the
 # median wall time of a run with N = 0; "net" rates subtract it, which gives
 # the steady-state rate. Every figure is the median of RUNS repetitions.
