@@ -386,13 +386,22 @@ fail(flow_harness_t *h, const char *what, int rc)
     return rc < 0 ? rc : FLOW_ENODE;
 }
 
+/* What a callback returned: its code, or FLOW_ENODE for a 0 after
+ * flow_node_fail (say, a send that failed and was ignored), as in a graph. */
+static int
+cb_result(const flow_harness_t *h, int rc)
+{
+    return rc >= 0 && flow__node_failure(h->node) ? FLOW_ENODE : rc;
+}
+
 /* Run finish, end every output, run fini: the node is done. */
 static int
 finish(flow_harness_t *h)
 {
     int rc;
 
-    if (h->desc->finish && (rc = h->desc->finish(h->node, h->state)) < 0)
+    if (h->desc->finish &&
+        (rc = cb_result(h, h->desc->finish(h->node, h->state))) < 0)
         return fail(h, "finish()", rc);
     for (size_t i = 0; i < h->nports; i++)
         if (h->ports[i].decl->dir != FLOW_DIR_IN &&
@@ -434,12 +443,12 @@ flow_harness_run(flow_harness_t *h)
             if (h->ports[i].decl->dir != FLOW_DIR_IN)
                 h->ports[i].out_closed =
                     flow__xcalloc(h->ports[i].nch, sizeof(bool));
-        if (d->init && (rc = d->init(h->node, h->state)) < 0)
+        if (d->init && (rc = cb_result(h, d->init(h->node, h->state))) < 0)
             return fail(h, "init()", rc);
         h->init_ok = true;
     }
     if (d->run) {
-        if ((rc = d->run(h->node, h->state)) < 0)
+        if ((rc = cb_result(h, d->run(h->node, h->state))) < 0)
             return fail(h, "run()", rc);
         return finish(h);
     }
@@ -447,7 +456,7 @@ flow_harness_run(flow_harness_t *h)
         flow_msg_t *msg = queue_take(&p->in, -1, NULL);
         h->processing = true;
         h->cur_seq = flow_msg_seq(msg);
-        rc = d->process(h->node, h->state, p->decl->name, &msg);
+        rc = cb_result(h, d->process(h->node, h->state, p->decl->name, &msg));
         h->processing = false;
         flow_msg_destroy(&msg);
         if (rc < 0)
@@ -646,8 +655,11 @@ flow__harness_send(struct flow_harness *h, const char *port, bool any,
             flow_node_fail(node, "send on port '%s' after its end", port);
     } else if (!rc && p->out_closed[channel]) {
         rc = FLOW_EPORT;
-        flow_node_fail(node, "send on port '%s' channel %u after its end", port,
-                       channel);
+        if (p->nch == 1)
+            flow_node_fail(node, "send on port '%s' after its end", port);
+        else
+            flow_node_fail(node, "send on port '%s' channel %u after its end",
+                           port, channel);
     }
     if (rc) {
         flow_msg_destroy(msg_p);
@@ -667,14 +679,18 @@ flow__harness_recv(struct flow_harness *h, const char *port, bool any,
     hport_t *p = find_port(h, port);
     flow_node_t *node = h->node;
 
-    *msg_p = NULL;
-    if (!p)
-        return flow_node_fail(node, "receive on unknown port '%s'", port);
-    if (p->decl->dir == FLOW_DIR_OUT)
-        return flow_node_fail(node, "receive on output port '%s'", port);
-    if (!any && (p->decl->dir != FLOW_DIR_PAIR || channel >= p->nch))
-        return flow_node_fail(node, "receive from channel %u of port '%s'",
-                              channel, port);
+    *msg_p = NULL; /* an output only: what it held is not read */
+    if (!p || p->decl->dir == FLOW_DIR_OUT ||
+        (!any && (p->decl->dir != FLOW_DIR_PAIR || channel >= p->nch))) {
+        if (!p)
+            flow_node_fail(node, "receive on unknown port '%s'", port);
+        else if (p->decl->dir == FLOW_DIR_OUT)
+            flow_node_fail(node, "receive on output port '%s'", port);
+        else
+            flow_node_fail(node, "receive from channel %u of port '%s'",
+                           channel, port);
+        return FLOW_EPORT; /* as in a graph: a misused port */
+    }
     *msg_p = queue_take(&p->in, any ? -1 : (long)channel, NULL);
     if (*msg_p)
         return 0;

@@ -423,7 +423,8 @@ flow_msg_add_word(flow_msg_t *msg, const char *word, size_t len)
                     sizeof(*msg->own_offs));
         msg->offs = msg->own_offs;
     }
-    memcpy(msg->buf + FLOW_WIRE_HDR + msg->len, word, len);
+    if (len) /* word may be NULL when empty */
+        memcpy(msg->buf + FLOW_WIRE_HDR + msg->len, word, len);
     msg->buf[FLOW_WIRE_HDR + msg->len + len] = '\0';
     msg->len += len + 1;
     msg->offs[msg->count++] = (uint32_t)msg->len;

@@ -320,18 +320,37 @@ flow_node_log(flow_node_t *node, flow_log_level_t level, const char *fmt, ...)
     va_end(ap);
 }
 
+static void
+vfail(flow_node_t *node, const char *fmt, va_list ap)
+{
+    if (!node->failed) {
+        node->failed = true;
+        vsnprintf(node->fail, sizeof(node->fail), fmt, ap);
+    }
+}
+
 int
 flow_node_fail(flow_node_t *node, const char *fmt, ...)
 {
     va_list ap;
 
-    if (!node->failed) {
-        node->failed = true;
-        va_start(ap, fmt);
-        vsnprintf(node->fail, sizeof(node->fail), fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    vfail(node, fmt, ap);
+    va_end(ap);
     return FLOW_ENODE;
+}
+
+/* flow_node_fail for a call that misuses a port (ended, no such channel, a
+ * NULL message): returns FLOW_EPORT, as the harness does. */
+static int __attribute__((cold, noinline, format(printf, 2, 3)))
+port_misuse(flow_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfail(node, fmt, ap);
+    va_end(ap);
+    return FLOW_EPORT;
 }
 
 /* ---- Endpoints and sockets ----------------------------------------------- */
@@ -518,38 +537,34 @@ wire_connect(flow_node_t *node, const char *run_dir)
 
 /* ---- Sending ------------------------------------------------------------- */
 
-/* Fail the node for a send (`sending`) or receive on `port`, found as `p`
- * (NULL: unknown) but of the wrong direction. */
+/* What a call does with a port, for port_for. */
+enum port_use { USE_SEND, USE_CLOSE, USE_RECV };
+
+/* Fail the node for `use` of `port`, found as `p` (NULL: unknown) but of
+ * the wrong direction. */
 static int __attribute__((noinline, cold))
-port_fail(flow_node_t *node, const char *port, const rport_t *p, bool sending)
+port_fail(flow_node_t *node, const char *port, const rport_t *p,
+          enum port_use use)
 {
-    const char *what = sending ? "send on" : "receive on";
+    static const char *const what[] = { "send on", "close of", "receive on" };
 
     if (!p)
-        flow_node_fail(node, "%s unknown port '%s'", what, port);
-    else
-        flow_node_fail(node, "%s %s port '%s'", what,
-                       sending ? "input" : "output", port);
-    return FLOW_EPORT;
+        return port_misuse(node, "%s unknown port '%s'", what[use], port);
+    return port_misuse(node, "%s %s port '%s'", what[use],
+                       use == USE_RECV ? "output" : "input", port);
 }
 
-/* Find `port` for a send (`sending`) or a receive; fail the node on an
- * unknown port or one of the wrong direction. */
+/* Find `port` for `use`; fail the node (FLOW_EPORT) on an unknown port or
+ * one of the wrong direction. */
 static inline int
-port_for(flow_node_t *node, const char *port, bool sending, rport_t **out)
+port_for(flow_node_t *node, const char *port, enum port_use use, rport_t **out)
 {
     rport_t *p = find_port(node, port);
 
     *out = p;
-    if (!p || p->decl->dir == (sending ? FLOW_DIR_IN : FLOW_DIR_OUT))
-        return port_fail(node, port, p, sending);
+    if (!p || p->decl->dir == (use == USE_RECV ? FLOW_DIR_OUT : FLOW_DIR_IN))
+        return port_fail(node, port, p, use);
     return 0;
-}
-
-static int
-port_for_send(flow_node_t *node, const char *port, rport_t **out)
-{
-    return port_for(node, port, true, out);
 }
 
 /* 0 if port `p` carries items of `type`; else FLOW_EPORT, node failed. */
@@ -558,10 +573,9 @@ check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
 {
     if (p->decl->type == FLOW_ANY || type == p->decl->type)
         return 0;
-    flow_node_fail(node, "send of a %s message on port '%s', which carries %s",
-                   flow_type_name(type), p->decl->name,
-                   flow_type_name(p->decl->type));
-    return FLOW_EPORT;
+    return port_misuse(
+        node, "send of a %s message on port '%s', which carries %s",
+        flow_type_name(type), p->decl->name, flow_type_name(p->decl->type));
 }
 
 /* The sequence number of a message sent with `seq`: in process(), one
@@ -578,8 +592,8 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
     int rc;
 
     if (!msg)
-        return flow_node_fail(node, "send of a NULL message on port '%s'",
-                              p->decl->name);
+        return port_misuse(node, "send of a NULL message on port '%s'",
+                           p->decl->name);
     if ((rc = check_type(node, p, flow_msg_type(msg))))
         return rc;
     flow_msg_set_seq(msg, seq_for_send(node, flow_msg_seq(msg)));
@@ -681,7 +695,7 @@ flow_node_send_i64s(flow_node_t *node, const char *port, const int64_t *items,
         flow_msg_set_seq(msg, seq);
         return flow__harness_send(node->harness, port, true, 0, &msg);
     }
-    if ((rc = port_for_send(node, port, &p)) || (rc = interrupted(node)) ||
+    if ((rc = port_for(node, port, USE_SEND, &p)) || (rc = interrupted(node)) ||
         (rc = check_type(node, p, FLOW_INT64)))
         return rc;
     bytes =
@@ -701,7 +715,7 @@ flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
         flow_node_fail(node, "no raw frames in a harness, port '%s'", port);
         return FLOW_EPORT;
     }
-    rc = port_for_send(node, port, &p);
+    rc = port_for(node, port, USE_SEND, &p);
     if (rc || (rc = interrupted(node)))
         return rc;
     if (zmq_msg_init_size(&zm, len))
@@ -721,10 +735,12 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
     if (channel >= 0) {
         if (p->ch[channel].out_closed) {
             zmq_msg_close(zm);
-            return flow_node_fail(node,
-                                  "send on port '%s' channel %d after "
-                                  "its end",
-                                  p->decl->name, channel);
+            if (p->nch == 1)
+                return port_misuse(node, "send on port '%s' after its end",
+                                   p->decl->name);
+            return port_misuse(node,
+                               "send on port '%s' channel %d after its end",
+                               p->decl->name, channel);
         }
         if ((rc = send_blocking(node, p, (unsigned)channel, zm)))
             return rc;
@@ -752,8 +768,8 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
         }
         if (!open) {
             zmq_msg_close(zm);
-            return flow_node_fail(node, "send on port '%s' after its end",
-                                  p->decl->name);
+            return port_misuse(node, "send on port '%s' after its end",
+                               p->decl->name);
         }
         /* Every consumer is full: wait until one has room. */
         for (unsigned c = 0; c < p->nch; c++) {
@@ -786,7 +802,7 @@ flow_node_send(flow_node_t *node, const char *port, flow_msg_t **msg_p)
 
     if (node->harness)
         return flow__harness_send(node->harness, port, true, 0, msg_p);
-    if ((rc = port_for_send(node, port, &p))) {
+    if ((rc = port_for(node, port, USE_SEND, &p))) {
         flow_msg_destroy(msg_p);
         return rc;
     }
@@ -802,10 +818,10 @@ flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
 
     if (node->harness)
         return flow__harness_send(node->harness, port, false, channel, msg_p);
-    rc = port_for_send(node, port, &p);
+    rc = port_for(node, port, USE_SEND, &p);
     if (!rc && channel >= p->nch)
-        rc = flow_node_fail(node, "send on port '%s' to channel %u of %u", port,
-                            channel, p->nch);
+        rc = port_misuse(node, "send on port '%s' to channel %u of %u", port,
+                         channel, p->nch);
     if (rc) {
         flow_msg_destroy(msg_p);
         return rc;
@@ -836,7 +852,7 @@ flow_node_close(flow_node_t *node, const char *port)
 
     if (node->harness)
         return flow__harness_close(node->harness, port, true, 0);
-    rc = port_for_send(node, port, &p);
+    rc = port_for(node, port, USE_CLOSE, &p);
     for (unsigned c = 0; !rc && c < p->nch; c++)
         rc = close_channel(node, p, c);
     return rc;
@@ -850,11 +866,11 @@ flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
 
     if (node->harness)
         return flow__harness_close(node->harness, port, false, channel);
-    if ((rc = port_for_send(node, port, &p)))
+    if ((rc = port_for(node, port, USE_CLOSE, &p)))
         return rc;
     if (channel >= p->nch)
-        return flow_node_fail(node, "close of port '%s' channel %u of %u", port,
-                              channel, p->nch);
+        return port_misuse(node, "close of port '%s' channel %u of %u", port,
+                           channel, p->nch);
     return close_channel(node, p, channel);
 }
 
@@ -993,11 +1009,6 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     return rc;
 }
 
-static int
-port_for_recv(flow_node_t *node, const char *port, rport_t **out)
-{
-    return port_for(node, port, false, out);
-}
 
 /*
  * Wait up to WAIT_MS for input on the first `n` of node->items, counting the
@@ -1067,9 +1078,8 @@ flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
 
     if (node->harness)
         return flow__harness_recv(node->harness, port, true, 0, msg_p);
-    rc = port_for_recv(node, port, &p);
-    *msg_p = NULL;
-    if (rc)
+    *msg_p = NULL; /* an output only: what it held is not read */
+    if ((rc = port_for(node, port, USE_RECV, &p)))
         return rc;
     if (p->decl->dir == FLOW_DIR_PAIR)
         return recv_pair_any(node, p, NULL, msg_p);
@@ -1092,13 +1102,12 @@ flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
 
     if (node->harness)
         return flow__harness_recv(node->harness, port, false, channel, msg_p);
-    rc = port_for_recv(node, port, &p);
-    *msg_p = NULL;
-    if (rc)
+    *msg_p = NULL; /* an output only: what it held is not read */
+    if ((rc = port_for(node, port, USE_RECV, &p)))
         return rc;
     if (p->decl->dir != FLOW_DIR_PAIR || channel >= p->nch)
-        return flow_node_fail(node, "receive from channel %u of port '%s'",
-                              channel, port);
+        return port_misuse(node, "receive from channel %u of port '%s'",
+                           channel, port);
     while (!p->ch[channel].eos) {
         rc = recv_frame(node, p, channel, p->ch[channel].sock, 0, msg_p);
         if (rc == GOT_DATA)
@@ -1586,6 +1595,15 @@ stats_final(flow_inst_stats_t *st)
 
 static void node_release(flow_node_t *node);
 
+/* What a callback returned: its code, or FLOW_ENODE for a 0 after
+ * flow_node_fail (say, a send that failed and was ignored): the node failed
+ * all the same, and its reason is reported. */
+static int
+cb_result(const flow_node_t *node, int rc)
+{
+    return rc >= 0 && node->failed ? FLOW_ENODE : rc;
+}
+
 static int
 report_failure(flow_node_t *node, const char *what, int rc)
 {
@@ -1700,13 +1718,13 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         __atomic_store_n(&st->state, FLOW_INST_RUNNING, __ATOMIC_RELEASE);
     }
 
-    if (d->init && (rc = d->init(&node, state)) < 0)
+    if (d->init && (rc = cb_result(&node, d->init(&node, state))) < 0)
         return report_failure(&node, "init()", rc);
     node.inited = true;
     if (d->run)
-        rc = d->run(&node, state);
+        rc = cb_result(&node, d->run(&node, state));
     else
-        rc = process_loop(&node, state);
+        rc = cb_result(&node, process_loop(&node, state));
     if (rc < 0 && stop_soft && !stop_hard && node.is_source) {
         /* A graceful stop: this source ends its streams here. */
         node.failed = false;
@@ -1714,7 +1732,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     }
     if (rc < 0)
         return report_failure(&node, d->run ? "run()" : "process()", rc);
-    if (d->finish && (rc = d->finish(&node, state)) < 0)
+    if (d->finish && (rc = cb_result(&node, d->finish(&node, state))) < 0)
         return report_failure(&node, "finish()", rc);
     node.closing = true;
     for (size_t i = 0; i < node.nports && !rc; i++)

@@ -579,6 +579,61 @@ test_faults_unread_input_discarded(void **unused)
     tu_result_release(&run.r);
 }
 
+/*
+ * A node that misuses a port and ignores the code (fixture misuse): the
+ * call returns FLOW_EPORT, as in the harness (tests/unit/test_harness.c),
+ * and the node fails all the same, with the reason the call recorded and
+ * the launcher naming it; the run exits 1. Action none is the control.
+ */
+static void
+test_faults_ignored_error_fails(void **unused)
+{
+    static const struct {
+        const char *action, *reason;
+    } cases[] = {
+        { "none", NULL },
+        { "unknownport", "send on unknown port 'nope'" },
+        { "sendclosed", "send on port 'out' after its end" },
+        { "sendnull", "send of a NULL message on port 'out'" },
+        { "sendchannel", "send on port 'out' to channel 99 of 1" },
+        { "closechannel", "close of port 'out' channel 99 of 1" },
+        { "recvout", "receive on output port 'out'" },
+    };
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char text[256], want[160];
+        run_t run;
+
+        snprintf(text, sizeof(text),
+                 "[graph]\nname = misuse\n"
+                 "[m]\ntype = misuse\naction = %s\n"
+                 "[c]\ntype = collect\n"
+                 "[links]\npush = m.out -> c.in\n",
+                 cases[i].action);
+        int status = run_graph(&run, 30, text, "--plugin-path",
+                               FLOW_FIXTURE_PLUGIN_DIR, NULL);
+        snprintf(want, sizeof(want), "info: misuse: %s returned %s\n",
+                 cases[i].action, cases[i].reason ? "FLOW_EPORT" : "0");
+        if (status != (cases[i].reason ? 1 : 0) ||
+            !find_line(run.r.err, "m", 0, want))
+            fprintf(stderr, "%s: %s\n", cases[i].action, run.r.err);
+        assert_non_null(find_line(run.r.err, "m", 0, want));
+        if (!cases[i].reason) {
+            assert_int_equal(status, 0);
+            assert_string_equal(run.r.out, "1\n");
+        } else {
+            assert_int_equal(status, 1);
+            snprintf(want, sizeof(want), "error: %s\n", cases[i].reason);
+            assert_non_null(find_line(run.r.err, "m", 0, want));
+            assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+            assert_non_null(
+                strstr(run.r.err, "flowrun: error: node 'm' instance 0 "));
+        }
+        tu_result_release(&run.r);
+    }
+}
+
 /* A hung instance: stopped by --timeout or by its node's timeout, exit 124
  * naming it, then SIGKILLed (the hang ignores SIGTERM) after the grace. */
 static void
@@ -1161,6 +1216,7 @@ main(void)
         T(test_faults_data_after_end),
         T(test_faults_pair_wrong_sender),
         T(test_faults_unread_input_discarded),
+        T(test_faults_ignored_error_fails),
         T(test_faults_hang_timeout),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#define FLOW_NODE_STATIC /* for the fixture misuse, included below */
 #include "flow/testing.h"
 
 /* ---- echo: run-mode, answers every int64 item on its pair port + 1 ------ */
@@ -132,6 +133,22 @@ static const flow_node_desc_t broken_desc = {
     .fini = broken_fini,
 };
 
+/* ---- misuse: the fixture plugin, linked in (flow_node_misuse) ----------- */
+
+#include "../fixtures/nodes/misuse.c"
+
+/* What each action of misuse records as the node's failure; the same text
+ * as in a graph (tests/e2e/test_faults.c). NULL: none. */
+static const char *const misuse_reasons[] = {
+    NULL,
+    "send on unknown port 'nope'",
+    "send on port 'out' after its end",
+    "send of a NULL message on port 'out'",
+    "send on port 'out' to channel 99 of 1",
+    "close of port 'out' channel 99 of 1",
+    "receive on output port 'out'",
+};
+
 /* ---- Tests --------------------------------------------------------------- */
 
 static void
@@ -214,6 +231,41 @@ test_harness_send_on_unknown_port(void **state)
     flow_harness_destroy(&h);
 }
 
+/* A node that misuses a port and ignores the error (FLOW_EPORT) fails all
+ * the same, with the reason the call recorded. */
+static void
+test_harness_ignored_error_fails(void **state)
+{
+    (void)state;
+    for (size_t a = 0; a < sizeof(misuse_reasons) / sizeof(*misuse_reasons);
+         a++) {
+        static const char *const actions[] = {
+            "action=none",     "action=unknownport", "action=sendclosed",
+            "action=sendnull", "action=sendchannel", "action=closechannel",
+            "action=recvout",
+        };
+        flow_harness_t *h =
+            flow_harness_new(&flow_node_misuse, &actions[a], 1, NULL);
+        assert_non_null(h);
+        int rc = flow_harness_run(h);
+        assert_true(flow_harness_done(h));
+        if (!misuse_reasons[a]) {
+            size_t n;
+            int64_t *got = flow_harness_pull_i64s(h, "out", &n);
+            assert_int_equal(rc, 0);
+            assert_null(flow_harness_error(h));
+            assert_int_equal(n, 1);
+            assert_true(got[0] == 1);
+            free(got);
+        } else {
+            assert_int_equal(rc, FLOW_ENODE);
+            assert_non_null(flow_harness_error(h));
+            assert_string_equal(flow_harness_error(h), misuse_reasons[a]);
+        }
+        flow_harness_destroy(&h);
+    }
+}
+
 static void
 test_harness_init_failure(void **state)
 {
@@ -276,6 +328,7 @@ main(void)
         cmocka_unit_test(test_harness_recv_without_close_fails),
         cmocka_unit_test(test_harness_channels),
         cmocka_unit_test(test_harness_send_on_unknown_port),
+        cmocka_unit_test(test_harness_ignored_error_fails),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),
     };

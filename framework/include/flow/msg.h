@@ -96,9 +96,9 @@ FLOW_EXPORT int flow_msg_resize(flow_msg_t *msg, size_t count);
 FLOW_EXPORT int64_t *flow_msg_extend_i64(flow_msg_t *msg, size_t n);
 
 /*
- * Append the word `word` of `len` bytes (copied). Returns 0, FLOW_EPROTO if
- * `msg` is not a FLOW_WORDS message, or FLOW_EPARAM if the word holds a NUL
- * byte.
+ * Append the word `word` of `len` bytes (copied; NULL only with `len` 0).
+ * Returns 0, FLOW_EPROTO if `msg` is not a FLOW_WORDS message or would pass
+ * UINT32_MAX words or bytes, or FLOW_EPARAM if the word holds a NUL byte.
  */
 FLOW_EXPORT int flow_msg_add_word(flow_msg_t *msg, const char *word,
                                   size_t len);
@@ -112,8 +112,9 @@ FLOW_EXPORT const char *flow_msg_word(const flow_msg_t *msg, size_t index,
                                       size_t *len);
 
 /*
- * Append `len` bytes from `data` (copied) to a FLOW_BYTES message. Returns 0
- * or FLOW_EPROTO for another type.
+ * Append `len` bytes from `data` (copied; NULL only with `len` 0) to a
+ * FLOW_BYTES message. Returns 0, or FLOW_EPROTO for another type or past
+ * UINT32_MAX bytes in all.
  */
 FLOW_EXPORT int flow_msg_add_bytes(flow_msg_t *msg, const void *data,
                                    size_t len);

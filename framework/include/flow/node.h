@@ -240,8 +240,11 @@ FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
  * next consumer instance with room (load balancing), and so on a pair port
  * with several channels (use flow_node_send_to to pick one). Blocks while
  * every consumer is full (backpressure). Returns 0; FLOW_EPORT for an
- * unknown or ended port or a wrong item type (with the node failed);
- * FLOW_EINTR when the run is being stopped (the caller should return).
+ * unknown, input or ended port, a channel out of range, a NULL message or a
+ * wrong item type, FLOW_ENODE if the transport fails (both with the node
+ * failed: even if the callback then returns 0, the node fails with that
+ * reason); FLOW_EINTR when the run is being stopped (the caller should
+ * return).
  */
 FLOW_EXPORT int flow_node_send(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
@@ -271,10 +274,13 @@ FLOW_EXPORT int flow_node_send_to(flow_node_t *node, const char *port,
 
 /*
  * Receive the next message from input or pair port `port`, from any channel,
- * blocking until one arrives. On success stores a message the caller owns in
- * `*msg_p` and returns 0. Returns FLOW_EOF once every producer has ended and
- * all their messages were received, FLOW_ELOST or FLOW_EPROTO (with the
- * node failed) on loss or a malformed frame, FLOW_EINTR when stopping.
+ * blocking until one arrives. `*msg_p` is an output only (unlike other
+ * `T **` arguments, a message it holds is neither read nor freed): on
+ * success it is a message the caller owns and the call returns 0, otherwise
+ * NULL. Returns FLOW_EOF once every producer has ended and all their
+ * messages were received; FLOW_EPORT for an unknown or output port or (for
+ * flow_node_recv_from) a channel out of range, FLOW_ENODE on loss or a
+ * malformed frame (all with the node failed); FLOW_EINTR when stopping.
  */
 FLOW_EXPORT int flow_node_recv(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
@@ -294,8 +300,9 @@ FLOW_EXPORT int flow_node_send_raw(flow_node_t *node, const char *port,
 
 /*
  * End the stream of output or pair port `port` (every channel): consumers
- * see FLOW_EOF after the messages already sent. Returns 0 or FLOW_EPORT.
- * Ending a port twice is allowed.
+ * see FLOW_EOF after the messages already sent. Returns 0, or as
+ * flow_node_send (FLOW_EPORT: an unknown or input port, a channel out of
+ * range). Ending a port twice is allowed.
  */
 FLOW_EXPORT int flow_node_close(flow_node_t *node, const char *port);
 
@@ -322,7 +329,8 @@ FLOW_EXPORT void flow_node_log(flow_node_t *node, flow_log_level_t level,
 /*
  * Record why the node fails (reported by the launcher with the node and
  * instance) and return FLOW_ENODE, so a callback can `return
- * flow_node_fail(node, "...")`. The first reason recorded wins.
+ * flow_node_fail(node, "...")`. The first reason recorded wins. The node
+ * fails even if the callback returns 0 afterwards.
  */
 FLOW_EXPORT int flow_node_fail(flow_node_t *node, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -126,8 +126,9 @@ FLOW_EXPORT int flow_harness_push_to(flow_harness_t *h, const char *port,
 
 /*
  * Queue one FLOW_INT64 message holding the `n` values at `values`
- * (borrowed), with sequence number `seq` (FLOW_SEQ_NONE for none). Same
- * errors as flow_harness_push.
+ * (borrowed; NULL only with `n` 0), with sequence number `seq`
+ * (FLOW_SEQ_NONE for none). Same errors as flow_harness_push, and
+ * FLOW_EPARAM for more values than a message holds (UINT32_MAX).
  */
 FLOW_EXPORT int flow_harness_push_i64s(flow_harness_t *h, const char *port,
                                        const int64_t *values, size_t n,
@@ -136,7 +137,8 @@ FLOW_EXPORT int flow_harness_push_i64s(flow_harness_t *h, const char *port,
 /*
  * Queue one FLOW_WORDS message holding the `n` NUL-terminated words at
  * `words` (borrowed), with sequence number `seq`. Same errors as
- * flow_harness_push, and FLOW_EPARAM if `words` is NULL while `n` is not 0.
+ * flow_harness_push, FLOW_EPARAM if `words` is NULL while `n` is not 0, and
+ * FLOW_EPROTO past what a message holds (UINT32_MAX words or bytes).
  */
 FLOW_EXPORT int flow_harness_push_words(flow_harness_t *h, const char *port,
                                         const char *const *words, size_t n,
