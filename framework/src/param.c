@@ -3,6 +3,7 @@
  * param.c: typed parameter parsing against a node's parameter table, and the
  * checks a descriptor must pass before the loader accepts it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -118,11 +119,14 @@ flow__param_set(const flow_param_t *p, const char *value, void *state,
         double v;
         errno = 0;
         v = strtod(value, &end);
-        if (!*value || *end || errno == ERANGE || !isfinite(v)) {
+        /* As for integers, no leading space (which strtod skips); no "nan"
+         * or "inf". Past DBL_MAX is out of range; below DBL_MIN rounds. */
+        if (!*value || isspace((unsigned char)*value) || *end || isnan(v) ||
+            (isinf(v) && errno != ERANGE)) {
             snprintf(why, whylen, "not a number");
             return FLOW_EPARAM;
         }
-        if (v < p->min_d || v > p->max_d) {
+        if (isinf(v) || v < p->min_d || v > p->max_d) {
             snprintf(why, whylen, "out of range [%g, %g]", p->min_d, p->max_d);
             return FLOW_EPARAM;
         }
