@@ -505,6 +505,22 @@ test_faults_data_after_end(void **unused)
     tu_result_release(&run.r);
 }
 
+/* Run the graph `text` with the fixture plugins; check that it exits with
+ * `status` and that `node`[`inst`] logged the line `want`. The caller
+ * releases run->r. */
+static void
+run_fixture(run_t *run, const char *text, int status, const char *node,
+            unsigned inst, const char *want)
+{
+    int got = run_graph(run, 30, text, "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR,
+                        NULL);
+
+    if (got != status || !find_line(run->r.err, node, inst, want))
+        fprintf(stderr, "graph:\n%s\nstderr:\n%s\n", text, run->r.err);
+    assert_int_equal(got, status);
+    assert_non_null(find_line(run->r.err, node, inst, want));
+}
+
 /*
  * A pair frame whose header names another sender than the channel's peer
  * (fixture pairsend): a[1] says it is instance 0 on its channel to b[1].
@@ -523,12 +539,7 @@ test_faults_pair_wrong_sender(void **unused)
     run_t run;
 
     (void)unused;
-    assert_int_equal(run_graph(&run, 30, text, "--plugin-path",
-                               FLOW_FIXTURE_PLUGIN_DIR, NULL),
-                     1);
-    if (!find_line(run.r.err, "b", 1, want))
-        fprintf(stderr, "%s\n", run.r.err);
-    assert_non_null(find_line(run.r.err, "b", 1, want));
+    run_fixture(&run, text, 1, "b", 1, want);
     assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
     assert_non_null(strstr(run.r.err, "flowrun: error: node 'b' instance 1 "));
     tu_result_release(&run.r);
@@ -554,27 +565,14 @@ test_faults_unread_input_discarded(void **unused)
                        "claim = 1\n"
                        "[b]\ntype = pairsend\ninstances = 2\nread = false\n"
                        "[links]\npair = a.peer <-> b.peer\n";
-    const char *want_push =
-        "warning: discarded 293 unread messages on port 'in'\n";
-    const char *want_pair =
-        "warning: discarded 1 unread message on port 'peer'\n";
     run_t run;
 
     (void)unused;
-    assert_int_equal(run_graph(&run, 30, push, "--plugin-path",
-                               FLOW_FIXTURE_PLUGIN_DIR, NULL),
-                     0);
-    if (!find_line(run.r.err, "h", 0, want_push))
-        fprintf(stderr, "%s\n", run.r.err);
-    assert_non_null(find_line(run.r.err, "h", 0, want_push));
+    run_fixture(&run, push, 0, "h", 0,
+                "warning: discarded 293 unread messages on port 'in'\n");
     tu_result_release(&run.r);
-
-    assert_int_equal(run_graph(&run, 30, pair, "--plugin-path",
-                               FLOW_FIXTURE_PLUGIN_DIR, NULL),
-                     0);
-    if (!find_line(run.r.err, "b", 1, want_pair))
-        fprintf(stderr, "%s\n", run.r.err);
-    assert_non_null(find_line(run.r.err, "b", 1, want_pair));
+    run_fixture(&run, pair, 0, "b", 1,
+                "warning: discarded 1 unread message on port 'peer'\n");
     assert_int_equal(count_str(run.r.err, "discarded"), 1);
     tu_result_release(&run.r);
 }
@@ -611,19 +609,12 @@ test_faults_ignored_error_fails(void **unused)
                  "[c]\ntype = collect\n"
                  "[links]\npush = m.out -> c.in\n",
                  cases[i].action);
-        int status = run_graph(&run, 30, text, "--plugin-path",
-                               FLOW_FIXTURE_PLUGIN_DIR, NULL);
         snprintf(want, sizeof(want), "info: misuse: %s returned %s\n",
                  cases[i].action, cases[i].reason ? "FLOW_EPORT" : "0");
-        if (status != (cases[i].reason ? 1 : 0) ||
-            !find_line(run.r.err, "m", 0, want))
-            fprintf(stderr, "%s: %s\n", cases[i].action, run.r.err);
-        assert_non_null(find_line(run.r.err, "m", 0, want));
+        run_fixture(&run, text, cases[i].reason ? 1 : 0, "m", 0, want);
         if (!cases[i].reason) {
-            assert_int_equal(status, 0);
             assert_string_equal(run.r.out, "1\n");
         } else {
-            assert_int_equal(status, 1);
             snprintf(want, sizeof(want), "error: %s\n", cases[i].reason);
             assert_non_null(find_line(run.r.err, "m", 0, want));
             assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
