@@ -16,6 +16,8 @@ const char *
 flow_strerror(int code)
 {
     switch (code) {
+    case 0:
+        return "success";
 #define XX(c, msg) \
     case FLOW_##c: \
         return msg;
@@ -33,6 +35,8 @@ const char *
 flow_err_name(int code)
 {
     switch (code) {
+    case 0:
+        return "0";
 #define XX(c, msg) \
     case FLOW_##c: \
         return "FLOW_" #c;

@@ -53,10 +53,12 @@ typedef struct flow_diag {
     char msg[FLOW_DIAG_MSG];
 } flow_diag_t;
 
-/* Return a static description of `code` (a FLOW_E* code or -errno). */
+/* Return a static description of `code` (a FLOW_E* code or -errno;
+ * "success" for 0). */
 FLOW_EXPORT const char *flow_strerror(int code);
 
-/* Return the static name of `code`, such as "FLOW_EPARSE" or "ENOENT". */
+/* Return the static name of `code`, such as "FLOW_EPARSE" or "ENOENT" ("0"
+ * for 0). */
 FLOW_EXPORT const char *flow_err_name(int code);
 
 /*
