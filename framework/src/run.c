@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <math.h>
 #include <poll.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -77,14 +79,18 @@ remove_run_dir(const char *dir)
     rmdir(dir);
 }
 
+/* How long a graceful stop may take before it turns into a hard one. */
+#define DRAIN_S 5.0
+
 typedef struct sup {
     const flow_graph_t *g;
     flow_proc_t *procs;
     size_t nprocs;
     size_t alive;
-    bool stopping;  /* hard stop: SIGTERM sent, SIGKILL at kill_at */
-    bool draining;  /* graceful stop: SIGUSR1 sent */
-    double kill_at; /* when to SIGKILL what is left; 0: not armed */
+    bool stopping;      /* hard stop: SIGTERM sent, SIGKILL at kill_at */
+    bool draining;      /* graceful stop: SIGUSR1 sent */
+    double drain_until; /* then a hard stop, if the graph still runs */
+    double kill_at;     /* when to SIGKILL what is left; 0: not armed */
     bool killed;
     int result;
     int signo;
@@ -363,6 +369,35 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     _exit(rc);
 }
 
+/*
+ * The launcher holds one descriptor per instance (its stderr pipe) and
+ * polls them all: with the signal fd, barrier pipes and the rendezvous, it
+ * needs about `nprocs` + 32 descriptors. Raises the soft RLIMIT_NOFILE
+ * towards the hard one if need be (the instances inherit it). Returns 0,
+ * or -EMFILE having said why.
+ */
+static int
+fd_limit_for(size_t nprocs)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)nprocs + 32;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (!setrlimit(RLIMIT_NOFILE, &rl))
+            return 0;
+    }
+    fprintf(stderr,
+            "flowrun: error: the graph has %zu processes; the launcher needs "
+            "%llu open files, and the limit is %llu (ulimit -n)\n",
+            nprocs, (unsigned long long)need,
+            (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur
+                                                              : rl.rlim_max));
+    return -EMFILE;
+}
+
 int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
@@ -398,6 +433,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     memset(&prev_rs, 0, sizeof(prev_rs));
     memset(&s, 0, sizeof(s));
     s.g = graph;
+    if ((rc = fd_limit_for(flow_graph_process_count(graph))))
+        return rc;
     if ((rc = make_run_dir(opts, dir, sizeof(dir))))
         return rc;
     /* The longest endpoint "DIR/L.A.B" must fit in sun_path (108 bytes). */
@@ -453,15 +490,19 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         int errp[2] = { -1, -1 };
         pid_t pid;
 
-        if (pipe2(errp, O_CLOEXEC)) {
-            errp[0] = errp[1] = -1;
-        }
-        pid = fork();
+        pid = pipe2(errp, O_CLOEXEC) ? -1 : fork();
         if (pid < 0) {
             rc = -errno;
-            fprintf(stderr, "flowrun: error: cannot fork: %s\n",
-                    strerror(errno));
-            s.result = rc;
+            fprintf(stderr,
+                    "flowrun: error: cannot start node '%s' instance %u: "
+                    "%s: %s\n",
+                    graph->nodes[s.procs[k].node].name, s.procs[k].inst,
+                    errp[0] < 0 ? "pipe" : "fork", strerror(errno));
+            if (errp[0] >= 0) {
+                close(errp[0]);
+                close(errp[1]);
+            }
+            s.result = FLOW_ENODE;
             begin_stop(&s, grace);
             break;
         }
@@ -543,6 +584,18 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 (next_node == 0 || go_at + limit < next_node))
                 next_node = go_at + limit;
         }
+        if (s.draining && !s.stopping && t >= s.drain_until) {
+            /* A node that does not stop on a graceful stop (one busy in
+             * a long computation, or a protocol node with pair links
+             * only): stop the graph as on a second signal, with grace. */
+            char line[256];
+            int n = snprintf(line, sizeof(line),
+                             "flowrun: graph '%s' still running %.0f s after "
+                             "the signal: stopping it\n",
+                             graph->name, DRAIN_S);
+            err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+            begin_stop(&s, grace);
+        }
         if (s.stopping && !s.killed && t >= s.kill_at) {
             signal_all(&s, SIGKILL);
             s.killed = true;
@@ -551,6 +604,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             next = deadline;
         if (!s.stopping && next_node > 0 && (next == 0 || next_node < next))
             next = next_node;
+        if (s.draining && !s.stopping && (next == 0 || s.drain_until < next))
+            next = s.drain_until;
         if (s.stopping && !s.killed)
             next = s.kill_at;
         if (opts->progress && !opts->quiet && b.go[1] < 0) {
@@ -561,10 +616,10 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             if (next == 0 || next_progress < next)
                 next = next_progress;
         }
-        if (next > 0)
-            timeout = (int)ceil((next - t) * 1000.0);
-        if (timeout < -1)
-            timeout = 0;
+        if (next > 0) {
+            double ms = ceil((next - t) * 1000.0);
+            timeout = ms <= 0 ? 0 : ms >= INT_MAX ? INT_MAX : (int)ms;
+        }
         pfd[nfd].fd = sfd;
         pfd[nfd++].events = POLLIN;
         if (b.ready[0] >= 0) {
@@ -593,8 +648,12 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             timeout = 10;
             reap(&s, grace);
         }
-        if (poll(pfd, (nfds_t)nfd, timeout) < 0 && errno != EINTR)
+        if (poll(pfd, (nfds_t)nfd, timeout) < 0 && errno != EINTR) {
+            fprintf(stderr, "flowrun: error: cannot watch the instances: %s\n",
+                    strerror(errno));
+            s.result = FLOW_ENODE; /* `out` kills what is left */
             break;
+        }
         if (rdv && flow__rdv_process(rdv) == FLOW_ENODE && !s.stopping) {
             s.result = FLOW_ENODE;
             flow__rdv_abort(rdv);
@@ -659,6 +718,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 if (!s.result)
                     s.result = FLOW_EINTR;
                 s.draining = true;
+                s.drain_until = flow__now_s() + DRAIN_S;
                 if (b.go[1] >= 0)
                     begin_stop(&s, grace); /* not started: nothing to drain */
                 else

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -967,6 +968,55 @@ test_faults_second_sigint(void **unused)
     free(path);
 }
 
+/*
+ * A graph that a graceful stop does not stop: the sieve, whose segments
+ * are busy sieving and whose nodes have pair links only. 5 s after the
+ * signal (DRAIN_S) the launcher says so and stops it as on a second signal,
+ * with its grace: exit 143, nothing left behind.
+ */
+static void
+test_faults_drain_time_limit(void **unused)
+{
+    char *path = tu_temp_file("[graph]\nname = g\n"
+                              "[main]\ntype = primes\nlimit = 1e13\n"
+                              "output = count\n"
+                              "[seg]\ntype = sieve\ninstances = 2\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npair = main.seg <-> seg.coord\n"
+                              "push = main.out -> out.in\n");
+    char out[128], err[128], *e;
+    pid_t pid;
+    int status;
+    double t;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files(path, out, err);
+    wait_procs(path, 5);
+    usleep(300000);
+    t = now_s();
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 20);
+    t = now_s() - t;
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t < 4.9 || t > 8 ||
+        !strstr(e, "still running 5 s after the signal"))
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    assert_true(t >= 4.9 && t <= 8);
+    assert_non_null(strstr(e, "flowrun: graph 'g' still running 5 s after "
+                              "the signal: stopping it\n"));
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
 /* Parent pid and state of `pid` from /proc; false if it is gone. */
 static bool
 proc_stat(pid_t pid, pid_t *ppid, char *state)
@@ -1103,6 +1153,64 @@ test_faults_load_200_processes(void **unused)
     tu_result_release(&run.r);
 }
 
+/*
+ * The launcher holds a descriptor per instance. Under a low soft limit on
+ * open files it raises the limit itself and the graph runs; under a low
+ * hard limit (set in a child, which cannot raise it back) it says so before
+ * anything forks, instead of running with instances it cannot watch.
+ */
+static void
+test_faults_open_file_limit(void **unused)
+{
+    const char *text = "[r]\ntype = pid\ninstances = 70\n"
+                       "[out]\ntype = collect\n"
+                       "[links]\npush = r.out -> out.in\n";
+    const char *want = "flowrun: error: the graph has 71 processes; the "
+                       "launcher needs 103 open files, and the limit is 64 "
+                       "(ulimit -n)\n";
+    struct rlimit old, rl;
+    run_t run;
+    int status;
+
+    (void)unused;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    if (old.rlim_max != RLIM_INFINITY && old.rlim_max < 200)
+        skip();
+    rl = old;
+    rl.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    status = run_graph(&run, 60, text, NULL);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    if (status != 0)
+        fprintf(stderr, "%s\n", run.r.err);
+    assert_int_equal(status, 0);
+    assert_int_equal(count_str(run.r.out, "\n"), 70);
+    tu_result_release(&run.r);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *path = tu_temp_file(text);
+        const char *args[] = { path, NULL };
+        tu_result_t r;
+        rl.rlim_cur = rl.rlim_max = 64;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            _exit(3);
+        tu_run(&r, 60, args);
+        unlink(path);
+        if (r.status != 1 || r.outlen || !strstr(r.err, want)) {
+            fprintf(stderr, "status %d, stderr:\n%s\n", r.status, r.err);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(dir_entries(run_tmp), 0);
+}
+
 /* VmRSS of `pid` in kB, or -1. */
 static long
 rss_kb(pid_t pid)
@@ -1214,8 +1322,10 @@ main(void)
         T(test_faults_bystanders_quiet),
         T(test_faults_signal_drains),
         T(test_faults_second_sigint),
+        T(test_faults_drain_time_limit),
         T(test_faults_sigkill_flowrun),
         T(test_faults_load_200_processes),
+        T(test_faults_open_file_limit),
         T(test_faults_slow_sink_rss),
     };
 #undef T
