@@ -96,6 +96,8 @@ typedef struct sup {
     int signo;
     flow_inst_stats_t *stats; /* shared with the children */
     bool progress_shown;
+    uint64_t progress_items; /* at the sinks, at the last progress line */
+    double progress_s;       /* the elapsed time of that line */
 } sup_t;
 
 /* Write `len` bytes to stderr, clearing a progress line first. */
@@ -182,19 +184,18 @@ relay_stderr(sup_t *s, flow_proc_t *p)
 }
 
 static void
-show_progress(sup_t *s, double elapsed, flow_run_stats_t *prev)
+show_progress(sup_t *s, double elapsed)
 {
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     char line[256];
 
-    flow__progress_format(&rs, prev->elapsed_s > 0 ? prev : NULL, line,
+    flow__progress_format(&rs, &s->progress_items, &s->progress_s, line,
                           sizeof(line));
     if (write(STDERR_FILENO, "\r", 1) < 0 ||
         write(STDERR_FILENO, line, strlen(line)) < 0 ||
         write(STDERR_FILENO, "\033[K", 3) < 0)
         return;
     s->progress_shown = true;
-    *prev = rs;
 }
 
 static void
@@ -419,7 +420,6 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     int log_level;
     bool count;
     struct pollfd *pfd = NULL;
-    flow_run_stats_t prev_rs;
     double started = flow__now_s(), next_progress = 0;
 
     if (!opts) {
@@ -430,7 +430,6 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     log_level = opts->log_level > 0 ? opts->log_level - 1 : FLOW_LOG_INFO;
     /* FLOW_STATS=0 turns the counters off, to measure what they cost. */
     count = !getenv("FLOW_STATS") || strcmp(getenv("FLOW_STATS"), "0");
-    memset(&prev_rs, 0, sizeof(prev_rs));
     memset(&s, 0, sizeof(s));
     s.g = graph;
     if ((rc = fd_limit_for(flow_graph_process_count(graph))))
@@ -610,7 +609,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             next = s.kill_at;
         if (opts->progress && !opts->quiet && b.go[1] < 0) {
             if (t >= next_progress) {
-                show_progress(&s, t - started, &prev_rs);
+                show_progress(&s, t - started);
                 next_progress = t + 0.25;
             }
             if (next == 0 || next_progress < next)

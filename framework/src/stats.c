@@ -159,24 +159,27 @@ sink_items(const flow_run_stats_t *rs)
 }
 
 void
-flow__progress_format(const flow_run_stats_t *rs, const flow_run_stats_t *prev,
-                      char *buf, size_t size)
+flow__progress_format(const flow_run_stats_t *rs, uint64_t *prev_items,
+                      double *prev_s, char *buf, size_t size)
 {
     const flow_graph_t *g = rs->graph;
-    uint64_t items = sink_items(rs), before = prev ? sink_items(prev) : 0;
-    double dt = prev ? rs->elapsed_s - prev->elapsed_s : rs->elapsed_s;
-    double rate = dt > 0 ? (double)(items - before) / dt : 0;
+    uint64_t items = sink_items(rs);
+    double dt = rs->elapsed_s - *prev_s;
+    double rate =
+        dt > 0 && items >= *prev_items ? (double)(items - *prev_items) / dt : 0;
     const char *busiest = "-";
     double best = -1;
 
-    /* The stage whose instances wait least for input or output. */
+    /* The stage whose running instances wait least for input or output
+     * (one that has finished is nobody's bottleneck now). */
     for (size_t n = 0; n < g->nnodes; n++) {
         const flow_gnode_t *gn = &g->nodes[n];
         double waits = 0, wall = 0;
         for (unsigned i = 0; i < gn->instances; i++) {
             const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
             uint64_t start = __atomic_load_n(&b->start_ns, __ATOMIC_RELAXED);
-            if (!start)
+            if (!start ||
+                __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == FLOW_INST_DONE)
                 continue;
             waits += sec(b->send_block_ns + b->recv_wait_ns);
             wall += rs->elapsed_s;
@@ -190,4 +193,6 @@ flow__progress_format(const flow_run_stats_t *rs, const flow_run_stats_t *prev,
              "flowrun: %.1fs  %" PRIu64 " items at sinks  %.3g items/s  "
              "busiest: %s",
              rs->elapsed_s, items, rate, busiest);
+    *prev_items = items;
+    *prev_s = rs->elapsed_s;
 }

@@ -61,10 +61,11 @@ int flow__stats_write_json(const flow_run_stats_t *rs, FILE *out);
 
 /*
  * Format the live progress line (no newline) into `buf`: items per second
- * at the sinks, elapsed time, the busiest stage.
+ * at the sinks since the last line, elapsed time, the busiest stage.
+ * `*prev_items` and `*prev_s` are the sink items and elapsed time of the
+ * last line (0 and 0 before the first), updated to this one's.
  */
-void flow__progress_format(const flow_run_stats_t *rs,
-                           const flow_run_stats_t *prev, char *buf,
-                           size_t size);
+void flow__progress_format(const flow_run_stats_t *rs, uint64_t *prev_items,
+                           double *prev_s, char *buf, size_t size);
 
 #endif

@@ -948,6 +948,50 @@ test_observe_progress_tty(void **unused)
     free(graph);
 }
 
+/*
+ * The progress lines of slow_graph in `err`: each gives the rate over the
+ * interval since the line before, so a line whose sink count grew shows a
+ * rate > 0, within 3x of the growth over the printed times (0.1 s
+ * precision) when the interval is long enough to tell; and the busiest
+ * stage is the jitter node, the only one that takes time (the range source
+ * is done at once, all its messages queued).
+ */
+static void
+check_progress_lines(const char *err)
+{
+    char *text = strdup(err), *save = NULL;
+    double t0 = -1;
+    unsigned long long n0 = 0;
+    int grew = 0;
+
+    for (char *l = strtok_r(text, "\r\n", &save); l;
+         l = strtok_r(NULL, "\r\n", &save)) {
+        double t, rate;
+        unsigned long long n;
+        char busiest[64];
+        if (sscanf(l,
+                   "flowrun: %lfs %llu items at sinks %lf items/s busiest: "
+                   "%63[a-z-]",
+                   &t, &n, &rate, busiest) != 4)
+            continue;
+        if (t0 >= 0 && n > n0) {
+            grew++;
+            if (rate <= 0 ||
+                (t - t0 >= 0.4 && (rate > 3 * (n - n0) / (t - t0) ||
+                                   rate < (n - n0) / (t - t0) / 3)))
+                fail_msg("progress line '%s' after %llu items at %.1fs", l, n0,
+                         t0);
+            if (t >= 0.5) /* the source long done, even under ASan */
+                assert_string_equal(busiest, "mid");
+        }
+        t0 = t;
+        n0 = n;
+    }
+    if (grew < 2)
+        fail_msg("fewer than 2 progress lines with items in:\n%s", err);
+    free(text);
+}
+
 /* Piped, no progress line unless --progress asks for it. */
 static void
 test_observe_progress_piped(void **unused)
@@ -965,6 +1009,7 @@ test_observe_progress_piped(void **unused)
     assert_int_equal(tu_runl(&r, 60, graph, "--progress", NULL), 0);
     assert_non_null(strstr(r.err, PROGRESS_MARK));
     assert_null(strstr(r.out, PROGRESS_MARK));
+    check_progress_lines(r.err);
     tu_result_release(&r);
     unlink(graph);
     free(graph);
