@@ -274,9 +274,13 @@ typedef struct barrier {
 } barrier_t;
 
 /* Write --stats, --stats-json and --dot-stats after the run. */
-static void
+/* Print and write the counters the options ask for. Returns 0, or -1 if a
+ * file could not be written (said on stderr). */
+static int
 report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
 {
+    int failed = 0;
+
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     const char *files[2] = { opts->stats_json, opts->dot_stats };
 
@@ -291,13 +295,17 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
         if (!f) {
             fprintf(stderr, "flowrun: error: cannot write '%s': %s\n", files[i],
                     strerror(errno));
+            failed = -1;
             continue;
         }
         rc = i == 0 ? flow__stats_write_json(&rs, f)
                     : flow__dot_write_stats(&rs, f);
-        if (fclose(f) || rc)
+        if (fclose(f) || rc) {
             fprintf(stderr, "flowrun: error: cannot write '%s'\n", files[i]);
+            failed = -1;
+        }
     }
+    return failed;
 }
 
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what
@@ -329,10 +337,16 @@ report_timeout(const sup_t *s, long k, double limit)
         if (n > 0)
             len += (size_t)n;
     }
-    fprintf(stderr,
-            "flowrun: error: graph '%s' timed out after %gs; still running: "
-            "%s\n",
-            s->g->name, limit, running);
+    char line[1024];
+    int n = snprintf(line, sizeof(line),
+                     "flowrun: error: graph '%s' timed out after %gs; still "
+                     "running: %s\n",
+                     s->g->name, limit, running);
+    /* err_write: after the progress line is erased */
+    err_write((sup_t *)s, line,
+              n < 0                      ? 0
+              : (size_t)n < sizeof(line) ? (size_t)n
+                                         : sizeof(line) - 1);
 }
 
 static void
@@ -737,7 +751,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     }
     if (s.progress_shown)
         err_write(&s, "", 0);
-    report_stats(&s, opts, flow__now_s() - started);
+    if (report_stats(&s, opts, flow__now_s() - started) && !s.result)
+        s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
     flow__rdv_destroy(&rdv);
     if (zctx)
         zmq_ctx_term(zctx);

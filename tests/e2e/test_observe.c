@@ -1011,6 +1011,15 @@ test_observe_progress_piped(void **unused)
     assert_null(strstr(r.out, PROGRESS_MARK));
     check_progress_lines(r.err);
     tu_result_release(&r);
+
+    /* A graph's timeout is said on a line of its own: the progress line
+     * is erased first. */
+    assert_int_equal(
+        tu_runl(&r, 60, graph, "--progress", "--timeout", "0.6", NULL), 124);
+    const char *e = strstr(r.err, "flowrun: error: graph ");
+    if (!e || e - r.err < 4 || strncmp(e - 4, "\r\033[K", 4))
+        fail_msg("no erased progress line before the timeout:\n%s", r.err);
+    tu_result_release(&r);
     unlink(graph);
     free(graph);
 }
@@ -1045,6 +1054,27 @@ test_observe_options(void **unused)
     assert_int_equal(tu_runl(&r, 30, "--version", NULL), 0);
     assert_int_equal(strncmp(r.out, "flowrun ", 8), 0);
     tu_result_release(&r);
+
+    /* A counter file that cannot be written: a usage error before the run
+     * when its directory is missing; exit 1 after the run (its output
+     * complete) when the writing fails. */
+    for (int i = 0; i < 2; i++) {
+        const char *opt = i ? "--dot-stats" : "--stats-json";
+        assert_int_equal(tu_runl(&r, 30, opt, "/nonexistent/s", graph, NULL),
+                         2);
+        assert_string_equal(r.out, "");
+        tu_assert_contains(r.err, "flowrun: error: cannot write "
+                                  "'/nonexistent/s': No such file or "
+                                  "directory\n");
+        tu_result_release(&r);
+        if (access("/dev/full", W_OK) == 0) {
+            assert_int_equal(tu_runl(&r, 30, opt, "/dev/full", graph, NULL), 1);
+            assert_string_equal(r.out, "2000\n");
+            tu_assert_contains(r.err,
+                               "flowrun: error: cannot write '/dev/full'\n");
+            tu_result_release(&r);
+        }
+    }
     unlink(graph);
     free(graph);
 }

@@ -488,6 +488,21 @@ main(int argc, char **argv)
         flow_registry_destroy(&reg);
         return rc ? 1 : 0;
     }
+    /* The counter files are written when the run ends: a path that cannot
+     * be written is a usage error now, not a lost report then. */
+    for (int i = 0; i < 2; i++) {
+        const char *path = i ? ro.dot_stats : ro.stats_json;
+        FILE *f = path ? fopen(path, "a") : NULL;
+        if (path && !f) {
+            fprintf(stderr, "flowrun: error: cannot write '%s': %s\n", path,
+                    strerror(errno));
+            flow_graph_destroy(&g);
+            flow_registry_destroy(&reg);
+            return 2;
+        }
+        if (f)
+            fclose(f);
+    }
     if (progress < 0)
         progress = !ro.quiet && isatty(STDERR_FILENO);
     ro.progress = progress;
