@@ -9,6 +9,7 @@
  * and notes where each section starts. Then [graph] parameters, command-line
  * overrides and ${name} references are applied, and the links parsed.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -42,6 +43,12 @@ typedef struct loader {
     size_t nsections, scap;
 } loader_t;
 
+/* The largest graph file read (a graph is a few kB). */
+#define GRAPH_FILE_MAX (16 << 20)
+
+/* inih keeps section names up to this many bytes (MAX_SECTION - 1). */
+#define SECTION_MAX 49
+
 static char *
 reader(char *str, int num, void *stream)
 {
@@ -56,6 +63,10 @@ reader(char *str, int num, void *stream)
     len = nl ? (size_t)(nl - start) + 1 : ld->len - ld->pos;
     ld->pos += len;
     ld->line++;
+    if (ld->line == 1 && len >= 3 && !memcmp(start, "\xEF\xBB\xBF", 3)) {
+        start += 3; /* a UTF-8 byte order mark */
+        len -= 3;
+    }
     if (memchr(start, '\0', len)) {
         ld->err_line = ld->line;
         ld->err_what = "line holds a NUL byte";
@@ -74,7 +85,19 @@ reader(char *str, int num, void *stream)
     memcpy(str, start, len);
     str[len] = '\0';
     if (len && *start == '[') {
-        const char *end = memchr(start, ']', len);
+        const char *end = memchr(start, ']', len), *after = end + 1;
+        while (end && after < start + len && isspace((unsigned char)*after))
+            after++;
+        if (end && after < start + len && *after != ';' && *after != '#') {
+            ld->err_line = ld->line;
+            ld->err_what = "text after the section header";
+            return NULL;
+        }
+        if (end && end - start - 1 > SECTION_MAX) {
+            ld->err_line = ld->line;
+            ld->err_what = "section name is longer than 49 characters";
+            return NULL;
+        }
         if (end) {
             flow__xgrow((void **)&ld->sections, &ld->scap, ld->nsections + 1,
                         sizeof(*ld->sections));
@@ -566,7 +589,15 @@ flow_graph_load(const char *path, flow_registry_t *reg, const char *const *sets,
         flow__xgrow((void **)&buf, &cap, len + 4096, 1); /* doubles */
         n = fread(buf + len, 1, cap - len, f);
         len += n;
-    } while (n > 0);
+    } while (n > 0 && len <= GRAPH_FILE_MAX);
+    if (len > GRAPH_FILE_MAX) { /* not a graph: /dev/zero, a disk image */
+        fclose(f);
+        free(buf);
+        flow__diag(diag, FLOW_EPARSE, path, 0,
+                   "cannot read graph: larger than %d MiB",
+                   GRAPH_FILE_MAX >> 20);
+        return NULL;
+    }
     if (ferror(f)) {
         int e = errno;
         fclose(f);

@@ -659,6 +659,47 @@ test_graph_load_string(void **state)
     g = flow_graph_load_string("", 0, "empty.ini", reg, NULL, 0, &diag);
     assert_null(g);
     assert_int_equal(diag.code, FLOW_EPARSE);
+
+    /* A UTF-8 byte order mark before the first section is skipped; twice
+     * [graph] is still seen as a duplicate after it. */
+    snprintf(bad, sizeof(bad), "\xEF\xBB\xBF%s", good_text);
+    g = flow_graph_load_string(bad, strlen(bad), "bom.ini", reg, NULL, 0,
+                               &diag);
+    assert_non_null(g);
+    assert_int_equal(state_i64(g, "gen", "count"), 12);
+    flow_graph_destroy(&g);
+    snprintf(bad, sizeof(bad), "\xEF\xBB\xBF[graph]\n[graph]\n%s", good_text);
+    g = flow_graph_load_string(bad, strlen(bad), "bom.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.line, 2);
+    tu_assert_contains(diag.msg, "duplicate section '[graph]'");
+
+    /* After a section header only a comment may follow; a name longer than
+     * inih keeps (49 bytes) is refused, not cut. */
+    static const struct {
+        const char *text, *msg;
+    } header[] = {
+        { "[gen] junk\ntype = words\n", "text after the section header" },
+        { "[gen]]\ntype = words\n", "text after the section header" },
+        { "[nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn]\n",
+          "section name is longer than 49 characters" },
+    };
+    for (size_t i = 0; i < sizeof(header) / sizeof(*header); i++) {
+        snprintf(bad, sizeof(bad), "[graph]\n%s", header[i].text);
+        g = flow_graph_load_string(bad, strlen(bad), "h.ini", reg, NULL, 0,
+                                   &diag);
+        assert_null(g);
+        assert_int_equal(diag.code, FLOW_EPARSE);
+        assert_int_equal(diag.line, 2);
+        tu_assert_contains(diag.msg, header[i].msg);
+    }
+    snprintf(bad, sizeof(bad),
+             "[gen] ; a comment\ntype = words\n[out]\t# another\n"
+             "type = collect\n[links]\npush = gen.out -> out.in\n");
+    g = flow_graph_load_string(bad, strlen(bad), "c.ini", reg, NULL, 0, &diag);
+    assert_non_null(g);
+    flow_graph_destroy(&g);
     flow_registry_destroy(&reg);
 }
 
@@ -679,6 +720,13 @@ test_graph_missing_file(void **state)
     g = load(reg, "no_such_fixture.ini", NULL, 0, &diag);
     assert_null(g);
     assert_int_equal(diag.code, -ENOENT);
+    /* Not a graph at all: read no further than 16 MiB. */
+    if (access("/dev/zero", R_OK) == 0) {
+        g = flow_graph_load("/dev/zero", reg, NULL, 0, &diag);
+        assert_null(g);
+        assert_int_equal(diag.code, FLOW_EPARSE);
+        tu_assert_contains(diag.msg, "larger than 16 MiB");
+    }
     flow_registry_destroy(&reg);
 }
 
