@@ -771,10 +771,17 @@ out:
             if (*fd[k] >= 0)
                 close(*fd[k]);
     }
-    if (masked)
-        sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    /* The directory goes first: a signal held until now must not kill the
+     * launcher before. One that came after the run ended is dropped: the
+     * result stands. */
     if (!dir_gone)
         remove_run_dir(dir);
+    if (masked) {
+        const struct timespec now = { 0, 0 };
+        while (sigtimedwait(&mask, NULL, &now) > 0)
+            ;
+        sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    }
     for (size_t k = 0; s.procs && k < s.nprocs; k++) {
         if (s.procs[k].err_fd >= 0)
             close(s.procs[k].err_fd);

@@ -801,8 +801,20 @@ test_faults_bystanders_quiet(void **unused)
 /* ---- Signals to flowrun -------------------------------------------------- */
 
 /* Start flowrun on `path` with stdout and stderr to files. */
+static pid_t spawn_files_with(const char *path, const char *out,
+                              const char *err, const char *opt,
+                              const char *arg);
+
 static pid_t
 spawn_files(const char *path, const char *out, const char *err)
+{
+    return spawn_files_with(path, out, err, NULL, NULL);
+}
+
+/* As spawn_files, with one more option `opt` `arg` (or none if NULL). */
+static pid_t
+spawn_files_with(const char *path, const char *out, const char *err,
+                 const char *opt, const char *arg)
 {
     pid_t pid;
 
@@ -814,7 +826,7 @@ spawn_files(const char *path, const char *out, const char *err)
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
             _exit(126);
-        execl(tu_flowrun(), tu_flowrun(), path, (char *)NULL);
+        execl(tu_flowrun(), tu_flowrun(), path, opt, arg, (char *)NULL);
         _exit(127);
     }
     spawned = pid;
@@ -1012,6 +1024,58 @@ test_faults_drain_time_limit(void **unused)
     unlink(out);
     unlink(err);
     assert_int_equal(dir_entries(run_tmp), 0);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * A signal that comes after the graph has ended, while the launcher writes
+ * the counters (into a FIFO no one reads yet): the result stands (exit 0)
+ * and the run directory is gone all the same.
+ */
+static void
+test_faults_signal_after_end(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 5\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], fifo[128], *o, *e;
+    pid_t pid;
+    int status;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", run_tmp);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid = spawn_files_with(path, out, err, "--stats-json", fifo);
+    for (double limit = now_s() + 20; tu_count_procs(path) > 1;) {
+        assert_true(now_s() < limit); /* only the launcher is left */
+        usleep(20000);
+    }
+    usleep(200000); /* it is blocked opening the FIFO */
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    int fd = open(fifo, O_RDONLY);
+    assert_true(fd >= 0);
+    char buf[4096];
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    close(fd);
+    status = wait_exit(pid, 20);
+    o = slurp(out);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_string_equal(o, "0\n1\n2\n3\n4\n");
+    unlink(out);
+    unlink(err);
+    unlink(fifo);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    free(o);
     free(e);
     unlink(path);
     free(path);
@@ -1323,6 +1387,7 @@ main(void)
         T(test_faults_signal_drains),
         T(test_faults_second_sigint),
         T(test_faults_drain_time_limit),
+        T(test_faults_signal_after_end),
         T(test_faults_sigkill_flowrun),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "flow/flow.h"
@@ -492,16 +493,19 @@ main(int argc, char **argv)
      * be written is a usage error now, not a lost report then. */
     for (int i = 0; i < 2; i++) {
         const char *path = i ? ro.dot_stats : ro.stats_json;
-        FILE *f = path ? fopen(path, "a") : NULL;
-        if (path && !f) {
+        struct stat st;
+        FILE *f;
+        if (!path || (!stat(path, &st) && !S_ISREG(st.st_mode)))
+            continue; /* a FIFO or a device: opened when written */
+        f = fopen(path, "a");
+        if (!f) {
             fprintf(stderr, "flowrun: error: cannot write '%s': %s\n", path,
                     strerror(errno));
             flow_graph_destroy(&g);
             flow_registry_destroy(&reg);
             return 2;
         }
-        if (f)
-            fclose(f);
+        fclose(f);
     }
     if (progress < 0)
         progress = !ro.quiet && isatty(STDERR_FILENO);
