@@ -1081,6 +1081,41 @@ test_faults_signal_after_end(void **unused)
     free(path);
 }
 
+/* CPU seconds used by this process's reaped children so far. */
+static double
+children_cpu_s(void)
+{
+    struct rusage ru;
+
+    assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * A timeout far away (the largest --timeout, 1e7 s: past INT_MAX ms) must
+ * not make the launcher's wait spin: a graph that sleeps 1 s costs well
+ * under a CPU second, launcher included.
+ */
+static void
+test_faults_far_timeout_idle(void **unused)
+{
+    const char *text = "[p]\ntype = pid\nlinger_ms = 1000\n"
+                       "[out]\ntype = collect\n"
+                       "[links]\npush = p.out -> out.in\n";
+    double cpu = children_cpu_s();
+    run_t run;
+
+    (void)unused;
+    assert_int_equal(run_graph(&run, 30, text, "--timeout", "1e7", NULL), 0);
+    cpu = children_cpu_s() - cpu;
+    if (cpu >= 0.5)
+        fprintf(stderr, "%.3f CPU s for %.3f s\n", cpu, run.r.seconds);
+    assert_true(run.r.seconds >= 1.0);
+    assert_true(cpu < 0.5);
+    tu_result_release(&run.r);
+}
+
 /* Parent pid and state of `pid` from /proc; false if it is gone. */
 static bool
 proc_stat(pid_t pid, pid_t *ppid, char *state)
@@ -1388,6 +1423,7 @@ main(void)
         T(test_faults_second_sigint),
         T(test_faults_drain_time_limit),
         T(test_faults_signal_after_end),
+        T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
