@@ -322,6 +322,7 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
                           "link '%s' names unknown node '%s'", l->text,
                           missing);
     }
+    bool seen[2] = { false, false }; /* batch, hwm */
     for (size_t i = 3; i < ntok; i++) {
         char *eq = strchr(tok[i], '=');
         int64_t v;
@@ -339,6 +340,13 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
             free(text);
             return rc;
         }
+        if (seen[tok[i][0] == 'h']) {
+            rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
+                            "link option '%s' given twice", tok[i]);
+            free(text);
+            return rc;
+        }
+        seen[tok[i][0] == 'h'] = true;
         if (flow__parse_i64(eq + 1, &v) || v < 1 ||
             v > (!strcmp(tok[i], "batch") ? (1 << 24) : 1000000)) {
             rc = flow__diag(diag, FLOW_EPARAM, g->file, line,

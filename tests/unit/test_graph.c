@@ -700,6 +700,20 @@ test_graph_load_string(void **state)
     g = flow_graph_load_string(bad, strlen(bad), "c.ini", reg, NULL, 0, &diag);
     assert_non_null(g);
     flow_graph_destroy(&g);
+
+    /* A link option given twice: which one would count? */
+    for (int i = 0; i < 2; i++) {
+        snprintf(bad, sizeof(bad),
+                 "[gen]\ntype = words\n[out]\ntype = collect\n[links]\n"
+                 "push = gen.out -> out.in %s\n",
+                 i ? "hwm=4 batch=2 hwm=8" : "batch=10 batch=20");
+        g = flow_graph_load_string(bad, strlen(bad), "o.ini", reg, NULL, 0,
+                                   &diag);
+        assert_null(g);
+        assert_int_equal(diag.line, 6);
+        tu_assert_contains(diag.msg, i ? "link option 'hwm' given twice"
+                                       : "link option 'batch' given twice");
+    }
     flow_registry_destroy(&reg);
 }
 
