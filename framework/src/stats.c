@@ -65,19 +65,49 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
     }
 }
 
-/* Write `s` as a JSON string. */
+/* The length of the well-formed UTF-8 sequence at `s` (1 to 4), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] < 0x80   ? 1
+               : s[0] < 0xc2 ? 0
+               : s[0] < 0xe0 ? 2
+               : s[0] < 0xf0 ? 3
+               : s[0] < 0xf5 ? 4
+                             : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    /* No overlong 3- or 4-byte forms, surrogates or code points past
+     * U+10FFFF. */
+    if ((n == 3 &&
+         ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
+        (n == 4 &&
+         ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))))
+        return 0;
+    return n;
+}
+
+/* Write `s` as a JSON string; a byte that is not UTF-8 becomes U+FFFD. */
 static void
 json_str(FILE *out, const char *s)
 {
+    const unsigned char *u = (const unsigned char *)s;
+
     fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
+    while (*u) {
+        size_t n = utf8_len(u);
+        if (n == 0) {
+            fputs("\\ufffd", out);
+            u++;
+        } else if (*u == '"' || *u == '\\') {
+            fprintf(out, "\\%c", *u++);
+        } else if (*u < 0x20) {
+            fprintf(out, "\\u%04x", *u++);
+        } else {
+            fwrite(u, 1, n, out);
+            u += n;
+        }
     }
     fputc('"', out);
 }

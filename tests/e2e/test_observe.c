@@ -992,6 +992,35 @@ check_progress_lines(const char *err)
     free(text);
 }
 
+/* A graph name that is not UTF-8 still gives well-formed JSON: each bad
+ * byte becomes U+FFFD, the good characters stay. */
+static void
+test_observe_stats_json_not_utf8(void **unused)
+{
+    char *graph = tu_temp_file("[graph]\nname = g\xff\xfe\xc3\xa9t\xc3\n"
+                               "[src]\ntype = range\ncount = 2\n"
+                               "[out]\ntype = collect\n"
+                               "[links]\npush = src.out -> out.in\n");
+    char *json = temp_path(".json"), *text;
+    tu_result_t r;
+    jv_t *doc;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 60, graph, "--stats-json", json, NULL), 0);
+    tu_result_release(&r);
+    text = read_file(json);
+    assert_non_null(text);
+    tu_assert_contains(text, "\"graph\": \"g\\ufffd\\ufffd\xc3\xa9t\\ufffd\"");
+    doc = jv_parse(text);
+    assert_non_null(doc);
+    jv_free(doc);
+    free(text);
+    unlink(json);
+    free(json);
+    unlink(graph);
+    free(graph);
+}
+
 /* Piped, no progress line unless --progress asks for it. */
 static void
 test_observe_progress_piped(void **unused)
@@ -1091,6 +1120,7 @@ main(void)
         cmocka_unit_test(test_observe_dot_stats_pair),
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_json),
+        cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_piped),
     };
