@@ -85,10 +85,11 @@ reader(char *str, int num, void *stream)
     memcpy(str, start, len);
     str[len] = '\0';
     if (len && *start == '[') {
-        const char *end = memchr(start, ']', len), *after = end + 1;
-        while (end && after < start + len && isspace((unsigned char)*after))
+        const char *end = memchr(start, ']', len);
+        const char *after = end ? end + 1 : start + len;
+        while (after < start + len && isspace((unsigned char)*after))
             after++;
-        if (end && after < start + len && *after != ';' && *after != '#') {
+        if (after < start + len && *after != ';' && *after != '#') {
             ld->err_line = ld->line;
             ld->err_what = "text after the section header";
             return NULL;

@@ -273,16 +273,14 @@ typedef struct barrier {
     int release[2]; /* closed by the launcher: close sockets, exit */
 } barrier_t;
 
-/* Write --stats, --stats-json and --dot-stats after the run. */
-/* Print and write the counters the options ask for. Returns 0, or -1 if a
- * file could not be written (said on stderr). */
+/* Print --stats and write --stats-json and --dot-stats after the run.
+ * Returns 0, or -1 if a file could not be written (said on stderr). */
 static int
 report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
 {
-    int failed = 0;
-
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     const char *files[2] = { opts->stats_json, opts->dot_stats };
+    int failed = 0;
 
     if (opts->stats)
         flow__stats_print(&rs, stderr);
