@@ -682,6 +682,7 @@ test_graph_load_string(void **state)
     } header[] = {
         { "[gen] junk\ntype = words\n", "text after the section header" },
         { "[gen]]\ntype = words\n", "text after the section header" },
+        { "[gen\ntype = words\n", "expected '[section]' or 'key = value'" },
         { "[nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn]\n",
           "section name is longer than 49 characters" },
     };
