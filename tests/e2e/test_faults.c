@@ -983,8 +983,8 @@ test_faults_second_sigint(void **unused)
 /*
  * A graph that a graceful stop does not stop: the sieve, whose segments
  * are busy sieving and whose nodes have pair links only. 5 s after the
- * signal (DRAIN_S) the launcher says so and stops it as on a second signal,
- * with its grace: exit 143, nothing left behind.
+ * signal (DRAIN_S) the launcher says so and stops it hard (SIGTERM, then
+ * SIGKILL after the grace): exit 143, nothing left behind.
  */
 static void
 test_faults_drain_time_limit(void **unused)
