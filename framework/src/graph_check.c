@@ -244,10 +244,11 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
             double v = strtod(kv->value, &end);
             kv->used = true;
             if (!*kv->value || *end || !(v > 0) || v > 1e7)
-                return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
-                                  "bad value '%s' for 'timeout' of node "
-                                  "'%s'%s: expected seconds > 0",
-                                  kv->value, n->name, set_note(kv));
+                return flow__diag(
+                    diag, FLOW_EPARAM, g->file, kv->line,
+                    "bad value '%s' for 'timeout' of node "
+                    "'%s'%s: expected seconds, > 0 and at most 1e7",
+                    kv->value, n->name, set_note(kv));
             n->timeout_s = v;
             continue;
         }

@@ -1076,6 +1076,10 @@ test_observe_options(void **unused)
     assert_int_equal(tu_runl(&r, 30, "--log-level", "loud", graph, NULL), 2);
     assert_non_null(strstr(r.err, "'loud'"));
     tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "--timeout", "1e8", graph, NULL), 2);
+    tu_assert_contains(r.err, "flowrun: error: --timeout '1e8': expected "
+                              "seconds, > 0 and at most 1e7\n");
+    tu_result_release(&r);
     assert_int_equal(tu_runl(&r, 30, "--dot", "--log-level", "debug",
                              tu_src("graphs/pids.ini"), NULL),
                      0);

@@ -511,6 +511,12 @@ test_graph_set_errors(void **state)
           FLOW_EPARAM,
           19,
           { "'instances'", "'find'", "graph parameter 'workers'" } },
+        /* A node's timeout: seconds, > 0 and at most 1e7 (both said). */
+        { "gen.timeout=1e8",
+          FLOW_EPARAM,
+          11,
+          { "'1e8'", "'timeout'", "'gen'", "> 0 and at most 1e7" } },
+        { "gen.timeout=0", FLOW_EPARAM, 11, { "'0'", "'timeout'" } },
     };
     flow_registry_t *reg = registry();
 

@@ -177,8 +177,10 @@ parse_seconds(const char *opt, const char *s, double *out)
     double v = strtod(s, &end);
 
     if (!*s || *end || !(v > 0) || v > 1e7) {
-        fprintf(stderr, "flowrun: error: %s '%s': expected seconds > 0\n", opt,
-                s);
+        fprintf(
+            stderr,
+            "flowrun: error: %s '%s': expected seconds, > 0 and at most 1e7\n",
+            opt, s);
         return -1;
     }
     *out = v;
