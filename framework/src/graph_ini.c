@@ -495,6 +495,16 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             }
         }
     }
+    /* A graph parameter's value is taken as written: a reference in it
+     * would be left unexpanded, a bad value somewhere else. */
+    for (size_t i = 0; i < g->nparams; i++)
+        if (strstr(g->params[i].value, "${"))
+            return flow__diag(
+                diag, FLOW_EPARAM, g->file, g->params[i].line,
+                "bad value '%s' for graph parameter '%s'%s: a "
+                "graph parameter cannot refer to another",
+                g->params[i].value, g->params[i].key,
+                g->params[i].from_set ? " (set on the command line)" : "");
     /* ${name} references in node values. */
     for (size_t i = 0; i < g->nnodes; i++) {
         flow_gnode_t *n = &g->nodes[i];

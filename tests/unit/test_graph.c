@@ -511,6 +511,12 @@ test_graph_set_errors(void **state)
           FLOW_EPARAM,
           19,
           { "'instances'", "'find'", "graph parameter 'workers'" } },
+        /* A graph parameter's value is taken as written: no references. */
+        { "words=${workers}",
+          FLOW_EPARAM,
+          6,
+          { "'${workers}'", "graph parameter 'words'",
+            "(set on the command line)", "cannot refer to another" } },
         /* A node's timeout: seconds, > 0 and at most 1e7 (both said). */
         { "gen.timeout=1e8",
           FLOW_EPARAM,
