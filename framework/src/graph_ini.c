@@ -55,6 +55,7 @@ reader(char *str, int num, void *stream)
     loader_t *ld = stream;
     const char *start, *nl;
     size_t len, skip = 0;
+    bool cr = false;
 
     if (ld->pos >= ld->len || ld->err_line)
         return NULL;
@@ -76,6 +77,11 @@ reader(char *str, int num, void *stream)
         skip++;
     start += skip;
     len -= skip;
+    /* CRLF: the CR goes, so that the limit is the same for both ends. */
+    if (nl && len >= 2 && start[len - 2] == '\r') {
+        len--;
+        cr = true;
+    }
     /* inih reads at most num - 1 bytes and needs the newline among them. */
     if (len + (nl ? 0 : 1) > (size_t)num - 1) {
         ld->err_line = ld->line;
@@ -83,6 +89,8 @@ reader(char *str, int num, void *stream)
         return NULL;
     }
     memcpy(str, start, len);
+    if (cr)
+        str[len - 1] = '\n';
     str[len] = '\0';
     if (len && *start == '[') {
         const char *end = memchr(start, ']', len);

@@ -810,6 +810,25 @@ test_graph_line_length_limit(void **state)
     tu_assert_contains(diag.msg, "too long");
     free(text);
 
+    /* With CRLF line ends: the same 198 bytes, the CR not counted. */
+    text = long_line_graph(198 - prefix, true);
+    {
+        size_t n = strlen(text), k = 0;
+        char *crlf = malloc(2 * n + 1);
+        for (size_t i = 0; i < n; i++) {
+            if (text[i] == '\n')
+                crlf[k++] = '\r';
+            crlf[k++] = text[i];
+        }
+        g = flow_graph_load_string(crlf, k, "l.ini", reg, NULL, 0, &diag);
+        if (!g)
+            fail_msg("198 bytes and CRLF: %s", diag.msg);
+        assert_int_equal(strlen(g->description), 198 - prefix);
+        flow_graph_destroy(&g);
+        free(crlf);
+    }
+    free(text);
+
     /* The same at the end of a file without a final newline. */
     text = long_line_graph(198 - prefix, false);
     g = flow_graph_load_string(text, strlen(text), "l.ini", reg, NULL, 0,
