@@ -377,6 +377,22 @@ open_file(flow_node_t *node, struct collect *s)
     return 0;
 }
 
+/* Before the run (flowrun --check too): an output path is not empty. */
+static int
+collect_check(const flow_check_t *c, const void *state, char *why,
+              size_t whylen)
+{
+    const struct collect *s = state;
+
+    (void)c;
+    if (s->output[0] != '\0')
+        return 0;
+    snprintf(why, whylen,
+             "empty path in 'output' (give a file, or - for standard "
+             "output)");
+    return FLOW_EPARAM;
+}
+
 static int
 collect_init(flow_node_t *node, void *state)
 {
@@ -519,6 +535,7 @@ FLOW_NODE(collect) = {
     .params = collect_params,
     .ports = collect_ports,
     .max_instances = 1,
+    .check = collect_check,
     .init = collect_init,
     .process = collect_process,
     .finish = collect_finish,

@@ -30,7 +30,9 @@
  * have more sieving primes, get fewer numbers.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,12 +206,26 @@ close_ready(struct coord *c, unsigned from)
     return 0;
 }
 
+/* Write the reason into `why` (`whylen` bytes); returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+why_fail(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /*
- * Parse `text` ("lo-hi,lo-hi,...") into the c->n segments. Returns 0 or
- * fails the node naming the parameter.
+ * Parse `text` ("lo-hi,lo-hi,...") into the `n` segments `seg`. Returns 0,
+ * or -1 with why (naming the parameter) in `why`. Run by the check before
+ * the run (flowrun --check), and by the coordinator.
  */
 static int
-parse_ranges(struct coord *c, const char *text)
+parse_ranges(const char *text, unsigned n, struct segment *seg, char *why,
+             size_t whylen)
 {
     const char *p = text;
     unsigned k = 0;
@@ -223,59 +239,59 @@ parse_ranges(struct coord *c, const char *text)
             errno = 0;
             long long x = strtoll(p, &end, 10);
             if (end == p || errno != 0 || x < 0 || x > PRIMES_MAX + 1)
-                return flow_node_fail(c->node,
-                                      "bad number in parameter 'ranges' "
-                                      "at '%s'",
-                                      p);
+                return why_fail(why, whylen,
+                                "bad number in parameter 'ranges' "
+                                "at '%s'",
+                                p);
             v[h] = x;
             p = end;
             while (*p == ' ' || *p == '\t')
                 p++;
             if (h == 0 && *p++ != '-')
-                return flow_node_fail(c->node,
-                                      "parameter 'ranges' wants lo-hi "
-                                      "pairs, near '%s'",
-                                      p - 1);
+                return why_fail(why, whylen,
+                                "parameter 'ranges' wants lo-hi "
+                                "pairs, near '%s'",
+                                p - 1);
         }
-        if (k == c->n)
-            return flow_node_fail(c->node,
-                                  "parameter 'ranges' has more ranges than "
-                                  "the %u segments",
-                                  c->n);
+        if (k == n)
+            return why_fail(why, whylen,
+                            "parameter 'ranges' has more ranges than "
+                            "the %u segments",
+                            n);
         if (v[1] < v[0])
-            return flow_node_fail(c->node,
-                                  "range %lld-%lld of parameter 'ranges' "
-                                  "ends before it starts",
-                                  (long long)v[0], (long long)v[1]);
+            return why_fail(why, whylen,
+                            "range %lld-%lld of parameter 'ranges' "
+                            "ends before it starts",
+                            (long long)v[0], (long long)v[1]);
         if (k == 0 && v[0] > PRIMES_SEEDS_BELOW)
-            return flow_node_fail(c->node,
-                                  "the first range of parameter 'ranges' "
-                                  "must start at most at %d (the seeds "
-                                  "cover only the primes below it)",
-                                  PRIMES_SEEDS_BELOW);
-        if (k > 0 && v[0] != c->seg[k - 1].hi)
-            return flow_node_fail(c->node,
-                                  "the ranges of parameter 'ranges' must "
-                                  "be contiguous: %lld-%lld does not start "
-                                  "at %lld",
-                                  (long long)v[0], (long long)v[1],
-                                  (long long)c->seg[k - 1].hi);
-        c->seg[k].lo = v[0];
-        c->seg[k].hi = v[1];
+            return why_fail(why, whylen,
+                            "the first range of parameter 'ranges' "
+                            "must start at most at %d (the seeds "
+                            "cover only the primes below it)",
+                            PRIMES_SEEDS_BELOW);
+        if (k > 0 && v[0] != seg[k - 1].hi)
+            return why_fail(why, whylen,
+                            "the ranges of parameter 'ranges' must "
+                            "be contiguous: %lld-%lld does not start "
+                            "at %lld",
+                            (long long)v[0], (long long)v[1],
+                            (long long)seg[k - 1].hi);
+        seg[k].lo = v[0];
+        seg[k].hi = v[1];
         k++;
         if (*p == '\0')
             break;
         if (*p++ != ',')
-            return flow_node_fail(c->node,
-                                  "parameter 'ranges' wants ranges "
-                                  "separated by commas, near '%s'",
-                                  p - 1);
+            return why_fail(why, whylen,
+                            "parameter 'ranges' wants ranges "
+                            "separated by commas, near '%s'",
+                            p - 1);
     }
-    if (k != c->n)
-        return flow_node_fail(c->node,
-                              "parameter 'ranges' has %u ranges for %u "
-                              "segments",
-                              k, c->n);
+    if (k != n)
+        return why_fail(why, whylen,
+                        "parameter 'ranges' has %u ranges for %u "
+                        "segments",
+                        k, n);
     return 0;
 }
 
@@ -542,6 +558,25 @@ collect_segment(struct coord *c, unsigned i)
     return close_ready(c, i + 1);
 }
 
+/* Before the run (flowrun --check too): explicit ranges parse, and there
+ * is one for each sieve segment. */
+static int
+primes_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
+{
+    const struct primes *p = state;
+    unsigned n = flow_check_channels(c, "seg");
+    struct segment *seg;
+    int rc;
+
+    if (p->ranges == NULL || p->ranges[0] == '\0' || n == 0)
+        return 0;
+    if ((seg = calloc(n, sizeof(*seg))) == NULL)
+        return 0; /* the run will say it */
+    rc = parse_ranges(p->ranges, n, seg, why, whylen);
+    free(seg);
+    return rc ? FLOW_EPARAM : 0;
+}
+
 static int
 primes_run(flow_node_t *node, void *state)
 {
@@ -563,10 +598,13 @@ primes_run(flow_node_t *node, void *state)
     }
 
     rc = 0;
-    if (p->ranges != NULL && p->ranges[0] != '\0')
-        rc = parse_ranges(&c, p->ranges);
-    else
+    if (p->ranges != NULL && p->ranges[0] != '\0') {
+        char why[256];
+        if (parse_ranges(p->ranges, c.n, c.seg, why, sizeof(why)))
+            rc = flow_node_fail(node, "%s", why);
+    } else {
         split_limit(&c, p->limit);
+    }
     if (rc == 0)
         rc = start_segments(&c);
     for (unsigned i = 0; rc == 0 && i < c.n; i++)
@@ -591,5 +629,6 @@ FLOW_NODE(primes) = {
     .params = primes_params,
     .ports = primes_ports,
     .max_instances = 1,
+    .check = primes_check,
     .run = primes_run,
 };

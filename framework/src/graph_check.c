@@ -385,6 +385,48 @@ find_cycle(const flow_graph_t *g, size_t v, unsigned char *colour)
     return -1;
 }
 
+unsigned
+flow_check_instances(const flow_check_t *c)
+{
+    return c->n->instances;
+}
+
+unsigned
+flow_check_channels(const flow_check_t *c, const char *port)
+{
+    const flow_gnode_t *n = c->n;
+
+    if (c->h)
+        return flow__harness_channels((struct flow_harness *)c->h, port);
+    for (size_t i = 0; i < n->nports; i++) {
+        const flow_glink_t *l;
+        if (strcmp(n->desc->ports[i].name, port) || n->port_link[i] < 0)
+            continue;
+        l = &c->g->links[n->port_link[i]];
+        if (n->desc->ports[i].dir != FLOW_DIR_PAIR)
+            return c->g->nodes[l->node[1 - n->port_side[i]]].instances;
+        return flow__pair_channels(c->g->nodes[l->node[0]].instances,
+                                   c->g->nodes[l->node[1]].instances,
+                                   n->port_side[i]);
+    }
+    return 0;
+}
+
+/* The node's own check of its parameters, if its type has one. */
+static int
+check_callback(const flow_graph_t *g, const flow_gnode_t *n, flow_diag_t *diag)
+{
+    flow__check_fn *check = flow__desc_check_fn(n->desc);
+    flow_check_t c = { g, n, NULL };
+    char why[256] = "";
+
+    if (!check || !check(&c, n->state, why, sizeof(why)))
+        return 0;
+    return flow__diag(diag, FLOW_EPARAM, g->file, n->line,
+                      "node '%s' of type '%s': %s", n->name, n->desc->name,
+                      why[0] ? why : "refused by its check");
+}
+
 int
 flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
 {
@@ -424,5 +466,8 @@ flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
         }
     }
     free(colour);
+    for (size_t i = 0; i < g->nnodes; i++)
+        if ((rc = check_callback(g, &g->nodes[i], diag)))
+            return rc;
     return 0;
 }

@@ -438,11 +438,23 @@ flow_harness_run(flow_harness_t *h)
     if (h->done)
         return FLOW_EUSAGE;
     if (!h->started) {
+        flow__check_fn *check = flow__desc_check_fn(d);
+        flow_check_t c = { NULL, &h->gn, h };
+        char why[256] = "";
+
         h->started = true;
         for (size_t i = 0; i < h->nports; i++)
             if (h->ports[i].decl->dir != FLOW_DIR_IN)
                 h->ports[i].out_closed =
                     flow__xcalloc(h->ports[i].nch, sizeof(bool));
+        /* As flowrun --check does, with the channels set by then. */
+        if (check && check(&c, h->state, why, sizeof(why))) {
+            h->failed = true;
+            h->done = true;
+            snprintf(h->error, sizeof(h->error), "%s",
+                     why[0] ? why : "refused by its check");
+            return FLOW_EPARAM;
+        }
         if (d->init && (rc = cb_result(h, d->init(h->node, h->state))) < 0)
             return fail(h, "init()", rc);
         h->init_ok = true;

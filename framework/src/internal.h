@@ -153,6 +153,32 @@ typedef struct flow_kv {
     bool used;
 } flow_kv_t;
 
+/* A check callback's view of the graph: a node of a graph, or the node of
+ * a harness (flow_check_instances, flow_check_channels). */
+struct flow_check {
+    const struct flow_graph *g;
+    const struct flow_gnode *n;
+    const struct flow_harness *h;
+};
+
+/* A node type's check callback (flow_node_desc_t.check). */
+typedef int flow__check_fn(const flow_check_t *c, const void *state, char *why,
+                           size_t whylen);
+
+/* The descriptor's check callback, or NULL (none, or a descriptor of the
+ * first layout, which ends before it). */
+static inline flow__check_fn *
+flow__desc_check_fn(const flow_node_desc_t *d)
+{
+    return d->struct_size >=
+                   offsetof(flow_node_desc_t, check) + sizeof(d->check)
+               ? d->check
+               : NULL;
+}
+
+/* The smallest descriptor accepted: the first layout, without check. */
+#define FLOW_DESC_MIN_SIZE offsetof(flow_node_desc_t, check)
+
 /* True for the keys a node section reserves (type, instances, timeout,
  * log_level, pin, cpus, slurm_constraint): no node parameter may take
  * one of these names. */

@@ -221,10 +221,10 @@ flow__desc_check(const flow_node_desc_t *d, const char *origin,
                           "plugin ABI %u, this flow needs %u: rebuild the "
                           "plugin against this flow",
                           (unsigned)d->abi, (unsigned)FLOW_NODE_ABI);
-    if (d->struct_size < sizeof(flow_node_desc_t))
+    if (d->struct_size < FLOW_DESC_MIN_SIZE)
         return flow__diag(diag, FLOW_EABI, origin, 0,
                           "descriptor size %u is smaller than %zu",
-                          (unsigned)d->struct_size, sizeof(flow_node_desc_t));
+                          (unsigned)d->struct_size, FLOW_DESC_MIN_SIZE);
     if (!is_word(d->name))
         return flow__diag(diag, FLOW_EABI, origin, 0,
                           "node name is not one word of [A-Za-z0-9_]");

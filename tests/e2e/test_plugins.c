@@ -174,6 +174,31 @@ run_fixture_ok(bool env, const char *extra, int64_t factor, int64_t add)
     free(path);
 }
 
+/* A plugin of the first descriptor layout (before `check`) loads and runs;
+ * the check its struct seems to have is not called (it would refuse). */
+static void
+test_plugins_first_layout(void **unused)
+{
+    char *path = tu_temp_file("[o]\ntype = oldlayout\n"
+                              "[c]\ntype = collect\n"
+                              "[links]\npush = o.out -> c.in\n");
+    tu_result_t r;
+
+    (void)unused;
+    for (int run = 0; run < 2; run++) {
+        int status = tu_runl(&r, 30, "--plugin-path", fixture_dir, path,
+                             run ? NULL : "--check", NULL);
+        if (status != 0)
+            fprintf(stderr, "%s\n", r.err);
+        assert_int_equal(status, 0);
+        if (run)
+            assert_string_equal(r.out, "7\n");
+        tu_result_release(&r);
+    }
+    unlink(path);
+    free(path);
+}
+
 /* The good fixture: described and run from --plugin-path. */
 static void
 test_plugins_good_plugin_path(void **unused)
@@ -427,6 +452,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugins_describe_broken),
         cmocka_unit_test(test_plugins_graph_broken),
+        cmocka_unit_test(test_plugins_first_layout),
         cmocka_unit_test(test_plugins_good_plugin_path),
         cmocka_unit_test(test_plugins_good_env),
         cmocka_unit_test(test_plugins_builtin_still_found),

@@ -363,7 +363,8 @@ test_sieve_article_ranges(void **state)
                   "output=count");
 }
 
-/* Bad ranges fail the run naming the parameter. */
+/* Bad ranges are refused before anything runs (the coordinator's check),
+ * exit 2, naming the parameter. */
 static void
 test_sieve_bad_ranges(void **state)
 {
@@ -382,10 +383,10 @@ test_sieve_bad_ranges(void **state)
         snprintf(s, sizeof(s), "segments=%s", bad[i][0]);
         tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"), "--quiet", "--set",
                 s, "--set", bad[i][1], NULL);
-        if (r.status != 1 || strstr(r.err, "'ranges'") == NULL)
+        if (r.status != 2 || strstr(r.err, "'ranges'") == NULL)
             fprintf(stderr, "%s: exit %d, stderr:\n%s\n", bad[i][1], r.status,
                     r.err);
-        assert_int_equal(r.status, 1);
+        assert_int_equal(r.status, 2);
         assert_non_null(strstr(r.err, "'ranges'"));
         assert_string_equal(r.out, "");
         tu_result_release(&r);
@@ -405,6 +406,11 @@ test_sieve_bad_params(void **state)
         { "segments=-2", "segments" },
         { "segments=many", "segments" },
         { "output=lines", "output" },
+        /* The coordinator's own check (before the run, file:line). */
+        { "main.ranges=garbage",
+          "sieve.ini:27: node 'main' of type 'primes': bad number in "
+          "parameter 'ranges' at 'garbage'" },
+        { "main.ranges=10-30;30-50", "wants ranges separated by commas" },
     };
     tu_result_t r;
     (void)state;
@@ -418,6 +424,18 @@ test_sieve_bad_params(void **state)
         assert_non_null(strstr(r.err, bad[i][1]));
         tu_result_release(&r);
     }
+    /* Explicit ranges: one per segment. */
+    tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"), "--check", "--set",
+            "segments=3", "--set", "main.ranges=10-30,30-50", NULL);
+    assert_int_equal(r.status, 2);
+    tu_assert_contains(r.err, "parameter 'ranges' has 2 ranges for 3 "
+                              "segments");
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"),
+                             "--check", "--set", "segments=2", "--set",
+                             "main.ranges=10-30,30-50", NULL),
+                     0);
+    tu_result_release(&r);
     /* The largest limit allowed passes the check. */
     assert_int_equal(tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"),
                              "--check", "--set", "limit=4611686018427387904",

@@ -714,6 +714,18 @@ test_graph_load_string(void **state)
     assert_non_null(g);
     flow_graph_destroy(&g);
 
+    /* A node type's own check (collect: an output path is not empty)
+     * refuses the graph, at the node's line. */
+    snprintf(bad, sizeof(bad),
+             "[gen]\ntype = words\n[out]\ntype = collect\noutput =\n"
+             "[links]\npush = gen.out -> out.in\n");
+    g = flow_graph_load_string(bad, strlen(bad), "o.ini", reg, NULL, 0, &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EPARAM);
+    assert_int_equal(diag.line, 3);
+    tu_assert_contains(diag.msg, "node 'out' of type 'collect': empty path "
+                                 "in 'output'");
+
     /* A link option given twice: which one would count? */
     for (int i = 0; i < 2; i++) {
         snprintf(bad, sizeof(bad),

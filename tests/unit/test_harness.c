@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,42 @@ static const flow_node_desc_t spread_desc = {
     .name = "spread",
     .summary = "Spread items over the output channels",
     .ports = spread_ports,
+    .process = spread_process,
+};
+
+/* ---- spread with a check: at least `min` channels on "out" ------------- */
+
+struct picky {
+    int64_t min;
+};
+
+static const flow_param_t picky_params[] = {
+    FLOW_PARAM_INT("min", struct picky, min, "2", 1, 100, "fewest channels"),
+    FLOW_PARAM_END
+};
+
+static int
+picky_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
+{
+    const struct picky *s = state;
+    unsigned n = flow_check_channels(c, "out");
+
+    if (n >= s->min && flow_check_instances(c) == 1 &&
+        flow_check_channels(c, "nope") == 0)
+        return 0;
+    snprintf(why, whylen, "port 'out' has %u channels, 'min' wants %lld", n,
+             (long long)s->min);
+    return FLOW_EPARAM;
+}
+
+static const flow_node_desc_t picky_desc = {
+    FLOW_NODE_V1,
+    .name = "picky",
+    .summary = "Spread, with a check of the channels",
+    .state_size = sizeof(struct picky),
+    .params = picky_params,
+    .ports = spread_ports,
+    .check = picky_check,
     .process = spread_process,
 };
 
@@ -266,6 +303,32 @@ test_harness_ignored_error_fails(void **state)
     }
 }
 
+/* A type's check runs at the first flow_harness_run, with the channels
+ * set by then; a refusal is FLOW_EPARAM with its reason, and nothing runs. */
+static void
+test_harness_check(void **state)
+{
+    const char *params[] = { "min=3" };
+    const int64_t v[] = { 5 };
+    flow_harness_t *h = flow_harness_new(&picky_desc, params, 1, NULL);
+
+    (void)state;
+    assert_int_equal(flow_harness_set_channels(h, "out", 2), 0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", v, 1, FLOW_SEQ_NONE), 0);
+    assert_int_equal(flow_harness_run(h), FLOW_EPARAM);
+    assert_true(flow_harness_done(h));
+    assert_string_equal(flow_harness_error(h),
+                        "port 'out' has 2 channels, 'min' wants 3");
+    flow_harness_destroy(&h);
+
+    h = flow_harness_new(&picky_desc, params, 1, NULL);
+    assert_int_equal(flow_harness_set_channels(h, "out", 3), 0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", v, 1, FLOW_SEQ_NONE), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_null(flow_harness_error(h));
+    flow_harness_destroy(&h);
+}
+
 static void
 test_harness_init_failure(void **state)
 {
@@ -329,6 +392,7 @@ main(void)
         cmocka_unit_test(test_harness_channels),
         cmocka_unit_test(test_harness_send_on_unknown_port),
         cmocka_unit_test(test_harness_ignored_error_fails),
+        cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),
     };

@@ -171,6 +171,9 @@ typedef struct flow_node flow_node_t;
  * A node type. Append-only: new fields go at the end, never reorder.
  * Exactly one of `run` and `process` is set.
  */
+/* What a node's check callback may ask about the graph (opaque). */
+typedef struct flow_check flow_check_t;
+
 typedef struct flow_node_desc {
     uint32_t abi;         /* FLOW_NODE_ABI */
     uint32_t struct_size; /* sizeof(flow_node_desc_t) */
@@ -186,7 +189,27 @@ typedef struct flow_node_desc {
                    flow_msg_t **msg_p);
     int (*finish)(flow_node_t *node, void *state);
     void (*fini)(flow_node_t *node, void *state);
+    /*
+     * Optional: check what the parameter table cannot, before anything runs
+     * (flowrun --check runs it too): a list that must parse, values that
+     * must agree with each other or with the graph (flow_check_instances,
+     * flow_check_channels). `state` holds the parameters, set. Return 0, or
+     * write why into `why` (`whylen` bytes; name the parameter) and return
+     * FLOW_EPARAM: the graph is refused, naming its file and the node's
+     * line. Added after the first descriptor layout: a plugin built before
+     * it (a smaller struct_size) has no check.
+     */
+    int (*check)(const flow_check_t *c, const void *state, char *why,
+                 size_t whylen);
 } flow_node_desc_t;
+
+/* In check: the number of instances the node will run. */
+FLOW_EXPORT unsigned flow_check_instances(const flow_check_t *c);
+
+/* In check: the channels port `port` will have at run time, as
+ * flow_node_channels will return them; 0 for an unknown port. */
+FLOW_EXPORT unsigned flow_check_channels(const flow_check_t *c,
+                                         const char *port);
 
 /* First fields of every descriptor. */
 #define FLOW_NODE_V1 \

@@ -21,8 +21,9 @@
  *
  * Life of the node in a harness, as in a graph:
  *
- *   - init is called once, by the first flow_harness_run (so set batch sizes
- *     and channel counts before it).
+ *   - check (if the type has one) and then init are called once, by the
+ *     first flow_harness_run (so set batch sizes and channel counts before
+ *     it); a check that refuses makes it return FLOW_EPARAM.
  *   - A process-mode node: each flow_harness_run passes every message queued
  *     so far to process, in the order they were pushed. Once every input and
  *     pair port has been ended with flow_harness_close and its queue is
