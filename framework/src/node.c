@@ -1221,7 +1221,8 @@ drain_inputs(flow_node_t *node)
         int rc;
 
         if (p->decl->dir == FLOW_DIR_IN) {
-            while (p->nopen) { /* each receive reuses the last message */
+            /* Each receive reuses the last message; the end destroys it. */
+            while (p->nopen) {
                 rc = recv_frame(node, p, 0, p->pull, 0, &msg);
                 if (rc < 0)
                     return rc;
@@ -1239,7 +1240,6 @@ drain_inputs(flow_node_t *node)
                 }
             }
         }
-        flow_msg_destroy(&msg); /* NULL already: an end destroys it */
         if (p->discarded)
             flow_node_log(node, FLOW_LOG_WARN,
                           "discarded %" PRIu64 " unread message%s on port "

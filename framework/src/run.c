@@ -444,7 +444,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     count = !getenv("FLOW_STATS") || strcmp(getenv("FLOW_STATS"), "0");
     memset(&s, 0, sizeof(s));
     s.g = graph;
-    if ((rc = fd_limit_for(flow_graph_process_count(graph))))
+    s.nprocs = flow_graph_process_count(graph);
+    if ((rc = fd_limit_for(s.nprocs)))
         return rc;
     if ((rc = make_run_dir(opts, dir, sizeof(dir))))
         return rc;
@@ -457,7 +458,6 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             return rc;
     }
     snprintf(rdv_ep, sizeof(rdv_ep), "ipc://%s/rendezvous", dir);
-    s.nprocs = flow_graph_process_count(graph);
     s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
     for (size_t k = 0; k < s.nprocs; k++)
         s.procs[k].err_fd = -1;
