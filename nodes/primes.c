@@ -53,8 +53,8 @@
 #define WORK_PER_NUMBER   0.183
 #define WORK_PER_CROSSING 0.623
 #define WORK_PER_PRIME    1.81e-5
-#define WORK_L2           2.6
-#define WORK_PER_BLOCK    0.4
+#define WORK_L2           3.9
+#define WORK_PER_BLOCK    0.0
 
 /* Numbers of the article's ranges are at most this (and the limit). */
 #define PRIMES_MAX (INT64_C(1) << 62)
@@ -334,9 +334,16 @@ recip_sum(double y)
  * kernel's instruction counts (cachegrind) from 10^8 to 10^11 within 0.1 %.
  * Instructions are not time, though: crossings off by the primes from
  * 8192 on, which work in the L2 cache, weigh WORK_L2 times more, and the
- * branch-free per-prime part WORK_PER_BLOCK times as much. These two fit the
- * CPU times of the ranges of 2, 3 and 4 segments at 10^9 and 10^10, each
- * range sieved on the same core (the least of 5 to 21 runs): within 2 %.
+ * branch-free per-prime part WORK_PER_BLOCK times as much. These two
+ * weights depend on the machine. On the 2-core AMD EPYC (Zen 5) they were
+ * 2.6 and 0.4, fitted to the CPU times of the ranges of 2, 3 and 4 segments
+ * at 10^9 and 10^10 (within 2 %). On the 2-core Intel Xeon (48 KiB L1d, 2
+ * MiB L2) that now runs the tests and the report, those weights left the
+ * upper of 2 segments 3.3 % more CPU than the lower one at 10^9 (3.5 % at
+ * 10^8, 0.5 % at 10^10); 3.9 and 0 put the split within 0.4 % of the
+ * measured balance point at 10^8, 10^9 and 10^10 (medians of 21 runs of
+ * explicit ranges on both sides of it). On the AMD machine these weights
+ * would give the lower segment about 3 % more at 10^9 instead.
  */
 static double
 work_density(double t)
