@@ -301,6 +301,15 @@ void flow__node_set_net(bool tcp, const char *bind_host, const char *rdv);
 void flow__node_set_logging(int level, bool captured);
 
 /*
+ * Set whether the child times its waits (the counters send_block_ns and
+ * recv_wait_ns, and so busy_ns), which is on by default. The launcher turns
+ * it off when no one will read them (no --stats, --stats-json, --dot-stats
+ * or progress line): a receive then blocks at once instead of looking first.
+ * The message counters are kept either way.
+ */
+void flow__node_set_timing(bool on);
+
+/*
  * Install the child's stop handlers: SIGUSR1 asks sources to end their
  * streams (a graceful stop), SIGTERM stops the node now (fini still runs).
  */

@@ -106,7 +106,8 @@ typedef struct rport {
 } rport_t;
 
 struct flow_node {
-    flow_inst_stats_t *st; /* this instance's counters, NULL if none */
+    flow_inst_stats_t *st;    /* this instance's counters, NULL if none */
+    flow_inst_stats_t *timed; /* st when the waits are timed, else NULL */
     const flow_graph_t *g;
     const flow_gnode_t *gn;
     unsigned inst;
@@ -274,6 +275,15 @@ flow__node_set_logging(int level, bool captured)
 {
     log_max = level;
     log_captured = captured;
+}
+
+/* Whether the wait counters are kept: see flow__node_set_timing. */
+static bool wait_timing = true;
+
+void
+flow__node_set_timing(bool on)
+{
+    wait_timing = on;
 }
 
 static void vlog(const flow_node_t *node, flow_log_level_t level,
@@ -617,10 +627,10 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
         if (!interrupted(node)) {
             /* A send that waits at most WAIT_MS (ZMQ_SNDTIMEO): the
              * same wait raw libzmq does, without a zmq_poll per try. */
-            uint64_t t0 = node->st ? wait_clock_ns() : 0;
+            uint64_t t0 = node->timed ? wait_clock_ns() : 0;
             int rc = zmq_msg_send(zm, p->ch[c].sock, 0);
             if (t0)
-                STAT_ADD(node->st, send_block_ns, wait_clock_ns() - t0);
+                STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
             if (rc >= 0)
                 return 0;
         }
@@ -778,10 +788,10 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             node->items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
             node->items[c].revents = 0;
         }
-        uint64_t t0 = node->st ? wait_clock_ns() : 0;
+        uint64_t t0 = node->timed ? wait_clock_ns() : 0;
         int prc = zmq_poll(node->items, (int)p->nch, WAIT_MS);
         if (t0)
-            STAT_ADD(node->st, send_block_ns, wait_clock_ns() - t0);
+            STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
         if (prc < 0 && zmq_errno() != EINTR) {
             int e = zmq_errno();
             zmq_msg_close(zm);
@@ -926,17 +936,21 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     /* The frame is received straight into a message: no move. */
     zm = flow__msg_recv_slot(msg_p);
     for (;;) {
-        /* Take what is queued without a clock read; only a receive that
-         * has to wait (at most WAIT_MS, ZMQ_RCVTIMEO) is timed. Looking
-         * first costs libzmq two more polls of its mailbox when the queue
-         * is empty, but then this instance is idle anyway, while the clock
-         * reads would cost every message. */
-        got = zmq_msg_recv(zm, sock, ZMQ_DONTWAIT);
-        if (got < 0 && !(flags & ZMQ_DONTWAIT) && zmq_errno() == EAGAIN) {
-            uint64_t t0 = node->st ? wait_clock_ns() : 0;
-            got = zmq_msg_recv(zm, sock, 0);
-            if (t0)
-                STAT_ADD(node->st, recv_wait_ns, wait_clock_ns() - t0);
+        if (!node->timed) {
+            got = zmq_msg_recv(zm, sock, flags); /* waits at most WAIT_MS */
+        } else {
+            /* Take what is queued without a clock read; only a receive
+             * that has to wait is timed. Looking first costs libzmq one
+             * more poll of its mailbox (and a getpid) when the queue is
+             * empty, about 2 % of the rate of small messages with the
+             * receiver's CPU saturated, while clock reads would cost every
+             * message; hence only when the waits are wanted. */
+            got = zmq_msg_recv(zm, sock, ZMQ_DONTWAIT);
+            if (got < 0 && !(flags & ZMQ_DONTWAIT) && zmq_errno() == EAGAIN) {
+                uint64_t t0 = wait_clock_ns();
+                got = zmq_msg_recv(zm, sock, 0);
+                STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
+            }
         }
         if (got >= 0)
             break;
@@ -1018,11 +1032,11 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
 static int
 poll_input(flow_node_t *node, int n)
 {
-    uint64_t t0 = node->st ? wait_clock_ns() : 0;
+    uint64_t t0 = node->timed ? wait_clock_ns() : 0;
     int prc = zmq_poll(node->items, n, WAIT_MS);
 
     if (t0)
-        STAT_ADD(node->st, recv_wait_ns, wait_clock_ns() - t0);
+        STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
     if (stop_hard)
         return FLOW_EINTR;
     if (prc < 0 && zmq_errno() != EINTR)
@@ -1653,6 +1667,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
 
     memset(&node, 0, sizeof(node));
     node.st = st;
+    node.timed = wait_timing ? st : NULL;
     node.g = g;
     node.gn = gn;
     node.inst = inst;

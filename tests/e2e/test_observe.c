@@ -871,6 +871,76 @@ test_observe_stats_json(void **unused)
     free(graph);
 }
 
+/* The number `key` of instance `inst` of node `node` in a stats document. */
+static double
+json_inst_num(const jv_t *doc, const char *node, size_t inst, const char *key)
+{
+    const jv_t *nodes = jv_get(doc, "nodes", J_ARR);
+
+    for (size_t i = 0; i < nodes->n; i++) {
+        const jv_t *insts;
+        if (strcmp(jv_get(nodes->items[i], "name", J_STR)->str, node))
+            continue;
+        insts = jv_get(nodes->items[i], "instances", J_ARR);
+        assert_true(inst < insts->n);
+        return jv_get(insts->items[inst], key, J_NUM)->num;
+    }
+    print_message("node '%s' is not in the JSON\n", node);
+    fail();
+    return 0;
+}
+
+/*
+ * The waits are timed when the statistics are asked for. jitter sleeps
+ * 0-20 ms before each of 40 messages of 800 KB: the collector spends most
+ * of its time waiting for input, and the source, whose link holds one
+ * message, blocked on its sends (the oracle is the sleeps' sum, which the
+ * jitter instance's own busy time must cover).
+ */
+static void
+test_observe_stats_waits(void **unused)
+{
+    char *graph = tu_temp_file("[gen]\ntype = range\ncount = 4000000\n"
+                               "[mid]\ntype = jitter\nmax_us = 20000\n"
+                               "[out]\ntype = collect\nmode = count\n"
+                               "[links]\n"
+                               "push = gen.out -> mid.in batch=100000 hwm=1\n"
+                               "push = mid.out -> out.in batch=100000 hwm=1\n");
+    char *json = temp_path(".json"), *text;
+    tu_result_t r;
+    jv_t *doc;
+
+    (void)unused;
+    assert_int_equal(
+        tu_runl(&r, 60, graph, "--quiet", "--stats-json", json, NULL), 0);
+    assert_int_equal(strtoll(r.out, NULL, 10), 4000000);
+    tu_result_release(&r);
+    text = read_file(json);
+    assert_non_null(text);
+    doc = jv_parse(text);
+    assert_non_null(doc);
+
+    double mid_busy = json_inst_num(doc, "mid", 0, "busy_s");
+    double out_wall = json_inst_num(doc, "out", 0, "wall_s");
+    double out_wait = json_inst_num(doc, "out", 0, "recv_wait_s");
+    double gen_wall = json_inst_num(doc, "gen", 0, "wall_s");
+    double gen_block = json_inst_num(doc, "gen", 0, "send_blocked_s");
+    print_message("mid busy %.3f s; out waited %.3f of %.3f s; gen blocked "
+                  "%.3f of %.3f s\n",
+                  mid_busy, out_wait, out_wall, gen_block, gen_wall);
+    /* 40 sleeps of 0-20 ms: about 0.4 s, at least 0.2 s but for a
+     * one-in-a-billion draw. */
+    assert_true(mid_busy > 0.2);
+    assert_true(out_wait > 0.7 * out_wall);
+    assert_true(gen_block > 0.5 * gen_wall);
+    jv_free(doc);
+    free(text);
+    unlink(json);
+    free(json);
+    unlink(graph);
+    free(graph);
+}
+
 /* ---- Progress ------------------------------------------------------------ */
 
 /* The marker every progress line carries. */
@@ -1124,6 +1194,7 @@ main(void)
         cmocka_unit_test(test_observe_dot_stats_pair),
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_json),
+        cmocka_unit_test(test_observe_stats_waits),
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_piped),
