@@ -610,8 +610,11 @@ receive(flow_node_t *node, struct sieve *st, int64_t *report)
         }
         flow_msg_destroy(&msg);
     }
-    if (!have_range)
-        return flow_node_fail(node, "no range received on 'coord'");
+    if (!have_range) {
+        int rc = flow_node_stopping(node);
+        return rc < 0 ? rc /* the coordinator stopped first */
+                      : flow_node_fail(node, "no range received on 'coord'");
+    }
     return 0;
 }
 
@@ -652,6 +655,9 @@ sieve_segment(flow_node_t *node, struct sieve *st, int64_t report)
     }
     while ((n = seg_next_block(s)) > 0) {
         uint64_t start = s->cur - n;
+        /* A block is about a millisecond of work: stop between two. */
+        if ((rc = flow_node_stopping(node)) < 0)
+            return rc;
         const uint8_t *block = s->block;
         if (!listing) {
             total += block_count(block, n);

@@ -117,7 +117,7 @@ struct flow_node {
     bool failed;
     char fail[FLOW_DIAG_MSG];
     bool processing;
-    bool is_source; /* no input or pair port: stops on a graceful stop */
+    bool is_source; /* no push input: a graceful stop ends it */
     bool closing;   /* ending its streams: only a hard stop interrupts */
     bool inited;
     void *state;
@@ -158,12 +158,15 @@ flow__node_set_net(bool tcp, const char *bind_host, const char *rdv)
 }
 
 /*
- * Stop requests from the launcher. SIGUSR1: a graceful stop, sources end
- * their streams and everything downstream drains. SIGTERM: stop now; the
- * blocking calls return FLOW_EINTR so the node's fini still runs.
+ * Stop requests from the launcher. SIGUSR1: a graceful stop, the nodes
+ * without a push input (sources, nodes with pair links only) end and what
+ * they sent drains downstream. SIGTERM: stop now; the blocking calls return
+ * FLOW_EINTR so the node's fini still runs. stop_any is either, for the
+ * receive path's one look per message.
  */
 static volatile sig_atomic_t stop_soft;
 static volatile sig_atomic_t stop_hard;
+static volatile sig_atomic_t stop_any;
 
 static void
 on_stop_signal(int sig)
@@ -172,6 +175,7 @@ on_stop_signal(int sig)
         stop_hard = 1;
     else
         stop_soft = 1;
+    stop_any = 1;
 }
 
 void
@@ -194,6 +198,12 @@ interrupted(const flow_node_t *node)
     if (stop_hard || (stop_soft && node->is_source && !node->closing))
         return FLOW_EINTR;
     return 0;
+}
+
+int
+flow_node_stopping(const flow_node_t *node)
+{
+    return node->harness ? 0 : interrupted(node);
 }
 
 static void watcher_stop(flow_node_t *node);
@@ -928,7 +938,8 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     int rc, got;
     uint64_t *rcvd;
 
-    if (stop_hard) { /* also when input keeps coming: look before taking */
+    /* Also when input keeps coming: look before taking. */
+    if (stop_any && interrupted(node)) {
         flow_msg_destroy(msg_p);
         return FLOW_EINTR;
     }
@@ -960,7 +971,7 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             return flow_node_fail(node, "receive on port '%s' failed: %s",
                                   p->decl->name, zmq_strerror(e));
         }
-        if (stop_hard) {
+        if (interrupted(node)) {
             flow_msg_destroy(msg_p);
             return FLOW_EINTR;
         }
@@ -1027,7 +1038,7 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
 /*
  * Wait up to WAIT_MS for input on the first `n` of node->items, counting the
  * wait. Returns > 0 when something is ready, 0 when the caller should look
- * again, FLOW_EINTR on a hard stop, or a failure.
+ * again, FLOW_EINTR when the node must stop, or a failure.
  */
 static int
 poll_input(flow_node_t *node, int n)
@@ -1037,7 +1048,7 @@ poll_input(flow_node_t *node, int n)
 
     if (t0)
         STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
-    if (stop_hard)
+    if (interrupted(node))
         return FLOW_EINTR;
     if (prc < 0 && zmq_errno() != EINTR)
         return flow_node_fail(node, "poll failed: %s",
@@ -1688,7 +1699,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         p->side = gn->port_side[i];
         p->peer = &g->nodes[p->link->node[1 - p->side]];
         p->npeer = p->peer->instances;
-        if (p->decl->dir != FLOW_DIR_OUT)
+        if (p->decl->dir == FLOW_DIR_IN)
             node.is_source = false;
         if (st && i < FLOW_STATS_MAX_PORTS)
             p->st = &st->ports[i];

@@ -981,21 +981,22 @@ test_faults_second_sigint(void **unused)
 }
 
 /*
- * A graph that a graceful stop does not stop: the sieve, whose segments
- * are busy sieving and whose nodes have pair links only. 5 s after the
- * signal (DRAIN_S) the launcher says so and stops it hard (SIGTERM, then
- * SIGKILL after the grace): exit 143, nothing left behind.
+ * A graph that a graceful stop does not end within 5 s: a slow consumer
+ * with about 13 s of queued work (100 ms a message, in a computation that
+ * no signal cuts short). 5 s after the signal (DRAIN_S) the launcher says
+ * so and stops it hard (SIGTERM, then SIGKILL after the grace): exit 143,
+ * nothing left behind.
  */
 static void
 test_faults_drain_time_limit(void **unused)
 {
     char *path = tu_temp_file("[graph]\nname = g\n"
-                              "[main]\ntype = primes\nlimit = 1e13\n"
-                              "output = count\n"
-                              "[seg]\ntype = sieve\ninstances = 2\n"
-                              "[out]\ntype = collect\n"
-                              "[links]\npair = main.seg <-> seg.coord\n"
-                              "push = main.out -> out.in\n");
+                              "[src]\ntype = range\ncount = 1e15\n"
+                              "[slow]\ntype = fault\naction = none\n"
+                              "work_us = 100000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> slow.in\n"
+                              "push = slow.out -> out.in\n");
     char out[128], err[128], *e;
     pid_t pid;
     int status;
@@ -1005,7 +1006,7 @@ test_faults_drain_time_limit(void **unused)
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
     pid = spawn_files(path, out, err);
-    wait_procs(path, 5);
+    wait_procs(path, 4);
     usleep(300000);
     t = now_s();
     assert_int_equal(kill(pid, SIGTERM), 0);
@@ -1024,6 +1025,143 @@ test_faults_drain_time_limit(void **unused)
     unlink(out);
     unlink(err);
     assert_int_equal(dir_entries(run_tmp), 0);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/* The sieve of 10^13 with 2 segments; `output`: list or count. */
+static char *
+sieve_graph(const char *output)
+{
+    char text[512];
+
+    snprintf(text, sizeof(text),
+             "[graph]\nname = g\n"
+             "[main]\ntype = primes\nlimit = 1e13\noutput = %s\n"
+             "[seg]\ntype = sieve\ninstances = 2\n"
+             "[out]\ntype = collect\n"
+             "[links]\npair = main.seg <-> seg.coord\n"
+             "push = main.out -> out.in\n",
+             output);
+    return tu_temp_file(text);
+}
+
+/*
+ * A graceful stop reaches nodes with pair links only: the sieve's
+ * coordinator and its segments, busy sieving 10^13, which look at
+ * flow_node_stopping between blocks. SIGTERM ends the run within a second
+ * (it used to take the 5-s drain limit and a hard stop): exit 143, no
+ * failure reported, nothing left behind.
+ */
+static void
+test_faults_sieve_stops_gracefully(void **unused)
+{
+    char *path = sieve_graph("count");
+    char out[128], err[128], *e;
+    pid_t pid;
+    int status;
+    double t;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files(path, out, err);
+    wait_procs(path, 5);
+    usleep(300000);
+    t = now_s();
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 20);
+    t = now_s() - t;
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t > 1.0 ||
+        strstr(e, "error") || strstr(e, "still running"))
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    assert_true(t < 1.0);
+    assert_null(strstr(e, "error"));
+    assert_null(strstr(e, "failed"));
+    assert_null(strstr(e, "still running"));
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * The same in list mode with SIGINT, sent as soon as the first primes are
+ * out: what the coordinator sent drains to the collector, so the output is
+ * exactly the primes up to its last line, in order (the oracle: a sieve of
+ * Eratosthenes over the odd numbers, one bit each, in the test).
+ */
+static void
+test_faults_sieve_stop_keeps_prefix(void **unused)
+{
+    char *path = sieve_graph("list");
+    char out[128], err[128], *o, *e, *p;
+    uint8_t *composite;
+    long long last = 1, n = 0, want = 0;
+    struct stat sb;
+    pid_t pid;
+    int status;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files(path, out, err);
+    for (double t0 = now_s(); stat(out, &sb) != 0 || sb.st_size == 0;) {
+        assert_true(now_s() - t0 < 20);
+        usleep(1000);
+    }
+    assert_int_equal(kill(pid, SIGINT), 0);
+    status = wait_exit(pid, 20);
+    o = slurp(out);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
+        fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    assert_null(strstr(e, "error"));
+    assert_null(strstr(e, "failed"));
+
+    /* Ascending, and every line a prime. */
+    for (p = o; *p; n++) {
+        char *end;
+        long long x = strtoll(p, &end, 10);
+        assert_true(end > p && *end == '\n' && x > last);
+        last = x;
+        p = end + 1;
+    }
+    assert_true(n > 0);
+    assert_true(last < 4000000000LL);               /* 250 MB of bits at most */
+    composite = calloc((size_t)(last / 16 + 1), 1); /* bit k: 2k + 1 */
+    assert_non_null(composite);
+    for (long long i = 3; i * i <= last; i += 2)
+        if (!(composite[i / 16] >> (i / 2 % 8) & 1))
+            for (long long j = i * i; j <= last; j += 2 * i)
+                composite[j / 16] |= (uint8_t)(1u << (j / 2 % 8));
+    want = last >= 2;
+    for (long long i = 3; i <= last; i += 2)
+        want += !(composite[i / 16] >> (i / 2 % 8) & 1);
+    for (p = o; *p;) { /* and each a prime of the oracle */
+        char *end;
+        long long x = strtoll(p, &end, 10);
+        assert_true(x == 2 ||
+                    (x % 2 && !(composite[x / 16] >> (x / 2 % 8) & 1)));
+        p = end + 1;
+    }
+    print_message("%lld primes up to %lld before the stop\n", n, last);
+    assert_int_equal(n, want); /* none missing below the last */
+    free(composite);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    free(o);
     free(e);
     unlink(path);
     free(path);
@@ -1422,6 +1560,8 @@ main(void)
         T(test_faults_signal_drains),
         T(test_faults_second_sigint),
         T(test_faults_drain_time_limit),
+        T(test_faults_sieve_stops_gracefully),
+        T(test_faults_sieve_stop_keeps_prefix),
         T(test_faults_signal_after_end),
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),

@@ -33,6 +33,11 @@ echo_run(flow_node_t *node, void *state)
     (void)state;
     while ((rc = flow_node_recv(node, "peer", &msg)) == 0) {
         int64_t *v = flow_msg_i64(msg);
+        /* As a long computation would: under the harness, never. */
+        if ((rc = flow_node_stopping(node)) < 0) {
+            flow_msg_destroy(&msg);
+            return rc;
+        }
         for (size_t i = 0; i < flow_msg_count(msg); i++)
             v[i]++;
         if ((rc = flow_node_send(node, "peer", &msg)) < 0)
