@@ -833,16 +833,24 @@ spawn_files_with(const char *path, const char *out, const char *err,
     return pid;
 }
 
+/* The whole file at `path`, NUL-terminated (malloc'ed). */
 static char *
 slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    char *buf = calloc(1, 1 << 20);
-    size_t n;
+    size_t len = 0, room = 1 << 16;
+    char *buf = malloc(room);
 
     assert_non_null(f);
-    n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
+    assert_non_null(buf);
+    for (size_t n; (n = fread(buf + len, 1, room - len - 1, f)) > 0;) {
+        len += n;
+        if (room - len - 1 == 0) {
+            buf = realloc(buf, room *= 2);
+            assert_non_null(buf);
+        }
+    }
+    buf[len] = '\0';
     fclose(f);
     return buf;
 }
@@ -883,6 +891,45 @@ wait_exit(pid_t pid, double seconds)
     }
 }
 
+/* Fill `out` and `err` with the paths of run_tmp/out and run_tmp/err and
+ * start flowrun on `path` writing to them. */
+static pid_t
+spawn_run(const char *path, char out[128], char err[128])
+{
+    snprintf(out, 128, "%s/out", run_tmp);
+    snprintf(err, 128, "%s/err", run_tmp);
+    return spawn_files(path, out, err);
+}
+
+/* Once `nprocs` processes run `path`, and 0.3 s more, send `sig` to its
+ * flowrun `pid`. Returns the wait status, and in `*secs` how long flowrun
+ * took to exit after the signal (at most 20 s). */
+static int
+stop_running(const char *path, pid_t pid, int nprocs, int sig, double *secs)
+{
+    double t;
+    int status;
+
+    wait_procs(path, nprocs);
+    usleep(300000);
+    t = now_s();
+    assert_int_equal(kill(pid, sig), 0);
+    status = wait_exit(pid, 20);
+    *secs = now_s() - t;
+    return status;
+}
+
+/* After a run of `path`: none of its processes is left and its run
+ * directory is gone. Removes `out` and `err`. */
+static void
+run_cleanup(const char *path, const char *out, const char *err)
+{
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+}
+
 /*
  * SIGINT and SIGTERM mid-run: the source ends its stream, what is in
  * flight drains to the sink (whole messages: a multiple of the batch), the
@@ -900,18 +947,14 @@ test_faults_signal_drains(void **unused)
     char out[128], err[128];
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
     for (size_t i = 0; i < 2; i++) {
-        pid_t pid = spawn_files(path, out, err);
+        pid_t pid = spawn_run(path, out, err);
         char *o, *e;
         long long count;
+        double t;
         int status;
 
-        wait_procs(path, 4);
-        usleep(300000);
-        assert_int_equal(kill(pid, sigs[i]), 0);
-        status = wait_exit(pid, 10);
+        status = stop_running(path, pid, 4, sigs[i], &t);
         o = slurp(out);
         e = slurp(err);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 128 + sigs[i])
@@ -922,10 +965,8 @@ test_faults_signal_drains(void **unused)
         assert_true(count > 0);
         assert_int_equal(count % 1000, 0);
         assert_null(strstr(e, "error"));
-        assert_int_equal(tu_count_procs(path), 0);
-        unlink(out);
-        unlink(err);
-        assert_int_equal(dir_entries(run_tmp), 0);
+        assert_true(t < 10);
+        run_cleanup(path, out, err);
         free(o);
         free(e);
     }
@@ -952,9 +993,7 @@ test_faults_second_sigint(void **unused)
     double t;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files(path, out, err);
+    pid = spawn_run(path, out, err);
     wait_procs(path, 4);
     usleep(300000);
     assert_int_equal(kill(pid, SIGINT), 0);
@@ -968,10 +1007,7 @@ test_faults_second_sigint(void **unused)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
         fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
     assert_true(t < 1.0);
-    assert_int_equal(tu_count_procs(path), 0);
-    unlink(out);
-    unlink(err);
-    assert_int_equal(dir_entries(run_tmp), 0);
+    run_cleanup(path, out, err);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 130);
     assert_null(strstr(e, "error"));
@@ -1003,15 +1039,8 @@ test_faults_drain_time_limit(void **unused)
     double t;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files(path, out, err);
-    wait_procs(path, 4);
-    usleep(300000);
-    t = now_s();
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    status = wait_exit(pid, 20);
-    t = now_s() - t;
+    pid = spawn_run(path, out, err);
+    status = stop_running(path, pid, 4, SIGTERM, &t);
     e = slurp(err);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t < 4.9 || t > 8 ||
         !strstr(e, "still running 5 s after the signal"))
@@ -1021,10 +1050,7 @@ test_faults_drain_time_limit(void **unused)
     assert_true(t >= 4.9 && t <= 8);
     assert_non_null(strstr(e, "flowrun: graph 'g' still running 5 s after "
                               "the signal: stopping it\n"));
-    assert_int_equal(tu_count_procs(path), 0);
-    unlink(out);
-    unlink(err);
-    assert_int_equal(dir_entries(run_tmp), 0);
+    run_cleanup(path, out, err);
     free(e);
     unlink(path);
     free(path);
@@ -1064,15 +1090,8 @@ test_faults_sieve_stops_gracefully(void **unused)
     double t;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files(path, out, err);
-    wait_procs(path, 5);
-    usleep(300000);
-    t = now_s();
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    status = wait_exit(pid, 20);
-    t = now_s() - t;
+    pid = spawn_run(path, out, err);
+    status = stop_running(path, pid, 5, SIGTERM, &t);
     e = slurp(err);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t > 1.0 ||
         strstr(e, "error") || strstr(e, "still running"))
@@ -1083,10 +1102,7 @@ test_faults_sieve_stops_gracefully(void **unused)
     assert_null(strstr(e, "error"));
     assert_null(strstr(e, "failed"));
     assert_null(strstr(e, "still running"));
-    assert_int_equal(tu_count_procs(path), 0);
-    unlink(out);
-    unlink(err);
-    assert_int_equal(dir_entries(run_tmp), 0);
+    run_cleanup(path, out, err);
     free(e);
     unlink(path);
     free(path);
@@ -1110,9 +1126,7 @@ test_faults_sieve_stop_keeps_prefix(void **unused)
     int status;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files(path, out, err);
+    pid = spawn_run(path, out, err);
     for (double t0 = now_s(); stat(out, &sb) != 0 || sb.st_size == 0;) {
         assert_true(now_s() - t0 < 20);
         usleep(1000);
@@ -1157,10 +1171,7 @@ test_faults_sieve_stop_keeps_prefix(void **unused)
     print_message("%lld primes up to %lld before the stop\n", n, last);
     assert_int_equal(n, want); /* none missing below the last */
     free(composite);
-    assert_int_equal(tu_count_procs(path), 0);
-    unlink(out);
-    unlink(err);
-    assert_int_equal(dir_entries(run_tmp), 0);
+    run_cleanup(path, out, err);
     free(o);
     free(e);
     unlink(path);
@@ -1314,9 +1325,7 @@ test_faults_sigkill_flowrun(void **unused)
     double limit;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files(path, out, err);
+    pid = spawn_run(path, out, err);
     wait_procs(path, 6);
     usleep(300000);
     n = children_of(pid, kids, 16);
@@ -1494,14 +1503,12 @@ test_faults_slow_sink_rss(void **unused)
     double end;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
     /* AddressSanitizer keeps up to 256 MB of freed memory in quarantine:
      * cap that (a later option wins), so only real growth counts. */
     snprintf(asan, sizeof(asan), "%s%squarantine_size_mb=16",
              old_asan ? old_asan : "", old_asan && *old_asan ? ":" : "");
     setenv("ASAN_OPTIONS", asan, 1);
-    pid = spawn_files(path, out, err);
+    pid = spawn_run(path, out, err);
     if (old_asan)
         setenv("ASAN_OPTIONS", old_asan, 1);
     else
@@ -1534,10 +1541,7 @@ test_faults_slow_sink_rss(void **unused)
     fprintf(stderr, "slow sink: largest VmRSS %ld kB, %lld items\n", max_kb,
             count);
     free(o);
-    unlink(out);
-    unlink(err);
-    assert_int_equal(tu_count_procs(path), 0);
-    assert_int_equal(dir_entries(run_tmp), 0);
+    run_cleanup(path, out, err);
     unlink(path);
     free(path);
 }
