@@ -360,16 +360,16 @@ FLOW_EXPORT int flow_node_fail(flow_node_t *node, const char *fmt, ...)
 
 /*
  * Return FLOW_EINTR if this instance should stop now, else 0. A hard stop
- * (SIGTERM, a second Ctrl-C, a failure elsewhere) reaches every node. A
- * graceful stop (the first Ctrl-C or SIGTERM to flowrun) reaches the nodes
- * without a push input, which start work rather than consume a stream:
- * sources and nodes with pair links only; the others drain what reaches
- * them. Sends and receives return FLOW_EINTR by themselves; a node that
- * computes for long between them (a sieve segment, a solver) calls this
- * now and then, say once per block of work, and returns the code from
- * run() or process(). After a graceful stop such a node ends as if it had
- * finished: finish() runs and its outputs end, so what it sent still
- * reaches the sinks. Always 0 under the test harness.
+ * (SIGTERM to the instance: a failure elsewhere, a timeout, a graceful stop
+ * still running after 5 s) reaches every node. A graceful stop (the first
+ * Ctrl-C or SIGTERM to flowrun) reaches the nodes without a push input, which
+ * start work rather than consume a stream: sources and nodes with pair links
+ * only; the others drain what reaches them. Sends and receives return
+ * FLOW_EINTR by themselves; a node that computes for long between them (a sieve
+ * segment, a solver) calls this now and then, say once per block of work, and
+ * returns the code from run() or process(). After a graceful stop such a node
+ * ends as if it had finished: finish() runs and its outputs end, so what it
+ * sent still reaches the sinks. Always 0 under the test harness.
  */
 FLOW_EXPORT int flow_node_stopping(const flow_node_t *node);
 
