@@ -551,8 +551,8 @@ collect_segment(struct coord *c, unsigned i)
     }
     if (rc < 0)
         return rc;
-    if (count < 0 && (rc = flow_node_stopping(c->node)) < 0)
-        return rc; /* it stopped early, as this node does now */
+    if (count < 0 && (rc = flow_node_await_stop(c->node, 500)) < 0)
+        return rc; /* it stopped early: a graceful stop, this node's too */
     if (count < 0)
         return flow_node_fail(c->node, "segment %u ended without its count", i);
     if (c->mode == PRIMES_LIST && (uint64_t)count != received)

@@ -611,7 +611,7 @@ receive(flow_node_t *node, struct sieve *st, int64_t *report)
         flow_msg_destroy(&msg);
     }
     if (!have_range) {
-        int rc = flow_node_stopping(node);
+        int rc = flow_node_await_stop(node, 500);
         return rc < 0 ? rc /* the coordinator stopped first */
                       : flow_node_fail(node, "no range received on 'coord'");
     }

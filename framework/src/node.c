@@ -117,7 +117,8 @@ struct flow_node {
     bool failed;
     char fail[FLOW_DIAG_MSG];
     bool processing;
-    bool is_source; /* no push input: a graceful stop ends it */
+    bool is_source; /* outputs only: a graceful stop ends its sends */
+    bool may_stop;  /* no push input: flow_node_stopping sees a graceful stop */
     bool closing;   /* ending its streams: only a hard stop interrupts */
     bool inited;
     void *state;
@@ -158,11 +159,12 @@ flow__node_set_net(bool tcp, const char *bind_host, const char *rdv)
 }
 
 /*
- * Stop requests from the launcher. SIGUSR1: a graceful stop, the nodes
- * without a push input (sources, nodes with pair links only) end and what
- * they sent drains downstream. SIGTERM: stop now; the blocking calls return
- * FLOW_EINTR so the node's fini still runs. stop_any is either, for the
- * receive path's one look per message.
+ * Stop requests from the launcher. SIGUSR1: a graceful stop, sources end
+ * their streams (their sends return FLOW_EINTR), nodes without a push input
+ * that ask flow_node_stopping end their work, and everything downstream
+ * drains. SIGTERM: stop now; the blocking calls return FLOW_EINTR so the
+ * node's fini still runs. stop_any is either, for the receive path's one
+ * look per message.
  */
 static volatile sig_atomic_t stop_soft;
 static volatile sig_atomic_t stop_hard;
@@ -203,7 +205,23 @@ interrupted(const flow_node_t *node)
 int
 flow_node_stopping(const flow_node_t *node)
 {
-    return node->harness ? 0 : interrupted(node);
+    if (node->harness)
+        return 0;
+    if (stop_hard || (stop_soft && node->may_stop && !node->closing))
+        return FLOW_EINTR;
+    return 0;
+}
+
+int
+flow_node_await_stop(const flow_node_t *node, unsigned ms)
+{
+    for (unsigned waited = 0;; waited += 5) {
+        int rc = flow_node_stopping(node);
+        if (rc || waited >= ms || node->harness)
+            return rc;
+        struct timespec ts = { 0, 5000000 };
+        nanosleep(&ts, NULL);
+    }
 }
 
 static void watcher_stop(flow_node_t *node);
@@ -1687,6 +1705,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.state = state;
     node.process = d->process;
     node.is_source = true;
+    node.may_stop = true;
     node.ports =
         flow__xcalloc(node.nports ? node.nports : 1, sizeof(*node.ports));
     for (size_t i = 0; i < node.nports; i++) {
@@ -1699,8 +1718,10 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         p->side = gn->port_side[i];
         p->peer = &g->nodes[p->link->node[1 - p->side]];
         p->npeer = p->peer->instances;
-        if (p->decl->dir == FLOW_DIR_IN)
+        if (p->decl->dir != FLOW_DIR_OUT)
             node.is_source = false;
+        if (p->decl->dir == FLOW_DIR_IN)
+            node.may_stop = false;
         if (st && i < FLOW_STATS_MAX_PORTS)
             p->st = &st->ports[i];
         maxitems += p->peer->instances;
@@ -1751,16 +1772,19 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         rc = cb_result(&node, d->run(&node, state));
     else
         rc = cb_result(&node, process_loop(&node, state));
-    if (rc < 0 && stop_soft && !stop_hard && node.is_source) {
-        /* A graceful stop: this source ends its streams here. */
+    if (rc < 0 && stop_soft && !stop_hard &&
+        (node.is_source || (node.may_stop && rc == FLOW_EINTR))) {
+        /* A graceful stop: this node ends its work and streams here. */
         node.failed = false;
         rc = 0;
     }
+    /* From here a graceful stop no longer interrupts: finish() may send
+     * its last results, and the outputs end after them. */
+    node.closing = true;
     if (rc < 0)
         return report_failure(&node, d->run ? "run()" : "process()", rc);
     if (d->finish && (rc = cb_result(&node, d->finish(&node, state))) < 0)
         return report_failure(&node, "finish()", rc);
-    node.closing = true;
     for (size_t i = 0; i < node.nports && !rc; i++)
         if (node.ports[i].decl->dir != FLOW_DIR_IN)
             rc = flow_node_close(&node, node.ports[i].decl->name);

@@ -599,8 +599,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         if (s.draining && !s.stopping && t >= s.drain_until) {
             /* A node that does not stop on a graceful stop (one busy in
-             * a long computation, or a protocol node with pair links
-             * only): a hard stop, SIGTERM then SIGKILL after the grace. */
+             * a long computation that does not ask flow_node_stopping, or
+             * a drain that takes long): a hard stop, SIGTERM then SIGKILL
+             * after the grace. */
             char line[256];
             int n = snprintf(line, sizeof(line),
                              "flowrun: graph '%s' still running %.0f s after "

@@ -800,18 +800,8 @@ test_faults_bystanders_quiet(void **unused)
 
 /* ---- Signals to flowrun -------------------------------------------------- */
 
-/* Start flowrun on `path` with stdout and stderr to files. */
-static pid_t spawn_files_with(const char *path, const char *out,
-                              const char *err, const char *opt,
-                              const char *arg);
-
-static pid_t
-spawn_files(const char *path, const char *out, const char *err)
-{
-    return spawn_files_with(path, out, err, NULL, NULL);
-}
-
-/* As spawn_files, with one more option `opt` `arg` (or none if NULL). */
+/* Start flowrun on `path` with stdout and stderr to files, with one more
+ * option `opt` `arg` (or none if NULL). */
 static pid_t
 spawn_files_with(const char *path, const char *out, const char *err,
                  const char *opt, const char *arg)
@@ -892,13 +882,14 @@ wait_exit(pid_t pid, double seconds)
 }
 
 /* Fill `out` and `err` with the paths of run_tmp/out and run_tmp/err and
- * start flowrun on `path` writing to them. */
+ * start flowrun on `path` writing to them, with the fixture plugins. */
 static pid_t
 spawn_run(const char *path, char out[128], char err[128])
 {
     snprintf(out, 128, "%s/out", run_tmp);
     snprintf(err, 128, "%s/err", run_tmp);
-    return spawn_files(path, out, err);
+    return spawn_files_with(path, out, err, "--plugin-path",
+                            FLOW_FIXTURE_PLUGIN_DIR);
 }
 
 /* Once `nprocs` processes run `path`, and 0.3 s more, send `sig` to its
@@ -1171,6 +1162,93 @@ test_faults_sieve_stop_keeps_prefix(void **unused)
     print_message("%lld primes up to %lld before the stop\n", n, last);
     assert_int_equal(n, want); /* none missing below the last */
     free(composite);
+    run_cleanup(path, out, err);
+    free(o);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * A graceful stop does not end a server with pair links only that does not
+ * ask flow_node_stopping while its client, which has a push input, drains:
+ * range -> pairclient <-> pairserver, pairclient -> collect. SIGINT: exit
+ * 130, whole messages counted, no failure.
+ */
+static void
+test_faults_stop_pair_server_serves(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[cli]\ntype = pairclient\n"
+                              "[srv]\ntype = pairserver\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> cli.in batch=100\n"
+                              "pair = cli.srv <-> srv.peer\n"
+                              "push = cli.out -> out.in\n");
+    char out[128], err[128], *o, *e;
+    long long count = -1;
+    pid_t pid;
+    int status;
+    double t;
+
+    (void)unused;
+    pid = spawn_run(path, out, err);
+    status = stop_running(path, pid, 5, SIGINT, &t);
+    o = slurp(out);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    assert_null(strstr(e, "error"));
+    assert_int_equal(sscanf(o, "%lld", &count), 1);
+    assert_true(count > 0);
+    assert_int_equal(count % 100, 0);
+    assert_true(t < 5);
+    run_cleanup(path, out, err);
+    free(o);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * After a graceful stop, a source's finish() may still send: finisher
+ * sends 0, 1, ... until stopped, then minus their count. The collector
+ * prints exactly 0 .. K-1 and then -K: exit 130, no failure.
+ */
+static void
+test_faults_stop_finish_sends(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = finisher\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *o, *e, *p;
+    long long k = 0, x = 0;
+    pid_t pid;
+    int status;
+    double t;
+
+    (void)unused;
+    pid = spawn_run(path, out, err);
+    status = stop_running(path, pid, 3, SIGINT, &t);
+    o = slurp(out);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    assert_null(strstr(e, "error"));
+    for (p = o; *p; k++) {
+        char *end;
+        x = strtoll(p, &end, 10);
+        assert_true(end > p && *end == '\n');
+        p = end + 1;
+        if (*p)
+            assert_int_equal(x, k); /* 0, 1, ... in order */
+    }
+    assert_true(k > 1);
+    assert_int_equal(x, -(k - 1)); /* the last line: minus the count */
     run_cleanup(path, out, err);
     free(o);
     free(e);
@@ -1566,6 +1644,8 @@ main(void)
         T(test_faults_drain_time_limit),
         T(test_faults_sieve_stops_gracefully),
         T(test_faults_sieve_stop_keeps_prefix),
+        T(test_faults_stop_pair_server_serves),
+        T(test_faults_stop_finish_sends),
         T(test_faults_signal_after_end),
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),

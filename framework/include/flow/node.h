@@ -362,15 +362,24 @@ FLOW_EXPORT int flow_node_fail(flow_node_t *node, const char *fmt, ...)
  * Return FLOW_EINTR if this instance should stop now, else 0. A hard stop
  * (SIGTERM to the instance: a failure elsewhere, a timeout, a graceful stop
  * still running after 5 s) reaches every node. A graceful stop (the first
- * Ctrl-C or SIGTERM to flowrun) reaches the nodes without a push input, which
- * start work rather than consume a stream: sources and nodes with pair links
- * only; the others drain what reaches them. Sends and receives return
- * FLOW_EINTR by themselves; a node that computes for long between them (a sieve
- * segment, a solver) calls this now and then, say once per block of work, and
- * returns the code from run() or process(). After a graceful stop such a node
- * ends as if it had finished: finish() runs and its outputs end, so what it
- * sent still reaches the sinks. Always 0 under the test harness.
+ * Ctrl-C or SIGTERM to flowrun) reaches, through this call, the nodes
+ * without a push input, which drive work rather than consume a stream (a
+ * sieve coordinator and its segments, a solver); a source's sends also
+ * return FLOW_EINTR. A node that computes for long calls this now and then,
+ * say once per block of work, and returns the code from run() or
+ * process(): it then ends as if it had finished, finish() runs (its sends
+ * are no longer interrupted) and its outputs end, so what it sent still
+ * reaches the sinks. A node that serves a peer still draining its input
+ * should not ask. Always 0 under the test harness.
  */
 FLOW_EXPORT int flow_node_stopping(const flow_node_t *node);
+
+/*
+ * Wait up to `ms` milliseconds for flow_node_stopping to say stop; return
+ * what it says last. For a node whose peer ended early: the launcher
+ * signals the instances one after another, so the peer may have seen the
+ * stop first, and this tells such an end from a broken protocol.
+ */
+FLOW_EXPORT int flow_node_await_stop(const flow_node_t *node, unsigned ms);
 
 #endif
