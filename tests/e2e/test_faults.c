@@ -910,6 +910,18 @@ stop_running(const char *path, pid_t pid, int nprocs, int sig, double *secs)
     return status;
 }
 
+/* flowrun, stopped by a signal `t` s before, exited `code` and its
+ * stderr `e` names no error; shows both otherwise. */
+static void
+assert_stopped(int status, double t, const char *e, int code)
+{
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != code || strstr(e, "error"))
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), code);
+    assert_null(strstr(e, "error"));
+}
+
 /* After a run of `path`: none of its processes is left and its run
  * directory is gone. Removes `out` and `err`. */
 static void
@@ -948,14 +960,10 @@ test_faults_signal_drains(void **unused)
         status = stop_running(path, pid, 4, sigs[i], &t);
         o = slurp(out);
         e = slurp(err);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 128 + sigs[i])
-            fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 128 + sigs[i]);
+        assert_stopped(status, t, e, 128 + sigs[i]);
         assert_int_equal(sscanf(o, "%lld", &count), 1);
         assert_true(count > 0);
         assert_int_equal(count % 1000, 0);
-        assert_null(strstr(e, "error"));
         assert_true(t < 10);
         run_cleanup(path, out, err);
         free(o);
@@ -1084,13 +1092,8 @@ test_faults_sieve_stops_gracefully(void **unused)
     pid = spawn_run(path, out, err);
     status = stop_running(path, pid, 5, SIGTERM, &t);
     e = slurp(err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t > 1.0 ||
-        strstr(e, "error") || strstr(e, "still running"))
-        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 143);
+    assert_stopped(status, t, e, 143);
     assert_true(t < 1.0);
-    assert_null(strstr(e, "error"));
     assert_null(strstr(e, "failed"));
     assert_null(strstr(e, "still running"));
     run_cleanup(path, out, err);
@@ -1115,6 +1118,7 @@ test_faults_sieve_stop_keeps_prefix(void **unused)
     struct stat sb;
     pid_t pid;
     int status;
+    double t;
 
     (void)unused;
     pid = spawn_run(path, out, err);
@@ -1122,15 +1126,13 @@ test_faults_sieve_stop_keeps_prefix(void **unused)
         assert_true(now_s() - t0 < 20);
         usleep(1000);
     }
+    t = now_s();
     assert_int_equal(kill(pid, SIGINT), 0);
     status = wait_exit(pid, 20);
+    t = now_s() - t;
     o = slurp(out);
     e = slurp(err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
-        fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 130);
-    assert_null(strstr(e, "error"));
+    assert_stopped(status, t, e, 130);
     assert_null(strstr(e, "failed"));
 
     /* Ascending, and every line a prime. */
@@ -1196,11 +1198,7 @@ test_faults_stop_pair_server_serves(void **unused)
     status = stop_running(path, pid, 5, SIGINT, &t);
     o = slurp(out);
     e = slurp(err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
-        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 130);
-    assert_null(strstr(e, "error"));
+    assert_stopped(status, t, e, 130);
     assert_int_equal(sscanf(o, "%lld", &count), 1);
     assert_true(count > 0);
     assert_int_equal(count % 100, 0);
@@ -1234,11 +1232,7 @@ test_faults_stop_finish_sends(void **unused)
     status = stop_running(path, pid, 3, SIGINT, &t);
     o = slurp(out);
     e = slurp(err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
-        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 130);
-    assert_null(strstr(e, "error"));
+    assert_stopped(status, t, e, 130);
     for (p = o; *p; k++) {
         char *end;
         x = strtoll(p, &end, 10);
