@@ -6,6 +6,7 @@
 #ifndef FLOW_INTERNAL_H
 #define FLOW_INTERNAL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -375,5 +376,21 @@ typedef struct flow_proc {
 /* Describe wait status `status` ("exited with status 3", "killed by signal
  * SIGSEGV") into `buf`. */
 void flow__status_describe(int status, char *buf, size_t size);
+
+/* ---- Signals of a supervising process (signals.c) ------------------------ */
+
+/*
+ * Add to `mask` the stop signals (SIGINT, SIGTERM, SIGHUP) this process
+ * does not ignore. A command started in the background by a shell inherits
+ * SIGINT ignored, and one started under nohup SIGHUP: those stay ignored,
+ * as the one who started it asked. (A blocked signal is queued even when
+ * ignored, so blocking one and reading it from a signalfd would undo that.)
+ */
+void flow__stop_signals_add(sigset_t *mask);
+
+/* Set SIGCHLD to its default action, saving the old one in `*old` (NULL:
+ * not saved). An inherited SIG_IGN (or SA_NOCLDWAIT) has the kernel reap
+ * the children itself, and waitpid() never sees them exit. */
+void flow__child_signal_default(struct sigaction *old);
 
 #endif

@@ -76,6 +76,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     long n = flow__graph_find_node(graph, node);
     static char addr[64];
     struct sigaction sa;
+    sigset_t stops;
     int status = 0, rc;
     pid_t pid;
 
@@ -122,9 +123,11 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     instance_pid = pid;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_forward;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    sigemptyset(&stops);
+    flow__stop_signals_add(&stops); /* not those inherited ignored */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&stops, sig) == 1)
+            sigaction(sig, &sa, NULL);
     while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
     if (status != 0 && !forward_sig &&
@@ -162,9 +165,8 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
     bool child_done = child <= 0;
 
     sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGCHLD);
+    flow__stop_signals_add(&mask);
     sigprocmask(SIG_BLOCK, &mask, &old);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     for (;;) {

@@ -4,11 +4,12 @@
  * per node instance, the start barrier, and supervision until every
  * instance has exited.
  *
- * The launcher blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP and reads them
- * from a signalfd in its poll loop. Children run in their own process group
- * (so a terminal's Ctrl-C reaches only the launcher, which decides) and die
- * with the launcher (PR_SET_PDEATHSIG). When one instance fails, the others
- * get SIGTERM, then SIGKILL after the grace period.
+ * The launcher blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP (those of them
+ * not inherited ignored) and reads them from a signalfd in its poll loop.
+ * Children run in their own process group (so a terminal's Ctrl-C reaches only
+ * the launcher, which decides) and die with the launcher (PR_SET_PDEATHSIG).
+ * When one instance fails, the others get SIGTERM, then SIGKILL after the grace
+ * period.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -420,6 +421,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     char dir[4096];
     barrier_t b = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
     sigset_t mask, oldmask;
+    struct sigaction old_chld;
     int sfd = -1, rc;
     sup_t s;
     double grace, deadline = 0;
@@ -449,16 +451,31 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     s.nprocs = flow_graph_process_count(graph);
     if ((rc = fd_limit_for(s.nprocs)))
         return rc;
+    /*
+     * The signals wait from here on, before the run directory exists: one
+     * that came while it was being made would kill the launcher and leave
+     * the directory behind. A stop that comes before the instances start
+     * is read with the rest, and ends the run before it begins.
+     */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGUSR1);
+    flow__stop_signals_add(&mask);
+    flow__child_signal_default(&old_chld);
+    sigprocmask(SIG_BLOCK, &mask, &oldmask);
+    masked = true;
+    dir_gone = true; /* until it is made */
     if ((rc = make_run_dir(opts, dir, sizeof(dir))))
-        return rc;
+        goto out;
     /* The longest endpoint "DIR/L.A.B" must fit in sun_path (108 bytes). */
     if (strlen(dir) + 1 + 3 * 10 + 2 >= 108) {
         flow_run_opts_t tmp = *opts;
         remove_run_dir(dir);
         tmp.run_dir = "/tmp";
         if ((rc = make_run_dir(&tmp, dir, sizeof(dir))))
-            return rc;
+            goto out;
     }
+    dir_gone = false;
     snprintf(rdv_ep, sizeof(rdv_ep), "ipc://%s/rendezvous", dir);
     s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
     for (size_t k = 0; k < s.nprocs; k++)
@@ -480,14 +497,6 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         rc = -errno;
         goto out;
     }
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGCHLD);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGUSR1);
-    sigprocmask(SIG_BLOCK, &mask, &oldmask);
-    masked = true;
     fflush(stdout);
     fflush(stderr);
     /*
@@ -782,6 +791,7 @@ out:
         while (sigtimedwait(&mask, NULL, &now) > 0)
             ;
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
+        sigaction(SIGCHLD, &old_chld, NULL);
     }
     for (size_t k = 0; s.procs && k < s.nprocs; k++) {
         if (s.procs[k].err_fd >= 0)

@@ -6,8 +6,8 @@
  * with the right status and one line naming what failed, quickly, leaving
  * no process and no run directory; so must a pair frame from the wrong
  * sender (fixture pairsend). Then signals to flowrun (graceful stop, a
- * second signal, SIGKILL), a graph of 200 processes, and bounded memory
- * with a slow sink.
+ * signal as it starts, signals it inherits ignored, a second signal,
+ * SIGKILL), a graph of 200 processes, and bounded memory with a slow sink.
  *
  * Every test runs with TMPDIR set to a fresh directory (and no
  * XDG_RUNTIME_DIR), so the run directory can be checked, and with its own
@@ -801,10 +801,11 @@ test_faults_bystanders_quiet(void **unused)
 /* ---- Signals to flowrun -------------------------------------------------- */
 
 /* Start flowrun on `path` with stdout and stderr to files, with one more
- * option `opt` `arg` (or none if NULL). */
+ * option `opt` `arg` (or none if NULL), and the signals of the 0-ended
+ * list `ignored` (NULL: none) ignored, as a shell or nohup leaves them. */
 static pid_t
-spawn_files_with(const char *path, const char *out, const char *err,
-                 const char *opt, const char *arg)
+spawn_ignoring(const char *path, const char *out, const char *err,
+               const char *opt, const char *arg, const int *ignored)
 {
     pid_t pid;
 
@@ -816,11 +817,21 @@ spawn_files_with(const char *path, const char *out, const char *err,
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
             _exit(126);
+        for (size_t i = 0; ignored && ignored[i]; i++)
+            signal(ignored[i], SIG_IGN);
         execl(tu_flowrun(), tu_flowrun(), path, opt, arg, (char *)NULL);
         _exit(127);
     }
     spawned = pid;
     return pid;
+}
+
+/* spawn_ignoring with no signal ignored. */
+static pid_t
+spawn_files_with(const char *path, const char *out, const char *err,
+                 const char *opt, const char *arg)
+{
+    return spawn_ignoring(path, out, err, opt, arg, NULL);
 }
 
 /* The whole file at `path`, NUL-terminated (malloc'ed). */
@@ -1053,6 +1064,120 @@ test_faults_drain_time_limit(void **unused)
     free(e);
     unlink(path);
     free(path);
+}
+
+/*
+ * A signal that lands just after the launcher made its run directory (the
+ * fixture raise_after_mkdtemp.so raises it there, in flowrun itself): the
+ * run stops before it starts, exit 130 or 143, and neither the directory
+ * nor a process is left. A launcher that let the signal kill it there left
+ * the directory behind.
+ */
+static void
+test_faults_signal_at_start(void **unused)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *asan_saved = asan ? strdup(asan) : NULL, asan_opts[512];
+    char out[128], err[128], sig[8];
+
+    (void)unused;
+    /* An ASan build wants its run-time first; the fixture comes first. */
+    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0",
+             asan ? asan : "", asan && *asan ? ":" : "");
+    for (size_t i = 0; i < 2; i++) {
+        pid_t pid;
+        char *e;
+        int status;
+
+        snprintf(sig, sizeof(sig), "%d", sigs[i]);
+        setenv("FLOW_TEST_RAISE", sig, 1);
+        setenv("LD_PRELOAD", FLOW_FIXTURE_PRELOAD, 1);
+        setenv("ASAN_OPTIONS", asan_opts, 1);
+        pid = spawn_run(path, out, err);
+        unsetenv("LD_PRELOAD");
+        unsetenv("FLOW_TEST_RAISE");
+        if (asan_saved)
+            setenv("ASAN_OPTIONS", asan_saved, 1);
+        else
+            unsetenv("ASAN_OPTIONS");
+        status = wait_exit(pid, 20);
+        e = slurp(err);
+        assert_stopped(status, 0, e, 128 + sigs[i]);
+        run_cleanup(path, out, err);
+        free(e);
+    }
+    free(asan_saved);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * Signals flowrun inherits ignored. SIGCHLD: the kernel would reap the
+ * instances itself, and flowrun waited for them forever; the run must end
+ * as usual, with its output. SIGINT and SIGHUP (a command started with &
+ * by a script, or under nohup): they stay ignored and the run goes on;
+ * SIGTERM still stops it gracefully (143, the count written).
+ */
+static void
+test_faults_inherited_ignored(void **unused)
+{
+    static const int chld[] = { SIGCHLD, 0 }, stops[] = { SIGINT, SIGHUP, 0 };
+    char *small = tu_temp_file("[src]\ntype = range\ncount = 5\n"
+                               "[out]\ntype = collect\n"
+                               "[links]\npush = src.out -> out.in\n");
+    char *endless = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                                 "[out]\ntype = collect\nmode = count\n"
+                                 "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *o, *e;
+    long long count;
+    int status;
+    double t;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_ignoring(small, out, err, NULL, NULL, chld);
+    status = wait_exit(pid, 20);
+    o = slurp(out);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_string_equal(o, "0\n1\n2\n3\n4\n");
+    run_cleanup(small, out, err);
+    free(o);
+    free(e);
+
+    pid = spawn_ignoring(endless, out, err, NULL, NULL, stops);
+    wait_procs(endless, 3);
+    usleep(200000);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    usleep(500000);
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still running */
+    assert_int_equal(tu_count_procs(endless), 3);
+    t = now_s();
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 20);
+    t = now_s() - t;
+    o = slurp(out);
+    e = slurp(err);
+    assert_stopped(status, t, e, 128 + SIGTERM);
+    assert_int_equal(sscanf(o, "%lld", &count), 1);
+    assert_true(count > 0);
+    run_cleanup(endless, out, err);
+    free(o);
+    free(e);
+    unlink(small);
+    unlink(endless);
+    free(small);
+    free(endless);
 }
 
 /* The sieve of 10^13 with 2 segments; `output`: list or count. */
@@ -1634,6 +1759,8 @@ main(void)
         T(test_faults_sigterm_after_busy),
         T(test_faults_bystanders_quiet),
         T(test_faults_signal_drains),
+        T(test_faults_signal_at_start),
+        T(test_faults_inherited_ignored),
         T(test_faults_second_sigint),
         T(test_faults_drain_time_limit),
         T(test_faults_sieve_stops_gracefully),

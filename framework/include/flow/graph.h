@@ -140,8 +140,11 @@ typedef struct flow_run_opts {
  * instances are stopped. The private run directory is removed whatever the
  * outcome. Returns 0 when every instance exited 0; FLOW_ENODE when one
  * failed (reported on stderr with node, instance, pid, status);
- * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by SIGINT/SIGTERM (`*signo_out`
- * gets the signal if not NULL); or -errno if the run could not start.
+ * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by SIGINT/SIGTERM/SIGHUP
+ * (`*signo_out` gets the signal if not NULL); or -errno if the run could
+ * not start. While it runs, those signals and SIGCHLD are blocked and read
+ * by the call (one the caller ignores stays ignored), and SIGCHLD has its
+ * default action; the caller's mask and SIGCHLD action are restored.
  */
 FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
                                int *signo_out);
