@@ -120,6 +120,7 @@ struct flow_node {
     bool is_source; /* outputs only: a graceful stop ends its sends */
     bool may_stop;  /* no push input: flow_node_stopping sees a graceful stop */
     bool closing;   /* ending its streams: only a hard stop interrupts */
+    bool stopped;   /* its work ended early by a graceful stop */
     bool inited;
     void *state;
     /* desc->process, for dispatch; NULL in the test harness */
@@ -1283,8 +1284,9 @@ drain_inputs(flow_node_t *node)
                 }
             }
         }
+        /* Stopped early, the node leaves its input unread as asked. */
         if (p->discarded)
-            flow_node_log(node, FLOW_LOG_WARN,
+            flow_node_log(node, node->stopped ? FLOW_LOG_DEBUG : FLOW_LOG_WARN,
                           "discarded %" PRIu64 " unread message%s on port "
                           "'%s'",
                           p->discarded, p->discarded == 1 ? "" : "s",
@@ -1776,6 +1778,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         (node.is_source || (node.may_stop && rc == FLOW_EINTR))) {
         /* A graceful stop: this node ends its work and streams here. */
         node.failed = false;
+        node.stopped = true;
         rc = 0;
     }
     /* From here a graceful stop no longer interrupts: finish() may send
