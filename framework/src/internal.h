@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "flow/flow.h"
 
@@ -387,6 +388,19 @@ void flow__status_describe(int status, char *buf, size_t size);
  * ignored, so blocking one and reading it from a signalfd would undo that.)
  */
 void flow__stop_signals_add(sigset_t *mask);
+
+/* Add SIGTSTP (a terminal's Ctrl-Z) to `mask` unless this process ignores
+ * it (see flow__pause_with_group). */
+void flow__pause_signal_add(sigset_t *mask);
+
+/*
+ * Ctrl-Z for a process whose children run in process group `pgid` (0: none
+ * yet), which the terminal does not reach: stop the group (SIGSTOP), stop
+ * this process as SIGTSTP does (SIGTSTP must be blocked; it is again on
+ * return), and when continued, continue the group. Returns the seconds
+ * spent stopped, for the caller's deadlines.
+ */
+double flow__pause_with_group(pid_t pgid);
 
 /* Set SIGCHLD to its default action, saving the old one in `*old` (NULL:
  * not saved). An inherited SIG_IGN (or SA_NOCLDWAIT) has the kernel reap

@@ -4,8 +4,9 @@
  * per node instance, the start barrier, and supervision until every
  * instance has exited.
  *
- * The launcher blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP (those of them
- * not inherited ignored) and reads them from a signalfd in its poll loop.
+ * The launcher blocks SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGTSTP (those
+ * of them not inherited ignored) and reads them from a signalfd in its poll
+ * loop; on SIGTSTP it stops the instances with itself.
  * Children run in their own process group (so a terminal's Ctrl-C reaches only
  * the launcher, which decides) and die with the launcher (PR_SET_PDEATHSIG).
  * When one instance fails, the others get SIGTERM, then SIGKILL after the grace
@@ -378,6 +379,12 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     close(b->release[1]);
     signal(SIGINT, SIG_IGN); /* the launcher decides; see flowrun(1) */
     signal(SIGHUP, SIG_DFL);
+    /* Not in the terminal's foreground group, an instance that writes to
+     * it under `stty tostop` would be stopped for good, and one that reads
+     * it too: the write goes through, the read fails (EIO). Ctrl-Z reaches
+     * the instances through the launcher. */
+    signal(SIGTTOU, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
     signal(SIGPIPE, SIG_DFL); /* stdout closed: die quietly, as tools do */
     flow__node_signals_install();
     sigprocmask(SIG_SETMASK, oldmask, NULL);
@@ -461,6 +468,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sigaddset(&mask, SIGCHLD);
     sigaddset(&mask, SIGUSR1);
     flow__stop_signals_add(&mask);
+    flow__pause_signal_add(&mask);
     flow__child_signal_default(&old_chld);
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     masked = true;
@@ -728,6 +736,17 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 int sig = (int)si.ssi_signo;
                 if (sig == SIGCHLD)
                     continue;
+                if (sig == SIGTSTP) {
+                    /* Ctrl-Z: the instances pause with the launcher, and
+                     * the time stopped counts toward no limit. */
+                    double d = flow__pause_with_group(pgid);
+                    started += d;
+                    deadline += deadline > 0 ? d : 0;
+                    go_at += go_at > 0 ? d : 0;
+                    s.drain_until += d;
+                    s.kill_at += d;
+                    continue;
+                }
                 if (s.draining || s.stopping) {
                     /* A second signal: no more grace. */
                     s.stopping = true; /* the kills are ours, not failures */

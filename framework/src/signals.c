@@ -1,25 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * signals.c: the signals of a process that supervises children: which stop
- * signals it takes, and a SIGCHLD that lets it wait for them.
+ * signals it takes, a SIGCHLD that lets it wait for them, and a terminal's
+ * Ctrl-Z passed on to children in a process group of their own.
  */
 #include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "internal.h"
+
+/* Add `sig` to `mask` unless this process ignores it. Blocked, an ignored
+ * signal would still be queued (Linux): to stay ignored it must stay out
+ * of the mask. */
+static void
+add_unless_ignored(sigset_t *mask, int sig)
+{
+    struct sigaction sa;
+
+    if (sigaction(sig, NULL, &sa) || sa.sa_handler != SIG_IGN)
+        sigaddset(mask, sig);
+}
 
 void
 flow__stop_signals_add(sigset_t *mask)
 {
-    static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+    add_unless_ignored(mask, SIGINT);
+    add_unless_ignored(mask, SIGTERM);
+    add_unless_ignored(mask, SIGHUP);
+}
 
-    for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
-        struct sigaction sa;
-        /* Blocked, an ignored signal would still be queued (Linux), so
-         * an ignored one must stay out of the mask to stay ignored. */
-        if (sigaction(stops[i], NULL, &sa) || sa.sa_handler != SIG_IGN)
-            sigaddset(mask, stops[i]);
-    }
+void
+flow__pause_signal_add(sigset_t *mask)
+{
+    add_unless_ignored(mask, SIGTSTP);
 }
 
 void
@@ -31,4 +45,26 @@ flow__child_signal_default(struct sigaction *old)
     dfl.sa_flags = 0; /* nor SA_NOCLDWAIT */
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &dfl, old);
+}
+
+double
+flow__pause_with_group(pid_t pgid)
+{
+    double t0 = flow__now_s();
+    sigset_t tstp;
+
+    if (pgid > 0)
+        kill(-pgid, SIGSTOP);
+    /* Stop as Ctrl-Z stops a command, so the shell says "Stopped": the
+     * SIGTSTP, pending while blocked, acts once unblocked (its default
+     * action, or the handler of a program that set one). */
+    sigemptyset(&tstp);
+    sigaddset(&tstp, SIGTSTP);
+    raise(SIGTSTP);
+    sigprocmask(SIG_UNBLOCK, &tstp, NULL);
+    /* Here after SIGCONT (fg, bg, kill -CONT). */
+    sigprocmask(SIG_BLOCK, &tstp, NULL);
+    if (pgid > 0)
+        kill(-pgid, SIGCONT);
+    return flow__now_s() - t0;
 }

@@ -16,6 +16,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1467,11 +1470,13 @@ test_faults_far_timeout_idle(void **unused)
     tu_result_release(&run.r);
 }
 
-/* Parent pid and state of `pid` from /proc; false if it is gone. */
+/* Parent pid, state and CPU ticks (user + system; `ticks` may be NULL) of
+ * `pid` from /proc; false if it is gone. */
 static bool
-proc_stat(pid_t pid, pid_t *ppid, char *state)
+proc_stat(pid_t pid, pid_t *ppid, char *state, unsigned long long *ticks)
 {
     char path[64], buf[1024];
+    unsigned long long ut = 0, st = 0;
     FILE *f;
     char *p;
     int pp = 0;
@@ -1484,9 +1489,14 @@ proc_stat(pid_t pid, pid_t *ppid, char *state)
     fclose(f);
     if (!p || !(p = strrchr(buf, ')')))
         return false;
-    if (sscanf(p + 1, " %c %d", state, &pp) != 2)
+    /* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+     * cmajflt utime stime */
+    if (sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+               state, &pp, &ut, &st) != 4)
         return false;
     *ppid = (pid_t)pp;
+    if (ticks)
+        *ticks = ut + st;
     return true;
 }
 
@@ -1502,11 +1512,160 @@ children_of(pid_t parent, pid_t *pids, int max)
     while ((de = readdir(d)) && n < max) {
         pid_t pid = (pid_t)atoi(de->d_name), pp;
         char st;
-        if (pid > 0 && proc_stat(pid, &pp, &st) && pp == parent)
+        if (pid > 0 && proc_stat(pid, &pp, &st, NULL) && pp == parent)
             pids[n++] = pid;
     }
     closedir(d);
     return n;
+}
+
+/* The state letter of process `pid` ('?' if it is gone) and its CPU ticks
+ * (user + system). */
+static char
+proc_state(pid_t pid, unsigned long long *ticks)
+{
+    pid_t pp;
+    char state;
+
+    return proc_stat(pid, &pp, &state, ticks) ? state : '?';
+}
+
+/* Wait until every one of the `n` processes `pids` is stopped (`stopped`)
+ * or every one is not; at most 10 s. */
+static void
+wait_states(const pid_t *pids, int n, bool stopped)
+{
+    for (double limit = now_s() + 10;; usleep(10000)) {
+        int k = 0;
+        while (k < n && (proc_state(pids[k], NULL) == 'T') == stopped)
+            k++;
+        if (k == n)
+            return;
+        assert_true(now_s() < limit);
+    }
+}
+
+/*
+ * Ctrl-Z: the terminal stops only the launcher's process group, and the
+ * instances run in one of their own. SIGTSTP to flowrun stops it (as a
+ * shell sees it: stopped by SIGTSTP) and every instance with it: no CPU
+ * used while stopped. SIGCONT (fg) continues them all; the time stopped
+ * does not count toward --timeout: a run of 3 s stopped for 2.5 s after
+ * 0.5 s is still running when continued, and times out (124) 2.5 s later.
+ */
+static void
+test_faults_ctrl_z(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *e;
+    unsigned long long before[2], after[2];
+    pid_t pid, kids[4];
+    int status;
+    double t0, t;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files_with(path, out, err, "--timeout", "3");
+    t0 = now_s();
+    wait_procs(path, 3);
+    usleep(500000);
+    assert_int_equal(children_of(pid, kids, 4), 2);
+    t = now_s();
+    assert_int_equal(kill(pid, SIGTSTP), 0);
+    assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+    if (!WIFSTOPPED(status))
+        fprintf(stderr, "flowrun not stopped: wait status %#x\n", status);
+    assert_true(WIFSTOPPED(status));
+    assert_int_equal(WSTOPSIG(status), SIGTSTP);
+    wait_states(kids, 2, true);
+    for (int k = 0; k < 2; k++)
+        proc_state(kids[k], &before[k]);
+    usleep(2500000 - (useconds_t)((now_s() - t) * 1e6));
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(proc_state(kids[k], &after[k]), 'T');
+        assert_true(after[k] == before[k]); /* no CPU while stopped */
+    }
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    wait_states(kids, 2, false);
+    usleep(300000);
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* not timed out */
+    status = wait_exit(pid, 20);
+    t = now_s() - t0;
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 124 || t < 5.4)
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 124);
+    assert_true(t >= 5.4 && t < 11);
+    run_cleanup(path, out, err);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * On a terminal with `stty tostop`, a process outside the terminal's
+ * foreground group that writes to it is stopped (SIGTTOU). The instances
+ * are outside it: the collector writing the output to the terminal was
+ * stopped for good, and the run hung. It must write, and the run end.
+ */
+static void
+test_faults_terminal_tostop(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 5\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char buf[8192];
+    size_t len = 0;
+    int master, status;
+    pid_t pid;
+
+    (void)unused;
+    fflush(NULL);
+    pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct termios tio;
+        if (tcgetattr(0, &tio))
+            _exit(126);
+        tio.c_lflag |= TOSTOP;
+        tio.c_oflag &= ~(tcflag_t)ONLCR; /* the output as it is written */
+        if (tcsetattr(0, TCSANOW, &tio))
+            _exit(126);
+        execl(tu_flowrun(), tu_flowrun(), "--no-progress", path, (char *)NULL);
+        _exit(127);
+    }
+    spawned = pid;
+    for (double limit = now_s() + 20;;) {
+        struct pollfd one = { master, POLLIN, 0 };
+        ssize_t r;
+        if (now_s() > limit) {
+            buf[len] = '\0';
+            fail_msg("flowrun on a terminal with tostop hung; it wrote: %s",
+                     buf);
+        }
+        if (poll(&one, 1, 100) <= 0)
+            continue;
+        r = read(master, buf + len, sizeof(buf) - 1 - len);
+        if (r <= 0)
+            break; /* EIO: the terminal's last process closed it */
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    close(master);
+    status = wait_exit(pid, 20);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "status %d, terminal:\n%s\n", status, buf);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_string_equal(buf, "0\n1\n2\n3\n4\n");
+    assert_int_equal(tu_count_procs(path), 0);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
 }
 
 /* SIGKILL of flowrun itself: every child disappears within a second. */
@@ -1542,7 +1701,7 @@ test_faults_sigkill_flowrun(void **unused)
             pid_t pp;
             char st;
             /* A zombie (no reaper in a container) counts as gone. */
-            if (proc_stat(kids[i], &pp, &st) && st != 'Z')
+            if (proc_stat(kids[i], &pp, &st, NULL) && st != 'Z')
                 alive++;
         }
         if (alive)
@@ -1766,6 +1925,8 @@ main(void)
         T(test_faults_signal_drains),
         T(test_faults_signal_at_start),
         T(test_faults_inherited_ignored),
+        T(test_faults_ctrl_z),
+        T(test_faults_terminal_tostop),
         T(test_faults_second_sigint),
         T(test_faults_drain_time_limit),
         T(test_faults_sieve_stops_gracefully),
