@@ -805,7 +805,11 @@ test_faults_bystanders_quiet(void **unused)
 
 /* Start flowrun on `path` with stdout and stderr to files, with one more
  * option `opt` `arg` (or none if NULL), and the signals of the 0-ended
- * list `ignored` (NULL: none) ignored, as a shell or nohup leaves them. */
+ * list `ignored` (NULL: none) ignored, as a shell or nohup leaves them.
+ * It runs in a process group of its own, as a shell with job control
+ * starts a command: in the test's group, which may be orphaned (ctest
+ * started in the background by a script), the kernel would discard the
+ * SIGTSTP that stops it. */
 static pid_t
 spawn_ignoring(const char *path, const char *out, const char *err,
                const char *opt, const char *arg, const int *ignored)
@@ -822,6 +826,7 @@ spawn_ignoring(const char *path, const char *out, const char *err,
             _exit(126);
         for (size_t i = 0; ignored && ignored[i]; i++)
             signal(ignored[i], SIG_IGN);
+        setpgid(0, 0);
         execl(tu_flowrun(), tu_flowrun(), path, opt, arg, (char *)NULL);
         _exit(127);
     }
