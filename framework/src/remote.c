@@ -75,7 +75,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
 {
     long n = flow__graph_find_node(graph, node);
     static char addr[64];
-    struct sigaction sa;
+    struct sigaction sa, old_chld;
     sigset_t stops;
     int status = 0, rc;
     pid_t pid;
@@ -104,9 +104,12 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
             bind = addr;
     }
     fflush(NULL);
+    flow__child_signal_default(&old_chld); /* to wait for the instance */
     pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        sigaction(SIGCHLD, &old_chld, NULL);
         return 1;
+    }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
@@ -130,6 +133,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
             sigaction(sig, &sa, NULL);
     while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
+    sigaction(SIGCHLD, &old_chld, NULL);
     if (status != 0 && !forward_sig &&
         !(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM)) {
         char how[128], line[256];

@@ -189,8 +189,11 @@ static void
 show_progress(sup_t *s, double elapsed)
 {
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
+    pid_t fg = tcgetpgrp(STDERR_FILENO);
     char line[256];
 
+    if (fg >= 0 && fg != getpgrp())
+        return; /* a terminal where this run is in the background */
     flow__progress_format(&rs, &s->progress_items, &s->progress_s, line,
                           sizeof(line));
     if (write(STDERR_FILENO, "\r", 1) < 0 ||
@@ -469,6 +472,10 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sigaddset(&mask, SIGUSR1);
     flow__stop_signals_add(&mask);
     flow__pause_signal_add(&mask);
+    /* Blocked, SIGTTOU is not sent: under `stty tostop`, in the background,
+     * the launcher writes its stderr as the instances do (which ignore it)
+     * instead of stopping alone while they go on. */
+    sigaddset(&mask, SIGTTOU);
     flow__child_signal_default(&old_chld);
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     masked = true;
@@ -809,8 +816,8 @@ out:
         const struct timespec now = { 0, 0 };
         while (sigtimedwait(&mask, NULL, &now) > 0)
             ;
+        sigaction(SIGCHLD, &old_chld, NULL); /* first: none is lost */
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
-        sigaction(SIGCHLD, &old_chld, NULL);
     }
     for (size_t k = 0; s.procs && k < s.nprocs; k++) {
         if (s.procs[k].err_fd >= 0)

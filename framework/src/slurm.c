@@ -247,6 +247,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
     const char *extra = getenv("FLOW_SRUN_ARGS");
     bool het = has_hints(graph), have_conf = false;
     args_t a = { 0 };
+    struct sigaction old_chld;
     int rc, status = 0;
     pid_t pid;
     void *ctx;
@@ -274,8 +275,10 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
         args_add(&a, conf);
     }
     fflush(NULL);
+    flow__child_signal_default(&old_chld); /* to wait for srun */
     pid = fork();
     if (pid == 0) {
+        sigaction(SIGCHLD, &old_chld, NULL);
         execvp("srun", (char *const *)a.v);
         fprintf(stderr, "flowrun: error: cannot run srun: %s\n",
                 strerror(errno));
@@ -283,6 +286,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
     }
     if (pid < 0) {
         rc = -errno;
+        sigaction(SIGCHLD, &old_chld, NULL);
         goto out;
     }
     rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, pid, &status);
@@ -297,6 +301,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
                 how, pending[0] ? pending : "none");
         rc = FLOW_ENODE;
     }
+    sigaction(SIGCHLD, &old_chld, NULL);
 out:
     flow__rdv_destroy(&rdv);
     zmq_ctx_term(ctx);

@@ -214,6 +214,46 @@ expect_fault() {
 }
 
 # ---------------------------------------------------------------- tcp
+# --instance runs its node in a child process and exits with the child's
+# status. Started with SIGCHLD ignored (env --ignore-signal), the kernel
+# reaped that child itself and a failed instance exited 0: f[1], which
+# exits 3, must exit 3.
+tcp_instance_sigchld() {
+    local what="tcp: --instance f:1 started with SIGCHLD ignored exits 3, as its node"
+    local addr="" rv rc t inst pids=()
+    timeout -k 5 60 "$FLOWRUN" "$FAULT" --rendezvous-only --bind 127.0.0.1 \
+        >"$W/ichld-rv.out" 2>"$W/ichld-rv.err" &
+    rv=$!
+    BG_PIDS+=("$rv")
+    for t in $(seq 100); do
+        addr=$(head -n 1 "$W/ichld-rv.out" 2>/dev/null)
+        [ -n "$addr" ] && break
+        kill -0 $rv 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$addr" ]; then
+        fail "$what: the rendezvous printed no address"
+        show "$W/ichld-rv.err"
+        return
+    fi
+    for inst in src:0 src:1 f:0 out:0; do
+        timeout -k 5 60 "$FLOWRUN" "$FAULT" --instance $inst --rendezvous "$addr" \
+            --bind 127.0.0.1 >/dev/null 2>"$W/ichld-${inst/:/-}.err" &
+        pids+=($!)
+        BG_PIDS+=($!)
+    done
+    timeout -k 5 60 env --ignore-signal=CHLD "$FLOWRUN" "$FAULT" --instance f:1 \
+        --rendezvous "$addr" --bind 127.0.0.1 >/dev/null 2>"$W/ichld-f-1.err"
+    rc=$?
+    wait "${pids[@]}" "$rv" 2>/dev/null
+    if [ $rc = 3 ]; then
+        pass "$what"
+    else
+        fail "$what: exit status $rc"
+        show "$W/ichld-f-1.err"
+    fi
+}
+
 part_tcp() {
     local rc
     if ! has_option --transport tcp; then
@@ -231,6 +271,7 @@ part_tcp() {
     run tcp-fault 60 "$FLOWRUN" "$FAULT" --transport tcp
     rc=$?
     expect_fault tcp-fault $rc "tcp: fault (exit 3) in f[1]"
+    tcp_instance_sigchld
 }
 
 # ---------------------------------------------------------------- slurm

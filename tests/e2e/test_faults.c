@@ -1588,7 +1588,8 @@ test_faults_ctrl_z(void **unused)
     wait_states(kids, 2, true);
     for (int k = 0; k < 2; k++)
         proc_state(kids[k], &before[k]);
-    usleep(2500000 - (useconds_t)((now_s() - t) * 1e6));
+    if (now_s() - t < 2.5) /* stopped 2.5 s in all */
+        usleep((useconds_t)((2.5 - (now_s() - t)) * 1e6));
     for (int k = 0; k < 2; k++) {
         assert_int_equal(proc_state(kids[k], &after[k]), 'T');
         assert_true(after[k] == before[k]); /* no CPU while stopped */
@@ -1612,36 +1613,45 @@ test_faults_ctrl_z(void **unused)
 }
 
 /*
- * On a terminal with `stty tostop`, a process outside the terminal's
- * foreground group that writes to it is stopped (SIGTTOU). The instances
- * are outside it: the collector writing the output to the terminal was
- * stopped for good, and the run hung. It must write, and the run end.
+ * Run flowrun on `path` with `opt` on a new terminal with `stty tostop`,
+ * in the terminal's foreground group (`background` false) or in a group
+ * of its own as a shell's `&` would; fill `buf` with what the terminal
+ * showed. Returns flowrun's wait status (rebuilt from its exit code); a
+ * run that does not end within 20 s fails the test.
  */
-static void
-test_faults_terminal_tostop(void **unused)
+static int
+run_on_tty(const char *path, const char *opt, bool background, char *buf,
+           size_t size)
 {
-    char *path = tu_temp_file("[src]\ntype = range\ncount = 5\n"
-                              "[out]\ntype = collect\n"
-                              "[links]\npush = src.out -> out.in\n");
-    char buf[8192];
     size_t len = 0;
     int master, status;
     pid_t pid;
 
-    (void)unused;
     fflush(NULL);
     pid = forkpty(&master, NULL, NULL, NULL);
     assert_true(pid >= 0);
     if (pid == 0) {
         struct termios tio;
+        pid_t fr;
         if (tcgetattr(0, &tio))
             _exit(126);
         tio.c_lflag |= TOSTOP;
         tio.c_oflag &= ~(tcflag_t)ONLCR; /* the output as it is written */
         if (tcsetattr(0, TCSANOW, &tio))
             _exit(126);
-        execl(tu_flowrun(), tu_flowrun(), "--no-progress", path, (char *)NULL);
-        _exit(127);
+        if (!background)
+            fr = 0;
+        else if ((fr = fork()) < 0)
+            _exit(126);
+        if (fr == 0) {
+            if (background)
+                setpgid(0, 0);
+            execl(tu_flowrun(), tu_flowrun(), opt, path, (char *)NULL);
+            _exit(127);
+        }
+        if (waitpid(fr, &status, 0) != fr || !WIFEXITED(status))
+            _exit(126);
+        _exit(WEXITSTATUS(status));
     }
     spawned = pid;
     for (double limit = now_s() + 20;;) {
@@ -1654,23 +1664,64 @@ test_faults_terminal_tostop(void **unused)
         }
         if (poll(&one, 1, 100) <= 0)
             continue;
-        r = read(master, buf + len, sizeof(buf) - 1 - len);
+        r = read(master, buf + len, size - 1 - len);
         if (r <= 0)
             break; /* EIO: the terminal's last process closed it */
         len += (size_t)r;
     }
     buf[len] = '\0';
     close(master);
-    status = wait_exit(pid, 20);
+    return wait_exit(pid, 20);
+}
+
+/*
+ * On a terminal with `stty tostop`, a process outside the terminal's
+ * foreground group that writes to it is stopped (SIGTTOU). The instances
+ * are always outside it: the collector writing the output to the terminal
+ * was stopped for good, and the run hung. It must write, and the run end.
+ * Run in the background, flowrun itself is outside it too: it stopped
+ * alone at its first line (the failure of a node here) while the
+ * instances went on. It must write the line, draw no progress line in
+ * the background (--progress), and end (exit 1).
+ */
+static void
+test_faults_terminal_tostop(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 5\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char *failing = tu_temp_file("[src]\ntype = range\ncount = 1e6\n"
+                                 "[f]\ntype = fault\naction = exit\n"
+                                 "code = 3\nafter = 10\n"
+                                 "[out]\ntype = collect\nmode = count\n"
+                                 "[links]\npush = src.out -> f.in\n"
+                                 "push = f.out -> out.in\n");
+    char buf[8192];
+    int status;
+
+    (void)unused;
+    status = run_on_tty(path, "--no-progress", false, buf, sizeof(buf));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         fprintf(stderr, "status %d, terminal:\n%s\n", status, buf);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_string_equal(buf, "0\n1\n2\n3\n4\n");
     assert_int_equal(tu_count_procs(path), 0);
+
+    status = run_on_tty(failing, "--progress", true, buf, sizeof(buf));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+        fprintf(stderr, "status %d, terminal:\n%s\n", status, buf);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_non_null(strstr(buf, "node 'f' instance 0"));
+    assert_non_null(strstr(buf, "exited with status 3"));
+    assert_null(strstr(buf, "items at sinks")); /* no progress line */
+    assert_int_equal(tu_count_procs(failing), 0);
     assert_int_equal(dir_entries(run_tmp), 0);
     unlink(path);
+    unlink(failing);
     free(path);
+    free(failing);
 }
 
 /* SIGKILL of flowrun itself: every child disappears within a second. */

@@ -312,9 +312,6 @@ main(int argc, char **argv)
     flow_diag_t diag;
     int c, rc, signo = 0, status, early = -1;
 
-    /* Inherited ignored, SIGCHLD would have the kernel reap the instances
-     * before flowrun can tell how they ended. */
-    signal(SIGCHLD, SIG_DFL);
     memset(&ro, 0, sizeof(ro));
     reg = flow_registry_new();
     while (early < 0 && (c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {

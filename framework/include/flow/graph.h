@@ -142,9 +142,13 @@ typedef struct flow_run_opts {
  * failed (reported on stderr with node, instance, pid, status);
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by SIGINT/SIGTERM/SIGHUP
  * (`*signo_out` gets the signal if not NULL); or -errno if the run could
- * not start. While it runs, those signals and SIGCHLD are blocked and read
- * by the call (one the caller ignores stays ignored), and SIGCHLD has its
- * default action; the caller's mask and SIGCHLD action are restored.
+ * not start. While it runs, those signals, SIGCHLD, SIGTSTP, SIGTTOU and
+ * SIGUSR1 are blocked and read by the call (a stop signal or SIGTSTP the
+ * caller ignores stays ignored), and SIGCHLD has its default action; the
+ * caller's SIGCHLD action and mask are restored. On SIGTSTP (Ctrl-Z) the
+ * call stops the instances and then the calling process, as SIGTSTP's
+ * action does (a handler of the caller's runs instead), and continues the
+ * instances when the process is continued.
  */
 FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
                                int *signo_out);
