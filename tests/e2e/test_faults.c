@@ -1724,6 +1724,54 @@ test_faults_terminal_tostop(void **unused)
     free(failing);
 }
 
+/*
+ * flowrun started with its standard output closed (`>&-`): the collector
+ * must not write the output into a descriptor the run opened in its place
+ * (it wrote into one: "Invalid argument"). It fails as a write to a closed
+ * descriptor does (EBADF), and says so: exit 1.
+ */
+static void
+test_faults_closed_stdout(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 5\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char err[128], *e;
+    int status;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        close(fd);
+        close(1);
+        execl(tu_flowrun(), tu_flowrun(), path, (char *)NULL);
+        _exit(127);
+    }
+    spawned = pid;
+    status = wait_exit(pid, 20);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+        fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_non_null(
+        strstr(e, "cannot write to 'stdout': Bad file descriptor\n"));
+    assert_non_null(strstr(e, "node 'out' instance 0"));
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    assert_int_equal(tu_count_procs(path), 0);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
 /* SIGKILL of flowrun itself: every child disappears within a second. */
 static void
 test_faults_sigkill_flowrun(void **unused)
@@ -1983,6 +2031,7 @@ main(void)
         T(test_faults_inherited_ignored),
         T(test_faults_ctrl_z),
         T(test_faults_terminal_tostop),
+        T(test_faults_closed_stdout),
         T(test_faults_second_sigint),
         T(test_faults_drain_time_limit),
         T(test_faults_sieve_stops_gracefully),

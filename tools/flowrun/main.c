@@ -6,6 +6,7 @@
  * out, 128+N stopped by signal N.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -20,6 +21,22 @@
 #include "flow/flow.h"
 
 #define MAX_SETS 256
+
+/*
+ * Standard descriptors closed by whoever started flowrun (`>&-`) would be
+ * the first ones the run opens, and a node writing "standard output" would
+ * write into a socket or a pipe of the run. Each closed one is opened on
+ * /dev/null the wrong way round (as gnulib's stdopen does): using it
+ * fails with EBADF, as it would have, and nothing else lands there.
+ */
+static void
+hold_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+            open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) != fd)
+            _exit(2); /* cannot happen: fd is the lowest free one */
+}
 
 static void
 usage(FILE *out)
@@ -250,7 +267,7 @@ main(int argc, char **argv)
         O_CHECK,
         O_TIMEOUT,
         O_GRACE,
-        O_PATH,
+        O_PLUGIN_PATH,
         O_LIST,
         O_DESCRIBE,
         O_QUIET,
@@ -276,7 +293,7 @@ main(int argc, char **argv)
         { "check", no_argument, NULL, O_CHECK },
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "grace", required_argument, NULL, O_GRACE },
-        { "plugin-path", required_argument, NULL, O_PATH },
+        { "plugin-path", required_argument, NULL, O_PLUGIN_PATH },
         { "list-nodes", no_argument, NULL, O_LIST },
         { "describe", required_argument, NULL, O_DESCRIBE },
         { "quiet", no_argument, NULL, O_QUIET },
@@ -312,6 +329,7 @@ main(int argc, char **argv)
     flow_diag_t diag;
     int c, rc, signo = 0, status, early = -1;
 
+    hold_std_fds();
     memset(&ro, 0, sizeof(ro));
     reg = flow_registry_new();
     while (early < 0 && (c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
@@ -335,7 +353,7 @@ main(int argc, char **argv)
             if (parse_seconds("--grace", optarg, &ro.grace_s))
                 early = 2;
             break;
-        case O_PATH:
+        case O_PLUGIN_PATH:
             flow_registry_add_path(reg, optarg);
             if (npaths < 64)
                 paths[npaths++] = optarg;
