@@ -378,6 +378,21 @@ typedef struct flow_proc {
  * SIGSEGV") into `buf`. */
 void flow__status_describe(int status, char *buf, size_t size);
 
+/* ---- The run directory (rundir.c) ---------------------------------------- */
+
+/*
+ * Make a private run directory (mode 0700) "flow-XXXXXX" in `base`, or when
+ * NULL in $XDG_RUNTIME_DIR, $TMPDIR or /tmp (the first writable one), into
+ * `dir`. It holds a file "lock", locked through `*lock_fd`, which the
+ * caller keeps open for the run (forked children share it). Then removes
+ * the run directories there whose lock is free: their runs were killed
+ * before they could. Returns 0, or -errno with nothing made.
+ */
+int flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd);
+
+/* Remove run directory `dir` and the files in it. */
+void flow__rundir_remove(const char *dir);
+
 /* ---- Signals of a supervising process (signals.c) ------------------------ */
 
 /*

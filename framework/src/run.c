@@ -12,7 +12,6 @@
  * When one instance fails, the others get SIGTERM, then SIGKILL after the grace
  * period.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,49 +36,6 @@
 #include "internal.h"
 #include "rendezvous.h"
 #include "stats.h"
-
-static int
-make_run_dir(const flow_run_opts_t *opts, char *dir, size_t size)
-{
-    const char *base = opts && opts->run_dir ? opts->run_dir : NULL;
-    struct stat st;
-
-    if (!base) {
-        base = getenv("XDG_RUNTIME_DIR");
-        if (!base || !*base || stat(base, &st) || !S_ISDIR(st.st_mode) ||
-            access(base, W_OK))
-            base = getenv("TMPDIR");
-        if (!base || !*base || stat(base, &st) || !S_ISDIR(st.st_mode) ||
-            access(base, W_OK))
-            base = "/tmp";
-    }
-    if (snprintf(dir, size, "%s/flow-XXXXXX", base) >= (int)size)
-        snprintf(dir, size, "/tmp/flow-XXXXXX"); /* the socket paths would
-                                                     not fit anyway */
-    if (!mkdtemp(dir))
-        return -errno;
-    return 0;
-}
-
-static void
-remove_run_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    char path[4096 + 512];
-
-    if (d) {
-        while ((de = readdir(d))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
-                (int)sizeof(path))
-                unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 /* How long a graceful stop may take before it turns into a hard one. */
 #define DRAIN_S 5.0
@@ -439,6 +395,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     double go_at = 0;
     pid_t parent = getpid(), pgid = 0;
     bool masked = false, dir_gone = false;
+    int dir_lock = -1;
     char rdv_ep[4200], rdv_addr[256];
     void *zctx = NULL;
     flow_rdv_t *rdv = NULL;
@@ -480,14 +437,13 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     masked = true;
     dir_gone = true; /* until it is made */
-    if ((rc = make_run_dir(opts, dir, sizeof(dir))))
+    if ((rc = flow__rundir_make(opts->run_dir, dir, sizeof(dir), &dir_lock)))
         goto out;
     /* The longest endpoint "DIR/L.A.B" must fit in sun_path (108 bytes). */
     if (strlen(dir) + 1 + 3 * 10 + 2 >= 108) {
-        flow_run_opts_t tmp = *opts;
-        remove_run_dir(dir);
-        tmp.run_dir = "/tmp";
-        if ((rc = make_run_dir(&tmp, dir, sizeof(dir))))
+        flow__rundir_remove(dir);
+        close(dir_lock);
+        if ((rc = flow__rundir_make("/tmp", dir, sizeof(dir), &dir_lock)))
             goto out;
     }
     dir_gone = false;
@@ -733,7 +689,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                  * Remove the run directory while the instances exit, not
                  * after (on a disk file system an rmdir may wait for the
                  * journal, a few ms). */
-                remove_run_dir(dir);
+                flow__rundir_remove(dir);
                 dir_gone = true;
             }
         }
@@ -811,7 +767,9 @@ out:
      * launcher before. One that came after the run ended is dropped: the
      * result stands. */
     if (!dir_gone)
-        remove_run_dir(dir);
+        flow__rundir_remove(dir);
+    if (dir_lock >= 0)
+        close(dir_lock);
     if (masked) {
         const struct timespec now = { 0, 0 };
         while (sigtimedwait(&mask, NULL, &now) > 0)

@@ -1772,7 +1772,8 @@ test_faults_closed_stdout(void **unused)
     free(path);
 }
 
-/* SIGKILL of flowrun itself: every child disappears within a second. */
+/* SIGKILL of flowrun itself: every child disappears within a second, and
+ * the next run removes the run directory it left. */
 static void
 test_faults_sigkill_flowrun(void **unused)
 {
@@ -1784,10 +1785,10 @@ test_faults_sigkill_flowrun(void **unused)
                               "[links]\npush = src.out -> mid.in hwm=1\n"
                               "push = mid.out -> f.in hwm=1\n"
                               "push = f.out -> out.in\n");
-    char out[128], err[128];
+    char out[128], err[128], *small;
     pid_t pid, kids[16];
     int n, status, alive;
-    double limit;
+    double limit, t;
 
     (void)unused;
     pid = spawn_run(path, out, err);
@@ -1815,7 +1816,39 @@ test_faults_sigkill_flowrun(void **unused)
     assert_int_equal(tu_count_procs(path), 0);
     unlink(path);
     free(path);
-    /* A killed flowrun cannot remove its run directory: teardown does. */
+
+    /* A killed flowrun cannot remove its run directory; the next run in
+     * the same place does, and a run after that leaves alone the one of
+     * that run, still going. */
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 1);
+    path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                        "[out]\ntype = collect\nmode = count\n"
+                        "[links]\npush = src.out -> out.in\n");
+    small = tu_temp_file("[src]\ntype = range\ncount = 5\n"
+                         "[out]\ntype = collect\nmode = count\n"
+                         "[links]\npush = src.out -> out.in\n");
+    pid = spawn_run(path, out, err);
+    wait_procs(path, 3);
+    /* Its run dir, out and err: the killed run's is gone. */
+    assert_int_equal(dir_entries(run_tmp), 3);
+    {
+        const char *args[] = { small, NULL };
+        tu_result_t r;
+        assert_int_equal(tu_run(&r, 30, args), 0);
+        assert_string_equal(r.out, "5\n");
+        tu_result_release(&r);
+    }
+    assert_int_equal(dir_entries(run_tmp), 3); /* the live run's stays */
+    status = stop_running(path, pid, 3, SIGTERM, &t);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    run_cleanup(path, out, err); /* and the live one's went at its end */
+    unlink(path);
+    unlink(small);
+    free(path);
+    free(small);
 }
 
 /* ---- Load ---------------------------------------------------------------- */
