@@ -383,15 +383,17 @@ void flow__status_describe(int status, char *buf, size_t size);
 /*
  * Make a private run directory (mode 0700) "flow-XXXXXX" in `base`, or when
  * NULL in $XDG_RUNTIME_DIR, $TMPDIR or /tmp (the first writable one), into
- * `dir`. It holds a file "lock", locked through `*lock_fd`, which the
- * caller keeps open for the run (forked children share it). Then removes
- * the run directories there whose lock is free: their runs were killed
- * before they could. Returns 0, or -errno with nothing made.
+ * `dir`. It holds a file "lock", locked through `*lock_fd` (-1 where the
+ * file system has no flock), which the caller keeps open for the run and
+ * closes in its forked children. Then removes the run directories there
+ * whose lock is free: their runs were killed before they could. Returns
+ * 0, or -errno with nothing made.
  */
 int flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd);
 
-/* Remove run directory `dir` and the files in it. */
-void flow__rundir_remove(const char *dir);
+/* Unlock (closing `*lock_fd`, set to -1) and remove run directory `dir`
+ * and the files in it. */
+void flow__rundir_release(const char *dir, int *lock_fd);
 
 /* ---- Signals of a supervising process (signals.c) ------------------------ */
 

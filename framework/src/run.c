@@ -441,8 +441,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         goto out;
     /* The longest endpoint "DIR/L.A.B" must fit in sun_path (108 bytes). */
     if (strlen(dir) + 1 + 3 * 10 + 2 >= 108) {
-        flow__rundir_remove(dir);
-        close(dir_lock);
+        flow__rundir_release(dir, &dir_lock);
         if ((rc = flow__rundir_make("/tmp", dir, sizeof(dir), &dir_lock)))
             goto out;
     }
@@ -505,6 +504,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     close(s.procs[j].err_fd);
             if (errp[0] >= 0)
                 close(errp[0]);
+            if (dir_lock >= 0)
+                close(dir_lock); /* the launcher's: it lives as long */
             child(graph, &s.procs[k], dir, parent, pgid, &oldmask, &b, errp[1],
                   log_level, count ? &s.stats[k] : NULL, opts, rdv_ep);
         }
@@ -689,7 +690,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                  * Remove the run directory while the instances exit, not
                  * after (on a disk file system an rmdir may wait for the
                  * journal, a few ms). */
-                flow__rundir_remove(dir);
+                flow__rundir_release(dir, &dir_lock);
                 dir_gone = true;
             }
         }
@@ -767,9 +768,7 @@ out:
      * launcher before. One that came after the run ended is dropped: the
      * result stands. */
     if (!dir_gone)
-        flow__rundir_remove(dir);
-    if (dir_lock >= 0)
-        close(dir_lock);
+        flow__rundir_release(dir, &dir_lock);
     if (masked) {
         const struct timespec now = { 0, 0 };
         while (sigtimedwait(&mask, NULL, &now) > 0)

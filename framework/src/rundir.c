@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rundir.c: the private run directory of a run (its ipc:// endpoints):
- * making it, with a lock that lives as long as the run's processes;
- * removing it; and removing those whose run was killed (SIGKILL, the OOM
- * killer) before it could remove them.
+ * making it, with a lock held as long as the run; removing it; and
+ * removing those whose run was killed (SIGKILL, the OOM killer) before it
+ * could remove them.
  *
- * The lock: a file "lock" in the directory, flock()ed by the launcher (and
- * so by its forked instances, which share the open file). The kernel
- * releases it when the last of them exits, however they end, so a lock
- * that can be taken is a run that is over. A directory without "lock" is
- * one being made (the lock is taken before it gets its name) or one that
- * an older flowrun made: left alone.
+ * The lock: a file "lock" in the directory, holding MAGIC, flock()ed by the
+ * launcher. The kernel releases it when the launcher exits, however it
+ * ends (its instances die with it), so a lock that can be taken is a run
+ * that is over. A directory without "lock" is one being made (the lock is
+ * taken before the file gets its name), one made where flock does not
+ * work, or one an older flowrun made: left alone.
+ *
+ * The sweep works from descriptors (openat, O_NOFOLLOW, unlinkat), never
+ * by path after the checks: in a shared /tmp, a name checked once may be a
+ * symlink to somewhere else a moment later.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,9 +30,10 @@
 
 #define PREFIX   "flow-"
 #define NAME_LEN (sizeof(PREFIX) - 1 + 6) /* flow-XXXXXX */
+#define MAGIC    "flowrun run directory\n"
 
-void
-flow__rundir_remove(const char *dir)
+static void
+remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
@@ -47,47 +52,122 @@ flow__rundir_remove(const char *dir)
     rmdir(dir);
 }
 
-/* Remove the run directories in `base` (other than `self`) that are ours
- * and whose lock is free. */
+void
+flow__rundir_release(const char *dir, int *lock_fd)
+{
+    /* Unlocked first: on NFS an open file that is removed stays, renamed,
+     * and its directory with it. A sweeper that takes the lock now removes
+     * what this is removing. */
+    if (*lock_fd >= 0)
+        close(*lock_fd);
+    *lock_fd = -1;
+    remove_dir(dir);
+}
+
+/* Whether directory `dfd` is a run directory of ours whose run is over. */
+static bool
+is_stale(int dfd)
+{
+    char magic[sizeof(MAGIC)];
+    struct stat st;
+    bool stale = false;
+    int fd;
+
+    if (fstat(dfd, &st) || st.st_uid != geteuid() ||
+        (st.st_mode & 0777) != 0700)
+        return false;
+    /* Read-write: NFS emulates flock with fcntl locks, which need it. */
+    fd = openat(dfd, "lock", O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(MAGIC) - 1 &&
+        !memcmp(magic, MAGIC, sizeof(MAGIC) - 1))
+        stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd); /* and with it the lock: removing needs no lock */
+    return stale;
+}
+
+/* Remove the files of directory `dfd` (which it takes) and then the
+ * directory `name` of `basefd` (only if empty: if the name is now another
+ * directory's, that one stays). */
+static void
+remove_at(int basefd, const char *name, int dfd)
+{
+    DIR *d = fdopendir(dfd);
+    struct dirent *de;
+
+    if (!d) {
+        close(dfd);
+        return;
+    }
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            unlinkat(dirfd(d), de->d_name, 0);
+    closedir(d);
+    unlinkat(basefd, name, AT_REMOVEDIR);
+}
+
+/* Remove the run directories in `base` other than `self` (a name) that
+ * are ours and whose run is over. */
 static void
 sweep(const char *base, const char *self)
 {
-    DIR *d = opendir(base);
+    int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = basefd >= 0 ? fdopendir(dup(basefd)) : NULL;
     struct dirent *de;
 
-    if (!d)
-        return;
-    while ((de = readdir(d))) {
-        char path[4096 + 64], lock[4096 + 64];
-        struct stat st;
-        int fd;
-
+    while (d && (de = readdir(d))) {
+        int dfd;
         if (strlen(de->d_name) != NAME_LEN ||
             strncmp(de->d_name, PREFIX, sizeof(PREFIX) - 1) ||
+            !strcmp(de->d_name, self) ||
             (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
             continue;
-        if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) >=
-                (int)sizeof(path) ||
-            !strcmp(path, self) || lstat(path, &st) || !S_ISDIR(st.st_mode) ||
-            st.st_uid != geteuid() || (st.st_mode & 0777) != 0700)
+        dfd = openat(basefd, de->d_name,
+                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
             continue;
-        snprintf(lock, sizeof(lock), "%s/lock", path);
-        fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        if (fd < 0)
-            continue;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            flow__rundir_remove(path); /* its run is over */
-        close(fd);
+        if (is_stale(dfd))
+            remove_at(basefd, de->d_name, dfd);
+        else
+            close(dfd);
     }
-    closedir(d);
+    if (d)
+        closedir(d);
+    if (basefd >= 0)
+        close(basefd);
+}
+
+/* Put the lock in run directory `dir`. Returns its descriptor, or -1
+ * where it cannot be had (a file system without flock): the run goes on,
+ * and its directory is not swept if the run is killed. */
+static int
+lock_dir(const char *dir)
+{
+    char tmp[4096 + 64], lock[4096 + 64];
+    int fd;
+
+    if (snprintf(tmp, sizeof(tmp), "%s/lock.new", dir) >= (int)sizeof(tmp) ||
+        snprintf(lock, sizeof(lock), "%s/lock", dir) >= (int)sizeof(lock))
+        return -1;
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    /* Locked before it is named "lock": a sweeper never sees it free. */
+    if (write(fd, MAGIC, sizeof(MAGIC) - 1) != (ssize_t)sizeof(MAGIC) - 1 ||
+        flock(fd, LOCK_EX) || rename(tmp, lock)) {
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    return fd;
 }
 
 int
 flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
 {
     struct stat st;
-    char tmp[4096 + 64], lock[4096 + 64];
-    int fd;
 
     *lock_fd = -1;
     if (!base) {
@@ -105,18 +185,7 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
     }
     if (!mkdtemp(dir))
         return -errno;
-    /* Locked before it is named "lock": a sweeper never sees it free. */
-    snprintf(tmp, sizeof(tmp), "%s/lock.new", dir);
-    snprintf(lock, sizeof(lock), "%s/lock", dir);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) || rename(tmp, lock)) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        flow__rundir_remove(dir);
-        return -e;
-    }
-    *lock_fd = fd;
-    sweep(base, dir);
+    *lock_fd = lock_dir(dir);
+    sweep(base, strrchr(dir, '/') + 1);
     return 0;
 }

@@ -1851,6 +1851,73 @@ test_faults_sigkill_flowrun(void **unused)
     free(small);
 }
 
+/* Make directory `dir` (mode `mode`) in run_tmp holding a file "lock" with
+ * `lock` and a file `file`. */
+static void
+plant(const char *dir, mode_t mode, const char *lock, const char *file)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", run_tmp, dir);
+    assert_int_equal(mkdir(path, mode), 0);
+    assert_int_equal(chmod(path, mode), 0); /* whatever the umask */
+    snprintf(path, sizeof(path), "%s/%s/lock", run_tmp, dir);
+    assert_non_null(f = fopen(path, "w"));
+    fputs(lock, f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/%s/%s", run_tmp, dir, file);
+    assert_non_null(f = fopen(path, "w"));
+    fclose(f);
+}
+
+/* Whether run_tmp/`rel` exists (not following a last symlink). */
+static bool
+exists(const char *rel)
+{
+    char path[256];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", run_tmp, rel);
+    return lstat(path, &st) == 0;
+}
+
+/*
+ * What a run removes of the run directories it finds: only a directory of
+ * ours, mode 0700, whose "lock" says it is a run directory and is free.
+ * Not a symlink named like one (to a directory that looks stale), not one
+ * whose lock file is something else, not one with another mode.
+ */
+static void
+test_faults_sweep_leaves_others(void **unused)
+{
+    static const char magic[] = "flowrun run directory\n";
+    char path[256];
+    tu_result_t r;
+
+    (void)unused;
+    plant("victim", 0700, magic, "precious");
+    snprintf(path, sizeof(path), "%s/flow-aaaaaa", run_tmp);
+    assert_int_equal(symlink("victim", path), 0);
+    plant("flow-bbbbbb", 0700, "another run directory\n", "keep");
+    plant("flow-cccccc", 0755, magic, "keep");
+    plant("flow-dddddd", 0700, magic, "0.0");
+    assert_int_equal(tu_run_graph(&r, 30,
+                                  "[src]\ntype = range\ncount = 5\n"
+                                  "[out]\ntype = collect\nmode = count\n"
+                                  "[links]\npush = src.out -> out.in\n",
+                                  NULL),
+                     0);
+    tu_result_release(&r);
+    assert_true(exists("victim/precious"));
+    assert_true(exists("victim/lock"));
+    assert_true(exists("flow-aaaaaa"));
+    assert_true(exists("flow-bbbbbb/keep"));
+    assert_true(exists("flow-cccccc/keep"));
+    assert_false(exists("flow-dddddd")); /* stale: removed */
+    assert_int_equal(dir_entries(run_tmp), 4);
+}
+
 /* ---- Load ---------------------------------------------------------------- */
 
 static int
@@ -2074,6 +2141,7 @@ main(void)
         T(test_faults_signal_after_end),
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),
+        T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
         T(test_faults_slow_sink_rss),

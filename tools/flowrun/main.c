@@ -32,10 +32,15 @@
 static void
 hold_std_fds(void)
 {
-    for (int fd = 0; fd <= 2; fd++)
-        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
-            open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) != fd)
-            _exit(2); /* cannot happen: fd is the lowest free one */
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* Without /dev/null (a bare chroot), the descriptor stays closed:
+         * nothing better can be done. The lowest free one is `fd`. */
+        int held = open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY));
+        if (held >= 0 && held != fd)
+            close(held);
+    }
 }
 
 static void
