@@ -214,28 +214,43 @@ expect_fault() {
 }
 
 # ---------------------------------------------------------------- tcp
+# start_rendezvous NAME BIND CMD...: run CMD (flowrun, its graph and
+# options; or that wrapped, as in `ip netns exec NS flowrun ...`) with
+# --rendezvous-only --bind BIND in the background; sets RV_PID and RV_ADDR
+# (its first line of output). Fails unless that is tcp://BIND:PORT.
+start_rendezvous() {
+    local name=$1 bind=$2 t
+    shift 2
+    RV_ADDR=""
+    timeout -k 5 60 "$@" --rendezvous-only --bind "$bind" \
+        >"$W/$name.out" 2>"$W/$name.err" &
+    RV_PID=$!
+    BG_PIDS+=("$RV_PID")
+    for t in $(seq 100); do
+        RV_ADDR=$(head -n 1 "$W/$name.out" 2>/dev/null)
+        [ -n "$RV_ADDR" ] && break
+        kill -0 $RV_PID 2>/dev/null || break
+        sleep 0.1
+    done
+    case $RV_ADDR in
+    tcp://$bind:[0-9]*) return 0 ;;
+    esac
+    return 1
+}
+
 # --instance runs its node in a child process and exits with the child's
 # status. Started with SIGCHLD ignored (env --ignore-signal), the kernel
 # reaped that child itself and a failed instance exited 0: f[1], which
 # exits 3, must exit 3.
 tcp_instance_sigchld() {
     local what="tcp: --instance f:1 started with SIGCHLD ignored exits 3, as its node"
-    local addr="" rv rc t inst pids=()
-    timeout -k 5 60 "$FLOWRUN" "$FAULT" --rendezvous-only --bind 127.0.0.1 \
-        >"$W/ichld-rv.out" 2>"$W/ichld-rv.err" &
-    rv=$!
-    BG_PIDS+=("$rv")
-    for t in $(seq 100); do
-        addr=$(head -n 1 "$W/ichld-rv.out" 2>/dev/null)
-        [ -n "$addr" ] && break
-        kill -0 $rv 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ -z "$addr" ]; then
-        fail "$what: the rendezvous printed no address"
+    local addr rv rc inst pids=()
+    if ! start_rendezvous ichld-rv 127.0.0.1 "$FLOWRUN" "$FAULT"; then
+        fail "$what: the rendezvous printed no tcp://127.0.0.1:PORT line"
         show "$W/ichld-rv.err"
         return
     fi
+    addr=$RV_ADDR rv=$RV_PID
     for inst in src:0 src:1 f:0 out:0; do
         timeout -k 5 60 "$FLOWRUN" "$FAULT" --instance $inst --rendezvous "$addr" \
             --bind 127.0.0.1 >/dev/null 2>"$W/ichld-${inst/:/-}.err" &
@@ -473,23 +488,9 @@ ADDR_A=10.231.0.1 ADDR_B=10.231.0.2
 # rendezvous NAME GRAPH ARGS...: start the rendezvous in flowA in the
 # background; sets RV_PID and RV_ADDR (its first line of output).
 rendezvous() {
-    local name=$1 t
+    local name=$1
     shift
-    RV_ADDR=""
-    timeout -k 5 60 ip netns exec $NS_A "$FLOWRUN" "$@" --rendezvous-only --bind $ADDR_A \
-        >"$W/$name.out" 2>"$W/$name.err" &
-    RV_PID=$!
-    BG_PIDS+=("$RV_PID")
-    for t in $(seq 100); do
-        RV_ADDR=$(head -n 1 "$W/$name.out" 2>/dev/null)
-        [ -n "$RV_ADDR" ] && break
-        kill -0 $RV_PID 2>/dev/null || break
-        sleep 0.1
-    done
-    case $RV_ADDR in
-    tcp://$ADDR_A:[0-9]*) return 0 ;;
-    esac
-    return 1
+    start_rendezvous "$name" $ADDR_A ip netns exec $NS_A "$FLOWRUN" "$@"
 }
 
 # instances NAME GRAPH ARGS... -- NODE:I...: start each instance in the
