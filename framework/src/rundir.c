@@ -114,8 +114,12 @@ static void
 sweep(const char *base, const char *self)
 {
     int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = basefd >= 0 ? fdopendir(dup(basefd)) : NULL;
+    int listfd = basefd >= 0 ? fcntl(basefd, F_DUPFD_CLOEXEC, 0) : -1;
+    DIR *d = listfd >= 0 ? fdopendir(listfd) : NULL;
     struct dirent *de;
+
+    if (!d && listfd >= 0)
+        close(listfd);
 
     while (d && (de = readdir(d))) {
         int dfd;
