@@ -953,14 +953,15 @@ run_cleanup(const char *path, const char *out, const char *err)
 }
 
 /*
- * SIGINT and SIGTERM mid-run: the source ends its stream, what is in
- * flight drains to the sink (whole messages: a multiple of the batch), the
- * count is written, exit 130 or 143, nothing left behind.
+ * SIGINT, SIGTERM and SIGHUP (the terminal gone) mid-run: the source ends
+ * its stream, what is in flight drains to the sink (whole messages: a
+ * multiple of the batch), the count is written, exit 130, 143 or 129,
+ * nothing left behind.
  */
 static void
 test_faults_signal_drains(void **unused)
 {
-    static const int sigs[] = { SIGINT, SIGTERM };
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
     char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
                               "[mid]\ntype = jitter\nmax_us = 300\n"
                               "[out]\ntype = collect\nmode = count\n"
@@ -969,7 +970,7 @@ test_faults_signal_drains(void **unused)
     char out[128], err[128];
 
     (void)unused;
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
         pid_t pid = spawn_run(path, out, err);
         char *o, *e;
         long long count;
