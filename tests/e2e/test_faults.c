@@ -952,6 +952,30 @@ run_cleanup(const char *path, const char *out, const char *err)
     assert_int_equal(dir_entries(run_tmp), 0);
 }
 
+/* Stop the run of `path` (flowrun `pid`) with `sig` once `nprocs`
+ * processes run it, and check the graceful stop of a counting graph: exit
+ * 128 + `sig` within `max_s` s, no error, a count written that is a
+ * positive multiple of `batch`, nothing left. Removes `out` and `err`. */
+static void
+assert_stop_counts(const char *path, pid_t pid, int nprocs, int sig,
+                   long long batch, double max_s, const char *out,
+                   const char *err)
+{
+    long long count = -1;
+    double t;
+    int status = stop_running(path, pid, nprocs, sig, &t);
+    char *o = slurp(out), *e = slurp(err);
+
+    assert_exited(status, t, e, 128 + sig);
+    assert_int_equal(sscanf(o, "%lld", &count), 1);
+    assert_true(count > 0);
+    assert_int_equal(count % batch, 0);
+    assert_true(t < max_s);
+    run_cleanup(path, out, err);
+    free(o);
+    free(e);
+}
+
 /*
  * SIGINT, SIGTERM and SIGHUP (the terminal gone) mid-run: the source ends
  * its stream, what is in flight drains to the sink (whole messages: a
@@ -970,25 +994,9 @@ test_faults_signal_drains(void **unused)
     char out[128], err[128];
 
     (void)unused;
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-        pid_t pid = spawn_run(path, out, err);
-        char *o, *e;
-        long long count;
-        double t;
-        int status;
-
-        status = stop_running(path, pid, 4, sigs[i], &t);
-        o = slurp(out);
-        e = slurp(err);
-        assert_exited(status, t, e, 128 + sigs[i]);
-        assert_int_equal(sscanf(o, "%lld", &count), 1);
-        assert_true(count > 0);
-        assert_int_equal(count % 1000, 0);
-        assert_true(t < 10);
-        run_cleanup(path, out, err);
-        free(o);
-        free(e);
-    }
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        assert_stop_counts(path, spawn_run(path, out, err), 4, sigs[i], 1000,
+                           10, out, err);
     unlink(path);
     free(path);
 }
@@ -1323,25 +1331,11 @@ test_faults_stop_pair_server_serves(void **unused)
                               "[links]\npush = src.out -> cli.in batch=100\n"
                               "pair = cli.srv <-> srv.peer\n"
                               "push = cli.out -> out.in\n");
-    char out[128], err[128], *o, *e;
-    long long count = -1;
-    pid_t pid;
-    int status;
-    double t;
+    char out[128], err[128];
 
     (void)unused;
-    pid = spawn_run(path, out, err);
-    status = stop_running(path, pid, 5, SIGINT, &t);
-    o = slurp(out);
-    e = slurp(err);
-    assert_exited(status, t, e, 130);
-    assert_int_equal(sscanf(o, "%lld", &count), 1);
-    assert_true(count > 0);
-    assert_int_equal(count % 100, 0);
-    assert_true(t < 5);
-    run_cleanup(path, out, err);
-    free(o);
-    free(e);
+    assert_stop_counts(path, spawn_run(path, out, err), 5, SIGINT, 100, 5, out,
+                       err);
     unlink(path);
     free(path);
 }

@@ -184,6 +184,20 @@ jv_free(jv_t *v)
     free(v);
 }
 
+/* The end of a --stats-json test: free the parsed report `doc` and its
+ * text, remove and free the report file `json` and the graph file
+ * `graph`. */
+static void
+release_json_run(jv_t *doc, char *text, char *json, char *graph)
+{
+    jv_free(doc);
+    free(text);
+    unlink(json);
+    unlink(graph);
+    free(json);
+    free(graph);
+}
+
 static void
 skip_ws(const char **p)
 {
@@ -863,12 +877,7 @@ test_observe_stats_json(void **unused)
     assert_int_equal(json_port_sum(doc, "gen", "out", "out_bytes", &ninst),
                      json_port_sum(doc, "mid", "in", "in_bytes", &ninst));
 
-    jv_free(doc);
-    free(text);
-    unlink(json);
-    unlink(graph);
-    free(json);
-    free(graph);
+    release_json_run(doc, text, json, graph);
 }
 
 /* The number `key` of instance `inst` of node `node` in a stats document. */
@@ -933,12 +942,7 @@ test_observe_stats_waits(void **unused)
     assert_true(mid_busy > 0.2);
     assert_true(out_wait > 0.7 * out_wall);
     assert_true(gen_block > 0.5 * gen_wall);
-    jv_free(doc);
-    free(text);
-    unlink(json);
-    free(json);
-    unlink(graph);
-    free(graph);
+    release_json_run(doc, text, json, graph);
 }
 
 /* ---- Progress ------------------------------------------------------------ */
@@ -1083,12 +1087,7 @@ test_observe_stats_json_not_utf8(void **unused)
     tu_assert_contains(text, "\"graph\": \"g\\ufffd\\ufffd\xc3\xa9t\\ufffd\"");
     doc = jv_parse(text);
     assert_non_null(doc);
-    jv_free(doc);
-    free(text);
-    unlink(json);
-    free(json);
-    unlink(graph);
-    free(graph);
+    release_json_run(doc, text, json, graph);
 }
 
 /* Piped, no progress line unless --progress asks for it. */
