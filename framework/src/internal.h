@@ -369,9 +369,11 @@ typedef struct flow_proc {
     int pid;
     int status; /* wait status once exited */
     bool exited;
+    bool done;    /* passed the exit barrier: it may exit 0 */
     int err_fd;   /* read end of the child's stderr pipe, -1 once closed */
     char *errbuf; /* a partial line of its stderr */
     size_t errlen, errcap;
+    bool cut; /* the last line relayed was a piece of a longer one */
 } flow_proc_t;
 
 /* Describe wait status `status` ("exited with status 3", "killed by signal

@@ -1600,8 +1600,10 @@ barrier_exit(flow_node_t *node, int done_fd, int release_fd)
     int rc, n;
 
     if (!net.rdv) {
-        char c = 'd';
-        if (write(done_fd, &c, 1) != 1)
+        /* Its process index: the launcher knows who is done. One write of
+         * 4 bytes to a pipe is atomic. */
+        uint32_t rec = (uint32_t)node->proc;
+        if (write(done_fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
             return -errno;
         close(done_fd);
         return wait_eof(release_fd);

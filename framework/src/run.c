@@ -50,6 +50,7 @@ typedef struct sup {
     double drain_until; /* then a hard stop, if the graph still runs */
     double kill_at;     /* when to SIGKILL what is left; 0: not armed */
     bool killed;
+    bool released; /* a rendezvous released every instance */
     int result;
     int signo;
     flow_inst_stats_t *stats; /* shared with the children */
@@ -78,8 +79,13 @@ err_write(sup_t *s, const char *buf, size_t len)
     }
 }
 
-/* Pass on complete lines of child `p`'s stderr, prefixed with its node,
- * instance and pid; with `eof`, also the last partial line. */
+/* The longest line relayed whole; a longer one goes in pieces. */
+#define RELAY_PIECE 4096
+
+/* Pass on the complete lines of child `p`'s stderr, prefixed with its node,
+ * instance and pid, and the first RELAY_PIECE bytes of a longer line as a
+ * line of its own (the rest follows); with `eof`, also the last partial
+ * line. Every byte is passed on once. */
 static void
 relay_lines(sup_t *s, flow_proc_t *p, bool eof)
 {
@@ -91,22 +97,29 @@ relay_lines(sup_t *s, flow_proc_t *p, bool eof)
     if (plen < 0 || (size_t)plen >= sizeof(prefix))
         plen = 0;
     for (;;) {
-        char *nl = memchr(p->errbuf + start, '\n', p->errlen - start);
-        size_t end = nl ? (size_t)(nl - p->errbuf) + 1 : p->errlen;
-        char line[4096 + 160];
-        size_t len;
+        const char *at = p->errbuf + start;
+        size_t avail = p->errlen - start;
+        size_t len = avail < RELAY_PIECE ? avail : RELAY_PIECE;
+        const char *nl = memchr(at, '\n', len);
+        char line[RELAY_PIECE + 160 + 1];
 
-        if (!nl && !(eof && end > start))
-            break;
-        len = end - start;
-        if (len > 4096)
-            len = 4096;
+        if (nl)
+            len = (size_t)(nl - at) + 1;
+        else if (len < RELAY_PIECE && !(eof && len > 0))
+            break; /* the rest of the line is yet to come */
+        start += len;
+        if (p->cut && nl == at) {
+            /* The newline that ends a line passed on in pieces: the last
+             * piece already ended the line. */
+            p->cut = false;
+            continue;
+        }
+        p->cut = !nl;
         memcpy(line, prefix, (size_t)plen);
-        memcpy(line + plen, p->errbuf + start, len);
-        if (line[plen + len - 1] != '\n')
+        memcpy(line + plen, at, len);
+        if (!nl)
             line[plen + len++] = '\n';
         err_write(s, line, (size_t)plen + len);
-        start = end;
     }
     memmove(p->errbuf, p->errbuf + start, p->errlen - start);
     p->errlen -= start;
@@ -123,11 +136,7 @@ relay_stderr(sup_t *s, flow_proc_t *p)
         n = read(p->err_fd, p->errbuf + p->errlen, p->errcap - p->errlen);
         if (n > 0) {
             p->errlen += (size_t)n;
-            /* A line longer than 4 KiB is passed on in pieces. */
-            if (p->errlen >= 4096 && !memchr(p->errbuf, '\n', p->errlen))
-                relay_lines(s, p, true);
-            else
-                relay_lines(s, p, false);
+            relay_lines(s, p, false);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -193,7 +202,7 @@ reap(sup_t *s, double grace)
             p->exited = true;
             p->status = status;
             s->alive--;
-            if (status == 0 || s->stopping)
+            if (s->stopping || (status == 0 && (p->done || s->released)))
                 break;
             if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE) {
                 /* Our standard output was closed (flowrun ... | head):
@@ -205,7 +214,14 @@ reap(sup_t *s, double grace)
                 begin_stop(s, grace);
                 break;
             }
-            flow__status_describe(status, how, sizeof(how));
+            if (status == 0)
+                /* exit() called in a callback: its outputs never ended, and
+                 * its consumers would wait for their end markers for ever. */
+                snprintf(how, sizeof(how),
+                         "exited with status 0 before the end of its run "
+                         "(exit() called in the node?)");
+            else
+                flow__status_describe(status, how, sizeof(how));
             {
                 char line[512];
                 int n =
@@ -224,6 +240,26 @@ reap(sup_t *s, double grace)
             break;
         }
     }
+}
+
+/*
+ * Read the exit barrier's pipe `fd`: each instance that is done writes its
+ * process index, 4 bytes in one write (atomic), so a read of a multiple of
+ * 4 bytes gets whole records. Marks those instances done and counts them
+ * in `*ndone`. Returns what read returned.
+ */
+static ssize_t
+read_done(sup_t *s, int fd, size_t *ndone)
+{
+    uint32_t rec[64];
+    ssize_t r = read(fd, rec, sizeof(rec));
+
+    for (ssize_t i = 0; i < r / (ssize_t)sizeof(*rec); i++)
+        if (rec[i] < s->nprocs && !s->procs[rec[i]].done) {
+            s->procs[rec[i]].done = true;
+            (*ndone)++;
+        }
+    return r;
 }
 
 /* The launcher's ends of the barrier pipes: [0] read, [1] write. */
@@ -654,6 +690,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             flow__rdv_abort(rdv);
             begin_stop(&s, grace);
         }
+        if (rdv && flow__rdv_finished(rdv))
+            s.released = true;
         for (size_t k = 0; k < s.nprocs; k++)
             if (pfd[ierr + (int)k].fd >= 0 &&
                 (pfd[ierr + (int)k].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -673,10 +711,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             }
         }
         if (idone >= 0 && (pfd[idone].revents & (POLLIN | POLLHUP))) {
-            char buf[256];
-            ssize_t r = read(b.done[0], buf, sizeof(buf));
-            if (r > 0)
-                ndone += (size_t)r;
+            ssize_t r = read_done(&s, b.done[0], &ndone);
             if (r == 0 || ndone >= s.nprocs) {
                 /* Every instance is done: nothing is in flight. */
                 close(b.done[0]);

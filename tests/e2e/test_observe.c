@@ -2,8 +2,9 @@
 /*
  * test_observe.c: flowrun's observability end to end: --dot renders with
  * Graphviz, --dot-stats, --stats and --stats-json count exactly the items
- * the graph sends (an oracle from the graph's parameters), and the progress
- * line shows under a pseudo-terminal and not when piped.
+ * the graph sends (an oracle from the graph's parameters), the progress
+ * line shows under a pseudo-terminal and not when piped, and the nodes'
+ * standard error is relayed whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1181,6 +1182,66 @@ test_observe_options(void **unused)
     free(graph);
 }
 
+/*
+ * The stderr relay passes on every byte a node writes, in lines of at most
+ * 4 KiB after the "node[i] (pid P) " prefix: a line written in pieces that
+ * arrive apart, a line longer than 4 KiB, and a long stream of small
+ * writes without a newline (fixture chatter: byte i is 'a' + i % 26). The
+ * oracle rebuilds the stream from the relayed lines.
+ */
+static void
+test_observe_stderr_relay(void **unused)
+{
+    static const struct {
+        const char *bytes, *chunk, *pause_ms;
+    } cases[] = {
+        { "6000", "3000", "50" }, /* one line in two writes that arrive apart */
+        { "10000", "10000", "0" }, /* one write of more than 4 KiB */
+        { "31000", "31", "1" },    /* a thousand writes, no newline till last */
+    };
+
+    (void)unused;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++) {
+        char text[512], prefix[64];
+        tu_result_t r;
+        long want = atol(cases[c].bytes), got = 0, lines = 0;
+
+        snprintf(text, sizeof(text),
+                 "[graph]\nname = relay\n"
+                 "[talk]\ntype = chatter\nbytes = %s\nchunk = %s\n"
+                 "pause_ms = %s\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npush = talk.out -> out.in\n",
+                 cases[c].bytes, cases[c].chunk, cases[c].pause_ms);
+        assert_int_equal(tu_run_graph(&r, 60, text, "--plugin-path",
+                                      FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                         0);
+        assert_string_equal(r.out, "0\n");
+        for (char *line = r.err, *nl; *line; line = nl + 1) {
+            char *body;
+            long pid;
+
+            nl = strchr(line, '\n');
+            assert_non_null(nl); /* every relayed line is whole */
+            assert_int_equal(sscanf(line, "talk[0] (pid %ld)", &pid), 1);
+            snprintf(prefix, sizeof(prefix), "talk[0] (pid %ld) ", pid);
+            assert_int_equal(strncmp(line, prefix, strlen(prefix)), 0);
+            body = line + strlen(prefix);
+            assert_true(nl > body && nl - body <= 4096); /* no empty line */
+            for (char *b = body; b < nl; b++, got++)
+                if (*b != 'a' + got % 26) {
+                    fprintf(stderr, "case %zu: byte %ld is '%c'\n%s\n", c, got,
+                            *b, r.err);
+                    fail();
+                }
+            lines++;
+        }
+        assert_int_equal(got, want);
+        assert_int_equal(lines, (want + 4095) / 4096); /* full pieces */
+        tu_result_release(&r);
+    }
+}
+
 int
 main(void)
 {
@@ -1197,6 +1258,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_piped),
+        cmocka_unit_test(test_observe_stderr_relay),
     };
 
     tu_watchdog(280);
