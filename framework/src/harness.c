@@ -386,14 +386,6 @@ fail(flow_harness_t *h, const char *what, int rc)
     return rc < 0 ? rc : FLOW_ENODE;
 }
 
-/* What a callback returned: its code, or FLOW_ENODE for a 0 after
- * flow_node_fail (say, a send that failed and was ignored), as in a graph. */
-static int
-cb_result(const flow_harness_t *h, int rc)
-{
-    return rc >= 0 && flow__node_failure(h->node) ? FLOW_ENODE : rc;
-}
-
 /* Run finish, end every output, run fini: the node is done. */
 static int
 finish(flow_harness_t *h)
@@ -401,7 +393,8 @@ finish(flow_harness_t *h)
     int rc;
 
     if (h->desc->finish &&
-        (rc = cb_result(h, h->desc->finish(h->node, h->state))) < 0)
+        (rc = flow__node_cb_result(h->node, "finish()",
+                                   h->desc->finish(h->node, h->state))) < 0)
         return fail(h, "finish()", rc);
     for (size_t i = 0; i < h->nports; i++)
         if (h->ports[i].decl->dir != FLOW_DIR_IN &&
@@ -455,12 +448,14 @@ flow_harness_run(flow_harness_t *h)
                      why[0] ? why : "refused by its check");
             return FLOW_EPARAM;
         }
-        if (d->init && (rc = cb_result(h, d->init(h->node, h->state))) < 0)
+        if (d->init && (rc = flow__node_cb_result(
+                            h->node, "init()", d->init(h->node, h->state))) < 0)
             return fail(h, "init()", rc);
         h->init_ok = true;
     }
     if (d->run) {
-        if ((rc = cb_result(h, d->run(h->node, h->state))) < 0)
+        if ((rc = flow__node_cb_result(h->node, "run()",
+                                       d->run(h->node, h->state))) < 0)
             return fail(h, "run()", rc);
         return finish(h);
     }
@@ -468,7 +463,9 @@ flow_harness_run(flow_harness_t *h)
         flow_msg_t *msg = queue_take(&p->in, -1, NULL);
         h->processing = true;
         h->cur_seq = flow_msg_seq(msg);
-        rc = cb_result(h, d->process(h->node, h->state, p->decl->name, &msg));
+        rc = flow__node_cb_result(
+            h->node, "process()",
+            d->process(h->node, h->state, p->decl->name, &msg));
         h->processing = false;
         flow_msg_destroy(&msg);
         if (rc < 0)

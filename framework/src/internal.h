@@ -341,6 +341,13 @@ void flow__node_destroy_harness(flow_node_t **node_p);
 /* Return the reason given to flow_node_fail (borrowed), or NULL. */
 const char *flow__node_failure(const flow_node_t *node);
 
+/* What callback `what` ("init()", ...) of `node` returned: `rc`, or
+ * FLOW_ENODE with the node failed for a positive code (a callback returns
+ * 0 or a negative one), or for a 0 after flow_node_fail (say, a send that
+ * failed and was ignored): the node failed all the same, and its reason is
+ * reported. */
+int flow__node_cb_result(flow_node_t *node, const char *what, int rc);
+
 /* As flow_node_channels and flow_node_batch. */
 unsigned flow__harness_channels(struct flow_harness *h, const char *port);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);

@@ -1175,7 +1175,8 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
     node->cur_seq = flow_msg_seq(*msg_p);
     rc = node->process(node, state, p->name, msg_p);
     node->processing = false;
-    if (rc < 0) {
+    if (rc != 0) {
+        rc = flow__node_cb_result(node, "process()", rc);
         flow_msg_destroy(msg_p);
         if (rc != FLOW_EINTR && !node->failed)
             flow_node_fail(node, "process() returned %s", flow_err_name(rc));
@@ -1642,13 +1643,15 @@ stats_final(flow_inst_stats_t *st)
 
 static void node_release(flow_node_t *node);
 
-/* What a callback returned: its code, or FLOW_ENODE for a 0 after
- * flow_node_fail (say, a send that failed and was ignored): the node failed
- * all the same, and its reason is reported. */
-static int
-cb_result(const flow_node_t *node, int rc)
+int
+flow__node_cb_result(flow_node_t *node, const char *what, int rc)
 {
-    return rc >= 0 && node->failed ? FLOW_ENODE : rc;
+    if (rc > 0)
+        return flow_node_fail(node,
+                              "%s returned %d (a callback returns 0 or a "
+                              "negative code)",
+                              what, rc);
+    return rc == 0 && node->failed ? FLOW_ENODE : rc;
 }
 
 static int
@@ -1769,13 +1772,15 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         __atomic_store_n(&st->state, FLOW_INST_RUNNING, __ATOMIC_RELEASE);
     }
 
-    if (d->init && (rc = cb_result(&node, d->init(&node, state))) < 0)
+    if (d->init &&
+        (rc = flow__node_cb_result(&node, "init()", d->init(&node, state))) < 0)
         return report_failure(&node, "init()", rc);
     node.inited = true;
     if (d->run)
-        rc = cb_result(&node, d->run(&node, state));
+        rc = flow__node_cb_result(&node, "run()", d->run(&node, state));
     else
-        rc = cb_result(&node, process_loop(&node, state));
+        rc = flow__node_cb_result(&node, "process()",
+                                  process_loop(&node, state));
     if (rc < 0 && stop_soft && !stop_hard &&
         (node.is_source || (node.may_stop && rc == FLOW_EINTR))) {
         /* A graceful stop: this node ends its work and streams here. */
@@ -1788,7 +1793,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.closing = true;
     if (rc < 0)
         return report_failure(&node, d->run ? "run()" : "process()", rc);
-    if (d->finish && (rc = cb_result(&node, d->finish(&node, state))) < 0)
+    if (d->finish && (rc = flow__node_cb_result(&node, "finish()",
+                                                d->finish(&node, state))) < 0)
         return report_failure(&node, "finish()", rc);
     for (size_t i = 0; i < node.nports && !rc; i++)
         if (node.ports[i].decl->dir != FLOW_DIR_IN)

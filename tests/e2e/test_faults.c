@@ -636,6 +636,55 @@ test_faults_ignored_error_fails(void **unused)
     }
 }
 
+/*
+ * A callback that returns a positive code (fixture retcode) breaks the
+ * contract (0 or a negative code): the node fails, saying which callback
+ * returned what, and the run exits 1. Code 0 is the control; a negative
+ * code fails as before.
+ */
+static void
+test_faults_positive_return_fails(void **unused)
+{
+    static const char *const wheres[] = { "init", "process", "finish" };
+    static const int codes[] = { 0, 1, 7, -22 };
+
+    (void)unused;
+    for (size_t w = 0; w < 3; w++)
+        for (size_t c = 0; c < sizeof(codes) / sizeof(*codes); c++) {
+            char text[512], want[160];
+            run_t run;
+
+            snprintf(text, sizeof(text),
+                     "[graph]\nname = ret\n"
+                     "[src]\ntype = range\ncount = 1000\n"
+                     "[r]\ntype = retcode\nwhere = %s\ncode = %d\n"
+                     "[c]\ntype = collect\nmode = count\n"
+                     "[links]\npush = src.out -> r.in batch=10\n"
+                     "push = r.out -> c.in\n",
+                     wheres[w], codes[c]);
+            if (codes[c] > 0)
+                snprintf(want, sizeof(want),
+                         "error: %s() returned %d (a callback returns 0 or a "
+                         "negative code)\n",
+                         wheres[w], codes[c]);
+            else if (codes[c] < 0)
+                snprintf(want, sizeof(want), "error: %s() returned EINVAL\n",
+                         wheres[w]);
+            if (!codes[c]) {
+                assert_int_equal(run_graph(&run, 30, text, "--plugin-path",
+                                           FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                                 0);
+                assert_string_equal(run.r.out, "1000\n");
+            } else {
+                run_fixture(&run, text, 1, "r", 0, want);
+                assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+                assert_non_null(
+                    strstr(run.r.err, "flowrun: error: node 'r' instance 0 "));
+            }
+            tu_result_release(&run.r);
+        }
+}
+
 /* A hung instance: stopped by --timeout or by its node's timeout, exit 124
  * naming it, then SIGKILLed (the hang ignores SIGTERM) after the grace. */
 static void
@@ -2118,6 +2167,7 @@ main(void)
         T(test_faults_pair_wrong_sender),
         T(test_faults_unread_input_discarded),
         T(test_faults_ignored_error_fails),
+        T(test_faults_positive_return_fails),
         T(test_faults_hang_timeout),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),

@@ -308,6 +308,54 @@ test_harness_ignored_error_fails(void **state)
     }
 }
 
+/* ---- retcode: the fixture plugin, linked in (flow_node_retcode) --------- */
+
+#include "../fixtures/nodes/retcode.c"
+
+/* A callback that returns a positive code fails the node, as in a graph
+ * (tests/e2e/test_faults.c); 0 is the control. */
+static void
+test_harness_positive_return_fails(void **state)
+{
+    static const char *const wheres[] = { "where=init", "where=process",
+                                          "where=finish" };
+    static const char *const names[] = { "init", "process", "finish" };
+    const int64_t v[] = { 4, 5 };
+
+    (void)state;
+    for (size_t w = 0; w < 3; w++)
+        for (int code = 0; code <= 3; code += 3) {
+            char codep[32], want[128];
+            const char *params[] = { wheres[w], codep };
+            flow_harness_t *h;
+            size_t n;
+            int64_t *got;
+
+            snprintf(codep, sizeof(codep), "code=%d", code);
+            snprintf(want, sizeof(want),
+                     "%s() returned %d (a callback returns 0 or a negative "
+                     "code)",
+                     names[w], code);
+            h = flow_harness_new(&flow_node_retcode, params, 2, NULL);
+            assert_non_null(h);
+            assert_int_equal(
+                flow_harness_push_i64s(h, "in", v, 2, FLOW_SEQ_NONE), 0);
+            assert_int_equal(flow_harness_close(h, "in"), 0);
+            if (!code) {
+                assert_int_equal(flow_harness_run(h), 0);
+                got = flow_harness_pull_i64s(h, "out", &n);
+                assert_int_equal(n, 2);
+                assert_true(got[0] == 4 && got[1] == 5);
+                free(got);
+            } else {
+                assert_int_equal(flow_harness_run(h), FLOW_ENODE);
+                assert_non_null(flow_harness_error(h));
+                assert_string_equal(flow_harness_error(h), want);
+            }
+            flow_harness_destroy(&h);
+        }
+}
+
 /* A type's check runs at the first flow_harness_run, with the channels
  * set by then; a refusal is FLOW_EPARAM with its reason, and nothing runs. */
 static void
@@ -397,6 +445,7 @@ main(void)
         cmocka_unit_test(test_harness_channels),
         cmocka_unit_test(test_harness_send_on_unknown_port),
         cmocka_unit_test(test_harness_ignored_error_fails),
+        cmocka_unit_test(test_harness_positive_return_fails),
         cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),

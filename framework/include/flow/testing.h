@@ -11,7 +11,7 @@
  * descriptor) and libflow, and can use any test framework (cmocka works well).
  *
  *   flow_harness_t *h = flow_harness_new(&flow_node_scale, params, 1, &diag);
- *   flow_harness_push_i64s(h, "in", values, 3);
+ *   flow_harness_push_i64s(h, "in", values, 3, FLOW_SEQ_NONE);
  *   flow_harness_close(h, "in");
  *   assert(flow_harness_run(h) == 0);
  *   int64_t *out = flow_harness_pull_i64s(h, "out", &n);
