@@ -9,14 +9,21 @@
  * when the inputs end is written in sequence order, skipping the gaps. With
  * mode = count, only the number of items is written, at the end.
  *
- * A file is written under a temporary name in the same directory and renamed
- * onto its path only when everything was written, so a failed run never
- * leaves a partial output behind. An output path that already names
- * something other than a regular file (a FIFO, a device such as /dev/null,
- * a socket) is opened and written directly, batch by batch: renaming a file
- * onto it would replace it.
+ * An output path that names nothing yet, or a regular file with one name,
+ * is written as a new file in the same directory, which takes the path's
+ * place only when everything was written: a failed run leaves the old file
+ * as it was. The new file is unnamed until then (O_TMPFILE; a temporary name
+ * where the file system has no unnamed files), so a run killed outright
+ * leaves nothing behind either, and it gets the old file's permissions (and
+ * owner, where the user may give it). Any other path (a symbolic link, a
+ * file with several names, a FIFO, a device such as /dev/null or
+ * /dev/stdout, a socket) is opened and written in place, batch by batch, as
+ * a shell's `>` does: a file renamed onto it would replace the link, split
+ * the names or replace the device.
  */
-#define _POSIX_C_SOURCE 200809L
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* O_TMPFILE */
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,10 +62,11 @@ struct collect {
     int order;
     int mode;
     int fd;              /* where lines go */
-    bool file_open;      /* fd is the temporary file, still open */
-    bool finished;       /* the file was renamed onto its path */
-    bool direct;         /* fd is the output itself (not a regular file) */
-    char *tmp_path;      /* temporary file, NULL for standard output */
+    bool file_open;      /* fd is a file of ours, still open */
+    bool finished;       /* the new file took the path's place */
+    bool direct;         /* fd is the output itself, written in place */
+    bool temp;           /* fd is the new file, to take the path's place */
+    char *tmp_path;      /* its temporary name, NULL while it has none */
     char *buf;           /* COLLECT_BUF bytes of output not yet written */
     size_t len;          /* bytes used in buf */
     uint64_t items;      /* items seen */
@@ -161,7 +169,7 @@ pending_clear(struct pending *p)
 static const char *
 output_name(const struct collect *s)
 {
-    return s->tmp_path != NULL || s->direct ? s->output : "stdout";
+    return s->file_open ? s->output : "stdout";
 }
 
 /* Write the `len` bytes of `data` to `fd`. Returns 0 or -errno. */
@@ -319,62 +327,160 @@ write_ready(flow_node_t *node, struct collect *s)
 
 static void collect_fini(flow_node_t *node, void *state);
 
-/* Open an output that exists and is not a regular file, to write it
- * directly. Returns 1 if it is one (opened), 0 if not, or a failure. */
+/* Open the output path itself, to write it in place (see the top). */
 static int
-open_direct(flow_node_t *node, struct collect *s)
+open_in_place(flow_node_t *node, struct collect *s)
 {
-    struct stat st;
+    int rc;
 
-    if (stat(s->output, &st) < 0 || S_ISREG(st.st_mode))
-        return 0;
-    if (S_ISDIR(st.st_mode))
-        return flow_node_fail(node, "output '%s' is a directory", s->output);
-    s->fd = open(s->output, O_WRONLY | O_CLOEXEC);
-    if (s->fd < 0) {
-        int rc = -errno;
+    /* A FIFO's open waits for a reader: a stop may come meanwhile. */
+    while ((s->fd = open(s->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                         0666)) < 0) {
+        rc = -errno;
         s->fd = STDOUT_FILENO;
+        if (rc == -EINTR && (rc = flow_node_stopping(node)) == 0)
+            continue; /* not a stop of this node: open again */
+        if (rc == FLOW_EINTR)
+            return rc;
         return flow_node_fail(node, "cannot open '%s': %s", s->output,
                               flow_strerror(rc));
     }
     s->file_open = true;
     s->direct = true;
-    return 1;
+    return 0;
 }
 
-/* Create the temporary file next to the output path. */
+/* Give the new file `fd` the old file's owner (where we may) and
+ * permissions, or those of a new file when there was none. 0 or -errno. */
 static int
-open_file(flow_node_t *node, struct collect *s)
+take_over_mode(int fd, const struct stat *old)
+{
+    mode_t mask;
+
+    if (old == NULL) {
+        mask = umask(0);
+        umask(mask);
+        return fchmod(fd, 0666 & ~mask) < 0 ? -errno : 0;
+    }
+    /* Before the mode: a change of owner clears the set-id bits. */
+    if ((old->st_uid != geteuid() || old->st_gid != getegid()) &&
+        fchown(fd, old->st_uid, old->st_gid) < 0 &&
+        fchown(fd, (uid_t)-1, old->st_gid) < 0) {
+        /* Not ours to give: the file stays the user's. */
+    }
+    return fchmod(fd, old->st_mode & 07777) < 0 ? -errno : 0;
+}
+
+/* Create the new file in the output path's directory, unnamed where the file
+ * system can, with the old file `old`'s mode (NULL: none). */
+static int
+open_new(flow_node_t *node, struct collect *s, const struct stat *old)
 {
     size_t size = strlen(s->output) + sizeof(".XXXXXX");
-    int rc = open_direct(node, s);
+    const char *slash = strrchr(s->output, '/');
+    char *dir = strdup(!slash ? "." : slash == s->output ? "/" : s->output);
+    int rc;
 
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-
-    s->tmp_path = malloc(size);
-    if (s->tmp_path == NULL)
-        return flow_node_fail(node, "cannot allocate a path for '%s'",
-                              s->output);
-    snprintf(s->tmp_path, size, "%s.XXXXXX", s->output);
-
-    s->fd = mkstemp(s->tmp_path);
-    if (s->fd < 0) {
-        rc = -errno;
-        free(s->tmp_path);
-        s->tmp_path = NULL;
+    if (dir == NULL)
+        return flow_node_fail(node, "out of memory");
+    if (slash && slash != s->output)
+        dir[slash - s->output] = '\0';
+    s->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+    rc = s->fd < 0 ? -errno : 0;
+    free(dir);
+    if (s->fd < 0 && rc != -EOPNOTSUPP && rc != -EISDIR && rc != -EINVAL) {
+        s->fd = STDOUT_FILENO;
         return flow_node_fail(node, "cannot create a file next to '%s': %s",
                               s->output, flow_strerror(rc));
     }
+    if (s->fd < 0) {
+        /* No unnamed files here: a temporary name at once. */
+        s->tmp_path = malloc(size);
+        if (s->tmp_path == NULL) {
+            s->fd = STDOUT_FILENO;
+            return flow_node_fail(node, "out of memory");
+        }
+        snprintf(s->tmp_path, size, "%s.XXXXXX", s->output);
+        s->fd = mkstemp(s->tmp_path);
+        if (s->fd < 0) {
+            rc = -errno;
+            s->fd = STDOUT_FILENO;
+            free(s->tmp_path);
+            s->tmp_path = NULL;
+            return flow_node_fail(node, "cannot create a file next to '%s': %s",
+                                  s->output, flow_strerror(rc));
+        }
+    }
     s->file_open = true;
-
-    /* mkstemp makes the file private; give it the usual permissions. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(s->fd, 0666 & ~mask) < 0)
-        return flow_node_fail(node, "cannot set the mode of '%s': %s",
-                              s->tmp_path, flow_strerror(-errno));
+    s->temp = true;
+    if ((rc = take_over_mode(s->fd, old)) < 0)
+        return flow_node_fail(node,
+                              "cannot set the mode of a file for '%s': %s",
+                              s->output, flow_strerror(rc));
     return 0;
+}
+
+/* Open the output path: a new file, or the path itself (see the top). */
+static int
+open_output(flow_node_t *node, struct collect *s)
+{
+    struct stat st;
+
+    if (lstat(s->output, &st) < 0) {
+        if (errno != ENOENT)
+            return flow_node_fail(node, "cannot use '%s': %s", s->output,
+                                  flow_strerror(-errno));
+        return open_new(node, s, NULL);
+    }
+    if (S_ISDIR(st.st_mode))
+        return flow_node_fail(node, "output '%s' is a directory", s->output);
+    if (S_ISREG(st.st_mode) && st.st_nlink == 1)
+        return open_new(node, s, &st);
+    return open_in_place(node, s);
+}
+
+/* Give the unnamed new file a temporary name next to the output path. */
+static int
+name_new(flow_node_t *node, struct collect *s)
+{
+    size_t size = strlen(s->output) + sizeof(".XXXXXX");
+    char fdpath[64];
+    int rc = 0;
+
+    s->tmp_path = malloc(size);
+    if (s->tmp_path == NULL)
+        return flow_node_fail(node, "out of memory");
+    snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", s->fd);
+    for (int tries = 0; tries < 100; tries++) {
+        /* A free name: mkstemp's, made free again for linkat. */
+        int fd;
+        snprintf(s->tmp_path, size, "%s.XXXXXX", s->output);
+        if ((fd = mkstemp(s->tmp_path)) < 0) {
+            rc = -errno;
+            break;
+        }
+        close(fd);
+        unlink(s->tmp_path);
+        if (linkat(AT_FDCWD, fdpath, AT_FDCWD, s->tmp_path,
+                   AT_SYMLINK_FOLLOW) == 0)
+            return 0;
+        rc = -errno;
+        if (rc != -EEXIST)
+            break;
+    }
+    free(s->tmp_path);
+    s->tmp_path = NULL;
+    return flow_node_fail(node, "cannot name a file next to '%s': %s",
+                          s->output, flow_strerror(rc));
+}
+
+/* Whether `path` is "-" or a name of standard output, which is written as
+ * it is: opening /dev/stdout anew may be refused (a pipe of another user). */
+static bool
+names_stdout(const char *path)
+{
+    return !strcmp(path, "-") || !strcmp(path, "/dev/stdout") ||
+           !strcmp(path, "/dev/fd/1") || !strcmp(path, "/proc/self/fd/1");
 }
 
 /* Before the run (flowrun --check too): an output path is not empty. */
@@ -406,8 +512,8 @@ collect_init(flow_node_t *node, void *state)
         rc = flow_node_fail(node, "cannot allocate the output buffer");
     else if (s->output[0] == '\0')
         rc = flow_node_fail(node, "empty path in 'output'");
-    else if (strcmp(s->output, "-") != 0)
-        rc = open_file(node, s);
+    else if (!names_stdout(s->output))
+        rc = open_output(node, s);
 
     /* Leave nothing behind on failure, whether or not fini is called. */
     if (rc < 0)
@@ -443,8 +549,9 @@ collect_write(flow_node_t *node, struct collect *s, flow_msg_t **msg_p)
     if (rc < 0)
         return rc;
 
-    /* Readers of standard output see every batch as soon as it is done. */
-    if (s->tmp_path == NULL)
+    /* Readers of standard output (or of a FIFO, a terminal) see every batch
+     * as soon as it is done. */
+    if (!s->temp)
         return flush(node, s);
     return 0;
 }
@@ -494,9 +601,11 @@ collect_finish(flow_node_t *node, void *state)
                                   flow_strerror(-errno));
         return 0;
     }
-    if (rc < 0 || s->tmp_path == NULL)
+    if (rc < 0 || !s->temp)
         return rc;
 
+    if (s->tmp_path == NULL && (rc = name_new(node, s)) < 0)
+        return rc;
     s->file_open = false;
     if (close(s->fd) < 0)
         return flow_node_fail(node, "cannot write to '%s': %s", s->output,

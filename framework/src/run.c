@@ -186,6 +186,15 @@ begin_stop(sup_t *s, double grace)
     s->kill_at = flow__now_s() + grace;
 }
 
+/* Whether standard output is a pipe or socket whose reader has gone. */
+static bool
+stdout_gone(void)
+{
+    struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
 static void
 reap(sup_t *s, double grace)
 {
@@ -204,9 +213,11 @@ reap(sup_t *s, double grace)
             s->alive--;
             if (s->stopping || (status == 0 && (p->done || s->released)))
                 break;
-            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE) {
+            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE &&
+                stdout_gone()) {
                 /* Our standard output was closed (flowrun ... | head):
-                 * stop quietly, like any tool that writes to a pipe. */
+                 * stop quietly, like any tool that writes to a pipe. A
+                 * node's own pipe (a FIFO as its output) is its failure. */
                 if (!s->result) {
                     s->result = FLOW_EINTR;
                     s->signo = SIGPIPE;

@@ -5,6 +5,7 @@
  */
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -540,6 +541,135 @@ test_core_collect_file_atomic(void **unused)
     rmdir(dir);
 }
 
+/* Whether file `path` holds the numbers 0 .. n-1, one per line. */
+static bool
+holds_count(const char *path, long n)
+{
+    FILE *f = fopen(path, "r");
+    long v, expect = 0;
+
+    if (!f)
+        return false;
+    while (fscanf(f, "%ld", &v) == 1 && v == expect)
+        expect++;
+    bool all = feof(f) && expect == n;
+    fclose(f);
+    return all;
+}
+
+/* Run range(n) -> collect(output = out); returns the exit status and
+ * leaves flowrun's standard output in `r` (caller releases). */
+static int
+run_to(tu_result_t *r, const char *out, long n)
+{
+    char text[1024];
+
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ncount = %ld\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in batch=7\n",
+             n, out);
+    return tu_run_graph(r, 30, text, NULL);
+}
+
+/*
+ * What collect's output path names is respected: a symbolic link is written
+ * through (the link stays, its target gets the output); a file with two names
+ * is written in place (both names see it); a file replaced keeps its
+ * permissions; /dev/stdout is flowrun's standard output; and a run killed
+ * outright (SIGKILL to flowrun) leaves no temporary file beside the path.
+ */
+static void
+test_core_collect_in_place(void **unused)
+{
+    char tmpl[] = "/tmp/flow-test-place-XXXXXX";
+    char *dir = mkdtemp(tmpl), target[256], slink[256], other[256], cmd[512];
+    tu_result_t r;
+    struct stat st;
+    mode_t mask = umask(0);
+
+    (void)unused;
+    umask(mask);
+    assert_non_null(dir);
+    snprintf(target, sizeof(target), "%s/target.txt", dir);
+    snprintf(slink, sizeof(slink), "%s/link", dir);
+    snprintf(other, sizeof(other), "%s/other", dir);
+
+    /* A symbolic link: written through. */
+    FILE *f = fopen(target, "w");
+    assert_non_null(f);
+    fputs("old\n", f);
+    fclose(f);
+    assert_int_equal(symlink("target.txt", slink), 0);
+    assert_int_equal(run_to(&r, slink, 300), 0);
+    tu_result_release(&r);
+    assert_int_equal(lstat(slink, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_true(holds_count(target, 300));
+    unlink(slink);
+
+    /* Two names: both see the output. */
+    assert_int_equal(link(target, other), 0);
+    assert_int_equal(run_to(&r, target, 200), 0);
+    tu_result_release(&r);
+    assert_true(holds_count(other, 200));
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_nlink, 2);
+    unlink(other);
+
+    /* One name: replaced whole, with the old file's permissions; a new
+     * file gets the usual ones. */
+    assert_int_equal(chmod(target, 0604), 0);
+    assert_int_equal(run_to(&r, target, 100), 0);
+    tu_result_release(&r);
+    assert_true(holds_count(target, 100));
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0604);
+    unlink(target);
+    assert_int_equal(run_to(&r, target, 100), 0);
+    tu_result_release(&r);
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0666 & ~mask);
+    unlink(target);
+
+    /* /dev/stdout: flowrun's own. */
+    assert_int_equal(run_to(&r, "/dev/stdout", 3), 0);
+    assert_string_equal(r.out, "0\n1\n2\n");
+    tu_result_release(&r);
+    assert_int_equal(count_entries(dir), 0);
+
+    /* Killed outright while writing a long output: nothing left beside it
+     * (the new file had no name yet). */
+    snprintf(cmd, sizeof(cmd),
+             "[src]\ntype = range\ncount = 4000000000\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in\n",
+             target);
+    char *graph = tu_temp_file(cmd);
+    const char *args[] = { graph, NULL };
+    int fd;
+    pid_t pid = tu_spawn(args, &fd);
+    assert_true(pid > 0);
+    /* Until the collector has its file open (named or not), and then a
+     * little longer: it writes. */
+    snprintf(cmd, sizeof(cmd),
+             "ls -l /proc/[0-9]*/fd 2>/dev/null | grep -q -- '%s/'", dir);
+    for (int i = 0; i < 500 && system(cmd) != 0; i++)
+        usleep(20000);
+    assert_int_equal(system(cmd), 0);
+    usleep(200000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(fd);
+    for (int i = 0; i < 100 && tu_count_procs(graph) > 0; i++)
+        usleep(20000);
+    assert_int_equal(tu_count_procs(graph), 0);
+    assert_int_equal(count_entries(dir), 0);
+    unlink(graph);
+    free(graph);
+    rmdir(dir);
+}
+
 /* collect to a FIFO (as to /dev/null or any device): written directly,
  * never replaced by a renamed file; a directory is refused, named. */
 static void
@@ -634,6 +764,7 @@ main(void)
         cmocka_unit_test(test_core_failure_reported),
         cmocka_unit_test(test_core_collect_file_atomic),
         cmocka_unit_test(test_core_collect_to_fifo),
+        cmocka_unit_test(test_core_collect_in_place),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

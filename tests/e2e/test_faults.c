@@ -1817,6 +1817,101 @@ test_faults_closed_stdout(void **unused)
     free(path);
 }
 
+/*
+ * Run flowrun on graph `path` with its stderr in a file and its stdout in a
+ * pipe; read from `fifo` (if not NULL, else from the stdout pipe) until a
+ * few bytes came, then close that reader. Returns the wait status and the
+ * stderr text in `*err` (caller frees).
+ */
+static int
+run_reader_gone(const char *path, const char *fifo, char **err)
+{
+    char errpath[128], buf[64];
+    int out[2], rfd = -1, status;
+    pid_t pid;
+
+    snprintf(errpath, sizeof(errpath), "%s/err", run_tmp);
+    assert_int_equal(pipe(out), 0);
+    if (fifo) /* a reader first, so that the collector's open goes on */
+        assert_true((rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 2) < 0 || dup2(out[1], 1) < 0)
+            _exit(126);
+        close(out[0]);
+        execl(tu_flowrun(), tu_flowrun(), path, (char *)NULL);
+        _exit(127);
+    }
+    spawned = pid;
+    close(out[1]);
+    if (!fifo)
+        rfd = out[0];
+    for (size_t got = 0; got < 16;) {
+        struct pollfd p = { rfd, POLLIN, 0 };
+        ssize_t n;
+        assert_true(poll(&p, 1, 10000) == 1);
+        n = read(rfd, buf, sizeof(buf));
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    close(rfd);
+    status = wait_exit(pid, 20);
+    if (fifo)
+        close(out[0]);
+    *err = slurp(errpath);
+    unlink(errpath);
+    return status;
+}
+
+/*
+ * The reader of the output goes away. flowrun's own standard output
+ * (`flowrun ... | head`): the run stops quietly, 141, as any tool in a
+ * pipeline. A FIFO that a node writes as its output is that node's failure:
+ * exit 1, naming it and the signal (it was a silent 141).
+ */
+static void
+test_faults_sigpipe(void **unused)
+{
+    char fifo[128], text[512], *err, *path;
+    int status;
+
+    (void)unused;
+    snprintf(fifo, sizeof(fifo), "%s/out.fifo", run_tmp);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    for (int i = 0; i < 2; i++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 1e12\n"
+                 "[out]\ntype = collect\noutput = %s\n"
+                 "[links]\npush = src.out -> out.in\n",
+                 i ? fifo : "-");
+        path = tu_temp_file(text);
+        status = run_reader_gone(path, i ? fifo : NULL, &err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != (i ? 1 : 141))
+            fprintf(stderr, "case %d: status %d, stderr:\n%s\n", i, status,
+                    err);
+        assert_true(WIFEXITED(status));
+        if (i == 0) {
+            assert_int_equal(WEXITSTATUS(status), 141);
+            assert_string_equal(err, "");
+        } else {
+            assert_int_equal(WEXITSTATUS(status), 1);
+            assert_non_null(strstr(err, "flowrun: error: node 'out' instance "
+                                        "0 (pid "));
+            assert_non_null(
+                strstr(err, ") was killed by signal SIGPIPE (13)\n"));
+        }
+        assert_int_equal(tu_count_procs(path), 0);
+        free(err);
+        unlink(path);
+        free(path);
+    }
+    unlink(fifo);
+    assert_int_equal(dir_entries(run_tmp), 0);
+}
+
 /* SIGKILL of flowrun itself: every child disappears within a second, and
  * the next run removes the run directory it left. */
 static void
@@ -2178,6 +2273,7 @@ main(void)
         T(test_faults_ctrl_z),
         T(test_faults_terminal_tostop),
         T(test_faults_closed_stdout),
+        T(test_faults_sigpipe),
         T(test_faults_second_sigint),
         T(test_faults_drain_time_limit),
         T(test_faults_sieve_stops_gracefully),
