@@ -56,6 +56,7 @@ struct flow_harness {
     bool started, init_ok, done, failed;
     bool processing;
     uint64_t cur_seq;
+    unsigned last_ch; /* channel of the last message taken from an input */
     uint64_t pushed;
     char error[FLOW_DIAG_MSG];
 };
@@ -460,7 +461,7 @@ flow_harness_run(flow_harness_t *h)
         return finish(h);
     }
     while ((p = next_input(h))) {
-        flow_msg_t *msg = queue_take(&p->in, -1, NULL);
+        flow_msg_t *msg = queue_take(&p->in, -1, &h->last_ch);
         h->processing = true;
         h->cur_seq = flow_msg_seq(msg);
         rc = flow__node_cb_result(
@@ -614,6 +615,12 @@ flow__harness_channels(struct flow_harness *h, const char *port)
     return p ? p->nch : 0;
 }
 
+unsigned
+flow__harness_channel(const struct flow_harness *h)
+{
+    return h->last_ch;
+}
+
 size_t
 flow__harness_batch(struct flow_harness *h, const char *port)
 {
@@ -700,7 +707,7 @@ flow__harness_recv(struct flow_harness *h, const char *port, bool any,
                            channel, port);
         return FLOW_EPORT; /* as in a graph: a misused port */
     }
-    *msg_p = queue_take(&p->in, any ? -1 : (long)channel, NULL);
+    *msg_p = queue_take(&p->in, any ? -1 : (long)channel, &h->last_ch);
     if (*msg_p)
         return 0;
     if (p->in_closed)

@@ -348,8 +348,9 @@ const char *flow__node_failure(const flow_node_t *node);
  * reported. */
 int flow__node_cb_result(flow_node_t *node, const char *what, int rc);
 
-/* As flow_node_channels and flow_node_batch. */
+/* As flow_node_channels, flow_node_channel and flow_node_batch. */
 unsigned flow__harness_channels(struct flow_harness *h, const char *port);
+unsigned flow__harness_channel(const struct flow_harness *h);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);
 
 /*

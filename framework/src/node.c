@@ -126,6 +126,7 @@ struct flow_node {
     /* desc->process, for dispatch; NULL in the test harness */
     int (*process)(flow_node_t *, void *, const char *, flow_msg_t **);
     uint64_t cur_seq;
+    unsigned last_ch; /* channel of the last data received: flow_node_channel */
     zmq_pollitem_t *items;
     void *rdv;   /* DEALER to the rendezvous, NULL with pipe barriers */
     size_t proc; /* this process's index in the run */
@@ -279,6 +280,14 @@ flow_node_channels(const flow_node_t *node, const char *port)
     if (!(p = find_port(node, port)))
         return 0;
     return p->decl->dir == FLOW_DIR_IN ? p->peer->instances : p->nch;
+}
+
+unsigned
+flow_node_channel(const flow_node_t *node)
+{
+    if (node->harness)
+        return flow__harness_channel(node->harness);
+    return node->last_ch;
 }
 
 size_t
@@ -1019,6 +1028,7 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     if (info.kind == FLOW_FRAME_DATA) {
         flow_port_stats_t *st = p->st;
         (*rcvd)++;
+        node->last_ch = c;
         if (st) {
             STAT_ADD(st, in_msgs, 1);
             STAT_ADD(st, in_items, info.items);

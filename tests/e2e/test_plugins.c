@@ -446,6 +446,47 @@ test_plugins_send_i64s(void **unused)
     }
 }
 
+/*
+ * A star of pair links: three clients (fixture pairclient, which fails on
+ * an answer that is not its question) ask one server, which answers each
+ * on the channel its question came from (flow_node_channel): pairserver in
+ * run mode, pairecho in process mode. Every number comes back once.
+ */
+static void
+test_plugins_pair_star_answers(void **unused)
+{
+    static const char *const servers[] = { "pairserver", "pairecho" };
+    const long count = 3000;
+
+    (void)unused;
+    for (size_t k = 0; k < 2; k++) {
+        char text[1024], **lines;
+        size_t n;
+        tu_result_t r;
+        long long sum = 0;
+
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = %ld\n"
+                 "[cli]\ntype = pairclient\ninstances = 3\n"
+                 "[srv]\ntype = %s\n"
+                 "[out]\ntype = collect\n"
+                 "[links]\npush = src.out -> cli.in batch=7\n"
+                 "pair = cli.srv <-> srv.peer\n"
+                 "push = cli.out -> out.in\n",
+                 count, servers[k]);
+        if (tu_run_graph(&r, 60, text, "--plugin-path", fixture_dir, NULL))
+            fprintf(stderr, "%s:\n%s\n", servers[k], r.err);
+        assert_int_equal(r.status, 0);
+        lines = tu_lines(r.out, &n);
+        assert_int_equal(n, (size_t)count);
+        for (size_t i = 0; i < n; i++)
+            sum += strtoll(lines[i], NULL, 10);
+        assert_true(sum == (long long)count * (count - 1) / 2);
+        free(lines);
+        tu_result_release(&r);
+    }
+}
+
 int
 main(void)
 {
@@ -460,6 +501,7 @@ main(void)
         cmocka_unit_test(test_plugins_no_implicit_cwd),
         cmocka_unit_test(test_plugins_type_not_a_path),
         cmocka_unit_test(test_plugins_send_i64s),
+        cmocka_unit_test(test_plugins_pair_star_answers),
     };
 
     tu_watchdog(280);

@@ -308,6 +308,38 @@ test_harness_ignored_error_fails(void **state)
     }
 }
 
+/* ---- pairecho: the fixture plugin, linked in (flow_node_pairecho) ------- */
+
+#include "../fixtures/nodes/pairecho.c"
+
+/* In process(), flow_node_channel is the channel the message came on:
+ * pairecho answers each of three peers on its own channel. */
+static void
+test_harness_channel_of_message(void **state)
+{
+    flow_harness_t *h = flow_harness_new(&flow_node_pairecho, NULL, 0, NULL);
+    const unsigned order[] = { 2, 0, 1, 2 };
+
+    (void)state;
+    assert_non_null(h);
+    assert_int_equal(flow_harness_set_channels(h, "peer", 3), 0);
+    for (size_t i = 0; i < 4; i++) {
+        flow_msg_t *msg = flow_msg_new(FLOW_INT64, 1);
+        assert_int_equal(flow_msg_add_i64(msg, (int64_t)(10 * i)), 0);
+        assert_int_equal(flow_harness_push_to(h, "peer", order[i], &msg), 0);
+    }
+    assert_int_equal(flow_harness_run(h), 0);
+    for (size_t i = 0; i < 4; i++) {
+        flow_msg_t *msg = NULL;
+        unsigned ch = 99;
+        assert_int_equal(flow_harness_pull(h, "peer", &msg, &ch), 0);
+        assert_int_equal(ch, order[i]);
+        assert_true(flow_msg_i64(msg)[0] == (int64_t)(10 * i));
+        flow_msg_destroy(&msg);
+    }
+    flow_harness_destroy(&h);
+}
+
 /* ---- retcode: the fixture plugin, linked in (flow_node_retcode) --------- */
 
 #include "../fixtures/nodes/retcode.c"
@@ -446,6 +478,7 @@ main(void)
         cmocka_unit_test(test_harness_send_on_unknown_port),
         cmocka_unit_test(test_harness_ignored_error_fails),
         cmocka_unit_test(test_harness_positive_return_fails),
+        cmocka_unit_test(test_harness_channel_of_message),
         cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),

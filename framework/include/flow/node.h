@@ -251,6 +251,14 @@ FLOW_EXPORT unsigned flow_node_channels(const flow_node_t *node,
                                         const char *port);
 
 /*
+ * Return the channel that the message received last came on (the one
+ * process() is handling, or the last one flow_node_recv returned): for a
+ * pair port, the peer instance, which flow_node_send_to answers; for an
+ * input, the producer instance that sent it. 0 before any message.
+ */
+FLOW_EXPORT unsigned flow_node_channel(const flow_node_t *node);
+
+/*
  * Return the batch size (items per message) configured on the link of
  * `port`, so sources know how much to put in one message. 0 for an unknown
  * port.
