@@ -439,8 +439,12 @@ make_socket(flow_node_t *node, int type, int hwm)
 static int
 sock_fail(flow_node_t *node, const rport_t *p, const char *what, const char *ep)
 {
+    int e = zmq_errno();
+
+    if (e == EINTR && stop_hard)
+        return FLOW_EINTR; /* stopped (another failed) while wiring */
     return flow_node_fail(node, "cannot %s '%s' for port '%s': %s", what, ep,
-                          p->decl->name, zmq_strerror(zmq_errno()));
+                          p->decl->name, zmq_strerror(e));
 }
 
 /* Bind `sock` for endpoint (link, a, b) of port `p`: in the run directory,

@@ -199,7 +199,8 @@ test_plugins_first_layout(void **unused)
     free(path);
 }
 
-/* The good fixture: described and run from --plugin-path. */
+/* The good fixture: described and run from --plugin-path; a --plugin-path
+ * that is not a directory is a usage error. */
 static void
 test_plugins_good_plugin_path(void **unused)
 {
@@ -215,6 +216,22 @@ test_plugins_good_plugin_path(void **unused)
     assert_int_equal(r.errlen, 0);
     tu_result_release(&r);
     run_fixture_ok(false, "factor = -4\nadd = 9\n", -4, 9);
+
+    /* A directory named on purpose must be one (FLOW_PLUGIN_PATH's missing
+     * entries are skipped, as PATH's are). */
+    assert_int_equal(tu_runl(&r, 30, "--plugin-path", "/nonexistent/flow",
+                             "--list-nodes", NULL),
+                     2);
+    assert_string_equal(r.err, "flowrun: error: --plugin-path "
+                               "'/nonexistent/flow': No such file or "
+                               "directory\n");
+    assert_int_equal(r.outlen, 0);
+    tu_result_release(&r);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", "/dev/null", "--list-nodes", NULL), 2);
+    assert_string_equal(r.err, "flowrun: error: --plugin-path '/dev/null': "
+                               "not a directory\n");
+    tu_result_release(&r);
 }
 
 /* The good fixture: described and run from FLOW_PLUGIN_PATH, also as a

@@ -358,11 +358,25 @@ main(int argc, char **argv)
             if (parse_seconds("--grace", optarg, &ro.grace_s))
                 early = 2;
             break;
-        case O_PLUGIN_PATH:
+        case O_PLUGIN_PATH: {
+            /* A directory named on purpose must be there (entries of
+             * FLOW_PLUGIN_PATH that are missing are skipped, as in PATH). */
+            struct stat st;
+            const char *why = NULL;
+            if (stat(optarg, &st) < 0)
+                why = strerror(errno);
+            else if (!S_ISDIR(st.st_mode))
+                why = "not a directory";
+            if (why) {
+                fprintf(stderr, "flowrun: error: --plugin-path '%s': %s\n",
+                        optarg, why);
+                early = 2;
+            }
             flow_registry_add_path(reg, optarg);
             if (npaths < 64)
                 paths[npaths++] = optarg;
             break;
+        }
         case O_TRANSPORT:
             if (!strcmp(optarg, "tcp") || !strcmp(optarg, "ipc")) {
                 ro.tcp = !strcmp(optarg, "tcp");
