@@ -67,6 +67,14 @@ fi
 
 step "scaffold $name with the installed flow-new-node"
 "$prefix/bin/flow-new-node" "$name" "$node" >/dev/null
+# A built-in type's name, or one that does not start with a letter: refused
+# (exit 2), nothing written.
+for bad in collect _under 9lives; do
+    rc=0
+    "$prefix/bin/flow-new-node" "$bad" "$tmp/bad-$bad" 2>/dev/null || rc=$?
+    [ "$rc" = 2 ] || fail "flow-new-node $bad exited $rc, not 2"
+    [ ! -e "$tmp/bad-$bad" ] || fail "flow-new-node $bad wrote $tmp/bad-$bad"
+done
 
 step "build $name out of tree with find_package(flow), run its tests"
 cmake -S "$node" -B "$node/build" -DCMAKE_PREFIX_PATH="$prefix" \
