@@ -1011,7 +1011,8 @@ run_cleanup(const char *path, const char *out, const char *err)
 /* Stop the run of `path` (flowrun `pid`) with `sig` once `nprocs`
  * processes run it, and check the graceful stop of a counting graph: exit
  * 128 + `sig` within `max_s` s, no error, a count written that is a
- * positive multiple of `batch`, nothing left. Removes `out` and `err`. */
+ * positive multiple of `batch` and said to be partial, nothing left.
+ * Removes `out` and `err`. */
 static void
 assert_stop_counts(const char *path, pid_t pid, int nprocs, int sig,
                    long long batch, double max_s, const char *out,
@@ -1022,11 +1023,19 @@ assert_stop_counts(const char *path, pid_t pid, int nprocs, int sig,
     int status = stop_running(path, pid, nprocs, sig, &t);
     char *o = slurp(out), *e = slurp(err);
 
+    char notice[160];
+
     assert_exited(status, t, e, 128 + sig);
     assert_int_equal(sscanf(o, "%lld", &count), 1);
     assert_true(count > 0);
     assert_int_equal(count % batch, 0);
     assert_true(t < max_s);
+    /* The count is said to be a partial one. */
+    snprintf(notice, sizeof(notice),
+             "' stopped by SIG%s before its end: the output holds what "
+             "reached the sinks until then\n",
+             sigabbrev_np(sig));
+    assert_non_null(strstr(e, notice));
     run_cleanup(path, out, err);
     free(o);
     free(e);

@@ -607,15 +607,23 @@ main(int argc, char **argv)
     } else {
         rc = flow_graph_run(g, &ro, &signo);
     }
-    if (rc == 0)
+    if (rc == 0) {
         status = 0;
-    else if (rc == FLOW_ETIMEDOUT)
+    } else if (rc == FLOW_ETIMEDOUT) {
         status = 124;
-    else if (rc == FLOW_EINTR)
+    } else if (rc == FLOW_EINTR) {
         status = 128 + signo;
-    else if (rc == FLOW_ENODE)
+        if (signo > 0 && signo != SIGPIPE && !rdv_only && !ro.quiet) {
+            /* Say it: a count or a file written now looks like a result. */
+            const char *name = sigabbrev_np(signo);
+            fprintf(stderr,
+                    "flowrun: graph '%s' stopped by SIG%s before its end: "
+                    "the output holds what reached the sinks until then\n",
+                    flow_graph_name(g), name ? name : "?");
+        }
+    } else if (rc == FLOW_ENODE) {
         status = 1;
-    else {
+    } else {
         fprintf(stderr, "flowrun: error: cannot run graph '%s': %s\n",
                 flow_graph_name(g), flow_strerror(rc));
         status = 1;
