@@ -20,6 +20,10 @@
  * /dev/stdout, a socket) is opened and written in place, batch by batch, as
  * a shell's `>` does: a file renamed onto it would replace the link, split
  * the names or replace the device.
+ *
+ * A graceful stop (the first Ctrl-C) drains what is in flight to the sinks:
+ * the count, or the file, is then of what arrived, and flowrun says that the
+ * run stopped before its end.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* O_TMPFILE */
