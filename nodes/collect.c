@@ -16,10 +16,11 @@
  * where the file system has no unnamed files), so a run killed outright
  * leaves nothing behind either, and it gets the old file's permissions (and
  * owner, where the user may give it). Any other path (a symbolic link, a
- * file with several names, a FIFO, a device such as /dev/null or
- * /dev/stdout, a socket) is opened and written in place, batch by batch, as
- * a shell's `>` does: a file renamed onto it would replace the link, split
- * the names or replace the device.
+ * file with several names, a FIFO, a device such as /dev/null, a socket)
+ * is opened and written in place, batch by batch, as a shell's `>` does: a
+ * file renamed onto it would replace the link, split the names or replace
+ * the device. /dev/stdout (/dev/fd/1, /proc/self/fd/1) is standard output,
+ * as "-" is.
  *
  * A graceful stop (the first Ctrl-C) drains what is in flight to the sinks:
  * the count, or the file, is then of what arrived, and flowrun says that the
