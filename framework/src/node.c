@@ -1640,18 +1640,10 @@ static void
 stats_final(flow_inst_stats_t *st)
 {
     struct rusage ru;
-    uint64_t wall = now_ns() - st->start_ns;
-    uint64_t waits = st->send_block_ns + st->recv_wait_ns;
 
-    st->wall_ns = wall;
-    st->busy_ns = wall > waits ? wall - waits : 0;
-    if (!getrusage(RUSAGE_SELF, &ru)) {
-        st->cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
-                     (uint64_t)ru.ru_utime.tv_usec * 1000u +
-                     (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
-                     (uint64_t)ru.ru_stime.tv_usec * 1000u;
-        st->max_rss_kb = (uint64_t)ru.ru_maxrss;
-    }
+    if (getrusage(RUSAGE_SELF, &ru))
+        memset(&ru, 0, sizeof(ru));
+    flow__stats_finish(st, now_ns(), &ru);
     __atomic_store_n(&st->state, FLOW_INST_DONE, __ATOMIC_RELEASE);
 }
 

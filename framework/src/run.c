@@ -186,6 +186,24 @@ begin_stop(sup_t *s, double grace)
     s->kill_at = flow__now_s() + grace;
 }
 
+/*
+ * An instance that ended before its counters were final (killed, stopped
+ * by a timeout, crashed): its wall time up to now, and its CPU time and
+ * peak memory as the kernel counted them (`ru`, from wait4), so that
+ * --stats shows what it did, not zeros.
+ */
+static void
+stats_of_the_dead(flow_inst_stats_t *st, const struct rusage *ru)
+{
+    struct timespec ts;
+
+    if (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE) == FLOW_INST_DONE)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    flow__stats_finish(
+        st, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, ru);
+}
+
 /* Whether standard output is a pipe or socket whose reader has gone. */
 static bool
 stdout_gone(void)
@@ -198,10 +216,11 @@ stdout_gone(void)
 static void
 reap(sup_t *s, double grace)
 {
+    struct rusage ru;
     int status;
     pid_t pid;
 
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
         for (size_t i = 0; i < s->nprocs; i++) {
             flow_proc_t *p = &s->procs[i];
             char how[128];
@@ -211,6 +230,8 @@ reap(sup_t *s, double grace)
             p->exited = true;
             p->status = status;
             s->alive--;
+            if (s->stats)
+                stats_of_the_dead(&s->stats[i], &ru);
             if (s->stopping || (status == 0 && (p->done || s->released)))
                 break;
             if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE &&
@@ -306,8 +327,11 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
         }
         rc = i == 0 ? flow__stats_write_json(&rs, f)
                     : flow__dot_write_stats(&rs, f);
-        if (fclose(f) || rc) {
-            fprintf(stderr, "flowrun: error: cannot write '%s'\n", files[i]);
+        if (fclose(f) && !rc)
+            rc = -errno;
+        if (rc) {
+            fprintf(stderr, "flowrun: error: cannot write '%s': %s\n", files[i],
+                    strerror(-rc));
             failed = -1;
         }
     }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "stats.h"
 
@@ -18,6 +19,23 @@ static size_t
 nports_counted(const flow_gnode_t *n)
 {
     return n->nports < FLOW_STATS_MAX_PORTS ? n->nports : FLOW_STATS_MAX_PORTS;
+}
+
+void
+flow__stats_finish(flow_inst_stats_t *st, uint64_t now_ns,
+                   const struct rusage *ru)
+{
+    uint64_t waits = st->send_block_ns + st->recv_wait_ns;
+
+    if (st->start_ns) {
+        st->wall_ns = now_ns > st->start_ns ? now_ns - st->start_ns : 0;
+        st->busy_ns = st->wall_ns > waits ? st->wall_ns - waits : 0;
+    }
+    st->cpu_ns = (uint64_t)ru->ru_utime.tv_sec * 1000000000u +
+                 (uint64_t)ru->ru_utime.tv_usec * 1000u +
+                 (uint64_t)ru->ru_stime.tv_sec * 1000000000u +
+                 (uint64_t)ru->ru_stime.tv_usec * 1000u;
+    st->max_rss_kb = (uint64_t)ru->ru_maxrss;
 }
 
 void

@@ -53,6 +53,17 @@ typedef struct flow_run_stats {
 } flow_run_stats_t;
 
 
+struct rusage;
+
+/*
+ * Make the end-of-work counters of `st` final: wall time from its start to
+ * `now_ns` (CLOCK_MONOTONIC), busy time (wall minus waits), CPU time and
+ * peak memory from `ru` (the instance's own getrusage, or the launcher's
+ * wait4 for one that died before it could).
+ */
+void flow__stats_finish(flow_inst_stats_t *st, uint64_t now_ns,
+                        const struct rusage *ru);
+
 /* Print the --stats table (one row per node instance and port) to `out`. */
 void flow__stats_print(const flow_run_stats_t *rs, FILE *out);
 

@@ -901,6 +901,50 @@ json_inst_num(const jv_t *doc, const char *node, size_t inst, const char *key)
 }
 
 /*
+ * Instances stopped before their end (--timeout 1 on a graph that would run
+ * for hours): their counters are not final, but --stats-json still says how
+ * long they ran, how much CPU they used and how much memory (the kernel's
+ * count at their death), not zeros. Both stages compute all along: each ran
+ * about a second and used a good part of it on a CPU.
+ */
+static void
+test_observe_stats_stopped(void **unused)
+{
+    char *json = temp_path(".json"), *text, *graph;
+    tu_result_t r;
+    jv_t *doc;
+
+    (void)unused;
+    static const char ini[] = "[graph]\nname = stopped\n"
+                              "[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in batch=16\n";
+    graph = temp_with(ini, sizeof(ini) - 1, ".ini");
+    assert_int_equal(tu_runl(&r, 60, graph, "--quiet", "--timeout", "1",
+                             "--stats-json", json, NULL),
+                     124);
+    tu_result_release(&r);
+    text = read_file(json);
+    assert_non_null(text);
+    doc = jv_parse(text);
+    assert_non_null(doc);
+    for (int i = 0; i < 2; i++) {
+        const char *node = i ? "out" : "src";
+        double wall = json_inst_num(doc, node, 0, "wall_s");
+        double cpu = json_inst_num(doc, node, 0, "cpu_s");
+        double rss = json_inst_num(doc, node, 0, "max_rss_kb");
+        if (wall < 0.9 || wall > 30 || cpu < 0.05 || cpu > wall + 0.1 ||
+            rss < 100)
+            print_message("%s: wall %.3f cpu %.3f rss %.0f\n%s\n", node, wall,
+                          cpu, rss, text);
+        assert_true(wall >= 0.9 && wall < 30);
+        assert_true(cpu >= 0.05 && cpu <= wall + 0.1);
+        assert_true(rss >= 100);
+    }
+    release_json_run(doc, text, json, graph);
+}
+
+/*
  * The waits are timed when the statistics are asked for. jitter sleeps
  * 0-20 ms before each of 40 messages of 800 KB: the collector spends most
  * of its time waiting for input, and the source, whose link holds one
@@ -1158,6 +1202,20 @@ test_observe_options(void **unused)
     assert_int_equal(strncmp(r.out, "flowrun ", 8), 0);
     tu_result_release(&r);
 
+    /* One file for both reports: the second would overwrite the first. */
+    {
+        char *same = temp_path(".out");
+        assert_int_equal(tu_runl(&r, 30, "--stats-json", same, "--dot-stats",
+                                 same, graph, NULL),
+                         2);
+        assert_string_equal(r.out, "");
+        tu_assert_contains(r.err, "flowrun: error: --stats-json and "
+                                  "--dot-stats name the same file '");
+        tu_result_release(&r);
+        unlink(same);
+        free(same);
+    }
+
     /* A counter file that cannot be written: a usage error before the run
      * when its directory is missing; exit 1 after the run (its output
      * complete) when the writing fails. */
@@ -1174,7 +1232,8 @@ test_observe_options(void **unused)
             assert_int_equal(tu_runl(&r, 30, opt, "/dev/full", graph, NULL), 1);
             assert_string_equal(r.out, "2000\n");
             tu_assert_contains(r.err,
-                               "flowrun: error: cannot write '/dev/full'\n");
+                               "flowrun: error: cannot write '/dev/full': "
+                               "No space left on device\n");
             tu_result_release(&r);
         }
     }
@@ -1255,6 +1314,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_json),
         cmocka_unit_test(test_observe_stats_waits),
+        cmocka_unit_test(test_observe_stats_stopped),
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_piped),

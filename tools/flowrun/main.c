@@ -264,6 +264,20 @@ run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
     return status;
 }
 
+
+/* Whether paths `a` and `b` name the same file: the same string, or the
+ * same existing inode (a FIFO or /dev/null is not "a file" to overwrite). */
+static bool
+same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    if (!strcmp(a, b))
+        return stat(a, &sa) || S_ISREG(sa.st_mode);
+    return !stat(a, &sa) && !stat(b, &sb) && S_ISREG(sa.st_mode) &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -529,7 +543,18 @@ main(int argc, char **argv)
         return rc ? 1 : 0;
     }
     /* The counter files are written when the run ends: a path that cannot
-     * be written is a usage error now, not a lost report then. */
+     * be written, or one file for both (the second would overwrite the
+     * first), is a usage error now, not a lost report then. */
+    if (ro.stats_json && ro.dot_stats &&
+        same_file(ro.stats_json, ro.dot_stats)) {
+        fprintf(stderr,
+                "flowrun: error: --stats-json and --dot-stats name the same "
+                "file '%s'\n",
+                ro.dot_stats);
+        flow_graph_destroy(&g);
+        flow_registry_destroy(&reg);
+        return 2;
+    }
     for (int i = 0; i < 2; i++) {
         const char *path = i ? ro.dot_stats : ro.stats_json;
         struct stat st;
