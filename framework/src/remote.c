@@ -160,7 +160,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
 
 int
 flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
-                pid_t child, int *child_status)
+                pid_t child, int *child_status, int *signo)
 {
     sigset_t mask, old;
     int sfd, rc = 0;
@@ -205,6 +205,8 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
             if (si.ssi_signo != SIGCHLD) {
                 flow__rdv_abort(rdv);
                 rc = FLOW_EINTR;
+                if (signo)
+                    *signo = (int)si.ssi_signo;
             }
         }
         if (rc == FLOW_EINTR)
@@ -254,7 +256,7 @@ flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
 
 int
 flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
-                 const flow_run_opts_t *opts)
+                 const flow_run_opts_t *opts, int *signo_out)
 {
     flow_rdv_t *rdv = NULL;
     char addr[256];
@@ -265,7 +267,8 @@ flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
         return -EADDRNOTAVAIL;
     fprintf(announce, "%s\n", addr);
     fflush(announce);
-    rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, 0, &unused);
+    rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, 0, &unused,
+                         signo_out);
     flow__rdv_destroy(&rdv);
     zmq_ctx_term(ctx);
     return rc;

@@ -77,12 +77,13 @@ void *flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
 
 /*
  * Serve `rdv` until every instance finished, one failed (FLOW_ENODE), the
- * deadline `timeout_s` (0: none; FLOW_ETIMEDOUT), SIGINT or SIGTERM
- * (FLOW_EINTR), or `child` (if > 0) exited: `*child_status` gets its wait
- * status. Returns 0 otherwise.
+ * deadline `timeout_s` (0: none; FLOW_ETIMEDOUT), a stop signal (SIGINT,
+ * SIGTERM, SIGHUP: FLOW_EINTR, its number in `*signo` if not NULL), or
+ * `child` (if > 0) exited: `*child_status` gets its wait status. Returns 0
+ * otherwise.
  */
 int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
-                    pid_t child, int *child_status);
+                    pid_t child, int *child_status, int *signo);
 
 /* ---- The instance's side ------------------------------------------------- */
 

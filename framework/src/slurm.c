@@ -240,7 +240,7 @@ het_step_args(const flow_graph_t *g, args_t *a, const char *extra,
 
 int
 flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
-                     const char *const *argv_prefix)
+                     const char *const *argv_prefix, int *signo_out)
 {
     flow_rdv_t *rdv = NULL;
     char addr[256], conf[] = "/tmp/flow-srun-XXXXXX";
@@ -289,7 +289,8 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
         sigaction(SIGCHLD, &old_chld, NULL);
         goto out;
     }
-    rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, pid, &status);
+    rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, pid, &status,
+                         signo_out);
     if (rc) {
         kill(pid, SIGTERM);
         waitpid(pid, &status, 0);

@@ -269,6 +269,31 @@ tcp_instance_sigchld() {
     fi
 }
 
+# A rendezvous stopped by a signal exits 128 + its number (it said 143
+# whatever the signal), after telling the instances to stop.
+tcp_rendezvous_signals() {
+    local sig num rc
+    for sig in HUP INT TERM; do
+        num=$(kill -l "$sig")
+        if ! start_rendezvous "rvsig-$sig" 127.0.0.1 "$FLOWRUN" "$PALIN"; then
+            fail "tcp: --rendezvous-only for SIG$sig printed no address"
+            show "$W/rvsig-$sig.err"
+            continue
+        fi
+        # To flowrun itself, the child of timeout(1), which exits with its
+        # status.
+        kill -s "$sig" "$(pgrep -P "$RV_PID")"
+        wait "$RV_PID"
+        rc=$?
+        if [ "$rc" = $((128 + num)) ]; then
+            pass "tcp: --rendezvous-only stopped by SIG$sig exits $rc"
+        else
+            fail "tcp: --rendezvous-only stopped by SIG$sig exits $rc, not $((128 + num))"
+            show "$W/rvsig-$sig.err"
+        fi
+    done
+}
+
 part_tcp() {
     local rc
     if ! has_option --transport tcp; then
@@ -287,6 +312,7 @@ part_tcp() {
     rc=$?
     expect_fault tcp-fault $rc "tcp: fault (exit 3) in f[1]"
     tcp_instance_sigchld
+    tcp_rendezvous_signals
 }
 
 # ---------------------------------------------------------------- slurm

@@ -1202,6 +1202,31 @@ test_observe_options(void **unused)
     assert_int_equal(strncmp(r.out, "flowrun ", 8), 0);
     tu_result_release(&r);
 
+    /* What flowrun prints itself cannot be written (a full disk): exit 1,
+     * saying so, not 0. */
+    if (access("/dev/full", W_OK) == 0) {
+        static const char *const what[] = { "--version", "--help",
+                                            "--list-nodes",
+                                            "--describe collect" };
+        for (size_t i = 0; i < sizeof(what) / sizeof(*what); i++) {
+            char *errf = temp_path(".err"), cmd[1024], *e;
+            int st;
+            snprintf(cmd, sizeof(cmd), "'%s' %s >/dev/full 2>'%s'",
+                     tu_flowrun(), what[i], errf);
+            st = system(cmd);
+            e = read_file(errf);
+            assert_non_null(e);
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
+                print_message("%s: status %d\n%s\n", what[i], st, e);
+            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+            tu_assert_contains(e, "flowrun: error: cannot write to standard "
+                                  "output: No space left on device\n");
+            free(e);
+            unlink(errf);
+            free(errf);
+        }
+    }
+
     /* One file for both reports: the second would overwrite the first. */
     {
         char *same = temp_path(".out");

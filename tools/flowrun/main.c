@@ -101,7 +101,9 @@ help(FILE *out)
           "  --transport tcp        links over TCP instead of ipc\n"
           "  --bind ADDR            TCP: the address to bind and advertise\n"
           "                         (default 127.0.0.1; with --instance, the\n"
-          "                         address that reaches the rendezvous)\n"
+          "                         address that reaches the rendezvous; with\n"
+          "                         --rendezvous-only or --launcher slurm,\n"
+          "                         every interface)\n"
           "  --rendezvous-only      serve only the rendezvous: print its\n"
           "                         address, wait for every instance\n"
           "  --instance NODE:I --rendezvous tcp://HOST:PORT\n"
@@ -264,6 +266,18 @@ run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
     return status;
 }
 
+
+/* `status`, or 1 after saying so if what was printed on standard output
+ * could not be written (a full disk, a closed pipe with SIGPIPE ignored). */
+static int
+stdout_status(int status)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return status;
+    fprintf(stderr, "flowrun: error: cannot write to standard output: %s\n",
+            strerror(errno));
+    return status ? status : 1;
+}
 
 /* Whether paths `a` and `b` name the same file: the same string, or the
  * same existing inode (a FIFO or /dev/null is not "a file" to overwrite). */
@@ -480,7 +494,7 @@ main(int argc, char **argv)
     }
     if (early >= 0) {
         flow_registry_destroy(&reg);
-        return early;
+        return early ? early : stdout_status(0);
     }
     flow_registry_add_path_list(reg, getenv("FLOW_PLUGIN_PATH"));
     add_builtin_path(reg);
@@ -496,7 +510,7 @@ main(int argc, char **argv)
         if (rc)
             error_diag(&diag);
         flow_registry_destroy(&reg);
-        return rc ? 2 : 0;
+        return stdout_status(rc ? 2 : 0);
     }
     if (describe) {
         const flow_node_desc_t *d = flow_registry_find(reg, describe, &diag);
@@ -507,7 +521,7 @@ main(int argc, char **argv)
         }
         flow_node_desc_print(d, stdout);
         flow_registry_destroy(&reg);
-        return 0;
+        return stdout_status(0);
     }
     if (optind != argc - 1) {
         if (optind == argc)
@@ -603,8 +617,7 @@ main(int argc, char **argv)
         return status;
     }
     if (rdv_only) {
-        rc = flow_graph_serve(g, ro.bind ? ro.bind : "*", stdout, &ro);
-        signo = SIGTERM;
+        rc = flow_graph_serve(g, ro.bind ? ro.bind : "*", stdout, &ro, &signo);
     } else if (slurm) {
         char exe[PATH_MAX], graph[PATH_MAX];
         const char *prefix[2 * MAX_SETS + 2 * 64 + 4];
@@ -628,7 +641,7 @@ main(int argc, char **argv)
             prefix[np++] = paths[i];
         }
         prefix[np] = NULL;
-        rc = flow_graph_run_slurm(g, &ro, prefix);
+        rc = flow_graph_run_slurm(g, &ro, prefix, &signo);
     } else {
         rc = flow_graph_run(g, &ro, &signo);
     }

@@ -173,11 +173,12 @@ FLOW_EXPORT int flow_graph_run_instance(flow_graph_t *graph, const char *node,
  * to `announce`, then serve the instances started elsewhere until every one
  * has finished. `opts` gives timeout_s (0: none). Returns 0, FLOW_ENODE
  * when an instance reported a failure, FLOW_ETIMEDOUT (naming the
- * instances not finished on stderr), FLOW_EINTR on SIGINT/SIGTERM, or
- * -errno.
+ * instances not finished on stderr), FLOW_EINTR on SIGINT, SIGTERM or
+ * SIGHUP (its number in `*signo_out` if not NULL), or -errno.
  */
 FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
-                                 FILE *announce, const flow_run_opts_t *opts);
+                                 FILE *announce, const flow_run_opts_t *opts,
+                                 int *signo_out);
 
 /*
  * Run `graph` as one Slurm job step: serve the rendezvous on `opts->bind`
@@ -191,11 +192,12 @@ FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
  * distinct set of hints (--cpus-per-task, --constraint), whose tasks run
  * "--slurm-task" (see flow_graph_slurm_task). Extra srun options (for every
  * component) come from the environment variable FLOW_SRUN_ARGS. Returns as
- * flow_graph_run.
+ * flow_graph_run (the stop signal's number in `*signo_out` if not NULL).
  */
 FLOW_EXPORT int flow_graph_run_slurm(flow_graph_t *graph,
                                      const flow_run_opts_t *opts,
-                                     const char *const *argv_prefix);
+                                     const char *const *argv_prefix,
+                                     int *signo_out);
 
 /*
  * The instance that task `task` (its SLURM_PROCID) of the step
