@@ -209,29 +209,31 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
             plen = (size_t)(ref - p);
             p = ref;
         } else {
-            char name[128];
+            char *name;
             flow_kv_t *kv;
 
             end = strchr(ref, '}');
-            if (!end || (size_t)(end - ref - 2) >= sizeof(name)) {
+            if (!end) {
                 free(out);
                 return flow__diag(diag, FLOW_EPARSE, g->file, line,
                                   "unterminated '${' in %s", what);
             }
-            memcpy(name, ref + 2, (size_t)(end - ref - 2));
-            name[end - ref - 2] = '\0';
+            name = flow__xstrndup(ref + 2, (size_t)(end - ref - 2));
             kv = kv_find(g->params, g->nparams, name);
             if (!kv) {
+                int rc = flow__diag(diag, FLOW_EPARAM, g->file, line,
+                                    "undefined graph parameter '%s' in %s",
+                                    name, what);
+                free(name);
                 free(out);
-                return flow__diag(diag, FLOW_EPARAM, g->file, line,
-                                  "undefined graph parameter '%s' in %s", name,
-                                  what);
+                return rc;
             }
             kv->used = true;
             if (target && kv->from_set)
                 target->from_set = true;
             if (target && !target->ref)
                 target->ref = flow__xstrdup(name);
+            free(name);
             piece = kv->value;
             plen = strlen(piece);
             p = end + 1;

@@ -905,7 +905,7 @@ json_inst_num(const jv_t *doc, const char *node, size_t inst, const char *key)
  * for hours): their counters are not final, but --stats-json still says how
  * long they ran, how much CPU they used and how much memory (the kernel's
  * count at their death), not zeros. Both stages compute all along: each ran
- * about a second and used a good part of it on a CPU.
+ * about a second and used a part of it on a CPU.
  */
 static void
 test_observe_stats_stopped(void **unused)
@@ -933,12 +933,14 @@ test_observe_stats_stopped(void **unused)
         double wall = json_inst_num(doc, node, 0, "wall_s");
         double cpu = json_inst_num(doc, node, 0, "cpu_s");
         double rss = json_inst_num(doc, node, 0, "max_rss_kb");
-        if (wall < 0.9 || wall > 30 || cpu < 0.05 || cpu > wall + 0.1 ||
+        /* The CPU time is the process's: its libzmq I/O thread's too, so
+         * up to about twice the wall time. */
+        if (wall < 0.9 || wall > 30 || cpu < 0.05 || cpu > 3 * wall ||
             rss < 100)
             print_message("%s: wall %.3f cpu %.3f rss %.0f\n%s\n", node, wall,
                           cpu, rss, text);
         assert_true(wall >= 0.9 && wall < 30);
-        assert_true(cpu >= 0.05 && cpu <= wall + 0.1);
+        assert_true(cpu >= 0.05 && cpu <= 3 * wall);
         assert_true(rss >= 100);
     }
     release_json_run(doc, text, json, graph);
@@ -1200,6 +1202,22 @@ test_observe_options(void **unused)
     tu_result_release(&r);
     assert_int_equal(tu_runl(&r, 30, "--version", NULL), 0);
     assert_int_equal(strncmp(r.out, "flowrun ", 8), 0);
+    tu_result_release(&r);
+
+    /* Modes that exclude each other: a usage error, not one silently
+     * winning. */
+    assert_int_equal(tu_runl(&r, 30, "--rendezvous-only", "--instance", "a:0",
+                             "--rendezvous", "tcp://127.0.0.1:1", graph, NULL),
+                     2);
+    tu_assert_contains(r.err, "flowrun: error: --rendezvous-only, --launcher "
+                              "slurm, --instance and --slurm-task exclude "
+                              "each other\n");
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "--launcher", "slurm", "--rendezvous",
+                             "tcp://127.0.0.1:1", graph, NULL),
+                     2);
+    tu_assert_contains(r.err, "flowrun: error: --rendezvous goes with "
+                              "--instance or --slurm-task");
     tu_result_release(&r);
 
     /* What flowrun prints itself cannot be written (a full disk): exit 1,

@@ -438,6 +438,22 @@ test_graph_params_and_references(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* A reference to a graph parameter with a long name (150 bytes). */
+static void
+test_graph_long_reference(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = load(reg, "good_long_ref.ini", NULL, 0, &diag);
+
+    (void)state;
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(state_i64(g, "gen", "count"), 77);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
 static void
 test_graph_set_overrides(void **state)
 {
@@ -1126,6 +1142,7 @@ main(void)
         cmocka_unit_test(test_graph_link_hwm_default),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_params_and_references),
+        cmocka_unit_test(test_graph_long_reference),
         cmocka_unit_test(test_graph_set_overrides),
         cmocka_unit_test(test_graph_set_errors),
         cmocka_unit_test(test_graph_instances_auto),

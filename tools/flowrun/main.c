@@ -492,6 +492,18 @@ main(int argc, char **argv)
             break;
         }
     }
+    if (early < 0 && rdv_only + slurm + slurm_task + (instance != NULL) > 1) {
+        /* One would silently win. */
+        fputs("flowrun: error: --rendezvous-only, --launcher slurm, "
+              "--instance and --slurm-task exclude each other\n",
+              stderr);
+        early = 2;
+    } else if (early < 0 && rendezvous && (rdv_only || slurm)) {
+        fputs("flowrun: error: --rendezvous goes with --instance or "
+              "--slurm-task (it names the rendezvous they join)\n",
+              stderr);
+        early = 2;
+    }
     if (early >= 0) {
         flow_registry_destroy(&reg);
         return early ? early : stdout_status(0);
