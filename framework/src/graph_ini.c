@@ -12,11 +12,16 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* The largest batch (items per message) and hwm (messages) of a link. */
+#define FLOW_MAX_BATCH (INT64_C(1) << 24)
+#define FLOW_MAX_HWM   INT64_C(1000000)
 
 typedef struct entry {
     char *section;
@@ -358,11 +363,12 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
             return rc;
         }
         seen[tok[i][0] == 'h'] = true;
-        if (flow__parse_i64(eq + 1, &v) || v < 1 ||
-            v > (!strcmp(tok[i], "batch") ? (1 << 24) : 1000000)) {
+        int64_t max = !strcmp(tok[i], "batch") ? FLOW_MAX_BATCH : FLOW_MAX_HWM;
+        if (flow__parse_i64(eq + 1, &v) || v < 1 || v > max) {
             rc = flow__diag(diag, FLOW_EPARAM, g->file, line,
-                            "bad value '%s' for link option '%s'", eq + 1,
-                            tok[i]);
+                            "bad value '%s' for link option '%s': an integer "
+                            "from 1 to %" PRId64,
+                            eq + 1, tok[i], max);
             free(text);
             return rc;
         }
