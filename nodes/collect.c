@@ -15,12 +15,15 @@
  * as it was. The new file is unnamed until then (O_TMPFILE; a temporary name
  * where the file system has no unnamed files), so a run killed outright
  * leaves nothing behind either, and it gets the old file's permissions (and
- * owner, where the user may give it). Any other path (a symbolic link, a
- * file with several names, a FIFO, a device such as /dev/null, a socket)
- * is opened and written in place, batch by batch, as a shell's `>` does: a
- * file renamed onto it would replace the link, split the names or replace
- * the device. /dev/stdout (/dev/fd/1, /proc/self/fd/1) is standard output,
- * as "-" is.
+ * owner, where the user may give it; not set-id bits). Any other path (a
+ * symbolic link, a file of ours with several names, a FIFO, a device such
+ * as /dev/null, a socket) is opened and written in place, batch by batch,
+ * as a shell's `>` does: a file renamed onto it would replace the link,
+ * split the names or replace the device. A symbolic link is followed only
+ * if it is ours or its directory's owner's (the kernel's protected_symlinks
+ * rule, everywhere): one planted in a directory others may write is
+ * refused. /dev/stdout (/dev/fd/1, /proc/self/fd/1) is standard output, as
+ * "-" is.
  *
  * A graceful stop (the first Ctrl-C) drains what is in flight to the sinks:
  * the count, or the file, is then of what arrived, and flowrun says that the
@@ -32,6 +35,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -332,15 +336,18 @@ write_ready(flow_node_t *node, struct collect *s)
 
 static void collect_fini(flow_node_t *node, void *state);
 
-/* Open the output path itself, to write it in place (see the top). */
+/* Open the output path itself, to write it in place (see the top),
+ * following it if it is a symbolic link and `follow`. */
 static int
-open_in_place(flow_node_t *node, struct collect *s)
+open_in_place(flow_node_t *node, struct collect *s, bool follow)
 {
+    int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
     int rc;
 
+    if (!follow) /* it was no link when looked at: it is none now */
+        flags |= O_NOFOLLOW;
     /* A FIFO's open waits for a reader: a stop may come meanwhile. */
-    while ((s->fd = open(s->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                         0666)) < 0) {
+    while ((s->fd = open(s->output, flags, 0666)) < 0) {
         rc = -errno;
         s->fd = STDOUT_FILENO;
         if (rc == -EINTR && (rc = flow_node_stopping(node)) == 0)
@@ -367,32 +374,76 @@ take_over_mode(int fd, const struct stat *old)
         umask(mask);
         return fchmod(fd, 0666 & ~mask) < 0 ? -errno : 0;
     }
-    /* Before the mode: a change of owner clears the set-id bits. */
     if ((old->st_uid != geteuid() || old->st_gid != getegid()) &&
         fchown(fd, old->st_uid, old->st_gid) < 0 &&
         fchown(fd, (uid_t)-1, old->st_gid) < 0) {
         /* Not ours to give: the file stays the user's. */
     }
-    return fchmod(fd, old->st_mode & 07777) < 0 ? -errno : 0;
+    /* The permissions, not the set-id bits: an output is no program. */
+    return fchmod(fd, old->st_mode & 01777) < 0 ? -errno : 0;
+}
+
+/* The directory of `path` (caller frees), or NULL without memory. */
+static char *
+dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = strdup(!slash ? "." : slash == path ? "/" : path);
+
+    if (dir && slash && slash != path)
+        dir[slash - path] = '\0';
+    return dir;
+}
+
+/* Whether the symbolic link `path` (`lst`, its lstat) may be followed: it
+ * is ours, or its directory's owner's. The kernel's protected_symlinks rule,
+ * in every directory: in one that others may write, a link planted there
+ * would make this run overwrite (or create) a file of the planter's
+ * choosing with this run's rights. */
+static bool
+link_trusted(const char *path, const struct stat *lst)
+{
+    char *dir = dir_of(path);
+    struct stat st;
+    bool ok;
+
+    if (lst->st_uid == geteuid())
+        return true;
+    ok = dir && stat(dir, &st) == 0 && st.st_uid == lst->st_uid;
+    free(dir);
+    return ok;
 }
 
 /* Create the new file in the output path's directory, unnamed where the file
- * system can, with the old file `old`'s mode (NULL: none). */
+ * system can (and where /proc can name it at the end), with the old file
+ * `old`'s mode (NULL: none). */
 static int
 open_new(flow_node_t *node, struct collect *s, const struct stat *old)
 {
     size_t size = strlen(s->output) + sizeof(".XXXXXX");
     const char *slash = strrchr(s->output, '/');
-    char *dir = strdup(!slash ? "." : slash == s->output ? "/" : s->output);
+    char *dir = dir_of(s->output);
     int rc;
 
     if (dir == NULL)
         return flow_node_fail(node, "out of memory");
-    if (slash && slash != s->output)
-        dir[slash - s->output] = '\0';
+    /* Its temporary name must fit: fail now, not after the whole run. */
+    if (strlen(slash ? slash + 1 : s->output) + sizeof(".XXXXXX") - 1 >
+        NAME_MAX) {
+        free(dir);
+        return flow_node_fail(node, "cannot create a file next to '%s': %s",
+                              s->output, flow_strerror(-ENAMETOOLONG));
+    }
     s->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     rc = s->fd < 0 ? -errno : 0;
     free(dir);
+    if (s->fd >= 0 && access("/proc/self/fd", X_OK) != 0 && geteuid() != 0) {
+        /* No /proc to name it by, nor the right to name it by its
+         * descriptor alone (AT_EMPTY_PATH): a named file instead. */
+        close(s->fd);
+        s->fd = -1;
+        rc = -EOPNOTSUPP;
+    }
     if (s->fd < 0 && rc != -EOPNOTSUPP && rc != -EISDIR && rc != -EINVAL) {
         s->fd = STDOUT_FILENO;
         return flow_node_fail(node, "cannot create a file next to '%s': %s",
@@ -439,9 +490,19 @@ open_output(flow_node_t *node, struct collect *s)
     }
     if (S_ISDIR(st.st_mode))
         return flow_node_fail(node, "output '%s' is a directory", s->output);
-    if (S_ISREG(st.st_mode) && st.st_nlink == 1)
+    if (S_ISLNK(st.st_mode)) {
+        if (!link_trusted(s->output, &st))
+            return flow_node_fail(node,
+                                  "output '%s' is a symbolic link of another "
+                                  "user (uid %ld): not followed",
+                                  s->output, (long)st.st_uid);
+        return open_in_place(node, s, true);
+    }
+    /* A file with several names is written in place, for all of them, when
+     * it is ours; another's gets a new file under this name only. */
+    if (S_ISREG(st.st_mode) && (st.st_nlink == 1 || st.st_uid != geteuid()))
         return open_new(node, s, &st);
-    return open_in_place(node, s);
+    return open_in_place(node, s, false);
 }
 
 /* Give the unnamed new file a temporary name next to the output path. */
@@ -466,7 +527,9 @@ name_new(flow_node_t *node, struct collect *s)
         }
         close(fd);
         unlink(s->tmp_path);
-        if (linkat(AT_FDCWD, fdpath, AT_FDCWD, s->tmp_path,
+        /* By the descriptor (needs CAP_DAC_READ_SEARCH), else by /proc. */
+        if (linkat(s->fd, "", AT_FDCWD, s->tmp_path, AT_EMPTY_PATH) == 0 ||
+            linkat(AT_FDCWD, fdpath, AT_FDCWD, s->tmp_path,
                    AT_SYMLINK_FOLLOW) == 0)
             return 0;
         rc = -errno;

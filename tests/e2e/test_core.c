@@ -574,8 +574,9 @@ run_to(tu_result_t *r, const char *out, long n)
 
 /*
  * What collect's output path names is respected: a symbolic link is written
- * through (the link stays, its target gets the output); a file with two names
- * is written in place (both names see it); a file replaced keeps its
+ * through (the link stays, its target gets the output), unless another user
+ * planted it; a file with two names is written in place (both names see
+ * it); a file replaced keeps its
  * permissions; /dev/stdout is flowrun's standard output; and a run killed
  * outright (SIGKILL to flowrun) leaves no temporary file beside the path.
  */
@@ -606,6 +607,15 @@ test_core_collect_in_place(void **unused)
     assert_int_equal(lstat(slink, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
     assert_true(holds_count(target, 300));
+    /* Another user's link in a directory that is not theirs (planted in a
+     * directory others may write): refused, its target untouched. */
+    if (lchown(slink, 65534, 65534) == 0) {
+        assert_int_equal(run_to(&r, slink, 5), 1);
+        tu_assert_contains(r.err, "is a symbolic link of another user (uid "
+                                  "65534): not followed\n");
+        tu_result_release(&r);
+        assert_true(holds_count(target, 300));
+    }
     unlink(slink);
 
     /* Two names: both see the output. */
