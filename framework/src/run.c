@@ -727,6 +727,15 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         if (rdv && flow__rdv_finished(rdv))
             s.released = true;
+        if (rdv && b.ready[0] >= 0 && flow__rdv_started(rdv)) {
+            /* The rendezvous sent the endpoint table: the start barrier of
+             * a TCP run (its instances never write the ready pipe). */
+            close(b.ready[0]);
+            b.ready[0] = -1;
+            close(b.go[1]);
+            b.go[1] = -1;
+            go_at = flow__now_s();
+        }
         for (size_t k = 0; k < s.nprocs; k++)
             if (pfd[ierr + (int)k].fd >= 0 &&
                 (pfd[ierr + (int)k].revents & (POLLIN | POLLHUP | POLLERR)))

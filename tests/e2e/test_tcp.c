@@ -136,6 +136,58 @@ wait_status(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/*
+ * A local TCP run passes its start barrier when the rendezvous sends the
+ * endpoint table (the instances never write the ready pipe of an ipc run):
+ * a node's timeout fires (it never did), and a SIGTERM is a graceful stop
+ * that drains whole messages to the sink (it was always a hard one, the
+ * count lost).
+ */
+static void
+test_tcp_timeouts_and_stops(void **unused)
+{
+    char *hang = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[f]\ntype = fault\naction = hang\n"
+                              "after = 100\ntimeout = 1\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> f.in\n"
+                              "push = f.out -> out.in\n");
+    char *flow = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[mid]\ntype = jitter\nmax_us = 300\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=1000\n"
+                              "push = mid.out -> out.in\n");
+    const char *args[] = { flow, "--transport", "tcp", NULL };
+    long long count = -1;
+    tu_result_t r;
+    char *out;
+    int fd;
+    pid_t pid;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 30, hang, "--transport", "tcp", NULL), 124);
+    tu_assert_contains(r.err, "timed out after 1s");
+    assert_true(r.seconds < 10);
+    tu_result_release(&r);
+
+    pid = tu_spawn(args, &fd);
+    assert_true(pid > 0);
+    usleep(1500000);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    out = read_all(fd);
+    assert_int_equal(wait_status(pid), 143);
+    if (sscanf(out, "%lld", &count) != 1 || count <= 0 || count % 1000)
+        print_message("output after SIGTERM: '%s'\n", out);
+    assert_int_equal(sscanf(out, "%lld", &count), 1);
+    assert_true(count > 0);
+    assert_int_equal(count % 1000, 0);
+    free(out);
+    unlink(hang);
+    unlink(flow);
+    free(hang);
+    free(flow);
+}
+
 /* Each instance started by hand, as Slurm or Kubernetes would. */
 static void
 test_tcp_instances_by_hand(void **unused)
@@ -230,6 +282,7 @@ main(void)
         cmocka_unit_test(test_tcp_instances_by_hand),
         cmocka_unit_test(test_tcp_instance_failure),
         cmocka_unit_test(test_tcp_instance_usage),
+        cmocka_unit_test(test_tcp_timeouts_and_stops),
     };
     signal(SIGPIPE, SIG_IGN);
     tu_watchdog(200);
