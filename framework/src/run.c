@@ -338,6 +338,32 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
     return failed;
 }
 
+/* After a stop signal once the instances ran: what the output holds. A
+ * count or a file written then would look like the whole result. */
+static void
+report_stop(sup_t *s)
+{
+    const char *sig = sigabbrev_np(s->signo);
+    char line[512];
+    int n;
+
+    if (!s->stopping)
+        /* Graceful to the end: the sources stopped, the rest drained. */
+        n = snprintf(line, sizeof(line),
+                     "flowrun: graph '%s' stopped by SIG%s before its end: "
+                     "the output holds what reached the sinks until then\n",
+                     s->g->name, sig ? sig : "?");
+    else
+        /* A second signal, or a drain that took too long. */
+        n = snprintf(line, sizeof(line),
+                     "flowrun: graph '%s' stopped by SIG%s before its end, "
+                     "its instances killed: the output is cut short, and a "
+                     "file output was not written\n",
+                     s->g->name, sig ? sig : "?");
+    if (n > 0)
+        err_write(s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+}
+
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what
  * still runs. */
 static void
@@ -823,6 +849,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     }
     if (s.progress_shown)
         err_write(&s, "", 0);
+    if (s.result == FLOW_EINTR && s.draining && go_at > 0 && !opts->quiet)
+        report_stop(&s);
     if (report_stats(&s, opts, flow__now_s() - started) && !s.result)
         s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
     flow__rdv_destroy(&rdv);

@@ -1068,7 +1068,8 @@ test_faults_signal_drains(void **unused)
 
 /*
  * A second SIGINT during a slow drain (about 13 s of queued work) stops at
- * once: exit 130, no node reported as failed, nothing left behind.
+ * once: exit 130, no node reported as failed, the output said to be cut
+ * short, nothing left behind.
  */
 static void
 test_faults_second_sigint(void **unused)
@@ -1103,6 +1104,11 @@ test_faults_second_sigint(void **unused)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 130);
     assert_null(strstr(e, "error"));
+    /* Said to be cut short, not a drained output. */
+    assert_non_null(strstr(e, "' stopped by SIGINT before its end, its "
+                              "instances killed: the output is cut short, "
+                              "and a file output was not written\n"));
+    assert_null(strstr(e, "the output holds what reached the sinks"));
     free(e);
     unlink(path);
     free(path);

@@ -663,14 +663,6 @@ main(int argc, char **argv)
         status = 124;
     } else if (rc == FLOW_EINTR) {
         status = 128 + signo;
-        if (signo > 0 && signo != SIGPIPE && !rdv_only && !ro.quiet) {
-            /* Say it: a count or a file written now looks like a result. */
-            const char *name = sigabbrev_np(signo);
-            fprintf(stderr,
-                    "flowrun: graph '%s' stopped by SIG%s before its end: "
-                    "the output holds what reached the sinks until then\n",
-                    flow_graph_name(g), name ? name : "?");
-        }
     } else if (rc == FLOW_ENODE) {
         status = 1;
     } else {
