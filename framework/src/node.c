@@ -580,7 +580,12 @@ wire_connect(flow_node_t *node, const char *run_dir)
             if (rc)
                 return flow_node_fail(node, "no endpoint for link '%s'",
                                       p->link->text);
-            if (zmq_connect(ch->sock, ep))
+            /* A graceful stop's signal may interrupt it: connect again
+             * (a hard stop ends the node in sock_fail). */
+            while ((rc = zmq_connect(ch->sock, ep)) && zmq_errno() == EINTR &&
+                   !stop_hard)
+                ;
+            if (rc)
                 return sock_fail(node, p, "connect to", ep);
         }
     }

@@ -272,24 +272,54 @@ run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
 static int
 stdout_status(int status)
 {
+    int e;
+
+    errno = 0;
     if (fflush(stdout) == 0 && !ferror(stdout))
         return status;
+    e = errno ? errno : EIO; /* an error of an earlier write: not kept */
     fprintf(stderr, "flowrun: error: cannot write to standard output: %s\n",
-            strerror(errno));
+            strerror(e));
     return status ? status : 1;
 }
 
-/* Whether paths `a` and `b` name the same file: the same string, or the
- * same existing inode (a FIFO or /dev/null is not "a file" to overwrite). */
+/* `path` with its directory made absolute and without links (caller
+ * frees), or NULL when that directory does not exist. */
+static char *
+canonical(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = strndup(path, slash ? (size_t)(slash - path) : 0);
+    char *real = dir ? realpath(!slash ? "." : *dir ? dir : "/", NULL) : NULL;
+    char *out = NULL;
+
+    if (real && asprintf(&out, "%s/%s", real, base) < 0)
+        out = NULL;
+    free(real);
+    free(dir);
+    return out;
+}
+
+/* Whether paths `a` and `b` name the same file to overwrite: one existing
+ * regular file, or one path not there yet, however spelt ("s.json",
+ * "./s.json"). A FIFO or /dev/null is not a file to overwrite. */
 static bool
 same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
+    char *ca, *cb;
+    bool same;
 
-    if (!strcmp(a, b))
-        return stat(a, &sa) || S_ISREG(sa.st_mode);
-    return !stat(a, &sa) && !stat(b, &sb) && S_ISREG(sa.st_mode) &&
-           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (!stat(a, &sa) && !stat(b, &sb))
+        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
+    ca = canonical(a);
+    cb = canonical(b);
+    same = ca && cb && !strcmp(ca, cb);
+    free(ca);
+    free(cb);
+    return same || !strcmp(a, b);
 }
 
 int
