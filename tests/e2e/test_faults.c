@@ -516,6 +516,17 @@ test_faults_data_after_end(void **unused)
     tu_result_release(&run.r);
 }
 
+/* The one failure flowrun reports is instance 0 of `node`. */
+static void
+assert_only_failure(const run_t *run, const char *node)
+{
+    char want[160];
+
+    snprintf(want, sizeof(want), "flowrun: error: node '%s' instance 0 ", node);
+    assert_int_equal(count_str(run->r.err, "flowrun: error:"), 1);
+    assert_non_null(strstr(run->r.err, want));
+}
+
 /* Run the graph `text` with the fixture plugins; check that it exits with
  * `status` and that `node`[`inst`] logged the line `want`. The caller
  * releases run->r. */
@@ -628,9 +639,7 @@ test_faults_ignored_error_fails(void **unused)
         } else {
             snprintf(want, sizeof(want), "error: %s\n", cases[i].reason);
             assert_non_null(find_line(run.r.err, "m", 0, want));
-            assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
-            assert_non_null(
-                strstr(run.r.err, "flowrun: error: node 'm' instance 0 "));
+            assert_only_failure(&run, "m");
         }
         tu_result_release(&run.r);
     }
@@ -677,9 +686,7 @@ test_faults_positive_return_fails(void **unused)
                 assert_string_equal(run.r.out, "1000\n");
             } else {
                 run_fixture(&run, text, 1, "r", 0, want);
-                assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
-                assert_non_null(
-                    strstr(run.r.err, "flowrun: error: node 'r' instance 0 "));
+                assert_only_failure(&run, "r");
             }
             tu_result_release(&run.r);
         }
