@@ -414,59 +414,61 @@ link_trusted(const char *path, const struct stat *lst)
     return ok;
 }
 
+/* Make the named temporary file OUTPUT.XXXXXX in `s->tmp_path` (allocated
+ * if NULL). Returns its descriptor, or -errno with `s->tmp_path` freed. */
+static int
+temp_file(struct collect *s)
+{
+    size_t size = strlen(s->output) + sizeof(".XXXXXX");
+    int fd;
+
+    if (!s->tmp_path && !(s->tmp_path = malloc(size)))
+        return -ENOMEM;
+    snprintf(s->tmp_path, size, "%s.XXXXXX", s->output);
+    if ((fd = mkstemp(s->tmp_path)) < 0) {
+        fd = -errno;
+        free(s->tmp_path);
+        s->tmp_path = NULL;
+    }
+    return fd;
+}
+
 /* Create the new file in the output path's directory, unnamed where the file
  * system can (and where /proc can name it at the end), with the old file
  * `old`'s mode (NULL: none). */
 static int
 open_new(flow_node_t *node, struct collect *s, const struct stat *old)
 {
-    size_t size = strlen(s->output) + sizeof(".XXXXXX");
     const char *slash = strrchr(s->output, '/');
     char *dir = dir_of(s->output);
-    int rc;
+    int fd = -1, rc;
 
     if (dir == NULL)
         return flow_node_fail(node, "out of memory");
     /* Its temporary name must fit: fail now, not after the whole run. */
     if (strlen(slash ? slash + 1 : s->output) + sizeof(".XXXXXX") - 1 >
         NAME_MAX) {
-        free(dir);
-        return flow_node_fail(node, "cannot create a file next to '%s': %s",
-                              s->output, flow_strerror(-ENAMETOOLONG));
+        rc = -ENAMETOOLONG;
+    } else {
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        rc = fd < 0 ? -errno : 0;
+        if (fd >= 0 && access("/proc/self/fd", X_OK) != 0 && geteuid() != 0) {
+            /* No /proc to name it by, nor the right to name it by its
+             * descriptor alone (AT_EMPTY_PATH): a named file instead. */
+            close(fd);
+            rc = -EOPNOTSUPP;
+        }
+        if (rc == -EOPNOTSUPP || rc == -EISDIR || rc == -EINVAL) {
+            /* No unnamed files here: a temporary name at once. */
+            fd = temp_file(s);
+            rc = fd < 0 ? fd : 0;
+        }
     }
-    s->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-    rc = s->fd < 0 ? -errno : 0;
     free(dir);
-    if (s->fd >= 0 && access("/proc/self/fd", X_OK) != 0 && geteuid() != 0) {
-        /* No /proc to name it by, nor the right to name it by its
-         * descriptor alone (AT_EMPTY_PATH): a named file instead. */
-        close(s->fd);
-        s->fd = -1;
-        rc = -EOPNOTSUPP;
-    }
-    if (s->fd < 0 && rc != -EOPNOTSUPP && rc != -EISDIR && rc != -EINVAL) {
-        s->fd = STDOUT_FILENO;
+    if (rc < 0)
         return flow_node_fail(node, "cannot create a file next to '%s': %s",
                               s->output, flow_strerror(rc));
-    }
-    if (s->fd < 0) {
-        /* No unnamed files here: a temporary name at once. */
-        s->tmp_path = malloc(size);
-        if (s->tmp_path == NULL) {
-            s->fd = STDOUT_FILENO;
-            return flow_node_fail(node, "out of memory");
-        }
-        snprintf(s->tmp_path, size, "%s.XXXXXX", s->output);
-        s->fd = mkstemp(s->tmp_path);
-        if (s->fd < 0) {
-            rc = -errno;
-            s->fd = STDOUT_FILENO;
-            free(s->tmp_path);
-            s->tmp_path = NULL;
-            return flow_node_fail(node, "cannot create a file next to '%s': %s",
-                                  s->output, flow_strerror(rc));
-        }
-    }
+    s->fd = fd;
     s->file_open = true;
     s->temp = true;
     if ((rc = take_over_mode(s->fd, old)) < 0)
@@ -509,20 +511,15 @@ open_output(flow_node_t *node, struct collect *s)
 static int
 name_new(flow_node_t *node, struct collect *s)
 {
-    size_t size = strlen(s->output) + sizeof(".XXXXXX");
     char fdpath[64];
     int rc = 0;
 
-    s->tmp_path = malloc(size);
-    if (s->tmp_path == NULL)
-        return flow_node_fail(node, "out of memory");
     snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", s->fd);
     for (int tries = 0; tries < 100; tries++) {
         /* A free name: mkstemp's, made free again for linkat. */
-        int fd;
-        snprintf(s->tmp_path, size, "%s.XXXXXX", s->output);
-        if ((fd = mkstemp(s->tmp_path)) < 0) {
-            rc = -errno;
+        int fd = temp_file(s);
+        if (fd < 0) {
+            rc = fd;
             break;
         }
         close(fd);

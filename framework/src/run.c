@@ -302,6 +302,17 @@ typedef struct barrier {
     int release[2]; /* closed by the launcher: close sockets, exit */
 } barrier_t;
 
+/* Pass the start barrier: the instances go. Returns when (flow__now_s). */
+static double
+barrier_go(barrier_t *b)
+{
+    close(b->ready[0]);
+    b->ready[0] = -1;
+    close(b->go[1]);
+    b->go[1] = -1;
+    return flow__now_s();
+}
+
 /* Print --stats and write --stats-json and --dot-stats after the run.
  * Returns 0, or -1 if a file could not be written (said on stderr). */
 static int
@@ -756,11 +767,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         if (rdv && b.ready[0] >= 0 && flow__rdv_started(rdv)) {
             /* The rendezvous sent the endpoint table: the start barrier of
              * a TCP run (its instances never write the ready pipe). */
-            close(b.ready[0]);
-            b.ready[0] = -1;
-            close(b.go[1]);
-            b.go[1] = -1;
-            go_at = flow__now_s();
+            go_at = barrier_go(&b);
         }
         for (size_t k = 0; k < s.nprocs; k++)
             if (pfd[ierr + (int)k].fd >= 0 &&
@@ -773,11 +780,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 nready += (size_t)r;
             if (r == 0 || nready >= s.nprocs) {
                 /* Every instance is bound (or some died): go. */
-                close(b.ready[0]);
-                b.ready[0] = -1;
-                close(b.go[1]);
-                b.go[1] = -1;
-                go_at = flow__now_s();
+                go_at = barrier_go(&b);
             }
         }
         if (idone >= 0 && (pfd[idone].revents & (POLLIN | POLLHUP))) {
