@@ -13,39 +13,70 @@
 
 #include "internal.h"
 
+/*
+ * A whole number written in decimal: [sign] digits [. digits] [e|E [sign]
+ * digits], such as "-12", "1e9" or "2.5e6", whose value has no fraction:
+ * "1.5" and "15e-1" are not integers, "1.50e1" and "150e-1" are 15. No
+ * spaces, no hexadecimal, no digit separators.
+ */
 int
 flow__parse_i64(const char *s, int64_t *out)
 {
-    char *end;
-    long long v;
+    const char *p = s, *ip, *fp = "";
+    size_t nint = 0, nfrac = 0, first, last, n;
+    long exp = 0, pow10;
+    bool neg = false, eneg = false;
+    uint64_t mag = 0;
 
-    errno = 0;
-    if (!*s || (*s != '-' && *s != '+' && (*s < '0' || *s > '9')))
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    for (ip = p; isdigit((unsigned char)*p); p++)
+        nint++;
+    if (!nint)
         return FLOW_EPARAM;
-    v = strtoll(s, &end, 10);
-    if (errno == ERANGE)
-        return -ERANGE;
-    if (*end == 'e' || *end == 'E') {
-        char *eend;
-        long e;
-        errno = 0;
-        e = strtol(end + 1, &eend, 10);
-        if (end[1] < '0' || end[1] > '9' || *eend)
+    if (*p == '.') {
+        for (fp = ++p; isdigit((unsigned char)*p); p++)
+            nfrac++;
+        if (!nfrac)
             return FLOW_EPARAM;
-        if (v != 0 && (e > 18 || errno == ERANGE))
-            return -ERANGE;
-        if (v == 0)
-            e = 0;
-        for (long i = 0; i < e; i++) {
-            if (v > INT64_MAX / 10 || v < INT64_MIN / 10)
-                return -ERANGE;
-            v *= 10;
-        }
-        end = eend;
     }
-    if (*end)
+    if (*p == 'e' || *p == 'E') {
+        if (*++p == '+' || *p == '-')
+            eneg = *p++ == '-';
+        if (!isdigit((unsigned char)*p))
+            return FLOW_EPARAM;
+        for (; isdigit((unsigned char)*p); p++)
+            if (exp < 1000000) /* beyond, 0 or out of range all the same */
+                exp = exp * 10 + (*p - '0');
+    }
+    if (*p)
         return FLOW_EPARAM;
-    *out = v;
+
+        /* The digits, integer part then fraction, from the first non-zero one
+         * to the last, times 10^pow10. */
+#define DIGIT(i) ((i) < nint ? ip[i] : fp[(i)-nint])
+    n = nint + nfrac;
+    for (first = 0; first < n && DIGIT(first) == '0'; first++)
+        ;
+    if (first == n) {
+        *out = 0;
+        return 0;
+    }
+    for (last = n - 1; DIGIT(last) == '0'; last--)
+        ;
+    pow10 = (eneg ? -exp : exp) - (long)nfrac + (long)(n - 1 - last);
+    if (pow10 < 0)
+        return FLOW_EPARAM; /* a fraction */
+    if ((long)(last - first + 1) + pow10 > 19)
+        return -ERANGE; /* 10^19 or more */
+    for (size_t i = first; i <= last; i++)
+        mag = mag * 10 + (uint64_t)(DIGIT(i) - '0');
+#undef DIGIT
+    for (long i = 0; i < pow10; i++)
+        mag *= 10; /* at most 19 digits: below 2^64 */
+    if (mag > (uint64_t)INT64_MAX + neg)
+        return -ERANGE;
+    *out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
     return 0;
 }
 

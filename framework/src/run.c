@@ -485,7 +485,7 @@ fd_limit_for(size_t nprocs)
             nprocs, (unsigned long long)need,
             (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur
                                                               : rl.rlim_max));
-    return -EMFILE;
+    return FLOW_ENODE;
 }
 
 int
@@ -647,7 +647,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         if (!rdv) {
             fprintf(stderr, "flowrun: error: cannot start the rendezvous: %s\n",
                     flow_strerror(err ? err : -ENOMEM));
-            s.result = err ? err : -ENOMEM;
+            s.result = FLOW_ENODE; /* said */
             begin_stop(&s, grace);
         } else {
             flow__rdv_set_quiet(rdv, true);

@@ -2129,8 +2129,9 @@ test_faults_load_200_processes(void **unused)
 /*
  * The launcher holds a descriptor per instance. Under a low soft limit on
  * open files it raises the limit itself and the graph runs; under a low
- * hard limit (set in a child, which cannot raise it back) it says so before
- * anything forks, instead of running with instances it cannot watch.
+ * hard limit (set in a child, which cannot raise it back) it says so, in
+ * one line, before anything forks, instead of running with instances it
+ * cannot watch.
  */
 static void
 test_faults_open_file_limit(void **unused)
@@ -2172,7 +2173,7 @@ test_faults_open_file_limit(void **unused)
             _exit(3);
         tu_run(&r, 60, args);
         unlink(path);
-        if (r.status != 1 || r.outlen || !strstr(r.err, want)) {
+        if (r.status != 1 || r.outlen || strcmp(r.err, want)) { /* only */
             fprintf(stderr, "status %d, stderr:\n%s\n", r.status, r.err);
             _exit(1);
         }

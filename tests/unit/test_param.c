@@ -74,6 +74,7 @@ test_param_int_bounds(void **state)
         { "0", 0 },      { "-10", -10 },        { "2000000000", 2000000000 },
         { "+17", 17 },   { "1e9", 1000000000 }, { "2E9", 2000000000 },
         { "15e1", 150 }, { "-1e1", -10 },       { "007", 7 },
+        { "1e+2", 100 }, { "2.5e6", 2500000 },  { "1.0", 1 },
     };
     static const char *const range[] = { "-11",
                                          "2000000001",
@@ -82,9 +83,9 @@ test_param_int_bounds(void **state)
                                          "1e18",
                                          "99999999999999999999",
                                          "-99999999999999999999" };
-    static const char *const nan[] = { "",   "abc", "12abc", "1.5",  "0x10",
-                                       "1e", "e3",  "1e-2",  "1e+2", "-",
-                                       "+",  " 1",  "1 ",    "--1",  "1,000" };
+    static const char *const nan[] = { "",   "abc", "12abc", "1.5",   "0x10",
+                                       "1e", "e3",  "1e-2",  "1.5e0", "-",
+                                       "+",  " 1",  "1 ",    "--1",   "1,000" };
     struct t st = { .n = 42 };
 
     (void)state;
@@ -317,9 +318,31 @@ test_param_parse_i64_edges(void **state)
         { "e5", FLOW_EPARAM, 0 },
         { "1e", FLOW_EPARAM, 0 },
         { "1e-1", FLOW_EPARAM, 0 },
-        { "1e+1", FLOW_EPARAM, 0 },
         { "1e1x", FLOW_EPARAM, 0 },
-        { "1.0", FLOW_EPARAM, 0 },
+        /* A decimal fraction or a negative power: whole values only. */
+        { "1e+1", 0, 10 },
+        { "1.0", 0, 1 },
+        { "0.0", 0, 0 },
+        { "1.5e1", 0, 15 },
+        { "1.50e1", 0, 15 },
+        { "150e-1", 0, 15 },
+        { "-0.5e1", 0, -5 },
+        { "2.5E6", 0, 2500000 },
+        { "9.223372036854775807e18", 0, INT64_MAX },
+        { "-9.223372036854775808e18", 0, INT64_MIN },
+        { "9.223372036854775808e18", -ERANGE, 0 },
+        { "1000000000000000000000000000000e-30", 0, 1 },
+        { "00000000000000000000000000000000042", 0, 42 },
+        { "0.000e999999999999", 0, 0 },
+        { "1e999999999999", -ERANGE, 0 },
+        { "15e-1", FLOW_EPARAM, 0 },
+        { "1.5", FLOW_EPARAM, 0 },
+        { "1e-999999999999", FLOW_EPARAM, 0 },
+        { "1.", FLOW_EPARAM, 0 },
+        { ".5e1", FLOW_EPARAM, 0 },
+        { "1e+", FLOW_EPARAM, 0 },
+        { "1e1.5", FLOW_EPARAM, 0 },
+        { "1.e1", FLOW_EPARAM, 0 },
         { "0x1f", FLOW_EPARAM, 0 },
         { " 5", FLOW_EPARAM, 0 },
         { "5 ", FLOW_EPARAM, 0 },
