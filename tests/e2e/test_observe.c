@@ -1219,6 +1219,27 @@ test_observe_options(void **unused)
     tu_assert_contains(r.err, "flowrun: error: --rendezvous goes with "
                               "--instance or --slurm-task");
     tu_result_release(&r);
+    /* Statistics in a cluster mode: refused, and no file made (one was
+     * created empty, never written). */
+    {
+        char *js = temp_path(".json");
+        unlink(js);
+        assert_int_equal(tu_runl(&r, 30, "--instance", "a:0", "--rendezvous",
+                                 "tcp://127.0.0.1:1", "--stats-json", js, graph,
+                                 NULL),
+                         2);
+        tu_assert_contains(r.err, "flowrun: error: --stats-json: statistics "
+                                  "are gathered by local runs only");
+        assert_int_equal(access(js, F_OK), -1);
+        tu_result_release(&r);
+        assert_int_equal(
+            tu_runl(&r, 30, "--rendezvous-only", "--stats", graph, NULL), 2);
+        tu_assert_contains(r.err, "flowrun: error: --stats: statistics are "
+                                  "gathered by local runs only");
+        assert_int_equal(r.outlen, 0);
+        tu_result_release(&r);
+        free(js);
+    }
 
     /* What flowrun prints itself cannot be written (a full disk): exit 1,
      * saying so, not 0. */

@@ -533,6 +533,18 @@ main(int argc, char **argv)
               "--slurm-task (it names the rendezvous they join)\n",
               stderr);
         early = 2;
+    } else if (early < 0 && (rdv_only || slurm || slurm_task || instance) &&
+               (ro.stats || ro.stats_json || ro.dot_stats)) {
+        /* Only the local launcher gathers them: a file asked for would be
+         * left empty. */
+        fprintf(stderr,
+                "flowrun: error: %s: statistics are gathered by local runs "
+                "only, not with --rendezvous-only, --launcher slurm, "
+                "--instance or --slurm-task\n",
+                ro.stats_json  ? "--stats-json"
+                : ro.dot_stats ? "--dot-stats"
+                               : "--stats");
+        early = 2;
     }
     if (early >= 0) {
         flow_registry_destroy(&reg);
