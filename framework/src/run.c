@@ -841,13 +841,23 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             reap(&s, grace);
         }
     }
-    /* What the children still had to say. */
+    /* What the children still had to say. A grandchild may hold a pipe:
+     * it has a second in all (its run's process group is killed below),
+     * and the line it has not ended by then is passed on as it is. */
+    double relay_until = flow__now_s() + 1.0;
     for (size_t k = 0; k < s.nprocs; k++) {
-        int spins = 0;
-        while (s.procs[k].err_fd >= 0 && relay_stderr(&s, &s.procs[k]) &&
-               spins++ < 100) {
-            struct pollfd one = { s.procs[k].err_fd, POLLIN, 0 };
-            poll(&one, 1, 10); /* a grandchild may hold the pipe */
+        flow_proc_t *p = &s.procs[k];
+        while (p->err_fd >= 0 && relay_stderr(&s, p)) {
+            struct pollfd one = { p->err_fd, POLLIN, 0 };
+            double left = relay_until - flow__now_s();
+            if (left <= 0)
+                break;
+            poll(&one, 1, left < 0.01 ? 1 : 10);
+        }
+        if (p->err_fd >= 0) {
+            relay_lines(&s, p, true);
+            close(p->err_fd);
+            p->err_fd = -1;
         }
     }
     if (s.progress_shown)

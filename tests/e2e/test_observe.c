@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1378,6 +1379,83 @@ test_observe_stderr_relay(void **unused)
     }
 }
 
+static double
+mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A node's grandchild that keeps the stderr pipe open (fixture chatter's
+ * linger_ms) delays the end of the run by a second in all, not a second
+ * per instance, and what it wrote without a newline is passed on, not
+ * dropped; it is killed with the run's process group (no orphan).
+ */
+static void
+test_observe_stderr_held(void **unused)
+{
+    static const char text[] = "[graph]\nname = held\n"
+                               "[talk]\ntype = chatter\nbytes = 10\n"
+                               "linger_ms = 20000\ninstances = 4\n"
+                               "[out]\ntype = collect\nmode = count\n"
+                               "[links]\npush = talk.out -> out.in\n";
+    tu_result_t r;
+    double t0 = mono_s();
+
+    (void)unused;
+    assert_int_equal(tu_run_graph(&r, 60, text, "--plugin-path",
+                                  FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                     0);
+    double took = mono_s() - t0;
+    assert_string_equal(r.out, "0\n");
+    for (unsigned i = 0; i < 4; i++) {
+        char want[64], *at, *end;
+        long node_pid, held_pid;
+
+        snprintf(want, sizeof(want), "talk[%u] (pid ", i);
+        at = strstr(r.err, want);
+        assert_non_null(at);       /* the letters' line */
+        at = strstr(at + 1, want); /* the grandchild's line */
+        if (!at)
+            fail_msg("no line of the grandchild of talk[%u]:\n%s", i, r.err);
+        assert_int_equal(
+            sscanf(at + strlen(want), "%ld) held by %ld", &node_pid, &held_pid),
+            2);
+        end = strchr(at, '\n');
+        assert_non_null(end);
+        /* Gone: killed with the run, not left behind (a zombie until
+         * init reaps it, at most). */
+        char path[64], stat[256] = "";
+        snprintf(path, sizeof(path), "/proc/%ld/stat", held_pid);
+        for (int tries = 0; tries < 100; tries++) {
+            FILE *f = fopen(path, "r");
+            stat[0] = '\0';
+            if (f) {
+                if (!fgets(stat, sizeof(stat), f))
+                    stat[0] = '\0';
+                fclose(f);
+            }
+            char *rp = strrchr(stat, ')');
+            if (!f || (rp && rp[1] == ' ' && rp[2] == 'Z'))
+                break;
+            nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
+            stat[0] = '\0';
+        }
+        if (stat[0]) {
+            char *rp = strrchr(stat, ')');
+            if (!rp || rp[2] != 'Z')
+                fail_msg("grandchild %ld still alive: %s", held_pid, stat);
+        }
+    }
+    /* Four held pipes: one second for all (it was one each). */
+    if (took > 3.0)
+        fail_msg("the run took %.2f s", took);
+    tu_result_release(&r);
+}
+
 int
 main(void)
 {
@@ -1396,6 +1474,7 @@ main(void)
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_piped),
         cmocka_unit_test(test_observe_stderr_relay),
+        cmocka_unit_test(test_observe_stderr_held),
     };
 
     tu_watchdog(280);
