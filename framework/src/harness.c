@@ -404,6 +404,11 @@ finish(flow_harness_t *h)
     if (h->desc->fini)
         h->desc->fini(h->node, h->state);
     h->done = true;
+    if (flow__node_failure(h->node)) { /* in fini: fails as in a graph */
+        h->failed = true;
+        snprintf(h->error, sizeof(h->error), "%s", flow__node_failure(h->node));
+        return FLOW_ENODE;
+    }
     return 0;
 }
 

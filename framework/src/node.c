@@ -1793,8 +1793,11 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         rc = flow__node_cb_result(&node, "process()",
                                   process_loop(&node, state));
     if (rc < 0 && stop_soft && !stop_hard &&
-        (node.is_source || (node.may_stop && rc == FLOW_EINTR))) {
-        /* A graceful stop: this node ends its work and streams here. */
+        (rc == FLOW_EINTR ? node.is_source || node.may_stop
+                          : node.is_source && !node.failed)) {
+        /* A graceful stop: this node ends its work and streams here. A
+         * source may return another code for the send that said so, but
+         * one that said why it failed (flow_node_fail) has failed. */
         node.failed = false;
         node.stopped = true;
         rc = 0;
@@ -1817,6 +1820,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.inited = false;
     if (d->fini)
         d->fini(&node, state);
+    if (node.failed) /* a send from fini, whose outputs have ended */
+        return report_failure(&node, "fini()", FLOW_ENODE);
     if (fflush(stdout) != 0) {
         flow_node_fail(&node, "cannot write standard output");
         return report_failure(&node, "", 0);

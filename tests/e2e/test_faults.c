@@ -603,7 +603,9 @@ test_faults_unread_input_discarded(void **unused)
  * A node that misuses a port and ignores the code (fixture misuse): the
  * call returns FLOW_EPORT, as in the harness (tests/unit/test_harness.c),
  * and the node fails all the same, with the reason the call recorded and
- * the launcher naming it; the run exits 1. Action none is the control.
+ * the launcher naming it; the run exits 1. Action none is the control;
+ * sendfini sends from fini, when the outputs have ended (it was lost, and
+ * the run exited 0).
  */
 static void
 test_faults_ignored_error_fails(void **unused)
@@ -618,6 +620,7 @@ test_faults_ignored_error_fails(void **unused)
         { "sendchannel", "send on port 'out' to channel 99 of 1" },
         { "closechannel", "close of port 'out' channel 99 of 1" },
         { "recvout", "receive on output port 'out'" },
+        { "sendfini", "send on port 'out' after its end" },
     };
 
     (void)unused;
@@ -1069,6 +1072,41 @@ test_faults_signal_drains(void **unused)
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         assert_stop_counts(path, spawn_run(path, out, err), 4, sigs[i], 1000,
                            10, out, err);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * A source that fails, saying why, once a graceful stop has ended its
+ * sends (fixture sendi64s misuse=3) has failed: exit 1 naming it, not the
+ * stop's 130 with its failure dropped.
+ */
+static void
+test_faults_fail_after_stop(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = sendi64s\nmessages = 1000000\n"
+                              "batch = 1\nmisuse = 3\n"
+                              "[mid]\ntype = jitter\nmax_us = 300\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[words]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.nums -> mid.in\n"
+                              "push = mid.out -> out.in\n"
+                              "push = src.words -> words.in\n");
+    char out[128], err[128], *e;
+    double t;
+    int status;
+
+    (void)unused;
+    status = stop_running(path, spawn_run(path, out, err), 5, SIGINT, &t);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+        fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    tu_assert_contains(e, "cannot save its place after the stop");
+    tu_assert_contains(e, "'src' instance 0");
+    run_cleanup(path, out, err);
+    free(e);
     unlink(path);
     free(path);
 }
@@ -2298,6 +2336,7 @@ main(void)
         T(test_faults_closed_stdout),
         T(test_faults_sigpipe),
         T(test_faults_second_sigint),
+        T(test_faults_fail_after_stop),
         T(test_faults_drain_time_limit),
         T(test_faults_sieve_stops_gracefully),
         T(test_faults_sieve_stop_keeps_prefix),

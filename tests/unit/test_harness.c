@@ -189,6 +189,7 @@ static const char *const misuse_reasons[] = {
     "send on port 'out' to channel 99 of 1",
     "close of port 'out' channel 99 of 1",
     "receive on output port 'out'",
+    "send on port 'out' after its end", /* from fini */
 };
 
 /* ---- Tests --------------------------------------------------------------- */
@@ -284,7 +285,7 @@ test_harness_ignored_error_fails(void **state)
         static const char *const actions[] = {
             "action=none",     "action=unknownport", "action=sendclosed",
             "action=sendnull", "action=sendchannel", "action=closechannel",
-            "action=recvout",
+            "action=recvout",  "action=sendfini",
         };
         flow_harness_t *h =
             flow_harness_new(&flow_node_misuse, &actions[a], 1, NULL);

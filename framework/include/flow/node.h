@@ -14,7 +14,8 @@
  *                                  flow_node_recv/flow_node_send themselves
  *   process(node, state, port, &m) otherwise, once per arriving message
  *   finish(node, state)            optional, after every input has ended
- *   fini(node, state)              optional, frees what init acquired
+ *   fini(node, state)              optional, frees what init acquired (sends
+ *                                  nothing: the outputs have ended)
  *
  * When run (or finish) returns 0 the framework ends every output that is
  * still open, so consumers see end-of-stream, and waits until every message
