@@ -317,6 +317,13 @@ void flow__node_set_timing(bool on);
  */
 void flow__node_signals_install(void);
 
+/*
+ * Unblock the signals an instance lives by (SIGTERM, SIGUSR1, SIGPIPE),
+ * which the caller of the launcher may have blocked: a mask survives fork
+ * and exec. After flow__node_signals_install and the mask of the child set.
+ */
+void flow__node_signals_unblock(void);
+
 /* Format an ipc endpoint for link `l`; returns 0 or -ENAMETOOLONG. */
 int flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,
                    unsigned a, unsigned b);

@@ -195,6 +195,18 @@ flow__node_signals_install(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
+void
+flow__node_signals_unblock(void)
+{
+    sigset_t m;
+
+    sigemptyset(&m);
+    sigaddset(&m, SIGTERM);
+    sigaddset(&m, SIGUSR1);
+    sigaddset(&m, SIGPIPE);
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+}
+
 /* FLOW_EINTR if this node must stop now, else 0. */
 static int
 interrupted(const flow_node_t *node)

@@ -114,6 +114,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
         flow__node_signals_install();
+        flow__node_signals_unblock(); /* whatever the caller blocked */
         flow__node_set_logging(FLOW_LOG_INFO, false);
         flow__node_set_net(true, bind && *bind ? bind : "*", rendezvous);
         _exit(flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL));
@@ -131,6 +132,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     for (int sig = 1; sig < NSIG; sig++)
         if (sigismember(&stops, sig) == 1)
             sigaction(sig, &sa, NULL);
+    sigprocmask(SIG_UNBLOCK, &stops, NULL); /* if the caller blocked them */
     while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
     sigaction(SIGCHLD, &old_chld, NULL);

@@ -455,6 +455,7 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     signal(SIGPIPE, SIG_DFL); /* stdout closed: die quietly, as tools do */
     flow__node_signals_install();
     sigprocmask(SIG_SETMASK, oldmask, NULL);
+    flow__node_signals_unblock(); /* whatever the caller blocked */
     rc = flow__node_main(g, p->node, p->inst, dir, fds, st);
     _exit(rc);
 }

@@ -133,6 +133,10 @@ setup(void **state)
     return 0;
 }
 
+/* Signals the spawned flowrun starts with blocked, as a caller's mask
+ * leaves them (it survives exec); empty but in test_faults_blocked_mask. */
+static sigset_t spawn_block;
+
 static int
 teardown(void **state)
 {
@@ -146,6 +150,7 @@ teardown(void **state)
     clear_run_tmp();
     rmdir(run_tmp);
     unsetenv("TMPDIR");
+    sigemptyset(&spawn_block); /* also when a test failed midway */
     return 0;
 }
 
@@ -892,6 +897,7 @@ spawn_ignoring(const char *path, const char *out, const char *err,
             _exit(126);
         for (size_t i = 0; ignored && ignored[i]; i++)
             signal(ignored[i], SIG_IGN);
+        sigprocmask(SIG_BLOCK, &spawn_block, NULL);
         setpgid(0, 0);
         execl(tu_flowrun(), tu_flowrun(), path, opt, arg, (char *)NULL);
         _exit(127);
@@ -1902,6 +1908,7 @@ run_reader_gone(const char *path, const char *fifo, char **err)
         if (fd < 0 || dup2(fd, 2) < 0 || dup2(out[1], 1) < 0)
             _exit(126);
         close(out[0]);
+        sigprocmask(SIG_BLOCK, &spawn_block, NULL);
         execl(tu_flowrun(), tu_flowrun(), path, (char *)NULL);
         _exit(127);
     }
@@ -1970,6 +1977,49 @@ test_faults_sigpipe(void **unused)
     }
     unlink(fifo);
     assert_int_equal(dir_entries(run_tmp), 0);
+}
+
+/*
+ * flowrun started with SIGTERM, SIGUSR1 and SIGPIPE blocked (a mask
+ * survives exec: a daemon's or a threaded program's): the instances still
+ * live by them. SIGTERM is a graceful stop that drains (it waited 5 s and
+ * killed them, writing no count), and a reader gone is a quiet 141 (it was
+ * a node's write error, exit 1).
+ */
+static void
+test_faults_blocked_mask(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[mid]\ntype = jitter\nmax_us = 300\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=1000\n"
+                              "push = mid.out -> out.in\n");
+    char *list = tu_temp_file("[src]\ntype = range\ncount = 1e12\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *e;
+    int status;
+
+    (void)unused;
+    sigemptyset(&spawn_block);
+    sigaddset(&spawn_block, SIGTERM);
+    sigaddset(&spawn_block, SIGUSR1);
+    sigaddset(&spawn_block, SIGPIPE);
+    assert_stop_counts(path, spawn_run(path, out, err), 4, SIGTERM, 1000, 3,
+                       out, err);
+    status = run_reader_gone(list, NULL, &e);
+    sigemptyset(&spawn_block);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 141)
+        fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 141);
+    assert_string_equal(e, "");
+    assert_int_equal(tu_count_procs(list), 0);
+    free(e);
+    unlink(path);
+    unlink(list);
+    free(path);
+    free(list);
 }
 
 /* SIGKILL of flowrun itself: every child disappears within a second, and
@@ -2335,6 +2385,7 @@ main(void)
         T(test_faults_terminal_tostop),
         T(test_faults_closed_stdout),
         T(test_faults_sigpipe),
+        T(test_faults_blocked_mask),
         T(test_faults_second_sigint),
         T(test_faults_fail_after_stop),
         T(test_faults_drain_time_limit),
