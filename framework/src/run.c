@@ -302,15 +302,16 @@ typedef struct barrier {
     int release[2]; /* closed by the launcher: close sockets, exit */
 } barrier_t;
 
-/* Pass the start barrier: the instances go. Returns when (flow__now_s). */
+/* Pass the start barrier: the instances go. Returns when (flow__now_s),
+ * or 0 when the run is already stopping: then it never started. */
 static double
-barrier_go(barrier_t *b)
+barrier_go(barrier_t *b, const sup_t *s)
 {
     close(b->ready[0]);
     b->ready[0] = -1;
     close(b->go[1]);
     b->go[1] = -1;
-    return flow__now_s();
+    return s->stopping ? 0 : flow__now_s();
 }
 
 /* Print --stats and write --stats-json and --dot-stats after the run.
@@ -768,7 +769,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         if (rdv && b.ready[0] >= 0 && flow__rdv_started(rdv)) {
             /* The rendezvous sent the endpoint table: the start barrier of
              * a TCP run (its instances never write the ready pipe). */
-            go_at = barrier_go(&b);
+            go_at = barrier_go(&b, &s);
         }
         for (size_t k = 0; k < s.nprocs; k++)
             if (pfd[ierr + (int)k].fd >= 0 &&
@@ -781,7 +782,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 nready += (size_t)r;
             if (r == 0 || nready >= s.nprocs) {
                 /* Every instance is bound (or some died): go. */
-                go_at = barrier_go(&b);
+                go_at = barrier_go(&b, &s);
             }
         }
         if (idone >= 0 && (pfd[idone].revents & (POLLIN | POLLHUP))) {

@@ -1208,8 +1208,8 @@ test_faults_drain_time_limit(void **unused)
 /*
  * A signal that lands just after the launcher made its run directory (the
  * fixture raise_after_mkdtemp.so raises it there, in flowrun itself): the
- * run stops before it starts, exit 130 or 143, and neither the directory
- * nor a process is left. A launcher that let the signal kill it there left
+ * run stops before it starts, exit 130 or 143, saying nothing, and neither
+ * the directory nor a process is left. A launcher that let the signal kill it there left
  * the directory behind.
  */
 static void
@@ -1246,6 +1246,8 @@ test_faults_signal_at_start(void **unused)
         status = wait_exit(pid, 20);
         e = slurp(err);
         assert_exited(status, 0, e, 128 + sigs[i]);
+        /* Nothing ran: no notice of a stop mid-run, nor of output cut. */
+        assert_string_equal(e, "");
         run_cleanup(path, out, err);
         free(e);
     }
