@@ -510,6 +510,61 @@ find_endpoint(flow_node_t *node, const char *run_dir, size_t link, long a,
     return -ENOENT;
 }
 
+/*
+ * Make room for this instance's sockets before it creates them: libzmq's
+ * context allows 1023 sockets unless told more (ZMQ_MAX_SOCKETS), and each
+ * socket holds descriptors (its mailbox, a listener if bound, one per
+ * connection): a hub of hundreds of pair links needs several thousand. The
+ * soft limit on open files is raised towards the hard one. Returns 0, or
+ * fails the node naming the limit.
+ */
+static int
+sockets_budget(flow_node_t *node)
+{
+    const flow_graph_t *g = node->g;
+    size_t nsock = 8, nfd = 64; /* the rendezvous, monitors; the node's own */
+    struct rlimit rl;
+
+    for (size_t i = 0; i < node->nports; i++) {
+        const rport_t *p = &node->ports[i];
+        const flow_glink_t *l = p->link;
+        unsigned a = g->nodes[l->node[0]].instances;
+        unsigned b = g->nodes[l->node[1]].instances;
+
+        if (p->decl->dir == FLOW_DIR_IN) {
+            nsock += 1;
+            nfd += 2 + p->peer->instances; /* mailbox, listener, peers */
+        } else if (p->decl->dir == FLOW_DIR_OUT) {
+            nsock += p->peer->instances;
+            nfd += 2 * (size_t)p->peer->instances; /* mailbox, connection */
+        } else {
+            size_t n = flow__pair_channels(a, b, p->side);
+            nsock += n;
+            nfd += 3 * n; /* mailbox, listener, connection */
+        }
+    }
+    if (nsock > 1000 &&
+        zmq_ctx_set(node->ctx, ZMQ_MAX_SOCKETS, (int)(nsock + 64)) != 0)
+        return flow_node_fail(node,
+                              "needs %zu ZeroMQ sockets, more than libzmq "
+                              "allows (%d)",
+                              nsock, zmq_ctx_get(node->ctx, ZMQ_SOCKET_LIMIT));
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= nfd)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= nfd) {
+        rl.rlim_cur = nfd;
+        if (!setrlimit(RLIMIT_NOFILE, &rl))
+            return 0;
+    }
+    return flow_node_fail(node,
+                          "needs about %zu open files for its %zu sockets, "
+                          "and the limit is %llu (ulimit -n)",
+                          nfd, nsock,
+                          (unsigned long long)(rl.rlim_max == RLIM_INFINITY
+                                                   ? rl.rlim_cur
+                                                   : rl.rlim_max));
+}
+
 /* Create the sockets of every port; bind the bound ones. */
 static int
 wire_bind(flow_node_t *node, const char *run_dir)
@@ -1783,7 +1838,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                        zmq_strerror(zmq_errno()));
         return report_failure(&node, "", 0);
     }
-    if ((rc = wire_bind(&node, run_dir)))
+    if ((rc = sockets_budget(&node)) || (rc = wire_bind(&node, run_dir)))
         return report_failure(&node, "wiring", rc);
     if ((rc = barrier_start(&node, ready_fd, go_fd)))
         return report_failure(&node, "the start barrier", rc);

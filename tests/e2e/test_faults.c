@@ -1209,8 +1209,8 @@ test_faults_drain_time_limit(void **unused)
  * A signal that lands just after the launcher made its run directory (the
  * fixture raise_after_mkdtemp.so raises it there, in flowrun itself): the
  * run stops before it starts, exit 130 or 143, saying nothing, and neither
- * the directory nor a process is left. A launcher that let the signal kill it there left
- * the directory behind.
+ * the directory nor a process is left. A launcher that let the signal kill it
+ * there left the directory behind.
  */
 static void
 test_faults_signal_at_start(void **unused)
@@ -2275,6 +2275,68 @@ test_faults_open_file_limit(void **unused)
     assert_int_equal(dir_entries(run_tmp), 0);
 }
 
+/*
+ * An instance holds descriptors for its sockets: a hub of 100 pair links
+ * (the sieve's main) needs over 300, more than a soft limit of 256. It
+ * raises the limit itself and the graph runs (libzmq aborted: "Too many
+ * open files"); under a hard limit of 200 the hub fails, naming the limit.
+ * The oracle: pi(10^6) = 78498.
+ */
+static void
+test_faults_hub_open_files(void **unused)
+{
+    const char *text = "[main]\ntype = primes\nlimit = 1000000\n"
+                       "output = count\n"
+                       "[seg]\ntype = sieve\ninstances = 100\n"
+                       "[out]\ntype = collect\n"
+                       "[links]\npair = main.seg <-> seg.coord\n"
+                       "push = main.out -> out.in\n";
+    struct rlimit old, rl;
+    run_t run;
+    int status;
+
+    (void)unused;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    if (old.rlim_max != RLIM_INFINITY && old.rlim_max < 1024)
+        skip();
+    rl = old;
+    rl.rlim_cur = 256;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    status = run_graph(&run, 60, text, NULL);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    if (status != 0)
+        fprintf(stderr, "%s\n", run.r.err);
+    assert_int_equal(status, 0);
+    assert_string_equal(run.r.out, "78498\n");
+    tu_result_release(&run.r);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char *path = tu_temp_file(text);
+        const char *args[] = { path, NULL };
+        tu_result_t r;
+        rl.rlim_cur = rl.rlim_max = 200;
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            _exit(3);
+        tu_run(&r, 60, args);
+        unlink(path);
+        if (r.status != 1 || r.outlen || !strstr(r.err, "main[0] (pid ") ||
+            !strstr(r.err, "error: needs about ") ||
+            !strstr(r.err, " open files for its ") ||
+            !strstr(r.err, " sockets, and the limit is 200 (ulimit -n)\n")) {
+            fprintf(stderr, "status %d, stderr:\n%s\n", r.status, r.err);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(dir_entries(run_tmp), 0);
+}
+
 /* VmRSS of `pid` in kB, or -1. */
 static long
 rss_kb(pid_t pid)
@@ -2401,6 +2463,7 @@ main(void)
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
+        T(test_faults_hub_open_files),
         T(test_faults_slow_sink_rss),
     };
 #undef T
