@@ -300,7 +300,20 @@ typedef struct barrier {
     int go[2];      /* closed by the launcher: start */
     int done[2];    /* children write a byte when finished */
     int release[2]; /* closed by the launcher: close sockets, exit */
+    int life[2];    /* held by the launcher alone: the guard's EOF */
 } barrier_t;
+
+/* Whether a stop signal waits (blocked, not read yet): the run must not
+ * start then, as it would if the signal had been read first. */
+static bool
+stop_pending(void)
+{
+    sigset_t p;
+
+    return !sigpending(&p) &&
+           (sigismember(&p, SIGINT) == 1 || sigismember(&p, SIGTERM) == 1 ||
+            sigismember(&p, SIGHUP) == 1);
+}
 
 /* Pass the start barrier: the instances go. Returns when (flow__now_s),
  * or 0 when the run is already stopping: then it never started. */
@@ -417,6 +430,45 @@ report_timeout(const sup_t *s, long k, double limit)
                                          : sizeof(line) - 1);
 }
 
+/*
+ * The guard: the leader of the run's process group, forked before the
+ * instances. It waits for the end of `life` (the launcher holds its only
+ * write end) and then kills the group. The instances die with the launcher
+ * anyway (PR_SET_PDEATHSIG); the processes they started do not, and a
+ * launcher killed by SIGKILL cannot kill its group itself. A launcher that
+ * ends kills the group, guard included. Returns its pid, or -1.
+ */
+static pid_t
+start_guard(int life[2])
+{
+    static const int quiet[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
+                                 SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP,
+                                 SIGTTIN, SIGTTOU, SIGALRM };
+    pid_t pid = fork();
+    char c;
+
+    if (pid != 0)
+        return pid;
+    setpgid(0, 0);
+    for (size_t i = 0; i < sizeof(quiet) / sizeof(*quiet); i++)
+        signal(quiet[i], SIG_IGN);
+    /* Nothing of the launcher's held open: its stdout, its run directory
+     * lock. */
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+    }
+    if (dup2(life[0], 3) < 0)
+        _exit(1);
+    closefrom(4);
+    while (read(3, &c, 1) < 0 && errno == EINTR)
+        ;
+    kill(0, SIGKILL);
+    _exit(0);
+}
+
 static void
 child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
       pid_t parent, pid_t pgid, const sigset_t *oldmask, barrier_t *b,
@@ -445,6 +497,8 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     close(b->go[1]);
     close(b->done[0]);
     close(b->release[1]);
+    close(b->life[0]);
+    close(b->life[1]);       /* or a process of the node's would hold it */
     signal(SIGINT, SIG_IGN); /* the launcher decides; see flowrun(1) */
     signal(SIGHUP, SIG_DFL);
     /* Not in the terminal's foreground group, an instance that writes to
@@ -495,7 +549,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
     flow_run_opts_t defaults;
     char dir[4096];
-    barrier_t b = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+    barrier_t b = {
+        { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }
+    };
     sigset_t mask, oldmask;
     struct sigaction old_chld;
     int sfd = -1, rc;
@@ -503,7 +559,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     double grace, deadline = 0;
     size_t nready = 0, ndone = 0;
     double go_at = 0;
-    pid_t parent = getpid(), pgid = 0;
+    pid_t parent = getpid(), pgid = 0, guard = -1;
     bool masked = false, dir_gone = false;
     int dir_lock = -1;
     char rdv_ep[4200], rdv_addr[256];
@@ -573,12 +629,23 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             s.procs[k].inst = i;
         }
     if (pipe2(b.ready, O_CLOEXEC) || pipe2(b.go, O_CLOEXEC) ||
-        pipe2(b.done, O_CLOEXEC) || pipe2(b.release, O_CLOEXEC)) {
+        pipe2(b.done, O_CLOEXEC) || pipe2(b.release, O_CLOEXEC) ||
+        pipe2(b.life, O_CLOEXEC)) {
         rc = -errno;
         goto out;
     }
     fflush(stdout);
     fflush(stderr);
+    if ((guard = start_guard(b.life)) < 0) {
+        fprintf(stderr, "flowrun: error: cannot start the run: fork: %s\n",
+                strerror(errno));
+        rc = FLOW_ENODE;
+        goto out;
+    }
+    pgid = guard;
+    setpgid(guard, pgid);
+    close(b.life[0]);
+    b.life[0] = -1;
     /*
      * One context before forking, with no socket yet, hence no thread: it
      * does libzmq's process-wide set-up once (OpenPGM's pgm_init, which
@@ -625,8 +692,6 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             fcntl(errp[0], F_SETFL, O_NONBLOCK);
             s.procs[k].err_fd = errp[0];
         }
-        if (!pgid)
-            pgid = pid;
         setpgid(pid, pgid);
         s.procs[k].pid = pid;
         s.alive++;
@@ -766,7 +831,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         if (rdv && flow__rdv_finished(rdv))
             s.released = true;
-        if (rdv && b.ready[0] >= 0 && flow__rdv_started(rdv)) {
+        if (rdv && b.ready[0] >= 0 && flow__rdv_started(rdv) &&
+            !stop_pending()) {
             /* The rendezvous sent the endpoint table: the start barrier of
              * a TCP run (its instances never write the ready pipe). */
             go_at = barrier_go(&b, &s);
@@ -780,7 +846,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             ssize_t r = read(b.ready[0], buf, sizeof(buf));
             if (r > 0)
                 nready += (size_t)r;
-            if (r == 0 || nready >= s.nprocs) {
+            if ((r == 0 || nready >= s.nprocs) && !stop_pending()) {
                 /* Every instance is bound (or some died): go. */
                 go_at = barrier_go(&b, &s);
             }
@@ -878,11 +944,14 @@ out:
     /* Anything left in the run's process group (grandchildren) goes too. */
     if (pgid > 0)
         kill(-pgid, SIGKILL);
+    if (guard > 0)
+        waitpid(guard, NULL, 0); /* unless reap() did */
     if (sfd >= 0)
         close(sfd);
     for (int i = 0; i < 2; i++) {
-        int *fd[4] = { &b.ready[i], &b.go[i], &b.done[i], &b.release[i] };
-        for (int k = 0; k < 4; k++)
+        int *fd[5] = { &b.ready[i], &b.go[i], &b.done[i], &b.release[i],
+                       &b.life[i] };
+        for (int k = 0; k < 5; k++)
             if (*fd[k] >= 0)
                 close(*fd[k]);
     }
