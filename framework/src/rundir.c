@@ -9,8 +9,11 @@
  * launcher. The kernel releases it when the launcher exits, however it
  * ends (its instances die with it), so a lock that can be taken is a run
  * that is over. A directory without "lock" is one being made (the lock is
- * taken before the file gets its name), one made where flock does not
- * work, or one an older flowrun made: left alone.
+ * taken before the file gets its name), or one whose run was killed while
+ * making or removing it ("lock" goes last): older than STALE_S, it is
+ * over too. One made where flock does not work holds "nolock" instead:
+ * left alone.
+ *
  *
  * The sweep works from descriptors (openat, O_NOFOLLOW, unlinkat), never
  * by path after the checks: in a shared /tmp, a name checked once may be a
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -31,6 +35,9 @@
 #define PREFIX   "flow-"
 #define NAME_LEN (sizeof(PREFIX) - 1 + 6) /* flow-XXXXXX */
 #define MAGIC    "flowrun run directory\n"
+#define NOLOCK   "nolock"
+/* A directory without its lock for this long is not one being made. */
+#define STALE_S 60
 
 static void
 remove_dir(const char *dir)
@@ -41,7 +48,8 @@ remove_dir(const char *dir)
 
     if (d) {
         while ((de = readdir(d))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+                !strcmp(de->d_name, "lock"))
                 continue;
             if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
                 (int)sizeof(path))
@@ -49,6 +57,10 @@ remove_dir(const char *dir)
         }
         closedir(d);
     }
+    /* The lock last: killed before, this leaves a directory a sweep
+     * recognizes. */
+    if (snprintf(path, sizeof(path), "%s/lock", dir) < (int)sizeof(path))
+        unlink(path);
     rmdir(dir);
 }
 
@@ -79,7 +91,9 @@ is_stale(int dfd)
     /* Read-write: NFS emulates flock with fcntl locks, which need it. */
     fd = openat(dfd, "lock", O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return false;
+        return errno == ENOENT &&
+               faccessat(dfd, NOLOCK, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
+               time(NULL) - st.st_mtime > STALE_S;
     if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
         read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(MAGIC) - 1 &&
         !memcmp(magic, MAGIC, sizeof(MAGIC) - 1))
@@ -102,8 +116,10 @@ remove_at(int basefd, const char *name, int dfd)
         return;
     }
     while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+            strcmp(de->d_name, "lock"))
             unlinkat(dirfd(d), de->d_name, 0);
+    unlinkat(dirfd(d), "lock", 0); /* last, as remove_dir */
     closedir(d);
     unlinkat(basefd, name, AT_REMOVEDIR);
 }
@@ -190,6 +206,17 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
     if (!mkdtemp(dir))
         return -errno;
     *lock_fd = lock_dir(dir);
+    if (*lock_fd < 0) {
+        /* No lock here (no flock): say so, or a sweep would take the
+         * directory for one whose run was killed while making it. */
+        char mark[4096 + 64];
+        int fd =
+            snprintf(mark, sizeof(mark), "%s/" NOLOCK, dir) < (int)sizeof(mark)
+                ? open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)
+                : -1;
+        if (fd >= 0)
+            close(fd);
+    }
     sweep(base, strrchr(dir, '/') + 1);
     return 0;
 }

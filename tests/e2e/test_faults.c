@@ -2137,6 +2137,30 @@ plant(const char *dir, mode_t mode, const char *lock, const char *file)
     fclose(f);
 }
 
+/* Make directory `dir` (mode 0700) in run_tmp, with a file `file` if not
+ * NULL and no lock, last changed `age` seconds ago. */
+static void
+plant_lockless(const char *dir, const char *file, int age)
+{
+    char path[256];
+    struct timespec ts[2];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", run_tmp, dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(chmod(path, 0700), 0);
+    if (file) {
+        snprintf(path, sizeof(path), "%s/%s/%s", run_tmp, dir, file);
+        assert_non_null(f = fopen(path, "w"));
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/%s", run_tmp, dir);
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= age;
+    ts[1] = ts[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
 /* Whether run_tmp/`rel` exists (not following a last symlink). */
 static bool
 exists(const char *rel)
@@ -2150,7 +2174,8 @@ exists(const char *rel)
 
 /*
  * What a run removes of the run directories it finds: only a directory of
- * ours, mode 0700, whose "lock" says it is a run directory and is free.
+ * ours, mode 0700, whose "lock" says it is a run directory and is free, or
+ * that has no lock (nor "nolock") and has not changed for a minute.
  * Not a symlink named like one (to a directory that looks stale), not one
  * whose lock file is something else, not one with another mode.
  */
@@ -2168,6 +2193,13 @@ test_faults_sweep_leaves_others(void **unused)
     plant("flow-bbbbbb", 0700, "another run directory\n", "keep");
     plant("flow-cccccc", 0755, magic, "keep");
     plant("flow-dddddd", 0700, magic, "0.0");
+    /* Without a lock: a run killed while making or removing its directory
+     * (stale after a minute), one being made (fresh), one where flock
+     * does not work ("nolock"). */
+    plant_lockless("flow-eeeeee", "lock.new", 120);
+    plant_lockless("flow-ffffff", NULL, 120);
+    plant_lockless("flow-gggggg", "0.0", 2);
+    plant_lockless("flow-hhhhhh", "nolock", 120);
     assert_int_equal(tu_run_graph(&r, 30,
                                   "[src]\ntype = range\ncount = 5\n"
                                   "[out]\ntype = collect\nmode = count\n"
@@ -2181,7 +2213,11 @@ test_faults_sweep_leaves_others(void **unused)
     assert_true(exists("flow-bbbbbb/keep"));
     assert_true(exists("flow-cccccc/keep"));
     assert_false(exists("flow-dddddd")); /* stale: removed */
-    assert_int_equal(dir_entries(run_tmp), 4);
+    assert_false(exists("flow-eeeeee"));
+    assert_false(exists("flow-ffffff"));
+    assert_true(exists("flow-gggggg/0.0"));
+    assert_true(exists("flow-hhhhhh/nolock"));
+    assert_int_equal(dir_entries(run_tmp), 6);
 }
 
 /* ---- Load ---------------------------------------------------------------- */
