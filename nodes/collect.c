@@ -6,8 +6,12 @@
  *
  * With order = input, messages are written in sequence order: a message that
  * arrives before its predecessors waits in a buffer, and whatever still waits
- * when the inputs end is written in sequence order, skipping the gaps. With
- * mode = count, only the number of items is written, at the end.
+ * when the inputs end is written in sequence order, skipping the gaps (with
+ * a warning: a node upstream sent nothing for some input, and what came
+ * after waited in memory). A message without a sequence number, or a second
+ * one with the same number (a node that sends several messages per input),
+ * cannot be put in order: the node fails. With mode = count, only the
+ * number of items is written, at the end.
  *
  * An output path that names nothing yet, or a regular file with one name,
  * is written as a new file in the same directory, which takes the path's
@@ -81,7 +85,12 @@ struct collect {
     uint64_t items;      /* items seen */
     uint64_t next_seq;   /* with order = input, the next message to write */
     struct pending wait; /* with order = input, messages that came early */
+    bool warned;         /* that many messages wait */
 };
+
+/* With order = input, messages waiting for a late one past which collect
+ * says so (once): its memory grows with them. */
+#define COLLECT_WAIT_WARN 65536
 
 static const flow_param_t collect_params[] = {
     FLOW_PARAM_STRING("output", struct collect, output, "-",
@@ -318,15 +327,31 @@ write_msg(flow_node_t *node, struct collect *s, flow_msg_t *msg)
                           flow_type_name(type));
 }
 
+/* Fail for a second message with sequence number `seq`. */
+static int __attribute__((cold)) duplicate(flow_node_t *node, uint64_t seq)
+{
+    return flow_node_fail(node,
+                          "order=input: two messages with sequence number "
+                          "%llu: a node upstream sends more than one message "
+                          "per input (in order, one per input, empty if need "
+                          "be; or order=arrival)",
+                          (unsigned long long)seq);
+}
+
 /* Write every waiting message whose turn has come. */
 static int
 write_ready(flow_node_t *node, struct collect *s)
 {
     while (s->wait.count > 0 && pending_first(&s->wait) <= s->next_seq) {
         flow_msg_t *msg = pending_pop(&s->wait);
-        if (flow_msg_seq(msg) == s->next_seq)
+        uint64_t seq = flow_msg_seq(msg);
+        int rc;
+        if (seq == s->next_seq) {
             s->next_seq++;
-        int rc = write_msg(node, s, msg);
+            rc = write_msg(node, s, msg);
+        } else {
+            rc = duplicate(node, seq);
+        }
         flow_msg_destroy(&msg);
         if (rc < 0)
             return rc;
@@ -595,15 +620,29 @@ collect_write(flow_node_t *node, struct collect *s, flow_msg_t **msg_p)
     uint64_t seq = flow_msg_seq(*msg_p);
     int rc;
 
-    if (s->order == COLLECT_ARRIVAL || seq == FLOW_SEQ_NONE ||
-        seq < s->next_seq) {
+    if (s->order == COLLECT_ARRIVAL) {
         rc = write_msg(node, s, *msg_p);
+    } else if (seq == FLOW_SEQ_NONE) {
+        return flow_node_fail(node,
+                              "order=input: a message without a sequence "
+                              "number (from a source of several instances "
+                              "or a run() node that numbers none: "
+                              "flow_msg_set_seq; or order=arrival)");
+    } else if (seq < s->next_seq) {
+        return duplicate(node, seq);
     } else if (seq > s->next_seq) {
         rc = pending_push(&s->wait, *msg_p);
         if (rc < 0)
             return flow_node_fail(node, "cannot buffer a message: %s",
                                   flow_strerror(rc));
         *msg_p = NULL;
+        if (s->wait.count >= COLLECT_WAIT_WARN && !s->warned) {
+            s->warned = true;
+            flow_node_log(node, FLOW_LOG_WARN,
+                          "order=input: %zu messages wait for message %llu "
+                          "(held in memory until it comes)",
+                          s->wait.count, (unsigned long long)s->next_seq);
+        }
         return 0;
     } else {
         s->next_seq++;
@@ -643,12 +682,28 @@ collect_finish(flow_node_t *node, void *state)
     int rc;
 
     /* Inputs have ended: whatever is missing will not come. */
-    while (s->wait.count > 0) {
-        flow_msg_t *msg = pending_pop(&s->wait);
-        rc = write_msg(node, s, msg);
-        flow_msg_destroy(&msg);
-        if (rc < 0)
-            return rc;
+    if (s->wait.count > 0) {
+        uint64_t first = s->next_seq, missing = 0;
+        while (s->wait.count > 0) {
+            flow_msg_t *msg = pending_pop(&s->wait);
+            uint64_t seq = flow_msg_seq(msg);
+            if (seq < s->next_seq)
+                rc = duplicate(node, seq);
+            else {
+                missing += seq - s->next_seq;
+                s->next_seq = seq + 1;
+                rc = write_msg(node, s, msg);
+            }
+            flow_msg_destroy(&msg);
+            if (rc < 0)
+                return rc;
+        }
+        flow_node_log(node, FLOW_LOG_WARN,
+                      "order=input: %llu messages never came (the first: "
+                      "number %llu); the messages after it waited in memory "
+                      "until the end (a node upstream that sends nothing "
+                      "for an input should send an empty message)",
+                      (unsigned long long)missing, (unsigned long long)first);
     }
     if (s->mode == COLLECT_COUNT) {
         char line[32];

@@ -39,11 +39,12 @@ typedef struct hport {
     const flow_port_t *decl;
     size_t batch;
     unsigned nch;
-    queue_t in;       /* input or pair: messages for the node */
-    bool in_closed;   /* input or pair: ended by the test */
-    queue_t out;      /* output or pair: messages the node sent */
-    bool *out_closed; /* output or pair: per channel, ended by the node */
-    unsigned rr;      /* next channel for flow_node_send */
+    queue_t in;        /* input or pair: messages for the node */
+    bool in_closed;    /* input or pair: ended by the test */
+    queue_t out;       /* output or pair: messages the node sent */
+    bool *out_closed;  /* output or pair: per channel, ended by the node */
+    unsigned rr;       /* next channel for flow_node_send */
+    uint64_t next_seq; /* output of a source of one instance: its numbers */
 } hport_t;
 
 struct flow_harness {
@@ -60,6 +61,16 @@ struct flow_harness {
     uint64_t pushed;
     char error[FLOW_DIAG_MSG];
 };
+
+/* Whether the node has outputs only (a source). */
+static bool
+is_source(const struct flow_harness *h)
+{
+    for (size_t i = 0; i < h->nports; i++)
+        if (h->ports[i].decl->dir != FLOW_DIR_OUT)
+            return false;
+    return true;
+}
 
 /* ---- Queues -------------------------------------------------------------- */
 
@@ -686,8 +697,13 @@ flow__harness_send(struct flow_harness *h, const char *port, bool any,
         flow_msg_destroy(msg_p);
         return FLOW_EPORT;
     }
-    if (h->processing && flow_msg_seq(*msg_p) == FLOW_SEQ_NONE)
-        flow_msg_set_seq(*msg_p, h->cur_seq);
+    if (flow_msg_seq(*msg_p) == FLOW_SEQ_NONE) {
+        /* Numbered as in a graph (node.c's seq_for_send). */
+        if (h->processing)
+            flow_msg_set_seq(*msg_p, h->cur_seq);
+        else if (h->gn.instances == 1 && is_source(h))
+            flow_msg_set_seq(*msg_p, p->next_seq++);
+    }
     queue_put(&p->out, *msg_p, channel, 0);
     *msg_p = NULL;
     return 0;

@@ -101,6 +101,7 @@ typedef struct rport {
     unsigned char *eos; /* input: end marker seen, per producer */
     unsigned nopen;     /* input or pair: producers or channels not ended */
     uint64_t discarded;
+    uint64_t next_seq; /* output of a source of one instance: its numbers */
     unsigned rr;
     flow_port_stats_t *st; /* this port's counters, NULL if not counted */
 } rport_t;
@@ -118,6 +119,7 @@ struct flow_node {
     char fail[FLOW_DIAG_MSG];
     bool processing;
     bool is_source; /* outputs only: a graceful stop ends its sends */
+    bool auto_seq;  /* a source of one instance: numbers what it sends */
     bool may_stop;  /* no push input: flow_node_stopping sees a graceful stop */
     bool closing;   /* ending its streams: only a hard stop interrupts */
     bool stopped;   /* its work ended early by a graceful stop */
@@ -704,10 +706,17 @@ check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
 
 /* The sequence number of a message sent with `seq`: in process(), one
  * without a number of its own takes that of the message being processed. */
+/* The sequence number a message sent on `p` gets when its sender gave
+ * none: the input's in process(); the next of the port's 0, 1, 2, ... from
+ * a source of one instance; else none. */
 static inline uint64_t
-seq_for_send(const flow_node_t *node, uint64_t seq)
+seq_for_send(const flow_node_t *node, rport_t *p, uint64_t seq)
 {
-    return node->processing && seq == FLOW_SEQ_NONE ? node->cur_seq : seq;
+    if (seq != FLOW_SEQ_NONE)
+        return seq;
+    if (node->processing)
+        return node->cur_seq;
+    return node->auto_seq ? p->next_seq++ : seq;
 }
 
 static int
@@ -720,7 +729,7 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
                            p->decl->name);
     if ((rc = check_type(node, p, flow_msg_type(msg))))
         return rc;
-    flow_msg_set_seq(msg, seq_for_send(node, flow_msg_seq(msg)));
+    flow_msg_set_seq(msg, seq_for_send(node, p, flow_msg_seq(msg)));
     return 0;
 }
 
@@ -822,8 +831,8 @@ flow_node_send_i64s(flow_node_t *node, const char *port, const int64_t *items,
     if ((rc = port_for(node, port, USE_SEND, &p)) || (rc = interrupted(node)) ||
         (rc = check_type(node, p, FLOW_INT64)))
         return rc;
-    bytes =
-        flow__msg_zmq_i64s(&zm, node->inst, items, n, seq_for_send(node, seq));
+    bytes = flow__msg_zmq_i64s(&zm, node->inst, items, n,
+                               seq_for_send(node, p, seq));
     return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, n, bytes);
 }
 
@@ -1811,6 +1820,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
             p->st = &st->ports[i];
         maxitems += p->peer->instances;
     }
+    node.auto_seq = node.is_source && gn->instances == 1;
     node.items = flow__xcalloc(maxitems, sizeof(*node.items));
     node.item_port = flow__xcalloc(maxitems, sizeof(*node.item_port));
     node.item_ch = flow__xcalloc(maxitems, sizeof(*node.item_ch));

@@ -389,6 +389,41 @@ test_harness_positive_return_fails(void **state)
         }
 }
 
+/* ---- plainsrc: the fixture plugin, linked in (flow_node_plainsrc) ------- */
+
+#include "../fixtures/nodes/plainsrc.c"
+
+/* A source of one instance that numbers nothing is numbered 0, 1, 2, ...
+ * as in a graph; as instance 0 of 2 its messages have no number. */
+static void
+test_harness_source_numbered(void **state)
+{
+    const char *params[] = { "count=3" };
+
+    (void)state;
+    for (unsigned instances = 1; instances <= 2; instances++) {
+        flow_harness_t *h =
+            flow_harness_new(&flow_node_plainsrc, params, 1, NULL);
+        flow_msg_t *msg;
+        uint64_t k = 0;
+
+        assert_non_null(h);
+        assert_int_equal(flow_harness_set_instance(h, 0, instances), 0);
+        assert_int_equal(flow_harness_run(h), 0);
+        while (flow_harness_pull(h, "out", &msg, NULL) == 0) {
+            assert_true(flow_msg_i64(msg)[0] == (int64_t)(k * instances));
+            if (instances == 1)
+                assert_true(flow_msg_seq(msg) == k);
+            else
+                assert_true(flow_msg_seq(msg) == FLOW_SEQ_NONE);
+            flow_msg_destroy(&msg);
+            k++;
+        }
+        assert_true(k == (instances == 1 ? 3 : 2));
+        flow_harness_destroy(&h);
+    }
+}
+
 /* A type's check runs at the first flow_harness_run, with the channels
  * set by then; a refusal is FLOW_EPARAM with its reason, and nothing runs. */
 static void
@@ -480,6 +515,7 @@ main(void)
         cmocka_unit_test(test_harness_ignored_error_fails),
         cmocka_unit_test(test_harness_positive_return_fails),
         cmocka_unit_test(test_harness_channel_of_message),
+        cmocka_unit_test(test_harness_source_numbered),
         cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),

@@ -276,7 +276,11 @@ FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
  * wrong item type, FLOW_ENODE if the transport fails (both with the node
  * failed: even if the callback then returns 0, the node fails with that
  * reason); FLOW_EINTR when the run is being stopped (the caller should
- * return).
+ * return). A message without a sequence number gets one: in process(), the
+ * input message's; from a source of one instance (outputs only), the next
+ * of the port's 0, 1, 2, ...; otherwise none (a source of several
+ * instances numbers its messages itself, flow_msg_set_seq, for ordered
+ * collectors downstream).
  */
 FLOW_EXPORT int flow_node_send(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
