@@ -404,7 +404,7 @@ void flow__status_describe(int status, char *buf, size_t size);
  * file system has no flock), which the caller keeps open for the run and
  * closes in its forked children. Then removes the run directories there
  * whose lock is free: their runs were killed before they could. Returns
- * 0, or -errno with nothing made.
+ * 0, or -errno with nothing made and `dir` the path it tried to make.
  */
 int flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd);
 

@@ -603,13 +603,21 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     masked = true;
     dir_gone = true; /* until it is made */
-    if ((rc = flow__rundir_make(opts->run_dir, dir, sizeof(dir), &dir_lock)))
-        goto out;
+    rc = flow__rundir_make(opts->run_dir, dir, sizeof(dir), &dir_lock);
     /* The longest endpoint "DIR/L.A.B" must fit in sun_path (108 bytes). */
-    if (strlen(dir) + 1 + 3 * 10 + 2 >= 108) {
+    if (!rc && strlen(dir) + 1 + 3 * 10 + 2 >= 108) {
         flow__rundir_release(dir, &dir_lock);
-        if ((rc = flow__rundir_make("/tmp", dir, sizeof(dir), &dir_lock)))
-            goto out;
+        rc = flow__rundir_make("/tmp", dir, sizeof(dir), &dir_lock);
+    }
+    if (rc) {
+        const char *slash = strrchr(dir, '/');
+        fprintf(stderr,
+                "flowrun: error: cannot make the run directory in '%.*s': "
+                "%s\n",
+                slash ? (int)(slash - dir) : (int)strlen(dir), dir,
+                flow_strerror(rc));
+        rc = FLOW_ENODE; /* said */
+        goto out;
     }
     dir_gone = false;
     snprintf(rdv_ep, sizeof(rdv_ep), "ipc://%s/rendezvous", dir);

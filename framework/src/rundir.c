@@ -189,6 +189,8 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
 {
     struct stat st;
 
+    bool auto_base = !base;
+
     *lock_fd = -1;
     if (!base) {
         base = getenv("XDG_RUNTIME_DIR");
@@ -203,8 +205,17 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
         base = "/tmp"; /* the socket paths would not fit anyway */
         snprintf(dir, size, "/tmp/" PREFIX "XXXXXX");
     }
-    if (!mkdtemp(dir))
-        return -errno;
+    if (!mkdtemp(dir)) {
+        int e = errno;
+        /* A directory from the environment that takes no directory
+         * (TMPDIR=/proc): /tmp instead, as when it is not writable. */
+        if (!auto_base || !strcmp(base, "/tmp"))
+            return -e;
+        base = "/tmp";
+        snprintf(dir, size, "/tmp/" PREFIX "XXXXXX");
+        if (!mkdtemp(dir))
+            return -errno;
+    }
     *lock_fd = lock_dir(dir);
     if (*lock_fd < 0) {
         /* No lock here (no flock): say so, or a sweep would take the

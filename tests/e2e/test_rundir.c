@@ -374,6 +374,13 @@ test_rundir_xdg_first(void **unused)
     assert_true(is_run_dir_under(s.run_dir, tmpdir));
     assert_int_equal(dir_entries(tmpdir, NULL, 0), 0);
 
+    /* A directory that takes no directory (even for root, who passes the
+     * access check): /tmp instead (it failed, naming no path). */
+    setenv("TMPDIR", "/proc", 1);
+    run_pids(&s, 0);
+    assert_true(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0);
+    assert_true(is_run_dir_under(s.run_dir, "/tmp"));
+
     assert_int_equal(rmdir(xdg), 0);
     assert_int_equal(rmdir(tmpdir), 0);
     restore_env();
