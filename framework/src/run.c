@@ -745,8 +745,19 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         double t = flow__now_s(), next = 0, next_node = 0;
 
         if (!s.stopping && deadline > 0 && t >= deadline) {
-            report_timeout(&s, -1, opts->timeout_s);
-            s.result = FLOW_ETIMEDOUT;
+            if (s.draining) {
+                /* The signal came first and stays the result: its drain
+                 * ends here, as one past its own limit does. */
+                char line[256];
+                int n = snprintf(line, sizeof(line),
+                                 "flowrun: graph '%s' still draining at "
+                                 "--timeout %gs: stopping it\n",
+                                 graph->name, opts->timeout_s);
+                err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+            } else {
+                report_timeout(&s, -1, opts->timeout_s);
+                s.result = FLOW_ETIMEDOUT;
+            }
             begin_stop(&s, grace);
         }
         for (size_t k = 0; !s.stopping && go_at > 0 && k < s.nprocs; k++) {

@@ -1171,7 +1171,7 @@ test_faults_second_sigint(void **unused)
  * with about 13 s of queued work (100 ms a message, in a computation that
  * no signal cuts short). 5 s after the signal (DRAIN_S) the launcher says
  * so and stops it hard (SIGTERM, then SIGKILL after the grace): exit 143,
- * nothing left behind.
+ * nothing left behind. So does a --timeout that expires during the drain.
  */
 static void
 test_faults_drain_time_limit(void **unused)
@@ -1200,6 +1200,24 @@ test_faults_drain_time_limit(void **unused)
     assert_true(t >= 4.9 && t <= 8);
     assert_non_null(strstr(e, "flowrun: graph 'g' still running 5 s after "
                               "the signal: stopping it\n"));
+    run_cleanup(path, out, err);
+    free(e);
+
+    /* --timeout expiring during the drain: the signal came first and stays
+     * the result (it was 124, "timed out"), the drain ends there. */
+    pid = spawn_files_with(path, out, err, "--timeout", "2.5");
+    status = stop_running(path, pid, 4, SIGTERM, &t);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t > 4.5)
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    assert_true(t <= 4.5);
+    tu_assert_contains(e, "flowrun: graph 'g' still draining at --timeout "
+                          "2.5s: stopping it\n");
+    tu_assert_contains(e, "stopped by SIGTERM before its end, its instances "
+                          "killed");
+    assert_null(strstr(e, "timed out"));
     run_cleanup(path, out, err);
     free(e);
     unlink(path);
