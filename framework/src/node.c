@@ -1561,7 +1561,12 @@ watch_main(void *arg)
         zmq_pollitem_t it[2] = { { s, 0, ZMQ_POLLIN, 0 },
                                  { mon, 0, ZMQ_POLLIN, 0 } };
         if (lost > 0 && (double)now_ns() / 1e9 - lost > 2.0) {
-            /* Gone for good and we were not released: stop. */
+            /* Gone for good and we were not released: stop, saying why
+             * (the exit status alone is that of a stop order). */
+            flow_node_log(node, FLOW_LOG_ERROR,
+                          "lost the rendezvous %s (no connection for 2 s): "
+                          "stopping",
+                          net.rdv);
             kill(getpid(), SIGTERM);
             break;
         }

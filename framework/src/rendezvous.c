@@ -33,6 +33,7 @@ struct flow_rdv {
     bool started, aborted, quiet;
     void *monitor;  /* PAIR receiving the ROUTER's disconnect events */
     double lost_at; /* when an instance's connection dropped, 0: never */
+    bool lost_said; /* a lost connection was reported */
 };
 
 void
@@ -81,7 +82,10 @@ read_events(flow_rdv_t *r)
             zmq_msg_close(&m);
             continue;
         }
-        if (zmq_msg_size(&m) >= 2 && r->ndone < r->nprocs && !r->lost_at) {
+        /* Once: after an abort, or the loss said, the others' going is
+         * expected. */
+        if (zmq_msg_size(&m) >= 2 && r->ndone < r->nprocs && !r->lost_at &&
+            !r->aborted && !r->lost_said) {
             uint16_t ev;
             memcpy(&ev, zmq_msg_data(&m), 2);
             if (ev == ZMQ_EVENT_DISCONNECTED)
@@ -366,6 +370,7 @@ flow__rdv_process(flow_rdv_t *r)
                     "finished: %s\n",
                     r->g->name, pending);
         r->lost_at = 0;
+        r->lost_said = true;
         result = FLOW_ENODE;
     }
     return result;

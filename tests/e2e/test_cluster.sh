@@ -294,6 +294,57 @@ tcp_rendezvous_signals() {
     done
 }
 
+# An instance killed outright (its flowrun, SIGKILL): the rendezvous exits
+# 1, saying so once (it said it twice, for the others' going after the
+# abort). The rendezvous killed outright: every instance exits 143 and says
+# it lost the rendezvous (it said nothing).
+tcp_lost() {
+    local what rc inst pids n i
+    local long=(--set words=300000000)
+    for what in instance rendezvous; do
+        if ! start_rendezvous "lost-$what" 127.0.0.1 "$FLOWRUN" "$PALIN" "${long[@]}"; then
+            fail "tcp: lost $what: the rendezvous printed no address"
+            show "$W/lost-$what.err"
+            continue
+        fi
+        pids=()
+        for inst in gen:0 chunks:0 find:0 find:1 out:0; do
+            "$FLOWRUN" "$PALIN" "${long[@]}" --instance $inst --rendezvous "$RV_ADDR" \
+                --bind 127.0.0.1 >/dev/null 2>"$W/lost-$what-${inst/:/-}.err" &
+            pids+=($!)
+            BG_PIDS+=($!)
+        done
+        sleep 1.5
+        if [ $what = instance ]; then
+            kill -KILL "${pids[1]}"
+            wait "$RV_PID"
+            rc=$?
+            n=$(grep -c "lost its connection to the rendezvous" "$W/lost-$what.err")
+            if [ $rc = 1 ] && [ "$n" = 1 ]; then
+                pass "tcp: an instance killed: the rendezvous exits 1, saying so once"
+            else
+                fail "tcp: an instance killed: the rendezvous exits $rc, saying so $n times"
+                show "$W/lost-$what.err"
+            fi
+            wait "${pids[@]}" 2>/dev/null
+        else
+            kill -KILL "$(pgrep -P "$RV_PID")"
+            for i in 0 1 2 3 4; do
+                wait "${pids[$i]}"
+                rc=$?
+                inst=(gen-0 chunks-0 find-0 find-1 out-0)
+                if [ $rc = 143 ] &&
+                    grep -q "error: lost the rendezvous $RV_ADDR" "$W/lost-$what-${inst[$i]}.err"; then
+                    pass "tcp: the rendezvous killed: ${inst[$i]} exits 143, saying it lost it"
+                else
+                    fail "tcp: the rendezvous killed: ${inst[$i]} exits $rc"
+                    show "$W/lost-$what-${inst[$i]}.err"
+                fi
+            done
+        fi
+    done
+}
+
 part_tcp() {
     local rc
     if ! has_option --transport tcp; then
@@ -313,6 +364,7 @@ part_tcp() {
     expect_fault tcp-fault $rc "tcp: fault (exit 3) in f[1]"
     tcp_instance_sigchld
     tcp_rendezvous_signals
+    tcp_lost
 }
 
 # ---------------------------------------------------------------- slurm
