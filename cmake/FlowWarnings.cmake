@@ -1,6 +1,8 @@
-# Warnings for all of flow's own code.
-add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes
-                    -Wmissing-prototypes -Wvla -Wformat=2)
+# Warnings for all of flow's own code (the C-only ones for C: a C++ test
+# fixture is built with the rest).
+add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wvla -Wformat=2
+                    $<$<COMPILE_LANGUAGE:C>:-Wstrict-prototypes>
+                    $<$<COMPILE_LANGUAGE:C>:-Wmissing-prototypes>)
 if(FLOW_WERROR)
   add_compile_options(-Werror)
 endif()

@@ -583,6 +583,35 @@ test_plugins_collect_order(void **unused)
     tu_result_release(&r);
 }
 
+/*
+ * A node written in C++ (fixture cxxscale, built where CMake finds a C++
+ * compiler): the headers compile as C++ (extern "C", the FLOW_PARAM_ and
+ * FLOW_PORT_ macros; they did not), the loader finds its entry, and it
+ * runs: every number times 3, in order.
+ */
+static void
+test_plugins_cxx_node(void **unused)
+{
+    tu_result_t r;
+    char expect[256] = "";
+
+    (void)unused;
+    if (!FLOW_FIXTURE_CXX)
+        skip();
+    assert_int_equal(run_text(&r, "[src]\ntype = range\ncount = 10\n"
+                                  "[x]\ntype = cxxscale\nfactor = 3\n"
+                                  "instances = 2\n"
+                                  "[out]\ntype = collect\norder = input\n"
+                                  "[links]\npush = src.out -> x.in batch=3\n"
+                                  "push = x.out -> out.in\n"),
+                     0);
+    for (int i = 0; i < 10; i++)
+        snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect),
+                 "%d\n", 3 * i);
+    assert_string_equal(r.out, expect);
+    tu_result_release(&r);
+}
+
 int
 main(void)
 {
@@ -599,6 +628,7 @@ main(void)
         cmocka_unit_test(test_plugins_send_i64s),
         cmocka_unit_test(test_plugins_pair_star_answers),
         cmocka_unit_test(test_plugins_collect_order),
+        cmocka_unit_test(test_plugins_cxx_node),
     };
 
     tu_watchdog(280);

@@ -12,6 +12,8 @@
 
 #include "flow/version.h"
 
+FLOW__BEGIN_DECLS
+
 /* One list makes the codes, their names and their messages. */
 #define FLOW_ERRNO_MAP(XX)          \
     XX(EOF, "end of stream")        \
@@ -67,5 +69,7 @@ FLOW_EXPORT const char *flow_err_name(int code);
  */
 FLOW_EXPORT char *flow_diag_format(const flow_diag_t *diag, char *buf,
                                    size_t size);
+
+FLOW__END_DECLS
 
 #endif

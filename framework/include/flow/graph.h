@@ -16,6 +16,8 @@
 #include "flow/node.h"
 #include "flow/version.h"
 
+FLOW__BEGIN_DECLS
+
 typedef struct flow_registry flow_registry_t;
 typedef struct flow_graph flow_graph_t;
 
@@ -213,5 +215,7 @@ FLOW_EXPORT int flow_graph_run_slurm(flow_graph_t *graph,
  */
 FLOW_EXPORT int flow_graph_slurm_task(const flow_graph_t *graph, unsigned task,
                                       const char **node, unsigned *inst);
+
+FLOW__END_DECLS
 
 #endif

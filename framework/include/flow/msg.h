@@ -16,6 +16,8 @@
 
 #include "flow/version.h"
 
+FLOW__BEGIN_DECLS
+
 /* Item types, used by messages and by port declarations. */
 typedef enum flow_type {
     FLOW_ANY = 0, /* ports only: accepts any item type */
@@ -127,5 +129,7 @@ FLOW_EXPORT const void *flow_msg_bytes(const flow_msg_t *msg, size_t *len);
 
 /* Return the static name of `type`: "any", "int64", "words" or "bytes". */
 FLOW_EXPORT const char *flow_type_name(flow_type_t type);
+
+FLOW__END_DECLS
 
 #endif

@@ -54,6 +54,8 @@
 #include "flow/msg.h"
 #include "flow/version.h"
 
+FLOW__BEGIN_DECLS
+
 /* ---- Parameters ---------------------------------------------------------- */
 
 typedef enum flow_param_type {
@@ -85,10 +87,16 @@ typedef struct flow_param {
  * negative" at the FLOW_PARAM_* line: declare the field with the C type the
  * macro names.
  */
+#ifdef __cplusplus
+#define FLOW__FIELD(T, FIELD, CT) \
+    (offsetof(T, FIELD) +         \
+     0 * sizeof(char[1 - 2 * !__is_same(decltype(((T *)0)->FIELD), CT)]))
+#else
 #define FLOW__FIELD(T, FIELD, CT)                           \
     (offsetof(T, FIELD) +                                   \
      0 * sizeof(char[1 - 2 * !__builtin_types_compatible_p( \
                                  __typeof__(((T *)0)->FIELD), CT)]))
+#endif
 
 /* An int64_t parameter within [MIN, MAX]. */
 #define FLOW_PARAM_INT(NAME, T, FIELD, DEF, MIN, MAX, DOC)               \
@@ -125,9 +133,9 @@ typedef struct flow_param {
             0, 0, (CHOICES), (DOC)                                            \
     }
 
-#define FLOW_PARAM_END                           \
-    {                                            \
-        NULL, 0, 0, NULL, 0, 0, 0, 0, NULL, NULL \
+#define FLOW_PARAM_END                                              \
+    {                                                               \
+        NULL, (flow_param_type_t)0, 0, NULL, 0, 0, 0, 0, NULL, NULL \
     }
 
 /* ---- Ports --------------------------------------------------------------- */
@@ -158,9 +166,9 @@ typedef struct flow_port {
     {                                        \
         (NAME), FLOW_DIR_PAIR, (TYPE), (DOC) \
     }
-#define FLOW_PORT_END    \
-    {                    \
-        NULL, 0, 0, NULL \
+#define FLOW_PORT_END                                  \
+    {                                                  \
+        NULL, (flow_port_dir_t)0, (flow_type_t)0, NULL \
     }
 
 /* ---- The descriptor ------------------------------------------------------ */
@@ -224,10 +232,10 @@ FLOW_EXPORT unsigned flow_check_channels(const flow_check_t *c,
 #ifdef FLOW_NODE_STATIC
 #define FLOW_NODE(id) const flow_node_desc_t flow_node_##id
 #else
-#define FLOW_NODE(id)                                           \
-    extern const flow_node_desc_t flow_node_##id;               \
-    FLOW_EXPORT const flow_node_desc_t *const flow_node_entry = \
-        &flow_node_##id;                                        \
+#define FLOW_NODE(id)                                                         \
+    FLOW__EXTERN_C const flow_node_desc_t flow_node_##id;                     \
+    FLOW__EXTERN_C FLOW_EXPORT const flow_node_desc_t *const flow_node_entry; \
+    const flow_node_desc_t *const flow_node_entry = &flow_node_##id;          \
     const flow_node_desc_t flow_node_##id
 #endif
 
@@ -394,5 +402,7 @@ FLOW_EXPORT int flow_node_stopping(const flow_node_t *node);
  * stop first, and this tells such an end from a broken protocol.
  */
 FLOW_EXPORT int flow_node_await_stop(const flow_node_t *node, unsigned ms);
+
+FLOW__END_DECLS
 
 #endif

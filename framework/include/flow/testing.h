@@ -57,6 +57,8 @@
 #include "flow/node.h"
 #include "flow/version.h"
 
+FLOW__BEGIN_DECLS
+
 /* One node under test. Opaque. */
 typedef struct flow_harness flow_harness_t;
 
@@ -237,5 +239,7 @@ FLOW_EXPORT int flow_harness_run_graph(const char *ini, const char *flowrun,
 
 /* Free the buffers of `res` and zero it. Accepts a zeroed result. */
 FLOW_EXPORT void flow_harness_result_release(flow_harness_result_t *res);
+
+FLOW__END_DECLS
 
 #endif

@@ -26,7 +26,23 @@
 #define FLOW_EXPORT
 #endif
 
+/* C linkage for the declarations of every public header, so that C++
+ * code (a plugin wrapping a C++ library) can include them. */
+#ifdef __cplusplus
+#define FLOW__EXTERN_C    extern "C"
+#define FLOW__BEGIN_DECLS extern "C" {
+#define FLOW__END_DECLS   }
+#else
+#define FLOW__EXTERN_C extern
+#define FLOW__BEGIN_DECLS
+#define FLOW__END_DECLS
+#endif
+
+FLOW__BEGIN_DECLS
+
 /* Return FLOW_VERSION_STRING of the library actually linked. */
 FLOW_EXPORT const char *flow_version(void);
+
+FLOW__END_DECLS
 
 #endif
