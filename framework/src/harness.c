@@ -264,7 +264,8 @@ int
 flow_harness_set_instance(flow_harness_t *h, unsigned instance,
                           unsigned instances)
 {
-    if (h->started || instance >= instances)
+    if (h->started || instance >= instances ||
+        (h->desc->max_instances && instances > h->desc->max_instances))
         return FLOW_EUSAGE;
     h->gn.instances = instances;
     flow__node_destroy_harness(&h->node);

@@ -424,6 +424,24 @@ test_harness_source_numbered(void **state)
     }
 }
 
+/* More instances than the type's max_instances: refused, as a graph
+ * refuses them (the harness took them). */
+static void
+test_harness_max_instances(void **state)
+{
+    flow_node_desc_t d = flow_node_plainsrc;
+    flow_harness_t *h;
+
+    (void)state;
+    d.max_instances = 2;
+    h = flow_harness_new(&d, NULL, 0, NULL);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_set_instance(h, 0, 3), FLOW_EUSAGE);
+    assert_int_equal(flow_harness_set_instance(h, 1, 2), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+}
+
 /* A type's check runs at the first flow_harness_run, with the channels
  * set by then; a refusal is FLOW_EPARAM with its reason, and nothing runs. */
 static void
@@ -516,6 +534,7 @@ main(void)
         cmocka_unit_test(test_harness_positive_return_fails),
         cmocka_unit_test(test_harness_channel_of_message),
         cmocka_unit_test(test_harness_source_numbered),
+        cmocka_unit_test(test_harness_max_instances),
         cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),

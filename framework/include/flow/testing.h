@@ -87,7 +87,8 @@ FLOW_EXPORT void flow_harness_destroy(flow_harness_t **h_p);
 /*
  * Make the node instance `instance` of `instances` (default 0 of 1), as seen
  * by flow_node_instance and flow_node_instances. Returns 0, or FLOW_EUSAGE
- * if instance >= instances or the node has started.
+ * if instance >= instances, instances is more than the type's
+ * max_instances (a graph refuses it), or the node has started.
  */
 FLOW_EXPORT int flow_harness_set_instance(flow_harness_t *h, unsigned instance,
                                           unsigned instances);
