@@ -360,6 +360,24 @@ flow_harness_push_words(flow_harness_t *h, const char *port,
 }
 
 int
+flow_harness_push_bytes(flow_harness_t *h, const char *port, const void *data,
+                        size_t len, uint64_t seq)
+{
+    flow_msg_t *msg;
+    int rc;
+
+    if (!data && len)
+        return FLOW_EPARAM;
+    msg = flow_msg_new(FLOW_BYTES, len);
+    if (len && (rc = flow_msg_add_bytes(msg, data, len))) {
+        flow_msg_destroy(&msg);
+        return rc;
+    }
+    flow_msg_set_seq(msg, seq);
+    return flow_harness_push(h, port, &msg);
+}
+
+int
 flow_harness_close(flow_harness_t *h, const char *port)
 {
     hport_t *p = find_port(h, port);
@@ -619,6 +637,36 @@ flow_harness_pull_words(flow_harness_t *h, const char *port, size_t *n)
     }
     all[k] = NULL;
     *n = items;
+    return all;
+}
+
+char *
+flow_harness_pull_bytes(flow_harness_t *h, const char *port, size_t *len)
+{
+    hport_t *p = find_port(h, port);
+    size_t items, k = 0;
+    flow_msg_t *msg;
+    char *all;
+
+    *len = 0;
+    if (!p || !out_items(p, FLOW_BYTES, &items))
+        return NULL;
+    if (!items) {
+        while ((msg = queue_take(&p->out, -1, NULL)))
+            flow_msg_destroy(&msg);
+        return NULL;
+    }
+    all = flow__xmalloc(items + 1);
+    while ((msg = queue_take(&p->out, -1, NULL))) {
+        size_t c;
+        const void *b = flow_msg_bytes(msg, &c);
+        if (c)
+            memcpy(all + k, b, c);
+        k += c;
+        flow_msg_destroy(&msg);
+    }
+    all[k] = '\0';
+    *len = items;
     return all;
 }
 

@@ -17,6 +17,44 @@
 #define FLOW_NODE_STATIC /* for the fixture misuse, included below */
 #include "flow/testing.h"
 
+/* ---- upper: process-mode, bytes in, the same bytes upper-cased out ------ */
+
+static const flow_port_t upper_ports[] = {
+    FLOW_PORT_IN("in", FLOW_BYTES, "bytes"),
+    FLOW_PORT_OUT("out", FLOW_BYTES, "the bytes, a-z upper-cased"),
+    FLOW_PORT_END
+};
+
+static int
+upper_process(flow_node_t *node, void *state, const char *port,
+              flow_msg_t **msg_p)
+{
+    size_t len;
+    const unsigned char *b = flow_msg_bytes(*msg_p, &len);
+    flow_msg_t *out = flow_msg_new(FLOW_BYTES, len);
+    int rc = 0;
+
+    (void)state;
+    (void)port;
+    for (size_t i = 0; i < len && !rc; i++) {
+        unsigned char c = b[i] >= 'a' && b[i] <= 'z' ? b[i] - 32 : b[i];
+        rc = flow_msg_add_bytes(out, &c, 1);
+    }
+    if (rc) {
+        flow_msg_destroy(&out);
+        return rc;
+    }
+    return flow_node_send(node, "out", &out);
+}
+
+static const flow_node_desc_t upper_desc = {
+    FLOW_NODE_V1,
+    .name = "upper",
+    .summary = "Upper-case bytes (test)",
+    .ports = upper_ports,
+    .process = upper_process,
+};
+
 /* ---- echo: run-mode, answers every int64 item on its pair port + 1 ------ */
 
 static const flow_port_t echo_ports[] = {
@@ -424,6 +462,34 @@ test_harness_source_numbered(void **state)
     }
 }
 
+/* Bytes in and out: flow_harness_push_bytes and flow_harness_pull_bytes,
+ * binary-safe (a NUL inside), concatenated in order, NUL-ended. */
+static void
+test_harness_bytes(void **state)
+{
+    flow_harness_t *h = flow_harness_new(&upper_desc, NULL, 0, NULL);
+    const char want[] = "HELLO WORLD\0X";
+    size_t len;
+    char *got;
+
+    (void)state;
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_bytes(h, "in", "hello ", 6, 0), 0);
+    assert_int_equal(flow_harness_push_bytes(h, "in", "world\0x", 7, 1), 0);
+    assert_int_equal(flow_harness_push_bytes(h, "in", NULL, 0, 2), 0);
+    assert_int_equal(flow_harness_push_bytes(h, "in", NULL, 3, 3), FLOW_EPARAM);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    got = flow_harness_pull_bytes(h, "out", &len);
+    assert_non_null(got);
+    assert_int_equal(len, sizeof(want) - 1);
+    assert_memory_equal(got, want, sizeof(want)); /* and the NUL after */
+    free(got);
+    assert_null(flow_harness_pull_bytes(h, "out", &len));
+    assert_int_equal(len, 0);
+    flow_harness_destroy(&h);
+}
+
 /* More instances than the type's max_instances: refused, as a graph
  * refuses them (the harness took them). */
 static void
@@ -535,6 +601,7 @@ main(void)
         cmocka_unit_test(test_harness_channel_of_message),
         cmocka_unit_test(test_harness_source_numbered),
         cmocka_unit_test(test_harness_max_instances),
+        cmocka_unit_test(test_harness_bytes),
         cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),

@@ -149,6 +149,16 @@ FLOW_EXPORT int flow_harness_push_words(flow_harness_t *h, const char *port,
                                         uint64_t seq);
 
 /*
+ * Queue one FLOW_BYTES message holding the `len` bytes at `data` (borrowed:
+ * copied; NULL only with `len` 0), with sequence number `seq`. Same errors
+ * as flow_harness_push, FLOW_EPARAM for NULL with `len` not 0, and
+ * FLOW_EPROTO past what a message holds (UINT32_MAX bytes).
+ */
+FLOW_EXPORT int flow_harness_push_bytes(flow_harness_t *h, const char *port,
+                                        const void *data, size_t len,
+                                        uint64_t seq);
+
+/*
  * End input or pair port `port`: after its queued messages the node sees
  * end-of-stream there. Ending a port twice is allowed. Returns 0 or
  * FLOW_EPORT for an unknown or output port.
@@ -208,6 +218,16 @@ FLOW_EXPORT int64_t *flow_harness_pull_i64s(flow_harness_t *h, const char *port,
  */
 FLOW_EXPORT char **flow_harness_pull_words(flow_harness_t *h, const char *port,
                                            size_t *n);
+
+/*
+ * As flow_harness_pull_i64s, for FLOW_BYTES messages: returns their bytes
+ * concatenated, in the order sent (`*len` of them), followed by a NUL byte
+ * not counted, so text can be read as a string. Caller owns it and must
+ * free() it. NULL (with `*len` 0) when there is no byte, for an unknown
+ * port, or if a queued message is not FLOW_BYTES (left queued).
+ */
+FLOW_EXPORT char *flow_harness_pull_bytes(flow_harness_t *h, const char *port,
+                                          size_t *len);
 
 /* ---- A whole graph, through flowrun -------------------------------------- */
 
