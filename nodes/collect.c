@@ -3,6 +3,8 @@
  * collect: write the items that reach the end of a graph, one per line, to
  * standard output or to a file; the article's print(results). Numbers are
  * written in decimal, words as they are, bytes raw without added newlines.
+ * With end = nul, a NUL byte ends each number or word instead of a newline
+ * (words may hold newlines: `xargs -0`, `sort -z` read that).
  *
  * With order = input, messages are written in sequence order: a message that
  * arrives before its predecessors waits in a buffer, and whatever still waits
@@ -59,6 +61,7 @@
 /* Values of the `order` and `mode` choices, in table order. */
 enum { COLLECT_ARRIVAL = 0, COLLECT_INPUT = 1 };
 enum { COLLECT_ITEMS = 0, COLLECT_COUNT = 1 };
+enum { COLLECT_NEWLINE = 0, COLLECT_NUL = 1 };
 
 /*
  * Messages waiting for their turn: a binary min-heap on the sequence
@@ -74,6 +77,8 @@ struct collect {
     char *output;
     int order;
     int mode;
+    int end_choice;      /* COLLECT_NEWLINE or COLLECT_NUL */
+    char end;            /* what ends an item: '\n' or '\0' */
     int fd;              /* where lines go */
     bool file_open;      /* fd is a file of ours, still open */
     bool finished;       /* the new file took the path's place */
@@ -100,6 +105,11 @@ static const flow_param_t collect_params[] = {
                       "write messages as they arrive or in sequence order"),
     FLOW_PARAM_CHOICE("mode", struct collect, mode, "items", "items|count",
                       "write every item, or only the number of items"),
+    FLOW_PARAM_CHOICE("end", struct collect, end_choice, "newline",
+                      "newline|nul",
+                      "what ends each number or word: a newline, or a NUL "
+                      "byte for words that may hold newlines (as sort -z, "
+                      "xargs -0)"),
     FLOW_PARAM_END
 };
 
@@ -241,9 +251,9 @@ put(flow_node_t *node, struct collect *s, const char *data, size_t len)
     return 0;
 }
 
-/* Format `value` and a newline at `out`; return the length. */
+/* Format `value` and `end` at `out`; return the length. */
 static size_t
-format_i64(char *out, int64_t value)
+format_i64(char *out, int64_t value, char end)
 {
     char digits[COLLECT_INT_LINE];
     size_t n = 0, len = 0;
@@ -257,7 +267,7 @@ format_i64(char *out, int64_t value)
         out[len++] = '-';
     while (n > 0)
         out[len++] = digits[--n];
-    out[len++] = '\n';
+    out[len++] = end;
     return len;
 }
 
@@ -273,7 +283,7 @@ write_i64s(flow_node_t *node, struct collect *s, flow_msg_t *msg)
             if (rc < 0)
                 return rc;
         }
-        s->len += format_i64(s->buf + s->len, values[i]);
+        s->len += format_i64(s->buf + s->len, values[i], s->end);
     }
     return 0;
 }
@@ -290,13 +300,13 @@ write_words(flow_node_t *node, struct collect *s, flow_msg_t *msg)
             return flow_node_fail(node, "cannot read word %zu of a message", i);
         if (len < COLLECT_BUF - s->len) {
             memcpy(s->buf + s->len, word, len);
-            s->buf[s->len + len] = '\n';
+            s->buf[s->len + len] = s->end;
             s->len += len + 1;
             continue;
         }
         int rc = put(node, s, word, len);
         if (rc == 0)
-            rc = put(node, s, "\n", 1);
+            rc = put(node, s, &s->end, 1);
         if (rc < 0)
             return rc;
     }
@@ -593,9 +603,9 @@ static int
 collect_init(flow_node_t *node, void *state)
 {
     struct collect *s = state;
-
     int rc = 0;
 
+    s->end = s->end_choice == COLLECT_NUL ? '\0' : '\n';
     s->fd = STDOUT_FILENO;
     s->buf = malloc(COLLECT_BUF);
     if (s->buf == NULL)

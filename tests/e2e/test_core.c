@@ -757,6 +757,35 @@ test_core_graphs_check(void **unused)
     }
 }
 
+/*
+ * collect end=nul: each number or word ends with a NUL byte instead of a
+ * newline (words may hold newlines). The oracle: the newline run of the
+ * same graph, with its newlines made NULs.
+ */
+static void
+test_core_collect_end_nul(void **unused)
+{
+    tu_result_t nul, nl;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&nul, 60, tu_src("graphs/palindromes.ini"),
+                             "--set", "out.end=nul", "--set", "words=20000",
+                             NULL),
+                     0);
+    assert_int_equal(tu_runl(&nl, 60, tu_src("graphs/palindromes.ini"), "--set",
+                             "words=20000", NULL),
+                     0);
+    assert_true(nl.outlen > 0);
+    assert_int_equal(nul.outlen, nl.outlen);
+    assert_null(memchr(nul.out, '\n', nul.outlen));
+    for (size_t i = 0; i < nl.outlen; i++)
+        if (nl.out[i] == '\n')
+            nl.out[i] = '\0';
+    assert_memory_equal(nul.out, nl.out, nl.outlen);
+    tu_result_release(&nul);
+    tu_result_release(&nl);
+}
+
 int
 main(void)
 {
@@ -775,6 +804,7 @@ main(void)
         cmocka_unit_test(test_core_collect_file_atomic),
         cmocka_unit_test(test_core_collect_to_fifo),
         cmocka_unit_test(test_core_collect_in_place),
+        cmocka_unit_test(test_core_collect_end_nul),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
