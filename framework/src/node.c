@@ -704,8 +704,6 @@ check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
         flow_type_name(type), p->decl->name, flow_type_name(p->decl->type));
 }
 
-/* The sequence number of a message sent with `seq`: in process(), one
- * without a number of its own takes that of the message being processed. */
 /* The sequence number a message sent on `p` gets when its sender gave
  * none: the input's in process(); the next of the port's 0, 1, 2, ... from
  * a source of one instance; else none. */

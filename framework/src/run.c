@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -300,7 +301,8 @@ typedef struct barrier {
     int go[2];      /* closed by the launcher: start */
     int done[2];    /* children write a byte when finished */
     int release[2]; /* closed by the launcher: close sockets, exit */
-    int life[2];    /* held by the launcher alone: the guard's EOF */
+    int life[2];    /* socket pair, the launcher's end [1] its alone: the
+                     * guard's call to kill the group (a byte, or EOF) */
 } barrier_t;
 
 /* Whether a stop signal waits (blocked, not read yet): the run must not
@@ -432,23 +434,26 @@ report_timeout(const sup_t *s, long k, double limit)
 
 /*
  * The guard: the leader of the run's process group, forked before the
- * instances. It waits for the end of `life` (the launcher holds its only
- * write end) and then kills the group. The instances die with the launcher
- * anyway (PR_SET_PDEATHSIG); the processes they started do not, and a
- * launcher killed by SIGKILL cannot kill its group itself. A launcher that
- * ends kills the group, guard included. Returns its pid, or -1.
+ * instances. It waits on `life`, whose write end the launcher alone holds:
+ * a byte (the run's end) or the end of the pipe (the launcher died, even
+ * by SIGKILL) and it kills the group. The instances die with the launcher
+ * anyway (PR_SET_PDEATHSIG); the processes they started do not. To end
+ * normally itself (no process of a run is killed without need), it first
+ * moves to the launcher's group `home`, where it can; its pid stays in
+ * use, so the group's number cannot be another's. Returns its pid, or -1.
  */
 static pid_t
-start_guard(int life[2])
+start_guard(int life[2], pid_t home)
 {
     static const int quiet[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
                                  SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP,
                                  SIGTTIN, SIGTTOU, SIGALRM };
-    pid_t pid = fork();
+    pid_t pid = fork(), me;
     char c;
 
     if (pid != 0)
         return pid;
+    me = getpid();
     setpgid(0, 0);
     for (size_t i = 0; i < sizeof(quiet) / sizeof(*quiet); i++)
         signal(quiet[i], SIG_IGN);
@@ -465,7 +470,10 @@ start_guard(int life[2])
     closefrom(4);
     while (read(3, &c, 1) < 0 && errno == EINTR)
         ;
-    kill(0, SIGKILL);
+    if (setpgid(0, home) == 0)
+        kill(-me, SIGKILL);
+    else
+        kill(0, SIGKILL); /* with itself: its home is gone */
     _exit(0);
 }
 
@@ -638,13 +646,13 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
     if (pipe2(b.ready, O_CLOEXEC) || pipe2(b.go, O_CLOEXEC) ||
         pipe2(b.done, O_CLOEXEC) || pipe2(b.release, O_CLOEXEC) ||
-        pipe2(b.life, O_CLOEXEC)) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b.life)) {
         rc = -errno;
         goto out;
     }
     fflush(stdout);
     fflush(stderr);
-    if ((guard = start_guard(b.life)) < 0) {
+    if ((guard = start_guard(b.life, getpgrp())) < 0) {
         fprintf(stderr, "flowrun: error: cannot start the run: fork: %s\n",
                 strerror(errno));
         rc = FLOW_ENODE;
@@ -960,11 +968,16 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     if (signo_out)
         *signo_out = s.signo;
 out:
-    /* Anything left in the run's process group (grandchildren) goes too. */
-    if (pgid > 0)
+    /* Anything left in the run's process group (grandchildren) goes too:
+     * the guard kills it and exits; without it (it died), the launcher. */
+    if (guard > 0) {
+        int gst = -1;
+        if (send(b.life[1], "q", 1, MSG_NOSIGNAL) != 1 ||
+            waitpid(guard, &gst, 0) != guard || gst != 0)
+            guard = -1;
+    }
+    if (pgid > 0 && guard <= 0)
         kill(-pgid, SIGKILL);
-    if (guard > 0)
-        waitpid(guard, NULL, 0); /* unless reap() did */
     if (sfd >= 0)
         close(sfd);
     for (int i = 0; i < 2; i++) {
