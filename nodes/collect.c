@@ -710,9 +710,10 @@ collect_finish(flow_node_t *node, void *state)
         }
         flow_node_log(node, FLOW_LOG_WARN,
                       "order=input: %llu messages never came (the first: "
-                      "number %llu); the messages after it waited in memory "
-                      "until the end (a node upstream that sends nothing "
-                      "for an input should send an empty message)",
+                      "number %llu), and the messages after it waited in "
+                      "memory until the end: the run was stopped before its "
+                      "end, or a node upstream sent nothing for some inputs "
+                      "(it should send an empty message)",
                       (unsigned long long)missing, (unsigned long long)first);
     }
     if (s->mode == COLLECT_COUNT) {

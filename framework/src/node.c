@@ -1545,7 +1545,8 @@ watch_main(void *arg)
     /* Watch the connection too: a rendezvous that vanished cannot send an
      * ABORT, and its instances must not wait forever. */
     snprintf(ep, sizeof(ep), "inproc://flow-watch-%d", (int)getpid());
-    if (!zmq_socket_monitor(s, ep, ZMQ_EVENT_DISCONNECTED)) {
+    if (!zmq_socket_monitor(s, ep,
+                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED)) {
         mon = zmq_socket(node->ctx, ZMQ_PAIR);
         if (mon && zmq_connect(mon, ep)) {
             zmq_close(mon);
@@ -1582,8 +1583,13 @@ watch_main(void *arg)
             size_t ml = sizeof(more);
             zmq_msg_init(&m);
             if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
+                uint16_t ev = 0;
                 zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
-                if (more && lost == 0)
+                if (more && zmq_msg_size(&m) >= 2)
+                    memcpy(&ev, zmq_msg_data(&m), 2);
+                if (ev == ZMQ_EVENT_CONNECTED) /* back: a brief drop */
+                    lost = 0;
+                else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0)
                     lost = (double)now_ns() / 1e9;
             }
             zmq_msg_close(&m);

@@ -308,13 +308,19 @@ typedef struct barrier {
 /* Whether a stop signal waits (blocked, not read yet): the run must not
  * start then, as it would if the signal had been read first. */
 static bool
-stop_pending(void)
+stop_pending(const sigset_t *mask)
 {
+    static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
     sigset_t p;
 
-    return !sigpending(&p) &&
-           (sigismember(&p, SIGINT) == 1 || sigismember(&p, SIGTERM) == 1 ||
-            sigismember(&p, SIGHUP) == 1);
+    if (sigpending(&p))
+        return false;
+    /* Only those read from the signalfd (`mask`): one inherited ignored
+     * and blocked stays pending for ever (Linux queues it). */
+    for (size_t i = 0; i < sizeof(stops) / sizeof(*stops); i++)
+        if (sigismember(&p, stops[i]) == 1 && sigismember(mask, stops[i]) == 1)
+            return true;
+    return false;
 }
 
 /* Pass the start barrier: the instances go. Returns when (flow__now_s),
@@ -455,6 +461,7 @@ start_guard(int life[2], pid_t home)
         return pid;
     me = getpid();
     setpgid(0, 0);
+    prctl(PR_SET_NAME, "flowrun-guard"); /* not a second flowrun to pgrep */
     for (size_t i = 0; i < sizeof(quiet) / sizeof(*quiet); i++)
         signal(quiet[i], SIG_IGN);
     /* Nothing of the launcher's held open: its stdout, its run directory
@@ -859,7 +866,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         if (rdv && flow__rdv_finished(rdv))
             s.released = true;
         if (rdv && b.ready[0] >= 0 && flow__rdv_started(rdv) &&
-            !stop_pending()) {
+            !stop_pending(&mask)) {
             /* The rendezvous sent the endpoint table: the start barrier of
              * a TCP run (its instances never write the ready pipe). */
             go_at = barrier_go(&b, &s);
@@ -873,7 +880,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             ssize_t r = read(b.ready[0], buf, sizeof(buf));
             if (r > 0)
                 nready += (size_t)r;
-            if ((r == 0 || nready >= s.nprocs) && !stop_pending()) {
+            if ((r == 0 || nready >= s.nprocs) && !stop_pending(&mask)) {
                 /* Every instance is bound (or some died): go. */
                 go_at = barrier_go(&b, &s);
             }
@@ -971,13 +978,30 @@ out:
     /* Anything left in the run's process group (grandchildren) goes too:
      * the guard kills it and exits; without it (it died), the launcher. */
     if (guard > 0) {
+        /* Woken if stopped (kill -STOP of the group), told, given a
+         * second. Unreaped, it holds the group's number for the kill. */
         int gst = -1;
-        if (send(b.life[1], "q", 1, MSG_NOSIGNAL) != 1 ||
-            waitpid(guard, &gst, 0) != guard || gst != 0)
-            guard = -1;
-    }
-    if (pgid > 0 && guard <= 0)
+        pid_t w = waitpid(guard, &gst, WNOHANG); /* reap() may have */
+        if (w == 0 && !kill(guard, SIGCONT) &&
+            send(b.life[1], "q", 1, MSG_NOSIGNAL) == 1)
+            for (int i = 0; i < 1000; i++) {
+                w = waitpid(guard, &gst, WNOHANG);
+                if (w == guard || (w < 0 && errno != EINTR))
+                    break;
+                nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
+            }
+        if (w != guard || gst != 0) { /* it did not do it */
+            if (pgid > 0)
+                kill(-pgid, SIGKILL);
+            if (w == 0) { /* still our child: its pid is not another's */
+                kill(guard, SIGKILL);
+                while (waitpid(guard, NULL, 0) < 0 && errno == EINTR)
+                    ;
+            }
+        }
+    } else if (pgid > 0) {
         kill(-pgid, SIGKILL);
+    }
     if (sfd >= 0)
         close(sfd);
     for (int i = 0; i < 2; i++) {

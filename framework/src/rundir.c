@@ -8,12 +8,14 @@
  * The lock: a file "lock" in the directory, holding MAGIC, flock()ed by the
  * launcher. The kernel releases it when the launcher exits, however it
  * ends (its instances die with it), so a lock that can be taken is a run
- * that is over. A directory without "lock" is one being made (the lock is
- * taken before the file gets its name), or one whose run was killed while
- * making or removing it ("lock" goes last): older than STALE_S, it is
- * over too. One made where flock does not work holds "nolock" instead:
- * left alone.
+ * that is over. A run directory "flow-XXXXXX" without "lock" is one made
+ * where flock does not work, or one an older flowrun made: left alone.
  *
+ * A directory is made under a name of its own, ".flow-new-XXXXXX", gets
+ * its lock there and only then its name "flow-XXXXXX"; it is renamed
+ * ".flow-old-XXXXXX" before it is emptied, the lock last. A launcher killed
+ * meanwhile leaves one of those names, which no other program uses: with a
+ * free lock, or none and unchanged for STALE_S, it is removed too.
  *
  * The sweep works from descriptors (openat, O_NOFOLLOW, unlinkat), never
  * by path after the checks: in a shared /tmp, a name checked once may be a
@@ -26,17 +28,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-#define PREFIX   "flow-"
-#define NAME_LEN (sizeof(PREFIX) - 1 + 6) /* flow-XXXXXX */
-#define MAGIC    "flowrun run directory\n"
-#define NOLOCK   "nolock"
-/* A directory without its lock for this long is not one being made. */
+#define PREFIX    "flow-"
+#define NAME_LEN  (sizeof(PREFIX) - 1 + 6) /* flow-XXXXXX */
+#define NEW       ".flow-new-"             /* being made */
+#define OLD       ".flow-old-"             /* being removed */
+#define ASIDE_LEN (sizeof(NEW) - 1 + 6)
+#define MAGIC     "flowrun run directory\n"
+/* A directory being made or removed without its lock for this long is one
+ * whose launcher was killed. */
 #define STALE_S 60
 
 static void
@@ -64,21 +70,50 @@ remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Rename `from` (".../NAME-XXXXXX") to `prefix` and `suffix` (NULL: its
+ * own XXXXXX) in the same directory, into `to` (`size` bytes), never over
+ * another name. Returns 0 or -errno (-EEXIST: the name is taken). */
+static int
+rename_to(const char *from, const char *prefix, const char *suffix, char *to,
+          size_t size)
+{
+    const char *slash = strrchr(from, '/');
+    size_t len = strlen(from);
+    struct stat st;
+
+    if (!slash || len < 6 ||
+        snprintf(to, size, "%.*s/%s%s", (int)(slash - from), from, prefix,
+                 suffix ? suffix : from + len - 6) >= (int)size)
+        return -ENAMETOOLONG;
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL) /* EINVAL: no RENAME_NOREPLACE on this system */
+        return -errno;
+    if (lstat(to, &st) == 0)
+        return -EEXIST;
+    return rename(from, to) ? -errno : 0;
+}
+
 void
 flow__rundir_release(const char *dir, int *lock_fd)
 {
+    char aside[4096 + 64];
+
     /* Unlocked first: on NFS an open file that is removed stays, renamed,
      * and its directory with it. A sweeper that takes the lock now removes
      * what this is removing. */
     if (*lock_fd >= 0)
         close(*lock_fd);
     *lock_fd = -1;
-    remove_dir(dir);
+    /* Aside first: a launcher killed while emptying it leaves a name the
+     * sweep knows to be ours. */
+    remove_dir(rename_to(dir, OLD, NULL, aside, sizeof(aside)) ? dir : aside);
 }
 
-/* Whether directory `dfd` is a run directory of ours whose run is over. */
+/* Whether directory `dfd` is a run directory of ours whose run is over;
+ * `aside` if it is one being made or removed. */
 static bool
-is_stale(int dfd)
+is_stale(int dfd, bool aside)
 {
     char magic[sizeof(MAGIC)];
     struct stat st;
@@ -91,9 +126,7 @@ is_stale(int dfd)
     /* Read-write: NFS emulates flock with fcntl locks, which need it. */
     fd = openat(dfd, "lock", O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT &&
-               faccessat(dfd, NOLOCK, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
-               time(NULL) - st.st_mtime > STALE_S;
+        return aside && errno == ENOENT && time(NULL) - st.st_mtime > STALE_S;
     if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
         read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(MAGIC) - 1 &&
         !memcmp(magic, MAGIC, sizeof(MAGIC) - 1))
@@ -138,9 +171,13 @@ sweep(const char *base, const char *self)
         close(listfd);
 
     while (d && (de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        bool aside =
+            len == ASIDE_LEN && (!strncmp(de->d_name, NEW, sizeof(NEW) - 1) ||
+                                 !strncmp(de->d_name, OLD, sizeof(OLD) - 1));
         int dfd;
-        if (strlen(de->d_name) != NAME_LEN ||
-            strncmp(de->d_name, PREFIX, sizeof(PREFIX) - 1) ||
+        if ((!aside && (len != NAME_LEN ||
+                        strncmp(de->d_name, PREFIX, sizeof(PREFIX) - 1))) ||
             !strcmp(de->d_name, self) ||
             (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
             continue;
@@ -148,7 +185,7 @@ sweep(const char *base, const char *self)
                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
             continue;
-        if (is_stale(dfd))
+        if (is_stale(dfd, aside))
             remove_at(basefd, de->d_name, dfd);
         else
             close(dfd);
@@ -188,7 +225,6 @@ int
 flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
 {
     struct stat st;
-
     bool auto_base = !base;
 
     *lock_fd = -1;
@@ -201,9 +237,9 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
             access(base, W_OK))
             base = "/tmp";
     }
-    if (snprintf(dir, size, "%s/" PREFIX "XXXXXX", base) >= (int)size) {
+    if (snprintf(dir, size, "%s/" NEW "XXXXXX", base) >= (int)size) {
         base = "/tmp"; /* the socket paths would not fit anyway */
-        snprintf(dir, size, "/tmp/" PREFIX "XXXXXX");
+        snprintf(dir, size, "/tmp/" NEW "XXXXXX");
     }
     if (!mkdtemp(dir)) {
         int e = errno;
@@ -212,21 +248,31 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
         if (!auto_base || !strcmp(base, "/tmp"))
             return -e;
         base = "/tmp";
-        snprintf(dir, size, "/tmp/" PREFIX "XXXXXX");
+        snprintf(dir, size, "/tmp/" NEW "XXXXXX");
         if (!mkdtemp(dir))
             return -errno;
     }
     *lock_fd = lock_dir(dir);
-    if (*lock_fd < 0) {
-        /* No lock here (no flock): say so, or a sweep would take the
-         * directory for one whose run was killed while making it. */
-        char mark[4096 + 64];
-        int fd =
-            snprintf(mark, sizeof(mark), "%s/" NOLOCK, dir) < (int)sizeof(mark)
-                ? open(mark, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)
-                : -1;
-        if (fd >= 0)
-            close(fd);
+    /* Its name: flow-XXXXXX, the same letters, or others if taken. */
+    char made[4096 + 64], other[7] = "";
+    int rc, tries = 0;
+    snprintf(made, sizeof(made), "%s", dir);
+    while ((rc = rename_to(made, PREFIX, *other ? other : NULL, dir, size)) ==
+               -EEXIST &&
+           tries++ < 100) {
+        static const char letters[] = "abcdefghijklmnopqrstuvwxyz"
+                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        unsigned char r[6];
+        if (getentropy(r, sizeof(r)))
+            break;
+        for (size_t i = 0; i < 6; i++)
+            other[i] = letters[r[i] % (sizeof(letters) - 1)];
+    }
+    if (rc) {
+        snprintf(dir, size, "%s", made);
+        flow__rundir_release(dir, lock_fd);
+        snprintf(dir, size, "%s", made);
+        return rc;
     }
     sweep(base, strrchr(dir, '/') + 1);
     return 0;

@@ -134,8 +134,10 @@ setup(void **state)
 }
 
 /* Signals the spawned flowrun starts with blocked, as a caller's mask
- * leaves them (it survives exec); empty but in test_faults_blocked_mask. */
+ * leaves them (it survives exec), and one raised before the exec (pending
+ * if blocked); none but in test_faults_blocked_mask. */
 static sigset_t spawn_block;
+static int spawn_raise;
 
 static int
 teardown(void **state)
@@ -151,6 +153,7 @@ teardown(void **state)
     rmdir(run_tmp);
     unsetenv("TMPDIR");
     sigemptyset(&spawn_block); /* also when a test failed midway */
+    spawn_raise = 0;
     return 0;
 }
 
@@ -898,6 +901,8 @@ spawn_ignoring(const char *path, const char *out, const char *err,
         for (size_t i = 0; ignored && ignored[i]; i++)
             signal(ignored[i], SIG_IGN);
         sigprocmask(SIG_BLOCK, &spawn_block, NULL);
+        if (spawn_raise)
+            raise(spawn_raise);
         setpgid(0, 0);
         execl(tu_flowrun(), tu_flowrun(), path, opt, arg, (char *)NULL);
         _exit(127);
@@ -1205,16 +1210,16 @@ test_faults_drain_time_limit(void **unused)
 
     /* --timeout expiring during the drain: the signal came first and stays
      * the result (it was 124, "timed out"), the drain ends there. */
-    pid = spawn_files_with(path, out, err, "--timeout", "2.5");
+    pid = spawn_files_with(path, out, err, "--timeout", "4");
     status = stop_running(path, pid, 4, SIGTERM, &t);
     e = slurp(err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t > 4.5)
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || t > 5)
         fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 143);
-    assert_true(t <= 4.5);
+    assert_true(t <= 5); /* before the drain's own 5 s */
     tu_assert_contains(e, "flowrun: graph 'g' still draining at --timeout "
-                          "2.5s: stopping it\n");
+                          "4s: stopping it\n");
     tu_assert_contains(e, "stopped by SIGTERM before its end, its instances "
                           "killed");
     assert_null(strstr(e, "timed out"));
@@ -2037,6 +2042,32 @@ test_faults_blocked_mask(void **unused)
     assert_string_equal(e, "");
     assert_int_equal(tu_count_procs(list), 0);
     free(e);
+
+    /* SIGHUP inherited ignored, blocked and pending (nohup under a caller
+     * that blocks everything): it stays pending for ever, and is no stop
+     * (the run never started, spinning). */
+    {
+        static const int hup[] = { SIGHUP, 0 };
+        char *small = tu_temp_file("[src]\ntype = range\ncount = 5\n"
+                                   "[out]\ntype = collect\n"
+                                   "[links]\npush = src.out -> out.in\n");
+        char *o;
+        sigaddset(&spawn_block, SIGHUP);
+        spawn_raise = SIGHUP;
+        status =
+            wait_exit(spawn_ignoring(small, out, err, NULL, NULL, hup), 20);
+        spawn_raise = 0;
+        sigemptyset(&spawn_block);
+        o = slurp(out);
+        e = slurp(err);
+        assert_exited(status, 0, e, 0);
+        assert_string_equal(o, "0\n1\n2\n3\n4\n");
+        run_cleanup(small, out, err);
+        free(o);
+        free(e);
+        unlink(small);
+        free(small);
+    }
     unlink(path);
     unlink(list);
     free(path);
@@ -2193,7 +2224,8 @@ exists(const char *rel)
 /*
  * What a run removes of the run directories it finds: only a directory of
  * ours, mode 0700, whose "lock" says it is a run directory and is free, or
- * that has no lock (nor "nolock") and has not changed for a minute.
+ * one being made or removed (.flow-new-, .flow-old-) that has no lock and
+ * has not changed for a minute.
  * Not a symlink named like one (to a directory that looks stale), not one
  * whose lock file is something else, not one with another mode.
  */
@@ -2212,12 +2244,13 @@ test_faults_sweep_leaves_others(void **unused)
     plant("flow-cccccc", 0755, magic, "keep");
     plant("flow-dddddd", 0700, magic, "0.0");
     /* Without a lock: a run killed while making or removing its directory
-     * (stale after a minute), one being made (fresh), one where flock
-     * does not work ("nolock"). */
-    plant_lockless("flow-eeeeee", "lock.new", 120);
-    plant_lockless("flow-ffffff", NULL, 120);
-    plant_lockless("flow-gggggg", "0.0", 2);
-    plant_lockless("flow-hhhhhh", "nolock", 120);
+     * (stale after a minute), one being made (fresh); a run directory of
+     * an older flowrun, or another program's (mktemp -d flow-XXXXXX),
+     * however old, stays. */
+    plant_lockless(".flow-new-eeeeee", "lock.new", 120);
+    plant_lockless(".flow-old-ffffff", NULL, 120);
+    plant_lockless(".flow-new-gggggg", NULL, 2);
+    plant_lockless("flow-hhhhhh", "notes", 120);
     assert_int_equal(tu_run_graph(&r, 30,
                                   "[src]\ntype = range\ncount = 5\n"
                                   "[out]\ntype = collect\nmode = count\n"
@@ -2231,10 +2264,10 @@ test_faults_sweep_leaves_others(void **unused)
     assert_true(exists("flow-bbbbbb/keep"));
     assert_true(exists("flow-cccccc/keep"));
     assert_false(exists("flow-dddddd")); /* stale: removed */
-    assert_false(exists("flow-eeeeee"));
-    assert_false(exists("flow-ffffff"));
-    assert_true(exists("flow-gggggg/0.0"));
-    assert_true(exists("flow-hhhhhh/nolock"));
+    assert_false(exists(".flow-new-eeeeee"));
+    assert_false(exists(".flow-old-ffffff"));
+    assert_true(exists(".flow-new-gggggg"));
+    assert_true(exists("flow-hhhhhh/notes"));
     assert_int_equal(dir_entries(run_tmp), 6);
 }
 

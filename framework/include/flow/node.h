@@ -230,7 +230,9 @@ FLOW_EXPORT unsigned flow_check_channels(const flow_check_t *c,
  * data symbol `flow_node_entry` that the loader looks up.
  */
 #ifdef FLOW_NODE_STATIC
-#define FLOW_NODE(id) const flow_node_desc_t flow_node_##id
+#define FLOW_NODE(id)                                     \
+    FLOW__EXTERN_C const flow_node_desc_t flow_node_##id; \
+    const flow_node_desc_t flow_node_##id
 #else
 #define FLOW_NODE(id)                                                         \
     FLOW__EXTERN_C const flow_node_desc_t flow_node_##id;                     \
