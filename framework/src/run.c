@@ -983,13 +983,16 @@ out:
         int gst = -1;
         pid_t w = waitpid(guard, &gst, WNOHANG); /* reap() may have */
         if (w == 0 && !kill(guard, SIGCONT) &&
-            send(b.life[1], "q", 1, MSG_NOSIGNAL) == 1)
-            for (int i = 0; i < 1000; i++) {
-                w = waitpid(guard, &gst, WNOHANG);
-                if (w == guard || (w < 0 && errno != EINTR))
-                    break;
-                nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
-            }
+            send(b.life[1], "q", 1, MSG_NOSIGNAL) == 1) {
+            /* Its end of the pair closes as it exits: no polling delay. */
+            struct pollfd gone = { b.life[1], POLLIN, 0 };
+            double until = flow__now_s() + 1.0;
+            while (poll(&gone, 1, 100) == 0 && flow__now_s() < until)
+                ;
+            if (gone.revents)
+                while ((w = waitpid(guard, &gst, 0)) < 0 && errno == EINTR)
+                    ;
+        }
         if (w != guard || gst != 0) { /* it did not do it */
             if (pgid > 0)
                 kill(-pgid, SIGKILL);
