@@ -1030,6 +1030,24 @@ run_cleanup(const char *path, const char *out, const char *err)
     assert_int_equal(dir_entries(run_tmp), 0);
 }
 
+/* Run `small` (a graph whose output is 0 to 4, one a line) with the
+ * signals of the 0-ended `ignored` ignored, to its end: exit 0, no error,
+ * that output, nothing left. Uses and removes `out` and `err`. */
+static void
+assert_counts_to_five(const char *small, const int *ignored, const char *out,
+                      const char *err)
+{
+    int status =
+        wait_exit(spawn_ignoring(small, out, err, NULL, NULL, ignored), 20);
+    char *o = slurp(out), *e = slurp(err);
+
+    assert_exited(status, 0, e, 0);
+    assert_string_equal(o, "0\n1\n2\n3\n4\n");
+    run_cleanup(small, out, err);
+    free(o);
+    free(e);
+}
+
 /* Stop the run of `path` (flowrun `pid`) with `sig` once `nprocs`
  * processes run it, and check the graceful stop of a counting graph: exit
  * 128 + `sig` within `max_s` s, no error, a count written that is a
@@ -1306,15 +1324,7 @@ test_faults_inherited_ignored(void **unused)
     (void)unused;
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_ignoring(small, out, err, NULL, NULL, chld);
-    status = wait_exit(pid, 20);
-    o = slurp(out);
-    e = slurp(err);
-    assert_exited(status, 0, e, 0);
-    assert_string_equal(o, "0\n1\n2\n3\n4\n");
-    run_cleanup(small, out, err);
-    free(o);
-    free(e);
+    assert_counts_to_five(small, chld, out, err);
 
     pid = spawn_ignoring(endless, out, err, NULL, NULL, stops);
     wait_procs(endless, 3);
@@ -2051,20 +2061,11 @@ test_faults_blocked_mask(void **unused)
         char *small = tu_temp_file("[src]\ntype = range\ncount = 5\n"
                                    "[out]\ntype = collect\n"
                                    "[links]\npush = src.out -> out.in\n");
-        char *o;
         sigaddset(&spawn_block, SIGHUP);
         spawn_raise = SIGHUP;
-        status =
-            wait_exit(spawn_ignoring(small, out, err, NULL, NULL, hup), 20);
+        assert_counts_to_five(small, hup, out, err);
         spawn_raise = 0;
         sigemptyset(&spawn_block);
-        o = slurp(out);
-        e = slurp(err);
-        assert_exited(status, 0, e, 0);
-        assert_string_equal(o, "0\n1\n2\n3\n4\n");
-        run_cleanup(small, out, err);
-        free(o);
-        free(e);
         unlink(small);
         free(small);
     }
