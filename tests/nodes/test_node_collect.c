@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_node_collect.c: the collect node in the harness of flow/testing.h,
+ * writing to a file in a directory of the test's own. The oracles are built
+ * here: the items of the messages in sequence order, printed with printf.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "flow/testing.h"
+
+extern const flow_node_desc_t flow_node_collect;
+
+struct fixture {
+    char dir[64];    /* the test's directory */
+    char out[96];    /* collect's output file in it */
+    char param[128]; /* "output=<out>" */
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test_node_collect.XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->out, sizeof(f->out), "%s/out", f->dir);
+    snprintf(f->param, sizeof(f->param), "output=%s", f->out);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    unlink(f->out);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* The whole content of `path` (caller frees), its length in `*len`. */
+static char *
+slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    size_t size = 0;
+
+    assert_non_null(fp);
+    FILE *mem = open_memstream(&buf, &size);
+    assert_non_null(mem);
+    for (int c; (c = fgetc(fp)) != EOF;)
+        fputc(c, mem);
+    fclose(fp);
+    fclose(mem);
+    *len = size;
+    return buf;
+}
+
+/*
+ * Run the harness once with standard error going to a file; return what the
+ * node wrote there (caller frees) and its result in `*rc`.
+ */
+static char *
+run_capturing_stderr(flow_harness_t *h, const struct fixture *f, int *rc)
+{
+    char path[128];
+    size_t len;
+    int saved = dup(STDERR_FILENO), fd;
+
+    snprintf(path, sizeof(path), "%s/stderr", f->dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    fflush(stderr);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    *rc = flow_harness_run(h);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char *text = slurp(path, &len);
+    unlink(path);
+    return text;
+}
+
+/* A small deterministic generator (SplitMix64) for shuffles and values. */
+static uint64_t
+next_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Message `seq`'s items: seq % 4 of them (some empty), derived from seq. */
+static size_t
+items_of(uint64_t seq, int64_t v[4])
+{
+    size_t n = seq % 4;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (int64_t)(seq * 1000003u) - (int64_t)(i * 7919u) - 500000;
+    return n;
+}
+
+static void
+test_node_collect_order_input_restores_order(void **state)
+{
+    enum { NMSG = 3000 };
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "order=input" };
+    uint64_t order[NMSG], rng = 42;
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    char *want = NULL, *got;
+    size_t want_len = 0, got_len;
+    FILE *oracle = open_memstream(&want, &want_len);
+
+    assert_non_null(h);
+    assert_non_null(oracle);
+    for (uint64_t s = 0; s < NMSG; s++) {
+        int64_t v[4];
+        size_t n = items_of(s, v);
+        order[s] = s;
+        for (size_t i = 0; i < n; i++)
+            fprintf(oracle, "%lld\n", (long long)v[i]);
+    }
+    fclose(oracle);
+    for (size_t i = NMSG - 1; i > 0; i--) { /* Fisher-Yates */
+        size_t j = (size_t)(next_rand(&rng) % (i + 1));
+        uint64_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    /* Pushed shuffled, run message by message: each waits for its turn. */
+    for (size_t k = 0; k < NMSG; k++) {
+        int64_t v[4];
+        size_t n = items_of(order[k], v);
+        assert_int_equal(flow_harness_push_i64s(h, "in", v, n, order[k]), 0);
+        assert_int_equal(flow_harness_run(h), 0);
+    }
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_true(flow_harness_done(h));
+    assert_null(flow_harness_error(h));
+    flow_harness_destroy(&h);
+
+    got = slurp(f->out, &got_len);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+    free(want);
+}
+
+/*
+ * 65536 messages that wait for the first one: a warning (once), and then
+ * everything in order when it comes.
+ */
+static void
+test_node_collect_warns_of_many_waiting(void **state)
+{
+    enum { NWAIT = 65536 };
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "order=input" };
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    char *err, *got;
+    size_t len;
+    int rc;
+
+    assert_non_null(h);
+    for (int64_t s = 1; s <= NWAIT + 10; s++)
+        assert_int_equal(flow_harness_push_i64s(h, "in", &s, 1, (uint64_t)s),
+                         0);
+    err = run_capturing_stderr(h, f, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, "order=input: 65536 messages wait for "
+                                "message 0 (held in memory"));
+    assert_null(strstr(strstr(err, "wait for") + 1, "wait for")); /* once */
+    free(err);
+
+    int64_t zero = 0;
+    assert_int_equal(flow_harness_push_i64s(h, "in", &zero, 1, 0), 0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    err = run_capturing_stderr(h, f, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(err, ""); /* no gap: nothing to say */
+    free(err);
+    assert_true(flow_harness_done(h));
+    flow_harness_destroy(&h);
+
+    got = slurp(f->out, &len);
+    FILE *in = fmemopen(got, len, "r");
+    long long v, expect = 0;
+    while (fscanf(in, "%lld\n", &v) == 1)
+        assert_int_equal(v, expect++);
+    assert_int_equal(expect, NWAIT + 11);
+    fclose(in);
+    free(got);
+}
+
+/* Missing messages at the end: what came is written, the gap is named. */
+static void
+test_node_collect_names_the_gap_at_the_end(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "order=input" };
+    static const uint64_t seqs[] = { 5, 0, 2, 6 }; /* 1, 3, 4 never come */
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    char *err, *got;
+    size_t len;
+    int rc;
+
+    assert_non_null(h);
+    for (size_t i = 0; i < 4; i++) {
+        int64_t v = (int64_t)seqs[i] * 10;
+        assert_int_equal(flow_harness_push_i64s(h, "in", &v, 1, seqs[i]), 0);
+    }
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    err = run_capturing_stderr(h, f, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, "order=input: 3 messages never came (the "
+                                "first: number 1)"));
+    free(err);
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, strlen("0\n20\n50\n60\n"));
+    assert_memory_equal(got, "0\n20\n50\n60\n", len);
+    free(got);
+}
+
+/*
+ * Two waiting messages with the same number fail the node, and a failed run
+ * leaves the file that was there as it was.
+ */
+static void
+test_node_collect_duplicate_keeps_old_file(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "order=input" };
+    static const uint64_t seqs[] = { 2, 2, 1, 0 };
+    flow_diag_t diag;
+    flow_harness_t *h;
+    FILE *old = fopen(f->out, "w");
+    char *got;
+    size_t len;
+
+    assert_non_null(old);
+    fputs("old\n", old);
+    fclose(old);
+    h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    assert_non_null(h);
+    for (size_t i = 0; i < 4; i++) {
+        int64_t v = (int64_t)i;
+        assert_int_equal(flow_harness_push_i64s(h, "in", &v, 1, seqs[i]), 0);
+    }
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_true(flow_harness_run(h) < 0);
+    assert_true(flow_harness_done(h));
+    assert_non_null(
+        strstr(flow_harness_error(h), "two messages with sequence number 2"));
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(got, "old\n", 4);
+    free(got);
+}
+
+/* Words (with a newline inside one) ended by NUL; bytes written raw. */
+static void
+test_node_collect_words_nul_and_bytes(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "end=nul" };
+    const char *words[] = { "level", "", "two\nlines", "x" };
+    static const char bytes[] = { 'a', '\0', '\n', 'b' };
+    static const char want[] = "level\0\0two\nlines\0x\0a\0\nb";
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    char *got;
+    size_t len;
+
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_words(h, "in", words, 4, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(
+        flow_harness_push_bytes(h, "in", bytes, sizeof(bytes), FLOW_SEQ_NONE),
+        0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, sizeof(want) - 1);
+    assert_memory_equal(got, want, len);
+    free(got);
+}
+
+/* mode=count: items of every type, empty messages included, summed. */
+static void
+test_node_collect_counts_items(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "mode=count", "order=input" };
+    const char *words[] = { "a", "b", "c" };
+    int64_t v[5] = { 1, 2, 3, 4, 5 };
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 3, &diag);
+    char *got;
+    size_t len;
+
+    assert_non_null(h);
+    /* Counting needs no order: unnumbered messages are fine. */
+    assert_int_equal(flow_harness_push_i64s(h, "in", v, 5, FLOW_SEQ_NONE), 0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", NULL, 0, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_push_words(h, "in", words, 3, 7), 0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 2);
+    assert_memory_equal(got, "8\n", 2);
+    free(got);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_node_collect_order_input_restores_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_warns_of_many_waiting,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_node_collect_names_the_gap_at_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_node_collect_duplicate_keeps_old_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_words_nul_and_bytes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_counts_items, setup,
+                                        teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
