@@ -56,6 +56,9 @@ typedef struct sup {
     int signo;
     flow_inst_stats_t *stats; /* shared with the children */
     bool progress_shown;
+    pid_t guard;             /* the guard of the run's process group */
+    bool guard_reaped;       /* it died before the end: reap() waited for it */
+    int guard_status;        /* and its wait status */
     uint64_t progress_items; /* at the sinks, at the last progress line */
     double progress_s;       /* the elapsed time of that line */
 } sup_t;
@@ -222,6 +225,19 @@ reap(sup_t *s, double grace)
     pid_t pid;
 
     while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+        if (pid == s->guard && s->guard > 0) {
+            char how[128], line[512];
+            s->guard_reaped = true;
+            s->guard_status = status;
+            flow__status_describe(status, how, sizeof(how));
+            snprintf(line, sizeof(line),
+                     "flowrun: warning: the guard of the run's process group "
+                     "(flowrun-guard, pid %d) %s: if flowrun is killed now, "
+                     "processes the nodes started outlive it\n",
+                     (int)pid, how);
+            err_write(s, line, strlen(line));
+            continue;
+        }
         for (size_t i = 0; i < s->nprocs; i++) {
             flow_proc_t *p = &s->procs[i];
             char how[128];
@@ -666,6 +682,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         goto out;
     }
     pgid = guard;
+    s.guard = guard;
     setpgid(guard, pgid);
     close(b.life[0]);
     b.life[0] = -1;
@@ -980,8 +997,8 @@ out:
     if (guard > 0) {
         /* Woken if stopped (kill -STOP of the group), told, given a
          * second. Unreaped, it holds the group's number for the kill. */
-        int gst = -1;
-        pid_t w = waitpid(guard, &gst, WNOHANG); /* reap() may have */
+        int gst = s.guard_status;
+        pid_t w = s.guard_reaped ? guard : waitpid(guard, &gst, WNOHANG);
         if (w == 0 && !kill(guard, SIGCONT) &&
             send(b.life[1], "q", 1, MSG_NOSIGNAL) == 1) {
             /* Its end of the pair closes as it exits: no polling delay. */

@@ -2075,6 +2075,97 @@ test_faults_blocked_mask(void **unused)
     free(list);
 }
 
+/* The pid of the child of `parent` named `comm`, or 0. */
+static pid_t
+child_named(pid_t parent, const char *comm)
+{
+    pid_t kids[64];
+    int n = children_of(parent, kids, 64);
+
+    for (int i = 0; i < n; i++) {
+        char path[64], name[32] = "";
+        FILE *f;
+        snprintf(path, sizeof(path), "/proc/%d/comm", (int)kids[i]);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        if (fgets(name, sizeof(name), f))
+            name[strcspn(name, "\n")] = '\0';
+        fclose(f);
+        if (!strcmp(name, comm))
+            return kids[i];
+    }
+    return 0;
+}
+
+/* The guard killed in the middle of a run: flowrun says so, the run goes
+ * on, and at its end flowrun kills what a node started itself. */
+static void
+test_faults_guard_killed(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[talk]\ntype = chatter\nbytes = 1\n"
+                              "linger_ms = 60000\n"
+                              "[said]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n"
+                              "push = talk.out -> said.in\n");
+    char out[128], err[128], want[160], *e;
+    pid_t pid, guard, kids[8], grandchild = 0;
+    int n, status;
+    double limit;
+
+    (void)unused;
+    pid = spawn_run(path, out, err);
+    wait_procs(path, 4);
+    guard = child_named(pid, "flowrun-guard");
+    assert_true(guard > 0);
+    /* chatter's child: a process a node started */
+    limit = now_s() + 10;
+    while (!grandchild) {
+        n = children_of(pid, kids, 8);
+        for (int i = 0; i < n && !grandchild; i++)
+            if (kids[i] != guard)
+                children_of(kids[i], &grandchild, 1);
+        assert_true(grandchild || now_s() < limit);
+        usleep(10000);
+    }
+    assert_int_equal(kill(guard, SIGKILL), 0);
+    snprintf(want, sizeof(want),
+             "flowrun: warning: the guard of the run's process group "
+             "(flowrun-guard, pid %d) was killed by signal SIGKILL (9)",
+             (int)guard);
+    limit = now_s() + 10;
+    for (;;) {
+        e = slurp(err);
+        if (strstr(e, want))
+            break;
+        free(e);
+        assert_true(now_s() < limit);
+        usleep(10000);
+    }
+    free(e);
+    /* the run goes on: flowrun, 4 instances and chatter's child */
+    assert_int_equal(tu_count_procs(path), 6);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 20);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    limit = now_s() + 1.0;
+    for (;;) {
+        pid_t pp;
+        char st;
+        if (!proc_stat(grandchild, &pp, &st, NULL) || st == 'Z')
+            break;
+        assert_true(now_s() < limit);
+        usleep(5000);
+    }
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    unlink(path);
+    free(path);
+}
+
 /* SIGKILL of flowrun itself: every child disappears within a second, and
  * so does a process a node started (the guard of the run's process group
  * kills it), and the next run removes the run directory it left. */
@@ -2554,6 +2645,7 @@ main(void)
         T(test_faults_signal_after_end),
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),
+        T(test_faults_guard_killed),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
