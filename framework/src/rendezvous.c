@@ -19,6 +19,7 @@ typedef struct peer {
     unsigned char wid[256]; /* the instance's watcher socket */
     size_t widlen;
     bool hello, done, failed;
+    int fd, wfd; /* the connections' descriptors (ZMQ_SRCFD), -1: none */
     int pid;
     char host[64];
 } peer_t;
@@ -33,6 +34,7 @@ struct flow_rdv {
     bool started, aborted, quiet;
     void *monitor;  /* PAIR receiving the ROUTER's disconnect events */
     double lost_at; /* when an instance's connection dropped, 0: never */
+    long lost_peer; /* whose, if one peer alone had that connection */
     bool lost_said; /* a lost connection was reported */
 };
 
@@ -62,7 +64,25 @@ watch_connections(flow_rdv_t *r, void *ctx)
     }
 }
 
-/* Read monitor events; note when a connection dropped too early. */
+/* The one unfinished peer that had connection `fd`, or -1. */
+static long
+peer_of_fd(const flow_rdv_t *r, int fd)
+{
+    long found = -1;
+
+    for (size_t k = 0; k < r->nprocs; k++) {
+        const peer_t *p = &r->peers[k];
+        if (p->done || p->failed || (p->fd != fd && p->wfd != fd))
+            continue;
+        if (found >= 0)
+            return -1; /* a descriptor reused: cannot tell */
+        found = (long)k;
+    }
+    return found;
+}
+
+/* Read monitor events; note when a connection dropped too early, and
+ * whose it was. */
 static void
 read_events(flow_rdv_t *r)
 {
@@ -87,9 +107,14 @@ read_events(flow_rdv_t *r)
         if (zmq_msg_size(&m) >= 2 && r->ndone < r->nprocs && !r->lost_at &&
             !r->aborted && !r->lost_said) {
             uint16_t ev;
+            uint32_t fd = UINT32_MAX;
             memcpy(&ev, zmq_msg_data(&m), 2);
-            if (ev == ZMQ_EVENT_DISCONNECTED)
+            if (zmq_msg_size(&m) >= 6)
+                memcpy(&fd, (char *)zmq_msg_data(&m) + 2, 4);
+            if (ev == ZMQ_EVENT_DISCONNECTED) {
                 r->lost_at = flow__now_s();
+                r->lost_peer = fd <= INT32_MAX ? peer_of_fd(r, (int)fd) : -1;
+            }
         }
         zmq_msg_close(&m);
     }
@@ -152,6 +177,8 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
     r->g = g;
     r->nprocs = flow_graph_process_count(g);
     r->peers = flow__xcalloc(r->nprocs, sizeof(*r->peers));
+    for (size_t k = 0; k < r->nprocs; k++)
+        r->peers[k].fd = r->peers[k].wfd = -1;
     r->sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!r->sock)
         goto fail;
@@ -257,9 +284,10 @@ node_of(const flow_graph_t *g, size_t k, unsigned *inst)
     return -1;
 }
 
-/* Handle one message `text` (NUL-terminated) from routing id `id`. */
+/* Handle one message `text` (NUL-terminated) from routing id `id`, come
+ * through connection `fd` (-1: unknown). */
 static int
-handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
+handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text, int fd)
 {
     char cmd[16];
     size_t k;
@@ -277,6 +305,7 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
         sscanf(text + off, "%d %63s", &p->pid, p->host);
         memcpy(p->id, id, idlen);
         p->idlen = idlen;
+        p->fd = fd;
         p->hello = true;
         r->nhello++;
         if (nl) {
@@ -294,6 +323,7 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
     } else if (!strcmp(cmd, "WATCH")) {
         memcpy(p->wid, id, idlen);
         p->widlen = idlen;
+        p->wfd = fd;
         if (r->aborted)
             abort_watchers(r);
     } else if (!strcmp(cmd, "DONE") && p->hello && !p->done) {
@@ -349,7 +379,10 @@ flow__rdv_process(flow_rdv_t *r)
         }
         text = flow__xstrndup(zmq_msg_data(&body), zmq_msg_size(&body));
         if (zmq_msg_size(&idm) <= sizeof(r->peers[0].id)) {
-            rc = handle(r, zmq_msg_data(&idm), zmq_msg_size(&idm), text);
+            /* ZMQ_SRCFD is deprecated but kept in libzmq 4.3: the only
+             * way to tie a monitor's disconnect event to a peer. */
+            rc = handle(r, zmq_msg_data(&idm), zmq_msg_size(&idm), text,
+                        zmq_msg_get(&body, ZMQ_SRCFD));
             if (rc && !result)
                 result = rc;
         }
@@ -363,7 +396,18 @@ flow__rdv_process(flow_rdv_t *r)
         flow__now_s() - r->lost_at > 1.0) {
         char pending[512];
         flow__rdv_pending(r, pending, sizeof(pending));
-        if (!r->quiet)
+        if (!r->quiet && r->lost_peer >= 0) {
+            const peer_t *p = &r->peers[r->lost_peer];
+            unsigned inst = 0;
+            int n = node_of(r->g, (size_t)r->lost_peer, &inst);
+            fprintf(stderr,
+                    "flowrun: error: node '%s' instance %u (pid %d on %s) "
+                    "lost its connection to the rendezvous before finishing "
+                    "(killed, crashed, or its host unreachable); not "
+                    "finished: %s\n",
+                    r->g->nodes[n].name, inst, p->pid,
+                    p->host[0] ? p->host : "?", pending);
+        } else if (!r->quiet)
             fprintf(stderr,
                     "flowrun: error: an instance of graph '%s' lost its "
                     "connection to the rendezvous before finishing; not "

@@ -296,7 +296,7 @@ tcp_rendezvous_signals() {
 
 # An instance killed outright (its flowrun, SIGKILL): the rendezvous exits
 # 1, saying so once (it said it twice, for the others' going after the
-# abort). The rendezvous killed outright: every instance exits 143 and says
+# abort) and naming the instance. The rendezvous killed outright: every instance exits 143 and says
 # it lost the rendezvous (it said nothing).
 tcp_lost() {
     local what rc inst pids n i
@@ -320,8 +320,9 @@ tcp_lost() {
             wait "$RV_PID"
             rc=$?
             n=$(grep -c "lost its connection to the rendezvous" "$W/lost-$what.err")
-            if [ $rc = 1 ] && [ "$n" = 1 ]; then
-                pass "tcp: an instance killed: the rendezvous exits 1, saying so once"
+            if [ $rc = 1 ] && [ "$n" = 1 ] &&
+                grep -q "error: node 'chunks' instance 0 (pid [0-9]* on [^)]*) lost its connection" "$W/lost-$what.err"; then
+                pass "tcp: an instance killed: the rendezvous exits 1, saying so once and naming it"
             else
                 fail "tcp: an instance killed: the rendezvous exits $rc, saying so $n times"
                 show "$W/lost-$what.err"
