@@ -292,12 +292,12 @@ static int
 write_words(flow_node_t *node, struct collect *s, flow_msg_t *msg)
 {
     size_t count = flow_msg_count(msg);
+    const uint32_t *ends;
+    const char *text = flow_msg_words(msg, &ends);
 
-    for (size_t i = 0; i < count; i++) {
-        size_t len;
-        const char *word = flow_msg_word(msg, i, &len);
-        if (word == NULL)
-            return flow_node_fail(node, "cannot read word %zu of a message", i);
+    for (size_t i = 0, start = 0; i < count; start = ends[i++]) {
+        const char *word = text + start;
+        size_t len = ends[i] - start - 1;
         if (len < COLLECT_BUF - s->len) {
             memcpy(s->buf + s->len, word, len);
             s->buf[s->len + len] = s->end;

@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "flow/node.h"
 
@@ -41,13 +42,14 @@ palindromes_process(flow_node_t *node, void *state, const char *port,
                               flow_type_name(flow_msg_type(in)));
 
     size_t count = flow_msg_count(in);
+    const uint32_t *ends;
+    const char *text = flow_msg_words(in, &ends);
     flow_msg_t *out = flow_msg_new(FLOW_WORDS, count / 64 + 1);
-    for (size_t i = 0; i < count; i++) {
-        size_t len = 0;
-        const char *word = flow_msg_word(in, i, &len);
+    for (size_t i = 0, start = 0; i < count; start = ends[i++]) {
+        const char *word = text + start;
+        size_t len = ends[i] - start - 1;
         /* Most words differ at their ends: test those first, inline. */
-        if (word == NULL || (len > 1 && word[0] != word[len - 1]) ||
-            !is_palindrome(word, len))
+        if ((len > 1 && word[0] != word[len - 1]) || !is_palindrome(word, len))
             continue;
         int rc = flow_msg_add_word(out, word, len);
         if (rc < 0) {

@@ -147,16 +147,7 @@ append(struct split *s, flow_msg_t *in, size_t from, size_t n)
         return flow_msg_add_bytes(s->cur, data + from, n);
     }
     case FLOW_WORDS:
-        for (size_t i = from; i < from + n; i++) {
-            size_t len;
-            const char *word = flow_msg_word(in, i, &len);
-            if (word == NULL)
-                return FLOW_EPROTO;
-            int rc = flow_msg_add_word(s->cur, word, len);
-            if (rc < 0)
-                return rc;
-        }
-        return 0;
+        return flow_msg_add_words_of(s->cur, in, from, n);
     case FLOW_ANY:
         break;
     }

@@ -79,12 +79,10 @@ add_words(flow_node_t *node, struct words *s, flow_msg_t *msg, uint64_t first,
         size_t n =
             end - first < WORDGEN_BLOCK ? (size_t)(end - first) : WORDGEN_BLOCK;
         const char *words = wordgen_words(&s->gen, first, n);
-        for (size_t i = 0; i < n; i++) {
-            int rc = flow_msg_add_word(msg, words + i * length, length);
-            if (rc < 0)
-                return flow_node_fail(node, "cannot add a word: %s",
-                                      flow_strerror(rc));
-        }
+        int rc = flow_msg_add_words_fixed(msg, words, n, length);
+        if (rc < 0)
+            return flow_node_fail(node, "cannot add words: %s",
+                                  flow_strerror(rc));
         first += n;
     }
     return 0;

@@ -431,6 +431,118 @@ flow_msg_add_word(flow_msg_t *msg, const char *word, size_t len)
     return 0;
 }
 
+/* Copy `n` words of `len` bytes from `src` (packed) to `dst`, each followed
+ * by a NUL, and set their end offsets from `end` on. Inlined with a
+ * constant `len` below: a call to memcpy per word of a few bytes costs more
+ * than the copy. */
+static inline __attribute__((always_inline)) void
+copy_fixed(unsigned char *dst, const char *src, size_t n, size_t len,
+           uint32_t *offs, uint32_t end)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (len) /* src may be NULL when the words are empty */
+            memcpy(dst, src, len);
+        dst[len] = '\0';
+        dst += len + 1;
+        src += len;
+        end += (uint32_t)(len + 1);
+        offs[i] = end;
+    }
+}
+
+int
+flow_msg_add_words_fixed(flow_msg_t *msg, const char *letters, size_t n,
+                         size_t len)
+{
+    unsigned char *dst;
+    uint32_t *offs;
+    uint32_t end;
+
+    if (msg->type != FLOW_WORDS || n > UINT32_MAX - msg->count ||
+        (n && len >= (UINT32_MAX - msg->len) / n))
+        return FLOW_EPROTO;
+    if (n == 0)
+        return 0;
+    if (len && memchr(letters, '\0', n * len) != NULL)
+        return FLOW_EPARAM;
+    reserve(msg, n * (len + 1));
+    if (msg->count + n > msg->offcap) {
+        flow__xgrow((void **)&msg->own_offs, &msg->offcap, msg->count + n,
+                    sizeof(*msg->own_offs));
+        msg->offs = msg->own_offs;
+    }
+    dst = msg->buf + FLOW_WIRE_HDR + msg->len;
+    offs = msg->offs + msg->count;
+    end = (uint32_t)msg->len;
+    switch (len) {
+#define FIXED(L)                                   \
+    case L:                                        \
+        copy_fixed(dst, letters, n, L, offs, end); \
+        break;
+        FIXED(1)
+        FIXED(2)
+        FIXED(3)
+        FIXED(4)
+        FIXED(5)
+        FIXED(6)
+        FIXED(7)
+        FIXED(8)
+#undef FIXED
+    default:
+        copy_fixed(dst, letters, n, len, offs, end);
+        break;
+    }
+    msg->len += n * (len + 1);
+    msg->count += n;
+    return 0;
+}
+
+int
+flow_msg_add_words_of(flow_msg_t *msg, const flow_msg_t *from, size_t first,
+                      size_t n)
+{
+    size_t start, bytes;
+    uint32_t base, *offs;
+
+    if (msg->type != FLOW_WORDS || from->type != FLOW_WORDS || msg == from)
+        return FLOW_EPROTO;
+    if (first > from->count || n > from->count - first)
+        return FLOW_EPARAM;
+    if (n == 0)
+        return 0;
+    start = first ? from->offs[first - 1] : 0;
+    bytes = from->offs[first + n - 1] - start;
+    if (n > UINT32_MAX - msg->count || bytes > UINT32_MAX - msg->len)
+        return FLOW_EPROTO;
+    reserve(msg, bytes);
+    if (msg->count + n > msg->offcap) {
+        flow__xgrow((void **)&msg->own_offs, &msg->offcap, msg->count + n,
+                    sizeof(*msg->own_offs));
+        msg->offs = msg->own_offs;
+    }
+    memcpy(msg->buf + FLOW_WIRE_HDR + msg->len,
+           from->buf + FLOW_WIRE_HDR + start, bytes);
+    /* The same words, moved from `start` to the end of `msg`'s. */
+    base = (uint32_t)msg->len - (uint32_t)start;
+    offs = msg->offs + msg->count;
+    for (size_t i = 0; i < n; i++)
+        offs[i] = from->offs[first + i] + base;
+    msg->len += bytes;
+    msg->count += n;
+    return 0;
+}
+
+const char *
+flow_msg_words(const flow_msg_t *msg, const uint32_t **ends)
+{
+    if (msg->type != FLOW_WORDS) {
+        *ends = NULL;
+        return NULL;
+    }
+    *ends = msg->offs;
+    return msg->buf ? (const char *)msg->buf + FLOW_WIRE_HDR : "";
+}
+
 const char *
 flow_msg_word(const flow_msg_t *msg, size_t index, size_t *len)
 {
@@ -582,8 +694,16 @@ words_check(const unsigned char *o, const unsigned char *data, size_t dlen,
     }
     if (prev != dlen)
         return "words frame has trailing bytes";
-    for (size_t i = 0; i < dlen; i++)
-        nuls += data[i] == '\0';
+    /* In blocks of 255 bytes with a byte-wide count: vectorized with byte
+     * lanes (a size_t count widens every byte to 64 bits: 4x slower). */
+    for (size_t i = 0; i < dlen;) {
+        size_t n = dlen - i < 255 ? dlen - i : 255;
+        uint8_t c = 0;
+        for (size_t j = 0; j < n; j++)
+            c = (uint8_t)(c + (data[i + j] == '\0'));
+        nuls += c;
+        i += n;
+    }
     if (nuls != count)
         return "words frame has a bad terminator";
     return NULL;

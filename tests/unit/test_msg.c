@@ -283,6 +283,134 @@ test_msg_words(void **state)
     flow_msg_destroy(&m);
 }
 
+/* Check that `m` holds exactly the `n` words of `want` (via both readers). */
+static void
+assert_words(const flow_msg_t *m, char *const *want, size_t n)
+{
+    const uint32_t *ends;
+    const char *text = flow_msg_words(m, &ends);
+
+    assert_int_equal(flow_msg_count(m), n);
+    assert_non_null(text);
+    for (size_t i = 0, start = 0; i < n; start = ends[i++]) {
+        size_t len = 99;
+        assert_string_equal(flow_msg_word(m, i, &len), want[i]);
+        assert_int_equal(len, strlen(want[i]));
+        assert_string_equal(text + start, want[i]);
+        assert_int_equal(ends[i] - start - 1, strlen(want[i]));
+    }
+}
+
+/* flow_msg_add_words_fixed, flow_msg_add_words_of and flow_msg_words
+ * against words added one by one: same words, same frame. */
+static void
+test_msg_words_bulk(void **state)
+{
+    enum { MAXW = 700 };
+    char *want[MAXW + 1];
+    char letters[MAXW * 12 + 1];
+    uint64_t seed = 7;
+    const uint32_t *ends;
+
+    (void)state;
+    for (size_t len = 0; len <= 12; len++) {
+        static const size_t counts[] = { 0, 1, 7, 300 };
+        for (size_t c = 0; c < 4; c++) {
+            size_t n = counts[c];
+            flow_msg_t *bulk = flow_msg_new(FLOW_WORDS, 0);
+            flow_msg_t *one = flow_msg_new(FLOW_WORDS, 0);
+            frame_t a, b;
+            for (size_t i = 0; i < n * len; i++)
+                letters[i] = (char)('a' + rnd(&seed) % 26);
+            /* A word before them: the offsets must start past it. */
+            want[0] = strdup("pre");
+            assert_int_equal(flow_msg_add_word(bulk, "pre", 3), 0);
+            assert_int_equal(flow_msg_add_word(one, "pre", 3), 0);
+            for (size_t i = 0; i < n; i++) {
+                want[i + 1] = strndup(letters + i * len, len);
+                assert_int_equal(flow_msg_add_word(one, want[i + 1], len), 0);
+            }
+            assert_int_equal(
+                flow_msg_add_words_fixed(bulk, len ? letters : NULL, n, len),
+                0);
+            assert_words(bulk, want, n + 1);
+            a = encode(&bulk, 3);
+            b = encode(&one, 3);
+            assert_frame_equal(&a, &b);
+            frame_free(&a);
+            frame_free(&b);
+            for (size_t i = 0; i <= n; i++)
+                free(want[i]);
+        }
+    }
+
+    /* Refused: a NUL among the letters (nothing appended), other types. */
+    {
+        flow_msg_t *m = flow_msg_new(FLOW_WORDS, 0);
+        flow_msg_t *i64 = flow_msg_new(FLOW_INT64, 0);
+        assert_int_equal(flow_msg_add_words_fixed(m, "abcd\0fgh", 3, 3),
+                         FLOW_EPARAM);
+        assert_int_equal(flow_msg_count(m), 0);
+        assert_int_equal(flow_msg_add_words_fixed(i64, "abc", 1, 3),
+                         FLOW_EPROTO);
+        assert_int_equal(flow_msg_add_words_fixed(m, "abc", SIZE_MAX, 3),
+                         FLOW_EPROTO);
+        assert_null(flow_msg_words(i64, &ends));
+        assert_null(ends);
+        assert_non_null(flow_msg_words(m, &ends)); /* no words: "" */
+        assert_int_equal(flow_msg_add_words_of(m, i64, 0, 0), FLOW_EPROTO);
+        assert_int_equal(flow_msg_add_words_of(m, m, 0, 0), FLOW_EPROTO);
+        flow_msg_destroy(&m);
+        flow_msg_destroy(&i64);
+    }
+
+    /* Words of several lengths, empty ones too, copied range by range from
+     * a message of our own and from one decoded off the wire. */
+    for (int wire = 0; wire < 2; wire++) {
+        flow_msg_t *src = flow_msg_new(FLOW_WORDS, 0), *dst;
+        char *all[MAXW], *got[MAXW + 1];
+        size_t ngot = 0;
+        for (size_t i = 0; i < MAXW; i++) {
+            size_t len = rnd(&seed) % 10;
+            all[i] = malloc(len + 1);
+            for (size_t j = 0; j < len; j++)
+                all[i][j] = (char)('a' + rnd(&seed) % 26);
+            all[i][len] = '\0';
+            assert_int_equal(flow_msg_add_word(src, all[i], len), 0);
+        }
+        if (wire) {
+            frame_t f = encode(&src, 1);
+            flow_frame_info_t info;
+            char why[128];
+            assert_int_equal(decode(&f, &src, &info, why, sizeof(why)), 0);
+            frame_free(&f);
+        }
+        dst = flow_msg_new(FLOW_WORDS, 0);
+        assert_int_equal(flow_msg_add_words_of(dst, src, MAXW + 1, 0),
+                         FLOW_EPARAM);
+        assert_int_equal(flow_msg_add_word(dst, "first", 5), 0);
+        got[ngot++] = "first";
+        assert_int_equal(flow_msg_add_words_of(dst, src, 10, MAXW),
+                         FLOW_EPARAM);
+        assert_int_equal(flow_msg_count(dst), 1);
+        for (size_t at = 0; at < MAXW;) {
+            size_t n = rnd(&seed) % 50;
+            if (n > MAXW - at)
+                n = MAXW - at;
+            assert_int_equal(flow_msg_add_words_of(dst, src, at, n), 0);
+            for (size_t i = 0; i < n; i++)
+                got[ngot++] = all[at + i];
+            at += n;
+        }
+        assert_int_equal(flow_msg_add_words_of(dst, src, MAXW, 0), 0);
+        assert_words(dst, got, ngot);
+        flow_msg_destroy(&dst);
+        flow_msg_destroy(&src);
+        for (size_t i = 0; i < MAXW; i++)
+            free(all[i]);
+    }
+}
+
 static void
 test_msg_bytes(void **state)
 {
@@ -1491,6 +1619,7 @@ main(void)
         cmocka_unit_test(test_msg_new_and_types),
         cmocka_unit_test(test_msg_int64),
         cmocka_unit_test(test_msg_words),
+        cmocka_unit_test(test_msg_words_bulk),
         cmocka_unit_test(test_msg_bytes),
         cmocka_unit_test(test_msg_clear),
         cmocka_unit_test(test_msg_encode_layout),
