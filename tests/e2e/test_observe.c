@@ -579,8 +579,8 @@ test_observe_dot_content(void **unused)
                                   "instances\""));
     assert_non_null(
         strstr(r.out, "\"gen\" [label=\"gen\\nwords\\n1 instance\""));
-    assert_non_null(
-        strstr(r.out, "\"gen\" -> \"chunks\" [label=\"push\\nout -> in\""));
+    assert_non_null(strstr(
+        r.out, "\"gen\" -> \"chunks\" [label=\"push\\nout -> in\\nhwm=4\""));
     assert_non_null(strstr(r.out, "\"chunks\" -> \"find\""));
     assert_non_null(strstr(r.out, "\"find\" -> \"out\""));
     assert_int_equal(count_of(r.out, " -> \""), 3);
