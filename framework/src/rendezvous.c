@@ -452,7 +452,7 @@ flow__rdv_pending(const flow_rdv_t *r, char *buf, size_t size)
         int w;
         if (r->peers[k].done)
             continue;
-        w = snprintf(buf + len, size - len, "%s'%s'[%u]%s", len ? ", " : "",
+        w = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
                      r->g->nodes[n].name, inst,
                      r->peers[k].hello ? "" : " (never registered)");
         if (w > 0)

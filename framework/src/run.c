@@ -414,7 +414,7 @@ report_stop(sup_t *s)
 }
 
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what
- * still runs. */
+ * still runs (not what is done and waits for the others to end). */
 static void
 report_timeout(const sup_t *s, long k, double limit)
 {
@@ -435,9 +435,9 @@ report_timeout(const sup_t *s, long k, double limit)
     for (size_t i = 0; i < s->nprocs && len < sizeof(running) - 64; i++) {
         const flow_proc_t *p = &s->procs[i];
         int n;
-        if (p->exited)
+        if (p->exited || p->done)
             continue;
-        n = snprintf(running + len, sizeof(running) - len, "%s'%s'[%u]",
+        n = snprintf(running + len, sizeof(running) - len, "%s%s[%u]",
                      len ? ", " : "", s->g->nodes[p->node].name, p->inst);
         if (n > 0)
             len += (size_t)n;
@@ -795,12 +795,14 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         for (size_t k = 0; !s.stopping && go_at > 0 && k < s.nprocs; k++) {
             const flow_proc_t *p = &s.procs[k];
             double limit = graph->nodes[p->node].timeout_s;
-            if (!p->exited && limit > 0 && t >= go_at + limit) {
+            /* Done, it waits at the exit barrier for the others: its
+             * own work ended in time. */
+            if (!p->exited && !p->done && limit > 0 && t >= go_at + limit) {
                 report_timeout(&s, (long)k, limit);
                 s.result = FLOW_ETIMEDOUT;
                 begin_stop(&s, grace);
             }
-            if (!p->exited && limit > 0 &&
+            if (!p->exited && !p->done && limit > 0 &&
                 (next_node == 0 || go_at + limit < next_node))
                 next_node = go_at + limit;
         }

@@ -193,7 +193,7 @@ EOF
 # expect_fault NAME RC WHAT: the run failed (not success, not a timeout),
 # and its standard error names f instance 1 as the instance that failed: a
 # line that is not f[1]'s own log and not a list of the instances that had
-# not finished ("not finished: 'src'[0], 'f'[1], ..." does not count: it
+# not finished ("not finished: src[0], f[1], ..." does not count: it
 # does not say which one failed).
 expect_fault() {
     local name=$1 rc=$2 what=$3 line

@@ -752,7 +752,7 @@ test_faults_hang_timeout(void **unused)
                 else
                     assert_true(pid > 0 && pid != inj.pid);
             } else {
-                snprintf(want, sizeof(want), "'f'[%u]", pos->fault_inst);
+                snprintf(want, sizeof(want), "f[%u]", pos->fault_inst);
                 assert_non_null(strstr(run.r.err,
                                        "flowrun: error: graph 'faults' timed "
                                        "out after 1s; still running: "));
@@ -767,6 +767,38 @@ test_faults_hang_timeout(void **unused)
             assert_true(run.t_end - inj.t < 1.0 + DEATH_TO_EXIT_S);
             tu_result_release(&run.r);
         }
+}
+
+/* A per-node timeout names the instance that hangs, not its sibling that
+ * finished and waits at the exit barrier (it named f[0]); a graph timeout
+ * lists only what still runs. */
+static void
+test_faults_timeout_names_the_hung(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 100000\n"
+                              "[f]\ntype = fault\ninstances = 2\n"
+                              "instance = 1\naction = hang\nafter = 3\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> f.in hwm=1\n"
+                              "push = f.out -> out.in\n");
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 30, path, "--set", "f.timeout=1", NULL), 124);
+    tu_assert_contains(r.err, "flowrun: error: node 'f' instance 1 (pid ");
+    assert_null(strstr(r.err, "instance 0"));
+    tu_result_release(&r);
+
+    /* The whole graph: f[0] is done, f[1] and out are not (src waits to
+     * send f[1] its end of stream). */
+    assert_int_equal(tu_runl(&r, 30, path, "--timeout", "1", NULL), 124);
+    tu_assert_contains(r.err, "flowrun: error: graph '");
+    tu_assert_contains(r.err, "timed out after 1s; still running: ");
+    tu_assert_contains(r.err, "f[1]");
+    assert_null(strstr(r.err, "f[0]"));
+    tu_result_release(&r);
+    unlink(path);
+    free(path);
 }
 
 /*
@@ -2624,6 +2656,7 @@ main(void)
         T(test_faults_ignored_error_fails),
         T(test_faults_positive_return_fails),
         T(test_faults_hang_timeout),
+        T(test_faults_timeout_names_the_hung),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
         T(test_faults_bystanders_quiet),
