@@ -140,6 +140,11 @@ struct flow_node {
     size_t ntable, tcap;
     rport_t **item_port;
     unsigned *item_ch;
+    /* The same for waits inside a callback (a send to full consumers, a
+     * receive on a pair port): process_loop's own stay intact across
+     * process(). */
+    zmq_pollitem_t *cb_items;
+    unsigned *cb_ch;
     struct flow_harness *harness; /* in-process test harness, or NULL */
 };
 
@@ -904,13 +909,13 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
         }
         /* Every consumer is full: wait until one has room. */
         for (unsigned c = 0; c < p->nch; c++) {
-            node->items[c].socket = p->ch[c].sock;
-            node->items[c].fd = 0;
-            node->items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
-            node->items[c].revents = 0;
+            node->cb_items[c].socket = p->ch[c].sock;
+            node->cb_items[c].fd = 0;
+            node->cb_items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
+            node->cb_items[c].revents = 0;
         }
         uint64_t t0 = node->timed ? wait_clock_ns() : 0;
-        int prc = zmq_poll(node->items, (int)p->nch, WAIT_MS);
+        int prc = zmq_poll(node->cb_items, (int)p->nch, WAIT_MS);
         if (t0)
             STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
         if (prc < 0 && zmq_errno() != EINTR) {
@@ -1153,10 +1158,10 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
  * again, FLOW_EINTR when the node must stop, or a failure.
  */
 static int
-poll_input(flow_node_t *node, int n)
+poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
 {
     uint64_t t0 = node->timed ? wait_clock_ns() : 0;
-    int prc = zmq_poll(node->items, n, WAIT_MS);
+    int prc = zmq_poll(items, n, WAIT_MS);
 
     if (t0)
         STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
@@ -1180,20 +1185,20 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
         for (unsigned c = 0; c < p->nch; c++) {
             if (p->ch[c].eos)
                 continue;
-            node->items[n].socket = p->ch[c].sock;
-            node->items[n].fd = 0;
-            node->items[n].events = ZMQ_POLLIN;
-            node->items[n].revents = 0;
-            node->item_ch[n++] = c;
+            node->cb_items[n].socket = p->ch[c].sock;
+            node->cb_items[n].fd = 0;
+            node->cb_items[n].events = ZMQ_POLLIN;
+            node->cb_items[n].revents = 0;
+            node->cb_ch[n++] = c;
         }
-        int prc = poll_input(node, n);
+        int prc = poll_input(node, node->cb_items, n);
         if (prc < 0)
             return prc;
         if (prc == 0)
             continue;
         for (int i = 0; i < n; i++) {
-            unsigned c = node->item_ch[i];
-            if (!(node->items[i].revents & ZMQ_POLLIN))
+            unsigned c = node->cb_ch[i];
+            if (!(node->cb_items[i].revents & ZMQ_POLLIN))
                 continue;
             rc = recv_frame(node, p, c, p->ch[c].sock, ZMQ_DONTWAIT, msg_p);
             if (rc == GOT_DATA) {
@@ -1321,7 +1326,7 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             node->items[i].events = ZMQ_POLLIN;
             node->items[i].revents = 0;
         }
-        int prc = poll_input(node, n);
+        int prc = poll_input(node, node->items, n);
         if (prc < 0)
             return prc;
         if (prc == 0)
@@ -1413,6 +1418,8 @@ node_release(flow_node_t *node)
     free(node->items);
     free(node->item_port);
     free(node->item_ch);
+    free(node->cb_items);
+    free(node->cb_ch);
     node->hello = NULL;
     node->table = NULL;
     node->ports = NULL;
@@ -1420,6 +1427,8 @@ node_release(flow_node_t *node)
     node->items = NULL;
     node->item_port = NULL;
     node->item_ch = NULL;
+    node->cb_items = NULL;
+    node->cb_ch = NULL;
     if (node->ctx)
         zmq_ctx_term(node->ctx);
     node->ctx = NULL;
@@ -1833,6 +1842,8 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.items = flow__xcalloc(maxitems, sizeof(*node.items));
     node.item_port = flow__xcalloc(maxitems, sizeof(*node.item_port));
     node.item_ch = flow__xcalloc(maxitems, sizeof(*node.item_ch));
+    node.cb_items = flow__xcalloc(maxitems, sizeof(*node.cb_items));
+    node.cb_ch = flow__xcalloc(maxitems, sizeof(*node.cb_ch));
 
     /* Pinned before the context: libzmq's threads inherit the CPU. The
      * mask is set outright, as taskset would: the launcher's own mask does

@@ -511,6 +511,75 @@ run_text(tu_result_t *r, const char *text)
     return tu_run_graph(r, 60, text, "--plugin-path", fixture_dir, NULL);
 }
 
+/* Check that the file at `path` holds, one per line, each of the numbers
+ * first .. first + count - 1 exactly once, in any order. */
+static void
+assert_file_holds_range(const char *path, long first, long count)
+{
+    FILE *f = fopen(path, "r");
+    unsigned char *seen = calloc((size_t)count, 1);
+    long v, lines = 0;
+
+    assert_non_null(f);
+    assert_non_null(seen);
+    while (fscanf(f, "%ld", &v) == 1) {
+        assert_true(v >= first && v < first + count);
+        assert_int_equal(seen[v - first], 0);
+        seen[v - first] = 1;
+        lines++;
+    }
+    assert_int_equal(lines, count);
+    fclose(f);
+    free(seen);
+}
+
+/*
+ * A process-mode node with two inputs whose process() sends to consumers
+ * that are all full (fixture tworelay, its "ob" load-balanced over two slow
+ * instances at hwm=1): the wait for room overwrote the framework's poll
+ * list, and the next receive read an output socket ("receive on port 'b'
+ * failed: Operation not supported"), or another port's socket (messages
+ * handed to process() under the wrong port's name). Every number arrives
+ * once, where it belongs.
+ */
+static void
+test_plugins_two_inputs_blocked_send(void **unused)
+{
+    char dir[] = "/tmp/test_plugins.XXXXXX", a[64], b[64], text[1024];
+    tu_result_t r;
+
+    (void)unused;
+    assert_non_null(mkdtemp(dir));
+    snprintf(a, sizeof(a), "%s/a", dir);
+    snprintf(b, sizeof(b), "%s/b", dir);
+    snprintf(text, sizeof(text),
+             "[a]\ntype = range\ncount = 20000\n"
+             "[b]\ntype = range\nstart = 1000000\ncount = 6000\n"
+             "[m]\ntype = tworelay\n"
+             "[slow]\ntype = fault\ninstances = 2\naction = none\n"
+             "work_us = 20\n"
+             "[oa]\ntype = collect\noutput = %s\n"
+             "[ob]\ntype = collect\noutput = %s\n"
+             "[links]\npush = a.out -> m.a batch=1\n"
+             "push = b.out -> m.b batch=3\n"
+             "push = m.oa -> oa.in\n"
+             "push = m.ob -> slow.in hwm=1\n"
+             "push = slow.out -> ob.in\n",
+             a, b);
+    for (int round = 0; round < 3; round++) {
+        if (run_text(&r, text))
+            fprintf(stderr, "%s\n", r.err);
+        assert_int_equal(r.status, 0);
+        tu_result_release(&r);
+        assert_file_holds_range(a, 0, 20000);
+        assert_file_holds_range(b, 1000000, 6000);
+    }
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
+
 /*
  * collect order=input, what it can and cannot put in order:
  * - a source of one instance that numbers nothing (fixture plainsrc, as a
@@ -627,6 +696,7 @@ main(void)
         cmocka_unit_test(test_plugins_type_not_a_path),
         cmocka_unit_test(test_plugins_send_i64s),
         cmocka_unit_test(test_plugins_pair_star_answers),
+        cmocka_unit_test(test_plugins_two_inputs_blocked_send),
         cmocka_unit_test(test_plugins_collect_order),
         cmocka_unit_test(test_plugins_cxx_node),
     };
