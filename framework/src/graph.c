@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* graph.c: the graph model: lookups, pair topology, accessors, destroy. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,47 @@ flow__desc_find_port(const flow_node_desc_t *desc, const char *name)
         if (!strcmp(p->name, name))
             return i;
     return -1;
+}
+
+/* FNV-1a over the NUL-terminated `text`, its NUL included. */
+static uint64_t
+fnv(uint64_t h, const char *text)
+{
+    for (const unsigned char *c = (const unsigned char *)text;; c++) {
+        h = (h ^ *c) * UINT64_C(0x100000001b3);
+        if (!*c)
+            return h;
+    }
+}
+
+uint64_t
+flow__graph_fingerprint(const flow_graph_t *g)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    char num[64];
+
+    for (size_t i = 0; i < g->nparams; i++) {
+        h = fnv(h, g->params[i].key);
+        h = fnv(h, g->params[i].value ? g->params[i].value : "");
+    }
+    for (size_t n = 0; n < g->nnodes; n++) {
+        const flow_gnode_t *gn = &g->nodes[n];
+        h = fnv(h, gn->name);
+        h = fnv(h, gn->type ? gn->type : "");
+        snprintf(num, sizeof(num), "%u", gn->instances);
+        h = fnv(h, num);
+        for (size_t k = 0; k < gn->nkv; k++) {
+            h = fnv(h, gn->kv[k].key);
+            h = fnv(h, gn->kv[k].value ? gn->kv[k].value : "");
+        }
+    }
+    for (size_t l = 0; l < g->nlinks; l++) {
+        const flow_glink_t *lk = &g->links[l];
+        snprintf(num, sizeof(num), "%d %zu %d", lk->kind, lk->batch, lk->hwm);
+        h = fnv(h, lk->text ? lk->text : "");
+        h = fnv(h, num);
+    }
+    return h;
 }
 
 size_t

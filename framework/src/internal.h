@@ -51,6 +51,11 @@ typedef struct flow_frame_info {
     size_t bytes;   /* data: the frame's length */
 } flow_frame_info_t;
 
+/* True if `msg` was destroyed or sent and not handed out again since:
+ * a pointer to it kept after flow_msg_destroy or a send (best effort: once
+ * reused, it is another message). */
+bool flow__msg_spent(const flow_msg_t *msg);
+
 /*
  * Encode `*msg_p` as a data frame from instance `src`, taking ownership of
  * the message (set to NULL). Stores a malloc'ed frame in `*frame` and its
@@ -257,6 +262,14 @@ int flow__graph_check(flow_graph_t *g, flow_diag_t *diag);
  * run: node by node, instance by instance.
  */
 size_t flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst);
+
+/*
+ * A hash of what makes two loads of a graph the same run: graph parameters,
+ * nodes (name, type, instances, every key as written or set) and links.
+ * Instances started apart (--instance) must load the same graph as their
+ * rendezvous.
+ */
+uint64_t flow__graph_fingerprint(const flow_graph_t *g);
 
 /* Seconds on the monotonic clock. */
 double flow__now_s(void);

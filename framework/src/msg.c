@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "internal.h"
@@ -49,6 +50,7 @@ struct flow_msg {
                     zmq_msg_recv into the same zmq_msg_t does */
     zmq_msg_t zmsg;
     flow_msg_t *next; /* in the thread's pool of spare messages */
+    bool pooled;      /* there: destroyed or sent, not yet reused */
 };
 
 /*
@@ -138,6 +140,7 @@ msg_get(flow_type_t type, bool for_recv)
     msg->cap = msg->memcap;
     msg->offs = msg->own_offs;
     msg->next = NULL;
+    msg->pooled = false;
     return msg;
 }
 
@@ -185,8 +188,15 @@ msg_put(flow_msg_t *msg)
         pool_register();
     msg_trim(msg);
     msg->next = pool.head;
+    msg->pooled = true;
     pool.head = msg;
     pool.n++;
+}
+
+bool
+flow__msg_spent(const flow_msg_t *msg)
+{
+    return msg->pooled;
 }
 
 /* Move a received frame's payload (and word offsets) into our own memory. */
@@ -272,6 +282,17 @@ flow_msg_destroy(flow_msg_t **msg_p)
 {
     if (!msg_p || !*msg_p)
         return;
+    if ((*msg_p)->pooled) {
+        /* Pooled twice, every later flow_msg_new would hand out the same
+         * message: a crash now, as free() gives for a double free. */
+        static const char said[] =
+            "flow: flow_msg_destroy: message destroyed twice (or after it "
+            "was sent): a copy of its pointer was kept\n";
+        if (write(STDERR_FILENO, said, sizeof(said) - 1) < 0) {
+            /* aborting anyway */
+        }
+        abort();
+    }
     msg_put(*msg_p);
     *msg_p = NULL;
 }

@@ -146,6 +146,8 @@ struct flow_node {
     zmq_pollitem_t *cb_items;
     unsigned *cb_ch;
     struct flow_harness *harness; /* in-process test harness, or NULL */
+    bool refused;   /* by the rendezvous: the instance is another process's */
+    bool unreached; /* the rendezvous never answered */
 };
 
 /*
@@ -930,12 +932,29 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
     }
 }
 
+/* A message already sent or destroyed (a copy of its pointer kept): the
+ * node fails; sending or pooling it again would hand one message out twice. */
+static int
+spent(flow_node_t *node, const char *port, flow_msg_t **msg_p)
+{
+    if (!msg_p || !*msg_p || !flow__msg_spent(*msg_p))
+        return 0;
+    *msg_p = NULL;
+    return port_misuse(node,
+                       "send on port '%s' of a message already sent or "
+                       "destroyed (a copy of its pointer kept after "
+                       "flow_node_send or flow_msg_destroy)",
+                       port ? port : "(null)");
+}
+
 int
 flow_node_send(flow_node_t *node, const char *port, flow_msg_t **msg_p)
 {
     rport_t *p;
     int rc;
 
+    if ((rc = spent(node, port, msg_p)))
+        return rc;
     if (node->harness)
         return flow__harness_send(node->harness, port, true, 0, msg_p);
     if ((rc = port_for(node, port, USE_SEND, &p))) {
@@ -952,6 +971,8 @@ flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
     rport_t *p;
     int rc;
 
+    if ((rc = spent(node, port, msg_p)))
+        return rc;
     if (node->harness)
         return flow__harness_send(node->harness, port, false, channel, msg_p);
     rc = port_for(node, port, USE_SEND, &p);
@@ -1640,6 +1661,93 @@ parse_table(flow_node_t *node, const char *text)
     }
 }
 
+/* Seconds an instance waits for a first connection to its rendezvous. */
+#define RDV_REACH_S 10
+
+/*
+ * Wait for the rendezvous's TABLE (every instance registered: the start)
+ * and parse it, watching the connection through the monitor `mon` (NULL:
+ * none): a rendezvous never reached in RDV_REACH_S fails the node; one
+ * lost for 2 s stops it (exit 143, as the watcher does after the start);
+ * a REFUSE fails it with the rendezvous's reason, and it exits 2 without
+ * reporting a failure (that instance's number is another process's).
+ * Returns 0 once the TABLE came.
+ */
+static int
+await_table(flow_node_t *node, void *mon)
+{
+    double begin = (double)now_ns() / 1e9, lost = 0;
+    bool reached = mon == NULL;
+
+    for (;;) {
+        zmq_pollitem_t it[2] = { { node->rdv, 0, ZMQ_POLLIN, 0 },
+                                 { mon, 0, ZMQ_POLLIN, 0 } };
+        double t = (double)now_ns() / 1e9;
+        char *text = NULL;
+        int rc;
+
+        if (stop_hard)
+            return FLOW_EINTR;
+        if (!reached && t - begin > RDV_REACH_S) {
+            int zero = 0; /* nothing sent can leave: none to wait for */
+            zmq_setsockopt(node->rdv, ZMQ_LINGER, &zero, sizeof(zero));
+            node->unreached = true; /* no FAIL to send it */
+            return flow_node_fail(node,
+                                  "cannot reach the rendezvous %s (no "
+                                  "connection in %d s): is it running, at "
+                                  "that address and port?",
+                                  net.rdv, RDV_REACH_S);
+        }
+        if (lost > 0 && t - lost > 2.0) {
+            flow_node_log(node, FLOW_LOG_ERROR,
+                          "lost the rendezvous %s (no connection for 2 s) "
+                          "before the start: stopping",
+                          net.rdv);
+            stop_hard = 1;
+            return FLOW_EINTR;
+        }
+        if (zmq_poll(it, mon ? 2 : 1, 100) <= 0)
+            continue;
+        if (mon && (it[1].revents & ZMQ_POLLIN)) {
+            zmq_msg_t m;
+            int more = 0;
+            size_t ml = sizeof(more);
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
+                uint16_t ev = 0;
+                zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
+                if (more && zmq_msg_size(&m) >= 2)
+                    memcpy(&ev, zmq_msg_data(&m), 2);
+                if (ev == ZMQ_EVENT_CONNECTED) {
+                    reached = true;
+                    lost = 0;
+                } else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0) {
+                    lost = t;
+                }
+            }
+            zmq_msg_close(&m);
+        }
+        if (!(it[0].revents & ZMQ_POLLIN))
+            continue;
+        if ((rc = rdv_recv(node, &text)))
+            return rc;
+        if (!strncmp(text, "REFUSE ", 7)) {
+            text[strcspn(text, "\n")] = '\0';
+            rc = flow_node_fail(node, "the rendezvous %s refused it: %s",
+                                net.rdv, text + 7);
+            node->refused = true;
+            free(text);
+            return rc;
+        }
+        if (!strncmp(text, "TABLE", 5)) {
+            parse_table(node, text);
+            free(text);
+            return 0;
+        }
+        free(text);
+    }
+}
+
 /*
  * Start barrier: tell the launcher this instance has bound its endpoints,
  * and wait until every instance has. With a rendezvous, register the
@@ -1649,8 +1757,9 @@ parse_table(flow_node_t *node, const char *text)
 static int
 barrier_start(flow_node_t *node, int ready_fd, int go_fd)
 {
-    char host[64], head[160], *text = NULL, *msg;
+    char host[64], head[192], *msg, mon_ep[64];
     int ivl = 20, linger = 2000, rc, n;
+    void *mon = NULL;
 
     if (!net.rdv) {
         char c = 'r';
@@ -1664,38 +1773,47 @@ barrier_start(flow_node_t *node, int ready_fd, int go_fd)
         return -zmq_errno();
     zmq_setsockopt(node->rdv, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
     zmq_setsockopt(node->rdv, ZMQ_LINGER, &linger, sizeof(linger));
+    /* Until the start the watcher does not run: watch the connection
+     * here, before connecting, not to miss it. */
+    snprintf(mon_ep, sizeof(mon_ep), "inproc://flow-start-%d", (int)getpid());
+    if (!zmq_socket_monitor(node->rdv, mon_ep,
+                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED)) {
+        mon = zmq_socket(node->ctx, ZMQ_PAIR);
+        if (mon && zmq_connect(mon, mon_ep)) {
+            zmq_close(mon);
+            mon = NULL;
+        }
+    }
     if (zmq_connect(node->rdv, net.rdv))
         return flow_node_fail(node, "cannot connect to the rendezvous '%s': %s",
                               net.rdv, zmq_strerror(zmq_errno()));
     if (gethostname(host, sizeof(host)))
         snprintf(host, sizeof(host), "?");
     host[sizeof(host) - 1] = '\0';
-    n = snprintf(head, sizeof(head), "HELLO %zu %d %s\n", node->proc,
-                 (int)getpid(), host);
+    n = snprintf(head, sizeof(head), "HELLO %zu %d %s %016llx\n", node->proc,
+                 (int)getpid(), host,
+                 (unsigned long long)flow__graph_fingerprint(node->g));
     msg = flow__xmalloc((size_t)n + node->hlen + 1);
     memcpy(msg, head, (size_t)n);
     if (node->hlen)
         memcpy(msg + n, node->hello, node->hlen);
     rc = rdv_send(node, msg, (size_t)n + node->hlen);
     free(msg);
-    if (rc)
-        return rc;
-    while (!(rc = rdv_recv(node, &text))) {
-        bool table = !strncmp(text, "TABLE", 5);
-        if (table)
-            parse_table(node, text);
-        free(text);
-        if (table) {
-            /* The signals stay blocked in the thread: SIGTERM goes to the
-             * node's thread, whose blocking calls then return. */
-            sigset_t all, old;
-            sigfillset(&all);
-            pthread_sigmask(SIG_BLOCK, &all, &old);
-            node->watching =
-                pthread_create(&node->watcher, NULL, watch_main, node) == 0;
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
-            return 0;
-        }
+    if (rc == 0)
+        rc = await_table(node, mon);
+    if (mon) {
+        zmq_socket_monitor(node->rdv, NULL, 0);
+        zmq_close(mon);
+    }
+    if (rc == 0) {
+        /* The signals stay blocked in the thread: SIGTERM goes to the
+         * node's thread, whose blocking calls then return. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        node->watching =
+            pthread_create(&node->watcher, NULL, watch_main, node) == 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     return rc;
 }
@@ -1774,7 +1892,11 @@ report_failure(flow_node_t *node, const char *what, int rc)
     if (!node->failed)
         flow_node_fail(node, "%s returned %s", what, flow_err_name(rc));
     flow_node_log(node, FLOW_LOG_ERROR, "%s", node->fail);
-    if (node->rdv) {
+    if (node->refused) { /* a usage error; not the registered one's failure */
+        node_release(node);
+        return 2;
+    }
+    if (node->rdv && !node->unreached) {
         /* Tell the rendezvous why, so the launcher can say it. */
         char line[FLOW_DIAG_MSG + 64];
         int n = snprintf(line, sizeof(line), "FAIL %zu %s\n", node->proc,

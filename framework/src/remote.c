@@ -80,6 +80,10 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     int status = 0, rc;
     pid_t pid;
 
+    if (diag) {
+        diag->code = 0;
+        diag->msg[0] = '\0';
+    }
     if (n < 0) {
         flow__diag(diag, FLOW_ENOENT, graph->file, 0,
                    "--instance: the graph has no node '%s'", node);
@@ -136,8 +140,11 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
     sigaction(SIGCHLD, &old_chld, NULL);
+    /* Not for 143 (stopped: by the rendezvous, or it was lost) nor for 2
+     * (refused by the rendezvous: its number is another process's). */
     if (status != 0 && !forward_sig &&
-        !(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM)) {
+        !(WIFEXITED(status) &&
+          (WEXITSTATUS(status) == 128 + SIGTERM || WEXITSTATUS(status) == 2))) {
         char how[128], line[256];
         void *ctx = zmq_ctx_new();
         void *s = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;

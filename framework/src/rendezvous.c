@@ -32,10 +32,12 @@ struct flow_rdv {
     char *table; /* "TABLE\n" and every endpoint record */
     size_t tlen, tcap;
     bool started, aborted, quiet;
-    void *monitor;  /* PAIR receiving the ROUTER's disconnect events */
-    double lost_at; /* when an instance's connection dropped, 0: never */
-    long lost_peer; /* whose, if one peer alone had that connection */
-    bool lost_said; /* a lost connection was reported */
+    void *monitor;        /* PAIR receiving the ROUTER's disconnect events */
+    uint64_t fingerprint; /* of the graph: flow__graph_fingerprint */
+    double lost_at;       /* when an instance's connection dropped, 0: never */
+    long lost_peer;       /* whose, if one peer alone had that connection */
+    bool srcfd_ok;        /* messages tell their connection (ZMQ_SRCFD) */
+    bool lost_said;       /* a lost connection was reported */
 };
 
 void
@@ -64,18 +66,22 @@ watch_connections(flow_rdv_t *r, void *ctx)
     }
 }
 
-/* The one unfinished peer that had connection `fd`, or -1. */
+#define PEER_NONE      (-1) /* no unfinished registered peer's */
+#define PEER_AMBIGUOUS (-2) /* several peers': cannot tell */
+
+/* The one unfinished peer that had connection `fd`, or PEER_NONE or
+ * PEER_AMBIGUOUS. */
 static long
 peer_of_fd(const flow_rdv_t *r, int fd)
 {
-    long found = -1;
+    long found = PEER_NONE;
 
     for (size_t k = 0; k < r->nprocs; k++) {
         const peer_t *p = &r->peers[k];
         if (p->done || p->failed || (p->fd != fd && p->wfd != fd))
             continue;
         if (found >= 0)
-            return -1; /* a descriptor reused: cannot tell */
+            return PEER_AMBIGUOUS; /* a descriptor reused */
         found = (long)k;
     }
     return found;
@@ -111,9 +117,13 @@ read_events(flow_rdv_t *r)
             memcpy(&ev, zmq_msg_data(&m), 2);
             if (zmq_msg_size(&m) >= 6)
                 memcpy(&fd, (char *)zmq_msg_data(&m) + 2, 4);
-            if (ev == ZMQ_EVENT_DISCONNECTED) {
+            long k = fd <= INT32_MAX ? peer_of_fd(r, (int)fd) : PEER_AMBIGUOUS;
+            /* Not a registered instance's connection (one refused, one
+             * that never said HELLO): nothing is lost. */
+            if (ev == ZMQ_EVENT_DISCONNECTED &&
+                !(k == PEER_NONE && r->srcfd_ok)) {
                 r->lost_at = flow__now_s();
-                r->lost_peer = fd <= INT32_MAX ? peer_of_fd(r, (int)fd) : -1;
+                r->lost_peer = k >= 0 ? k : -1;
             }
         }
         zmq_msg_close(&m);
@@ -175,6 +185,7 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
     char hostbuf[128];
 
     r->g = g;
+    r->fingerprint = flow__graph_fingerprint(g);
     r->nprocs = flow_graph_process_count(g);
     r->peers = flow__xcalloc(r->nprocs, sizeof(*r->peers));
     for (size_t k = 0; k < r->nprocs; k++)
@@ -284,6 +295,48 @@ node_of(const flow_graph_t *g, size_t k, unsigned *inst)
     return -1;
 }
 
+/*
+ * Refuse the HELLO `rest` ("PID HOST FINGERPRINT") for process `k` from
+ * routing id `id`: a second process for an instance already registered,
+ * or one that loaded another graph (another file, other --set values).
+ * Says so here, answers REFUSE with the reason, and returns true.
+ */
+static bool
+refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
+       const char *rest)
+{
+    const peer_t *p = &r->peers[k];
+    unsigned long long fp = 0;
+    char host[64] = "?", why[256];
+    unsigned inst = 0;
+    int pid = 0, n = node_of(r->g, k, &inst);
+    int got = sscanf(rest, "%d %63s %llx", &pid, host, &fp);
+
+    if (got == 3 && fp != r->fingerprint)
+        snprintf(why, sizeof(why),
+                 "its graph differs from the rendezvous's (another file, or "
+                 "other --set values): start every instance with the "
+                 "rendezvous's graph and --set options");
+    else if (p->hello && (pid != p->pid || strcmp(host, p->host)))
+        snprintf(why, sizeof(why),
+                 "the instance is already registered, by pid %d on %s: "
+                 "started twice?",
+                 p->pid, p->host[0] ? p->host : "?");
+    else
+        return false;
+    if (!r->quiet)
+        fprintf(stderr,
+                "flowrun: error: refused node '%s' instance %u (pid %d on "
+                "%s): %s\n",
+                r->g->nodes[n].name, inst, pid, host, why);
+    if (zmq_send(r->sock, id, idlen, ZMQ_SNDMORE) >= 0) {
+        char line[300];
+        int len = snprintf(line, sizeof(line), "REFUSE %s\n", why);
+        zmq_send(r->sock, line, (size_t)len, 0);
+    }
+    return true;
+}
+
 /* Handle one message `text` (NUL-terminated) from routing id `id`, come
  * through connection `fd` (-1: unknown). */
 static int
@@ -300,12 +353,15 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text, int fd)
         return 0; /* not ours: ignore */
     p = &r->peers[k];
     n = node_of(r->g, k, &inst);
+    if (!strcmp(cmd, "HELLO") && refuse(r, id, idlen, k, text + off))
+        return 0;
     if (!strcmp(cmd, "HELLO") && !p->hello) {
         char *nl = strchr(text, '\n');
         sscanf(text + off, "%d %63s", &p->pid, p->host);
         memcpy(p->id, id, idlen);
         p->idlen = idlen;
         p->fd = fd;
+        r->srcfd_ok |= fd >= 0;
         p->hello = true;
         r->nhello++;
         if (nl) {

@@ -346,6 +346,98 @@ tcp_lost() {
     done
 }
 
+# Before the start (before every instance registered), an --instance
+# process waited for ever and said nothing: for a rendezvous at an address
+# where none listens (it now fails, exit 1, after 10 s), and for one that
+# vanished (exit 143 after 2 s, saying so). A second process for a
+# registered instance, or one started with other --set values, is refused
+# (exit 2, both sides saying why), and the run goes on with the right ones.
+tcp_refusals() {
+    local args=(--set segments=2 --set output=count --set limit=100000)
+    local rc t0 t pid i1 err
+    t0=$(date +%s.%N)
+    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous tcp://127.0.0.1:1 \
+        --bind 127.0.0.1 >/dev/null 2>"$W/unreached.err"
+    rc=$?
+    t=$(echo "$(date +%s.%N) - $t0" | bc)
+    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous tcp://127.0.0.1:1 (no connection in 10 s)" "$W/unreached.err" &&
+        [ "$(echo "$t < 20" | bc)" = 1 ]; then
+        pass "tcp: no rendezvous at that address: the instance exits 1 in ${t%.*} s, saying so"
+    else
+        fail "tcp: no rendezvous at that address: exit $rc after $t s"
+        show "$W/unreached.err"
+    fi
+
+    if start_rendezvous gone 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
+        "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous "$RV_ADDR" \
+            --bind 127.0.0.1 >/dev/null 2>"$W/gone-i.err" &
+        i1=$!
+        BG_PIDS+=($i1)
+        sleep 0.5
+        kill -KILL $(pgrep -P "$RV_PID") 2>/dev/null
+        wait $i1
+        rc=$?
+        if [ $rc = 143 ] && grep -q "seg\[0\] error: lost the rendezvous $RV_ADDR (no connection for 2 s) before the start" "$W/gone-i.err"; then
+            pass "tcp: the rendezvous killed before the start: the instance exits 143, saying so"
+        else
+            fail "tcp: the rendezvous killed before the start: the instance exits $rc"
+            show "$W/gone-i.err"
+        fi
+        wait "$RV_PID" 2>/dev/null
+    else
+        fail "tcp: refusals: the rendezvous printed no address"
+    fi
+
+    if ! start_rendezvous refuse 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
+        fail "tcp: refusals: the rendezvous printed no address"
+        return
+    fi
+    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous "$RV_ADDR" \
+        --bind 127.0.0.1 >/dev/null 2>"$W/refuse-seg0.err" &
+    i1=$!
+    BG_PIDS+=($i1)
+    sleep 0.5
+    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous "$RV_ADDR" \
+        --bind 127.0.0.1 >/dev/null 2>"$W/refuse-dup.err"
+    rc=$?
+    if [ $rc = 2 ] && grep -q "seg\[0\] error: the rendezvous $RV_ADDR refused it: the instance is already registered, by pid [0-9]* on " "$W/refuse-dup.err" &&
+        grep -q "flowrun: error: refused node 'seg' instance 0 (pid [0-9]* on [^)]*): the instance is already registered, by pid [0-9]* on " "$W/refuse.err"; then
+        pass "tcp: an instance started twice: the second exits 2, both sides saying why"
+    else
+        fail "tcp: an instance started twice: the second exits $rc"
+        show "$W/refuse-dup.err"
+        show "$W/refuse.err"
+    fi
+    "$FLOWRUN" "$SIEVE" "${args[@]}" --set segments=3 --instance seg:1 --rendezvous "$RV_ADDR" \
+        --bind 127.0.0.1 >/dev/null 2>"$W/refuse-other.err"
+    rc=$?
+    if [ $rc = 2 ] && grep -q "seg\[1\] error: the rendezvous $RV_ADDR refused it: its graph differs from the rendezvous's" "$W/refuse-other.err" &&
+        grep -q "flowrun: error: refused node 'seg' instance 1 (pid [0-9]* on [^)]*): its graph differs" "$W/refuse.err"; then
+        pass "tcp: an instance with other --set values: exits 2, both sides saying why"
+    else
+        fail "tcp: an instance with other --set values: exits $rc"
+        show "$W/refuse-other.err"
+        show "$W/refuse.err"
+    fi
+    local rest=()
+    for pid in seg:1 main:0 out:0; do
+        "$FLOWRUN" "$SIEVE" "${args[@]}" --instance $pid --rendezvous "$RV_ADDR" \
+            --bind 127.0.0.1 >"$W/refuse-${pid/:/-}.out" 2>>"$W/refuse-rest.err" &
+        rest+=($!)
+        BG_PIDS+=($!)
+    done
+    wait "$RV_PID"
+    rc=$?
+    wait $i1 "${rest[@]}" 2>/dev/null
+    if [ $rc = 0 ] && [ "$(cat "$W/refuse-out-0.out")" = 9592 ]; then
+        pass "tcp: after the refusals, the right instances run the graph to its end (9592 primes)"
+    else
+        fail "tcp: after the refusals: the rendezvous exits $rc"
+        show "$W/refuse-out-0.out"
+        show "$W/refuse.err"
+    fi
+}
+
 part_tcp() {
     local rc
     if ! has_option --transport tcp; then
@@ -366,6 +458,7 @@ part_tcp() {
     tcp_instance_sigchld
     tcp_rendezvous_signals
     tcp_lost
+    tcp_refusals
 }
 
 # ---------------------------------------------------------------- slurm

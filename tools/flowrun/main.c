@@ -261,7 +261,7 @@ run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
         return 2;
     }
     status = flow_graph_run_instance(g, node, inst, rendezvous, bind, &diag);
-    if (status == 2)
+    if (status == 2 && diag.msg[0])
         error_diag(&diag);
     return status;
 }
@@ -652,18 +652,36 @@ main(int argc, char **argv)
         char node[256];
         unsigned inst = 0;
         const char *colon = instance ? strrchr(instance, ':') : NULL;
-        if (!instance || !rendezvous || !colon ||
-            (size_t)(colon - instance) >= sizeof(node) ||
-            sscanf(colon + 1, "%u", &inst) != 1) {
+        char *end = NULL;
+        unsigned long ul = 0;
+        if (colon && colon[1] >= '0' && colon[1] <= '9') {
+            errno = 0;
+            ul = strtoul(colon + 1, &end, 10);
+        }
+        if (!instance || !rendezvous) {
             fprintf(stderr, "flowrun: error: --instance NODE:I and "
                             "--rendezvous tcp://HOST:PORT go together\n");
             status = 2;
+        } else if (!colon || colon == instance ||
+                   (size_t)(colon - instance) >= sizeof(node)) {
+            fprintf(stderr,
+                    "flowrun: error: --instance '%s': expected NODE:I, a "
+                    "node's name and an instance number (seg:0)\n",
+                    instance);
+            status = 2;
+        } else if (!end || *end || errno || ul > UINT_MAX) {
+            fprintf(stderr,
+                    "flowrun: error: --instance '%s': the instance '%s' is "
+                    "not a number 0, 1, 2, ...\n",
+                    instance, colon + 1);
+            status = 2;
         } else {
+            inst = (unsigned)ul;
             memcpy(node, instance, (size_t)(colon - instance));
             node[colon - instance] = '\0';
             status = flow_graph_run_instance(g, node, inst, rendezvous, ro.bind,
                                              &diag);
-            if (status == 2)
+            if (status == 2 && diag.msg[0])
                 error_diag(&diag);
         }
         flow_graph_destroy(&g);

@@ -164,8 +164,10 @@ FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
  * engines (Slurm, Kubernetes) that start every instance themselves; the
  * graph and its overrides must be the same as the rendezvous's. Returns the
  * process exit status: 0, 1 if the node failed (reported on stderr and to
- * the rendezvous), 2 for a bad node or instance (with `diag`), 128+N when
- * stopped by signal N or told to stop.
+ * the rendezvous), 2 for a bad node or instance (with `diag`) or when the
+ * rendezvous refused the instance (another process has it, or the graphs
+ * differ; said on stderr, `diag` left empty), 128+N when stopped by signal
+ * N or told to stop.
  */
 FLOW_EXPORT int flow_graph_run_instance(flow_graph_t *graph, const char *node,
                                         unsigned inst, const char *rendezvous,
