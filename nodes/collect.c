@@ -3,7 +3,8 @@
  * collect: write the items that reach the end of a graph, one per line, to
  * standard output or to a file; the article's print(results). Numbers are
  * written in decimal, words as they are, bytes raw without added newlines.
- * With end = nul, a NUL byte ends each number or word instead of a newline
+ * With end = nul, a NUL byte ends each number or word (and the count of
+ * mode = count) instead of a newline
  * (words may hold newlines: `xargs -0`, `sort -z` read that).
  *
  * With order = input, messages are written in sequence order: a message that
@@ -718,8 +719,9 @@ collect_finish(flow_node_t *node, void *state)
     }
     if (s->mode == COLLECT_COUNT) {
         char line[32];
-        int len = snprintf(line, sizeof(line), "%llu\n",
-                           (unsigned long long)s->items);
+        int len =
+            snprintf(line, sizeof(line), "%llu", (unsigned long long)s->items);
+        line[len++] = s->end; /* as every number: newline or NUL */
         rc = put(node, s, line, (size_t)len);
         if (rc < 0)
             return rc;

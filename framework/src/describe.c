@@ -59,6 +59,6 @@ flow_node_desc_print(const flow_node_desc_t *d, FILE *out)
     fprintf(out, "\nExample section:\n  [my_%s]\n  type = %s\n", d->name,
             d->name);
     for (const flow_param_t *p = d->params; p && p->name; p++)
-        fprintf(out, "  %s%s = %s\n", p->def ? "; " : "", p->name,
-                p->def ? p->def : "");
+        fprintf(out, "  %s%s =%s%s\n", p->def ? "; " : "", p->name,
+                p->def && *p->def ? " " : "", p->def ? p->def : "");
 }

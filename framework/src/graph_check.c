@@ -215,12 +215,15 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
                 n->instances = (unsigned)v;
             }
             if (d->max_instances && n->instances > d->max_instances)
-                return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
-                                  "node '%s' of type '%s' allows at most %u "
-                                  "instance%s, not %u",
-                                  n->name, d->name, d->max_instances,
-                                  d->max_instances == 1 ? "" : "s",
-                                  n->instances);
+                return flow__diag(
+                    diag, FLOW_EPARAM, g->file, kv->line,
+                    "node '%s' of type '%s' allows at most %u "
+                    "instance%s, not %u%s%s",
+                    n->name, d->name, d->max_instances,
+                    d->max_instances == 1 ? "" : "s", n->instances,
+                    strcmp(kv->value, "auto") ? ""
+                                              : " ('auto': one per online CPU)",
+                    set_note(kv));
             continue;
         }
         if (!strcmp(kv->key, "log_level")) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -312,10 +313,15 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
         split_endpoint(tok[2], strlen(tok[2]), n1, sizeof(n1), p1,
                        sizeof(p1))) {
         free(text);
+        char spaced[16];
+        snprintf(spaced, sizeof(spaced), " %s ", arrow_tok);
         return flow__diag(diag, FLOW_EPARSE, g->file, line,
                           "bad link '%s': expected '%s = NODE.PORT %s "
-                          "NODE.PORT [batch=N] [hwm=N]'",
-                          value, kind, arrow_tok);
+                          "NODE.PORT [batch=N] [hwm=N]'%s",
+                          value, kind, arrow_tok,
+                          strstr(value, arrow_tok) && !strstr(value, spaced)
+                              ? " (spaces around the arrow)"
+                              : "");
     }
     flow__xgrow((void **)&g->links, &g->lcap, g->nlinks + 1, sizeof(*g->links));
     l = &g->links[g->nlinks++];
@@ -527,7 +533,13 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         char what[300];
         if (!n->type)
             return flow__diag(diag, FLOW_ETYPE, g->file, n->line,
-                              "node '%s' has no 'type'", n->name);
+                              "node '%s' has no 'type'%s", n->name,
+                              strcasecmp(n->name, "links") &&
+                                      strcasecmp(n->name, "graph")
+                                  ? ""
+                                  : " (section names are case-sensitive: "
+                                    "[links] and [graph] are written in "
+                                    "lowercase)");
         snprintf(what, sizeof(what), "'type' of node '%s'", n->name);
         if ((rc = substitute(g, &n->type, n->type_line, what, NULL, diag)))
             return rc;

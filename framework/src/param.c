@@ -290,10 +290,18 @@ flow__desc_check(const flow_node_desc_t *d, const char *origin,
         void *scratch;
         int rc = 0;
 
-        if (!is_word(p->name) || flow__node_key_reserved(p->name))
+        if (flow__node_key_reserved(p->name))
             return flow__diag(diag, FLOW_EABI, origin, 0,
-                              "node '%s': bad parameter name '%s'", d->name,
-                              p->name);
+                              "node '%s': parameter name '%s' is reserved "
+                              "(a key of every node: type, instances, "
+                              "timeout, log_level, pin, cpus, "
+                              "slurm_constraint)",
+                              d->name, p->name);
+        if (!is_word(p->name))
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': bad parameter name '%s' (letters, "
+                              "digits and _)",
+                              d->name, p->name);
         for (const flow_param_t *q = d->params; q != p; q++)
             if (!strcmp(p->name, q->name))
                 return flow__diag(diag, FLOW_EABI, origin, 0,
@@ -322,6 +330,13 @@ flow__desc_check(const flow_node_desc_t *d, const char *origin,
                               "node '%s': choice parameter '%s' has no "
                               "choices",
                               d->name, p->name);
+        if (p->type == FLOW_PARAM_T_CHOICE &&
+            (p->choices[0] == '|' || strstr(p->choices, "||") ||
+             p->choices[strlen(p->choices) - 1] == '|'))
+            return flow__diag(diag, FLOW_EABI, origin, 0,
+                              "node '%s': choice parameter '%s' has an "
+                              "empty choice in '%s'",
+                              d->name, p->name, p->choices);
         if (!p->def)
             continue;
         scratch = flow__xcalloc(1, d->state_size);

@@ -413,13 +413,32 @@ report_stop(sup_t *s)
         err_write(s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
 }
 
+/* Write into `buf` the instances that still run ("gen[0], find[1]"): not
+ * those that are done and wait for the others to end. */
+static void
+list_running(const sup_t *s, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < s->nprocs && len + 64 < size; i++) {
+        const flow_proc_t *p = &s->procs[i];
+        int n;
+        if (p->exited || p->done)
+            continue;
+        n = snprintf(buf + len, size - len, "%s%s[%u]", len ? ", " : "",
+                     s->g->nodes[p->node].name, p->inst);
+        if (n > 0)
+            len += (size_t)n;
+    }
+}
+
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what
- * still runs (not what is done and waits for the others to end). */
+ * still runs. */
 static void
 report_timeout(const sup_t *s, long k, double limit)
 {
     char running[512];
-    size_t len = 0;
 
     if (k >= 0) {
         const flow_proc_t *p = &s->procs[k];
@@ -431,17 +450,7 @@ report_timeout(const sup_t *s, long k, double limit)
         err_write((sup_t *)s, line, strlen(line));
         return;
     }
-    running[0] = '\0';
-    for (size_t i = 0; i < s->nprocs && len < sizeof(running) - 64; i++) {
-        const flow_proc_t *p = &s->procs[i];
-        int n;
-        if (p->exited || p->done)
-            continue;
-        n = snprintf(running + len, sizeof(running) - len, "%s%s[%u]",
-                     len ? ", " : "", s->g->nodes[p->node].name, p->inst);
-        if (n > 0)
-            len += (size_t)n;
-    }
+    list_running(s, running, sizeof(running));
     char line[1024];
     int n = snprintf(line, sizeof(line),
                      "flowrun: error: graph '%s' timed out after %gs; still "
@@ -575,6 +584,37 @@ fd_limit_for(size_t nprocs)
     return FLOW_ENODE;
 }
 
+/*
+ * With TCP links, whether the instances can bind on `bind` (an address, a
+ * host name or an interface, as libzmq takes it): tried with a context of
+ * its own, gone before any fork. Returns 0, or FLOW_EUSAGE after saying
+ * why (each instance would fail alike, after the forks).
+ */
+static int
+bind_check(const char *bind)
+{
+    char ep[300];
+    void *ctx = zmq_ctx_new(), *s = ctx ? zmq_socket(ctx, ZMQ_PULL) : NULL;
+    int rc = 0, zero = 0;
+
+    snprintf(ep, sizeof(ep), "tcp://%s:*", bind);
+    if (s && zmq_bind(s, ep)) {
+        fprintf(stderr,
+                "flowrun: error: --bind '%s': cannot bind a TCP socket there "
+                "(%s): give an address of this host, a host name or an "
+                "interface\n",
+                bind, zmq_strerror(zmq_errno()));
+        rc = FLOW_EUSAGE;
+    }
+    if (s) {
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_close(s);
+    }
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}
+
 int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
@@ -614,6 +654,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     s.g = graph;
     s.nprocs = flow_graph_process_count(graph);
     if ((rc = fd_limit_for(s.nprocs)))
+        return rc;
+    if (opts->tcp && (rc = bind_check(opts->bind ? opts->bind : "127.0.0.1")))
         return rc;
     /*
      * The signals wait from here on, before the run directory exists: one
@@ -811,11 +853,12 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
              * a long computation that does not ask flow_node_stopping, or
              * a drain that takes long): a hard stop, SIGTERM then SIGKILL
              * after the grace. */
-            char line[256];
+            char line[1024], running[512];
+            list_running(&s, running, sizeof(running));
             int n = snprintf(line, sizeof(line),
                              "flowrun: graph '%s' still running %.0f s after "
-                             "the signal: stopping it\n",
-                             graph->name, DRAIN_S);
+                             "the signal: stopping it (still running: %s)\n",
+                             graph->name, DRAIN_S, running);
             err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
             begin_stop(&s, grace);
         }

@@ -25,11 +25,16 @@ void
 flow__stats_finish(flow_inst_stats_t *st, uint64_t now_ns,
                    const struct rusage *ru)
 {
-    uint64_t waits = st->send_block_ns + st->recv_wait_ns;
-
     if (st->start_ns) {
         st->wall_ns = now_ns > st->start_ns ? now_ns - st->start_ns : 0;
-        st->busy_ns = st->wall_ns > waits ? st->wall_ns - waits : 0;
+        /* The waits come from the coarse clock, a tick (a few ms) off at
+         * most: within the wall time, so that busy + blocked + waiting is
+         * the wall time and none exceeds it. */
+        if (st->recv_wait_ns > st->wall_ns)
+            st->recv_wait_ns = st->wall_ns;
+        if (st->send_block_ns > st->wall_ns - st->recv_wait_ns)
+            st->send_block_ns = st->wall_ns - st->recv_wait_ns;
+        st->busy_ns = st->wall_ns - st->recv_wait_ns - st->send_block_ns;
     }
     st->cpu_ns = (uint64_t)ru->ru_utime.tv_sec * 1000000000u +
                  (uint64_t)ru->ru_utime.tv_usec * 1000u +

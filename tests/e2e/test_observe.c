@@ -993,6 +993,61 @@ test_observe_stats_waits(void **unused)
     release_json_run(doc, text, json, graph);
 }
 
+/*
+ * The waits, read from the coarse clock, stay within the wall time, and
+ * busy + blocked + waiting is the wall time (short runs showed waits of
+ * 8 ms in a wall time of 5 ms). Oracle: the wall time itself.
+ */
+static void
+test_observe_stats_add_up(void **unused)
+{
+    static const struct {
+        const char *node;
+        unsigned inst;
+    } procs[] = { { "gen", 0 },
+                  { "chunks", 0 },
+                  { "find", 0 },
+                  { "find", 1 },
+                  { "out", 0 } };
+
+    (void)unused;
+    for (int run = 0; run < 5; run++) {
+        char *json = temp_path(".json"), *text;
+        tu_result_t r;
+        jv_t *doc;
+
+        assert_int_equal(tu_runl(&r, 60, tu_src("graphs/palindromes.ini"),
+                                 "--quiet", "--stats-json", json, NULL),
+                         0);
+        tu_result_release(&r);
+        text = read_file(json);
+        assert_non_null(text);
+        doc = jv_parse(text);
+        assert_non_null(doc);
+        for (size_t k = 0; k < sizeof(procs) / sizeof(*procs); k++) {
+            const char *n = procs[k].node;
+            unsigned i = procs[k].inst;
+            double wall = json_inst_num(doc, n, i, "wall_s");
+            double busy = json_inst_num(doc, n, i, "busy_s");
+            double blocked = json_inst_num(doc, n, i, "send_blocked_s");
+            double waiting = json_inst_num(doc, n, i, "recv_wait_s");
+            double off = busy + blocked + waiting - wall;
+            off = off < 0 ? -off : off; /* JSON has 6 decimals: 3 roundings */
+            if (waiting > wall || blocked > wall || off > 3e-6)
+                print_message("%s[%u]: wall %.6f busy %.6f blocked %.6f "
+                              "waiting %.6f\n",
+                              n, i, wall, busy, blocked, waiting);
+            assert_true(waiting <= wall && blocked <= wall);
+            assert_true(busy >= 0);
+            assert_true(off <= 3e-6);
+        }
+        jv_free(doc);
+        free(text);
+        unlink(json);
+        free(json);
+    }
+}
+
 /* ---- Progress ------------------------------------------------------------ */
 
 /* The marker every progress line carries. */
@@ -1203,6 +1258,27 @@ test_observe_options(void **unused)
     tu_result_release(&r);
     assert_int_equal(tu_runl(&r, 30, "--version", NULL), 0);
     assert_int_equal(strncmp(r.out, "flowrun ", 8), 0);
+    tu_result_release(&r);
+
+    /* Option errors name flowrun, not the path it ran as. */
+    assert_int_equal(tu_runl(&r, 30, "--bogus", graph, NULL), 2);
+    tu_assert_contains(r.err, "flowrun: error: unknown option '--bogus'\n");
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "-x", graph, NULL), 2);
+    tu_assert_contains(r.err, "flowrun: error: unknown option '-x'\n");
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, graph, "--timeout", NULL), 2);
+    tu_assert_contains(r.err,
+                       "flowrun: error: option '--timeout' needs a value\n");
+    tu_result_release(&r);
+    /* One action at a time, and none of them silently dropped. */
+    assert_int_equal(tu_runl(&r, 30, "--check", "--dot", graph, NULL), 2);
+    tu_assert_contains(r.err, "flowrun: error: --check, --dot, --list-nodes "
+                              "and --describe exclude each other\n");
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "--list-nodes", graph, NULL), 2);
+    tu_assert_contains(r.err, "flowrun: error: --list-nodes takes no graph "
+                              "file");
     tu_result_release(&r);
 
     /* Modes that exclude each other: a usage error, not one silently
@@ -1469,6 +1545,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_json),
         cmocka_unit_test(test_observe_stats_waits),
+        cmocka_unit_test(test_observe_stats_add_up),
         cmocka_unit_test(test_observe_stats_stopped),
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),

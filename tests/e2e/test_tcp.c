@@ -270,6 +270,31 @@ test_tcp_instance_usage(void **unused)
     tu_result_release(&r);
     assert_int_equal(tu_runl(&r, 10, g, "--instance", "find:0", NULL), 2);
     tu_result_release(&r);
+    /* A malformed NODE:I is named as such (it said the two options go
+     * together, although both were given). */
+    static const char *const bad[][2] = {
+        { "find:x", "the instance 'x' is not a number" },
+        { "find:-1", "the instance '-1' is not a number" },
+        { "find", "expected NODE:I" },
+        { ":0", "expected NODE:I" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        assert_int_equal(tu_runl(&r, 10, g, "--instance", bad[i][0],
+                                 "--rendezvous", "tcp://127.0.0.1:1", NULL),
+                         2);
+        tu_assert_contains(r.err, bad[i][1]);
+        assert_null(strstr(r.err, "go together"));
+        tu_result_release(&r);
+    }
+    /* An address the instances could not bind: a usage error before any
+     * fork (each instance failed, exit 1). */
+    assert_int_equal(tu_runl(&r, 10, g, "--transport", "tcp", "--bind",
+                             "no-such-interface", NULL),
+                     2);
+    tu_assert_contains(r.err, "flowrun: error: --bind 'no-such-interface': "
+                              "cannot bind a TCP socket there");
+    assert_null(strstr(r.err, "[0]"));
+    tu_result_release(&r);
 }
 
 int

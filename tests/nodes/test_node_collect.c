@@ -340,6 +340,19 @@ test_node_collect_counts_items(void **state)
     assert_int_equal(len, 2);
     assert_memory_equal(got, "8\n", 2);
     free(got);
+
+    /* With end=nul the count ends with a NUL too, as every number. */
+    const char *nul[] = { f->param, "mode=count", "end=nul" };
+    h = flow_harness_new(&flow_node_collect, nul, 3, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_i64s(h, "in", v, 5, FLOW_SEQ_NONE), 0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 2);
+    assert_memory_equal(got, "5\0", 2);
+    free(got);
 }
 
 int

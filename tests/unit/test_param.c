@@ -563,6 +563,17 @@ static const flow_param_t bad_choice_params[] = {
     FLOW_PARAM_END
 };
 
+/* An empty alternative: `--set n.c=` would pass for a choice. */
+static const flow_param_t empty_choice_params[] = {
+    FLOW_PARAM_CHOICE("c", struct mixed, c, "red", "red||green", "x"),
+    FLOW_PARAM_END
+};
+
+static const flow_param_t trailing_choice_params[] = {
+    FLOW_PARAM_CHOICE("c", struct mixed, c, "red", "red|green|", "x"),
+    FLOW_PARAM_END
+};
+
 static const flow_param_t bad_bool_params[] = {
     FLOW_PARAM_BOOL("b", struct mixed, b, "perhaps", "x"), FLOW_PARAM_END
 };
@@ -590,6 +601,10 @@ DESC_WITH_PARAMS(desc_type_param, "typeparam", struct two, type_params);
 DESC_WITH_PARAMS(desc_pin_param, "pinparam", struct two, pin_params);
 DESC_WITH_PARAMS(desc_cpus_param, "cpusparam", struct two, cpus_params);
 DESC_WITH_PARAMS(desc_bad_choice, "badchoice", struct mixed, bad_choice_params);
+DESC_WITH_PARAMS(desc_empty_choice, "emptychoice", struct mixed,
+                 empty_choice_params);
+DESC_WITH_PARAMS(desc_trailing_choice, "trailchoice", struct mixed,
+                 trailing_choice_params);
 DESC_WITH_PARAMS(desc_bad_bool, "badbool", struct mixed, bad_bool_params);
 DESC_WITH_PARAMS(desc_range_double, "rangedouble", struct mixed,
                  range_double_params);
@@ -643,11 +658,13 @@ test_param_desc_check_rejects_broken(void **state)
         { &desc_dup_param, "duplicate parameter 'a'" },
         { &desc_bad_default, "default 'abc' of parameter 'b'" },
         { &desc_range_default, "out of range [0, 10]" },
-        { &desc_instances_param, "'instances'" },
-        { &desc_type_param, "'type'" },
-        { &desc_pin_param, "'pin'" },
-        { &desc_cpus_param, "'cpus'" },
+        { &desc_instances_param, "parameter name 'instances' is reserved" },
+        { &desc_type_param, "parameter name 'type' is reserved" },
+        { &desc_pin_param, "parameter name 'pin' is reserved" },
+        { &desc_cpus_param, "parameter name 'cpus' is reserved" },
         { &desc_bad_choice, "'purple'" },
+        { &desc_empty_choice, "empty choice in 'red||green'" },
+        { &desc_trailing_choice, "empty choice in 'red|green|'" },
         { &desc_bad_bool, "'perhaps'" },
         { &desc_range_double, "out of range" },
         { &desc_params_no_state, "no state" },

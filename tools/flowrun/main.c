@@ -395,7 +395,9 @@ main(int argc, char **argv)
     hold_std_fds();
     memset(&ro, 0, sizeof(ro));
     reg = flow_registry_new();
-    while (early < 0 && (c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+    opterr = 0; /* said below, as "flowrun:", not as the path it ran as */
+    while (early < 0 &&
+           (c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
         switch (c) {
         case O_SET:
             if (nsets == MAX_SETS) {
@@ -516,11 +518,31 @@ main(int argc, char **argv)
             early = 0;
             break;
         default:
+            if (c == ':')
+                fprintf(stderr, "flowrun: error: option '%s' needs a value\n",
+                        argv[optind - 1]);
+            else if (optopt)
+                fprintf(stderr, "flowrun: error: unknown option '-%c'\n",
+                        optopt);
+            else
+                fprintf(stderr, "flowrun: error: unknown option '%s'\n",
+                        argv[optind - 1]);
             usage(stderr);
             fputs("Try 'flowrun --help' for more information.\n", stderr);
             early = 2;
             break;
         }
+    }
+    if (early < 0 && check + dot + list + (describe != NULL) > 1) {
+        /* One would silently win. */
+        fputs("flowrun: error: --check, --dot, --list-nodes and --describe "
+              "exclude each other\n",
+              stderr);
+        early = 2;
+    } else if (early < 0 && (list || describe) && optind < argc) {
+        fprintf(stderr, "flowrun: error: %s takes no graph file ('%s')\n",
+                list ? "--list-nodes" : "--describe", argv[optind]);
+        early = 2;
     }
     if (early < 0 && rdv_only + slurm + slurm_task + (instance != NULL) > 1) {
         /* One would silently win. */
@@ -725,6 +747,8 @@ main(int argc, char **argv)
         status = 128 + signo;
     } else if (rc == FLOW_ENODE) {
         status = 1;
+    } else if (rc == FLOW_EUSAGE) {
+        status = 2; /* said */
     } else {
         fprintf(stderr, "flowrun: error: cannot run graph '%s': %s\n",
                 flow_graph_name(g), flow_strerror(rc));

@@ -143,7 +143,8 @@ typedef struct flow_run_opts {
  * outcome. Returns 0 when every instance exited 0; FLOW_ENODE when one
  * failed (reported on stderr with node, instance, pid, status) or the run
  * could not start for a reason said on stderr (too low a limit on open
- * files, an instance that could not be forked);
+ * files, an instance that could not be forked); FLOW_EUSAGE, said on
+ * stderr, when TCP links cannot bind on `bind` (checked before any fork);
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by SIGINT/SIGTERM/SIGHUP
  * (`*signo_out` gets the signal if not NULL); or -errno if the run could
  * not start. While it runs, those signals, SIGCHLD, SIGTSTP, SIGTTOU and
