@@ -48,21 +48,34 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
 {
     const flow_graph_t *g = rs->graph;
 
+    /* Columns as wide as the longest name, at least as in the header. */
+    int nw = 16, pw = 14;
+    for (size_t n = 0; n < g->nnodes; n++) {
+        const flow_gnode_t *gn = &g->nodes[n];
+        char name[96];
+        int len = snprintf(name, sizeof(name), "%s[%u]", gn->name,
+                           gn->instances ? gn->instances - 1 : 0);
+        nw = len > nw ? len : nw;
+        for (size_t p = 0; p < nports_counted(gn); p++) {
+            int pl = (int)strlen(gn->desc->ports[p].name);
+            pw = pl > pw ? pl : pw;
+        }
+    }
     fprintf(out,
-            "%-16s %7s %8s %8s %8s %8s %8s %8s %9s\n"
-            "%-16s %-6s %14s %14s %14s\n",
-            "node[instance]", "pid", "wall s", "busy s", "blocked", "waiting",
-            "cpu s", "rss MB", "state", "  port", "dir", "messages", "items",
-            "bytes");
+            "%-*s %7s %8s %8s %8s %8s %8s %8s %9s\n"
+            "  %-*s %-6s %14s %14s %14s\n",
+            nw, "node[instance]", "pid", "wall s", "busy s", "blocked",
+            "waiting", "cpu s", "rss MB", "state", pw, "port", "dir",
+            "messages", "items", "bytes");
     for (size_t n = 0; n < g->nnodes; n++) {
         const flow_gnode_t *gn = &g->nodes[n];
         for (unsigned i = 0; i < gn->instances; i++) {
             const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
-            char name[64];
+            char name[96];
 
             snprintf(name, sizeof(name), "%s[%u]", gn->name, i);
-            fprintf(out, "%-16s %7d %8.3f %8.3f %8.3f %8.3f %8.3f %8.1f %9s\n",
-                    name, (int)b->pid, sec(b->wall_ns), sec(b->busy_ns),
+            fprintf(out, "%-*s %7d %8.3f %8.3f %8.3f %8.3f %8.3f %8.1f %9s\n",
+                    nw, name, (int)b->pid, sec(b->wall_ns), sec(b->busy_ns),
                     sec(b->send_block_ns), sec(b->recv_wait_ns), sec(b->cpu_ns),
                     (double)b->max_rss_kb / 1024.0,
                     b->state == FLOW_INST_DONE      ? "done"
@@ -73,15 +86,15 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
                 const flow_port_stats_t *ps = &b->ports[p];
                 if (d->dir != FLOW_DIR_OUT)
                     fprintf(out,
-                            "  %-14s %-6s %14" PRIu64 " %14" PRIu64
-                            " %14" PRIu64 "\n",
-                            d->name, "in", ps->in_msgs, ps->in_items,
+                            "  %-*s %-6s %14" PRIu64 " %14" PRIu64 " %14" PRIu64
+                            "\n",
+                            pw, d->name, "in", ps->in_msgs, ps->in_items,
                             ps->in_bytes);
                 if (d->dir != FLOW_DIR_IN)
                     fprintf(out,
-                            "  %-14s %-6s %14" PRIu64 " %14" PRIu64
-                            " %14" PRIu64 "\n",
-                            d->name, "out", ps->out_msgs, ps->out_items,
+                            "  %-*s %-6s %14" PRIu64 " %14" PRIu64 " %14" PRIu64
+                            "\n",
+                            pw, d->name, "out", ps->out_msgs, ps->out_items,
                             ps->out_bytes);
             }
         }
