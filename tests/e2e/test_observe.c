@@ -767,6 +767,37 @@ test_observe_stats_table(void **unused)
     tu_result_release(&r);
     unlink(graph);
     free(graph);
+
+    /* A long node name widens the first column: the header's "pid" ends
+     * where every instance row's pid ends (the rows were shifted). */
+    graph = tu_temp_file("[a_rather_long_node_name_here]\ntype = range\n"
+                         "count = 10\n"
+                         "[b]\ntype = collect\nmode = count\n"
+                         "[links]\npush = a_rather_long_node_name_here.out "
+                         "-> b.in\n");
+    assert_int_equal(tu_runl(&r, 60, graph, "--stats", NULL), 0);
+    {
+        const char *head = strstr(r.err, "node[instance]");
+        const char *rows[] = { strstr(r.err,
+                                      "\na_rather_long_node_name_here[0] "),
+                               strstr(r.err, "\nb[0] ") };
+        assert_non_null(head);
+        long pid_end = strstr(head, "pid") + 3 - head;
+        for (int k = 0; k < 2; k++) {
+            const char *row = rows[k], *p;
+            assert_non_null(row);
+            row++;
+            p = strchr(row, ' ');
+            while (*p == ' ')
+                p++;
+            while (*p >= '0' && *p <= '9')
+                p++;
+            assert_int_equal(p - row, pid_end);
+        }
+    }
+    tu_result_release(&r);
+    unlink(graph);
+    free(graph);
 }
 
 /* Sum `key` over the ports named `port` of every instance of node `node`. */
