@@ -87,6 +87,18 @@ peer_of_fd(const flow_rdv_t *r, int fd)
     return found;
 }
 
+/* Whether peer `p` is still connected: with ZMQ_ROUTER_MANDATORY the
+ * ROUTER refuses a message to a routing id it no longer has. The probe,
+ * "PING", is ignored by instances. */
+static bool
+reachable(flow_rdv_t *r, const peer_t *p)
+{
+    if (zmq_send(r->sock, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return zmq_errno() != EHOSTUNREACH;
+    zmq_send(r->sock, "PING\n", 5, ZMQ_DONTWAIT);
+    return true;
+}
+
 /* Read monitor events; note when a connection dropped too early, and
  * whose it was. */
 static void
@@ -180,7 +192,7 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
 {
     flow_rdv_t *r = flow__xcalloc(1, sizeof(*r));
     size_t len = addrlen;
-    int linger = 1000, hwm = 0; /* let a last ABORT or RELEASE out */
+    int linger = 1000, hwm = 0, one = 1; /* let a last ABORT or RELEASE out */
     const char *host = NULL;
     char hostbuf[128];
 
@@ -195,6 +207,9 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
         goto fail;
     zmq_setsockopt(r->sock, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(r->sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    /* A send to a routing id whose connection is gone fails (instead of
+     * vanishing): how `reachable` tells a lost instance. */
+    zmq_setsockopt(r->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
     zmq_setsockopt(r->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     if (zmq_bind(r->sock, bind))
         goto fail;
@@ -447,7 +462,26 @@ flow__rdv_process(flow_rdv_t *r)
         zmq_msg_close(&body);
     }
     read_events(r);
-    /* A dropped connection and no FAIL within a second: an instance died. */
+    /* A dropped connection and no FAIL within a second: an instance died,
+     * if one has gone indeed. The event may be another connection's (one
+     * refused, one whose descriptor number a new one took since). */
+    if (!result && r->lost_at && r->ndone < r->nprocs &&
+        flow__now_s() - r->lost_at > 1.0) {
+        long gone = -1;
+        if (r->lost_peer >= 0) {
+            if (!reachable(r, &r->peers[r->lost_peer]))
+                gone = r->lost_peer;
+        } else {
+            for (size_t k = 0; k < r->nprocs && gone < 0; k++) {
+                const peer_t *p = &r->peers[k];
+                if (p->hello && !p->done && !p->failed && !reachable(r, p))
+                    gone = (long)k;
+            }
+        }
+        r->lost_peer = gone;
+        if (gone < 0)
+            r->lost_at = 0; /* every instance is still there */
+    }
     if (!result && r->lost_at && r->ndone < r->nprocs &&
         flow__now_s() - r->lost_at > 1.0) {
         char pending[512];
