@@ -55,20 +55,30 @@ flow__graph_fingerprint(const flow_graph_t *g)
     uint64_t h = UINT64_C(0xcbf29ce484222325);
     char num[64];
 
-    for (size_t i = 0; i < g->nparams; i++) {
-        h = fnv(h, g->params[i].key);
-        h = fnv(h, g->params[i].value ? g->params[i].value : "");
-    }
+    uint64_t params = 0; /* in any order too */
+    for (size_t i = 0; i < g->nparams; i++)
+        params += fnv(fnv(UINT64_C(0xcbf29ce484222325), g->params[i].key),
+                      g->params[i].value ? g->params[i].value : "");
+    snprintf(num, sizeof(num), "%016llx", (unsigned long long)params);
+    h = fnv(h, num);
     for (size_t n = 0; n < g->nnodes; n++) {
         const flow_gnode_t *gn = &g->nodes[n];
         h = fnv(h, gn->name);
         h = fnv(h, gn->type ? gn->type : "");
         snprintf(num, sizeof(num), "%u", gn->instances);
         h = fnv(h, num);
+        /* Keys in any order (--set adds them in command-line order); not
+         * the ones that change only how one process runs or logs. */
+        uint64_t keys = 0;
         for (size_t k = 0; k < gn->nkv; k++) {
-            h = fnv(h, gn->kv[k].key);
-            h = fnv(h, gn->kv[k].value ? gn->kv[k].value : "");
+            const char *key = gn->kv[k].key;
+            if (!strcmp(key, "log_level") || !strcmp(key, "timeout"))
+                continue;
+            keys += fnv(fnv(UINT64_C(0xcbf29ce484222325), key),
+                        gn->kv[k].value ? gn->kv[k].value : "");
         }
+        snprintf(num, sizeof(num), "%016llx", (unsigned long long)keys);
+        h = fnv(h, num);
     }
     for (size_t l = 0; l < g->nlinks; l++) {
         const flow_glink_t *lk = &g->links[l];

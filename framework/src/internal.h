@@ -265,7 +265,8 @@ size_t flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst);
 
 /*
  * A hash of what makes two loads of a graph the same run: graph parameters,
- * nodes (name, type, instances, every key as written or set) and links.
+ * nodes (name, type, instances, every key as written or set but log_level
+ * and timeout, in any order) and links.
  * Instances started apart (--instance) must load the same graph as their
  * rendezvous.
  */
@@ -387,6 +388,15 @@ int flow__harness_recv(struct flow_harness *h, const char *port, bool any,
 /* As flow_node_close (`all`) or flow_node_close_to (`channel`). */
 int flow__harness_close(struct flow_harness *h, const char *port, bool all,
                         unsigned channel);
+
+/*
+ * Exit statuses of an instance that tell its --instance parent what no
+ * status of a node's own means: the rendezvous refused it (the parent
+ * exits 2, sends no FAIL: the instance's number is another process's), or
+ * was never reached (the parent exits 1, sends no FAIL).
+ */
+#define FLOW__EXIT_REFUSED   120
+#define FLOW__EXIT_UNREACHED 121
 
 /* ---- Processes (proc.c) -------------------------------------------------- */
 

@@ -496,6 +496,12 @@ flow_msg_add_words_fixed(flow_msg_t *msg, const char *letters, size_t n,
     offs = msg->offs + msg->count;
     end = (uint32_t)msg->len;
     switch (len) {
+    case 0: /* `letters` may be NULL: no pointer arithmetic on it */
+        for (size_t i = 0; i < n; i++) {
+            dst[i] = '\0';
+            offs[i] = end + (uint32_t)(i + 1);
+        }
+        break;
 #define FIXED(L)                                   \
     case L:                                        \
         copy_fixed(dst, letters, n, L, offs, end); \
@@ -560,7 +566,7 @@ flow_msg_words(const flow_msg_t *msg, const uint32_t **ends)
         *ends = NULL;
         return NULL;
     }
-    *ends = msg->offs;
+    *ends = msg->count ? msg->offs : NULL;
     return msg->buf ? (const char *)msg->buf + FLOW_WIRE_HDR : "";
 }
 

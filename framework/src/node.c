@@ -1294,6 +1294,17 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
     node->cur_seq = flow_msg_seq(*msg_p);
     rc = node->process(node, state, p->name, msg_p);
     node->processing = false;
+    if (*msg_p && flow__msg_spent(*msg_p)) {
+        /* Sent or destroyed through a copy of the pointer, and left here:
+         * not the framework's to reuse or to destroy again. */
+        *msg_p = NULL;
+        if (rc == 0 || !node->failed)
+            flow_node_fail(node,
+                           "process() left in *msg_p a message it had sent "
+                           "or destroyed (through a copy of the pointer): "
+                           "set *msg_p to NULL");
+        return rc < 0 ? rc : FLOW_ENODE;
+    }
     if (rc != 0) {
         rc = flow__node_cb_result(node, "process()", rc);
         flow_msg_destroy(msg_p);
@@ -1694,8 +1705,8 @@ await_table(flow_node_t *node, void *mon)
             node->unreached = true; /* no FAIL to send it */
             return flow_node_fail(node,
                                   "cannot reach the rendezvous %s (no "
-                                  "connection in %d s): is it running, at "
-                                  "that address and port?",
+                                  "connection to it in %d s): is it "
+                                  "running, at that address and port?",
                                   net.rdv, RDV_REACH_S);
         }
         if (lost > 0 && t - lost > 2.0) {
@@ -1718,10 +1729,13 @@ await_table(flow_node_t *node, void *mon)
                 zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
                 if (more && zmq_msg_size(&m) >= 2)
                     memcpy(&ev, zmq_msg_data(&m), 2);
-                if (ev == ZMQ_EVENT_CONNECTED) {
+                /* A handshake, not a TCP connection: a port where
+                 * something else listens is no rendezvous. */
+                if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
                     reached = true;
                     lost = 0;
-                } else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0) {
+                } else if (ev == ZMQ_EVENT_DISCONNECTED && reached &&
+                           lost == 0) {
                     lost = t;
                 }
             }
@@ -1777,7 +1791,8 @@ barrier_start(flow_node_t *node, int ready_fd, int go_fd)
      * here, before connecting, not to miss it. */
     snprintf(mon_ep, sizeof(mon_ep), "inproc://flow-start-%d", (int)getpid());
     if (!zmq_socket_monitor(node->rdv, mon_ep,
-                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED)) {
+                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                ZMQ_EVENT_DISCONNECTED)) {
         mon = zmq_socket(node->ctx, ZMQ_PAIR);
         if (mon && zmq_connect(mon, mon_ep)) {
             zmq_close(mon);
@@ -1894,9 +1909,13 @@ report_failure(flow_node_t *node, const char *what, int rc)
     flow_node_log(node, FLOW_LOG_ERROR, "%s", node->fail);
     if (node->refused) { /* a usage error; not the registered one's failure */
         node_release(node);
-        return 2;
+        return FLOW__EXIT_REFUSED;
     }
-    if (node->rdv && !node->unreached) {
+    if (node->unreached) { /* no one to tell */
+        node_release(node);
+        return FLOW__EXIT_UNREACHED;
+    }
+    if (node->rdv) {
         /* Tell the rendezvous why, so the launcher can say it. */
         char line[FLOW_DIAG_MSG + 64];
         int n = snprintf(line, sizeof(line), "FAIL %zu %s\n", node->proc,

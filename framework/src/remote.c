@@ -140,11 +140,13 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
     sigaction(SIGCHLD, &old_chld, NULL);
-    /* Not for 143 (stopped: by the rendezvous, or it was lost) nor for 2
-     * (refused by the rendezvous: its number is another process's). */
-    if (status != 0 && !forward_sig &&
-        !(WIFEXITED(status) &&
-          (WEXITSTATUS(status) == 128 + SIGTERM || WEXITSTATUS(status) == 2))) {
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    /* Not for 143 (stopped: by the rendezvous, or it was lost), nor when
+     * the rendezvous refused the instance (its number is another
+     * process's) or was never reached (no one to tell, and a FAIL would
+     * wait its linger out). */
+    if (status != 0 && !forward_sig && code != 128 + SIGTERM &&
+        code != FLOW__EXIT_REFUSED && code != FLOW__EXIT_UNREACHED) {
         char how[128], line[256];
         void *ctx = zmq_ctx_new();
         void *s = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
@@ -162,6 +164,10 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         if (ctx)
             zmq_ctx_term(ctx);
     }
+    if (code == FLOW__EXIT_REFUSED)
+        return 2; /* a usage error, said */
+    if (code == FLOW__EXIT_UNREACHED)
+        return 1;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + WTERMSIG(status);

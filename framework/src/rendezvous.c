@@ -468,15 +468,14 @@ flow__rdv_process(flow_rdv_t *r)
     if (!result && r->lost_at && r->ndone < r->nprocs &&
         flow__now_s() - r->lost_at > 1.0) {
         long gone = -1;
-        if (r->lost_peer >= 0) {
-            if (!reachable(r, &r->peers[r->lost_peer]))
-                gone = r->lost_peer;
-        } else {
-            for (size_t k = 0; k < r->nprocs && gone < 0; k++) {
-                const peer_t *p = &r->peers[k];
-                if (p->hello && !p->done && !p->failed && !reachable(r, p))
-                    gone = (long)k;
-            }
+        if (r->lost_peer >= 0 && !reachable(r, &r->peers[r->lost_peer]))
+            gone = r->lost_peer;
+        /* Else every peer: while one event was pending, the others were
+         * not read (one loss at a time), and one of them may be real. */
+        for (size_t k = 0; k < r->nprocs && gone < 0; k++) {
+            const peer_t *p = &r->peers[k];
+            if (p->hello && !p->done && !p->failed && !reachable(r, p))
+                gone = (long)k;
         }
         r->lost_peer = gone;
         if (gone < 0)
@@ -516,6 +515,12 @@ flow__rdv_abort(flow_rdv_t *r)
     r->aborted = true;
     broadcast(r, "ABORT\n", 6);
     abort_watchers(r);
+}
+
+bool
+flow__rdv_peer_done(const flow_rdv_t *r, size_t k)
+{
+    return k < r->nprocs && r->peers[k].done;
 }
 
 bool

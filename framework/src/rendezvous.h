@@ -59,6 +59,10 @@ void flow__rdv_abort(flow_rdv_t *rdv);
 
 /* True once every instance registered / reported done. */
 bool flow__rdv_started(const flow_rdv_t *rdv);
+
+/* True once process `k` of the run said DONE (its work ended; it waits to
+ * be released). */
+bool flow__rdv_peer_done(const flow_rdv_t *rdv, size_t k);
 bool flow__rdv_finished(const flow_rdv_t *rdv);
 
 /* Name the instances that have not reported done into `buf`. */

@@ -655,7 +655,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     s.nprocs = flow_graph_process_count(graph);
     if ((rc = fd_limit_for(s.nprocs)))
         return rc;
-    if (opts->tcp && (rc = bind_check(opts->bind ? opts->bind : "127.0.0.1")))
+    if (opts->tcp &&
+        (rc = bind_check(opts->bind && *opts->bind ? opts->bind : "127.0.0.1")))
         return rc;
     /*
      * The signals wait from here on, before the run directory exists: one
@@ -925,6 +926,11 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             flow__rdv_abort(rdv);
             begin_stop(&s, grace);
         }
+        /* Over TCP an instance says DONE to the rendezvous, not in the
+         * done pipe: it is done all the same (timeouts, lists). */
+        for (size_t k = 0; rdv && k < s.nprocs; k++)
+            if (!s.procs[k].done && flow__rdv_peer_done(rdv, k))
+                s.procs[k].done = true;
         if (rdv && flow__rdv_finished(rdv))
             s.released = true;
         if (rdv && b.ready[0] >= 0 && flow__rdv_started(rdv) &&

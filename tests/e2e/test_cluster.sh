@@ -353,19 +353,54 @@ tcp_lost() {
 # registered instance, or one started with other --set values, is refused
 # (exit 2, both sides saying why), and the run goes on with the right ones.
 tcp_refusals() {
-    local args=(--set segments=2 --set output=count --set limit=100000)
+    local args=(--set segments=2 --set output=count --set limit=100000
+        --set out.mode=items --set out.end=newline)
+    # The same graph: node keys set in another order, a log level of its own
+    local same=(--set out.end=newline --set out.mode=items --set limit=100000
+        --set output=count --set segments=2 --set main.log_level=debug)
     local rc t0 t pid i1 err
     t0=$(date +%s.%N)
     "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous tcp://127.0.0.1:1 \
         --bind 127.0.0.1 >/dev/null 2>"$W/unreached.err"
     rc=$?
     t=$(echo "$(date +%s.%N) - $t0" | bc)
-    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous tcp://127.0.0.1:1 (no connection in 10 s)" "$W/unreached.err" &&
+    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous tcp://127.0.0.1:1 (no connection to it in 10 s)" "$W/unreached.err" &&
         [ "$(echo "$t < 20" | bc)" = 1 ]; then
         pass "tcp: no rendezvous at that address: the instance exits 1 in ${t%.*} s, saying so"
     else
         fail "tcp: no rendezvous at that address: exit $rc after $t s"
         show "$W/unreached.err"
+    fi
+
+    # Something else listens there (it answers, then hangs up): no
+    # rendezvous either (the instance waited for ever, reconnecting).
+    python3 -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    c.close()
+' >"$W/http.port" &
+    pid=$!
+    BG_PIDS+=($pid)
+    for t in $(seq 50); do [ -s "$W/http.port" ] && break; sleep 0.1; done
+    t0=$(date +%s.%N)
+    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous "tcp://127.0.0.1:$(cat "$W/http.port")" \
+        --bind 127.0.0.1 >/dev/null 2>"$W/http.err"
+    rc=$?
+    t=$(echo "$(date +%s.%N) - $t0" | bc)
+    kill $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous" "$W/http.err" &&
+        [ "$(echo "$t < 20" | bc)" = 1 ]; then
+        pass "tcp: another server at that address: the instance exits 1 in ${t%.*} s, saying so"
+    else
+        fail "tcp: another server at that address: exit $rc after $t s"
+        show "$W/http.err"
     fi
 
     if start_rendezvous gone 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
@@ -429,7 +464,8 @@ tcp_refusals() {
     fi
     local rest=()
     for pid in seg:1 main:0 out:0; do
-        "$FLOWRUN" "$SIEVE" "${args[@]}" --instance $pid --rendezvous "$RV_ADDR" \
+        if [ $pid = main:0 ]; then set -- "${same[@]}"; else set -- "${args[@]}"; fi
+        "$FLOWRUN" "$SIEVE" "$@" --instance $pid --rendezvous "$RV_ADDR" \
             --bind 127.0.0.1 >"$W/refuse-${pid/:/-}.out" 2>>"$W/refuse-rest.err" &
         rest+=($!)
         BG_PIDS+=($!)
@@ -438,7 +474,7 @@ tcp_refusals() {
     rc=$?
     wait $i1 "${rest[@]}" 2>/dev/null
     if [ $rc = 0 ] && [ "$(cat "$W/refuse-out-0.out")" = 9592 ]; then
-        pass "tcp: after a stranger's connection and the refusals, the right instances run the graph to its end (9592 primes)"
+        pass "tcp: after a stranger's connection and the refusals, the right instances (one with its --set in another order and a log level of its own) run the graph to its end (9592 primes)"
     else
         fail "tcp: after the refusals: the rendezvous exits $rc"
         show "$W/refuse-out-0.out"

@@ -663,6 +663,30 @@ test_faults_ignored_error_fails(void **unused)
         tu_result_release(&run.r);
     }
 
+    /* process() that sent its message through a copy of the pointer and
+     * left it in *msg_p: the node fails, saying so (the framework reused
+     * it as its next receive slot while the pool handed it out again). */
+    {
+        run_t run;
+        int got = run_graph(&run, 30,
+                            "[src]\ntype = range\ncount = 5000\n"
+                            "[k]\ntype = keepsent\n"
+                            "[c]\ntype = collect\nmode = count\n"
+                            "[links]\npush = src.out -> k.in batch=7\n"
+                            "push = k.out -> c.in\n",
+                            "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR, NULL);
+        assert_int_equal(got, 1);
+#if defined(__SANITIZE_ADDRESS__)
+        tu_assert_contains(run.r.err, "AddressSanitizer: heap-use-after-free");
+#else
+        assert_non_null(find_line(run.r.err, "k", 0,
+                                  "error: process() left in *msg_p a "
+                                  "message it had sent or destroyed"));
+        assert_only_failure(&run, "k");
+#endif
+        tu_result_release(&run.r);
+    }
+
     /* A message destroyed twice: a crash, as free() gives, not a pool that
      * hands one message out twice from then on. */
     {
@@ -822,13 +846,25 @@ test_faults_timeout_names_the_hung(void **unused)
     tu_result_release(&r);
 
     /* The whole graph: f[0] is done, f[1] and out are not (src waits to
-     * send f[1] its end of stream). */
-    assert_int_equal(tu_runl(&r, 30, path, "--timeout", "1", NULL), 124);
-    tu_assert_contains(r.err, "flowrun: error: graph '");
-    tu_assert_contains(r.err, "timed out after 1s; still running: ");
-    tu_assert_contains(r.err, "f[1]");
-    assert_null(strstr(r.err, "f[0]"));
-    tu_result_release(&r);
+     * send f[1] its end of stream). Over TCP too, where instances say
+     * DONE to the rendezvous, not in the done pipe (f[0] was named). */
+    for (int tcp = 0; tcp < 2; tcp++) {
+        const char *t = tcp ? "tcp" : "ipc";
+        assert_int_equal(
+            tu_runl(&r, 30, path, "--transport", t, "--timeout", "1", NULL),
+            124);
+        tu_assert_contains(r.err, "flowrun: error: graph '");
+        tu_assert_contains(r.err, "timed out after 1s; still running: ");
+        tu_assert_contains(r.err, "f[1]");
+        assert_null(strstr(r.err, "f[0]"));
+        tu_result_release(&r);
+        assert_int_equal(tu_runl(&r, 30, path, "--transport", t, "--set",
+                                 "f.timeout=1", NULL),
+                         124);
+        tu_assert_contains(r.err, "flowrun: error: node 'f' instance 1 (pid ");
+        assert_null(strstr(r.err, "instance 0"));
+        tu_result_release(&r);
+    }
     unlink(path);
     free(path);
 }

@@ -1293,7 +1293,12 @@ test_observe_options(void **unused)
 
     /* Option errors name flowrun, not the path it ran as. */
     assert_int_equal(tu_runl(&r, 30, "--bogus", graph, NULL), 2);
-    tu_assert_contains(r.err, "flowrun: error: unknown option '--bogus'\n");
+    tu_assert_contains(r.err, "flowrun: error: unknown or ambiguous option "
+                              "'--bogus'\n");
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "--check=1", graph, NULL), 2);
+    tu_assert_contains(r.err,
+                       "flowrun: error: option '--check' takes no value\n");
     tu_result_release(&r);
     assert_int_equal(tu_runl(&r, 30, "-x", graph, NULL), 2);
     tu_assert_contains(r.err, "flowrun: error: unknown option '-x'\n");

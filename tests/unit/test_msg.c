@@ -358,6 +358,13 @@ test_msg_words_bulk(void **state)
         assert_null(flow_msg_words(i64, &ends));
         assert_null(ends);
         assert_non_null(flow_msg_words(m, &ends)); /* no words: "" */
+        assert_null(ends);
+        {
+            flow_msg_t *roomy = flow_msg_new(FLOW_WORDS, 64);
+            assert_non_null(flow_msg_words(roomy, &ends));
+            assert_null(ends); /* as documented, with room or not */
+            flow_msg_destroy(&roomy);
+        }
         assert_int_equal(flow_msg_add_words_of(m, i64, 0, 0), FLOW_EPROTO);
         assert_int_equal(flow_msg_add_words_of(m, m, 0, 0), FLOW_EPROTO);
         flow_msg_destroy(&m);

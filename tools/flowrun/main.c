@@ -395,6 +395,8 @@ main(int argc, char **argv)
     hold_std_fds();
     memset(&ro, 0, sizeof(ro));
     reg = flow_registry_new();
+    const char *arg;
+
     opterr = 0; /* said below, as "flowrun:", not as the path it ran as */
     while (early < 0 &&
            (c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
@@ -518,15 +520,24 @@ main(int argc, char **argv)
             early = 0;
             break;
         default:
+            arg = argv[optind - 1];
             if (c == ':')
                 fprintf(stderr, "flowrun: error: option '%s' needs a value\n",
-                        argv[optind - 1]);
-            else if (optopt)
+                        arg);
+            else if (strncmp(arg, "--", 2))
                 fprintf(stderr, "flowrun: error: unknown option '-%c'\n",
-                        optopt);
+                        optopt > ' ' && optopt < 127 ? optopt : '?');
+            else if (strchr(arg, '=') && optopt)
+                /* a known long option (optopt is its code) given a value */
+                fprintf(stderr,
+                        "flowrun: error: option '%.*s' takes no "
+                        "value\n",
+                        (int)(strchr(arg, '=') - arg), arg);
             else
-                fprintf(stderr, "flowrun: error: unknown option '%s'\n",
-                        argv[optind - 1]);
+                fprintf(stderr,
+                        "flowrun: error: unknown or ambiguous option "
+                        "'%s'\n",
+                        arg);
             usage(stderr);
             fputs("Try 'flowrun --help' for more information.\n", stderr);
             early = 2;

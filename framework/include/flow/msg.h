@@ -98,9 +98,10 @@ FLOW_EXPORT int flow_msg_resize(flow_msg_t *msg, size_t count);
 FLOW_EXPORT int64_t *flow_msg_extend_i64(flow_msg_t *msg, size_t n);
 
 /*
- * Append the word `word` of `len` bytes (copied; NULL only with `len` 0).
- * Returns 0, FLOW_EPROTO if `msg` is not a FLOW_WORDS message or would pass
- * UINT32_MAX words or bytes, or FLOW_EPARAM if the word holds a NUL byte.
+ * Append the word `word` of `len` bytes (copied; NULL only with `len` 0;
+ * not inside `msg` itself: the append may move its memory). Returns 0,
+ * FLOW_EPROTO if `msg` is not a FLOW_WORDS message or would pass UINT32_MAX
+ * words or bytes, or FLOW_EPARAM if the word holds a NUL byte.
  */
 FLOW_EXPORT int flow_msg_add_word(flow_msg_t *msg, const char *word,
                                   size_t len);
@@ -108,9 +109,9 @@ FLOW_EXPORT int flow_msg_add_word(flow_msg_t *msg, const char *word,
 /*
  * Append `n` words of `len` bytes each, stored one after the other without
  * separators at `letters` (`n * len` bytes, copied; NULL only with `n` or
- * `len` 0): flow_msg_add_word `n` times, in one call, which is several
- * times faster for short words. Returns 0, FLOW_EPROTO if `msg` is not a
- * FLOW_WORDS message or would pass UINT32_MAX words or bytes, or
+ * `len` 0; not inside `msg` itself): flow_msg_add_word `n` times, in one call,
+ * which is several times faster for short words. Returns 0, FLOW_EPROTO if
+ * `msg` is not a FLOW_WORDS message or would pass UINT32_MAX words or bytes, or
  * FLOW_EPARAM if the letters hold a NUL byte; on error nothing is appended.
  */
 FLOW_EXPORT int flow_msg_add_words_fixed(flow_msg_t *msg, const char *letters,
