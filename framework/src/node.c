@@ -1563,6 +1563,27 @@ rdv_send(flow_node_t *node, const char *text, size_t len)
     return 0;
 }
 
+/* Read one frame of the socket monitor `mon`: the event number of an
+ * event's first frame, 0 for anything else (its second frame, the
+ * endpoint) or nothing. */
+static uint16_t
+monitor_event(void *mon)
+{
+    zmq_msg_t m;
+    uint16_t ev = 0;
+    int more = 0;
+    size_t ml = sizeof(more);
+
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
+        zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
+        if (more && zmq_msg_size(&m) >= 2)
+            memcpy(&ev, zmq_msg_data(&m), 2);
+    }
+    zmq_msg_close(&m);
+    return ev;
+}
+
 /* Set to stop the watcher thread. */
 static volatile int watcher_quit;
 
@@ -1619,21 +1640,11 @@ watch_main(void *arg)
             break;
         }
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
-            zmq_msg_t m;
-            int more = 0;
-            size_t ml = sizeof(more);
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
-                uint16_t ev = 0;
-                zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
-                if (more && zmq_msg_size(&m) >= 2)
-                    memcpy(&ev, zmq_msg_data(&m), 2);
-                if (ev == ZMQ_EVENT_CONNECTED) /* back: a brief drop */
-                    lost = 0;
-                else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0)
-                    lost = (double)now_ns() / 1e9;
-            }
-            zmq_msg_close(&m);
+            uint16_t ev = monitor_event(mon);
+            if (ev == ZMQ_EVENT_CONNECTED) /* back: a brief drop */
+                lost = 0;
+            else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0)
+                lost = (double)now_ns() / 1e9;
         }
     }
 out:
@@ -1720,26 +1731,15 @@ await_table(flow_node_t *node, void *mon)
         if (zmq_poll(it, mon ? 2 : 1, 100) <= 0)
             continue;
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
-            zmq_msg_t m;
-            int more = 0;
-            size_t ml = sizeof(more);
-            zmq_msg_init(&m);
-            if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
-                uint16_t ev = 0;
-                zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
-                if (more && zmq_msg_size(&m) >= 2)
-                    memcpy(&ev, zmq_msg_data(&m), 2);
-                /* A handshake, not a TCP connection: a port where
-                 * something else listens is no rendezvous. */
-                if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                    reached = true;
-                    lost = 0;
-                } else if (ev == ZMQ_EVENT_DISCONNECTED && reached &&
-                           lost == 0) {
-                    lost = t;
-                }
+            uint16_t ev = monitor_event(mon);
+            /* A handshake, not a TCP connection: a port where something
+             * else listens is no rendezvous. */
+            if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                reached = true;
+                lost = 0;
+            } else if (ev == ZMQ_EVENT_DISCONNECTED && reached && lost == 0) {
+                lost = t;
             }
-            zmq_msg_close(&m);
         }
         if (!(it[0].revents & ZMQ_POLLIN))
             continue;
