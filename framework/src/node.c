@@ -159,12 +159,16 @@ static struct {
     bool tcp;
     const char *bind_host; /* TCP: address to bind */
     const char *rdv;       /* rendezvous endpoint, NULL: pipe barriers */
+    bool remote; /* started apart (--instance): the rendezvous is another
+                    process's, whose stop orders the instance says */
 } net;
 
 void
-flow__node_set_net(bool tcp, const char *bind_host, const char *rdv)
+flow__node_set_net(bool tcp, const char *bind_host, const char *rdv,
+                   bool remote)
 {
     net.tcp = tcp;
+    net.remote = remote;
     net.bind_host = bind_host && *bind_host ? bind_host : "127.0.0.1";
     net.rdv = rdv;
 }
@@ -1519,6 +1523,21 @@ wait_eof(int fd)
     return 0;
 }
 
+/* Say once (the watcher and the barriers may both hear it) that the
+ * rendezvous stopped this instance. */
+static void
+say_stopped(flow_node_t *node)
+{
+    static int said;
+
+    /* In a local run the launcher says why it stops the run. */
+    if (net.remote && !__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+        flow_node_log(node, FLOW_LOG_WARN,
+                      "stopped by the rendezvous %s (a failure, a timeout or "
+                      "a signal there)",
+                      net.rdv);
+}
+
 /* Receive the rendezvous's next message into `*text` (caller frees). An
  * ABORT is a stop order: FLOW_EINTR. */
 static int
@@ -1544,6 +1563,7 @@ rdv_recv(flow_node_t *node, char **text)
     *text = flow__xstrndup(zmq_msg_data(&m), zmq_msg_size(&m));
     zmq_msg_close(&m);
     if (!strncmp(*text, "ABORT", 5)) {
+        say_stopped(node);
         stop_hard = 1;
         free(*text);
         *text = NULL;
@@ -1636,6 +1656,7 @@ watch_main(void *arg)
         if ((it[0].revents & ZMQ_POLLIN) &&
             zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT) >= 5 &&
             !strncmp(buf, "ABORT", 5)) {
+            say_stopped(node);
             kill(getpid(), SIGTERM);
             break;
         }
@@ -1771,7 +1792,7 @@ await_table(flow_node_t *node, void *mon)
 static int
 barrier_start(flow_node_t *node, int ready_fd, int go_fd)
 {
-    char host[64], head[192], *msg, mon_ep[64];
+    char host[64], head[320], *msg, mon_ep[64];
     int ivl = 20, linger = 2000, rc, n;
     void *mon = NULL;
 
@@ -1799,15 +1820,18 @@ barrier_start(flow_node_t *node, int ready_fd, int go_fd)
             mon = NULL;
         }
     }
-    if (zmq_connect(node->rdv, net.rdv))
+    if (zmq_connect(node->rdv, net.rdv)) {
+        node->unreached = true; /* no FAIL to send it */
         return flow_node_fail(node, "cannot connect to the rendezvous '%s': %s",
                               net.rdv, zmq_strerror(zmq_errno()));
+    }
     if (gethostname(host, sizeof(host)))
         snprintf(host, sizeof(host), "?");
     host[sizeof(host) - 1] = '\0';
-    n = snprintf(head, sizeof(head), "HELLO %zu %d %s %016llx\n", node->proc,
-                 (int)getpid(), host,
-                 (unsigned long long)flow__graph_fingerprint(node->g));
+    n = snprintf(head, sizeof(head), "HELLO %zu %d %s %016llx %.64s:%u\n",
+                 node->proc, (int)getpid(), host,
+                 (unsigned long long)flow__graph_fingerprint(node->g),
+                 node->gn->name, node->inst);
     msg = flow__xmalloc((size_t)n + node->hlen + 1);
     memcpy(msg, head, (size_t)n);
     if (node->hlen)
@@ -1920,10 +1944,10 @@ report_failure(flow_node_t *node, const char *what, int rc)
         char line[FLOW_DIAG_MSG + 64];
         int n = snprintf(line, sizeof(line), "FAIL %zu %s\n", node->proc,
                          node->fail);
-        if (n > 0)
+        if (n > 0) /* never blocking: a rendezvous gone cannot take it */
             zmq_send(node->rdv, line,
                      (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
-                     0);
+                     ZMQ_DONTWAIT);
     }
     if (node->inited && d->fini)
         d->fini(node, node->state);

@@ -96,9 +96,15 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                    graph->nodes[n].instances == 1 ? "" : "s", inst);
         return 2;
     }
-    if (strncmp(rendezvous, "tcp://", 6)) {
+    const char *colon = strrchr(rendezvous, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (strncmp(rendezvous, "tcp://", 6) || colon < rendezvous + 7 || !end ||
+        end == colon + 1 || *end || port < 1 || port > 65535) {
         flow__diag(diag, FLOW_EUSAGE, NULL, 0,
-                   "--rendezvous '%s': expected tcp://HOST:PORT", rendezvous);
+                   "--rendezvous '%s': expected tcp://HOST:PORT (the address "
+                   "the rendezvous printed, a port from 1 to 65535)",
+                   rendezvous);
         return 2;
     }
     if (!bind || !*bind || !strcmp(bind, "*")) {
@@ -120,7 +126,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         flow__node_signals_install();
         flow__node_signals_unblock(); /* whatever the caller blocked */
         flow__node_set_logging(FLOW_LOG_INFO, false);
-        flow__node_set_net(true, bind && *bind ? bind : "*", rendezvous);
+        flow__node_set_net(true, bind && *bind ? bind : "*", rendezvous, true);
         _exit(flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL));
     }
     /*
@@ -218,6 +224,11 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
         poll(pfd, 2, 50);
         while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo != SIGCHLD) {
+                const char *name = sigabbrev_np((int)si.ssi_signo);
+                fprintf(stderr,
+                        "flowrun: graph '%s' stopped by SIG%s before its "
+                        "end: every instance is told to stop\n",
+                        g->name, name ? name : "?");
                 flow__rdv_abort(rdv);
                 rc = FLOW_EINTR;
                 if (signo)

@@ -320,30 +320,39 @@ static bool
 refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
        const char *rest)
 {
-    const peer_t *p = &r->peers[k];
+    const peer_t *p = k < r->nprocs ? &r->peers[k] : NULL;
     unsigned long long fp = 0;
     char host[64] = "?", why[256];
     unsigned inst = 0;
-    int pid = 0, n = node_of(r->g, k, &inst);
-    int got = sscanf(rest, "%d %63s %llx", &pid, host, &fp);
+    char asked[80] = "";
+    int pid = 0, n = k < r->nprocs ? node_of(r->g, k, &inst) : -1;
+    int got = sscanf(rest, "%d %63s %llx %79s", &pid, host, &fp, asked);
 
-    if (got == 3 && fp != r->fingerprint)
+    if (k >= r->nprocs || (got >= 3 && fp != r->fingerprint))
         snprintf(why, sizeof(why),
                  "its graph differs from the rendezvous's (another file, or "
                  "other --set values): start every instance with the "
                  "rendezvous's graph and --set options");
-    else if (p->hello && (pid != p->pid || strcmp(host, p->host)))
+    else if (p && p->hello && (pid != p->pid || strcmp(host, p->host)))
         snprintf(why, sizeof(why),
                  "the instance is already registered, by pid %d on %s: "
                  "started twice?",
                  p->pid, p->host[0] ? p->host : "?");
     else
         return false;
-    if (!r->quiet)
+    if (!r->quiet && asked[0]) /* as the process named itself */
+        fprintf(stderr,
+                "flowrun: error: refused instance %s (pid %d on %s): %s\n",
+                asked, pid, host, why);
+    else if (!r->quiet && n >= 0)
         fprintf(stderr,
                 "flowrun: error: refused node '%s' instance %u (pid %d on "
                 "%s): %s\n",
                 r->g->nodes[n].name, inst, pid, host, why);
+    else if (!r->quiet)
+        fprintf(stderr,
+                "flowrun: error: refused process %zu (pid %d on %s): %s\n", k,
+                pid, host, why);
     if (zmq_send(r->sock, id, idlen, ZMQ_SNDMORE) >= 0) {
         char line[300];
         int len = snprintf(line, sizeof(line), "REFUSE %s\n", why);
@@ -364,8 +373,13 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text, int fd)
     unsigned inst = 0;
     int n;
 
-    if (sscanf(text, "%15s %zu%n", cmd, &k, &off) != 2 || k >= r->nprocs)
-        return 0; /* not ours: ignore */
+    if (sscanf(text, "%15s %zu%n", cmd, &k, &off) != 2)
+        return 0;         /* not ours: ignore */
+    if (k >= r->nprocs) { /* an instance of a larger graph */
+        if (!strcmp(cmd, "HELLO"))
+            refuse(r, id, idlen, k, text + off);
+        return 0;
+    }
     p = &r->peers[k];
     n = node_of(r->g, k, &inst);
     if (!strcmp(cmd, "HELLO") && refuse(r, id, idlen, k, text + off))
@@ -412,10 +426,17 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text, int fd)
         reason[strcspn(reason, "\n")] = '\0';
         if (r->quiet)
             return FLOW_ENODE;
-        fprintf(stderr,
-                "flowrun: error: node '%s' instance %u (pid %d on %s): %s\n",
-                r->g->nodes[n].name, inst, p->pid, p->host[0] ? p->host : "?",
-                reason);
+        if (p->hello)
+            fprintf(stderr,
+                    "flowrun: error: node '%s' instance %u (pid %d on %s): "
+                    "%s\n",
+                    r->g->nodes[n].name, inst, p->pid,
+                    p->host[0] ? p->host : "?", reason);
+        else /* its own words are on its standard error, where it runs */
+            fprintf(stderr,
+                    "flowrun: error: node '%s' instance %u (before it "
+                    "registered): %s\n",
+                    r->g->nodes[n].name, inst, reason);
         return FLOW_ENODE;
     }
     return 0;

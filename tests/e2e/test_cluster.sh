@@ -272,7 +272,7 @@ tcp_instance_sigchld() {
 # A rendezvous stopped by a signal exits 128 + its number (it said 143
 # whatever the signal), after telling the instances to stop.
 tcp_rendezvous_signals() {
-    local sig num rc
+    local sig num rc i1 irc
     for sig in HUP INT TERM; do
         num=$(kill -l "$sig")
         if ! start_rendezvous "rvsig-$sig" 127.0.0.1 "$FLOWRUN" "$PALIN"; then
@@ -280,14 +280,25 @@ tcp_rendezvous_signals() {
             show "$W/rvsig-$sig.err"
             continue
         fi
+        # One instance registered and waiting: told to stop, it says so.
+        "$FLOWRUN" "$PALIN" --instance gen:0 --rendezvous "$RV_ADDR" \
+            --bind 127.0.0.1 >/dev/null 2>"$W/rvsig-$sig-gen.err" &
+        i1=$!
+        BG_PIDS+=($i1)
+        sleep 0.5
         # To flowrun itself, the child of timeout(1), which exits with its
         # status.
         kill -s "$sig" "$(pgrep -P "$RV_PID")"
         wait "$RV_PID"
         rc=$?
-        if [ "$rc" = $((128 + num)) ]; then
-            pass "tcp: --rendezvous-only stopped by SIG$sig exits $rc"
+        wait $i1
+        irc=$?
+        if [ "$rc" = $((128 + num)) ] &&
+            grep -q "flowrun: graph 'palindromes' stopped by SIG$sig before its end: every instance is told to stop" "$W/rvsig-$sig.err" &&
+            [ $irc = 143 ] && grep -q "gen\[0\] warning: stopped by the rendezvous $RV_ADDR" "$W/rvsig-$sig-gen.err"; then
+            pass "tcp: --rendezvous-only stopped by SIG$sig exits $rc, and its instance 143, both saying so"
         else
+            show "$W/rvsig-$sig-gen.err"
             fail "tcp: --rendezvous-only stopped by SIG$sig exits $rc, not $((128 + num))"
             show "$W/rvsig-$sig.err"
         fi
@@ -444,18 +455,31 @@ while True:
         --bind 127.0.0.1 >/dev/null 2>"$W/refuse-dup.err"
     rc=$?
     if [ $rc = 2 ] && grep -q "seg\[0\] error: the rendezvous $RV_ADDR refused it: the instance is already registered, by pid [0-9]* on " "$W/refuse-dup.err" &&
-        grep -q "flowrun: error: refused node 'seg' instance 0 (pid [0-9]* on [^)]*): the instance is already registered, by pid [0-9]* on " "$W/refuse.err"; then
+        grep -q "flowrun: error: refused instance seg:0 (pid [0-9]* on [^)]*): the instance is already registered, by pid [0-9]* on " "$W/refuse.err"; then
         pass "tcp: an instance started twice: the second exits 2, both sides saying why"
     else
         fail "tcp: an instance started twice: the second exits $rc"
         show "$W/refuse-dup.err"
         show "$W/refuse.err"
     fi
+    # An instance of a larger graph: its process number is past this one's
+    # (it was ignored, and waited for ever).
+    "$FLOWRUN" "$SIEVE" "${args[@]}" --set segments=3 --instance out:0 --rendezvous "$RV_ADDR" \
+        --bind 127.0.0.1 >/dev/null 2>"$W/refuse-big.err"
+    rc=$?
+    if [ $rc = 2 ] && grep -q "out\[0\] error: the rendezvous $RV_ADDR refused it: its graph differs" "$W/refuse-big.err" &&
+        grep -q "flowrun: error: refused instance out:0 (pid [0-9]* on [^)]*): its graph differs" "$W/refuse.err"; then
+        pass "tcp: an instance of a larger graph: exits 2, both sides saying why"
+    else
+        fail "tcp: an instance of a larger graph: exits $rc"
+        show "$W/refuse-big.err"
+        show "$W/refuse.err"
+    fi
     "$FLOWRUN" "$SIEVE" "${args[@]}" --set segments=3 --instance seg:1 --rendezvous "$RV_ADDR" \
         --bind 127.0.0.1 >/dev/null 2>"$W/refuse-other.err"
     rc=$?
     if [ $rc = 2 ] && grep -q "seg\[1\] error: the rendezvous $RV_ADDR refused it: its graph differs from the rendezvous's" "$W/refuse-other.err" &&
-        grep -q "flowrun: error: refused node 'seg' instance 1 (pid [0-9]* on [^)]*): its graph differs" "$W/refuse.err"; then
+        grep -q "flowrun: error: refused instance seg:1 (pid [0-9]* on [^)]*): its graph differs" "$W/refuse.err"; then
         pass "tcp: an instance with other --set values: exits 2, both sides saying why"
     else
         fail "tcp: an instance with other --set values: exits $rc"

@@ -286,6 +286,19 @@ test_tcp_instance_usage(void **unused)
         assert_null(strstr(r.err, "go together"));
         tu_result_release(&r);
     }
+    /* A rendezvous address without a port, or with a bad one: a usage
+     * error (it hung for ever, deaf to SIGTERM, sending its FAIL). */
+    static const char *const rdv[] = { "tcp://127.0.0.1", "tcp://127.0.0.1:",
+                                       "tcp://127.0.0.1:abc",
+                                       "tcp://127.0.0.1:99999" };
+    for (size_t i = 0; i < sizeof(rdv) / sizeof(*rdv); i++) {
+        assert_int_equal(tu_runl(&r, 10, g, "--instance", "find:0",
+                                 "--rendezvous", rdv[i], NULL),
+                         2);
+        tu_assert_contains(r.err, "expected tcp://HOST:PORT");
+        assert_true(r.seconds < 5);
+        tu_result_release(&r);
+    }
     /* An address the instances could not bind: a usage error before any
      * fork (each instance failed, exit 1). */
     assert_int_equal(tu_runl(&r, 10, g, "--transport", "tcp", "--bind",
