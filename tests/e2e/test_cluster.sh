@@ -506,6 +506,29 @@ while True:
     fi
 }
 
+# An instance that fails before it registers (it cannot bind its
+# endpoints): the rendezvous says which, and that it had not registered
+# (it said "pid 0 on ?"), and exits 1.
+tcp_fail_unregistered() {
+    local args=(--set segments=2 --set output=count --set limit=100000) rc
+    if ! start_rendezvous unreg 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
+        fail "tcp: unregistered failure: the rendezvous printed no address"
+        return
+    fi
+    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance out:0 --rendezvous "$RV_ADDR" \
+        --bind 10.255.255.254 >/dev/null 2>"$W/unreg-out.err"
+    wait "$RV_PID"
+    rc=$?
+    if [ $rc = 1 ] && grep -q "flowrun: error: node 'out' instance 0 (before it registered): exited with status 1" "$W/unreg.err" &&
+        grep -q "out\[0\] error: cannot bind" "$W/unreg-out.err"; then
+        pass "tcp: an instance that fails before registering: the rendezvous names it and exits 1"
+    else
+        fail "tcp: an instance that fails before registering: the rendezvous exits $rc"
+        show "$W/unreg.err"
+        show "$W/unreg-out.err"
+    fi
+}
+
 part_tcp() {
     local rc
     if ! has_option --transport tcp; then
@@ -527,6 +550,7 @@ part_tcp() {
     tcp_rendezvous_signals
     tcp_lost
     tcp_refusals
+    tcp_fail_unregistered
 }
 
 # ---------------------------------------------------------------- slurm
