@@ -290,7 +290,7 @@ flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
     int rc, unused = 0;
 
     if (!ctx)
-        return -EADDRNOTAVAIL;
+        return FLOW_EUSAGE; /* said: an address --bind cannot use */
     fprintf(announce, "%s\n", addr);
     fflush(announce);
     rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, 0, &unused,

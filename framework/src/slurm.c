@@ -257,7 +257,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
     ctx = flow__rdv_start(graph, opts ? opts->bind : NULL, &rdv, addr,
                           sizeof(addr));
     if (!ctx)
-        return -EADDRNOTAVAIL;
+        return FLOW_EUSAGE; /* said: an address --bind cannot use */
     args_add(&a, "srun");
     if (het) {
         args_add(&a, "--wait=10");

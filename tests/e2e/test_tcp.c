@@ -299,6 +299,15 @@ test_tcp_instance_usage(void **unused)
         assert_true(r.seconds < 5);
         tu_result_release(&r);
     }
+    /* A rendezvous on an address it cannot bind: one error and status 2
+     * (it said it twice, with exit 1). */
+    assert_int_equal(tu_runl(&r, 10, g, "--rendezvous-only", "--bind",
+                             "10.255.255.254", NULL),
+                     2);
+    tu_assert_contains(r.err, "flowrun: error: cannot bind the rendezvous on "
+                              "'tcp://10.255.255.254:*'");
+    assert_null(strstr(r.err, "cannot run graph"));
+    tu_result_release(&r);
     /* An address the instances could not bind: a usage error before any
      * fork (each instance failed, exit 1). */
     assert_int_equal(tu_runl(&r, 10, g, "--transport", "tcp", "--bind",

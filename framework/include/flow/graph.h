@@ -181,7 +181,8 @@ FLOW_EXPORT int flow_graph_run_instance(flow_graph_t *graph, const char *node,
  * has finished. `opts` gives timeout_s (0: none). Returns 0, FLOW_ENODE
  * when an instance reported a failure, FLOW_ETIMEDOUT (naming the
  * instances not finished on stderr), FLOW_EINTR on SIGINT, SIGTERM or
- * SIGHUP (its number in `*signo_out` if not NULL), or -errno.
+ * SIGHUP (its number in `*signo_out` if not NULL), FLOW_EUSAGE when it
+ * cannot bind on `bind` (said on stderr), or -errno.
  */
 FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
                                  FILE *announce, const flow_run_opts_t *opts,
