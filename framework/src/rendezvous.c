@@ -19,7 +19,6 @@ typedef struct peer {
     unsigned char wid[256]; /* the instance's watcher socket */
     size_t widlen;
     bool hello, done, failed;
-    int fd, wfd; /* the connections' descriptors (ZMQ_SRCFD), -1: none */
     int pid;
     char host[64];
 } peer_t;
@@ -35,8 +34,6 @@ struct flow_rdv {
     void *monitor;        /* PAIR receiving the ROUTER's disconnect events */
     uint64_t fingerprint; /* of the graph: flow__graph_fingerprint */
     double lost_at;       /* when an instance's connection dropped, 0: never */
-    long lost_peer;       /* whose, if one peer alone had that connection */
-    bool srcfd_ok;        /* messages tell their connection (ZMQ_SRCFD) */
     bool lost_said;       /* a lost connection was reported */
 };
 
@@ -64,27 +61,6 @@ watch_connections(flow_rdv_t *r, void *ctx)
         zmq_close(r->monitor);
         r->monitor = NULL;
     }
-}
-
-#define PEER_NONE      (-1) /* no unfinished registered peer's */
-#define PEER_AMBIGUOUS (-2) /* several peers': cannot tell */
-
-/* The one unfinished peer that had connection `fd`, or PEER_NONE or
- * PEER_AMBIGUOUS. */
-static long
-peer_of_fd(const flow_rdv_t *r, int fd)
-{
-    long found = PEER_NONE;
-
-    for (size_t k = 0; k < r->nprocs; k++) {
-        const peer_t *p = &r->peers[k];
-        if (p->done || p->failed || (p->fd != fd && p->wfd != fd))
-            continue;
-        if (found >= 0)
-            return PEER_AMBIGUOUS; /* a descriptor reused */
-        found = (long)k;
-    }
-    return found;
 }
 
 /* Whether peer `p` is still connected: with ZMQ_ROUTER_MANDATORY the
@@ -125,18 +101,9 @@ read_events(flow_rdv_t *r)
         if (zmq_msg_size(&m) >= 2 && r->ndone < r->nprocs && !r->lost_at &&
             !r->aborted && !r->lost_said) {
             uint16_t ev;
-            uint32_t fd = UINT32_MAX;
             memcpy(&ev, zmq_msg_data(&m), 2);
-            if (zmq_msg_size(&m) >= 6)
-                memcpy(&fd, (char *)zmq_msg_data(&m) + 2, 4);
-            long k = fd <= INT32_MAX ? peer_of_fd(r, (int)fd) : PEER_AMBIGUOUS;
-            /* Not a registered instance's connection (one refused, one
-             * that never said HELLO): nothing is lost. */
-            if (ev == ZMQ_EVENT_DISCONNECTED &&
-                !(k == PEER_NONE && r->srcfd_ok)) {
+            if (ev == ZMQ_EVENT_DISCONNECTED)
                 r->lost_at = flow__now_s();
-                r->lost_peer = k >= 0 ? k : -1;
-            }
         }
         zmq_msg_close(&m);
     }
@@ -200,8 +167,6 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
     r->fingerprint = flow__graph_fingerprint(g);
     r->nprocs = flow_graph_process_count(g);
     r->peers = flow__xcalloc(r->nprocs, sizeof(*r->peers));
-    for (size_t k = 0; k < r->nprocs; k++)
-        r->peers[k].fd = r->peers[k].wfd = -1;
     r->sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!r->sock)
         goto fail;
@@ -361,10 +326,9 @@ refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
     return true;
 }
 
-/* Handle one message `text` (NUL-terminated) from routing id `id`, come
- * through connection `fd` (-1: unknown). */
+/* Handle one message `text` (NUL-terminated) from routing id `id`. */
 static int
-handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text, int fd)
+handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
 {
     char cmd[16];
     size_t k;
@@ -389,8 +353,6 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text, int fd)
         sscanf(text + off, "%d %63s", &p->pid, p->host);
         memcpy(p->id, id, idlen);
         p->idlen = idlen;
-        p->fd = fd;
-        r->srcfd_ok |= fd >= 0;
         p->hello = true;
         r->nhello++;
         if (nl) {
@@ -408,7 +370,6 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text, int fd)
     } else if (!strcmp(cmd, "WATCH")) {
         memcpy(p->wid, id, idlen);
         p->widlen = idlen;
-        p->wfd = fd;
         if (r->aborted)
             abort_watchers(r);
     } else if (!strcmp(cmd, "DONE") && p->hello && !p->done) {
@@ -471,10 +432,7 @@ flow__rdv_process(flow_rdv_t *r)
         }
         text = flow__xstrndup(zmq_msg_data(&body), zmq_msg_size(&body));
         if (zmq_msg_size(&idm) <= sizeof(r->peers[0].id)) {
-            /* ZMQ_SRCFD is deprecated but kept in libzmq 4.3: the only
-             * way to tie a monitor's disconnect event to a peer. */
-            rc = handle(r, zmq_msg_data(&idm), zmq_msg_size(&idm), text,
-                        zmq_msg_get(&body, ZMQ_SRCFD));
+            rc = handle(r, zmq_msg_data(&idm), zmq_msg_size(&idm), text);
             if (rc && !result)
                 result = rc;
         }
@@ -484,48 +442,35 @@ flow__rdv_process(flow_rdv_t *r)
     }
     read_events(r);
     /* A dropped connection and no FAIL within a second: an instance died,
-     * if one has gone indeed. The event may be another connection's (one
-     * refused, one whose descriptor number a new one took since). */
+     * if one has gone indeed, the one whose routing id is gone. The
+     * connection may be another's (a stranger's, one refused); while one
+     * drop was pending the others were not read (one loss at a time). */
     if (!result && r->lost_at && r->ndone < r->nprocs &&
         flow__now_s() - r->lost_at > 1.0) {
         long gone = -1;
-        if (r->lost_peer >= 0 && !reachable(r, &r->peers[r->lost_peer]))
-            gone = r->lost_peer;
-        /* Else every peer: while one event was pending, the others were
-         * not read (one loss at a time), and one of them may be real. */
         for (size_t k = 0; k < r->nprocs && gone < 0; k++) {
             const peer_t *p = &r->peers[k];
             if (p->hello && !p->done && !p->failed && !reachable(r, p))
                 gone = (long)k;
         }
-        r->lost_peer = gone;
-        if (gone < 0)
-            r->lost_at = 0; /* every instance is still there */
-    }
-    if (!result && r->lost_at && r->ndone < r->nprocs &&
-        flow__now_s() - r->lost_at > 1.0) {
-        char pending[512];
-        flow__rdv_pending(r, pending, sizeof(pending));
-        if (!r->quiet && r->lost_peer >= 0) {
-            const peer_t *p = &r->peers[r->lost_peer];
-            unsigned inst = 0;
-            int n = node_of(r->g, (size_t)r->lost_peer, &inst);
-            fprintf(stderr,
-                    "flowrun: error: node '%s' instance %u (pid %d on %s) "
-                    "lost its connection to the rendezvous before finishing "
-                    "(killed, crashed, or its host unreachable); not "
-                    "finished: %s\n",
-                    r->g->nodes[n].name, inst, p->pid,
-                    p->host[0] ? p->host : "?", pending);
-        } else if (!r->quiet)
-            fprintf(stderr,
-                    "flowrun: error: an instance of graph '%s' lost its "
-                    "connection to the rendezvous before finishing; not "
-                    "finished: %s\n",
-                    r->g->name, pending);
         r->lost_at = 0;
-        r->lost_said = true;
-        result = FLOW_ENODE;
+        if (gone >= 0) {
+            const peer_t *p = &r->peers[gone];
+            char pending[512];
+            unsigned inst = 0;
+            int n = node_of(r->g, (size_t)gone, &inst);
+            flow__rdv_pending(r, pending, sizeof(pending));
+            if (!r->quiet)
+                fprintf(stderr,
+                        "flowrun: error: node '%s' instance %u (pid %d on %s) "
+                        "lost its connection to the rendezvous before "
+                        "finishing (killed, crashed, or its host "
+                        "unreachable); not finished: %s\n",
+                        r->g->nodes[n].name, inst, p->pid,
+                        p->host[0] ? p->host : "?", pending);
+            r->lost_said = true;
+            result = FLOW_ENODE;
+        }
     }
     return result;
 }
