@@ -357,6 +357,45 @@ tcp_lost() {
     done
 }
 
+# Start `flowrun $SIEVE ARGS... --instance INST` against the rendezvous at
+# $RV_ADDR (its standard error in $W/refuse.err) and expect it refused:
+# exit 2, both sides giving REASON (a grep pattern).
+expect_refused() {
+    local what=$1 inst=$2 reason=$3 rc err
+    shift 3
+    err="$W/refused-${inst/:/-}.err"
+    "$FLOWRUN" "$SIEVE" "$@" --instance "$inst" --rendezvous "$RV_ADDR" \
+        --bind 127.0.0.1 >/dev/null 2>"$err"
+    rc=$?
+    if [ $rc = 2 ] && grep -q "${inst%%:*}\[${inst##*:}\] error: the rendezvous $RV_ADDR refused it: $reason" "$err" &&
+        grep -q "flowrun: error: refused instance $inst (pid [0-9]* on [^)]*): $reason" "$W/refuse.err"; then
+        pass "tcp: $what: exits 2, both sides saying why"
+    else
+        fail "tcp: $what: exits $rc"
+        show "$err"
+        show "$W/refuse.err"
+    fi
+}
+
+# Start seg:0 of $SIEVE ARGS... against RDV, where no rendezvous answers:
+# it must exit 1 within 20 s, saying it cannot reach it.
+expect_unreached() {
+    local what=$1 rdv=$2 rc t0 t err="$W/unreached-$3.err"
+    shift 3
+    t0=$(date +%s.%N)
+    "$FLOWRUN" "$SIEVE" "$@" --instance seg:0 --rendezvous "$rdv" \
+        --bind 127.0.0.1 >/dev/null 2>"$err"
+    rc=$?
+    t=$(echo "$(date +%s.%N) - $t0" | bc)
+    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous $rdv (no connection to it in 10 s)" "$err" &&
+        [ "$(echo "$t < 20" | bc)" = 1 ]; then
+        pass "tcp: $what: the instance exits 1 in ${t%.*} s, saying so"
+    else
+        fail "tcp: $what: exit $rc after $t s"
+        show "$err"
+    fi
+}
+
 # Before the start (before every instance registered), an --instance
 # process waited for ever and said nothing: for a rendezvous at an address
 # where none listens (it now fails, exit 1, after 10 s), and for one that
@@ -369,19 +408,8 @@ tcp_refusals() {
     # The same graph: node keys set in another order, a log level of its own
     local same=(--set out.end=newline --set out.mode=items --set limit=100000
         --set output=count --set segments=2 --set main.log_level=debug)
-    local rc t0 t pid i1 err
-    t0=$(date +%s.%N)
-    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous tcp://127.0.0.1:1 \
-        --bind 127.0.0.1 >/dev/null 2>"$W/unreached.err"
-    rc=$?
-    t=$(echo "$(date +%s.%N) - $t0" | bc)
-    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous tcp://127.0.0.1:1 (no connection to it in 10 s)" "$W/unreached.err" &&
-        [ "$(echo "$t < 20" | bc)" = 1 ]; then
-        pass "tcp: no rendezvous at that address: the instance exits 1 in ${t%.*} s, saying so"
-    else
-        fail "tcp: no rendezvous at that address: exit $rc after $t s"
-        show "$W/unreached.err"
-    fi
+    local rc t pid i1
+    expect_unreached "no rendezvous at that address" tcp://127.0.0.1:1 none "${args[@]}"
 
     # Something else listens there (it answers, then hangs up): no
     # rendezvous either (the instance waited for ever, reconnecting).
@@ -399,20 +427,10 @@ while True:
     pid=$!
     BG_PIDS+=($pid)
     for t in $(seq 50); do [ -s "$W/http.port" ] && break; sleep 0.1; done
-    t0=$(date +%s.%N)
-    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous "tcp://127.0.0.1:$(cat "$W/http.port")" \
-        --bind 127.0.0.1 >/dev/null 2>"$W/http.err"
-    rc=$?
-    t=$(echo "$(date +%s.%N) - $t0" | bc)
+    expect_unreached "another server at that address" \
+        "tcp://127.0.0.1:$(cat "$W/http.port")" http "${args[@]}"
     kill $pid 2>/dev/null
     wait $pid 2>/dev/null
-    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous" "$W/http.err" &&
-        [ "$(echo "$t < 20" | bc)" = 1 ]; then
-        pass "tcp: another server at that address: the instance exits 1 in ${t%.*} s, saying so"
-    else
-        fail "tcp: another server at that address: exit $rc after $t s"
-        show "$W/http.err"
-    fi
 
     if start_rendezvous gone 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
         "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous "$RV_ADDR" \
@@ -451,41 +469,14 @@ while True:
     i1=$!
     BG_PIDS+=($i1)
     sleep 0.5
-    "$FLOWRUN" "$SIEVE" "${args[@]}" --instance seg:0 --rendezvous "$RV_ADDR" \
-        --bind 127.0.0.1 >/dev/null 2>"$W/refuse-dup.err"
-    rc=$?
-    if [ $rc = 2 ] && grep -q "seg\[0\] error: the rendezvous $RV_ADDR refused it: the instance is already registered, by pid [0-9]* on " "$W/refuse-dup.err" &&
-        grep -q "flowrun: error: refused instance seg:0 (pid [0-9]* on [^)]*): the instance is already registered, by pid [0-9]* on " "$W/refuse.err"; then
-        pass "tcp: an instance started twice: the second exits 2, both sides saying why"
-    else
-        fail "tcp: an instance started twice: the second exits $rc"
-        show "$W/refuse-dup.err"
-        show "$W/refuse.err"
-    fi
+    expect_refused "an instance started twice" seg:0 \
+        "the instance is already registered, by pid [0-9]* on " "${args[@]}"
     # An instance of a larger graph: its process number is past this one's
     # (it was ignored, and waited for ever).
-    "$FLOWRUN" "$SIEVE" "${args[@]}" --set segments=3 --instance out:0 --rendezvous "$RV_ADDR" \
-        --bind 127.0.0.1 >/dev/null 2>"$W/refuse-big.err"
-    rc=$?
-    if [ $rc = 2 ] && grep -q "out\[0\] error: the rendezvous $RV_ADDR refused it: its graph differs" "$W/refuse-big.err" &&
-        grep -q "flowrun: error: refused instance out:0 (pid [0-9]* on [^)]*): its graph differs" "$W/refuse.err"; then
-        pass "tcp: an instance of a larger graph: exits 2, both sides saying why"
-    else
-        fail "tcp: an instance of a larger graph: exits $rc"
-        show "$W/refuse-big.err"
-        show "$W/refuse.err"
-    fi
-    "$FLOWRUN" "$SIEVE" "${args[@]}" --set segments=3 --instance seg:1 --rendezvous "$RV_ADDR" \
-        --bind 127.0.0.1 >/dev/null 2>"$W/refuse-other.err"
-    rc=$?
-    if [ $rc = 2 ] && grep -q "seg\[1\] error: the rendezvous $RV_ADDR refused it: its graph differs from the rendezvous's" "$W/refuse-other.err" &&
-        grep -q "flowrun: error: refused instance seg:1 (pid [0-9]* on [^)]*): its graph differs" "$W/refuse.err"; then
-        pass "tcp: an instance with other --set values: exits 2, both sides saying why"
-    else
-        fail "tcp: an instance with other --set values: exits $rc"
-        show "$W/refuse-other.err"
-        show "$W/refuse.err"
-    fi
+    expect_refused "an instance of a larger graph" out:0 "its graph differs" \
+        "${args[@]}" --set segments=3
+    expect_refused "an instance with other --set values" seg:1 \
+        "its graph differs from the rendezvous's" "${args[@]}" --set segments=3
     local rest=()
     for pid in seg:1 main:0 out:0; do
         if [ $pid = main:0 ]; then set -- "${same[@]}"; else set -- "${args[@]}"; fi
