@@ -450,7 +450,7 @@ flow__rdv_process(flow_rdv_t *r)
         long gone = -1;
         for (size_t k = 0; k < r->nprocs && gone < 0; k++) {
             const peer_t *p = &r->peers[k];
-            if (p->hello && !p->done && !p->failed && !reachable(r, p))
+            if (p->hello && !p->failed && !reachable(r, p))
                 gone = (long)k;
         }
         r->lost_at = 0;
@@ -460,14 +460,21 @@ flow__rdv_process(flow_rdv_t *r)
             unsigned inst = 0;
             int n = node_of(r->g, (size_t)gone, &inst);
             flow__rdv_pending(r, pending, sizeof(pending));
+            /* One done but gone before the release may have taken
+             * messages it had queued, not yet delivered, with it: its
+             * consumers would wait for them for ever. */
             if (!r->quiet)
                 fprintf(stderr,
                         "flowrun: error: node '%s' instance %u (pid %d on %s) "
-                        "lost its connection to the rendezvous before "
-                        "finishing (killed, crashed, or its host "
-                        "unreachable); not finished: %s\n",
+                        "lost its connection to the rendezvous %s (killed, "
+                        "crashed, or its host unreachable); not finished: "
+                        "%s\n",
                         r->g->nodes[n].name, inst, p->pid,
-                        p->host[0] ? p->host : "?", pending);
+                        p->host[0] ? p->host : "?",
+                        p->done ? "after finishing, before the run ended, "
+                                  "with messages it sent maybe not delivered"
+                                : "before finishing",
+                        pending);
             r->lost_said = true;
             result = FLOW_ENODE;
         }

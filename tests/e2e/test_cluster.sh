@@ -357,6 +357,57 @@ tcp_lost() {
     done
 }
 
+# An instance killed outright after it finished but before the release:
+# the messages it had queued may die with it, and its consumers would wait
+# for them for ever. The rendezvous exits 1 within seconds, naming it (it
+# ignored the loss: it exited 0 when everything had been delivered, and
+# waited for ever, or until a --timeout, when it had not).
+tcp_lost_after_done() {
+    local g=$W/lost-done.ini rc inst pids=() t
+    cat >"$g" <<'INI'
+[graph]
+name = lost-done
+[src]
+type = range
+count = 1024000
+[slow]
+type = jitter
+max_us = 20000
+[out]
+type = collect
+mode = count
+[links]
+push = src.out -> slow.in batch=1024 hwm=1000
+push = slow.out -> out.in
+INI
+    if ! start_rendezvous lost-done 127.0.0.1 "$FLOWRUN" "$g"; then
+        fail "tcp: lost after done: the rendezvous printed no address"
+        show "$W/lost-done.err"
+        return
+    fi
+    for inst in src:0 slow:0 out:0; do
+        "$FLOWRUN" "$g" --instance $inst --rendezvous "$RV_ADDR" \
+            --bind 127.0.0.1 >/dev/null 2>"$W/lost-done-${inst/:/-}.err" &
+        pids+=($!)
+        BG_PIDS+=($!)
+    done
+    # 1000 messages fit in the link's queues at once: src is done at once,
+    # while slow takes about 10 s over them.
+    sleep 1.5
+    kill -KILL "${pids[0]}"
+    t=$SECONDS
+    wait "$RV_PID"
+    rc=$?
+    if [ $rc = 1 ] && [ $((SECONDS - t)) -le 5 ] &&
+        grep -q "error: node 'src' instance 0 (pid [0-9]* on [^)]*) lost its connection to the rendezvous after finishing, before the run ended" "$W/lost-done.err"; then
+        pass "tcp: an instance killed after it finished, before the release: the rendezvous exits 1 at once, naming it"
+    else
+        fail "tcp: an instance killed after it finished, before the release: the rendezvous exits $rc after $((SECONDS - t)) s"
+        show "$W/lost-done.err"
+    fi
+    wait "${pids[@]}" 2>/dev/null
+}
+
 # Start `flowrun $SIEVE ARGS... --instance INST` against the rendezvous at
 # $RV_ADDR (its standard error in $W/refuse.err) and expect it refused:
 # exit 2, both sides giving REASON (a grep pattern).
@@ -540,6 +591,7 @@ part_tcp() {
     tcp_instance_sigchld
     tcp_rendezvous_signals
     tcp_lost
+    tcp_lost_after_done
     tcp_refusals
     tcp_fail_unregistered
 }
