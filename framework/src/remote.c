@@ -112,6 +112,14 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
          * name may resolve to a loopback address (Debian's 127.0.1.1). */
         if (route_address(rendezvous, addr, sizeof(addr)) == 0)
             bind = addr;
+    } else if (flow__bind_resolve(bind, addr, sizeof(addr))) {
+        flow__diag(diag, FLOW_EUSAGE, NULL, 0,
+                   "--bind '%s': not an address of this host, an interface, "
+                   "or a host name that resolves (%s)",
+                   bind, addr);
+        return 2;
+    } else {
+        bind = addr;
     }
     fflush(NULL);
     flow__child_signal_default(&old_chld); /* to wait for the instance */
@@ -261,14 +269,21 @@ void *
 flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
                 char *addr, size_t size)
 {
-    void *ctx = zmq_ctx_new();
-    char ep[300];
+    void *ctx;
+    char ep[300], host[256];
     int err = 0;
 
-    if (!ctx)
+    if (flow__bind_resolve(bind, host, sizeof(host))) {
+        fprintf(stderr,
+                "flowrun: error: --bind '%s': not an address of this host, "
+                "an interface, or a host name that resolves (%s)\n",
+                bind, host);
+        return NULL;
+    }
+    if (!(ctx = zmq_ctx_new()))
         return NULL;
     snprintf(ep, sizeof(ep), "tcp://%s:*",
-             bind && *bind && strcmp(bind, "*") ? bind : "0.0.0.0");
+             *host && strcmp(host, "*") ? host : "0.0.0.0");
     *rdv = flow__rdv_new(ctx, g, ep, addr, size, &err);
     if (!*rdv) {
         fprintf(stderr,

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,32 @@ host_address(char *buf, size_t size)
     }
     inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,
               buf, (socklen_t)size);
+    freeaddrinfo(res);
+    return 0;
+}
+
+int
+flow__bind_resolve(const char *bind, char *out, size_t size)
+{
+    struct addrinfo hints, *res = NULL;
+    unsigned char buf[sizeof(struct in6_addr)];
+    int rc;
+
+    if (!bind || !*bind || !strcmp(bind, "*") ||
+        inet_pton(AF_INET, bind, buf) == 1 ||
+        inet_pton(AF_INET6, bind, buf) == 1 || if_nametoindex(bind)) {
+        snprintf(out, size, "%s", bind ? bind : "");
+        return 0;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    rc = getaddrinfo(bind, NULL, &hints, &res);
+    if (rc || !res) {
+        snprintf(out, size, "%s", rc ? gai_strerror(rc) : "no IPv4 address");
+        return -EADDRNOTAVAIL;
+    }
+    inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,
+              out, (socklen_t)size);
     freeaddrinfo(res);
     return 0;
 }

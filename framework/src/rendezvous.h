@@ -89,6 +89,16 @@ void *flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
 int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
                     pid_t child, int *child_status, int *signo);
 
+/*
+ * The address to bind for the --bind value `bind`, into `out`: `bind`
+ * itself when it is NULL, "", "*", a numeric IPv4 or IPv6 address or the
+ * name of a network interface (as libzmq takes them); otherwise `bind` is
+ * a host name and `out` gets its first IPv4 address. Returns 0, or
+ * -EADDRNOTAVAIL when the name resolves to no IPv4 address (`out` then
+ * holds the resolver's reason).
+ */
+int flow__bind_resolve(const char *bind, char *out, size_t size);
+
 /* ---- The instance's side ------------------------------------------------- */
 
 /*

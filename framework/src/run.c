@@ -586,18 +586,28 @@ fd_limit_for(size_t nprocs)
 
 /*
  * With TCP links, whether the instances can bind on `bind` (an address, a
- * host name or an interface, as libzmq takes it): tried with a context of
- * its own, gone before any fork. Returns 0, or FLOW_EUSAGE after saying
- * why (each instance would fail alike, after the forks).
+ * host name or an interface): resolved into `addr` (a host name to its
+ * address) and tried with a context of its own, gone before any fork.
+ * Returns 0, or FLOW_EUSAGE after saying why (each instance would fail
+ * alike, after the forks).
  */
 static int
-bind_check(const char *bind)
+bind_check(const char *bind, char *addr, size_t size)
 {
     char ep[300];
-    void *ctx = zmq_ctx_new(), *s = ctx ? zmq_socket(ctx, ZMQ_PULL) : NULL;
+    void *ctx, *s;
     int rc = 0, zero = 0;
 
-    snprintf(ep, sizeof(ep), "tcp://%s:*", bind);
+    if (flow__bind_resolve(bind, addr, size)) {
+        fprintf(stderr,
+                "flowrun: error: --bind '%s': not an address of this host, "
+                "an interface, or a host name that resolves (%s)\n",
+                bind, addr);
+        return FLOW_EUSAGE;
+    }
+    ctx = zmq_ctx_new();
+    s = ctx ? zmq_socket(ctx, ZMQ_PULL) : NULL;
+    snprintf(ep, sizeof(ep), "tcp://%s:*", addr);
     if (s && zmq_bind(s, ep)) {
         fprintf(stderr,
                 "flowrun: error: --bind '%s': cannot bind a TCP socket there "
@@ -618,8 +628,8 @@ bind_check(const char *bind)
 int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
-    flow_run_opts_t defaults;
-    char dir[4096];
+    flow_run_opts_t defaults, resolved;
+    char dir[4096], bind_addr[256];
     barrier_t b = {
         { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }
     };
@@ -655,9 +665,15 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     s.nprocs = flow_graph_process_count(graph);
     if ((rc = fd_limit_for(s.nprocs)))
         return rc;
-    if (opts->tcp &&
-        (rc = bind_check(opts->bind && *opts->bind ? opts->bind : "127.0.0.1")))
-        return rc;
+    if (opts->tcp) {
+        if ((rc = bind_check(opts->bind && *opts->bind ? opts->bind
+                                                       : "127.0.0.1",
+                             bind_addr, sizeof(bind_addr))))
+            return rc;
+        resolved = *opts;
+        resolved.bind = bind_addr;
+        opts = &resolved;
+    }
     /*
      * The signals wait from here on, before the run directory exists: one
      * that came while it was being made would kill the launcher and leave

@@ -133,7 +133,8 @@ typedef struct flow_run_opts {
     const char *dot_stats;  /* write DOT annotated with link counts here */
     int log_level;          /* flow_log_level_t + 1; 0: FLOW_LOG_INFO */
     int tcp;                /* 1: links over TCP instead of ipc */
-    const char *bind;       /* TCP: address to bind; NULL: 127.0.0.1 */
+    const char *bind;       /* TCP: address, interface or host name to
+                               bind; NULL: 127.0.0.1 */
 } flow_run_opts_t;
 
 /*
