@@ -155,18 +155,34 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         ;
     sigaction(SIGCHLD, &old_chld, NULL);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    /* Not for 143 (stopped: by the rendezvous, or it was lost), nor when
-     * the rendezvous refused the instance (its number is another
-     * process's) or was never reached (no one to tell, and a FAIL would
-     * wait its linger out). */
-    if (status != 0 && !forward_sig && code != 128 + SIGTERM &&
+    /* Not for 143 (stopped: by the rendezvous, or it was lost) unless a
+     * signal here stopped it, nor when the rendezvous refused the
+     * instance (its number is another process's) or was never reached (no
+     * one to tell, and a FAIL would wait its linger out). */
+    if (status != 0 && (forward_sig || code != 128 + SIGTERM) &&
         code != FLOW__EXIT_REFUSED && code != FLOW__EXIT_UNREACHED) {
         char how[128], line[256];
         void *ctx = zmq_ctx_new();
         void *s = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
         int linger = 2000, len;
 
-        flow__status_describe(status, how, sizeof(how));
+        if (forward_sig) {
+            /* Said here and there: the rendezvous saw only a connection
+             * go, which it took for a crash. It may be stopping too (one
+             * signal for all): do not wait long for it. */
+            const char *name = sigabbrev_np((int)forward_sig);
+            snprintf(how, sizeof(how),
+                     "stopped by SIG%s (sent to its flowrun --instance, "
+                     "pid %d)",
+                     name ? name : "?", (int)getpid());
+            fprintf(stderr,
+                    "flowrun: instance %s[%u] stopped by SIG%s before its "
+                    "end\n",
+                    node, inst, name ? name : "?");
+            linger = 500;
+        } else {
+            flow__status_describe(status, how, sizeof(how));
+        }
         len = snprintf(line, sizeof(line), "FAIL %zu %s\n",
                        flow__proc_index(graph, (size_t)n, inst), how);
         if (s) {

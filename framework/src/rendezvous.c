@@ -35,7 +35,7 @@ struct flow_rdv {
     void *monitor;        /* PAIR receiving the ROUTER's disconnect events */
     uint64_t fingerprint; /* of the graph: flow__graph_fingerprint */
     double lost_at;       /* when an instance's connection dropped, 0: never */
-    bool lost_said;       /* a lost connection was reported */
+    bool lost_said;       /* a lost connection, or a failure, was reported */
 };
 
 void
@@ -408,7 +408,8 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
     } else if (!strcmp(cmd, "FAIL")) {
         char *reason = text + off;
         p->failed = true;
-        r->lost_at = 0; /* explained */
+        r->lost_at = 0;      /* explained */
+        r->lost_said = true; /* the drops that follow are its consequence */
         while (*reason == ' ')
             reason++;
         reason[strcspn(reason, "\n")] = '\0';
@@ -472,8 +473,8 @@ flow__rdv_process(flow_rdv_t *r)
      * if one has gone indeed, the one whose routing id is gone. The
      * connection may be another's (a stranger's, one refused); while one
      * drop was pending the others were not read (one loss at a time). */
-    if (!result && r->lost_at && r->ndone < r->nprocs &&
-        flow__now_s() - r->lost_at > 1.0) {
+    if (!result && r->lost_at && r->ndone < r->nprocs && !r->aborted &&
+        !r->lost_said && flow__now_s() - r->lost_at > 1.0) {
         long gone = -1;
         for (size_t k = 0; k < r->nprocs && gone < 0; k++) {
             const peer_t *p = &r->peers[k];

@@ -357,16 +357,12 @@ tcp_lost() {
     done
 }
 
-# An instance killed outright after it finished but before the release:
-# the messages it had queued may die with it, and its consumers would wait
-# for them for ever. The rendezvous exits 1 within seconds, naming it (it
-# ignored the loss: it exited 0 when everything had been delivered, and
-# waited for ever, or until a --timeout, when it had not).
-tcp_lost_after_done() {
-    local g=$W/lost-done.ini rc inst pids=() t
-    cat >"$g" <<'INI'
+# slow_graph FILE: range -> jitter -> collect count; 1000 messages fit in
+# the first link's queues at once, and jitter takes about 10 s over them.
+slow_graph() {
+    cat >"$1" <<'INI'
 [graph]
-name = lost-done
+name = slow
 [src]
 type = range
 count = 1024000
@@ -380,6 +376,16 @@ mode = count
 push = src.out -> slow.in batch=1024 hwm=1000
 push = slow.out -> out.in
 INI
+}
+
+# An instance killed outright after it finished but before the release:
+# the messages it had queued may die with it, and its consumers would wait
+# for them for ever. The rendezvous exits 1 within seconds, naming it (it
+# ignored the loss: it exited 0 when everything had been delivered, and
+# waited for ever, or until a --timeout, when it had not).
+tcp_lost_after_done() {
+    local g=$W/lost-done.ini rc inst pids=() t
+    slow_graph "$g"
     if ! start_rendezvous lost-done 127.0.0.1 "$FLOWRUN" "$g"; then
         fail "tcp: lost after done: the rendezvous printed no address"
         show "$W/lost-done.err"
@@ -391,8 +397,7 @@ INI
         pids+=($!)
         BG_PIDS+=($!)
     done
-    # 1000 messages fit in the link's queues at once: src is done at once,
-    # while slow takes about 10 s over them.
+    # src is done at once, slow is not
     sleep 1.5
     kill -KILL "${pids[0]}"
     t=$SECONDS
@@ -406,6 +411,48 @@ INI
         show "$W/lost-done.err"
     fi
     wait "${pids[@]}" 2>/dev/null
+}
+
+# A stop signal sent to one `flowrun --instance` (a scheduler preempting
+# it, a user): the instance says it was stopped, exits 128+N, and the
+# rendezvous names the signal once, and exits 1 (it said the instance lost
+# its connection: "killed, crashed, or its host unreachable").
+tcp_instance_stopped() {
+    local g=$W/stopped.ini rc src inst pids=() sig num n
+    slow_graph "$g"
+    for sig in TERM INT; do
+        num=$(kill -l $sig)
+        if ! start_rendezvous stopped-$sig 127.0.0.1 "$FLOWRUN" "$g"; then
+            fail "tcp: instance stopped by SIG$sig: the rendezvous printed no address"
+            show "$W/stopped-$sig.err"
+            continue
+        fi
+        pids=()
+        for inst in src:0 slow:0 out:0; do
+            # as a background job of a script, they would ignore SIGINT
+            env --default-signal=INT "$FLOWRUN" "$g" --instance $inst --rendezvous "$RV_ADDR" \
+                --bind 127.0.0.1 >/dev/null 2>"$W/stopped-$sig-${inst/:/-}.err" &
+            pids+=($!)
+            BG_PIDS+=($!)
+        done
+        sleep 1.5
+        kill -$sig "${pids[1]}"
+        wait "${pids[1]}"
+        src=$?
+        wait "$RV_PID"
+        rc=$?
+        n=$(grep -c "error" "$W/stopped-$sig.err")
+        if [ $rc = 1 ] && [ $src = $((128 + num)) ] && [ "$n" = 1 ] &&
+            grep -q "error: node 'slow' instance 0 (pid [0-9]* on [^)]*): stopped by SIG$sig (sent to its flowrun --instance, pid ${pids[1]})" "$W/stopped-$sig.err" &&
+            grep -q "flowrun: instance slow\[0\] stopped by SIG$sig before its end" "$W/stopped-$sig-slow-0.err"; then
+            pass "tcp: an --instance stopped by SIG$sig exits $src, the rendezvous 1, each saying so once"
+        else
+            fail "tcp: an --instance stopped by SIG$sig exits $src, the rendezvous $rc with $n errors"
+            show "$W/stopped-$sig.err"
+            show "$W/stopped-$sig-slow-0.err"
+        fi
+        wait "${pids[@]}" 2>/dev/null
+    done
 }
 
 # Start `flowrun $SIEVE ARGS... --instance INST` against the rendezvous at
@@ -592,6 +639,7 @@ part_tcp() {
     tcp_rendezvous_signals
     tcp_lost
     tcp_lost_after_done
+    tcp_instance_stopped
     tcp_refusals
     tcp_fail_unregistered
 }
