@@ -413,6 +413,10 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
         while (*reason == ' ')
             reason++;
         reason[strcspn(reason, "\n")] = '\0';
+        /* Once the run is stopping, an instance stopped by a signal (srun
+         * and schedulers signal every task of a step) is a consequence. */
+        if (r->aborted && !strncmp(reason, "stopped by SIG", 14))
+            return 0;
         if (r->quiet)
             return FLOW_ENODE;
         if (p->hello)

@@ -453,6 +453,43 @@ tcp_instance_stopped() {
         fi
         wait "${pids[@]}" 2>/dev/null
     done
+    # One signal for all (a scheduler cancelling everything): the
+    # rendezvous stops the run, then an instance reports its own stop. That
+    # is a consequence, not a second failure: the rendezvous says only that
+    # it was stopped. The instance's node is held (SIGSTOP) so that its stop
+    # comes while the rendezvous is still there to hear it.
+    if ! start_rendezvous stopped-all 127.0.0.1 "$FLOWRUN" "$g"; then
+        fail "tcp: stopped all: the rendezvous printed no address"
+        show "$W/stopped-all.err"
+        return
+    fi
+    pids=()
+    for inst in src:0 slow:0 out:0; do
+        "$FLOWRUN" "$g" --instance $inst --rendezvous "$RV_ADDR" \
+            --bind 127.0.0.1 >/dev/null 2>"$W/stopped-all-${inst/:/-}.err" &
+        pids+=($!)
+        BG_PIDS+=($!)
+    done
+    sleep 1.5
+    n=$(pgrep -P "${pids[1]}")
+    kill -STOP "$n"
+    kill -TERM "$(pgrep -P "$RV_PID")"
+    sleep 0.2
+    kill -TERM "${pids[1]}"
+    sleep 0.2
+    kill -CONT "$n"
+    wait "$RV_PID"
+    rc=$?
+    wait "${pids[1]}"
+    src=$?
+    if [ $rc = 143 ] && [ $src = 143 ] && ! grep -q "error" "$W/stopped-all.err" &&
+        grep -q "stopped by SIGTERM before its end" "$W/stopped-all.err"; then
+        pass "tcp: the rendezvous and then an instance stopped by SIGTERM: the rendezvous says only that it was stopped"
+    else
+        fail "tcp: the rendezvous and then an instance stopped by SIGTERM: the rendezvous exits $rc, the instance $src"
+        show "$W/stopped-all.err"
+    fi
+    wait "${pids[@]}" 2>/dev/null
 }
 
 # Start `flowrun $SIEVE ARGS... --instance INST` against the rendezvous at
