@@ -74,7 +74,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                         flow_diag_t *diag)
 {
     long n = flow__graph_find_node(graph, node);
-    static char addr[64];
+    static char addr[512];
     struct sigaction sa, old_chld;
     sigset_t stops;
     int status = 0, rc;
@@ -113,10 +113,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         if (route_address(rendezvous, addr, sizeof(addr)) == 0)
             bind = addr;
     } else if (flow__bind_resolve(bind, addr, sizeof(addr))) {
-        flow__diag(diag, FLOW_EUSAGE, NULL, 0,
-                   "--bind '%s': not an address of this host, an interface, "
-                   "or a host name that resolves (%s)",
-                   bind, addr);
+        flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", addr);
         return 2;
     } else {
         bind = addr;
@@ -286,14 +283,11 @@ flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
                 char *addr, size_t size)
 {
     void *ctx;
-    char ep[300], host[256];
+    char ep[600], host[512];
     int err = 0;
 
     if (flow__bind_resolve(bind, host, sizeof(host))) {
-        fprintf(stderr,
-                "flowrun: error: --bind '%s': not an address of this host, "
-                "an interface, or a host name that resolves (%s)\n",
-                bind, host);
+        fprintf(stderr, "flowrun: error: %s\n", host);
         return NULL;
     }
     if (!(ctx = zmq_ctx_new()))

@@ -147,7 +147,10 @@ flow__bind_resolve(const char *bind, char *out, size_t size)
     hints.ai_family = AF_INET;
     rc = getaddrinfo(bind, NULL, &hints, &res);
     if (rc || !res) {
-        snprintf(out, size, "%s", rc ? gai_strerror(rc) : "no IPv4 address");
+        snprintf(out, size,
+                 "--bind '%s': not an address of this host, an interface, or "
+                 "a host name that resolves (%s)",
+                 bind, rc ? gai_strerror(rc) : "no IPv4 address");
         return -EADDRNOTAVAIL;
     }
     inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,

@@ -95,7 +95,7 @@ int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
  * name of a network interface (as libzmq takes them); otherwise `bind` is
  * a host name and `out` gets its first IPv4 address. Returns 0, or
  * -EADDRNOTAVAIL when the name resolves to no IPv4 address (`out` then
- * holds the resolver's reason).
+ * holds the message that says so, with the resolver's reason).
  */
 int flow__bind_resolve(const char *bind, char *out, size_t size);
 

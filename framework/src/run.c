@@ -599,10 +599,7 @@ bind_check(const char *bind, char *addr, size_t size)
     int rc = 0, zero = 0;
 
     if (flow__bind_resolve(bind, addr, size)) {
-        fprintf(stderr,
-                "flowrun: error: --bind '%s': not an address of this host, "
-                "an interface, or a host name that resolves (%s)\n",
-                bind, addr);
+        fprintf(stderr, "flowrun: error: %s\n", addr);
         return FLOW_EUSAGE;
     }
     ctx = zmq_ctx_new();
@@ -629,7 +626,7 @@ int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
     flow_run_opts_t defaults, resolved;
-    char dir[4096], bind_addr[256];
+    char dir[4096], bind_addr[512];
     barrier_t b = {
         { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }
     };
