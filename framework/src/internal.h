@@ -441,8 +441,9 @@ void flow__rundir_release(const char *dir, int *lock_fd);
 /* ---- Signals of a supervising process (signals.c) ------------------------ */
 
 /*
- * Add to `mask` the stop signals (SIGINT, SIGTERM, SIGHUP) this process
- * does not ignore. A command started in the background by a shell inherits
+ * Add to `mask` the stop signals (SIGINT, SIGTERM, SIGHUP, and the others
+ * whose default action is to end a process without a core dump: SIGALRM,
+ * SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR) this process does not ignore. A command started in the background by a shell inherits
  * SIGINT ignored, and one started under nohup SIGHUP: those stay ignored,
  * as the one who started it asked. (A blocked signal is queued even when
  * ignored, so blocking one and reading it from a signalfd would undo that.)

@@ -83,33 +83,37 @@ err_write(sup_t *s, const char *buf, size_t len)
     }
 }
 
-/* The longest line relayed whole; a longer one goes in pieces. */
-#define RELAY_PIECE 4096
+/* The longest line relayed whole, its prefix included: one write of at
+ * most PIPE_BUF bytes to a pipe is atomic, so a line relayed is never cut
+ * by another process's writes to the same pipe (flowrun ... 2>&1 | ...).
+ * A longer line goes in pieces. */
+#define RELAY_LINE PIPE_BUF
 
 /* Pass on the complete lines of child `p`'s stderr, prefixed with its node,
- * instance and pid, and the first RELAY_PIECE bytes of a longer line as a
- * line of its own (the rest follows); with `eof`, also the last partial
- * line. Every byte is passed on once. */
+ * instance and pid, and the first bytes of a longer line (RELAY_LINE with
+ * the prefix) as a line of its own (the rest follows); with `eof`, also the
+ * last partial line. Every byte is passed on once. */
 static void
 relay_lines(sup_t *s, flow_proc_t *p, bool eof)
 {
-    size_t start = 0;
+    size_t start = 0, piece;
     char prefix[160];
     int plen = snprintf(prefix, sizeof(prefix), "%s[%u] (pid %d) ",
                         s->g->nodes[p->node].name, p->inst, p->pid);
 
     if (plen < 0 || (size_t)plen >= sizeof(prefix))
         plen = 0;
+    piece = RELAY_LINE - (size_t)plen - 1; /* and the newline */
     for (;;) {
         const char *at = p->errbuf + start;
         size_t avail = p->errlen - start;
-        size_t len = avail < RELAY_PIECE ? avail : RELAY_PIECE;
+        size_t len = avail < piece ? avail : piece;
         const char *nl = memchr(at, '\n', len);
-        char line[RELAY_PIECE + 160 + 1];
+        char line[RELAY_LINE];
 
         if (nl)
             len = (size_t)(nl - at) + 1;
-        else if (len < RELAY_PIECE && !(eof && len > 0))
+        else if (len < piece && !(eof && len > 0))
             break; /* the rest of the line is yet to come */
         start += len;
         if (p->cut && nl == at) {
@@ -631,7 +635,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }
     };
     sigset_t mask, oldmask;
-    struct sigaction old_chld;
+    struct sigaction old_chld, old_pipe;
     int sfd = -1, rc;
     sup_t s;
     double grace, deadline = 0;
@@ -687,6 +691,10 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
      * instead of stopping alone while they go on. */
     sigaddset(&mask, SIGTTOU);
     flow__child_signal_default(&old_chld);
+    /* A standard error closed under it (flowrun ... 2>&1 | head) must not
+     * kill the launcher, which would leave the run directory behind: the
+     * logs are lost, the run goes on. Its children take SIGPIPE back. */
+    sigaction(SIGPIPE, &(struct sigaction){ .sa_handler = SIG_IGN }, &old_pipe);
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     masked = true;
     dir_gone = true; /* until it is made */
@@ -1105,6 +1113,7 @@ out:
         while (sigtimedwait(&mask, NULL, &now) > 0)
             ;
         sigaction(SIGCHLD, &old_chld, NULL); /* first: none is lost */
+        sigaction(SIGPIPE, &old_pipe, NULL);
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
     }
     for (size_t k = 0; s.procs && k < s.nprocs; k++) {

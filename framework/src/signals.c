@@ -25,9 +25,14 @@ add_unless_ignored(sigset_t *mask, int sig)
 void
 flow__stop_signals_add(sigset_t *mask)
 {
-    add_unless_ignored(mask, SIGINT);
-    add_unless_ignored(mask, SIGTERM);
-    add_unless_ignored(mask, SIGHUP);
+    /* Every signal whose default action ends the process without a core
+     * dump (SIGQUIT and the faults keep theirs), but SIGUSR1, the
+     * launcher's own stop notice to its instances, and SIGPIPE. */
+    static const int stops[] = { SIGINT,  SIGTERM,   SIGHUP,  SIGALRM,
+                                 SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR };
+
+    for (size_t i = 0; i < sizeof(stops) / sizeof(*stops); i++)
+        add_unless_ignored(mask, stops[i]);
 }
 
 void

@@ -1185,12 +1185,15 @@ assert_stop_counts(const char *path, pid_t pid, int nprocs, int sig,
  * SIGINT, SIGTERM and SIGHUP (the terminal gone) mid-run: the source ends
  * its stream, what is in flight drains to the sink (whole messages: a
  * multiple of the batch), the count is written, exit 130, 143 or 129,
- * nothing left behind.
+ * nothing left behind. The same for the other signals that end a process
+ * by default, SIGALRM, SIGUSR2, SIGPWR (they killed the launcher, which
+ * left its run directory behind).
  */
 static void
 test_faults_signal_drains(void **unused)
 {
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+    static const int sigs[] = { SIGINT,  SIGTERM, SIGHUP,
+                                SIGALRM, SIGUSR2, SIGPWR };
     char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
                               "[mid]\ntype = jitter\nmax_us = 300\n"
                               "[out]\ntype = collect\nmode = count\n"
@@ -1202,6 +1205,60 @@ test_faults_signal_drains(void **unused)
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         assert_stop_counts(path, spawn_run(path, out, err), 4, sigs[i], 1000,
                            10, out, err);
+    unlink(path);
+    free(path);
+}
+
+/*
+ * The launcher's standard error closed under it (flowrun ... 2>&1
+ * >file | head -1): the logs it relays go nowhere, and the run goes on to
+ * its end: exit 0, the output whole, nothing left behind (SIGPIPE killed
+ * the launcher, which left its run directory and no output).
+ */
+static void
+test_faults_stderr_closed(void **unused)
+{
+    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 200000\n"
+                              "chunk = 100\npause_ms = 1\n"
+                              "[src]\ntype = range\ncount = 1000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[tout]\ntype = collect\nmode = count\n"
+                              "[links]\npush = talk.out -> tout.in\n"
+                              "push = src.out -> out.in\n");
+    char out[128];
+    int fds[2], status;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || dup2(o, 1) < 0 || dup2(fds[1], 2) < 0)
+            _exit(126);
+        close(fds[0]);
+        close(fds[1]);
+        setpgid(0, 0);
+        execl(tu_flowrun(), tu_flowrun(), path, "--plugin-path",
+              FLOW_FIXTURE_PLUGIN_DIR, (char *)NULL);
+        _exit(127);
+    }
+    spawned = pid;
+    close(fds[0]); /* no reader: a write to it is SIGPIPE, or EPIPE */
+    close(fds[1]);
+    status = wait_exit(pid, 30);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char *o = slurp(out);
+    /* both sinks' counts, in either order */
+    assert_true(!strcmp(o, "0\n1000\n") || !strcmp(o, "1000\n0\n"));
+    free(o);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    assert_int_equal(dir_entries(run_tmp), 0);
     unlink(path);
     free(path);
 }
@@ -2732,6 +2789,7 @@ main(void)
         T(test_faults_sigterm_after_busy),
         T(test_faults_bystanders_quiet),
         T(test_faults_signal_drains),
+        T(test_faults_stderr_closed),
         T(test_faults_signal_at_start),
         T(test_faults_inherited_ignored),
         T(test_faults_ctrl_z),
