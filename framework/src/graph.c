@@ -21,10 +21,14 @@ flow__link_hwm_default(flow_type_t type, size_t batch)
 {
     size_t frame = FLOW_WIRE_HDR + 8 * batch; /* batch is at most 2^24 */
     size_t hwm = ((size_t)1 << 20) / frame;
+    size_t most = ((size_t)1 << 26) / frame; /* frames in 64 MiB */
 
     if (type != FLOW_INT64)
         return 64;
-    return hwm < 64 ? 64 : hwm > 1000 ? 1000 : (int)hwm;
+    if (hwm >= 64)
+        return hwm > 1000 ? 1000 : (int)hwm;
+    /* 64, unless 64 frames would take more than 64 MiB; at least 2. */
+    return most >= 64 ? 64 : most < 2 ? 2 : (int)most;
 }
 
 long

@@ -234,10 +234,12 @@ typedef struct flow_glink {
  * The high-water mark of a link whose graph gives none, from the type of the
  * items it carries and its batch size. An int64 link: about 1 MiB of frames
  * of `batch` items per queue (each end of a connection has one), between 64
- * and 1000 messages (libzmq's own default). Small messages need a deep
- * queue: with 64, the threads at both ends of a link wake each other for
- * every few messages. Other links: 64, as the size of their messages is not
- * known (a words source may put many more items in a message than `batch`).
+ * and 1000 messages (libzmq's own default), and fewer than 64 only where 64
+ * would take more than 64 MiB (frames over 1 MiB; at least 2). Small
+ * messages need a deep queue: with 64, the threads at both ends of a link
+ * wake each other for every few messages. Other links: 64, as the size of
+ * their messages is not known (a words source may put many more items in a
+ * message than `batch`).
  */
 int flow__link_hwm_default(flow_type_t type, size_t batch);
 
@@ -443,10 +445,11 @@ void flow__rundir_release(const char *dir, int *lock_fd);
 /*
  * Add to `mask` the stop signals (SIGINT, SIGTERM, SIGHUP, and the others
  * whose default action is to end a process without a core dump: SIGALRM,
- * SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR) this process does not ignore. A command started in the background by a shell inherits
- * SIGINT ignored, and one started under nohup SIGHUP: those stay ignored,
- * as the one who started it asked. (A blocked signal is queued even when
- * ignored, so blocking one and reading it from a signalfd would undo that.)
+ * SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR) this process does not ignore. A command
+ * started in the background by a shell inherits SIGINT ignored, and one started
+ * under nohup SIGHUP: those stay ignored, as the one who started it asked. (A
+ * blocked signal is queued even when ignored, so blocking one and reading it
+ * from a signalfd would undo that.)
  */
 void flow__stop_signals_add(sigset_t *mask);
 

@@ -341,7 +341,8 @@ test_graph_every_fixture_is_covered(void **state)
 
 /* ---- Good graphs -------------------------------------------------------- */
 
-/* A link's default hwm: about 1 MiB of int64 frames, 64 to 1000 messages. */
+/* A link's default hwm: about 1 MiB of int64 frames, 64 to 1000 messages,
+ * fewer only where 64 would hold more than 64 MiB. */
 static void
 test_graph_link_hwm_default(void **state)
 {
@@ -353,9 +354,16 @@ test_graph_link_hwm_default(void **state)
     assert_int_equal(flow__link_hwm_default(FLOW_INT64, 256), 506);
     /* 8216-byte frames: 127.6. */
     assert_int_equal(flow__link_hwm_default(FLOW_INT64, 1024), 127);
-    /* 64 KiB frames and larger: never under 64. */
+    /* 64 KiB frames up to 1 MiB: 64. */
     assert_int_equal(flow__link_hwm_default(FLOW_INT64, 8192), 64);
-    assert_int_equal(flow__link_hwm_default(FLOW_INT64, (size_t)1 << 24), 64);
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, (size_t)1 << 16), 64);
+    /* 64 frames of 2^17 items are 24 bytes over 64 MiB: 63. */
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, (size_t)1 << 17), 63);
+    /* Larger: what fits in 64 MiB, at least 2 (64 frames of 2^24 items
+     * held 8 GiB per queue). 2^26 / (24 + 8 * 2^20) = 7.99. */
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, (size_t)1 << 20), 7);
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, (size_t)1 << 22), 2);
+    assert_int_equal(flow__link_hwm_default(FLOW_INT64, (size_t)1 << 24), 2);
     /* Items of unknown size: 64 whatever the batch. */
     assert_int_equal(flow__link_hwm_default(FLOW_WORDS, 1), 64);
     assert_int_equal(flow__link_hwm_default(FLOW_BYTES, 1), 64);
