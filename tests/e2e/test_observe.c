@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1419,6 +1420,25 @@ test_observe_options(void **unused)
                                   "'/nonexistent/s': No such file or "
                                   "directory\n");
         tu_result_release(&r);
+        /* A directory, or the graph file itself: refused before the run
+         * (a directory failed after it; the graph file was replaced). */
+        assert_int_equal(tu_runl(&r, 30, opt, "/tmp", graph, NULL), 2);
+        assert_string_equal(r.out, "");
+        tu_assert_contains(r.err, "' is a directory: give a file name\n");
+        tu_result_release(&r);
+        {
+            struct stat before, after;
+            assert_int_equal(stat(graph, &before), 0);
+            assert_int_equal(tu_runl(&r, 30, opt, graph, graph, NULL), 2);
+            assert_string_equal(r.out, "");
+            tu_assert_contains(r.err, "' is the graph file: writing the "
+                                      "statistics there would replace the "
+                                      "graph\n");
+            tu_result_release(&r);
+            assert_int_equal(stat(graph, &after), 0);
+            assert_int_equal(before.st_size, after.st_size);
+            assert_int_equal(before.st_mtime, after.st_mtime);
+        }
         if (access("/dev/full", W_OK) == 0) {
             assert_int_equal(tu_runl(&r, 30, opt, "/dev/full", graph, NULL), 1);
             assert_string_equal(r.out, "2000\n");

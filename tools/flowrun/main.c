@@ -659,8 +659,27 @@ main(int argc, char **argv)
     }
     for (int i = 0; i < 2; i++) {
         const char *path = i ? ro.dot_stats : ro.stats_json;
+        const char *opt = i ? "--dot-stats" : "--stats-json";
         struct stat st;
         FILE *f;
+        if (path && !stat(path, &st) && S_ISDIR(st.st_mode)) {
+            fprintf(stderr,
+                    "flowrun: error: %s '%s' is a directory: give a file "
+                    "name\n",
+                    opt, path);
+            flow_graph_destroy(&g);
+            flow_registry_destroy(&reg);
+            return 2;
+        }
+        if (path && same_file(path, argv[optind])) {
+            fprintf(stderr,
+                    "flowrun: error: %s '%s' is the graph file: writing the "
+                    "statistics there would replace the graph\n",
+                    opt, path);
+            flow_graph_destroy(&g);
+            flow_registry_destroy(&reg);
+            return 2;
+        }
         if (!path || (!stat(path, &st) && !S_ISREG(st.st_mode)))
             continue; /* a FIFO or a device: opened when written */
         f = fopen(path, "a");
