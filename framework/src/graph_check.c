@@ -18,16 +18,17 @@
 #define FLOW_MAX_PIN_CPU   1023 /* CPU_SETSIZE - 1 (static_assert in node.c) */
 #define FLOW_MAX_PIN       4096 /* CPUs listed in one `pin` */
 
+static const char *const reserved_keys[] = {
+    "type", "instances", "timeout",         "log_level",
+    "pin",  "cpus",      "slurm_constraint"
+};
+#define RESERVED_KEYS (sizeof(reserved_keys) / sizeof(reserved_keys[0]))
+
 bool
 flow__node_key_reserved(const char *key)
 {
-    static const char *const keys[] = {
-        "type", "instances", "timeout",         "log_level",
-        "pin",  "cpus",      "slurm_constraint"
-    };
-
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (!strcmp(key, keys[i]))
+    for (size_t i = 0; i < RESERVED_KEYS; i++)
+        if (!strcmp(key, reserved_keys[i]))
             return true;
     return false;
 }
@@ -258,11 +259,23 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
         for (const flow_param_t *q = d->params; q && q->name; q++)
             if (!strcmp(q->name, kv->key))
                 p = q;
-        if (!p)
+        if (!p) {
+            const char *names[64 + RESERVED_KEYS];
+            size_t nn = 0;
+            const char *near;
+            char hint[160] = "";
+            for (size_t r = 0; r < RESERVED_KEYS; r++)
+                names[nn++] = reserved_keys[r];
+            for (const flow_param_t *q = d->params; q && q->name && nn < 64;
+                 q++)
+                names[nn++] = q->name;
+            if ((near = flow__suggest(kv->key, names, nn)))
+                snprintf(hint, sizeof(hint), "; did you mean '%s'?", near);
             return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
                               "unknown parameter '%s' for node '%s' of type "
-                              "'%s'%s",
-                              kv->key, n->name, d->name, set_note(kv));
+                              "'%s'%s%s",
+                              kv->key, n->name, d->name, set_note(kv), hint);
+        }
         kv->used = true;
         if (flow__param_set(p, kv->value, n->state, why, sizeof(why)))
             return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,

@@ -531,6 +531,13 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
     for (size_t i = 0; i < g->nnodes; i++) {
         flow_gnode_t *n = &g->nodes[i];
         char what[300];
+        static const char *const type_key[] = { "type" };
+        for (size_t k = 0; !n->type && k < n->nkv; k++)
+            if (flow__suggest(n->kv[k].key, type_key, 1))
+                return flow__diag(diag, FLOW_ETYPE, g->file, n->kv[k].line,
+                                  "node '%s' has no 'type': did you mean "
+                                  "'type' for '%s'?",
+                                  n->name, n->kv[k].key);
         if (!n->type)
             return flow__diag(diag, FLOW_ETYPE, g->file, n->line,
                               "node '%s' has no 'type'%s", n->name,

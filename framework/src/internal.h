@@ -231,6 +231,13 @@ typedef struct flow_glink {
 } flow_glink_t;
 
 /*
+ * Of the `n` names, the one `word` was probably meant to be: the closest by
+ * edits (case ignored), within 1 edit for words of up to 4 letters, 2 up
+ * to 8, 3 beyond; NULL when none is that close. Returns one of `names`.
+ */
+const char *flow__suggest(const char *word, const char *const *names, size_t n);
+
+/*
  * The high-water mark of a link whose graph gives none, from the type of the
  * items it carries and its batch size. An int64 link: about 1 MiB of frames
  * of `batch` items per queue (each end of a connection has one), between 64

@@ -237,6 +237,14 @@ static const bad_case_t bad_cases[] = {
       { "'out'", "'collect'", "at most 1", "not 2" } },
     { "bad_syntax.ini", FLOW_EPARSE, 4, { "key = value" } },
     { "bad_no_type.ini", FLOW_ETYPE, 5, { "'out'", "'type'" } },
+    { "bad_type_typo.ini",
+      FLOW_ETYPE,
+      6,
+      { "node 'out' has no 'type'", "did you mean 'type' for 'tpye'?" } },
+    { "bad_param_typo.ini",
+      FLOW_EPARAM,
+      4,
+      { "unknown parameter 'coutn'", "did you mean 'count'?" } },
     { "bad_link_unknown_node.ini",
       FLOW_ELINK,
       10,
@@ -337,6 +345,32 @@ test_graph_every_fixture_is_covered(void **state)
     assert_int_equal(nbad, NBAD);
     assert_true(ngood >= 5);
     flow_registry_destroy(&reg);
+}
+
+/* "Did you mean": the closest name within 1 edit (up to 4 letters), 2 (up
+ * to 8), 3 (longer); a swap of neighbours is one edit; case ignored. */
+static void
+test_graph_suggest(void **state)
+{
+    static const char *const names[] = { "instances", "count", "length", "seed",
+                                         "type" };
+    const size_t n = sizeof(names) / sizeof(names[0]);
+
+    (void)state;
+    assert_string_equal(flow__suggest("instnaces", names, n), "instances");
+    assert_string_equal(flow__suggest("instance", names, n), "instances");
+    assert_string_equal(flow__suggest("coutn", names, n), "count");
+    assert_string_equal(flow__suggest("lenght", names, n), "length");
+    assert_string_equal(flow__suggest("tpye", names, n), "type");
+    assert_string_equal(flow__suggest("Type", names, n), "type");
+    assert_string_equal(flow__suggest("sed", names, n), "seed");
+    /* too far for their length: "sd" is 2 edits from "seed" (1 allowed),
+     * "cnt" 2 from "count" */
+    assert_null(flow__suggest("sd", names, n));
+    assert_null(flow__suggest("cnt", names, n));
+    assert_null(flow__suggest("colour", names, n));
+    /* the name itself is no suggestion */
+    assert_null(flow__suggest("count", (const char *const[]){ "count" }, 1));
 }
 
 /* ---- Good graphs -------------------------------------------------------- */
@@ -1159,6 +1193,7 @@ main(void)
         cmocka_unit_test(test_graph_every_fixture_is_covered),
         cmocka_unit_test(test_graph_minimal_loads),
         cmocka_unit_test(test_graph_link_hwm_default),
+        cmocka_unit_test(test_graph_suggest),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_long_reference),
