@@ -146,6 +146,18 @@ flow_graph_process_count(const flow_graph_t *graph)
     return n;
 }
 
+size_t
+flow_graph_warning_count(const flow_graph_t *graph)
+{
+    return graph->nwarnings;
+}
+
+const char *
+flow_graph_warning(const flow_graph_t *graph, size_t i)
+{
+    return i < graph->nwarnings ? graph->warnings[i] : NULL;
+}
+
 static void
 kv_free(flow_kv_t *kv, size_t n)
 {
@@ -183,6 +195,9 @@ flow_graph_destroy(flow_graph_t **graph_p)
         free(g->links[i].port_name[1]);
     }
     kv_free(g->params, g->nparams);
+    for (size_t i = 0; i < g->nwarnings; i++)
+        free(g->warnings[i]);
+    free(g->warnings);
     free(g->nodes);
     free(g->links);
     free(g->file);

@@ -190,6 +190,49 @@ kv_add(flow_kv_t **kv, size_t *n, size_t *cap, const char *key,
     (*n)++;
 }
 
+/* A warning of `g`, "FILE:LINE: " and the printf-formatted rest. */
+static void __attribute__((format(printf, 3, 4)))
+warn(flow_graph_t *g, int line, const char *fmt, ...)
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg), "%s:%d: ", g->file, line);
+    va_list ap;
+
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    g->warnings =
+        flow__xrealloc(g->warnings, (g->nwarnings + 1) * sizeof(*g->warnings));
+    g->warnings[g->nwarnings++] = flow__xstrdup(msg);
+}
+
+/* A graph parameter no node value and no link refers to is most likely a
+ * misspelt one (`workes = 4` beside `workers = 2`): say so. */
+static void
+warn_unused_params(flow_graph_t *g)
+{
+    for (size_t i = 0; i < g->nparams; i++) {
+        const flow_kv_t *kv = &g->params[i];
+        const char *names[64], *near;
+        size_t nn = 0;
+
+        if (kv->used)
+            continue;
+        for (size_t k = 0; k < g->nparams && nn < 64; k++)
+            if (k != i && g->params[k].used)
+                names[nn++] = g->params[k].key;
+        near = flow__suggest(kv->key, names, nn);
+        warn(g, kv->line,
+             "graph parameter '%s'%s is not used: no node value or link "
+             "refers to it as ${%s}%s%s%s",
+             kv->key, kv->from_set ? " (set on the command line)" : "", kv->key,
+             near ? "; did you mean '" : "", near ? near : "",
+             near ? "'?" : "");
+    }
+}
+
 /* Replace ${name} references in `*value` by graph parameters. */
 static int
 substitute(const flow_graph_t *g, char **value, int line, const char *what,
@@ -576,6 +619,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         if (rc)
             return rc;
     }
+    warn_unused_params(g);
     if (!g->name) {
         const char *base = strrchr(g->file, '/');
         size_t len;

@@ -261,6 +261,8 @@ struct flow_graph {
     flow_glink_t *links;
     size_t nlinks, lcap;
     flow_registry_t *reg;
+    char **warnings; /* flow_graph_warning */
+    size_t nwarnings;
 };
 
 /* Check the loaded graph; resolve types, parse parameters, wire ports. */

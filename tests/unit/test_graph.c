@@ -431,6 +431,49 @@ test_graph_link_hwm_in_graph(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* A graph parameter nothing refers to: valid, with a warning naming its
+ * line (and the used parameter it is closest to); one referred to from a
+ * node or a link only: no warning. */
+static void
+test_graph_unused_param_warns(void **state)
+{
+    static const char text[] =
+        "[graph]\nworkers = 2\nworkes = 4\nbatch = 8\nlonely = 1\n"
+        "[src]\ntype = range\ninstances = ${workers}\n"
+        "[out]\ntype = collect\n"
+        "[links]\npush = src.out -> out.in batch=${batch}\n";
+    static const char used[] = "[graph]\nn = 3\n[src]\ntype = range\n"
+                               "count = ${n}\n[out]\ntype = collect\n"
+                               "[links]\npush = src.out -> out.in\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    const char *sets[] = { "lonely=5" };
+    flow_graph_t *g = flow_graph_load_string(text, strlen(text), "w.ini", reg,
+                                             sets, 1, &diag);
+
+    (void)state;
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(flow_graph_warning_count(g), 2);
+    assert_string_equal(flow_graph_warning(g, 0),
+                        "w.ini:3: graph parameter 'workes' is not used: no "
+                        "node value or link refers to it as ${workes}; did "
+                        "you mean 'workers'?");
+    assert_string_equal(flow_graph_warning(g, 1),
+                        "w.ini:5: graph parameter 'lonely' (set on the "
+                        "command line) is not used: no node value or link "
+                        "refers to it as ${lonely}");
+    assert_null(flow_graph_warning(g, 2));
+    flow_graph_destroy(&g);
+    g = flow_graph_load_string(used, strlen(used), "u.ini", reg, NULL, 0,
+                               &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(flow_graph_warning_count(g), 0);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
 static void
 test_graph_minimal_loads(void **state)
 {
@@ -1183,6 +1226,29 @@ test_graph_flowrun_check(void **state)
     tu_assert_contains(r.err, "SLURM_PROCID");
     assert_int_equal(r.outlen, 0);
     tu_result_release(&r);
+
+    /* A graph's warnings: on standard error, once, by the run and by
+     * --check; the run's output as without them; none with --quiet. */
+    {
+        static const char text[] =
+            "[graph]\nn = 3\nnn = 4\n[src]\ntype = range\ncount = ${n}\n"
+            "[out]\ntype = collect\n[links]\npush = src.out -> out.in\n";
+        tu_run_graph(&r, 30, text, NULL);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.out, "0\n1\n2\n");
+        tu_assert_contains(r.err, ":3: graph parameter 'nn' is not used");
+        tu_assert_contains(r.err, "did you mean 'n'?\n");
+        assert_int_equal(strncmp(r.err, "flowrun: warning: ", 18), 0);
+        tu_result_release(&r);
+        tu_run_graph(&r, 30, text, "--check", NULL);
+        assert_int_equal(r.status, 0);
+        tu_assert_contains(r.err, "graph parameter 'nn' is not used");
+        tu_result_release(&r);
+        tu_run_graph(&r, 30, text, "--quiet", NULL);
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.err, "");
+        tu_result_release(&r);
+    }
 }
 
 int
@@ -1194,6 +1260,7 @@ main(void)
         cmocka_unit_test(test_graph_minimal_loads),
         cmocka_unit_test(test_graph_link_hwm_default),
         cmocka_unit_test(test_graph_suggest),
+        cmocka_unit_test(test_graph_unused_param_warns),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_long_reference),

@@ -627,6 +627,12 @@ main(int argc, char **argv)
         flow_registry_destroy(&reg);
         return rc;
     }
+    /* Once, where the run is started or checked: not by each instance
+     * started apart. */
+    for (size_t i = 0; !ro.quiet && !instance && !slurm_task &&
+                       i < flow_graph_warning_count(g);
+         i++)
+        fprintf(stderr, "flowrun: warning: %s\n", flow_graph_warning(g, i));
     if (check) {
         if (!ro.quiet)
             fprintf(stderr, "flowrun: graph '%s' is valid: %u processes\n",

@@ -113,6 +113,15 @@ FLOW_EXPORT const char *flow_graph_name(const flow_graph_t *graph);
 FLOW_EXPORT unsigned flow_graph_process_count(const flow_graph_t *graph);
 
 /*
+ * The warnings of a loaded graph: things valid but probably not meant, such
+ * as a graph parameter no node refers to (a misspelt name?). Each is one
+ * line "FILE:LINE: message" without a newline, owned by the graph;
+ * flow_graph_warning returns NULL for i >= flow_graph_warning_count.
+ */
+FLOW_EXPORT size_t flow_graph_warning_count(const flow_graph_t *graph);
+FLOW_EXPORT const char *flow_graph_warning(const flow_graph_t *graph, size_t i);
+
+/*
  * Write `graph` to `out` as a Graphviz DOT digraph: one box per node
  * (name, type, instance count), one edge per link labelled with its kind
  * and ports, its batch where not the default and its hwm where the graph
