@@ -564,7 +564,7 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
  * polls them all: with the signal fd, barrier pipes and the rendezvous, it
  * needs about `nprocs` + 32 descriptors. Raises the soft RLIMIT_NOFILE
  * towards the hard one if need be (the instances inherit it). Returns 0,
- * or -EMFILE having said why.
+ * or FLOW_EUSAGE having said why.
  */
 static int
 fd_limit_for(size_t nprocs)
@@ -585,7 +585,7 @@ fd_limit_for(size_t nprocs)
             nprocs, (unsigned long long)need,
             (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur
                                                               : rl.rlim_max));
-    return FLOW_ENODE;
+    return FLOW_EUSAGE; /* no node failed: the run cannot start here */
 }
 
 /*
