@@ -399,6 +399,12 @@ main(int argc, char **argv)
     reg = flow_registry_new();
     const char *arg;
 
+    /* flowrun's own output (help, node lists, DOT) leaves in one write at
+     * the end where it fits in 64 KiB: a failure to write it is then seen
+     * by the last flush, with its errno (an earlier implicit flush loses
+     * it). The graph's output is its nodes', on the descriptor. */
+    static char outbuf[1 << 16]; /* glibc ignores the size of its own */
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     opterr = 0; /* said below, as "flowrun:", not as the path it ran as */
     while (early < 0 &&
            (c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
