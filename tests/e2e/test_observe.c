@@ -1309,6 +1309,19 @@ test_observe_options(void **unused)
     tu_assert_contains(r.err,
                        "flowrun: error: option '--timeout' needs a value\n");
     tu_result_release(&r);
+    /* An option where a value was due: the value forgotten (the option was
+     * taken as the value, and the next word as the graph or type). */
+    assert_int_equal(
+        tu_runl(&r, 30, "--describe", "--plugin-path", "/tmp", "words", NULL),
+        2);
+    assert_string_equal(r.err, "flowrun: error: option '--describe' needs a "
+                               "value: '--plugin-path' is an option\n");
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, graph, "--stats-json", "--quiet", NULL),
+                     2);
+    assert_string_equal(r.err, "flowrun: error: option '--stats-json' needs "
+                               "a value: '--quiet' is an option\n");
+    tu_result_release(&r);
     /* One action at a time, and none of them silently dropped. */
     assert_int_equal(tu_runl(&r, 30, "--check", "--dot", graph, NULL), 2);
     tu_assert_contains(r.err, "flowrun: error: --check, --dot, --list-nodes "

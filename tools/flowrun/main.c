@@ -269,6 +269,22 @@ run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
 }
 
 
+/* When the value `arg` given to an option is one of the `opts` (as
+ * "--name" or "--name=..."), that option's name as written, else NULL. */
+static const char *
+option_taken_as_value(const struct option *opts, const char *arg)
+{
+    if (strncmp(arg, "--", 2))
+        return NULL;
+    for (const struct option *o = opts; o->name; o++) {
+        size_t len = strlen(o->name);
+        if (!strncmp(arg + 2, o->name, len) &&
+            (arg[2 + len] == '\0' || arg[2 + len] == '='))
+            return arg;
+    }
+    return NULL;
+}
+
 /* `status`, or 1 after saying so if what was printed on standard output
  * could not be written (a full disk, a closed pipe with SIGPIPE ignored). */
 static int
@@ -408,6 +424,18 @@ main(int argc, char **argv)
     opterr = 0; /* said below, as "flowrun:", not as the path it ran as */
     while (early < 0 &&
            (c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
+        const char *missing = optarg && optind > 1 && argv[optind - 1] == optarg
+                                  ? option_taken_as_value(opts, optarg)
+                                  : NULL;
+        if (missing) {
+            /* `--describe --plugin-path DIR TYPE`: the value forgotten */
+            fprintf(stderr,
+                    "flowrun: error: option '%s' needs a value: '%s' is an "
+                    "option\n",
+                    argv[optind - 2], missing);
+            early = 2;
+            break;
+        }
         switch (c) {
         case O_SET:
             if (nsets == MAX_SETS) {
