@@ -1024,10 +1024,24 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     s.result = FLOW_EINTR;
                 s.draining = true;
                 s.drain_until = flow__now_s() + DRAIN_S;
-                if (b.go[1] >= 0)
+                if (b.go[1] >= 0) {
                     begin_stop(&s, grace); /* not started: nothing to drain */
-                else
+                } else {
                     signal_all(&s, SIGUSR1);
+                    if (!opts->quiet) { /* said at once: a drain takes time */
+                        char line[300];
+                        const char *name = sigabbrev_np(sig);
+                        int n = snprintf(
+                            line, sizeof(line),
+                            "flowrun: SIG%s: stopping graph '%s': the "
+                            "sources end their streams, what is in flight "
+                            "drains to the sinks (a second signal kills at "
+                            "once)\n",
+                            name ? name : "?", graph->name);
+                        if (n > 0 && (size_t)n < sizeof(line))
+                            err_write(&s, line, (size_t)n);
+                    }
+                }
             }
             reap(&s, grace);
         }

@@ -1176,6 +1176,10 @@ assert_stop_counts(const char *path, pid_t pid, int nprocs, int sig,
              "reached the sinks until then\n",
              sigabbrev_np(sig));
     assert_non_null(strstr(e, notice));
+    /* and said at once that the stop began */
+    snprintf(notice, sizeof(notice), "flowrun: SIG%s: stopping graph '",
+             sigabbrev_np(sig));
+    assert_non_null(strstr(e, notice));
     run_cleanup(path, out, err);
     free(o);
     free(e);
