@@ -100,7 +100,10 @@ struct collect {
 
 static const flow_param_t collect_params[] = {
     FLOW_PARAM_STRING("output", struct collect, output, "-",
-                      "file to write, or - for standard output"),
+                      "file to write, or - for standard output; a file is "
+                      "written anew in its directory (which must be "
+                      "writable) and takes the path's place at the end: a "
+                      "failed run leaves the old file as it was"),
     FLOW_PARAM_CHOICE("order", struct collect, order, "arrival",
                       "arrival|input",
                       "write messages as they arrive or in sequence order"),
