@@ -24,6 +24,8 @@ struct flow_registry {
     size_t npaths, pcap;
     entry_t *types;
     size_t ntypes, tcap;
+    flow_diag_t *errors; /* of flow_registry_load_all, every one */
+    size_t nerrors, ecap;
 };
 
 flow_registry_t *
@@ -46,6 +48,7 @@ flow_registry_destroy(flow_registry_t **reg_p)
         free(reg->types[i].origin);
     free(reg->paths);
     free(reg->types);
+    free(reg->errors);
     free(reg);
     *reg_p = NULL;
 }
@@ -195,6 +198,11 @@ flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag)
                 continue; /* an earlier directory wins */
             snprintf(path, sizeof(path), "%s/%s", reg->paths[i], de->d_name);
             rc = load_plugin(reg, path, stem, &tmp);
+            if (rc) {
+                flow__xgrow((void **)&reg->errors, &reg->ecap, reg->nerrors + 1,
+                            sizeof(*reg->errors));
+                reg->errors[reg->nerrors++] = tmp;
+            }
             if (rc && !first) {
                 first = rc;
                 if (diag)
@@ -204,6 +212,18 @@ flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag)
         closedir(d);
     }
     return first;
+}
+
+size_t
+flow_registry_error_count(const flow_registry_t *reg)
+{
+    return reg->nerrors;
+}
+
+const flow_diag_t *
+flow_registry_error(const flow_registry_t *reg, size_t i)
+{
+    return i < reg->nerrors ? &reg->errors[i] : NULL;
 }
 
 static int

@@ -268,8 +268,9 @@ test_plugins_builtin_still_found(void **unused)
 }
 
 /* --list-nodes: the good fixture and the built-in nodes are listed with
- * where they come from, and the first broken fixture is reported with
- * exit 2 (which one depends on the directory order). */
+ * where they come from, and every broken fixture is reported, one line
+ * each with its reason, with exit 2 (it said only the first: fixing them
+ * took a run each). */
 static void
 test_plugins_list_nodes(void **unused)
 {
@@ -295,21 +296,34 @@ test_plugins_list_nodes(void **unused)
         assert_null(strstr(r.out, line));
         assert_false(!strncmp(r.out, line + 1, strlen(line + 1)));
     }
-    /* Exactly one error line, naming one broken fixture file. */
+    /* One error line per broken fixture file, each with its reason. */
+    size_t lines = 0;
     snprintf(prefix, sizeof(prefix), "flowrun: error: %s/", fixture_dir);
-    assert_true(!strncmp(r.err, prefix, strlen(prefix)));
-    e = strchr(r.err, '\n');
-    assert_non_null(e);
-    assert_int_equal(e[1], '\0');
+    for (const char *l = r.err; *l; l = e + 1) {
+        e = strchr(l, '\n');
+        assert_non_null(e);
+        assert_true(!strncmp(l, prefix, strlen(prefix)));
+        lines++;
+    }
+    assert_int_equal(lines, sizeof(broken) / sizeof(broken[0]));
     for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
         char head[PATH_MAX + 64];
+        const char *at;
 
         snprintf(head, sizeof(head),
-                 "flowrun: error: %s: ", fixture(broken[i].stem));
-        if (!strncmp(r.err, head, strlen(head)))
-            named = true;
+                 "\nflowrun: error: %s: ", fixture(broken[i].stem));
+        at = !strncmp(r.err, head + 1, strlen(head + 1)) ? r.err
+                                                         : strstr(r.err, head);
+        named = at != NULL;
+        if (!named)
+            fprintf(stderr, "%s not named in:\n%s", broken[i].stem, r.err);
+        assert_true(named);
+        e = strchr(at + 1, '\n');
+        for (size_t k = 0; k < 3 && broken[i].why[k]; k++) {
+            const char *sub = strstr(at, broken[i].why[k]);
+            assert_true(sub && sub < e);
+        }
     }
-    assert_true(named);
     tu_result_release(&r);
 }
 

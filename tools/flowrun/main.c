@@ -630,8 +630,9 @@ main(int argc, char **argv)
             const flow_node_desc_t *d = flow_registry_at(reg, i, &origin);
             printf("%-14s %s\n%-14s (%s)\n", d->name, d->summary, "", origin);
         }
-        if (rc)
-            error_diag(&diag);
+        /* every plugin that failed, not only the first */
+        for (size_t i = 0; i < flow_registry_error_count(reg); i++)
+            error_diag(flow_registry_error(reg, i));
         flow_registry_destroy(&reg);
         return stdout_status(rc ? 2 : 0);
     }

@@ -66,6 +66,14 @@ flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag);
  */
 FLOW_EXPORT int flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag);
 
+/*
+ * Every plugin that flow_registry_load_all could not load, not only the
+ * first: their number, and error `i` (borrowed; NULL for i >= the count).
+ */
+FLOW_EXPORT size_t flow_registry_error_count(const flow_registry_t *reg);
+FLOW_EXPORT const flow_diag_t *flow_registry_error(const flow_registry_t *reg,
+                                                   size_t i);
+
 /* Return the number of known node types. */
 FLOW_EXPORT size_t flow_registry_count(const flow_registry_t *reg);
 
