@@ -7,10 +7,12 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -121,10 +123,64 @@ flow_registry_add(flow_registry_t *reg, const flow_node_desc_t *desc,
     return 0;
 }
 
+/* The plugin being loaded: named by the last words of a crash in its
+ * constructors or in reading its descriptor, which no error return can
+ * report (flowrun died saying only "Aborted"). */
+static const char *loading;
+static const int crash_sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+#define NCRASH (sizeof(crash_sigs) / sizeof(crash_sigs[0]))
+
+static void
+say(const char *s)
+{
+    if (write(STDERR_FILENO, s, strlen(s)) < 0)
+        return;
+}
+
+/* Installed with SA_RESETHAND | SA_NODEFER: the signal's own action (a
+ * core dump, the status) follows at once when raised again. */
+static void
+on_load_crash(int sig)
+{
+    const char *name = sigabbrev_np(sig);
+
+    say("flowrun: error: ");
+    say(loading ? loading : "a plugin");
+    say(": crashed while being loaded (in its constructors, or reading its "
+        "descriptor): SIG");
+    say(name ? name : "?");
+    say("\n");
+    raise(sig);
+}
+
+static int load_plugin_unguarded(flow_registry_t *reg, const char *path,
+                                 const char *stem, flow_diag_t *diag);
+
 /* Load the plugin at `path`, which must define node type `stem`. */
 static int
 load_plugin(flow_registry_t *reg, const char *path, const char *stem,
             flow_diag_t *diag)
+{
+    struct sigaction sa, old[NCRASH];
+    int rc;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_load_crash;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    loading = path;
+    for (size_t i = 0; i < NCRASH; i++)
+        sigaction(crash_sigs[i], &sa, &old[i]);
+    rc = load_plugin_unguarded(reg, path, stem, diag);
+    for (size_t i = 0; i < NCRASH; i++)
+        sigaction(crash_sigs[i], &old[i], NULL);
+    loading = NULL;
+    return rc;
+}
+
+static int
+load_plugin_unguarded(flow_registry_t *reg, const char *path, const char *stem,
+                      flow_diag_t *diag)
 {
     const flow_node_desc_t *const *entry;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);

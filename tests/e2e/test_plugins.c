@@ -10,6 +10,7 @@
  */
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -325,6 +326,42 @@ test_plugins_list_nodes(void **unused)
         }
     }
     tu_result_release(&r);
+}
+
+/* A plugin that crashes as it is loaded (fixture ctorcrash: its
+ * constructor aborts) cannot be survived, but it is named: flowrun dies of
+ * the plugin's signal, having said which plugin (it said only "Aborted"),
+ * for --describe, --list-nodes and a graph. */
+static void
+test_plugins_crash_on_load(void **unused)
+{
+    char dir[PATH_MAX], want[PATH_MAX + 128];
+    char *graph = tu_temp_file("[c]\ntype = ctorcrash\n");
+    tu_result_t r;
+
+    (void)unused;
+    snprintf(dir, sizeof(dir), "%s-crash", fixture_dir);
+    snprintf(want, sizeof(want),
+             "flowrun: error: %s/ctorcrash.so: crashed while being loaded (in "
+             "its constructors, or reading its descriptor): SIGABRT\n",
+             dir);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--describe", "ctorcrash", NULL),
+        128 + SIGABRT);
+    tu_assert_contains(r.err, want);
+    tu_result_release(&r);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--list-nodes", NULL),
+        128 + SIGABRT);
+    tu_assert_contains(r.err, want);
+    tu_result_release(&r);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--check", graph, NULL),
+        128 + SIGABRT);
+    tu_assert_contains(r.err, want);
+    tu_result_release(&r);
+    unlink(graph);
+    free(graph);
 }
 
 /* Without --plugin-path, a plugin in the current directory is not found,
@@ -706,6 +743,7 @@ main(void)
         cmocka_unit_test(test_plugins_good_env),
         cmocka_unit_test(test_plugins_builtin_still_found),
         cmocka_unit_test(test_plugins_list_nodes),
+        cmocka_unit_test(test_plugins_crash_on_load),
         cmocka_unit_test(test_plugins_no_implicit_cwd),
         cmocka_unit_test(test_plugins_type_not_a_path),
         cmocka_unit_test(test_plugins_send_i64s),
