@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -285,6 +286,71 @@ test_node_collect_duplicate_keeps_old_file(void **state)
     free(got);
 }
 
+/* A message numbered like one already written (not one still waiting):
+ * the node fails, naming the number, and the old file stays. */
+static void
+test_node_collect_duplicate_of_written(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "order=input" };
+    static const uint64_t seqs[] = { 0, 1, 0 };
+    flow_diag_t diag;
+    flow_harness_t *h;
+    FILE *old = fopen(f->out, "w");
+    char *got;
+    size_t len;
+
+    assert_non_null(old);
+    fputs("old\n", old);
+    fclose(old);
+    h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    assert_non_null(h);
+    for (size_t i = 0; i < 3; i++) {
+        int64_t v = (int64_t)i;
+        assert_int_equal(flow_harness_push_i64s(h, "in", &v, 1, seqs[i]), 0);
+    }
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_true(flow_harness_run(h) < 0);
+    assert_non_null(
+        strstr(flow_harness_error(h), "two messages with sequence number 0"));
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 4);
+    assert_memory_equal(got, "old\n", 4);
+    free(got);
+}
+
+/* Numbers in decimal, the negative ones and both ends of int64 included,
+ * as printf's %" PRId64 " writes them. */
+static void
+test_node_collect_writes_signed_numbers(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param };
+    static const int64_t v[] = { -1, 0,         1,         -10,
+                                 9,  INT64_MIN, INT64_MAX, -1000000007 };
+    char want[512];
+    size_t wlen = 0, len;
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 1, &diag);
+    char *got;
+
+    assert_non_null(h);
+    for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++)
+        wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen,
+                                 "%" PRId64 "\n", v[i]);
+    assert_int_equal(flow_harness_push_i64s(h, "in", v, sizeof(v) / sizeof(*v),
+                                            FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, wlen);
+    assert_memory_equal(got, want, len);
+    free(got);
+}
+
 /* Words (with a newline inside one) ended by NUL; bytes written raw. */
 static void
 test_node_collect_words_nul_and_bytes(void **state)
@@ -368,6 +434,10 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_node_collect_duplicate_keeps_old_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_words_nul_and_bytes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_duplicate_of_written,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_writes_signed_numbers,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_counts_items, setup,
                                         teardown),
