@@ -399,6 +399,11 @@ test_msg_words_bulk(void **state)
         got[ngot++] = "first";
         assert_int_equal(flow_msg_add_words_of(dst, src, 10, MAXW),
                          FLOW_EPARAM);
+        /* one word past the end, at either end of the range */
+        assert_int_equal(flow_msg_add_words_of(dst, src, 10, MAXW - 9),
+                         FLOW_EPARAM);
+        assert_int_equal(flow_msg_add_words_of(dst, src, MAXW, 1), FLOW_EPARAM);
+        assert_int_equal(flow_msg_add_words_of(dst, src, MAXW, 0), 0);
         assert_int_equal(flow_msg_count(dst), 1);
         for (size_t at = 0; at < MAXW;) {
             size_t n = rnd(&seed) % 50;
