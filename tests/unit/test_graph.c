@@ -474,6 +474,87 @@ test_graph_unused_param_warns(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* Load `text` (NUL-terminated); NULL and the message in `diag` on error. */
+static flow_graph_t *
+load_text(flow_registry_t *reg, const char *text, flow_diag_t *diag)
+{
+    memset(diag, 0, sizeof(*diag));
+    return flow_graph_load_string(text, strlen(text), "lim.ini", reg, NULL, 0,
+                                  diag);
+}
+
+/* The documented limits, at the limit and one past it: lines of 198 bytes
+ * (with or without the newline that ends them), section names of 49
+ * characters, 4096 instances. */
+static void
+test_graph_limits_exact(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+    char text[1024], fill[256];
+
+    (void)state;
+    for (int last = 0; last < 2; last++) {
+        for (size_t len = 198; len <= 199; len++) {
+            memset(fill, 'x', sizeof(fill));
+            fill[0] = ';';
+            fill[len] = '\0';
+            snprintf(text, sizeof(text),
+                     "[src]\ntype = range\n[out]\ntype = collect\n"
+                     "[links]\npush = src.out -> out.in\n%s%s",
+                     fill, last ? "" : "\n");
+            g = load_text(reg, text, &diag);
+            if (len == 198) {
+                if (!g)
+                    fail_msg("%zu bytes: %s", len, diag.msg);
+                flow_graph_destroy(&g);
+            } else {
+                assert_null(g);
+                assert_int_equal(diag.line, 7);
+                assert_non_null(strstr(diag.msg, "line is too long"));
+            }
+        }
+    }
+    for (size_t len = 49; len <= 50; len++) {
+        memset(fill, 'n', len);
+        fill[len] = '\0';
+        snprintf(text, sizeof(text),
+                 "[%s]\ntype = range\n[out]\ntype = collect\n"
+                 "[links]\npush = %s.out -> out.in\n",
+                 fill, fill);
+        g = load_text(reg, text, &diag);
+        if (len == 49) {
+            if (!g)
+                fail_msg("%zu: %s", len, diag.msg);
+            flow_graph_destroy(&g);
+        } else {
+            assert_null(g);
+            assert_int_equal(diag.line, 1);
+            assert_non_null(strstr(diag.msg, "longer than 49 characters"));
+        }
+    }
+    for (int n = 4096; n <= 4097; n++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\n[w]\ntype = jitter\ninstances = %d\n"
+                 "[out]\ntype = collect\n[links]\npush = src.out -> w.in\n"
+                 "push = w.out -> out.in\n",
+                 n);
+        g = load_text(reg, text, &diag);
+        if (n == 4096) {
+            if (!g)
+                fail_msg("%d: %s", n, diag.msg);
+            assert_int_equal(flow_graph_process_count(g), 4098);
+            flow_graph_destroy(&g);
+        } else {
+            assert_null(g);
+            assert_int_equal(diag.line, 5);
+            assert_non_null(strstr(diag.msg, "'instances'"));
+        }
+    }
+    flow_registry_destroy(&reg);
+}
+
 static void
 test_graph_minimal_loads(void **state)
 {
@@ -1261,6 +1342,7 @@ main(void)
         cmocka_unit_test(test_graph_link_hwm_default),
         cmocka_unit_test(test_graph_suggest),
         cmocka_unit_test(test_graph_unused_param_warns),
+        cmocka_unit_test(test_graph_limits_exact),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_long_reference),
