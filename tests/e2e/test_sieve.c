@@ -370,6 +370,7 @@ test_sieve_bad_ranges(void **state)
 {
     static const char *const bad[][2] = {
         { "2", "main.ranges=10-30,31-50" }, /* a gap */
+        { "2", "main.ranges=10-30,20-50" }, /* an overlap */
         { "2", "main.ranges=12-30,30-50" }, /* above the seeds */
         { "2", "main.ranges=30-10,10-50" }, /* backwards */
         { "3", "main.ranges=10-30,30-50" }, /* too few */
