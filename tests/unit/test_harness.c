@@ -224,8 +224,8 @@ static const char *const misuse_reasons[] = {
     "send on unknown port 'nope'",
     "send on port 'out' after its end",
     "send of a NULL message on port 'out'",
-    "send on port 'out' to channel 99 of 1",
-    "close of port 'out' channel 99 of 1",
+    "send on port 'out' to channel 1 of 1",
+    "close of port 'out' channel 1 of 1",
     "receive on output port 'out'",
     "send on port 'out' after its end", /* from fini */
 };
