@@ -483,6 +483,25 @@ load_text(flow_registry_t *reg, const char *text, flow_diag_t *diag)
                                   diag);
 }
 
+/* `text` loads (`ok`), or fails at `line` with a message holding `what`. */
+static void
+expect_limit(flow_registry_t *reg, const char *text, bool ok, int line,
+             const char *what)
+{
+    flow_diag_t diag;
+    flow_graph_t *g = load_text(reg, text, &diag);
+
+    if (ok && !g)
+        fail_msg("%s\n%s", text, diag.msg);
+    if (ok) {
+        flow_graph_destroy(&g);
+        return;
+    }
+    assert_null(g);
+    assert_int_equal(diag.line, line);
+    assert_non_null(strstr(diag.msg, what));
+}
+
 /* The documented limits, at the limit and one past it: lines of 198 bytes
  * (with or without the newline that ends them), section names of 49
  * characters, 4096 instances. */
@@ -490,8 +509,6 @@ static void
 test_graph_limits_exact(void **state)
 {
     flow_registry_t *reg = registry();
-    flow_diag_t diag;
-    flow_graph_t *g;
     char text[1024], fill[256];
 
     (void)state;
@@ -504,16 +521,7 @@ test_graph_limits_exact(void **state)
                      "[src]\ntype = range\n[out]\ntype = collect\n"
                      "[links]\npush = src.out -> out.in\n%s%s",
                      fill, last ? "" : "\n");
-            g = load_text(reg, text, &diag);
-            if (len == 198) {
-                if (!g)
-                    fail_msg("%zu bytes: %s", len, diag.msg);
-                flow_graph_destroy(&g);
-            } else {
-                assert_null(g);
-                assert_int_equal(diag.line, 7);
-                assert_non_null(strstr(diag.msg, "line is too long"));
-            }
+            expect_limit(reg, text, len == 198, 7, "line is too long");
         }
     }
     for (size_t len = 49; len <= 50; len++) {
@@ -523,16 +531,7 @@ test_graph_limits_exact(void **state)
                  "[%s]\ntype = range\n[out]\ntype = collect\n"
                  "[links]\npush = %s.out -> out.in\n",
                  fill, fill);
-        g = load_text(reg, text, &diag);
-        if (len == 49) {
-            if (!g)
-                fail_msg("%zu: %s", len, diag.msg);
-            flow_graph_destroy(&g);
-        } else {
-            assert_null(g);
-            assert_int_equal(diag.line, 1);
-            assert_non_null(strstr(diag.msg, "longer than 49 characters"));
-        }
+        expect_limit(reg, text, len == 49, 1, "longer than 49 characters");
     }
     for (int n = 4096; n <= 4097; n++) {
         snprintf(text, sizeof(text),
@@ -540,17 +539,7 @@ test_graph_limits_exact(void **state)
                  "[out]\ntype = collect\n[links]\npush = src.out -> w.in\n"
                  "push = w.out -> out.in\n",
                  n);
-        g = load_text(reg, text, &diag);
-        if (n == 4096) {
-            if (!g)
-                fail_msg("%d: %s", n, diag.msg);
-            assert_int_equal(flow_graph_process_count(g), 4098);
-            flow_graph_destroy(&g);
-        } else {
-            assert_null(g);
-            assert_int_equal(diag.line, 5);
-            assert_non_null(strstr(diag.msg, "'instances'"));
-        }
+        expect_limit(reg, text, n == 4096, 5, "'instances'");
     }
     flow_registry_destroy(&reg);
 }
