@@ -378,28 +378,41 @@ push = slow.out -> out.in
 INI
 }
 
+# start_slow_run NAME GRAPH: the rendezvous of GRAPH (a slow_graph) and its
+# instances src:0, slow:0 and out:0, each a `flowrun --instance` in the
+# background (stderr in $W/NAME-src-0.err, ...); sets RV_PID, RV_ADDR and
+# SLOW_PIDS (the instances' flowrun, in that order). Returns 1, having
+# failed the check, when the rendezvous printed no address.
+start_slow_run() {
+    local name=$1 g=$2 inst
+    SLOW_PIDS=()
+    if ! start_rendezvous "$name" 127.0.0.1 "$FLOWRUN" "$g"; then
+        fail "tcp: $name: the rendezvous printed no address"
+        show "$W/$name.err"
+        return 1
+    fi
+    for inst in src:0 slow:0 out:0; do
+        # as background jobs of a script, they would ignore SIGINT
+        env --default-signal=INT "$FLOWRUN" "$g" --instance $inst \
+            --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+            >/dev/null 2>"$W/$name-${inst/:/-}.err" &
+        SLOW_PIDS+=($!)
+        BG_PIDS+=($!)
+    done
+}
+
 # An instance killed outright after it finished but before the release:
 # the messages it had queued may die with it, and its consumers would wait
 # for them for ever. The rendezvous exits 1 within seconds, naming it (it
 # ignored the loss: it exited 0 when everything had been delivered, and
 # waited for ever, or until a --timeout, when it had not).
 tcp_lost_after_done() {
-    local g=$W/lost-done.ini rc inst pids=() t
+    local g=$W/lost-done.ini rc t
     slow_graph "$g"
-    if ! start_rendezvous lost-done 127.0.0.1 "$FLOWRUN" "$g"; then
-        fail "tcp: lost after done: the rendezvous printed no address"
-        show "$W/lost-done.err"
-        return
-    fi
-    for inst in src:0 slow:0 out:0; do
-        "$FLOWRUN" "$g" --instance $inst --rendezvous "$RV_ADDR" \
-            --bind 127.0.0.1 >/dev/null 2>"$W/lost-done-${inst/:/-}.err" &
-        pids+=($!)
-        BG_PIDS+=($!)
-    done
+    start_slow_run lost-done "$g" || return
     # src is done at once, slow is not
     sleep 1.5
-    kill -KILL "${pids[0]}"
+    kill -KILL "${SLOW_PIDS[0]}"
     t=$SECONDS
     wait "$RV_PID"
     rc=$?
@@ -410,7 +423,7 @@ tcp_lost_after_done() {
         fail "tcp: an instance killed after it finished, before the release: the rendezvous exits $rc after $((SECONDS - t)) s"
         show "$W/lost-done.err"
     fi
-    wait "${pids[@]}" 2>/dev/null
+    wait "${SLOW_PIDS[@]}" 2>/dev/null
 }
 
 # A stop signal sent to one `flowrun --instance` (a scheduler preempting
@@ -418,32 +431,20 @@ tcp_lost_after_done() {
 # rendezvous names the signal once, and exits 1 (it said the instance lost
 # its connection: "killed, crashed, or its host unreachable").
 tcp_instance_stopped() {
-    local g=$W/stopped.ini rc src inst pids=() sig num n
+    local g=$W/stopped.ini rc src sig num n
     slow_graph "$g"
     for sig in TERM INT; do
         num=$(kill -l $sig)
-        if ! start_rendezvous stopped-$sig 127.0.0.1 "$FLOWRUN" "$g"; then
-            fail "tcp: instance stopped by SIG$sig: the rendezvous printed no address"
-            show "$W/stopped-$sig.err"
-            continue
-        fi
-        pids=()
-        for inst in src:0 slow:0 out:0; do
-            # as a background job of a script, they would ignore SIGINT
-            env --default-signal=INT "$FLOWRUN" "$g" --instance $inst --rendezvous "$RV_ADDR" \
-                --bind 127.0.0.1 >/dev/null 2>"$W/stopped-$sig-${inst/:/-}.err" &
-            pids+=($!)
-            BG_PIDS+=($!)
-        done
+        start_slow_run stopped-$sig "$g" || continue
         sleep 1.5
-        kill -$sig "${pids[1]}"
-        wait "${pids[1]}"
+        kill -$sig "${SLOW_PIDS[1]}"
+        wait "${SLOW_PIDS[1]}"
         src=$?
         wait "$RV_PID"
         rc=$?
         n=$(grep -c "error" "$W/stopped-$sig.err")
         if [ $rc = 1 ] && [ $src = $((128 + num)) ] && [ "$n" = 1 ] &&
-            grep -q "error: node 'slow' instance 0 (pid [0-9]* on [^)]*): stopped by SIG$sig (sent to its flowrun --instance, pid ${pids[1]})" "$W/stopped-$sig.err" &&
+            grep -q "error: node 'slow' instance 0 (pid [0-9]* on [^)]*): stopped by SIG$sig (sent to its flowrun --instance, pid ${SLOW_PIDS[1]})" "$W/stopped-$sig.err" &&
             grep -q "flowrun: instance slow\[0\] stopped by SIG$sig before its end" "$W/stopped-$sig-slow-0.err"; then
             pass "tcp: an --instance stopped by SIG$sig exits $src, the rendezvous 1, each saying so once"
         else
@@ -451,36 +452,25 @@ tcp_instance_stopped() {
             show "$W/stopped-$sig.err"
             show "$W/stopped-$sig-slow-0.err"
         fi
-        wait "${pids[@]}" 2>/dev/null
+        wait "${SLOW_PIDS[@]}" 2>/dev/null
     done
     # One signal for all (a scheduler cancelling everything): the
     # rendezvous stops the run, then an instance reports its own stop. That
     # is a consequence, not a second failure: the rendezvous says only that
     # it was stopped. The instance's node is held (SIGSTOP) so that its stop
     # comes while the rendezvous is still there to hear it.
-    if ! start_rendezvous stopped-all 127.0.0.1 "$FLOWRUN" "$g"; then
-        fail "tcp: stopped all: the rendezvous printed no address"
-        show "$W/stopped-all.err"
-        return
-    fi
-    pids=()
-    for inst in src:0 slow:0 out:0; do
-        "$FLOWRUN" "$g" --instance $inst --rendezvous "$RV_ADDR" \
-            --bind 127.0.0.1 >/dev/null 2>"$W/stopped-all-${inst/:/-}.err" &
-        pids+=($!)
-        BG_PIDS+=($!)
-    done
+    start_slow_run stopped-all "$g" || return
     sleep 1.5
-    n=$(pgrep -P "${pids[1]}")
+    n=$(pgrep -P "${SLOW_PIDS[1]}")
     kill -STOP "$n"
     kill -TERM "$(pgrep -P "$RV_PID")"
     sleep 0.2
-    kill -TERM "${pids[1]}"
+    kill -TERM "${SLOW_PIDS[1]}"
     sleep 0.2
     kill -CONT "$n"
     wait "$RV_PID"
     rc=$?
-    wait "${pids[1]}"
+    wait "${SLOW_PIDS[1]}"
     src=$?
     if [ $rc = 143 ] && [ $src = 143 ] && ! grep -q "error" "$W/stopped-all.err" &&
         grep -q "stopped by SIGTERM before its end" "$W/stopped-all.err"; then
@@ -489,7 +479,7 @@ tcp_instance_stopped() {
         fail "tcp: the rendezvous and then an instance stopped by SIGTERM: the rendezvous exits $rc, the instance $src"
         show "$W/stopped-all.err"
     fi
-    wait "${pids[@]}" 2>/dev/null
+    wait "${SLOW_PIDS[@]}" 2>/dev/null
 }
 
 # Start `flowrun $SIEVE ARGS... --instance INST` against the rendezvous at
