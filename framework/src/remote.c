@@ -180,7 +180,8 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         } else {
             flow__status_describe(status, how, sizeof(how));
         }
-        len = snprintf(line, sizeof(line), "FAIL %zu %s\n",
+        len = snprintf(line, sizeof(line), "%s %zu %s\n",
+                       forward_sig ? "STOPPED" : "FAIL",
                        flow__proc_index(graph, (size_t)n, inst), how);
         if (s) {
             zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));

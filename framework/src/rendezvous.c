@@ -406,9 +406,9 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
         p->done = true;
         if (++r->ndone == r->nprocs)
             broadcast(r, "RELEASE\n", 8);
-    } else if (!strcmp(cmd, "FAIL") && p->failed) {
+    } else if ((!strcmp(cmd, "FAIL") || !strcmp(cmd, "STOPPED")) && p->failed) {
         return 0; /* a second report of the same failure */
-    } else if (!strcmp(cmd, "FAIL")) {
+    } else if (!strcmp(cmd, "FAIL") || !strcmp(cmd, "STOPPED")) {
         char *reason = text + off;
         p->failed = true;
         r->lost_at = 0;      /* explained */
@@ -418,7 +418,7 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
         reason[strcspn(reason, "\n")] = '\0';
         /* Once the run is stopping, an instance stopped by a signal (srun
          * and schedulers signal every task of a step) is a consequence. */
-        if (r->aborted && !strncmp(reason, "stopped by SIG", 14))
+        if (r->aborted && !strcmp(cmd, "STOPPED"))
             return 0;
         if (r->quiet)
             return FLOW_ENODE;

@@ -13,6 +13,8 @@
  *                            "<link> <a> <b> <endpoint>\n" per bound socket
  *                            "DONE <index>\n"
  *                            "FAIL <index> <reason>\n"
+ *                            "STOPPED <index> <reason>\n" (a FAIL: a signal
+ *                            sent to its `flowrun --instance` stopped it)
  *   rendezvous -> instance:  "TABLE\n" then the endpoint records of all
  *                            "RELEASE\n"
  *                            "ABORT\n"
