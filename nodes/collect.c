@@ -587,20 +587,23 @@ names_stdout(const char *path)
            !strcmp(path, "/dev/fd/1") || !strcmp(path, "/proc/self/fd/1");
 }
 
-/* Before the run (flowrun --check too): an output path is not empty. */
+/* Before the run (flowrun --check too): an output path is not empty, and
+ * a file no other node writes and not the graph file. */
 static int
 collect_check(const flow_check_t *c, const void *state, char *why,
               size_t whylen)
 {
     const struct collect *s = state;
 
-    (void)c;
-    if (s->output[0] != '\0')
+    if (s->output[0] == '\0') {
+        snprintf(why, whylen,
+                 "empty path in 'output' (give a file, or - for standard "
+                 "output)");
+        return FLOW_EPARAM;
+    }
+    if (names_stdout(s->output))
         return 0;
-    snprintf(why, whylen,
-             "empty path in 'output' (give a file, or - for standard "
-             "output)");
-    return FLOW_EPARAM;
+    return flow_check_output_file(c, "output", s->output, why, whylen);
 }
 
 static int

@@ -198,6 +198,7 @@ flow_graph_destroy(flow_graph_t **graph_p)
     for (size_t i = 0; i < g->nwarnings; i++)
         free(g->warnings[i]);
     free(g->warnings);
+    flow__claims_release(g);
     free(g->nodes);
     free(g->links);
     free(g->file);

@@ -482,6 +482,7 @@ flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
         }
     }
     free(colour);
+    flow__claims_release(g);
     for (size_t i = 0; i < g->nnodes; i++)
         if ((rc = check_callback(g, &g->nodes[i], diag)))
             return rc;

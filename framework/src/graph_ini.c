@@ -630,10 +630,12 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
     return 0;
 }
 
-flow_graph_t *
-flow_graph_load_string(const char *text, size_t len, const char *name,
-                       flow_registry_t *reg, const char *const *sets,
-                       size_t nsets, flow_diag_t *diag)
+/* Load the graph in the `len` bytes at `text`, read from the graph file
+ * `name` when `is_path` (a node may not write there), else named so. */
+static flow_graph_t *
+load_text(const char *text, size_t len, const char *name, bool is_path,
+          flow_registry_t *reg, const char *const *sets, size_t nsets,
+          flow_diag_t *diag)
 {
     loader_t ld;
     flow_graph_t *g = flow__xcalloc(1, sizeof(*g));
@@ -644,6 +646,7 @@ flow_graph_load_string(const char *text, size_t len, const char *name,
     ld.text = text;
     ld.len = len;
     g->file = flow__xstrdup(name);
+    g->file_is_path = is_path;
     g->reg = reg;
     rc = ini_parse_stream(reader, &ld, handler, &ld);
     if (ld.err_line) {
@@ -667,6 +670,14 @@ fail:
     loader_release(&ld);
     flow_graph_destroy(&g);
     return NULL;
+}
+
+flow_graph_t *
+flow_graph_load_string(const char *text, size_t len, const char *name,
+                       flow_registry_t *reg, const char *const *sets,
+                       size_t nsets, flow_diag_t *diag)
+{
+    return load_text(text, len, name, false, reg, sets, nsets, diag);
 }
 
 flow_graph_t *
@@ -704,7 +715,7 @@ flow_graph_load(const char *path, flow_registry_t *reg, const char *const *sets,
         return NULL;
     }
     fclose(f);
-    g = flow_graph_load_string(buf, len, path, reg, sets, nsets, diag);
+    g = load_text(buf, len, path, true, reg, sets, nsets, diag);
     free(buf);
     return g;
 }

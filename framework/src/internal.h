@@ -24,6 +24,9 @@ void *flow__xcalloc(size_t n, size_t size);
 void *flow__xrealloc(void *ptr, size_t size);
 char *flow__xstrdup(const char *s);
 char *flow__xstrndup(const char *s, size_t n);
+/* The formatted string (caller frees). */
+char *flow__xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 /* Grow `*ptr` (of `*cap` elements of `size` bytes) to hold at least `need`. */
 void flow__xgrow(void **ptr, size_t *cap, size_t need, size_t size);
 
@@ -263,7 +266,23 @@ struct flow_graph {
     flow_registry_t *reg;
     char **warnings; /* flow_graph_warning */
     size_t nwarnings;
+    bool file_is_path; /* `file` names the graph file, not a string's name */
+    struct flow_claim {
+        char *path; /* as given */
+        char
+            *owner; /* "node 'out' (line 12, output 'x')", "--stats-json 'x'" */
+    } * claims;     /* files the run writes (claim.c) */
+    size_t nclaims;
 };
+
+/* ---- Files the run writes (claim.c) ------------------------------------- */
+
+/* Whether paths `a` and `b` name one file to overwrite: one existing regular
+ * file, or one path not there yet, however spelt. */
+bool flow__same_file(const char *a, const char *b);
+
+/* Forget the graph's claims (before a check, and when it is destroyed). */
+void flow__claims_release(flow_graph_t *g);
 
 /* Check the loaded graph; resolve types, parse parameters, wire ports. */
 int flow__graph_check(flow_graph_t *g, flow_diag_t *diag);

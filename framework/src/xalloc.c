@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* xalloc.c: allocation that aborts on out-of-memory (git's xmalloc). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,25 @@ flow__xstrndup(const char *s, size_t n)
     char *p = flow__xmalloc(n + 1);
     memcpy(p, s, n);
     p[n] = '\0';
+    return p;
+}
+
+char *
+flow__xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *p;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        abort(); /* a bad format: a bug, not a shortage */
+    p = flow__xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
     return p;
 }
 

@@ -739,6 +739,123 @@ test_core_collect_to_fifo(void **unused)
     rmdir(dir);
 }
 
+/* Write graph `g` in `path`: sources a (2000) and b (3000), each into its
+ * collect, out1 writing `o1` and out2 `o2`. */
+static void
+write_two_outputs(const char *path, const char *o1, const char *o2)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    fprintf(f,
+            "[a]\ntype = range\ncount = 2000\n"
+            "[b]\ntype = range\ncount = 3000\n"
+            "[out1]\ntype = collect\noutput = %s\n"
+            "[out2]\ntype = collect\noutput = %s\n"
+            "[links]\npush = a.out -> out1.in\npush = b.out -> out2.in\n",
+            o1, o2);
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Two writers of one file are refused before the run, with the graph's
+ * file and line: two collects (one file spelt two ways, or two names of
+ * one file), a collect writing the graph file (by its name or through a
+ * link), flowrun --stats-json writing a collect's file. Before, the last
+ * to finish replaced the other's output (or the graph) without a word.
+ * Files that are shared, not replaced (/dev/null), and distinct files,
+ * still run.
+ */
+static void
+test_core_collect_output_claims(void **unused)
+{
+    char tmpl[] = "/tmp/flow-test-claim-XXXXXX";
+    char *dir = mkdtemp(tmpl), g[256], o1[256], o2[256], o3[256], lnk[256];
+    struct stat before, after;
+    tu_result_t r;
+
+    (void)unused;
+    assert_non_null(dir);
+    snprintf(g, sizeof(g), "%s/g.ini", dir);
+    snprintf(o1, sizeof(o1), "%s/res.txt", dir);
+    snprintf(o2, sizeof(o2), "%s/./sub/../res.txt", dir);
+    snprintf(o3, sizeof(o3), "%s/sub", dir);
+    assert_int_equal(mkdir(o3, 0700), 0);
+
+    /* One path not there yet, spelt two ways: refused, by --check too. */
+    write_two_outputs(g, o1, o2);
+    for (int check = 0; check < 2; check++) {
+        assert_int_equal(tu_runl(&r, 30, g, check ? "--check" : NULL, NULL), 2);
+        assert_string_equal(r.out, "");
+        tu_assert_contains(r.err, ":10: node 'out2' of type 'collect': "
+                                  "output '");
+        tu_assert_contains(r.err, "/./sub/../res.txt' is also written by "
+                                  "node 'out1' (line 7, output '");
+        tu_assert_contains(r.err, "/res.txt'): one would replace the "
+                                  "other\n");
+        tu_result_release(&r);
+    }
+    assert_int_equal(count_entries(dir), 2); /* g.ini and sub: nothing new */
+
+    /* Two names of one existing file. */
+    snprintf(o3, sizeof(o3), "%s/hard.txt", dir);
+    {
+        FILE *f = fopen(o1, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    assert_int_equal(link(o1, o3), 0);
+    write_two_outputs(g, o3, o1);
+    assert_int_equal(tu_runl(&r, 30, g, NULL), 2);
+    tu_assert_contains(r.err, "res.txt' is also written by node 'out1'");
+    tu_result_release(&r);
+    unlink(o3);
+
+    /* The graph file, by its name and through a symbolic link. */
+    snprintf(lnk, sizeof(lnk), "%s/link.ini", dir);
+    assert_int_equal(symlink("g.ini", lnk), 0);
+    for (int via_link = 0; via_link < 2; via_link++) {
+        write_two_outputs(g, o1, via_link ? lnk : g);
+        assert_int_equal(stat(g, &before), 0);
+        assert_int_equal(tu_runl(&r, 30, g, NULL), 2);
+        tu_assert_contains(r.err, "g.ini:10: node 'out2' of type 'collect': "
+                                  "output '");
+        tu_assert_contains(r.err, ".ini' is the graph file: writing there "
+                                  "would replace the graph\n");
+        tu_result_release(&r);
+        assert_int_equal(stat(g, &after), 0);
+        assert_int_equal(before.st_size, after.st_size);
+    }
+
+    /* flowrun's statistics file and a collect's output. */
+    snprintf(o2, sizeof(o2), "%s/other.txt", dir);
+    write_two_outputs(g, o1, o2);
+    assert_int_equal(tu_runl(&r, 30, "--stats-json", o2, g, NULL), 2);
+    tu_assert_contains(r.err, "flowrun: error: --stats-json '");
+    tu_assert_contains(r.err, "/other.txt' is also written by node 'out2' "
+                              "(line 10, output '");
+    tu_result_release(&r);
+    assert_int_equal(access(o2, F_OK), -1);
+
+    /* Distinct files run, each with its own numbers; so does /dev/null
+     * twice (a device is shared, as with a shell's >). */
+    assert_int_equal(tu_runl(&r, 30, g, NULL), 0);
+    tu_result_release(&r);
+    assert_true(holds_count(o1, 2000));
+    assert_true(holds_count(o2, 3000));
+    write_two_outputs(g, "/dev/null", "/dev/null");
+    assert_int_equal(tu_runl(&r, 30, g, NULL), 0);
+    tu_result_release(&r);
+
+    unlink(o1);
+    unlink(o2);
+    unlink(lnk);
+    unlink(g);
+    snprintf(o3, sizeof(o3), "%s/sub", dir);
+    rmdir(o3);
+    rmdir(dir);
+}
+
 /* Every shipped graph passes --check. */
 static void
 test_core_graphs_check(void **unused)
@@ -804,6 +921,7 @@ main(void)
         cmocka_unit_test(test_core_collect_file_atomic),
         cmocka_unit_test(test_core_collect_to_fifo),
         cmocka_unit_test(test_core_collect_in_place),
+        cmocka_unit_test(test_core_collect_output_claims),
         cmocka_unit_test(test_core_collect_end_nul),
     };
     tu_watchdog(280);

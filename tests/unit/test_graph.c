@@ -951,6 +951,69 @@ test_graph_missing_file(void **state)
     flow_registry_destroy(&reg);
 }
 
+/*
+ * flow_graph_claim_file: the graph file (loaded from a path, not from a
+ * string that names it), a node's output and an earlier claim are each
+ * refused, however spelt; a device is shared; other files are free.
+ */
+static void
+test_graph_claim_file(void **state)
+{
+    static const char text[] = "[gen]\ntype = words\n"
+                               "[out]\ntype = collect\n"
+                               "output = /tmp/./flow-claim-out.txt\n"
+                               "[links]\npush = gen.out -> out.in\n";
+    flow_registry_t *reg = registry();
+    char *path = tu_temp_file(text), alias[512];
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    (void)state;
+    memset(&diag, 0, sizeof(diag));
+    g = flow_graph_load(path, reg, NULL, 0, &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(strncmp(path, "/tmp/", 5), 0);
+    snprintf(alias, sizeof(alias), "/tmp/../tmp/%s", path + 5);
+    assert_int_equal(flow_graph_claim_file(g, "--x", alias, &diag),
+                     FLOW_EUSAGE);
+    assert_int_equal(diag.line, 0);
+    assert_string_equal(diag.file, "");
+    tu_assert_contains(diag.msg, "--x '/tmp/../tmp/");
+    tu_assert_contains(diag.msg, "' is the graph file: writing there would "
+                                 "replace the graph");
+    assert_int_equal(
+        flow_graph_claim_file(g, "--x", "/tmp/flow-claim-out.txt", &diag),
+        FLOW_EUSAGE);
+    assert_string_equal(diag.msg, "--x '/tmp/flow-claim-out.txt' is also "
+                                  "written by node 'out' (line 3, output "
+                                  "'/tmp/./flow-claim-out.txt'): one would "
+                                  "replace the other");
+    assert_int_equal(
+        flow_graph_claim_file(g, "--a", "/tmp/flow-claim-a", &diag), 0);
+    assert_int_equal(
+        flow_graph_claim_file(g, "--b", "/tmp//flow-claim-a", &diag),
+        FLOW_EUSAGE);
+    assert_string_equal(diag.msg, "--b '/tmp//flow-claim-a' is also written "
+                                  "by --a '/tmp/flow-claim-a': one would "
+                                  "replace the other");
+    assert_int_equal(flow_graph_claim_file(g, "--c", "/dev/null", &diag), 0);
+    assert_int_equal(flow_graph_claim_file(g, "--d", "/dev/null", &diag), 0);
+    assert_int_equal(
+        flow_graph_claim_file(g, "--e", "/tmp/flow-claim-e", &diag), 0);
+    flow_graph_destroy(&g);
+
+    /* From a string named like a file: no graph file to protect. */
+    g = flow_graph_load_string(text, strlen(text), path, reg, NULL, 0, &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(flow_graph_claim_file(g, "--x", path, &diag), 0);
+    flow_graph_destroy(&g);
+    unlink(path);
+    free(path);
+    flow_registry_destroy(&reg);
+}
+
 /* Build a graph whose line 2 is "description = " and `n` more bytes,
  * ending with a newline or not. */
 static char *
@@ -1347,6 +1410,7 @@ main(void)
         cmocka_unit_test(test_graph_placement_hints),
         cmocka_unit_test(test_graph_slurm_task_order),
         cmocka_unit_test(test_graph_flowrun_check),
+        cmocka_unit_test(test_graph_claim_file),
     };
 
     tu_watchdog(60);

@@ -301,45 +301,6 @@ stdout_status(int status)
     return status ? status : 1;
 }
 
-/* `path` with its directory made absolute and without links (caller
- * frees), or NULL when that directory does not exist. */
-static char *
-canonical(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    char *dir = strndup(path, slash ? (size_t)(slash - path) : 0);
-    char *real = dir ? realpath(!slash ? "." : *dir ? dir : "/", NULL) : NULL;
-    char *out = NULL;
-
-    if (real && asprintf(&out, "%s/%s", real, base) < 0)
-        out = NULL;
-    free(real);
-    free(dir);
-    return out;
-}
-
-/* Whether paths `a` and `b` name the same file to overwrite: one existing
- * regular file, or one path not there yet, however spelt ("s.json",
- * "./s.json"). A FIFO or /dev/null is not a file to overwrite. */
-static bool
-same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    char *ca, *cb;
-    bool same;
-
-    if (!stat(a, &sa) && !stat(b, &sb))
-        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev &&
-               sa.st_ino == sb.st_ino;
-    ca = canonical(a);
-    cb = canonical(b);
-    same = ca && cb && !strcmp(ca, cb);
-    free(ca);
-    free(cb);
-    return same || !strcmp(a, b);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -687,23 +648,13 @@ main(int argc, char **argv)
         return rc ? 1 : 0;
     }
     /* The counter files are written when the run ends: a path that cannot
-     * be written, or one file for both (the second would overwrite the
-     * first), is a usage error now, not a lost report then. */
-    if (ro.stats_json && ro.dot_stats &&
-        same_file(ro.stats_json, ro.dot_stats)) {
-        fprintf(stderr,
-                "flowrun: error: --stats-json and --dot-stats name the same "
-                "file '%s'\n",
-                ro.dot_stats);
-        flow_graph_destroy(&g);
-        flow_registry_destroy(&reg);
-        return 2;
-    }
+     * be written, the graph file, or one file for both or for a node too
+     * (one would overwrite the other), is a usage error now, not a lost
+     * report then. */
     for (int i = 0; i < 2; i++) {
         const char *path = i ? ro.dot_stats : ro.stats_json;
         const char *opt = i ? "--dot-stats" : "--stats-json";
         struct stat st;
-        FILE *f;
         if (path && !stat(path, &st) && S_ISDIR(st.st_mode)) {
             fprintf(stderr,
                     "flowrun: error: %s '%s' is a directory: give a file "
@@ -713,15 +664,17 @@ main(int argc, char **argv)
             flow_registry_destroy(&reg);
             return 2;
         }
-        if (path && same_file(path, argv[optind])) {
-            fprintf(stderr,
-                    "flowrun: error: %s '%s' is the graph file: writing the "
-                    "statistics there would replace the graph\n",
-                    opt, path);
+        if (path && flow_graph_claim_file(g, opt, path, &diag)) {
+            fprintf(stderr, "flowrun: error: %s\n", diag.msg);
             flow_graph_destroy(&g);
             flow_registry_destroy(&reg);
             return 2;
         }
+    }
+    for (int i = 0; i < 2; i++) { /* then make them: nothing when refused */
+        const char *path = i ? ro.dot_stats : ro.stats_json;
+        struct stat st;
+        FILE *f;
         if (!path || (!stat(path, &st) && !S_ISREG(st.st_mode)))
             continue; /* a FIFO or a device: opened when written */
         f = fopen(path, "a");

@@ -130,6 +130,16 @@ FLOW_EXPORT size_t flow_graph_warning_count(const flow_graph_t *graph);
 FLOW_EXPORT const char *flow_graph_warning(const flow_graph_t *graph, size_t i);
 
 /*
+ * Claim `path` as a file the caller writes during the run of `graph`
+ * (flowrun's --stats-json), as nodes claim theirs (flow_check_output_file).
+ * `what` names it in the refusal ("--stats-json"). Returns 0, or FLOW_EUSAGE
+ * with `diag` filled (no file, no line) when the graph file or an earlier
+ * claim names the same file.
+ */
+FLOW_EXPORT int flow_graph_claim_file(flow_graph_t *graph, const char *what,
+                                      const char *path, flow_diag_t *diag);
+
+/*
  * Write `graph` to `out` as a Graphviz DOT digraph: one box per node
  * (name, type, instance count), one edge per link labelled with its kind
  * and ports, its batch where not the default and its hwm where the graph

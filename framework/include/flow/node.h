@@ -220,6 +220,20 @@ FLOW_EXPORT unsigned flow_check_instances(const flow_check_t *c);
 FLOW_EXPORT unsigned flow_check_channels(const flow_check_t *c,
                                          const char *port);
 
+/*
+ * In check: claim `path` (the value of parameter `param`) as a file this
+ * node writes, so that the run is refused before it starts when another
+ * node of the graph claimed the same file (one would replace the other) or
+ * `path` is the graph file itself. One file is an existing regular file
+ * under any of its names, or a path not there yet however spelt; a FIFO or
+ * a device is shared, never refused. Returns 0, or FLOW_EPARAM with why
+ * (`whylen` bytes) written, naming the other writer: return that from
+ * check. In a harness, always 0.
+ */
+FLOW_EXPORT int flow_check_output_file(const flow_check_t *c, const char *param,
+                                       const char *path, char *why,
+                                       size_t whylen);
+
 /* First fields of every descriptor. */
 #define FLOW_NODE_V1 \
     .abi = FLOW_NODE_ABI, .struct_size = sizeof(flow_node_desc_t)

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * claim.c: the files a run writes, claimed before it starts, so that two
+ * writers of one file (two collect nodes, a node and flowrun --stats-json)
+ * or a writer of the graph file itself are refused then, instead of one
+ * output silently replacing the other at the end.
+ *
+ * One file is one existing regular file, whatever names lead to it (hard
+ * links, symbolic links), or one path not there yet, however spelt
+ * ("out.txt", "./out.txt", "dir/../out.txt"). A FIFO, a device or a socket
+ * is no file to replace: writers share it, as with a shell's `>`.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* `path` with its directory made absolute and without links (caller
+ * frees), or NULL when that directory does not exist. */
+static char *
+canonical(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = flow__xstrndup(path, slash ? (size_t)(slash - path) : 0);
+    char *real = realpath(!slash ? "." : *dir ? dir : "/", NULL);
+    char *out = NULL;
+
+    if (real && asprintf(&out, "%s/%s", real, base) < 0)
+        out = NULL;
+    free(real);
+    free(dir);
+    return out;
+}
+
+bool
+flow__same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    char *ca, *cb;
+    bool same;
+
+    if (!stat(a, &sa) && !stat(b, &sb))
+        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
+    ca = canonical(a);
+    cb = canonical(b);
+    same = ca && cb && !strcmp(ca, cb);
+    free(ca);
+    free(cb);
+    return same || !strcmp(a, b);
+}
+
+void
+flow__claims_release(flow_graph_t *g)
+{
+    for (size_t i = 0; i < g->nclaims; i++) {
+        free(g->claims[i].path);
+        free(g->claims[i].owner);
+    }
+    free(g->claims);
+    g->claims = NULL;
+    g->nclaims = 0;
+}
+
+/* Claim `path` for `owner` ("node 'out' (line 12, output 'x')"; taken);
+ * `what` names the path in the refusal ("output", "--stats-json"). Returns
+ * 0, or FLOW_EPARAM with why (`whylen` bytes) written. */
+static int
+claim(flow_graph_t *g, const char *what, const char *path, char *owner,
+      char *why, size_t whylen)
+{
+    if (g->file_is_path && flow__same_file(path, g->file)) {
+        snprintf(why, whylen,
+                 "%s '%s' is the graph file: writing there would replace "
+                 "the graph",
+                 what, path);
+        free(owner);
+        return FLOW_EPARAM;
+    }
+    for (size_t i = 0; i < g->nclaims; i++) {
+        if (!flow__same_file(path, g->claims[i].path))
+            continue;
+        snprintf(why, whylen,
+                 "%s '%s' is also written by %s: one would replace the "
+                 "other",
+                 what, path, g->claims[i].owner);
+        free(owner);
+        return FLOW_EPARAM;
+    }
+    g->claims =
+        flow__xrealloc(g->claims, (g->nclaims + 1) * sizeof(*g->claims));
+    g->claims[g->nclaims].path = flow__xstrdup(path);
+    g->claims[g->nclaims].owner = owner;
+    g->nclaims++;
+    return 0;
+}
+
+int
+flow_check_output_file(const flow_check_t *c, const char *param,
+                       const char *path, char *why, size_t whylen)
+{
+    char *owner;
+
+    if (!c->g) /* a harness: no other writers, no graph file */
+        return 0;
+    owner = flow__xasprintf("node '%s' (line %d, %s '%s')", c->n->name,
+                            c->n->line, param, path);
+    /* A graph's check callbacks hold the graph const; the claims are the
+     * one thing they add to it, through here. */
+    return claim((flow_graph_t *)c->g, param, path, owner, why, whylen);
+}
+
+int
+flow_graph_claim_file(flow_graph_t *graph, const char *what, const char *path,
+                      flow_diag_t *diag)
+{
+    char why[FLOW_DIAG_MSG];
+
+    if (claim(graph, what, path, flow__xasprintf("%s '%s'", what, path), why,
+              sizeof(why)))
+        return flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", why);
+    return 0;
+}
