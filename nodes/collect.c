@@ -30,7 +30,9 @@
  * if it is ours or its directory's owner's (the kernel's protected_symlinks
  * rule, everywhere): one planted in a directory others may write is
  * refused. /dev/stdout (/dev/fd/1, /proc/self/fd/1) is standard output, as
- * "-" is.
+ * "-" is. To a pipe or a socket, which other writers may share (two
+ * collects, both to standard output), lines are written PIPE_BUF bytes of
+ * them at a time: no other write cuts into one.
  *
  * A graceful stop (the first Ctrl-C) drains what is in flight to the sinks:
  * the count, or the file, is then of what arrived, and flowrun says that the
@@ -84,6 +86,8 @@ struct collect {
     bool file_open;      /* fd is a file of ours, still open */
     bool finished;       /* the new file took the path's place */
     bool direct;         /* fd is the output itself, written in place */
+    bool shared;         /* fd is a pipe or a socket: written PIPE_BUF
+                            bytes of whole lines at a time */
     bool temp;           /* fd is the new file, to take the path's place */
     char *tmp_path;      /* its temporary name, NULL while it has none */
     char *buf;           /* COLLECT_BUF bytes of output not yet written */
@@ -221,12 +225,35 @@ write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
+/* The length of the first piece of the `len` bytes at `p` to write at
+ * once: whole items ended by `end`, at most PIPE_BUF bytes of them, or the
+ * first item alone if it is longer. */
+static size_t
+piece(const char *p, size_t len, char end)
+{
+    const char *last;
+
+    if (len <= PIPE_BUF)
+        return len;
+    last = memrchr(p, end, PIPE_BUF);
+    if (!last)
+        last = memchr(p + PIPE_BUF, end, len - PIPE_BUF);
+    return last ? (size_t)(last - p) + 1 : len;
+}
+
 /* Write out the buffer. */
 static int
 flush(flow_node_t *node, struct collect *s)
 {
-    int rc = write_all(s->fd, s->buf, s->len);
+    int rc = 0;
 
+    /* Whole lines, each write one no other writer of the pipe can cut
+     * into: two collects, or a node's printf, share standard output. */
+    for (size_t off = 0, n; rc == 0 && off < s->len; off += n) {
+        n = s->shared ? piece(s->buf + off, s->len - off, s->end)
+                      : s->len - off;
+        rc = write_all(s->fd, s->buf + off, n);
+    }
     s->len = 0;
     if (rc < 0)
         return flow_node_fail(node, "cannot write to '%s': %s", output_name(s),
@@ -621,6 +648,11 @@ collect_init(flow_node_t *node, void *state)
         rc = flow_node_fail(node, "empty path in 'output'");
     else if (!names_stdout(s->output))
         rc = open_output(node, s);
+    if (rc == 0) {
+        struct stat st;
+        s->shared = !fstat(s->fd, &st) &&
+                    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    }
 
     /* Leave nothing behind on failure, whether or not fini is called. */
     if (rc < 0)

@@ -856,6 +856,47 @@ test_core_collect_output_claims(void **unused)
     rmdir(dir);
 }
 
+/*
+ * Two collects writing one standard output, a pipe: every line whole. Each
+ * wrote 1 MiB at a time, and a pipe takes a write of more than PIPE_BUF
+ * bytes in pieces another writer's cut into: a few thousand lines of 6
+ * million came out mangled. The oracle: the two ranges, each number once.
+ */
+static void
+test_core_collect_shared_stdout(void **unused)
+{
+    enum { N = 400000, B = 100000000 };
+    unsigned char *seen = calloc(2 * N, 1);
+    char text[512], *line, *save = NULL;
+    size_t lines = 0;
+    tu_result_t r;
+
+    (void)unused;
+    assert_non_null(seen);
+    snprintf(text, sizeof(text),
+             "[a]\ntype = range\ncount = %d\n"
+             "[b]\ntype = range\nstart = %d\ncount = %d\n"
+             "[out1]\ntype = collect\n[out2]\ntype = collect\n"
+             "[links]\npush = a.out -> out1.in\npush = b.out -> out2.in\n",
+             N, B, N);
+    assert_int_equal(tu_run_graph(&r, 60, text, NULL), 0);
+    for (line = strtok_r(r.out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *end;
+        long v = strtol(line, &end, 10);
+        long k = v >= B ? v - B + N : v;
+        if (*end || v < 0 || (v >= N && v < B) || v >= B + N || seen[k])
+            fail_msg("line %zu: '%s' is no number of either range, or a "
+                     "second one",
+                     lines + 1, line);
+        seen[k] = 1;
+        lines++;
+    }
+    assert_int_equal(lines, 2 * N);
+    tu_result_release(&r);
+    free(seen);
+}
+
 /* Every shipped graph passes --check. */
 static void
 test_core_graphs_check(void **unused)
@@ -922,6 +963,7 @@ main(void)
         cmocka_unit_test(test_core_collect_to_fifo),
         cmocka_unit_test(test_core_collect_in_place),
         cmocka_unit_test(test_core_collect_output_claims),
+        cmocka_unit_test(test_core_collect_shared_stdout),
         cmocka_unit_test(test_core_collect_end_nul),
     };
     tu_watchdog(280);
