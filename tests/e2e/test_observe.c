@@ -802,10 +802,11 @@ test_observe_stats_table(void **unused)
     free(graph);
 }
 
-/* Sum `key` over the ports named `port` of every instance of node `node`. */
+/* Sum `key` over the ports named `port` of instance `inst` of node `node`,
+ * or of every instance for -1. */
 static uint64_t
-json_port_sum(const jv_t *doc, const char *node, const char *port,
-              const char *key, size_t *ninst)
+json_port_inst(const jv_t *doc, const char *node, long inst, const char *port,
+               const char *key, size_t *ninst)
 {
     const jv_t *nodes = jv_get(doc, "nodes", J_ARR);
     uint64_t sum = 0;
@@ -818,6 +819,8 @@ json_port_sum(const jv_t *doc, const char *node, const char *port,
         *ninst = insts->n;
         for (size_t k = 0; k < insts->n; k++) {
             const jv_t *ports = jv_get(insts->items[k], "ports", J_ARR);
+            if (inst >= 0 && k != (size_t)inst)
+                continue;
             for (size_t p = 0; p < ports->n; p++)
                 if (!strcmp(jv_get(ports->items[p], "port", J_STR)->str, port))
                     sum += (uint64_t)jv_get(ports->items[p], key, J_NUM)->num;
@@ -827,6 +830,14 @@ json_port_sum(const jv_t *doc, const char *node, const char *port,
     print_message("node '%s' is not in the JSON\n", node);
     fail();
     return 0;
+}
+
+/* Sum `key` over the ports named `port` of every instance of node `node`. */
+static uint64_t
+json_port_sum(const jv_t *doc, const char *node, const char *port,
+              const char *key, size_t *ninst)
+{
+    return json_port_inst(doc, node, -1, port, key, ninst);
 }
 
 /* --stats-json: well-formed, every documented key with its type, and the
@@ -912,6 +923,45 @@ test_observe_stats_json(void **unused)
     assert_int_equal(json_port_sum(doc, "gen", "out", "out_bytes", &ninst),
                      json_port_sum(doc, "mid", "in", "in_bytes", &ninst));
 
+    release_json_run(doc, text, json, graph);
+}
+
+/*
+ * A push link balances round robin: with room everywhere (an hwm above the
+ * whole run), each of 3 consumer instances gets every third message, 100
+ * of 300 exactly, whatever their speed; the oracle is the division. A
+ * sender that went back to the channel it had just used sent them all to
+ * one instance.
+ */
+static void
+test_observe_round_robin(void **unused)
+{
+    char *json = temp_path(".json"), *text, *graph;
+    tu_result_t r;
+    size_t ninst;
+    jv_t *doc;
+
+    (void)unused;
+    graph = tu_temp_file("[src]\ntype = range\ncount = 3000\n"
+                         "[mid]\ntype = jitter\ninstances = 3\n"
+                         "[out]\ntype = collect\nmode = count\n"
+                         "[links]\npush = src.out -> mid.in batch=10 "
+                         "hwm=1000\npush = mid.out -> out.in\n");
+    assert_int_equal(
+        tu_runl(&r, 60, graph, "--quiet", "--stats-json", json, NULL), 0);
+    assert_string_equal(r.out, "3000\n");
+    tu_result_release(&r);
+    text = read_file(json);
+    assert_non_null(text);
+    doc = jv_parse(text);
+    assert_non_null(doc);
+    for (long i = 0; i < 3; i++) {
+        uint64_t msgs = json_port_inst(doc, "mid", i, "in", "in_msgs", &ninst);
+        if (msgs != 100)
+            print_message("mid[%ld] received %llu messages of 300\n", i,
+                          (unsigned long long)msgs);
+        assert_int_equal(msgs, 100);
+    }
     release_json_run(doc, text, json, graph);
 }
 
@@ -1618,6 +1668,7 @@ main(void)
         cmocka_unit_test(test_observe_dot_stats_pair),
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_json),
+        cmocka_unit_test(test_observe_round_robin),
         cmocka_unit_test(test_observe_stats_waits),
         cmocka_unit_test(test_observe_stats_add_up),
         cmocka_unit_test(test_observe_stats_stopped),
