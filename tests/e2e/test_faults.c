@@ -1268,6 +1268,71 @@ test_faults_stderr_closed(void **unused)
 }
 
 /*
+ * What a node prints to standard output with stdio sits in stdio's buffer
+ * until the framework flushes it at the node's end: a full standard output
+ * (/dev/full) then fails the node, naming it, instead of exit() flushing it
+ * into the void and the run exiting 0. To a file, the line arrives.
+ */
+static void
+test_faults_node_stdout_full(void **unused)
+{
+    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 0\n"
+                              "say = hello from talk\n"
+                              "[tout]\ntype = collect\nmode = count\n"
+                              "output = /dev/null\n"
+                              "[links]\npush = talk.out -> tout.in\n");
+    char out[128], err[128];
+
+    (void)unused;
+    if (access("/dev/full", W_OK) != 0)
+        skip();
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    for (int full = 0; full < 2; full++) {
+        int status;
+        pid_t pid;
+        char *o, *e;
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int fo = open(full ? "/dev/full" : out,
+                          O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+                _exit(126);
+            setpgid(0, 0);
+            execl(tu_flowrun(), tu_flowrun(), path, "--plugin-path",
+                  FLOW_FIXTURE_PLUGIN_DIR, (char *)NULL);
+            _exit(127);
+        }
+        spawned = pid;
+        status = wait_exit(pid, 30);
+        e = slurp(err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != full)
+            print_message("full=%d: %s\n%s", full, tu_child_status(status), e);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), full);
+        if (full) {
+            tu_assert_contains(e, "talk[0] (pid ");
+            tu_assert_contains(e, "error: cannot write standard output");
+            tu_assert_contains(e, "flowrun: error: node 'talk' instance 0 ");
+        } else {
+            o = slurp(out);
+            assert_string_equal(o, "hello from talk\n");
+            free(o);
+        }
+        free(e);
+        assert_int_equal(tu_count_procs(path), 0);
+    }
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
+}
+
+/*
  * A source that fails, saying why, once a graceful stop has ended its
  * sends (fixture sendi64s misuse=3) has failed: exit 1 naming it, not the
  * stop's 130 with its failure dropped.
@@ -2796,6 +2861,7 @@ main(void)
         T(test_faults_bystanders_quiet),
         T(test_faults_signal_drains),
         T(test_faults_stderr_closed),
+        T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
         T(test_faults_inherited_ignored),
         T(test_faults_ctrl_z),
