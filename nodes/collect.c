@@ -26,13 +26,17 @@
  * symbolic link, a file of ours with several names, a FIFO, a device such
  * as /dev/null, a socket) is opened and written in place, batch by batch,
  * as a shell's `>` does: a file renamed onto it would replace the link,
- * split the names or replace the device. A symbolic link is followed only
- * if it is ours or its directory's owner's (the kernel's protected_symlinks
- * rule, everywhere): one planted in a directory others may write is
- * refused. /dev/stdout (/dev/fd/1, /proc/self/fd/1) is standard output, as
- * "-" is. To a pipe or a socket, which other writers may share (two
- * collects, both to standard output), lines are written PIPE_BUF bytes of
- * them at a time: no other write cuts into one.
+ * split the names or replace the device. So is a file with one name that
+ * we may write in a directory we may not (a file made for us in a shared
+ * directory), with a warning: a failed run leaves it incomplete.
+ *
+ * A symbolic link is followed only if it is ours or its directory's
+ * owner's (the kernel's protected_symlinks rule, everywhere): one planted
+ * in a directory others may write is refused. /dev/stdout (/dev/fd/1,
+ * /proc/self/fd/1) is standard output, as "-" is. To a pipe or a socket,
+ * which other writers may share (two collects, both to standard output),
+ * lines are written PIPE_BUF bytes of them at a time: no other write cuts
+ * into one.
  *
  * A graceful stop (the first Ctrl-C) drains what is in flight to the sinks:
  * the count, or the file, is then of what arrived, and flowrun says that the
@@ -105,9 +109,10 @@ struct collect {
 static const flow_param_t collect_params[] = {
     FLOW_PARAM_STRING("output", struct collect, output, "-",
                       "file to write, or - for standard output; a file is "
-                      "written anew in its directory (which must be "
-                      "writable) and takes the path's place at the end: a "
-                      "failed run leaves the old file as it was"),
+                      "written anew in its directory and takes the path's "
+                      "place at the end: a failed run leaves the old file "
+                      "as it was (in a directory not writable, an existing "
+                      "file is written in place, with a warning)"),
     FLOW_PARAM_CHOICE("order", struct collect, order, "arrival",
                       "arrival|input",
                       "write messages as they arrive or in sequence order"),
@@ -501,14 +506,18 @@ temp_file(struct collect *s)
 
 /* Create the new file in the output path's directory, unnamed where the file
  * system can (and where /proc can name it at the end), with the old file
- * `old`'s mode (NULL: none). */
+ * `old`'s mode (NULL: none). Returns 0; -errno, the node not failed, when
+ * the file cannot be created (`*made` false); or a negative code, the node
+ * failed. */
 static int
-open_new(flow_node_t *node, struct collect *s, const struct stat *old)
+open_new(flow_node_t *node, struct collect *s, const struct stat *old,
+         bool *made)
 {
     const char *slash = strrchr(s->output, '/');
     char *dir = dir_of(s->output);
     int fd = -1, rc;
 
+    *made = false;
     if (dir == NULL)
         return flow_node_fail(node, "out of memory");
     /* Its temporary name must fit: fail now, not after the whole run. */
@@ -531,9 +540,9 @@ open_new(flow_node_t *node, struct collect *s, const struct stat *old)
         }
     }
     free(dir);
+    *made = rc == 0;
     if (rc < 0)
-        return flow_node_fail(node, "cannot create a file next to '%s': %s",
-                              s->output, flow_strerror(rc));
+        return rc;
     s->fd = fd;
     s->file_open = true;
     s->temp = true;
@@ -550,11 +559,17 @@ open_output(flow_node_t *node, struct collect *s)
 {
     struct stat st;
 
+    bool made;
+    int rc;
+
     if (lstat(s->output, &st) < 0) {
         if (errno != ENOENT)
             return flow_node_fail(node, "cannot use '%s': %s", s->output,
                                   flow_strerror(-errno));
-        return open_new(node, s, NULL);
+        if ((rc = open_new(node, s, NULL, &made)) < 0 && !made)
+            return flow_node_fail(node, "cannot create a file next to '%s': %s",
+                                  s->output, flow_strerror(rc));
+        return rc;
     }
     if (S_ISDIR(st.st_mode))
         return flow_node_fail(node, "output '%s' is a directory", s->output);
@@ -568,8 +583,22 @@ open_output(flow_node_t *node, struct collect *s)
     }
     /* A file with several names is written in place, for all of them, when
      * it is ours; another's gets a new file under this name only. */
-    if (S_ISREG(st.st_mode) && (st.st_nlink == 1 || st.st_uid != geteuid()))
-        return open_new(node, s, &st);
+    if (!S_ISREG(st.st_mode) || (st.st_nlink > 1 && st.st_uid == geteuid()))
+        return open_in_place(node, s, false);
+    if ((rc = open_new(node, s, &st, &made)) >= 0 || made)
+        return rc;
+    /* A file we may write in a directory we may not: written in place, as
+     * a shell's `>` does (not another's file of several names: a new file
+     * under this name only, or nothing). */
+    if ((rc != -EACCES && rc != -EPERM) || st.st_nlink > 1 ||
+        faccessat(AT_FDCWD, s->output, W_OK, AT_EACCESS) != 0)
+        return flow_node_fail(node, "cannot create a file next to '%s': %s",
+                              s->output, flow_strerror(rc));
+    flow_node_log(node, FLOW_LOG_WARN,
+                  "cannot create a file next to '%s' (%s): writing it in "
+                  "place, as a shell's > does; a failed run leaves it "
+                  "incomplete",
+                  s->output, flow_strerror(rc));
     return open_in_place(node, s, false);
 }
 

@@ -4,6 +4,7 @@
  * end-of-stream stress graphs, checked against oracles computed here.
  */
 #include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -739,6 +740,118 @@ test_core_collect_to_fifo(void **unused)
     rmdir(dir);
 }
 
+/* Run flowrun on `graph` as user and group `id` when we are root (else as
+ * ourselves); its standard error in `*err` (caller frees). Returns its exit
+ * status, or -1 when it did not exit. */
+static int
+run_as(const char *graph, uid_t id, char **err)
+{
+    char errf[] = "/tmp/flow-test-err-XXXXXX";
+    int fd = mkstemp(errf), status;
+    size_t len = 0;
+    pid_t pid;
+    FILE *f;
+
+    assert_true(fd >= 0);
+    assert_int_equal(fchmod(fd, 0666), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (dup2(fd, 2) < 0 || (geteuid() == 0 && (setgroups(0, NULL) ||
+                                                   setgid(id) || setuid(id))))
+            _exit(126);
+        if (access(tu_flowrun(), X_OK) != 0)
+            _exit(125);              /* out of that user's reach: skipped */
+        unsetenv("XDG_RUNTIME_DIR"); /* root's: /tmp then */
+        execl(tu_flowrun(), tu_flowrun(), graph, (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    *err = calloc(1, 65536);
+    f = fopen(errf, "r");
+    assert_non_null(f);
+    len = fread(*err, 1, 65535, f);
+    (*err)[len] = '\0';
+    fclose(f);
+    unlink(errf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Remove what test_core_collect_dir_not_writable made; free `graph`. */
+static void
+ro_cleanup(const char *dir, const char *out, char *graph)
+{
+    chmod(dir, 0700);
+    unlink(out);
+    rmdir(dir);
+    unlink(graph);
+    free(graph);
+}
+
+/*
+ * An output file we may write in a directory we may not (a file made for
+ * us in a shared directory): written in place, as a shell's `>` does, with
+ * a warning that a failed run would leave it incomplete; it failed with
+ * "cannot create a file next to". A file we may not write there still
+ * fails so. As root, run as nobody (65534) in a directory of root's.
+ */
+static void
+test_core_collect_dir_not_writable(void **unused)
+{
+    const uid_t nobody = 65534;
+    char tmpl[] = "/tmp/flow-test-ro-XXXXXX";
+    char *dir = mkdtemp(tmpl), out[256], text[512], *err = NULL, *graph;
+    int st = 0;
+    uid_t me = geteuid() == 0 ? nobody : geteuid();
+    FILE *f;
+
+    (void)unused;
+    assert_non_null(dir);
+    snprintf(out, sizeof(out), "%s/out.txt", dir);
+    f = fopen(out, "w");
+    assert_non_null(f);
+    fputs("old\n", f);
+    fclose(f);
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ncount = 3000\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in batch=7\n",
+             out);
+    graph = tu_temp_file(text);
+    assert_int_equal(chmod(graph, 0644), 0);
+    assert_int_equal(chown(out, me, (gid_t)-1), 0);
+    assert_int_equal(chmod(dir, 0555), 0);
+    /* Skipped for a user the directory's mode does not stop (not root, but
+     * CAP_DAC_OVERRIDE), or when flowrun is out of nobody's reach. */
+    if ((geteuid() != 0 && access(dir, W_OK) == 0) ||
+        (st = run_as(graph, me, &err)) == 125) {
+        if (st == 125)
+            free(err);
+        ro_cleanup(dir, out, graph);
+        skip();
+    }
+    assert_int_equal(st, 0);
+    tu_assert_contains(err, "out[0] (pid ");
+    tu_assert_contains(err, "warning: cannot create a file next to '");
+    tu_assert_contains(err, "/out.txt' (Permission denied): writing it in "
+                            "place, as a shell's > does; a failed run leaves "
+                            "it incomplete\n");
+    free(err);
+    assert_true(holds_count(out, 3000));
+
+    /* Not ours to write either: refused as before, the file as it was. */
+    assert_int_equal(chmod(out, 0444), 0);
+    assert_int_equal(run_as(graph, me, &err), 1);
+    tu_assert_contains(err, "error: cannot create a file next to '");
+    assert_null(strstr(err, "warning"));
+    free(err);
+    assert_true(holds_count(out, 3000));
+
+    ro_cleanup(dir, out, graph);
+}
+
 /* Write graph `g` in `path`: sources a (2000) and b (3000), each into its
  * collect, out1 writing `o1` and out2 `o2`. */
 static void
@@ -964,6 +1077,7 @@ main(void)
         cmocka_unit_test(test_core_collect_in_place),
         cmocka_unit_test(test_core_collect_output_claims),
         cmocka_unit_test(test_core_collect_shared_stdout),
+        cmocka_unit_test(test_core_collect_dir_not_writable),
         cmocka_unit_test(test_core_collect_end_nul),
     };
     tu_watchdog(280);
