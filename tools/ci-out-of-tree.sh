@@ -75,6 +75,17 @@ for bad in collect _under 9lives; do
     [ "$rc" = 2 ] || fail "flow-new-node $bad exited $rc, not 2"
     [ ! -e "$tmp/bad-$bad" ] || fail "flow-new-node $bad wrote $tmp/bad-$bad"
 done
+# Without a flowrun to ask (a copy of the script alone, flowrun not on
+# PATH): it says what it could not check, and scaffolds all the same.
+mkdir "$tmp/alone"
+cp "$prefix/bin/flow-new-node" "$tmp/alone/"
+if ! PATH=/usr/bin:/bin command -v flowrun >/dev/null; then
+    PATH=/usr/bin:/bin "$tmp/alone/flow-new-node" zeta "$tmp/zeta" \
+        >/dev/null 2>"$tmp/alone.err" || fail "flow-new-node without flowrun failed"
+    grep -q "warning: no flowrun next to this script or on PATH: not checked that 'zeta' is a new node type" \
+        "$tmp/alone.err" || fail "flow-new-node without flowrun said nothing of it"
+    [ -f "$tmp/zeta/zeta.c" ] || fail "flow-new-node without flowrun wrote no zeta.c"
+fi
 
 step "build $name out of tree with find_package(flow), run its tests"
 cmake -S "$node" -B "$node/build" -DCMAKE_PREFIX_PATH="$prefix" \
