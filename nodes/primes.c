@@ -521,11 +521,12 @@ collect_segment(struct coord *c, unsigned i)
         if (v != NULL && n >= 2 && v[0] == SIEVE_MSG_PRIMES && count < 0) {
             for (size_t k = 2; k < n; k++) {
                 if (v[k] <= last || v[k] >= s->hi) {
+                    long long bad = (long long)v[k]; /* v dies with msg */
                     flow_msg_destroy(&msg);
                     return flow_node_fail(c->node,
                                           "segment %u sent %lld out of "
                                           "order or out of its range",
-                                          i, (long long)v[k]);
+                                          i, bad);
                 }
                 last = v[k];
             }
