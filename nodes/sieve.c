@@ -602,11 +602,12 @@ receive(flow_node_t *node, struct sieve *st, int64_t *report)
             for (size_t i = 1; i < n; i++)
                 seg_add_prime(&st->seg, v[i]);
         } else {
+            long long kind = (long long)v[0]; /* v dies with msg */
             flow_msg_destroy(&msg);
             return flow_node_fail(node,
                                   "unexpected message of kind %lld "
                                   "and %zu items on 'coord'",
-                                  (long long)v[0], n);
+                                  kind, n);
         }
         flow_msg_destroy(&msg);
     }
