@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1010,6 +1011,63 @@ test_core_collect_shared_stdout(void **unused)
     free(seen);
 }
 
+/* Seconds on the monotonic clock. */
+static double
+mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * collect to standard output streams: a reader sees each batch when it is
+ * done, not all of them when the run ends (like print() in the article's
+ * loop). Two messages 0.7 s of work apart: the first line comes about 0.7 s
+ * before the end of the run; a collect that kept its buffer to the end
+ * gave both at once.
+ */
+static void
+test_core_collect_streams(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 2\n"
+                              "[slow]\ntype = fault\naction = none\n"
+                              "work_us = 700000\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> slow.in batch=1\n"
+                              "push = slow.out -> out.in\n");
+    const char *args[] = { path, NULL };
+    char buf[64];
+    size_t len = 0;
+    double first = 0, end;
+    int fd, status;
+    pid_t pid;
+
+    (void)unused;
+    pid = tu_spawn(args, &fd);
+    assert_true(pid > 0);
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n <= 0)
+            break;
+        if (len == 0)
+            first = mono_s();
+        len += (size_t)n;
+    }
+    end = mono_s();
+    close(fd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    buf[len] = '\0';
+    assert_string_equal(buf, "0\n1\n");
+    if (end - first < 0.3)
+        print_message("first line %.3f s before the end\n", end - first);
+    assert_true(end - first >= 0.3);
+    unlink(path);
+    free(path);
+}
+
 /* Every shipped graph passes --check. */
 static void
 test_core_graphs_check(void **unused)
@@ -1078,6 +1136,7 @@ main(void)
         cmocka_unit_test(test_core_collect_output_claims),
         cmocka_unit_test(test_core_collect_shared_stdout),
         cmocka_unit_test(test_core_collect_dir_not_writable),
+        cmocka_unit_test(test_core_collect_streams),
         cmocka_unit_test(test_core_collect_end_nul),
     };
     tu_watchdog(280);
