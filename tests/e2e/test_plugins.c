@@ -585,6 +585,49 @@ assert_file_holds_range(const char *path, long first, long count)
 }
 
 /*
+ * An input's channels in a real run are its producer instances, and each
+ * message comes on the channel of the instance that made it (fixture
+ * whofrom, 2 instances, behind a range of 3): flow_node_channels says 3 and
+ * flow_node_channel names the maker. The oracle is range's split: chunk k
+ * (items from k * batch) is made by instance k % 3.
+ */
+static void
+test_plugins_input_channels(void **unused)
+{
+    enum { COUNT = 600, BATCH = 10 };
+    bool seen[COUNT / BATCH] = { false };
+    char *line, *save = NULL;
+    size_t got = 0;
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(run_text(&r, "[src]\ntype = range\ninstances = 3\n"
+                                  "count = 600\n"
+                                  "[who]\ntype = whofrom\ninstances = 2\n"
+                                  "[out]\ntype = collect\n"
+                                  "[links]\npush = src.out -> who.in "
+                                  "batch=10\npush = who.out -> out.in "
+                                  "batch=3\n"),
+                     0);
+    for (line = strtok_r(r.out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        long channel = strtol(line, NULL, 10), channels, first;
+        assert_non_null(line = strtok_r(NULL, "\n", &save));
+        channels = strtol(line, NULL, 10);
+        assert_non_null(line = strtok_r(NULL, "\n", &save));
+        first = strtol(line, NULL, 10);
+        assert_int_equal(channels, 3);
+        assert_true(first >= 0 && first < COUNT && first % BATCH == 0);
+        assert_int_equal(channel, (first / BATCH) % 3);
+        assert_false(seen[first / BATCH]);
+        seen[first / BATCH] = true;
+        got++;
+    }
+    assert_int_equal(got, COUNT / BATCH);
+    tu_result_release(&r);
+}
+
+/*
  * A process-mode node with two inputs whose process() sends to consumers
  * that are all full (fixture tworelay, its "ob" load-balanced over two slow
  * instances at hwm=1): the wait for room overwrote the framework's poll
@@ -749,6 +792,7 @@ main(void)
         cmocka_unit_test(test_plugins_send_i64s),
         cmocka_unit_test(test_plugins_pair_star_answers),
         cmocka_unit_test(test_plugins_two_inputs_blocked_send),
+        cmocka_unit_test(test_plugins_input_channels),
         cmocka_unit_test(test_plugins_collect_order),
         cmocka_unit_test(test_plugins_cxx_node),
     };
