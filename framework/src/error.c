@@ -52,6 +52,17 @@ flow_err_name(int code)
     return "unknown error";
 }
 
+const char *
+flow__code_text(int rc, char *buf, size_t size)
+{
+    const char *name = flow_err_name(rc);
+
+    if (strcmp(name, "unknown error"))
+        return name;
+    snprintf(buf, size, "%d (no FLOW_E* code nor -errno)", rc);
+    return buf;
+}
+
 char *
 flow_diag_format(const flow_diag_t *diag, char *buf, size_t size)
 {

@@ -404,13 +404,14 @@ static int
 fail(flow_harness_t *h, const char *what, int rc)
 {
     const char *why = flow__node_failure(h->node);
+    char code[64];
 
     h->failed = true;
     if (why)
         snprintf(h->error, sizeof(h->error), "%s", why);
     else
         snprintf(h->error, sizeof(h->error), "%s returned %s", what,
-                 flow_err_name(rc));
+                 flow__code_text(rc, code, sizeof(code)));
     if (h->init_ok && h->desc->fini)
         h->desc->fini(h->node, h->state);
     h->done = true;

@@ -39,6 +39,11 @@ void flow__xgrow(void **ptr, size_t *cap, size_t need, size_t size);
 int flow__diag(flow_diag_t *diag, int code, const char *file, int line,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* A callback's return code `rc` for "returned ...": its name (flow_err_name),
+ * or the number itself when it is no FLOW_E* code nor -errno. Returns `buf`
+ * (`size` bytes) or a static name. */
+const char *flow__code_text(int rc, char *buf, size_t size);
+
 /* ---- Wire format (msg.c) ------------------------------------------------- */
 
 /* Every frame starts with this 24-byte header (little-endian host order). */

@@ -1312,8 +1312,11 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
     if (rc != 0) {
         rc = flow__node_cb_result(node, "process()", rc);
         flow_msg_destroy(msg_p);
-        if (rc != FLOW_EINTR && !node->failed)
-            flow_node_fail(node, "process() returned %s", flow_err_name(rc));
+        if (rc != FLOW_EINTR && !node->failed) {
+            char code[64];
+            flow_node_fail(node, "process() returned %s",
+                           flow__code_text(rc, code, sizeof(code)));
+        }
         return rc;
     }
     return 0;
@@ -1928,8 +1931,11 @@ report_failure(flow_node_t *node, const char *what, int rc)
         node_release(node);
         return 128 + SIGTERM;
     }
-    if (!node->failed)
-        flow_node_fail(node, "%s returned %s", what, flow_err_name(rc));
+    if (!node->failed) {
+        char code[64];
+        flow_node_fail(node, "%s returned %s", what,
+                       flow__code_text(rc, code, sizeof(code)));
+    }
     flow_node_log(node, FLOW_LOG_ERROR, "%s", node->fail);
     if (node->refused) { /* a usage error; not the registered one's failure */
         node_release(node);

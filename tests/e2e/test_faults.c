@@ -716,13 +716,14 @@ test_faults_ignored_error_fails(void **unused)
  * A callback that returns a positive code (fixture retcode) breaks the
  * contract (0 or a negative code): the node fails, saying which callback
  * returned what, and the run exits 1. Code 0 is the control; a negative
- * code fails as before.
+ * code fails as before, named, or given as its number when it has no name
+ * (it said "unknown error").
  */
 static void
 test_faults_positive_return_fails(void **unused)
 {
     static const char *const wheres[] = { "init", "process", "finish" };
-    static const int codes[] = { 0, 1, 7, -22 };
+    static const int codes[] = { 0, 1, 7, -22, -1000 };
 
     (void)unused;
     for (size_t w = 0; w < 3; w++)
@@ -743,8 +744,13 @@ test_faults_positive_return_fails(void **unused)
                          "error: %s() returned %d (a callback returns 0 or a "
                          "negative code)\n",
                          wheres[w], codes[c]);
-            else if (codes[c] < 0)
+            else if (codes[c] == -22)
                 snprintf(want, sizeof(want), "error: %s() returned EINVAL\n",
+                         wheres[w]);
+            else if (codes[c] < 0) /* no errno, no FLOW_E*: the number */
+                snprintf(want, sizeof(want),
+                         "error: %s() returned -1000 (no FLOW_E* code nor "
+                         "-errno)\n",
                          wheres[w]);
             if (!codes[c]) {
                 assert_int_equal(run_graph(&run, 30, text, "--plugin-path",

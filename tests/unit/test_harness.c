@@ -430,6 +430,22 @@ test_harness_positive_return_fails(void **state)
             }
             flow_harness_destroy(&h);
         }
+    /* A negative code with no name: the number itself. */
+    for (size_t w = 0; w < 3; w++) {
+        const char *params[] = { wheres[w], "code=-1000" };
+        flow_harness_t *h =
+            flow_harness_new(&flow_node_retcode, params, 2, NULL);
+        char want[128];
+        assert_non_null(h);
+        assert_int_equal(flow_harness_push_i64s(h, "in", v, 2, FLOW_SEQ_NONE),
+                         0);
+        assert_int_equal(flow_harness_close(h, "in"), 0);
+        assert_int_equal(flow_harness_run(h), -1000);
+        snprintf(want, sizeof(want),
+                 "%s() returned -1000 (no FLOW_E* code nor -errno)", names[w]);
+        assert_string_equal(flow_harness_error(h), want);
+        flow_harness_destroy(&h);
+    }
 }
 
 /* ---- plainsrc: the fixture plugin, linked in (flow_node_plainsrc) ------- */
