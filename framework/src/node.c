@@ -2069,6 +2069,10 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         node.failed = false;
         node.stopped = true;
         rc = 0;
+    } else if (rc == 0 && stop_soft && (node.is_source || node.may_stop)) {
+        /* Told to stop, it returned 0, as it may: what it left unread it
+         * left as asked, all the same. */
+        node.stopped = true;
     }
     /* From here a graceful stop no longer interrupts: finish() may send
      * its last results, and the outputs end after them. */

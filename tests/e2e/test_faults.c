@@ -1734,6 +1734,50 @@ test_faults_stop_pair_server_serves(void **unused)
 }
 
 /*
+ * A node with a pair port only that asks flow_node_stopping and returns 0
+ * at a graceful stop (fixture stopasker, 50 answers in flight, unread):
+ * what it leaves unread was left as asked, a debug line, not a warning
+ * ("discarded 50 unread messages on port 'srv'" was a warning when it
+ * returned 0, not when it returned FLOW_EINTR). With log_level = debug the
+ * line is there: the answers were in flight indeed.
+ */
+static void
+test_faults_stop_unread_quietly(void **unused)
+{
+    (void)unused;
+    for (int debug = 0; debug < 2; debug++) {
+        char text[256], out[128], err[128], *e, *o;
+        double t;
+        int status;
+        char *path;
+        snprintf(text, sizeof(text),
+                 "[ask]\ntype = stopasker\n%s"
+                 "[srv]\ntype = pairserver\n"
+                 "[links]\npair = ask.srv <-> srv.peer hwm=1000\n",
+                 debug ? "log_level = debug\n" : "");
+        path = tu_temp_file(text);
+        status = stop_running(path, spawn_run(path, out, err), 2, SIGINT, &t);
+        e = slurp(err);
+        o = slurp(out);
+        assert_exited(status, t, e, 130);
+        assert_string_equal(o, "");
+        if (debug) {
+            tu_assert_contains(e, "ask[0] (pid ");
+            tu_assert_contains(e, "debug: discarded ");
+            tu_assert_contains(e, " unread messages on port 'srv'\n");
+        } else if (strstr(e, "discarded")) {
+            fprintf(stderr, "stderr:\n%s\n", e);
+            fail();
+        }
+        run_cleanup(path, out, err);
+        free(e);
+        free(o);
+        unlink(path);
+        free(path);
+    }
+}
+
+/*
  * After a graceful stop, a source's finish() may still send: finisher
  * sends 0, 1, ... until stopped, then minus their count. The collector
  * prints exactly 0 .. K-1 and then -K: exit 130, no failure.
@@ -2882,6 +2926,7 @@ main(void)
         T(test_faults_sieve_stop_keeps_prefix),
         T(test_faults_stop_pair_server_serves),
         T(test_faults_stop_finish_sends),
+        T(test_faults_stop_unread_quietly),
         T(test_faults_signal_after_end),
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),
