@@ -870,6 +870,10 @@ write_temp(const char *text, char *path, size_t size)
     return rc;
 }
 
+/* Seconds past its --timeout after which flowrun itself is killed: its
+ * grace for the instances, and room to report and clean up. */
+#define HARNESS_KILL_AFTER_S 10.0
+
 int
 flow_harness_run_graph(const char *ini, const char *flowrun,
                        const char *const *args, double timeout_s,
@@ -879,8 +883,9 @@ flow_harness_run_graph(const char *ini, const char *flowrun,
     int op[2], ep[2], status = 0, rc, fds[2];
     size_t nargs = 0, ocap = 0, ecap = 0;
     const char **argv;
-    double start = now();
-    bool timed_out = false;
+    double start = now(), kill_after = timeout_s;
+    bool timed_out = false, own_timeout = false;
+    char limit[32];
     pid_t pid;
 
     memset(res, 0, sizeof(*res));
@@ -892,13 +897,25 @@ flow_harness_run_graph(const char *ini, const char *flowrun,
         flowrun = "flowrun";
     if ((rc = write_temp(ini, path, sizeof(path))))
         return rc;
-    while (args && args[nargs])
+    while (args && args[nargs]) {
+        if (!strncmp(args[nargs], "--timeout", 9))
+            own_timeout = true;
         nargs++;
-    argv = flow__xcalloc(nargs + 3, sizeof(*argv));
+    }
+    argv = flow__xcalloc(nargs + 5, sizeof(*argv));
     argv[0] = flowrun;
     argv[1] = path;
     for (size_t i = 0; i < nargs; i++)
         argv[i + 2] = args[i];
+    /* flowrun stops the graph itself at the limit, saying what still ran,
+     * and removes its run directory; the kill below is for a flowrun that
+     * does not end by then. */
+    if (timeout_s > 0 && !own_timeout) {
+        snprintf(limit, sizeof(limit), "%.3f", timeout_s);
+        argv[nargs + 2] = "--timeout";
+        argv[nargs + 3] = limit;
+        kill_after = timeout_s + HARNESS_KILL_AFTER_S;
+    }
     if (pipe2(op, O_CLOEXEC)) {
         rc = -errno;
         goto out;
@@ -935,7 +952,7 @@ flow_harness_run_graph(const char *ini, const char *flowrun,
     fds[1] = ep[0];
     while (fds[0] >= 0 || fds[1] >= 0) {
         struct pollfd pfd[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
-        double left = timeout_s > 0 ? timeout_s - (now() - start) : 1e9;
+        double left = timeout_s > 0 ? kill_after - (now() - start) : 1e9;
         char buf[65536];
         int ms;
 
@@ -969,7 +986,10 @@ flow_harness_run_graph(const char *ini, const char *flowrun,
             close(fds[i]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (timed_out)
+    /* The limit given here, whoever enforced it (not a node's own timeout
+     * key, which ends the run with 124 before it). */
+    if (timed_out || (kill_after > timeout_s && WIFEXITED(status) &&
+                      WEXITSTATUS(status) == 124 && now() - start >= timeout_s))
         res->status = -1;
     else if (WIFEXITED(status))
         res->status = WEXITSTATUS(status);

@@ -4,13 +4,17 @@
  * node types declared here: a run-mode echo over a pair port, a node that
  * spreads items over output channels, and a node with a failing init.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -609,11 +613,84 @@ test_harness_run_graph(void **state)
     flow_harness_result_release(&res);
 }
 
+/* Whether directory `path` holds nothing. */
+static bool
+dir_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    bool empty = true;
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = false;
+    closedir(d);
+    return empty;
+}
+
+/*
+ * A graph that hangs, run with a limit of 1 s: status -1 (the limit), with
+ * flowrun's word on what still ran, in about a second, and no run
+ * directory left (the child was SIGKILLed, silent, its directory left in
+ * TMPDIR). A node's own timeout key ends the run with 124 before the
+ * limit: that stays 124.
+ */
+static void
+test_harness_run_graph_timeout(void **state)
+{
+    static const char hang[] = "[n]\ntype = range\ncount = 4\n"
+                               "[b]\ntype = fault\naction = hang\n%s"
+                               "[out]\ntype = collect\n"
+                               "[links]\npush = n.out -> b.in\n"
+                               "push = b.out -> out.in\n";
+    const char *dir = getenv("FLOW_PLUGIN_DIR");
+    const char *args[] = { "--plugin-path", dir, NULL };
+    char tmpl[] = "/tmp/flow-test-tmpdir-XXXXXX", ini[512];
+    char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    flow_harness_result_t res;
+    struct timespec t0, t1;
+    double secs;
+
+    (void)state;
+    if (!dir || !getenv("FLOWRUN"))
+        skip();
+    assert_non_null(mkdtemp(tmpl));
+    assert_int_equal(setenv("TMPDIR", tmpl, 1), 0);
+    unsetenv("XDG_RUNTIME_DIR");
+    for (int key = 0; key < 2; key++) {
+        snprintf(ini, sizeof(ini), hang, key ? "timeout = 1\n" : "");
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(
+            flow_harness_run_graph(ini, NULL, args, key ? 60 : 1, &res), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        secs = (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (res.status != (key ? 124 : -1) || secs > 8)
+            print_message("status %d after %.2f s:\n%s\n", res.status, secs,
+                          res.err);
+        assert_int_equal(res.status, key ? 124 : -1);
+        assert_true(secs >= 1 && secs < 8);
+        assert_non_null(strstr(res.err, "timed out after 1"));
+        assert_non_null(strstr(res.err, key ? "node 'b' instance 0 (pid "
+                                            : "still running: b[0]"));
+        flow_harness_result_release(&res);
+        assert_true(dir_empty(tmpl)); /* the run directory removed */
+    }
+    assert_int_equal(rmdir(tmpl), 0);
+    if (old)
+        setenv("TMPDIR", old, 1);
+    else
+        unsetenv("TMPDIR");
+    free(old);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_harness_run_mode_pair),
+        cmocka_unit_test(test_harness_run_graph_timeout),
         cmocka_unit_test(test_harness_recv_without_close_fails),
         cmocka_unit_test(test_harness_channels),
         cmocka_unit_test(test_harness_send_on_unknown_port),

@@ -248,10 +248,13 @@ typedef struct flow_harness_result {
  * afterwards. `flowrun` is the program's path; NULL means $FLOWRUN, or
  * "flowrun" found on $PATH. `args` (borrowed; may be NULL) are extra
  * arguments after the file name, NULL-terminated: "--plugin-path", "DIR",
- * "--set", "n=10", ... The child is killed after `timeout_s` seconds (0: no
- * limit) and `res->status` is then -1. Returns 0 when the child ran (whatever
- * its status; 127 if flowrun could not be executed) or -errno if it could
- * not be started.
+ * "--set", "n=10", ... With `timeout_s` > 0 (0: no limit), flowrun is
+ * given `--timeout timeout_s` (unless `args` holds a --timeout), so that it
+ * stops the graph at the limit itself, saying in `res->err` what still ran,
+ * and leaves nothing behind; `res->status` is then -1. A flowrun still
+ * running 10 s after the limit is killed (status -1 too). Returns 0 when the
+ * child ran (whatever its status; 127 if flowrun could not be executed) or
+ * -errno if it could not be started.
  */
 FLOW_EXPORT int flow_harness_run_graph(const char *ini, const char *flowrun,
                                        const char *const *args,
