@@ -15,6 +15,7 @@
  * above.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,30 @@ words_run(flow_node_t *node, void *state)
     return 0;
 }
 
+/* Before the run (flowrun --check too): a chunk fits in a message, which
+ * holds at most UINT32_MAX bytes (each word and its end). A batch of the
+ * link always fits: at most 2^24 words of 64 letters. */
+static int
+words_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
+{
+    const struct words *s = state;
+    uint64_t per = (uint64_t)s->length + 1;
+    uint64_t most = UINT32_MAX / per;
+    uint64_t n = s->chunk < s->count ? (uint64_t)s->chunk : (uint64_t)s->count;
+
+    (void)c;
+    if (s->chunk == 0 || n <= most)
+        return 0;
+    snprintf(why, whylen,
+             "'chunk' = %lld: a message holds at most %lu bytes, and %llu "
+             "words of %lld letters take %llu with their ends (a chunk of at "
+             "most %llu words fits)",
+             (long long)s->chunk, (unsigned long)UINT32_MAX,
+             (unsigned long long)n, (long long)s->length,
+             (unsigned long long)(n * per), (unsigned long long)most);
+    return FLOW_EPARAM;
+}
+
 static void
 words_fini(flow_node_t *node, void *state)
 {
@@ -141,4 +166,5 @@ FLOW_NODE(words) = {
     .init = words_init,
     .run = words_run,
     .fini = words_fini,
+    .check = words_check,
 };

@@ -1068,6 +1068,51 @@ test_core_collect_streams(void **unused)
     free(path);
 }
 
+/*
+ * words: a chunk that cannot fit in a message (at most UINT32_MAX bytes,
+ * each word with its end) is refused by --check, naming the most that
+ * fits: for 64 letters, 4294967295 / 65 = 66076419 words. It was found
+ * after making the words (6 s, 4.4 GB): "cannot add words: malformed
+ * message". The count caps the chunk: a large chunk of few words is fine.
+ */
+static void
+test_core_words_chunk_fits(void **unused)
+{
+    static const struct {
+        const char *chunk, *count;
+        int status;
+    } cases[] = {
+        { "66076420", "1e9", 2 },
+        { "66076419", "1e9", 0 },
+        { "1e9", "66076419", 0 },
+        { "1e9", "66076420", 2 },
+    };
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char chunk[64], count[64];
+        tu_result_t r;
+        snprintf(chunk, sizeof(chunk), "gen.chunk=%s", cases[i].chunk);
+        snprintf(count, sizeof(count), "words=%s", cases[i].count);
+        assert_int_equal(tu_runl(&r, 30, "--check",
+                                 tu_src("graphs/palindromes.ini"), "--set",
+                                 "gen.length=64", "--set", chunk, "--set",
+                                 count, NULL),
+                         cases[i].status);
+        if (cases[i].status)
+            tu_assert_contains(r.err, "node 'gen' of type 'words': 'chunk' "
+                                      "= ");
+        if (cases[i].status)
+            tu_assert_contains(r.err, ": a message holds at most 4294967295 "
+                                      "bytes, and ");
+        if (cases[i].status)
+            tu_assert_contains(r.err, "words of 64 letters take 42949673"
+                                      "00 with their ends (a chunk of at "
+                                      "most 66076419 words fits)\n");
+        tu_result_release(&r);
+    }
+}
+
 /* Every shipped graph passes --check. */
 static void
 test_core_graphs_check(void **unused)
@@ -1137,6 +1182,7 @@ main(void)
         cmocka_unit_test(test_core_collect_shared_stdout),
         cmocka_unit_test(test_core_collect_dir_not_writable),
         cmocka_unit_test(test_core_collect_streams),
+        cmocka_unit_test(test_core_words_chunk_fits),
         cmocka_unit_test(test_core_collect_end_nul),
     };
     tu_watchdog(280);
