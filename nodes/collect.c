@@ -379,8 +379,10 @@ static int __attribute__((cold)) duplicate(flow_node_t *node, uint64_t seq)
     return flow_node_fail(node,
                           "order=input: two messages with sequence number "
                           "%llu: a node upstream sends more than one message "
-                          "per input (in order, one per input, empty if need "
-                          "be; or order=arrival)",
+                          "per input, or merges inputs numbered apart (two "
+                          "sources each count from 0); in order means one "
+                          "message per input of one numbered stream, empty "
+                          "if need be (or use order=arrival)",
                           (unsigned long long)seq);
 }
 

@@ -296,14 +296,18 @@ test_node_collect_duplicate_keeps_old_file(void **state)
 }
 
 /* A message numbered like one already written (not one still waiting):
- * the node fails the same way. */
+ * the node fails the same way, naming both likely causes (a merge of two
+ * streams numbered apart was not among them). */
 static void
 test_node_collect_duplicate_of_written(void **state)
 {
     static const uint64_t seqs[] = { 0, 1, 0 };
 
     expect_duplicate_fails(*state, seqs, 3,
-                           "two messages with sequence number 0");
+                           "two messages with sequence number 0: a node "
+                           "upstream sends more than one message per input, "
+                           "or merges inputs numbered apart (two sources "
+                           "each count from 0)");
 }
 
 /* Numbers in decimal, the negative ones and both ends of int64 included,
