@@ -218,6 +218,21 @@ why_fail(char *why, size_t whylen, const char *fmt, ...)
     return -1;
 }
 
+/* The end of the number at `p`, as flow_parse_int reads one ("1e9",
+ * "2.5e6"): its digits, point and exponent (a sign only after the e). */
+static const char *
+number_end(const char *p)
+{
+    for (; *p; p++) {
+        if ((*p == 'e' || *p == 'E') && (p[1] == '+' || p[1] == '-'))
+            p++;
+        else if (!(*p >= '0' && *p <= '9') && *p != '.' && *p != 'e' &&
+                 *p != 'E')
+            break;
+    }
+    return p;
+}
+
 /*
  * Parse `text` ("lo-hi,lo-hi,...") into the `n` segments `seg`. Returns 0,
  * or -1 with why (naming the parameter) in `why`. Run by the check before
@@ -233,17 +248,22 @@ parse_ranges(const char *text, unsigned n, struct segment *seg, char *why,
     for (;;) {
         int64_t v[2];
         for (int h = 0; h < 2; h++) {
-            char *end;
+            const char *end;
+            int rc;
             while (*p == ' ' || *p == '\t')
                 p++;
-            errno = 0;
-            long long x = strtoll(p, &end, 10);
-            if (end == p || errno != 0 || x < 0 || x > PRIMES_MAX + 1)
+            end = number_end(p);
+            rc = flow_parse_int(p, (size_t)(end - p), &v[h]);
+            if (rc == FLOW_EPARAM || (rc == 0 && v[h] < 0))
                 return why_fail(why, whylen,
                                 "bad number in parameter 'ranges' "
                                 "at '%s'",
                                 p);
-            v[h] = x;
+            if (rc < 0 || v[h] > PRIMES_MAX + 1)
+                return why_fail(why, whylen,
+                                "number '%.*s' of parameter 'ranges' is out "
+                                "of range: at most %lld (2^62 + 1)",
+                                (int)(end - p), p, (long long)(PRIMES_MAX + 1));
             p = end;
             while (*p == ' ' || *p == '\t')
                 p++;

@@ -80,6 +80,20 @@ flow__parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
+int
+flow_parse_int(const char *s, size_t len, int64_t *out)
+{
+    char *text;
+    int rc;
+
+    if (memchr(s, '\0', len))
+        return FLOW_EPARAM;
+    text = flow__xstrndup(s, len);
+    rc = flow__parse_i64(text, out);
+    free(text);
+    return rc;
+}
+
 static int
 parse_bool(const char *s, bool *out)
 {

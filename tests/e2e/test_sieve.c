@@ -16,6 +16,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -412,6 +413,12 @@ test_sieve_bad_params(void **state)
           "sieve.ini:27: node 'main' of type 'primes': bad number in "
           "parameter 'ranges' at 'garbage'" },
         { "main.ranges=10-30;30-50", "wants ranges separated by commas" },
+        /* Past 2^62 + 1: out of range, not a "bad number". */
+        { "main.ranges=10-9223372036854775807",
+          "number '9223372036854775807' of parameter 'ranges' is out of "
+          "range: at most 4611686018427387905 (2^62 + 1)" },
+        { "main.ranges=10-99999999999999999999", "is out of range" },
+        { "main.ranges=10-1.5", "bad number in parameter 'ranges' at '1.5'" },
     };
     tu_result_t r;
     (void)state;
@@ -436,6 +443,25 @@ test_sieve_bad_params(void **state)
                              "--check", "--set", "segments=2", "--set",
                              "main.ranges=10-30,30-50", NULL),
                      0);
+    tu_result_release(&r);
+    /* Numbers written as other integer values may be: 1e3, 2.5e3. */
+    assert_int_equal(tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"),
+                             "--set", "segments=2", "--set",
+                             "main.ranges=5-1e2, 1e2-2.5e2", NULL),
+                     0);
+    {
+        size_t n = 0;
+        for (int64_t v = 2; v < 250; v++) {
+            bool prime = true;
+            for (int64_t d = 2; d * d <= v; d++)
+                prime = prime && v % d;
+            n += prime;
+        }
+        size_t lines = 0;
+        for (const char *c = r.out; *c; c++)
+            lines += *c == '\n';
+        assert_int_equal(lines, n); /* the primes below 250: 53 */
+    }
     tu_result_release(&r);
     /* The largest limit allowed passes the check. */
     assert_int_equal(tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"),

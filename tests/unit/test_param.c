@@ -375,6 +375,30 @@ test_param_parse_i64_edges(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* flow_parse_int, the public form for nodes: the same numbers, read from
+ * the middle of a string by length (primes' "ranges": "11-1e3,1e3-2e3"). */
+static void
+test_param_parse_int_public(void **state)
+{
+    static const char list[] = "11-1e3,1e3-2.5e3,7-9223372036854775808";
+    int64_t v = 0;
+
+    (void)state;
+    assert_int_equal(flow_parse_int(list, 2, &v), 0);
+    assert_int_equal(v, 11);
+    assert_int_equal(flow_parse_int(list + 3, 3, &v), 0);
+    assert_int_equal(v, 1000);
+    assert_int_equal(flow_parse_int(list + 11, 5, &v), 0);
+    assert_int_equal(v, 2500);
+    assert_int_equal(flow_parse_int(list + 3, 4, &v), FLOW_EPARAM); /* "1e3," */
+    assert_int_equal(flow_parse_int(list + 19, 19, &v), -ERANGE);
+    assert_int_equal(flow_parse_int(list, 0, &v), FLOW_EPARAM);
+    assert_int_equal(flow_parse_int("1\0002", 3, &v), FLOW_EPARAM);
+    v = 5;
+    assert_int_equal(flow_parse_int("1.5", 3, &v), FLOW_EPARAM);
+    assert_int_equal(v, 5); /* untouched on failure */
+}
+
 /* ---- flow__desc_check --------------------------------------------------- */
 
 static int
@@ -808,6 +832,7 @@ main(void)
         cmocka_unit_test(test_param_defaults),
         cmocka_unit_test(test_param_short_reason_buffer),
         cmocka_unit_test(test_param_parse_i64_edges),
+        cmocka_unit_test(test_param_parse_int_public),
         cmocka_unit_test(test_param_desc_check_accepts_good),
         cmocka_unit_test(test_param_desc_check_rejects_broken),
         cmocka_unit_test(test_param_desc_check_in_registry),

@@ -138,6 +138,15 @@ typedef struct flow_param {
         NULL, (flow_param_type_t)0, 0, NULL, 0, 0, 0, 0, NULL, NULL \
     }
 
+/*
+ * Parse the `len` bytes at `s` (borrowed; no NUL needed) as FLOW_PARAM_INT
+ * values are read: decimal, with an optional fraction and exponent whose
+ * value is whole ("-12", "1e9", "2.5e6"), and nothing around it. For nodes
+ * that read numbers out of a string parameter (a list). Returns 0 with
+ * `*out` set, FLOW_EPARAM for anything else, or -ERANGE beyond int64_t.
+ */
+FLOW_EXPORT int flow_parse_int(const char *s, size_t len, int64_t *out);
+
 /* ---- Ports --------------------------------------------------------------- */
 
 typedef enum flow_port_dir {
