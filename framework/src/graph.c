@@ -165,6 +165,7 @@ kv_free(flow_kv_t *kv, size_t n)
         free(kv[i].key);
         free(kv[i].value);
         free(kv[i].ref);
+        free(kv[i].set_over);
     }
     free(kv);
 }

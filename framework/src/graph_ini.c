@@ -181,12 +181,10 @@ kv_add(flow_kv_t **kv, size_t *n, size_t *cap, const char *key,
        const char *value, int line, bool from_set)
 {
     flow__xgrow((void **)kv, cap, *n + 1, sizeof(**kv));
-    (*kv)[*n].key = flow__xstrdup(key);
-    (*kv)[*n].value = flow__xstrdup(value);
-    (*kv)[*n].line = line;
-    (*kv)[*n].from_set = from_set;
-    (*kv)[*n].used = false;
-    (*kv)[*n].ref = NULL;
+    (*kv)[*n] = (flow_kv_t){ .key = flow__xstrdup(key),
+                             .value = flow__xstrdup(value),
+                             .line = line,
+                             .from_set = from_set };
     (*n)++;
 }
 
@@ -208,6 +206,25 @@ warn(flow_graph_t *g, int line, const char *fmt, ...)
     g->warnings[g->nwarnings++] = flow__xstrdup(msg);
 }
 
+/* The value `value` of `node`.`key`, replaced by --set: note it on the
+ * graph parameters it referred to (once each), for their "not used"
+ * warning. */
+static void
+note_set_over(flow_graph_t *g, const char *value, const char *node,
+              const char *key)
+{
+    const char *p = value, *end;
+
+    while ((p = strstr(p, "${")) && (end = strchr(p, '}'))) {
+        char *name = flow__xstrndup(p + 2, (size_t)(end - p - 2));
+        flow_kv_t *kv = kv_find(g->params, g->nparams, name);
+        if (kv && !kv->set_over)
+            kv->set_over = flow__xasprintf("%s.%s", node, key);
+        free(name);
+        p = end + 1;
+    }
+}
+
 /* A graph parameter no node value and no link refers to is most likely a
  * misspelt one (`workes = 4` beside `workers = 2`): say so. */
 static void
@@ -220,6 +237,14 @@ warn_unused_params(flow_graph_t *g)
 
         if (kv->used)
             continue;
+        if (kv->set_over) { /* referred to, but not after the --set */
+            warn(g, kv->line,
+                 "graph parameter '%s'%s is not used: the value that "
+                 "refers to it as ${%s}, %s, is set on the command line",
+                 kv->key, kv->from_set ? " (set on the command line)" : "",
+                 kv->key, kv->set_over);
+            continue;
+        }
         for (size_t k = 0; k < g->nparams && nn < 64; k++)
             if (k != i && g->params[k].used)
                 names[nn++] = g->params[k].key;
@@ -551,6 +576,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
                                   "--set '%s': a node's type cannot be set", s);
             kv = kv_find(n->kv, n->nkv, dot + 1);
             if (kv) {
+                note_set_over(g, kv->value, n->name, dot + 1);
                 free(kv->value);
                 kv->value = flow__xstrdup(eq + 1);
                 kv->from_set = true;

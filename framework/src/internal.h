@@ -166,6 +166,8 @@ typedef struct flow_kv {
     bool from_set; /* overridden on the command line */
     char *ref;     /* the first graph parameter its value refers to */
     bool used;
+    char *set_over; /* a graph parameter's: "node.key", a value that
+                       referred to it, replaced by --set */
 } flow_kv_t;
 
 /* A check callback's view of the graph: a node of a graph, or the node of

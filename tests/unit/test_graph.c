@@ -471,6 +471,22 @@ test_graph_unused_param_warns(void **state)
         fail_msg("%s", diag.msg);
     assert_int_equal(flow_graph_warning_count(g), 0);
     flow_graph_destroy(&g);
+    /* Referred to in the file, by a value --set replaces: the warning says
+     * so, and suggests no other name (it said "no node value or link
+     * refers to it as ${n}; did you mean ..."). */
+    {
+        const char *over[] = { "src.count=5" };
+        g = flow_graph_load_string(used, strlen(used), "u.ini", reg, over, 1,
+                                   &diag);
+        if (!g)
+            fail_msg("%s", diag.msg);
+        assert_int_equal(flow_graph_warning_count(g), 1);
+        assert_string_equal(flow_graph_warning(g, 0),
+                            "u.ini:2: graph parameter 'n' is not used: the "
+                            "value that refers to it as ${n}, src.count, is "
+                            "set on the command line");
+        flow_graph_destroy(&g);
+    }
     flow_registry_destroy(&reg);
 }
 
