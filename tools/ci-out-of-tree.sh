@@ -67,9 +67,10 @@ fi
 
 step "scaffold $name with the installed flow-new-node"
 "$prefix/bin/flow-new-node" "$name" "$node" >/dev/null
-# A built-in type's name, or one that does not start with a letter: refused
+# A built-in type's name, one that does not start with a letter, or a C
+# keyword (the skeleton's struct NAME would not compile): refused
 # (exit 2), nothing written.
-for bad in collect _under 9lives; do
+for bad in collect _under 9lives int bool; do
     rc=0
     "$prefix/bin/flow-new-node" "$bad" "$tmp/bad-$bad" 2>/dev/null || rc=$?
     [ "$rc" = 2 ] || fail "flow-new-node $bad exited $rc, not 2"
@@ -82,7 +83,7 @@ cp "$prefix/bin/flow-new-node" "$tmp/alone/"
 if ! PATH=/usr/bin:/bin command -v flowrun >/dev/null; then
     PATH=/usr/bin:/bin "$tmp/alone/flow-new-node" zeta "$tmp/zeta" \
         >/dev/null 2>"$tmp/alone.err" || fail "flow-new-node without flowrun failed"
-    grep -q "warning: no flowrun next to this script or on PATH: not checked that 'zeta' is a new node type" \
+    grep -q "warning: no flowrun beside this script, in ../build/bin or on PATH: not checked that 'zeta' is a new node type" \
         "$tmp/alone.err" || fail "flow-new-node without flowrun said nothing of it"
     [ -f "$tmp/zeta/zeta.c" ] || fail "flow-new-node without flowrun wrote no zeta.c"
 fi
