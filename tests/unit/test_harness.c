@@ -648,6 +648,8 @@ test_harness_run_graph_timeout(void **state)
     const char *args[] = { "--plugin-path", dir, NULL };
     char tmpl[] = "/tmp/flow-test-tmpdir-XXXXXX", ini[512];
     char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    char *xdg =
+        getenv("XDG_RUNTIME_DIR") ? strdup(getenv("XDG_RUNTIME_DIR")) : NULL;
     flow_harness_result_t res;
     struct timespec t0, t1;
     double secs;
@@ -682,7 +684,10 @@ test_harness_run_graph_timeout(void **state)
         setenv("TMPDIR", old, 1);
     else
         unsetenv("TMPDIR");
+    if (xdg)
+        setenv("XDG_RUNTIME_DIR", xdg, 1);
     free(old);
+    free(xdg);
 }
 
 int
