@@ -10,10 +10,6 @@
  * ("out.txt", "./out.txt", "dir/../out.txt"). A FIFO, a device or a socket
  * is no file to replace: writers share it, as with a shell's `>`.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* asprintf */
-#endif
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +26,8 @@ canonical(const char *path)
     const char *base = slash ? slash + 1 : path;
     char *dir = flow__xstrndup(path, slash ? (size_t)(slash - path) : 0);
     char *real = realpath(!slash ? "." : *dir ? dir : "/", NULL);
-    char *out = NULL;
+    char *out = real ? flow__xasprintf("%s/%s", real, base) : NULL;
 
-    if (real && asprintf(&out, "%s/%s", real, base) < 0)
-        out = NULL;
     free(real);
     free(dir);
     return out;

@@ -260,6 +260,13 @@ const char *flow__suggest(const char *word, const char *const *names, size_t n);
  */
 int flow__link_hwm_default(flow_type_t type, size_t batch);
 
+/* A file the run writes: the path as given, and who writes it ("node 'out'
+ * (line 12, output 'x')", "--stats-json 'x'"). */
+typedef struct flow_claim {
+    char *path;
+    char *owner;
+} flow_claim_t;
+
 struct flow_graph {
     char *file;
     char *name;
@@ -273,12 +280,8 @@ struct flow_graph {
     flow_registry_t *reg;
     char **warnings; /* flow_graph_warning */
     size_t nwarnings;
-    bool file_is_path; /* `file` names the graph file, not a string's name */
-    struct flow_claim {
-        char *path; /* as given */
-        char
-            *owner; /* "node 'out' (line 12, output 'x')", "--stats-json 'x'" */
-    } * claims;     /* files the run writes (claim.c) */
+    bool file_is_path;    /* `file` names the graph file, not a string's name */
+    flow_claim_t *claims; /* files the run writes (claim.c) */
     size_t nclaims;
 };
 
