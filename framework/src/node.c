@@ -1615,6 +1615,11 @@ static volatile int watcher_quit;
  * ABORT reaches an instance blocked anywhere (in a send at the high-water
  * mark, in a receive, in node code): it raises SIGTERM, the hard stop.
  */
+/* Seconds an instance started apart has to end after the rendezvous
+ * stopped it (or was lost): then it ends itself, as a local run's
+ * launcher SIGKILLs an instance after its grace. */
+#define WATCH_STOP_S 2.0
+
 static void *
 watch_main(void *arg)
 {
@@ -1622,7 +1627,7 @@ watch_main(void *arg)
     void *s = zmq_socket(node->ctx, ZMQ_DEALER), *mon = NULL;
     char line[64], buf[16], ep[64];
     int linger = 0, n;
-    double lost = 0;
+    double lost = 0, stop_by = 0;
 
     if (!s)
         return NULL;
@@ -1644,7 +1649,16 @@ watch_main(void *arg)
     while (!__atomic_load_n(&watcher_quit, __ATOMIC_RELAXED)) {
         zmq_pollitem_t it[2] = { { s, 0, ZMQ_POLLIN, 0 },
                                  { mon, 0, ZMQ_POLLIN, 0 } };
-        if (lost > 0 && (double)now_ns() / 1e9 - lost > 2.0) {
+        double t = (double)now_ns() / 1e9;
+        if (stop_by > 0 && t > stop_by) {
+            /* Stopped, and still here: the node is busy in its own code,
+             * or ignores SIGTERM. No launcher here to SIGKILL it. */
+            flow_node_log(node, FLOW_LOG_ERROR,
+                          "did not end within %.0f s of the stop: ended",
+                          WATCH_STOP_S);
+            _exit(128 + SIGTERM);
+        }
+        if (stop_by == 0 && lost > 0 && t - lost > 2.0) {
             /* Gone for good and we were not released: stop, saying why
              * (the exit status alone is that of a stop order). */
             flow_node_log(node, FLOW_LOG_ERROR,
@@ -1652,16 +1666,16 @@ watch_main(void *arg)
                           "stopping",
                           net.rdv);
             kill(getpid(), SIGTERM);
-            break;
+            stop_by = t + WATCH_STOP_S;
         }
         if (zmq_poll(it, mon ? 2 : 1, 100) <= 0)
             continue;
         if ((it[0].revents & ZMQ_POLLIN) &&
             zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT) >= 5 &&
-            !strncmp(buf, "ABORT", 5)) {
+            !strncmp(buf, "ABORT", 5) && stop_by == 0) {
             say_stopped(node);
             kill(getpid(), SIGTERM);
-            break;
+            stop_by = t + WATCH_STOP_S;
         }
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
             uint16_t ev = monitor_event(mon);

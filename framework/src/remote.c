@@ -57,15 +57,57 @@ route_address(const char *rdv, char *buf, size_t size)
     return rc;
 }
 
-static volatile sig_atomic_t forward_sig;
+static volatile sig_atomic_t forward_sig, forward_count;
 static pid_t instance_pid;
 
+/* Seconds an instance's node has to end after the first stop signal, as a
+ * local run gives its graph: then it is killed. */
+#define INSTANCE_STOP_S 5.0
+
+/* A stop signal for this instance: passed on to its node; a second one
+ * kills it at once, as in a local run. */
 static void
 on_forward(int sig)
 {
-    forward_sig = sig;
+    if (!forward_sig)
+        forward_sig = sig;
+    forward_count++;
     if (instance_pid > 0)
-        kill(instance_pid, sig);
+        kill(instance_pid, forward_count > 1 ? SIGKILL : sig);
+}
+
+/* Wait for the instance's node `pid`; one still running INSTANCE_STOP_S
+ * after a stop signal (a node busy in its own code, or one that ignores
+ * the signal) is killed. Returns its wait status. */
+static int
+wait_instance(pid_t pid)
+{
+    double stop_at = 0;
+    int status = 0;
+
+    for (;;) {
+        pid_t rc = waitpid(pid, &status, forward_sig ? WNOHANG : 0);
+        if (rc == pid || (rc < 0 && errno != EINTR))
+            return status;
+        if (!forward_sig)
+            continue;
+        if (stop_at == 0)
+            stop_at = flow__now_s() + INSTANCE_STOP_S;
+        if (flow__now_s() > stop_at) {
+            fprintf(stderr,
+                    "flowrun: the instance's node (pid %d) did not end "
+                    "within %.0f s of SIG%s: killed\n",
+                    (int)pid, INSTANCE_STOP_S,
+                    sigabbrev_np((int)forward_sig)
+                        ? sigabbrev_np((int)forward_sig)
+                        : "?");
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            return status;
+        }
+        nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+    }
 }
 
 int
@@ -77,7 +119,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     static char addr[512];
     struct sigaction sa, old_chld;
     sigset_t stops;
-    int status = 0, rc;
+    int status = 0;
     pid_t pid;
 
     if (diag) {
@@ -148,8 +190,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         if (sigismember(&stops, sig) == 1)
             sigaction(sig, &sa, NULL);
     sigprocmask(SIG_UNBLOCK, &stops, NULL); /* if the caller blocked them */
-    while ((rc = (int)waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-        ;
+    status = wait_instance(pid);
     sigaction(SIGCHLD, &old_chld, NULL);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     /* Not for 143 (stopped: by the rendezvous, or it was lost) unless a
@@ -196,6 +237,8 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         return 2; /* a usage error, said */
     if (code == FLOW__EXIT_UNREACHED)
         return 1;
+    if (forward_sig && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        return 128 + forward_sig; /* stopped here, killed or not */
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + WTERMSIG(status);

@@ -426,6 +426,78 @@ tcp_lost_after_done() {
     wait "${SLOW_PIDS[@]}" 2>/dev/null
 }
 
+# stuck_graph FILE: a slow_graph whose node "slow" hangs after 5 messages,
+# ignoring SIGTERM (fault action=hang), as a node busy in its own code.
+stuck_graph() {
+    cat >"$1" <<'INI'
+[graph]
+name = stuck
+[src]
+type = range
+count = 1024000
+[slow]
+type = fault
+action = hang
+after = 5
+[out]
+type = collect
+mode = count
+[links]
+push = src.out -> slow.in batch=1024
+push = slow.out -> out.in
+INI
+}
+
+# An instance whose node does not end when stopped (stuck in its own code,
+# deaf to SIGTERM): stopped by the rendezvous, it ends itself 2 s later;
+# sent a stop signal, its flowrun --instance kills it 5 s later, or at once
+# at a second signal, as a local run does. It stayed up for ever, whatever
+# the signals.
+tcp_instance_stuck() {
+    local g=$W/stuck.ini rc t n ok
+    stuck_graph "$g"
+    start_slow_run stuck-rv "$g" || return
+    sleep 1.5
+    kill -TERM "$(pgrep -P "$RV_PID")"
+    t=$SECONDS
+    wait "${SLOW_PIDS[1]}"
+    rc=$?
+    if [ $rc = 143 ] && [ $((SECONDS - t)) -le 5 ] &&
+        grep -q "slow\[0\] error: did not end within 2 s of the stop: ended" "$W/stuck-rv-slow-0.err"; then
+        pass "tcp: a stuck instance stopped by the rendezvous ends itself 2 s later (143)"
+    else
+        fail "tcp: a stuck instance stopped by the rendezvous exits $rc after $((SECONDS - t)) s"
+        show "$W/stuck-rv-slow-0.err"
+    fi
+    wait "$RV_PID" "${SLOW_PIDS[@]}" 2>/dev/null
+    for n in 1 2; do
+        start_slow_run stuck-sig$n "$g" || return
+        sleep 1.5
+        t=$SECONDS
+        kill -TERM "${SLOW_PIDS[1]}"
+        if [ $n = 2 ]; then
+            sleep 0.3
+            kill -TERM "${SLOW_PIDS[1]}"
+        fi
+        wait "${SLOW_PIDS[1]}"
+        rc=$?
+        ok=0
+        if [ $n = 2 ]; then
+            [ $((SECONDS - t)) -le 2 ] && ok=1
+        elif [ $((SECONDS - t)) -le 8 ] &&
+            grep -q "did not end within 5 s of SIGTERM: killed" "$W/stuck-sig$n-slow-0.err"; then
+            ok=1
+        fi
+        if [ $rc = 143 ] && [ $ok = 1 ]; then
+            pass "tcp: a stuck instance sent $n SIGTERM: killed $([ $n = 1 ] && echo "5 s later" || echo "at the second"), exit 143"
+        else
+            fail "tcp: a stuck instance sent $n SIGTERM exits $rc after $((SECONDS - t)) s"
+            show "$W/stuck-sig$n-slow-0.err"
+        fi
+        wait "$RV_PID" "${SLOW_PIDS[@]}" 2>/dev/null
+    done
+}
+
 # A stop signal sent to one `flowrun --instance` (a scheduler preempting
 # it, a user): the instance says it was stopped, exits 128+N, and the
 # rendezvous names the signal once, and exits 1 (it said the instance lost
@@ -667,6 +739,7 @@ part_tcp() {
     tcp_lost
     tcp_lost_after_done
     tcp_instance_stopped
+    tcp_instance_stuck
     tcp_refusals
     tcp_fail_unregistered
 }
