@@ -910,8 +910,10 @@ flow_harness_run_graph(const char *ini, const char *flowrun,
     /* flowrun stops the graph itself at the limit, saying what still ran,
      * and removes its run directory; the kill below is for a flowrun that
      * does not end by then. */
-    if (timeout_s > 0 && !own_timeout) {
-        snprintf(limit, sizeof(limit), "%.3f", timeout_s);
+    if (timeout_s > 0 && timeout_s <= 1e7 && !own_timeout) {
+        /* flowrun takes 0 < S <= 1e7 (a longer limit is the kill's) */
+        snprintf(limit, sizeof(limit), "%.3f",
+                 timeout_s < 0.001 ? 0.001 : timeout_s);
         argv[nargs + 2] = "--timeout";
         argv[nargs + 3] = limit;
         kill_after = timeout_s + HARNESS_KILL_AFTER_S;

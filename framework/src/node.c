@@ -2083,7 +2083,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         node.failed = false;
         node.stopped = true;
         rc = 0;
-    } else if (rc == 0 && stop_soft && (node.is_source || node.may_stop)) {
+    } else if (rc == 0 && stop_soft && !stop_hard && node.may_stop) {
         /* Told to stop, it returned 0, as it may: what it left unread it
          * left as asked, all the same. */
         node.stopped = true;

@@ -1497,6 +1497,11 @@ test_observe_options(void **unused)
             tu_assert_contains(r.err, "' is the graph file: writing there "
                                       "would replace the graph\n");
             tu_result_release(&r);
+            /* --check says so too (it said the graph was valid). */
+            assert_int_equal(
+                tu_runl(&r, 30, "--check", opt, graph, graph, NULL), 2);
+            tu_assert_contains(r.err, "' is the graph file");
+            tu_result_release(&r);
             assert_int_equal(stat(graph, &after), 0);
             assert_int_equal(before.st_size, after.st_size);
             assert_int_equal(before.st_mtime, after.st_mtime);

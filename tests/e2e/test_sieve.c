@@ -444,6 +444,28 @@ test_sieve_bad_params(void **state)
                              "main.ranges=10-30,30-50", NULL),
                      0);
     tu_result_release(&r);
+    /* The ends: 0 is a number, 2^62 + 1 the largest; one past it is out
+     * of range. */
+    {
+        static const struct {
+            const char *segments, *ranges;
+            int status;
+        } ends[] = {
+            { "segments=2", "main.ranges=0-50,50-100", 0 },
+            { "segments=1", "main.ranges=2-4611686018427387905", 0 },
+            { "segments=1", "main.ranges=2-4611686018427387906", 2 },
+        };
+        for (size_t i = 0; i < sizeof(ends) / sizeof(*ends); i++) {
+            assert_int_equal(tu_runl(&r, RUN_TIMEOUT,
+                                     tu_src("graphs/sieve.ini"), "--check",
+                                     "--set", ends[i].segments, "--set",
+                                     ends[i].ranges, NULL),
+                             ends[i].status);
+            if (ends[i].status)
+                tu_assert_contains(r.err, "is out of range");
+            tu_result_release(&r);
+        }
+    }
     /* Numbers written as other integer values may be: 1e3, 2.5e3. */
     assert_int_equal(tu_runl(&r, RUN_TIMEOUT, tu_src("graphs/sieve.ini"),
                              "--set", "segments=2", "--set",

@@ -487,6 +487,24 @@ test_graph_unused_param_warns(void **state)
                             "set on the command line");
         flow_graph_destroy(&g);
     }
+    /* Two such values: the first named; the parameter set too: said. */
+    {
+        static const char two[] = "[graph]\nn = 3\n[src]\ntype = range\n"
+                                  "count = ${n}\nstart = ${n}\n"
+                                  "[out]\ntype = collect\n"
+                                  "[links]\npush = src.out -> out.in\n";
+        const char *over[] = { "src.count=5", "src.start=1", "n=4" };
+        g = flow_graph_load_string(two, strlen(two), "t.ini", reg, over, 3,
+                                   &diag);
+        if (!g)
+            fail_msg("%s", diag.msg);
+        assert_int_equal(flow_graph_warning_count(g), 1);
+        assert_string_equal(flow_graph_warning(g, 0),
+                            "t.ini:2: graph parameter 'n' (set on the command "
+                            "line) is not used: the value that refers to it "
+                            "as ${n}, src.count, is set on the command line");
+        flow_graph_destroy(&g);
+    }
     flow_registry_destroy(&reg);
 }
 
@@ -1013,6 +1031,22 @@ test_graph_claim_file(void **state)
     assert_string_equal(diag.msg, "--b '/tmp//flow-claim-a' is also written "
                                   "by --a '/tmp/flow-claim-a': one would "
                                   "replace the other");
+    /* Paths not there yet, spelt two ways: relative (./), under the root
+     * (/./), in a directory that does not exist (the same text). */
+    assert_int_equal(flow_graph_claim_file(g, "--r", "flow-claim-rel", &diag),
+                     0);
+    assert_int_equal(
+        flow_graph_claim_file(g, "--r2", "./flow-claim-rel", &diag),
+        FLOW_EUSAGE);
+    assert_int_equal(flow_graph_claim_file(g, "--s", "/flow-claim-x", &diag),
+                     0);
+    assert_int_equal(flow_graph_claim_file(g, "--s2", "/./flow-claim-x", &diag),
+                     FLOW_EUSAGE);
+    assert_int_equal(flow_graph_claim_file(g, "--n", "/nonexistent-d/x", &diag),
+                     0);
+    assert_int_equal(
+        flow_graph_claim_file(g, "--n2", "/nonexistent-d/x", &diag),
+        FLOW_EUSAGE);
     assert_int_equal(flow_graph_claim_file(g, "--c", "/dev/null", &diag), 0);
     assert_int_equal(flow_graph_claim_file(g, "--d", "/dev/null", &diag), 0);
     assert_int_equal(

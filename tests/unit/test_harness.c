@@ -679,6 +679,20 @@ test_harness_run_graph_timeout(void **state)
         flow_harness_result_release(&res);
         assert_true(dir_empty(tmpl)); /* the run directory removed */
     }
+    /* A --timeout of the caller's is flowrun's own (124, not -1), and a
+     * node's timeout key without a limit here is 124 too. */
+    for (int own = 0; own < 2; own++) {
+        const char *targs[] = { "--plugin-path", dir, "--timeout", "1", NULL };
+        snprintf(ini, sizeof(ini), hang, own ? "" : "timeout = 1\n");
+        assert_int_equal(flow_harness_run_graph(ini, NULL, own ? targs : args,
+                                                own ? 30 : 0, &res),
+                         0);
+        if (res.status != 124)
+            print_message("own=%d: status %d\n%s\n", own, res.status, res.err);
+        assert_int_equal(res.status, 124);
+        flow_harness_result_release(&res);
+        assert_true(dir_empty(tmpl));
+    }
     assert_int_equal(rmdir(tmpl), 0);
     if (old)
         setenv("TMPDIR", old, 1);

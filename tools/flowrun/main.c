@@ -630,23 +630,6 @@ main(int argc, char **argv)
                        i < flow_graph_warning_count(g);
          i++)
         fprintf(stderr, "flowrun: warning: %s\n", flow_graph_warning(g, i));
-    if (check) {
-        if (!ro.quiet)
-            fprintf(stderr, "flowrun: graph '%s' is valid: %u processes\n",
-                    flow_graph_name(g), flow_graph_process_count(g));
-        flow_graph_destroy(&g);
-        flow_registry_destroy(&reg);
-        return 0;
-    }
-    if (dot) {
-        rc = flow_graph_write_dot(g, stdout);
-        if (rc)
-            fprintf(stderr, "flowrun: error: cannot write DOT: %s\n",
-                    flow_strerror(rc));
-        flow_graph_destroy(&g);
-        flow_registry_destroy(&reg);
-        return rc ? 1 : 0;
-    }
     /* The counter files are written when the run ends: a path that cannot
      * be written, the graph file, or one file for both or for a node too
      * (one would overwrite the other), is a usage error now, not a lost
@@ -670,6 +653,23 @@ main(int argc, char **argv)
             flow_registry_destroy(&reg);
             return 2;
         }
+    }
+    if (check) {
+        if (!ro.quiet)
+            fprintf(stderr, "flowrun: graph '%s' is valid: %u processes\n",
+                    flow_graph_name(g), flow_graph_process_count(g));
+        flow_graph_destroy(&g);
+        flow_registry_destroy(&reg);
+        return 0;
+    }
+    if (dot) {
+        rc = flow_graph_write_dot(g, stdout);
+        if (rc)
+            fprintf(stderr, "flowrun: error: cannot write DOT: %s\n",
+                    flow_strerror(rc));
+        flow_graph_destroy(&g);
+        flow_registry_destroy(&reg);
+        return rc ? 1 : 0;
     }
     for (int i = 0; i < 2; i++) { /* then make them: nothing when refused */
         const char *path = i ? ro.dot_stats : ro.stats_json;
