@@ -301,6 +301,18 @@ stdout_status(int status)
     return status ? status : 1;
 }
 
+/* Whether standard output is the terminal standard error is: the graph's
+ * output would land in the middle of the progress line (which is erased
+ * before flowrun's own lines only). */
+static bool
+stdout_on_stderr(void)
+{
+    struct stat o, e;
+
+    return isatty(STDOUT_FILENO) && !fstat(STDOUT_FILENO, &o) &&
+           !fstat(STDERR_FILENO, &e) && o.st_rdev == e.st_rdev;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -688,7 +700,7 @@ main(int argc, char **argv)
         fclose(f);
     }
     if (progress < 0)
-        progress = !ro.quiet && isatty(STDERR_FILENO);
+        progress = !ro.quiet && isatty(STDERR_FILENO) && !stdout_on_stderr();
     ro.progress = progress;
     if (slurm_task) {
         status = run_slurm_task(g, rendezvous, instance, ro.bind);
