@@ -137,9 +137,16 @@ flow__bind_resolve(const char *bind, char *out, size_t size)
     unsigned char buf[sizeof(struct in6_addr)];
     int rc;
 
+    if (bind && (inet_pton(AF_INET6, bind, buf) == 1 ||
+                 (bind[0] == '[' && strchr(bind, ']')))) {
+        snprintf(out, size,
+                 "--bind '%s': IPv6 is not supported yet: give an IPv4 "
+                 "address, an interface or a host name with an IPv4 address",
+                 bind);
+        return -EAFNOSUPPORT;
+    }
     if (!bind || !*bind || !strcmp(bind, "*") ||
-        inet_pton(AF_INET, bind, buf) == 1 ||
-        inet_pton(AF_INET6, bind, buf) == 1 || if_nametoindex(bind)) {
+        inet_pton(AF_INET, bind, buf) == 1 || if_nametoindex(bind)) {
         snprintf(out, size, "%s", bind ? bind : "");
         return 0;
     }
