@@ -60,6 +60,29 @@ route_address(const char *rdv, char *buf, size_t size)
 static volatile sig_atomic_t forward_sig, forward_count;
 static pid_t instance_pid;
 
+/* Send "VERB k how" to the rendezvous, waiting at most `linger` ms for it
+ * to go: the instance ends without telling it otherwise. */
+static void
+tell_rendezvous(const char *rendezvous, const char *verb, size_t k,
+                const char *how, int linger)
+{
+    char line[768];
+    void *ctx = zmq_ctx_new();
+    void *s = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    int len = snprintf(line, sizeof(line), "%s %zu %s\n", verb, k, how);
+
+    if (len >= (int)sizeof(line))
+        len = (int)sizeof(line) - 1;
+    if (s) {
+        zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+        if (!zmq_connect(s, rendezvous))
+            zmq_send(s, line, (size_t)len, 0);
+        zmq_close(s);
+    }
+    if (ctx)
+        zmq_ctx_term(ctx);
+}
+
 /* Seconds an instance's node has to end after the first stop signal, as a
  * local run gives its graph: then it is killed. */
 #define INSTANCE_STOP_S 5.0
@@ -154,10 +177,17 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
          * name may resolve to a loopback address (Debian's 127.0.1.1). */
         if (route_address(rendezvous, addr, sizeof(addr)) == 0)
             bind = addr;
-    } else if (flow__bind_resolve(bind, addr, sizeof(addr))) {
-        flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", addr);
-        return 2;
     } else {
+        char why[FLOW_DIAG_MSG];
+        if (flow__bind_check(bind, addr, sizeof(addr), why, sizeof(why))) {
+            /* A usage error here, and the run's failure there: the
+             * rendezvous would wait for this instance for ever. */
+            flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", why);
+            tell_rendezvous(rendezvous, "FAIL",
+                            flow__proc_index(graph, (size_t)n, inst), why,
+                            2000);
+            return 2;
+        }
         bind = addr;
     }
     fflush(NULL);
@@ -199,10 +229,8 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
      * one to tell, and a FAIL would wait its linger out). */
     if (status != 0 && (forward_sig || code != 128 + SIGTERM) &&
         code != FLOW__EXIT_REFUSED && code != FLOW__EXIT_UNREACHED) {
-        char how[128], line[256];
-        void *ctx = zmq_ctx_new();
-        void *s = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
-        int linger = 2000, len;
+        char how[128];
+        int linger = 2000;
 
         if (forward_sig) {
             /* Said here and there: the rendezvous saw only a connection
@@ -221,17 +249,8 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         } else {
             flow__status_describe(status, how, sizeof(how));
         }
-        len = snprintf(line, sizeof(line), "%s %zu %s\n",
-                       forward_sig ? "STOPPED" : "FAIL",
-                       flow__proc_index(graph, (size_t)n, inst), how);
-        if (s) {
-            zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-            if (!zmq_connect(s, rendezvous))
-                zmq_send(s, line, (size_t)len, 0);
-            zmq_close(s);
-        }
-        if (ctx)
-            zmq_ctx_term(ctx);
+        tell_rendezvous(rendezvous, forward_sig ? "STOPPED" : "FAIL",
+                        flow__proc_index(graph, (size_t)n, inst), how, linger);
     }
     if (code == FLOW__EXIT_REFUSED)
         return 2; /* a usage error, said */

@@ -167,6 +167,37 @@ flow__bind_resolve(const char *bind, char *out, size_t size)
 }
 
 int
+flow__bind_check(const char *bind, char *addr, size_t size, char *why,
+                 size_t whylen)
+{
+    char ep[300];
+    void *ctx, *s;
+    int rc = 0, zero = 0;
+
+    if (flow__bind_resolve(bind, addr, size)) {
+        snprintf(why, whylen, "%s", addr);
+        return FLOW_EUSAGE;
+    }
+    ctx = zmq_ctx_new();
+    s = ctx ? zmq_socket(ctx, ZMQ_PULL) : NULL;
+    snprintf(ep, sizeof(ep), "tcp://%s:*", addr);
+    if (s && zmq_bind(s, ep)) {
+        snprintf(why, whylen,
+                 "--bind '%s': cannot bind a TCP socket there (%s): give an "
+                 "address of this host, a host name or an interface",
+                 bind, zmq_strerror(zmq_errno()));
+        rc = FLOW_EUSAGE;
+    }
+    if (s) {
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_close(s);
+    }
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}
+
+int
 flow__endpoint_fix(char *ep, size_t size, const char *host)
 {
     char addr[64], port[16], *colon;

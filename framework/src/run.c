@@ -588,44 +588,6 @@ fd_limit_for(size_t nprocs)
     return FLOW_EUSAGE; /* no node failed: the run cannot start here */
 }
 
-/*
- * With TCP links, whether the instances can bind on `bind` (an address, a
- * host name or an interface): resolved into `addr` (a host name to its
- * address) and tried with a context of its own, gone before any fork.
- * Returns 0, or FLOW_EUSAGE after saying why (each instance would fail
- * alike, after the forks).
- */
-static int
-bind_check(const char *bind, char *addr, size_t size)
-{
-    char ep[300];
-    void *ctx, *s;
-    int rc = 0, zero = 0;
-
-    if (flow__bind_resolve(bind, addr, size)) {
-        fprintf(stderr, "flowrun: error: %s\n", addr);
-        return FLOW_EUSAGE;
-    }
-    ctx = zmq_ctx_new();
-    s = ctx ? zmq_socket(ctx, ZMQ_PULL) : NULL;
-    snprintf(ep, sizeof(ep), "tcp://%s:*", addr);
-    if (s && zmq_bind(s, ep)) {
-        fprintf(stderr,
-                "flowrun: error: --bind '%s': cannot bind a TCP socket there "
-                "(%s): give an address of this host, a host name or an "
-                "interface\n",
-                bind, zmq_strerror(zmq_errno()));
-        rc = FLOW_EUSAGE;
-    }
-    if (s) {
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
-        zmq_close(s);
-    }
-    if (ctx)
-        zmq_ctx_term(ctx);
-    return rc;
-}
-
 int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
@@ -667,10 +629,13 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     if ((rc = fd_limit_for(s.nprocs)))
         return rc;
     if (opts->tcp) {
-        if ((rc = bind_check(opts->bind && *opts->bind ? opts->bind
-                                                       : "127.0.0.1",
-                             bind_addr, sizeof(bind_addr))))
+        char why[512];
+        if ((rc = flow__bind_check(
+                 opts->bind && *opts->bind ? opts->bind : "127.0.0.1",
+                 bind_addr, sizeof(bind_addr), why, sizeof(why)))) {
+            fprintf(stderr, "flowrun: error: %s\n", why);
             return rc;
+        }
         resolved = *opts;
         resolved.bind = bind_addr;
         opts = &resolved;

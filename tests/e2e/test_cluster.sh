@@ -698,20 +698,23 @@ while True:
 # endpoints): the rendezvous says which, and that it had not registered
 # (it said "pid 0 on ?"), and exits 1.
 tcp_fail_unregistered() {
-    local args=(--set segments=2 --set output=count --set limit=100000) rc
+    local args=(--set segments=2 --set output=count --set limit=100000) rc irc
     if ! start_rendezvous unreg 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
         fail "tcp: unregistered failure: the rendezvous printed no address"
         return
     fi
+    # an address it cannot bind: a usage error there (exit 2, before its
+    # node starts), told to the rendezvous, which would wait for it
     "$FLOWRUN" "$SIEVE" "${args[@]}" --instance out:0 --rendezvous "$RV_ADDR" \
         --bind 10.255.255.254 >/dev/null 2>"$W/unreg-out.err"
+    irc=$?
     wait "$RV_PID"
     rc=$?
-    if [ $rc = 1 ] && grep -q "flowrun: error: node 'out' instance 0 (before it registered): exited with status 1" "$W/unreg.err" &&
-        grep -q "out\[0\] error: cannot bind" "$W/unreg-out.err"; then
+    if [ $rc = 1 ] && [ $irc = 2 ] && grep -q "flowrun: error: node 'out' instance 0 (before it registered): --bind '10.255.255.254': cannot bind a TCP socket there" "$W/unreg.err" &&
+        grep -q "flowrun: error: --bind '10.255.255.254': cannot bind a TCP socket there" "$W/unreg-out.err"; then
         pass "tcp: an instance that fails before registering: the rendezvous names it and exits 1"
     else
-        fail "tcp: an instance that fails before registering: the rendezvous exits $rc"
+        fail "tcp: an instance that fails before registering: the rendezvous exits $rc, the instance $irc"
         show "$W/unreg.err"
         show "$W/unreg-out.err"
     fi

@@ -387,6 +387,14 @@ test_tcp_bind_host_name(void **unused)
                 tu_result_release(&r);
             }
     }
+    /* An address of no interface here (TEST-NET-1): exit 2 before the
+     * fork for an --instance too (its node failed with 1). */
+    assert_int_equal(tu_runl(&r, 10, g, "--instance", "main:0", "--rendezvous",
+                             "tcp://127.0.0.1:9", "--bind", "192.0.2.1", NULL),
+                     2);
+    tu_assert_contains(r.err, "flowrun: error: --bind '192.0.2.1': cannot bind "
+                              "a TCP socket there (");
+    tu_result_release(&r);
 }
 
 int
