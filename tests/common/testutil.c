@@ -358,3 +358,20 @@ tu_assert_contains(const char *haystack, const char *needle)
         fail();
     }
 }
+
+double
+tu_now_s(void)
+{
+    return now();
+}
+
+bool
+tu_is_prime(int64_t n)
+{
+    if (n < 2)
+        return false;
+    for (int64_t d = 2; d * d <= n; d++)
+        if (n % d == 0)
+            return false;
+    return true;
+}

@@ -8,7 +8,9 @@
 #ifndef FLOW_TESTUTIL_H
 #define FLOW_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct tu_result {
@@ -80,5 +82,11 @@ const char *tu_child_status(int status);
 
 /* Arm alarm(seconds) so a hung test dies instead of stalling CI. */
 void tu_watchdog(unsigned seconds);
+
+/* Seconds on the monotonic clock. */
+double tu_now_s(void);
+
+/* Whether `n` is prime, by trial division: the tests' oracle. */
+bool tu_is_prime(int64_t n);
 
 #endif

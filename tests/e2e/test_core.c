@@ -1011,16 +1011,6 @@ test_core_collect_shared_stdout(void **unused)
     free(seen);
 }
 
-/* Seconds on the monotonic clock. */
-static double
-mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * collect to standard output streams: a reader sees each batch when it is
  * done, not all of them when the run ends (like print() in the article's
@@ -1052,10 +1042,10 @@ test_core_collect_streams(void **unused)
         if (n <= 0)
             break;
         if (len == 0)
-            first = mono_s();
+            first = tu_now_s();
         len += (size_t)n;
     }
-    end = mono_s();
+    end = tu_now_s();
     close(fd);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

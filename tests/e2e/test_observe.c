@@ -1597,15 +1597,6 @@ test_observe_stderr_relay(void **unused)
     }
 }
 
-static double
-mono_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * A node's grandchild that keeps the stderr pipe open (fixture chatter's
  * linger_ms) delays the end of the run by a second in all, not a second
@@ -1621,13 +1612,13 @@ test_observe_stderr_held(void **unused)
                                "[out]\ntype = collect\nmode = count\n"
                                "[links]\npush = talk.out -> out.in\n";
     tu_result_t r;
-    double t0 = mono_s();
+    double t0 = tu_now_s();
 
     (void)unused;
     assert_int_equal(tu_run_graph(&r, 60, text, "--plugin-path",
                                   FLOW_FIXTURE_PLUGIN_DIR, NULL),
                      0);
-    double took = mono_s() - t0;
+    double took = tu_now_s() - t0;
     assert_string_equal(r.out, "0\n");
     for (unsigned i = 0; i < 4; i++) {
         char want[64], *at, *end;

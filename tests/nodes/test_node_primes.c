@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "flow/testing.h"
+#include "testutil.h"
 
 extern const flow_node_desc_t flow_node_primes;
 
@@ -28,17 +29,6 @@ enum { MSG_RANGE = 1, MSG_PRIMES = 2, MSG_COUNT = 3 };
 /* The two segments' ranges: [lo[i], lo[i + 1]). */
 static const int64_t lo[] = { 11, 50, 100 };
 
-static bool
-is_prime(int64_t n)
-{
-    if (n < 2)
-        return false;
-    for (int64_t d = 2; d * d <= n; d++)
-        if (n % d == 0)
-            return false;
-    return true;
-}
-
 /* The primes of [from, to) in `out` (room for 64); returns how many. */
 static size_t
 primes_in(int64_t from, int64_t to, int64_t *out)
@@ -46,7 +36,7 @@ primes_in(int64_t from, int64_t to, int64_t *out)
     size_t n = 0;
 
     for (int64_t v = from; v < to; v++)
-        if (is_prime(v))
+        if (tu_is_prime(v))
             out[n++] = v;
     return n;
 }

@@ -18,22 +18,12 @@
 #include <cmocka.h>
 
 #include "flow/testing.h"
+#include "testutil.h"
 
 extern const flow_node_desc_t flow_node_sieve;
 
 /* Message kinds of the protocol (nodes/sieve.c). */
 enum { MSG_RANGE = 1, MSG_PRIMES = 2, MSG_COUNT = 3 };
-
-static bool
-is_prime(int64_t n)
-{
-    if (n < 2)
-        return false;
-    for (int64_t d = 2; d * d <= n; d++)
-        if (n % d == 0)
-            return false;
-    return true;
-}
 
 /* A segment with the coordinator's `n` messages queued (`lens[i]` items
  * of `msgs[i]`), then the end signal; run. Returns the harness. */
@@ -74,7 +64,7 @@ test_node_sieve_lists_its_range(void **state)
 
         sieving[0] = MSG_PRIMES; /* the primes from 11 to sqrt(hi) */
         for (int64_t p = 11; p * p < hi; p++)
-            if (is_prime(p))
+            if (tu_is_prime(p))
                 sieving[lens[1]++] = p;
         h = segment(msgs, lens, 2);
         assert_null(flow_harness_error(h));
@@ -90,19 +80,19 @@ test_node_sieve_lists_its_range(void **state)
                 assert_int_equal(v[0], MSG_PRIMES);
                 for (size_t i = 2; i < n; i++) {
                     while (next < v[i])
-                        assert_false(is_prime(next++)); /* none skipped */
-                    assert_true(is_prime(v[i]));
+                        assert_false(tu_is_prime(next++)); /* none skipped */
+                    assert_true(tu_is_prime(v[i]));
                     next = v[i] + 1;
                 }
             }
             flow_msg_destroy(&msg);
         }
         while (next < hi)
-            assert_false(is_prime(next++));
+            assert_false(tu_is_prime(next++));
         {
             int64_t expect = 0;
             for (int64_t v = lo; v < hi; v++)
-                expect += is_prime(v);
+                expect += tu_is_prime(v);
             assert_int_equal(count, expect);
         }
         flow_harness_destroy(&h);
