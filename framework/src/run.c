@@ -763,6 +763,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         setpgid(pid, pgid);
         s.procs[k].pid = pid;
+        if (count) /* known here too: one that fails while starting */
+            s.stats[k].pid = (int32_t)pid;
         s.alive++;
     }
     close(b.ready[1]);

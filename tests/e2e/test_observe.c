@@ -985,6 +985,39 @@ json_inst_num(const jv_t *doc, const char *node, size_t inst, const char *key)
 }
 
 /*
+ * An instance that fails while starting (pin to a CPU this machine lacks)
+ * has its pid in --stats-json, the one its error names: it was 0.
+ */
+static void
+test_observe_stats_pid_of_failed_start(void **unused)
+{
+    char *json = temp_path(".json"), *text, *graph, *at;
+    tu_result_t r;
+    long named;
+    jv_t *doc;
+
+    (void)unused;
+    if (sysconf(_SC_NPROCESSORS_CONF) > 1023)
+        skip(); /* CPU 1023 is there */
+    graph = tu_temp_file("[report]\ntype = pid\npin = 1023\n"
+                         "[out]\ntype = collect\n"
+                         "[links]\npush = report.out -> out.in\n");
+    assert_int_equal(
+        tu_runl(&r, 60, graph, "--quiet", "--stats-json", json, NULL), 1);
+    at = strstr(r.err, "report[0] (pid ");
+    assert_non_null(at);
+    named = strtol(at + strlen("report[0] (pid "), NULL, 10);
+    assert_true(named > 0);
+    tu_result_release(&r);
+    text = read_file(json);
+    assert_non_null(text);
+    doc = jv_parse(text);
+    assert_non_null(doc);
+    assert_int_equal((long)json_inst_num(doc, "report", 0, "pid"), named);
+    release_json_run(doc, text, json, graph);
+}
+
+/*
  * Instances stopped before their end (--timeout 1 on a graph that would run
  * for hours): their counters are not final, but --stats-json still says how
  * long they ran, how much CPU they used and how much memory (the kernel's
@@ -1678,6 +1711,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_json),
         cmocka_unit_test(test_observe_round_robin),
+        cmocka_unit_test(test_observe_stats_pid_of_failed_start),
         cmocka_unit_test(test_observe_stats_waits),
         cmocka_unit_test(test_observe_stats_add_up),
         cmocka_unit_test(test_observe_stats_stopped),
