@@ -443,6 +443,23 @@ jv_get(const jv_t *v, const char *key, int type)
     return NULL;
 }
 
+/* Read and parse the --stats-json report at `path`: the document, its
+ * text in `*text_p` (the caller frees both; release_json_run does). */
+static jv_t *
+read_json(const char *path, char **text_p)
+{
+    char *text = read_file(path);
+    jv_t *doc;
+
+    assert_non_null(text);
+    doc = jv_parse(text);
+    if (!doc)
+        print_message("not well-formed JSON:\n%s\n", text);
+    assert_non_null(doc);
+    *text_p = text;
+    return doc;
+}
+
 /* The JSON parser itself: accepts what it should, rejects the rest. */
 static void
 test_observe_json_parser(void **unused)
@@ -863,12 +880,7 @@ test_observe_stats_json(void **unused)
         tu_runl(&r, 60, graph, "--quiet", "--stats-json", json, NULL), 0);
     assert_string_equal(r.err, "");
     tu_result_release(&r);
-    text = read_file(json);
-    assert_non_null(text);
-    doc = jv_parse(text);
-    if (!doc)
-        print_message("not well-formed JSON:\n%s\n", text);
-    assert_non_null(doc);
+    doc = read_json(json, &text);
 
     assert_string_equal(jv_get(doc, "schema", J_STR)->str, "flow-stats-1");
     assert_string_equal(jv_get(doc, "graph", J_STR)->str, "oracle");
@@ -951,10 +963,7 @@ test_observe_round_robin(void **unused)
         tu_runl(&r, 60, graph, "--quiet", "--stats-json", json, NULL), 0);
     assert_string_equal(r.out, "3000\n");
     tu_result_release(&r);
-    text = read_file(json);
-    assert_non_null(text);
-    doc = jv_parse(text);
-    assert_non_null(doc);
+    doc = read_json(json, &text);
     for (long i = 0; i < 3; i++) {
         uint64_t msgs = json_port_inst(doc, "mid", i, "in", "in_msgs", &ninst);
         if (msgs != 100)
@@ -1009,10 +1018,7 @@ test_observe_stats_pid_of_failed_start(void **unused)
     named = strtol(at + strlen("report[0] (pid "), NULL, 10);
     assert_true(named > 0);
     tu_result_release(&r);
-    text = read_file(json);
-    assert_non_null(text);
-    doc = jv_parse(text);
-    assert_non_null(doc);
+    doc = read_json(json, &text);
     assert_int_equal((long)json_inst_num(doc, "report", 0, "pid"), named);
     release_json_run(doc, text, json, graph);
 }
@@ -1041,10 +1047,7 @@ test_observe_stats_stopped(void **unused)
                              "--stats-json", json, NULL),
                      124);
     tu_result_release(&r);
-    text = read_file(json);
-    assert_non_null(text);
-    doc = jv_parse(text);
-    assert_non_null(doc);
+    doc = read_json(json, &text);
     for (int i = 0; i < 2; i++) {
         const char *node = i ? "out" : "src";
         double wall = json_inst_num(doc, node, 0, "wall_s");
@@ -1088,10 +1091,7 @@ test_observe_stats_waits(void **unused)
         tu_runl(&r, 60, graph, "--quiet", "--stats-json", json, NULL), 0);
     assert_int_equal(strtoll(r.out, NULL, 10), 4000000);
     tu_result_release(&r);
-    text = read_file(json);
-    assert_non_null(text);
-    doc = jv_parse(text);
-    assert_non_null(doc);
+    doc = read_json(json, &text);
 
     double mid_busy = json_inst_num(doc, "mid", 0, "busy_s");
     double out_wall = json_inst_num(doc, "out", 0, "wall_s");
@@ -1136,10 +1136,7 @@ test_observe_stats_add_up(void **unused)
                                  "--quiet", "--stats-json", json, NULL),
                          0);
         tu_result_release(&r);
-        text = read_file(json);
-        assert_non_null(text);
-        doc = jv_parse(text);
-        assert_non_null(doc);
+        doc = read_json(json, &text);
         for (size_t k = 0; k < sizeof(procs) / sizeof(*procs); k++) {
             const char *n = procs[k].node;
             unsigned i = procs[k].inst;

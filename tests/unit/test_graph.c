@@ -473,37 +473,38 @@ test_graph_unused_param_warns(void **state)
     flow_graph_destroy(&g);
     /* Referred to in the file, by a value --set replaces: the warning says
      * so, and suggests no other name (it said "no node value or link
-     * refers to it as ${n}; did you mean ..."). */
-    {
-        const char *over[] = { "src.count=5" };
-        g = flow_graph_load_string(used, strlen(used), "u.ini", reg, over, 1,
-                                   &diag);
-        if (!g)
-            fail_msg("%s", diag.msg);
-        assert_int_equal(flow_graph_warning_count(g), 1);
-        assert_string_equal(flow_graph_warning(g, 0),
-                            "u.ini:2: graph parameter 'n' is not used: the "
-                            "value that refers to it as ${n}, src.count, is "
-                            "set on the command line");
-        flow_graph_destroy(&g);
-    }
-    /* Two such values: the first named; the parameter set too: said. */
+     * refers to it as ${n}; did you mean ..."). Two such values: the first
+     * named; the parameter set too: said. */
     {
         static const char two[] = "[graph]\nn = 3\n[src]\ntype = range\n"
                                   "count = ${n}\nstart = ${n}\n"
                                   "[out]\ntype = collect\n"
                                   "[links]\npush = src.out -> out.in\n";
-        const char *over[] = { "src.count=5", "src.start=1", "n=4" };
-        g = flow_graph_load_string(two, strlen(two), "t.ini", reg, over, 3,
-                                   &diag);
-        if (!g)
-            fail_msg("%s", diag.msg);
-        assert_int_equal(flow_graph_warning_count(g), 1);
-        assert_string_equal(flow_graph_warning(g, 0),
-                            "t.ini:2: graph parameter 'n' (set on the command "
-                            "line) is not used: the value that refers to it "
-                            "as ${n}, src.count, is set on the command line");
-        flow_graph_destroy(&g);
+        static const char *const over[] = { "src.count=5", "src.start=1",
+                                            "n=4" };
+        static const struct {
+            const char *text, *name;
+            size_t nsets;
+            const char *want;
+        } cases[] = {
+            { used, "u.ini", 1,
+              "u.ini:2: graph parameter 'n' is not used: the value that "
+              "refers to it as ${n}, src.count, is set on the command line" },
+            { two, "t.ini", 3,
+              "t.ini:2: graph parameter 'n' (set on the command line) is not "
+              "used: the value that refers to it as ${n}, src.count, is set "
+              "on the command line" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+            g = flow_graph_load_string(cases[i].text, strlen(cases[i].text),
+                                       cases[i].name, reg, over, cases[i].nsets,
+                                       &diag);
+            if (!g)
+                fail_msg("%s", diag.msg);
+            assert_int_equal(flow_graph_warning_count(g), 1);
+            assert_string_equal(flow_graph_warning(g, 0), cases[i].want);
+            flow_graph_destroy(&g);
+        }
     }
     flow_registry_destroy(&reg);
 }
