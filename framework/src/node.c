@@ -1635,8 +1635,8 @@ watch_main(void *arg)
     /* Watch the connection too: a rendezvous that vanished cannot send an
      * ABORT, and its instances must not wait forever. */
     snprintf(ep, sizeof(ep), "inproc://flow-watch-%d", (int)getpid());
-    if (!zmq_socket_monitor(s, ep,
-                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED)) {
+    if (!zmq_socket_monitor(
+            s, ep, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)) {
         mon = zmq_socket(node->ctx, ZMQ_PAIR);
         if (mon && zmq_connect(mon, ep)) {
             zmq_close(mon);
@@ -1662,8 +1662,8 @@ watch_main(void *arg)
             /* Gone for good and we were not released: stop, saying why
              * (the exit status alone is that of a stop order). */
             flow_node_log(node, FLOW_LOG_ERROR,
-                          "lost the rendezvous %s (no connection for 2 s): "
-                          "stopping",
+                          "lost the rendezvous %s (gone, or silent, and not "
+                          "back within 2 s): stopping",
                           net.rdv);
             kill(getpid(), SIGTERM);
             stop_by = t + WATCH_STOP_S;
@@ -1679,7 +1679,9 @@ watch_main(void *arg)
         }
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
             uint16_t ev = monitor_event(mon);
-            if (ev == ZMQ_EVENT_CONNECTED) /* back: a brief drop */
+            /* Back after a brief drop: a handshake, not a TCP connection
+             * (a stopped rendezvous's kernel still accepts those). */
+            if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
                 lost = 0;
             else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0)
                 lost = (double)now_ns() / 1e9;
@@ -1759,10 +1761,12 @@ await_table(flow_node_t *node, void *mon)
                                   net.rdv, RDV_REACH_S);
         }
         if (lost > 0 && t - lost > 2.0) {
-            flow_node_log(node, FLOW_LOG_ERROR,
-                          "lost the rendezvous %s (no connection for 2 s) "
-                          "before the start: stopping",
-                          net.rdv);
+            flow_node_log(
+                node, FLOW_LOG_ERROR,
+                "lost the rendezvous %s (gone, or silent, and not back "
+                "within 2 s) "
+                "before the start: stopping",
+                net.rdv);
             stop_hard = 1;
             return FLOW_EINTR;
         }

@@ -330,9 +330,11 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
         }
     }
     /* Let the last messages out; after an abort, keep answering late
-     * watchers a little longer. */
+     * instances a little longer, unless every one was told. */
     for (int i = 0; i < (rc ? 30 : 4); i++) {
         flow__rdv_process(rdv);
+        if (rc && flow__rdv_all_told(rdv))
+            break;
         usleep(50000);
     }
     if (sfd >= 0)
@@ -341,9 +343,20 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
     return rc;
 }
 
+double
+flow__liveness(const flow_run_opts_t *opts)
+{
+    if (!opts || opts->liveness_s == 0)
+        return FLOW__LIVENESS_S;
+    if (opts->liveness_s < 0)
+        return 0;
+    return opts->liveness_s < FLOW__LIVENESS_MAX_S ? opts->liveness_s
+                                                   : FLOW__LIVENESS_MAX_S;
+}
+
 void *
-flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
-                char *addr, size_t size)
+flow__rdv_start(const flow_graph_t *g, const char *bind, double liveness_s,
+                flow_rdv_t **rdv, char *addr, size_t size)
 {
     void *ctx;
     char ep[600], host[512];
@@ -357,7 +370,7 @@ flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
         return NULL;
     snprintf(ep, sizeof(ep), "tcp://%s:*",
              *host && strcmp(host, "*") ? host : "0.0.0.0");
-    *rdv = flow__rdv_new(ctx, g, ep, addr, size, &err);
+    *rdv = flow__rdv_new(ctx, g, ep, liveness_s, addr, size, &err);
     if (!*rdv) {
         fprintf(stderr,
                 "flowrun: error: cannot bind the rendezvous on '%s': %s\n", ep,
@@ -374,7 +387,8 @@ flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
 {
     flow_rdv_t *rdv = NULL;
     char addr[256];
-    void *ctx = flow__rdv_start(graph, bind, &rdv, addr, sizeof(addr));
+    void *ctx = flow__rdv_start(graph, bind, flow__liveness(opts), &rdv, addr,
+                                sizeof(addr));
     int rc, unused = 0;
 
     if (!ctx)

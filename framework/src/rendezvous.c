@@ -36,6 +36,8 @@ struct flow_rdv {
     uint64_t fingerprint; /* of the graph: flow__graph_fingerprint */
     double lost_at;       /* when an instance's connection dropped, 0: never */
     bool lost_said;       /* a lost connection, or a failure, was reported */
+    double liveness_s;    /* a silent connection is dropped after it; 0: no */
+    double last_call;     /* of flow__rdv_process, to see this one held */
 };
 
 void
@@ -221,9 +223,27 @@ flow__endpoint_fix(char *ep, size_t size, const char *host)
     return 0;
 }
 
+/*
+ * ZMTP heartbeats on every connection of the ROUTER `sock`, before it binds
+ * (a listener takes its options when it is made): a PING every second (or
+ * a quarter of `liveness_s`), a connection with no traffic for
+ * `liveness_s` closed, and that time given to the instances as the PING's
+ * time to live, so that they close theirs to a rendezvous gone silent.
+ */
+static void
+set_liveness(void *sock, double liveness_s)
+{
+    int ms = (int)(liveness_s * 1000 + 0.5);
+    int ivl = ms / 4 < 1000 ? ms / 4 : 1000;
+
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &ms, sizeof(ms));
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &ms, sizeof(ms));
+}
+
 flow_rdv_t *
-flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
-              size_t addrlen, int *err)
+flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
+              double liveness_s, char *addr, size_t addrlen, int *err)
 {
     flow_rdv_t *r = flow__xcalloc(1, sizeof(*r));
     size_t len = addrlen;
@@ -244,6 +264,10 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind, char *addr,
      * vanishing): how `reachable` tells a lost instance. */
     zmq_setsockopt(r->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
     zmq_setsockopt(r->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    if (liveness_s > 0) {
+        r->liveness_s = liveness_s;
+        set_liveness(r->sock, liveness_s);
+    }
     if (zmq_bind(r->sock, bind))
         goto fail;
     if (zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, addr, &len))
@@ -480,6 +504,25 @@ int
 flow__rdv_process(flow_rdv_t *r)
 {
     int result = 0;
+    double now = flow__now_s(), held = r->last_call ? now - r->last_call : 0;
+
+    r->last_call = now;
+    /* Held (SIGSTOP, a frozen host) longer than the instances wait for a
+     * silent rendezvous: they have stopped, or are stopping, and the
+     * connections that dropped meanwhile are their going, not their
+     * failures. */
+    if (r->liveness_s > 0 && held > r->liveness_s && !r->lost_said &&
+        !r->aborted && r->ndone < r->nprocs) {
+        if (!r->quiet)
+            fprintf(stderr,
+                    "flowrun: error: the rendezvous was held for %.1f s "
+                    "(stopped?), longer than its liveness (%g s): its "
+                    "instances took it for lost and stop\n",
+                    held, r->liveness_s);
+        r->lost_said = true;
+        r->lost_at = 0;
+        return FLOW_ENODE;
+    }
 
     for (;;) {
         zmq_msg_t idm, body;
@@ -536,18 +579,22 @@ flow__rdv_process(flow_rdv_t *r)
             /* One done but gone before the release may have taken
              * messages it had queued, not yet delivered, with it: its
              * consumers would wait for them for ever. */
+            char silent[96] = "";
+            if (r->liveness_s > 0)
+                snprintf(silent, sizeof(silent), ", silent for %g s",
+                         r->liveness_s);
             if (!r->quiet)
                 fprintf(stderr,
                         "flowrun: error: node '%s' instance %u (pid %d on %s) "
                         "lost its connection to the rendezvous %s (killed, "
-                        "crashed, or its host unreachable); not finished: "
+                        "crashed%s, or its host unreachable); not finished: "
                         "%s\n",
                         r->g->nodes[n].name, inst, p->pid,
                         p->host[0] ? p->host : "?",
                         p->done ? "after finishing, before the run ended, "
                                   "with messages it sent maybe not delivered"
                                 : "before finishing",
-                        pending);
+                        silent, pending);
             r->lost_said = true;
             result = FLOW_ENODE;
         }
@@ -579,6 +626,17 @@ bool
 flow__rdv_finished(const flow_rdv_t *r)
 {
     return r->ndone == r->nprocs;
+}
+
+bool
+flow__rdv_all_told(const flow_rdv_t *r)
+{
+    for (size_t k = 0; k < r->nprocs; k++) {
+        const peer_t *p = &r->peers[k];
+        if (!p->hello || (r->aborted && !p->failed && !p->widlen))
+            return false;
+    }
+    return true;
 }
 
 void

@@ -34,12 +34,23 @@ typedef struct flow_rdv flow_rdv_t;
 
 /*
  * Bind a rendezvous for `g` at `bind` ("tcp://ADDR:*" or an ipc endpoint)
- * in the ZeroMQ context `ctx`. On success returns it (caller destroys) and
- * stores the address instances connect to in `addr` (a wildcard address is
- * replaced by this host's address). NULL with -errno in `*err`.
+ * in the ZeroMQ context `ctx`. With `liveness_s` > 0, a connection silent
+ * that long (an instance stopped, hung, or its host gone) is dropped, and
+ * the instances drop theirs to a rendezvous silent that long (ZMTP
+ * heartbeats; at most FLOW__LIVENESS_MAX_S). On success returns it (caller
+ * destroys) and stores the address instances connect to in `addr` (a
+ * wildcard address is replaced by this host's address). NULL with -errno
+ * in `*err`.
  */
 flow_rdv_t *flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
-                          char *addr, size_t addrlen, int *err);
+                          double liveness_s, char *addr, size_t addrlen,
+                          int *err);
+
+/* The default and the largest liveness of a rendezvous serving instances
+ * started elsewhere (the PING's time to live is sent in tenths of a second,
+ * 16 bits). */
+#define FLOW__LIVENESS_S     10.0
+#define FLOW__LIVENESS_MAX_S 6553.0
 
 void flow__rdv_destroy(flow_rdv_t **rdv_p);
 
@@ -52,7 +63,8 @@ int flow__rdv_fd(flow_rdv_t *rdv);
 /*
  * Handle every waiting message. Returns 0, or FLOW_ENODE after printing
  * "flowrun: error: node 'X' instance I (pid P on HOST): REASON" when an
- * instance reported a failure (then call flow__rdv_abort).
+ * instance reported a failure or was lost, or after saying that this
+ * process was held longer than the liveness (then call flow__rdv_abort).
  */
 int flow__rdv_process(flow_rdv_t *rdv);
 
@@ -67,6 +79,11 @@ bool flow__rdv_started(const flow_rdv_t *rdv);
 bool flow__rdv_peer_done(const flow_rdv_t *rdv, size_t k);
 bool flow__rdv_finished(const flow_rdv_t *rdv);
 
+/* True once every instance registered and, if the run was stopped, every
+ * one was told to stop (or reported its own failure): nobody is left to
+ * answer. */
+bool flow__rdv_all_told(const flow_rdv_t *rdv);
+
 /* Name the instances that have not reported done into `buf`. */
 void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
 
@@ -74,12 +91,18 @@ void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
 
 /*
  * Create a ZeroMQ context and a rendezvous for `g` in it, bound on TCP
- * address `bind` (NULL, "" or "*": all interfaces). Returns the context
+ * address `bind` (NULL, "" or "*": all interfaces), with `liveness_s` (see
+ * flow__rdv_new). Returns the context
  * (the caller destroys `*rdv` and then terminates it) and stores the address
  * to announce in `addr`; NULL after printing why.
  */
-void *flow__rdv_start(const flow_graph_t *g, const char *bind, flow_rdv_t **rdv,
-                      char *addr, size_t size);
+void *flow__rdv_start(const flow_graph_t *g, const char *bind,
+                      double liveness_s, flow_rdv_t **rdv, char *addr,
+                      size_t size);
+
+/* The liveness asked for by `opts` (NULL: nothing asked): its liveness_s,
+ * FLOW__LIVENESS_S when that is 0, 0 (none) when it is negative. */
+double flow__liveness(const flow_run_opts_t *opts);
 
 /*
  * Serve `rdv` until every instance finished, one failed (FLOW_ENODE), the

@@ -777,9 +777,12 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     b.release[0] = -1;
     if (opts->tcp && !s.stopping) {
         /* TCP links: endpoints are exchanged through a rendezvous, created
-         * now that every child is forked (no socket crosses a fork). */
+         * now that every child is forked (no socket crosses a fork). Its
+         * instances are this launcher's children, which it supervises
+         * itself: no heartbeats (they would fail a run stopped by Ctrl-Z
+         * and continued). */
         int err = 0;
-        rdv = zctx ? flow__rdv_new(zctx, graph, rdv_ep, rdv_addr,
+        rdv = zctx ? flow__rdv_new(zctx, graph, rdv_ep, 0, rdv_addr,
                                    sizeof(rdv_addr), &err)
                    : NULL;
         if (!rdv) {

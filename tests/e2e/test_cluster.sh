@@ -20,6 +20,8 @@
 #          one by one with `--instance NODE:I` and split over both
 #          namespaces; the collected output equals the ipc run.
 #
+# A case of the tcp part alone: its function's name as PART (tcp_liveness).
+#
 # Exit status: 0 every part passed; 1 a part failed; 77 (ctest
 # SKIP_RETURN_CODE) a part could not run on this machine (not root, no
 # `ip netns`, Slurm packages not installable), with a SKIP line saying why.
@@ -378,7 +380,8 @@ push = slow.out -> out.in
 INI
 }
 
-# start_slow_run NAME GRAPH: the rendezvous of GRAPH (a slow_graph) and its
+# start_slow_run NAME GRAPH: the rendezvous of GRAPH (a slow_graph; with
+# the options in SLOW_RV_ARGS) and its
 # instances src:0, slow:0 and out:0, each a `flowrun --instance` in the
 # background (stderr in $W/NAME-src-0.err, ...); sets RV_PID, RV_ADDR and
 # SLOW_PIDS (the instances' flowrun, in that order). Returns 1, having
@@ -386,7 +389,7 @@ INI
 start_slow_run() {
     local name=$1 g=$2 inst
     SLOW_PIDS=()
-    if ! start_rendezvous "$name" 127.0.0.1 "$FLOWRUN" "$g"; then
+    if ! start_rendezvous "$name" 127.0.0.1 "$FLOWRUN" "$g" "${SLOW_RV_ARGS[@]}"; then
         fail "tcp: $name: the rendezvous printed no address"
         show "$W/$name.err"
         return 1
@@ -399,6 +402,134 @@ start_slow_run() {
         SLOW_PIDS+=($!)
         BG_PIDS+=($!)
     done
+}
+
+SLOW_RV_ARGS=()
+
+# ms_since T0: milliseconds since T0 (a `date +%s%N`).
+ms_since() {
+    echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+# Liveness (--liveness 2 on the rendezvous): an instance held (SIGSTOP, as
+# a hung or frozen host) fails the run within seconds, named, and the
+# others stop; held, the rendezvous is taken for lost by every instance,
+# and, continued, says it was held. A hold shorter than the liveness, or
+# with --liveness 0, does no harm. Before, a held instance or rendezvous
+# held the whole run for ever (or until a --timeout).
+tcp_liveness() {
+    local g=$W/live.ini rc t i node n
+    slow_graph "$g"
+    SLOW_RV_ARGS=(--liveness 2)
+    start_slow_run live-inst "$g" || return
+    sleep 1.5
+    node=$(pgrep -P "${SLOW_PIDS[1]}")
+    kill -STOP "${SLOW_PIDS[1]}" $node
+    t=$(date +%s%N)
+    wait "$RV_PID"
+    rc=$?
+    n=$(ms_since $t)
+    if [ $rc = 1 ] && [ $n -le 8000 ] &&
+        grep -q "error: node 'slow' instance 0 (pid [0-9]* on [^)]*) lost its connection to the rendezvous before finishing (killed, crashed, silent for 2 s, or its host unreachable)" "$W/live-inst.err"; then
+        pass "tcp: an instance held (SIGSTOP): the rendezvous exits 1 after $n ms, naming it"
+    else
+        fail "tcp: an instance held (SIGSTOP): the rendezvous exits $rc after $n ms"
+        show "$W/live-inst.err"
+    fi
+    for i in 0 2; do
+        wait "${SLOW_PIDS[$i]}"
+        rc=$?
+        [ $rc = 143 ] || fail "tcp: an instance held: the others exit $rc, not 143 (stopped)"
+    done
+    kill -CONT "${SLOW_PIDS[1]}" $node
+    t=$(date +%s%N)
+    wait "${SLOW_PIDS[1]}"
+    rc=$?
+    n=$(ms_since $t)
+    if [ $rc = 143 ] && [ $n -le 6000 ] &&
+        grep -q "slow\[0\] error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s): stopping" "$W/live-inst-slow-0.err"; then
+        pass "tcp: the held instance, continued, stops after $n ms (143), saying it lost the rendezvous"
+    else
+        fail "tcp: the held instance, continued, exits $rc after $n ms"
+        show "$W/live-inst-slow-0.err"
+    fi
+
+    start_slow_run live-rv "$g" || return
+    sleep 1.5
+    kill -STOP "$(pgrep -P "$RV_PID")"
+    t=$(date +%s%N)
+    for i in 0 1 2; do
+        wait "${SLOW_PIDS[$i]}"
+        rc=$?
+        n=$(ms_since $t)
+        inst=(src-0 slow-0 out-0)
+        if [ $rc = 143 ] && [ $n -le 10000 ] &&
+            grep -q "error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s): stopping" "$W/live-rv-${inst[$i]}.err"; then
+            pass "tcp: the rendezvous held (SIGSTOP): ${inst[$i]} exits 143 after $n ms, saying it lost it"
+        else
+            fail "tcp: the rendezvous held (SIGSTOP): ${inst[$i]} exits $rc after $n ms"
+            show "$W/live-rv-${inst[$i]}.err"
+        fi
+    done
+    kill -CONT "$(pgrep -P "$RV_PID")"
+    t=$(date +%s%N)
+    wait "$RV_PID"
+    rc=$?
+    n=$(ms_since $t)
+    if [ $rc = 1 ] && [ $n -le 3000 ] && [ "$(grep -c error "$W/live-rv.err")" = 1 ] &&
+        grep -q "flowrun: error: the rendezvous was held for [0-9.]* s (stopped?), longer than its liveness (2 s): its instances took it for lost and stop" "$W/live-rv.err"; then
+        pass "tcp: the held rendezvous, continued, exits 1 after $n ms, saying it was held"
+    else
+        fail "tcp: the held rendezvous, continued, exits $rc after $n ms"
+        show "$W/live-rv.err"
+    fi
+
+    # Holds that do no harm: shorter than the liveness, or none checked.
+    sed -i 's/^count = .*/count = 307200/' "$g"
+    for i in 3:1 0:3; do
+        SLOW_RV_ARGS=(--liveness "${i%:*}")
+        start_slow_run "live-ok${i%:*}" "$g" || continue
+        sleep 0.5
+        node=$(pgrep -P "${SLOW_PIDS[1]}")
+        kill -STOP "${SLOW_PIDS[1]}" $node
+        sleep "${i#*:}"
+        kill -CONT "${SLOW_PIDS[1]}" $node
+        wait "$RV_PID"
+        rc=$?
+        wait "${SLOW_PIDS[0]}" "${SLOW_PIDS[1]}"
+        wait "${SLOW_PIDS[2]}"
+        n=$?
+        if [ $rc = 0 ] && [ $n = 0 ]; then
+            pass "tcp: --liveness ${i%:*}, an instance held for ${i#*:} s: the run ends well"
+        else
+            fail "tcp: --liveness ${i%:*}, an instance held for ${i#*:} s: the rendezvous exits $rc, out[0] $n"
+            show "$W/live-ok${i%:*}.err"
+        fi
+    done
+    SLOW_RV_ARGS=()
+}
+
+# A rendezvous whose --timeout expires with every instance registered
+# tells them to stop and exits 124 at once (it waited 1.5 s more for late
+# instances): within 3.2 s of its start.
+tcp_rendezvous_timeout() {
+    local g=$W/rvtimeout.ini rc t n
+    slow_graph "$g"
+    SLOW_RV_ARGS=(--timeout 2)
+    t=$(date +%s%N)
+    start_slow_run rvtimeout "$g" || return
+    SLOW_RV_ARGS=()
+    wait "$RV_PID"
+    rc=$?
+    n=$(ms_since $t)
+    wait "${SLOW_PIDS[@]}" 2>/dev/null
+    if [ $rc = 124 ] && [ $n -le 3200 ] &&
+        grep -q "flowrun: error: graph 'slow' timed out after 2s; not finished: .*slow\[0\], out\[0\]" "$W/rvtimeout.err"; then
+        pass "tcp: the rendezvous's --timeout 2 expires: exit 124 after $n ms"
+    else
+        fail "tcp: the rendezvous's --timeout 2 expires: exit $rc after $n ms"
+        show "$W/rvtimeout.err"
+    fi
 }
 
 # An instance killed outright after it finished but before the release:
@@ -638,7 +769,7 @@ while True:
         kill -KILL $(pgrep -P "$RV_PID") 2>/dev/null
         wait $i1
         rc=$?
-        if [ $rc = 143 ] && grep -q "seg\[0\] error: lost the rendezvous $RV_ADDR (no connection for 2 s) before the start" "$W/gone-i.err"; then
+        if [ $rc = 143 ] && grep -q "seg\[0\] error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s) before the start" "$W/gone-i.err"; then
             pass "tcp: the rendezvous killed before the start: the instance exits 143, saying so"
         else
             fail "tcp: the rendezvous killed before the start: the instance exits $rc"
@@ -743,6 +874,8 @@ part_tcp() {
     tcp_lost_after_done
     tcp_instance_stopped
     tcp_instance_stuck
+    tcp_liveness
+    tcp_rendezvous_timeout
     tcp_refusals
     tcp_fail_unregistered
 }
@@ -1093,6 +1226,10 @@ for part in $PARTS; do
     tcp) part_tcp ;;
     slurm) part_slurm ;;
     netns) part_netns ;;
+    tcp_*) if declare -F "$part" >/dev/null; then "$part"; else
+        echo "unknown case '$part'" >&2
+        exit 2
+    fi ;;
     *)
         echo "unknown part '$part' (tcp, slurm, netns)" >&2
         exit 2

@@ -1440,6 +1440,39 @@ test_observe_options(void **unused)
     tu_assert_contains(r.err, "flowrun: error: --rendezvous goes with "
                               "--instance or --slurm-task");
     tu_result_release(&r);
+    /* --liveness is the rendezvous's: refused elsewhere, and checked. */
+    {
+        static const struct {
+            const char *a[7]; /* then the graph */
+            const char *err;
+        } cases[] = {
+            { { "--liveness", "5" }, "--liveness goes with --rendezvous-only" },
+            { { "--liveness", "5", "--instance", "a:0", "--rendezvous",
+                "tcp://127.0.0.1:1" },
+              "--liveness goes with --rendezvous-only" },
+            { { "--rendezvous-only", "--liveness", "0.05" },
+              "--liveness '0.05': expected seconds, from 0.1 to 6553, or 0" },
+            { { "--rendezvous-only", "--liveness", "6554" },
+              "--liveness '6554': expected seconds" },
+            { { "--launcher", "slurm", "--liveness", "-1" },
+              "--liveness '-1': expected seconds" },
+            { { "--rendezvous-only", "--liveness", "2s" },
+              "--liveness '2s': expected seconds" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            const char *args[8] = { NULL };
+            size_t n = 0;
+            while (cases[i].a[n]) {
+                args[n] = cases[i].a[n];
+                n++;
+            }
+            args[n] = graph;
+            assert_int_equal(tu_run(&r, 30, args), 2);
+            tu_assert_contains(r.err, cases[i].err);
+            assert_int_equal(r.outlen, 0); /* no rendezvous address */
+            tu_result_release(&r);
+        }
+    }
     /* Statistics in a cluster mode: refused, and no file made (one was
      * created empty, never written). */
     {

@@ -117,7 +117,12 @@ help(FILE *out)
           "                         run the instance of Slurm task\n"
           "                         $SLURM_PROCID (what --launcher slurm\n"
           "                         starts when nodes have placement hints)\n"
-          "\n"
+          "  --liveness SECONDS     with --rendezvous-only or --launcher\n"
+          "                         slurm: an instance, or the rendezvous,\n"
+          "                         silent this long is lost and the run\n"
+          "                         fails (default 10; 0: never)\n",
+          out);
+    fputs("\n"
           "Examples:\n"
           "  flowrun graphs/palindromes.ini --set words=1000000 "
           "--set workers=auto\n"
@@ -210,6 +215,24 @@ parse_seconds(const char *opt, const char *s, double *out)
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* --liveness SECONDS: 0 turns the check off (liveness_s < 0). */
+static int
+parse_liveness(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (!*s || *end || !(v == 0 || (v >= 0.1 && v <= 6553))) {
+        fprintf(stderr,
+                "flowrun: error: --liveness '%s': expected seconds, from 0.1 "
+                "to 6553, or 0 for no liveness check\n",
+                s);
+        return -1;
+    }
+    *out = v == 0 ? -1 : v;
     return 0;
 }
 
@@ -339,6 +362,7 @@ main(int argc, char **argv)
         O_RDV_ONLY,
         O_LAUNCHER,
         O_SLURM_TASK,
+        O_LIVENESS,
         O_VERSION,
         O_HELP
     };
@@ -365,6 +389,7 @@ main(int argc, char **argv)
         { "rendezvous-only", no_argument, NULL, O_RDV_ONLY },
         { "launcher", required_argument, NULL, O_LAUNCHER },
         { "slurm-task", no_argument, NULL, O_SLURM_TASK },
+        { "liveness", required_argument, NULL, O_LIVENESS },
         { "version", no_argument, NULL, O_VERSION },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
@@ -485,6 +510,10 @@ main(int argc, char **argv)
         case O_SLURM_TASK:
             slurm_task = true;
             break;
+        case O_LIVENESS:
+            if (parse_liveness(optarg, &ro.liveness_s))
+                early = 2;
+            break;
         case O_LIST:
             list = true;
             break;
@@ -568,6 +597,14 @@ main(int argc, char **argv)
         /* One would silently win. */
         fputs("flowrun: error: --rendezvous-only, --launcher slurm, "
               "--instance and --slurm-task exclude each other\n",
+              stderr);
+        early = 2;
+    } else if (early < 0 && ro.liveness_s != 0 && !rdv_only && !slurm) {
+        /* The rendezvous's: its instances take it from its heartbeats. A
+         * local launcher supervises its children itself. */
+        fputs("flowrun: error: --liveness goes with --rendezvous-only or "
+              "--launcher slurm (the rendezvous's instances learn it from "
+              "the rendezvous)\n",
               stderr);
         early = 2;
     } else if (early < 0 && rendezvous && (rdv_only || slurm)) {

@@ -162,6 +162,9 @@ typedef struct flow_run_opts {
     int tcp;                /* 1: links over TCP instead of ipc */
     const char *bind;       /* TCP: address, interface or host name to
                                bind; NULL: 127.0.0.1 */
+    double liveness_s;      /* flow_graph_serve, flow_graph_run_slurm: an
+                               instance or rendezvous silent this long is
+                               taken for lost; 0: 10 s; < 0: never */
 } flow_run_opts_t;
 
 /*
