@@ -1218,6 +1218,51 @@ part_netns() {
         fail "netns: fault graph: the rendezvous printed no address"
         show "$W/ns-fault-rv.err"
     fi
+    netns_cut
+}
+
+# A host cut off (flowB's link down, as a cable pulled: no connection
+# closes, nothing answers): with --liveness 2, the rendezvous in flowA
+# names an instance of flowB as lost and exits 1, its instance in flowA is
+# told to stop, and flowB's instances stop themselves (143) for want of
+# their rendezvous. Without the liveness check all of them waited for ever.
+netns_cut() {
+    local g=$W/cut.ini rc t n i bad=""
+    slow_graph "$g"
+    if ! rendezvous ns-cut-rv "$g" --liveness 2; then
+        fail "netns: host cut off: the rendezvous printed no address"
+        show "$W/ns-cut-rv.err"
+        return
+    fi
+    instances ns-cut "$g" -- src:0 slow:0 out:0 # flowB, flowA, flowB
+    sleep 1.5
+    ip -n $NS_B link set flowB0 down
+    t=$(date +%s%N)
+    wait "$RV_PID"
+    rc=$?
+    n=$(ms_since $t)
+    if [ $rc = 1 ] && [ $n -le 8000 ] &&
+        grep -q -E "error: node '(src|out)' instance 0 \(pid [0-9]* on [^)]*\) lost its connection to the rendezvous (before|after) finishing.*silent for 2 s" "$W/ns-cut-rv.err"; then
+        pass "netns: host flowB cut off: the rendezvous exits 1 after $n ms, naming an instance there"
+    else
+        fail "netns: host flowB cut off: the rendezvous exits $rc after $n ms"
+        show "$W/ns-cut-rv.err"
+    fi
+    for i in 0 1 2; do
+        wait "${INST_PIDS[$i]}"
+        rc=$?
+        n=$(ms_since $t)
+        [ $rc = 143 ] && [ $n -le 12000 ] || bad="$bad ${INST_NAMES[$i]}=$rc after $n ms"
+    done
+    ip -n $NS_B link set flowB0 up
+    if [ -z "$bad" ] &&
+        grep -q "error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s): stopping" "$W/ns-cut-src-0.err" &&
+        grep -q "warning: stopped by the rendezvous $RV_ADDR" "$W/ns-cut-slow-0.err"; then
+        pass "netns: host flowB cut off: every instance stops (143), flowB's for want of their rendezvous"
+    else
+        fail "netns: host flowB cut off: instances:${bad:- all 143}"
+        show "$W"/ns-cut-*.err
+    fi
 }
 
 reference
@@ -1226,7 +1271,7 @@ for part in $PARTS; do
     tcp) part_tcp ;;
     slurm) part_slurm ;;
     netns) part_netns ;;
-    tcp_*) if declare -F "$part" >/dev/null; then "$part"; else
+    tcp_* | netns_cut) if declare -F "$part" >/dev/null; then "$part"; else
         echo "unknown case '$part'" >&2
         exit 2
     fi ;;
