@@ -57,6 +57,47 @@ route_address(const char *rdv, char *buf, size_t size)
     return rc;
 }
 
+/*
+ * Whether the host of `rdv` ("tcp://HOST:PORT", checked) has an IPv4
+ * address. Returns 0, also when the name service cannot say now (libzmq
+ * tries again, within the instance's 10 s to reach its rendezvous), or -1
+ * with why in `why`: a name that does not exist or has no IPv4 address,
+ * which no waiting mends.
+ */
+static int
+rdv_host_check(const char *rdv, char *why, size_t size)
+{
+    char host[256];
+    const char *p = rdv + 6, *colon = strrchr(p, ':');
+    struct addrinfo hints, *res = NULL;
+    int rc;
+
+    if ((size_t)(colon - p) >= sizeof(host))
+        return 0; /* libzmq says */
+    memcpy(host, p, (size_t)(colon - p));
+    host[colon - p] = '\0';
+    if (host[0] == '[' || strchr(host, ':')) {
+        snprintf(why, size,
+                 "--rendezvous '%s': IPv6 is not supported yet; give the "
+                 "rendezvous's IPv4 address or host name",
+                 rdv);
+        return -1;
+    }
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (res)
+        freeaddrinfo(res);
+    if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY) {
+        snprintf(why, size,
+                 "--rendezvous '%s': host '%s' has no IPv4 address (%s)", rdv,
+                 host, gai_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 static volatile sig_atomic_t forward_sig, forward_count;
 static pid_t instance_pid;
 
@@ -171,6 +212,15 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                    "the rendezvous printed, a port from 1 to 65535)",
                    rendezvous);
         return 2;
+    }
+    {
+        char why[FLOW_DIAG_MSG];
+        if (rdv_host_check(rendezvous, why, sizeof(why))) {
+            /* Nobody to tell: a usage error, at once, not after 10 s of
+             * trying to reach it. */
+            flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", why);
+            return 2;
+        }
     }
     if (!bind || !*bind || !strcmp(bind, "*")) {
         /* Advertise the address that reaches the rendezvous: the host

@@ -300,6 +300,22 @@ test_tcp_instance_usage(void **unused)
         assert_true(r.seconds < 5);
         tu_result_release(&r);
     }
+    /* A rendezvous host that does not resolve (.invalid never does, RFC
+     * 6761), or an IPv6 one: a usage error at once (it tried for 10 s,
+     * then said it could not reach it). */
+    static const char *const host[][2] = {
+        { "tcp://flow-no-such-host.invalid:4242",
+          "host 'flow-no-such-host.invalid' has no IPv4 address" },
+        { "tcp://[::1]:4242", "IPv6 is not supported yet" },
+    };
+    for (size_t i = 0; i < sizeof(host) / sizeof(*host); i++) {
+        assert_int_equal(tu_runl(&r, 20, g, "--instance", "find:0",
+                                 "--rendezvous", host[i][0], NULL),
+                         2);
+        tu_assert_contains(r.err, host[i][1]);
+        assert_true(r.seconds < 5);
+        tu_result_release(&r);
+    }
     /* A rendezvous on an address it cannot bind: one error and status 2
      * (it said it twice, with exit 1). */
     assert_int_equal(tu_runl(&r, 10, g, "--rendezvous-only", "--bind",
