@@ -3,6 +3,7 @@
  * test_core.c: flowrun end to end on the article's graphs and on
  * end-of-stream stress graphs, checked against oracles computed here.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <setjmp.h>
@@ -1150,6 +1151,420 @@ test_core_collect_end_nul(void **unused)
     tu_result_release(&nl);
 }
 
+/*
+ * collect's failure paths, the file operations made to fail by the fixture
+ * fail_syscall.so (LD_PRELOAD) for files in the output's directory only:
+ * flowrun's own files and the other nodes are left alone.
+ */
+
+/* A directory for one output, `res`, its file res.txt, and `log`, beside
+ * the directory, where the fixture notes each fault it injected. */
+struct fault_dir {
+    char dir[64];
+    char res[96];
+    char log[96];
+};
+
+static void
+fault_dir_make(struct fault_dir *d)
+{
+    strcpy(d->dir, "/tmp/flow-test-fail-XXXXXX");
+    assert_non_null(mkdtemp(d->dir));
+    snprintf(d->res, sizeof(d->res), "%s/res.txt", d->dir);
+    snprintf(d->log, sizeof(d->log), "%s.log", d->dir);
+}
+
+static void
+fault_dir_remove(struct fault_dir *d)
+{
+    unlink(d->res);
+    unlink(d->log);
+    assert_int_equal(rmdir(d->dir), 0);
+}
+
+/* The `len` bytes of file `path` (caller frees), or NULL if it cannot be
+ * read. */
+static char *
+read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    size_t room = 0, n;
+
+    *len = 0;
+    if (!f)
+        return NULL;
+    do {
+        if (*len == room) {
+            room = room ? 2 * room : 65536;
+            data = realloc(data, room + 1);
+            assert_non_null(data);
+        }
+        n = fread(data + *len, 1, room - *len, f);
+        *len += n;
+    } while (n > 0);
+    fclose(f);
+    data[*len] = '\0';
+    return data;
+}
+
+/* Fail unless directory `dir` holds nothing but `keep` (NULL: nothing):
+ * no temporary file res.txt.XXXXXX left behind by the run `what`. */
+static void
+assert_only(const char *dir, const char *keep, const char *what)
+{
+    char names[1024] = "";
+    size_t len = 0;
+    struct dirent *e;
+    DIR *dp = opendir(dir);
+
+    assert_non_null(dp);
+    while ((e = readdir(dp)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            len < sizeof(names))
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s\n",
+                                    e->d_name);
+    closedir(dp);
+    if (strcmp(names, keep ? keep : "") != 0)
+        fail_msg("%s: %s holds:\n%s(expected only %s)", what, dir, names,
+                 keep ? keep : "nothing");
+}
+
+/* Run `graph` with the fixture making the calls of `spec` fail in `d`'s
+ * directory (see tests/fixtures/preload/fail_syscall.c); result in `r`. */
+static int
+run_failing(tu_result_t *r, const struct fault_dir *d, const char *spec,
+            const char *graph, double timeout_s)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *asan_saved = asan ? strdup(asan) : NULL, asan_opts[512];
+    int status;
+
+    /* An ASan build wants its run-time first; the fixture comes first. */
+    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0",
+             asan ? asan : "", asan && *asan ? ":" : "");
+    setenv("ASAN_OPTIONS", asan_opts, 1);
+    setenv("FLOW_TEST_FAIL", spec, 1);
+    setenv("FLOW_TEST_FAIL_DIR", d->dir, 1);
+    setenv("FLOW_TEST_FAIL_LOG", d->log, 1);
+    setenv("LD_PRELOAD", FLOW_FIXTURE_FAIL_SYSCALL, 1);
+    status = tu_run_graph(r, timeout_s, graph, NULL);
+    unsetenv("LD_PRELOAD");
+    unsetenv("FLOW_TEST_FAIL");
+    unsetenv("FLOW_TEST_FAIL_DIR");
+    unsetenv("FLOW_TEST_FAIL_LOG");
+    if (asan_saved)
+        setenv("ASAN_OPTIONS", asan_saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(asan_saved);
+    return status;
+}
+
+/* Fail unless the fixture's log in `d` says it injected each fault of
+ * `spec` (OP:ERRNO[:BYTES],...) in `d`'s directory: a run that failed for
+ * another reason does not pass. */
+static void
+assert_injected(const struct fault_dir *d, const char *spec)
+{
+    size_t len;
+    char *log = read_all(d->log, &len), want[160];
+    const char *p = spec;
+
+    if (!log)
+        fail_msg("the fixture injected nothing for '%s'", spec);
+    for (;;) {
+        snprintf(want, sizeof(want), "%.*s %s", (int)strcspn(p, ":"), p,
+                 d->dir);
+        tu_assert_contains(log, want);
+        p += strcspn(p, ",");
+        if (*p++ == '\0')
+            break;
+    }
+    free(log);
+}
+
+/* Fail unless `err`, flowrun's standard error, has collect's instance
+ * out[0] failing with `msg` and flowrun naming it. */
+static void
+assert_collect_failed(const char *err, const char *msg)
+{
+    const char *at = strstr(err, "out[0] (pid ");
+    char line[1024];
+
+    if (!at || !(at = strchr(at, ')')) || strncmp(at, ") error: ", 9) != 0)
+        fail_msg("no error of out[0] in:\n%s", err);
+    snprintf(line, sizeof(line), "%.*s", (int)strcspn(at + 9, "\n"), at + 9);
+    if (strncmp(line, msg, strlen(msg)) != 0)
+        fail_msg("out[0] failed with:\n%s\nnot:\n%s", line, msg);
+    tu_assert_contains(err, "flowrun: error: node 'out' instance 0 (pid ");
+}
+
+/* What a run of range(n) -> collect writes: 0 .. n-1, one per line
+ * (caller frees). */
+static char *
+expect_count(long n, size_t *len)
+{
+    char *text = malloc((size_t)n * 21 + 1);
+
+    assert_non_null(text);
+    *len = 0;
+    for (long i = 0; i < n; i++)
+        *len += (size_t)sprintf(text + *len, "%ld\n", i);
+    return text;
+}
+
+/* The old output of the fault cases: not what any run writes. */
+static const char old_output[] = "old output\nkept whole\n";
+
+static void
+write_old(const struct fault_dir *d)
+{
+    FILE *f = fopen(d->res, "w");
+
+    assert_non_null(f);
+    assert_int_equal(fputs(old_output, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(d->res, 0640), 0);
+}
+
+/* Fail unless `d`'s res.txt is the old output as write_old left it after
+ * the run `what`: same bytes, same file (`ino`), same mode. */
+static void
+assert_old_kept(const struct fault_dir *d, ino_t ino, const char *what)
+{
+    struct stat st;
+    size_t len;
+    char *got = read_all(d->res, &len);
+
+    if (!got || len != sizeof(old_output) - 1 ||
+        memcmp(got, old_output, len) != 0 || stat(d->res, &st) != 0 ||
+        st.st_ino != ino || (st.st_mode & 07777) != 0640)
+        fail_msg("%s: the old %s is gone or changed (now: %s)", what, d->res,
+                 got ? got : "nothing");
+    free(got);
+}
+
+/*
+ * Each file operation of collect failing, with its unnamed new file
+ * (O_TMPFILE) and with a named one (O_TMPFILE refused: EOPNOTSUPP, as on a
+ * file system without unnamed files), to a path that names an old file and
+ * to one that names nothing: flowrun exits 1, collect's instance says which
+ * operation failed on which path, the old file is as it was (same bytes,
+ * same inode, same mode), none appears, and no temporary file res.txt.XXXXXX
+ * is left in the directory.
+ */
+static void
+test_core_collect_file_faults(void **unused)
+{
+    static const struct {
+        const char *fail; /* FLOW_TEST_FAIL, after the EOPNOTSUPP if any */
+        const char *msg;  /* collect's error: this, the path, then `after` */
+        const char *after;
+        bool named_only;   /* only with a named new file */
+        bool unnamed_only; /* only with an unnamed one */
+    } cases[] = {
+        /* Creating the new file. */
+        { "open_tmpfile:EIO", "cannot create a file next to '",
+          "': Input/output error", false, true },
+        { "mkstemp:EDQUOT", "cannot create a file next to '",
+          "': Disk quota exceeded", true, false },
+        /* Giving it the old file's mode (or the usual one). */
+        { "fchmod:EPERM", "cannot set the mode of a file for '",
+          "': Operation not permitted", false, false },
+        /* Naming the unnamed file at the end: a free name, then the link. */
+        { "mkstemp:EIO", "cannot name a file next to '",
+          "': Input/output error", false, true },
+        { "linkat:EIO", "cannot name a file next to '", "': Input/output error",
+          false, true },
+        /* Every free name taken by another before the link (100 tries). */
+        { "linkat:EEXIST", "cannot name a file next to '", "': File exists",
+          false, true },
+        /* Writing, at the end (the output fits the buffer). */
+        { "write:ENOSPC:5", "cannot write to '", "': No space left on device",
+          false, false },
+        { "close:EIO", "cannot write to '", "': Input/output error", false,
+          false },
+        /* Putting it in the path's place: from res.txt.XXXXXX. */
+        { "rename:EIO", "cannot rename '", ".", false, false },
+    };
+    struct fault_dir d;
+    char graph[512], spec[128], msg[256];
+
+    (void)unused;
+    fault_dir_make(&d);
+    snprintf(graph, sizeof(graph),
+             "[src]\ntype = range\ncount = 1000\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in batch=7\n",
+             d.res);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (int named = 0; named < 2; named++)
+            for (int old = 0; old < 2; old++) {
+                struct stat st = { 0 };
+                tu_result_t r;
+
+                if ((named && cases[i].unnamed_only) ||
+                    (!named && cases[i].named_only))
+                    continue;
+                snprintf(spec, sizeof(spec), "%s%s",
+                         named ? "open_tmpfile:EOPNOTSUPP," : "",
+                         cases[i].fail);
+                snprintf(msg, sizeof(msg), "%s%s%s", cases[i].msg, d.res,
+                         cases[i].after);
+                if (old) {
+                    write_old(&d);
+                    assert_int_equal(stat(d.res, &st), 0);
+                }
+                unlink(d.log);
+                int status = run_failing(&r, &d, spec, graph, 30);
+                if (status != 1)
+                    fail_msg("%s: status %d, stderr:\n%s", spec, status, r.err);
+                assert_collect_failed(r.err, msg);
+                if (strstr(spec, "rename")) {
+                    snprintf(msg, sizeof(msg),
+                             "' to '%s': Input/output error\n", d.res);
+                    tu_assert_contains(r.err, msg);
+                }
+                assert_injected(&d, spec);
+                if (old)
+                    assert_old_kept(&d, st.st_ino, spec);
+                else if (access(d.res, F_OK) == 0)
+                    fail_msg("%s: %s made", spec, d.res);
+                assert_only(d.dir, old ? "res.txt\n" : NULL, spec);
+                tu_result_release(&r);
+                unlink(d.res);
+            }
+    fault_dir_remove(&d);
+}
+
+/*
+ * O_TMPFILE refused (EOPNOTSUPP from a file system without unnamed files,
+ * EISDIR or EINVAL from a kernel without O_TMPFILE): collect writes a named
+ * temporary file res.txt.XXXXXX instead (the fixture logs its mkstemp), and
+ * a run that succeeds leaves the exact output, with the old file's mode or
+ * the usual one, and nothing else; one that fails upstream leaves the old
+ * file and nothing else.
+ */
+static void
+test_core_collect_no_tmpfile(void **unused)
+{
+    const long n = 300000; /* 2 MB: the buffer is written out mid-run */
+    static const char *const specs[] = {
+        "open_tmpfile:EOPNOTSUPP,mkstemp:0",
+        "open_tmpfile:EISDIR,mkstemp:0",
+        "open_tmpfile:EINVAL,mkstemp:0",
+    };
+    const char *spec = specs[0];
+    mode_t mask = umask(0);
+    struct fault_dir d;
+    char graph[512], want[160];
+    size_t len, explen;
+    char *expect = expect_count(n, &explen), *got, *log;
+    struct stat st;
+    tu_result_t r;
+
+    (void)unused;
+    umask(mask);
+    fault_dir_make(&d);
+    snprintf(graph, sizeof(graph),
+             "[src]\ntype = range\ncount = %ld\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in batch=7\n",
+             n, d.res);
+    for (int i = 0; i < 6; i++) {
+        int old = i % 2;
+
+        spec = specs[i / 2];
+        if (old)
+            write_old(&d);
+        unlink(d.log);
+        if (run_failing(&r, &d, spec, graph, 60) != 0)
+            fail_msg("%s: status %d, stderr:\n%s", spec, r.status, r.err);
+        tu_result_release(&r);
+        assert_injected(&d, spec);
+        log = read_all(d.log, &len);
+        snprintf(want, sizeof(want), "mkstemp %s.XXXXXX\n", d.res);
+        tu_assert_contains(log, want);
+        free(log);
+        got = read_all(d.res, &len);
+        assert_non_null(got);
+        assert_int_equal(len, explen);
+        assert_memory_equal(got, expect, len);
+        free(got);
+        assert_int_equal(stat(d.res, &st), 0);
+        assert_int_equal(st.st_mode & 07777, old ? 0640 : 0666 & ~mask);
+        assert_only(d.dir, "res.txt\n", spec);
+        unlink(d.res);
+    }
+
+    /* A stage that dies half way: the named file goes too. */
+    snprintf(graph, sizeof(graph),
+             "[src]\ntype = range\ncount = %ld\n"
+             "[f]\ntype = fault\nafter = 50\naction = exit\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> f.in batch=7\n"
+             "push = f.out -> out.in\n",
+             n, d.res);
+    spec = specs[0];
+    write_old(&d);
+    assert_int_equal(stat(d.res, &st), 0);
+    unlink(d.log);
+    assert_int_equal(run_failing(&r, &d, spec, graph, 60), 1);
+    tu_assert_contains(r.err, "node 'f' instance 0 (pid ");
+    tu_result_release(&r);
+    assert_injected(&d, spec);
+    assert_old_kept(&d, st.st_ino, spec);
+    assert_only(d.dir, "res.txt\n", spec);
+    free(expect);
+    fault_dir_remove(&d);
+}
+
+/*
+ * The disk full mid-run: an endless source, and writes to collect's file
+ * failing with ENOSPC after 100000 bytes, when collect first writes out its
+ * buffer. The run can only end by that failure: it does, exit 1, the old
+ * file as it was and no temporary file left, unnamed or named.
+ */
+static void
+test_core_collect_enospc_midrun(void **unused)
+{
+    static const char *const specs[] = {
+        "write:ENOSPC:100000",
+        "open_tmpfile:EOPNOTSUPP,write:ENOSPC:100000",
+    };
+    struct fault_dir d;
+    char graph[512], msg[256];
+
+    (void)unused;
+    fault_dir_make(&d);
+    snprintf(graph, sizeof(graph),
+             "[src]\ntype = range\ncount = 1e15\n"
+             "[out]\ntype = collect\noutput = %s\n"
+             "[links]\npush = src.out -> out.in\n",
+             d.res);
+    snprintf(msg, sizeof(msg), "cannot write to '%s': No space left on device",
+             d.res);
+    for (size_t i = 0; i < 2; i++) {
+        struct stat st;
+        tu_result_t r;
+        int status;
+
+        write_old(&d);
+        assert_int_equal(stat(d.res, &st), 0);
+        unlink(d.log);
+        status = run_failing(&r, &d, specs[i], graph, 30);
+        if (status != 1)
+            fail_msg("%s: status %d, stderr:\n%s", specs[i], status, r.err);
+        assert_collect_failed(r.err, msg);
+        tu_result_release(&r);
+        assert_injected(&d, specs[i]);
+        assert_old_kept(&d, st.st_ino, specs[i]);
+        assert_only(d.dir, "res.txt\n", specs[i]);
+    }
+    fault_dir_remove(&d);
+}
+
 int
 main(void)
 {
@@ -1174,6 +1589,9 @@ main(void)
         cmocka_unit_test(test_core_collect_streams),
         cmocka_unit_test(test_core_words_chunk_fits),
         cmocka_unit_test(test_core_collect_end_nul),
+        cmocka_unit_test(test_core_collect_file_faults),
+        cmocka_unit_test(test_core_collect_no_tmpfile),
+        cmocka_unit_test(test_core_collect_enospc_midrun),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
