@@ -19,9 +19,10 @@
  * An output path that names nothing yet, or a regular file with one name,
  * is written as a new file in the same directory, which takes the path's
  * place only when everything was written: a failed run leaves the old file
- * as it was. The new file is unnamed until then (O_TMPFILE; a temporary name
- * where the file system has no unnamed files), so a run killed outright
- * leaves nothing behind either, and it gets the old file's permissions (and
+ * as it was. The new file is unnamed until then (O_TMPFILE), so a run
+ * killed outright leaves nothing behind either (where the file system has
+ * no unnamed files, it has a temporary name, OUTPUT.XXXXXX, from the start,
+ * which such a run leaves), and it gets the old file's permissions (and
  * owner, where the user may give it; not set-id bits). Any other path (a
  * symbolic link, a file of ours with several names, a FIFO, a device such
  * as /dev/null, a socket) is opened and written in place, batch by batch,
