@@ -297,7 +297,7 @@ tcp_rendezvous_signals() {
         irc=$?
         if [ "$rc" = $((128 + num)) ] &&
             grep -q "flowrun: graph 'palindromes' stopped by SIG$sig before its end: every instance is told to stop" "$W/rvsig-$sig.err" &&
-            [ $irc = 143 ] && grep -q "gen\[0\] warning: stopped by the rendezvous $RV_ADDR" "$W/rvsig-$sig-gen.err"; then
+            [ $irc = 143 ] && grep -q "gen\[0\] (pid [0-9]*) warning: stopped by the rendezvous $RV_ADDR" "$W/rvsig-$sig-gen.err"; then
             pass "tcp: --rendezvous-only stopped by SIG$sig exits $rc, and its instance 143, both saying so"
         else
             show "$W/rvsig-$sig-gen.err"
@@ -447,7 +447,7 @@ tcp_liveness() {
     rc=$?
     n=$(ms_since $t)
     if [ $rc = 143 ] && [ $n -le 6000 ] &&
-        grep -q "slow\[0\] error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s): stopping" "$W/live-inst-slow-0.err"; then
+        grep -q "slow\[0\] (pid $node) error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s): stopping" "$W/live-inst-slow-0.err"; then
         pass "tcp: the held instance, continued, stops after $n ms (143), saying it lost the rendezvous"
     else
         fail "tcp: the held instance, continued, exits $rc after $n ms"
@@ -594,7 +594,7 @@ tcp_instance_stuck() {
     wait "${SLOW_PIDS[1]}"
     rc=$?
     if [ $rc = 143 ] && [ $((SECONDS - t)) -le 5 ] &&
-        grep -q "slow\[0\] error: did not end within 2 s of the stop: ended" "$W/stuck-rv-slow-0.err"; then
+        grep -q "slow\[0\] (pid [0-9]*) error: did not end within 2 s of the stop: ended" "$W/stuck-rv-slow-0.err"; then
         pass "tcp: a stuck instance stopped by the rendezvous ends itself 2 s later (143)"
     else
         fail "tcp: a stuck instance stopped by the rendezvous exits $rc after $((SECONDS - t)) s"
@@ -695,7 +695,7 @@ expect_refused() {
     "$FLOWRUN" "$SIEVE" "$@" --instance "$inst" --rendezvous "$RV_ADDR" \
         --bind 127.0.0.1 >/dev/null 2>"$err"
     rc=$?
-    if [ $rc = 2 ] && grep -q "${inst%%:*}\[${inst##*:}\] error: the rendezvous $RV_ADDR refused it: $reason" "$err" &&
+    if [ $rc = 2 ] && grep -q "${inst%%:*}\[${inst##*:}\] (pid [0-9]*) error: the rendezvous $RV_ADDR refused it: $reason" "$err" &&
         grep -q "flowrun: error: refused instance $inst (pid [0-9]* on [^)]*): $reason" "$W/refuse.err"; then
         pass "tcp: $what: exits 2, both sides saying why"
     else
@@ -715,7 +715,7 @@ expect_unreached() {
         --bind 127.0.0.1 >/dev/null 2>"$err"
     rc=$?
     t=$(echo "$(date +%s.%N) - $t0" | bc)
-    if [ $rc = 1 ] && grep -q "seg\[0\] error: cannot reach the rendezvous $rdv (no connection to it in 10 s)" "$err" &&
+    if [ $rc = 1 ] && grep -q "seg\[0\] (pid [0-9]*) error: cannot reach the rendezvous $rdv (no connection to it in 10 s)" "$err" &&
         [ "$(echo "$t < 20" | bc)" = 1 ]; then
         pass "tcp: $what: the instance exits 1 in ${t%.*} s, saying so"
     else
@@ -769,7 +769,7 @@ while True:
         kill -KILL $(pgrep -P "$RV_PID") 2>/dev/null
         wait $i1
         rc=$?
-        if [ $rc = 143 ] && grep -q "seg\[0\] error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s) before the start" "$W/gone-i.err"; then
+        if [ $rc = 143 ] && grep -q "seg\[0\] (pid [0-9]*) error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s) before the start" "$W/gone-i.err"; then
             pass "tcp: the rendezvous killed before the start: the instance exits 143, saying so"
         else
             fail "tcp: the rendezvous killed before the start: the instance exits $rc"
