@@ -368,9 +368,8 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
     if (log_captured)
         n = snprintf(line, sizeof(line), "%s: ", level_name[level]);
     else if (net.remote) /* the prefix of a local run's relayed lines */
-        n = snprintf(line, sizeof(line), "%s[%u] (pid %d) %s: ",
-                     node->gn->name, node->inst, (int)getpid(),
-                     level_name[level]);
+        n = snprintf(line, sizeof(line), "%s[%u] (pid %d) %s: ", node->gn->name,
+                     node->inst, (int)getpid(), level_name[level]);
     else
         n = snprintf(line, sizeof(line), "%s[%u] %s: ", node->gn->name,
                      node->inst, level_name[level]);
