@@ -444,17 +444,17 @@ report_timeout(const sup_t *s, long k, double limit)
 {
     char running[512];
 
+    list_running(s, running, sizeof(running));
     if (k >= 0) {
         const flow_proc_t *p = &s->procs[k];
-        char line[512];
+        char line[1024];
         snprintf(line, sizeof(line),
                  "flowrun: error: node '%s' instance %u (pid %d) timed out "
-                 "after %gs\n",
-                 s->g->nodes[p->node].name, p->inst, p->pid, limit);
+                 "after %gs (its timeout key); still running: %s\n",
+                 s->g->nodes[p->node].name, p->inst, p->pid, limit, running);
         err_write((sup_t *)s, line, strlen(line));
         return;
     }
-    list_running(s, running, sizeof(running));
     char line[1024];
     int n = snprintf(line, sizeof(line),
                      "flowrun: error: graph '%s' timed out after %gs; still "

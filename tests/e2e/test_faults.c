@@ -801,14 +801,20 @@ test_faults_hang_timeout(void **unused)
                 assert_non_null(line);
                 assert_int_equal(sscanf(line,
                                         "flowrun: error: node 'f' instance "
-                                        "%u (pid %ld) timed out after 1s\n",
+                                        "%u (pid %ld) timed out after 1s",
                                         &inst, &pid),
                                  2);
+                /* It names what else still runs: at least itself. */
                 snprintf(want, sizeof(want),
                          "flowrun: error: node 'f' instance %u (pid %ld) "
-                         "timed out after 1s\n",
+                         "timed out after 1s (its timeout key); still "
+                         "running: ",
                          inst, pid);
                 assert_non_null(strstr(run.r.err, want));
+                line = strstr(run.r.err, want) + strlen(want);
+                snprintf(want, sizeof(want), "f[%u]", inst);
+                assert_non_null(strstr(line, want));
+                assert_true(strstr(line, want) < strchr(line, '\n'));
                 if (inst == pos->fault_inst)
                     assert_int_equal(pid, inj.pid);
                 else
