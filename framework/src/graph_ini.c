@@ -206,6 +206,26 @@ warn(flow_graph_t *g, int line, const char *fmt, ...)
     g->warnings[g->nwarnings++] = flow__xstrdup(msg);
 }
 
+/* The next reference "${" in `p`, or NULL; "$${", the escape of a literal
+ * "${", is none: `*escape` then points to it (else NULL), for the caller
+ * to write "${" and go on after it. */
+static const char *
+next_ref(const char *p, const char **escape)
+{
+    const char *d = strchr(p, '$');
+
+    *escape = NULL;
+    for (; d; d = strchr(d + 1, '$')) {
+        if (d[1] == '$' && d[2] == '{') {
+            *escape = d;
+            return NULL;
+        }
+        if (d[1] == '{')
+            return d;
+    }
+    return NULL;
+}
+
 /* The value `value` of `node`.`key`, replaced by --set: note it on the
  * graph parameters it referred to (once each), for their "not used"
  * warning. */
@@ -213,9 +233,16 @@ static void
 note_set_over(flow_graph_t *g, const char *value, const char *node,
               const char *key)
 {
-    const char *p = value, *end;
+    const char *p = value, *end, *esc;
 
-    while ((p = strstr(p, "${")) && (end = strchr(p, '}'))) {
+    for (;;) {
+        p = next_ref(p, &esc);
+        if (esc) {
+            p = esc + 3;
+            continue;
+        }
+        if (!p || !(end = strchr(p, '}')))
+            break;
         char *name = flow__xstrndup(p + 2, (size_t)(end - p - 2));
         flow_kv_t *kv = kv_find(g->params, g->nparams, name);
         if (kv && !kv->set_over)
@@ -258,7 +285,8 @@ warn_unused_params(flow_graph_t *g)
     }
 }
 
-/* Replace ${name} references in `*value` by graph parameters. */
+/* Replace ${name} references in `*value` by graph parameters, and "$${"
+ * by "${". */
 static int
 substitute(const flow_graph_t *g, char **value, int line, const char *what,
            flow_kv_t *target, flow_diag_t *diag)
@@ -270,11 +298,19 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
     if (!strstr(p, "${"))
         return 0;
     while (*p) {
-        const char *ref = strstr(p, "${");
+        const char *esc, *ref = next_ref(p, &esc);
         const char *end, *piece;
         size_t plen;
 
-        if (!ref) {
+        if (esc == p) { /* "$${": a literal "${" */
+            piece = "${";
+            plen = 2;
+            p += 3;
+        } else if (esc) {
+            piece = p;
+            plen = (size_t)(esc - p);
+            p = esc;
+        } else if (!ref) {
             piece = p;
             plen = strlen(p);
             p += plen;
@@ -586,16 +622,25 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             }
         }
     }
-    /* A graph parameter's value is taken as written: a reference in it
-     * would be left unexpanded, a bad value somewhere else. */
-    for (size_t i = 0; i < g->nparams; i++)
-        if (strstr(g->params[i].value, "${"))
-            return flow__diag(
-                diag, FLOW_EPARAM, g->file, g->params[i].line,
-                "bad value '%s' for graph parameter '%s'%s: a "
-                "graph parameter cannot refer to another",
-                g->params[i].value, g->params[i].key,
-                g->params[i].from_set ? " (set on the command line)" : "");
+    /* A graph parameter's value is taken as written, but for the escape
+     * "$${" of a literal "${": a reference in it would be left unexpanded,
+     * a bad value somewhere else. */
+    for (size_t i = 0; i < g->nparams; i++) {
+        flow_kv_t *kv = &g->params[i];
+        const char *esc, *at = kv->value;
+        while (!next_ref(at, &esc) && esc)
+            at = esc + 3;
+        if (next_ref(at, &esc))
+            return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
+                              "bad value '%s' for graph parameter '%s'%s: a "
+                              "graph parameter cannot refer to another (a "
+                              "literal '${' is written '$${')",
+                              kv->value, kv->key,
+                              kv->from_set ? " (set on the command line)" : "");
+        if ((rc = substitute(g, &kv->value, kv->line, "a graph parameter", NULL,
+                             diag)))
+            return rc;
+    }
     /* ${name} references in node values. */
     for (size_t i = 0; i < g->nnodes; i++) {
         flow_gnode_t *n = &g->nodes[i];

@@ -639,6 +639,58 @@ test_graph_params_and_references(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* "$${" is a literal "${", in node values, links, graph parameters and
+ * --set values; the name after it is not looked up. */
+static void
+test_graph_literal_dollar_brace(void **state)
+{
+    static const char text[] = "[graph]\n"
+                               "n = 5\n"
+                               "dir = /tmp/$${HOME}\n"
+                               "unused = $${n}\n"
+                               "[gen]\n"
+                               "type = words\n"
+                               "count = ${n}\n"
+                               "[out]\n"
+                               "type = collect\n"
+                               "output = ${dir}/a$${nosuch}b$$c${n}$$${n}\n"
+                               "[links]\n"
+                               "push = gen.out -> out.in batch=${n}\n";
+    const char *set[] = { "gen.seed=1$${n}" };
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    (void)state;
+    g = flow_graph_load_string(text, strlen(text), "dollar.ini", reg, NULL, 0,
+                               &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_string_equal(kv_value(g, "out", "output"),
+                        "/tmp/${HOME}/a${nosuch}b$$c5$${n}");
+    assert_int_equal(g->links[0].batch, 5);
+    /* 'unused' is referred to by no value: "$${n}" names no parameter. */
+    assert_int_equal(flow_graph_warning_count(g), 1);
+    tu_assert_contains(flow_graph_warning(g, 0), "'unused' is not used");
+    flow_graph_destroy(&g);
+    /* From the command line too: a literal, then a bad number. */
+    g = flow_graph_load_string(text, strlen(text), "dollar.ini", reg, set, 1,
+                               &diag);
+    assert_null(g);
+    tu_assert_contains(diag.msg, "'1${n}'");
+    /* A reference in a graph parameter is still refused, and says how to
+     * write the literal. */
+    {
+        const char *ref[] = { "dir=$${a}${n}" };
+        g = flow_graph_load_string(text, strlen(text), "dollar.ini", reg, ref,
+                                   1, &diag);
+        assert_null(g);
+        tu_assert_contains(diag.msg, "cannot refer to another (a literal "
+                                     "'${' is written '$${')");
+    }
+    flow_registry_destroy(&reg);
+}
+
 /* A reference to a graph parameter with a long name (150 bytes). */
 static void
 test_graph_long_reference(void **state)
@@ -1449,6 +1501,7 @@ main(void)
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_long_reference),
+        cmocka_unit_test(test_graph_literal_dollar_brace),
         cmocka_unit_test(test_graph_set_overrides),
         cmocka_unit_test(test_graph_set_errors),
         cmocka_unit_test(test_graph_instances_auto),
