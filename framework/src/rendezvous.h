@@ -35,7 +35,7 @@ typedef struct flow_rdv flow_rdv_t;
 /*
  * Bind a rendezvous for `g` at `bind` ("tcp://ADDR:*" or an ipc endpoint)
  * in the ZeroMQ context `ctx`. With `liveness_s` > 0, a connection silent
- * that long (an instance stopped, hung, or its host gone) is dropped, and
+ * that long (an instance stopped, or its host frozen or gone) is dropped, and
  * the instances drop theirs to a rendezvous silent that long (ZMTP
  * heartbeats; at most FLOW__LIVENESS_MAX_S). On success returns it (caller
  * destroys) and stores the address instances connect to in `addr` (a
