@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -91,6 +92,33 @@ flow__graph_fingerprint(const flow_graph_t *g)
         h = fnv(h, num);
     }
     return h;
+}
+
+unsigned
+flow__auto_instances(void)
+{
+    const char *env = getenv("FLOW_AUTO_INSTANCES");
+    int64_t v;
+    long c;
+
+    if (env && *env)
+        return flow__parse_i64(env, &v) == 0 && v >= 1 &&
+                       v <= FLOW_MAX_INSTANCES
+                   ? (unsigned)v
+                   : 0;
+    c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (unsigned)c : 1;
+}
+
+bool
+flow__graph_has_auto(const flow_graph_t *g)
+{
+    for (size_t n = 0; n < g->nnodes; n++)
+        for (size_t k = 0; k < g->nodes[n].nkv; k++)
+            if (!strcmp(g->nodes[n].kv[k].key, "instances") &&
+                !strcmp(g->nodes[n].kv[k].value, "auto"))
+                return true;
+    return false;
 }
 
 size_t

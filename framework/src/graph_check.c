@@ -13,10 +13,9 @@
 
 #include "internal.h"
 
-#define FLOW_MAX_INSTANCES 4096
-#define FLOW_MAX_CPUS      4096
-#define FLOW_MAX_PIN_CPU   1023 /* CPU_SETSIZE - 1 (static_assert in node.c) */
-#define FLOW_MAX_PIN       4096 /* CPUs listed in one `pin` */
+#define FLOW_MAX_CPUS    4096
+#define FLOW_MAX_PIN_CPU 1023 /* CPU_SETSIZE - 1 (static_assert in node.c) */
+#define FLOW_MAX_PIN     4096 /* CPUs listed in one `pin` */
 
 static const char *const reserved_keys[] = {
     "type", "instances", "timeout",         "log_level",
@@ -203,8 +202,15 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
             int64_t v;
             kv->used = true;
             if (!strcmp(kv->value, "auto")) {
-                long c = sysconf(_SC_NPROCESSORS_ONLN);
-                n->instances = c > 0 ? (unsigned)c : 1;
+                n->instances = flow__auto_instances();
+                if (!n->instances)
+                    return flow__diag(
+                        diag, FLOW_EPARAM, g->file, kv->line,
+                        "'instances = auto' of node '%s': bad "
+                        "FLOW_AUTO_INSTANCES '%s' in the environment: "
+                        "expected 1 to %d",
+                        n->name, getenv("FLOW_AUTO_INSTANCES"),
+                        FLOW_MAX_INSTANCES);
             } else if (flow__parse_i64(kv->value, &v) || v < 1 ||
                        v > FLOW_MAX_INSTANCES) {
                 return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,

@@ -315,6 +315,20 @@ uint64_t flow__graph_fingerprint(const flow_graph_t *g);
 /* Seconds on the monotonic clock. */
 double flow__now_s(void);
 
+/* The most instances of one node. */
+#define FLOW_MAX_INSTANCES 4096
+
+/*
+ * What `instances = auto` stands for in this process: the environment
+ * variable FLOW_AUTO_INSTANCES (1 to FLOW_MAX_INSTANCES) when set, else the
+ * number of online CPUs. Returns it, or 0 when FLOW_AUTO_INSTANCES is set to
+ * anything else.
+ */
+unsigned flow__auto_instances(void);
+
+/* True when a node of `g` has `instances = auto`. */
+bool flow__graph_has_auto(const flow_graph_t *g);
+
 /* Return the index of node `name`, or -1. */
 long flow__graph_find_node(const flow_graph_t *g, const char *name);
 

@@ -1792,8 +1792,14 @@ await_table(flow_node_t *node, void *mon)
             return rc;
         if (!strncmp(text, "REFUSE ", 7)) {
             text[strcspn(text, "\n")] = '\0';
-            rc = flow_node_fail(node, "the rendezvous %s refused it: %s",
-                                net.rdv, text + 7);
+            if (flow__graph_has_auto(node->g))
+                rc = flow_node_fail(node,
+                                    "the rendezvous %s refused it: %s "
+                                    "(instances = auto is %u here)",
+                                    net.rdv, text + 7, flow__auto_instances());
+            else
+                rc = flow_node_fail(node, "the rendezvous %s refused it: %s",
+                                    net.rdv, text + 7);
             node->refused = true;
             free(text);
             return rc;

@@ -379,18 +379,25 @@ refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
 {
     const peer_t *p = k < r->nprocs ? &r->peers[k] : NULL;
     unsigned long long fp = 0;
-    char host[64] = "?", why[256];
+    char host[64] = "?", why[512];
     unsigned inst = 0;
     char asked[80] = "";
     int pid = 0, n = k < r->nprocs ? node_of(r->g, k, &inst) : -1;
     int got = sscanf(rest, "%d %63s %llx %79s", &pid, host, &fp, asked);
 
-    if (k >= r->nprocs || (got >= 3 && fp != r->fingerprint))
-        snprintf(why, sizeof(why),
-                 "its graph differs from the rendezvous's (another file, or "
-                 "other --set values): start every instance with the "
-                 "rendezvous's graph and --set options");
-    else if (p && p->hello && (pid != p->pid || strcmp(host, p->host)))
+    if (k >= r->nprocs || (got >= 3 && fp != r->fingerprint)) {
+        int len = snprintf(why, sizeof(why),
+                           "its graph differs from the rendezvous's (another "
+                           "file, or other --set values): start every "
+                           "instance with the rendezvous's graph and --set "
+                           "options");
+        /* The same file and options, on a host of another size. */
+        if (flow__graph_has_auto(r->g) && len > 0 && (size_t)len < sizeof(why))
+            snprintf(why + len, sizeof(why) - (size_t)len,
+                     "; or instances = auto counted other CPUs there (%u "
+                     "here): give every process FLOW_AUTO_INSTANCES=%u",
+                     flow__auto_instances(), flow__auto_instances());
+    } else if (p && p->hello && (pid != p->pid || strcmp(host, p->host)))
         snprintf(why, sizeof(why),
                  "the instance is already registered, by pid %d on %s: "
                  "started twice?",
@@ -411,7 +418,7 @@ refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
                 "flowrun: error: refused process %zu (pid %d on %s): %s\n", k,
                 pid, host, why);
     if (zmq_send(r->sock, id, idlen, ZMQ_SNDMORE) >= 0) {
-        char line[300];
+        char line[sizeof(why) + 16];
         int len = snprintf(line, sizeof(line), "REFUSE %s\n", why);
         zmq_send(r->sock, line, (size_t)len, 0);
     }

@@ -258,6 +258,13 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
                           &rdv, addr, sizeof(addr));
     if (!ctx)
         return FLOW_EUSAGE; /* said: an address --bind cannot use */
+    if (flow__graph_has_auto(graph)) {
+        /* The tasks count `instances = auto` as this process did, not by
+         * the CPUs of their nodes: the same graph everywhere. */
+        char num[16];
+        snprintf(num, sizeof(num), "%u", flow__auto_instances());
+        setenv("FLOW_AUTO_INSTANCES", num, 1);
+    }
     args_add(&a, "srun");
     if (het) {
         args_add(&a, "--wait=10");

@@ -48,6 +48,18 @@ fi
 
 # The slurmprobe fixture plugin (ctest sets FLOW_FIXTURE_PLUGIN_DIR).
 PROBE_DIR=${FLOW_FIXTURE_PLUGIN_DIR:-$(dirname "$FLOWRUN")/../tests/fixtures/nodes/plugins}
+# The LD_PRELOAD fixtures (ctest sets FLOW_FIXTURE_PRELOAD_DIR): nproc.so.
+PRELOAD_DIR=${FLOW_FIXTURE_PRELOAD_DIR:-$(dirname "$FLOWRUN")/../tests/fixtures/preload}
+
+# A CPU count other than this host's, and a command prefix that makes the
+# process of the command, not its children nor srun's tasks, believe it has
+# that many (nproc.so; a sanitized flowrun must be told that the fixture
+# comes before its runtime).
+ONLINE=$(getconf _NPROCESSORS_ONLN)
+OTHER=$([ "$ONLINE" = 3 ] && echo 2 || echo 3)
+OTHER_HOST=(sh -c 'FLOW_TEST_NPROC_PID=$$ exec env "$@"' sh
+    "LD_PRELOAD=$PRELOAD_DIR/nproc.so" "FLOW_TEST_NPROC=$OTHER"
+    "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 
 SIEVE=$SRC/graphs/sieve.ini
 PALIN=$SRC/graphs/palindromes.ini
@@ -825,6 +837,59 @@ while True:
     fi
 }
 
+# `instances = auto` where hosts have different CPU counts: the rendezvous
+# (OTHER CPUs) and an instance (this host's) load the same file with the
+# same options into graphs of different sizes. The instance is refused,
+# both sides saying what auto counted and what to do; given
+# FLOW_AUTO_INSTANCES, every instance runs the rendezvous's graph. (They
+# were refused as if started with "another file, or other --set values".)
+tcp_auto_instances() {
+    local args=(--set workers=auto) rc inst pids=() bad=""
+    if [ ! -f "$PRELOAD_DIR/nproc.so" ]; then
+        fail "tcp: auto instances: no nproc.so in '$PRELOAD_DIR' (FLOW_FIXTURE_PRELOAD_DIR)"
+        return
+    fi
+    run ipc-auto 60 "$FLOWRUN" "$PALIN" --set workers=$OTHER || {
+        fail "tcp: auto instances: the ipc reference run failed"
+        return
+    }
+    if ! start_rendezvous auto-rv 127.0.0.1 "${OTHER_HOST[@]}" "$FLOWRUN" "$PALIN" "${args[@]}"; then
+        fail "tcp: auto instances: the rendezvous printed no address"
+        show "$W/auto-rv.err"
+        return
+    fi
+    "$FLOWRUN" "$PALIN" "${args[@]}" --instance out:0 --rendezvous "$RV_ADDR" \
+        --bind 127.0.0.1 >/dev/null 2>"$W/auto-refused.err"
+    rc=$?
+    if [ $rc = 2 ] &&
+        grep -q "out\[0\] (pid [0-9]*) error: the rendezvous $RV_ADDR refused it: its graph differs .*; or instances = auto counted other CPUs there ($OTHER here): give every process FLOW_AUTO_INSTANCES=$OTHER (instances = auto is $ONLINE here)" "$W/auto-refused.err" &&
+        grep -q "flowrun: error: refused instance out:0 .*instances = auto counted other CPUs there ($OTHER here)" "$W/auto-rv.err"; then
+        pass "tcp: instances = auto, $OTHER CPUs at the rendezvous and $ONLINE at an instance: refused, both sides saying so"
+    else
+        fail "tcp: instances = auto on hosts of different sizes: the instance exits $rc"
+        show "$W/auto-refused.err" "$W/auto-rv.err"
+    fi
+    for inst in gen:0 chunks:0 $(seq -f 'find:%g' 0 $((OTHER - 1))) out:0; do
+        FLOW_AUTO_INSTANCES=$OTHER "$FLOWRUN" "$PALIN" "${args[@]}" --instance $inst \
+            --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+            >"$W/auto-${inst/:/-}.out" 2>"$W/auto-${inst/:/-}.err" &
+        pids+=($!)
+        BG_PIDS+=($!)
+    done
+    for inst in "${pids[@]}"; do
+        wait "$inst" || bad="$bad $inst=$?"
+    done
+    wait "$RV_PID"
+    rc=$?
+    cp "$W/auto-out-0.out" "$W/auto.out"
+    if [ $rc = 0 ] && [ -z "$bad" ]; then
+        expect_same auto auto 0 "tcp: instances = auto with FLOW_AUTO_INSTANCES=$OTHER on every instance: the rendezvous's graph"
+    else
+        fail "tcp: FLOW_AUTO_INSTANCES=$OTHER: the rendezvous exits $rc, instances:${bad:- 0}"
+        show "$W/auto-rv.err" "$W"/auto-*.err
+    fi
+}
+
 # An instance that fails before it registers (it cannot bind its
 # endpoints): the rendezvous says which, and that it had not registered
 # (it said "pid 0 on ?"), and exits 1.
@@ -876,6 +941,7 @@ part_tcp() {
     tcp_instance_stuck
     tcp_liveness
     tcp_rendezvous_timeout
+    tcp_auto_instances
     tcp_refusals
     tcp_fail_unregistered
 }
@@ -1042,6 +1108,15 @@ part_slurm() {
     expect_same slurm-salloc palinbig $rc "slurm: in salloc -N3 -n6, palindromes 200000 words [nodes: $(used_nodes)]"
 
     slurm_hints
+
+    # instances = auto on a login node of another size than the compute
+    # nodes: the tasks count as the launcher did (they counted their own
+    # nodes' CPUs and were refused). The launcher believes it has OTHER
+    # CPUs; its tasks do not inherit that belief.
+    run ipc-auto 60 "$FLOWRUN" "$PALIN" --set workers=$OTHER
+    run slurm-auto 120 "${OTHER_HOST[@]}" \
+        "$FLOWRUN" "$PALIN" --set workers=auto --launcher slurm
+    expect_same slurm-auto auto $? "slurm: instances = auto, a launcher of $OTHER CPUs on nodes of $ONLINE: the launcher's count"
 
     # A fault in one instance: the step is killed, the node named, status
     # non-zero, and nothing is left running; also with placement hints (a

@@ -834,6 +834,34 @@ test_graph_instances_auto(void **state)
     /* Without [graph] name, the file stem names the graph. */
     assert_string_equal(flow_graph_name(g), "good_auto");
     flow_graph_destroy(&g);
+
+    /* FLOW_AUTO_INSTANCES stands for auto: 1 to 4096, else an error at
+     * the instances line naming it. */
+    setenv("FLOW_AUTO_INSTANCES", "7", 1);
+    g = load(reg, "good_auto.ini", NULL, 0, &diag);
+    assert_non_null(g);
+    assert_int_equal(node(g, "find")->instances, 7);
+    assert_int_equal(node(g, "gen")->instances, 1);
+    flow_graph_destroy(&g);
+    static const char *const bad[] = { "0", "4097", "x", "-1", "2.5" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char want[64];
+        setenv("FLOW_AUTO_INSTANCES", bad[i], 1);
+        g = load(reg, "good_auto.ini", NULL, 0, &diag);
+        assert_null(g);
+        assert_int_equal(diag.code, FLOW_EPARAM);
+        assert_true(diag.line > 0);
+        snprintf(want, sizeof(want), "bad FLOW_AUTO_INSTANCES '%s'", bad[i]);
+        tu_assert_contains(diag.msg, want);
+        tu_assert_contains(diag.msg, "expected 1 to 4096");
+    }
+    /* Empty: as unset. */
+    setenv("FLOW_AUTO_INSTANCES", "", 1);
+    g = load(reg, "good_auto.ini", NULL, 0, &diag);
+    assert_non_null(g);
+    assert_int_equal(node(g, "find")->instances, (unsigned)cpus);
+    flow_graph_destroy(&g);
+    unsetenv("FLOW_AUTO_INSTANCES");
     flow_registry_destroy(&reg);
 }
 

@@ -232,7 +232,10 @@ FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
  * or `slurm_constraint`, it is one heterogeneous step, one component per
  * distinct set of hints (--cpus-per-task, --constraint), whose tasks run
  * "--slurm-task" (see flow_graph_slurm_task). Extra srun options (for every
- * component) come from the environment variable FLOW_SRUN_ARGS. Returns as
+ * component) come from the environment variable FLOW_SRUN_ARGS. When a
+ * node has `instances = auto`, FLOW_AUTO_INSTANCES is set in this process's
+ * environment (which srun passes on) to the count auto stood for here, so
+ * that every task loads the same graph. Returns as
  * flow_graph_run (the stop signal's number in `*signo_out` if not NULL).
  */
 FLOW_EXPORT int flow_graph_run_slurm(flow_graph_t *graph,
