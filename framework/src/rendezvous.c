@@ -38,6 +38,8 @@ struct flow_rdv {
     bool lost_said;       /* a lost connection, or a failure, was reported */
     double liveness_s;    /* a silent connection is dropped after it; 0: no */
     double last_call;     /* of flow__rdv_process, to see this one held */
+    double held_s;        /* the last hold that instances may have taken */
+    double held_at;       /* for lost (see may_be_taken), and its end */
 };
 
 void
@@ -230,11 +232,25 @@ flow__endpoint_fix(char *ep, size_t size, const char *host)
  * `liveness_s` closed, and that time given to the instances as the PING's
  * time to live, so that they close theirs to a rendezvous gone silent.
  */
+static int
+liveness_ms(double liveness_s)
+{
+    return (int)(liveness_s * 1000 + 0.5);
+}
+
+static int
+heartbeat_ivl_ms(double liveness_s)
+{
+    int ms = liveness_ms(liveness_s);
+
+    return ms / 4 < 1000 ? ms / 4 : 1000;
+}
+
 static void
 set_liveness(void *sock, double liveness_s)
 {
-    int ms = (int)(liveness_s * 1000 + 0.5);
-    int ivl = ms / 4 < 1000 ? ms / 4 : 1000;
+    int ms = liveness_ms(liveness_s);
+    int ivl = heartbeat_ivl_ms(liveness_s);
 
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &ms, sizeof(ms));
@@ -507,6 +523,35 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
     return 0;
 }
 
+/*
+ * Whether instances may have taken this rendezvous, held for `held`
+ * seconds, for lost: an instance drops its connection when no PING came
+ * for the time to live (the liveness, sent in tenths of a second), counted
+ * from the last PING it had, sent up to a heartbeat interval before the
+ * hold. Its reconnection has another routing id: the rendezvous sees it
+ * lost, although it was the one silent.
+ */
+static bool
+may_be_taken(const flow_rdv_t *r, double held)
+{
+    int ttl_ms = liveness_ms(r->liveness_s) / 100 * 100;
+
+    return r->liveness_s > 0 &&
+           held > (ttl_ms - heartbeat_ivl_ms(r->liveness_s)) / 1000.0;
+}
+
+static void
+say_held(const flow_rdv_t *r, double held)
+{
+    if (!r->quiet)
+        fprintf(stderr,
+                "flowrun: error: the rendezvous was held for %.1f s "
+                "(stopped?), %s its liveness (%g s): its instances took it "
+                "for lost and stop\n",
+                held, held > r->liveness_s ? "longer than" : "about",
+                r->liveness_s);
+}
+
 int
 flow__rdv_process(flow_rdv_t *r)
 {
@@ -514,18 +559,17 @@ flow__rdv_process(flow_rdv_t *r)
     double now = flow__now_s(), held = r->last_call ? now - r->last_call : 0;
 
     r->last_call = now;
+    if (may_be_taken(r, held)) {
+        r->held_s = held;
+        r->held_at = now;
+    }
     /* Held (SIGSTOP, a frozen host) longer than the instances wait for a
      * silent rendezvous: they have stopped, or are stopping, and the
      * connections that dropped meanwhile are their going, not their
      * failures. */
     if (r->liveness_s > 0 && held > r->liveness_s && !r->lost_said &&
         !r->aborted && r->ndone < r->nprocs) {
-        if (!r->quiet)
-            fprintf(stderr,
-                    "flowrun: error: the rendezvous was held for %.1f s "
-                    "(stopped?), longer than its liveness (%g s): its "
-                    "instances took it for lost and stop\n",
-                    held, r->liveness_s);
+        say_held(r, held);
         r->lost_said = true;
         r->lost_at = 0;
         return FLOW_ENODE;
@@ -571,13 +615,21 @@ flow__rdv_process(flow_rdv_t *r)
     if (!result && r->lost_at && r->ndone < r->nprocs && !r->aborted &&
         !r->lost_said && flow__now_s() - r->lost_at > 1.0) {
         long gone = -1;
+        /* A drop seen as this rendezvous came back from a hold a little
+         * shorter than its liveness: the instance took it for lost. */
+        bool after_hold = r->held_at && r->lost_at >= r->held_at &&
+                          r->lost_at - r->held_at < 1.0;
         for (size_t k = 0; k < r->nprocs && gone < 0; k++) {
             const peer_t *p = &r->peers[k];
             if (p->hello && !p->failed && !reachable(r, p))
                 gone = (long)k;
         }
         r->lost_at = 0;
-        if (gone >= 0) {
+        if (gone >= 0 && after_hold) {
+            say_held(r, r->held_s);
+            r->lost_said = true;
+            result = FLOW_ENODE;
+        } else if (gone >= 0) {
             const peer_t *p = &r->peers[gone];
             char pending[512];
             unsigned inst = 0;

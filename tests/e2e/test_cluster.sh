@@ -521,6 +521,35 @@ tcp_liveness() {
     SLOW_RV_ARGS=()
 }
 
+# A rendezvous held a little less than its liveness (--liveness 2: the
+# instances' time to live counts from the last PING, up to 0.5 s before the
+# hold): the run goes on, or, when the instances took it for lost, it exits
+# 1 saying it was held. Before, it named an instance, as if that one had
+# been silent for 2 s.
+tcp_liveness_near() {
+    local g=$W/near.ini rc h i
+    slow_graph "$g"
+    SLOW_RV_ARGS=(--liveness 2)
+    for h in 1.9 1.95; do
+        start_slow_run "near$h" "$g" || continue
+        sleep 1.5
+        kill -STOP "$(pgrep -P "$RV_PID")"
+        sleep $h
+        kill -CONT "$(pgrep -P "$RV_PID")"
+        wait "$RV_PID"
+        rc=$?
+        for i in 0 1 2; do wait "${SLOW_PIDS[$i]}"; done
+        if [ $rc = 0 ] || { [ $rc = 1 ] && ! grep -q "lost its connection" "$W/near$h.err" &&
+            grep -q "flowrun: error: the rendezvous was held for [0-9.]* s (stopped?), \(about\|longer than\) its liveness (2 s)" "$W/near$h.err"; }; then
+            pass "tcp: the rendezvous held for $h s (--liveness 2): exit $rc, no instance blamed"
+        else
+            fail "tcp: the rendezvous held for $h s (--liveness 2): exit $rc"
+            show "$W/near$h.err"
+        fi
+    done
+    SLOW_RV_ARGS=()
+}
+
 # A rendezvous whose --timeout expires with every instance registered
 # tells them to stop and exits 124 at once (it waited 1.5 s more for late
 # instances): within 3.2 s of its start.
@@ -940,6 +969,7 @@ part_tcp() {
     tcp_instance_stopped
     tcp_instance_stuck
     tcp_liveness
+    tcp_liveness_near
     tcp_rendezvous_timeout
     tcp_auto_instances
     tcp_refusals
