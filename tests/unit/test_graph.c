@@ -688,6 +688,35 @@ test_graph_literal_dollar_brace(void **state)
         tu_assert_contains(diag.msg, "cannot refer to another (a literal "
                                      "'${' is written '$${')");
     }
+    /* A value replaced by --set referred to the parameters after its
+     * escapes, not to the names escaped: 'k' was, 'n' was not. */
+    {
+        static const char over[] = "[graph]\n"
+                                   "n = 5\n"
+                                   "k = 6\n"
+                                   "[gen]\n"
+                                   "type = words\n"
+                                   "[out]\n"
+                                   "type = collect\n"
+                                   "output = /tmp/$${n}$${x}${k}\n"
+                                   "[links]\n"
+                                   "push = gen.out -> out.in\n";
+        const char *out[] = { "out.output=/tmp/flow-dollar.txt" };
+        g = flow_graph_load_string(over, strlen(over), "dollar.ini", reg, out,
+                                   1, &diag);
+        if (!g)
+            fail_msg("%s", diag.msg);
+        assert_int_equal(flow_graph_warning_count(g), 2);
+        for (size_t i = 0; i < 2; i++) {
+            const char *w = flow_graph_warning(g, i);
+            if (strstr(w, "'n'"))
+                tu_assert_contains(w, "no node value or link refers to it");
+            else
+                tu_assert_contains(w, "refers to it as ${k}, out.output, is "
+                                      "set on the command line");
+        }
+        flow_graph_destroy(&g);
+    }
     flow_registry_destroy(&reg);
 }
 
