@@ -225,19 +225,13 @@ flow__endpoint_fix(char *ep, size_t size, const char *host)
     return 0;
 }
 
-/*
- * ZMTP heartbeats on every connection of the ROUTER `sock`, before it binds
- * (a listener takes its options when it is made): a PING every second (or
- * a quarter of `liveness_s`), a connection with no traffic for
- * `liveness_s` closed, and that time given to the instances as the PING's
- * time to live, so that they close theirs to a rendezvous gone silent.
- */
 static int
 liveness_ms(double liveness_s)
 {
     return (int)(liveness_s * 1000 + 0.5);
 }
 
+/* The heartbeat: every second, or a quarter of the liveness. */
 static int
 heartbeat_ivl_ms(double liveness_s)
 {
@@ -246,6 +240,13 @@ heartbeat_ivl_ms(double liveness_s)
     return ms / 4 < 1000 ? ms / 4 : 1000;
 }
 
+/*
+ * ZMTP heartbeats on every connection of the ROUTER `sock`, before it binds
+ * (a listener takes its options when it is made): a PING every heartbeat,
+ * a connection with no traffic for `liveness_s` closed, and that time given
+ * to the instances as the PING's time to live, so that they close theirs
+ * to a rendezvous gone silent.
+ */
 static void
 set_liveness(void *sock, double liveness_s)
 {
