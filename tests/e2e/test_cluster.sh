@@ -497,20 +497,32 @@ tcp_liveness() {
     fi
 
     # Holds that do no harm: shorter than the liveness, or none checked
-    # (longer than the default 10 s: --liveness 0 is no check, not the default).
+    # (longer than the default 10 s: --liveness 0 is no check, not the
+    # default). Both runs at once.
     sed -i 's/^count = .*/count = 307200/' "$g"
+    local rvs=() srcs=() mids=() outs=() holds=()
     for i in 3:1 0:11; do
         SLOW_RV_ARGS=(--liveness "${i%:*}")
-        start_slow_run "live-ok${i%:*}" "$g" || continue
-        sleep 0.5
+        start_slow_run "live-ok${i%:*}" "$g" || return
+        rvs+=("$RV_PID") srcs+=("${SLOW_PIDS[0]}") mids+=("${SLOW_PIDS[1]}")
+        outs+=("${SLOW_PIDS[2]}")
         node=$(pgrep -P "${SLOW_PIDS[1]}")
-        kill -STOP "${SLOW_PIDS[1]}" $node
-        sleep "${i#*:}"
-        kill -CONT "${SLOW_PIDS[1]}" $node
-        wait "$RV_PID"
+        (
+            sleep 0.5
+            kill -STOP "${SLOW_PIDS[1]}" $node
+            sleep "${i#*:}"
+            kill -CONT "${SLOW_PIDS[1]}" $node
+        ) &
+        holds+=($!)
+    done
+    SLOW_RV_ARGS=()
+    wait "${holds[@]}"
+    for t in 0 1; do
+        i=$([ $t = 0 ] && echo 3:1 || echo 0:11)
+        wait "${rvs[$t]}"
         rc=$?
-        wait "${SLOW_PIDS[0]}" "${SLOW_PIDS[1]}"
-        wait "${SLOW_PIDS[2]}"
+        wait "${srcs[$t]}" "${mids[$t]}"
+        wait "${outs[$t]}"
         n=$?
         if [ $rc = 0 ] && [ $n = 0 ]; then
             pass "tcp: --liveness ${i%:*}, an instance held for ${i#*:} s: the run ends well"
@@ -519,7 +531,6 @@ tcp_liveness() {
             show "$W/live-ok${i%:*}.err"
         fi
     done
-    SLOW_RV_ARGS=()
 }
 
 # A rendezvous held about its liveness, or a little longer: its instances,
@@ -530,18 +541,27 @@ tcp_liveness() {
 # reconnection. (It failed, naming an instance as "silent for 2 s", or,
 # held longer than the liveness, saying it was held.)
 tcp_liveness_near() {
-    local g=$W/near.ini rc h i
+    local g=$W/near.ini rc h t rvs=() pids=() holds=()
     slow_graph "$g"
     SLOW_RV_ARGS=(--liveness 2)
-    for h in 1.7 2.5; do
-        start_slow_run "near$h" "$g" || continue
-        sleep 1.5
-        kill -STOP "$(pgrep -P "$RV_PID")"
-        sleep $h
-        kill -CONT "$(pgrep -P "$RV_PID")"
-        wait "$RV_PID"
+    for h in 1.7 2.5; do # both runs at once
+        start_slow_run "near$h" "$g" || return
+        rvs+=("$RV_PID")
+        pids+=("${SLOW_PIDS[@]}")
+        (
+            sleep 1.5
+            kill -STOP "$(pgrep -P "$RV_PID")"
+            sleep $h
+            kill -CONT "$(pgrep -P "$RV_PID")"
+        ) &
+        holds+=($!)
+    done
+    SLOW_RV_ARGS=()
+    wait "${holds[@]}"
+    for t in 0 1; do
+        h=$([ $t = 0 ] && echo 1.7 || echo 2.5)
+        wait "${rvs[$t]}"
         rc=$?
-        for i in 0 1 2; do wait "${SLOW_PIDS[$i]}"; done
         if [ $rc = 0 ] && ! grep -q "error" "$W/near$h.err"; then
             pass "tcp: the rendezvous held for $h s (--liveness 2): the run goes on to its end"
         else
@@ -549,7 +569,7 @@ tcp_liveness_near() {
             show "$W/near$h.err" "$W/near$h"-*.err
         fi
     done
-    SLOW_RV_ARGS=()
+    wait "${pids[@]}" 2>/dev/null
 }
 
 # A rendezvous whose --timeout expires with every instance registered
