@@ -888,6 +888,40 @@ while True:
     fi
 }
 
+# An instance that registers just after its rendezvous's --timeout expired
+# (the others did in time): the rendezvous, which waits a little for such
+# late instances, tells it to stop (143, saying so), rather than leaving it
+# to find no rendezvous after 10 s (exit 1).
+tcp_late_instance() {
+    local g=$W/late.ini rc t n i1 i2
+    slow_graph "$g"
+    if ! start_rendezvous late-rv 127.0.0.1 "$FLOWRUN" "$g" --timeout 1; then
+        fail "tcp: late instance: the rendezvous printed no address"
+        return
+    fi
+    "$FLOWRUN" "$g" --instance src:0 --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+        >/dev/null 2>"$W/late-src.err" &
+    i1=$!
+    "$FLOWRUN" "$g" --instance slow:0 --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+        >/dev/null 2>"$W/late-slow.err" &
+    i2=$!
+    BG_PIDS+=($i1 $i2)
+    sleep 1.1
+    t=$(date +%s%N)
+    "$FLOWRUN" "$g" --instance out:0 --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+        >/dev/null 2>"$W/late-out.err"
+    rc=$?
+    n=$(ms_since $t)
+    wait "$RV_PID" $i1 $i2 2>/dev/null
+    if [ $rc = 143 ] && [ $n -le 3000 ] &&
+        grep -q "out\[0\] (pid [0-9]*) warning: stopped by the rendezvous $RV_ADDR" "$W/late-out.err"; then
+        pass "tcp: an instance registering just after the rendezvous's --timeout: told to stop (143 after $n ms)"
+    else
+        fail "tcp: an instance registering just after the rendezvous's --timeout: exit $rc after $n ms"
+        show "$W/late-out.err" "$W/late-rv.err"
+    fi
+}
+
 # `instances = auto` where hosts have different CPU counts: the rendezvous
 # (OTHER CPUs) and an instance (this host's) load the same file with the
 # same options into graphs of different sizes. The instance is refused,
@@ -993,6 +1027,7 @@ part_tcp() {
     tcp_liveness
     tcp_liveness_near
     tcp_rendezvous_timeout
+    tcp_late_instance
     tcp_auto_instances
     tcp_refusals
     tcp_fail_unregistered
