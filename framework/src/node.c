@@ -1610,19 +1610,6 @@ monitor_event(void *mon)
     return ev;
 }
 
-/*
- * Give a socket to the rendezvous a routing id of its own, `id` (unique to
- * this process and socket), before it connects: a connection that drops
- * and comes back (its rendezvous held about its liveness) is then still
- * the one the rendezvous knows, which takes the new connection over
- * (ZMQ_ROUTER_HANDOVER), not a stranger's while the instance seems lost.
- */
-static void
-rdv_identity(void *s, const char *id, size_t len)
-{
-    zmq_setsockopt(s, ZMQ_ROUTING_ID, id, len);
-}
-
 /* Set to stop the watcher thread. */
 static volatile int watcher_quit;
 
@@ -1659,8 +1646,6 @@ watch_main(void *arg)
             mon = NULL;
         }
     }
-    n = snprintf(line, sizeof(line), "w%zu-%d", node->proc, (int)getpid());
-    rdv_identity(s, line, (size_t)n);
     n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
     if (zmq_connect(s, net.rdv) || zmq_send(s, line, (size_t)n, 0) < 0)
         goto out;
@@ -1865,8 +1850,6 @@ barrier_start(flow_node_t *node, int ready_fd, int go_fd)
             mon = NULL;
         }
     }
-    n = snprintf(head, sizeof(head), "p%zu-%d", node->proc, (int)getpid());
-    rdv_identity(node->rdv, head, (size_t)n);
     if (zmq_connect(node->rdv, net.rdv)) {
         node->unreached = true; /* no FAIL to send it */
         return flow_node_fail(node, "cannot connect to the rendezvous '%s': %s",

@@ -281,9 +281,6 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
      * vanishing): how `reachable` tells a lost instance. */
     zmq_setsockopt(r->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
     zmq_setsockopt(r->sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    /* An instance's socket that reconnects keeps its routing id (see
-     * node.c): the new connection replaces the old one. */
-    zmq_setsockopt(r->sock, ZMQ_ROUTER_HANDOVER, &one, sizeof(one));
     if (liveness_s > 0) {
         r->liveness_s = liveness_s;
         set_liveness(r->sock, liveness_s);
@@ -532,9 +529,8 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
  * seconds, for lost: an instance drops its connection when no PING came
  * for the time to live (the liveness, sent in tenths of a second), counted
  * from the last PING it had, sent up to a heartbeat interval before the
- * hold. It reconnects, and gives up when the rendezvous has not answered
- * within 2 s; then the rendezvous sees it lost, although it was the one
- * silent.
+ * hold. Its reconnection has another routing id: the rendezvous sees it
+ * lost, although it was the one silent.
  */
 static bool
 may_be_taken(const flow_rdv_t *r, double held)
@@ -552,7 +548,7 @@ say_held(const flow_rdv_t *r, double held)
         fprintf(stderr,
                 "flowrun: error: the rendezvous was held for %.1f s "
                 "(stopped?), %s its liveness (%g s): its instances took it "
-                "for lost and stopped\n",
+                "for lost and stop\n",
                 held, held > r->liveness_s ? "longer than" : "about",
                 r->liveness_s);
 }
@@ -564,13 +560,20 @@ flow__rdv_process(flow_rdv_t *r)
     double now = flow__now_s(), held = r->last_call ? now - r->last_call : 0;
 
     r->last_call = now;
-    /* Held (SIGSTOP, a frozen host) about as long as the instances wait for
-     * a silent rendezvous, or longer: they dropped their connections, and
-     * came back (the same routing ids), or gave up 2 s later and stopped.
-     * Those gone are then this rendezvous's fault, not theirs: see below. */
     if (may_be_taken(r, held)) {
         r->held_s = held;
         r->held_at = now;
+    }
+    /* Held (SIGSTOP, a frozen host) longer than the instances wait for a
+     * silent rendezvous: they have stopped, or are stopping, and the
+     * connections that dropped meanwhile are their going, not their
+     * failures. */
+    if (r->liveness_s > 0 && held > r->liveness_s && !r->lost_said &&
+        !r->aborted && r->ndone < r->nprocs) {
+        say_held(r, held);
+        r->lost_said = true;
+        r->lost_at = 0;
+        return FLOW_ENODE;
     }
 
     for (;;) {
@@ -613,8 +616,8 @@ flow__rdv_process(flow_rdv_t *r)
     if (!result && r->lost_at && r->ndone < r->nprocs && !r->aborted &&
         !r->lost_said && flow__now_s() - r->lost_at > 1.0) {
         long gone = -1;
-        /* A drop seen as this rendezvous came back from a hold: the
-         * instance took it for lost. */
+        /* A drop seen as this rendezvous came back from a hold a little
+         * shorter than its liveness: the instance took it for lost. */
         bool after_hold = r->held_at && r->lost_at >= r->held_at &&
                           r->lost_at - r->held_at < 1.0;
         for (size_t k = 0; k < r->nprocs && gone < 0; k++) {

@@ -489,7 +489,7 @@ tcp_liveness() {
     rc=$?
     n=$(ms_since $t)
     if [ $rc = 1 ] && [ $n -le 3000 ] && [ "$(grep -c error "$W/live-rv.err")" = 1 ] &&
-        grep -q "flowrun: error: the rendezvous was held for [0-9.]* s (stopped?), longer than its liveness (2 s): its instances took it for lost and stopped" "$W/live-rv.err"; then
+        grep -q "flowrun: error: the rendezvous was held for [0-9.]* s (stopped?), longer than its liveness (2 s): its instances took it for lost and stop" "$W/live-rv.err"; then
         pass "tcp: the held rendezvous, continued, exits 1 after $n ms, saying it was held"
     else
         fail "tcp: the held rendezvous, continued, exits $rc after $n ms"
@@ -533,13 +533,11 @@ tcp_liveness() {
     done
 }
 
-# A rendezvous held about its liveness, or a little longer: its instances,
-# whose time to live counts from their last PING (up to a heartbeat before
-# the hold), drop their connections and reconnect; they give up only 2 s
-# later. Held 1.7 s and 2.5 s under --liveness 2, the run goes on to its
-# end: an instance's sockets keep their routing ids across the
-# reconnection. (It failed, naming an instance as "silent for 2 s", or,
-# held longer than the liveness, saying it was held.)
+# A rendezvous held about its liveness: its instances, whose time to live
+# counts from their last PING (up to a heartbeat before the hold), may
+# have dropped their connections. Held 1.7 s and 2.5 s under --liveness 2,
+# the run goes on, or the rendezvous says it was held and exits 1; it
+# never blames an instance (it named one as "silent for 2 s").
 tcp_liveness_near() {
     local g=$W/near.ini rc h t rvs=() pids=() holds=()
     slow_graph "$g"
@@ -562,14 +560,97 @@ tcp_liveness_near() {
         h=$([ $t = 0 ] && echo 1.7 || echo 2.5)
         wait "${rvs[$t]}"
         rc=$?
-        if [ $rc = 0 ] && ! grep -q "error" "$W/near$h.err"; then
-            pass "tcp: the rendezvous held for $h s (--liveness 2): the run goes on to its end"
+        if { [ $rc = 0 ] && ! grep -q "error" "$W/near$h.err"; } ||
+            { [ $rc = 1 ] && ! grep -q "lost its connection" "$W/near$h.err" &&
+                grep -q "flowrun: error: the rendezvous was held for [0-9.]* s (stopped?), \(about\|longer than\) its liveness (2 s)" "$W/near$h.err"; }; then
+            pass "tcp: the rendezvous held for $h s (--liveness 2): exit $rc, no instance blamed"
         else
             fail "tcp: the rendezvous held for $h s (--liveness 2): exit $rc"
             show "$W/near$h.err" "$W/near$h"-*.err
         fi
     done
     wait "${pids[@]}" 2>/dev/null
+}
+
+# A rendezvous held longer than its liveness just as its answers fall due:
+# the last HELLO (the TABLE goes to everybody) or the last DONE (the
+# RELEASE), read as it continues, while its instances' connections are
+# dropping. Both cases at once: "start", held as out:0 registers; "end",
+# held as the instances finish (a graph of about 1 s). The run ends, every
+# process with it: the rendezvous exits 0 and every instance 0, or it
+# says it was held and exits 1; it never waits for ever (a version that
+# answered dropped connections hung until its --timeout) nor blames an
+# instance.
+tcp_liveness_answers() {
+    local g=$W/answers.ini c rc rcs p inst
+    local -A rv holder
+    cat >"$g" <<'INI'
+[graph]
+name = answers
+[src]
+type = range
+count = 102400
+[slow]
+type = jitter
+max_us = 20000
+[out]
+type = collect
+mode = count
+[links]
+push = src.out -> slow.in batch=1024 hwm=1000
+push = slow.out -> out.in
+INI
+    for c in start end; do
+        if ! start_rendezvous "ans-$c" 127.0.0.1 "$FLOWRUN" "$g" --liveness 1 --timeout 20; then
+            fail "tcp: answers $c: the rendezvous printed no address"
+            show "$W/ans-$c.err"
+            continue
+        fi
+        rv[$c]=$RV_PID
+        (
+            addr=$RV_ADDR rvp=$RV_PID pids=()
+            for inst in src:0 slow:0 out:0; do
+                if [ $c = start ] && [ $inst = out:0 ]; then
+                    sleep 0.5
+                    kill -STOP "$(pgrep -P "$rvp")"
+                fi
+                timeout -k 5 30 env --default-signal=INT "$FLOWRUN" "$g" --instance $inst \
+                    --rendezvous "$addr" --bind 127.0.0.1 \
+                    >/dev/null 2>"$W/ans-$c-${inst/:/-}.err" &
+                pids+=($!)
+            done
+            if [ $c = end ]; then
+                sleep 0.6
+                kill -STOP "$(pgrep -P "$rvp")"
+            fi
+            sleep 1.6
+            kill -CONT "$(pgrep -P "$rvp")"
+            rcs=""
+            for p in "${pids[@]}"; do
+                wait "$p"
+                rcs="$rcs $?"
+            done
+            echo "$rcs" >"$W/ans-$c.rcs"
+        ) &
+        holder[$c]=$!
+        BG_PIDS+=($!)
+    done
+    for c in start end; do
+        [ -n "${rv[$c]}" ] || continue
+        wait "${holder[$c]}"
+        wait "${rv[$c]}"
+        rc=$?
+        rcs=$(cat "$W/ans-$c.rcs" 2>/dev/null)
+        if { [ $rc = 0 ] && [ "$rcs" = " 0 0 0" ]; } ||
+            { [ $rc = 1 ] && ! grep -q "lost its connection" "$W/ans-$c.err" &&
+                grep -q "flowrun: error: the rendezvous was held for" "$W/ans-$c.err" &&
+                ! echo "$rcs" | grep -q -E " (0|124|137)( |$)"; }; then
+            pass "tcp: the rendezvous held 1.6 s (--liveness 1) at the run's $c: exit $rc, instances$rcs, nothing left waiting"
+        else
+            fail "tcp: the rendezvous held 1.6 s (--liveness 1) at the run's $c: exit $rc, instances:${rcs:- ?}"
+            show "$W/ans-$c.err" "$W/ans-$c"-*.err
+        fi
+    done
 }
 
 # A rendezvous whose --timeout expires with every instance registered
@@ -1026,6 +1107,7 @@ part_tcp() {
     tcp_instance_stuck
     tcp_liveness
     tcp_liveness_near
+    tcp_liveness_answers
     tcp_rendezvous_timeout
     tcp_late_instance
     tcp_auto_instances
