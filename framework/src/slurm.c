@@ -247,6 +247,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
     const char *extra = getenv("FLOW_SRUN_ARGS");
     bool het = has_hints(graph), have_conf = false;
     args_t a = { 0 };
+    const char **prefix = NULL; /* argv_prefix after "env VAR=N", or NULL */
     struct sigaction old_chld;
     int rc, status = 0;
     pid_t pid;
@@ -260,17 +261,26 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
         return FLOW_EUSAGE; /* said: an address --bind cannot use */
     if (flow__graph_has_auto(graph)) {
         /* The tasks count `instances = auto` as this process did, not by
-         * the CPUs of their nodes: the same graph everywhere. */
-        char num[16];
-        snprintf(num, sizeof(num), "%u", flow__auto_instances());
-        setenv("FLOW_AUTO_INSTANCES", num, 1);
+         * the CPUs of their nodes: the same graph everywhere. On their
+         * command line, which srun's --export cannot drop. */
+        char num[48];
+        size_t n = 0;
+        while (argv_prefix[n])
+            n++;
+        snprintf(num, sizeof(num), "FLOW_AUTO_INSTANCES=%u",
+                 flow__auto_instances());
+        prefix = flow__xmalloc((n + 3) * sizeof(*prefix));
+        prefix[0] = "/usr/bin/env";
+        prefix[1] = args_own(&a, flow__xstrdup(num));
+        memcpy(prefix + 2, argv_prefix, (n + 1) * sizeof(*prefix));
     }
     args_add(&a, "srun");
     if (het) {
         args_add(&a, "--wait=10");
-        het_step_args(graph, &a, extra, argv_prefix, addr);
+        het_step_args(graph, &a, extra, prefix ? prefix : argv_prefix, addr);
     } else {
-        if ((rc = write_multiprog(graph, argv_prefix, addr, conf)))
+        if ((rc = write_multiprog(graph, prefix ? prefix : argv_prefix, addr,
+                                  conf)))
             goto out;
         have_conf = true;
         args_add(&a, "--kill-on-bad-exit=1");
@@ -316,5 +326,6 @@ out:
     if (have_conf)
         unlink(conf);
     args_release(&a);
+    free(prefix);
     return rc;
 }

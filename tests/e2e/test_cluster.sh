@@ -1286,6 +1286,11 @@ part_slurm() {
     run slurm-auto 120 "${OTHER_HOST[@]}" \
         "$FLOWRUN" "$PALIN" --set workers=auto --launcher slurm
     expect_same slurm-auto auto $? "slurm: instances = auto, a launcher of $OTHER CPUs on nodes of $ONLINE: the launcher's count"
+    # Also when srun passes the tasks no environment (sbatch --export=NONE):
+    # the count is on their command line.
+    FLOW_SRUN_ARGS=--export=NONE run slurm-auto-noenv 120 "${OTHER_HOST[@]}" \
+        "$FLOWRUN" "$PALIN" --set workers=auto --launcher slurm
+    expect_same slurm-auto-noenv auto $? "slurm: instances = auto, srun --export=NONE: the launcher's count"
 
     # A fault in one instance: the step is killed, the node named, status
     # non-zero, and nothing is left running; also with placement hints (a

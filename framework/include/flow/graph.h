@@ -233,8 +233,8 @@ FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
  * distinct set of hints (--cpus-per-task, --constraint), whose tasks run
  * "--slurm-task" (see flow_graph_slurm_task). Extra srun options (for every
  * component) come from the environment variable FLOW_SRUN_ARGS. When a
- * node has `instances = auto`, FLOW_AUTO_INSTANCES is set in this process's
- * environment (which srun passes on) to the count auto stood for here, so
+ * node has `instances = auto`, every task's command starts with
+ * "/usr/bin/env FLOW_AUTO_INSTANCES=N", N the count auto stood for here, so
  * that every task loads the same graph. Returns as
  * flow_graph_run (the stop signal's number in `*signo_out` if not NULL).
  */
