@@ -584,22 +584,8 @@ tcp_liveness_near() {
 tcp_liveness_answers() {
     local g=$W/answers.ini c rc rcs p inst
     local -A rv holder
-    cat >"$g" <<'INI'
-[graph]
-name = answers
-[src]
-type = range
-count = 102400
-[slow]
-type = jitter
-max_us = 20000
-[out]
-type = collect
-mode = count
-[links]
-push = src.out -> slow.in batch=1024 hwm=1000
-push = slow.out -> out.in
-INI
+    slow_graph "$g"
+    sed -i 's/^count = .*/count = 102400/' "$g"
     for c in start end; do
         if ! start_rendezvous "ans-$c" 127.0.0.1 "$FLOWRUN" "$g" --liveness 1 --timeout 20; then
             fail "tcp: answers $c: the rendezvous printed no address"
