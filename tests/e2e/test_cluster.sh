@@ -4,7 +4,11 @@
 # (ipc) run of the same graph.
 #
 # PARTs (default: all of them):
-#   tcp    `--transport tcp` local runs equal the ipc runs.
+#   tcp    `--transport tcp` local runs equal the ipc runs; instances and
+#          rendezvous stopped, killed or stuck.
+#   tcp-liveness  silent instances and rendezvous (--liveness).
+#   tcp-start     before the start: unreachable rendezvous, refused, late
+#          and auto-sized instances.
 #   slurm  a real Slurm cluster on this machine (tools/slurm-local.sh: munged,
 #          slurmctld, slurmd n1 n2 n3, n3 with the feature `big`): graphs
 #          run with `--launcher slurm`, instances spread over the nodes,
@@ -32,13 +36,13 @@
 set -u
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 FLOWRUN SOURCE_DIR [tcp|slurm|netns]..." >&2
+    echo "usage: $0 FLOWRUN SOURCE_DIR [tcp|tcp-liveness|tcp-start|slurm|netns|CASE]..." >&2
     exit 2
 fi
 FLOWRUN=$(realpath "$1")
 SRC=$(realpath "$2")
 shift 2
-PARTS=${*:-tcp slurm netns}
+PARTS=${*:-tcp tcp-liveness tcp-start slurm netns}
 
 # The plugins of the build under test (ctest sets FLOW_PLUGIN_DIR; flowrun
 # also finds them next to itself). Inherited through srun and ip netns exec.
@@ -835,21 +839,32 @@ expect_refused() {
     fi
 }
 
-# Start seg:0 of $SIEVE ARGS... against RDV, where no rendezvous answers:
-# it must exit 1 within 20 s, saying it cannot reach it.
+# Start seg:0 of $SIEVE ARGS... against RDV, where no rendezvous answers,
+# in the background (named TAG); expect_unreached TAG WHAT waits for it: it
+# must exit 1 within 20 s, saying it cannot reach it. Several run at once.
+start_unreached() {
+    local rdv=$1 tag=$2
+    shift 2
+    (
+        t0=$(date +%s.%N)
+        "$FLOWRUN" "$SIEVE" "$@" --instance seg:0 --rendezvous "$rdv" \
+            --bind 127.0.0.1 >/dev/null 2>"$W/unreached-$tag.err"
+        echo "$? $rdv $(echo "$(date +%s.%N) - $t0" | bc)" >"$W/unreached-$tag.rc"
+    ) &
+    UNREACHED_PIDS+=($!)
+    BG_PIDS+=($!)
+}
+UNREACHED_PIDS=()
+
 expect_unreached() {
-    local what=$1 rdv=$2 rc t0 t err="$W/unreached-$3.err"
-    shift 3
-    t0=$(date +%s.%N)
-    "$FLOWRUN" "$SIEVE" "$@" --instance seg:0 --rendezvous "$rdv" \
-        --bind 127.0.0.1 >/dev/null 2>"$err"
-    rc=$?
-    t=$(echo "$(date +%s.%N) - $t0" | bc)
-    if [ $rc = 1 ] && grep -q "seg\[0\] (pid [0-9]*) error: cannot reach the rendezvous $rdv (no connection to it in 10 s)" "$err" &&
+    local tag=$1 what=$2 rc rdv t err="$W/unreached-$1.err"
+    wait "${UNREACHED_PIDS[@]}" 2>/dev/null
+    read -r rc rdv t <"$W/unreached-$tag.rc" || rc=none
+    if [ "$rc" = 1 ] && grep -q "seg\[0\] (pid [0-9]*) error: cannot reach the rendezvous $rdv (no connection to it in 10 s)" "$err" &&
         [ "$(echo "$t < 20" | bc)" = 1 ]; then
         pass "tcp: $what: the instance exits 1 in ${t%.*} s, saying so"
     else
-        fail "tcp: $what: exit $rc after $t s"
+        fail "tcp: $what: exit $rc after ${t:-?} s"
         show "$err"
     fi
 }
@@ -867,7 +882,7 @@ tcp_refusals() {
     local same=(--set out.end=newline --set out.mode=items --set limit=100000
         --set output=count --set segments=2 --set main.log_level=debug)
     local rc t pid i1
-    expect_unreached "no rendezvous at that address" tcp://127.0.0.1:1 none "${args[@]}"
+    start_unreached tcp://127.0.0.1:1 none "${args[@]}"
 
     # Something else listens there (it answers, then hangs up): no
     # rendezvous either (the instance waited for ever, reconnecting).
@@ -885,8 +900,9 @@ while True:
     pid=$!
     BG_PIDS+=($pid)
     for t in $(seq 50); do [ -s "$W/http.port" ] && break; sleep 0.1; done
-    expect_unreached "another server at that address" \
-        "tcp://127.0.0.1:$(cat "$W/http.port")" http "${args[@]}"
+    start_unreached "tcp://127.0.0.1:$(cat "$W/http.port")" http "${args[@]}"
+    expect_unreached none "no rendezvous at that address"
+    expect_unreached http "another server at that address"
     kill $pid 2>/dev/null
     wait $pid 2>/dev/null
 
@@ -1091,9 +1107,17 @@ part_tcp() {
     tcp_lost_after_done
     tcp_instance_stopped
     tcp_instance_stuck
+}
+
+# Silent instances and rendezvous: heartbeats, --liveness.
+part_tcp_liveness() {
     tcp_liveness
     tcp_liveness_near
     tcp_liveness_answers
+}
+
+# Before the start: unreachable, refused, late and auto-sized instances.
+part_tcp_start() {
     tcp_rendezvous_timeout
     tcp_late_instance
     tcp_auto_instances
@@ -1504,6 +1528,8 @@ reference
 for part in $PARTS; do
     case $part in
     tcp) part_tcp ;;
+    tcp-liveness) part_tcp_liveness ;;
+    tcp-start) part_tcp_start ;;
     slurm) part_slurm ;;
     netns) part_netns ;;
     tcp_* | netns_cut) if declare -F "$part" >/dev/null; then "$part"; else
@@ -1511,7 +1537,7 @@ for part in $PARTS; do
         exit 2
     fi ;;
     *)
-        echo "unknown part '$part' (tcp, slurm, netns)" >&2
+        echo "unknown part '$part' (tcp, tcp-liveness, tcp-start, slurm, netns)" >&2
         exit 2
         ;;
     esac
