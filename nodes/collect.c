@@ -39,6 +39,12 @@
  * lines are written PIPE_BUF bytes of them at a time: no other write cuts
  * into one.
  *
+ * With a limit, collect takes the first `limit` items (bytes of byte
+ * messages; in order = input, the first in sequence order), then gives its
+ * input up (flow_node_close_input), as `head` closes its pipe: the nodes
+ * upstream stop, and an endless source ends. With mode = count, it counts
+ * up to the limit.
+ *
  * A graceful stop (the first Ctrl-C) drains what is in flight to the sinks:
  * the count, or the file, is then of what arrived, and flowrun says that the
  * run stopped before its end.
@@ -98,6 +104,8 @@ struct collect {
     char *buf;           /* COLLECT_BUF bytes of output not yet written */
     size_t len;          /* bytes used in buf */
     uint64_t items;      /* items seen */
+    int64_t limit;       /* take at most this many items; 0: all */
+    bool full;           /* took them: the input was given up */
     uint64_t next_seq;   /* with order = input, the next message to write */
     struct pending wait; /* with order = input, messages that came early */
     bool warned;         /* that many messages wait */
@@ -119,6 +127,10 @@ static const flow_param_t collect_params[] = {
                       "write messages as they arrive or in sequence order"),
     FLOW_PARAM_CHOICE("mode", struct collect, mode, "items", "items|count",
                       "write every item, or only the number of items"),
+    FLOW_PARAM_INT("limit", struct collect, limit, "0", 0, INT64_C(1) << 62,
+                   "take the first this many items (bytes of byte "
+                   "messages), then give the input up, as head does: the "
+                   "nodes upstream stop, an endless source ends; 0: all"),
     FLOW_PARAM_CHOICE("end", struct collect, end_choice, "newline",
                       "newline|nul",
                       "what ends each number or word: a newline, or a NUL "
@@ -309,10 +321,9 @@ format_i64(char *out, int64_t value, char end)
 }
 
 static int
-write_i64s(flow_node_t *node, struct collect *s, flow_msg_t *msg)
+write_i64s(flow_node_t *node, struct collect *s, flow_msg_t *msg, size_t count)
 {
     const int64_t *values = flow_msg_i64(msg);
-    size_t count = flow_msg_count(msg);
 
     for (size_t i = 0; i < count; i++) {
         if (COLLECT_BUF - s->len < COLLECT_INT_LINE) {
@@ -326,9 +337,8 @@ write_i64s(flow_node_t *node, struct collect *s, flow_msg_t *msg)
 }
 
 static int
-write_words(flow_node_t *node, struct collect *s, flow_msg_t *msg)
+write_words(flow_node_t *node, struct collect *s, flow_msg_t *msg, size_t count)
 {
-    size_t count = flow_msg_count(msg);
     const uint32_t *ends;
     const char *text = flow_msg_words(msg, &ends);
 
@@ -350,22 +360,43 @@ write_words(flow_node_t *node, struct collect *s, flow_msg_t *msg)
     return 0;
 }
 
-/* Write the items of `msg`. */
+/*
+ * Take `count` items of a message: all of them, or as many as the limit
+ * leaves, and then give the input up. Returns how many to write.
+ */
+static size_t
+take(flow_node_t *node, struct collect *s, size_t count)
+{
+    if (s->limit > 0 && (uint64_t)s->limit - s->items <= count) {
+        count = (size_t)((uint64_t)s->limit - s->items);
+        s->full = true;
+        /* What still waits for its turn is past the limit too. */
+        pending_clear(&s->wait);
+        flow_node_close_input(node, "in");
+    }
+    s->items += count;
+    return count;
+}
+
+/* Write the items of `msg` (as many as the limit leaves). */
 static int
 write_msg(flow_node_t *node, struct collect *s, flow_msg_t *msg)
 {
     flow_type_t type = flow_msg_type(msg);
+    size_t count;
 
-    s->items += flow_msg_count(msg);
+    if (s->full)
+        return 0;
+    count = take(node, s, flow_msg_count(msg));
     switch (type) {
     case FLOW_INT64:
-        return write_i64s(node, s, msg);
+        return write_i64s(node, s, msg, count);
     case FLOW_WORDS:
-        return write_words(node, s, msg);
+        return write_words(node, s, msg, count);
     case FLOW_BYTES: {
         size_t len;
         const char *data = flow_msg_bytes(msg, &len);
-        return put(node, s, data, len);
+        return put(node, s, data, count);
     }
     case FLOW_ANY:
         break;
@@ -391,7 +422,8 @@ static int __attribute__((cold)) duplicate(flow_node_t *node, uint64_t seq)
 static int
 write_ready(flow_node_t *node, struct collect *s)
 {
-    while (s->wait.count > 0 && pending_first(&s->wait) <= s->next_seq) {
+    while (!s->full && s->wait.count > 0 &&
+           pending_first(&s->wait) <= s->next_seq) {
         flow_msg_t *msg = pending_pop(&s->wait);
         uint64_t seq = flow_msg_seq(msg);
         int rc;
@@ -750,7 +782,10 @@ collect_process(flow_node_t *node, void *state, const char *port,
     (void)port;
     /* Counting is a few instructions: not behind the writer's frame. */
     if (s->mode == COLLECT_COUNT) {
-        s->items += flow_msg_count(*msg_p);
+        if (s->limit > 0)
+            take(node, s, flow_msg_count(*msg_p));
+        else
+            s->items += flow_msg_count(*msg_p);
         return 0;
     }
     return collect_write(node, s, msg_p);

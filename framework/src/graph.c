@@ -121,6 +121,72 @@ flow__graph_has_auto(const flow_graph_t *g)
     return false;
 }
 
+/* Whether every instance of node `c` gave input port `port` up. */
+static bool
+all_closed(const flow_graph_t *g, const uint64_t *closed, size_t c, size_t port)
+{
+    size_t k = flow__proc_index(g, c, 0);
+
+    if (port >= 64)
+        return false;
+    for (unsigned i = 0; i < g->nodes[c].instances; i++)
+        if (!(closed[k + i] & ((uint64_t)1 << port)))
+            return false;
+    return true;
+}
+
+/* Whether node `n`, not yet unwanted, is: see flow__graph_unwanted. */
+static bool
+node_unwanted(const flow_graph_t *g, const uint64_t *closed,
+              const bool *unwanted, size_t n)
+{
+    const flow_gnode_t *gn = &g->nodes[n];
+    size_t nout = 0, npair = 0;
+
+    for (size_t i = 0; i < gn->nports; i++) {
+        const flow_glink_t *l;
+        size_t peer, peer_port;
+        if (gn->port_link[i] < 0)
+            continue;
+        l = &g->links[gn->port_link[i]];
+        peer = l->node[!gn->port_side[i]];
+        peer_port = l->port[!gn->port_side[i]];
+        if (gn->desc->ports[i].dir == FLOW_DIR_OUT) {
+            nout++;
+            if (!unwanted[peer] && !all_closed(g, closed, peer, peer_port))
+                return false;
+        } else if (gn->desc->ports[i].dir == FLOW_DIR_PAIR) {
+            npair++;
+        }
+    }
+    if (nout)
+        return true;
+    if (!npair)
+        return false; /* a sink */
+    for (size_t i = 0; i < gn->nports; i++)
+        if (gn->port_link[i] >= 0 && gn->desc->ports[i].dir == FLOW_DIR_PAIR &&
+            !unwanted[g->links[gn->port_link[i]].node[!gn->port_side[i]]])
+            return false;
+    return true;
+}
+
+bool
+flow__graph_unwanted(const flow_graph_t *g, const uint64_t *closed,
+                     bool *unwanted)
+{
+    bool added = false, more = true;
+
+    /* Each pass marks what the last one made unwanted: at most one pass
+     * per node. */
+    while (more) {
+        more = false;
+        for (size_t n = 0; n < g->nnodes; n++)
+            if (!unwanted[n] && node_unwanted(g, closed, unwanted, n))
+                unwanted[n] = more = added = true;
+    }
+    return added;
+}
+
 size_t
 flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst)
 {

@@ -41,6 +41,7 @@ typedef struct hport {
     unsigned nch;
     queue_t in;        /* input or pair: messages for the node */
     bool in_closed;    /* input or pair: ended by the test */
+    bool given_up;     /* input: flow_node_close_input */
     queue_t out;       /* output or pair: messages the node sent */
     bool *out_closed;  /* output or pair: per channel, ended by the node */
     unsigned rr;       /* next channel for flow_node_send */
@@ -314,6 +315,10 @@ flow_harness_push_to(flow_harness_t *h, const char *port, unsigned channel,
         flow_msg_destroy(msg_p);
         return FLOW_EPORT;
     }
+    if (p->given_up) { /* read no more: dropped, as in a graph */
+        flow_msg_destroy(msg_p);
+        return 0;
+    }
     queue_put(&p->in, *msg_p, channel, h->pushed++);
     *msg_p = NULL;
     return 0;
@@ -509,7 +514,8 @@ flow_harness_run(flow_harness_t *h)
             return fail(h, "process()", rc);
     }
     for (size_t i = 0; i < h->nports; i++)
-        if (h->ports[i].decl->dir != FLOW_DIR_OUT && !h->ports[i].in_closed)
+        if (h->ports[i].decl->dir != FLOW_DIR_OUT && !h->ports[i].in_closed &&
+            !h->ports[i].given_up)
             return 0;
     return finish(h);
 }
@@ -788,6 +794,34 @@ flow__harness_recv(struct flow_harness *h, const char *port, bool any,
                           "not ended (flow_harness_close), so it would block "
                           "forever",
                           port);
+}
+
+int
+flow__harness_close_input(struct flow_harness *h, const char *port)
+{
+    hport_t *p = find_port(h, port);
+    flow_msg_t *msg;
+
+    if (!p || p->decl->dir != FLOW_DIR_IN) {
+        flow_node_fail(h->node, "give up of %s port '%s' (an input only)",
+                       !p                              ? "unknown"
+                       : p->decl->dir == FLOW_DIR_PAIR ? "pair"
+                                                       : "output",
+                       port);
+        return FLOW_EPORT;
+    }
+    p->given_up = true;
+    while ((msg = queue_take(&p->in, -1, NULL)))
+        flow_msg_destroy(&msg);
+    return 0;
+}
+
+bool
+flow_harness_input_given_up(const flow_harness_t *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    return p && p->given_up;
 }
 
 int

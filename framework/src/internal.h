@@ -304,6 +304,21 @@ int flow__graph_check(flow_graph_t *g, flow_diag_t *diag);
 size_t flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst);
 
 /*
+ * Upstream cancellation (flow_node_close_input). `closed[k]` holds the input
+ * ports (bit i: port i of its type) that process k gave up. Marks in
+ * `unwanted` (one per node, kept where already set) every node whose work
+ * no one wants any more:
+ * - a node with output ports, each of whose consumers is unwanted or had
+ *   every one of its instances give that input up;
+ * - a node with pair ports and no output, every pair peer of which is
+ *   unwanted (the segments of a coordinator that is).
+ * Sinks, and nodes that only talk over pairs to wanted nodes, stay wanted.
+ * Returns true when it marked a node.
+ */
+bool flow__graph_unwanted(const flow_graph_t *g, const uint64_t *closed,
+                          bool *unwanted);
+
+/*
  * A hash of what makes two loads of a graph the same run: graph parameters,
  * nodes (name, type, instances, every key as written or set but log_level
  * and timeout, in any order) and links.
@@ -442,6 +457,9 @@ int flow__harness_send(struct flow_harness *h, const char *port, bool any,
 int flow__harness_recv(struct flow_harness *h, const char *port, bool any,
                        unsigned channel, flow_msg_t **msg_p);
 
+/* As flow_node_close_input. */
+int flow__harness_close_input(struct flow_harness *h, const char *port);
+
 /* As flow_node_close (`all`) or flow_node_close_to (`channel`). */
 int flow__harness_close(struct flow_harness *h, const char *port, bool all,
                         unsigned channel);
@@ -458,6 +476,13 @@ int flow__harness_close(struct flow_harness *h, const char *port, bool all,
 /* ---- Processes (proc.c) -------------------------------------------------- */
 
 /* A fork()ed node instance as the launcher tracks it. */
+/*
+ * The done pipe of a local run carries 4-byte records: a process index, the
+ * instance is done; or this bit, the index shifted by 8 and a port index,
+ * the instance gave that input up (flow_node_close_input).
+ */
+#define FLOW__DONE_CLOSED 0x80000000u
+
 typedef struct flow_proc {
     size_t node;
     unsigned inst;

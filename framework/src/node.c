@@ -101,6 +101,7 @@ typedef struct rport {
     unsigned char *eos; /* input: end marker seen, per producer */
     unsigned nopen;     /* input or pair: producers or channels not ended */
     uint64_t discarded;
+    bool given_up;     /* input: flow_node_close_input */
     uint64_t next_seq; /* output of a source of one instance: its numbers */
     unsigned rr;
     flow_port_stats_t *st; /* this port's counters, NULL if not counted */
@@ -146,6 +147,7 @@ struct flow_node {
     zmq_pollitem_t *cb_items;
     unsigned *cb_ch;
     struct flow_harness *harness; /* in-process test harness, or NULL */
+    int done_fd;    /* pipe barriers: the launcher's done pipe, else -1 */
     bool refused;   /* by the rendezvous: the instance is another process's */
     bool unreached; /* the rendezvous never answered */
 };
@@ -252,6 +254,7 @@ flow_node_await_stop(const flow_node_t *node, unsigned ms)
 }
 
 static void watcher_stop(flow_node_t *node);
+static int rdv_send(flow_node_t *node, const char *text, size_t len);
 
 const char *
 flow_node_name(const flow_node_t *node)
@@ -1040,6 +1043,42 @@ flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
 
 /* ---- Receiving ----------------------------------------------------------- */
 
+int
+flow_node_close_input(flow_node_t *node, const char *port)
+{
+    rport_t *p;
+    size_t i;
+    int rc;
+
+    if (node->harness)
+        return flow__harness_close_input(node->harness, port);
+    if ((rc = port_for(node, port, USE_RECV, &p)))
+        return rc;
+    if (!p->in)
+        return port_misuse(node, "give up of pair port '%s' (an input only)",
+                           port);
+    if (p->given_up)
+        return 0;
+    p->given_up = true;
+    i = (size_t)(p - node->ports);
+    /* Tell the launcher or the rendezvous, which stop the producers once no
+     * one wants their work. A run too large to say so runs them to their
+     * end: what they send is discarded all the same. */
+    if (net.rdv) {
+        char line[64];
+        int n = snprintf(line, sizeof(line), "CLOSED %zu %zu\n", node->proc, i);
+        return rdv_send(node, line, (size_t)n) == FLOW_EINTR ? FLOW_EINTR : 0;
+    }
+    if (node->done_fd >= 0 && i < 64 && node->proc < (1u << 23)) {
+        /* One write of 4 bytes to a pipe is atomic. */
+        uint32_t rec =
+            FLOW__DONE_CLOSED | (uint32_t)node->proc << 8 | (uint32_t)i;
+        ssize_t w = write(node->done_fd, &rec, sizeof(rec));
+        (void)w; /* the launcher is gone: the stop that follows says so */
+    }
+    return 0;
+}
+
 enum { GOT_DATA = 0, GOT_EOS = 1, GOT_NOTHING = 2 };
 
 /* A frame from sender instance `src` (on channel `c` of a pair port) that
@@ -1253,7 +1292,7 @@ flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
         return rc;
     if (p->decl->dir == FLOW_DIR_PAIR)
         return recv_pair_any(node, p, NULL, msg_p);
-    while (p->nopen) {
+    while (p->nopen && !p->given_up) {
         rc = recv_frame(node, p, 0, p->pull, 0, msg_p);
         if (rc == GOT_DATA)
             return 0;
@@ -1333,7 +1372,7 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
 
         for (size_t i = 0; i < node->nports; i++) {
             rport_t *p = &node->ports[i];
-            if (p->decl->dir == FLOW_DIR_IN && p->nopen) {
+            if (p->decl->dir == FLOW_DIR_IN && p->nopen && !p->given_up) {
                 node->items[n].socket = p->pull;
                 node->item_port[n] = p;
                 node->item_ch[n++] = 0;
@@ -1356,9 +1395,13 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             unsigned ch = node->item_ch[0];
             void *sock = node->items[0].socket;
             int rc;
-            while ((rc = recv_frame(node, p, ch, sock, 0, &msg)) == GOT_DATA)
+            while ((rc = recv_frame(node, p, ch, sock, 0, &msg)) == GOT_DATA) {
                 if ((rc = dispatch(node, state, p, &msg)))
                     return rc;
+                if (p->given_up)
+                    break;
+            }
+            flow_msg_destroy(&msg);
             if (rc < 0)
                 return rc;
             continue;
@@ -1389,6 +1432,8 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
                     break;
                 if ((rc = dispatch(node, state, p, &msg)))
                     return rc;
+                if (p->given_up)
+                    break;
             }
             flow_msg_destroy(&msg);
         }
@@ -1425,13 +1470,15 @@ drain_inputs(flow_node_t *node)
                 }
             }
         }
-        /* Stopped early, the node leaves its input unread as asked. */
+        /* Stopped early, or given up, the node leaves its input unread as
+         * asked. */
         if (p->discarded)
-            flow_node_log(node, node->stopped ? FLOW_LOG_DEBUG : FLOW_LOG_WARN,
-                          "discarded %" PRIu64 " unread message%s on port "
-                          "'%s'",
-                          p->discarded, p->discarded == 1 ? "" : "s",
-                          p->decl->name);
+            flow_node_log(
+                node,
+                node->stopped || p->given_up ? FLOW_LOG_DEBUG : FLOW_LOG_WARN,
+                "discarded %" PRIu64 " unread message%s on port "
+                "'%s'",
+                p->discarded, p->discarded == 1 ? "" : "s", p->decl->name);
     }
     return 0;
 }
@@ -1616,7 +1663,9 @@ static volatile int watcher_quit;
 /*
  * The watcher: a thread with its own socket to the rendezvous, so that an
  * ABORT reaches an instance blocked anywhere (in a send at the high-water
- * mark, in a receive, in node code): it raises SIGTERM, the hard stop.
+ * mark, in a receive, in node code): it raises SIGTERM, the hard stop. A
+ * STOP (no one wants the node's work: flow_node_close_input) raises
+ * SIGUSR1, the graceful one.
  */
 /* Seconds an instance started apart has to end after the rendezvous
  * stopped it (or was lost): then it ends itself, as a local run's
@@ -1674,11 +1723,15 @@ watch_main(void *arg)
         if (zmq_poll(it, mon ? 2 : 1, 100) <= 0)
             continue;
         if ((it[0].revents & ZMQ_POLLIN) &&
-            zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT) >= 5 &&
-            !strncmp(buf, "ABORT", 5) && stop_by == 0) {
-            say_stopped(node);
-            kill(getpid(), SIGTERM);
-            stop_by = t + WATCH_STOP_S;
+            (n = zmq_recv(s, buf, sizeof(buf), ZMQ_DONTWAIT)) >= 4) {
+            if (n >= 5 && !strncmp(buf, "ABORT", 5) && stop_by == 0) {
+                say_stopped(node);
+                kill(getpid(), SIGTERM);
+                stop_by = t + WATCH_STOP_S;
+            } else if (!strncmp(buf, "STOP", 4)) {
+                /* No one wants its work any more: a graceful stop. */
+                kill(getpid(), SIGUSR1);
+            }
         }
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
             uint16_t ev = monitor_event(mon);
@@ -2010,6 +2063,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.g = g;
     node.gn = gn;
     node.inst = inst;
+    node.done_fd = done_fd;
     node.nports = gn->nports;
     node.proc = flow__proc_index(g, n, inst);
     node.state = state;

@@ -20,6 +20,7 @@ typedef struct peer {
     unsigned char wid[256]; /* the instance's watcher socket */
     size_t widlen;
     bool hello, done, failed;
+    bool stop_due; /* its node is unwanted: tell its watcher STOP */
     int pid;
     char host[64];
 } peer_t;
@@ -40,6 +41,8 @@ struct flow_rdv {
     double last_call;     /* of flow__rdv_process, to see this one held */
     double held_s;        /* the last hold that instances may have taken */
     double held_at;       /* for lost (see may_be_taken), and its end */
+    uint64_t *closed;     /* per process: inputs given up (CLOSED) */
+    bool *unwanted;       /* per node: see flow__graph_unwanted */
 };
 
 void
@@ -272,6 +275,9 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
     r->fingerprint = flow__graph_fingerprint(g);
     r->nprocs = flow_graph_process_count(g);
     r->peers = flow__xcalloc(r->nprocs, sizeof(*r->peers));
+    r->closed = flow__xcalloc(r->nprocs, sizeof(*r->closed));
+    r->unwanted =
+        flow__xcalloc(g->nnodes ? g->nnodes : 1, sizeof(*r->unwanted));
     r->sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!r->sock)
         goto fail;
@@ -328,6 +334,8 @@ flow__rdv_destroy(flow_rdv_t **rdv_p)
     if (r->sock)
         zmq_close(r->sock);
     free(r->peers);
+    free(r->closed);
+    free(r->unwanted);
     free(r->table);
     free(r);
     *rdv_p = NULL;
@@ -369,6 +377,34 @@ abort_watchers(flow_rdv_t *r)
         if (p->widlen && zmq_send(r->sock, p->wid, p->widlen, ZMQ_SNDMORE) >= 0)
             zmq_send(r->sock, "ABORT\n", 6, 0);
     }
+}
+
+/* Tell the watcher of peer `p` to stop its instance gracefully, now or as
+ * soon as it says WATCH. */
+static void
+stop_watcher(flow_rdv_t *r, peer_t *p)
+{
+    p->stop_due = true;
+    if (p->widlen && zmq_send(r->sock, p->wid, p->widlen, ZMQ_SNDMORE) >= 0)
+        zmq_send(r->sock, "STOP\n", 5, 0);
+}
+
+/* Process `k` gave its input port `port` up: stop gracefully the instances
+ * of every node no one wants any more (flow_node_close_input). */
+static void
+given_up(flow_rdv_t *r, size_t k, unsigned long port)
+{
+    size_t j = 0;
+
+    if (port >= 64)
+        return;
+    r->closed[k] |= (uint64_t)1 << port;
+    if (!flow__graph_unwanted(r->g, r->closed, r->unwanted))
+        return;
+    for (size_t n = 0; n < r->g->nnodes; n++)
+        for (unsigned i = 0; i < r->g->nodes[n].instances; i++, j++)
+            if (r->unwanted[n] && !r->peers[j].stop_due && !r->peers[j].done)
+                stop_watcher(r, &r->peers[j]);
 }
 
 static int
@@ -488,6 +524,10 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
         p->widlen = idlen;
         if (r->aborted)
             abort_watchers(r);
+        else if (p->stop_due)
+            stop_watcher(r, p);
+    } else if (!strcmp(cmd, "CLOSED") && p->hello) {
+        given_up(r, k, strtoul(text + off, NULL, 10));
     } else if (!strcmp(cmd, "DONE") && p->hello && !p->done) {
         p->done = true;
         if (++r->ndone == r->nprocs)

@@ -61,6 +61,9 @@ typedef struct sup {
     int guard_status;        /* and its wait status */
     uint64_t progress_items; /* at the sinks, at the last progress line */
     double progress_s;       /* the elapsed time of that line */
+    uint64_t *closed; /* per process: inputs given up; NULL until one is */
+    bool *unwanted; /* per node: no one wants its work (flow__graph_unwanted) */
+    bool *told;     /* per node: its instances were told to stop */
 } sup_t;
 
 /* Write `len` bytes to stderr, clearing a progress line first. */
@@ -301,6 +304,35 @@ reap(sup_t *s, double grace)
  * 4 bytes gets whole records. Marks those instances done and counts them
  * in `*ndone`. Returns what read returned.
  */
+/*
+ * Process `k` gave its input port `port` up: stop gracefully (SIGUSR1) the
+ * instances of every node that no one wants any more, as a first Ctrl-C
+ * would stop the whole graph. Their sources end their streams.
+ */
+static void
+given_up(sup_t *s, size_t k, unsigned port)
+{
+    if (k >= s->nprocs || port >= 64)
+        return;
+    if (!s->closed) {
+        s->closed = flow__xcalloc(s->nprocs, sizeof(*s->closed));
+        s->unwanted = flow__xcalloc(s->g->nnodes, sizeof(*s->unwanted));
+        s->told = flow__xcalloc(s->g->nnodes, sizeof(*s->told));
+    }
+    s->closed[k] |= (uint64_t)1 << port;
+    if (!flow__graph_unwanted(s->g, s->closed, s->unwanted))
+        return;
+    for (size_t n = 0; n < s->g->nnodes; n++) {
+        if (!s->unwanted[n] || s->told[n])
+            continue;
+        s->told[n] = true;
+        for (size_t j = 0; j < s->nprocs; j++)
+            if (s->procs[j].node == n && !s->procs[j].exited &&
+                !s->procs[j].done)
+                kill(s->procs[j].pid, SIGUSR1);
+    }
+}
+
 static ssize_t
 read_done(sup_t *s, int fd, size_t *ndone)
 {
@@ -308,7 +340,9 @@ read_done(sup_t *s, int fd, size_t *ndone)
     ssize_t r = read(fd, rec, sizeof(rec));
 
     for (ssize_t i = 0; i < r / (ssize_t)sizeof(*rec); i++)
-        if (rec[i] < s->nprocs && !s->procs[rec[i]].done) {
+        if (rec[i] & FLOW__DONE_CLOSED)
+            given_up(s, (rec[i] & ~FLOW__DONE_CLOSED) >> 8, rec[i] & 0xff);
+        else if (rec[i] < s->nprocs && !s->procs[rec[i]].done) {
             s->procs[rec[i]].done = true;
             (*ndone)++;
         }
@@ -1109,5 +1143,8 @@ out:
         munmap(s.stats, s.nprocs * sizeof(*s.stats));
     free(pfd);
     free(s.procs);
+    free(s.closed);
+    free(s.unwanted);
+    free(s.told);
     return rc;
 }

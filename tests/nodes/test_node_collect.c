@@ -411,6 +411,83 @@ test_node_collect_counts_items(void **state)
     free(got);
 }
 
+/*
+ * limit: the first items over message boundaries (bytes count one by one),
+ * then the input given up: the node is done at once, and what is pushed
+ * after is dropped.
+ */
+static void
+test_node_collect_limit(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "limit=5" };
+    const char *words[] = { "a", "b", "c" };
+    int64_t v[2] = { 7, 8 };
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    char *got;
+    size_t len;
+
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_words(h, "in", words, 3, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_false(flow_harness_input_given_up(h, "in"));
+    assert_false(flow_harness_done(h));
+    assert_int_equal(flow_harness_push_bytes(h, "in", "xyz", 3, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", v, 2, FLOW_SEQ_NONE), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_true(flow_harness_input_given_up(h, "in"));
+    assert_true(flow_harness_done(h));
+    assert_null(flow_harness_error(h));
+    assert_int_equal(flow_harness_push_i64s(h, "in", v, 2, FLOW_SEQ_NONE), 0);
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 8);
+    assert_memory_equal(got, "a\nb\nc\nxy", 8);
+    free(got);
+
+    /* In input order: the first items in sequence order; a later message
+     * that waits is past the limit. */
+    const char *ordered[] = { f->param, "limit=4", "order=input" };
+    int64_t m0[2] = { 0, 1 }, m1[1] = { 10 }, m2[2] = { 20, 21 },
+            m4[1] = { 40 };
+    h = flow_harness_new(&flow_node_collect, ordered, 3, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_i64s(h, "in", m4, 1, 4), 0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", m2, 2, 2), 0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", m1, 1, 1), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_false(flow_harness_done(h));
+    assert_int_equal(flow_harness_push_i64s(h, "in", m0, 2, 0), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_true(flow_harness_done(h));
+    assert_null(flow_harness_error(h));
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 10);
+    assert_memory_equal(got, "0\n1\n10\n20\n", 10);
+    free(got);
+
+    /* mode=count counts up to the limit. */
+    const char *count[] = { f->param, "limit=7", "mode=count" };
+    int64_t five[5] = { 1, 2, 3, 4, 5 };
+    h = flow_harness_new(&flow_node_collect, count, 3, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_i64s(h, "in", five, 5, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", five, 5, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_true(flow_harness_done(h));
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 2);
+    assert_memory_equal(got, "7\n", 2);
+    free(got);
+}
+
 int
 main(void)
 {
@@ -430,6 +507,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_collect_writes_signed_numbers,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_counts_items, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_limit, setup,
                                         teardown),
     };
 

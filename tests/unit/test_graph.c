@@ -62,6 +62,21 @@ static const flow_node_desc_t needy_desc = {
     .process = needy_process,
 };
 
+/* A node type with two outputs, for upstream cancellation. */
+static const flow_port_t tee_ports[] = {
+    FLOW_PORT_IN("in", FLOW_ANY, "anything"),
+    FLOW_PORT_OUT("a", FLOW_ANY, "a copy"),
+    FLOW_PORT_OUT("b", FLOW_ANY, "another copy"), FLOW_PORT_END
+};
+
+static const flow_node_desc_t tee_desc = {
+    FLOW_NODE_V1,
+    .name = "tee2",
+    .summary = "A test node with two outputs",
+    .ports = tee_ports,
+    .process = needy_process,
+};
+
 /* ---- Helpers ------------------------------------------------------------ */
 
 static flow_registry_t *
@@ -72,6 +87,8 @@ registry(void)
 
     flow_registry_add_path(reg, tu_plugin_dir());
     assert_int_equal(flow_registry_add(reg, &needy_desc, "test_graph.c", &diag),
+                     0);
+    assert_int_equal(flow_registry_add(reg, &tee_desc, "test_graph.c", &diag),
                      0);
     return reg;
 }
@@ -1544,6 +1561,93 @@ test_graph_flowrun_check(void **state)
     }
 }
 
+/*
+ * Which nodes no one wants once inputs are given up (flow__graph_unwanted):
+ * `closes` lists "node:instance" whose port "in" is given up (collect's,
+ * jitter's and tee2's input is their port 0); `want` the nodes, in graph
+ * order, that must be unwanted then ("" for none).
+ */
+static void
+check_unwanted(flow_registry_t *reg, const char *text, const char *closes,
+               const char *want)
+{
+    flow_diag_t diag;
+    flow_graph_t *g = flow_graph_load_string(text, strlen(text), "u.ini", reg,
+                                             NULL, 0, &diag);
+    char got[256] = "", list[256], *save = NULL;
+    uint64_t *closed;
+    bool *unwanted;
+    bool added;
+
+    if (!g)
+        fail_msg("line %d: %s", diag.line, diag.msg);
+    closed = calloc(flow_graph_process_count(g), sizeof(*closed));
+    unwanted = calloc(g->nnodes, sizeof(*unwanted));
+    snprintf(list, sizeof(list), "%s", closes);
+    for (char *c = strtok_r(list, " ", &save); c;
+         c = strtok_r(NULL, " ", &save)) {
+        char *colon = strchr(c, ':');
+        long n;
+        *colon = '\0';
+        n = flow__graph_find_node(g, c);
+        assert_true(n >= 0);
+        closed[flow__proc_index(g, (size_t)n, (unsigned)atoi(colon + 1))] |= 1;
+    }
+    added = flow__graph_unwanted(g, closed, unwanted);
+    for (size_t n = 0; n < g->nnodes; n++)
+        if (unwanted[n])
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+                     got[0] ? " " : "", g->nodes[n].name);
+    assert_string_equal(got, want);
+    assert_int_equal(added, want[0] != '\0');
+    /* Again: nothing more to add. */
+    assert_false(flow__graph_unwanted(g, closed, unwanted));
+    free(closed);
+    free(unwanted);
+    flow_graph_destroy(&g);
+}
+
+static void
+test_graph_unwanted(void **state)
+{
+    flow_registry_t *reg = registry();
+    static const char chain[] = "[src]\ntype = range\ninstances = 2\n"
+                                "[mid]\ntype = jitter\ninstances = 2\n"
+                                "[out]\ntype = collect\n"
+                                "[links]\npush = src.out -> mid.in\n"
+                                "push = mid.out -> out.in\n";
+    static const char tee[] = "[src]\ntype = range\n"
+                              "[t]\ntype = tee2\n"
+                              "[o1]\ntype = collect\n"
+                              "[o2]\ntype = collect\noutput = /dev/null\n"
+                              "[links]\npush = src.out -> t.in\n"
+                              "push = t.a -> o1.in\npush = t.b -> o2.in\n";
+    static const char sieve[] = "[main]\ntype = primes\n"
+                                "[seg]\ntype = sieve\ninstances = 3\n"
+                                "[out]\ntype = collect\n"
+                                "[links]\npair = main.seg <-> seg.coord\n"
+                                "push = main.out -> out.in\n";
+
+    (void)state;
+    /* Nothing given up: everything is wanted. */
+    check_unwanted(reg, chain, "", "");
+    /* The sink gives up: everything upstream of it stops. */
+    check_unwanted(reg, chain, "out:0", "src mid");
+    /* One of two consumers gives up: its producers still feed the other. */
+    check_unwanted(reg, chain, "mid:1", "");
+    /* Both do: the sources stop; mid still feeds out, which wants it. */
+    check_unwanted(reg, chain, "mid:0 mid:1", "src");
+    /* A node with two outputs is wanted while one of them is. */
+    check_unwanted(reg, tee, "o1:0", "");
+    check_unwanted(reg, tee, "o2:0", "");
+    check_unwanted(reg, tee, "o1:0 o2:0", "src t");
+    /* A coordinator no one wants takes its pair-only segments along; while
+     * it is wanted, they are, though they have no output. */
+    check_unwanted(reg, sieve, "", "");
+    check_unwanted(reg, sieve, "out:0", "main seg");
+    flow_registry_destroy(&reg);
+}
+
 int
 main(void)
 {
@@ -1572,6 +1676,7 @@ main(void)
         cmocka_unit_test(test_graph_slurm_task_order),
         cmocka_unit_test(test_graph_flowrun_check),
         cmocka_unit_test(test_graph_claim_file),
+        cmocka_unit_test(test_graph_unwanted),
     };
 
     tu_watchdog(60);

@@ -379,6 +379,22 @@ FLOW_EXPORT int flow_node_close(flow_node_t *node, const char *port);
 FLOW_EXPORT int flow_node_close_to(flow_node_t *node, const char *port,
                                    unsigned channel);
 
+/*
+ * Give up input port `port`, as `head` closes its pipe when it has read
+ * enough: this instance reads nothing more from it (flow_node_recv returns
+ * FLOW_EOF; a process() node gets no more of its messages, and once it has
+ * given up every input, or the others ended, finish() runs). What still
+ * arrives is discarded without a warning until the producers end.
+ *
+ * The producers are told to stop, as by a graceful stop, once no one wants
+ * their work: when every instance of this node gave the port up (or the
+ * consumer downstream of them did, and so on upstream). Their sources end
+ * their streams, the nodes between drain, and the run ends with status 0:
+ * an endless source behind a head ends. Returns 0 (also for a port given up
+ * already), or FLOW_EPORT (node failed) for a port that is not an input.
+ */
+FLOW_EXPORT int flow_node_close_input(flow_node_t *node, const char *port);
+
 /* Log levels for flow_node_log. */
 typedef enum flow_log_level {
     FLOW_LOG_ERROR = 0,

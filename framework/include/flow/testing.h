@@ -34,6 +34,9 @@
  *     outputs and calls fini. Push and end its inputs first: in a harness,
  *     flow_node_recv on an empty port returns FLOW_EOF if the port was ended,
  *     and otherwise fails the node (it would block forever).
+ *   - An input the node gave up (flow_node_close_input) counts as ended:
+ *     its queued messages are dropped, and so is what is pushed on it
+ *     after (flow_harness_input_given_up tells).
  *   - If a callback fails, fini is still called (when init had succeeded),
  *     the node is done, and flow_harness_error gives the reason.
  *
@@ -167,6 +170,11 @@ FLOW_EXPORT int flow_harness_close(flow_harness_t *h, const char *port);
 
 /* End every input and pair port. Returns 0. */
 FLOW_EXPORT int flow_harness_close_all(flow_harness_t *h);
+
+/* Return true when the node gave input port `port` up
+ * (flow_node_close_input), false otherwise or for an unknown port. */
+FLOW_EXPORT bool flow_harness_input_given_up(const flow_harness_t *h,
+                                             const char *port);
 
 /*
  * Run the node as far as it can go now (see the life of the node above).

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_cancel.c: upstream cancellation, the `yes | head` of flow. A sink
+ * that has what it wants gives its input up (collect's `limit`, which calls
+ * flow_node_close_input); the nodes upstream that no one else needs stop as
+ * by a graceful stop, and the run ends, status 0, even behind an endless
+ * source. Checked over ipc and TCP against oracles computed here: the first
+ * integers, the first primes by trial division, palindromes by reversal.
+ * A source that still has a consumer that wants it runs to its end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+/* Without cancellation these runs would take hours: a run that ends at all
+ * within this is cancelled. */
+#define RUN_TIMEOUT 30
+
+static const char *const transports[] = { "ipc", "tcp" };
+
+/* Nothing on standard error: no warning about discarded input, no stop. */
+static void
+assert_quiet(const tu_result_t *r)
+{
+    if (r->err[0])
+        fail_msg("unexpected standard error:\n%s", r->err);
+}
+
+/* An endless source behind a collect with a limit: the first 10 integers,
+ * in order, and a run that ends. */
+static void
+test_cancel_endless_source(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        char want[64] = "";
+        assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT,
+                                      "[src]\ntype = range\ncount = 1e18\n"
+                                      "[out]\ntype = collect\nlimit = 10\n"
+                                      "order = input\n"
+                                      "[links]\npush = src.out -> out.in\n",
+                                      "--transport", transports[t], NULL),
+                         0);
+        for (int i = 0; i < 10; i++)
+            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%d\n",
+                     i);
+        assert_string_equal(r.out, want);
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
+/* Three endless sources, two nodes between, a count up to 100000: every
+ * process stops, the count is the limit. */
+static void
+test_cancel_through_middle(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(
+            tu_run_graph(&r, RUN_TIMEOUT,
+                         "[src]\ntype = range\ninstances = 3\ncount = 1e18\n"
+                         "[mid]\ntype = jitter\ninstances = 2\n"
+                         "[out]\ntype = collect\nmode = count\n"
+                         "limit = 100000\n"
+                         "[links]\npush = src.out -> mid.in batch=7 hwm=2\n"
+                         "push = mid.out -> out.in\n",
+                         "--transport", transports[t], NULL),
+            0);
+        assert_string_equal(r.out, "100000\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
+/* Two chains: the limited one stops early, the other runs to its end (its
+ * source is wanted). */
+static void
+test_cancel_only_the_unwanted(void **unused)
+{
+    char *graph = tu_temp_file("[a]\ntype = range\ncount = 1e18\n"
+                               "[b]\ntype = range\ncount = 300000\n"
+                               "[ha]\ntype = collect\nlimit = 3\n"
+                               "order = input\n"
+                               "[hb]\ntype = collect\nmode = count\n"
+                               "output = /dev/null\n"
+                               "[links]\npush = a.out -> ha.in\n"
+                               "push = b.out -> hb.in\n");
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        char *stats = tu_temp_file("");
+        assert_int_equal(tu_runl(&r, RUN_TIMEOUT, "--transport", transports[t],
+                                 "--stats-json", stats, graph, NULL),
+                         0);
+        assert_string_equal(r.out, "0\n1\n2\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+        /* hb got all of b's items: b was not stopped. */
+        FILE *f = fopen(stats, "r");
+        char buf[65536];
+        size_t n;
+        assert_non_null(f);
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        tu_assert_contains(buf, "\"in_items\": 300000");
+        unlink(stats);
+        free(stats);
+    }
+    unlink(graph);
+    free(graph);
+}
+
+/* The sieve with a limit of 10^11 (minutes of work) and out.limit: the
+ * coordinator and its segments stop; the first primes, by trial division. */
+static void
+test_cancel_sieve(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        char want[4096] = "";
+        int found = 0;
+        assert_int_equal(tu_runl(&r, RUN_TIMEOUT, "--transport", transports[t],
+                                 "--set", "limit=100000000000", "--set",
+                                 "out.limit=200", "--set", "segments=3",
+                                 tu_src("graphs/sieve.ini"), NULL),
+                         0);
+        for (int64_t n = 2; found < 200; n++)
+            if (tu_is_prime(n)) {
+                found++;
+                snprintf(want + strlen(want), sizeof(want) - strlen(want),
+                         "%lld\n", (long long)n);
+            }
+        assert_string_equal(r.out, want);
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
+/* A search over 10^12 words for the first 5 palindromes (in input order):
+ * what `for w in imap(...): ... break` does. */
+static void
+test_cancel_search(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        size_t n;
+        char **lines;
+        assert_int_equal(tu_runl(&r, RUN_TIMEOUT, "--transport", transports[t],
+                                 "--set", "words=1000000000000", "--set",
+                                 "out.limit=5", "--set", "out.order=input",
+                                 tu_src("graphs/palindromes_search.ini"), NULL),
+                         0);
+        assert_quiet(&r);
+        lines = tu_lines(r.out, &n);
+        assert_int_equal(n, 5);
+        for (size_t i = 0; i < n; i++) {
+            size_t len = strlen(lines[i]);
+            assert_true(len > 0);
+            for (size_t j = 0; j < len / 2; j++)
+                assert_int_equal(lines[i][j], lines[i][len - 1 - j]);
+        }
+        free(lines);
+        tu_result_release(&r);
+    }
+}
+
+/* A limit past the end: the whole stream, as without one. */
+static void
+test_cancel_limit_not_reached(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT,
+                                  "[src]\ntype = range\ncount = 5\n"
+                                  "[out]\ntype = collect\nlimit = 6\n"
+                                  "[links]\npush = src.out -> out.in\n",
+                                  NULL),
+                     0);
+    assert_string_equal(r.out, "0\n1\n2\n3\n4\n");
+    assert_quiet(&r);
+    tu_result_release(&r);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cancel_endless_source),
+        cmocka_unit_test(test_cancel_through_middle),
+        cmocka_unit_test(test_cancel_only_the_unwanted),
+        cmocka_unit_test(test_cancel_sieve),
+        cmocka_unit_test(test_cancel_search),
+        cmocka_unit_test(test_cancel_limit_not_reached),
+    };
+
+    tu_watchdog(600);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
