@@ -10,17 +10,21 @@ string(REGEX REPLACE "^#define FLOW_NODE_ABI +([0-9]+).*" "\\1"
        FLOW_NODE_ABI_VALUE "${FLOW_NODE_ABI_LINE}")
 
 install(EXPORT flowTargets NAMESPACE flow:: DESTINATION ${FLOW_CMAKE_DIR})
+# Made in a directory of their own: they describe the installed layout, and
+# find_package or pkg-config pointed at the build tree itself must not find
+# them (they failed there, asking for files only the install has).
+set(FLOW_PKG_DIR ${PROJECT_BINARY_DIR}/for-install)
 configure_package_config_file(
   ${PROJECT_SOURCE_DIR}/cmake/flowConfig.cmake.in
-  ${PROJECT_BINARY_DIR}/flowConfig.cmake
+  ${FLOW_PKG_DIR}/flowConfig.cmake
   INSTALL_DESTINATION ${FLOW_CMAKE_DIR}
   PATH_VARS CMAKE_INSTALL_INCLUDEDIR FLOW_PLUGIN_SUBDIR CMAKE_INSTALL_BINDIR)
 write_basic_package_version_file(
-  ${PROJECT_BINARY_DIR}/flowConfigVersion.cmake
+  ${FLOW_PKG_DIR}/flowConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES
-  ${PROJECT_BINARY_DIR}/flowConfig.cmake
-  ${PROJECT_BINARY_DIR}/flowConfigVersion.cmake
+  ${FLOW_PKG_DIR}/flowConfig.cmake
+  ${FLOW_PKG_DIR}/flowConfigVersion.cmake
   ${PROJECT_SOURCE_DIR}/cmake/FlowAddNode.cmake
   DESTINATION ${FLOW_CMAKE_DIR})
 
@@ -30,6 +34,6 @@ file(RELATIVE_PATH FLOW_PC_TO_PREFIX
      /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 string(REGEX REPLACE "/$" "" FLOW_PC_TO_PREFIX "${FLOW_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/flow.pc.in
-               ${PROJECT_BINARY_DIR}/flow.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/flow.pc
+               ${FLOW_PKG_DIR}/flow.pc @ONLY)
+install(FILES ${FLOW_PKG_DIR}/flow.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -418,14 +418,19 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
                        sizeof(p1))) {
         free(text);
         char spaced[16];
+        const char *hint = "";
+        bool pair = !strcmp(arrow_tok, "<->");
         snprintf(spaced, sizeof(spaced), " %s ", arrow_tok);
+        if (!pair && strstr(value, "<->"))
+            hint = " ('<->' is the arrow of a pair link: pair = A.P <-> B.Q)";
+        else if (pair && !strstr(value, "<->") && strstr(value, "->"))
+            hint = " ('->' is the arrow of a push link: push = A.P -> B.Q)";
+        else if (strstr(value, arrow_tok) && !strstr(value, spaced))
+            hint = " (spaces around the arrow)";
         return flow__diag(diag, FLOW_EPARSE, g->file, line,
                           "bad link '%s': expected '%s = NODE.PORT %s "
                           "NODE.PORT [batch=N] [hwm=N]'%s",
-                          value, kind, arrow_tok,
-                          strstr(value, arrow_tok) && !strstr(value, spaced)
-                              ? " (spaces around the arrow)"
-                              : "");
+                          value, kind, arrow_tok, hint);
     }
     flow__xgrow((void **)&g->links, &g->lcap, g->nlinks + 1, sizeof(*g->links));
     l = &g->links[g->nlinks++];
@@ -536,7 +541,9 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         }
         if (!is_name(e->key) || strchr(e->key, '-'))
             return flow__diag(diag, FLOW_EPARSE, g->file, e->line,
-                              "bad graph parameter name '%s'", e->key);
+                              "bad graph parameter name '%s' (letters, "
+                              "digits and '_' only)",
+                              e->key);
         if (kv_find(g->params, g->nparams, e->key))
             return flow__diag(diag, FLOW_EDUP, g->file, e->line,
                               "duplicate graph parameter '%s'", e->key);

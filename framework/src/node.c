@@ -1351,7 +1351,9 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
                            "set *msg_p to NULL");
         return rc < 0 ? rc : FLOW_ENODE;
     }
-    if (rc != 0) {
+    if (rc != 0 || node->failed) {
+        /* A node that failed and returned 0 all the same gets no more:
+         * flow__node_cb_result makes that FLOW_ENODE. */
         rc = flow__node_cb_result(node, "process()", rc);
         flow_msg_destroy(msg_p);
         if (rc != FLOW_EINTR && !node->failed) {

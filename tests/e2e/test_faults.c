@@ -763,6 +763,22 @@ test_faults_positive_return_fails(void **unused)
             }
             tu_result_release(&run.r);
         }
+
+    /* A node that failed (flow_node_fail) and returned 0 from process():
+     * it gets no more messages, and the run fails at once, not after the
+     * whole stream (here an endless one) went through it. */
+    run_t run;
+    run_fixture(&run,
+                "[graph]\nname = ret\n"
+                "[src]\ntype = range\ncount = 1e18\n"
+                "[r]\ntype = retcode\nwhere = fail\n"
+                "[c]\ntype = collect\nmode = count\n"
+                "[links]\npush = src.out -> r.in batch=10\n"
+                "push = r.out -> c.in\n",
+                1, "r", 0, "error: failed at its first message\n");
+    assert_null(strstr(run.r.err, "called after failing"));
+    assert_only_failure(&run, "r");
+    tu_result_release(&run.r);
 }
 
 /* A hung instance: stopped by --timeout or by its node's timeout, exit 124

@@ -1565,6 +1565,14 @@ test_observe_options(void **unused)
         assert_string_equal(r.out, "");
         tu_assert_contains(r.err, "' is a directory: give a file name\n");
         tu_result_release(&r);
+        /* "-" is no file named "-" here (one was written). */
+        assert_int_equal(tu_runl(&r, 30, opt, "-", graph, NULL), 2);
+        assert_string_equal(r.out, "");
+        tu_assert_contains(r.err, " -: standard output carries the graph's "
+                                  "output; give a file name (/dev/stderr "
+                                  "for standard error)\n");
+        assert_int_equal(access("-", F_OK), -1);
+        tu_result_release(&r);
         {
             struct stat before, after;
             assert_int_equal(stat(graph, &before), 0);

@@ -692,6 +692,17 @@ main(int argc, char **argv)
         const char *path = i ? ro.dot_stats : ro.stats_json;
         const char *opt = i ? "--dot-stats" : "--stats-json";
         struct stat st;
+        if (path && !strcmp(path, "-")) {
+            /* Not a file named "-" in the working directory. */
+            fprintf(stderr,
+                    "flowrun: error: %s -: standard output carries the "
+                    "graph's output; give a file name (/dev/stderr for "
+                    "standard error)\n",
+                    opt);
+            flow_graph_destroy(&g);
+            flow_registry_destroy(&reg);
+            return 2;
+        }
         if (path && !stat(path, &st) && S_ISDIR(st.st_mode)) {
             fprintf(stderr,
                     "flowrun: error: %s '%s' is a directory: give a file "
