@@ -66,6 +66,11 @@ OTHER_HOST=(sh -c 'FLOW_TEST_NPROC_PID=$$ exec env "$@"' sh
     "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 
 SIEVE=$SRC/graphs/sieve.ini
+# The first 25 primes (the primes below 100), by trial division.
+FIRST_PRIMES=$(for n in $(seq 2 100); do
+    for d in $(seq 2 $((n - 1))); do [ $((n % d)) = 0 ] && continue 2; done
+    echo $n
+done | paste -sd' ')
 PALIN=$SRC/graphs/palindromes.ini
 SIEVE_ARGS=(--set limit=1000000 --set output=count --set segments=4)
 SIEVE_LIST_ARGS=(--set limit=200000 --set output=list --set segments=3)
@@ -1116,8 +1121,40 @@ part_tcp_liveness() {
     tcp_liveness_answers
 }
 
+# Upstream cancellation with instances started apart: the collector's
+# limit makes the rendezvous tell the sieve's coordinator and segments
+# (each a flowrun --instance) to stop; every process exits 0.
+tcp_cancel() {
+    local args=(--set limit=100000000000 --set segments=2 --set out.limit=25)
+    local rc pids=() inst bad=""
+    if ! start_rendezvous cancel 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
+        fail "tcp: cancel: the rendezvous printed no address"
+        return
+    fi
+    for inst in main:0 seg:0 seg:1 out:0; do
+        "$FLOWRUN" "$SIEVE" "${args[@]}" --instance $inst --rendezvous "$RV_ADDR" \
+            --bind 127.0.0.1 >"$W/cancel-${inst/:/-}.out" 2>"$W/cancel-${inst/:/-}.err" &
+        pids+=($!)
+        BG_PIDS+=($!)
+    done
+    wait "$RV_PID"
+    rc=$?
+    for inst in 0 1 2 3; do
+        wait "${pids[$inst]}" || bad="$bad $inst:$?"
+    done
+    if [ $rc = 0 ] && [ -z "$bad" ] &&
+        [ "$(paste -sd' ' "$W/cancel-out-0.out")" = "$FIRST_PRIMES" ] &&
+        ! grep -q . "$W"/cancel-*.err; then
+        pass "tcp: sieve to 1e11 with out.limit=25, instances started apart: the first 25 primes, every process stops, exit 0"
+    else
+        fail "tcp: sieve to 1e11 with out.limit=25, instances started apart: rendezvous $rc, instances:${bad:- 0}"
+        show "$W/cancel.err" "$W"/cancel-*.err "$W/cancel-out-0.out"
+    fi
+}
+
 # Before the start: unreachable, refused, late and auto-sized instances.
 part_tcp_start() {
+    tcp_cancel
     tcp_rendezvous_timeout
     tcp_late_instance
     tcp_auto_instances
@@ -1287,6 +1324,20 @@ part_slurm() {
     expect_same slurm-salloc palinbig $rc "slurm: in salloc -N3 -n6, palindromes 200000 words [nodes: $(used_nodes)]"
 
     slurm_hints
+
+    # Upstream cancellation across nodes: the collector's limit stops the
+    # sieve's coordinator and segments (a limit of 10^11 would take
+    # minutes), through the rendezvous's STOP to each task.
+    run slurm-cancel 60 "$FLOWRUN" "$SIEVE" --set limit=100000000000 \
+        --set segments=4 --set out.limit=25 --launcher slurm
+    rc=$?
+    if [ $rc = 0 ] && [ "$(paste -sd' ' "$W/slurm-cancel.out")" = "$FIRST_PRIMES" ] &&
+        [ ! -s "$W/slurm-cancel.err" ]; then
+        pass "slurm: sieve to 1e11 with out.limit=25: the first 25 primes, the tasks stopped, exit 0"
+    else
+        fail "slurm: sieve to 1e11 with out.limit=25: exit $rc"
+        show "$W/slurm-cancel.out" "$W/slurm-cancel.err"
+    fi
 
     # instances = auto on a login node of another size than the compute
     # nodes: the tasks count as the launcher did (they counted their own
