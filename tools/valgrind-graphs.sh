@@ -114,6 +114,24 @@ push = src.out -> mid.in batch=3
 push = mid.out -> out.in
 EOF
 
+cat >"$tmp/cancel.ini" <<'EOF'
+[src]
+type = range
+instances = 2
+count = 1e18
+[mid]
+type = jitter
+instances = 2
+[out]
+type = collect
+order = arrival
+limit = 5000
+output = /dev/null
+[links]
+push = src.out -> mid.in batch=64 hwm=4
+push = mid.out -> out.in hwm=4
+EOF
+
 # A fault node sends one malformed frame mid-stream; the receiver fails.
 for action in garbage truncate badcount badtype badeos badsrc; do
     cat >"$tmp/$action.ini" <<EOF
@@ -141,6 +159,11 @@ run palindromes 0 definite graphs/palindromes.ini --timeout 300
 run pids 0 definite graphs/pids.ini --timeout 300
 run range-jitter-collect 0 definite "$tmp/stress.ini" --timeout 300
 run small-frames 0 definite "$tmp/small.ini" --timeout 300
+# Upstream cancellation: the collector's limit stops an endless source
+# behind two middles, and the sieve's coordinator and segments.
+run cancel 0 definite "$tmp/cancel.ini" --timeout 300
+run cancel-sieve 0 definite graphs/sieve.ini --set limit=100000000000 \
+    --set out.limit=100 --timeout 300
 fault_leaks=none
 [ "${FAULT_LEAKS:-0}" = 1 ] && fault_leaks=definite
 for action in garbage truncate badcount badtype badeos badsrc; do
