@@ -135,55 +135,78 @@ all_closed(const flow_graph_t *g, const uint64_t *closed, size_t c, size_t port)
     return true;
 }
 
-/* Whether node `n`, not yet unwanted, is: see flow__graph_unwanted. */
-static bool
-node_unwanted(const flow_graph_t *g, const uint64_t *closed,
-              const bool *unwanted, size_t n)
+/* The peer of port `i` of node `gn`. */
+static size_t
+peer_of(const flow_graph_t *g, const flow_gnode_t *gn, size_t i)
 {
-    const flow_gnode_t *gn = &g->nodes[n];
-    size_t nout = 0, npair = 0;
+    return g->links[gn->port_link[i]].node[!gn->port_side[i]];
+}
 
-    for (size_t i = 0; i < gn->nports; i++) {
-        const flow_glink_t *l;
-        size_t peer, peer_port;
-        if (gn->port_link[i] < 0)
-            continue;
-        l = &g->links[gn->port_link[i]];
-        peer = l->node[!gn->port_side[i]];
-        peer_port = l->port[!gn->port_side[i]];
-        if (gn->desc->ports[i].dir == FLOW_DIR_OUT) {
-            nout++;
-            if (!unwanted[peer] && !all_closed(g, closed, peer, peer_port))
-                return false;
-        } else if (gn->desc->ports[i].dir == FLOW_DIR_PAIR) {
-            npair++;
-        }
-    }
-    if (nout)
-        return true;
-    if (!npair)
-        return false; /* a sink */
+bool
+flow__gnode_has_input(const flow_gnode_t *gn)
+{
     for (size_t i = 0; i < gn->nports; i++)
-        if (gn->port_link[i] >= 0 && gn->desc->ports[i].dir == FLOW_DIR_PAIR &&
-            !unwanted[g->links[gn->port_link[i]].node[!gn->port_side[i]]])
-            return false;
-    return true;
+        if (gn->port_link[i] >= 0 && gn->desc->ports[i].dir == FLOW_DIR_IN)
+            return true;
+    return false;
 }
 
 bool
 flow__graph_unwanted(const flow_graph_t *g, const uint64_t *closed,
                      bool *unwanted)
 {
+    size_t nn = g->nnodes ? g->nnodes : 1;
+    bool *outs = flow__xcalloc(nn, sizeof(bool)); /* pair group has output */
+    bool *wanted = flow__xcalloc(nn, sizeof(bool));
     bool added = false, more = true;
 
-    /* Each pass marks what the last one made unwanted: at most one pass
-     * per node. */
+    /* Which pair groups (nodes joined by pair links) have an output. */
+    for (size_t n = 0; n < g->nnodes; n++)
+        for (size_t i = 0; i < g->nodes[n].nports; i++)
+            if (g->nodes[n].port_link[i] >= 0 &&
+                g->nodes[n].desc->ports[i].dir == FLOW_DIR_OUT)
+                outs[n] = true;
     while (more) {
         more = false;
         for (size_t n = 0; n < g->nnodes; n++)
-            if (!unwanted[n] && node_unwanted(g, closed, unwanted, n))
-                unwanted[n] = more = added = true;
+            for (size_t i = 0; i < g->nodes[n].nports && !outs[n]; i++)
+                if (g->nodes[n].port_link[i] >= 0 &&
+                    g->nodes[n].desc->ports[i].dir == FLOW_DIR_PAIR &&
+                    outs[peer_of(g, &g->nodes[n], i)])
+                    outs[n] = more = true;
     }
+    /* Wanted: a sink (or a group of pair nodes without output), a node
+     * whose work a wanted consumer still reads, a pair peer of a wanted
+     * node. */
+    for (size_t n = 0; n < g->nnodes; n++)
+        wanted[n] = !outs[n] && !unwanted[n];
+    for (more = true; more;) {
+        more = false;
+        for (size_t n = 0; n < g->nnodes; n++) {
+            const flow_gnode_t *gn = &g->nodes[n];
+            if (wanted[n] || unwanted[n])
+                continue;
+            for (size_t i = 0; i < gn->nports && !wanted[n]; i++) {
+                size_t peer;
+                if (gn->port_link[i] < 0)
+                    continue;
+                peer = peer_of(g, gn, i);
+                if (!wanted[peer])
+                    continue;
+                if (gn->desc->ports[i].dir == FLOW_DIR_PAIR ||
+                    (gn->desc->ports[i].dir == FLOW_DIR_OUT &&
+                     !all_closed(
+                         g, closed, peer,
+                         g->links[gn->port_link[i]].port[!gn->port_side[i]])))
+                    wanted[n] = more = true;
+            }
+        }
+    }
+    for (size_t n = 0; n < g->nnodes; n++)
+        if (!wanted[n] && !unwanted[n])
+            unwanted[n] = added = true;
+    free(outs);
+    free(wanted);
     return added;
 }
 

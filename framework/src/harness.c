@@ -787,7 +787,7 @@ flow__harness_recv(struct flow_harness *h, const char *port, bool any,
     *msg_p = queue_take(&p->in, any ? -1 : (long)channel, &h->last_ch);
     if (*msg_p)
         return 0;
-    if (p->in_closed)
+    if (p->in_closed || p->given_up)
         return FLOW_EOF;
     return flow_node_fail(node,
                           "receive on port '%s': nothing queued and the port "

@@ -319,6 +319,13 @@ bool flow__graph_unwanted(const flow_graph_t *g, const uint64_t *closed,
                           bool *unwanted);
 
 /*
+ * Whether node `gn` has a push input. An unwanted node without one is told
+ * to stop (a graceful stop: SIGUSR1); one with one is not (the signal would
+ * only interrupt its own system calls): it drains once its producers end.
+ */
+bool flow__gnode_has_input(const flow_gnode_t *gn);
+
+/*
  * A hash of what makes two loads of a graph the same run: graph parameters,
  * nodes (name, type, instances, every key as written or set but log_level
  * and timeout, in any order) and links.

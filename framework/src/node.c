@@ -1048,14 +1048,15 @@ flow_node_close_input(flow_node_t *node, const char *port)
 {
     rport_t *p;
     size_t i;
-    int rc;
 
     if (node->harness)
         return flow__harness_close_input(node->harness, port);
-    if ((rc = port_for(node, port, USE_RECV, &p)))
-        return rc;
-    if (!p->in)
-        return port_misuse(node, "give up of pair port '%s' (an input only)",
+    p = find_port(node, port);
+    if (!p || !p->in)
+        return port_misuse(node, "give up of %s port '%s' (an input only)",
+                           !p                              ? "unknown"
+                           : p->decl->dir == FLOW_DIR_PAIR ? "pair"
+                                                           : "output",
                            port);
     if (p->given_up)
         return 0;
@@ -1240,6 +1241,51 @@ poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
     return prc > 0 ? prc : 0;
 }
 
+/* Drop what is queued on given-up inputs still open. Returns whether
+ * one is still open (then a blocking receive elsewhere must also watch
+ * them: wait_with_given_up). */
+static bool
+drop_given_up(flow_node_t *node)
+{
+    bool open = false;
+
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        flow_msg_t *msg = NULL;
+        if (!p->in || !p->given_up || !p->nopen)
+            continue;
+        while (p->nopen &&
+               recv_frame(node, p, 0, p->pull, ZMQ_DONTWAIT, &msg) == GOT_DATA)
+            p->discarded++;
+        flow_msg_destroy(&msg);
+        open |= p->nopen > 0;
+    }
+    return open;
+}
+
+/* Wait until input `want` or a given-up input has something. */
+static int
+wait_with_given_up(flow_node_t *node, rport_t *want)
+{
+    int n = 0;
+
+    node->cb_items[n].socket = want->pull;
+    node->cb_items[n].fd = 0;
+    node->cb_items[n].events = ZMQ_POLLIN;
+    node->cb_items[n++].revents = 0;
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        if (!p->in || !p->given_up || !p->nopen)
+            continue;
+        node->cb_items[n].socket = p->pull;
+        node->cb_items[n].fd = 0;
+        node->cb_items[n].events = ZMQ_POLLIN;
+        node->cb_items[n++].revents = 0;
+    }
+    int prc = poll_input(node, node->cb_items, n);
+    return prc < 0 ? prc : 0;
+}
+
 /* Receive from any open channel of pair port `p`. */
 static int
 recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
@@ -1293,10 +1339,13 @@ flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
     if (p->decl->dir == FLOW_DIR_PAIR)
         return recv_pair_any(node, p, NULL, msg_p);
     while (p->nopen && !p->given_up) {
-        rc = recv_frame(node, p, 0, p->pull, 0, msg_p);
+        rc = recv_frame(node, p, 0, p->pull,
+                        drop_given_up(node) ? ZMQ_DONTWAIT : 0, msg_p);
         if (rc == GOT_DATA)
             return 0;
         if (rc < 0)
+            return rc;
+        if (rc == GOT_NOTHING && (rc = wait_with_given_up(node, p)) < 0)
             return rc;
     }
     return FLOW_EOF;
@@ -1370,11 +1419,14 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
 static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
 {
     for (;;) {
-        int n = 0;
+        int n = 0, live = 0;
 
         for (size_t i = 0; i < node->nports; i++) {
             rport_t *p = &node->ports[i];
-            if (p->decl->dir == FLOW_DIR_IN && p->nopen && !p->given_up) {
+            if (p->decl->dir == FLOW_DIR_IN && p->nopen) {
+                /* A given-up input is still read, and what it brings
+                 * dropped: its producer may also feed another input. */
+                live += !p->given_up;
                 node->items[n].socket = p->pull;
                 node->item_port[n] = p;
                 node->item_ch[n++] = 0;
@@ -1385,11 +1437,12 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
                     node->items[n].socket = p->ch[c].sock;
                     node->item_port[n] = p;
                     node->item_ch[n++] = c;
+                    live++;
                 }
             }
         }
-        if (n == 0)
-            return 0;
+        if (live == 0)
+            return 0; /* drain_inputs drops the rest */
         if (n == 1) {
             /* One source of input: block on it, no poll needed. */
             rport_t *p = node->item_port[0];
@@ -1432,6 +1485,10 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
                     return rc;
                 if (rc == GOT_NOTHING || rc == GOT_EOS)
                     break;
+                if (p->given_up) { /* given up, maybe just now: dropped */
+                    p->discarded++;
+                    continue;
+                }
                 if ((rc = dispatch(node, state, p, &msg)))
                     return rc;
                 if (p->given_up)

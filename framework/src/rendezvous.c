@@ -403,7 +403,8 @@ given_up(flow_rdv_t *r, size_t k, unsigned long port)
         return;
     for (size_t n = 0; n < r->g->nnodes; n++)
         for (unsigned i = 0; i < r->g->nodes[n].instances; i++, j++)
-            if (r->unwanted[n] && !r->peers[j].stop_due && !r->peers[j].done)
+            if (r->unwanted[n] && !flow__gnode_has_input(&r->g->nodes[n]) &&
+                !r->peers[j].stop_due && !r->peers[j].done)
                 stop_watcher(r, &r->peers[j]);
 }
 

@@ -326,6 +326,8 @@ given_up(sup_t *s, size_t k, unsigned port)
         if (!s->unwanted[n] || s->told[n])
             continue;
         s->told[n] = true;
+        if (flow__gnode_has_input(&s->g->nodes[n]))
+            continue; /* it drains once its producers end */
         for (size_t j = 0; j < s->nprocs; j++)
             if (s->procs[j].node == n && !s->procs[j].exited &&
                 !s->procs[j].done)

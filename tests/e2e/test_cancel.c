@@ -198,6 +198,144 @@ test_cancel_limit_not_reached(void **unused)
     tu_result_release(&r);
 }
 
+/* Run the graph `text` with the fixture plugins over transport `t`. */
+static int
+run_fixture_graph(tu_result_t *r, const char *t, const char *text)
+{
+    return tu_run_graph(r, RUN_TIMEOUT, text, "--transport", t, "--plugin-path",
+                        FLOW_FIXTURE_PLUGIN_DIR, NULL);
+}
+
+/*
+ * One producer feeds both inputs of a node, which gives one up and reads
+ * the other: what comes on the given-up one is still read, and dropped, so
+ * that the producer never blocks there (the run hung, the live input
+ * starved). A process() node (giveup2) and a run() one (headrun).
+ */
+static void
+test_cancel_given_up_still_drained(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(run_fixture_graph(&r, transports[t],
+                                           "[src]\ntype = range\n"
+                                           "count = 2000000\n"
+                                           "[d]\ntype = dup2\n"
+                                           "[g]\ntype = giveup2\nafter = 1\n"
+                                           "[links]\npush = src.out -> d.in\n"
+                                           "push = d.o1 -> g.a\n"
+                                           "push = d.o2 -> g.b\n"),
+                         0);
+        assert_string_equal(r.out, "a=1 b_items=2000000 late=0\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+        assert_int_equal(run_fixture_graph(&r, transports[t],
+                                           "[src]\ntype = range\n"
+                                           "count = 2000000\n"
+                                           "[d]\ntype = dup2\n"
+                                           "[h]\ntype = headrun\nn = 1\n"
+                                           "other = 1\n"
+                                           "[links]\npush = src.out -> d.in\n"
+                                           "push = d.o1 -> h.in\n"
+                                           "push = d.o2 -> h.other\n"),
+                         0);
+        /* FLOW_EOF is -9999: a receive on the given-up port ends. */
+        tu_assert_contains(r.out, " close=0 again=-9999 other=2000000\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
+/* A node whose one input is given up (port b of two) mid-run: from then on
+ * process() gets nothing more from it, and b's endless source stops while
+ * a's runs to its end. */
+static void
+test_cancel_second_input(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++)
+        for (int rep = 0; rep < 4; rep++) {
+            tu_result_t r;
+            assert_int_equal(
+                run_fixture_graph(&r, transports[t],
+                                  "[sa]\ntype = range\ncount = 300000\n"
+                                  "[sb]\ntype = range\ncount = 1e18\n"
+                                  "[g]\ntype = giveup2\non = a\ngive = b\n"
+                                  "after = 1\n"
+                                  "[links]\npush = sa.out -> g.a batch=1000\n"
+                                  "push = sb.out -> g.b\n"),
+                0);
+            tu_assert_contains(r.out, "a=300 ");
+            tu_assert_contains(r.out, " late=0\n");
+            assert_quiet(&r);
+            tu_result_release(&r);
+        }
+}
+
+/*
+ * A server whose log output nobody wants any more (a collect with a limit)
+ * still answers a client that is wanted: nodes joined by pair links are
+ * wanted as long as one of them is. (It was stopped, and the client failed:
+ * "server ended before answering".)
+ */
+static void
+test_cancel_pair_peer_wanted(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(run_fixture_graph(&r, transports[t],
+                                           "[src]\ntype = range\n"
+                                           "count = 200000\n"
+                                           "[cli]\ntype = pairclient\n"
+                                           "[srv]\ntype = pairlog\n"
+                                           "[all]\ntype = collect\n"
+                                           "mode = count\n"
+                                           "output = /dev/stderr\n"
+                                           "[head]\ntype = collect\n"
+                                           "limit = 1\n"
+                                           "[links]\npush = src.out -> cli.in\n"
+                                           "pair = cli.srv <-> srv.peer\n"
+                                           "push = cli.out -> all.in\n"
+                                           "push = srv.log -> head.in\n"),
+                         0);
+        assert_string_equal(r.out, "0\n");
+        /* all's count, to its standard error (relayed with its prefix) */
+        tu_assert_contains(r.err, "all[0] (pid ");
+        tu_assert_contains(r.err, ") 200000\n");
+        assert_null(strstr(r.err, "error"));
+        assert_null(strstr(r.err, "warning"));
+        tu_result_release(&r);
+    }
+}
+
+/* order = input behind replicas that reorder: what waits when the limit
+ * is reached is dropped without a word. */
+static void
+test_cancel_in_order_quiet(void **unused)
+{
+    tu_result_t r;
+    char want[65536] = "";
+
+    (void)unused;
+    assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT,
+                                  "[src]\ntype = range\ncount = 1e18\n"
+                                  "[mid]\ntype = jitter\ninstances = 4\n"
+                                  "max_us = 300\n"
+                                  "[out]\ntype = collect\norder = input\n"
+                                  "limit = 2500\n"
+                                  "[links]\npush = src.out -> mid.in batch=7\n"
+                                  "push = mid.out -> out.in\n",
+                                  NULL),
+                     0);
+    for (int i = 0; i < 2500; i++)
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "%d\n", i);
+    assert_string_equal(r.out, want);
+    assert_quiet(&r);
+    tu_result_release(&r);
+}
+
 int
 main(void)
 {
@@ -208,6 +346,10 @@ main(void)
         cmocka_unit_test(test_cancel_sieve),
         cmocka_unit_test(test_cancel_search),
         cmocka_unit_test(test_cancel_limit_not_reached),
+        cmocka_unit_test(test_cancel_given_up_still_drained),
+        cmocka_unit_test(test_cancel_second_input),
+        cmocka_unit_test(test_cancel_pair_peer_wanted),
+        cmocka_unit_test(test_cancel_in_order_quiet),
     };
 
     tu_watchdog(600);

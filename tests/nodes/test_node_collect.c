@@ -448,6 +448,23 @@ test_node_collect_limit(void **state)
     assert_memory_equal(got, "a\nb\nc\nxy", 8);
     free(got);
 
+    /* A limit reached exactly by a message: given up at once, without
+     * waiting for one more. */
+    const char *exact[] = { f->param, "limit=3" };
+    int64_t three[3] = { 1, 2, 3 };
+    h = flow_harness_new(&flow_node_collect, exact, 2, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_i64s(h, "in", three, 3, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_true(flow_harness_input_given_up(h, "in"));
+    assert_true(flow_harness_done(h));
+    flow_harness_destroy(&h);
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 6);
+    assert_memory_equal(got, "1\n2\n3\n", 6);
+    free(got);
+
     /* In input order: the first items in sequence order; a later message
      * that waits is past the limit. */
     const char *ordered[] = { f->param, "limit=4", "order=input" };

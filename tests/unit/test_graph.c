@@ -69,6 +69,21 @@ static const flow_port_t tee_ports[] = {
     FLOW_PORT_OUT("b", FLOW_ANY, "another copy"), FLOW_PORT_END
 };
 
+/* And one with two inputs. */
+static const flow_port_t join_ports[] = {
+    FLOW_PORT_IN("a", FLOW_ANY, "anything"),
+    FLOW_PORT_IN("b", FLOW_ANY, "anything else"),
+    FLOW_PORT_OUT("out", FLOW_ANY, "both"), FLOW_PORT_END
+};
+
+static const flow_node_desc_t join_desc = {
+    FLOW_NODE_V1,
+    .name = "join2",
+    .summary = "A test node with two inputs",
+    .ports = join_ports,
+    .process = needy_process,
+};
+
 static const flow_node_desc_t tee_desc = {
     FLOW_NODE_V1,
     .name = "tee2",
@@ -89,6 +104,8 @@ registry(void)
     assert_int_equal(flow_registry_add(reg, &needy_desc, "test_graph.c", &diag),
                      0);
     assert_int_equal(flow_registry_add(reg, &tee_desc, "test_graph.c", &diag),
+                     0);
+    assert_int_equal(flow_registry_add(reg, &join_desc, "test_graph.c", &diag),
                      0);
     return reg;
 }
@@ -1571,9 +1588,9 @@ test_graph_flowrun_check(void **state)
 
 /*
  * Which nodes no one wants once inputs are given up (flow__graph_unwanted):
- * `closes` lists "node:instance" whose port "in" is given up (collect's,
- * jitter's and tee2's input is their port 0); `want` the nodes, in graph
- * order, that must be unwanted then ("" for none).
+ * `closes` lists "node:instance[:port]" whose input port (index; default
+ * 0: collect's, jitter's and tee2's "in") is given up; `want` the nodes,
+ * in graph order, that must be unwanted then ("" for none).
  */
 static void
 check_unwanted(flow_registry_t *reg, const char *text, const char *closes,
@@ -1594,12 +1611,14 @@ check_unwanted(flow_registry_t *reg, const char *text, const char *closes,
     snprintf(list, sizeof(list), "%s", closes);
     for (char *c = strtok_r(list, " ", &save); c;
          c = strtok_r(NULL, " ", &save)) {
-        char *colon = strchr(c, ':');
+        char *colon = strchr(c, ':'), *port;
         long n;
         *colon = '\0';
+        port = strchr(colon + 1, ':');
         n = flow__graph_find_node(g, c);
         assert_true(n >= 0);
-        closed[flow__proc_index(g, (size_t)n, (unsigned)atoi(colon + 1))] |= 1;
+        closed[flow__proc_index(g, (size_t)n, (unsigned)atoi(colon + 1))] |=
+            (uint64_t)1 << (port ? atoi(port + 1) : 0);
     }
     added = flow__graph_unwanted(g, closed, unwanted);
     for (size_t n = 0; n < g->nnodes; n++)
@@ -1630,6 +1649,12 @@ test_graph_unwanted(void **state)
                               "[o2]\ntype = collect\noutput = /dev/null\n"
                               "[links]\npush = src.out -> t.in\n"
                               "push = t.a -> o1.in\npush = t.b -> o2.in\n";
+    static const char join[] = "[a]\ntype = range\n"
+                               "[b]\ntype = range\n"
+                               "[j]\ntype = join2\n"
+                               "[o]\ntype = collect\n"
+                               "[links]\npush = a.out -> j.a\n"
+                               "push = b.out -> j.b\npush = j.out -> o.in\n";
     static const char sieve[] = "[main]\ntype = primes\n"
                                 "[seg]\ntype = sieve\ninstances = 3\n"
                                 "[out]\ntype = collect\n"
@@ -1643,6 +1668,9 @@ test_graph_unwanted(void **state)
     check_unwanted(reg, chain, "out:0", "src mid");
     /* One of two consumers gives up: its producers still feed the other. */
     check_unwanted(reg, chain, "mid:1", "");
+    check_unwanted(reg, chain, "mid:0", "");
+    /* Another port than the one linked: nothing. */
+    check_unwanted(reg, chain, "out:0:1", "");
     /* Both do: the sources stop; mid still feeds out, which wants it. */
     check_unwanted(reg, chain, "mid:0 mid:1", "src");
     /* A node with two outputs is wanted while one of them is. */
@@ -1653,6 +1681,11 @@ test_graph_unwanted(void **state)
      * it is wanted, they are, though they have no output. */
     check_unwanted(reg, sieve, "", "");
     check_unwanted(reg, sieve, "out:0", "main seg");
+    /* Of two inputs, the one given up: its producer only. */
+    check_unwanted(reg, join, "j:0:1", "b");
+    check_unwanted(reg, join, "j:0:0", "a");
+    check_unwanted(reg, join, "j:0:0 j:0:1", "a b");
+    check_unwanted(reg, join, "o:0", "a b j");
     flow_registry_destroy(&reg);
 }
 

@@ -487,6 +487,34 @@ test_harness_source_numbered(void **state)
     }
 }
 
+/* ---- headrun: a run() node that gives its input up (linked in) ------- */
+
+#include "../fixtures/nodes/headrun.c"
+
+/* A receive on an input the node gave up returns FLOW_EOF, as in a graph
+ * (the harness failed the node: nothing queued, the port not ended). */
+static void
+test_harness_recv_given_up(void **state)
+{
+    const char *params[] = { "n=2" };
+    flow_harness_t *h = flow_harness_new(&flow_node_headrun, params, 1, NULL);
+    int64_t v = 1;
+
+    (void)state;
+    assert_non_null(h);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(flow_harness_push_i64s(h, "in", &v, 1, FLOW_SEQ_NONE),
+                         0);
+    assert_int_equal(flow_harness_close(h, "other"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_null(flow_harness_error(h));
+    assert_true(flow_harness_done(h));
+    assert_true(flow_harness_input_given_up(h, "in"));
+    assert_false(flow_harness_input_given_up(h, "other"));
+    assert_false(flow_harness_input_given_up(h, "nope"));
+    flow_harness_destroy(&h);
+}
+
 /* Bytes in and out: flow_harness_push_bytes and flow_harness_pull_bytes,
  * binary-safe (a NUL inside), concatenated in order, NUL-ended. */
 static void
@@ -720,6 +748,7 @@ main(void)
         cmocka_unit_test(test_harness_max_instances),
         cmocka_unit_test(test_harness_bytes),
         cmocka_unit_test(test_harness_check),
+        cmocka_unit_test(test_harness_recv_given_up),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),
     };
