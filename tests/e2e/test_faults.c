@@ -576,6 +576,63 @@ test_faults_pair_wrong_sender(void **unused)
 }
 
 /*
+ * An input's sender check at its first value out of range: one frame from
+ * sender instance 1 on a link whose producer has one instance (fixture
+ * rawsrc; its end marker counts the frame). The consumer fails naming the
+ * instance: the per-producer counts and end flags have one entry per
+ * producer, and a `>` for `>=` would reach one past them. Claim 0 is the
+ * control.
+ */
+static void
+test_faults_sender_one_past(void **unused)
+{
+#define RAW_GRAPH(claim)                                           \
+    "[graph]\nname = raw\n[r]\ntype = rawsrc\nclaim = " claim "\n" \
+    "[out]\ntype = collect\nmode = count\n"                        \
+    "[links]\npush = r.out -> out.in\n"
+    const char *want = "error: malformed message on link 'r.out -> "
+                       "out.in': sender instance 1 of 1\n";
+    run_t run;
+
+    (void)unused;
+    assert_int_equal(run_graph(&run, 30, RAW_GRAPH("0"), "--plugin-path",
+                               FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                     0);
+    assert_string_equal(run.r.out, "1\n");
+    tu_result_release(&run.r);
+    run_fixture(&run, RAW_GRAPH("1"), 1, "out", 0, want);
+    assert_only_failure(&run, "out");
+    tu_result_release(&run.r);
+#undef RAW_GRAPH
+}
+
+/*
+ * A producer that ends its output itself (flow_node_close) and returns:
+ * the framework's own close at its end sends no second end marker, which
+ * the consumer, its input still open for rawsrc[1] (300 ms later), would
+ * take for data after the end.
+ */
+static void
+test_faults_closed_output_ends_once(void **unused)
+{
+    const char *text = "[graph]\nname = raw\n"
+                       "[r]\ntype = rawsrc\ninstances = 2\nclose = true\n"
+                       "delay_ms = 300\n"
+                       "[out]\ntype = collect\nmode = count\n"
+                       "[links]\npush = r.out -> out.in\n";
+    run_t run;
+
+    (void)unused;
+    if (run_graph(&run, 30, text, "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR,
+                  NULL) != 0)
+        fprintf(stderr, "%s\n", run.r.err);
+    assert_int_equal(run.r.status, 0);
+    assert_string_equal(run.r.out, "2\n");
+    assert_null(strstr(run.r.err, "error"));
+    tu_result_release(&run.r);
+}
+
+/*
  * A run() node that returns with input unread (fixture quitearly, like a
  * `head`; fixture pairsend with read = false on a pair link): the framework
  * reads the rest so that the producers end, discards it, says how much, and
@@ -2923,6 +2980,8 @@ main(void)
         T(test_faults_matrix),
         T(test_faults_data_after_end),
         T(test_faults_pair_wrong_sender),
+        T(test_faults_sender_one_past),
+        T(test_faults_closed_output_ends_once),
         T(test_faults_unread_input_discarded),
         T(test_faults_ignored_error_fails),
         T(test_faults_positive_return_fails),

@@ -355,6 +355,15 @@ test_msg_words_bulk(void **state)
                          FLOW_EPROTO);
         assert_int_equal(flow_msg_add_words_fixed(m, "abc", SIZE_MAX, 3),
                          FLOW_EPROTO);
+        /* Words and their NULs one byte past UINT32_MAX: 2 words of 2^31 - 1
+         * letters, 1 of 2^32 - 1. Refused before the letters are read (a
+         * NUL right after the "x" would say FLOW_EPARAM). */
+        assert_int_equal(flow_msg_add_words_fixed(m, "x", 2, (size_t)INT32_MAX),
+                         FLOW_EPROTO);
+        assert_int_equal(
+            flow_msg_add_words_fixed(m, "x", 1, (size_t)UINT32_MAX),
+            FLOW_EPROTO);
+        assert_int_equal(flow_msg_count(m), 0);
         assert_null(flow_msg_words(i64, &ends));
         assert_null(ends);
         assert_non_null(flow_msg_words(m, &ends)); /* no words: "" */
@@ -893,6 +902,113 @@ zmq_i64(size_t n, uint64_t seed, size_t shift)
     flow_msg_destroy(&m);
     frame_free(&f);
     free(want);
+}
+
+/* Fill the pool with words messages whose offsets (13, 26, ...) differ from
+ * the frames below: a copy of received offsets that misses one then shows a
+ * stale offset, not the right one by chance. */
+static void
+poison_pool(void)
+{
+    flow_msg_t *m[32];
+
+    for (size_t i = 0; i < 32; i++) {
+        m[i] = flow_msg_new(FLOW_WORDS, 8);
+        assert_int_equal(flow_msg_add_words_fixed(m[i],
+                                                  "zzzzzzzzzzzzzzzzzzzz"
+                                                  "zzzzzzzzzzzzzzzzzzzz"
+                                                  "zzzzzzzzzzzzzzzzzzzz"
+                                                  "zzzzzzzzzzzzzzzzzzzz"
+                                                  "zzzzzzzzzzzzzzzz",
+                                                  8, 12),
+                         0);
+    }
+    for (size_t i = 0; i < 32; i++)
+        flow_msg_destroy(&m[i]);
+}
+
+/*
+ * Received words become the message's own with every offset: decoded
+ * (flow__msg_decode), received at an odd address (copied at once), or
+ * received in place and then grown (copied then). One word and several.
+ */
+static void
+test_msg_words_offsets_copied(void **state)
+{
+    static const char *const one[] = { "solo" };
+    static const char *const three[] = { "a", "bc", "def" };
+    static const char *const two[] = { "solo", "g" };
+    static const char *const four[] = { "a", "bc", "def", "g" };
+    static const char *const *const sets[] = { one, three };
+    static const size_t sizes[] = { 1, 3 };
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        frame_t f = build_words(1, 4, sets[k], sizes[k]);
+        flow_frame_info_t info;
+        flow_msg_t *m;
+        char why[128];
+
+        poison_pool();
+        assert_int_equal(decode(&f, &m, &info, why, sizeof(why)), 0);
+        check_words(m, (char **)sets[k], sizes[k]);
+        flow_msg_destroy(&m);
+        for (size_t shift = 0; shift < 2; shift++) {
+            poison_pool();
+            m = from_zmq_ok(&f, shift, 1);
+            check_words(m, (char **)sets[k], sizes[k]);
+            flow_msg_destroy(&m);
+        }
+        frame_free(&f);
+    }
+    for (size_t k = 0; k < 2; k++) {
+        static const char *const *const grown[] = { two, four };
+        frame_t f = build_words(1, 4, sets[k], sizes[k]);
+        flow_msg_t *m;
+
+        poison_pool();
+        m = from_zmq_ok(&f, 0, 1);
+        assert_int_equal(flow_msg_add_word(m, "g", 1), 0);
+        check_words(m, (char **)grown[k], sizes[k] + 1);
+        flow_msg_destroy(&m);
+        frame_free(&f);
+    }
+}
+
+/* A received message cleared and sent on (a filter that keeps none of the
+ * items, but the sequence number): its frame holds no items, whatever the
+ * type, kept where it arrived or not. */
+static void
+test_msg_cleared_after_receive(void **state)
+{
+    static const int64_t nums[] = { 1, 2, 3 };
+    static const char *const words[] = { "ab", "cde" };
+
+    (void)state;
+    for (int t = FLOW_INT64; t <= FLOW_BYTES; t++) {
+        for (size_t shift = 0; shift < 2; shift++) {
+            frame_t f =
+                t == FLOW_WORDS
+                    ? build_words(1, 8, words, 2)
+                    : build(FLOW_FRAME_DATA, t, 1, t == FLOW_INT64 ? 3 : 5, 8,
+                            t == FLOW_INT64 ? (const void *)nums : "hello",
+                            t == FLOW_INT64 ? sizeof(nums) : 5);
+            frame_t want = build(FLOW_FRAME_DATA, t, 2, 0, 8, NULL, 0);
+            flow_msg_t *m = from_zmq_ok(&f, shift, 1);
+            zmq_msg_t zm;
+            frame_t got;
+
+            flow_msg_clear(m);
+            assert_int_equal(flow_msg_count(m), 0);
+            flow__msg_to_zmq(&m, 2, &zm);
+            got = frame_of_zmq(&zm);
+            zmq_msg_close(&zm);
+            assert_frame_equal(&got, &want);
+            frame_free(&got);
+            frame_free(&want);
+            frame_free(&f);
+        }
+    }
 }
 
 static void
@@ -1480,6 +1596,14 @@ test_msg_decode_rejects_malformed(void **state)
     f.data[good.len + 1] = '\0';
     assert_bad(&f, "words with trailing bytes");
     frame_free(&f);
+    /* One trailing byte that is no NUL: the NULs still match the words,
+     * only the last offset tells. */
+    f.len = good.len + 1;
+    f.data = malloc(f.len);
+    memcpy(f.data, good.data, good.len);
+    f.data[good.len] = 'z';
+    assert_bad(&f, "words with a trailing byte that is no NUL");
+    frame_free(&f);
     /* Fewer words than the count says, or more. */
     good.data[12] = 4;
     assert_bad(&good, "count 4 for 3 words");
@@ -1640,6 +1764,8 @@ main(void)
         cmocka_unit_test(test_msg_roundtrip_empty),
         cmocka_unit_test(test_msg_roundtrip_empty_no_capacity),
         cmocka_unit_test(test_msg_through_zmq),
+        cmocka_unit_test(test_msg_words_offsets_copied),
+        cmocka_unit_test(test_msg_cleared_after_receive),
         cmocka_unit_test(test_msg_reuse_starts_empty),
         cmocka_unit_test(test_msg_recv_slot_reuse),
         cmocka_unit_test(test_msg_recv_slot_trims),
