@@ -79,6 +79,8 @@ int
 flow__diag(flow_diag_t *diag, int code, const char *file, int line,
            const char *fmt, ...)
 {
+    char raw[FLOW_DIAG_MSG];
+    size_t o = 0;
     va_list ap;
 
     if (!diag)
@@ -87,7 +89,21 @@ flow__diag(flow_diag_t *diag, int code, const char *file, int line,
     diag->line = line;
     snprintf(diag->file, sizeof(diag->file), "%s", file ? file : "");
     va_start(ap, fmt);
-    vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* One line, whatever the values quoted in it hold (a --set value with a
+     * newline, a control byte from a file): those are shown escaped. */
+    for (const char *r = raw; *r && o + 5 < sizeof(diag->msg); r++) {
+        unsigned char c = (unsigned char)*r;
+        if (c == '\n' || c == '\t')
+            o += (size_t)snprintf(diag->msg + o, sizeof(diag->msg) - o, "\\%c",
+                                  c == '\n' ? 'n' : 't');
+        else if (c < 0x20 || c == 0x7f)
+            o += (size_t)snprintf(diag->msg + o, sizeof(diag->msg) - o,
+                                  "\\x%02x", c);
+        else
+            diag->msg[o++] = (char)c;
+    }
+    diag->msg[o] = '\0';
     return code;
 }

@@ -177,10 +177,15 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
 
     d = flow_registry_find(g->reg, n->type, &tmp);
     if (!d) {
-        if (tmp.code == FLOW_ETYPE)
+        if (tmp.code == FLOW_ETYPE) {
+            char where[300];
+            flow__registry_paths(g->reg, where, sizeof(where));
             return flow__diag(diag, FLOW_ETYPE, g->file, n->type_line,
-                              "unknown node type '%s' for node '%s'", n->type,
-                              n->name);
+                              "unknown node type '%s' for node '%s' (no "
+                              "%s.so in %s; flowrun --list-nodes lists the "
+                              "types found)",
+                              n->type, n->name, n->type, where);
+        }
         return flow__diag(diag, tmp.code, g->file, n->type_line,
                           "node type '%s' for node '%s': %s: %s", n->type,
                           n->name, tmp.file, tmp.msg);

@@ -331,9 +331,13 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
             name = flow__xstrndup(ref + 2, (size_t)(end - ref - 2));
             kv = kv_find(g->params, g->nparams, name);
             if (!kv) {
-                int rc = flow__diag(diag, FLOW_EPARAM, g->file, line,
-                                    "undefined graph parameter '%s' in %s",
-                                    name, what);
+                int rc =
+                    !*name
+                        ? flow__diag(diag, FLOW_EPARSE, g->file, line,
+                                     "empty parameter name '${}' in %s", what)
+                        : flow__diag(diag, FLOW_EPARAM, g->file, line,
+                                     "undefined graph parameter '%s' in %s",
+                                     name, what);
                 free(name);
                 free(out);
                 return rc;

@@ -304,6 +304,12 @@ int flow__graph_check(flow_graph_t *g, flow_diag_t *diag);
 size_t flow__proc_index(const flow_graph_t *g, size_t node, unsigned inst);
 
 /*
+ * The directories registry `reg` looks for plugins in, in order, joined by
+ * ", " into `buf` (cut to `len`; "no directory" when there is none).
+ */
+void flow__registry_paths(const flow_registry_t *reg, char *buf, size_t len);
+
+/*
  * Upstream cancellation (flow_node_close_input). `closed[k]` holds the input
  * ports (bit i: port i of its type) that process k gave up. Marks in
  * `unwanted` (one per node, kept where already set) every node whose work

@@ -202,6 +202,21 @@ load_plugin_unguarded(flow_registry_t *reg, const char *path, const char *stem,
     return flow_registry_add(reg, *entry, path, diag);
 }
 
+void
+flow__registry_paths(const flow_registry_t *reg, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    snprintf(buf, len, "%s", reg->npaths ? "" : "no directory");
+    for (size_t i = 0; i < reg->npaths && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+                         reg->paths[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
 const flow_node_desc_t *
 flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag)
 {

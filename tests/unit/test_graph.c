@@ -1634,6 +1634,44 @@ check_unwanted(flow_registry_t *reg, const char *text, const char *closes,
     flow_graph_destroy(&g);
 }
 
+/* An error is one line, whatever the value it quotes holds; an unknown
+ * type says where its plugin was looked for. */
+static void
+test_graph_error_one_line(void **state)
+{
+    flow_registry_t *reg = registry();
+    static const char text[] = "[graph]\nn = 1\n"
+                               "[src]\ntype = range\ncount = ${n}\n"
+                               "[out]\ntype = collect\n"
+                               "[links]\npush = src.out -> out.in\n";
+    const char *set[] = { "n=1\n2\t\x01" };
+    flow_diag_t diag;
+    flow_graph_t *g = flow_graph_load_string(text, strlen(text), "one.ini", reg,
+                                             set, 1, &diag);
+
+    (void)state;
+    assert_null(g);
+    tu_assert_contains(diag.msg, "bad value '1\\n2\\t\\x01'");
+    assert_null(strchr(diag.msg, '\n'));
+    assert_null(strchr(diag.msg, '\t'));
+    g = flow_graph_load_string("[h]\ntype = head\n",
+                               strlen("[h]\ntype = head\n"), "h.ini", reg, NULL,
+                               0, &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_ETYPE);
+    tu_assert_contains(diag.msg, "unknown node type 'head' for node 'h' (no "
+                                 "head.so in ");
+    tu_assert_contains(diag.msg, tu_plugin_dir());
+    /* ${} names no parameter: said so, not "undefined parameter ''". */
+    g = flow_graph_load_string("[r]\ntype = range\ncount = ${}\n",
+                               strlen("[r]\ntype = range\ncount = ${}\n"),
+                               "e.ini", reg, NULL, 0, &diag);
+    assert_null(g);
+    assert_int_equal(diag.line, 3);
+    tu_assert_contains(diag.msg, "empty parameter name '${}' in ");
+    flow_registry_destroy(&reg);
+}
+
 static void
 test_graph_unwanted(void **state)
 {
@@ -1718,6 +1756,7 @@ main(void)
         cmocka_unit_test(test_graph_flowrun_check),
         cmocka_unit_test(test_graph_claim_file),
         cmocka_unit_test(test_graph_unwanted),
+        cmocka_unit_test(test_graph_error_one_line),
     };
 
     tu_watchdog(60);
