@@ -147,7 +147,8 @@ struct flow_node {
     zmq_pollitem_t *cb_items;
     unsigned *cb_ch;
     struct flow_harness *harness; /* in-process test harness, or NULL */
-    int done_fd;    /* pipe barriers: the launcher's done pipe, else -1 */
+    int done_fd;       /* pipe barriers: the launcher's done pipe, else -1 */
+    unsigned given_up; /* inputs given up (flow_node_close_input) */
     bool refused;   /* by the rendezvous: the instance is another process's */
     bool unreached; /* the rendezvous never answered */
 };
@@ -1061,6 +1062,7 @@ flow_node_close_input(flow_node_t *node, const char *port)
     if (p->given_up)
         return 0;
     p->given_up = true;
+    node->given_up++;
     i = (size_t)(p - node->ports);
     /* Tell the launcher or the rendezvous, which stop the producers once no
      * one wants their work. A run too large to say so runs them to their
@@ -1075,7 +1077,8 @@ flow_node_close_input(flow_node_t *node, const char *port)
         uint32_t rec =
             FLOW__DONE_CLOSED | (uint32_t)node->proc << 8 | (uint32_t)i;
         ssize_t w = write(node->done_fd, &rec, sizeof(rec));
-        (void)w; /* the launcher is gone: the stop that follows says so */
+        (void)w; /* failing (SIGPIPE, EPIPE): the launcher, and the run, are
+                    gone */
     }
     return 0;
 }
@@ -1241,23 +1244,27 @@ poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
     return prc > 0 ? prc : 0;
 }
 
-/* Drop what is queued on given-up inputs still open. Returns whether
- * one is still open (then a blocking receive elsewhere must also watch
- * them: wait_with_given_up). */
-static bool
+/* Drop what is queued on given-up inputs still open. Returns 1 when one
+ * is still open (then a blocking receive elsewhere must also watch them:
+ * wait_with_given_up), 0 when none is, or a failure (a malformed frame,
+ * a loss: the node failed). */
+static int
 drop_given_up(flow_node_t *node)
 {
-    bool open = false;
+    int open = 0;
 
     for (size_t i = 0; i < node->nports; i++) {
         rport_t *p = &node->ports[i];
         flow_msg_t *msg = NULL;
+        int rc = GOT_NOTHING;
         if (!p->in || !p->given_up || !p->nopen)
             continue;
-        while (p->nopen &&
-               recv_frame(node, p, 0, p->pull, ZMQ_DONTWAIT, &msg) == GOT_DATA)
+        while (p->nopen && (rc = recv_frame(node, p, 0, p->pull, ZMQ_DONTWAIT,
+                                            &msg)) == GOT_DATA)
             p->discarded++;
         flow_msg_destroy(&msg);
+        if (rc < 0)
+            return rc;
         open |= p->nopen > 0;
     }
     return open;
@@ -1339,8 +1346,12 @@ flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
     if (p->decl->dir == FLOW_DIR_PAIR)
         return recv_pair_any(node, p, NULL, msg_p);
     while (p->nopen && !p->given_up) {
-        rc = recv_frame(node, p, 0, p->pull,
-                        drop_given_up(node) ? ZMQ_DONTWAIT : 0, msg_p);
+        /* Inputs given up are read too, and dropped: their producer may
+         * feed this one as well. */
+        int open = node->given_up ? drop_given_up(node) : 0;
+        if (open < 0)
+            return open;
+        rc = recv_frame(node, p, 0, p->pull, open ? ZMQ_DONTWAIT : 0, msg_p);
         if (rc == GOT_DATA)
             return 0;
         if (rc < 0)

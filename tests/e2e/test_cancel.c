@@ -175,6 +175,24 @@ test_cancel_search(void **unused)
             for (size_t j = 0; j < len / 2; j++)
                 assert_int_equal(lines[i][j], lines[i][len - 1 - j]);
         }
+        /* The words depend on the seed, not on their count: the first 5
+         * are those of a whole search of 10^6 words, in input order. */
+        {
+            tu_result_t ref;
+            size_t rn;
+            char **rl;
+            assert_int_equal(
+                tu_runl(&ref, RUN_TIMEOUT, "--set", "words=1000000", "--set",
+                        "out.order=input",
+                        tu_src("graphs/palindromes_search.ini"), NULL),
+                0);
+            rl = tu_lines(ref.out, &rn);
+            assert_true(rn >= 5);
+            for (size_t i = 0; i < 5; i++)
+                assert_string_equal(lines[i], rl[i]);
+            free(rl);
+            tu_result_release(&ref);
+        }
         free(lines);
         tu_result_release(&r);
     }

@@ -662,7 +662,7 @@ tcp_rendezvous_timeout() {
     rc=$?
     n=$(ms_since $t)
     wait "${SLOW_PIDS[@]}" 2>/dev/null
-    if [ $rc = 124 ] && [ $n -le 3200 ] &&
+    if [ $rc = 124 ] && [ $n -le 3400 ] &&
         grep -q "flowrun: error: graph 'slow' timed out after 2s; not finished: .*slow\[0\], out\[0\]" "$W/rvtimeout.err"; then
         pass "tcp: the rendezvous's --timeout 2 expires: exit 124 after $n ms"
     else

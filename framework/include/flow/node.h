@@ -382,16 +382,21 @@ FLOW_EXPORT int flow_node_close_to(flow_node_t *node, const char *port,
 /*
  * Give up input port `port`, as `head` closes its pipe when it has read
  * enough: this instance reads nothing more from it (flow_node_recv returns
- * FLOW_EOF; a process() node gets no more of its messages, and once it has
- * given up every input, or the others ended, finish() runs). What still
- * arrives is discarded without a warning until the producers end.
+ * FLOW_EOF; a process() node gets no more of its messages, and once its
+ * other inputs and pair channels have ended too, finish() runs). What still
+ * arrives is read and discarded without a warning until the producers end:
+ * by the process() loop, and inside flow_node_recv on another input (a
+ * run() node blocked elsewhere, in flow_node_recv_from, a pair receive or a
+ * send, does not read it meanwhile).
  *
- * The producers are told to stop, as by a graceful stop, once no one wants
- * their work: when every instance of this node gave the port up (or the
- * consumer downstream of them did, and so on upstream). Their sources end
- * their streams, the nodes between drain, and the run ends with status 0:
- * an endless source behind a head ends. Returns 0 (also for a port given up
- * already), or FLOW_EPORT (node failed) for a port that is not an input.
+ * The producers are told to stop once no one wants their work: when every
+ * instance of this node gave the port up (or the consumer downstream of
+ * them did, and so on upstream). The nodes without a push input among them
+ * (sources, a sieve's coordinator) get a graceful stop, without its 5 s
+ * limit; the nodes between drain; and the run ends with status 0: an
+ * endless source behind a head ends. Returns 0 (also for a port given up
+ * already), FLOW_EINTR when stopping (over TCP), or FLOW_EPORT (node
+ * failed) for a port that is not an input.
  */
 FLOW_EXPORT int flow_node_close_input(flow_node_t *node, const char *port);
 
