@@ -105,7 +105,6 @@ struct collect {
     size_t len;          /* bytes used in buf */
     uint64_t items;      /* items seen */
     int64_t limit;       /* take at most this many items; 0: all */
-    bool full;           /* took them: the input was given up */
     uint64_t next_seq;   /* with order = input, the next message to write */
     struct pending wait; /* with order = input, messages that came early */
     bool warned;         /* that many messages wait */
@@ -360,6 +359,13 @@ write_words(flow_node_t *node, struct collect *s, flow_msg_t *msg, size_t count)
     return 0;
 }
 
+/* Whether the limit's items were taken (the input was given up). */
+static inline bool
+full(const struct collect *s)
+{
+    return s->limit > 0 && s->items >= (uint64_t)s->limit;
+}
+
 /*
  * Take `count` items of a message: all of them, or as many as the limit
  * leaves, and then give the input up. Returns how many to write.
@@ -369,7 +375,6 @@ take(flow_node_t *node, struct collect *s, size_t count)
 {
     if (s->limit > 0 && (uint64_t)s->limit - s->items <= count) {
         count = (size_t)((uint64_t)s->limit - s->items);
-        s->full = true;
         /* What still waits for its turn is past the limit too. */
         pending_clear(&s->wait);
         flow_node_close_input(node, "in");
@@ -385,7 +390,7 @@ write_msg(flow_node_t *node, struct collect *s, flow_msg_t *msg)
     flow_type_t type = flow_msg_type(msg);
     size_t count;
 
-    if (s->full)
+    if (full(s))
         return 0;
     count = take(node, s, flow_msg_count(msg));
     switch (type) {
@@ -422,7 +427,7 @@ static int __attribute__((cold)) duplicate(flow_node_t *node, uint64_t seq)
 static int
 write_ready(flow_node_t *node, struct collect *s)
 {
-    while (!s->full && s->wait.count > 0 &&
+    while (!full(s) && s->wait.count > 0 &&
            pending_first(&s->wait) <= s->next_seq) {
         flow_msg_t *msg = pending_pop(&s->wait);
         uint64_t seq = flow_msg_seq(msg);

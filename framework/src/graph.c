@@ -142,13 +142,56 @@ peer_of(const flow_graph_t *g, const flow_gnode_t *gn, size_t i)
     return g->links[gn->port_link[i]].node[!gn->port_side[i]];
 }
 
-bool
-flow__gnode_has_input(const flow_gnode_t *gn)
+/* Whether node `gn` has a push input. */
+static bool
+has_input(const flow_gnode_t *gn)
 {
     for (size_t i = 0; i < gn->nports; i++)
         if (gn->port_link[i] >= 0 && gn->desc->ports[i].dir == FLOW_DIR_IN)
             return true;
     return false;
+}
+
+void
+flow__cancel_init(flow_cancel_t *c, const flow_graph_t *g)
+{
+    size_t nn = g->nnodes ? g->nnodes : 1;
+
+    c->g = g;
+    c->closed =
+        flow__xcalloc(flow_graph_process_count(g) + 1, sizeof(*c->closed));
+    c->unwanted = flow__xcalloc(nn, sizeof(*c->unwanted));
+    c->stop = flow__xcalloc(nn, sizeof(*c->stop));
+}
+
+void
+flow__cancel_fini(flow_cancel_t *c)
+{
+    free(c->closed);
+    free(c->unwanted);
+    free(c->stop);
+    memset(c, 0, sizeof(*c));
+}
+
+bool
+flow__cancel_give_up(flow_cancel_t *c, size_t k, unsigned long port)
+{
+    const flow_graph_t *g = c->g;
+    bool any = false;
+
+    memset(c->stop, 0, g->nnodes * sizeof(*c->stop));
+    if (k >= flow_graph_process_count(g) || port >= 64)
+        return false;
+    c->closed[k] |= (uint64_t)1 << port;
+    for (size_t n = 0; n < g->nnodes; n++)
+        c->stop[n] = c->unwanted[n]; /* those before: not again */
+    if (!flow__graph_unwanted(g, c->closed, c->unwanted))
+        return false;
+    for (size_t n = 0; n < g->nnodes; n++) {
+        c->stop[n] = c->unwanted[n] && !c->stop[n] && !has_input(&g->nodes[n]);
+        any |= c->stop[n];
+    }
+    return any;
 }
 
 bool

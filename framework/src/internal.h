@@ -325,11 +325,28 @@ bool flow__graph_unwanted(const flow_graph_t *g, const uint64_t *closed,
                           bool *unwanted);
 
 /*
- * Whether node `gn` has a push input. An unwanted node without one is told
- * to stop (a graceful stop: SIGUSR1); one with one is not (the signal would
- * only interrupt its own system calls): it drains once its producers end.
+ * What the launcher and the rendezvous keep of the inputs given up in a
+ * run, to tell whom to stop. flow__cancel_init zeroes it for graph `g`
+ * (borrowed); flow__cancel_fini frees what it holds.
  */
-bool flow__gnode_has_input(const flow_gnode_t *gn);
+typedef struct flow_cancel {
+    const flow_graph_t *g;
+    uint64_t *closed; /* per process: as flow__graph_unwanted's */
+    bool *unwanted;   /* per node */
+    bool *stop;       /* per node: stop its instances now */
+} flow_cancel_t;
+
+void flow__cancel_init(flow_cancel_t *c, const flow_graph_t *g);
+void flow__cancel_fini(flow_cancel_t *c);
+
+/*
+ * Process `k` gave its input port `port` up. Sets `stop[n]` for each node
+ * this made unwanted that has no push input, and clears it for the others:
+ * those are told to stop (a graceful stop); a node with a push input is
+ * not (the signal would only interrupt its own system calls), it drains
+ * once its producers end. Returns true when some node is to be told.
+ */
+bool flow__cancel_give_up(flow_cancel_t *c, size_t k, unsigned long port);
 
 /*
  * A hash of what makes two loads of a graph the same run: graph parameters,

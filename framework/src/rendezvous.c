@@ -41,8 +41,7 @@ struct flow_rdv {
     double last_call;     /* of flow__rdv_process, to see this one held */
     double held_s;        /* the last hold that instances may have taken */
     double held_at;       /* for lost (see may_be_taken), and its end */
-    uint64_t *closed;     /* per process: inputs given up (CLOSED) */
-    bool *unwanted;       /* per node: see flow__graph_unwanted */
+    flow_cancel_t cancel; /* inputs given up (CLOSED) */
 };
 
 void
@@ -275,9 +274,7 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
     r->fingerprint = flow__graph_fingerprint(g);
     r->nprocs = flow_graph_process_count(g);
     r->peers = flow__xcalloc(r->nprocs, sizeof(*r->peers));
-    r->closed = flow__xcalloc(r->nprocs, sizeof(*r->closed));
-    r->unwanted =
-        flow__xcalloc(g->nnodes ? g->nnodes : 1, sizeof(*r->unwanted));
+    flow__cancel_init(&r->cancel, g);
     r->sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (!r->sock)
         goto fail;
@@ -334,8 +331,7 @@ flow__rdv_destroy(flow_rdv_t **rdv_p)
     if (r->sock)
         zmq_close(r->sock);
     free(r->peers);
-    free(r->closed);
-    free(r->unwanted);
+    flow__cancel_fini(&r->cancel);
     free(r->table);
     free(r);
     *rdv_p = NULL;
@@ -396,15 +392,11 @@ given_up(flow_rdv_t *r, size_t k, unsigned long port)
 {
     size_t j = 0;
 
-    if (port >= 64)
-        return;
-    r->closed[k] |= (uint64_t)1 << port;
-    if (!flow__graph_unwanted(r->g, r->closed, r->unwanted))
+    if (!flow__cancel_give_up(&r->cancel, k, port))
         return;
     for (size_t n = 0; n < r->g->nnodes; n++)
         for (unsigned i = 0; i < r->g->nodes[n].instances; i++, j++)
-            if (r->unwanted[n] && !flow__gnode_has_input(&r->g->nodes[n]) &&
-                !r->peers[j].stop_due && !r->peers[j].done)
+            if (r->cancel.stop[n] && !r->peers[j].done)
                 stop_watcher(r, &r->peers[j]);
 }
 

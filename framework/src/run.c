@@ -61,9 +61,7 @@ typedef struct sup {
     int guard_status;        /* and its wait status */
     uint64_t progress_items; /* at the sinks, at the last progress line */
     double progress_s;       /* the elapsed time of that line */
-    uint64_t *closed; /* per process: inputs given up; NULL until one is */
-    bool *unwanted; /* per node: no one wants its work (flow__graph_unwanted) */
-    bool *told;     /* per node: its instances were told to stop */
+    flow_cancel_t cancel;    /* inputs given up; cancel.g NULL until one is */
 } sup_t;
 
 /* Write `len` bytes to stderr, clearing a progress line first. */
@@ -312,27 +310,14 @@ reap(sup_t *s, double grace)
 static void
 given_up(sup_t *s, size_t k, unsigned port)
 {
-    if (k >= s->nprocs || port >= 64)
+    if (!s->cancel.g)
+        flow__cancel_init(&s->cancel, s->g);
+    if (!flow__cancel_give_up(&s->cancel, k, port))
         return;
-    if (!s->closed) {
-        s->closed = flow__xcalloc(s->nprocs, sizeof(*s->closed));
-        s->unwanted = flow__xcalloc(s->g->nnodes, sizeof(*s->unwanted));
-        s->told = flow__xcalloc(s->g->nnodes, sizeof(*s->told));
-    }
-    s->closed[k] |= (uint64_t)1 << port;
-    if (!flow__graph_unwanted(s->g, s->closed, s->unwanted))
-        return;
-    for (size_t n = 0; n < s->g->nnodes; n++) {
-        if (!s->unwanted[n] || s->told[n])
-            continue;
-        s->told[n] = true;
-        if (flow__gnode_has_input(&s->g->nodes[n]))
-            continue; /* it drains once its producers end */
-        for (size_t j = 0; j < s->nprocs; j++)
-            if (s->procs[j].node == n && !s->procs[j].exited &&
-                !s->procs[j].done)
-                kill(s->procs[j].pid, SIGUSR1);
-    }
+    for (size_t j = 0; j < s->nprocs; j++)
+        if (s->cancel.stop[s->procs[j].node] && !s->procs[j].exited &&
+            !s->procs[j].done)
+            kill(s->procs[j].pid, SIGUSR1);
 }
 
 static ssize_t
@@ -1145,8 +1130,6 @@ out:
         munmap(s.stats, s.nprocs * sizeof(*s.stats));
     free(pfd);
     free(s.procs);
-    free(s.closed);
-    free(s.unwanted);
-    free(s.told);
+    flow__cancel_fini(&s.cancel);
     return rc;
 }

@@ -1597,8 +1597,7 @@ check_unwanted(flow_registry_t *reg, const char *text, const char *closes,
                const char *want)
 {
     flow_diag_t diag;
-    flow_graph_t *g = flow_graph_load_string(text, strlen(text), "u.ini", reg,
-                                             NULL, 0, &diag);
+    flow_graph_t *g = load_text(reg, text, &diag);
     char got[256] = "", list[256], *save = NULL;
     uint64_t *closed;
     bool *unwanted;
@@ -1654,18 +1653,14 @@ test_graph_error_one_line(void **state)
     tu_assert_contains(diag.msg, "bad value '1\\n2\\t\\x01'");
     assert_null(strchr(diag.msg, '\n'));
     assert_null(strchr(diag.msg, '\t'));
-    g = flow_graph_load_string("[h]\ntype = head\n",
-                               strlen("[h]\ntype = head\n"), "h.ini", reg, NULL,
-                               0, &diag);
+    g = load_text(reg, "[h]\ntype = head\n", &diag);
     assert_null(g);
     assert_int_equal(diag.code, FLOW_ETYPE);
     tu_assert_contains(diag.msg, "unknown node type 'head' for node 'h' (no "
                                  "head.so in ");
     tu_assert_contains(diag.msg, tu_plugin_dir());
     /* ${} names no parameter: said so, not "undefined parameter ''". */
-    g = flow_graph_load_string("[r]\ntype = range\ncount = ${}\n",
-                               strlen("[r]\ntype = range\ncount = ${}\n"),
-                               "e.ini", reg, NULL, 0, &diag);
+    g = load_text(reg, "[r]\ntype = range\ncount = ${}\n", &diag);
     assert_null(g);
     assert_int_equal(diag.line, 3);
     tu_assert_contains(diag.msg, "empty parameter name '${}' in ");
