@@ -3,31 +3,44 @@
  * primes: the coordinator of the parallel prime sieve, the article's
  * collect_primes() and send_primes().
  *
- * It splits [2, limit] into one range per peer of its pair port "seg" (the
- * instances of a `sieve` node; explicit ranges can be given instead), seeds
- * the primes below 11 (2, 3, 5, 7), then, for each segment i in order, sends
- * it the end signal, receives its primes and forwards each one to the later
- * segments that need it (those whose upper bound is at least its square).
- * The primes go to "out" in ascending order, or only their count.
+ * It cuts [2, limit] into chunks (explicit ranges can be given instead, one
+ * per segment), seeds the primes below 11 (2, 3, 5, 7), and hands the
+ * chunks, in ascending order, to the peers of its pair port "seg" (the
+ * instances of a `sieve` node), each next chunk to the first segment done
+ * with its last. It collects each chunk's primes and sends the segments
+ * the ones their chunks need (those up to the square root of the chunk's
+ * upper bound). The primes go to "out" in ascending order, or only their
+ * count.
  *
- * The protocol is described in nodes/sieve.c. Two refinements over the
- * article make the segments work in parallel and keep the traffic small:
+ * The protocol is described in nodes/sieve.c. Three refinements over the
+ * article make the segments work in parallel, keep the traffic small and
+ * the CPUs busy:
  *
- * - A segment gets its end signal as soon as it has every prime it needs
- *   (all primes up to the square root of its upper bound), not only when
- *   every earlier segment has finished; the article sends it nothing more
- *   after that point either. The segments' replies carry a watermark `upto`
- *   that tells the coordinator how far it knows every prime.
- * - In count mode a segment sends only the primes later segments need, and
+ * - A segment gets the go for a chunk as soon as it has every prime the
+ *   chunk needs (all primes up to the square root of its upper bound, or
+ *   those below its lower bound when it finds the rest itself), not only
+ *   when every earlier chunk has finished. The segments' replies carry a
+ *   watermark `upto` that tells the coordinator how far it knows every
+ *   prime.
+ * - In count mode a segment sends only the primes later chunks need, and
  *   its count; 455 million primes below 10^10 never cross a socket.
+ * - The article gives each segment one range fixed in advance, and the
+ *   run lasts as long as the slowest: on a shared machine one CPU is often
+ *   slower than the other, for a while or all along, and the machines of a
+ *   cluster differ. Here, from 2^24 on, the numbers are cut into chunks,
+ *   the largest first: each round of chunks (one per segment) takes half
+ *   of the work left, down to a smallest chunk of 1/32 of a segment's
+ *   share (six rounds, at 10^9 and above), so that a faster segment takes
+ *   more of them and the last ones to finish are small (guided
+ *   self-scheduling). The chunks of a round get equal estimated CPU time
+ *   (see work_density): the upper ones, which have more sieving primes,
+ *   get fewer numbers.
  *
- * What is serial: segment 0 gets its range and end signal first and sends
- * the primes up to the largest later square root as soon as it has sieved
- * that far (9592 primes below 10^5, one message, for 10^10); the later
- * segments start once these are forwarded, a few milliseconds after segment
- * 0. At the end, only the counts come back. The split gives every segment
- * the same estimated CPU time (see work_density): the upper ranges, which
- * have more sieving primes, get fewer numbers.
+ * What is serial: the first chunk's segment gets the go at once and sends
+ * the primes up to the largest square root of the later chunks as soon as
+ * it has sieved that far (9592 primes below 10^5, one message, for 10^10);
+ * the other segments start once these are sent on, a few milliseconds
+ * later. At the end, only the counts come back.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -42,12 +55,23 @@
 #define SIEVE_MSG_RANGE  1
 #define SIEVE_MSG_PRIMES 2
 #define SIEVE_MSG_COUNT  3
+#define SIEVE_MSG_GO     4
 
 /* The seeds are every prime below this. */
 #define PRIMES_SEEDS_BELOW 11
 
-/* Primes per message on "out" at most, to keep memory small. */
+/* Primes per message on "out" and to a segment at most, to keep memory
+ * small. */
 #define PRIMES_MAX_BATCH 65536
+
+/*
+ * The smallest chunk (see split_limit): this part of a segment's share, and
+ * at least about the work of PRIMES_LEAST_NUMBERS numbers (0.5 ms; a chunk
+ * costs a segment some 0.1 ms more, to set up its sieving primes and to
+ * wait for the next one).
+ */
+#define PRIMES_SMALLEST      32
+#define PRIMES_LEAST_NUMBERS (INT64_C(1) << 22)
 
 /* The work model of the split: see work_density. */
 #define WORK_PER_NUMBER   0.183
@@ -69,26 +93,50 @@ struct primes {
     char *ranges;
 };
 
-/* One segment as the coordinator sees it. */
-struct segment {
-    int64_t lo, hi; /* its numbers [lo, hi) */
-    int64_t root;   /* isqrt(hi - 1), -1 for an empty range */
-    int64_t report; /* it lists the primes up to this */
-    int closed;     /* the end signal was sent */
+/* What became of a chunk. */
+enum { CHUNK_WAITING, CHUNK_GIVEN, CHUNK_GO, CHUNK_DONE };
+
+/* A chunk of the numbers, sieved by one segment. */
+struct chunk {
+    int64_t lo, hi;    /* its numbers [lo, hi) */
+    int64_t root;      /* isqrt(hi - 1), -1 for an empty range */
+    int64_t report;    /* its segment lists the primes up to this */
+    int64_t upto;      /* every prime it lists below this has come */
+    int64_t last;      /* the last prime that came */
+    int64_t count;     /* its count, -1 until it comes */
+    uint64_t received; /* primes that came */
+    int64_t *keep;     /* those later chunks need, ascending */
+    size_t nkeep, room;
+    unsigned seg; /* its segment, once given */
+    int state;
 };
+
+/* A sieve segment (a peer on "seg") as the coordinator sees it. */
+struct segment {
+    int64_t sent; /* it has every prime below this that it needs */
+    size_t chunk; /* the chunk it sieves, NO_CHUNK when none */
+    int closed;   /* the end signal was sent: no chunk follows */
+};
+
+#define NO_CHUNK SIZE_MAX
 
 /* The run's state, so helpers need few arguments. */
 struct coord {
     flow_node_t *node;
     int mode;
-    unsigned n;
+    unsigned n; /* segments */
     struct segment *seg;
-    int64_t known; /* every prime below this has been forwarded */
+    struct chunk *chunk;
+    size_t nchunks;
+    size_t next;   /* the first chunk not given yet */
+    size_t cur;    /* the first chunk not done */
+    int64_t need;  /* the largest root of the chunks after the first */
+    int64_t known; /* every prime below this has come (or is a seed) */
+    int64_t *buf;  /* a message to a segment, PRIMES_MAX_BATCH + 1 items */
     int64_t *out;  /* primes waiting for "out" */
     size_t fill, room;
     uint64_t total; /* primes counted so far */
 };
-
 static const flow_param_t primes_params[] = {
     FLOW_PARAM_INT("limit", struct primes, limit, "1000000", 0, PRIMES_MAX,
                    "find the primes <= limit"),
@@ -147,7 +195,6 @@ send_seg(struct coord *c, unsigned ch, const int64_t *v, size_t n)
     flow_msg_destroy(&msg);
     return rc < 0 ? io_fail(c, rc, "send to", ch) : 0;
 }
-
 /* Send the primes waiting for "out". */
 static int
 flush_out(struct coord *c)
@@ -174,31 +221,6 @@ emit(struct coord *c, const int64_t *v, size_t n)
         c->out[c->fill++] = v[i];
         if (c->fill == c->room) {
             int rc = flush_out(c);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-/* Send the end signal to segment `ch` if not done yet. */
-static int
-close_seg(struct coord *c, unsigned ch)
-{
-    if (c->seg[ch].closed)
-        return 0;
-    c->seg[ch].closed = 1;
-    int rc = flow_node_close_to(c->node, "seg", ch);
-    return rc < 0 ? io_fail(c, rc, "end the stream to", ch) : 0;
-}
-
-/* Close every segment from `from` on that has all the primes it needs. */
-static int
-close_ready(struct coord *c, unsigned from)
-{
-    for (unsigned j = from; j < c->n; j++) {
-        if (c->seg[j].root < c->known) {
-            int rc = close_seg(c, j);
             if (rc < 0)
                 return rc;
         }
@@ -234,12 +256,12 @@ number_end(const char *p)
 }
 
 /*
- * Parse `text` ("lo-hi,lo-hi,...") into the `n` segments `seg`. Returns 0,
+ * Parse `text` ("lo-hi,lo-hi,...") into the `n` chunks `seg`. Returns 0,
  * or -1 with why (naming the parameter) in `why`. Run by the check before
  * the run (flowrun --check), and by the coordinator.
  */
 static int
-parse_ranges(const char *text, unsigned n, struct segment *seg, char *why,
+parse_ranges(const char *text, unsigned n, struct chunk *seg, char *why,
              size_t whylen)
 {
     const char *p = text;
@@ -380,27 +402,68 @@ work_density(double t)
 }
 
 /*
- * Split [2, limit] over the c->n segments. Small limits are split evenly;
- * from 2^24 on the ranges get equal estimated work (the integral of
- * work_density, by the trapezoid rule on a grid), so the upper segments,
- * which have more sieving primes, get fewer numbers.
+ * Cut [2, limit] into chunks for the c->n segments, in c->chunk; returns 0,
+ * or -1 when out of memory.
+ *
+ * Below 2^24, one chunk per segment, of equal sizes. From 2^24 on, with
+ * two segments or more, rounds of c->n chunks, each round taking half of
+ * the work left, down to the smallest chunk (1/PRIMES_SMALLEST of a
+ * segment's share, and at least the work of PRIMES_LEAST_NUMBERS
+ * numbers); the rest goes in chunks of that size. The chunks get their
+ * estimated work (the integral of work_density, by the trapezoid rule on
+ * a grid), so the upper ones, which have more sieving primes, get fewer
+ * numbers.
  */
-static void
+static int
 split_limit(struct coord *c, int64_t limit)
 {
-    int64_t numbers = limit >= 2 ? limit - 1 : 0;
-    int64_t each = numbers / c->n;
-    int64_t extra = numbers % c->n;
-    int64_t lo = 2;
+    unsigned n = c->n;
+    size_t m = n, cap = 8 * (size_t)n + 8;
+    double *part = malloc(cap * sizeof(*part)); /* each chunk's share */
 
-    for (unsigned k = 0; k < c->n; k++) {
+    if (part == NULL)
+        return -1;
+    for (size_t k = 0; k < m; k++)
+        part[k] = 1.0 / n;
+    if (limit >= (INT64_C(1) << 24) && n > 1) {
+        double left = 1, least = 1.0 / ((double)n * PRIMES_SMALLEST);
+        double floor = (double)PRIMES_LEAST_NUMBERS / (double)(limit - 1);
+        if (least < floor)
+            least = floor;
+        m = 0;
+        while (left > 1e-9 && m < cap) {
+            double each = left / (2.0 * n);
+            if (each < least)
+                each = least;
+            for (unsigned i = 0; i < n && left > 1e-9 && m < cap; i++) {
+                double take = left - each < least / 2 ? left : each;
+                part[m++] = take;
+                left -= take;
+            }
+        }
+        part[m - 1] += left; /* rounding: the whole of it */
+    }
+    c->nchunks = m;
+    c->chunk = calloc(m, sizeof(*c->chunk));
+    if (c->chunk == NULL) {
+        free(part);
+        return -1;
+    }
+
+    int64_t numbers = limit >= 2 ? limit - 1 : 0;
+    int64_t each = numbers / (int64_t)m;
+    int64_t extra = numbers % (int64_t)m;
+    int64_t lo = 2;
+    for (size_t k = 0; k < m; k++) {
         int64_t size = each + ((int64_t)k < extra);
-        c->seg[k].lo = lo;
-        c->seg[k].hi = lo + size;
+        c->chunk[k].lo = lo;
+        c->chunk[k].hi = lo + size;
         lo += size;
     }
-    if (limit < (INT64_C(1) << 24) || c->n == 1)
-        return;
+    if (limit < (INT64_C(1) << 24) || m == 1) {
+        free(part);
+        return 0;
+    }
 
     enum { CELLS = 1024 };
     double work[CELLS + 1];                         /* the work below x_i */
@@ -413,179 +476,301 @@ split_limit(struct coord *c, int64_t limit)
         d = e;
     }
     int i = 0;
-    for (unsigned k = 1; k < c->n; k++) {
-        double target = work[CELLS] * k / c->n;
+    double before = 0; /* the share of the chunks before k */
+    for (size_t k = 1; k < m; k++) {
+        before += part[k - 1];
+        double target = work[CELLS] * before;
         while (i < CELLS - 1 && work[i + 1] < target)
             i++;
         double f = (target - work[i]) / (work[i + 1] - work[i]);
         int64_t x = (int64_t)(x0 + (i + f) * h);
-        if (x < c->seg[k - 1].lo)
-            x = c->seg[k - 1].lo;
+        if (x < c->chunk[k - 1].lo)
+            x = c->chunk[k - 1].lo;
         if (x > limit + 1)
             x = limit + 1;
-        c->seg[k - 1].hi = x;
-        c->seg[k].lo = x;
+        c->chunk[k - 1].hi = x;
+        c->chunk[k].lo = x;
     }
-    c->seg[c->n - 1].hi = limit + 1;
-}
-
-/*
- * Send every segment its range and the seeds it needs. In count mode a
- * segment lists only the primes a later segment needs. Segment 0 goes
- * first and gets its end signal at once: it finds the primes it needs
- * itself (its range starts at most at 11, above the seeds), and the later
- * segments wait for the ones it lists.
- */
-static int
-start_segments(struct coord *c)
-{
-    int64_t need_after = -1; /* the largest root of the segments after k */
-
-    for (unsigned k = c->n; k-- > 0;) {
-        struct segment *s = &c->seg[k];
-        s->root = s->hi > s->lo ? isqrt64(s->hi - 1) : -1;
-        s->report = c->mode == PRIMES_LIST ? INT64_MAX : need_after;
-        if (s->root > need_after)
-            need_after = s->root;
-    }
-    for (unsigned k = 0; k < c->n; k++) {
-        struct segment *s = &c->seg[k];
-        int64_t range[4] = { SIEVE_MSG_RANGE, s->lo, s->hi, s->report };
-        int rc = send_seg(c, k, range, 4);
-        if (rc < 0)
-            return rc;
-        int64_t msg[1 + sizeof(seeds) / sizeof(seeds[0])] = {
-            SIEVE_MSG_PRIMES
-        };
-        size_t m = 1;
-        for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
-            if (seeds[i] <= s->root)
-                msg[m++] = seeds[i];
-        if (m > 1 && (rc = send_seg(c, k, msg, m)) < 0)
-            return rc;
-        if (k == 0 && (rc = close_seg(c, 0)) < 0)
-            return rc;
-    }
-
-    /* The seeds below the first range are primes of the answer. */
-    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-        if (seeds[i] >= c->seg[0].lo)
-            break;
-        c->total++;
-        if (c->mode == PRIMES_LIST) {
-            int rc = emit(c, &seeds[i], 1);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    c->known = PRIMES_SEEDS_BELOW;
-    return close_ready(c, 0);
-}
-
-/* Forward the ascending primes `v[0..n)` to the open segments after `i`. */
-static int
-forward(struct coord *c, unsigned i, const int64_t *v, size_t n)
-{
-    size_t from = 0;
-    while (from < n && v[from] < PRIMES_SEEDS_BELOW)
-        from++;
-    if (from == n)
-        return 0;
-
-    int64_t *msg = NULL;
-    for (unsigned j = i + 1; j < c->n; j++) {
-        if (c->seg[j].closed || v[from] > c->seg[j].root)
-            continue;
-        size_t to = from;
-        while (to < n && v[to] <= c->seg[j].root)
-            to++;
-        if (msg == NULL) {
-            msg = malloc((n + 1) * sizeof(*msg));
-            if (msg == NULL)
-                return flow_node_fail(c->node, "out of memory");
-            msg[0] = SIEVE_MSG_PRIMES;
-            memcpy(msg + 1, v + from, (n - from) * sizeof(*msg));
-        }
-        int rc = send_seg(c, j, msg, 1 + to - from);
-        if (rc < 0) {
-            free(msg);
-            return rc;
-        }
-    }
-    free(msg);
+    c->chunk[m - 1].hi = limit + 1;
+    free(part);
     return 0;
 }
 
-/* Close segment `i`, take in its primes and its count. */
-static int
-collect_segment(struct coord *c, unsigned i)
+/*
+ * Set each chunk's root, what it lists (in count mode only the primes a
+ * later chunk needs) and c->need, the largest root after the first chunk.
+ */
+static void
+plan_chunks(struct coord *c)
 {
-    struct segment *s = &c->seg[i];
-    int64_t last = s->lo - 1;
-    uint64_t received = 0;
-    int64_t count = -1;
-    int rc = close_seg(c, i);
+    int64_t need_after = -1; /* the largest root of the chunks after k */
 
-    while (rc == 0) {
+    for (size_t k = c->nchunks; k-- > 0;) {
+        struct chunk *h = &c->chunk[k];
+        h->root = h->hi > h->lo ? isqrt64(h->hi - 1) : -1;
+        h->report = c->mode == PRIMES_LIST ? INT64_MAX : need_after;
+        h->upto = h->lo;
+        h->last = h->lo - 1;
+        h->count = -1;
+        if (k == 0)
+            c->need = need_after;
+        if (h->root > need_after)
+            need_after = h->root;
+    }
+}
+
+/* Send segment `s` the primes p, from <= p < to, that have come. */
+static int
+send_primes(struct coord *c, unsigned s, int64_t from, int64_t to)
+{
+    size_t fill = 1;
+    int rc;
+
+    c->buf[0] = SIEVE_MSG_PRIMES;
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+        if (seeds[i] >= from && seeds[i] < to)
+            c->buf[fill++] = seeds[i];
+    for (size_t k = 0; k < c->nchunks && c->chunk[k].lo < to; k++) {
+        const struct chunk *h = &c->chunk[k];
+        if (h->nkeep == 0 || h->keep[h->nkeep - 1] < from)
+            continue;
+        size_t a = 0, b = h->nkeep; /* the first kept prime >= from */
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (h->keep[mid] < from)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        for (; a < h->nkeep && h->keep[a] < to; a++) {
+            c->buf[fill++] = h->keep[a];
+            if (fill == PRIMES_MAX_BATCH + 1) {
+                if ((rc = send_seg(c, s, c->buf, fill)) < 0)
+                    return rc;
+                fill = 1;
+            }
+        }
+    }
+    return fill > 1 ? send_seg(c, s, c->buf, fill) : 0;
+}
+
+/*
+ * Send segment `s` the primes its chunk needs that have come, and the go
+ * once it has all of them: those up to the chunk's root, or below its lower
+ * bound if that is less (the segment finds the others on its way).
+ */
+static int
+advance(struct coord *c, unsigned s)
+{
+    struct segment *g = &c->seg[s];
+    if (g->chunk == NO_CHUNK || c->chunk[g->chunk].state != CHUNK_GIVEN)
+        return 0;
+
+    struct chunk *h = &c->chunk[g->chunk];
+    int64_t need = h->root + 1 < h->lo ? h->root + 1 : h->lo;
+    int64_t have = c->known < need ? c->known : need;
+    int rc;
+    if (have > g->sent) {
+        if ((rc = send_primes(c, s, g->sent, have)) < 0)
+            return rc;
+        g->sent = have;
+    }
+    if (c->known < need)
+        return 0;
+    h->state = CHUNK_GO;
+    int64_t go = SIEVE_MSG_GO;
+    return send_seg(c, s, &go, 1);
+}
+
+/* Advance every segment. */
+static int
+advance_all(struct coord *c)
+{
+    for (unsigned s = 0; s < c->n; s++) {
+        int rc = advance(c, s);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Give segment `s` the next chunk, or the end signal when none is left. */
+static int
+assign(struct coord *c, unsigned s)
+{
+    struct segment *g = &c->seg[s];
+    int rc;
+
+    if (c->next == c->nchunks) {
+        g->chunk = NO_CHUNK;
+        g->closed = 1;
+        rc = flow_node_close_to(c->node, "seg", s);
+        return rc < 0 ? io_fail(c, rc, "end the stream to", s) : 0;
+    }
+    struct chunk *h = &c->chunk[c->next];
+    g->chunk = c->next++;
+    h->seg = s;
+    h->state = CHUNK_GIVEN;
+    int64_t range[4] = { SIEVE_MSG_RANGE, h->lo, h->hi, h->report };
+    if ((rc = send_seg(c, s, range, 4)) < 0)
+        return rc;
+    return advance(c, s);
+}
+
+/* Move c->known on past the chunks done and the first one's progress. */
+static void
+update_known(struct coord *c)
+{
+    while (c->cur < c->nchunks && c->chunk[c->cur].state == CHUNK_DONE) {
+        if (c->chunk[c->cur].hi > c->known)
+            c->known = c->chunk[c->cur].hi;
+        c->cur++;
+    }
+    if (c->cur < c->nchunks && c->chunk[c->cur].upto > c->known)
+        c->known = c->chunk[c->cur].upto;
+}
+
+/* Keep the prime `p` of chunk `h` if a later chunk needs it. */
+static int
+keep(struct coord *c, struct chunk *h, int64_t p)
+{
+    if (p < PRIMES_SEEDS_BELOW || p > c->need)
+        return 0;
+    if (h->nkeep == h->room) {
+        size_t room = h->room ? 2 * h->room : 1024;
+        int64_t *k = realloc(h->keep, room * sizeof(*k));
+        if (k == NULL)
+            return flow_node_fail(c->node, "out of memory");
+        h->keep = k;
+        h->room = room;
+    }
+    h->keep[h->nkeep++] = p;
+    return 0;
+}
+
+/* Take in a message from segment `s` about its chunk. */
+static int
+take(struct coord *c, unsigned s, flow_msg_t *msg)
+{
+    const int64_t *v = flow_msg_i64(msg);
+    size_t n = flow_msg_count(msg);
+    size_t k = c->seg[s].chunk;
+    int rc = 0;
+
+    if (v != NULL && n >= 2 && v[0] == SIEVE_MSG_PRIMES && k != NO_CHUNK) {
+        struct chunk *h = &c->chunk[k];
+        for (size_t i = 2; i < n; i++) {
+            if (v[i] <= h->last || v[i] >= h->hi)
+                return flow_node_fail(c->node,
+                                      "segment %u sent %lld out of "
+                                      "order or out of its range",
+                                      s, (long long)v[i]);
+            h->last = v[i];
+            if ((rc = keep(c, h, v[i])) < 0)
+                return rc;
+        }
+        h->received += n - 2;
+        if (c->mode == PRIMES_LIST && (rc = emit(c, v + 2, n - 2)) < 0)
+            return rc;
+        int64_t upto = v[1] < h->hi ? v[1] : h->hi;
+        if (upto > h->upto)
+            h->upto = upto;
+        update_known(c);
+        return advance_all(c);
+    }
+    if (v != NULL && n == 2 && v[0] == SIEVE_MSG_COUNT && v[1] >= 0 &&
+        k != NO_CHUNK) {
+        struct chunk *h = &c->chunk[k];
+        if (c->mode == PRIMES_LIST && (uint64_t)v[1] != h->received)
+            return flow_node_fail(c->node,
+                                  "segment %u counted %lld primes but "
+                                  "sent %llu",
+                                  s, (long long)v[1],
+                                  (unsigned long long)h->received);
+        h->count = v[1];
+        h->state = CHUNK_DONE;
+        c->total += (uint64_t)v[1];
+        update_known(c);
+        if ((rc = assign(c, s)) < 0)
+            return rc;
+        return advance_all(c);
+    }
+    return flow_node_fail(c->node, "malformed message from segment %u on 'seg'",
+                          s);
+}
+
+/*
+ * Take in the chunks' primes and counts until every chunk is done; then
+ * check that nothing follows. In list mode the chunks are read in order,
+ * each from its segment (the primes go out in order; a segment ahead waits
+ * on its full queue), in count mode from any segment as they come.
+ */
+static int
+collect(struct coord *c)
+{
+    while (c->cur < c->nchunks) {
         flow_msg_t *msg = NULL;
-        rc = flow_node_recv_from(c->node, "seg", i, &msg);
+        unsigned s = c->chunk[c->cur].seg;
+        int rc;
+        if (c->mode == PRIMES_LIST) {
+            rc = flow_node_recv_from(c->node, "seg", s, &msg);
+        } else {
+            rc = flow_node_recv(c->node, "seg", &msg);
+            if (rc == 0)
+                s = flow_node_channel(c->node);
+        }
         if (rc == FLOW_EOF) {
-            rc = 0;
-            break;
+            if ((rc = flow_node_await_stop(c->node, 500)) < 0)
+                return rc; /* it stopped early: a graceful stop, ours too */
+            return flow_node_fail(c->node,
+                                  "segment %u ended without its "
+                                  "count",
+                                  s);
         }
         if (rc < 0)
-            return io_fail(c, rc, "receive from", i);
-
-        const int64_t *v = flow_msg_i64(msg);
-        size_t n = flow_msg_count(msg);
-        if (v != NULL && n >= 2 && v[0] == SIEVE_MSG_PRIMES && count < 0) {
-            for (size_t k = 2; k < n; k++) {
-                if (v[k] <= last || v[k] >= s->hi) {
-                    long long bad = (long long)v[k]; /* v dies with msg */
-                    flow_msg_destroy(&msg);
-                    return flow_node_fail(c->node,
-                                          "segment %u sent %lld out of "
-                                          "order or out of its range",
-                                          i, bad);
-                }
-                last = v[k];
-            }
-            received += n - 2;
-            rc = forward(c, i, v + 2, n - 2);
-            if (rc == 0 && c->mode == PRIMES_LIST)
-                rc = emit(c, v + 2, n - 2);
-            int64_t upto = v[1] < s->hi ? v[1] : s->hi;
-            if (upto > c->known)
-                c->known = upto;
-            if (rc == 0)
-                rc = close_ready(c, i + 1);
-        } else if (v != NULL && n == 2 && v[0] == SIEVE_MSG_COUNT &&
-                   count < 0 && v[1] >= 0) {
-            count = v[1];
-        } else {
-            rc = flow_node_fail(c->node,
-                                "malformed message from segment %u on "
-                                "'seg'",
-                                i);
-        }
+            return io_fail(c, rc, "receive from", s);
+        rc = take(c, s, msg);
         flow_msg_destroy(&msg);
+        if (rc < 0)
+            return rc;
     }
-    if (rc < 0)
-        return rc;
-    if (count < 0 && (rc = flow_node_await_stop(c->node, 500)) < 0)
-        return rc; /* it stopped early: a graceful stop, this node's too */
-    if (count < 0)
-        return flow_node_fail(c->node, "segment %u ended without its count", i);
-    if (c->mode == PRIMES_LIST && (uint64_t)count != received)
+    for (unsigned s = 0; s < c->n; s++) {
+        flow_msg_t *msg = NULL;
+        int rc = flow_node_recv_from(c->node, "seg", s, &msg);
+        if (rc == FLOW_EOF)
+            continue;
+        flow_msg_destroy(&msg);
+        if (rc < 0)
+            return io_fail(c, rc, "receive from", s);
         return flow_node_fail(c->node,
-                              "segment %u counted %lld primes but sent "
-                              "%llu",
-                              i, (long long)count,
-                              (unsigned long long)received);
-    c->total += (uint64_t)count;
-    if (s->hi > c->known)
-        c->known = s->hi;
-    return close_ready(c, i + 1);
+                              "malformed message from segment %u on "
+                              "'seg'",
+                              s);
+    }
+    return 0;
+}
+
+/*
+ * Send the seeds below the first chunk to "out" (they are primes of the
+ * answer), then give every segment its first chunk.
+ */
+static int
+start(struct coord *c)
+{
+    int rc;
+
+    for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        if (seeds[i] >= c->chunk[0].lo)
+            break;
+        c->total++;
+        if (c->mode == PRIMES_LIST && (rc = emit(c, &seeds[i], 1)) < 0)
+            return rc;
+    }
+    c->known = PRIMES_SEEDS_BELOW;
+    for (unsigned s = 0; s < c->n; s++)
+        if ((rc = assign(c, s)) < 0)
+            return rc;
+    return 0;
 }
 
 /* Before the run (flowrun --check too): explicit ranges parse, and there
@@ -595,15 +780,15 @@ primes_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
 {
     const struct primes *p = state;
     unsigned n = flow_check_channels(c, "seg");
-    struct segment *seg;
+    struct chunk *chunk;
     int rc;
 
     if (p->ranges == NULL || p->ranges[0] == '\0' || n == 0)
         return 0;
-    if ((seg = calloc(n, sizeof(*seg))) == NULL)
+    if ((chunk = calloc(n, sizeof(*chunk))) == NULL)
         return 0; /* the run will say it */
-    rc = parse_ranges(p->ranges, n, seg, why, whylen);
-    free(seg);
+    rc = parse_ranges(p->ranges, n, chunk, why, whylen);
+    free(chunk);
     return rc ? FLOW_EPARAM : 0;
 }
 
@@ -612,7 +797,7 @@ primes_run(flow_node_t *node, void *state)
 {
     const struct primes *p = state;
     struct coord c = { .node = node, .mode = p->output };
-    int rc;
+    int rc = 0;
 
     c.n = flow_node_channels(node, "seg");
     if (c.n == 0)
@@ -622,32 +807,44 @@ primes_run(flow_node_t *node, void *state)
         c.room = c.room == 0 ? 4096 : PRIMES_MAX_BATCH;
     c.seg = calloc(c.n, sizeof(*c.seg));
     c.out = malloc(c.room * sizeof(*c.out));
-    if (c.seg == NULL || c.out == NULL) {
-        rc = flow_node_fail(node, "out of memory");
-        goto done;
-    }
+    c.buf = malloc((PRIMES_MAX_BATCH + 1) * sizeof(*c.buf));
+    if (c.seg == NULL || c.out == NULL || c.buf == NULL)
+        goto oom;
+    for (unsigned s = 0; s < c.n; s++)
+        c.seg[s].chunk = NO_CHUNK;
 
-    rc = 0;
     if (p->ranges != NULL && p->ranges[0] != '\0') {
         char why[256];
-        if (parse_ranges(p->ranges, c.n, c.seg, why, sizeof(why)))
+        c.nchunks = c.n;
+        if ((c.chunk = calloc(c.n, sizeof(*c.chunk))) == NULL)
+            goto oom;
+        if (parse_ranges(p->ranges, c.n, c.chunk, why, sizeof(why)))
             rc = flow_node_fail(node, "%s", why);
-    } else {
-        split_limit(&c, p->limit);
+    } else if (split_limit(&c, p->limit) < 0) {
+        goto oom;
+    }
+    if (rc == 0) {
+        plan_chunks(&c);
+        rc = start(&c);
     }
     if (rc == 0)
-        rc = start_segments(&c);
-    for (unsigned i = 0; rc == 0 && i < c.n; i++)
-        rc = collect_segment(&c, i);
+        rc = collect(&c);
     if (rc == 0 && c.mode == PRIMES_COUNT) {
         int64_t total = (int64_t)c.total;
         rc = emit(&c, &total, 1);
     }
     if (rc == 0)
         rc = flush_out(&c);
+    goto done;
+oom:
+    rc = flow_node_fail(node, "out of memory");
 done:
+    for (size_t k = 0; k < c.nchunks && c.chunk != NULL; k++)
+        free(c.chunk[k].keep);
+    free(c.chunk);
     free(c.seg);
     free(c.out);
+    free(c.buf);
     return rc;
 }
 

@@ -7,17 +7,28 @@
  * item says what it is:
  *
  *   coordinator -> segment
- *     SIEVE_MSG_RANGE  lo hi report   first message: sieve [lo, hi), list the
+ *     SIEVE_MSG_RANGE  lo hi report   a range: sieve [lo, hi), list the
  *                                     primes <= report, count them all
  *     SIEVE_MSG_PRIMES p1 p2 ...      sieving primes, ascending
- *     end of stream                   no more primes are coming
+ *     SIEVE_MSG_GO                    every sieving prime the range needs
+ *                                     has come: sieve it, then wait for
+ *                                     the next range
+ *     end of stream                   no range follows; right after a
+ *                                     range and its primes, it is also its
+ *                                     go (the article's end signal)
  *
- *   segment -> coordinator
+ *   segment -> coordinator, for each range
  *     SIEVE_MSG_PRIMES upto p1 p2 ... primes of [lo, hi) in ascending order;
  *                                     every prime <= report below `upto` has
  *                                     now been sent
  *     SIEVE_MSG_COUNT  n              the number of primes in [lo, hi), last
- *     end of stream                   (the framework ends it when run returns)
+ *   and the end of stream after the last (the framework ends it when run
+ *   returns).
+ *
+ * The sieving primes of a range stay for the next, which lies above it
+ * (the coordinator sends each prime once); those the segment finds in its
+ * own range up to its square root are added as it goes, and a prime that
+ * comes twice counts once.
  *
  * Deviation from the article: the article sends one (first multiple, prime)
  * pair per message and the segment crosses off its whole range at once. Here
@@ -58,6 +69,7 @@
 #define SIEVE_MSG_RANGE  1
 #define SIEVE_MSG_PRIMES 2
 #define SIEVE_MSG_COUNT  3
+#define SIEVE_MSG_GO     4
 
 /*
  * Bytes of the block walked at a time (a byte covers 30 numbers), sized for
@@ -168,7 +180,8 @@ isqrt64(uint64_t n)
 
 /*
  * Set up `s`, which seg_alloc prepared, for [lo, hi); an empty range sieves
- * nothing. Returns 0, or -1 when out of memory.
+ * nothing. The sieving primes held stay. Returns 0, or -1 when out of
+ * memory.
  */
 static int
 seg_init(struct seg *s, uint64_t lo, uint64_t hi)
@@ -179,27 +192,37 @@ seg_init(struct seg *s, uint64_t lo, uint64_t hi)
         hi = lo;
     s->lo = lo;
     s->hi = hi;
-    if (hi > lo) {
-        s->r = isqrt64(hi - 1);
-        s->first_byte = lo / 30;
-        s->end_byte = (hi - 1) / 30 + 1;
-    }
+    s->r = hi > lo ? isqrt64(hi - 1) : 0;
+    s->first_byte = hi > lo ? lo / 30 : 0;
+    s->end_byte = hi > lo ? (hi - 1) / 30 + 1 : 0;
     s->cur = s->first_byte;
+    s->active = s->small = 0;
+    s->stop = 0;
     /* Room for every sieving prime at once, rather than growing (and
      * copying) it: pi(r) < 1.26 r / ln r, ln r >= (bits of r - 1) ln 2. */
     if (s->r >= SIEVE_FIRST_PRIME) {
         int bits = 64 - __builtin_clzll(s->r);
-        s->cap = (size_t)(1.26 * (double)s->r / (0.69 * (bits - 1))) + 64;
-        s->prime = malloc(s->cap * sizeof(*s->prime));
-        s->lanes = malloc(s->cap * sizeof(*s->lanes));
-        if (s->prime == NULL || s->lanes == NULL)
+        size_t cap = (size_t)(1.26 * (double)s->r / (0.69 * (bits - 1))) + 64;
+        if (cap <= s->cap)
+            return 0;
+        uint32_t *prime = realloc(s->prime, cap * sizeof(*prime));
+        if (prime == NULL)
             return -1;
-    }
-    /* A segment above its square root waits for its sieving primes:
-     * meanwhile, it pages in their lanes (up to 4 MB), as the block. */
-    if (s->lo > s->r && s->lanes != NULL) {
-        size_t n = s->cap < (1u << 17) ? s->cap : (1u << 17);
-        memset(s->lanes, 0xff, n * sizeof(*s->lanes));
+        s->prime = prime;
+        struct sieve_lanes *lanes = realloc(s->lanes, cap * sizeof(*lanes));
+        if (lanes == NULL)
+            return -1;
+        s->lanes = lanes;
+        /* A range above its square root waits for its sieving primes:
+         * meanwhile, it pages in their new lanes (up to 4 MB), as the
+         * block. */
+        if (s->lo > s->r) {
+            size_t n = cap < (1u << 17) ? cap : (1u << 17);
+            if (n > s->cap)
+                memset(s->lanes + s->cap, 0xff,
+                       (n - s->cap) * sizeof(*s->lanes));
+        }
+        s->cap = cap;
     }
     return 0;
 }
@@ -569,16 +592,22 @@ emit(flow_node_t *node, struct sieve *st, uint64_t p)
     return 0;
 }
 
-/* Receive the range and the sieving primes until the end signal. */
+/*
+ * Receive the next range and its sieving primes, up to its go or the end of
+ * the stream (which sets *ended). Returns 1 with a range to sieve, 0 when
+ * the stream ended without one, or a failure.
+ */
 static int
-receive(flow_node_t *node, struct sieve *st, int64_t *report)
+receive(flow_node_t *node, struct sieve *st, int64_t *report, int *ended)
 {
     int have_range = 0;
     for (;;) {
         flow_msg_t *msg = NULL;
         int rc = flow_node_recv(node, "coord", &msg);
-        if (rc == FLOW_EOF)
-            break;
+        if (rc == FLOW_EOF) {
+            *ended = 1;
+            return have_range;
+        }
         if (rc < 0)
             return rc;
         const int64_t *v = flow_msg_i64(msg);
@@ -601,6 +630,9 @@ receive(flow_node_t *node, struct sieve *st, int64_t *report)
         } else if (v[0] == SIEVE_MSG_PRIMES && have_range) {
             for (size_t i = 1; i < n; i++)
                 seg_add_prime(&st->seg, v[i]);
+        } else if (v[0] == SIEVE_MSG_GO && n == 1 && have_range) {
+            flow_msg_destroy(&msg);
+            return 1;
         } else {
             long long kind = (long long)v[0]; /* v dies with msg */
             flow_msg_destroy(&msg);
@@ -611,12 +643,6 @@ receive(flow_node_t *node, struct sieve *st, int64_t *report)
         }
         flow_msg_destroy(&msg);
     }
-    if (!have_range) {
-        int rc = flow_node_await_stop(node, 500);
-        return rc < 0 ? rc /* the coordinator stopped first */
-                      : flow_node_fail(node, "no range received on 'coord'");
-    }
-    return 0;
 }
 
 /* Sieve the segment, streaming the primes <= report, then send the count. */
@@ -733,33 +759,61 @@ sieve_run(flow_node_t *node, void *state)
         return flow_node_fail(node, "out of memory");
 
     /* Wall and CPU time of the waiting and the sieving, for the log. */
-    struct timespec t0, t1, t2;
-    timespec_get(&t0, TIME_UTC);
-    int64_t report = -1;
-    int rc = receive(node, st, &report);
-    timespec_get(&t1, TIME_UTC);
-    clock_t c1 = clock();
-    if (rc == 0)
-        rc = sieve_segment(node, st, report);
-    if (rc == 0) {
+    double waited = 0, sieved = 0, cpu = 0;
+    uint64_t numbers = 0, primes = 0;
+    unsigned ranges = 0;
+    int ended = 0, rc = 0;
+    while (!ended) {
+        struct timespec t0, t1, t2;
+        int64_t report = -1;
+        timespec_get(&t0, TIME_UTC);
+        if ((rc = receive(node, st, &report, &ended)) <= 0)
+            break;
+        timespec_get(&t1, TIME_UTC);
+        flow_node_log(node, FLOW_LOG_DEBUG, "sieving [%llu, %llu)",
+                      (unsigned long long)st->seg.lo,
+                      (unsigned long long)st->seg.hi);
+        clock_t c1 = clock();
+        if ((rc = sieve_segment(node, st, report)) < 0)
+            break;
         clock_t c2 = clock();
         timespec_get(&t2, TIME_UTC);
-        double cpu = (double)(c2 - c1) / CLOCKS_PER_SEC;
-        uint64_t numbers = st->seg.hi - st->seg.lo;
+        double w = (double)(t1.tv_sec - t0.tv_sec) +
+                   (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+        double t = (double)(t2.tv_sec - t1.tv_sec) +
+                   (double)(t2.tv_nsec - t1.tv_nsec) * 1e-9;
+        double c = (double)(c2 - c1) / CLOCKS_PER_SEC;
+        uint64_t m = st->seg.hi - st->seg.lo;
         flow_node_log(node, FLOW_LOG_DEBUG,
                       "[%llu, %llu): %llu primes; %.6f s waiting for the "
                       "sieving primes, then %.6f s sieving, %.6f s CPU "
                       "(%.4f ns per number)",
                       (unsigned long long)st->seg.lo,
                       (unsigned long long)st->seg.hi,
-                      (unsigned long long)st->total,
-                      (double)(t1.tv_sec - t0.tv_sec) +
-                          (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9,
-                      (double)(t2.tv_sec - t1.tv_sec) +
-                          (double)(t2.tv_nsec - t1.tv_nsec) * 1e-9,
-                      cpu, numbers ? cpu * 1e9 / (double)numbers : 0.0);
+                      (unsigned long long)st->total, w, t, c,
+                      m ? c * 1e9 / (double)m : 0.0);
+        waited += w;
+        sieved += t;
+        cpu += c;
+        numbers += m;
+        primes += st->total;
+        ranges++;
     }
-    return rc;
+    if (rc < 0)
+        return rc;
+    if (ranges == 0) {
+        rc = flow_node_await_stop(node, 500);
+        return rc < 0 ? rc /* the coordinator stopped first */
+                      : flow_node_fail(node, "no range received on 'coord'");
+    }
+    flow_node_log(node, FLOW_LOG_DEBUG,
+                  "in all: %u range%s, %llu numbers, %llu primes; %.6f s "
+                  "waiting for ranges and sieving primes, %.6f s sieving, "
+                  "%.6f s CPU (%.4f ns per number)",
+                  ranges, ranges == 1 ? "" : "s", (unsigned long long)numbers,
+                  (unsigned long long)primes, waited, sieved, cpu,
+                  numbers ? cpu * 1e9 / (double)numbers : 0.0);
+    return 0;
 }
 
 static void

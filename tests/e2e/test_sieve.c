@@ -14,7 +14,9 @@
  *
  * It takes about 5 s on two cores, pi(10^10) included.
  */
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -194,6 +197,95 @@ test_sieve_balanced_split(void **state)
                   "output=count");
     expect_output("50847534\n", "limit=1000000000", "segments=3",
                   "output=count");
+}
+
+/*
+ * The chunks go to whichever segment is free: with segment 1 stopped
+ * (SIGSTOP) as soon as it starts sieving its first chunk, segment 0 sieves
+ * every other chunk and ends while segment 1 is still stopped; continued,
+ * segment 1 ends its chunk, and the count is pi(10^10), 455052511
+ * (published). A split fixed in advance would leave about half of the
+ * numbers to segment 1, and segment 0 would sieve one range.
+ */
+static void
+test_sieve_dynamic_chunks(void **state)
+{
+    char *path = tu_temp_file(""), set_out[512], line[1024], *text;
+    const char *argv[] = { tu_flowrun(),  tu_src("graphs/sieve.ini"),
+                           "--set",       "limit=10000000000",
+                           "--set",       "output=count",
+                           "--set",       "segments=2",
+                           "--set",       set_out,
+                           "--log-level", "debug",
+                           NULL };
+    unsigned long long numbers[2] = { 0, 0 };
+    unsigned ranges[2] = { 0, 0 };
+    bool stopped = false, continued = false;
+    long pid1 = -1;
+    int err[2], status;
+    FILE *f;
+
+    (void)state;
+    tu_watchdog(120);
+    snprintf(set_out, sizeof(set_out), "out.output=%s", path);
+    assert_int_equal(pipe(err), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        tu_default_signals();
+        dup2(null, 1);
+        dup2(err[1], 2);
+        close(err[0]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(err[1]);
+    f = fdopen(err[0], "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        unsigned k, r;
+        unsigned long long m;
+        long p;
+        int at = -1;
+        if (sscanf(line, "seg[%u] (pid %ld) debug: %n", &k, &p, &at) < 2 ||
+            at < 0 || k > 1)
+            continue;
+        if (k == 1 && !stopped && !strncmp(line + at, "sieving [", 9)) {
+            pid1 = p;
+            assert_int_equal(kill((pid_t)p, SIGSTOP), 0);
+            stopped = true;
+        }
+        if (sscanf(line + at, "in all: %u range%*s %llu numbers", &r, &m) ==
+            2) {
+            ranges[k] = r;
+            numbers[k] = m;
+            if (k == 0 && stopped && !continued) {
+                assert_int_equal(kill((pid_t)pid1, SIGCONT), 0);
+                continued = true;
+            }
+        }
+    }
+    fclose(f);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!stopped || !continued) /* never left stopped */
+        kill((pid_t)pid1, SIGCONT);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(stopped);
+    assert_true(continued); /* segment 0 ended without segment 1 */
+    assert_int_equal(ranges[1], 1);
+    assert_true(ranges[0] >= 2);
+    assert_true(numbers[0] + numbers[1] == 10000000000ULL - 1);
+    assert_true(numbers[0] >= 2 * numbers[1]);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    text = fgets(line, sizeof(line), f);
+    fclose(f);
+    assert_non_null(text);
+    assert_string_equal(line, "455052511\n");
+    unlink(path);
+    free(path);
 }
 
 /* Built with AddressSanitizer, whose processes are ten times larger. */
@@ -533,6 +625,7 @@ main(void)
         cmocka_unit_test(test_sieve_presieved_primes),
         cmocka_unit_test(test_sieve_full_lists),
         cmocka_unit_test(test_sieve_balanced_split),
+        cmocka_unit_test(test_sieve_dynamic_chunks),
         cmocka_unit_test(test_sieve_segment_counts),
         cmocka_unit_test(test_sieve_random_limits),
         cmocka_unit_test(test_sieve_pi_powers_of_ten),

@@ -8,10 +8,10 @@
 # the same run, and prints the ratios, and the time of a graph that does
 # nothing (limit 100), the launcher's own share. Wall times are noisy on a
 # shared machine, so it also prints the load average, and for each limit the
-# segments' own measure from their debug log: how long each waited for its
-# sieving primes and how much CPU its sieving took (median of the runs),
-# which should be equal; again with the whole graph on one CPU, as virtual
-# CPUs need not be equally fast. Then it measures the peak RSS of every process of
+# segments' own measure from their debug log: how many chunks each sieved,
+# how long it waited for them and their sieving primes, and how much CPU
+# its sieving took (median of the runs); again with the whole graph on one
+# CPU, as virtual CPUs need not be equally fast. Then it measures the peak RSS of every process of
 # the graph at the largest limit, twice over: VmHWM of each child of flowrun
 # sampled from /proc while it runs, and the exact maximum over all processes
 # from getrusage (GNU time's %M).
@@ -119,8 +119,8 @@ echo "$segments segments, $t1 s with 1"
 echo "load average after the timings: $(load)"
 
 # The segments' own measures, from their debug lines:
-#   seg[K] ... debug: [LO, HI): N primes; W s waiting for the sieving
-#   primes, then S s sieving, C s CPU (X ns per number)
+#   seg[K] ... debug: in all: R ranges, M numbers, N primes; W s waiting
+#   for ranges and sieving primes, S s sieving, C s CPU (X ns per number)
 # "$@" runs flowrun: as is, or pinned to one CPU, where the segments' CPU
 # times compare their work alone (two virtual CPUs need not be as fast).
 balance() {
@@ -131,9 +131,10 @@ balance() {
             "$@" "$flowrun" "$graph" --quiet --set limit="$n" \
                 --set output=count --set segments="$segments" \
                 --log-level debug 2>&1 >/dev/null |
-                sed -n 's/^seg\[\([0-9]*\)\].*debug: \[\([0-9]*\), \([0-9]*\)).* \([0-9.]*\) s waiting.*, \([0-9.]*\) s CPU (\([0-9.]*\) ns.*/\1 \2 \3 \4 \5 \6/p'
+                sed -n 's/^seg\[\([0-9]*\)\].*debug: in all: \([0-9]*\) ranges\{0,1\}, \([0-9]*\) numbers.* \([0-9.]*\) s waiting.*, \([0-9.]*\) s CPU (\([0-9.]*\) ns.*/\1 \2 \3 \4 \5 \6/p'
         done | awk -v limit="$limit" '
-            { k = $1; lo[k] = $2; hi[k] = $3; n[k]++; if (k > last) last = k
+            { k = $1; n[k]++; if (k > last) last = k
+              r[k, n[k]] = $2; m[k, n[k]] = $3
               w[k, n[k]] = $4; c[k, n[k]] = $5; ns[k, n[k]] = $6 }
             function med(a, k, m, v, i, j, t) {
                 m = n[k]; for (i = 1; i <= m; i++) v[i] = a[k, i]
@@ -144,23 +145,18 @@ balance() {
                 return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
             }
             END {
-                lo_c = 1e300; hi_c = 0
-                for (k = 0; k <= last; k++) {
-                    mc = med(c, k)
-                    printf "  %-6s seg %-3s [%s, %s)  wait %6.1f ms  cpu %.4f s  %.4f ns/number\n",
-                        limit, k, lo[k], hi[k], 1000 * med(w, k), mc, med(ns, k)
-                    if (mc < lo_c) lo_c = mc
-                    if (mc > hi_c) hi_c = mc
-                }
-                spread = hi_c > 0 ? 100 * (hi_c - lo_c) / hi_c : 0
-                printf "  %-6s cpu spread (max - min) / max: %.1f %%\n", limit, spread
+                for (k = 0; k <= last; k++)
+                    printf "  %-6s seg %-3s chunks %3d  numbers %12.0f  wait %6.1f ms  cpu %.4f s  %.4f ns/number\n",
+                        limit, k, med(r, k), med(m, k), 1000 * med(w, k),
+                        med(c, k), med(ns, k)
             }'
     done
 }
 
 echo
-echo "segments at $segments, median of $runs runs (wait: before sieving; cpu:"
-echo "of the sieving, which the split should make equal):"
+echo "segments at $segments, median of $runs runs (chunks and numbers sieved,"
+echo "wait: for chunks and sieving primes, cpu: of the sieving; a faster"
+echo "segment takes more chunks):"
 balance env
 if command -v taskset >/dev/null; then
     echo "the same with the whole graph on CPU 0 (taskset -c 0):"
