@@ -430,6 +430,8 @@ split_limit(struct coord *c, int64_t limit)
         double floor = (double)PRIMES_LEAST_NUMBERS / (double)(limit - 1);
         if (least < floor)
             least = floor;
+        if (least > 1.0 / n)
+            least = 1.0 / n; /* a chunk for every segment, at least */
         m = 0;
         while (left > 1e-9 && m < cap) {
             double each = left / (2.0 * n);

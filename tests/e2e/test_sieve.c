@@ -192,6 +192,9 @@ test_sieve_balanced_split(void **state)
     expect_limit(INT64_C(1) << 24, "2");
     expect_limit(ORACLE_MAX, "3");
     expect_limit(ORACLE_MAX - 12345, "auto");
+    /* Chunks no smaller than the work of 2^22 numbers: still one for every
+     * segment. */
+    expect_limit(20000000, "6");
     expect_output("5761455\n", "limit=100000000", "segments=1", "output=count");
     expect_output("5761455\n", "limit=100000000", "segments=13",
                   "output=count");
