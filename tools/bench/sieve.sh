@@ -164,6 +164,48 @@ if command -v taskset >/dev/null; then
 fi
 echo "load average at the end: $(load)"
 
+# A busy machine: another process keeps one CPU busy (a shell loop pinned
+# to the last CPU the segments use), the segments pinned one per CPU. Their
+# speedup over 1 segment pinned to CPU 0 (where the loop does not run)
+# tells how the work follows the CPU time each segment gets: a split fixed
+# in advance would get about 1.0x with 2 segments (the segment sharing its
+# CPU takes twice as long); handing out chunks as segments are free
+# approaches (segments - 1/2) x. Best of $runs runs.
+if command -v taskset >/dev/null && ((segments >= 2 && segments <= $(nproc))); then
+    busy=$((segments - 1))
+    echo
+    echo "a busy CPU: a loop on CPU $busy, seg.pin=0-$busy; best of $runs runs:"
+    taskset -c "$busy" sh -c 'while :; do :; done' &
+    hog=$!
+    trap 'kill "$hog" 2>/dev/null' EXIT
+    for limit in $limits; do
+        n=$(decimal "$limit")
+        tb="" t1=""
+        for ((round = 0; round < runs; round++)); do
+            read -r t cb < <(timed "$flowrun" "$graph" --quiet \
+                --set limit="$n" --set output=count \
+                --set segments="$segments" --set seg.pin="0-$busy")
+            tb=$(min "$t" "$tb")
+            read -r t c1 < <(timed "$flowrun" "$graph" --quiet \
+                --set limit="$n" --set output=count --set segments=1 \
+                --set seg.pin=0)
+            t1=$(min "$t" "$t1")
+        done
+        check=ok
+        if [[ $cb != "$c1" ]]; then
+            check="MISMATCH ($segments segments $cb, 1 segment $c1)"
+            status=1
+        fi
+        printf '  %-6s %s segments %.3f s, 1 segment %.3f s: %sx (ideal %s)  %s\n' \
+            "$limit" "$segments" "$tb" "$t1" "$(ratio "$t1" "$tb")" \
+            "$(awk -v s="$segments" 'BEGIN { printf "%.1f", s - 0.5 }')" "$check"
+    done
+    kill "$hog" 2>/dev/null
+    wait "$hog" 2>/dev/null || true
+    trap - EXIT
+    echo "load average after: $(load)"
+fi
+
 # Peak RSS per process at the largest limit.
 last=${limits##* }
 n=$(decimal "$last")
