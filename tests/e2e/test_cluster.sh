@@ -72,7 +72,7 @@ FIRST_PRIMES=$(for n in $(seq 2 100); do
     echo $n
 done | paste -sd' ')
 PALIN=$SRC/graphs/palindromes.ini
-SIEVE_ARGS=(--set limit=1000000 --set output=count --set segments=4)
+SIEVE_ARGS=(--set limit=100000000 --set output=count --set segments=4)
 SIEVE_LIST_ARGS=(--set limit=200000 --set output=list --set segments=3)
 PALIN_ARGS=(--set workers=3)
 PALIN_BIG_ARGS=(--set words=200000 --set length=3 --set chunk=5000 --set workers=3)
@@ -161,8 +161,8 @@ reference() {
     local rc
     run ipc-sieve 60 "$FLOWRUN" "$SIEVE" "${SIEVE_ARGS[@]}"
     rc=$?
-    if [ $rc != 0 ] || [ "$(cat "$W/ipc-sieve.out")" != 78498 ]; then
-        echo "FAIL: the local ipc sieve run (exit $rc) does not print 78498"
+    if [ $rc != 0 ] || [ "$(cat "$W/ipc-sieve.out")" != 5761455 ]; then
+        echo "FAIL: the local ipc sieve run (exit $rc) does not print 5761455"
         show "$W/ipc-sieve.err"
         exit 1
     fi
@@ -1096,7 +1096,7 @@ part_tcp() {
         return
     fi
     run tcp-sieve 60 "$FLOWRUN" "$SIEVE" "${SIEVE_ARGS[@]}" --transport tcp
-    expect_same tcp-sieve sieve $? "tcp: sieve limit=1e6 count, 4 segments"
+    expect_same tcp-sieve sieve $? "tcp: sieve limit=1e8 count, 4 segments (14 chunks)"
     run tcp-sievelist 60 "$FLOWRUN" "$SIEVE" "${SIEVE_LIST_ARGS[@]}" --transport tcp
     expect_same tcp-sievelist sievelist $? "tcp: sieve limit=2e5 list, 3 segments"
     run tcp-palin 60 "$FLOWRUN" "$PALIN" "${PALIN_ARGS[@]}" --transport tcp
@@ -1311,7 +1311,7 @@ part_slurm() {
     [ $before = 0 ] && STARTED_SLURM=1
     export SLURM_CONF=/tmp/flow-slurm/slurm.conf
 
-    slurm_run slurm-sieve "slurm: sieve limit=1e6 count, 4 segments" sieve \
+    slurm_run slurm-sieve "slurm: sieve limit=1e8 count, 4 segments (14 chunks)" sieve \
         "$SIEVE" "${SIEVE_ARGS[@]}" --launcher slurm
     slurm_run slurm-sievelist "slurm: sieve limit=2e5 list, 3 segments" sievelist \
         "$SIEVE" "${SIEVE_LIST_ARGS[@]}" --launcher slurm
@@ -1483,7 +1483,7 @@ part_netns() {
     fi
     [ $before = 0 ] && STARTED_NETNS=1
 
-    netns_run ns-sieve "netns: sieve limit=1e6 count, 4 segments, 2 hosts" sieve out:0 \
+    netns_run ns-sieve "netns: sieve limit=1e8 count, 4 segments (14 chunks), 2 hosts" sieve out:0 \
         "$SIEVE" "${SIEVE_ARGS[@]}" -- main:0 seg:0 seg:1 seg:2 seg:3 out:0
     netns_run ns-sievelist "netns: sieve limit=2e5 list, 3 segments, 2 hosts" sievelist out:0 \
         "$SIEVE" "${SIEVE_LIST_ARGS[@]}" -- main:0 seg:0 seg:1 seg:2 out:0
