@@ -2,9 +2,11 @@
 # tools/netns-hosts.sh up|down|status: two test "hosts" on this machine,
 # the network namespaces flowA and flowB, joined by a veth pair:
 #
-#   flowA: veth flowA0, 10.231.0.1/24, lo up
-#   flowB: veth flowB0, 10.231.0.2/24, lo up
+#   flowA: veth flowA0, 10.231.0.1/24 and fd31:231::1/64, lo up
+#   flowB: veth flowB0, 10.231.0.2/24 and fd31:231::2/64, lo up
 #
+# The IPv6 addresses are there only where the kernel has IPv6 (`status`
+# shows them); IPv4 is enough for `up` to succeed.
 # No route leaves the pair: the namespaces reach each other and nothing
 # else. Run a process on a "host" with `ip netns exec flowA COMMAND`.
 # `up` checks the link with one ping each way. Both commands are
@@ -19,6 +21,8 @@ NS_A=flowA NS_B=flowB
 DEV_A=flowA0 DEV_B=flowB0
 ADDR_A=10.231.0.1 ADDR_B=10.231.0.2
 PREFIX=24
+ADDR6_A=fd31:231::1 ADDR6_B=fd31:231::2
+PREFIX6=64
 
 log() { echo "netns-hosts: $*" >&2; }
 
@@ -36,6 +40,7 @@ can_run() {
 ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
 
 has_addr() { ip -n "$1" -4 addr show dev "$2" 2>/dev/null | grep -q "inet $3/$PREFIX"; }
+has_addr6() { ip -n "$1" -6 addr show dev "$2" 2>/dev/null | grep -q "inet6 $3/$PREFIX6"; }
 
 ping_check() {
     local from=$1 to=$2
@@ -76,6 +81,14 @@ cmd_up() {
     fi
     has_addr $NS_A $DEV_A $ADDR_A || ip -n $NS_A addr add $ADDR_A/$PREFIX dev $DEV_A
     has_addr $NS_B $DEV_B $ADDR_B || ip -n $NS_B addr add $ADDR_B/$PREFIX dev $DEV_B
+    # IPv6 where the kernel has it; nodad: usable at once, no duplicate
+    # address detection to wait for on a link of two.
+    has_addr6 $NS_A $DEV_A $ADDR6_A ||
+        ip -n $NS_A -6 addr add $ADDR6_A/$PREFIX6 dev $DEV_A nodad 2>/dev/null ||
+        log "no IPv6 in $NS_A (IPv4 only)"
+    has_addr6 $NS_B $DEV_B $ADDR6_B ||
+        ip -n $NS_B -6 addr add $ADDR6_B/$PREFIX6 dev $DEV_B nodad 2>/dev/null ||
+        log "no IPv6 in $NS_B (IPv4 only)"
     ip -n $NS_A link set $DEV_A up
     ip -n $NS_B link set $DEV_B up
     # The link comes up asynchronously: retry the check for a few seconds.

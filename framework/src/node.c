@@ -30,6 +30,7 @@
 #include <zmq.h>
 
 #include "internal.h"
+#include "netaddr.h"
 #include "rendezvous.h"
 #include "stats.h"
 
@@ -490,7 +491,10 @@ bind_endpoint(flow_node_t *node, rport_t *p, void *sock, const char *run_dir,
     int n;
 
     if (net.tcp) {
-        snprintf(ep, sizeof(ep), "tcp://%s:*", net.bind_host);
+        if (flow__tcp_endpoint(ep, sizeof(ep), net.bind_host, "*"))
+            return flow_node_fail(node, "bind address '%s' too long",
+                                  net.bind_host);
+        flow__zmq_ipv6_for(sock, ep);
         if (zmq_bind(sock, ep))
             return sock_fail(node, p, "bind", ep);
         if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) ||
@@ -669,6 +673,7 @@ wire_connect(flow_node_t *node, const char *run_dir)
                                       p->link->text);
             /* A graceful stop's signal may interrupt it: connect again
              * (a hard stop ends the node in sock_fail). */
+            flow__zmq_ipv6_for(ch->sock, ep);
             while ((rc = zmq_connect(ch->sock, ep)) && zmq_errno() == EINTR &&
                    !stop_hard)
                 ;
@@ -1766,6 +1771,7 @@ watch_main(void *arg)
         }
     }
     n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
+    flow__zmq_ipv6_for(s, net.rdv);
     if (zmq_connect(s, net.rdv) || zmq_send(s, line, (size_t)n, 0) < 0)
         goto out;
     while (!__atomic_load_n(&watcher_quit, __ATOMIC_RELAXED)) {
@@ -1973,6 +1979,7 @@ barrier_start(flow_node_t *node, int ready_fd, int go_fd)
             mon = NULL;
         }
     }
+    flow__zmq_ipv6_for(node->rdv, net.rdv);
     if (zmq_connect(node->rdv, net.rdv)) {
         node->unreached = true; /* no FAIL to send it */
         return flow_node_fail(node, "cannot connect to the rendezvous '%s': %s",

@@ -21,82 +21,8 @@
 #include <zmq.h>
 
 #include "internal.h"
+#include "netaddr.h"
 #include "rendezvous.h"
-
-/* The local address this host uses to reach `rdv` ("tcp://HOST:PORT"):
- * the one to advertise, whatever the host name resolves to. */
-static int
-route_address(const char *rdv, char *buf, size_t size)
-{
-    char host[256];
-    const char *p = rdv + 6, *colon = strrchr(p, ':');
-    struct addrinfo hints, *res = NULL;
-    struct sockaddr_storage local;
-    socklen_t len = sizeof(local);
-    int fd, rc = -1;
-
-    if (!colon || (size_t)(colon - p) >= sizeof(host))
-        return -1;
-    memcpy(host, p, (size_t)(colon - p));
-    host[colon - p] = '\0';
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_DGRAM;
-    if (getaddrinfo(host, colon + 1, &hints, &res) || !res)
-        return -1;
-    /* A connected UDP socket sends nothing but picks the route. */
-    fd = socket(res->ai_family, SOCK_DGRAM, 0);
-    if (fd >= 0 && !connect(fd, res->ai_addr, res->ai_addrlen) &&
-        !getsockname(fd, (struct sockaddr *)&local, &len) &&
-        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&local)->sin_addr,
-                  buf, (socklen_t)size))
-        rc = 0;
-    if (fd >= 0)
-        close(fd);
-    freeaddrinfo(res);
-    return rc;
-}
-
-/*
- * Whether the host of `rdv` ("tcp://HOST:PORT", checked) has an IPv4
- * address. Returns 0, also when the name service cannot say now (libzmq
- * tries again, within the instance's 10 s to reach its rendezvous), or -1
- * with why in `why`: a name that does not exist or has no IPv4 address,
- * which no waiting mends.
- */
-static int
-rdv_host_check(const char *rdv, char *why, size_t size)
-{
-    char host[256];
-    const char *p = rdv + 6, *colon = strrchr(p, ':');
-    struct addrinfo hints, *res = NULL;
-    int rc;
-
-    if ((size_t)(colon - p) >= sizeof(host))
-        return 0; /* libzmq says */
-    memcpy(host, p, (size_t)(colon - p));
-    host[colon - p] = '\0';
-    if (host[0] == '[' || strchr(host, ':')) {
-        snprintf(why, size,
-                 "--rendezvous '%s': IPv6 is not supported yet; give the "
-                 "rendezvous's IPv4 address or host name",
-                 rdv);
-        return -1;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(host, NULL, &hints, &res);
-    if (res)
-        freeaddrinfo(res);
-    if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY) {
-        snprintf(why, size,
-                 "--rendezvous '%s': host '%s' has no IPv4 address (%s)", rdv,
-                 host, gai_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
 
 static volatile sig_atomic_t forward_sig, forward_count;
 static pid_t instance_pid;
@@ -116,6 +42,7 @@ tell_rendezvous(const char *rendezvous, const char *verb, size_t k,
         len = (int)sizeof(line) - 1;
     if (s) {
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+        flow__zmq_ipv6_for(s, rendezvous);
         if (!zmq_connect(s, rendezvous))
             zmq_send(s, line, (size_t)len, 0);
         zmq_close(s);
@@ -180,7 +107,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                         flow_diag_t *diag)
 {
     long n = flow__graph_find_node(graph, node);
-    static char addr[512];
+    static char addr[512], rdv_addr[600];
     struct sigaction sa, old_chld;
     sigset_t stops;
     int status = 0;
@@ -205,27 +132,27 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     const char *colon = strrchr(rendezvous, ':');
     char *end = NULL;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    char rdv_host[256];
     if (strncmp(rendezvous, "tcp://", 6) || colon < rendezvous + 7 || !end ||
-        end == colon + 1 || *end || port < 1 || port > 65535) {
+        end == colon + 1 || *end || port < 1 || port > 65535 ||
+        flow__endpoint_host(rendezvous, rdv_host, sizeof(rdv_host))) {
         flow__diag(diag, FLOW_EUSAGE, NULL, 0,
                    "--rendezvous '%s': expected tcp://HOST:PORT (the address "
                    "the rendezvous printed, a port from 1 to 65535)",
                    rendezvous);
         return 2;
     }
-    {
-        char why[FLOW_DIAG_MSG];
-        if (rdv_host_check(rendezvous, why, sizeof(why))) {
-            /* Nobody to tell: a usage error, at once, not after 10 s of
-             * trying to reach it. */
-            flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", why);
-            return 2;
-        }
+    if (flow__rdv_resolve(rendezvous, rdv_addr, sizeof(rdv_addr))) {
+        /* Nobody to tell: a usage error, at once, not after 10 s of
+         * trying to reach it. */
+        flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", rdv_addr);
+        return 2;
     }
+    rendezvous = rdv_addr; /* numeric: libzmq picks no family itself */
     if (!bind || !*bind || !strcmp(bind, "*")) {
         /* Advertise the address that reaches the rendezvous: the host
          * name may resolve to a loopback address (Debian's 127.0.1.1). */
-        if (route_address(rendezvous, addr, sizeof(addr)) == 0)
+        if (flow__route_address(rendezvous, addr, sizeof(addr)) == 0)
             bind = addr;
     } else {
         char why[FLOW_DIAG_MSG];
@@ -418,8 +345,13 @@ flow__rdv_start(const flow_graph_t *g, const char *bind, double liveness_s,
     }
     if (!(ctx = zmq_ctx_new()))
         return NULL;
-    snprintf(ep, sizeof(ep), "tcp://%s:*",
-             *host && strcmp(host, "*") ? host : "0.0.0.0");
+    if (flow__tcp_endpoint(ep, sizeof(ep),
+                           *host && strcmp(host, "*") ? host : "0.0.0.0",
+                           "*")) {
+        fprintf(stderr, "flowrun: error: --bind '%s': too long\n", bind);
+        zmq_ctx_term(ctx);
+        return NULL;
+    }
     *rdv = flow__rdv_new(ctx, g, ep, liveness_s, addr, size, &err);
     if (!*rdv) {
         fprintf(stderr,

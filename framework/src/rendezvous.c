@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "netaddr.h"
 #include "rendezvous.h"
 
 typedef struct peer {
@@ -117,117 +118,6 @@ read_events(flow_rdv_t *r)
 }
 
 static int
-host_address(char *buf, size_t size)
-{
-    char name[256];
-    struct addrinfo hints, *res = NULL;
-
-    if (gethostname(name, sizeof(name)))
-        return -errno;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_INET;
-    if (getaddrinfo(name, NULL, &hints, &res) || !res) {
-        snprintf(buf, size, "127.0.0.1");
-        return 0;
-    }
-    inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,
-              buf, (socklen_t)size);
-    freeaddrinfo(res);
-    return 0;
-}
-
-int
-flow__bind_resolve(const char *bind, char *out, size_t size)
-{
-    struct addrinfo hints, *res = NULL;
-    unsigned char buf[sizeof(struct in6_addr)];
-    int rc;
-
-    if (bind && (inet_pton(AF_INET6, bind, buf) == 1 ||
-                 (bind[0] == '[' && strchr(bind, ']')))) {
-        snprintf(out, size,
-                 "--bind '%s': IPv6 is not supported yet: give an IPv4 "
-                 "address, an interface or a host name with an IPv4 address",
-                 bind);
-        return -EAFNOSUPPORT;
-    }
-    if (!bind || !*bind || !strcmp(bind, "*") ||
-        inet_pton(AF_INET, bind, buf) == 1 || if_nametoindex(bind)) {
-        snprintf(out, size, "%s", bind ? bind : "");
-        return 0;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_INET;
-    rc = getaddrinfo(bind, NULL, &hints, &res);
-    if (rc || !res) {
-        snprintf(out, size,
-                 "--bind '%s': not an address of this host, an interface, or "
-                 "a host name that resolves (%s)",
-                 bind, rc ? gai_strerror(rc) : "no IPv4 address");
-        return -EADDRNOTAVAIL;
-    }
-    inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr,
-              out, (socklen_t)size);
-    freeaddrinfo(res);
-    return 0;
-}
-
-int
-flow__bind_check(const char *bind, char *addr, size_t size, char *why,
-                 size_t whylen)
-{
-    char ep[300];
-    void *ctx, *s;
-    int rc = 0, zero = 0;
-
-    if (flow__bind_resolve(bind, addr, size)) {
-        snprintf(why, whylen, "%s", addr);
-        return FLOW_EUSAGE;
-    }
-    ctx = zmq_ctx_new();
-    s = ctx ? zmq_socket(ctx, ZMQ_PULL) : NULL;
-    snprintf(ep, sizeof(ep), "tcp://%s:*", addr);
-    if (s && zmq_bind(s, ep)) {
-        snprintf(why, whylen,
-                 "--bind '%s': cannot bind a TCP socket there (%s): give an "
-                 "address of this host, a host name or an interface",
-                 bind, zmq_strerror(zmq_errno()));
-        rc = FLOW_EUSAGE;
-    }
-    if (s) {
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
-        zmq_close(s);
-    }
-    if (ctx)
-        zmq_ctx_term(ctx);
-    return rc;
-}
-
-int
-flow__endpoint_fix(char *ep, size_t size, const char *host)
-{
-    char addr[64], port[16], *colon;
-    const char *wild[] = { "tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:" };
-
-    if (strncmp(ep, "tcp://", 6))
-        return 0;
-    for (size_t i = 0; i < 3; i++) {
-        if (strncmp(ep, wild[i], strlen(wild[i])))
-            continue;
-        colon = strrchr(ep, ':');
-        snprintf(port, sizeof(port), "%s", colon + 1);
-        if (host && *host && strcmp(host, "*") && strcmp(host, "0.0.0.0"))
-            snprintf(addr, sizeof(addr), "%s", host);
-        else if (host_address(addr, sizeof(addr)))
-            return -EADDRNOTAVAIL;
-        if (snprintf(ep, size, "tcp://%s:%s", addr, port) >= (int)size)
-            return -ENAMETOOLONG;
-        return 0;
-    }
-    return 0;
-}
-
-static int
 liveness_ms(double liveness_s)
 {
     return (int)(liveness_s * 1000 + 0.5);
@@ -288,19 +178,13 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
         r->liveness_s = liveness_s;
         set_liveness(r->sock, liveness_s);
     }
+    flow__zmq_ipv6_for(r->sock, bind);
     if (zmq_bind(r->sock, bind))
         goto fail;
     if (zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, addr, &len))
         goto fail;
-    if (!strncmp(bind, "tcp://", 6)) {
-        const char *colon = strrchr(bind, ':');
-        size_t hl = colon ? (size_t)(colon - bind - 6) : 0;
-        if (hl < sizeof(hostbuf)) {
-            memcpy(hostbuf, bind + 6, hl);
-            hostbuf[hl] = '\0';
-            host = hostbuf;
-        }
-    }
+    if (!flow__endpoint_host(bind, hostbuf, sizeof(hostbuf)))
+        host = hostbuf;
     if ((*err = flow__endpoint_fix(addr, addrlen, host))) {
         flow__rdv_destroy(&r);
         return NULL;

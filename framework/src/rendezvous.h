@@ -114,35 +114,4 @@ double flow__liveness(const flow_run_opts_t *opts);
 int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
                     pid_t child, int *child_status, int *signo);
 
-/*
- * The address to bind for the --bind value `bind`, into `out`: `bind`
- * itself when it is NULL, "", "*", a numeric IPv4 address or the name of a
- * network interface (as libzmq takes them); otherwise `bind` is a host
- * name and `out` gets its first IPv4 address. Returns 0, or a negative
- * code for an IPv6 address (-EAFNOSUPPORT) or a name that resolves to no
- * IPv4 address (-EADDRNOTAVAIL); `out` then holds the message that says
- * so.
- */
-int flow__bind_resolve(const char *bind, char *out, size_t size);
-
-/*
- * Whether TCP sockets can bind on `bind` (resolved into `addr`, `size`
- * bytes, by flow__bind_resolve), tried with a context of its own, gone on
- * return: before any fork, so that a bad --bind is a usage error, not a
- * failure of every instance. Returns 0, or FLOW_EUSAGE with why (`whylen`
- * bytes) written.
- */
-int flow__bind_check(const char *bind, char *addr, size_t size, char *why,
-                     size_t whylen);
-
-/* ---- The instance's side ------------------------------------------------- */
-
-/*
- * Replace a wildcard address in the endpoint `ep` (as ZMQ_LAST_ENDPOINT
- * gives it, e.g. "tcp://0.0.0.0:4242") by `host` (or this host's address
- * when `host` is NULL or a wildcard), in place.
- */
-int flow__endpoint_fix(char *ep, size_t size, const char *host);
-
-
 #endif

@@ -35,6 +35,7 @@
 
 #include "dot.h"
 #include "internal.h"
+#include "netaddr.h"
 #include "rendezvous.h"
 #include "stats.h"
 

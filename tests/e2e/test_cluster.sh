@@ -256,7 +256,7 @@ start_rendezvous() {
         sleep 0.1
     done
     case $RV_ADDR in
-    tcp://$bind:[0-9]*) return 0 ;;
+    "tcp://$bind:"[0-9]*) return 0 ;;
     esac
     return 1
 }
@@ -1385,13 +1385,14 @@ part_slurm() {
 # ---------------------------------------------------------------- netns
 NS_A=flowA NS_B=flowB
 ADDR_A=10.231.0.1 ADDR_B=10.231.0.2
+ADDR6_A=fd31:231::1 ADDR6_B=fd31:231::2
 
 # rendezvous NAME GRAPH ARGS...: start the rendezvous in flowA in the
 # background; sets RV_PID and RV_ADDR (its first line of output).
 rendezvous() {
     local name=$1
     shift
-    start_rendezvous "$name" $ADDR_A ip netns exec $NS_A "$FLOWRUN" "$@"
+    start_rendezvous "$name" "${BIND_A:-$ADDR_A}" ip netns exec $NS_A "$FLOWRUN" "$@"
 }
 
 # instances NAME GRAPH ARGS... -- NODE:I...: start each instance in the
@@ -1408,7 +1409,11 @@ instances() {
     shift
     INST_PIDS=() INST_NAMES=()
     for inst in "$@"; do
-        if [ $((k % 2)) = 0 ]; then ns=$NS_B addr=$ADDR_B; else ns=$NS_A addr=$ADDR_A; fi
+        if [ $((k % 2)) = 0 ]; then
+            ns=$NS_B addr=${BIND_B:-$ADDR_B}
+        else
+            ns=$NS_A addr=${BIND_A:-$ADDR_A}
+        fi
         timeout -k 5 60 ip netns exec $ns "$FLOWRUN" "$graph" "${args[@]}" \
             --instance "$inst" --rendezvous "$RV_ADDR" --bind $addr \
             >"$W/$name-${inst/:/-}.out" 2>"$W/$name-${inst/:/-}.err" &
@@ -1431,7 +1436,7 @@ netns_run() {
     shift
     local insts=("$@") i rc bad="" rvrc
     if ! rendezvous "$name-rv" "$graph" "${args[@]}"; then
-        fail "$what: the rendezvous printed no tcp://$ADDR_A:PORT line (got '$RV_ADDR')"
+        fail "$what: the rendezvous printed no tcp://${BIND_A:-$ADDR_A}:PORT line (got '$RV_ADDR')"
         show "$W/$name-rv.err"
         kill $RV_PID 2>/dev/null
         return
@@ -1491,6 +1496,15 @@ part_netns() {
         "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
     netns_run ns-palinbig "netns: palindromes 200000 words, 2 hosts" palinbig out:0 \
         "$PALIN" "${PALIN_BIG_ARGS[@]}" -- out:0 find:2 find:1 find:0 chunks:0 gen:0
+    # Over IPv6, where the namespaces have it: the rendezvous and flowA's
+    # instances bound on [fd31:231::1] (brackets), flowB's on fd31:231::2.
+    if ip -n $NS_A -6 addr show 2>/dev/null | grep -q "inet6 $ADDR6_A/"; then
+        BIND_A="[$ADDR6_A]" BIND_B=$ADDR6_B netns_run ns-sieve6 \
+            "netns: IPv6, sieve limit=1e8 count, 4 segments (14 chunks), 2 hosts" \
+            sieve out:0 "$SIEVE" "${SIEVE_ARGS[@]}" -- main:0 seg:0 seg:1 seg:2 seg:3 out:0
+    else
+        skip "netns: IPv6: the namespaces have no IPv6 address"
+    fi
 
     # A fault in one instance: its flowrun exits non-zero and the rendezvous
     # exits 1 naming it.

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* netaddr.c: the TCP addresses and endpoints of runs; see netaddr.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "flow/error.h"
+#include "netaddr.h"
+
+/* Copy `host` into `out` (`size` bytes) without its brackets, if any.
+ * Returns 0, or -1 when it does not fit. */
+static int
+unbracket(const char *host, char *out, size_t size)
+{
+    size_t len = strlen(host);
+
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host++;
+        len -= 2;
+    }
+    if (len >= size)
+        return -1;
+    memcpy(out, host, len);
+    out[len] = '\0';
+    return 0;
+}
+
+bool
+flow__ipv6_literal(const char *host)
+{
+    char bare[INET6_ADDRSTRLEN + 8];
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return host && !unbracket(host, bare, sizeof(bare)) &&
+           inet_pton(AF_INET6, bare, buf) == 1;
+}
+
+int
+flow__tcp_endpoint(char *ep, size_t size, const char *host, const char *port)
+{
+    int n = host[0] != '[' && flow__ipv6_literal(host)
+                ? snprintf(ep, size, "tcp://[%s]:%s", host, port)
+                : snprintf(ep, size, "tcp://%s:%s", host, port);
+
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int
+flow__endpoint_host(const char *ep, char *host, size_t size)
+{
+    const char *p = ep + 6, *colon;
+    size_t len;
+
+    if (strncmp(ep, "tcp://", 6) || !(colon = strrchr(p, ':')) || colon == p)
+        return -1;
+    len = (size_t)(colon - p);
+    if (p[0] == '[' || p[len - 1] == ']') {
+        if (len < 3 || p[0] != '[' || p[len - 1] != ']')
+            return -1; /* brackets, around a host */
+        p++;
+        len -= 2;
+    }
+    if (len >= size)
+        return -1;
+    memcpy(host, p, len);
+    host[len] = '\0';
+    return 0;
+}
+
+void
+flow__zmq_ipv6_for(void *sock, const char *ep)
+{
+    int one = 1;
+
+    if (!strncmp(ep, "tcp://[", 7))
+        zmq_setsockopt(sock, ZMQ_IPV6, &one, sizeof(one));
+}
+
+/*
+ * The first address of host name `name` into `out` (`size` bytes): its
+ * first IPv4 address, else its first IPv6 one. Returns 0, or getaddrinfo's
+ * code.
+ */
+static int
+resolve_first(const char *name, char *out, size_t size)
+{
+    static const int families[] = { AF_INET, AF_INET6 };
+    int rc = EAI_NONAME;
+
+    for (size_t i = 0; i < sizeof(families) / sizeof(*families); i++) {
+        struct addrinfo hints, *res = NULL;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = families[i];
+        hints.ai_socktype = SOCK_STREAM;
+        rc = getaddrinfo(name, NULL, &hints, &res);
+        if (rc == 0 && res) {
+            const void *a =
+                families[i] == AF_INET
+                    ? (const void *)&(
+                          (struct sockaddr_in *)(void *)res->ai_addr)
+                          ->sin_addr
+                    : (const void *)&(
+                          (struct sockaddr_in6 *)(void *)res->ai_addr)
+                          ->sin6_addr;
+            const char *ok = inet_ntop(families[i], a, out, (socklen_t)size);
+            freeaddrinfo(res);
+            return ok ? 0 : EAI_OVERFLOW;
+        }
+        if (res)
+            freeaddrinfo(res);
+        if (rc == 0)
+            rc = EAI_NODATA;
+        if (rc != EAI_NONAME && rc != EAI_NODATA && rc != EAI_ADDRFAMILY)
+            return rc; /* the name service cannot say now */
+    }
+    return rc;
+}
+
+/* This host's address, from its name; 127.0.0.1 if that has none. */
+static int
+host_address(char *buf, size_t size)
+{
+    char name[256];
+
+    if (gethostname(name, sizeof(name)))
+        return -errno;
+    if (resolve_first(name, buf, size))
+        snprintf(buf, size, "127.0.0.1");
+    return 0;
+}
+
+int
+flow__bind_resolve(const char *bind, char *out, size_t size)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    int rc;
+
+    if (!bind || !*bind || !strcmp(bind, "*") ||
+        inet_pton(AF_INET, bind, buf) == 1 || if_nametoindex(bind)) {
+        snprintf(out, size, "%s", bind ? bind : "");
+        return 0;
+    }
+    if (flow__ipv6_literal(bind) && !unbracket(bind, out, size))
+        return 0;
+    if ((rc = resolve_first(bind, out, size))) {
+        snprintf(out, size,
+                 "--bind '%s': not an address of this host, an interface, or "
+                 "a host name that resolves (%s)",
+                 bind, gai_strerror(rc));
+        return -EADDRNOTAVAIL;
+    }
+    return 0;
+}
+
+int
+flow__bind_check(const char *bind, char *addr, size_t size, char *why,
+                 size_t whylen)
+{
+    char ep[300];
+    void *ctx, *s;
+    int rc = 0, zero = 0;
+
+    if (flow__bind_resolve(bind, addr, size)) {
+        snprintf(why, whylen, "%s", addr);
+        return FLOW_EUSAGE;
+    }
+    if (flow__tcp_endpoint(ep, sizeof(ep), addr, "*")) {
+        snprintf(why, whylen, "--bind '%s': too long", bind);
+        return FLOW_EUSAGE;
+    }
+    ctx = zmq_ctx_new();
+    s = ctx ? zmq_socket(ctx, ZMQ_PULL) : NULL;
+    if (s)
+        flow__zmq_ipv6_for(s, ep);
+    if (s && zmq_bind(s, ep)) {
+        snprintf(why, whylen,
+                 "--bind '%s': cannot bind a TCP socket there (%s): give an "
+                 "address of this host, a host name or an interface",
+                 bind, zmq_strerror(zmq_errno()));
+        rc = FLOW_EUSAGE;
+    }
+    if (s) {
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+        zmq_close(s);
+    }
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}
+
+/* Whether `host` names no address in particular: bind everywhere. */
+static bool
+wildcard(const char *host)
+{
+    return !host || !*host || !strcmp(host, "*") || !strcmp(host, "0.0.0.0") ||
+           !strcmp(host, "::") || !strcmp(host, "[::]");
+}
+
+int
+flow__endpoint_fix(char *ep, size_t size, const char *host)
+{
+    char addr[INET6_ADDRSTRLEN + 8], port[16], *colon;
+    const char *wild[] = { "tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:" };
+
+    if (strncmp(ep, "tcp://", 6))
+        return 0;
+    for (size_t i = 0; i < sizeof(wild) / sizeof(*wild); i++) {
+        if (strncmp(ep, wild[i], strlen(wild[i])))
+            continue;
+        colon = strrchr(ep, ':');
+        snprintf(port, sizeof(port), "%s", colon + 1);
+        if (!wildcard(host)) {
+            if (unbracket(host, addr, sizeof(addr)))
+                return -ENAMETOOLONG;
+        } else if (host_address(addr, sizeof(addr))) {
+            return -EADDRNOTAVAIL;
+        }
+        return flow__tcp_endpoint(ep, size, addr, port);
+    }
+    return 0;
+}
+
+int
+flow__route_address(const char *rdv, char *buf, size_t size)
+{
+    char host[256];
+    const char *colon = strrchr(rdv, ':');
+    struct addrinfo hints, *res = NULL;
+    struct sockaddr_storage local;
+    socklen_t len = sizeof(local);
+    int fd, rc = -1;
+
+    if (!colon || flow__endpoint_host(rdv, host, sizeof(host)))
+        return -1;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    if (getaddrinfo(host, colon + 1, &hints, &res) || !res)
+        return -1;
+    /* A connected UDP socket sends nothing but picks the route. */
+    fd = socket(res->ai_family, SOCK_DGRAM, 0);
+    if (fd >= 0 && !connect(fd, res->ai_addr, res->ai_addrlen) &&
+        !getsockname(fd, (struct sockaddr *)&local, &len)) {
+        const void *a =
+            local.ss_family == AF_INET6
+                ? (const void *)&((struct sockaddr_in6 *)(void *)&local)
+                      ->sin6_addr
+                : (const void *)&((struct sockaddr_in *)(void *)&local)
+                      ->sin_addr;
+        if (inet_ntop(local.ss_family, a, buf, (socklen_t)size))
+            rc = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+    return rc;
+}
+
+int
+flow__rdv_resolve(const char *rdv, char *out, size_t size)
+{
+    char host[256], addr[INET6_ADDRSTRLEN + 8];
+    const char *colon = strrchr(rdv, ':');
+    unsigned char buf[sizeof(struct in6_addr)];
+    int rc;
+
+    if (!colon || flow__endpoint_host(rdv, host, sizeof(host)) ||
+        inet_pton(AF_INET, host, buf) == 1) {
+        snprintf(out, size, "%s", rdv); /* libzmq says */
+        return 0;
+    }
+    if (flow__ipv6_literal(host) &&
+        flow__tcp_endpoint(out, size, host, colon + 1) == 0)
+        return 0;
+    rc = resolve_first(host, addr, sizeof(addr));
+    if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY) {
+        snprintf(out, size, "--rendezvous '%s': host '%s' has no address (%s)",
+                 rdv, host, gai_strerror(rc));
+        return -1;
+    }
+    if (rc || flow__tcp_endpoint(out, size, addr, colon + 1))
+        snprintf(out, size, "%s", rdv);
+    return 0;
+}
