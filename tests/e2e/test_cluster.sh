@@ -1317,6 +1317,14 @@ part_slurm() {
         "$SIEVE" "${SIEVE_LIST_ARGS[@]}" --launcher slurm
     slurm_run slurm-palin "slurm: palindromes workers=3" palin \
         "$PALIN" "${PALIN_ARGS[@]}" --launcher slurm
+    # The rendezvous on IPv6 loopback: the tasks reach it, and each other,
+    # over IPv6 (where this host has ::1).
+    if ip -6 addr show dev lo 2>/dev/null | grep -q "inet6 ::1/"; then
+        slurm_run slurm-sieve6 "slurm: IPv6 (--bind ::1), sieve limit=1e8 count, 4 segments" sieve \
+            "$SIEVE" "${SIEVE_ARGS[@]}" --launcher slurm --bind ::1
+    else
+        skip "slurm: IPv6: no ::1 on this host"
+    fi
     # Inside an allocation (salloc), as a user would on a cluster.
     mark_slurmd_logs
     run slurm-salloc 120 salloc -Q -N3 -n6 "$FLOWRUN" "$PALIN" "${PALIN_BIG_ARGS[@]}" --launcher slurm
