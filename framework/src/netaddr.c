@@ -13,22 +13,32 @@
 #include "flow/error.h"
 #include "netaddr.h"
 
-/* Copy `host` into `out` (`size` bytes) without its brackets, if any.
- * Returns 0, or -1 when it does not fit. */
+/*
+ * Copy the host of `len` bytes at `p` into `out` (`size` bytes), without
+ * its brackets if it has them. Returns 0, or -1 when it does not fit or has
+ * one bracket without the other.
+ */
 static int
-unbracket(const char *host, char *out, size_t size)
+copy_bare(const char *p, size_t len, char *out, size_t size)
 {
-    size_t len = strlen(host);
-
-    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-        host++;
+    if (len > 0 && (p[0] == '[' || p[len - 1] == ']')) {
+        if (len < 3 || p[0] != '[' || p[len - 1] != ']')
+            return -1;
+        p++;
         len -= 2;
     }
     if (len >= size)
         return -1;
-    memcpy(out, host, len);
+    memcpy(out, p, len);
     out[len] = '\0';
     return 0;
+}
+
+/* As copy_bare, for the string `host`. */
+static int
+unbracket(const char *host, char *out, size_t size)
+{
+    return copy_bare(host, strlen(host), out, size);
 }
 
 bool
@@ -55,22 +65,10 @@ int
 flow__endpoint_host(const char *ep, char *host, size_t size)
 {
     const char *p = ep + 6, *colon;
-    size_t len;
 
     if (strncmp(ep, "tcp://", 6) || !(colon = strrchr(p, ':')) || colon == p)
         return -1;
-    len = (size_t)(colon - p);
-    if (p[0] == '[' || p[len - 1] == ']') {
-        if (len < 3 || p[0] != '[' || p[len - 1] != ']')
-            return -1; /* brackets, around a host */
-        p++;
-        len -= 2;
-    }
-    if (len >= size)
-        return -1;
-    memcpy(host, p, len);
-    host[len] = '\0';
-    return 0;
+    return copy_bare(p, (size_t)(colon - p), host, size);
 }
 
 void

@@ -82,10 +82,11 @@ test_tcp_exactly_once(void **unused)
 /* Start `flowrun GRAPH --rendezvous-only`; returns its pid, its address in
  * `addr` and its stdout in `*out`. */
 static pid_t
-start_rendezvous(const char *graph, char *addr, size_t size, FILE **out)
+start_rendezvous_on(const char *graph, const char *bind, char *addr,
+                    size_t size, FILE **out)
 {
-    const char *args[] = { graph,       "--rendezvous-only", "--bind",
-                           "127.0.0.1", "--timeout",         "30",
+    const char *args[] = { graph, "--rendezvous-only", "--bind",
+                           bind,  "--timeout",         "30",
                            NULL };
     int fd;
     pid_t pid = tu_spawn(args, &fd);
@@ -93,24 +94,45 @@ start_rendezvous(const char *graph, char *addr, size_t size, FILE **out)
     *out = fdopen(fd, "r");
     assert_non_null(fgets(addr, (int)size, *out));
     addr[strcspn(addr, "\n")] = '\0';
+    return pid;
+}
+
+/* A rendezvous on 127.0.0.1; its address in `addr`. */
+static pid_t
+start_rendezvous(const char *graph, char *addr, size_t size, FILE **out)
+{
+    pid_t pid = start_rendezvous_on(graph, "127.0.0.1", addr, size, out);
+
     assert_int_equal(strncmp(addr, "tcp://127.0.0.1:", 16), 0);
     return pid;
 }
 
-/* Start one instance; its stdout goes to `out_fd` if >= 0. */
+/* Start one instance, bound on `bind` (NULL: no --bind, the address on
+ * the route to the rendezvous); its stdout goes to `out_fd` if not NULL. */
 static pid_t
-start_instance(const char *graph, const char *ni, const char *addr, int *out_fd)
+start_instance_on(const char *graph, const char *ni, const char *addr,
+                  const char *bind, int *out_fd)
 {
-    const char *args[] = { graph, "--instance", ni,          "--rendezvous",
-                           addr,  "--bind",     "127.0.0.1", NULL };
+    const char *args[] = { graph, "--instance", ni,   "--rendezvous",
+                           addr,  "--bind",     bind, NULL };
     int fd;
-    pid_t pid = tu_spawn(args, &fd);
+    pid_t pid;
 
+    if (!bind)
+        args[5] = NULL;
+    pid = tu_spawn(args, &fd);
     if (out_fd)
         *out_fd = fd;
     else
         close(fd);
     return pid;
+}
+
+/* Start one instance bound on 127.0.0.1. */
+static pid_t
+start_instance(const char *graph, const char *ni, const char *addr, int *out_fd)
+{
+    return start_instance_on(graph, ni, addr, "127.0.0.1", out_fd);
 }
 
 static char *
@@ -190,29 +212,28 @@ test_tcp_timeouts_and_stops(void **unused)
     free(flow);
 }
 
-/* Each instance started by hand, as Slurm or Kubernetes would. */
+/*
+ * palindromes.ini with each instance started by hand around a rendezvous
+ * whose address is `addr` (its pid `rdv`, its output `rout`), the even
+ * ones bound on `binds[0]`, the odd ones on `binds[1]` (NULL: no --bind):
+ * the output equals the ipc run's.
+ */
 static void
-test_tcp_instances_by_hand(void **unused)
+palindromes_by_hand(const char *graph, const char *addr, pid_t rdv, FILE *rout,
+                    const char *const binds[2])
 {
-    const char *g = tu_src("graphs/palindromes.ini");
-    static const char *const inst[] = { "gen:0", "chunks:0", "find:0",
-                                        "find:1" };
-    char addr[128], graph[4096];
-    FILE *rout;
-    pid_t rdv, pids[4], outpid;
-    int fd;
+    static const char *const inst[] = { "gen:0", "chunks:0", "find:0", "find:1",
+                                        "out:0" };
+    pid_t pids[5];
+    int fd = -1;
     char *got;
     tu_result_t local;
 
-    (void)unused;
-    snprintf(graph, sizeof(graph), "%s", g);
-    rdv = start_rendezvous(graph, addr, sizeof(addr), &rout);
-    for (size_t i = 0; i < 4; i++)
-        pids[i] = start_instance(graph, inst[i], addr, NULL);
-    outpid = start_instance(graph, "out:0", addr, &fd);
+    for (size_t i = 0; i < 5; i++)
+        pids[i] = start_instance_on(graph, inst[i], addr, binds[i % 2],
+                                    i == 4 ? &fd : NULL);
     got = read_all(fd);
-    assert_int_equal(wait_status(outpid), 0);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 5; i++)
         assert_int_equal(wait_status(pids[i]), 0);
     assert_int_equal(wait_status(rdv), 0);
     fclose(rout);
@@ -220,6 +241,21 @@ test_tcp_instances_by_hand(void **unused)
     assert_string_equal(got, local.out);
     free(got);
     tu_result_release(&local);
+}
+
+/* Each instance started by hand, as Slurm or Kubernetes would. */
+static void
+test_tcp_instances_by_hand(void **unused)
+{
+    static const char *const binds[2] = { "127.0.0.1", "127.0.0.1" };
+    char addr[128], graph[4096];
+    FILE *rout;
+    pid_t rdv;
+
+    (void)unused;
+    snprintf(graph, sizeof(graph), "%s", tu_src("graphs/palindromes.ini"));
+    rdv = start_rendezvous(graph, addr, sizeof(addr), &rout);
+    palindromes_by_hand(graph, addr, rdv, rout, binds);
 }
 
 /* An instance that dies: the rendezvous fails, naming what did not finish,
@@ -416,63 +452,29 @@ ipv6_loopback(void)
 static void
 test_tcp_ipv6(void **unused)
 {
-    const char *g = tu_src("graphs/palindromes.ini");
-    static const char *const inst[] = { "gen:0", "chunks:0", "find:0",
-                                        "find:1" };
+    /* With --bind, and with the address that reaches the rendezvous. */
+    static const char *const binds[2] = { "[::1]", NULL };
     char addr[128], graph[4096];
-    pid_t rdv, pids[4], outpid;
-    tu_result_t r, local;
     FILE *rout;
-    char *got;
-    int fd;
+    pid_t rdv;
+    tu_result_t r;
 
     (void)unused;
     if (!ipv6_loopback())
         skip();
-    snprintf(graph, sizeof(graph), "%s", g);
     for (int b = 0; b < 2; b++) {
-        const char *sieve = tu_src("graphs/sieve.ini");
-        assert_int_equal(tu_runl(&r, 60, sieve, "--transport", "tcp", "--bind",
-                                 b ? "[::1]" : "::1", "--set", "limit=1000000",
-                                 "--set", "output=count", "--set", "segments=2",
-                                 NULL),
-                         0);
+        assert_int_equal(
+            tu_runl(&r, 60, tu_src("graphs/sieve.ini"), "--transport", "tcp",
+                    "--bind", b ? "[::1]" : "::1", "--set", "limit=1000000",
+                    "--set", "output=count", "--set", "segments=2", NULL),
+            0);
         assert_string_equal(r.out, "78498\n"); /* pi(10^6) */
         tu_result_release(&r);
     }
-    {
-        const char *args[] = { graph, "--rendezvous-only", "--bind",
-                               "::1", "--timeout",         "30",
-                               NULL };
-        rdv = tu_spawn(args, &fd);
-        rout = fdopen(fd, "r");
-        assert_non_null(fgets(addr, (int)sizeof(addr), rout));
-        addr[strcspn(addr, "\n")] = '\0';
-        assert_int_equal(strncmp(addr, "tcp://[::1]:", 12), 0);
-    }
-    for (size_t i = 0; i < 4; i++) {
-        const char *args[] = { graph, "--instance", inst[i], "--rendezvous",
-                               addr,  "--bind",     "[::1]", NULL };
-        if (i % 2) /* the address that reaches the rendezvous: ::1 */
-            args[5] = NULL;
-        pids[i] = tu_spawn(args, &fd);
-        close(fd);
-    }
-    {
-        const char *args[] = { graph,          "--instance", "out:0",
-                               "--rendezvous", addr,         NULL };
-        outpid = tu_spawn(args, &fd);
-    }
-    got = read_all(fd);
-    assert_int_equal(wait_status(outpid), 0);
-    for (size_t i = 0; i < 4; i++)
-        assert_int_equal(wait_status(pids[i]), 0);
-    assert_int_equal(wait_status(rdv), 0);
-    fclose(rout);
-    assert_int_equal(tu_runl(&local, 60, graph, NULL), 0);
-    assert_string_equal(got, local.out);
-    free(got);
-    tu_result_release(&local);
+    snprintf(graph, sizeof(graph), "%s", tu_src("graphs/palindromes.ini"));
+    rdv = start_rendezvous_on(graph, "::1", addr, sizeof(addr), &rout);
+    assert_int_equal(strncmp(addr, "tcp://[::1]:", 12), 0);
+    palindromes_by_hand(graph, addr, rdv, rout, binds);
 }
 
 int
