@@ -82,16 +82,16 @@ flow__zmq_ipv6_for(void *sock, const char *ep)
 
 /*
  * The first address of host name `name` into `out` (`size` bytes): its
- * first IPv4 address, else its first IPv6 one. Returns 0, or getaddrinfo's
- * code.
+ * first IPv4 address, else (if `v6`) its first IPv6 one. Returns 0, or
+ * getaddrinfo's code.
  */
 static int
-resolve_first(const char *name, char *out, size_t size)
+resolve_first(const char *name, bool v6, char *out, size_t size)
 {
     static const int families[] = { AF_INET, AF_INET6 };
     int rc = EAI_NONAME;
 
-    for (size_t i = 0; i < sizeof(families) / sizeof(*families); i++) {
+    for (size_t i = 0; i < (v6 ? 2u : 1u); i++) {
         struct addrinfo hints, *res = NULL;
         memset(&hints, 0, sizeof(hints));
         hints.ai_family = families[i];
@@ -120,15 +120,16 @@ resolve_first(const char *name, char *out, size_t size)
     return rc;
 }
 
-/* This host's address, from its name; 127.0.0.1 if that has none. */
+/* This host's address, from its name (IPv4, or if `v6` IPv6 when it has
+ * no IPv4 address); 127.0.0.1 if it has none. */
 static int
-host_address(char *buf, size_t size)
+host_address(bool v6, char *buf, size_t size)
 {
     char name[256];
 
     if (gethostname(name, sizeof(name)))
         return -errno;
-    if (resolve_first(name, buf, size))
+    if (resolve_first(name, v6, buf, size))
         snprintf(buf, size, "127.0.0.1");
     return 0;
 }
@@ -146,7 +147,7 @@ flow__bind_resolve(const char *bind, char *out, size_t size)
     }
     if (flow__ipv6_literal(bind) && !unbracket(bind, out, size))
         return 0;
-    if ((rc = resolve_first(bind, out, size))) {
+    if ((rc = resolve_first(bind, true, out, size))) {
         snprintf(out, size,
                  "--bind '%s': not an address of this host, an interface, or "
                  "a host name that resolves (%s)",
@@ -213,10 +214,12 @@ flow__endpoint_fix(char *ep, size_t size, const char *host)
             continue;
         colon = strrchr(ep, ':');
         snprintf(port, sizeof(port), "%s", colon + 1);
+        /* Bound on every IPv4 interface (i < 2), it gives an IPv4
+         * address; on both families, either. */
         if (!wildcard(host)) {
             if (unbracket(host, addr, sizeof(addr)))
                 return -ENAMETOOLONG;
-        } else if (host_address(addr, sizeof(addr))) {
+        } else if (host_address(i == 2, addr, sizeof(addr))) {
             return -EADDRNOTAVAIL;
         }
         return flow__tcp_endpoint(ep, size, addr, port);
@@ -276,7 +279,7 @@ flow__rdv_resolve(const char *rdv, char *out, size_t size)
     if (flow__ipv6_literal(host) &&
         flow__tcp_endpoint(out, size, host, colon + 1) == 0)
         return 0;
-    rc = resolve_first(host, addr, sizeof(addr));
+    rc = resolve_first(host, true, addr, sizeof(addr));
     if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY) {
         snprintf(out, size, "--rendezvous '%s': host '%s' has no address (%s)",
                  rdv, host, gai_strerror(rc));
