@@ -220,6 +220,7 @@ test_sieve_dynamic_chunks(void **state)
                            "--set",       "segments=2",
                            "--set",       set_out,
                            "--log-level", "debug",
+                           "--timeout",   "100", /* if the test fails */
                            NULL };
     unsigned long long numbers[2] = { 0, 0 };
     unsigned ranges[2] = { 0, 0 };
