@@ -382,6 +382,11 @@ test_sieve_prime_limit(void **state)
     expect_output("1000\n", "limit=7919", "output=count");
     expect_output("999\n", "limit=7918", "output=count");
     expect_limit(1000003, "2");
+    /* From 2^24 on, in chunks of estimated work: the largest prime below
+     * 2^25 ends the last chunk. */
+    char want[32];
+    snprintf(want, sizeof(want), "%lld\n", oracle_count(33554393));
+    expect_output(want, "limit=33554393", "segments=3", "output=count");
 }
 
 /*
