@@ -569,9 +569,14 @@ flush(flow_node_t *node, struct sieve *st, int64_t upto, int force)
 {
     if (st->fill <= 2 && !force)
         return 0;
+    /* A stop is seen between two messages too: with a small hwm a block's
+     * primes are thousands of messages. */
+    int rc = flow_node_stopping(node);
+    if (rc < 0)
+        return rc;
     st->buf[1] = upto;
     flow_msg_t *msg = flow_msg_new(FLOW_INT64, st->fill);
-    int rc = flow_msg_add_i64s(msg, st->buf, st->fill);
+    rc = flow_msg_add_i64s(msg, st->buf, st->fill);
     if (rc == 0)
         rc = flow_node_send(node, "coord", &msg);
     flow_msg_destroy(&msg);

@@ -151,6 +151,41 @@ test_cancel_sieve(void **unused)
     }
 }
 
+/*
+ * The same with a tiny pair link (16 primes a message, hwm 1) and 16
+ * segments: a segment stops between two messages, not only between two
+ * blocks of thousands of messages, which took 2 to 13 s to go through
+ * such a link.
+ */
+static void
+test_cancel_sieve_tiny_link(void **unused)
+{
+    char text[8192], *graph, *at;
+    FILE *f = fopen(tu_src("graphs/sieve.ini"), "r");
+    size_t len;
+    tu_result_t r;
+
+    (void)unused;
+    assert_non_null(f);
+    len = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    at = strstr(text, "pair = main.seg <-> seg.coord batch=4096 hwm=8");
+    assert_non_null(at);
+    memcpy(strstr(at, "batch=4096 hwm=8"), "batch=16   hwm=1", 16);
+    graph = tu_temp_file(text);
+    assert_int_equal(tu_runl(&r, RUN_TIMEOUT, "--set", "limit=1000000000",
+                             "--set", "out.limit=1", "--set", "segments=16",
+                             graph, NULL),
+                     0);
+    assert_string_equal(r.out, "2\n");
+    assert_true(r.seconds < 5);
+    assert_quiet(&r);
+    tu_result_release(&r);
+    unlink(graph);
+    free(graph);
+}
+
 /* A search over 10^12 words for the first 5 palindromes (in input order):
  * what `for w in imap(...): ... break` does. */
 static void
@@ -362,6 +397,7 @@ main(void)
         cmocka_unit_test(test_cancel_through_middle),
         cmocka_unit_test(test_cancel_only_the_unwanted),
         cmocka_unit_test(test_cancel_sieve),
+        cmocka_unit_test(test_cancel_sieve_tiny_link),
         cmocka_unit_test(test_cancel_search),
         cmocka_unit_test(test_cancel_limit_not_reached),
         cmocka_unit_test(test_cancel_given_up_still_drained),
