@@ -61,6 +61,26 @@ test_cancel_endless_source(void **unused)
     }
 }
 
+/* The sections in another order (the sink first, the source last): the
+ * source, the last process of the run, is stopped all the same. */
+static void
+test_cancel_source_last(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT,
+                                      "[out]\ntype = collect\nlimit = 3\n"
+                                      "[src]\ntype = range\ncount = 1e18\n"
+                                      "[links]\npush = src.out -> out.in\n",
+                                      "--transport", transports[t], NULL),
+                         0);
+        assert_string_equal(r.out, "0\n1\n2\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
 /* Three endless sources, two nodes between, a count up to 100000: every
  * process stops, the count is the limit. */
 static void
@@ -300,6 +320,95 @@ test_cancel_given_up_still_drained(void **unused)
     }
 }
 
+/*
+ * The producer of the given-up input sends a long burst there and nothing
+ * on the input still read (dup2 with o2max = 1: its first message only to
+ * o2): the node, blocked waiting on that input, must drain the given-up
+ * one meanwhile, or the producer blocks on it and the run hangs.
+ */
+static void
+test_cancel_given_up_burst(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(run_fixture_graph(&r, transports[t],
+                                           "[src]\ntype = range\n"
+                                           "count = 50000\n"
+                                           "[d]\ntype = dup2\no2max = 1\n"
+                                           "[h]\ntype = headrun\nn = 1\n"
+                                           "other = 1\n"
+                                           "[links]\n"
+                                           "push = src.out -> d.in batch=1\n"
+                                           "push = d.o1 -> h.in\n"
+                                           "push = d.o2 -> h.other\n"),
+                         0);
+        assert_string_equal(r.out,
+                            "got=1 first_rc=0 close=0 again=-9999 other=1\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
+/*
+ * What a given-up input brings is counted as dropped, wherever it is
+ * dropped (while the node waits on another input, or at its end): with
+ * log_level = debug the count is every message but the one read, 200000
+ * items in batches of 100.
+ */
+static void
+test_cancel_dropped_counted(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(
+            run_fixture_graph(&r, transports[t],
+                              "[src]\ntype = range\ncount = 200000\n"
+                              "[d]\ntype = dup2\n"
+                              "[h]\ntype = headrun\nn = 1\nother = 1\n"
+                              "log_level = debug\n"
+                              "[links]\npush = src.out -> d.in batch=100\n"
+                              "push = d.o1 -> h.in\n"
+                              "push = d.o2 -> h.other\n"),
+            0);
+        assert_string_equal(
+            r.out, "got=100 first_rc=0 close=0 again=-9999 other=200000\n");
+        tu_assert_contains(r.err, " debug: discarded 1999 unread messages on "
+                                  "port 'in'\n");
+        assert_null(strstr(r.err, "warning"));
+        tu_result_release(&r);
+    }
+}
+
+/*
+ * A malformed frame on a given-up input (a sender instance out of range)
+ * fails the node, though it reads another input, endless, that it did not
+ * give up: the receive returns the failure, the run ends, status 1. (It
+ * gives it up 200 ms in, once the frame has come: else its source, no
+ * longer wanted, may be stopped before it sends the frame.)
+ */
+static void
+test_cancel_given_up_malformed(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(run_fixture_graph(&r, transports[t],
+                                           "[r]\ntype = rawsrc\nclaim = 1\n"
+                                           "[o]\ntype = range\n"
+                                           "count = 1e18\n"
+                                           "[h]\ntype = headrun\nn = 0\n"
+                                           "other = 1\npause_ms = 200\n"
+                                           "[links]\npush = r.out -> h.in\n"
+                                           "push = o.out -> h.other\n"),
+                         1);
+        tu_assert_contains(r.err, "error: malformed message on link 'r.out -> "
+                                  "h.in': sender instance 1 of 1\n");
+        tu_result_release(&r);
+    }
+}
+
 /* A node whose one input is given up (port b of two) mid-run: from then on
  * process() gets nothing more from it, and b's endless source stops while
  * a's runs to its end. */
@@ -324,6 +433,60 @@ test_cancel_second_input(void **unused)
             assert_quiet(&r);
             tu_result_release(&r);
         }
+}
+
+/*
+ * A node whose one input still open is the one it gives up (b, an empty
+ * stream, ended long before): process() gets nothing more from it, though
+ * its endless source still sends until it is stopped. That is the loop
+ * that blocks on a single input (the loop that polls several is
+ * test_cancel_second_input's).
+ */
+static void
+test_cancel_last_input(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(
+            run_fixture_graph(&r, transports[t],
+                              "[sa]\ntype = range\ncount = 1e18\n"
+                              "[sb]\ntype = range\ncount = 0\n"
+                              "[g]\ntype = giveup2\nafter = 3000\n"
+                              "[links]\npush = sa.out -> g.a batch=1\n"
+                              "push = sb.out -> g.b\n"),
+            0);
+        assert_string_equal(r.out, "a=3000 b_items=0 late=0\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
+/*
+ * Both instances of a node give their input up, one after the other: the
+ * give-ups add up, and the source that feeds both stops once the second
+ * has (else the run would not end).
+ */
+static void
+test_cancel_every_instance(void **unused)
+{
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        assert_int_equal(run_fixture_graph(&r, transports[t],
+                                           "[sa]\ntype = range\n"
+                                           "count = 1e18\n"
+                                           "[sb]\ntype = range\ncount = 0\n"
+                                           "[g]\ntype = giveup2\n"
+                                           "instances = 2\nafter = 1\n"
+                                           "[links]\npush = sa.out -> g.a\n"
+                                           "push = sb.out -> g.b\n"),
+                         0);
+        assert_string_equal(r.out, "a=1 b_items=0 late=0\n"
+                                   "a=1 b_items=0 late=0\n");
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
 }
 
 /*
@@ -394,6 +557,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cancel_endless_source),
+        cmocka_unit_test(test_cancel_source_last),
         cmocka_unit_test(test_cancel_through_middle),
         cmocka_unit_test(test_cancel_only_the_unwanted),
         cmocka_unit_test(test_cancel_sieve),
@@ -401,7 +565,12 @@ main(void)
         cmocka_unit_test(test_cancel_search),
         cmocka_unit_test(test_cancel_limit_not_reached),
         cmocka_unit_test(test_cancel_given_up_still_drained),
+        cmocka_unit_test(test_cancel_given_up_burst),
+        cmocka_unit_test(test_cancel_dropped_counted),
+        cmocka_unit_test(test_cancel_given_up_malformed),
         cmocka_unit_test(test_cancel_second_input),
+        cmocka_unit_test(test_cancel_last_input),
+        cmocka_unit_test(test_cancel_every_instance),
         cmocka_unit_test(test_cancel_pair_peer_wanted),
         cmocka_unit_test(test_cancel_in_order_quiet),
     };

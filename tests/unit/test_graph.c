@@ -1633,6 +1633,108 @@ check_unwanted(flow_registry_t *reg, const char *text, const char *closes,
     flow_graph_destroy(&g);
 }
 
+/* The nodes `c` says to stop now, by name, in graph order. */
+static const char *
+stop_names(const flow_cancel_t *c, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (size_t n = 0; n < c->g->nnodes; n++)
+        if (c->stop[n])
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+                     buf[0] ? " " : "", c->g->nodes[n].name);
+    return buf;
+}
+
+/* Instance `inst` of node `name` gives its input port `port` up: `want`
+ * are the nodes to tell to stop now ("" for none). */
+static void
+check_give_up(flow_cancel_t *c, const char *name, unsigned inst,
+              unsigned long port, const char *want)
+{
+    long n = flow__graph_find_node(c->g, name);
+    char got[256];
+    bool any;
+
+    assert_true(n >= 0);
+    any =
+        flow__cancel_give_up(c, flow__proc_index(c->g, (size_t)n, inst), port);
+    assert_string_equal(stop_names(c, got, sizeof(got)), want);
+    assert_int_equal(any, want[0] != '\0');
+}
+
+/*
+ * What the launcher and the rendezvous keep of a run's give-ups
+ * (flow__cancel_give_up), one give-up at a time: they add up, across
+ * instances and across the ports of one; only the nodes just made unwanted
+ * are told to stop, once, and only those without a push input.
+ */
+static void
+test_graph_cancel_give_up(void **state)
+{
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_cancel_t c;
+    flow_graph_t *g;
+
+    (void)state;
+    g = load_text(reg,
+                  "[src]\ntype = range\ninstances = 2\n"
+                  "[mid]\ntype = jitter\ninstances = 2\n"
+                  "[out]\ntype = collect\n"
+                  "[links]\npush = src.out -> mid.in\n"
+                  "push = mid.out -> out.in\n",
+                  &diag);
+    assert_non_null(g);
+    flow__cancel_init(&c, g);
+    /* One instance of two: its producers still feed the other. */
+    check_give_up(&c, "mid", 0, 0, "");
+    check_give_up(&c, "mid", 0, 0, "");
+    /* Both, in two give-ups: the sources (both instances, one node). */
+    check_give_up(&c, "mid", 1, 0, "src");
+    /* The sink gives up: mid is unwanted now, but it has a push input (it
+     * drains); the sources were told already. */
+    check_give_up(&c, "out", 0, 0, "");
+    /* Out of range: nothing. */
+    check_give_up(&c, "out", 0, 64, "");
+    assert_false(flow__cancel_give_up(&c, flow_graph_process_count(g), 0));
+    flow__cancel_fini(&c);
+    flow_graph_destroy(&g);
+
+    /* One producer behind both inputs of a node: unwanted once both are
+     * given up, one at a time. */
+    g = load_text(reg,
+                  "[src]\ntype = range\n"
+                  "[t]\ntype = tee2\n"
+                  "[j]\ntype = join2\n"
+                  "[o]\ntype = collect\n"
+                  "[links]\npush = src.out -> t.in\n"
+                  "push = t.a -> j.a\npush = t.b -> j.b\n"
+                  "push = j.out -> o.in\n",
+                  &diag);
+    assert_non_null(g);
+    flow__cancel_init(&c, g);
+    check_give_up(&c, "j", 0, 0, "");
+    check_give_up(&c, "j", 0, 1, "src");
+    check_give_up(&c, "o", 0, 0, "");
+    flow__cancel_fini(&c);
+    flow_graph_destroy(&g);
+
+    /* A coordinator and its segments: none has a push input. */
+    g = load_text(reg,
+                  "[main]\ntype = primes\n"
+                  "[seg]\ntype = sieve\ninstances = 3\n"
+                  "[out]\ntype = collect\n"
+                  "[links]\npair = main.seg <-> seg.coord\n"
+                  "push = main.out -> out.in\n",
+                  &diag);
+    assert_non_null(g);
+    flow__cancel_init(&c, g);
+    check_give_up(&c, "out", 0, 0, "main seg");
+    flow__cancel_fini(&c);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
 /* An error is one line, whatever the value it quotes holds; an unknown
  * type says where its plugin was looked for. */
 static void
@@ -1751,6 +1853,7 @@ main(void)
         cmocka_unit_test(test_graph_flowrun_check),
         cmocka_unit_test(test_graph_claim_file),
         cmocka_unit_test(test_graph_unwanted),
+        cmocka_unit_test(test_graph_cancel_give_up),
         cmocka_unit_test(test_graph_error_one_line),
     };
 

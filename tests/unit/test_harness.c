@@ -515,6 +515,73 @@ test_harness_recv_given_up(void **state)
     flow_harness_destroy(&h);
 }
 
+/* ---- giveb: forwards a and b; gives b up on its first message on a ---- */
+
+static const flow_port_t giveb_ports[] = {
+    FLOW_PORT_IN("a", FLOW_INT64, "numbers"),
+    FLOW_PORT_IN("b", FLOW_INT64, "numbers, given up once a has one"),
+    FLOW_PORT_OUT("out", FLOW_INT64, "what came, in order"), FLOW_PORT_END
+};
+
+static int
+giveb_process(flow_node_t *node, void *state, const char *port,
+              flow_msg_t **msg_p)
+{
+    int rc;
+
+    (void)state;
+    if ((rc = flow_node_send(node, "out", msg_p)))
+        return rc;
+    return strcmp(port, "a") ? 0 : flow_node_close_input(node, "b");
+}
+
+static const flow_node_desc_t giveb_desc = {
+    FLOW_NODE_V1,
+    .name = "giveb",
+    .summary = "Give b up once a has a message",
+    .ports = giveb_ports,
+    .process = giveb_process,
+};
+
+/* A given-up input of a node that goes on with another: what was queued on
+ * it when it was given up, and what is pushed to it after, is dropped, as
+ * in a graph; process() never sees it. */
+static void
+test_harness_given_up_dropped(void **state)
+{
+    flow_harness_t *h = flow_harness_new(&giveb_desc, NULL, 0, NULL);
+    int64_t v[4] = { 1, 10, 2, 3 }, more = 11;
+    int64_t *got;
+    size_t n;
+
+    (void)state;
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_i64s(h, "b", &v[0], 1, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_push_i64s(h, "a", &v[1], 1, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_push_i64s(h, "b", &v[2], 1, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_true(flow_harness_input_given_up(h, "b"));
+    assert_false(flow_harness_done(h));
+    assert_int_equal(flow_harness_push_i64s(h, "b", &v[3], 1, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_push_i64s(h, "a", &more, 1, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_close(h, "a"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_null(flow_harness_error(h));
+    assert_true(flow_harness_done(h));
+    got = flow_harness_pull_i64s(h, "out", &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(got[0], 1);
+    assert_int_equal(got[1], 10);
+    assert_int_equal(got[2], 11);
+    free(got);
+    flow_harness_destroy(&h);
+}
+
 /* Bytes in and out: flow_harness_push_bytes and flow_harness_pull_bytes,
  * binary-safe (a NUL inside), concatenated in order, NUL-ended. */
 static void
@@ -749,6 +816,7 @@ main(void)
         cmocka_unit_test(test_harness_bytes),
         cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_recv_given_up),
+        cmocka_unit_test(test_harness_given_up_dropped),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),
     };
