@@ -520,6 +520,8 @@ typedef struct flow_proc {
     int status; /* wait status once exited */
     bool exited;
     bool done;    /* passed the exit barrier: it may exit 0 */
+    bool failed;  /* reported its own failure (over TCP): its exit is told
+                     even when the run is stopping because of it */
     int err_fd;   /* read end of the child's stderr pipe, -1 once closed */
     char *errbuf; /* a partial line of its stderr */
     size_t errlen, errcap;

@@ -594,6 +594,12 @@ flow__rdv_peer_done(const flow_rdv_t *r, size_t k)
 }
 
 bool
+flow__rdv_peer_failed(const flow_rdv_t *r, size_t k)
+{
+    return k < r->nprocs && r->peers[k].failed;
+}
+
+bool
 flow__rdv_started(const flow_rdv_t *r)
 {
     return r->started;

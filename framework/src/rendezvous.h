@@ -77,6 +77,8 @@ bool flow__rdv_started(const flow_rdv_t *rdv);
 /* True once process `k` of the run said DONE (its work ended; it waits to
  * be released). */
 bool flow__rdv_peer_done(const flow_rdv_t *rdv, size_t k);
+/* True once instance `k` reported its own failure (FAIL or STOPPED). */
+bool flow__rdv_peer_failed(const flow_rdv_t *rdv, size_t k);
 bool flow__rdv_finished(const flow_rdv_t *rdv);
 
 /* True once every instance registered and, if the run was stopped, every

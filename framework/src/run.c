@@ -255,7 +255,8 @@ reap(sup_t *s, double grace)
             s->alive--;
             if (s->stats)
                 stats_of_the_dead(&s->stats[i], &ru);
-            if (s->stopping || (status == 0 && (p->done || s->released)))
+            if ((s->stopping && !p->failed) ||
+                (status == 0 && (p->done || s->released)))
                 break;
             if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE &&
                 stdout_gone()) {
@@ -935,6 +936,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             break;
         }
         if (rdv && flow__rdv_process(rdv) == FLOW_ENODE && !s.stopping) {
+            /* Who failed is told when it is reaped, as over ipc. */
+            for (size_t k = 0; k < s.nprocs; k++)
+                s.procs[k].failed = flow__rdv_peer_failed(rdv, k);
             s.result = FLOW_ENODE;
             flow__rdv_abort(rdv);
             begin_stop(&s, grace);

@@ -317,6 +317,23 @@ test_cancel_given_up_still_drained(void **unused)
         tu_assert_contains(r.out, " close=0 again=-9999 other=2000000\n");
         assert_quiet(&r);
         tu_result_release(&r);
+        /* Only an input can be given up: on an output the node fails,
+         * naming the port, and no producer is told anything. */
+        assert_int_equal(run_fixture_graph(&r, transports[t],
+                                           "[src]\ntype = range\n"
+                                           "count = 2000000\n"
+                                           "[d]\ntype = dup2\n"
+                                           "give_up = o1\n"
+                                           "[h]\ntype = headrun\nn = 1\n"
+                                           "other = 1\n"
+                                           "[links]\npush = src.out -> d.in\n"
+                                           "push = d.o1 -> h.in\n"
+                                           "push = d.o2 -> h.other\n"),
+                         1);
+        tu_assert_contains(r.err, "give up of output port 'o1' (an input "
+                                  "only)");
+        tu_assert_contains(r.err, "node 'd' instance 0");
+        tu_result_release(&r);
     }
 }
 
