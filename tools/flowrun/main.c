@@ -105,7 +105,7 @@ help(FILE *out)
           "                         (default 127.0.0.1; with --instance, the\n"
           "                         address that reaches the rendezvous; with\n"
           "                         --rendezvous-only or --launcher slurm,\n"
-          "                         every interface)\n"
+          "                         every IPv4 interface)\n"
           "  --rendezvous-only      serve only the rendezvous: print its\n"
           "                         address, wait for every instance\n"
           "  --instance NODE:I --rendezvous tcp://HOST:PORT\n"
