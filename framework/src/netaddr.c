@@ -44,11 +44,18 @@ unbracket(const char *host, char *out, size_t size)
 bool
 flow__ipv6_literal(const char *host)
 {
-    char bare[INET6_ADDRSTRLEN + 8];
+    char bare[INET6_ADDRSTRLEN + IF_NAMESIZE + 8], *scope;
     unsigned char buf[sizeof(struct in6_addr)];
 
-    return host && !unbracket(host, bare, sizeof(bare)) &&
-           inet_pton(AF_INET6, bare, buf) == 1;
+    if (!host || unbracket(host, bare, sizeof(bare)))
+        return false;
+    /* A link-local address names its interface: fe80::1%eth0. */
+    if ((scope = strchr(bare, '%')) != NULL) {
+        if (scope[1] == '\0')
+            return false;
+        *scope = '\0';
+    }
+    return inet_pton(AF_INET6, bare, buf) == 1;
 }
 
 int
@@ -98,17 +105,11 @@ resolve_first(const char *name, bool v6, char *out, size_t size)
         hints.ai_socktype = SOCK_STREAM;
         rc = getaddrinfo(name, NULL, &hints, &res);
         if (rc == 0 && res) {
-            const void *a =
-                families[i] == AF_INET
-                    ? (const void *)&(
-                          (struct sockaddr_in *)(void *)res->ai_addr)
-                          ->sin_addr
-                    : (const void *)&(
-                          (struct sockaddr_in6 *)(void *)res->ai_addr)
-                          ->sin6_addr;
-            const char *ok = inet_ntop(families[i], a, out, (socklen_t)size);
+            /* Numeric, a link-local address with its interface. */
+            rc = getnameinfo(res->ai_addr, res->ai_addrlen, out,
+                             (socklen_t)size, NULL, 0, NI_NUMERICHOST);
             freeaddrinfo(res);
-            return ok ? 0 : EAI_OVERFLOW;
+            return rc;
         }
         if (res)
             freeaddrinfo(res);
@@ -204,7 +205,7 @@ wildcard(const char *host)
 int
 flow__endpoint_fix(char *ep, size_t size, const char *host)
 {
-    char addr[INET6_ADDRSTRLEN + 8], port[16], *colon;
+    char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 8], port[16], *colon;
     const char *wild[] = { "tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:" };
 
     if (strncmp(ep, "tcp://", 6))
@@ -247,16 +248,10 @@ flow__route_address(const char *rdv, char *buf, size_t size)
     /* A connected UDP socket sends nothing but picks the route. */
     fd = socket(res->ai_family, SOCK_DGRAM, 0);
     if (fd >= 0 && !connect(fd, res->ai_addr, res->ai_addrlen) &&
-        !getsockname(fd, (struct sockaddr *)&local, &len)) {
-        const void *a =
-            local.ss_family == AF_INET6
-                ? (const void *)&((struct sockaddr_in6 *)(void *)&local)
-                      ->sin6_addr
-                : (const void *)&((struct sockaddr_in *)(void *)&local)
-                      ->sin_addr;
-        if (inet_ntop(local.ss_family, a, buf, (socklen_t)size))
-            rc = 0;
-    }
+        !getsockname(fd, (struct sockaddr *)&local, &len) &&
+        !getnameinfo((struct sockaddr *)&local, len, buf, (socklen_t)size, NULL,
+                     0, NI_NUMERICHOST))
+        rc = 0; /* a link-local address with its interface: fe80::1%eth0 */
     if (fd >= 0)
         close(fd);
     freeaddrinfo(res);
@@ -266,7 +261,7 @@ flow__route_address(const char *rdv, char *buf, size_t size)
 int
 flow__rdv_resolve(const char *rdv, char *out, size_t size)
 {
-    char host[256], addr[INET6_ADDRSTRLEN + 8];
+    char host[256], addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 8];
     const char *colon = strrchr(rdv, ':');
     unsigned char buf[sizeof(struct in6_addr)];
     int rc;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 /* Whether `host` is an IPv6 address, bare or in brackets ("fd00::2",
- * "[::1]"). */
+ * "[::1]"), a link-local one perhaps with its interface ("fe80::1%eth0"). */
 bool flow__ipv6_literal(const char *host);
 
 /*

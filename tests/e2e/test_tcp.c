@@ -4,6 +4,9 @@
  * instances started one by one (--instance) around a --rendezvous-only,
  * as a placement engine would. Results must equal the ipc run's.
  */
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -477,6 +480,77 @@ test_tcp_ipv6(void **unused)
     palindromes_by_hand(graph, addr, rdv, rout, binds);
 }
 
+/*
+ * A link-local IPv6 address of this host with its interface
+ * ("fe80::1%eth0") into `buf`, one a TCP socket can bind; false if none.
+ */
+static bool
+ipv6_link_local(char *buf, size_t size)
+{
+    struct ifaddrs *ifs, *i;
+    bool found = false;
+
+    if (getifaddrs(&ifs))
+        return false;
+    for (i = ifs; i && !found; i = i->ifa_next) {
+        struct sockaddr_in6 a;
+        char host[INET6_ADDRSTRLEN];
+        int fd;
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 ||
+            !(i->ifa_flags & IFF_UP))
+            continue;
+        memcpy(&a, i->ifa_addr, sizeof(a));
+        if (!IN6_IS_ADDR_LINKLOCAL(&a.sin6_addr) ||
+            !inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof(host)))
+            continue;
+        a.sin6_port = 0;
+        a.sin6_scope_id = if_nametoindex(i->ifa_name);
+        fd = socket(AF_INET6, SOCK_STREAM, 0);
+        found = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+                snprintf(buf, size, "%s%%%s", host, i->ifa_name) < (int)size;
+        if (fd >= 0)
+            close(fd);
+    }
+    freeifaddrs(ifs);
+    return found;
+}
+
+/*
+ * A link-local IPv6 address is nothing without its interface: --bind
+ * fe80::X%IF (bare or in brackets) binds there, the rendezvous announces
+ * it with its interface, and an instance without --bind advertises the
+ * address that reaches the rendezvous, interface included. Skipped where
+ * no interface has a link-local address.
+ */
+static void
+test_tcp_ipv6_link_local(void **unused)
+{
+    char ll[128], bracketed[160], addr[256], want[200], graph[4096];
+    const char *binds[2] = { ll, NULL };
+    FILE *rout;
+    pid_t rdv;
+    tu_result_t r;
+
+    (void)unused;
+    if (!ipv6_link_local(ll, sizeof(ll)))
+        skip();
+    snprintf(bracketed, sizeof(bracketed), "[%s]", ll);
+    for (int b = 0; b < 2; b++) {
+        assert_int_equal(
+            tu_runl(&r, 60, tu_src("graphs/sieve.ini"), "--transport", "tcp",
+                    "--bind", b ? bracketed : ll, "--set", "limit=1000000",
+                    "--set", "output=count", "--set", "segments=2", NULL),
+            0);
+        assert_string_equal(r.out, "78498\n"); /* pi(10^6) */
+        tu_result_release(&r);
+    }
+    snprintf(graph, sizeof(graph), "%s", tu_src("graphs/palindromes.ini"));
+    rdv = start_rendezvous_on(graph, ll, addr, sizeof(addr), &rout);
+    snprintf(want, sizeof(want), "tcp://[%s]:", ll);
+    assert_int_equal(strncmp(addr, want, strlen(want)), 0);
+    palindromes_by_hand(graph, addr, rdv, rout, binds);
+}
+
 int
 main(void)
 {
@@ -489,6 +563,7 @@ main(void)
         cmocka_unit_test(test_tcp_instance_usage),
         cmocka_unit_test(test_tcp_bind_host_name),
         cmocka_unit_test(test_tcp_ipv6),
+        cmocka_unit_test(test_tcp_ipv6_link_local),
         cmocka_unit_test(test_tcp_timeouts_and_stops),
     };
     signal(SIGPIPE, SIG_IGN);
