@@ -30,8 +30,10 @@
  *   cluster differ. Here, from 2^24 on, the numbers are cut into chunks,
  *   the largest first: each round of chunks (one per segment) takes half
  *   of the work left, down to a smallest chunk of 1/32 of a segment's
- *   share (six rounds, at 10^9 and above), so that a faster segment takes
- *   more of them and the last ones to finish are small (guided
+ *   share and the work of 2^22 numbers (six rounds from 2^27 numbers per
+ *   segment on: 10^9 on up to 7 segments; below, fewer rounds of larger
+ *   chunks: 47 chunks for 8 segments at 10^9), so that a faster segment
+ *   takes more of them and the last ones to finish are small (guided
  *   self-scheduling). The chunks of a round get equal estimated CPU time
  *   (see work_density): the upper ones, which have more sieving primes,
  *   get fewer numbers.
