@@ -36,29 +36,49 @@ assert_quiet(const tu_result_t *r)
         fail_msg("unexpected standard error:\n%s", r->err);
 }
 
+/* Run the graph `text` with the fixture plugins over transport `t`. */
+static int
+run_fixture_graph(tu_result_t *r, const char *t, const char *text)
+{
+    return tu_run_graph(r, RUN_TIMEOUT, text, "--transport", t, "--plugin-path",
+                        FLOW_FIXTURE_PLUGIN_DIR, NULL);
+}
+
+/*
+ * Run the graph `text` over ipc and over tcp, with the fixture plugins when
+ * `fixtures`: each run exits 0, prints exactly `want`, and nothing on
+ * standard error.
+ */
+static void
+expect_quiet_runs(const char *text, bool fixtures, const char *want)
+{
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        int status = fixtures
+                         ? run_fixture_graph(&r, transports[t], text)
+                         : tu_run_graph(&r, RUN_TIMEOUT, text, "--transport",
+                                        transports[t], NULL);
+        if (status != 0)
+            print_message("over %s: exit %d\n%s\n", transports[t], status,
+                          r.err);
+        assert_int_equal(status, 0);
+        assert_string_equal(r.out, want);
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
 /* An endless source behind a collect with a limit: the first 10 integers,
  * in order, and a run that ends. */
 static void
 test_cancel_endless_source(void **unused)
 {
     (void)unused;
-    for (size_t t = 0; t < 2; t++) {
-        tu_result_t r;
-        char want[64] = "";
-        assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT,
-                                      "[src]\ntype = range\ncount = 1e18\n"
-                                      "[out]\ntype = collect\nlimit = 10\n"
-                                      "order = input\n"
-                                      "[links]\npush = src.out -> out.in\n",
-                                      "--transport", transports[t], NULL),
-                         0);
-        for (int i = 0; i < 10; i++)
-            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%d\n",
-                     i);
-        assert_string_equal(r.out, want);
-        assert_quiet(&r);
-        tu_result_release(&r);
-    }
+    expect_quiet_runs("[src]\ntype = range\ncount = 1e18\n"
+                      "[out]\ntype = collect\nlimit = 10\n"
+                      "order = input\n"
+                      "[links]\npush = src.out -> out.in\n",
+                      false, "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
 }
 
 /* The sections in another order (the sink first, the source last): the
@@ -67,18 +87,10 @@ static void
 test_cancel_source_last(void **unused)
 {
     (void)unused;
-    for (size_t t = 0; t < 2; t++) {
-        tu_result_t r;
-        assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT,
-                                      "[out]\ntype = collect\nlimit = 3\n"
-                                      "[src]\ntype = range\ncount = 1e18\n"
-                                      "[links]\npush = src.out -> out.in\n",
-                                      "--transport", transports[t], NULL),
-                         0);
-        assert_string_equal(r.out, "0\n1\n2\n");
-        assert_quiet(&r);
-        tu_result_release(&r);
-    }
+    expect_quiet_runs("[out]\ntype = collect\nlimit = 3\n"
+                      "[src]\ntype = range\ncount = 1e18\n"
+                      "[links]\npush = src.out -> out.in\n",
+                      false, "0\n1\n2\n");
 }
 
 /* Three endless sources, two nodes between, a count up to 100000: every
@@ -87,22 +99,13 @@ static void
 test_cancel_through_middle(void **unused)
 {
     (void)unused;
-    for (size_t t = 0; t < 2; t++) {
-        tu_result_t r;
-        assert_int_equal(
-            tu_run_graph(&r, RUN_TIMEOUT,
-                         "[src]\ntype = range\ninstances = 3\ncount = 1e18\n"
-                         "[mid]\ntype = jitter\ninstances = 2\n"
-                         "[out]\ntype = collect\nmode = count\n"
-                         "limit = 100000\n"
-                         "[links]\npush = src.out -> mid.in batch=7 hwm=2\n"
-                         "push = mid.out -> out.in\n",
-                         "--transport", transports[t], NULL),
-            0);
-        assert_string_equal(r.out, "100000\n");
-        assert_quiet(&r);
-        tu_result_release(&r);
-    }
+    expect_quiet_runs("[src]\ntype = range\ninstances = 3\ncount = 1e18\n"
+                      "[mid]\ntype = jitter\ninstances = 2\n"
+                      "[out]\ntype = collect\nmode = count\n"
+                      "limit = 100000\n"
+                      "[links]\npush = src.out -> mid.in batch=7 hwm=2\n"
+                      "push = mid.out -> out.in\n",
+                      false, "100000\n");
 }
 
 /* Two chains: the limited one stops early, the other runs to its end (its
@@ -271,13 +274,6 @@ test_cancel_limit_not_reached(void **unused)
     tu_result_release(&r);
 }
 
-/* Run the graph `text` with the fixture plugins over transport `t`. */
-static int
-run_fixture_graph(tu_result_t *r, const char *t, const char *text)
-{
-    return tu_run_graph(r, RUN_TIMEOUT, text, "--transport", t, "--plugin-path",
-                        FLOW_FIXTURE_PLUGIN_DIR, NULL);
-}
 
 /*
  * One producer feeds both inputs of a node, which gives one up and reads
@@ -347,24 +343,13 @@ static void
 test_cancel_given_up_burst(void **unused)
 {
     (void)unused;
-    for (size_t t = 0; t < 2; t++) {
-        tu_result_t r;
-        assert_int_equal(run_fixture_graph(&r, transports[t],
-                                           "[src]\ntype = range\n"
-                                           "count = 50000\n"
-                                           "[d]\ntype = dup2\no2max = 1\n"
-                                           "[h]\ntype = headrun\nn = 1\n"
-                                           "other = 1\n"
-                                           "[links]\n"
-                                           "push = src.out -> d.in batch=1\n"
-                                           "push = d.o1 -> h.in\n"
-                                           "push = d.o2 -> h.other\n"),
-                         0);
-        assert_string_equal(r.out,
-                            "got=1 first_rc=0 close=0 again=-9999 other=1\n");
-        assert_quiet(&r);
-        tu_result_release(&r);
-    }
+    expect_quiet_runs("[src]\ntype = range\ncount = 50000\n"
+                      "[d]\ntype = dup2\no2max = 1\n"
+                      "[h]\ntype = headrun\nn = 1\nother = 1\n"
+                      "[links]\npush = src.out -> d.in batch=1\n"
+                      "push = d.o1 -> h.in\n"
+                      "push = d.o2 -> h.other\n",
+                      true, "got=1 first_rc=0 close=0 again=-9999 other=1\n");
 }
 
 /*
@@ -463,20 +448,12 @@ static void
 test_cancel_last_input(void **unused)
 {
     (void)unused;
-    for (size_t t = 0; t < 2; t++) {
-        tu_result_t r;
-        assert_int_equal(
-            run_fixture_graph(&r, transports[t],
-                              "[sa]\ntype = range\ncount = 1e18\n"
-                              "[sb]\ntype = range\ncount = 0\n"
-                              "[g]\ntype = giveup2\nafter = 3000\n"
-                              "[links]\npush = sa.out -> g.a batch=1\n"
-                              "push = sb.out -> g.b\n"),
-            0);
-        assert_string_equal(r.out, "a=3000 b_items=0 late=0\n");
-        assert_quiet(&r);
-        tu_result_release(&r);
-    }
+    expect_quiet_runs("[sa]\ntype = range\ncount = 1e18\n"
+                      "[sb]\ntype = range\ncount = 0\n"
+                      "[g]\ntype = giveup2\nafter = 3000\n"
+                      "[links]\npush = sa.out -> g.a batch=1\n"
+                      "push = sb.out -> g.b\n",
+                      true, "a=3000 b_items=0 late=0\n");
 }
 
 /*
@@ -488,22 +465,12 @@ static void
 test_cancel_every_instance(void **unused)
 {
     (void)unused;
-    for (size_t t = 0; t < 2; t++) {
-        tu_result_t r;
-        assert_int_equal(run_fixture_graph(&r, transports[t],
-                                           "[sa]\ntype = range\n"
-                                           "count = 1e18\n"
-                                           "[sb]\ntype = range\ncount = 0\n"
-                                           "[g]\ntype = giveup2\n"
-                                           "instances = 2\nafter = 1\n"
-                                           "[links]\npush = sa.out -> g.a\n"
-                                           "push = sb.out -> g.b\n"),
-                         0);
-        assert_string_equal(r.out, "a=1 b_items=0 late=0\n"
-                                   "a=1 b_items=0 late=0\n");
-        assert_quiet(&r);
-        tu_result_release(&r);
-    }
+    expect_quiet_runs("[sa]\ntype = range\ncount = 1e18\n"
+                      "[sb]\ntype = range\ncount = 0\n"
+                      "[g]\ntype = giveup2\ninstances = 2\nafter = 1\n"
+                      "[links]\npush = sa.out -> g.a\n"
+                      "push = sb.out -> g.b\n",
+                      true, "a=1 b_items=0 late=0\na=1 b_items=0 late=0\n");
 }
 
 /*
