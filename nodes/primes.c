@@ -105,7 +105,6 @@ struct chunk {
     int64_t report;    /* its segment lists the primes up to this */
     int64_t upto;      /* every prime it lists below this has come */
     int64_t last;      /* the last prime that came */
-    int64_t count;     /* its count, -1 until it comes */
     uint64_t received; /* primes that came */
     int64_t *keep;     /* those later chunks need, ascending */
     size_t nkeep, room;
@@ -117,7 +116,6 @@ struct chunk {
 struct segment {
     int64_t sent; /* it has every prime below this that it needs */
     size_t chunk; /* the chunk it sieves, NO_CHUNK when none */
-    int closed;   /* the end signal was sent: no chunk follows */
 };
 
 #define NO_CHUNK SIZE_MAX
@@ -515,7 +513,6 @@ plan_chunks(struct coord *c)
         h->report = c->mode == PRIMES_LIST ? INT64_MAX : need_after;
         h->upto = h->lo;
         h->last = h->lo - 1;
-        h->count = -1;
         if (k == 0)
             c->need = need_after;
         if (h->root > need_after)
@@ -607,7 +604,6 @@ assign(struct coord *c, unsigned s)
 
     if (c->next == c->nchunks) {
         g->chunk = NO_CHUNK;
-        g->closed = 1;
         rc = flow_node_close_to(c->node, "seg", s);
         return rc < 0 ? io_fail(c, rc, "end the stream to", s) : 0;
     }
@@ -691,7 +687,6 @@ take(struct coord *c, unsigned s, flow_msg_t *msg)
                                   "sent %llu",
                                   s, (long long)v[1],
                                   (unsigned long long)h->received);
-        h->count = v[1];
         h->state = CHUNK_DONE;
         c->total += (uint64_t)v[1];
         update_known(c);
