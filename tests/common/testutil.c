@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -197,8 +198,11 @@ tu_result_release(tu_result_t *r)
     memset(r, 0, sizeof(*r));
 }
 
-pid_t
-tu_spawn(const char *const *args, int *out_fd)
+/* Start flowrun with `args`, its file descriptor `target` (1 or 2) on a
+ * pipe whose read end goes to `*fd`, the other of the two to /dev/null
+ * when `quiet_other`. */
+static pid_t
+spawn(const char *const *args, int target, bool quiet_other, int *fd)
 {
     int op[2];
     char **argv = make_argv(args);
@@ -209,7 +213,11 @@ tu_spawn(const char *const *args, int *out_fd)
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
-        dup2(op[1], 1);
+        if (quiet_other) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, target == 1 ? 2 : 1);
+        }
+        dup2(op[1], target);
         close(op[0]);
         close(op[1]);
         execv(argv[0], argv);
@@ -217,8 +225,20 @@ tu_spawn(const char *const *args, int *out_fd)
     }
     free(argv);
     close(op[1]);
-    *out_fd = op[0];
+    *fd = op[0];
     return pid;
+}
+
+pid_t
+tu_spawn(const char *const *args, int *out_fd)
+{
+    return spawn(args, 1, false, out_fd);
+}
+
+pid_t
+tu_spawn_stderr(const char *const *args, int *err_fd)
+{
+    return spawn(args, 2, true, err_fd);
 }
 
 char *

@@ -60,6 +60,10 @@ void tu_result_release(tu_result_t *r);
  */
 pid_t tu_spawn(const char *const *args, int *out_fd);
 
+/* As tu_spawn, with its standard error readable on `*err_fd` and its
+ * standard output sent to /dev/null. */
+pid_t tu_spawn_stderr(const char *const *args, int *err_fd);
+
 /* Write `text` to a new temporary .ini file; returns its path (malloc'ed). */
 char *tu_temp_file(const char *text);
 

@@ -14,7 +14,6 @@
  *
  * It takes about 5 s on two cores, pi(10^10) included.
  */
-#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -214,39 +213,32 @@ static void
 test_sieve_dynamic_chunks(void **state)
 {
     char *path = tu_temp_file(""), set_out[512], line[1024], *text;
-    const char *argv[] = { tu_flowrun(),  tu_src("graphs/sieve.ini"),
-                           "--set",       "limit=10000000000",
-                           "--set",       "output=count",
-                           "--set",       "segments=2",
-                           "--set",       set_out,
-                           "--log-level", "debug",
-                           "--timeout",   "100", /* if the test fails */
+    const char *args[] = { tu_src("graphs/sieve.ini"),
+                           "--set",
+                           "limit=10000000000",
+                           "--set",
+                           "output=count",
+                           "--set",
+                           "segments=2",
+                           "--set",
+                           set_out,
+                           "--log-level",
+                           "debug",
+                           "--timeout", /* if the test fails */
+                           "100",
                            NULL };
     unsigned long long numbers[2] = { 0, 0 };
     unsigned ranges[2] = { 0, 0 };
     bool stopped = false, continued = false;
     long pid1 = -1;
-    int err[2], status;
+    int err, status;
     FILE *f;
 
     (void)state;
     tu_watchdog(120);
     snprintf(set_out, sizeof(set_out), "out.output=%s", path);
-    assert_int_equal(pipe(err), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        tu_default_signals();
-        dup2(null, 1);
-        dup2(err[1], 2);
-        close(err[0]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(err[1]);
-    f = fdopen(err[0], "r");
+    pid_t pid = tu_spawn_stderr(args, &err);
+    f = fdopen(err, "r");
     assert_non_null(f);
     while (fgets(line, sizeof(line), f)) {
         unsigned k, r;
