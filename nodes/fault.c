@@ -21,9 +21,10 @@
  *   aftereos  sends an end-of-stream marker, then a data frame. The
  *             marker's count is right only when the consumer has one
  *             instance (with more, the two frames may also go to different
- *             consumers), and the consumer sees the frame only while its
- *             input is still open, that is while another instance still
- *             sends to it
+ *             consumers). A consumer whose input is still open (another
+ *             instance still sends to it) fails at the frame; one whose
+ *             input has ended sees it in the exit barrier, where it
+ *             watches its inputs until the run is done, and fails there
  *   none      nothing: a plain pass-through, for control runs
  *
  * The frame actions send their frame with flow_node_send_raw and then go on

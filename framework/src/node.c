@@ -2018,11 +2018,70 @@ barrier_start(flow_node_t *node, int ready_fd, int go_fd)
 }
 
 /*
+ * Wait in the exit barrier until `bar` (the release pipe's read end, or the
+ * rendezvous socket) has something to read, watching the inputs meanwhile.
+ * Every producer has ended its streams to this instance by now, so a frame
+ * arriving on an input or a pair channel was sent after its sender's end
+ * marker (only flow_node_send_raw can do that): unread, it would keep that
+ * producer waiting at the high-water mark, and the run, for ever. Such a
+ * frame fails the node, naming the link and the sender. A frame sent just
+ * before its sender said it was done may still be on its way when the
+ * barrier releases: then it is not seen. Returns 0 when `bar` is readable,
+ * FLOW_EINTR on a hard stop, or a negative code with the node failed.
+ */
+static int
+barrier_wait(flow_node_t *node, zmq_pollitem_t bar)
+{
+    zmq_pollitem_t *items = node->items;
+    int n = 0;
+
+    items[n++] = bar;
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        if (p->decl->dir == FLOW_DIR_IN && p->pull) {
+            items[n] = (zmq_pollitem_t){ p->pull, 0, ZMQ_POLLIN, 0 };
+            node->item_port[n] = p;
+            node->item_ch[n++] = 0;
+        } else if (p->decl->dir == FLOW_DIR_PAIR) {
+            for (unsigned c = 0; c < p->nch; c++) {
+                items[n] = (zmq_pollitem_t){ p->ch[c].sock, 0, ZMQ_POLLIN, 0 };
+                node->item_port[n] = p;
+                node->item_ch[n++] = c;
+            }
+        }
+    }
+    for (;;) {
+        if (stop_hard)
+            return FLOW_EINTR;
+        int prc = zmq_poll(items, n, WAIT_MS);
+        if (prc < 0 && zmq_errno() != EINTR)
+            return flow_node_fail(node, "poll failed: %s",
+                                  zmq_strerror(zmq_errno()));
+        if (prc <= 0)
+            continue;
+        for (int i = 1; i < n; i++) {
+            flow_msg_t *msg = NULL;
+            int rc;
+            if (!(items[i].revents & ZMQ_POLLIN))
+                continue;
+            /* Every sender is at its end: a frame fails the node. */
+            rc = recv_frame(node, node->item_port[i], node->item_ch[i],
+                            items[i].socket, ZMQ_DONTWAIT, &msg);
+            flow_msg_destroy(&msg);
+            if (rc < 0)
+                return rc;
+        }
+        if (items[0].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+            return 0;
+    }
+}
+
+/*
  * Exit barrier. libzmq may drop queued messages of a closing ipc socket
  * despite an infinite linger (libzmq issue 4660), so an instance keeps its
  * sockets open until every instance is done: by then every consumer has
  * received every end marker, hence every message, and nothing is left in
- * flight.
+ * flight. Meanwhile it watches its inputs (barrier_wait).
  */
 static int
 barrier_exit(flow_node_t *node, int done_fd, int release_fd)
@@ -2037,12 +2096,27 @@ barrier_exit(flow_node_t *node, int done_fd, int release_fd)
         if (write(done_fd, &rec, sizeof(rec)) != (ssize_t)sizeof(rec))
             return -errno;
         close(done_fd);
-        return wait_eof(release_fd);
+        /* The launcher closes the release pipe when every instance is
+         * done: its end of file. */
+        while (!(rc = barrier_wait(node, (zmq_pollitem_t){ NULL, release_fd,
+                                                           ZMQ_POLLIN, 0 }))) {
+            char c;
+            ssize_t r = read(release_fd, &c, 1);
+            if (r == 0)
+                break;
+            if (r < 0 && errno != EINTR && errno != EAGAIN)
+                return -errno;
+        }
+        if (!rc)
+            close(release_fd);
+        return rc;
     }
     n = snprintf(line, sizeof(line), "DONE %zu\n", node->proc);
     if ((rc = rdv_send(node, line, (size_t)n)))
         return rc;
-    while (!(rc = rdv_recv(node, &text))) {
+    while (!(rc = barrier_wait(
+                 node, (zmq_pollitem_t){ node->rdv, 0, ZMQ_POLLIN, 0 })) &&
+           !(rc = rdv_recv(node, &text))) {
         bool release = !strncmp(text, "RELEASE", 7);
         free(text);
         if (release)
@@ -2168,9 +2242,10 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         maxitems += p->peer->instances;
     }
     node.auto_seq = node.is_source && gn->instances == 1;
-    node.items = flow__xcalloc(maxitems, sizeof(*node.items));
-    node.item_port = flow__xcalloc(maxitems, sizeof(*node.item_port));
-    node.item_ch = flow__xcalloc(maxitems, sizeof(*node.item_ch));
+    /* One more: the exit barrier's own (barrier_wait). */
+    node.items = flow__xcalloc(maxitems + 1, sizeof(*node.items));
+    node.item_port = flow__xcalloc(maxitems + 1, sizeof(*node.item_port));
+    node.item_ch = flow__xcalloc(maxitems + 1, sizeof(*node.item_ch));
     node.cb_items = flow__xcalloc(maxitems, sizeof(*node.cb_items));
     node.cb_ch = flow__xcalloc(maxitems, sizeof(*node.cb_ch));
 

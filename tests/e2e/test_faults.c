@@ -524,6 +524,46 @@ test_faults_data_after_end(void **unused)
     tu_result_release(&run.r);
 }
 
+/*
+ * Data after the last end marker: f, the only producer of the collector's
+ * input, forwards one message, ends its stream (the marker's count is
+ * right: 1) and then goes on forwarding ~200 messages at a high-water mark
+ * of 1. The collector's input has ended, so it finishes and waits in the
+ * exit barrier, where it must still see the frames (it used to hang there,
+ * with f blocked at the high-water mark), over both transports.
+ */
+static void
+test_faults_data_after_last_end(void **unused)
+{
+    const char *text = "[graph]\nname = late\n"
+                       "[src]\ntype = range\ncount = 20000\n"
+                       "[f]\ntype = fault\naction = aftereos\nafter = 1\n"
+                       "[out]\ntype = collect\nmode = count\n"
+                       "[links]\npush = src.out -> f.in batch=100 hwm=1\n"
+                       "push = f.out -> out.in hwm=1\n";
+    const char *want = "error: malformed message on link 'f.out -> out.in': "
+                       "data from 'f'[0] after its end\n";
+    const char *transports[] = { "ipc", "tcp" };
+
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        injection_t inj;
+        run_t run;
+        int st = run_graph(&run, 30, text, "--transport", transports[t], NULL);
+
+        if (st != 1 || !find_line(run.r.err, "out", 0, want))
+            fprintf(stderr, "%s:\n%s\n", transports[t], run.r.err);
+        assert_int_equal(st, 1);
+        assert_true(find_injection(run.r.err, "f", 0, "aftereos", &inj));
+        assert_int_equal(inj.seen, 1);
+        assert_non_null(find_line(run.r.err, "out", 0, want));
+        assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+        check_receiver_failed(&run, "out", &inj);
+        assert_true(run.t_end - inj.t < DEATH_TO_EXIT_S);
+        tu_result_release(&run.r);
+    }
+}
+
 /* The one failure flowrun reports is instance 0 of `node`. */
 static void
 assert_only_failure(const run_t *run, const char *node)
@@ -572,6 +612,33 @@ test_faults_pair_wrong_sender(void **unused)
     run_fixture(&run, text, 1, "b", 1, want);
     assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
     assert_non_null(strstr(run.r.err, "flowrun: error: node 'b' instance 1 "));
+    tu_result_release(&run.r);
+}
+
+/*
+ * Data after the end of a pair channel (fixture pairsend, late): a[0]
+ * forges the end of its side and sends 100000 frames more, far past the
+ * high-water mark. b[0] reads to that end, ends its work and must find the
+ * frames in the exit barrier, naming the link and a[0], instead of leaving
+ * a[0] blocked for ever; the other pair ends well.
+ */
+static void
+test_faults_pair_data_after_end(void **unused)
+{
+    const char *text = "[graph]\nname = pairs\n"
+                       "[a]\ntype = pairsend\ninstances = 2\nliar = 0\n"
+                       "late = 100000\n"
+                       "[b]\ntype = pairsend\ninstances = 2\n"
+                       "[links]\npair = a.peer <-> b.peer\n";
+    const char *want = "error: malformed message on link 'a.peer <-> "
+                       "b.peer': data from 'a'[0] after its end\n";
+    run_t run;
+
+    (void)unused;
+    run_fixture(&run, text, 1, "b", 0, want);
+    assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+    assert_non_null(strstr(run.r.err, "flowrun: error: node 'b' instance 0 "));
+    assert_true(run.r.seconds < 10);
     tu_result_release(&run.r);
 }
 
@@ -2979,7 +3046,9 @@ main(void)
         T(test_faults_control),
         T(test_faults_matrix),
         T(test_faults_data_after_end),
+        T(test_faults_data_after_last_end),
         T(test_faults_pair_wrong_sender),
+        T(test_faults_pair_data_after_end),
         T(test_faults_sender_one_past),
         T(test_faults_closed_output_ends_once),
         T(test_faults_unread_input_discarded),
