@@ -201,23 +201,34 @@ flow__graph_unwanted(const flow_graph_t *g, const uint64_t *closed,
     size_t nn = g->nnodes ? g->nnodes : 1;
     bool *outs = flow__xcalloc(nn, sizeof(bool)); /* pair group has output */
     bool *wanted = flow__xcalloc(nn, sizeof(bool));
+    size_t *group = flow__xcalloc(nn, sizeof(size_t));
     bool added = false, more = true;
 
-    /* Which pair groups (nodes joined by pair links) have an output. */
+    /* The pair groups (nodes joined by pair links), each named by its
+     * smallest node index. */
     for (size_t n = 0; n < g->nnodes; n++)
-        for (size_t i = 0; i < g->nodes[n].nports; i++)
-            if (g->nodes[n].port_link[i] >= 0 &&
-                g->nodes[n].desc->ports[i].dir == FLOW_DIR_OUT)
-                outs[n] = true;
+        group[n] = n;
     while (more) {
         more = false;
-        for (size_t n = 0; n < g->nnodes; n++)
-            for (size_t i = 0; i < g->nodes[n].nports && !outs[n]; i++)
-                if (g->nodes[n].port_link[i] >= 0 &&
-                    g->nodes[n].desc->ports[i].dir == FLOW_DIR_PAIR &&
-                    outs[peer_of(g, &g->nodes[n], i)])
-                    outs[n] = more = true;
+        for (size_t l = 0; l < g->nlinks; l++) {
+            const flow_glink_t *k = &g->links[l];
+            size_t a = group[k->node[0]], b = group[k->node[1]];
+            if (k->kind != FLOW_LINK_PAIR || a == b)
+                continue;
+            group[k->node[0]] = group[k->node[1]] = a < b ? a : b;
+            more = true;
+        }
     }
+    /* Which groups have an output to a node of another group: a push link
+     * within a group (a coordinator's results to its own peer) does not
+     * make the group a producer, and its sink is still a sink. */
+    for (size_t l = 0; l < g->nlinks; l++) {
+        const flow_glink_t *k = &g->links[l];
+        if (k->kind == FLOW_LINK_PUSH && group[k->node[0]] != group[k->node[1]])
+            outs[group[k->node[0]]] = true;
+    }
+    for (size_t n = 0; n < g->nnodes; n++)
+        outs[n] = outs[group[n]];
     /* Wanted: a sink (or a group of pair nodes without output), a node
      * whose work a wanted consumer still reads, a pair peer of a wanted
      * node. */
@@ -250,6 +261,7 @@ flow__graph_unwanted(const flow_graph_t *g, const uint64_t *closed,
             unwanted[n] = added = true;
     free(outs);
     free(wanted);
+    free(group);
     return added;
 }
 

@@ -92,6 +92,44 @@ static const flow_node_desc_t tee_desc = {
     .process = needy_process,
 };
 
+/* A pair of node types that talk over a pair link, the first also pushing
+ * to the second: a sink made of two nodes. */
+static const flow_port_t pairpush_ports[] = {
+    FLOW_PORT_IN("in", FLOW_ANY, "anything"),
+    FLOW_PORT_OUT("out", FLOW_ANY, "to its peer"),
+    FLOW_PORT_PAIR("peer", FLOW_ANY, "its peer"), FLOW_PORT_END
+};
+
+static const flow_port_t pairsink_ports[] = {
+    FLOW_PORT_IN("a", FLOW_ANY, "anything"),
+    FLOW_PORT_IN("b", FLOW_ANY, "from its peer"),
+    FLOW_PORT_PAIR("peer", FLOW_ANY, "its peer"), FLOW_PORT_END
+};
+
+static int
+pair_run(flow_node_t *node, void *state)
+{
+    (void)node;
+    (void)state;
+    return 0;
+}
+
+static const flow_node_desc_t pairpush_desc = {
+    FLOW_NODE_V1,
+    .name = "pairpush",
+    .summary = "A test node with an input, an output and a pair port",
+    .ports = pairpush_ports,
+    .run = pair_run,
+};
+
+static const flow_node_desc_t pairsink_desc = {
+    FLOW_NODE_V1,
+    .name = "pairsink",
+    .summary = "A test node with two inputs and a pair port",
+    .ports = pairsink_ports,
+    .run = pair_run,
+};
+
 /* ---- Helpers ------------------------------------------------------------ */
 
 static flow_registry_t *
@@ -107,6 +145,10 @@ registry(void)
                      0);
     assert_int_equal(flow_registry_add(reg, &join_desc, "test_graph.c", &diag),
                      0);
+    assert_int_equal(
+        flow_registry_add(reg, &pairpush_desc, "test_graph.c", &diag), 0);
+    assert_int_equal(
+        flow_registry_add(reg, &pairsink_desc, "test_graph.c", &diag), 0);
     return reg;
 }
 
@@ -1795,6 +1837,16 @@ test_graph_unwanted(void **state)
                                 "[out]\ntype = collect\n"
                                 "[links]\npair = main.seg <-> seg.coord\n"
                                 "push = main.out -> out.in\n";
+    /* A sink of two nodes joined by a pair link, x pushing to k too; fed
+     * by the two copies of t. */
+    static const char pairsink[] = "[src]\ntype = range\n"
+                                   "[t]\ntype = tee2\n"
+                                   "[x]\ntype = pairpush\n"
+                                   "[k]\ntype = pairsink\n"
+                                   "[links]\npush = src.out -> t.in\n"
+                                   "push = t.a -> x.in\npush = t.b -> k.a\n"
+                                   "push = x.out -> k.b\n"
+                                   "pair = x.peer <-> k.peer\n";
 
     (void)state;
     /* Nothing given up: everything is wanted. */
@@ -1821,6 +1873,13 @@ test_graph_unwanted(void **state)
     check_unwanted(reg, join, "j:0:0", "a");
     check_unwanted(reg, join, "j:0:0 j:0:1", "a b");
     check_unwanted(reg, join, "o:0", "a b j");
+    /* A push link within a pair group leaves it a sink: each of its inputs
+     * from t keeps t and src wanted; both given up, they are not. */
+    check_unwanted(reg, pairsink, "", "");
+    check_unwanted(reg, pairsink, "x:0:0", "");
+    check_unwanted(reg, pairsink, "k:0:0", "");
+    check_unwanted(reg, pairsink, "k:0:1", "");
+    check_unwanted(reg, pairsink, "x:0:0 k:0:0", "src t");
     flow_registry_destroy(&reg);
 }
 
