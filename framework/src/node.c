@@ -754,18 +754,33 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
     return 0;
 }
 
+static int drop_given_up(flow_node_t *node);
+static int wait_with_given_up(flow_node_t *node, void *sock, short events);
+
 /* Send `zm` on channel `c` of `p`, blocking. */
 static int
 send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
 {
     while (zmq_msg_send(zm, p->ch[c].sock, ZMQ_DONTWAIT) < 0) {
-        int e = zmq_errno();
+        int e = zmq_errno(), open;
 
         if (e != EAGAIN && e != EINTR) {
             zmq_msg_close(zm);
             return flow_node_fail(node, "send on port '%s' failed: %s",
                                   p->decl->name, zmq_strerror(e));
         }
+        /* While it waits for room, inputs given up are still read, and
+         * what they bring dropped: their producer may feed the consumer
+         * this send waits for (through another of its outputs). */
+        open = node->given_up ? drop_given_up(node) : 0;
+        if (open > 0)
+            open = wait_with_given_up(node, p->ch[c].sock, ZMQ_POLLOUT);
+        if (open < 0) {
+            zmq_msg_close(zm);
+            return open;
+        }
+        if (open > 0)
+            continue;
         /* Bounded waits: a stop signal that arrives between two calls is
          * seen within WAIT_MS. */
         if (!interrupted(node)) {
@@ -1275,16 +1290,11 @@ drop_given_up(flow_node_t *node)
     return open;
 }
 
-/* Wait until input `want` or a given-up input has something. */
+/* Append to node->cb_items, from index `n`, the given-up inputs still
+ * open; returns the new count. */
 static int
-wait_with_given_up(flow_node_t *node, rport_t *want)
+given_up_items(flow_node_t *node, int n)
 {
-    int n = 0;
-
-    node->cb_items[n].socket = want->pull;
-    node->cb_items[n].fd = 0;
-    node->cb_items[n].events = ZMQ_POLLIN;
-    node->cb_items[n++].revents = 0;
     for (size_t i = 0; i < node->nports; i++) {
         rport_t *p = &node->ports[i];
         if (!p->in || !p->given_up || !p->nopen)
@@ -1294,8 +1304,34 @@ wait_with_given_up(flow_node_t *node, rport_t *want)
         node->cb_items[n].events = ZMQ_POLLIN;
         node->cb_items[n++].revents = 0;
     }
-    int prc = poll_input(node, node->cb_items, n);
-    return prc < 0 ? prc : 0;
+    return n;
+}
+
+/* Wait until socket `sock` is ready for `events` (ZMQ_POLLIN for a
+ * receive, ZMQ_POLLOUT for a send) or a given-up input has something, at
+ * most WAIT_MS. Returns 1, or FLOW_EINTR or a failure. */
+static int
+wait_with_given_up(flow_node_t *node, void *sock, short events)
+{
+    node->cb_items[0].socket = sock;
+    node->cb_items[0].fd = 0;
+    node->cb_items[0].events = events;
+    node->cb_items[0].revents = 0;
+    if (events == ZMQ_POLLIN) {
+        int prc = poll_input(node, node->cb_items, given_up_items(node, 1));
+        return prc < 0 ? prc : 1;
+    }
+    /* A send's wait: timed as one (poll_input's is a receive's). */
+    uint64_t t0 = node->timed ? wait_clock_ns() : 0;
+    int prc = zmq_poll(node->cb_items, given_up_items(node, 1), WAIT_MS);
+    if (t0)
+        STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
+    if (interrupted(node))
+        return FLOW_EINTR;
+    if (prc < 0 && zmq_errno() != EINTR)
+        return flow_node_fail(node, "poll failed: %s",
+                              zmq_strerror(zmq_errno()));
+    return 1;
 }
 
 /* Receive from any open channel of pair port `p`. */
@@ -1316,9 +1352,13 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
             node->cb_items[n].revents = 0;
             node->cb_ch[n++] = c;
         }
-        int prc = poll_input(node, node->cb_items, n);
+        /* Inputs given up are read meanwhile, and dropped. */
+        int prc = poll_input(node, node->cb_items,
+                             node->given_up ? given_up_items(node, n) : n);
         if (prc < 0)
             return prc;
+        if (node->given_up && (rc = drop_given_up(node)) < 0)
+            return rc;
         if (prc == 0)
             continue;
         for (int i = 0; i < n; i++) {
@@ -1361,7 +1401,8 @@ flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
             return 0;
         if (rc < 0)
             return rc;
-        if (rc == GOT_NOTHING && (rc = wait_with_given_up(node, p)) < 0)
+        if (rc == GOT_NOTHING &&
+            (rc = wait_with_given_up(node, p->pull, ZMQ_POLLIN)) < 0)
             return rc;
     }
     return FLOW_EOF;
@@ -1383,10 +1424,19 @@ flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
         return port_misuse(node, "receive from channel %u of port '%s'",
                            channel, port);
     while (!p->ch[channel].eos) {
-        rc = recv_frame(node, p, channel, p->ch[channel].sock, 0, msg_p);
+        /* Inputs given up are read meanwhile, and dropped. */
+        int open = node->given_up ? drop_given_up(node) : 0;
+        if (open < 0)
+            return open;
+        rc = recv_frame(node, p, channel, p->ch[channel].sock,
+                        open ? ZMQ_DONTWAIT : 0, msg_p);
         if (rc == GOT_DATA)
             return 0;
         if (rc < 0)
+            return rc;
+        if (rc == GOT_NOTHING &&
+            (rc = wait_with_given_up(node, p->ch[channel].sock, ZMQ_POLLIN)) <
+                0)
             return rc;
     }
     return FLOW_EOF;

@@ -276,6 +276,62 @@ test_cancel_limit_not_reached(void **unused)
 
 
 /*
+ * A node gives its input up and then waits elsewhere: in a send (x's 1000
+ * messages to k, which reads them only after its other input, at hwm 1),
+ * in a pair receive (flow_node_recv) or in flow_node_recv_from. The
+ * producer of the input given up also feeds k's first input, at hwm 1
+ * both: unless x reads and drops its input while it waits, the producer
+ * blocks there, k's first input never ends, and the run hangs (it did).
+ * x and k are also a sink of two nodes (a pair link, a push link within):
+ * giving x's input up must not stop the source. Over both transports; k
+ * gets every item on "first", x hears their count from k.
+ */
+static void
+test_cancel_given_up_while_waiting(void **unused)
+{
+    static const struct {
+        const char *keys, *k_line, *x_line;
+    } cases[] = {
+        { "count = 1000\n", "first=100000 second=1000\n",
+          "sent=1000 peer=100000\n" },
+        { "count = 0\n", "first=100000 second=0\n", "sent=0 peer=100000\n" },
+        { "count = 0\nfrom = true\n", "first=100000 second=0\n",
+          "sent=0 peer=100000\n" },
+    };
+
+    (void)unused;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 100000\n"
+                 "[d]\ntype = dup2\n"
+                 "[x]\ntype = giveupwait\n%s"
+                 "[k]\ntype = joinpeer\n"
+                 "[links]\npush = src.out -> d.in batch=16\n"
+                 "push = d.o1 -> x.a hwm=1\n"
+                 "push = d.o2 -> k.first hwm=1\n"
+                 "push = x.out -> k.second hwm=1\n"
+                 "pair = x.peer <-> k.peer\n",
+                 cases[c].keys);
+        for (size_t t = 0; t < 2; t++) {
+            tu_result_t r;
+            int status = run_fixture_graph(&r, transports[t], text);
+            if (status != 0)
+                print_message("%s over %s: exit %d\n%s\n", cases[c].keys,
+                              transports[t], status, r.err);
+            assert_int_equal(status, 0);
+            /* Two processes print, in either order. */
+            assert_non_null(strstr(r.out, cases[c].k_line));
+            assert_non_null(strstr(r.out, cases[c].x_line));
+            assert_int_equal(strlen(r.out),
+                             strlen(cases[c].k_line) + strlen(cases[c].x_line));
+            assert_quiet(&r);
+            tu_result_release(&r);
+        }
+    }
+}
+
+/*
  * One producer feeds both inputs of a node, which gives one up and reads
  * the other: what comes on the given-up one is still read, and dropped, so
  * that the producer never blocks there (the run hung, the live input
@@ -549,6 +605,7 @@ main(void)
         cmocka_unit_test(test_cancel_search),
         cmocka_unit_test(test_cancel_limit_not_reached),
         cmocka_unit_test(test_cancel_given_up_still_drained),
+        cmocka_unit_test(test_cancel_given_up_while_waiting),
         cmocka_unit_test(test_cancel_given_up_burst),
         cmocka_unit_test(test_cancel_dropped_counted),
         cmocka_unit_test(test_cancel_given_up_malformed),
