@@ -1244,17 +1244,20 @@ recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
 
 
 /*
- * Wait up to WAIT_MS for input on the first `n` of node->items, counting the
- * wait. Returns > 0 when something is ready, 0 when the caller should look
- * again, FLOW_EINTR when the node must stop, or a failure.
+ * Wait up to WAIT_MS for the first `n` of `items`, counting the wait as a
+ * send's (`send`) or a receive's. Returns > 0 when something is ready, 0
+ * when the caller should look again, FLOW_EINTR when the node must stop,
+ * or a failure.
  */
 static int
-poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
+poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
 {
     uint64_t t0 = node->timed ? wait_clock_ns() : 0;
     int prc = zmq_poll(items, n, WAIT_MS);
 
-    if (t0)
+    if (t0 && send)
+        STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
+    else if (t0)
         STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
     if (interrupted(node))
         return FLOW_EINTR;
@@ -1262,6 +1265,13 @@ poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
         return flow_node_fail(node, "poll failed: %s",
                               zmq_strerror(zmq_errno()));
     return prc > 0 ? prc : 0;
+}
+
+/* poll_for, waiting for input. */
+static int
+poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
+{
+    return poll_for(node, items, n, false);
 }
 
 /* Drop what is queued on given-up inputs still open. Returns 1 when one
@@ -1317,21 +1327,9 @@ wait_with_given_up(flow_node_t *node, void *sock, short events)
     node->cb_items[0].fd = 0;
     node->cb_items[0].events = events;
     node->cb_items[0].revents = 0;
-    if (events == ZMQ_POLLIN) {
-        int prc = poll_input(node, node->cb_items, given_up_items(node, 1));
-        return prc < 0 ? prc : 1;
-    }
-    /* A send's wait: timed as one (poll_input's is a receive's). */
-    uint64_t t0 = node->timed ? wait_clock_ns() : 0;
-    int prc = zmq_poll(node->cb_items, given_up_items(node, 1), WAIT_MS);
-    if (t0)
-        STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
-    if (interrupted(node))
-        return FLOW_EINTR;
-    if (prc < 0 && zmq_errno() != EINTR)
-        return flow_node_fail(node, "poll failed: %s",
-                              zmq_strerror(zmq_errno()));
-    return 1;
+    int prc = poll_for(node, node->cb_items, given_up_items(node, 1),
+                       events == ZMQ_POLLOUT);
+    return prc < 0 ? prc : 1;
 }
 
 /* Receive from any open channel of pair port `p`. */
