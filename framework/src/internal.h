@@ -407,13 +407,14 @@ int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
 
 /*
  * Set this process's transport: `tcp` links bound on `bind_host` (NULL:
- * 127.0.0.1), and the rendezvous endpoint `rdv` to register with (NULL:
- * the launcher's pipe barriers); `remote`: started apart from the
- * rendezvous (--instance, --slurm-task), so its stop orders are said.
- * Strings are borrowed for the process.
+ * 127.0.0.1) and advertised with the address `announce` when `bind_host`
+ * is a wildcard (NULL: as flow__endpoint_fix says), and the rendezvous
+ * endpoint `rdv` to register with (NULL: the launcher's pipe barriers);
+ * `remote`: started apart from the rendezvous (--instance, --slurm-task),
+ * so its stop orders are said. Strings are borrowed for the process.
  */
-void flow__node_set_net(bool tcp, const char *bind_host, const char *rdv,
-                        bool remote);
+void flow__node_set_net(bool tcp, const char *bind_host, const char *announce,
+                        const char *rdv, bool remote);
 
 /* Set the child's log level and whether the launcher captures stderr. */
 void flow__node_set_logging(int level, bool captured);

@@ -229,6 +229,18 @@ flow__endpoint_fix(char *ep, size_t size, const char *host)
 }
 
 int
+flow__wildcard_announce(const char *bind, const char *rdv, char *buf,
+                        size_t size)
+{
+    bool v4only = bind && !strcmp(bind, "0.0.0.0");
+
+    if (!bind || (!v4only && strcmp(bind, "::")) ||
+        flow__route_address(rdv, buf, size))
+        return -1;
+    return v4only && strchr(buf, ':') ? -1 : 0;
+}
+
+int
 flow__route_address(const char *rdv, char *buf, size_t size)
 {
     char host[256];

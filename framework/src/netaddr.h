@@ -73,6 +73,19 @@ int flow__endpoint_fix(char *ep, size_t size, const char *host);
 int flow__route_address(const char *rdv, char *buf, size_t size);
 
 /*
+ * For an instance bound on `bind` (as flow__bind_check gives it) that
+ * registers with the rendezvous `rdv` ("tcp://HOST:PORT", HOST numeric):
+ * when `bind` is a wildcard ("0.0.0.0", "::"), the address to advertise,
+ * into `buf` (`size` bytes): the one on the route to the rendezvous, where
+ * the wildcard covers its family ("0.0.0.0" IPv4 only, "::" both). What
+ * the host name resolves to may be a loopback address (Debian's
+ * 127.0.1.1) that no other host reaches. Returns 0, or -1 when `bind` is
+ * no wildcard or has no such address.
+ */
+int flow__wildcard_announce(const char *bind, const char *rdv, char *buf,
+                            size_t size);
+
+/*
  * Check the rendezvous endpoint `rdv` ("tcp://HOST:PORT", its form checked)
  * and write it into `out` (`size` bytes) with HOST numeric: a host name is
  * resolved here (its first IPv4 address, else its first IPv6 one), so that

@@ -162,16 +162,18 @@ struct flow_node {
 static struct {
     bool tcp;
     const char *bind_host; /* TCP: address to bind */
+    const char *announce;  /* TCP: to advertise for a wildcard, or NULL */
     const char *rdv;       /* rendezvous endpoint, NULL: pipe barriers */
     bool remote; /* started apart (--instance): the rendezvous is another
                     process's, whose stop orders the instance says */
 } net;
 
 void
-flow__node_set_net(bool tcp, const char *bind_host, const char *rdv,
-                   bool remote)
+flow__node_set_net(bool tcp, const char *bind_host, const char *announce,
+                   const char *rdv, bool remote)
 {
     net.tcp = tcp;
+    net.announce = announce;
     net.remote = remote;
     net.bind_host = bind_host && *bind_host ? bind_host : "127.0.0.1";
     net.rdv = rdv;
@@ -498,7 +500,8 @@ bind_endpoint(flow_node_t *node, rport_t *p, void *sock, const char *run_dir,
         if (zmq_bind(sock, ep))
             return sock_fail(node, p, "bind", ep);
         if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) ||
-            flow__endpoint_fix(ep, sizeof(ep), net.bind_host))
+            flow__endpoint_fix(ep, sizeof(ep),
+                               net.announce ? net.announce : net.bind_host))
             return flow_node_fail(node, "cannot read the port bound for '%s'",
                                   p->decl->name);
     } else {

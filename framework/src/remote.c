@@ -107,7 +107,8 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                         flow_diag_t *diag)
 {
     long n = flow__graph_find_node(graph, node);
-    static char addr[512], rdv_addr[600];
+    static char addr[512], rdv_addr[600], announce[512];
+    const char *shown = NULL; /* the address advertised for a wildcard */
     struct sigaction sa, old_chld;
     sigset_t stops;
     int status = 0;
@@ -166,6 +167,11 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
             return 2;
         }
         bind = addr;
+        /* Bound on every interface: advertise the one that reaches the
+         * rendezvous, as without --bind. */
+        if (!flow__wildcard_announce(bind, rendezvous, announce,
+                                     sizeof(announce)))
+            shown = announce;
     }
     fflush(NULL);
     flow__child_signal_default(&old_chld); /* to wait for the instance */
@@ -180,7 +186,8 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         flow__node_signals_install();
         flow__node_signals_unblock(); /* whatever the caller blocked */
         flow__node_set_logging(FLOW_LOG_INFO, false);
-        flow__node_set_net(true, bind && *bind ? bind : "*", rendezvous, true);
+        flow__node_set_net(true, bind && *bind ? bind : "*", shown, rendezvous,
+                           true);
         _exit(flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL));
     }
     /*

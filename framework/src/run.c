@@ -552,7 +552,8 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     flow__node_set_logging(log_level, err_w >= 0);
     flow__node_set_timing(opts->stats || opts->stats_json || opts->dot_stats ||
                           opts->progress);
-    flow__node_set_net(opts->tcp, opts->bind, opts->tcp ? rdv_ep : NULL, false);
+    flow__node_set_net(opts->tcp, opts->bind, NULL, opts->tcp ? rdv_ep : NULL,
+                       false);
     /* Frames of a few hundred KiB come and go all the time: keep glibc
      * from returning them to the kernel and faulting them back in. */
     mallopt(M_MMAP_THRESHOLD, 8 << 20);

@@ -1504,12 +1504,23 @@ part_netns() {
         "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
     netns_run ns-palinbig "netns: palindromes 200000 words, 2 hosts" palinbig out:0 \
         "$PALIN" "${PALIN_BIG_ARGS[@]}" -- out:0 find:2 find:1 find:0 chunks:0 gen:0
+    # flowB's instances bound on every interface (0.0.0.0): each must
+    # advertise its address on the route to the rendezvous, 10.231.0.2, not
+    # what the host name resolves to (127.0.1.1 on Debian, the same in both
+    # namespaces: flowA's instances would connect to themselves).
+    BIND_B=0.0.0.0 netns_run ns-wild \
+        "netns: flowB's instances --bind 0.0.0.0, palindromes workers=3, 2 hosts" \
+        palin out:0 "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
     # Over IPv6, where the namespaces have it: the rendezvous and flowA's
     # instances bound on [fd31:231::1] (brackets), flowB's on fd31:231::2.
     if ip -n $NS_A -6 addr show 2>/dev/null | grep -q "inet6 $ADDR6_A/"; then
         BIND_A="[$ADDR6_A]" BIND_B=$ADDR6_B netns_run ns-sieve6 \
             "netns: IPv6, sieve limit=1e8 count, 4 segments (14 chunks), 2 hosts" \
             sieve out:0 "$SIEVE" "${SIEVE_ARGS[@]}" -- main:0 seg:0 seg:1 seg:2 seg:3 out:0
+        # And on every interface of both families (::).
+        BIND_A="[$ADDR6_A]" BIND_B=:: netns_run ns-wild6 \
+            "netns: IPv6, flowB's instances --bind ::, palindromes workers=3, 2 hosts" \
+            palin out:0 "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
     else
         skip "netns: IPv6: the namespaces have no IPv6 address"
     fi
