@@ -122,6 +122,22 @@ static const flow_node_desc_t pairpush_desc = {
     .run = pair_run,
 };
 
+/* The middle of a chain of pair links: two inputs, two pair ports. */
+static const flow_port_t pairmid_ports[] = {
+    FLOW_PORT_IN("a", FLOW_ANY, "anything"),
+    FLOW_PORT_IN("b", FLOW_ANY, "from a node of its group"),
+    FLOW_PORT_PAIR("l", FLOW_ANY, "one peer"),
+    FLOW_PORT_PAIR("r", FLOW_ANY, "the other peer"), FLOW_PORT_END
+};
+
+static const flow_node_desc_t pairmid_desc = {
+    FLOW_NODE_V1,
+    .name = "pairmid",
+    .summary = "A test node with two inputs and two pair ports",
+    .ports = pairmid_ports,
+    .run = pair_run,
+};
+
 static const flow_node_desc_t pairsink_desc = {
     FLOW_NODE_V1,
     .name = "pairsink",
@@ -149,6 +165,8 @@ registry(void)
         flow_registry_add(reg, &pairpush_desc, "test_graph.c", &diag), 0);
     assert_int_equal(
         flow_registry_add(reg, &pairsink_desc, "test_graph.c", &diag), 0);
+    assert_int_equal(
+        flow_registry_add(reg, &pairmid_desc, "test_graph.c", &diag), 0);
     return reg;
 }
 
@@ -1847,6 +1865,20 @@ test_graph_unwanted(void **state)
                                    "push = t.a -> x.in\npush = t.b -> k.a\n"
                                    "push = x.out -> k.b\n"
                                    "pair = x.peer <-> k.peer\n";
+    /* A sink of three nodes chained by pair links, x - m - k, pushing to
+     * one another (x to k, k to m) and fed by t. The pair link m - k comes
+     * first: the group is one only once the labels have gone round twice. */
+    static const char pairchain[] = "[src]\ntype = range\n"
+                                    "[t]\ntype = tee2\n"
+                                    "[x]\ntype = pairpush\n"
+                                    "[m]\ntype = pairmid\n"
+                                    "[k]\ntype = pairpush\n"
+                                    "[links]\npush = src.out -> t.in\n"
+                                    "push = t.a -> x.in\npush = t.b -> m.a\n"
+                                    "push = x.out -> k.in\n"
+                                    "push = k.out -> m.b\n"
+                                    "pair = m.r <-> k.peer\n"
+                                    "pair = x.peer <-> m.l\n";
 
     (void)state;
     /* Nothing given up: everything is wanted. */
@@ -1880,6 +1912,12 @@ test_graph_unwanted(void **state)
     check_unwanted(reg, pairsink, "k:0:0", "");
     check_unwanted(reg, pairsink, "k:0:1", "");
     check_unwanted(reg, pairsink, "x:0:0 k:0:0", "src t");
+    /* So does a chain of them: no push link leaves x - m - k, so it is a
+     * sink, whatever the order of its links. */
+    check_unwanted(reg, pairchain, "", "");
+    check_unwanted(reg, pairchain, "x:0:0", "");
+    check_unwanted(reg, pairchain, "m:0:0", "");
+    check_unwanted(reg, pairchain, "x:0:0 m:0:0", "src t");
     flow_registry_destroy(&reg);
 }
 
