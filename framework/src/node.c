@@ -758,6 +758,7 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
 }
 
 static int drop_given_up(flow_node_t *node);
+static int given_up_items(flow_node_t *node, int n);
 static int wait_with_given_up(flow_node_t *node, void *sock, short events);
 
 /* Send `zm` on channel `c` of `p`, blocking. */
@@ -943,15 +944,23 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             return port_misuse(node, "send on port '%s' after its end",
                                p->decl->name);
         }
-        /* Every consumer is full: wait until one has room. */
+        /* Every consumer is full: wait until one has room. Inputs given
+         * up are read meanwhile, and dropped (as in send_blocking). */
+        int n = (int)p->nch;
+        if (node->given_up && (rc = drop_given_up(node)) < 0) {
+            zmq_msg_close(zm);
+            return rc;
+        }
         for (unsigned c = 0; c < p->nch; c++) {
             node->cb_items[c].socket = p->ch[c].sock;
             node->cb_items[c].fd = 0;
             node->cb_items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
             node->cb_items[c].revents = 0;
         }
+        if (node->given_up)
+            n = given_up_items(node, n);
         uint64_t t0 = node->timed ? wait_clock_ns() : 0;
-        int prc = zmq_poll(node->cb_items, (int)p->nch, WAIT_MS);
+        int prc = zmq_poll(node->cb_items, n, WAIT_MS);
         if (t0)
             STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
         if (prc < 0 && zmq_errno() != EINTR) {

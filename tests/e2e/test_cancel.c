@@ -332,6 +332,55 @@ test_cancel_given_up_while_waiting(void **unused)
 }
 
 /*
+ * As test_cancel_given_up_while_waiting, with two instances of k: x's
+ * "out" has two consumers, and flow_node_send balances across them, a wait
+ * of its own for a consumer with room. That wait too must read and drop
+ * x's given-up input, or d blocks there, k's "first" never ends and the
+ * run hangs (it did over ipc). The k lines come in any order and split the
+ * items in any way: their sums are checked.
+ */
+static void
+test_cancel_given_up_balanced_send(void **unused)
+{
+    static const char text[] = "[src]\ntype = range\ncount = 100000\n"
+                               "[d]\ntype = dup2\n"
+                               "[x]\ntype = giveupwait\ncount = 1000\n"
+                               "[k]\ntype = joinpeer\ninstances = 2\n"
+                               "[links]\npush = src.out -> d.in batch=16\n"
+                               "push = d.o1 -> x.a hwm=1\n"
+                               "push = d.o2 -> k.first hwm=1\n"
+                               "push = x.out -> k.second hwm=1\n"
+                               "pair = x.peer <-> k.peer\n";
+
+    (void)unused;
+    for (size_t t = 0; t < 2; t++) {
+        tu_result_t r;
+        long long first = 0, second = 0, f, s;
+        int klines = 0, nl = 0;
+        int status = run_fixture_graph(&r, transports[t], text);
+        if (status != 0)
+            print_message("over %s: exit %d\n%s\n", transports[t], status,
+                          r.err);
+        assert_int_equal(status, 0);
+        for (const char *l = r.out; (l = strstr(l, "first=")); l++) {
+            assert_int_equal(sscanf(l, "first=%lld second=%lld\n", &f, &s), 2);
+            first += f;
+            second += s;
+            klines++;
+        }
+        assert_int_equal(klines, 2);
+        assert_int_equal(first, 100000);
+        assert_int_equal(second, 1000);
+        assert_non_null(strstr(r.out, "sent=1000 peer=100000\n"));
+        for (const char *c = r.out; *c; c++)
+            nl += *c == '\n';
+        assert_int_equal(nl, 3);
+        assert_quiet(&r);
+        tu_result_release(&r);
+    }
+}
+
+/*
  * One producer feeds both inputs of a node, which gives one up and reads
  * the other: what comes on the given-up one is still read, and dropped, so
  * that the producer never blocks there (the run hung, the live input
@@ -606,6 +655,7 @@ main(void)
         cmocka_unit_test(test_cancel_limit_not_reached),
         cmocka_unit_test(test_cancel_given_up_still_drained),
         cmocka_unit_test(test_cancel_given_up_while_waiting),
+        cmocka_unit_test(test_cancel_given_up_balanced_send),
         cmocka_unit_test(test_cancel_given_up_burst),
         cmocka_unit_test(test_cancel_dropped_counted),
         cmocka_unit_test(test_cancel_given_up_malformed),
