@@ -759,6 +759,7 @@ check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
 
 static int drop_given_up(flow_node_t *node);
 static int given_up_items(flow_node_t *node, int n);
+static int poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send);
 static int wait_with_given_up(flow_node_t *node, void *sock, short events);
 
 /* Send `zm` on channel `c` of `p`, blocking. */
@@ -959,18 +960,9 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
         }
         if (node->given_up)
             n = given_up_items(node, n);
-        uint64_t t0 = node->timed ? wait_clock_ns() : 0;
-        int prc = zmq_poll(node->cb_items, n, WAIT_MS);
-        if (t0)
-            STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
-        if (prc < 0 && zmq_errno() != EINTR) {
-            int e = zmq_errno();
+        if ((rc = poll_for(node, node->cb_items, n, true)) < 0) {
             zmq_msg_close(zm);
-            return flow_node_fail(node, "poll failed: %s", zmq_strerror(e));
-        }
-        if (interrupted(node)) {
-            zmq_msg_close(zm);
-            return FLOW_EINTR;
+            return rc;
         }
     }
 }
@@ -2302,10 +2294,11 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         maxitems += p->peer->instances;
     }
     node.auto_seq = node.is_source && gn->instances == 1;
-    /* One more: the exit barrier's own (barrier_wait). */
-    node.items = flow__xcalloc(maxitems + 1, sizeof(*node.items));
-    node.item_port = flow__xcalloc(maxitems + 1, sizeof(*node.item_port));
-    node.item_ch = flow__xcalloc(maxitems + 1, sizeof(*node.item_ch));
+    /* A socket for each peer instance of each port, and one more: the
+     * exit barrier's release pipe or rendezvous (barrier_wait). */
+    node.items = flow__xcalloc(maxitems, sizeof(*node.items));
+    node.item_port = flow__xcalloc(maxitems, sizeof(*node.item_port));
+    node.item_ch = flow__xcalloc(maxitems, sizeof(*node.item_ch));
     node.cb_items = flow__xcalloc(maxitems, sizeof(*node.cb_items));
     node.cb_ch = flow__xcalloc(maxitems, sizeof(*node.cb_ch));
 

@@ -385,9 +385,10 @@ FLOW_EXPORT int flow_node_close_to(flow_node_t *node, const char *port,
  * FLOW_EOF; a process() node gets no more of its messages, and once its
  * other inputs and pair channels have ended too, finish() runs). What still
  * arrives is read and discarded without a warning until the producers end:
- * by the process() loop, and inside every call that waits (a receive on
- * another input or a pair channel, a send waiting for room), so that a
- * producer of it that also feeds what the node waits for never blocks.
+ * by the process() loop, and inside every call that waits for a socket (a
+ * receive on another input or a pair channel, a send waiting for room), so
+ * that a producer of it that also feeds what the node waits for never
+ * blocks.
  *
  * The producers are told to stop once no one wants their work: when every
  * instance of this node gave the port up (or the consumer downstream of
