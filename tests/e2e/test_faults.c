@@ -620,7 +620,7 @@ test_faults_pair_wrong_sender(void **unused)
  * forges the end of its side and sends 100000 frames more, far past the
  * high-water mark. b[0] reads to that end, ends its work and must find the
  * frames in the exit barrier, naming the link and a[0], instead of leaving
- * a[0] blocked for ever; the other pair ends well.
+ * a[0] blocked for ever; the other pair ends well. Over both transports.
  */
 static void
 test_faults_pair_data_after_end(void **unused)
@@ -632,14 +632,24 @@ test_faults_pair_data_after_end(void **unused)
                        "[links]\npair = a.peer <-> b.peer\n";
     const char *want = "error: malformed message on link 'a.peer <-> "
                        "b.peer': data from 'a'[0] after its end\n";
-    run_t run;
+    const char *transports[] = { "ipc", "tcp" };
 
     (void)unused;
-    run_fixture(&run, text, 1, "b", 0, want);
-    assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
-    assert_non_null(strstr(run.r.err, "flowrun: error: node 'b' instance 0 "));
-    assert_true(run.r.seconds < 10);
-    tu_result_release(&run.r);
+    for (size_t t = 0; t < 2; t++) {
+        run_t run;
+        int st =
+            run_graph(&run, 30, text, "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR,
+                      "--transport", transports[t], NULL);
+        if (st != 1 || !find_line(run.r.err, "b", 0, want))
+            fprintf(stderr, "%s:\n%s\n", transports[t], run.r.err);
+        assert_int_equal(st, 1);
+        assert_non_null(find_line(run.r.err, "b", 0, want));
+        assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+        assert_non_null(
+            strstr(run.r.err, "flowrun: error: node 'b' instance 0 "));
+        assert_true(run.r.seconds < 10);
+        tu_result_release(&run.r);
+    }
 }
 
 /*
