@@ -139,6 +139,7 @@ int
 flow__bind_resolve(const char *bind, char *out, size_t size)
 {
     unsigned char buf[sizeof(struct in6_addr)];
+    struct in6_addr a6;
     int rc;
 
     if (!bind || !*bind || !strcmp(bind, "*") ||
@@ -146,8 +147,14 @@ flow__bind_resolve(const char *bind, char *out, size_t size)
         snprintf(out, size, "%s", bind ? bind : "");
         return 0;
     }
-    if (flow__ipv6_literal(bind) && !unbracket(bind, out, size))
+    if (flow__ipv6_literal(bind) && !unbracket(bind, out, size)) {
+        /* The wildcard has one spelling from here on ("::0" too is every
+         * interface): the one that flow__endpoint_fix and
+         * flow__wildcard_announce know, never advertised as such. */
+        if (inet_pton(AF_INET6, out, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6))
+            snprintf(out, size, "::");
         return 0;
+    }
     if ((rc = resolve_first(bind, true, out, size))) {
         snprintf(out, size,
                  "--bind '%s': not an address of this host, an interface, or "

@@ -40,10 +40,10 @@ void flow__zmq_ipv6_for(void *sock, const char *ep);
  * The address to bind for the --bind value `bind`, into `out`: `bind`
  * itself when it is NULL, "", "*", a numeric IPv4 address or the name of a
  * network interface (as libzmq takes them); an IPv6 address without its
- * brackets; otherwise `bind` is a host name and `out` gets its first IPv4
- * address, or its first IPv6 one when it has no IPv4 address. Returns 0,
- * or -EADDRNOTAVAIL for a name that resolves to nothing, `out` then
- * holding the message that says so.
+ * brackets (the wildcard, however spelt, as "::"); otherwise `bind` is a host
+ * name and `out` gets its first IPv4 address, or its first IPv6 one when it has
+ * no IPv4 address. Returns 0, or -EADDRNOTAVAIL for a name that resolves to
+ * nothing, `out` then holding the message that says so.
  */
 int flow__bind_resolve(const char *bind, char *out, size_t size);
 

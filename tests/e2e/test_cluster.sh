@@ -1511,6 +1511,13 @@ part_netns() {
     BIND_B=0.0.0.0 netns_run ns-wild \
         "netns: flowB's instances --bind 0.0.0.0, palindromes workers=3, 2 hosts" \
         palin out:0 "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
+    # And on every interface of both families, spelt ::0, with the
+    # rendezvous on IPv4: flowB's instances take IPv4 connections on their
+    # IPv6 sockets and advertise 10.231.0.2, not [::0] (flowA's instances
+    # would connect to themselves).
+    BIND_B=::0 netns_run ns-wild0 \
+        "netns: flowB's instances --bind ::0, IPv4 rendezvous, palindromes workers=3, 2 hosts" \
+        palin out:0 "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
     # Over IPv6, where the namespaces have it: the rendezvous and flowA's
     # instances bound on [fd31:231::1] (brackets), flowB's on fd31:231::2.
     if ip -n $NS_A -6 addr show 2>/dev/null | grep -q "inet6 $ADDR6_A/"; then
