@@ -524,6 +524,23 @@ test_faults_data_after_end(void **unused)
     tu_result_release(&run.r);
 }
 
+/* Run the graph `text` (with the fixture plugins) over `transport`: it
+ * exits 1, `node`[0] logged the line `want`, and flowrun reported one
+ * failure. The caller releases run->r. */
+static void
+run_fails_at(run_t *run, const char *text, const char *transport,
+             const char *node, const char *want)
+{
+    int st = run_graph(run, 30, text, "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR,
+                       "--transport", transport, NULL);
+
+    if (st != 1 || !find_line(run->r.err, node, 0, want))
+        fprintf(stderr, "%s:\n%s\n", transport, run->r.err);
+    assert_int_equal(st, 1);
+    assert_non_null(find_line(run->r.err, node, 0, want));
+    assert_int_equal(count_str(run->r.err, "flowrun: error:"), 1);
+}
+
 /*
  * Data after the last end marker: f, the only producer of the collector's
  * input, forwards one message, ends its stream (the marker's count is
@@ -549,15 +566,10 @@ test_faults_data_after_last_end(void **unused)
     for (size_t t = 0; t < 2; t++) {
         injection_t inj;
         run_t run;
-        int st = run_graph(&run, 30, text, "--transport", transports[t], NULL);
 
-        if (st != 1 || !find_line(run.r.err, "out", 0, want))
-            fprintf(stderr, "%s:\n%s\n", transports[t], run.r.err);
-        assert_int_equal(st, 1);
+        run_fails_at(&run, text, transports[t], "out", want);
         assert_true(find_injection(run.r.err, "f", 0, "aftereos", &inj));
         assert_int_equal(inj.seen, 1);
-        assert_non_null(find_line(run.r.err, "out", 0, want));
-        assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
         check_receiver_failed(&run, "out", &inj);
         assert_true(run.t_end - inj.t < DEATH_TO_EXIT_S);
         tu_result_release(&run.r);
@@ -637,14 +649,8 @@ test_faults_pair_data_after_end(void **unused)
     (void)unused;
     for (size_t t = 0; t < 2; t++) {
         run_t run;
-        int st =
-            run_graph(&run, 30, text, "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR,
-                      "--transport", transports[t], NULL);
-        if (st != 1 || !find_line(run.r.err, "b", 0, want))
-            fprintf(stderr, "%s:\n%s\n", transports[t], run.r.err);
-        assert_int_equal(st, 1);
-        assert_non_null(find_line(run.r.err, "b", 0, want));
-        assert_int_equal(count_str(run.r.err, "flowrun: error:"), 1);
+
+        run_fails_at(&run, text, transports[t], "b", want);
         assert_non_null(
             strstr(run.r.err, "flowrun: error: node 'b' instance 0 "));
         assert_true(run.r.seconds < 10);
