@@ -3,7 +3,7 @@
  * harness.c: run one node in-process for its tests (flow/testing.h), and
  * run a whole graph through flowrun capturing its output.
  *
- * The node gets a flow_node_t whose `harness` pointer is set; node.c then
+ * The node gets a flow_node_t whose `harness` pointer is set; node_*.c then
  * delegates flow_node_send, _recv, _close, _channels and _batch to the
  * flow__harness_* functions below, which move messages between the node and
  * per-port queues instead of sockets.
@@ -677,7 +677,7 @@ flow_harness_pull_bytes(flow_harness_t *h, const char *port, size_t *len)
     return all;
 }
 
-/* ---- Hooks called by node.c ---------------------------------------------- */
+/* ---- Hooks called by node.c and node_*.c --------------------------------- */
 
 unsigned
 flow__harness_channels(struct flow_harness *h, const char *port)
@@ -754,7 +754,7 @@ flow__harness_send(struct flow_harness *h, const char *port, bool any,
         return FLOW_EPORT;
     }
     if (flow_msg_seq(*msg_p) == FLOW_SEQ_NONE) {
-        /* Numbered as in a graph (node.c's seq_for_send). */
+        /* Numbered as in a graph (node_send.c's seq_for_send). */
         if (h->processing)
             flow_msg_set_seq(*msg_p, h->cur_seq);
         else if (h->gn.instances == 1 && is_source(h))

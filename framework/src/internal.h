@@ -390,7 +390,7 @@ unsigned flow__pair_channels(unsigned a, unsigned b, int side);
 unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
                          unsigned ch);
 
-/* ---- Node run time (node.c) ---------------------------------------------- */
+/* ---- Node run time (node.c, node_*.c) ------------------------------------ */
 
 /*
  * Run instance `inst` of node `n` in the current (freshly forked) process:
@@ -445,7 +445,7 @@ void flow__node_signals_unblock(void);
 int flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,
                    unsigned a, unsigned b);
 
-/* ---- In-process test harness (harness.c, hooks in node.c) ---------------- */
+/* ---- In-process test harness (harness.c, hooks in node_*.c) -------------- */
 
 struct flow_harness;
 

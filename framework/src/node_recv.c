@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node_recv.c: what a node instance receives: frames checked against
+ * their sender and counted, end markers, inputs given up, and the waits
+ * that keep reading them (see node.c for the end-of-stream design).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "node_priv.h"
+
+int
+flow_node_close_input(flow_node_t *node, const char *port)
+{
+    rport_t *p;
+    size_t i;
+
+    if (node->harness)
+        return flow__harness_close_input(node->harness, port);
+    p = flow__node_find_port(node, port);
+    if (!p || !p->in)
+        return flow__node_port_misuse(
+            node, "give up of %s port '%s' (an input only)",
+            !p                              ? "unknown"
+            : p->decl->dir == FLOW_DIR_PAIR ? "pair"
+                                            : "output",
+            port);
+    if (p->given_up)
+        return 0;
+    p->given_up = true;
+    node->given_up++;
+    i = (size_t)(p - node->ports);
+    /* Tell the launcher or the rendezvous, which stop the producers once no
+     * one wants their work. A run too large to say so runs them to their
+     * end: what they send is discarded all the same. */
+    if (flow__net.rdv) {
+        char line[64];
+        int n = snprintf(line, sizeof(line), "CLOSED %zu %zu\n", node->proc, i);
+        return flow__node_rdv_send(node, line, (size_t)n) == FLOW_EINTR
+                   ? FLOW_EINTR
+                   : 0;
+    }
+    if (node->done_fd >= 0 && i < 64 && node->proc < (1u << 23)) {
+        /* One write of 4 bytes to a pipe is atomic. */
+        uint32_t rec =
+            FLOW__DONE_CLOSED | (uint32_t)node->proc << 8 | (uint32_t)i;
+        ssize_t w = write(node->done_fd, &rec, sizeof(rec));
+        (void)w; /* failing (SIGPIPE, EPIPE): the launcher, and the run, are
+                    gone */
+    }
+    return 0;
+}
+
+
+/* A frame from sender instance `src` (on channel `c` of a pair port) that
+ * port `p` cannot take: fails the node, saying why; destroys `msg`. */
+static int __attribute__((cold, noinline))
+bad_sender(flow_node_t *node, rport_t *p, unsigned c, uint32_t src,
+           flow_msg_t *msg)
+{
+    flow_msg_destroy(&msg);
+    if (p->in && src >= p->npeer)
+        return flow_node_fail(node,
+                              "malformed message on link '%s': sender "
+                              "instance %" PRIu32 " of %u",
+                              p->link->text, src, p->npeer);
+    if (!p->in && src != p->ch[c].peer)
+        return flow_node_fail(node,
+                              "malformed message on link '%s': sender "
+                              "instance %" PRIu32 ", expected %u",
+                              p->link->text, src, p->ch[c].peer);
+    return flow_node_fail(node,
+                          "malformed message on link '%s': data from "
+                          "'%s'[%" PRIu32 "] after its end",
+                          p->link->text, p->peer->name, src);
+}
+
+/*
+ * Receive one frame from `sock` of port `p` (channel `c` for a pair port)
+ * into `*msg_p`: NULL, or a message the caller is done with (reused).
+ * Returns GOT_DATA with `*msg_p` set, or with `*msg_p` destroyed GOT_EOS,
+ * GOT_NOTHING (with ZMQ_DONTWAIT and nothing queued) or a negative code
+ * with the node failed.
+ */
+static inline int __attribute__((always_inline))
+recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
+              flow_msg_t **msg_p)
+{
+    zmq_msg_t *zm;
+    flow_frame_info_t info;
+    char why[128];
+    int rc, got;
+    uint64_t *rcvd;
+
+    /* Also when input keeps coming: look before taking. */
+    if (flow__stop_any && flow__interrupted(node)) {
+        flow_msg_destroy(msg_p);
+        return FLOW_EINTR;
+    }
+
+    /* The frame is received straight into a message: no move. */
+    zm = flow__msg_recv_slot(msg_p);
+    for (;;) {
+        if (!node->timed) {
+            got = zmq_msg_recv(zm, sock, flags); /* waits at most WAIT_MS */
+        } else {
+            /* Take what is queued without a clock read; only a receive
+             * that has to wait is timed. Looking first costs libzmq one
+             * more poll of its mailbox and a getpid whenever the queue is
+             * empty (14 k and 16 k more per 4 M pinned 32-byte messages),
+             * while clock reads would cost every message; hence only when
+             * the waits are wanted. */
+            got = zmq_msg_recv(zm, sock, ZMQ_DONTWAIT);
+            if (got < 0 && !(flags & ZMQ_DONTWAIT) && zmq_errno() == EAGAIN) {
+                uint64_t t0 = wait_clock_ns();
+                got = zmq_msg_recv(zm, sock, 0);
+                STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
+            }
+        }
+        if (got >= 0)
+            break;
+        int e = zmq_errno();
+        if (e != EAGAIN && e != EINTR) {
+            flow_msg_destroy(msg_p);
+            return flow_node_fail(node, "receive on port '%s' failed: %s",
+                                  p->decl->name, zmq_strerror(e));
+        }
+        if (flow__interrupted(node)) {
+            flow_msg_destroy(msg_p);
+            return FLOW_EINTR;
+        }
+        if (e == EAGAIN && (flags & ZMQ_DONTWAIT)) {
+            flow_msg_destroy(msg_p);
+            return GOT_NOTHING;
+        }
+    }
+    /* zmq_msg_recv returns at most INT_MAX: ask the size of a larger one. */
+    rc = flow__msg_from_slot(msg_p,
+                             got < INT_MAX ? (size_t)got : zmq_msg_size(zm),
+                             &info, why, sizeof(why));
+    if (rc)
+        return flow_node_fail(node, "malformed message on link '%s': %s",
+                              p->link->text, why);
+    /* Data or end from a sender this port has, and not after its end. */
+    if (p->in ? info.src >= p->npeer || p->eos[info.src]
+              : info.src != p->ch[c].peer || p->ch[c].eos) {
+        rc = bad_sender(node, p, c, info.src, *msg_p);
+        *msg_p = NULL;
+        return rc;
+    }
+    if (p->in)
+        c = info.src; /* an input's producer: its own counts */
+    rcvd = p->in ? &p->rcvd[c] : &p->ch[c].rcvd;
+    if (info.kind == FLOW_FRAME_DATA) {
+        flow_port_stats_t *st = p->st;
+        (*rcvd)++;
+        node->last_ch = c;
+        if (st) {
+            STAT_ADD(st, in_msgs, 1);
+            STAT_ADD(st, in_items, info.items);
+            STAT_ADD(st, in_bytes, info.bytes);
+        }
+        return GOT_DATA;
+    }
+    if (info.count != *rcvd)
+        return flow_node_fail(node,
+                              "link '%s': '%s'[%" PRIu32 "] sent %" PRIu64
+                              " messages but %" PRIu64 " arrived",
+                              p->link->text, p->peer->name, info.src,
+                              info.count, *rcvd);
+    if (p->in)
+        p->eos[c] = 1;
+    else
+        p->ch[c].eos = true;
+    p->nopen--;
+    return GOT_EOS;
+}
+
+/* recv_frame_in on a pointer of its own, which the compiler can keep in a
+ * register: the caller's has mostly escaped (to process()). */
+int __attribute__((flatten))
+flow__node_recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock,
+                      int flags, flow_msg_t **msg_p)
+{
+    flow_msg_t *msg = *msg_p;
+    int rc = recv_frame_in(node, p, c, sock, flags, &msg);
+
+    *msg_p = msg;
+    return rc;
+}
+
+
+/*
+ * Wait up to WAIT_MS for the first `n` of `items`, counting the wait as a
+ * send's (`send`) or a receive's. Returns > 0 when something is ready, 0
+ * when the caller should look again, FLOW_EINTR when the node must stop,
+ * or a failure.
+ */
+int
+flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
+{
+    uint64_t t0 = node->timed ? wait_clock_ns() : 0;
+    int prc = zmq_poll(items, n, WAIT_MS);
+
+    if (t0 && send)
+        STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
+    else if (t0)
+        STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
+    if (flow__interrupted(node))
+        return FLOW_EINTR;
+    if (prc < 0 && zmq_errno() != EINTR)
+        return flow_node_fail(node, "poll failed: %s",
+                              zmq_strerror(zmq_errno()));
+    return prc > 0 ? prc : 0;
+}
+
+/* flow__node_poll_for, waiting for input. */
+int
+flow__node_poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
+{
+    return flow__node_poll_for(node, items, n, false);
+}
+
+/* Drop what is queued on given-up inputs still open. Returns 1 when one
+ * is still open (then a blocking receive elsewhere must also watch them:
+ * flow__node_wait_with_given_up), 0 when none is, or a failure (a malformed
+ * frame, a loss: the node failed). */
+int
+flow__node_drop_given_up(flow_node_t *node)
+{
+    int open = 0;
+
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        flow_msg_t *msg = NULL;
+        int rc = GOT_NOTHING;
+        if (!p->in || !p->given_up || !p->nopen)
+            continue;
+        while (p->nopen &&
+               (rc = flow__node_recv_frame(node, p, 0, p->pull, ZMQ_DONTWAIT,
+                                           &msg)) == GOT_DATA)
+            p->discarded++;
+        flow_msg_destroy(&msg);
+        if (rc < 0)
+            return rc;
+        open |= p->nopen > 0;
+    }
+    return open;
+}
+
+/* Append to node->cb_items, from index `n`, the given-up inputs still
+ * open; returns the new count. */
+int
+flow__node_given_up_items(flow_node_t *node, int n)
+{
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        if (!p->in || !p->given_up || !p->nopen)
+            continue;
+        node->cb_items[n].socket = p->pull;
+        node->cb_items[n].fd = 0;
+        node->cb_items[n].events = ZMQ_POLLIN;
+        node->cb_items[n++].revents = 0;
+    }
+    return n;
+}
+
+/* Wait until socket `sock` is ready for `events` (ZMQ_POLLIN for a
+ * receive, ZMQ_POLLOUT for a send) or a given-up input has something, at
+ * most WAIT_MS. Returns 1, or FLOW_EINTR or a failure. */
+int
+flow__node_wait_with_given_up(flow_node_t *node, void *sock, short events)
+{
+    node->cb_items[0].socket = sock;
+    node->cb_items[0].fd = 0;
+    node->cb_items[0].events = events;
+    node->cb_items[0].revents = 0;
+    int prc = flow__node_poll_for(node, node->cb_items,
+                                  flow__node_given_up_items(node, 1),
+                                  events == ZMQ_POLLOUT);
+    return prc < 0 ? prc : 1;
+}
+
+/* Receive from any open channel of pair port `p`. */
+static int
+recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
+              flow_msg_t **msg_p)
+{
+    for (;;) {
+        int n = 0, rc;
+        if (!p->nopen)
+            return FLOW_EOF;
+        for (unsigned c = 0; c < p->nch; c++) {
+            if (p->ch[c].eos)
+                continue;
+            node->cb_items[n].socket = p->ch[c].sock;
+            node->cb_items[n].fd = 0;
+            node->cb_items[n].events = ZMQ_POLLIN;
+            node->cb_items[n].revents = 0;
+            node->cb_ch[n++] = c;
+        }
+        /* Inputs given up are read meanwhile, and dropped. */
+        int prc = flow__node_poll_input(
+            node, node->cb_items,
+            node->given_up ? flow__node_given_up_items(node, n) : n);
+        if (prc < 0)
+            return prc;
+        if (node->given_up && (rc = flow__node_drop_given_up(node)) < 0)
+            return rc;
+        if (prc == 0)
+            continue;
+        for (int i = 0; i < n; i++) {
+            unsigned c = node->cb_ch[i];
+            if (!(node->cb_items[i].revents & ZMQ_POLLIN))
+                continue;
+            rc = flow__node_recv_frame(node, p, c, p->ch[c].sock, ZMQ_DONTWAIT,
+                                       msg_p);
+            if (rc == GOT_DATA) {
+                if (chan_out)
+                    *chan_out = c;
+                return 0;
+            }
+            if (rc < 0)
+                return rc;
+        }
+    }
+}
+
+int
+flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc;
+
+    if (node->harness)
+        return flow__harness_recv(node->harness, port, true, 0, msg_p);
+    *msg_p = NULL; /* an output only: what it held is not read */
+    if ((rc = flow__node_port_for(node, port, USE_RECV, &p)))
+        return rc;
+    if (p->decl->dir == FLOW_DIR_PAIR)
+        return recv_pair_any(node, p, NULL, msg_p);
+    while (p->nopen && !p->given_up) {
+        /* Inputs given up are read too, and dropped: their producer may
+         * feed this one as well. */
+        int open = node->given_up ? flow__node_drop_given_up(node) : 0;
+        if (open < 0)
+            return open;
+        rc = flow__node_recv_frame(node, p, 0, p->pull, open ? ZMQ_DONTWAIT : 0,
+                                   msg_p);
+        if (rc == GOT_DATA)
+            return 0;
+        if (rc < 0)
+            return rc;
+        if (rc == GOT_NOTHING &&
+            (rc = flow__node_wait_with_given_up(node, p->pull, ZMQ_POLLIN)) < 0)
+            return rc;
+    }
+    return FLOW_EOF;
+}
+
+int
+flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
+                    flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc;
+
+    if (node->harness)
+        return flow__harness_recv(node->harness, port, false, channel, msg_p);
+    *msg_p = NULL; /* an output only: what it held is not read */
+    if ((rc = flow__node_port_for(node, port, USE_RECV, &p)))
+        return rc;
+    if (p->decl->dir != FLOW_DIR_PAIR || channel >= p->nch)
+        return flow__node_port_misuse(
+            node, "receive from channel %u of port '%s'", channel, port);
+    while (!p->ch[channel].eos) {
+        /* Inputs given up are read meanwhile, and dropped. */
+        int open = node->given_up ? flow__node_drop_given_up(node) : 0;
+        if (open < 0)
+            return open;
+        rc = flow__node_recv_frame(node, p, channel, p->ch[channel].sock,
+                                   open ? ZMQ_DONTWAIT : 0, msg_p);
+        if (rc == GOT_DATA)
+            return 0;
+        if (rc < 0)
+            return rc;
+        if (rc == GOT_NOTHING &&
+            (rc = flow__node_wait_with_given_up(node, p->ch[channel].sock,
+                                                ZMQ_POLLIN)) < 0)
+            return rc;
+    }
+    return FLOW_EOF;
+}

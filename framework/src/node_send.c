@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node_send.c: what a node instance sends: data frames balanced over
+ * the consumers of a push output or to one pair channel, blocking at the
+ * high-water mark, and the end markers that close an output.
+ */
+#include <errno.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "node_priv.h"
+
+/* 0 if port `p` carries items of `type`; else FLOW_EPORT, node failed. */
+static int
+check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
+{
+    if (p->decl->type == FLOW_ANY || type == p->decl->type)
+        return 0;
+    return flow__node_port_misuse(
+        node, "send of a %s message on port '%s', which carries %s",
+        flow_type_name(type), p->decl->name, flow_type_name(p->decl->type));
+}
+
+/* The sequence number a message sent on `p` gets when its sender gave
+ * none: the input's in process(); the next of the port's 0, 1, 2, ... from
+ * a source of one instance; else none. */
+static inline uint64_t
+seq_for_send(const flow_node_t *node, rport_t *p, uint64_t seq)
+{
+    if (seq != FLOW_SEQ_NONE)
+        return seq;
+    if (node->processing)
+        return node->cur_seq;
+    return node->auto_seq ? p->next_seq++ : seq;
+}
+
+static int
+check_msg(flow_node_t *node, rport_t *p, flow_msg_t *msg)
+{
+    int rc;
+
+    if (!msg)
+        return flow__node_port_misuse(
+            node, "send of a NULL message on port '%s'", p->decl->name);
+    if ((rc = check_type(node, p, flow_msg_type(msg))))
+        return rc;
+    flow_msg_set_seq(msg, seq_for_send(node, p, flow_msg_seq(msg)));
+    return 0;
+}
+
+
+/* Send `zm` on channel `c` of `p`, blocking. */
+static int
+send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
+{
+    while (zmq_msg_send(zm, p->ch[c].sock, ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno(), open;
+
+        if (e != EAGAIN && e != EINTR) {
+            zmq_msg_close(zm);
+            return flow_node_fail(node, "send on port '%s' failed: %s",
+                                  p->decl->name, zmq_strerror(e));
+        }
+        /* While it waits for room, inputs given up are still read, and
+         * what they bring dropped: their producer may feed the consumer
+         * this send waits for (through another of its outputs). */
+        open = node->given_up ? flow__node_drop_given_up(node) : 0;
+        if (open > 0)
+            open =
+                flow__node_wait_with_given_up(node, p->ch[c].sock, ZMQ_POLLOUT);
+        if (open < 0) {
+            zmq_msg_close(zm);
+            return open;
+        }
+        if (open > 0)
+            continue;
+        /* Bounded waits: a stop signal that arrives between two calls is
+         * seen within WAIT_MS. */
+        if (!flow__interrupted(node)) {
+            /* A send that waits at most WAIT_MS (ZMQ_SNDTIMEO): the
+             * same wait raw libzmq does, without a zmq_poll per try. */
+            uint64_t t0 = node->timed ? wait_clock_ns() : 0;
+            int rc = zmq_msg_send(zm, p->ch[c].sock, 0);
+            if (t0)
+                STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
+            if (rc >= 0)
+                return 0;
+        }
+        if (flow__interrupted(node)) {
+            zmq_msg_close(zm);
+            return FLOW_EINTR;
+        }
+    }
+    return 0;
+}
+
+static int send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm);
+
+/* Send the frame `zm` (consumed) of `items` items and `bytes` bytes on
+ * `channel` of `p` (balanced if < 0), counting it. */
+static inline int
+send_counted(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm,
+             size_t items, size_t bytes)
+{
+    int rc;
+
+    /* The common case first: one open consumer with room. */
+    if (channel >= 0 && !p->ch[channel].out_closed &&
+        zmq_msg_send(zm, p->ch[channel].sock, ZMQ_DONTWAIT) >= 0)
+        p->ch[channel].sent++;
+    else if ((rc = send_zmsg(node, p, channel, zm)))
+        return rc;
+    flow_port_stats_t *st = p->st;
+    if (st) {
+        STAT_ADD(st, out_msgs, 1);
+        STAT_ADD(st, out_items, items);
+        STAT_ADD(st, out_bytes, bytes);
+    }
+    return 0;
+}
+
+static int
+send_frame(flow_node_t *node, rport_t *p, int channel, flow_msg_t **msg_p)
+{
+    zmq_msg_t zm;
+    size_t items, bytes;
+    int rc;
+
+    if ((rc = flow__interrupted(node)) || (rc = check_msg(node, p, *msg_p))) {
+        flow_msg_destroy(msg_p);
+        return rc;
+    }
+    items = flow_msg_count(*msg_p);
+    bytes = flow__msg_to_zmq(msg_p, node->inst, &zm);
+    return send_counted(node, p, channel, &zm, items, bytes);
+}
+
+int
+flow_node_send_i64s(flow_node_t *node, const char *port, const int64_t *items,
+                    size_t n, uint64_t seq)
+{
+    rport_t *p;
+    zmq_msg_t zm;
+    size_t bytes;
+    int rc;
+
+    if (n > UINT32_MAX) {
+        flow_node_fail(node,
+                       "send of %zu items on port '%s': more than a "
+                       "message holds",
+                       n, port);
+        return FLOW_EPROTO;
+    }
+    if (node->harness) {
+        flow_msg_t *msg = flow_msg_new(FLOW_INT64, n);
+        (void)flow_msg_add_i64s(msg, items, n);
+        flow_msg_set_seq(msg, seq);
+        return flow__harness_send(node->harness, port, true, 0, &msg);
+    }
+    if ((rc = flow__node_port_for(node, port, USE_SEND, &p)) ||
+        (rc = flow__interrupted(node)) ||
+        (rc = check_type(node, p, FLOW_INT64)))
+        return rc;
+    bytes = flow__msg_zmq_i64s(&zm, node->inst, items, n,
+                               seq_for_send(node, p, seq));
+    return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, n, bytes);
+}
+
+int
+flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
+                   size_t len)
+{
+    rport_t *p;
+    zmq_msg_t zm;
+    int rc;
+
+    if (node->harness) {
+        flow_node_fail(node, "no raw frames in a harness, port '%s'", port);
+        return FLOW_EPORT;
+    }
+    rc = flow__node_port_for(node, port, USE_SEND, &p);
+    if (rc || (rc = flow__interrupted(node)))
+        return rc;
+    if (zmq_msg_init_size(&zm, len))
+        return flow_node_fail(node, "cannot make a message: %s",
+                              zmq_strerror(zmq_errno()));
+    if (len)
+        memcpy(zmq_msg_data(&zm), frame, len);
+    return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, 0, len);
+}
+
+/* Send `zm` (consumed) on channel `channel` of `p`, or balanced if < 0. */
+static int
+send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
+{
+    int rc;
+
+    if (channel >= 0) {
+        if (p->ch[channel].out_closed) {
+            zmq_msg_close(zm);
+            if (p->nch == 1)
+                return flow__node_port_misuse(
+                    node, "send on port '%s' after its end", p->decl->name);
+            return flow__node_port_misuse(
+                node, "send on port '%s' channel %d after its end",
+                p->decl->name, channel);
+        }
+        if ((rc = send_blocking(node, p, (unsigned)channel, zm)))
+            return rc;
+        p->ch[channel].sent++;
+        return 0;
+    }
+    for (;;) {
+        unsigned open = 0;
+        /* Balance: the next channel with room, round robin. */
+        for (unsigned k = 0; k < p->nch; k++) {
+            unsigned c = (p->rr + k) % p->nch;
+            if (p->ch[c].out_closed)
+                continue;
+            open++;
+            if (zmq_msg_send(zm, p->ch[c].sock, ZMQ_DONTWAIT) >= 0) {
+                p->ch[c].sent++;
+                p->rr = (c + 1) % p->nch;
+                return 0;
+            }
+            if (zmq_errno() != EAGAIN && zmq_errno() != EINTR) {
+                zmq_msg_close(zm);
+                return flow_node_fail(node, "send on port '%s' failed: %s",
+                                      p->decl->name, zmq_strerror(zmq_errno()));
+            }
+        }
+        if (!open) {
+            zmq_msg_close(zm);
+            return flow__node_port_misuse(
+                node, "send on port '%s' after its end", p->decl->name);
+        }
+        /* Every consumer is full: wait until one has room. Inputs given
+         * up are read meanwhile, and dropped (as in send_blocking). */
+        int n = (int)p->nch;
+        if (node->given_up && (rc = flow__node_drop_given_up(node)) < 0) {
+            zmq_msg_close(zm);
+            return rc;
+        }
+        for (unsigned c = 0; c < p->nch; c++) {
+            node->cb_items[c].socket = p->ch[c].sock;
+            node->cb_items[c].fd = 0;
+            node->cb_items[c].events = p->ch[c].out_closed ? 0 : ZMQ_POLLOUT;
+            node->cb_items[c].revents = 0;
+        }
+        if (node->given_up)
+            n = flow__node_given_up_items(node, n);
+        if ((rc = flow__node_poll_for(node, node->cb_items, n, true)) < 0) {
+            zmq_msg_close(zm);
+            return rc;
+        }
+    }
+}
+
+/* A message already sent or destroyed (a copy of its pointer kept): the
+ * node fails; sending or pooling it again would hand one message out twice. */
+static int
+spent(flow_node_t *node, const char *port, flow_msg_t **msg_p)
+{
+    if (!msg_p || !*msg_p || !flow__msg_spent(*msg_p))
+        return 0;
+    *msg_p = NULL;
+    return flow__node_port_misuse(
+        node,
+        "send on port '%s' of a message already sent or "
+        "destroyed (a copy of its pointer kept after "
+        "flow_node_send or flow_msg_destroy)",
+        port ? port : "(null)");
+}
+
+int
+flow_node_send(flow_node_t *node, const char *port, flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc;
+
+    if ((rc = spent(node, port, msg_p)))
+        return rc;
+    if (node->harness)
+        return flow__harness_send(node->harness, port, true, 0, msg_p);
+    if ((rc = flow__node_port_for(node, port, USE_SEND, &p))) {
+        flow_msg_destroy(msg_p);
+        return rc;
+    }
+    return send_frame(node, p, p->nch == 1 ? 0 : -1, msg_p);
+}
+
+int
+flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
+                  flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc;
+
+    if ((rc = spent(node, port, msg_p)))
+        return rc;
+    if (node->harness)
+        return flow__harness_send(node->harness, port, false, channel, msg_p);
+    rc = flow__node_port_for(node, port, USE_SEND, &p);
+    if (!rc && channel >= p->nch)
+        rc = flow__node_port_misuse(node,
+                                    "send on port '%s' to channel %u of %u",
+                                    port, channel, p->nch);
+    if (rc) {
+        flow_msg_destroy(msg_p);
+        return rc;
+    }
+    return send_frame(node, p, (int)channel, msg_p);
+}
+
+static int
+close_channel(flow_node_t *node, rport_t *p, unsigned c)
+{
+    unsigned char eos[FLOW_WIRE_HDR];
+    zmq_msg_t zm;
+
+    if (p->ch[c].out_closed)
+        return 0;
+    flow__msg_encode_eos(node->inst, p->ch[c].sent, eos);
+    zmq_msg_init_size(&zm, sizeof(eos));
+    memcpy(zmq_msg_data(&zm), eos, sizeof(eos));
+    p->ch[c].out_closed = true;
+    return send_blocking(node, p, c, &zm);
+}
+
+int
+flow_node_close(flow_node_t *node, const char *port)
+{
+    rport_t *p;
+    int rc;
+
+    if (node->harness)
+        return flow__harness_close(node->harness, port, true, 0);
+    rc = flow__node_port_for(node, port, USE_CLOSE, &p);
+    for (unsigned c = 0; !rc && c < p->nch; c++)
+        rc = close_channel(node, p, c);
+    return rc;
+}
+
+int
+flow_node_close_to(flow_node_t *node, const char *port, unsigned channel)
+{
+    rport_t *p;
+    int rc;
+
+    if (node->harness)
+        return flow__harness_close(node->harness, port, false, channel);
+    if ((rc = flow__node_port_for(node, port, USE_CLOSE, &p)))
+        return rc;
+    if (channel >= p->nch)
+        return flow__node_port_misuse(
+            node, "close of port '%s' channel %u of %u", port, channel, p->nch);
+    return close_channel(node, p, channel);
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node_wire.c: the sockets of one node instance: its endpoints (ipc in the
+ * run directory, or TCP ports recorded for the rendezvous), the budget of
+ * descriptors they need, binding and connecting.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <zmq.h>
+
+#include "netaddr.h"
+#include "node_priv.h"
+
+int
+flow__endpoint(char *buf, size_t size, const char *run_dir, size_t l,
+               unsigned a, unsigned b)
+{
+    int n;
+
+    if (b == UINT32_MAX)
+        n = snprintf(buf, size, "ipc://%s/%zu.%u", run_dir, l, a);
+    else
+        n = snprintf(buf, size, "ipc://%s/%zu.%u.%u", run_dir, l, a, b);
+    /* The socket path (after "ipc://") must fit in sun_path. */
+    if (n < 0 || (size_t)n >= size || n - 6 >= 108)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static void *
+make_socket(flow_node_t *node, int type, int hwm)
+{
+    void *s = zmq_socket(node->ctx, type);
+    int linger = 0;     /* the exit barrier makes lingering unnecessary */
+    int wait = WAIT_MS; /* blocking calls come back to look at stop flags */
+
+    if (!s)
+        return NULL;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &wait, sizeof(wait));
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &wait, sizeof(wait));
+    return s;
+}
+
+static int
+sock_fail(flow_node_t *node, const rport_t *p, const char *what, const char *ep)
+{
+    int e = zmq_errno();
+
+    if (e == EINTR && flow__stop_hard)
+        return FLOW_EINTR; /* stopped (another failed) while wiring */
+    return flow_node_fail(node, "cannot %s '%s' for port '%s': %s", what, ep,
+                          p->decl->name, zmq_strerror(e));
+}
+
+/* Bind `sock` for endpoint (link, a, b) of port `p`: in the run directory,
+ * or on a TCP port of the kernel's choice; record it for the rendezvous. */
+static int
+bind_endpoint(flow_node_t *node, rport_t *p, void *sock, const char *run_dir,
+              long a, long b)
+{
+    char ep[256];
+    size_t len = sizeof(ep);
+    int n;
+
+    if (flow__net.tcp) {
+        if (flow__tcp_endpoint(ep, sizeof(ep), flow__net.bind_host, "*"))
+            return flow_node_fail(node, "bind address '%s' too long",
+                                  flow__net.bind_host);
+        flow__zmq_ipv6_for(sock, ep);
+        if (zmq_bind(sock, ep))
+            return sock_fail(node, p, "bind", ep);
+        if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) ||
+            flow__endpoint_fix(ep, sizeof(ep),
+                               flow__net.announce ? flow__net.announce
+                                                  : flow__net.bind_host))
+            return flow_node_fail(node, "cannot read the port bound for '%s'",
+                                  p->decl->name);
+    } else {
+        if (flow__endpoint(ep, sizeof(ep), run_dir, p->link_index, (unsigned)a,
+                           b < 0 ? UINT32_MAX : (unsigned)b))
+            return flow_node_fail(node, "run directory path too long");
+        if (zmq_bind(sock, ep))
+            return sock_fail(node, p, "bind", ep);
+    }
+    flow__xgrow((void **)&node->hello, &node->hcap, node->hlen + 300, 1);
+    n = snprintf(node->hello + node->hlen, node->hcap - node->hlen,
+                 "%zu %ld %ld %s\n", p->link_index, a, b, ep);
+    if (n > 0)
+        node->hlen += (size_t)n;
+    return 0;
+}
+
+/* The endpoint (link, a, b) to connect to, into `ep`. */
+static int
+find_endpoint(flow_node_t *node, const char *run_dir, size_t link, long a,
+              long b, char *ep, size_t size)
+{
+    if (!flow__net.tcp)
+        return flow__endpoint(ep, size, run_dir, link, (unsigned)a,
+                              b < 0 ? UINT32_MAX : (unsigned)b);
+    for (size_t i = 0; i < node->ntable; i++) {
+        const ep_rec_t *r = &node->table[i];
+        if (r->link == link && r->a == a && r->b == b) {
+            snprintf(ep, size, "%s", r->ep);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+/*
+ * Make room for this instance's sockets before it creates them: libzmq's
+ * context allows 1023 sockets unless told more (ZMQ_MAX_SOCKETS), and each
+ * socket holds descriptors (its mailbox, a listener if bound, one per
+ * connection): a hub of hundreds of pair links needs several thousand. The
+ * soft limit on open files is raised towards the hard one. Returns 0, or
+ * fails the node naming the limit.
+ */
+int
+flow__node_sockets_budget(flow_node_t *node)
+{
+    const flow_graph_t *g = node->g;
+    size_t nsock = 8, nfd = 64; /* the rendezvous, monitors; the node's own */
+    struct rlimit rl;
+
+    for (size_t i = 0; i < node->nports; i++) {
+        const rport_t *p = &node->ports[i];
+        const flow_glink_t *l = p->link;
+        unsigned a = g->nodes[l->node[0]].instances;
+        unsigned b = g->nodes[l->node[1]].instances;
+
+        if (p->decl->dir == FLOW_DIR_IN) {
+            nsock += 1;
+            nfd += 2 + p->peer->instances; /* mailbox, listener, peers */
+        } else if (p->decl->dir == FLOW_DIR_OUT) {
+            nsock += p->peer->instances;
+            nfd += 2 * (size_t)p->peer->instances; /* mailbox, connection */
+        } else {
+            size_t n = flow__pair_channels(a, b, p->side);
+            nsock += n;
+            nfd += 3 * n; /* mailbox, listener, connection */
+        }
+    }
+    if (nsock > 1000 &&
+        zmq_ctx_set(node->ctx, ZMQ_MAX_SOCKETS, (int)(nsock + 64)) != 0)
+        return flow_node_fail(node,
+                              "needs %zu ZeroMQ sockets, more than libzmq "
+                              "allows (%d)",
+                              nsock, zmq_ctx_get(node->ctx, ZMQ_SOCKET_LIMIT));
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= nfd)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= nfd) {
+        rl.rlim_cur = nfd;
+        if (!setrlimit(RLIMIT_NOFILE, &rl))
+            return 0;
+    }
+    return flow_node_fail(node,
+                          "needs about %zu open files for its %zu sockets, "
+                          "and the limit is %llu (ulimit -n)",
+                          nfd, nsock,
+                          (unsigned long long)(rl.rlim_max == RLIM_INFINITY
+                                                   ? rl.rlim_cur
+                                                   : rl.rlim_max));
+}
+
+/* Create the sockets of every port; bind the bound ones. */
+int
+flow__node_wire_bind(flow_node_t *node, const char *run_dir)
+{
+    const flow_graph_t *g = node->g;
+
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        const flow_glink_t *l = p->link;
+        unsigned a = g->nodes[l->node[0]].instances;
+        unsigned b = g->nodes[l->node[1]].instances;
+
+        if (p->decl->dir == FLOW_DIR_IN) {
+            unsigned np = p->peer->instances;
+            int rc;
+            p->pull = make_socket(node, ZMQ_PULL, l->hwm);
+            if (!p->pull)
+                return sock_fail(node, p, "create a socket", "pull");
+            if ((rc = bind_endpoint(node, p, p->pull, run_dir, node->inst, -1)))
+                return rc;
+            p->rcvd = flow__xcalloc(np, sizeof(*p->rcvd));
+            p->eos = flow__xcalloc(np, 1);
+            p->nopen = np;
+        } else if (p->decl->dir == FLOW_DIR_OUT) {
+            p->nch = p->peer->instances;
+            p->ch = flow__xcalloc(p->nch, sizeof(*p->ch));
+            p->rr = node->inst % p->nch;
+            for (unsigned c = 0; c < p->nch; c++) {
+                p->ch[c].peer = c;
+                p->ch[c].sock = make_socket(node, ZMQ_PUSH, l->hwm);
+                if (!p->ch[c].sock)
+                    return sock_fail(node, p, "create a socket", "push");
+            }
+        } else {
+            p->nch = flow__pair_channels(a, b, p->side);
+            p->ch = flow__xcalloc(p->nch, sizeof(*p->ch));
+            p->nopen = p->nch;
+            for (unsigned c = 0; c < p->nch; c++) {
+                chan_t *ch = &p->ch[c];
+                int rc;
+                ch->peer = flow__pair_peer(a, b, p->side, node->inst, c);
+                /* PAIR does not reconnect: over TCP, DEALER pairs. */
+                ch->sock = make_socket(
+                    node, flow__net.tcp ? ZMQ_DEALER : ZMQ_PAIR, l->hwm);
+                if (!ch->sock)
+                    return sock_fail(node, p, "create a socket", "pair");
+                if (p->side != 0)
+                    continue;
+                if ((rc = bind_endpoint(node, p, ch->sock, run_dir, node->inst,
+                                        ch->peer)))
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Connect the connecting sockets; every bound endpoint exists by now. */
+int
+flow__node_wire_connect(flow_node_t *node, const char *run_dir)
+{
+    char ep[256];
+
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+
+        if (p->decl->dir == FLOW_DIR_IN)
+            continue;
+        for (unsigned c = 0; c < p->nch; c++) {
+            chan_t *ch = &p->ch[c];
+            int rc;
+            if (p->decl->dir == FLOW_DIR_OUT)
+                rc = find_endpoint(node, run_dir, p->link_index, c, -1, ep,
+                                   sizeof(ep));
+            else if (p->side == 1)
+                rc = find_endpoint(node, run_dir, p->link_index, ch->peer,
+                                   node->inst, ep, sizeof(ep));
+            else
+                continue;
+            if (rc)
+                return flow_node_fail(node, "no endpoint for link '%s'",
+                                      p->link->text);
+            /* A graceful stop's signal may interrupt it: connect again
+             * (a hard stop ends the node in sock_fail). */
+            flow__zmq_ipv6_for(ch->sock, ep);
+            while ((rc = zmq_connect(ch->sock, ep)) && zmq_errno() == EINTR &&
+                   !flow__stop_hard)
+                ;
+            if (rc)
+                return sock_fail(node, p, "connect to", ep);
+        }
+    }
+    return 0;
+}
