@@ -106,6 +106,20 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                         const char *rendezvous, const char *bind,
                         flow_diag_t *diag)
 {
+    flow_run_opts_t opts = { .bind = bind };
+
+    return flow_graph_run_instance_opts(graph, node, inst, rendezvous, &opts,
+                                        diag);
+}
+
+int
+flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
+                             unsigned inst, const char *rendezvous,
+                             const flow_run_opts_t *opts, flow_diag_t *diag)
+{
+    const char *bind = opts ? opts->bind : NULL;
+    int log_level =
+        opts && opts->log_level > 0 ? opts->log_level - 1 : (int)FLOW_LOG_INFO;
     long n = flow__graph_find_node(graph, node);
     static char addr[512], rdv_addr[600], announce[512];
     const char *shown = NULL; /* the address advertised for a wildcard */
@@ -185,7 +199,7 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         signal(SIGPIPE, SIG_DFL);
         flow__node_signals_install();
         flow__node_signals_unblock(); /* whatever the caller blocked */
-        flow__node_set_logging(FLOW_LOG_INFO, false);
+        flow__node_set_logging(log_level, false);
         flow__node_set_net(true, bind && *bind ? bind : "*", shown, rendezvous,
                            true);
         _exit(flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL));

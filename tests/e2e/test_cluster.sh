@@ -1152,9 +1152,51 @@ tcp_cancel() {
     fi
 }
 
+# --log-level and --quiet reach the node of an --instance (it logged at
+# info whatever they said): seg:0 with --log-level debug says what it
+# sieves, seg:1 without says nothing below info, and main:0 with --quiet
+# nothing at all.
+tcp_instance_log_level() {
+    local args=(--set limit=1000000 --set segments=2 --set output=count)
+    local what="tcp: --instance with --log-level debug / --quiet: the node logs as asked"
+    local rc pids=() inst bad="" opts
+    if ! start_rendezvous loglevel 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
+        fail "$what: the rendezvous printed no address"
+        return
+    fi
+    for inst in main:0 seg:0 seg:1 out:0; do
+        case $inst in
+        seg:0) opts=(--log-level debug) ;;
+        main:0) opts=(--quiet) ;;
+        *) opts=() ;;
+        esac
+        "$FLOWRUN" "$SIEVE" "${args[@]}" "${opts[@]}" --instance $inst \
+            --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+            >"$W/loglevel-${inst/:/-}.out" 2>"$W/loglevel-${inst/:/-}.err" &
+        pids+=($!)
+        BG_PIDS+=($!)
+    done
+    wait "$RV_PID"
+    rc=$?
+    for inst in 0 1 2 3; do
+        wait "${pids[$inst]}" || bad="$bad $inst:$?"
+    done
+    if [ $rc = 0 ] && [ -z "$bad" ] &&
+        [ "$(cat "$W/loglevel-out-0.out")" = 78498 ] &&
+        grep -q '^seg\[0\] (pid [0-9]*) debug: sieving \[' "$W/loglevel-seg-0.err" &&
+        ! grep -q 'debug:' "$W/loglevel-seg-1.err" &&
+        ! grep -q . "$W/loglevel-main-0.err"; then
+        pass "$what"
+    else
+        fail "$what: rendezvous $rc, instances:${bad:- 0}"
+        show "$W/loglevel.err" "$W"/loglevel-*.err "$W/loglevel-out-0.out"
+    fi
+}
+
 # Before the start: unreachable, refused, late and auto-sized instances.
 part_tcp_start() {
     tcp_cancel
+    tcp_instance_log_level
     tcp_rendezvous_timeout
     tcp_late_instance
     tcp_auto_instances
@@ -1313,8 +1355,15 @@ part_slurm() {
 
     slurm_run slurm-sieve "slurm: sieve limit=1e8 count, 4 segments (14 chunks)" sieve \
         "$SIEVE" "${SIEVE_ARGS[@]}" --launcher slurm
-    slurm_run slurm-sievelist "slurm: sieve limit=2e5 list, 3 segments" sievelist \
-        "$SIEVE" "${SIEVE_LIST_ARGS[@]}" --launcher slurm
+    slurm_run slurm-sievelist "slurm: sieve limit=2e5 list, 3 segments, --log-level debug" sievelist \
+        "$SIEVE" "${SIEVE_LIST_ARGS[@]}" --launcher slurm --log-level debug
+    # The level reaches the tasks' nodes (their lines come through srun).
+    if grep -q '^seg\[[0-9]\] (pid [0-9]*) debug: sieving \[' "$W/slurm-sievelist.err"; then
+        pass "slurm: --log-level debug reaches the nodes of the tasks"
+    else
+        fail "slurm: --log-level debug reaches the nodes of the tasks: no debug line of seg"
+        show "$W/slurm-sievelist.err"
+    fi
     slurm_run slurm-palin "slurm: palindromes workers=3" palin \
         "$PALIN" "${PALIN_ARGS[@]}" --launcher slurm
     # The rendezvous on IPv6 loopback: the tasks reach it, and each other,

@@ -1604,6 +1604,48 @@ test_observe_options(void **unused)
 }
 
 /*
+ * --quiet silences the nodes' log lines too, not only flowrun's, unless
+ * --log-level asks for them; --log-level error alone does as before.
+ * Fixture quitearly takes 7 of range's messages and returns: the framework
+ * discards the rest with a warning, the only line of a successful run.
+ */
+static void
+test_observe_quiet_nodes(void **unused)
+{
+    static const struct {
+        const char *opt1, *opt2;
+        bool warned;
+    } cases[] = {
+        { NULL, NULL, true },
+        { "--quiet", NULL, false },
+        { "--log-level", "error", false },
+        { "--quiet", "--log-level=warning", true },
+        { "--log-level=info", "--quiet", true },
+    };
+    const char *text = "[graph]\nname = head\n"
+                       "[src]\ntype = range\ncount = 3000\n"
+                       "[h]\ntype = quitearly\ntake = 7\n"
+                       "[links]\npush = src.out -> h.in batch=10 hwm=2\n";
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        tu_result_t r;
+        int status =
+            tu_run_graph(&r, 60, text, "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR,
+                         "--no-progress", cases[i].opt1, cases[i].opt2, NULL);
+        if (status != 0 ||
+            (strstr(r.err, "warning: discarded ") != NULL) != cases[i].warned ||
+            (!cases[i].warned && r.err[0])) {
+            fprintf(stderr, "%s %s: exit %d, stderr:\n%s\n",
+                    cases[i].opt1 ? cases[i].opt1 : "(none)",
+                    cases[i].opt2 ? cases[i].opt2 : "", status, r.err);
+            fail();
+        }
+        tu_result_release(&r);
+    }
+}
+
+/*
  * The stderr relay passes on every byte a node writes, in lines of at most
  * PIPE_BUF bytes (4 KiB) with the "node[i] (pid P) " prefix, each one write
  * that no other writer to the same pipe can cut: a line written in pieces that
@@ -1756,6 +1798,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_piped),
+        cmocka_unit_test(test_observe_quiet_nodes),
         cmocka_unit_test(test_observe_stderr_relay),
         cmocka_unit_test(test_observe_stderr_held),
     };

@@ -95,7 +95,8 @@ help(FILE *out)
           "                         terminal and --quiet is not given)\n"
           "  --log-level LEVEL      error, warning, info (default) or debug;\n"
           "                         a node's log_level key overrides it\n"
-          "  --quiet                no messages but errors\n"
+          "  --quiet                no messages but errors (nodes' too,\n"
+          "                         unless --log-level is given)\n"
           "\n"
           "Across machines (docs/cluster.md):\n"
           "  --transport tcp        links over TCP instead of ipc\n"
@@ -188,14 +189,15 @@ error_diag(const flow_diag_t *diag)
     return 2;
 }
 
+static const char *const level_names[] = { "error", "warning", "info",
+                                           "debug" };
+
 /* Parse a --log-level name into flow_log_level_t + 1 (0 on error). */
 static int
 parse_log_level(const char *s)
 {
-    static const char *const names[] = { "error", "warning", "info", "debug" };
-
     for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i]))
+        if (!strcmp(s, level_names[i]))
             return i + 1;
     if (!strcmp(s, "warn"))
         return FLOW_LOG_WARN + 1;
@@ -264,7 +266,7 @@ env_unsigned(const char *name, unsigned *out)
  * heterogeneous step (flow_graph_slurm_task). */
 static int
 run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
-               const char *bind)
+               const flow_run_opts_t *ro)
 {
     unsigned task, ntasks, inst;
     const char *node;
@@ -291,7 +293,7 @@ run_slurm_task(flow_graph_t *g, const char *rendezvous, const char *instance,
                 task, ntasks, flow_graph_name(g), flow_graph_process_count(g));
         return 2;
     }
-    status = flow_graph_run_instance(g, node, inst, rendezvous, bind, &diag);
+    status = flow_graph_run_instance_opts(g, node, inst, rendezvous, ro, &diag);
     if (status == 2 && diag.msg[0])
         error_diag(&diag);
     return status;
@@ -635,6 +637,8 @@ main(int argc, char **argv)
         flow_registry_destroy(&reg);
         return early ? early : stdout_status(0);
     }
+    if (ro.quiet && !ro.log_level)
+        ro.log_level = FLOW_LOG_ERROR + 1; /* the nodes' lines too */
     flow_registry_add_path_list(reg, getenv("FLOW_PLUGIN_PATH"));
     add_builtin_path(reg);
 
@@ -757,7 +761,7 @@ main(int argc, char **argv)
         progress = !ro.quiet && isatty(STDERR_FILENO) && !stdout_on_stderr();
     ro.progress = progress;
     if (slurm_task) {
-        status = run_slurm_task(g, rendezvous, instance, ro.bind);
+        status = run_slurm_task(g, rendezvous, instance, &ro);
         flow_graph_destroy(&g);
         flow_registry_destroy(&reg);
         return status;
@@ -793,8 +797,8 @@ main(int argc, char **argv)
             inst = (unsigned)ul;
             memcpy(node, instance, (size_t)(colon - instance));
             node[colon - instance] = '\0';
-            status = flow_graph_run_instance(g, node, inst, rendezvous, ro.bind,
-                                             &diag);
+            status = flow_graph_run_instance_opts(g, node, inst, rendezvous,
+                                                  &ro, &diag);
             if (status == 2 && diag.msg[0])
                 error_diag(&diag);
         }
@@ -806,7 +810,7 @@ main(int argc, char **argv)
         rc = flow_graph_serve(g, ro.bind ? ro.bind : "*", stdout, &ro, &signo);
     } else if (slurm) {
         char exe[PATH_MAX], graph[PATH_MAX];
-        const char *prefix[2 * MAX_SETS + 2 * 64 + 4];
+        const char *prefix[2 * MAX_SETS + 2 * 64 + 6];
         size_t np = 0;
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n <= 0 || !realpath(argv[optind], graph)) {
@@ -825,6 +829,10 @@ main(int argc, char **argv)
         for (size_t i = 0; i < npaths; i++) {
             prefix[np++] = "--plugin-path";
             prefix[np++] = paths[i];
+        }
+        if (ro.log_level) { /* the tasks' nodes log as asked here */
+            prefix[np++] = "--log-level";
+            prefix[np++] = level_names[ro.log_level - 1];
         }
         prefix[np] = NULL;
         rc = flow_graph_run_slurm(g, &ro, prefix, &signo);

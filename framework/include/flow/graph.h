@@ -208,6 +208,19 @@ FLOW_EXPORT int flow_graph_run_instance(flow_graph_t *graph, const char *node,
                                         const char *bind, flow_diag_t *diag);
 
 /*
+ * flow_graph_run_instance with options: `opts` (borrowed, NULL: all zero)
+ * gives `bind` and `log_level`, the level of the node's log lines (0:
+ * FLOW_LOG_INFO; a node's log_level key overrides it, as in
+ * flow_graph_run). The other fields are the rendezvous's or the local
+ * launcher's, and are not looked at. Returns as flow_graph_run_instance.
+ */
+FLOW_EXPORT int flow_graph_run_instance_opts(flow_graph_t *graph,
+                                             const char *node, unsigned inst,
+                                             const char *rendezvous,
+                                             const flow_run_opts_t *opts,
+                                             flow_diag_t *diag);
+
+/*
  * Run the rendezvous of `graph` alone: bind on `bind` ("ADDR", TCP port of
  * the kernel's choice), print its address "tcp://ADDR:PORT" and a newline
  * to `announce`, then serve the instances started elsewhere until every one
