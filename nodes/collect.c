@@ -819,13 +819,20 @@ collect_finish(flow_node_t *node, void *state)
             if (rc < 0)
                 return rc;
         }
-        flow_node_log(node, FLOW_LOG_WARN,
-                      "order=input: %llu messages never came (the first: "
-                      "number %llu), and the messages after it waited in "
-                      "memory until the end: the run was stopped before its "
-                      "end, or a node upstream sent nothing for some inputs "
-                      "(it should send an empty message)",
-                      (unsigned long long)missing, (unsigned long long)first);
+        if (flow_node_input_cut(node, "in")) /* what a stop leaves */
+            flow_node_log(node, FLOW_LOG_INFO,
+                          "order=input: %llu messages never came (the first: "
+                          "number %llu): the run was stopped before its end",
+                          (unsigned long long)missing,
+                          (unsigned long long)first);
+        else
+            flow_node_log(node, FLOW_LOG_WARN,
+                          "order=input: %llu messages never came (the first: "
+                          "number %llu), and the messages after it waited in "
+                          "memory until the end: a node upstream sent nothing "
+                          "for some inputs (it should send an empty message)",
+                          (unsigned long long)missing,
+                          (unsigned long long)first);
     }
     if (s->mode == COLLECT_COUNT) {
         char line[32];

@@ -41,6 +41,7 @@ typedef struct hport {
     unsigned nch;
     queue_t in;        /* input or pair: messages for the node */
     bool in_closed;    /* input or pair: ended by the test */
+    bool cut;          /* input or pair: ended as cut short by a stop */
     bool given_up;     /* input: flow_node_close_input */
     queue_t out;       /* output or pair: messages the node sent */
     bool *out_closed;  /* output or pair: per channel, ended by the node */
@@ -391,6 +392,16 @@ flow_harness_close(flow_harness_t *h, const char *port)
         return FLOW_EPORT;
     p->in_closed = true;
     return 0;
+}
+
+int
+flow_harness_close_cut(flow_harness_t *h, const char *port)
+{
+    int rc = flow_harness_close(h, port);
+
+    if (rc == 0)
+        find_port(h, port)->cut = true;
+    return rc;
 }
 
 int
@@ -814,6 +825,15 @@ flow__harness_close_input(struct flow_harness *h, const char *port)
     while ((msg = queue_take(&p->in, -1, NULL)))
         flow_msg_destroy(&msg);
     return 0;
+}
+
+bool
+flow__harness_input_cut(const struct flow_harness *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    return p && p->decl->dir != FLOW_DIR_OUT && p->cut &&
+           queue_len(&p->in) == 0;
 }
 
 bool

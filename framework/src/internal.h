@@ -50,11 +50,14 @@ const char *flow__code_text(int rc, char *buf, size_t size);
 #define FLOW_WIRE_MAGIC 0x31574c46u /* "FLW1" */
 #define FLOW_WIRE_HDR   24
 enum { FLOW_FRAME_DATA = 1, FLOW_FRAME_EOS = 2 };
+/* End-of-stream flags, in the item count field of the frame. */
+enum { FLOW_EOS_CUT = 1 }; /* the stream was cut short by a graceful stop */
 
 typedef struct flow_frame_info {
     int kind;       /* FLOW_FRAME_DATA or FLOW_FRAME_EOS */
     uint32_t src;   /* sender instance */
     uint64_t count; /* EOS: data messages the sender sent on this pipe */
+    bool cut;       /* EOS: the stream was cut short (FLOW_EOS_CUT) */
     size_t items;   /* data: the frame's items */
     size_t bytes;   /* data: the frame's length */
 } flow_frame_info_t;
@@ -123,8 +126,10 @@ struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
 int flow__msg_from_slot(flow_msg_t **msg_p, size_t len, flow_frame_info_t *info,
                         char *why, size_t whylen);
 
-/* Encode an end-of-stream frame from `src` after `sent` data frames. */
-void flow__msg_encode_eos(uint32_t src, uint64_t sent, unsigned char *frame);
+/* Encode an end-of-stream frame from `src` after `sent` data frames,
+ * saying whether the stream was `cut` short by a graceful stop. */
+void flow__msg_encode_eos(uint32_t src, uint64_t sent, bool cut,
+                          unsigned char *frame);
 
 /*
  * Decode the `len` bytes at `frame` (borrowed). On a data frame stores a new
@@ -452,9 +457,9 @@ struct flow_harness;
 /*
  * Create a node for harness `h` (borrowed): instance `inst` of node `gn`
  * (borrowed; name, instances and desc are used). flow_node_send, _send_to,
- * _recv, _recv_from, _close, _close_to, _channels and _batch on it call the
- * flow__harness_* functions below instead of using sockets. Caller owns the
- * node and must flow__node_destroy_harness it.
+ * _recv, _recv_from, _close, _close_to, _input_cut, _channels and _batch on
+ * it call the flow__harness_* functions below instead of using sockets.
+ * Caller owns the node and must flow__node_destroy_harness it.
  */
 flow_node_t *flow__node_new_harness(struct flow_harness *h,
                                     const flow_gnode_t *gn, unsigned inst);
@@ -490,6 +495,10 @@ int flow__harness_recv(struct flow_harness *h, const char *port, bool any,
 
 /* As flow_node_close_input. */
 int flow__harness_close_input(struct flow_harness *h, const char *port);
+
+/* As flow_node_input_cut: the test ended the port with
+ * flow_harness_close_cut, and the node has taken its last message. */
+bool flow__harness_input_cut(const struct flow_harness *h, const char *port);
 
 /* As flow_node_close (`all`) or flow_node_close_to (`channel`). */
 int flow__harness_close(struct flow_harness *h, const char *port, bool all,

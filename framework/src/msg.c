@@ -3,9 +3,10 @@
  * msg.c: typed message batches and their wire format.
  *
  * A frame is a 24-byte header (magic, kind, item type, sender instance, item
- * count, sequence number or, for end-of-stream, the number of data frames
- * sent) followed by the payload: int64 items, raw bytes, or for words the
- * end offset of each word (uint32) and then the words, each NUL-terminated.
+ * count or, for end-of-stream, its flags (FLOW_EOS_CUT), sequence number
+ * or, for end-of-stream, the number of data frames sent) followed by the
+ * payload: int64 items, raw bytes, or for words the end offset of each word
+ * (uint32) and then the words, each NUL-terminated.
  * The message keeps its payload right after room for the header, so int64
  * and byte messages are sent without a copy.
  */
@@ -686,9 +687,10 @@ flow__msg_encode(flow_msg_t **msg_p, uint32_t src, void **frame, size_t *len)
 }
 
 void
-flow__msg_encode_eos(uint32_t src, uint64_t sent, unsigned char *frame)
+flow__msg_encode_eos(uint32_t src, uint64_t sent, bool cut,
+                     unsigned char *frame)
 {
-    put_header(frame, FLOW_FRAME_EOS, 0, src, 0, sent);
+    put_header(frame, FLOW_FRAME_EOS, 0, src, cut ? FLOW_EOS_CUT : 0, sent);
 }
 
 static int
@@ -777,6 +779,7 @@ frame_check(const unsigned char *f, size_t len, flow_frame_info_t *info,
             return bad(why, whylen, "int64 frame length does not match count");
         info->kind = FLOW_FRAME_DATA;
         info->count = 0;
+        info->cut = false;
         info->items = v->count;
         info->bytes = len;
         v->type = FLOW_INT64;
@@ -798,14 +801,16 @@ frame_check(const unsigned char *f, size_t len, flow_frame_info_t *info,
     v->olen = 0;
     plen = len - FLOW_WIRE_HDR;
     if (f[4] == FLOW_FRAME_EOS) {
-        if (plen != 0 || v->count != 0 || f[5] != 0)
+        if (plen != 0 || (v->count & ~(uint32_t)FLOW_EOS_CUT) || f[5] != 0)
             return bad(why, whylen, "malformed end-of-stream frame");
         info->count = v->seq;
+        info->cut = v->count & FLOW_EOS_CUT;
         return 0;
     }
     if (f[4] != FLOW_FRAME_DATA)
         return bad(why, whylen, "unknown frame kind");
     info->count = 0;
+    info->cut = false;
     info->items = v->count;
     info->bytes = len;
     switch (f[5]) {

@@ -176,6 +176,7 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         p->eos[c] = 1;
     else
         p->ch[c].eos = true;
+    p->cut |= info.cut;
     p->nopen--;
     return GOT_EOS;
 }
@@ -394,4 +395,15 @@ flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
             return rc;
     }
     return FLOW_EOF;
+}
+
+bool
+flow_node_input_cut(const flow_node_t *node, const char *port)
+{
+    const rport_t *p;
+
+    if (node->harness)
+        return flow__harness_input_cut(node->harness, port);
+    p = flow__node_find_port(node, port);
+    return p && p->decl->dir != FLOW_DIR_OUT && p->cut;
 }

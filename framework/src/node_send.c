@@ -312,6 +312,24 @@ flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
     return send_frame(node, p, (int)channel, msg_p);
 }
 
+/*
+ * Whether the streams `node` ends now are cut short: its work ended at a
+ * graceful stop (or it ends one itself, from run(), after being told to
+ * stop), or a stream it reads was cut (an input it gave up excepted: it
+ * wanted no more of that one).
+ */
+static bool
+streams_cut(const flow_node_t *node)
+{
+    if (node->stopped || (!node->closing && flow__stop_soft &&
+                          (node->is_source || node->may_stop)))
+        return true;
+    for (size_t i = 0; i < node->nports; i++)
+        if (node->ports[i].cut && !node->ports[i].given_up)
+            return true;
+    return false;
+}
+
 static int
 close_channel(flow_node_t *node, rport_t *p, unsigned c)
 {
@@ -320,7 +338,7 @@ close_channel(flow_node_t *node, rport_t *p, unsigned c)
 
     if (p->ch[c].out_closed)
         return 0;
-    flow__msg_encode_eos(node->inst, p->ch[c].sent, eos);
+    flow__msg_encode_eos(node->inst, p->ch[c].sent, streams_cut(node), eos);
     zmq_msg_init_size(&zm, sizeof(eos));
     memcpy(zmq_msg_data(&zm), eos, sizeof(eos));
     p->ch[c].out_closed = true;

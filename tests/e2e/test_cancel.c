@@ -332,6 +332,72 @@ test_cancel_given_up_while_waiting(void **unused)
 }
 
 /*
+ * A node that zips two streams (fixture zip: a[i] + b[i], a failure when
+ * their lengths differ) behind a collect with a limit: its two endless
+ * sources are stopped at different points, and the node, asking
+ * flow_node_input_cut, takes the difference for what the stop left: exit
+ * 0, the first sums. It failed ("inputs of different lengths") when it
+ * could not tell. Also with a process node between each source and the
+ * zip (fault, action none: its output is cut because its input was), and the
+ * controls: streams of different lengths that end by themselves still fail
+ * the node; equal ones do not.
+ */
+static void
+test_cancel_zip_cut(void **unused)
+{
+    /* Each source straight to the zip, or each through a process node of
+     * its own (the zip then hears of the cut from f and g only). */
+    static const char *const mids[][2] = {
+        { "", "push = x.out -> z.a batch=7\npush = y.out -> z.b batch=5\n" },
+        { "[f]\ntype = fault\naction = none\n"
+          "[g]\ntype = fault\naction = none\n",
+          "push = x.out -> f.in batch=7\npush = f.out -> z.a\n"
+          "push = y.out -> g.in batch=5\npush = g.out -> z.b\n" },
+    };
+    char text[1024], want[128];
+    size_t len = 0;
+
+    (void)unused;
+    for (int i = 0; i < 5; i++) /* the oracle: i + (100 + i) */
+        len += (size_t)snprintf(want + len, sizeof(want) - len, "%d\n",
+                                100 + 2 * i);
+    for (size_t m = 0; m < 2; m++) {
+        snprintf(text, sizeof(text),
+                 "[x]\ntype = range\ncount = 1e18\n"
+                 "[y]\ntype = range\nstart = 100\ncount = 1e18\n"
+                 "%s"
+                 "[z]\ntype = zip\n"
+                 "[out]\ntype = collect\nlimit = 5\n"
+                 "[links]\n%s"
+                 "push = z.out -> out.in\n",
+                 mids[m][0], mids[m][1]);
+        expect_quiet_runs(text, true, want);
+    }
+
+    /* Controls: lengths that differ at their natural end fail the node. */
+    tu_result_t r;
+    int status =
+        run_fixture_graph(&r, "ipc",
+                          "[x]\ntype = range\ncount = 10\n"
+                          "[y]\ntype = range\ncount = 12\n"
+                          "[z]\ntype = zip\n"
+                          "[out]\ntype = collect\nmode = count\n"
+                          "[links]\npush = x.out -> z.a\npush = y.out -> z.b\n"
+                          "push = z.out -> out.in\n");
+    assert_int_equal(status, 1);
+    tu_assert_contains(r.err, "inputs of different lengths: a 10 items, b 12");
+    tu_result_release(&r);
+    expect_quiet_runs("[x]\ntype = range\ncount = 100000\n"
+                      "[y]\ntype = range\nstart = 7\ncount = 100000\n"
+                      "[z]\ntype = zip\n"
+                      "[out]\ntype = collect\nmode = count\n"
+                      "[links]\npush = x.out -> z.a batch=3\n"
+                      "push = y.out -> z.b batch=1000\n"
+                      "push = z.out -> out.in\n",
+                      true, "100000\n");
+}
+
+/*
  * As test_cancel_given_up_while_waiting, with two instances of k: x's
  * "out" has two consumers, and flow_node_send balances across them, a wait
  * of its own for a consumer with room. That wait too must read and drop
@@ -656,6 +722,7 @@ main(void)
         cmocka_unit_test(test_cancel_given_up_still_drained),
         cmocka_unit_test(test_cancel_given_up_while_waiting),
         cmocka_unit_test(test_cancel_given_up_balanced_send),
+        cmocka_unit_test(test_cancel_zip_cut),
         cmocka_unit_test(test_cancel_given_up_burst),
         cmocka_unit_test(test_cancel_dropped_counted),
         cmocka_unit_test(test_cancel_given_up_malformed),

@@ -143,7 +143,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned char eos[FLOW_WIRE_HDR];
         if (msg || size != FLOW_WIRE_HDR)
             abort();
-        flow__msg_encode_eos(info.src, info.count, eos);
+        flow__msg_encode_eos(info.src, info.count, info.cut, eos);
         if (memcmp(eos, frame, FLOW_WIRE_HDR))
             abort();
         free(frame);

@@ -117,9 +117,11 @@ main(int argc, char **argv)
     b = put_msg("bytes_seq", m, UINT32_MAX, &blen);
 
     /* End of stream. */
-    flow__msg_encode_eos(0, 0, eos);
+    flow__msg_encode_eos(0, 0, false, eos);
     put("eos_zero", eos, sizeof(eos));
-    flow__msg_encode_eos(4, 123456789012u, eos);
+    flow__msg_encode_eos(2, 77, true, eos);
+    put("eos_cut", eos, sizeof(eos));
+    flow__msg_encode_eos(4, 123456789012u, false, eos);
     put("eos_count", eos, sizeof(eos));
 
     /* Malformed: one decoder check each. */
@@ -130,7 +132,7 @@ main(int argc, char **argv)
     put_patched("bad_type", i64, i64len, 5, 4);
     put("bad_int64_length", i64, i64len - 1);
     put_patched("bad_eos_type", eos, sizeof(eos), 5, 1);
-    put_patched("bad_eos_count", eos, sizeof(eos), 12, 1);
+    put_patched("bad_eos_count", eos, sizeof(eos), 12, 2); /* no such flag */
     put_patched("bad_bytes_count", b, blen, 12, 10);
     /* words: first offset 0, a terminator replaced, trailing byte. */
     put_patched("bad_words_offset", w, wlen, FLOW_WIRE_HDR, 0);

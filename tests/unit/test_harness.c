@@ -515,6 +515,53 @@ test_harness_recv_given_up(void **state)
     flow_harness_destroy(&h);
 }
 
+#include "../fixtures/nodes/zip.c"
+
+/* flow_harness_close_cut: a stream ended as cut short by a stop. The zip
+ * fixture adds a and b item by item and fails on different lengths unless
+ * an input was cut (flow_node_input_cut): with b cut it ends with the sums
+ * it could make; with b ended plainly it fails. */
+static void
+test_harness_close_cut(void **state)
+{
+    const int64_t a[] = { 1, 2, 3 }, b[] = { 10, 20 };
+
+    (void)state;
+    for (int cut = 0; cut < 2; cut++) {
+        flow_harness_t *h = flow_harness_new(&flow_node_zip, NULL, 0, NULL);
+        int64_t *got;
+        size_t n;
+
+        assert_non_null(h);
+        assert_int_equal(flow_harness_push_i64s(h, "a", a, 3, FLOW_SEQ_NONE),
+                         0);
+        assert_int_equal(flow_harness_push_i64s(h, "b", b, 2, FLOW_SEQ_NONE),
+                         0);
+        assert_int_equal(flow_harness_close(h, "a"), 0);
+        assert_int_equal(cut ? flow_harness_close_cut(h, "b")
+                             : flow_harness_close(h, "b"),
+                         0);
+        if (cut) {
+            assert_int_equal(flow_harness_run(h), 0);
+            assert_null(flow_harness_error(h));
+            got = flow_harness_pull_i64s(h, "out", &n);
+            assert_non_null(got);
+            assert_int_equal(n, 2);
+            assert_int_equal(got[0], 11);
+            assert_int_equal(got[1], 22);
+            free(got);
+        } else {
+            assert_int_equal(flow_harness_run(h), FLOW_ENODE);
+            assert_string_equal(flow_harness_error(h),
+                                "inputs of different lengths: a 3 items, b 2");
+        }
+        assert_true(flow_harness_done(h));
+        assert_int_equal(flow_harness_close_cut(h, "out"), FLOW_EPORT);
+        assert_int_equal(flow_harness_close_cut(h, "nope"), FLOW_EPORT);
+        flow_harness_destroy(&h);
+    }
+}
+
 /* ---- giveb: forwards a and b; gives b up on its first message on a ---- */
 
 static const flow_port_t giveb_ports[] = {
@@ -817,6 +864,7 @@ main(void)
         cmocka_unit_test(test_harness_check),
         cmocka_unit_test(test_harness_recv_given_up),
         cmocka_unit_test(test_harness_given_up_dropped),
+        cmocka_unit_test(test_harness_close_cut),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),
     };

@@ -1107,7 +1107,7 @@ recv_slot_reuse(const char *endpoint)
             flow__msg_to_zmq(&w, 3, &zm);
         } else {
             assert_int_equal(zmq_msg_init_size(&zm, FLOW_WIRE_HDR), 0);
-            flow__msg_encode_eos(3, i, zmq_msg_data(&zm));
+            flow__msg_encode_eos(3, i, false, zmq_msg_data(&zm));
         }
         assert_true(zmq_msg_send(&zm, tx, 0) >= 0);
 
@@ -1441,7 +1441,7 @@ test_msg_eos(void **state)
     char why[64];
 
     (void)state;
-    flow__msg_encode_eos(6, 123456789012u, raw);
+    flow__msg_encode_eos(6, 123456789012u, false, raw);
     want = build(FLOW_FRAME_EOS, 0, 6, 0, 123456789012u, NULL, 0);
     f.len = sizeof(raw);
     f.data = malloc(f.len);
@@ -1455,13 +1455,35 @@ test_msg_eos(void **state)
     frame_free(&f);
     frame_free(&want);
 
-    flow__msg_encode_eos(0, 0, raw);
+    flow__msg_encode_eos(0, 0, false, raw);
     f.len = sizeof(raw);
     f.data = malloc(f.len);
     memcpy(f.data, raw, f.len);
     assert_int_equal(decode(&f, &msg, &info, why, sizeof(why)), 0);
     assert_true(info.count == 0);
+    assert_false(info.cut);
     frame_free(&f);
+
+    /* Cut short by a stop: flag 1 in the item count field, nothing else. */
+    flow__msg_encode_eos(2, 77, true, raw);
+    want = build(FLOW_FRAME_EOS, 0, 2, 1, 77, NULL, 0);
+    f.len = sizeof(raw);
+    f.data = malloc(f.len);
+    memcpy(f.data, raw, f.len);
+    assert_frame_equal(&f, &want);
+    assert_int_equal(decode(&f, &msg, &info, why, sizeof(why)), 0);
+    assert_int_equal(info.kind, FLOW_FRAME_EOS);
+    assert_int_equal(info.src, 2);
+    assert_true(info.count == 77);
+    assert_true(info.cut);
+    frame_free(&f);
+    frame_free(&want);
+    want = build(FLOW_FRAME_DATA, FLOW_INT64, 2, 0, 0, NULL, 0);
+    assert_int_equal(decode(&want, &msg, &info, why, sizeof(why)), 0);
+    assert_false(info.cut); /* a data frame is never cut */
+    flow_msg_destroy(&msg);
+    frame_free(&want);
+    msg = (flow_msg_t *)(uintptr_t)1;
 
     /* Malformed end-of-stream frames. */
     want = build(FLOW_FRAME_EOS, 0, 1, 0, 5, "x", 1);
@@ -1469,6 +1491,9 @@ test_msg_eos(void **state)
     frame_free(&want);
     want = build(FLOW_FRAME_EOS, 0, 1, 3, 5, NULL, 0);
     assert_bad(&want, "eos with a count");
+    frame_free(&want);
+    want = build(FLOW_FRAME_EOS, 0, 1, 2, 5, NULL, 0);
+    assert_bad(&want, "eos with an unknown flag");
     frame_free(&want);
     want = build(FLOW_FRAME_EOS, FLOW_INT64, 1, 0, 5, NULL, 0);
     assert_bad(&want, "eos with an item type");

@@ -401,6 +401,22 @@ FLOW_EXPORT int flow_node_close_to(flow_node_t *node, const char *port,
  */
 FLOW_EXPORT int flow_node_close_input(flow_node_t *node, const char *port);
 
+/*
+ * Whether input or pair port `port` carries a stream that was cut short: a
+ * producer (a peer, for a pair port) ended its stream at a graceful stop
+ * (Ctrl-C, SIGTERM to flowrun, or no one wanting its work any more: see
+ * flow_node_close_input) rather than at its natural end, or it read a
+ * stream that was cut, and so on upstream. True once such a producer's end
+ * arrived: ask when the port has ended (FLOW_EOF, or in finish()). A node
+ * that checks what its inputs hold against each other (two streams zipped
+ * item by item, a count announced) takes a mismatch on a cut input for
+ * what the stop left, not a failure. False for an unknown port or an
+ * output. The streams this node ends are cut in turn when one of its
+ * inputs was cut (one it gave up excepted) or its own work ended at a
+ * graceful stop.
+ */
+FLOW_EXPORT bool flow_node_input_cut(const flow_node_t *node, const char *port);
+
 /* Log levels for flow_node_log. */
 typedef enum flow_log_level {
     FLOW_LOG_ERROR = 0,
@@ -410,8 +426,8 @@ typedef enum flow_log_level {
 } flow_log_level_t;
 
 /*
- * Write one line "node[i] level: message" to stderr, in a single write so
- * lines of concurrent instances never interleave.
+ * Write one line "node[i] (pid N) level: message" to stderr, in a single
+ * write so lines of concurrent instances never interleave.
  */
 FLOW_EXPORT void flow_node_log(flow_node_t *node, flow_log_level_t level,
                                const char *fmt, ...)

@@ -168,6 +168,15 @@ FLOW_EXPORT int flow_harness_push_bytes(flow_harness_t *h, const char *port,
  */
 FLOW_EXPORT int flow_harness_close(flow_harness_t *h, const char *port);
 
+/*
+ * End input or pair port `port` as a stream cut short by a graceful stop
+ * (a producer stopped by Ctrl-C, or because no one wanted its work): as
+ * flow_harness_close, and once the node has taken the port's queued
+ * messages, flow_node_input_cut(node, port) is true. Returns as
+ * flow_harness_close.
+ */
+FLOW_EXPORT int flow_harness_close_cut(flow_harness_t *h, const char *port);
+
 /* End every input and pair port. Returns 0. */
 FLOW_EXPORT int flow_harness_close_all(flow_harness_t *h);
 
