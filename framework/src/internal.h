@@ -542,6 +542,16 @@ typedef struct flow_proc {
  * SIGSEGV") into `buf`. */
 void flow__status_describe(int status, char *buf, size_t size);
 
+/*
+ * Make room for `who` ("the launcher", "the rendezvous") to watch the
+ * `nprocs` processes of a run, `per_proc` descriptors each and 32 more:
+ * raises the soft RLIMIT_NOFILE towards the hard one if need be (children
+ * inherit it). libzmq aborts a process whose accept finds no descriptor,
+ * so this is checked before anything starts. Returns 0, or FLOW_EUSAGE
+ * having said why on stderr.
+ */
+int flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc);
+
 /* ---- The run directory (rundir.c) ---------------------------------------- */
 
 /*

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* proc.c: describing how a child process ended. */
+/* proc.c: the processes of a run as their supervisor sees them: how a
+ * child ended, and the descriptors it needs to watch them. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -18,4 +20,26 @@ flow__status_describe(int status, char *buf, size_t size)
     } else {
         snprintf(buf, size, "ended with wait status %d", status);
     }
+}
+
+int
+flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)nprocs * per_proc + 32;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (!setrlimit(RLIMIT_NOFILE, &rl))
+            return 0;
+    }
+    fprintf(stderr,
+            "flowrun: error: the graph has %zu processes; %s needs %llu open "
+            "files, and the limit is %llu (ulimit -n)\n",
+            nprocs, who, (unsigned long long)need,
+            (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur
+                                                              : rl.rlim_max));
+    return FLOW_EUSAGE; /* no node failed: the run cannot start here */
 }

@@ -364,6 +364,9 @@ flow__rdv_start(const flow_graph_t *g, const char *bind, double liveness_s,
         fprintf(stderr, "flowrun: error: %s\n", host);
         return NULL;
     }
+    /* Two connections per instance: its node's and its watcher's. */
+    if (flow__fd_limit("the rendezvous", flow_graph_process_count(g), 2))
+        return NULL;
     if (!(ctx = zmq_ctx_new()))
         return NULL;
     if (flow__tcp_endpoint(ep, sizeof(ep),

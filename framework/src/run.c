@@ -583,35 +583,6 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     _exit(rc);
 }
 
-/*
- * The launcher holds one descriptor per instance (its stderr pipe) and
- * polls them all: with the signal fd, barrier pipes and the rendezvous, it
- * needs about `nprocs` + 32 descriptors. Raises the soft RLIMIT_NOFILE
- * towards the hard one if need be (the instances inherit it). Returns 0,
- * or FLOW_EUSAGE having said why.
- */
-static int
-fd_limit_for(size_t nprocs)
-{
-    struct rlimit rl;
-    rlim_t need = (rlim_t)nprocs + 32;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
-        return 0;
-    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
-        rl.rlim_cur = need;
-        if (!setrlimit(RLIMIT_NOFILE, &rl))
-            return 0;
-    }
-    fprintf(stderr,
-            "flowrun: error: the graph has %zu processes; the launcher needs "
-            "%llu open files, and the limit is %llu (ulimit -n)\n",
-            nprocs, (unsigned long long)need,
-            (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur
-                                                              : rl.rlim_max));
-    return FLOW_EUSAGE; /* no node failed: the run cannot start here */
-}
-
 int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
@@ -650,7 +621,10 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     memset(&s, 0, sizeof(s));
     s.g = graph;
     s.nprocs = flow_graph_process_count(graph);
-    if ((rc = fd_limit_for(s.nprocs)))
+    /* One descriptor per instance (its stderr pipe), polled with the signal
+     * fd and barrier pipes; over TCP, the rendezvous's two connections per
+     * instance too (the node's and its watcher's). */
+    if ((rc = flow__fd_limit("the launcher", s.nprocs, opts->tcp ? 3 : 1)))
         return rc;
     if (opts->tcp) {
         char why[512];

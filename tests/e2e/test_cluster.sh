@@ -1193,8 +1193,27 @@ tcp_instance_log_level() {
     fi
 }
 
+# The rendezvous holds two connections per instance; under too low a limit
+# on open files it says so before it binds (exit 2) instead of letting
+# libzmq abort it at an accept ("Too many open files").
+tcp_rendezvous_fd_limit() {
+    local what="tcp: --rendezvous-only under ulimit -n 64, 63 processes: exit 2, saying so"
+    local rc
+    (ulimit -n 64 && exec timeout -k 5 30 "$FLOWRUN" "$PALIN" --set workers=60 \
+        --rendezvous-only --bind 127.0.0.1) >"$W/rvlimit.out" 2>"$W/rvlimit.err"
+    rc=$?
+    if [ $rc = 2 ] && [ ! -s "$W/rvlimit.out" ] &&
+        grep -q "^flowrun: error: the graph has 63 processes; the rendezvous needs 158 open files, and the limit is 64 (ulimit -n)$" "$W/rvlimit.err"; then
+        pass "$what"
+    else
+        fail "$what: exit $rc"
+        show "$W/rvlimit.out" "$W/rvlimit.err"
+    fi
+}
+
 # Before the start: unreachable, refused, late and auto-sized instances.
 part_tcp_start() {
+    tcp_rendezvous_fd_limit
     tcp_cancel
     tcp_instance_log_level
     tcp_rendezvous_timeout

@@ -2897,8 +2897,9 @@ test_faults_load_200_processes(void **unused)
  * below 1024.
  */
 static char *
-run_under_file_limits(const char *text, rlim_t soft, rlim_t hard,
-                      const char *const *want, bool exact, int code)
+run_under_file_limits_opt(const char *text, const char *opt, rlim_t soft,
+                          rlim_t hard, const char *const *want, bool exact,
+                          int code)
 {
     struct rlimit old, rl;
     run_t run;
@@ -2911,7 +2912,7 @@ run_under_file_limits(const char *text, rlim_t soft, rlim_t hard,
     rl = old;
     rl.rlim_cur = soft;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    status = run_graph(&run, 60, text, NULL);
+    status = run_graph(&run, 60, text, opt, opt ? "tcp" : NULL, NULL);
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
     if (status != 0)
         fprintf(stderr, "%s\n", run.r.err);
@@ -2924,7 +2925,7 @@ run_under_file_limits(const char *text, rlim_t soft, rlim_t hard,
     assert_true(pid >= 0);
     if (pid == 0) {
         char *path = tu_temp_file(text);
-        const char *args[] = { path, NULL };
+        const char *args[] = { path, opt, opt ? "tcp" : NULL, NULL };
         tu_result_t r;
         bool ok;
         rl.rlim_cur = rl.rlim_max = hard;
@@ -2949,6 +2950,14 @@ run_under_file_limits(const char *text, rlim_t soft, rlim_t hard,
     return out;
 }
 
+/* run_under_file_limits_opt over ipc. */
+static char *
+run_under_file_limits(const char *text, rlim_t soft, rlim_t hard,
+                      const char *const *want, bool exact, int code)
+{
+    return run_under_file_limits_opt(text, NULL, soft, hard, want, exact, code);
+}
+
 /*
  * The launcher holds a descriptor per instance. Under a low soft limit on
  * open files it raises the limit itself and the graph runs; under a low
@@ -2971,6 +2980,32 @@ test_faults_open_file_limit(void **unused)
                                 "[out]\ntype = collect\n"
                                 "[links]\npush = r.out -> out.in\n",
                                 64, 64, want, true, 2);
+    assert_int_equal(count_str(out, "\n"), 70);
+    free(out);
+}
+
+/*
+ * Over TCP the launcher's rendezvous also holds two connections per
+ * instance: 3 descriptors each. Under a soft limit of 128 (enough for 71
+ * instances over ipc) it raises the limit itself and the graph runs
+ * (libzmq aborted the launcher, "Too many open files", leaving the run
+ * directory); under a hard limit of 128 it says so before anything forks.
+ */
+static void
+test_faults_open_file_limit_tcp(void **unused)
+{
+    static const char *const want[] = {
+        "flowrun: error: the graph has 71 processes; the launcher needs 245 "
+        "open files, and the limit is 128 (ulimit -n)\n",
+        NULL
+    };
+    char *out;
+
+    (void)unused;
+    out = run_under_file_limits_opt("[r]\ntype = pid\ninstances = 70\n"
+                                    "[out]\ntype = collect\n"
+                                    "[links]\npush = r.out -> out.in\n",
+                                    "--transport", 128, 128, want, true, 2);
     assert_int_equal(count_str(out, "\n"), 70);
     free(out);
 }
@@ -3139,6 +3174,7 @@ main(void)
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
+        T(test_faults_open_file_limit_tcp),
         T(test_faults_hub_open_files),
         T(test_faults_slow_sink_rss),
     };
