@@ -285,7 +285,10 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
             return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
                               "unknown parameter '%s' for node '%s' of type "
                               "'%s'%s%s",
-                              kv->key, n->name, d->name, set_note(kv), hint);
+                              kv->key, n->name, d->name,
+                              /* where the key came from, not its value */
+                              kv->key_set ? " (set on the command line)" : "",
+                              hint);
         }
         kv->used = true;
         if (flow__param_set(p, kv->value, n->state, why, sizeof(why)))

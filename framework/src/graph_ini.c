@@ -184,7 +184,8 @@ kv_add(flow_kv_t **kv, size_t *n, size_t *cap, const char *key,
     (*kv)[*n] = (flow_kv_t){ .key = flow__xstrdup(key),
                              .value = flow__xstrdup(value),
                              .line = line,
-                             .from_set = from_set };
+                             .from_set = from_set,
+                             .key_set = from_set };
     (*n)++;
 }
 
@@ -598,11 +599,18 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         dot = strchr(key, '.');
         if (!dot) {
             flow_kv_t *kv = kv_find(g->params, g->nparams, key);
-            if (!kv)
+            if (!kv) {
+                const char *names[64], *near;
+                size_t nn = 0;
+                for (size_t k = 0; k < g->nparams && nn < 64; k++)
+                    names[nn++] = g->params[k].key;
+                near = flow__suggest(key, names, nn);
                 return flow__diag(diag, FLOW_EPARAM, g->file, 0,
                                   "--set '%s': the graph has no parameter "
-                                  "'%s'",
-                                  s, key);
+                                  "'%s'%s%s%s",
+                                  s, key, near ? "; did you mean '" : "",
+                                  near ? near : "", near ? "'?" : "");
+            }
             free(kv->value);
             kv->value = flow__xstrdup(eq + 1);
             kv->from_set = true;
@@ -613,10 +621,18 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
 
             key[dot - key] = '\0';
             ni = flow__graph_find_node(g, key);
-            if (ni < 0)
-                return flow__diag(diag, FLOW_EPARAM, g->file, 0,
-                                  "--set '%s': the graph has no node '%s'", s,
-                                  key);
+            if (ni < 0) {
+                const char *names[64], *near;
+                size_t nn = 0;
+                for (size_t k = 0; k < g->nnodes && nn < 64; k++)
+                    names[nn++] = g->nodes[k].name;
+                near = flow__suggest(key, names, nn);
+                return flow__diag(
+                    diag, FLOW_EPARAM, g->file, 0,
+                    "--set '%s': the graph has no node '%s'%s%s%s", s, key,
+                    near ? "; did you mean '" : "", near ? near : "",
+                    near ? "'?" : "");
+            }
             n = &g->nodes[ni];
             if (!strcmp(dot + 1, "type"))
                 return flow__diag(diag, FLOW_EPARAM, g->file, 0,

@@ -169,6 +169,7 @@ typedef struct flow_kv {
     char *value;
     int line;
     bool from_set; /* overridden on the command line */
+    bool key_set;  /* the key itself given on the command line (--set) */
     char *ref;     /* the first graph parameter its value refers to */
     bool used;
     char *set_over; /* a graph parameter's: "node.key", a value that

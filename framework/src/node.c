@@ -226,9 +226,20 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
         return;
     len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
     n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
-    if (n > 0)
-        len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n
-                                                  : sizeof(line) - len - 2;
+    if (n > 0) {
+        size_t end =
+            len + ((size_t)n < sizeof(line) - len - 1 ? (size_t)n
+                                                      : sizeof(line) - len - 2);
+        /* One line per call: a newline the message ends with is the one
+         * added here, and one inside it reads as a space (it would start a
+         * line without the prefix, or an empty one). */
+        while (end > len && (line[end - 1] == '\n' || line[end - 1] == '\r'))
+            end--;
+        for (size_t i = len; i < end; i++)
+            if (line[i] == '\n' || line[i] == '\r')
+                line[i] = ' ';
+        len = end;
+    }
     line[len++] = '\n';
     /* One write: lines of concurrent instances never interleave. */
     if (write(STDERR_FILENO, line, len) < 0)

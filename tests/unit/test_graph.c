@@ -892,6 +892,16 @@ test_graph_set_errors(void **state)
           { "'colour'", "'gen'", "(set on the command line)" } },
         { "nosuch.count=1", FLOW_EPARAM, 0, { "'nosuch'" } },
         { "nosuch=1", FLOW_EPARAM, 0, { "'nosuch'" } },
+        /* Typos of a graph parameter or a node: the name meant. */
+        { "wrds=10", FLOW_EPARAM, 0, { "'wrds'", "; did you mean 'words'?" } },
+        { "gne.count=1", FLOW_EPARAM, 0, { "'gne'", "; did you mean 'gen'?" } },
+        /* An unknown key whose value refers to a graph parameter: the
+         * note is where the key came from, not the value's parameter. */
+        { "gen.colour=${words}",
+          FLOW_EPARAM,
+          11,
+          { "unknown parameter 'colour' for node 'gen' of type 'words' (set "
+            "on the command line)" } },
         { "gen.type=range", FLOW_EPARAM, 0, { "type" } },
         { "noequals", FLOW_EUSAGE, 0, { "'noequals'" } },
         { "=5", FLOW_EUSAGE, 0, { "'=5'" } },
@@ -944,6 +954,25 @@ test_graph_set_errors(void **state)
             if (!strstr(diag.msg, c->subs[k]))
                 fail_msg("--set %s: '%s' does not contain '%s'", c->set,
                          diag.msg, c->subs[k]);
+    }
+
+    /* An unknown key of the file whose value refers to a graph parameter
+     * (set on the command line or not): nothing about the value's origin,
+     * which was a red herring ("(from graph parameter 'words')"). */
+    static const char text[] = "[graph]\nwords = 10\n"
+                               "[gen]\ntype = words\ncuont = ${words}\n"
+                               "[out]\ntype = collect\n"
+                               "[links]\npush = gen.out -> out.in\n";
+    for (size_t n = 0; n < 2; n++) {
+        const char *set[] = { "words=20" };
+        flow_diag_t diag;
+        flow_graph_t *g = flow_graph_load_string(text, strlen(text), "t.ini",
+                                                 reg, set, n, &diag);
+        assert_null(g);
+        assert_int_equal(diag.line, 5);
+        assert_string_equal(diag.msg,
+                            "unknown parameter 'cuont' for node 'gen' of type "
+                            "'words'; did you mean 'count'?");
     }
     flow_registry_destroy(&reg);
 }

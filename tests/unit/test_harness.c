@@ -562,6 +562,56 @@ test_harness_close_cut(void **state)
     }
 }
 
+/* ---- logger: logs lines with newlines in them ---- */
+
+static int
+logger_run(flow_node_t *node, void *state)
+{
+    (void)state;
+    flow_node_log(node, FLOW_LOG_INFO, "done\n");
+    flow_node_log(node, FLOW_LOG_WARN, "first\nsecond\r\nthird");
+    flow_node_log(node, FLOW_LOG_INFO, "%s", "\n");
+    return 0;
+}
+
+static const flow_node_desc_t logger_desc = {
+    FLOW_NODE_V1,
+    .name = "logger",
+    .summary = "Log lines with newlines in them",
+    .run = logger_run,
+};
+
+/* flow_node_log writes one line per call: a trailing newline is not doubled
+ * (an empty line followed), one inside the message reads as a space (a
+ * line without the prefix followed). */
+static void
+test_harness_log_one_line(void **state)
+{
+    flow_harness_t *h = flow_harness_new(&logger_desc, NULL, 0, NULL);
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    char text[512];
+    size_t len;
+
+    (void)state;
+    assert_non_null(h);
+    assert_non_null(tmp);
+    assert_true(saved >= 0);
+    fflush(stderr);
+    dup2(fileno(tmp), STDERR_FILENO);
+    assert_int_equal(flow_harness_run(h), 0);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(tmp);
+    len = fread(text, 1, sizeof(text) - 1, tmp);
+    text[len] = '\0';
+    fclose(tmp);
+    assert_string_equal(text, "logger[0] info: done\n"
+                              "logger[0] warning: first second  third\n"
+                              "logger[0] info: \n");
+    flow_harness_destroy(&h);
+}
+
 /* ---- giveb: forwards a and b; gives b up on its first message on a ---- */
 
 static const flow_port_t giveb_ports[] = {
@@ -865,6 +915,7 @@ main(void)
         cmocka_unit_test(test_harness_recv_given_up),
         cmocka_unit_test(test_harness_given_up_dropped),
         cmocka_unit_test(test_harness_close_cut),
+        cmocka_unit_test(test_harness_log_one_line),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_run_graph),
     };

@@ -427,7 +427,8 @@ typedef enum flow_log_level {
 
 /*
  * Write one line "node[i] (pid N) level: message" to stderr, in a single
- * write so lines of concurrent instances never interleave.
+ * write so lines of concurrent instances never interleave. A newline that
+ * ends the message is not doubled; one inside it is written as a space.
  */
 FLOW_EXPORT void flow_node_log(flow_node_t *node, flow_log_level_t level,
                                const char *fmt, ...)
