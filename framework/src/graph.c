@@ -284,6 +284,36 @@ flow__now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+size_t
+flow__node_fd_need(const flow_graph_t *g, size_t n, size_t *nsock)
+{
+    size_t ns = 8, nfd = 64; /* the rendezvous, monitors; the node's own */
+
+    for (size_t i = 0; i < g->nlinks; i++) {
+        const flow_glink_t *l = &g->links[i];
+        for (int side = 0; side < 2; side++) {
+            unsigned peers = g->nodes[l->node[1 - side]].instances;
+            if (l->node[side] != n)
+                continue;
+            if (l->kind == FLOW_LINK_PAIR) {
+                size_t ch =
+                    flow__pair_channels(g->nodes[l->node[0]].instances,
+                                        g->nodes[l->node[1]].instances, side);
+                ns += ch;
+                nfd += 3 * ch;      /* mailbox, listener, connection */
+            } else if (side == 1) { /* an input */
+                ns += 1;
+                nfd += 2 + (size_t)peers; /* mailbox, listener, peers */
+            } else {
+                ns += peers;
+                nfd += 2 * (size_t)peers; /* mailbox, connection */
+            }
+        }
+    }
+    *nsock = ns;
+    return nfd;
+}
+
 unsigned
 flow__pair_channels(unsigned a, unsigned b, int side)
 {

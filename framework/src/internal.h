@@ -393,6 +393,14 @@ long flow__desc_find_port(const flow_node_desc_t *desc, const char *name);
  * instance `inst` of that side.
  */
 unsigned flow__pair_channels(unsigned a, unsigned b, int side);
+
+/*
+ * What an instance of node `n` of `g` holds for its links: stores in
+ * `*nsock` its ZeroMQ sockets (with the rendezvous's and the monitors'),
+ * and returns about how many descriptors they take (a mailbox each, a
+ * listener per bound socket, a connection per peer, and the node's own).
+ */
+size_t flow__node_fd_need(const flow_graph_t *g, size_t n, size_t *nsock);
 unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
                          unsigned ch);
 
@@ -552,6 +560,11 @@ void flow__status_describe(int status, char *buf, size_t size);
  * having said why on stderr.
  */
 int flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc);
+
+/* Whether every instance of `g` can have the descriptors it needs
+ * (flow__node_fd_need) under the hard RLIMIT_NOFILE, which it cannot
+ * raise: 0, or FLOW_EUSAGE having named the node on stderr. */
+int flow__instances_fd_check(const flow_graph_t *g);
 
 /* ---- The run directory (rundir.c) ---------------------------------------- */
 

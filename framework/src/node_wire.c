@@ -123,28 +123,10 @@ find_endpoint(flow_node_t *node, const char *run_dir, size_t link, long a,
 int
 flow__node_sockets_budget(flow_node_t *node)
 {
-    const flow_graph_t *g = node->g;
-    size_t nsock = 8, nfd = 64; /* the rendezvous, monitors; the node's own */
+    size_t nsock,
+        nfd = flow__node_fd_need(node->g, node->gn - node->g->nodes, &nsock);
     struct rlimit rl;
 
-    for (size_t i = 0; i < node->nports; i++) {
-        const rport_t *p = &node->ports[i];
-        const flow_glink_t *l = p->link;
-        unsigned a = g->nodes[l->node[0]].instances;
-        unsigned b = g->nodes[l->node[1]].instances;
-
-        if (p->decl->dir == FLOW_DIR_IN) {
-            nsock += 1;
-            nfd += 2 + p->peer->instances; /* mailbox, listener, peers */
-        } else if (p->decl->dir == FLOW_DIR_OUT) {
-            nsock += p->peer->instances;
-            nfd += 2 * (size_t)p->peer->instances; /* mailbox, connection */
-        } else {
-            size_t n = flow__pair_channels(a, b, p->side);
-            nsock += n;
-            nfd += 3 * n; /* mailbox, listener, connection */
-        }
-    }
     if (nsock > 1000 &&
         zmq_ctx_set(node->ctx, ZMQ_MAX_SOCKETS, (int)(nsock + 64)) != 0)
         return flow_node_fail(node,

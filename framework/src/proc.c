@@ -43,3 +43,23 @@ flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc)
                                                               : rl.rlim_max));
     return FLOW_EUSAGE; /* no node failed: the run cannot start here */
 }
+
+int
+flow__instances_fd_check(const flow_graph_t *g)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max == RLIM_INFINITY)
+        return 0;
+    for (size_t n = 0; n < g->nnodes; n++) {
+        size_t nsock, need = flow__node_fd_need(g, n, &nsock);
+        if (need <= rl.rlim_max)
+            continue;
+        fprintf(stderr,
+                "flowrun: error: node '%s' needs about %zu open files for its "
+                "%zu sockets, and the limit is %llu (ulimit -n)\n",
+                g->nodes[n].name, need, nsock, (unsigned long long)rl.rlim_max);
+        return FLOW_EUSAGE;
+    }
+    return 0;
+}

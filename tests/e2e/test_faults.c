@@ -3014,15 +3014,18 @@ test_faults_open_file_limit_tcp(void **unused)
  * An instance holds descriptors for its sockets: a hub of 100 pair links
  * (the sieve's main) needs over 300, more than a soft limit of 256. It
  * raises the limit itself and the graph runs (libzmq aborted: "Too many
- * open files"); under a hard limit of 200 the hub fails, naming the limit.
+ * open files"); under a hard limit of 200, which it cannot raise, the
+ * launcher says so before anything forks (exit 2; it was the hub failing
+ * at run time, exit 1).
  * The oracle: pi(10^6) = 78498.
  */
 static void
 test_faults_hub_open_files(void **unused)
 {
     static const char *const want[] = {
-        "main[0] (pid ", "error: needs about ", " open files for its ",
-        " sockets, and the limit is 200 (ulimit -n)\n", NULL
+        "flowrun: error: node 'main' needs about 366 open files for its 109 "
+        "sockets, and the limit is 200 (ulimit -n)\n",
+        NULL
     };
     char *out;
 
@@ -3033,7 +3036,7 @@ test_faults_hub_open_files(void **unused)
                                 "[out]\ntype = collect\n"
                                 "[links]\npair = main.seg <-> seg.coord\n"
                                 "push = main.out -> out.in\n",
-                                256, 200, want, false, 1);
+                                256, 200, want, true, 2);
     assert_string_equal(out, "78498\n");
     free(out);
 }
