@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -566,6 +567,33 @@ flow__node_cb_result(flow_node_t *node, const char *what, int rc)
     return rc == 0 && node->failed ? FLOW_ENODE : rc;
 }
 
+static void *
+idle_thread(void *arg)
+{
+    return arg;
+}
+
+/*
+ * Whether this process can start the two threads a ZeroMQ context starts
+ * with its first socket (its I/O thread and its reaper), which libzmq
+ * cannot fail gently: it aborts. Started and joined here first, so that a
+ * limit on processes or memory fails the node with its reason instead.
+ * Returns 0 or pthread_create's error.
+ */
+static int
+threads_available(void)
+{
+    pthread_t t[2];
+    int rc = 0, started = 0;
+
+    while (started < 2 &&
+           (rc = pthread_create(&t[started], NULL, idle_thread, NULL)) == 0)
+        started++;
+    while (started > 0)
+        pthread_join(t[--started], NULL);
+    return rc;
+}
+
 static int
 report_failure(flow_node_t *node, const char *what, int rc)
 {
@@ -682,6 +710,14 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                                            : strerror(errno));
             return report_failure(&node, "", 0);
         }
+    }
+    if ((rc = threads_available())) {
+        /* libzmq aborts (SIGABRT) when it cannot start its threads. */
+        flow_node_fail(&node,
+                       "cannot start the threads ZeroMQ needs: %s (a limit "
+                       "on processes, ulimit -u, or on memory, ulimit -v)",
+                       strerror(rc));
+        return report_failure(&node, "", 0);
     }
     node.ctx = zmq_ctx_new();
     if (!node.ctx) {

@@ -2985,6 +2985,52 @@ test_faults_open_file_limit(void **unused)
 }
 
 /*
+ * Under a limit on memory (ulimit -v 20000) the instances start but the
+ * threads of their ZeroMQ context cannot: libzmq aborts then (SIGABRT,
+ * "Resource temporarily unavailable (src/thread.cpp:269)"); the node now
+ * fails first, saying why, exit 1 and no signal. Not under ASan, which
+ * cannot start under such a limit at all.
+ */
+static void
+test_faults_no_threads(void **unused)
+{
+    char *path;
+    pid_t pid;
+    int status;
+
+    (void)unused;
+    if (FAULTS_SANITIZED)
+        skip();
+    path = tu_temp_file("[src]\ntype = range\ncount = 1000\n"
+                        "[out]\ntype = collect\nmode = count\n"
+                        "[links]\npush = src.out -> out.in\n");
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = { 20000 * 1024, 20000 * 1024 };
+        const char *args[] = { path, NULL };
+        tu_result_t r;
+        if (setrlimit(RLIMIT_AS, &rl))
+            _exit(3);
+        tu_run(&r, 60, args);
+        if (r.status != 1 ||
+            !strstr(r.err, "error: cannot start the threads ZeroMQ needs: ") ||
+            strstr(r.err, "SIGABRT") || strstr(r.err, "thread.cpp")) {
+            fprintf(stderr, "status %d, stderr:\n%s\n", r.status, r.err);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
+}
+
+/*
  * Over TCP the launcher's rendezvous also holds two connections per
  * instance: 3 descriptors each. Under a soft limit of 128 (enough for 71
  * instances over ipc) it raises the limit itself and the graph runs
@@ -3178,6 +3224,7 @@ main(void)
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
         T(test_faults_open_file_limit_tcp),
+        T(test_faults_no_threads),
         T(test_faults_hub_open_files),
         T(test_faults_slow_sink_rss),
     };
