@@ -89,6 +89,7 @@ typedef struct rport {
     unsigned nopen;     /* input or pair: producers or channels not ended */
     uint64_t discarded;
     bool given_up;     /* input: flow_node_close_input */
+    bool given_up_ended; /* input: given up after its end (all read) */
     bool cut;          /* input or pair: a producer's stream was cut short */
     uint64_t next_seq; /* output of a source of one instance: its numbers */
     unsigned rr;

@@ -32,6 +32,7 @@ flow_node_close_input(flow_node_t *node, const char *port)
     if (p->given_up)
         return 0;
     p->given_up = true;
+    p->given_up_ended = p->nopen == 0; /* nothing left unread */
     node->given_up++;
     i = (size_t)(p - node->ports);
     /* Tell the launcher or the rendezvous, which stop the producers once no

@@ -315,8 +315,9 @@ flow_node_send_to(flow_node_t *node, const char *port, unsigned channel,
 /*
  * Whether the streams `node` ends now are cut short: its work ended at a
  * graceful stop (or it ends one itself, from run(), after being told to
- * stop), or a stream it reads was cut (an input it gave up excepted: it
- * wanted no more of that one).
+ * stop), or a stream it reads was cut (an input it gave up before its end
+ * excepted: it wanted no more of that one; one given up after its end was
+ * read whole, cut and all).
  */
 static bool
 streams_cut(const flow_node_t *node)
@@ -325,7 +326,8 @@ streams_cut(const flow_node_t *node)
                           (node->is_source || node->may_stop)))
         return true;
     for (size_t i = 0; i < node->nports; i++)
-        if (node->ports[i].cut && !node->ports[i].given_up)
+        if (node->ports[i].cut &&
+            (!node->ports[i].given_up || node->ports[i].given_up_ended))
             return true;
     return false;
 }

@@ -398,6 +398,31 @@ test_cancel_zip_cut(void **unused)
 }
 
 /*
+ * A node that gives its input up once it has what it wants, or once that
+ * input has ended (fixture headpass: the first n items, then
+ * flow_node_close_input whatever happened, as a head written the plain way
+ * does), forwards a cut input's stream as cut: giving up an input that had
+ * already ended leaves nothing unread, so the cut it carried still counts.
+ * Here n is never reached: the endless x is cut by the stop (out's limit),
+ * h passes what it got on, and the zip, whose other input (y, 1000 items)
+ * ended by itself, sees a cut "a" and ends with the first sums, exit 0. It
+ * failed ("inputs of different lengths") when h's giving up hid the cut.
+ */
+static void
+test_cancel_zip_cut_given_up_after_end(void **unused)
+{
+    (void)unused;
+    expect_quiet_runs("[x]\ntype = range\ncount = 1e18\n"
+                      "[h]\ntype = headpass\nn = 1e18\n"
+                      "[y]\ntype = range\nstart = 100\ncount = 1000\n"
+                      "[z]\ntype = zip\n"
+                      "[out]\ntype = collect\nlimit = 3\n"
+                      "[links]\npush = x.out -> h.in\npush = h.out -> z.a\n"
+                      "push = y.out -> z.b\npush = z.out -> out.in\n",
+                      true, "100\n102\n104\n");
+}
+
+/*
  * As test_cancel_given_up_while_waiting, with two instances of k: x's
  * "out" has two consumers, and flow_node_send balances across them, a wait
  * of its own for a consumer with room. That wait too must read and drop
@@ -723,6 +748,7 @@ main(void)
         cmocka_unit_test(test_cancel_given_up_while_waiting),
         cmocka_unit_test(test_cancel_given_up_balanced_send),
         cmocka_unit_test(test_cancel_zip_cut),
+        cmocka_unit_test(test_cancel_zip_cut_given_up_after_end),
         cmocka_unit_test(test_cancel_given_up_burst),
         cmocka_unit_test(test_cancel_dropped_counted),
         cmocka_unit_test(test_cancel_given_up_malformed),

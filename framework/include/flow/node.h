@@ -412,8 +412,8 @@ FLOW_EXPORT int flow_node_close_input(flow_node_t *node, const char *port);
  * item by item, a count announced) takes a mismatch on a cut input for
  * what the stop left, not a failure. False for an unknown port or an
  * output. The streams this node ends are cut in turn when one of its
- * inputs was cut (one it gave up excepted) or its own work ended at a
- * graceful stop.
+ * inputs was cut (one it gave up before that input's end excepted) or its
+ * own work ended at a graceful stop.
  */
 FLOW_EXPORT bool flow_node_input_cut(const flow_node_t *node, const char *port);
 
