@@ -300,7 +300,9 @@ flow__node_fd_need(const flow_graph_t *g, size_t n, size_t *nsock)
                     flow__pair_channels(g->nodes[l->node[0]].instances,
                                         g->nodes[l->node[1]].instances, side);
                 ns += ch;
-                nfd += 3 * ch;      /* mailbox, listener, connection */
+                /* mailbox and connection, and a listener where it binds
+                 * (the link's first side) */
+                nfd += (side == 0 ? 3 : 2) * ch;
             } else if (side == 1) { /* an input */
                 ns += 1;
                 nfd += 2 + (size_t)peers; /* mailbox, listener, peers */
