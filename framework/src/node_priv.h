@@ -88,10 +88,10 @@ typedef struct rport {
     unsigned char *eos; /* input: end marker seen, per producer */
     unsigned nopen;     /* input or pair: producers or channels not ended */
     uint64_t discarded;
-    bool given_up;     /* input: flow_node_close_input */
+    bool given_up;       /* input: flow_node_close_input */
     bool given_up_ended; /* input: given up after its end (all read) */
-    bool cut;          /* input or pair: a producer's stream was cut short */
-    uint64_t next_seq; /* output of a source of one instance: its numbers */
+    bool cut;            /* input or pair: a producer's stream was cut short */
+    uint64_t next_seq;   /* output of a source of one instance: its numbers */
     unsigned rr;
     flow_port_stats_t *st; /* this port's counters, NULL if not counted */
 } rport_t;
