@@ -1121,33 +1121,50 @@ part_tcp_liveness() {
     tcp_liveness_answers
 }
 
-# Upstream cancellation with instances started apart: the collector's
-# limit makes the rendezvous tell the sieve's coordinator and segments
-# (each a flowrun --instance) to stop; every process exits 0.
-tcp_cancel() {
-    local args=(--set limit=100000000000 --set segments=2 --set out.limit=25)
-    local rc pids=() inst bad=""
-    if ! start_rendezvous cancel 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
-        fail "tcp: cancel: the rendezvous printed no address"
-        return
-    fi
+# sieve_apart NAME ARGS...: a rendezvous and the four instances of a sieve
+# of 2 segments (main:0 seg:0 seg:1 out:0) started apart, each with ARGS
+# and the options INST_OPTS[NODE:I] (if any), writing $W/NAME-NODE-I.out
+# and .err; waits for them all. Sets APART_RC, the rendezvous's status,
+# and APART_BAD, " I:STATUS" for each instance that failed. Returns 1 when
+# the rendezvous printed no address.
+declare -A INST_OPTS=()
+sieve_apart() {
+    local name=$1 inst i pids=()
+    shift
+    APART_RC="" APART_BAD=""
+    start_rendezvous "$name" 127.0.0.1 "$FLOWRUN" "$SIEVE" "$@" || return 1
     for inst in main:0 seg:0 seg:1 out:0; do
-        "$FLOWRUN" "$SIEVE" "${args[@]}" --instance $inst --rendezvous "$RV_ADDR" \
-            --bind 127.0.0.1 >"$W/cancel-${inst/:/-}.out" 2>"$W/cancel-${inst/:/-}.err" &
+        # shellcheck disable=SC2086 # INST_OPTS holds words to split
+        "$FLOWRUN" "$SIEVE" "$@" ${INST_OPTS[$inst]:-} --instance $inst \
+            --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+            >"$W/$name-${inst/:/-}.out" 2>"$W/$name-${inst/:/-}.err" &
         pids+=($!)
         BG_PIDS+=($!)
     done
     wait "$RV_PID"
-    rc=$?
-    for inst in 0 1 2 3; do
-        wait "${pids[$inst]}" || bad="$bad $inst:$?"
+    APART_RC=$?
+    for i in 0 1 2 3; do
+        wait "${pids[$i]}" || APART_BAD="$APART_BAD $i:$?"
     done
-    if [ $rc = 0 ] && [ -z "$bad" ] &&
+}
+
+# Upstream cancellation with instances started apart: the collector's
+# limit makes the rendezvous tell the sieve's coordinator and segments
+# (each a flowrun --instance) to stop; every process exits 0.
+tcp_cancel() {
+    local what="tcp: sieve to 1e11 with out.limit=25, instances started apart"
+    INST_OPTS=()
+    if ! sieve_apart cancel --set limit=100000000000 --set segments=2 \
+        --set out.limit=25; then
+        fail "tcp: cancel: the rendezvous printed no address"
+        return
+    fi
+    if [ "$APART_RC" = 0 ] && [ -z "$APART_BAD" ] &&
         [ "$(paste -sd' ' "$W/cancel-out-0.out")" = "$FIRST_PRIMES" ] &&
         ! grep -q . "$W"/cancel-*.err; then
-        pass "tcp: sieve to 1e11 with out.limit=25, instances started apart: the first 25 primes, every process stops, exit 0"
+        pass "$what: the first 25 primes, every process stops, exit 0"
     else
-        fail "tcp: sieve to 1e11 with out.limit=25, instances started apart: rendezvous $rc, instances:${bad:- 0}"
+        fail "$what: rendezvous $APART_RC, instances:${APART_BAD:- 0}"
         show "$W/cancel.err" "$W"/cancel-*.err "$W/cancel-out-0.out"
     fi
 }
@@ -1157,38 +1174,22 @@ tcp_cancel() {
 # sieves, seg:1 without says nothing below info, and main:0 with --quiet
 # nothing at all.
 tcp_instance_log_level() {
-    local args=(--set limit=1000000 --set segments=2 --set output=count)
     local what="tcp: --instance with --log-level debug / --quiet: the node logs as asked"
-    local rc pids=() inst bad="" opts
-    if ! start_rendezvous loglevel 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}"; then
+    INST_OPTS=([seg:0]="--log-level debug" [main:0]="--quiet")
+    if ! sieve_apart loglevel --set limit=1000000 --set segments=2 \
+        --set output=count; then
         fail "$what: the rendezvous printed no address"
         return
     fi
-    for inst in main:0 seg:0 seg:1 out:0; do
-        case $inst in
-        seg:0) opts=(--log-level debug) ;;
-        main:0) opts=(--quiet) ;;
-        *) opts=() ;;
-        esac
-        "$FLOWRUN" "$SIEVE" "${args[@]}" "${opts[@]}" --instance $inst \
-            --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
-            >"$W/loglevel-${inst/:/-}.out" 2>"$W/loglevel-${inst/:/-}.err" &
-        pids+=($!)
-        BG_PIDS+=($!)
-    done
-    wait "$RV_PID"
-    rc=$?
-    for inst in 0 1 2 3; do
-        wait "${pids[$inst]}" || bad="$bad $inst:$?"
-    done
-    if [ $rc = 0 ] && [ -z "$bad" ] &&
+    INST_OPTS=()
+    if [ "$APART_RC" = 0 ] && [ -z "$APART_BAD" ] &&
         [ "$(cat "$W/loglevel-out-0.out")" = 78498 ] &&
         grep -q '^seg\[0\] (pid [0-9]*) debug: sieving \[' "$W/loglevel-seg-0.err" &&
         ! grep -q 'debug:' "$W/loglevel-seg-1.err" &&
         ! grep -q . "$W/loglevel-main-0.err"; then
         pass "$what"
     else
-        fail "$what: rendezvous $rc, instances:${bad:- 0}"
+        fail "$what: rendezvous $APART_RC, instances:${APART_BAD:- 0}"
         show "$W/loglevel.err" "$W"/loglevel-*.err "$W/loglevel-out-0.out"
     fi
 }
