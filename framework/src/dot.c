@@ -102,6 +102,8 @@ put_link(const flow_graph_t *g, const flow_glink_t *l,
         fprintf(out, "\\nbatch=%zu", l->batch);
     if (l->hwm_set)
         fprintf(out, "\\nhwm=%d", l->hwm);
+    if (l->demand)
+        fputs("\\nbalance=demand", out);
     if (rs) {
         dir_count_t fwd = sum_out(rs, l->node[0], l->port[0]);
         dir_count_t back = { 0, 0, 0 };
@@ -131,6 +133,8 @@ put_link(const flow_graph_t *g, const flow_glink_t *l,
     }
     fprintf(out, ", flow_kind=%s, flow_batch=%zu, flow_hwm=%d",
             pair ? "pair" : "push", l->batch, l->hwm);
+    if (l->demand)
+        fputs(", flow_balance=demand", out);
     if (pair)
         fputs(", dir=both", out);
     fputs("];\n", out);

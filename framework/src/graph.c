@@ -87,7 +87,8 @@ flow__graph_fingerprint(const flow_graph_t *g)
     }
     for (size_t l = 0; l < g->nlinks; l++) {
         const flow_glink_t *lk = &g->links[l];
-        snprintf(num, sizeof(num), "%d %zu %d", lk->kind, lk->batch, lk->hwm);
+        snprintf(num, sizeof(num), "%d %zu %d%s", lk->kind, lk->batch, lk->hwm,
+                 lk->demand ? " demand" : "");
         h = fnv(h, lk->text ? lk->text : "");
         h = fnv(h, num);
     }

@@ -378,7 +378,9 @@ check_link(flow_graph_t *g, size_t li, flow_diag_t *diag)
                           flow_type_name(port[0]->type),
                           g->nodes[l->node[1]].name, port[1]->name,
                           flow_type_name(port[1]->type));
-    if (!l->hwm_set)
+    if (!l->hwm_set && l->demand)
+        l->hwm = 1; /* one message waits at each consumer while it works */
+    else if (!l->hwm_set)
         l->hwm = flow__link_hwm_default(
             port[0]->type != FLOW_ANY ? port[0]->type : port[1]->type,
             l->batch);

@@ -434,8 +434,9 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
             hint = " (spaces around the arrow)";
         return flow__diag(diag, FLOW_EPARSE, g->file, line,
                           "bad link '%s': expected '%s = NODE.PORT %s "
-                          "NODE.PORT [batch=N] [hwm=N]'%s",
-                          value, kind, arrow_tok, hint);
+                          "NODE.PORT [batch=N] [hwm=N]%s'%s",
+                          value, kind, arrow_tok,
+                          pair ? "" : " [balance=rr|demand]", hint);
     }
     flow__xgrow((void **)&g->links, &g->lcap, g->nlinks + 1, sizeof(*g->links));
     l = &g->links[g->nlinks++];
@@ -458,32 +459,56 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
                           "link '%s' names unknown node '%s'", l->text,
                           missing);
     }
-    bool seen[2] = { false, false }; /* batch, hwm */
+    bool seen[3] = { false, false, false }; /* batch, hwm, balance */
     for (size_t i = 3; i < ntok; i++) {
+        static const char *const opts[] = { "batch", "hwm", "balance" };
         char *eq = strchr(tok[i], '=');
+        size_t o = 0;
         int64_t v;
         if (!eq) {
             rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
-                            "bad link option '%s': expected batch=N or hwm=N",
+                            "bad link option '%s': expected batch=N, hwm=N "
+                            "or balance=rr|demand",
                             tok[i]);
             free(text);
             return rc;
         }
         *eq = '\0';
-        if (strcmp(tok[i], "batch") && strcmp(tok[i], "hwm")) {
+        while (o < 3 && strcmp(tok[i], opts[o]))
+            o++;
+        if (o == 3) {
             rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
-                            "unknown link option '%s' (batch, hwm)", tok[i]);
+                            "unknown link option '%s' (batch, hwm, balance)",
+                            tok[i]);
             free(text);
             return rc;
         }
-        if (seen[tok[i][0] == 'h']) {
+        if (seen[o]) {
             rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
                             "link option '%s' given twice", tok[i]);
             free(text);
             return rc;
         }
-        seen[tok[i][0] == 'h'] = true;
-        int64_t max = !strcmp(tok[i], "batch") ? FLOW_MAX_BATCH : FLOW_MAX_HWM;
+        seen[o] = true;
+        if (o == 2) {
+            if (l->kind != FLOW_LINK_PUSH ||
+                (strcmp(eq + 1, "rr") && strcmp(eq + 1, "demand"))) {
+                rc = flow__diag(
+                    diag, l->kind != FLOW_LINK_PUSH ? FLOW_EPARSE : FLOW_EPARAM,
+                    g->file, line,
+                    l->kind != FLOW_LINK_PUSH
+                        ? "link option 'balance' is for push links: a pair "
+                          "link's messages go to the one peer of each channel"
+                        : "bad value '%s' for link option 'balance': rr "
+                          "(round robin, the default) or demand",
+                    eq + 1);
+                free(text);
+                return rc;
+            }
+            l->demand = !strcmp(eq + 1, "demand");
+            continue;
+        }
+        int64_t max = o == 0 ? FLOW_MAX_BATCH : FLOW_MAX_HWM;
         if (flow__parse_i64(eq + 1, &v) || v < 1 || v > max) {
             rc = flow__diag(diag, FLOW_EPARAM, g->file, line,
                             "bad value '%s' for link option '%s': an integer "
@@ -492,7 +517,7 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
             free(text);
             return rc;
         }
-        if (!strcmp(tok[i], "batch"))
+        if (o == 0)
             l->batch = (size_t)v;
         else {
             l->hwm = (int)v;

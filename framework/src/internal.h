@@ -242,6 +242,7 @@ typedef struct flow_glink {
     int hwm;      /* as written, or flow__link_hwm_default(type, batch)
                      from the checker (0 until then) */
     bool hwm_set; /* hwm was written in the graph */
+    bool demand;  /* push: balance=demand (credits), else round robin */
     int line;
     char *text; /* "a.out -> b.in", for messages */
 } flow_glink_t;

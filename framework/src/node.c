@@ -487,6 +487,7 @@ flow__node_release(flow_node_t *node)
         free(p->ch);
         free(p->rcvd);
         free(p->eos);
+        free(p->owe);
     }
     flow__node_watcher_stop(node);
     if (node->rdv)
@@ -677,6 +678,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         p->side = gn->port_side[i];
         p->peer = &g->nodes[p->link->node[1 - p->side]];
         p->npeer = p->peer->instances;
+        p->demand = p->link->demand && p->decl->dir != FLOW_DIR_PAIR;
         if (p->decl->dir != FLOW_DIR_OUT)
             node.is_source = false;
         if (p->decl->dir == FLOW_DIR_IN)

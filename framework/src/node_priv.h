@@ -69,7 +69,18 @@ typedef struct chan {
     uint64_t rcvd;   /* pair: data frames received */
     bool out_closed; /* our end marker was sent */
     bool eos;        /* pair: the peer's end marker arrived */
+    int credit;      /* demand output: messages the consumer may still be
+                        sent (the link's hwm, less those not yet taken) */
 } chan_t;
+
+/* Credits a demand input owes one producer: frames it took and has not
+ * yet credited, and where to send the credits (the routing id of the
+ * producer's connection; libzmq makes them 5 bytes long). */
+struct owed {
+    uint32_t n;
+    unsigned char len;
+    unsigned char id[15];
+};
 
 typedef struct rport {
     const flow_port_t *decl;
@@ -91,7 +102,14 @@ typedef struct rport {
     bool given_up;       /* input: flow_node_close_input */
     bool given_up_ended; /* input: given up after its end (all read) */
     bool cut;            /* input or pair: a producer's stream was cut short */
-    uint64_t next_seq;   /* output of a source of one instance: its numbers */
+    bool demand;      /* push, balance=demand: the input a ROUTER that credits
+                         each producer for each data frame it takes, the output
+                         DEALERs that send only on credit */
+    struct owed *owe; /* demand input: per producer, credits to send */
+    unsigned owe_at;  /* demand input: send them once this many are owed */
+    unsigned char route[256]; /* demand input: the routing id of the */
+    size_t route_len;         /* connection of the frame just received */
+    uint64_t next_seq; /* output of a source of one instance: its numbers */
     unsigned rr;
     flow_port_stats_t *st; /* this port's counters, NULL if not counted */
 } rport_t;

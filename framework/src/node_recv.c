@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -81,6 +82,81 @@ bad_sender(flow_node_t *node, rport_t *p, unsigned c, uint32_t src,
 }
 
 /*
+ * An input with balance=demand has a ROUTER socket, which gives each frame
+ * after the routing id of the producer's connection: receive that id into
+ * `p->route`. Returns GOT_DATA when the frame follows, GOT_NOTHING (with
+ * ZMQ_DONTWAIT and nothing queued), FLOW_EINTR, or a failure.
+ */
+static int __attribute__((noinline))
+recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
+{
+    int got, more = 0;
+    size_t len = sizeof(more);
+
+    while ((got = zmq_recv(sock, p->route, sizeof(p->route), flags)) < 0) {
+        int e = zmq_errno();
+        if (e != EAGAIN && e != EINTR)
+            return flow_node_fail(node, "receive on port '%s' failed: %s",
+                                  p->decl->name, zmq_strerror(e));
+        if (flow__interrupted(node))
+            return FLOW_EINTR;
+        if (e == EAGAIN && (flags & ZMQ_DONTWAIT))
+            return GOT_NOTHING;
+    }
+    if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) || !more ||
+        (size_t)got > sizeof(p->route))
+        return flow_node_fail(node,
+                              "malformed message on link '%s': a routing id "
+                              "without its frame",
+                              p->link->text);
+    p->route_len = (size_t)got;
+    return GOT_DATA; /* the frame: there once the first part is */
+}
+
+/* Send `n` credits (a frame of their count, 4 bytes little-endian) to the
+ * producer whose connection has routing id `id`. */
+static void
+send_credits(void *sock, const unsigned char *id, size_t len, uint32_t n)
+{
+    unsigned char b[4] = { (unsigned char)n, (unsigned char)(n >> 8),
+                           (unsigned char)(n >> 16), (unsigned char)(n >> 24) };
+
+    /* It fails only when the producer's connection is gone, and with it
+     * whoever could use the credits. */
+    if (zmq_send(sock, id, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(sock, b, sizeof(b), ZMQ_DONTWAIT);
+}
+
+/* Owe producer `src` of demand input `p` a credit for the data frame just
+ * received, from the connection `p->route` names; send what is owed once
+ * it is `p->owe_at`. Returns 0, or fails the node. */
+static int
+credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
+{
+    struct owed *o = &p->owe[src];
+
+    if (p->route_len > sizeof(o->id))
+        return flow_node_fail(node,
+                              "malformed message on link '%s': a routing id "
+                              "of %zu bytes",
+                              p->link->text, p->route_len);
+    if (o->len != p->route_len || memcmp(o->id, p->route, o->len)) {
+        /* Its first frame, or one on a new connection (a reconnect): the
+         * credits owed go where their frames came from. */
+        if (o->n)
+            send_credits(sock, o->id, o->len, o->n);
+        o->n = 0;
+        o->len = (unsigned char)p->route_len;
+        memcpy(o->id, p->route, p->route_len);
+    }
+    if (++o->n >= p->owe_at) {
+        send_credits(sock, o->id, o->len, o->n);
+        o->n = 0;
+    }
+    return 0;
+}
+
+/*
  * Receive one frame from `sock` of port `p` (channel `c` for a pair port)
  * into `*msg_p`: NULL, or a message the caller is done with (reused).
  * Returns GOT_DATA with `*msg_p` set, or with `*msg_p` destroyed GOT_EOS,
@@ -105,6 +181,10 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
 
     /* The frame is received straight into a message: no move. */
     zm = flow__msg_recv_slot(msg_p);
+    if (p->demand && (got = recv_route(node, p, sock, flags)) != GOT_DATA) {
+        flow_msg_destroy(msg_p);
+        return got;
+    }
     for (;;) {
         if (!node->timed) {
             got = zmq_msg_recv(zm, sock, flags); /* waits at most WAIT_MS */
@@ -158,6 +238,10 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     rcvd = p->in ? &p->rcvd[c] : &p->ch[c].rcvd;
     if (info.kind == FLOW_FRAME_DATA) {
         flow_port_stats_t *st = p->st;
+        if (p->demand && (rc = credit(node, p, sock, info.src))) {
+            flow_msg_destroy(msg_p);
+            return rc;
+        }
         (*rcvd)++;
         node->last_ch = c;
         if (st) {

@@ -105,7 +105,7 @@ send_counted(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm,
     int rc;
 
     /* The common case first: one open consumer with room. */
-    if (channel >= 0 && !p->ch[channel].out_closed &&
+    if (channel >= 0 && !p->ch[channel].out_closed && !p->demand &&
         zmq_msg_send(zm, p->ch[channel].sock, ZMQ_DONTWAIT) >= 0)
         p->ch[channel].sent++;
     else if ((rc = send_zmsg(node, p, channel, zm)))
@@ -189,12 +189,97 @@ flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
     return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, 0, len);
 }
 
+/* Add to channel `c` of demand output `p` the credits its consumer sent:
+ * frames of a 4-byte count (little-endian), at most the link's hwm in all.
+ * 0, or the node failed. */
+static int
+take_credits(flow_node_t *node, rport_t *p, unsigned c)
+{
+    chan_t *ch = &p->ch[c];
+    unsigned char b[5];
+    int n;
+
+    while ((n = zmq_recv(ch->sock, b, sizeof(b), ZMQ_DONTWAIT)) >= 0) {
+        uint32_t k = (uint32_t)b[0] | (uint32_t)b[1] << 8 |
+                     (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        if (n != 4 || !k || k > (uint32_t)(p->link->hwm - ch->credit))
+            return flow_node_fail(
+                node, "malformed message on link '%s': %s from '%s'[%u]",
+                p->link->text,
+                n != 4 ? "a frame back" : "more credits than frames sent",
+                p->peer->name, ch->peer);
+        ch->credit += (int)k;
+    }
+    if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+        return flow_node_fail(node, "receive on port '%s' failed: %s",
+                              p->decl->name, zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+/*
+ * Send `zm` (consumed) on demand output `p`: to channel `channel`, or if
+ * < 0 to the next open one (round robin) whose consumer has credit,
+ * waiting for a credit when none has. Given-up inputs are read meanwhile,
+ * and dropped (as in send_blocking).
+ */
+static int
+send_demand(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
+{
+    unsigned first = channel >= 0 ? (unsigned)channel : p->rr;
+    unsigned span = channel >= 0 ? 1 : p->nch;
+    int rc;
+
+    for (;;) {
+        int n = 0;
+        for (unsigned k = 0; k < span; k++) {
+            unsigned c = (first + k) % p->nch;
+            chan_t *ch = &p->ch[c];
+            if (ch->out_closed)
+                continue;
+            if (!ch->credit && (rc = take_credits(node, p, c)) < 0) {
+                zmq_msg_close(zm);
+                return rc;
+            }
+            if (ch->credit) {
+                /* Never full: no more than hwm frames are on their way. */
+                if ((rc = send_blocking(node, p, c, zm)))
+                    return rc;
+                ch->credit--;
+                ch->sent++;
+                if (channel < 0)
+                    p->rr = (c + 1) % p->nch;
+                return 0;
+            }
+            node->cb_items[n] = (zmq_pollitem_t){ ch->sock, 0, ZMQ_POLLIN, 0 };
+            n++;
+        }
+        if (!n) {
+            zmq_msg_close(zm);
+            return flow__node_port_misuse(
+                node, "send on port '%s' after its end", p->decl->name);
+        }
+        if (node->given_up) {
+            if ((rc = flow__node_drop_given_up(node)) < 0) {
+                zmq_msg_close(zm);
+                return rc;
+            }
+            n = flow__node_given_up_items(node, n);
+        }
+        if ((rc = flow__node_poll_for(node, node->cb_items, n, true)) < 0) {
+            zmq_msg_close(zm);
+            return rc;
+        }
+    }
+}
+
 /* Send `zm` (consumed) on channel `channel` of `p`, or balanced if < 0. */
 static int
 send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
 {
     int rc;
 
+    if (p->demand && (channel < 0 || !p->ch[channel].out_closed))
+        return send_demand(node, p, channel, zm);
     if (channel >= 0) {
         if (p->ch[channel].out_closed) {
             zmq_msg_close(zm);

@@ -382,7 +382,8 @@ check_exactly_once(tu_result_t *r, int64_t n)
 }
 
 /* Producers x consumers with a tiny high-water mark and random delays in
- * the consumers: every item exactly once, nothing hangs. Looped. */
+ * the consumers: every item exactly once, nothing hangs. Looped: three
+ * times round robin, twice balance=demand (hwm 1 and 3). */
 static void
 test_core_eos_matrix(void **unused)
 {
@@ -391,10 +392,12 @@ test_core_eos_matrix(void **unused)
     const int64_t n = 5000;
 
     (void)unused;
-    for (int loop = 0; loop < 3; loop++)
+    for (int loop = 0; loop < 5; loop++)
         for (size_t i = 0; i < 4; i++)
             for (size_t j = 0; j < 3; j++) {
                 char text[1024], *path;
+                const char *balance = loop >= 3 ? "demand" : "rr";
+                int hwm = loop == 4 ? 3 : 1;
                 tu_result_t r;
 
                 snprintf(text, sizeof(text),
@@ -403,11 +406,13 @@ test_core_eos_matrix(void **unused)
                          "[mid]\ntype = jitter\ninstances = %d\nmax_us = "
                          "%d\nseed = %d\n"
                          "[out]\ntype = collect\n"
-                         "[links]\npush = src.out -> mid.in batch=%d hwm=1\n"
-                         "push = mid.out -> out.in hwm=1\n",
+                         "[links]\npush = src.out -> mid.in batch=%d hwm=%d "
+                         "balance=%s\n"
+                         "push = mid.out -> out.in hwm=%d balance=%s\n",
                          prod[i], (long long)n, cons[j],
                          (loop + (int)j) % 2 ? 300 : 0, loop * 31 + (int)i,
-                         loop == 2 ? 1 : 13);
+                         loop == 2 || loop == 4 ? 1 : 13, hwm, balance, hwm,
+                         balance);
                 path = tu_temp_file(text);
                 if (tu_runl(&r, 60, path, NULL) != 0)
                     fprintf(stderr, "case p=%d c=%d loop %d:\n%s\n", prod[i],
@@ -418,6 +423,91 @@ test_core_eos_matrix(void **unused)
                 free(path);
                 tu_result_release(&r);
             }
+}
+
+/*
+ * Run range(count n, batch 1) -> slowone(2 instances, instance 0 taking
+ * `ms` per message) -> collect over a push link with `balance`; check that
+ * every number arrives exactly once and return how many instance 0 took.
+ */
+static size_t
+slow_instance_share(const char *balance, int ms, int64_t n)
+{
+    char text[1024];
+    tu_result_t r;
+    size_t nl, slow = 0;
+    char **lines;
+    unsigned char *seen = calloc((size_t)n, 1);
+
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ncount = %lld\n"
+             "[w]\ntype = slowone\ninstances = 2\nms = %d\n"
+             "[out]\ntype = collect\n"
+             "[links]\npush = src.out -> w.in batch=1 balance=%s\n"
+             "push = w.out -> out.in\n",
+             (long long)n, ms, balance);
+    assert_int_equal(tu_run_graph(&r, 60, text, "--plugin-path",
+                                  FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                     0);
+    lines = tu_lines(r.out, &nl);
+    assert_int_equal(nl, (size_t)n);
+    for (size_t i = 0; i < nl; i++) {
+        long long v = strtoll(lines[i], NULL, 10), item = v % 1000000;
+        assert_true(item >= 0 && item < n && v / 1000000 <= 1);
+        assert_false(seen[item]);
+        seen[item] = 1;
+        slow += v / 1000000 == 0;
+    }
+    free(lines);
+    free(seen);
+    tu_result_release(&r);
+    return slow;
+}
+
+/*
+ * balance=demand (hwm 1 by default) sends a consumer instance a message
+ * only when it has taken the one before: an instance that spends 300 ms on
+ * each gets the first, one waiting, and perhaps one more, while the other
+ * takes the rest (it needs well under 300 ms for them). Round robin, the
+ * control, deals them in turn, whatever each instance's pace: the slow one
+ * gets its queue's worth.
+ */
+static void
+test_core_balance_demand(void **unused)
+{
+    size_t slow;
+
+    (void)unused;
+    slow = slow_instance_share("demand", 300, 100);
+    if (slow > 4)
+        fail_msg("balance=demand: the slow instance took %zu of 100", slow);
+    slow = slow_instance_share("rr", 20, 100);
+    if (slow < 20)
+        fail_msg("balance=rr: the slow instance took only %zu of 100", slow);
+}
+
+/* A consumer that gives up a demand input drops what comes and still
+ * credits it: the producers run on until they are stopped, never waiting
+ * for credit, and the run ends with status 0. */
+static void
+test_core_balance_demand_given_up(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(
+        tu_run_graph(&r, 60,
+                     "[src]\ntype = range\ninstances = 2\n"
+                     "count = 1000000000000\n"
+                     "[w]\ntype = jitter\ninstances = 3\n"
+                     "[out]\ntype = collect\nlimit = 10\nmode = count\n"
+                     "[links]\npush = src.out -> w.in batch=5 "
+                     "balance=demand hwm=2\n"
+                     "push = w.out -> out.in balance=demand\n",
+                     NULL),
+        0);
+    assert_string_equal(r.out, "10\n");
+    tu_result_release(&r);
 }
 
 /* Fan-in straight into one consumer from many producers, batch 1. */
@@ -1579,6 +1669,8 @@ main(void)
         cmocka_unit_test(test_core_pids),
         cmocka_unit_test(test_core_fan_in),
         cmocka_unit_test(test_core_eos_matrix),
+        cmocka_unit_test(test_core_balance_demand),
+        cmocka_unit_test(test_core_balance_demand_given_up),
         cmocka_unit_test(test_core_failure_reported),
         cmocka_unit_test(test_core_collect_file_atomic),
         cmocka_unit_test(test_core_collect_to_fifo),

@@ -61,25 +61,32 @@ test_tcp_sieve_pairs(void **unused)
     tu_result_release(&r);
 }
 
-/* Fan-out and fan-in with a tiny HWM over TCP: every item exactly once. */
+/* Fan-out and fan-in with a tiny HWM over TCP: every item exactly once,
+ * with round robin and with balance=demand (its DEALER and ROUTER sockets,
+ * and the credits they send back). */
 static void
 test_tcp_exactly_once(void **unused)
 {
-    char *path = tu_temp_file("[src]\ntype = range\ninstances = 3\n"
-                              "count = 20000\n"
-                              "[mid]\ntype = jitter\ninstances = 2\n"
-                              "max_us = 50\n"
-                              "[out]\ntype = collect\nmode = count\n"
-                              "[links]\npush = src.out -> mid.in batch=7 "
-                              "hwm=1\npush = mid.out -> out.in hwm=1\n");
-    tu_result_t r;
-
     (void)unused;
-    assert_int_equal(tu_runl(&r, 60, path, "--transport", "tcp", NULL), 0);
-    assert_string_equal(r.out, "20000\n");
-    unlink(path);
-    free(path);
-    tu_result_release(&r);
+    for (int demand = 0; demand < 2; demand++) {
+        char text[512], *path;
+        tu_result_t r;
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ninstances = 3\n"
+                 "count = 20000\n"
+                 "[mid]\ntype = jitter\ninstances = 2\n"
+                 "max_us = 50\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npush = src.out -> mid.in batch=7 "
+                 "hwm=1 balance=%s\npush = mid.out -> out.in hwm=1\n",
+                 demand ? "demand" : "rr");
+        path = tu_temp_file(text);
+        assert_int_equal(tu_runl(&r, 60, path, "--transport", "tcp", NULL), 0);
+        assert_string_equal(r.out, "20000\n");
+        unlink(path);
+        free(path);
+        tu_result_release(&r);
+    }
 }
 
 /* Start `flowrun GRAPH --rendezvous-only`; returns its pid, its address in

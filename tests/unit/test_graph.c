@@ -533,6 +533,73 @@ test_graph_link_hwm_in_graph(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* balance=demand: on a push link only, its hwm 1 unless written, part of
+ * the graph's fingerprint (instances started apart must agree on it) and
+ * of its DOT; a bad value, a pair link or the option twice refused at the
+ * link's line. */
+static void
+test_graph_link_balance(void **state)
+{
+    static const char *const links[] = { "batch=16", "balance=rr",
+                                         "balance=demand",
+                                         "balance=demand hwm=5" };
+    /* Round robin: the default of an int64 link of its batch. */
+    static const int hwm[] = { 1000, 127, 1, 5 };
+    static const struct {
+        const char *links, *msg;
+    } bad[] = {
+        { "push = src.out -> a.in balance=fast",
+          "bad value 'fast' for link option 'balance': rr" },
+        { "push = src.out -> a.in balance=demand balance=rr",
+          "link option 'balance' given twice" },
+        { "push = src.out -> a.in balance", "bad link option 'balance'" },
+        { "push = src.out -> a.in\npair = main.seg <-> seg.coord "
+          "balance=demand",
+          "link option 'balance' is for push links" },
+    };
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    uint64_t fp[4];
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\n[a]\ntype = collect\n"
+                 "[links]\npush = src.out -> a.in %s\n",
+                 links[i]);
+        flow_graph_t *g = flow_graph_load_string(text, strlen(text), "b.ini",
+                                                 reg, NULL, 0, &diag);
+        char *dot = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&dot, &len);
+        if (!g)
+            fail_msg("%s", diag.msg);
+        assert_int_equal(g->links[0].demand, i >= 2);
+        assert_int_equal(g->links[0].hwm, hwm[i]);
+        fp[i] = flow__graph_fingerprint(g);
+        assert_int_equal(flow_graph_write_dot(g, f), 0);
+        fclose(f);
+        assert_int_equal(strstr(dot, "balance=demand") != NULL, i >= 2);
+        free(dot);
+        flow_graph_destroy(&g);
+    }
+    assert_true(fp[1] != fp[2] && fp[2] != fp[3]);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\n[a]\ntype = collect\n"
+                 "[main]\ntype = primes\n[seg]\ntype = sieve\n"
+                 "[links]\n%s\n",
+                 bad[i].links);
+        flow_graph_t *g = flow_graph_load_string(text, strlen(text), "b.ini",
+                                                 reg, NULL, 0, &diag);
+        assert_null(g);
+        assert_int_equal(diag.line, i == 3 ? 11 : 10);
+        tu_assert_contains(diag.msg, bad[i].msg);
+    }
+    flow_registry_destroy(&reg);
+}
+
 /* A graph parameter nothing refers to: valid, with a warning naming its
  * line (and the used parameter it is closest to); one referred to from a
  * node or a link only: no warning. */
@@ -1962,6 +2029,7 @@ main(void)
         cmocka_unit_test(test_graph_unused_param_warns),
         cmocka_unit_test(test_graph_limits_exact),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
+        cmocka_unit_test(test_graph_link_balance),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_long_reference),
         cmocka_unit_test(test_graph_literal_dollar_brace),
