@@ -29,8 +29,9 @@ Knobs (environment): REPS (runs per command and size, default 5), REPS_SLOW
 projected to take longer, seconds, default 30), MAX_S (the same for the
 others, default 60), PAL_SIZES, SIEVE_LIMITS, SCALE_LIMITS, STARTUP_REPS
 (default 20), PUSH_RUNS, PUSH_SECS, PUSH_BATCHES (passed to push.sh as
-RUNS, SECS, BATCHES), SKIP (comma list of workloads to leave out:
-palindromes, sieve, startup, transport).
+RUNS, SECS, BATCHES), BALANCE_RUNS (passed to balance.sh as RUNS, default
+5), SKIP (comma list of workloads to leave out: palindromes, sieve,
+startup, transport, balance).
 """
 import argparse
 import ast
@@ -587,6 +588,20 @@ def main():
         loads['transport'].append(loadavg())
         log(r.stdout)
 
+    # ------------------------------------------------ balance
+    balance = None
+    if 'balance' not in SKIP:
+        log('balance (balance.sh) ...')
+        loads['balance'] = [loadavg()]
+        env = dict(os.environ, RUNS=os.environ.get('BALANCE_RUNS', '5'),
+                   FLOWRUN=flowrun)
+        r = subprocess.run([os.path.join(root, 'tools/bench/balance.sh'), build],
+                           capture_output=True, text=True, env=env)
+        balance = {'stdout': r.stdout, 'stderr': r.stderr[-2000:], 'rc': r.returncode,
+                   'runs': env['RUNS']}
+        loads['balance'].append(loadavg())
+        log(r.stdout)
+
     machine['load_after'] = loadavg()
     machine['elapsed_s'] = round(time.time() - started)
 
@@ -598,7 +613,7 @@ def main():
     with open(os.path.join(out_dir, 'results.json'), 'w') as f:
         json.dump({'machine': machine, 'command': args.command, 'loads': loads,
                    'checks': checks, 'palindromes': dump(pal), 'sieve': dump(sieve),
-                   'startup': dump(startup), 'transport': push,
+                   'startup': dump(startup), 'transport': push, 'balance': balance,
                    'knobs': {'REPS': REPS, 'REPS_SLOW': REPS_SLOW, 'REPS_FAST': REPS_FAST,
                              'PY_MAX': PY_MAX,
                              'MAX_S': MAX_S, 'STARTUP_REPS': STARTUP_REPS}},
@@ -1024,6 +1039,23 @@ def main():
           '\n```\n</details>\n')
         if push['rc'] != 0:
             w(f'push.sh failed (exit {push["rc"]}): `{push["stderr"].strip()[-500:]}`\n')
+
+    if balance:
+        w('## Balance: round robin vs demand, and Python\'s Pool\n')
+        w(f'`tools/bench/balance.sh` (RUNS={balance["runs"]}): a push link deals messages to '
+          f'the instances of its consumer by round robin (`balance=rr`, the default) or by '
+          f'demand (`balance=demand`: an instance is sent a message only when it has taken '
+          f'the ones before, at most `hwm` waiting). "uneven workers": 1-item messages to two '
+          f'workers, one four times slower than the other (they sleep, so the figure is the '
+          f'dealing, not the CPU), against Python\'s `Pool(2).imap_unordered(chunksize=1)` '
+          f'with the same paces, whose workers take the next task when done; the perfect '
+          f'dealing is computed, not measured. "cost of the credits": 152-byte messages over '
+          f'a demand link at several hwm against round robin, net of start-up.\n')
+        w(f'Load average during this workload: {" → ".join(loads["balance"])}.\n')
+        w('```\n' + balance['stdout'].rstrip() + '\n```\n')
+        if balance['rc'] != 0:
+            w(f'balance.sh failed (exit {balance["rc"]}): '
+              f'`{balance["stderr"].strip()[-500:]}`\n')
 
     if pal or sieve:
         datasets, panels = {}, []

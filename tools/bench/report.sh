@@ -12,7 +12,8 @@
 # and writes docs/bench/report.md, docs/bench/results.json and one PNG per
 # workload (gnuplot). The measuring and writing is tools/bench/report.py;
 # its header lists the knobs (REPS, PY_MAX, MAX_S, PAL_SIZES, SIEVE_LIMITS,
-# SCALE_LIMITS, STARTUP_REPS, PUSH_RUNS, PUSH_SECS, PUSH_BATCHES, SKIP).
+# SCALE_LIMITS, STARTUP_REPS, PUSH_RUNS, PUSH_SECS, PUSH_BATCHES,
+# BALANCE_RUNS, SKIP).
 # OUT=DIR writes elsewhere than docs/bench.
 #
 # Needs: a Release build (flowrun, zmq_raw, palindromes_ref, sieve_ref),
@@ -41,7 +42,7 @@ done
 # are part of it.
 knobs=""
 for k in REPS REPS_SLOW PY_MAX MAX_S PAL_SIZES SIEVE_LIMITS SCALE_LIMITS \
-    STARTUP_REPS PUSH_RUNS PUSH_SECS PUSH_BATCHES SKIP OUT; do
+    STARTUP_REPS PUSH_RUNS PUSH_SECS PUSH_BATCHES BALANCE_RUNS SKIP OUT; do
     [[ -n ${!k:-} ]] && knobs+="$k=\"${!k}\" "
 done
 cmdline="${knobs}tools/bench/report.sh${1:+ $1}"
