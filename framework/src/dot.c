@@ -2,7 +2,8 @@
 /*
  * dot.c: a graph as Graphviz DOT. Nodes are boxes (name, type, instances);
  * links are edges labelled with their kind and ports, their batch where not
- * the default and their hwm where the graph gives one. With a run's counters,
+ * the default, their hwm where the graph gives one and balance=demand where
+ * they deal by demand. With a run's counters,
  * edges also carry the messages and items that crossed them.
  */
 #include <errno.h>

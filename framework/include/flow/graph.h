@@ -142,8 +142,9 @@ FLOW_EXPORT int flow_graph_claim_file(flow_graph_t *graph, const char *what,
 /*
  * Write `graph` to `out` as a Graphviz DOT digraph: one box per node
  * (name, type, instance count), one edge per link labelled with its kind
- * and ports, its batch where not the default and its hwm where the graph
- * gives one; pair links are two-headed. Both arguments are borrowed. Returns 0,
+ * and ports, its batch where not the default, its hwm where the graph
+ * gives one and balance=demand where it deals by demand; pair links are
+ * two-headed. Both arguments are borrowed. Returns 0,
  * or -errno if writing to `out` failed (what was written may be partial).
  */
 FLOW_EXPORT int flow_graph_write_dot(const flow_graph_t *graph, FILE *out);
