@@ -13,7 +13,10 @@
  *                                  (sources, protocol nodes): they call
  *                                  flow_node_recv/flow_node_send themselves
  *   process(node, state, port, &m) otherwise, once per arriving message
- *   finish(node, state)            optional, after every input has ended
+ *   finish(node, state)            optional, after every input and pair
+ *                                  channel has ended (a process() client
+ *                                  of a pair server that waits for its
+ *                                  clients' end hangs: write it with run)
  *   fini(node, state)              optional, frees what init acquired (sends
  *                                  nothing: the outputs have ended)
  *
