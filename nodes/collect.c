@@ -743,9 +743,9 @@ collect_write(flow_node_t *node, struct collect *s, flow_msg_t **msg_p)
     } else if (seq == FLOW_SEQ_NONE) {
         return flow_node_fail(node,
                               "order=input: a message without a sequence "
-                              "number (from a source of several instances "
-                              "or a run() node that numbers none: "
-                              "flow_msg_set_seq; or order=arrival)");
+                              "number (from a source of several instances, "
+                              "a run() node or a finish() that numbers "
+                              "none: flow_msg_set_seq; or order=arrival)");
     } else if (seq < s->next_seq) {
         return duplicate(node, seq);
     } else if (seq > s->next_seq) {
