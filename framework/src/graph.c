@@ -143,9 +143,8 @@ peer_of(const flow_graph_t *g, const flow_gnode_t *gn, size_t i)
     return g->links[gn->port_link[i]].node[!gn->port_side[i]];
 }
 
-/* Whether node `gn` has a push input. */
-static bool
-has_input(const flow_gnode_t *gn)
+bool
+flow__gnode_has_input(const flow_gnode_t *gn)
 {
     for (size_t i = 0; i < gn->nports; i++)
         if (gn->port_link[i] >= 0 && gn->desc->ports[i].dir == FLOW_DIR_IN)
@@ -189,7 +188,8 @@ flow__cancel_give_up(flow_cancel_t *c, size_t k, unsigned long port)
     if (!flow__graph_unwanted(g, c->closed, c->unwanted))
         return false;
     for (size_t n = 0; n < g->nnodes; n++) {
-        c->stop[n] = c->unwanted[n] && !c->stop[n] && !has_input(&g->nodes[n]);
+        c->stop[n] = c->unwanted[n] && !c->stop[n] &&
+                     !flow__gnode_has_input(&g->nodes[n]);
         any |= c->stop[n];
     }
     return any;

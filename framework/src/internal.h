@@ -355,6 +355,10 @@ void flow__cancel_fini(flow_cancel_t *c);
  */
 bool flow__cancel_give_up(flow_cancel_t *c, size_t k, unsigned long port);
 
+/* Whether node `gn` has a push input: a graceful stop is no business of
+ * such a node's (it drains until its input ends), so it is not told one. */
+bool flow__gnode_has_input(const flow_gnode_t *gn);
+
 /*
  * A hash of what makes two loads of a graph the same run: graph parameters,
  * nodes (name, type, instances, every key as written or set but log_level

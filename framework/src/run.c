@@ -186,6 +186,20 @@ signal_all(sup_t *s, int sig)
             kill(s->procs[i].pid, sig);
 }
 
+/* A graceful stop: SIGUSR1 to the instances of the nodes it concerns,
+ * those without a push input (sources end their streams, the nodes that
+ * ask flow_node_stopping end their work). A node with a push input goes on
+ * until its input ends: told too, it would only see its own system calls
+ * interrupted (EINTR), which most code takes for an error. */
+static void
+signal_graceful(sup_t *s)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (!s->procs[i].exited && s->procs[i].pid > 0 &&
+            !flow__gnode_has_input(&s->g->nodes[s->procs[i].node]))
+            kill(s->procs[i].pid, SIGUSR1);
+}
+
 static void
 begin_stop(sup_t *s, double grace)
 {
@@ -999,7 +1013,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 if (b.go[1] >= 0) {
                     begin_stop(&s, grace); /* not started: nothing to drain */
                 } else {
-                    signal_all(&s, SIGUSR1);
+                    signal_graceful(&s);
                     if (!opts->quiet) { /* said at once: a drain takes time */
                         char line[300];
                         const char *name = sigabbrev_np(sig);

@@ -1382,6 +1382,34 @@ test_faults_signal_drains(void **unused)
 }
 
 /*
+ * A graceful stop is told to the nodes it concerns, those without a push
+ * input: a worker fed by a push input goes on until its input ends, so no
+ * stop notice (SIGUSR1) may interrupt its own blocking calls. The worker
+ * here (fixture strictwait) spends its time in a nanosleep per message and
+ * fails on EINTR, as most code does on an interrupted read: it failed the
+ * run (exit 1, "wait: Interrupted system call") instead of draining.
+ */
+static void
+test_faults_signal_spares_workers(void **unused)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[mid]\ntype = strictwait\nus = 2000\n"
+                              "instances = 2\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=100\n"
+                              "push = mid.out -> out.in\n");
+    char out[128], err[128];
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        assert_stop_counts(path, spawn_run(path, out, err), 5, sigs[i], 100, 10,
+                           out, err);
+    unlink(path);
+    free(path);
+}
+
+/*
  * The launcher's standard error closed under it (flowrun ... 2>&1
  * >file | head -1): the logs it relays go nowhere, and the run goes on to
  * its end: exit 0, the output whole, nothing left behind (SIGPIPE killed
@@ -3198,6 +3226,7 @@ main(void)
         T(test_faults_sigterm_after_busy),
         T(test_faults_bystanders_quiet),
         T(test_faults_signal_drains),
+        T(test_faults_signal_spares_workers),
         T(test_faults_stderr_closed),
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
