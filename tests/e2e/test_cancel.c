@@ -147,6 +147,70 @@ test_cancel_only_the_unwanted(void **unused)
     free(graph);
 }
 
+/* Messages the one instance of node `src` sent, from the --stats-json
+ * file `path`. */
+static long
+src_out_msgs(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    static char buf[1 << 16];
+    size_t n;
+    const char *at;
+    long msgs = -1;
+
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    at = strstr(buf, "\"name\": \"src\"");
+    assert_non_null(at);
+    at = strstr(at, "\"out_msgs\": ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at, "\"out_msgs\": %ld", &msgs), 1);
+    return msgs;
+}
+
+/*
+ * An early end behind workers that take 20 ms per message: over a
+ * balance=demand link the producer sends a worker a message only when it
+ * took the one before, so the backlog the workers finish (results dropped)
+ * after collect's limit is a message or two each, and the run ends at
+ * once. The control, a round robin link with hwm=1 and workers of 2 ms,
+ * shows what the measure catches: the socket buffers queue hundreds.
+ */
+static void
+test_cancel_demand_backlog(void **unused)
+{
+    (void)unused;
+    for (int demand = 1; demand >= 0; demand--) {
+        char text[512], *stats = tu_temp_file("");
+        tu_result_t r;
+        long sent;
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 1e12\n"
+                 "[w]\ntype = slowone\ninstances = 2\nms = %d\n"
+                 "others_ms = %d\n"
+                 "[out]\ntype = collect\nlimit = 3\nmode = count\n"
+                 "[links]\npush = src.out -> w.in batch=1 hwm=1 "
+                 "balance=%s\npush = w.out -> out.in\n",
+                 demand ? 20 : 2, demand ? 20 : 2, demand ? "demand" : "rr");
+        assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT, text, "--plugin-path",
+                                      FLOW_FIXTURE_PLUGIN_DIR, "--stats-json",
+                                      stats, NULL),
+                         0);
+        assert_string_equal(r.out, "3\n");
+        tu_result_release(&r);
+        sent = src_out_msgs(stats);
+        if (demand && sent > 40)
+            fail_msg("balance=demand: the source sent %ld messages for 3",
+                     sent);
+        if (!demand && sent < 100)
+            fail_msg("balance=rr (control): the source sent only %ld", sent);
+        unlink(stats);
+        free(stats);
+    }
+}
+
 /* The sieve with a limit of 10^11 (minutes of work) and out.limit: the
  * coordinator and its segments stop; the first primes, by trial division. */
 static void
@@ -740,6 +804,7 @@ main(void)
         cmocka_unit_test(test_cancel_source_last),
         cmocka_unit_test(test_cancel_through_middle),
         cmocka_unit_test(test_cancel_only_the_unwanted),
+        cmocka_unit_test(test_cancel_demand_backlog),
         cmocka_unit_test(test_cancel_sieve),
         cmocka_unit_test(test_cancel_sieve_tiny_link),
         cmocka_unit_test(test_cancel_search),
