@@ -510,6 +510,62 @@ test_core_balance_demand_given_up(void **unused)
     tu_result_release(&r);
 }
 
+/*
+ * Pool.map over a file's lines, graphs/palindromes_file.ini: lines ->
+ * palindromes (2 workers, dealt by demand) -> collect order=input, reading
+ * a file and then standard input (inherited by the instance from flowrun),
+ * in chunks of 100 lines. The oracle: the lines written here that equal
+ * their reverse (an empty line too), in the file's order.
+ */
+static void
+test_core_lines_pool_map(void **unused)
+{
+    size_t cap = 1 << 16, len = 0, wlen = 0;
+    char *text = malloc(cap), *want = malloc(cap), *path;
+    uint64_t x = 42;
+    tu_result_t r;
+
+    (void)unused;
+    for (int i = 0; i < 6000; i++) {
+        char w[8];
+        size_t n;
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        n = (size_t)(x >> 61); /* 0 to 7 letters of "ab" */
+        for (size_t k = 0; k < n; k++)
+            w[k] = (x >> (20 + k)) & 1 ? 'a' : 'b';
+        bool pal = true;
+        for (size_t k = 0; k < n / 2; k++)
+            pal &= w[k] == w[n - 1 - k];
+        len += (size_t)snprintf(text + len, cap - len, "%.*s\n", (int)n, w);
+        if (pal)
+            wlen +=
+                (size_t)snprintf(want + wlen, cap - wlen, "%.*s\n", (int)n, w);
+    }
+    path = tu_temp_file(text);
+    for (int from_stdin = 0; from_stdin < 2; from_stdin++) {
+        char set[4200];
+        int saved = dup(STDIN_FILENO), fd = open(path, O_RDONLY);
+        assert_true(saved >= 0 && fd >= 0);
+        if (from_stdin)
+            assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+        close(fd);
+        snprintf(set, sizeof(set), "input=%s", from_stdin ? "-" : path);
+        int status = tu_runl(&r, 60, "--set", set, "--set", "chunk=100",
+                             tu_src("graphs/palindromes_file.ini"), NULL);
+        assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+        close(saved);
+        if (status != 0)
+            fail_msg("from %s: status %d: %s", from_stdin ? "stdin" : "file",
+                     status, r.err);
+        assert_string_equal(r.out, want);
+        tu_result_release(&r);
+    }
+    unlink(path);
+    free(path);
+    free(text);
+    free(want);
+}
+
 /* Fan-in straight into one consumer from many producers, batch 1. */
 static void
 test_core_fan_in(void **unused)
@@ -1201,6 +1257,7 @@ test_core_graphs_check(void **unused)
     static const char *const graphs[] = { "graphs/palindromes.ini",
                                           "graphs/palindromes_parallel.ini",
                                           "graphs/palindromes_search.ini",
+                                          "graphs/palindromes_file.ini",
                                           "graphs/pids.ini" };
     (void)unused;
     for (size_t i = 0; i < sizeof(graphs) / sizeof(*graphs); i++) {
@@ -1671,6 +1728,7 @@ main(void)
         cmocka_unit_test(test_core_eos_matrix),
         cmocka_unit_test(test_core_balance_demand),
         cmocka_unit_test(test_core_balance_demand_given_up),
+        cmocka_unit_test(test_core_lines_pool_map),
         cmocka_unit_test(test_core_failure_reported),
         cmocka_unit_test(test_core_collect_file_atomic),
         cmocka_unit_test(test_core_collect_to_fifo),

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lines: a source of the lines of a text file, or of standard input: what
+ * a Python program's `for line in open(path)` hands to Pool.map.
+ *
+ * Each line is a word of the output, without its newline ("\r" stays, as
+ * it is part of the line); a last line without a newline is a line too,
+ * and an empty file makes no line. Lines go out in messages of `chunk`
+ * lines (by default the link's batch size), a message ending early where
+ * it would pass 1 MiB of text (unless it holds a single line: a line may
+ * be as long as a message holds, about 4 GiB); message k has the sequence
+ * number k, so `collect order=input` puts results back in the file's
+ * order.
+ *
+ * One instance reads the file (max_instances 1): the work on the lines is
+ * what runs in parallel, downstream. A line with a NUL byte is not text:
+ * the node fails naming the line.
+ *
+ * A stop (Ctrl-C, or a collect's limit reached) reaches the node as a
+ * signal, which may interrupt a read of a pipe or a terminal: the node then
+ * asks flow_node_stopping and ends, or reads on.
+ */
+#define _POSIX_C_SOURCE 200809L /* getline */
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/node.h"
+
+/* A message ends before it would hold more text than this. */
+#define LINES_MSG_BYTES ((size_t)1 << 20)
+
+struct lines {
+    char *path;
+    int64_t chunk;
+    FILE *in;
+    bool own; /* in was opened here (not standard input) */
+};
+
+static const flow_param_t lines_params[] = {
+    FLOW_PARAM_STRING("path", struct lines, path, "-",
+                      "file to read; '-' reads standard input"),
+    FLOW_PARAM_INT("chunk", struct lines, chunk, "0", 0, INT64_C(1000000000),
+                   "lines per message; 0 uses the batch size of 'out'"),
+    FLOW_PARAM_END
+};
+
+static const flow_port_t lines_ports[] = {
+    FLOW_PORT_OUT("out", FLOW_WORDS,
+                  "the lines without their newlines, in chunks of 'chunk' "
+                  "lines numbered 0, 1, 2, ..."),
+    FLOW_PORT_END
+};
+
+static int
+lines_init(flow_node_t *node, void *state)
+{
+    struct lines *s = state;
+
+    if (!strcmp(s->path, "-")) {
+        s->in = stdin;
+        return 0;
+    }
+    s->in = fopen(s->path, "re");
+    if (!s->in)
+        return flow_node_fail(node, "cannot open '%s': %s", s->path,
+                              strerror(errno));
+    s->own = true;
+    return 0;
+}
+
+/* Send `*msg_p` (sequence number `seq`) on "out", explaining a failure
+ * unless the run is stopping. */
+static int
+send_out(flow_node_t *node, flow_msg_t **msg_p, uint64_t seq)
+{
+    int rc;
+
+    flow_msg_set_seq(*msg_p, seq);
+    rc = flow_node_send(node, "out", msg_p);
+    if (rc == 0 || rc == FLOW_EINTR)
+        return rc;
+    return flow_node_fail(node, "cannot send on 'out': %s", flow_strerror(rc));
+}
+
+static int
+lines_run(flow_node_t *node, void *state)
+{
+    struct lines *s = state;
+    const char *name = s->own ? s->path : "standard input";
+    size_t per = s->chunk > 0 ? (size_t)s->chunk : flow_node_batch(node, "out");
+    flow_msg_t *msg = NULL;
+    size_t bytes = 0, cap = 0;
+    uint64_t seq = 0, lineno = 0;
+    char *line = NULL;
+    ssize_t len;
+    int rc = 0;
+
+    if (per == 0)
+        return flow_node_fail(node, "no batch size on port 'out'");
+    for (;;) {
+        errno = 0;
+        len = getline(&line, &cap, s->in);
+        if (len < 0) {
+            if (feof(s->in))
+                break;
+            if (errno == EINTR) { /* a signal: a stop, or another's */
+                clearerr(s->in);
+                if ((rc = flow_node_stopping(node)))
+                    break;
+                continue;
+            }
+            rc = flow_node_fail(node, "cannot read %s%s%s: %s",
+                                s->own ? "'" : "", name, s->own ? "'" : "",
+                                strerror(errno ? errno : EIO));
+            break;
+        }
+        lineno++;
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        if (memchr(line, '\0', (size_t)len)) {
+            rc = flow_node_fail(node,
+                                "line %llu of %s%s%s holds a NUL byte: not "
+                                "text",
+                                (unsigned long long)lineno, s->own ? "'" : "",
+                                name, s->own ? "'" : "");
+            break;
+        }
+        /* The message so far goes first where this line would take it
+         * past the bytes a message should hold. */
+        if (msg && bytes + (size_t)len + 1 > LINES_MSG_BYTES &&
+            (rc = send_out(node, &msg, seq++)))
+            break;
+        if (!msg) {
+            msg = flow_msg_new(FLOW_WORDS, per < 4096 ? per : 4096);
+            bytes = 0;
+        }
+        if ((rc = flow_msg_add_word(msg, line, (size_t)len))) {
+            rc = flow_node_fail(node, "line %llu of %s%s%s: %s",
+                                (unsigned long long)lineno, s->own ? "'" : "",
+                                name, s->own ? "'" : "", flow_strerror(rc));
+            break;
+        }
+        bytes += (size_t)len + 1;
+        if (flow_msg_count(msg) == per && (rc = send_out(node, &msg, seq++)))
+            break;
+    }
+    if (!rc && msg)
+        rc = send_out(node, &msg, seq++);
+    flow_msg_destroy(&msg);
+    free(line);
+    return rc;
+}
+
+static void
+lines_fini(flow_node_t *node, void *state)
+{
+    struct lines *s = state;
+
+    (void)node;
+    if (s->own && s->in)
+        fclose(s->in);
+    s->in = NULL;
+}
+
+FLOW_NODE(lines) = {
+    FLOW_NODE_V1,
+    .name = "lines",
+    .summary = "Read the lines of a text file or of standard input",
+    .state_size = sizeof(struct lines),
+    .params = lines_params,
+    .ports = lines_ports,
+    .max_instances = 1,
+    .init = lines_init,
+    .run = lines_run,
+    .fini = lines_fini,
+};
