@@ -159,6 +159,15 @@ watch_main(void *arg)
             mon = NULL;
         }
     }
+    if (node->rdv_live_ms > 0) {
+        /* Heartbeats of its own, as the rendezvous's: a connection gets
+         * the rendezvous's time to live with its first PING only, up to a
+         * second after the start, and one to a rendezvous silent (stopped,
+         * its host frozen or cut off) before that would wait for ever. */
+        int ms = node->rdv_live_ms, ivl = ms / 4 < 1000 ? ms / 4 : 1000;
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
+        zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &ms, sizeof(ms));
+    }
     n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
     flow__zmq_ipv6_for(s, flow__net.rdv);
     if (zmq_connect(s, flow__net.rdv) || zmq_send(s, line, (size_t)n, 0) < 0)
@@ -227,11 +236,16 @@ flow__node_watcher_stop(flow_node_t *node)
     node->watching = false;
 }
 
-/* Parse the endpoint records of a TABLE message. */
+/* Parse a TABLE message: the liveness, and the endpoint records. */
 static void
 parse_table(flow_node_t *node, const char *text)
 {
     const char *line = strchr(text, '\n');
+
+    /* "TABLE\n" from an older rendezvous: its PINGs only. */
+    node->rdv_live_ms = text[5] == ' ' ? atoi(text + 6) : 0;
+    if (node->rdv_live_ms < 0)
+        node->rdv_live_ms = 0;
 
     while (line && *++line) {
         ep_rec_t r;

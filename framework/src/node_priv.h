@@ -143,6 +143,7 @@ struct flow_node {
     char *hello; /* HELLO records of the endpoints we bound */
     size_t hlen, hcap;
     ep_rec_t *table; /* every endpoint of the run (TCP) */
+    int rdv_live_ms; /* the rendezvous's liveness, from its TABLE; 0: none */
     pthread_t watcher;
     bool watching;
     size_t ntable, tcap;

@@ -31,7 +31,7 @@ struct flow_rdv {
     void *sock;
     size_t nprocs, nhello, ndone;
     peer_t *peers;
-    char *table; /* "TABLE\n" and every endpoint record */
+    char *table; /* "TABLE <liveness ms>\n" and every endpoint record */
     size_t tlen, tcap;
     bool started, aborted, quiet;
     void *monitor;        /* PAIR receiving the ROUTER's disconnect events */
@@ -190,7 +190,11 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
         return NULL;
     }
     flow__xgrow((void **)&r->table, &r->tcap, 64, 1);
-    r->tlen = (size_t)snprintf(r->table, r->tcap, "TABLE\n");
+    /* The liveness goes with the table: an instance's watcher, connected
+     * at the start, pings by itself from then on (see watch_main). */
+    r->tlen =
+        (size_t)snprintf(r->table, r->tcap, "TABLE %d\n",
+                         r->liveness_s > 0 ? liveness_ms(r->liveness_s) : 0);
     if (!strncmp(bind, "tcp://", 6))
         watch_connections(r, ctx);
     return r;

@@ -15,7 +15,8 @@
  *                            "FAIL <index> <reason>\n"
  *                            "STOPPED <index> <reason>\n" (a FAIL: a signal
  *                            sent to its `flowrun --instance` stopped it)
- *   rendezvous -> instance:  "TABLE\n" then the endpoint records of all
+ *   rendezvous -> instance:  "TABLE <liveness>\n" (in ms, 0: none) then
+ *                            the endpoint records of all
  *                            "RELEASE\n"
  *                            "ABORT\n"
  * `index` is the process index (node by node, instance by instance); `b`

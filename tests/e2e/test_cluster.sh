@@ -648,6 +648,63 @@ tcp_liveness_answers() {
     done
 }
 
+# established_to PORT: how many TCP connections to PORT on 127.0.0.1 are
+# established (the clients' ends, from /proc/net/tcp).
+established_to() {
+    awk -v p="$(printf '0100007F:%04X' "$1")" '$3 == p && $4 == "01"' \
+        /proc/net/tcp | wc -l
+}
+
+# A rendezvous held (SIGSTOP: as a host frozen or cut off) within its first
+# heartbeat after the start, before any instance's watcher connection had a
+# PING (--liveness 4: one each second), with the time to live it carries:
+# every instance takes it for lost and stops, as later in the run. Before,
+# every instance waited for ever.
+tcp_liveness_start() {
+    local g=$W/livestart.ini rc t i n port inst=(src-0 slow-0 out-0)
+    slow_graph "$g"
+    SLOW_RV_ARGS=(--liveness 4)
+    start_slow_run live-start "$g" || return
+    SLOW_RV_ARGS=()
+    port=${RV_ADDR##*:}
+    # The start: each instance's watcher connects (2 connections each).
+    for t in $(seq 500); do
+        [ "$(established_to "$port")" -ge 6 ] && break
+        sleep 0.01
+    done
+    kill -STOP "$(pgrep -P "$RV_PID")"
+    t=$(date +%s%N)
+    if [ "$(established_to "$port")" -lt 6 ]; then
+        fail "tcp: the rendezvous held at the start: the run did not start"
+        kill -CONT "$(pgrep -P "$RV_PID")"
+        return
+    fi
+    local ms=() # when each ended; at most 20 s: then the waiting ones are killed
+    for n in $(seq 200); do
+        for i in 0 1 2; do
+            [ -z "${ms[$i]:-}" ] && ! kill -0 "${SLOW_PIDS[$i]}" 2>/dev/null &&
+                ms[$i]=$(ms_since $t)
+        done
+        [ ${#ms[@]} = 3 ] && break
+        sleep 0.1
+    done
+    for i in 0 1 2; do
+        [ -n "${ms[$i]:-}" ] || kill -KILL "${SLOW_PIDS[$i]}"
+        wait "${SLOW_PIDS[$i]}" 2>/dev/null
+        rc=$?
+        n=${ms[$i]:-$(ms_since $t)}
+        if [ $rc = 143 ] && [ $n -le 12000 ] &&
+            grep -q "error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s): stopping" "$W/live-start-${inst[$i]}.err"; then
+            pass "tcp: the rendezvous held at the start: ${inst[$i]} exits 143 after $n ms, saying it lost it"
+        else
+            fail "tcp: the rendezvous held at the start: ${inst[$i]} exits $rc after $n ms (137: still waiting after 20 s)"
+            show "$W/live-start-${inst[$i]}.err"
+        fi
+    done
+    kill -CONT "$(pgrep -P "$RV_PID")"
+    wait "$RV_PID"
+}
+
 # A rendezvous whose --timeout expires with every instance registered
 # tells them to stop and exits 124 at once (it waited 1.5 s more for late
 # instances): within 3.2 s of its start.
@@ -1119,6 +1176,7 @@ part_tcp_liveness() {
     tcp_liveness
     tcp_liveness_near
     tcp_liveness_answers
+    tcp_liveness_start
 }
 
 # sieve_apart NAME ARGS...: a rendezvous and the four instances of a sieve
