@@ -490,6 +490,9 @@ flow__node_release(flow_node_t *node)
         free(p->owe);
     }
     flow__node_watcher_stop(node);
+    if (node->watch_sock) /* the watcher did not start */
+        zmq_close(node->watch_sock);
+    node->watch_sock = NULL;
     if (node->rdv)
         zmq_close(node->rdv);
     node->rdv = NULL;

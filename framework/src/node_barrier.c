@@ -136,15 +136,37 @@ static volatile int watcher_quit;
  * launcher SIGKILLs an instance after its grace. */
 #define WATCH_STOP_S 2.0
 
+/*
+ * Heartbeats of its own on the rendezvous socket `s` (before it connects),
+ * for the rendezvous's liveness `ms` (0: none), as the rendezvous's: a
+ * connection gets the rendezvous's time to live with its first PING only,
+ * up to a second after it connects, and one to a rendezvous silent
+ * (stopped, its host frozen or cut off) before that would wait for ever.
+ */
+static void
+set_heartbeats(void *s, int ms)
+{
+    int ivl = ms / 4 < 1000 ? ms / 4 : 1000;
+
+    if (ms <= 0)
+        return;
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &ms, sizeof(ms));
+}
+
 static void *
 watch_main(void *arg)
 {
     flow_node_t *node = arg;
-    void *s = zmq_socket(node->ctx, ZMQ_DEALER), *mon = NULL;
+    /* Connected before the start, with heartbeats (await_table), or not. */
+    bool connected = node->watch_sock != NULL;
+    void *s = connected ? node->watch_sock : zmq_socket(node->ctx, ZMQ_DEALER);
+    void *mon = NULL;
     char line[64], buf[16], ep[64];
     int linger = 0, n;
     double lost = 0, stop_by = 0;
 
+    node->watch_sock = NULL; /* the watcher's now */
     if (!s)
         return NULL;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
@@ -159,18 +181,14 @@ watch_main(void *arg)
             mon = NULL;
         }
     }
-    if (node->rdv_live_ms > 0) {
-        /* Heartbeats of its own, as the rendezvous's: a connection gets
-         * the rendezvous's time to live with its first PING only, up to a
-         * second after the start, and one to a rendezvous silent (stopped,
-         * its host frozen or cut off) before that would wait for ever. */
-        int ms = node->rdv_live_ms, ivl = ms / 4 < 1000 ? ms / 4 : 1000;
-        zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
-        zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &ms, sizeof(ms));
-    }
+    set_heartbeats(s, node->rdv_live_ms);
     n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
-    flow__zmq_ipv6_for(s, flow__net.rdv);
-    if (zmq_connect(s, flow__net.rdv) || zmq_send(s, line, (size_t)n, 0) < 0)
+    if (!connected) {
+        flow__zmq_ipv6_for(s, flow__net.rdv);
+        if (zmq_connect(s, flow__net.rdv))
+            goto out;
+    }
+    if (zmq_send(s, line, (size_t)n, 0) < 0)
         goto out;
     while (!__atomic_load_n(&watcher_quit, __ATOMIC_RELAXED)) {
         zmq_pollitem_t it[2] = { { s, 0, ZMQ_POLLIN, 0 },
@@ -262,23 +280,61 @@ parse_table(flow_node_t *node, const char *text)
 #define RDV_REACH_S 10
 
 /*
+ * The rendezvous's WELCOME (`text`: "WELCOME <liveness ms>"): connect the
+ * watcher's socket now, with heartbeats of its own (set_heartbeats), and
+ * watch it through a monitor (returned; NULL: none), so that a rendezvous
+ * silent from before its first PING to this instance is lost too.
+ */
+static void *
+early_watch(flow_node_t *node, const char *text)
+{
+    int ms = atoi(text + 8), zero = 0;
+    char ep[64];
+    void *s, *wmon;
+
+    if (ms <= 0 || node->watch_sock || !(s = zmq_socket(node->ctx, ZMQ_DEALER)))
+        return NULL;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    set_heartbeats(s, ms);
+    snprintf(ep, sizeof(ep), "inproc://flow-early-%d", (int)getpid());
+    if (zmq_socket_monitor(
+            s, ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
+        !(wmon = zmq_socket(node->ctx, ZMQ_PAIR))) {
+        zmq_close(s);
+        return NULL;
+    }
+    flow__zmq_ipv6_for(s, flow__net.rdv);
+    if (zmq_connect(wmon, ep) || zmq_connect(s, flow__net.rdv)) {
+        zmq_socket_monitor(s, NULL, 0);
+        zmq_close(wmon);
+        zmq_close(s);
+        return NULL;
+    }
+    node->watch_sock = s;
+    return wmon;
+}
+
+/*
  * Wait for the rendezvous's TABLE (every instance registered: the start)
  * and parse it, watching the connection through the monitor `mon` (NULL:
  * none): a rendezvous never reached in RDV_REACH_S fails the node; one
  * lost for 2 s stops it (exit 143, as the watcher does after the start);
  * a REFUSE fails it with the rendezvous's reason, and it exits 2 without
  * reporting a failure (that instance's number is another process's).
- * Returns 0 once the TABLE came.
+ * A WELCOME (this instance registered) with a liveness connects the
+ * watcher's socket (early_watch), into `*wmon` its monitor: dropped, that
+ * connection is a rendezvous lost too. Returns 0 once the TABLE came.
  */
 static int
-await_table(flow_node_t *node, void *mon)
+await_table_loop(flow_node_t *node, void *mon, void **wmon)
 {
     double begin = (double)now_ns() / 1e9, lost = 0;
     bool reached = mon == NULL;
 
     for (;;) {
-        zmq_pollitem_t it[2] = { { node->rdv, 0, ZMQ_POLLIN, 0 },
-                                 { mon, 0, ZMQ_POLLIN, 0 } };
+        zmq_pollitem_t it[3] = { { node->rdv, 0, ZMQ_POLLIN, 0 },
+                                 { mon, 0, ZMQ_POLLIN, 0 },
+                                 { *wmon, 0, ZMQ_POLLIN, 0 } };
         double t = (double)now_ns() / 1e9;
         char *text = NULL;
         int rc;
@@ -305,8 +361,18 @@ await_table(flow_node_t *node, void *mon)
             flow__stop_hard = 1;
             return FLOW_EINTR;
         }
-        if (zmq_poll(it, mon ? 2 : 1, 100) <= 0)
+        /* Without mon, no wmon: early_watch needs a monitor too. */
+        if (zmq_poll(it, !mon ? 1 : *wmon ? 3 : 2, 100) <= 0)
             continue;
+        if (*wmon && (it[2].revents & ZMQ_POLLIN)) {
+            /* The watcher's early connection, with heartbeats: a drop is
+             * a rendezvous silent for its liveness (or gone). */
+            uint16_t ev = monitor_event(*wmon);
+            if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                lost = 0;
+            else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0)
+                lost = t;
+        }
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
             uint16_t ev = monitor_event(mon);
             /* A handshake, not a TCP connection: a port where something
@@ -342,8 +408,29 @@ await_table(flow_node_t *node, void *mon)
             free(text);
             return 0;
         }
+        if (!strncmp(text, "WELCOME ", 8) && mon && !*wmon)
+            *wmon = early_watch(node, text);
         free(text);
     }
+}
+
+/* await_table_loop, then the early watcher socket's monitor closed, and
+ * that socket too unless the watcher is to take it (the start). */
+static int
+await_table(flow_node_t *node, void *mon)
+{
+    void *wmon = NULL;
+    int rc = await_table_loop(node, mon, &wmon);
+
+    if (wmon) {
+        zmq_socket_monitor(node->watch_sock, NULL, 0);
+        zmq_close(wmon);
+    }
+    if (rc && node->watch_sock) {
+        zmq_close(node->watch_sock);
+        node->watch_sock = NULL;
+    }
+    return rc;
 }
 
 /*

@@ -142,8 +142,9 @@ struct flow_node {
     size_t proc; /* this process's index in the run */
     char *hello; /* HELLO records of the endpoints we bound */
     size_t hlen, hcap;
-    ep_rec_t *table; /* every endpoint of the run (TCP) */
-    int rdv_live_ms; /* the rendezvous's liveness, from its TABLE; 0: none */
+    ep_rec_t *table;  /* every endpoint of the run (TCP) */
+    int rdv_live_ms;  /* the rendezvous's liveness, from its TABLE; 0: none */
+    void *watch_sock; /* the watcher's DEALER, connected before the start */
     pthread_t watcher;
     bool watching;
     size_t ntable, tcap;

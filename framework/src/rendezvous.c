@@ -394,6 +394,15 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
             memcpy(r->table + r->tlen, nl + 1, add + 1);
             r->tlen += add;
         }
+        if (r->liveness_s > 0) {
+            /* Its watcher connects now, pinging by itself: a connection
+             * learns the time to live of this end's PINGs with the first,
+             * up to a second away (see early_watch in node_barrier.c). */
+            char welcome[32];
+            int len = snprintf(welcome, sizeof(welcome), "WELCOME %d\n",
+                               liveness_ms(r->liveness_s));
+            send_to(r, p, welcome, (size_t)len);
+        }
         if (r->aborted)
             send_to(r, p, "ABORT\n", 6);
         if (r->nhello == r->nprocs && !r->started) {

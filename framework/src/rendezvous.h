@@ -15,7 +15,9 @@
  *                            "FAIL <index> <reason>\n"
  *                            "STOPPED <index> <reason>\n" (a FAIL: a signal
  *                            sent to its `flowrun --instance` stopped it)
- *   rendezvous -> instance:  "TABLE <liveness>\n" (in ms, 0: none) then
+ *   rendezvous -> instance:  "WELCOME <liveness>\n" (in ms, after its HELLO,
+ *                            when the rendezvous has a liveness)
+ *                            "TABLE <liveness>\n" (in ms, 0: none) then
  *                            the endpoint records of all
  *                            "RELEASE\n"
  *                            "ABORT\n"

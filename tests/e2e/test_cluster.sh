@@ -659,7 +659,8 @@ established_to() {
 # heartbeat after the start, before any instance's watcher connection had a
 # PING (--liveness 4: one each second), with the time to live it carries:
 # every instance takes it for lost and stops, as later in the run. Before,
-# every instance waited for ever.
+# every instance waited for ever. The same before the start, for an
+# instance that had just registered (it waited for ever).
 tcp_liveness_start() {
     local g=$W/livestart.ini rc t i n port inst=(src-0 slow-0 out-0)
     slow_graph "$g"
@@ -701,6 +702,45 @@ tcp_liveness_start() {
             show "$W/live-start-${inst[$i]}.err"
         fi
     done
+    kill -CONT "$(pgrep -P "$RV_PID")"
+    wait "$RV_PID"
+
+    # Before the start: held as src:0 registers, before its first PING
+    # (its watcher's connection, made on the WELCOME, is the second).
+    if ! start_rendezvous live-pre 127.0.0.1 "$FLOWRUN" "$g" --liveness 4; then
+        fail "tcp: live-pre: the rendezvous printed no address"
+        return
+    fi
+    port=${RV_ADDR##*:}
+    "$FLOWRUN" "$g" --instance src:0 --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+        >/dev/null 2>"$W/live-pre-src-0.err" &
+    i=$!
+    BG_PIDS+=($i)
+    for t in $(seq 300); do
+        [ "$(established_to "$port")" -ge 1 ] && break
+        sleep 0.01
+    done
+    t=$(date +%s%N) # within 0.4 s of its connection: before its first PING
+    while [ "$(established_to "$port")" -lt 2 ] && [ "$(ms_since $t)" -lt 400 ]; do
+        sleep 0.01
+    done
+    kill -STOP "$(pgrep -P "$RV_PID")"
+    t=$(date +%s%N)
+    for n in $(seq 200); do
+        kill -0 $i 2>/dev/null || break
+        sleep 0.1
+    done
+    n=$(ms_since $t)
+    kill -KILL $i 2>/dev/null
+    wait $i 2>/dev/null
+    rc=$?
+    if [ $rc = 143 ] && [ $n -le 12000 ] &&
+        grep -q "error: lost the rendezvous $RV_ADDR (gone, or silent, and not back within 2 s) before the start: stopping" "$W/live-pre-src-0.err"; then
+        pass "tcp: the rendezvous held as an instance registers: it exits 143 after $n ms, saying it lost it"
+    else
+        fail "tcp: the rendezvous held as an instance registers: it exits $rc after $n ms (137: still waiting after 20 s)"
+        show "$W/live-pre-src-0.err"
+    fi
     kill -CONT "$(pgrep -P "$RV_PID")"
     wait "$RV_PID"
 }
