@@ -121,6 +121,17 @@ resolve_first(const char *name, bool v6, char *out, size_t size)
     return rc;
 }
 
+bool
+flow__host_name_unresolved(char *name, size_t size)
+{
+    char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 8];
+
+    if (gethostname(name, size))
+        return false;
+    name[size - 1] = '\0';
+    return resolve_first(name, true, addr, sizeof(addr)) != 0;
+}
+
 /* This host's address, from its name (IPv4, or if `v6` IPv6 when it has
  * no IPv4 address); 127.0.0.1 if it has none. */
 static int

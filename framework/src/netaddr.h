@@ -57,6 +57,10 @@ int flow__bind_resolve(const char *bind, char *out, size_t size);
 int flow__bind_check(const char *bind, char *addr, size_t size, char *why,
                      size_t whylen);
 
+/* Whether this host's name, into `name` (`size` bytes), resolves to no
+ * address: then a wildcard is announced as 127.0.0.1 (flow__endpoint_fix). */
+bool flow__host_name_unresolved(char *name, size_t size);
+
 /*
  * Replace a wildcard address in the endpoint `ep` (as ZMQ_LAST_ENDPOINT
  * gives it, e.g. "tcp://0.0.0.0:4242", "tcp://[::]:4242") by `host` (or

@@ -353,8 +353,9 @@ flow__liveness(const flow_run_opts_t *opts)
 }
 
 void *
-flow__rdv_start(const flow_graph_t *g, const char *bind, double liveness_s,
-                flow_rdv_t **rdv, char *addr, size_t size)
+flow__rdv_start(const flow_graph_t *g, const char *bind,
+                const flow_run_opts_t *opts, flow_rdv_t **rdv, char *addr,
+                size_t size)
 {
     void *ctx;
     char ep[600], host[512];
@@ -376,7 +377,7 @@ flow__rdv_start(const flow_graph_t *g, const char *bind, double liveness_s,
         zmq_ctx_term(ctx);
         return NULL;
     }
-    *rdv = flow__rdv_new(ctx, g, ep, liveness_s, addr, size, &err);
+    *rdv = flow__rdv_new(ctx, g, ep, flow__liveness(opts), addr, size, &err);
     if (!*rdv) {
         fprintf(stderr,
                 "flowrun: error: cannot bind the rendezvous on '%s': %s\n", ep,
@@ -384,6 +385,19 @@ flow__rdv_start(const flow_graph_t *g, const char *bind, double liveness_s,
         zmq_ctx_term(ctx);
         return NULL;
     }
+    /* Bound on every interface, it announces its host name's address:
+     * with none, 127.0.0.1, which no other host reaches. */
+    char name[256];
+    if (!(opts && opts->quiet) &&
+        (!*host || !strcmp(host, "*") || !strcmp(host, "0.0.0.0") ||
+         !strcmp(host, "::")) &&
+        flow__host_name_unresolved(name, sizeof(name)))
+        fprintf(stderr,
+                "flowrun: warning: this host's name '%s' resolves to no "
+                "address: the rendezvous announces %s, which only this host "
+                "reaches; to serve instances on other hosts, give --bind "
+                "this host's address on their network\n",
+                name, addr);
     return ctx;
 }
 
@@ -393,8 +407,7 @@ flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
 {
     flow_rdv_t *rdv = NULL;
     char addr[256];
-    void *ctx = flow__rdv_start(graph, bind, flow__liveness(opts), &rdv, addr,
-                                sizeof(addr));
+    void *ctx = flow__rdv_start(graph, bind, opts, &rdv, addr, sizeof(addr));
     int rc, unused = 0;
 
     if (!ctx)

@@ -96,15 +96,17 @@ void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
 
 /*
  * Create a ZeroMQ context and a rendezvous for `g` in it, bound on TCP
- * address `bind` (NULL, "" or "*": all interfaces), with `liveness_s` (see
- * flow__rdv_new), first making room for two descriptors per instance
+ * address `bind` (NULL, "" or "*": all interfaces), with the liveness of
+ * `opts` (flow__liveness; see flow__rdv_new), warning unless `opts` is quiet
+ * when it can announce only 127.0.0.1, first making room for two
+ * descriptors per instance
  * (flow__fd_limit). Returns the context (the caller destroys `*rdv` and
  * then terminates it) and stores the address to announce in `addr`; NULL
  * after printing why (an address --bind cannot use, too low a limit on
  * open files).
  */
 void *flow__rdv_start(const flow_graph_t *g, const char *bind,
-                      double liveness_s, flow_rdv_t **rdv, char *addr,
+                      const flow_run_opts_t *opts, flow_rdv_t **rdv, char *addr,
                       size_t size);
 
 /* The liveness asked for by `opts` (NULL: nothing asked): its liveness_s,

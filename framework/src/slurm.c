@@ -255,8 +255,8 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
 
     if (extra && !*extra)
         extra = NULL;
-    ctx = flow__rdv_start(graph, opts ? opts->bind : NULL, flow__liveness(opts),
-                          &rdv, addr, sizeof(addr));
+    ctx = flow__rdv_start(graph, opts ? opts->bind : NULL, opts, &rdv, addr,
+                          sizeof(addr));
     if (!ctx)
         return FLOW_EUSAGE; /* said: an address --bind cannot use */
     if (flow__graph_has_auto(graph)) {

@@ -1310,9 +1310,44 @@ tcp_rendezvous_fd_limit() {
     fi
 }
 
+# A rendezvous bound on every interface (the default) on a host whose name
+# resolves to nothing announces 127.0.0.1: it says so (not with --quiet).
+# Before, it announced that address without a word, and instances on other
+# hosts failed after 10 s. The host name is changed in a UTS namespace of
+# its own (unshare -u; skipped where that cannot be made).
+tcp_rendezvous_unresolved() {
+    local what="tcp: --rendezvous-only on a host whose name resolves to nothing"
+    local name=flow-test-noname.invalid q rc
+    if ! unshare -u sh -c "hostname $name" 2>/dev/null; then
+        skip "$what: no UTS namespace (unshare -u)"
+        return
+    fi
+    if unshare -u sh -c "hostname $name; getent hosts $name" >/dev/null 2>&1; then
+        skip "$what: here every host name resolves (nss-myhostname?)"
+        return
+    fi
+    for q in "" --quiet; do
+        unshare -u sh -c 'hostname "$1"; shift; exec "$@"' sh "$name" \
+            timeout -k 5 30 "$FLOWRUN" "$SIEVE" --rendezvous-only --timeout 1 $q \
+            >"$W/rvnoname$q.out" 2>"$W/rvnoname$q.err"
+        rc=$?
+        if [ -z "$q" ] && [ $rc = 124 ] &&
+            grep -q "^tcp://127.0.0.1:[0-9]*$" "$W/rvnoname.out" &&
+            grep -q "^flowrun: warning: this host's name '$name' resolves to no address: the rendezvous announces tcp://127.0.0.1:[0-9]*, which only this host reaches; to serve instances on other hosts, give --bind this host's address on their network$" "$W/rvnoname.err"; then
+            pass "$what: announces 127.0.0.1 and warns"
+        elif [ -n "$q" ] && [ $rc = 124 ] && ! grep -q warning "$W/rvnoname$q.err"; then
+            pass "$what, --quiet: no warning"
+        else
+            fail "$what${q:+, $q}: exit $rc"
+            show "$W/rvnoname$q.out" "$W/rvnoname$q.err"
+        fi
+    done
+}
+
 # Before the start: unreachable, refused, late and auto-sized instances.
 part_tcp_start() {
     tcp_rendezvous_fd_limit
+    tcp_rendezvous_unresolved
     tcp_cancel
     tcp_instance_log_level
     tcp_rendezvous_timeout
