@@ -307,10 +307,15 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
         while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo != SIGCHLD) {
                 const char *name = sigabbrev_np((int)si.ssi_signo);
+                char pending[512];
+                /* As a timeout does: which ones it waited for (one that
+                 * never registered is why a start never came). */
+                flow__rdv_pending(rdv, pending, sizeof(pending));
                 fprintf(stderr,
                         "flowrun: graph '%s' stopped by SIG%s before its "
-                        "end: every instance is told to stop\n",
-                        g->name, name ? name : "?");
+                        "end: every instance is told to stop; not "
+                        "finished: %s\n",
+                        g->name, name ? name : "?", pending);
                 flow__rdv_abort(rdv);
                 rc = FLOW_EINTR;
                 if (signo)
