@@ -93,7 +93,21 @@ recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
     int got, more = 0;
     size_t len = sizeof(more);
 
-    while ((got = zmq_recv(sock, p->route, sizeof(p->route), flags)) < 0) {
+    for (;;) {
+        if (!node->timed || (flags & ZMQ_DONTWAIT)) {
+            got = zmq_recv(sock, p->route, sizeof(p->route), flags);
+        } else {
+            /* A wait for input is timed, as in recv_frame_in: the data
+             * frame is there once its routing id is. */
+            got = zmq_recv(sock, p->route, sizeof(p->route), ZMQ_DONTWAIT);
+            if (got < 0 && zmq_errno() == EAGAIN) {
+                uint64_t t0 = wait_clock_ns();
+                got = zmq_recv(sock, p->route, sizeof(p->route), 0);
+                STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
+            }
+        }
+        if (got >= 0)
+            break;
         int e = zmq_errno();
         if (e != EAGAIN && e != EINTR)
             return flow_node_fail(node, "receive on port '%s' failed: %s",
