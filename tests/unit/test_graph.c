@@ -542,9 +542,10 @@ test_graph_link_balance(void **state)
 {
     static const char *const links[] = { "batch=16", "balance=rr",
                                          "balance=demand",
-                                         "balance=demand hwm=5" };
+                                         "balance=demand hwm=5",
+                                         "balance=rr hwm=5" };
     /* Round robin: the default of an int64 link of its batch. */
-    static const int hwm[] = { 1000, 127, 1, 5 };
+    static const int hwm[] = { 1000, 127, 1, 5, 5 };
     static const struct {
         const char *links, *msg;
     } bad[] = {
@@ -559,11 +560,11 @@ test_graph_link_balance(void **state)
     };
     flow_registry_t *reg = registry();
     flow_diag_t diag;
-    uint64_t fp[4];
+    uint64_t fp[5];
     char text[512];
 
     (void)state;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         snprintf(text, sizeof(text),
                  "[src]\ntype = range\n[a]\ntype = collect\n"
                  "[links]\npush = src.out -> a.in %s\n",
@@ -575,16 +576,18 @@ test_graph_link_balance(void **state)
         FILE *f = open_memstream(&dot, &len);
         if (!g)
             fail_msg("%s", diag.msg);
-        assert_int_equal(g->links[0].demand, i >= 2);
+        assert_int_equal(g->links[0].demand, i == 2 || i == 3);
         assert_int_equal(g->links[0].hwm, hwm[i]);
         fp[i] = flow__graph_fingerprint(g);
         assert_int_equal(flow_graph_write_dot(g, f), 0);
         fclose(f);
-        assert_int_equal(strstr(dot, "balance=demand") != NULL, i >= 2);
+        assert_int_equal(strstr(dot, "balance=demand") != NULL,
+                         i == 2 || i == 3);
         free(dot);
         flow_graph_destroy(&g);
     }
-    assert_true(fp[1] != fp[2] && fp[2] != fp[3]);
+    /* The balance alone, hwm and all else the same, changes it. */
+    assert_true(fp[1] != fp[2] && fp[2] != fp[3] && fp[3] != fp[4]);
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         snprintf(text, sizeof(text),
                  "[src]\ntype = range\n[a]\ntype = collect\n"
