@@ -1612,6 +1612,68 @@ test_faults_second_sigint(void **unused)
 }
 
 /*
+ * Stops while producers wait for credit on balance=demand links. SIGINT
+ * and SIGTERM: the source, waiting for a slow instance to take what it
+ * was sent, ends its stream at once, the rest drains: exit 130 or 143, a
+ * count that is a multiple of the batch, nothing left. A second SIGINT
+ * while the middle node waits for credit from a slow sink (about 1 s a
+ * message): exit 130 within a second, nothing left.
+ */
+static void
+test_faults_signal_demand(void **unused)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[mid]\ntype = fault\naction = none\n"
+                              "work_us = 3000\ninstances = 2\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=10 "
+                              "balance=demand\n"
+                              "push = mid.out -> out.in balance=demand "
+                              "hwm=6\n");
+    char out[128], err[128], *e;
+    pid_t pid;
+    int status;
+    double t;
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        assert_stop_counts(path, spawn_run(path, out, err), 5, sigs[i], 10, 10,
+                           out, err);
+    unlink(path);
+    free(path);
+
+    path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                        "[mid]\ntype = jitter\n"
+                        "[slow]\ntype = fault\naction = none\n"
+                        "work_us = 1000000\n"
+                        "[out]\ntype = collect\nmode = count\n"
+                        "[links]\npush = src.out -> mid.in batch=1 "
+                        "balance=demand\n"
+                        "push = mid.out -> slow.in balance=demand\n"
+                        "push = slow.out -> out.in\n");
+    pid = spawn_run(path, out, err);
+    wait_procs(path, 5);
+    usleep(300000);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    usleep(300000);
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still draining */
+    t = now_s();
+    assert_int_equal(kill(pid, SIGINT), 0);
+    status = wait_exit(pid, 10);
+    t = now_s() - t;
+    e = slurp(err);
+    assert_exited(status, t, e, 130);
+    assert_true(t < 1.0);
+    run_cleanup(path, out, err);
+    assert_non_null(strstr(e, "' stopped by SIGINT before its end, its "
+                              "instances killed"));
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
  * A graph that a graceful stop does not end within 5 s: a slow consumer
  * with about 13 s of queued work (100 ms a message, in a computation that
  * no signal cuts short). 5 s after the signal (DRAIN_S) the launcher says
@@ -3237,6 +3299,7 @@ main(void)
         T(test_faults_sigpipe),
         T(test_faults_blocked_mask),
         T(test_faults_second_sigint),
+        T(test_faults_signal_demand),
         T(test_faults_fail_after_stop),
         T(test_faults_drain_time_limit),
         T(test_faults_sieve_stops_gracefully),
