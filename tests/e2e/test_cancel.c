@@ -492,46 +492,54 @@ test_cancel_zip_cut_given_up_after_end(void **unused)
  * of its own for a consumer with room. That wait too must read and drop
  * x's given-up input, or d blocks there, k's "first" never ends and the
  * run hangs (it did over ipc). The k lines come in any order and split the
- * items in any way: their sums are checked.
+ * items in any way: their sums are checked. The same with balance=demand
+ * on every push link, where x waits for credit instead, and its given-up
+ * input must be credited as it is dropped.
  */
 static void
 test_cancel_given_up_balanced_send(void **unused)
 {
-    static const char text[] = "[src]\ntype = range\ncount = 100000\n"
-                               "[d]\ntype = dup2\n"
-                               "[x]\ntype = giveupwait\ncount = 1000\n"
-                               "[k]\ntype = joinpeer\ninstances = 2\n"
-                               "[links]\npush = src.out -> d.in batch=16\n"
-                               "push = d.o1 -> x.a hwm=1\n"
-                               "push = d.o2 -> k.first hwm=1\n"
-                               "push = x.out -> k.second hwm=1\n"
-                               "pair = x.peer <-> k.peer\n";
-
     (void)unused;
-    for (size_t t = 0; t < 2; t++) {
-        tu_result_t r;
-        long long first = 0, second = 0, f, s;
-        int klines = 0, nl = 0;
-        int status = run_fixture_graph(&r, transports[t], text);
-        if (status != 0)
-            print_message("over %s: exit %d\n%s\n", transports[t], status,
-                          r.err);
-        assert_int_equal(status, 0);
-        for (const char *l = r.out; (l = strstr(l, "first=")); l++) {
-            assert_int_equal(sscanf(l, "first=%lld second=%lld\n", &f, &s), 2);
-            first += f;
-            second += s;
-            klines++;
+    for (int demand = 0; demand < 2; demand++) {
+        const char *bal = demand ? " balance=demand" : "";
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 100000\n"
+                 "[d]\ntype = dup2\n"
+                 "[x]\ntype = giveupwait\ncount = 1000\n"
+                 "[k]\ntype = joinpeer\ninstances = 2\n"
+                 "[links]\npush = src.out -> d.in batch=16%s\n"
+                 "push = d.o1 -> x.a hwm=1%s\n"
+                 "push = d.o2 -> k.first hwm=1%s\n"
+                 "push = x.out -> k.second hwm=1%s\n"
+                 "pair = x.peer <-> k.peer\n",
+                 bal, bal, bal, bal);
+        for (size_t t = 0; t < 2; t++) {
+            tu_result_t r;
+            long long first = 0, second = 0, f, s;
+            int klines = 0, nl = 0;
+            int status = run_fixture_graph(&r, transports[t], text);
+            if (status != 0)
+                print_message("over %s%s: exit %d\n%s\n", transports[t], bal,
+                              status, r.err);
+            assert_int_equal(status, 0);
+            for (const char *l = r.out; (l = strstr(l, "first=")); l++) {
+                assert_int_equal(sscanf(l, "first=%lld second=%lld\n", &f, &s),
+                                 2);
+                first += f;
+                second += s;
+                klines++;
+            }
+            assert_int_equal(klines, 2);
+            assert_int_equal(first, 100000);
+            assert_int_equal(second, 1000);
+            assert_non_null(strstr(r.out, "sent=1000 peer=100000\n"));
+            for (const char *c = r.out; *c; c++)
+                nl += *c == '\n';
+            assert_int_equal(nl, 3);
+            assert_quiet(&r);
+            tu_result_release(&r);
         }
-        assert_int_equal(klines, 2);
-        assert_int_equal(first, 100000);
-        assert_int_equal(second, 1000);
-        assert_non_null(strstr(r.out, "sent=1000 peer=100000\n"));
-        for (const char *c = r.out; *c; c++)
-            nl += *c == '\n';
-        assert_int_equal(nl, 3);
-        assert_quiet(&r);
-        tu_result_release(&r);
     }
 }
 
