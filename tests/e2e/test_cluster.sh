@@ -1188,6 +1188,65 @@ tcp_fail_unregistered() {
     fi
 }
 
+# balance=demand with instances started apart: 2 producers deal 3000
+# numbers one a message (hwm 6: a frame of credits per 2 messages) to 3
+# slowone instances, each a flowrun --instance; w:0 takes 20 ms a message
+# and starts 0.5 s after the others. The credits cross the rendezvous's
+# wiring like the frames: every number arrives exactly once, every process
+# exits 0, and the slow latecomer gets fewer than a third of them.
+tcp_demand_apart() {
+    local what="tcp: balance=demand, instances started apart, one slow and late"
+    local g=$W/demand.ini inst pids=() bad="" rc n uniq slow
+    if [ ! -f "$PROBE_DIR/slowone.so" ]; then
+        fail "$what: no slowone.so in '$PROBE_DIR' (FLOW_FIXTURE_PLUGIN_DIR)"
+        return
+    fi
+    cat >"$g" <<'EOF'
+[src]
+type = range
+instances = 2
+count = 3000
+[w]
+type = slowone
+instances = 3
+ms = 20
+[out]
+type = collect
+[links]
+push = src.out -> w.in batch=1 balance=demand hwm=6
+push = w.out -> out.in balance=demand
+EOF
+    if ! start_rendezvous demand-rv 127.0.0.1 "$FLOWRUN" "$g" --plugin-path "$PROBE_DIR"; then
+        fail "$what: the rendezvous printed no address"
+        show "$W/demand-rv.err"
+        return
+    fi
+    for inst in out:0 w:2 src:1 w:1 src:0 w:0; do
+        [ $inst = w:0 ] && sleep 0.5
+        "$FLOWRUN" "$g" --plugin-path "$PROBE_DIR" --instance $inst \
+            --rendezvous "$RV_ADDR" --bind 127.0.0.1 \
+            >"$W/demand-${inst/:/-}.out" 2>"$W/demand-${inst/:/-}.err" &
+        pids+=($!)
+        BG_PIDS+=($!)
+    done
+    for inst in "${pids[@]}"; do
+        wait "$inst" || bad="$bad $inst=$?"
+    done
+    wait "$RV_PID"
+    rc=$?
+    n=$(wc -l <"$W/demand-out-0.out")
+    uniq=$(awk '{ print $1 % 1000000 }' "$W/demand-out-0.out" | sort -un |
+        awk '$1 == NR - 1' | wc -l)
+    slow=$(awk '$1 < 1000000' "$W/demand-out-0.out" | wc -l)
+    if [ $rc = 0 ] && [ -z "$bad" ] && [ "$n" = 3000 ] && [ "$uniq" = 3000 ] &&
+        [ "$slow" -lt 1000 ]; then
+        pass "$what: 3000 numbers once each, w:0 took $slow"
+    else
+        fail "$what: rendezvous $rc, instances:${bad:- 0}, $n lines, $uniq distinct, w:0 took $slow"
+        show "$W/demand-rv.err" "$W"/demand-*.err
+    fi
+}
+
 part_tcp() {
     local rc
     if ! has_option --transport tcp; then
@@ -1205,6 +1264,7 @@ part_tcp() {
     run tcp-fault 60 "$FLOWRUN" "$FAULT" --transport tcp
     rc=$?
     expect_fault tcp-fault $rc "tcp: fault (exit 3) in f[1]"
+    tcp_demand_apart
     tcp_instance_sigchld
     tcp_rendezvous_signals
     tcp_lost
