@@ -316,7 +316,9 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
 
     node->processing = true;
     node->cur_seq = flow_msg_seq(*msg_p);
+    flow__doing(node, FLOW_DOING_WORK);
     rc = node->process(node, state, p->name, msg_p);
+    flow__doing(node, FLOW_DOING_RECV); /* back in the loop's receive */
     node->processing = false;
     if (*msg_p && flow__msg_spent(*msg_p)) {
         /* Sent or destroyed through a copy of the pointer, and left here:
@@ -347,6 +349,7 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
 /* The framework's loop for process-mode nodes. */
 static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
 {
+    flow__doing(node, FLOW_DOING_RECV);
     for (;;) {
         int n = 0, live = 0;
 
@@ -770,6 +773,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     /* From here a graceful stop no longer interrupts: finish() may send
      * its last results, and the outputs end after them. */
     node.closing = true;
+    flow__doing(&node, FLOW_DOING_WORK);
     if (rc < 0)
         return report_failure(&node, d->run ? "run()" : "process()", rc);
     if (d->finish && (rc = flow__node_cb_result(&node, "finish()",
@@ -778,6 +782,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     for (size_t i = 0; i < node.nports && !rc; i++)
         if (node.ports[i].decl->dir != FLOW_DIR_IN)
             rc = flow_node_close(&node, node.ports[i].decl->name);
+    flow__doing(&node, FLOW_DOING_RECV);
     if (!rc)
         rc = flow__node_drain_inputs(&node);
     if (rc < 0)

@@ -186,6 +186,19 @@ extern volatile sig_atomic_t flow__stop_any;
 /* Whether the wait counters are kept: see flow__node_set_timing. */
 extern bool flow__wait_timing;
 
+/* Say that `node` now does `what` (FLOW_DOING_*); returns what it did. */
+static inline uint32_t
+flow__doing(flow_node_t *node, uint32_t what)
+{
+    uint32_t was = 0;
+
+    if (node->st) {
+        was = node->st->doing;
+        __atomic_store_n(&node->st->doing, what, __ATOMIC_RELAXED);
+    }
+    return was;
+}
+
 /* FLOW_EINTR if this node must stop now, else 0. */
 static inline int
 flow__interrupted(const flow_node_t *node)

@@ -304,8 +304,10 @@ int
 flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
 {
     uint64_t t0 = node->timed ? wait_clock_ns() : 0;
+    uint32_t was = flow__doing(node, send ? FLOW_DOING_SEND : FLOW_DOING_RECV);
     int prc = zmq_poll(items, n, WAIT_MS);
 
+    flow__doing(node, was);
     if (t0 && send)
         STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
     else if (t0)
@@ -430,14 +432,28 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
     }
 }
 
+static int recv_any(flow_node_t *node, const char *port, flow_msg_t **msg_p);
+
 int
 flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
 {
-    rport_t *p;
     int rc;
 
     if (node->harness)
         return flow__harness_recv(node->harness, port, true, 0, msg_p);
+    uint32_t was = flow__doing(node, FLOW_DOING_RECV);
+    rc = recv_any(node, port, msg_p);
+    flow__doing(node, was);
+    return rc;
+}
+
+/* flow_node_recv, outside the harness. */
+static int
+recv_any(flow_node_t *node, const char *port, flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc;
+
     *msg_p = NULL; /* an output only: what it held is not read */
     if ((rc = flow__node_port_for(node, port, USE_RECV, &p)))
         return rc;
@@ -462,15 +478,31 @@ flow_node_recv(flow_node_t *node, const char *port, flow_msg_t **msg_p)
     return FLOW_EOF;
 }
 
+static int recv_from(flow_node_t *node, const char *port, unsigned channel,
+                     flow_msg_t **msg_p);
+
 int
 flow_node_recv_from(flow_node_t *node, const char *port, unsigned channel,
                     flow_msg_t **msg_p)
 {
-    rport_t *p;
     int rc;
 
     if (node->harness)
         return flow__harness_recv(node->harness, port, false, channel, msg_p);
+    uint32_t was = flow__doing(node, FLOW_DOING_RECV);
+    rc = recv_from(node, port, channel, msg_p);
+    flow__doing(node, was);
+    return rc;
+}
+
+/* flow_node_recv_from, outside the harness. */
+static int
+recv_from(flow_node_t *node, const char *port, unsigned channel,
+          flow_msg_t **msg_p)
+{
+    rport_t *p;
+    int rc;
+
     *msg_p = NULL; /* an output only: what it held is not read */
     if ((rc = flow__node_port_for(node, port, USE_RECV, &p)))
         return rc;

@@ -80,7 +80,9 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
             /* A send that waits at most WAIT_MS (ZMQ_SNDTIMEO): the
              * same wait raw libzmq does, without a zmq_poll per try. */
             uint64_t t0 = node->timed ? wait_clock_ns() : 0;
+            uint32_t was = flow__doing(node, FLOW_DOING_SEND);
             int rc = zmq_msg_send(zm, p->ch[c].sock, 0);
+            flow__doing(node, was);
             if (t0)
                 STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
             if (rc >= 0)

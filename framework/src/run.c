@@ -454,24 +454,62 @@ report_stop(sup_t *s)
         err_write(s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
 }
 
-/* Write into `buf` the instances that still run ("gen[0], find[1]"): not
- * those that are done and wait for the others to end. */
+/* What the instance of counters `st` is doing, for list_running: its
+ * rank (0: in its own code or not known, 1: starting, 2: waiting to send,
+ * 3: waiting for input) and, into `*text`, what to say ("" when not known:
+ * no counters). */
+static int
+doing_of(const flow_inst_stats_t *st, const char **text)
+{
+    *text = "";
+    if (!st || !__atomic_load_n(&st->pid, __ATOMIC_RELAXED))
+        return 0;
+    if (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE) != FLOW_INST_RUNNING) {
+        *text = " (starting)";
+        return 1;
+    }
+    switch (__atomic_load_n(&st->doing, __ATOMIC_RELAXED)) {
+    case FLOW_DOING_SEND:
+        *text = " (waiting to send)";
+        return 2;
+    case FLOW_DOING_RECV:
+        *text = " (waiting for input)";
+        return 3;
+    default:
+        *text = " (in its own code)";
+        return 0;
+    }
+}
+
+/* Write into `buf` the instances that still run, each with what it is
+ * doing, those in their own code first, those waiting for input last
+ * ("find[1] (in its own code), gen[0] (waiting to send)"): not those that
+ * are done and wait for the others to end. */
 static void
 list_running(const sup_t *s, char *buf, size_t size)
 {
-    size_t len = 0;
+    size_t len = 0, more = 0;
 
     buf[0] = '\0';
-    for (size_t i = 0; i < s->nprocs && len + 64 < size; i++) {
-        const flow_proc_t *p = &s->procs[i];
-        int n;
-        if (p->exited || p->done)
-            continue;
-        n = snprintf(buf + len, size - len, "%s%s[%u]", len ? ", " : "",
-                     s->g->nodes[p->node].name, p->inst);
-        if (n > 0)
-            len += (size_t)n;
-    }
+    for (int rank = 0; rank < 4; rank++)
+        for (size_t i = 0; i < s->nprocs; i++) {
+            const flow_proc_t *p = &s->procs[i];
+            const char *text;
+            int n;
+            if (p->exited || p->done ||
+                doing_of(s->stats ? &s->stats[i] : NULL, &text) != rank)
+                continue;
+            if (len + 128 >= size) { /* room left for ", and N more" */
+                more++;
+                continue;
+            }
+            n = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
+                         s->g->nodes[p->node].name, p->inst, text);
+            if (n > 0)
+                len += (size_t)n;
+        }
+    if (more)
+        snprintf(buf + len, size - len, ", and %zu more", more);
 }
 
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what

@@ -23,7 +23,9 @@ typedef struct flow_port_stats {
 
 typedef struct flow_inst_stats {
     int32_t pid;
-    uint32_t state;         /* FLOW_INST_* */
+    uint32_t state; /* FLOW_INST_* */
+    uint32_t doing; /* while running: FLOW_DOING_* */
+    uint32_t pad;
     uint64_t start_ns;      /* CLOCK_MONOTONIC when the node started */
     uint64_t busy_ns;       /* in node code (run/process), minus waits */
     uint64_t send_block_ns; /* in flow_node_send*: backpressure */
@@ -39,6 +41,13 @@ enum {
     FLOW_INST_RUNNING = 1,
     FLOW_INST_DONE = 2 /* the node's work is over: counters are final */
 };
+
+/* What a running instance is doing, for the launcher to say which of the
+ * instances still running at a timeout or a stop holds the graph: its own
+ * code (run, process, finish), or a framework call that waits for input
+ * (or for a pair peer) or for room to send. Kept whatever the options: a
+ * store when a node's callback starts or ends and around each wait. */
+enum { FLOW_DOING_WORK = 0, FLOW_DOING_RECV = 1, FLOW_DOING_SEND = 2 };
 
 /*
  * The counters of a whole run: `blocks[k]` belongs to process k, in the
