@@ -69,15 +69,16 @@ typedef struct chan {
     uint64_t rcvd;   /* pair: data frames received */
     bool out_closed; /* our end marker was sent */
     bool eos;        /* pair: the peer's end marker arrived */
-    int credit;      /* demand output: messages the consumer may still be
-                        sent (the link's hwm, less those not yet taken) */
+    uint64_t taken;  /* demand output: data frames the consumer said it
+                        took (its last credit frame's total); it may be
+                        sent sent - taken < hwm */
 } chan_t;
 
-/* Credits a demand input owes one producer: frames it took and has not
- * yet credited, and where to send the credits (the routing id of the
+/* What a demand input tells one producer: the data frames it took from
+ * it, the total it last told, and where to (the routing id of the
  * producer's connection; libzmq makes them 5 bytes long). */
 struct owed {
-    uint32_t n;
+    uint64_t taken, told;
     unsigned char len;
     unsigned char id[15];
 };
@@ -102,16 +103,16 @@ typedef struct rport {
     bool given_up;       /* input: flow_node_close_input */
     bool given_up_ended; /* input: given up after its end (all read) */
     bool cut;            /* input or pair: a producer's stream was cut short */
-    bool demand;      /* push, balance=demand: the input a ROUTER that credits
-                         each producer for each data frame it takes, the output
-                         DEALERs that send only on credit */
-    struct owed *owe; /* demand input: per producer, credits to send */
-    unsigned owe_at;  /* demand input: send them once this many are owed */
-    unsigned char route[256]; /* demand input: the routing id of the */
-    size_t route_len;         /* connection of the frame just received */
+    bool demand;       /* push, balance=demand: the input a ROUTER that credits
+                          each producer for each data frame it takes, the output
+                          DEALERs that send only on credit */
+    struct owed *owe;  /* demand input: per producer, what to tell */
+    unsigned owe_at;   /* demand input: tell once this many more are taken */
     uint64_t next_seq; /* output of a source of one instance: its numbers */
     unsigned rr;
-    flow_port_stats_t *st; /* this port's counters, NULL if not counted */
+    flow_port_stats_t *st;    /* this port's counters, NULL if not counted */
+    size_t route_len;         /* demand input: the routing id of the */
+    unsigned char route[256]; /* connection of the frame just received */
 } rport_t;
 
 struct flow_node {

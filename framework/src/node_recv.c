@@ -127,23 +127,28 @@ recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
     return GOT_DATA; /* the frame: there once the first part is */
 }
 
-/* Send `n` credits (a frame of their count, 4 bytes little-endian) to the
- * producer whose connection has routing id `id`. */
+/* Tell the producer whose connection has routing id `id` that `taken` of
+ * its data frames were taken in all: a credit frame of that total, 8 bytes
+ * little-endian. A total, not an increment: a frame lost with a connection
+ * (a TCP reconnect) is made good by the next. */
 static void
-send_credits(void *sock, const unsigned char *id, size_t len, uint32_t n)
+send_credits(void *sock, const unsigned char *id, size_t len, uint64_t taken)
 {
-    unsigned char b[4] = { (unsigned char)n, (unsigned char)(n >> 8),
-                           (unsigned char)(n >> 16), (unsigned char)(n >> 24) };
+    unsigned char b[8];
 
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(taken >> (8 * i));
     /* It fails only when the producer's connection is gone, and with it
      * whoever could use the credits. */
     if (zmq_send(sock, id, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send(sock, b, sizeof(b), ZMQ_DONTWAIT);
 }
 
-/* Owe producer `src` of demand input `p` a credit for the data frame just
- * received, from the connection `p->route` names; send what is owed once
- * it is `p->owe_at`. Returns 0, or fails the node. */
+/* Count the data frame just received on demand input `p` as taken from
+ * producer `src`, over the connection `p->route` names; tell the producer
+ * once `p->owe_at` more are taken since it was last told, or at once on a
+ * connection it was never told on (its first frame, a reconnect). Returns
+ * 0, or fails the node. */
 static int
 credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
 {
@@ -154,18 +159,15 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
                               "malformed message on link '%s': a routing id "
                               "of %zu bytes",
                               p->link->text, p->route_len);
+    o->taken++;
     if (o->len != p->route_len || memcmp(o->id, p->route, o->len)) {
-        /* Its first frame, or one on a new connection (a reconnect): the
-         * credits owed go where their frames came from. */
-        if (o->n)
-            send_credits(sock, o->id, o->len, o->n);
-        o->n = 0;
         o->len = (unsigned char)p->route_len;
         memcpy(o->id, p->route, p->route_len);
+        o->told = o->taken - p->owe_at; /* tell it now */
     }
-    if (++o->n >= p->owe_at) {
-        send_credits(sock, o->id, o->len, o->n);
-        o->n = 0;
+    if (o->taken - o->told >= p->owe_at) {
+        send_credits(sock, o->id, o->len, o->taken);
+        o->told = o->taken;
     }
     return 0;
 }

@@ -191,31 +191,42 @@ flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
     return send_counted(node, p, p->nch == 1 ? 0 : -1, &zm, 0, len);
 }
 
-/* Add to channel `c` of demand output `p` the credits its consumer sent:
- * frames of a 4-byte count (little-endian), at most the link's hwm in all.
- * 0, or the node failed. */
+/* Read the credit frames the consumer of channel `c` of demand output
+ * `p` sent: each the total of data frames it took, 8 bytes little-endian,
+ * at most what was sent; the largest is the channel's `taken`. 0, or the
+ * node failed. */
 static int
 take_credits(flow_node_t *node, rport_t *p, unsigned c)
 {
     chan_t *ch = &p->ch[c];
-    unsigned char b[5];
+    unsigned char b[9];
     int n;
 
     while ((n = zmq_recv(ch->sock, b, sizeof(b), ZMQ_DONTWAIT)) >= 0) {
-        uint32_t k = (uint32_t)b[0] | (uint32_t)b[1] << 8 |
-                     (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-        if (n != 4 || !k || k > (uint32_t)(p->link->hwm - ch->credit))
+        uint64_t taken = 0;
+        for (int i = 0; i < 8; i++)
+            taken |= (uint64_t)b[i] << (8 * i);
+        if (n != 8 || taken > ch->sent)
             return flow_node_fail(
                 node, "malformed message on link '%s': %s from '%s'[%u]",
                 p->link->text,
-                n != 4 ? "a frame back" : "more credits than frames sent",
+                n != 8 ? "a frame back" : "more credits than frames sent",
                 p->peer->name, ch->peer);
-        ch->credit += (int)k;
+        if (taken > ch->taken)
+            ch->taken = taken;
     }
     if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
         return flow_node_fail(node, "receive on port '%s' failed: %s",
                               p->decl->name, zmq_strerror(zmq_errno()));
     return 0;
+}
+
+/* Whether channel `c` of demand output `p` may be sent a frame: fewer than
+ * the link's hwm sent and not yet taken. */
+static inline bool
+has_credit(const rport_t *p, const chan_t *ch)
+{
+    return ch->sent - ch->taken < (uint64_t)p->link->hwm;
 }
 
 /*
@@ -238,15 +249,14 @@ send_demand(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             chan_t *ch = &p->ch[c];
             if (ch->out_closed)
                 continue;
-            if (!ch->credit && (rc = take_credits(node, p, c)) < 0) {
+            if (!has_credit(p, ch) && (rc = take_credits(node, p, c)) < 0) {
                 zmq_msg_close(zm);
                 return rc;
             }
-            if (ch->credit) {
+            if (has_credit(p, ch)) {
                 /* Never full: no more than hwm frames are on their way. */
                 if ((rc = send_blocking(node, p, c, zm)))
                     return rc;
-                ch->credit--;
                 ch->sent++;
                 if (channel < 0)
                     p->rr = (c + 1) % p->nch;

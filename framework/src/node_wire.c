@@ -196,7 +196,6 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                 /* It receives credits only, at most hwm at a time. */
                 zmq_setsockopt(p->ch[c].sock, ZMQ_RCVHWM, &(int){ 0 },
                                sizeof(int));
-                p->ch[c].credit = l->hwm;
             }
         } else {
             p->nch = flow__pair_channels(a, b, p->side);
