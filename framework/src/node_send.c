@@ -221,8 +221,8 @@ take_credits(flow_node_t *node, rport_t *p, unsigned c)
     return 0;
 }
 
-/* Whether channel `c` of demand output `p` may be sent a frame: fewer than
- * the link's hwm sent and not yet taken. */
+/* Whether the consumer of channel `ch` of demand output `p` may be sent a
+ * frame: fewer than the link's hwm sent to it and not yet taken. */
 static inline bool
 has_credit(const rport_t *p, const chan_t *ch)
 {
