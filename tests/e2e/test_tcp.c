@@ -383,6 +383,22 @@ test_tcp_instance_usage(void **unused)
                               "cannot bind a TCP socket there");
     assert_null(strstr(r.err, "[0]"));
     tu_result_release(&r);
+    /* An empty --bind (an unset shell variable) is refused in every mode
+     * (it was taken for no --bind at all). */
+    const char *const empty[][8] = {
+        { "--transport", "tcp", "--bind", "", NULL },
+        { "--rendezvous-only", "--bind", "", NULL },
+        { "--instance", "find:0", "--rendezvous", "tcp://127.0.0.1:1", "--bind",
+          "", NULL },
+    };
+    for (size_t i = 0; i < sizeof(empty) / sizeof(*empty); i++) {
+        const char *argv[10] = { g };
+        memcpy(argv + 1, empty[i], sizeof(empty[i]));
+        assert_int_equal(tu_run(&r, 10, argv), 2);
+        tu_assert_contains(r.err, "flowrun: error: --bind '': give an "
+                                  "address or an interface name");
+        tu_result_release(&r);
+    }
     /* A name that is neither an interface nor a host name that resolves
      * (.invalid, RFC 6761): one error, status 2, in every mode (libzmq
      * took it for an interface: "No such device"). */

@@ -494,6 +494,12 @@ main(int argc, char **argv)
             break;
         case O_BIND:
             ro.bind = optarg;
+            if (!*optarg) { /* an unset shell variable: not "any" */
+                fputs("flowrun: error: --bind '': give an address or an "
+                      "interface name (leave --bind out for the default)\n",
+                      stderr);
+                early = 2;
+            }
             break;
         case O_INSTANCE:
             instance = optarg;
