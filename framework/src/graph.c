@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* graph.c: the graph model: lookups, pair topology, accessors, destroy. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,101 @@ flow__graph_fingerprint(const flow_graph_t *g)
         h = fnv(h, num);
     }
     return h;
+}
+
+/* The print of part `i` of `g` in the order of flow__graph_parts: graph
+ * parameter, node or link; its contents as the fingerprint takes them. */
+static uint32_t
+part_print(const flow_graph_t *g, size_t i)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    char num[64];
+
+    if (i < g->nparams) {
+        h = fnv(h, g->params[i].key);
+        h = fnv(h, g->params[i].value ? g->params[i].value : "");
+    } else if ((i -= g->nparams) < g->nnodes) {
+        const flow_gnode_t *gn = &g->nodes[i];
+        uint64_t keys = 0;
+        h = fnv(h, gn->name);
+        h = fnv(h, gn->type ? gn->type : "");
+        snprintf(num, sizeof(num), "%u", gn->instances);
+        h = fnv(h, num);
+        for (size_t k = 0; k < gn->nkv; k++) {
+            const char *key = gn->kv[k].key;
+            if (!strcmp(key, "log_level") || !strcmp(key, "timeout"))
+                continue;
+            keys += fnv(fnv(UINT64_C(0xcbf29ce484222325), key),
+                        gn->kv[k].value ? gn->kv[k].value : "");
+        }
+        snprintf(num, sizeof(num), "%016llx", (unsigned long long)keys);
+        h = fnv(h, num);
+    } else {
+        const flow_glink_t *lk = &g->links[i - g->nnodes];
+        snprintf(num, sizeof(num), "%d %zu %d%s", lk->kind, lk->batch, lk->hwm,
+                 lk->demand ? " demand" : "");
+        h = fnv(h, lk->text ? lk->text : "");
+        h = fnv(h, num);
+    }
+    return (uint32_t)(h ^ h >> 32);
+}
+
+char *
+flow__graph_parts(const flow_graph_t *g)
+{
+    size_t n = g->nparams + g->nnodes + g->nlinks, size = 80 + 8 * n, len;
+    char *text = flow__xmalloc(size);
+    int k = snprintf(text, size, "parts=%zu.%zu.%zu:", g->nparams, g->nnodes,
+                     g->nlinks);
+
+    len = k > 0 ? (size_t)k : 0;
+    for (size_t i = 0; i < n && len + 9 <= size; i++)
+        len += (size_t)snprintf(text + len, size - len, "%08" PRIx32,
+                                part_print(g, i));
+    return text;
+}
+
+int
+flow__graph_parts_diff(const flow_graph_t *g, const char *parts, char *buf,
+                       size_t size)
+{
+    size_t np, nn, nl, n;
+    int off = 0;
+    const char *hex;
+
+    if (!parts ||
+        sscanf(parts, "parts=%zu.%zu.%zu:%n", &np, &nn, &nl, &off) != 3 || !off)
+        return -1;
+    hex = parts + off;
+    n = np + nn + nl;
+    if (strspn(hex, "0123456789abcdef") < 8 * n)
+        return -1;
+    if (nn != g->nnodes || nl != g->nlinks || np != g->nparams) {
+        snprintf(buf, size,
+                 "it has %zu nodes, %zu links and %zu graph parameters, the "
+                 "rendezvous's %zu, %zu and %zu",
+                 nn, nl, np, g->nnodes, g->nlinks, g->nparams);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char mine[9];
+        snprintf(mine, sizeof(mine), "%08" PRIx32, part_print(g, i));
+        if (!strncmp(mine, hex + 8 * i, 8))
+            continue;
+        if (i < np)
+            snprintf(buf, size, "graph parameter '%s' differs",
+                     g->params[i].key);
+        else if (i < np + nn)
+            snprintf(buf, size,
+                     "node '%s' differs (its name, type, instances or keys)",
+                     g->nodes[i - np].name);
+        else
+            snprintf(buf, size,
+                     "link '%s' differs (its ports, batch, hwm or balance)",
+                     g->links[i - np - nn].text);
+        return 0;
+    }
+    return -1;
 }
 
 unsigned

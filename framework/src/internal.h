@@ -368,6 +368,22 @@ bool flow__gnode_has_input(const flow_gnode_t *gn);
  */
 uint64_t flow__graph_fingerprint(const flow_graph_t *g);
 
+/*
+ * The prints of the parts of `g` (graph parameters, nodes, links, in that
+ * order), for an instance's HELLO: "parts=NP.NN.NL:" and 8 hex digits per
+ * part. Caller frees.
+ */
+char *flow__graph_parts(const flow_graph_t *g);
+
+/*
+ * Where the graph whose flow__graph_parts are `parts` differs from `g`:
+ * writes into `buf` ("node 'seg' differs (...)", or the counts) and
+ * returns 0; -1 when `parts` is not such a text or no part differs.
+ */
+int flow__graph_parts_diff(const flow_graph_t *g, const char *parts, char *buf,
+                           size_t size);
+
+
 /* Seconds on the monotonic clock. */
 double flow__now_s(void);
 

@@ -479,16 +479,23 @@ flow__node_barrier_start(flow_node_t *node, int ready_fd, int go_fd)
     if (gethostname(host, sizeof(host)))
         snprintf(host, sizeof(host), "?");
     host[sizeof(host) - 1] = '\0';
-    n = snprintf(head, sizeof(head), "HELLO %zu %d %s %016llx %.64s:%u\n",
+    /* The prints of the graph's parts after the name: a rendezvous whose
+     * graph differs says where (an older one reads no further). */
+    char *parts = flow__graph_parts(node->g);
+    size_t plen = strlen(parts);
+    n = snprintf(head, sizeof(head), "HELLO %zu %d %s %016llx %.64s:%u ",
                  node->proc, (int)getpid(), host,
                  (unsigned long long)flow__graph_fingerprint(node->g),
                  node->gn->name, node->inst);
-    msg = flow__xmalloc((size_t)n + node->hlen + 1);
+    msg = flow__xmalloc((size_t)n + plen + 1 + node->hlen + 1);
     memcpy(msg, head, (size_t)n);
+    memcpy(msg + n, parts, plen);
+    msg[n + plen] = '\n';
     if (node->hlen)
-        memcpy(msg + n, node->hello, node->hlen);
-    rc = flow__node_rdv_send(node, msg, (size_t)n + node->hlen);
+        memcpy(msg + n + plen + 1, node->hello, node->hlen);
+    rc = flow__node_rdv_send(node, msg, (size_t)n + plen + 1 + node->hlen);
     free(msg);
+    free(parts);
     if (rc == 0)
         rc = await_table(node, mon);
     if (mon) {

@@ -313,20 +313,36 @@ refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
 {
     const peer_t *p = k < r->nprocs ? &r->peers[k] : NULL;
     unsigned long long fp = 0;
-    char host[64] = "?", why[512];
+    char host[64] = "?", why[768];
     unsigned inst = 0;
     char asked[80] = "";
     int pid = 0, n = k < r->nprocs ? node_of(r->g, k, &inst) : -1;
     int got = sscanf(rest, "%d %63s %llx %79s", &pid, host, &fp, asked);
 
     if (k >= r->nprocs || (got >= 3 && fp != r->fingerprint)) {
+        /* Where, from the prints of its parts on the HELLO line. */
+        char where[256] = "";
+        const char *nl = strchr(rest, '\n'), *parts = strstr(rest, " parts=");
+        if (parts && (!nl || parts < nl)) {
+            char *line = flow__xstrdup(parts + 1);
+            line[strcspn(line, " \n")] = '\0';
+            where[0] = ':';
+            where[1] = ' ';
+            if (flow__graph_parts_diff(r->g, line, where + 2,
+                                       sizeof(where) - 2))
+                where[0] = '\0';
+            free(line);
+        }
         int len = snprintf(why, sizeof(why),
-                           "its graph differs from the rendezvous's (another "
-                           "file, or other --set values): start every "
-                           "instance with the rendezvous's graph and --set "
-                           "options");
-        /* The same file and options, on a host of another size. */
-        if (flow__graph_has_auto(r->g) && len > 0 && (size_t)len < sizeof(why))
+                           "its graph differs from the rendezvous's%s "
+                           "(another file, or other --set values): start "
+                           "every instance with the rendezvous's graph and "
+                           "--set options",
+                           where);
+        /* The same file and options, on a host of another size (not
+         * where a graph parameter differs: auto changes no value). */
+        if (flow__graph_has_auto(r->g) && !strstr(where, "graph parameter") &&
+            len > 0 && (size_t)len < sizeof(why))
             snprintf(why + len, sizeof(why) - (size_t)len,
                      "; or instances = auto counted other CPUs there (%u "
                      "here): give every process FLOW_AUTO_INSTANCES=%u",

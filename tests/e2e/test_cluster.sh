@@ -1051,10 +1051,13 @@ while True:
         "the instance is already registered, by pid [0-9]* on " "${args[@]}"
     # An instance of a larger graph: its process number is past this one's
     # (it was ignored, and waited for ever).
-    expect_refused "an instance of a larger graph" out:0 "its graph differs" \
+    # Each says where the graph differs (the prints of its parts).
+    expect_refused "an instance of a larger graph" out:0 "its graph differs from the rendezvous's: graph parameter 'segments' differs (another file" \
         "${args[@]}" --set segments=3
     expect_refused "an instance with other --set values" seg:1 \
-        "its graph differs from the rendezvous's" "${args[@]}" --set segments=3
+        "its graph differs from the rendezvous's: graph parameter 'segments' differs" "${args[@]}" --set segments=3
+    expect_refused "an instance with another node key" seg:1 \
+        "its graph differs from the rendezvous's: node 'out' differs (its name, type, instances or keys)" "${args[@]}" --set out.limit=7
     local rest=()
     for pid in seg:1 main:0 out:0; do
         if [ $pid = main:0 ]; then set -- "${same[@]}"; else set -- "${args[@]}"; fi

@@ -603,6 +603,84 @@ test_graph_link_balance(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* Where two loads of a graph differ, from the prints of their parts (what
+ * a rendezvous says to an instance it refuses): a graph parameter, a node,
+ * a link, or their counts; nothing for the same graph or a malformed text. */
+static void
+test_graph_parts_diff(void **state)
+{
+    static const char *const sets[][2] = {
+        { NULL, NULL },
+        { "n=7", "graph parameter 'n' differs" },
+        { "a.limit=3", "node 'a' differs (its name, type, instances or keys)" },
+    };
+    static const char text[] = "[graph]\nn = 5\nh = 4\n"
+                               "[src]\ntype = range\ncount = ${n}\n"
+                               "[a]\ntype = collect\n"
+                               "[links]\npush = src.out -> a.in hwm=${h}\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = flow_graph_load_string(text, strlen(text), "p.ini", reg,
+                                             NULL, 0, &diag);
+    char where[256];
+
+    (void)state;
+    assert_non_null(g);
+    for (size_t i = 0; i < sizeof(sets) / sizeof(*sets); i++) {
+        const char *set[1] = { sets[i][0] };
+        flow_graph_t *o =
+            flow_graph_load_string(text, strlen(text), "p.ini", reg,
+                                   set[0] ? set : NULL, set[0] ? 1 : 0, &diag);
+        char *parts;
+        assert_non_null(o);
+        parts = flow__graph_parts(o);
+        if (!sets[i][1]) {
+            assert_int_equal(
+                flow__graph_parts_diff(g, parts, where, sizeof(where)), -1);
+        } else {
+            assert_int_equal(
+                flow__graph_parts_diff(g, parts, where, sizeof(where)), 0);
+            assert_string_equal(where, sets[i][1]);
+        }
+        free(parts);
+        flow_graph_destroy(&o);
+    }
+    /* A link's option written otherwise. */
+    static const char link[] = "[graph]\nn = 5\nh = 4\n"
+                               "[src]\ntype = range\ncount = ${n}\n"
+                               "[a]\ntype = collect\n"
+                               "[links]\npush = src.out -> a.in hwm=9\n";
+    flow_graph_t *l = flow_graph_load_string(link, strlen(link), "l.ini", reg,
+                                             NULL, 0, &diag);
+    char *lp = flow__graph_parts(l);
+    assert_int_equal(flow__graph_parts_diff(g, lp, where, sizeof(where)), 0);
+    assert_string_equal(where, "link 'src.out -> a.in' differs (its ports, "
+                               "batch, hwm or balance)");
+    free(lp);
+    flow_graph_destroy(&l);
+    /* Another shape: the counts. */
+    static const char more[] = "[graph]\nn = 5\nh = 4\n"
+                               "[src]\ntype = range\ncount = ${n}\n"
+                               "[b]\ntype = jitter\n[a]\ntype = collect\n"
+                               "[links]\npush = src.out -> b.in hwm=${h}\n"
+                               "push = b.out -> a.in\n";
+    flow_graph_t *o = flow_graph_load_string(more, strlen(more), "m.ini", reg,
+                                             NULL, 0, &diag);
+    char *parts = flow__graph_parts(o);
+    assert_int_equal(flow__graph_parts_diff(g, parts, where, sizeof(where)), 0);
+    assert_string_equal(where, "it has 3 nodes, 2 links and 2 graph "
+                               "parameters, the rendezvous's 2, 1 and 2");
+    free(parts);
+    flow_graph_destroy(&o);
+    /* Not such a text, or cut short: nothing said. */
+    assert_int_equal(
+        flow__graph_parts_diff(g, "parts=2.2.1:00", where, sizeof(where)), -1);
+    assert_int_equal(
+        flow__graph_parts_diff(g, "nonsense", where, sizeof(where)), -1);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
 /* A graph parameter nothing refers to: valid, with a warning naming its
  * line (and the used parameter it is closest to); one referred to from a
  * node or a link only: no warning. */
@@ -2033,6 +2111,7 @@ main(void)
         cmocka_unit_test(test_graph_limits_exact),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_link_balance),
+        cmocka_unit_test(test_graph_parts_diff),
         cmocka_unit_test(test_graph_params_and_references),
         cmocka_unit_test(test_graph_long_reference),
         cmocka_unit_test(test_graph_literal_dollar_brace),
