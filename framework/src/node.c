@@ -257,6 +257,9 @@ flow_node_log(flow_node_t *node, flow_log_level_t level, const char *fmt, ...)
     va_end(ap);
 }
 
+static void vfail(flow_node_t *node, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vfail(flow_node_t *node, const char *fmt, va_list ap)
 {
