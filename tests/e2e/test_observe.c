@@ -1055,12 +1055,14 @@ test_observe_stats_stopped(void **unused)
         double rss = json_inst_num(doc, node, 0, "max_rss_kb");
         /* The CPU time is the process's: its libzmq I/O thread's too, so
          * up to about twice the wall time. */
-        if (wall < 0.9 || wall > 30 || cpu < 0.05 || cpu > 3 * wall ||
+        if (wall < 0.9 || wall > 30 || cpu < 0.001 || cpu > 3 * wall ||
             rss < 100)
             print_message("%s: wall %.3f cpu %.3f rss %.0f\n%s\n", node, wall,
                           cpu, rss, text);
         assert_true(wall >= 0.9 && wall < 30);
-        assert_true(cpu >= 0.05 && cpu <= 3 * wall);
+        /* Some CPU, not zero: how much depends on what else runs (a
+         * loaded machine gave a stage 0.022 s of its second). */
+        assert_true(cpu >= 0.001 && cpu <= 3 * wall);
         assert_true(rss >= 100);
     }
     release_json_run(doc, text, json, graph);
@@ -1088,7 +1090,7 @@ test_observe_stats_waits(void **unused)
 
         snprintf(text, sizeof(text),
                  "[gen]\ntype = range\ncount = 4000000\n"
-                 "[mid]\ntype = jitter\nmax_us = 20000\n"
+                 "[mid]\ntype = jitter\nmax_us = 40000\n"
                  "[out]\ntype = collect\nmode = count\n"
                  "[links]\n"
                  "push = gen.out -> mid.in batch=100000 hwm=1%s\n"
@@ -1110,10 +1112,11 @@ test_observe_stats_waits(void **unused)
                       "blocked %.3f of %.3f s\n",
                       demand ? "demand" : "rr", mid_busy, out_wait, out_wall,
                       gen_block, gen_wall);
-        /* 40 sleeps of 0-20 ms: 0.4 s on average with a standard
-         * deviation of 0.037 s, so below 0.2 s only for a draw 5.5
-         * deviations off. */
-        assert_true(mid_busy > 0.2);
+        /* 40 sleeps of 0-40 ms: 0.8 s on average with a standard
+         * deviation of 0.073 s, so below 0.4 s only for a draw 5.5
+         * deviations off; long against gen's own work, which took 0.26
+         * s of 0.5 under AddressSanitizer on a loaded machine. */
+        assert_true(mid_busy > 0.4);
         assert_true(out_wait > 0.7 * out_wall);
         assert_true(gen_block > 0.5 * gen_wall);
         release_json_run(doc, doc_text, json, graph);
