@@ -17,8 +17,9 @@
  * the node fails naming the line.
  *
  * A stop (Ctrl-C, or a collect's limit reached) reaches the node as a
- * signal, which may interrupt a read of a pipe or a terminal: the node then
- * asks flow_node_stopping and ends, or reads on.
+ * signal, which may interrupt a read of a pipe or a terminal, or the open
+ * of a FIFO that has no writer yet: the node then asks flow_node_stopping
+ * and ends, or reads (or opens) on.
  */
 #define _POSIX_C_SOURCE 200809L /* getline */
 
@@ -64,11 +65,32 @@ lines_init(flow_node_t *node, void *state)
         s->in = stdin;
         return 0;
     }
+    s->own = true;
     s->in = fopen(s->path, "re");
-    if (!s->in)
+    /* A FIFO's open waits for a writer: a stop (or another signal) that
+     * interrupts it leaves the open to run(), where a stop ends the node
+     * as a stop, not as a failure. */
+    if (!s->in && errno != EINTR)
         return flow_node_fail(node, "cannot open '%s': %s", s->path,
                               strerror(errno));
-    s->own = true;
+    return 0;
+}
+
+/* Open the file whose open a signal interrupted in init(): return 0, the
+ * code of a stop, or the failure. */
+static int
+open_input(flow_node_t *node, struct lines *s)
+{
+    int rc;
+
+    while (!s->in) {
+        if ((rc = flow_node_stopping(node)))
+            return rc;
+        s->in = fopen(s->path, "re");
+        if (!s->in && errno != EINTR)
+            return flow_node_fail(node, "cannot open '%s': %s", s->path,
+                                  strerror(errno));
+    }
     return 0;
 }
 
@@ -101,6 +123,8 @@ lines_run(flow_node_t *node, void *state)
 
     if (per == 0)
         return flow_node_fail(node, "no batch size on port 'out'");
+    if ((rc = open_input(node, s)))
+        return rc;
     for (;;) {
         errno = 0;
         len = getline(&line, &cap, s->in);

@@ -1416,6 +1416,47 @@ test_faults_signal_spares_workers(void **unused)
 }
 
 /*
+ * A lines source reading a FIFO that no one has opened for writing yet
+ * waits in its open; SIGINT or SIGTERM then is a stop like any other:
+ * exit 130 or 143, no error, the count (0) written, nothing left. The
+ * interrupted open failed the node: exit 1, "cannot open '...':
+ * Interrupted system call".
+ */
+static void
+test_faults_signal_lines_fifo_no_writer(void **unused)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    char fifo[128], text[512], out[128], err[128], *path;
+
+    (void)unused;
+    snprintf(fifo, sizeof(fifo), "%s/in.fifo", run_tmp);
+    snprintf(text, sizeof(text),
+             "[src]\ntype = lines\npath = %s\n"
+             "[out]\ntype = collect\nmode = count\n"
+             "[links]\npush = src.out -> out.in\n",
+             fifo);
+    path = tu_temp_file(text);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        double t;
+        int status;
+        char *o, *e;
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        status = stop_running(path, spawn_run(path, out, err), 3, sigs[i], &t);
+        o = slurp(out);
+        e = slurp(err);
+        assert_exited(status, t, e, 128 + sigs[i]);
+        assert_string_equal(o, "0\n");
+        unlink(fifo);
+        run_cleanup(path, out, err);
+        free(o);
+        free(e);
+    }
+    unlink(path);
+    free(path);
+}
+
+/*
  * The launcher's standard error closed under it (flowrun ... 2>&1
  * >file | head -1): the logs it relays go nowhere, and the run goes on to
  * its end: exit 0, the output whole, nothing left behind (SIGPIPE killed
@@ -3298,6 +3339,7 @@ main(void)
         T(test_faults_bystanders_quiet),
         T(test_faults_signal_drains),
         T(test_faults_signal_spares_workers),
+        T(test_faults_signal_lines_fifo_no_writer),
         T(test_faults_stderr_closed),
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
