@@ -19,7 +19,9 @@
  * A stop (Ctrl-C, or a collect's limit reached) reaches the node as a
  * signal, which may interrupt a read of a pipe or a terminal, or the open
  * of a FIFO that has no writer yet: the node then asks flow_node_stopping
- * and ends, or reads (or opens) on.
+ * and ends, or reads (or opens) on. The lines read before a stop that
+ * interrupted a read still go out (from finish()): they left the pipe, and
+ * no one else can read them.
  */
 #define _POSIX_C_SOURCE 200809L /* getline */
 
@@ -39,6 +41,10 @@ struct lines {
     int64_t chunk;
     FILE *in;
     bool own; /* in was opened here (not standard input) */
+    /* The lines read when a stop interrupted a read, and their sequence
+     * number: finish() sends them, as run()'s sends now return at once. */
+    flow_msg_t *pending;
+    uint64_t pending_seq;
 };
 
 static const flow_param_t lines_params[] = {
@@ -133,8 +139,12 @@ lines_run(flow_node_t *node, void *state)
                 break;
             if (errno == EINTR) { /* a signal: a stop, or another's */
                 clearerr(s->in);
-                if ((rc = flow_node_stopping(node)))
+                if ((rc = flow_node_stopping(node))) {
+                    s->pending = msg; /* read already: not to be lost */
+                    s->pending_seq = seq;
+                    msg = NULL;
                     break;
+                }
                 continue;
             }
             rc = flow_node_fail(node, "cannot read %s%s%s: %s",
@@ -179,12 +189,24 @@ lines_run(flow_node_t *node, void *state)
     return rc;
 }
 
+/* After a stop that interrupted a read: send the lines read before it. */
+static int
+lines_finish(flow_node_t *node, void *state)
+{
+    struct lines *s = state;
+
+    if (!s->pending)
+        return 0;
+    return send_out(node, &s->pending, s->pending_seq);
+}
+
 static void
 lines_fini(flow_node_t *node, void *state)
 {
     struct lines *s = state;
 
     (void)node;
+    flow_msg_destroy(&s->pending);
     if (s->own && s->in)
         fclose(s->in);
     s->in = NULL;
@@ -200,5 +222,6 @@ FLOW_NODE(lines) = {
     .max_instances = 1,
     .init = lines_init,
     .run = lines_run,
+    .finish = lines_finish,
     .fini = lines_fini,
 };

@@ -1457,6 +1457,50 @@ test_faults_signal_lines_fifo_no_writer(void **unused)
 }
 
 /*
+ * The lines a lines source read before a stop that came while it waited
+ * for more (a writer that keeps its pipe open, as tail -f does) reach the
+ * sink: exit 130 or 143, no error, the three lines written. They were held
+ * in the unfinished message of 100 lines and lost: the output was empty.
+ */
+static void
+test_faults_signal_lines_read_kept(void **unused)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    char fifo[128], text[512], out[128], err[128], *path;
+
+    (void)unused;
+    snprintf(fifo, sizeof(fifo), "%s/in.fifo", run_tmp);
+    snprintf(text, sizeof(text),
+             "[src]\ntype = lines\npath = %s\nchunk = 100\n"
+             "[out]\ntype = collect\n"
+             "[links]\npush = src.out -> out.in\n",
+             fifo);
+    path = tu_temp_file(text);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        double t;
+        int status, fd;
+        char *o, *e;
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        fd = open(fifo, O_RDWR); /* a writer that stays */
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "one\ntwo\nthree\n", 14), 14);
+        status = stop_running(path, spawn_run(path, out, err), 3, sigs[i], &t);
+        close(fd);
+        o = slurp(out);
+        e = slurp(err);
+        assert_exited(status, t, e, 128 + sigs[i]);
+        assert_string_equal(o, "one\ntwo\nthree\n");
+        unlink(fifo);
+        run_cleanup(path, out, err);
+        free(o);
+        free(e);
+    }
+    unlink(path);
+    free(path);
+}
+
+/*
  * The launcher's standard error closed under it (flowrun ... 2>&1
  * >file | head -1): the logs it relays go nowhere, and the run goes on to
  * its end: exit 0, the output whole, nothing left behind (SIGPIPE killed
@@ -3340,6 +3384,7 @@ main(void)
         T(test_faults_signal_drains),
         T(test_faults_signal_spares_workers),
         T(test_faults_signal_lines_fifo_no_writer),
+        T(test_faults_signal_lines_read_kept),
         T(test_faults_stderr_closed),
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
