@@ -62,6 +62,21 @@ static const flow_port_t lines_ports[] = {
     FLOW_PORT_END
 };
 
+/* Before the run (flowrun --check too): one reader of standard input. */
+static int
+lines_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
+{
+    const struct lines *s = state;
+
+    static const char *const names[] = { "-", "/dev/stdin", "/dev/fd/0",
+                                         "/proc/self/fd/0" };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(s->path, names[i]))
+            return flow_check_stdin(c, "path", why, whylen);
+    return 0;
+}
+
 static int
 lines_init(flow_node_t *node, void *state)
 {
@@ -220,6 +235,7 @@ FLOW_NODE(lines) = {
     .params = lines_params,
     .ports = lines_ports,
     .max_instances = 1,
+    .check = lines_check,
     .init = lines_init,
     .run = lines_run,
     .finish = lines_finish,

@@ -61,6 +61,8 @@ flow__claims_release(flow_graph_t *g)
     free(g->claims);
     g->claims = NULL;
     g->nclaims = 0;
+    free(g->stdin_owner);
+    g->stdin_owner = NULL;
 }
 
 /* Claim `path` for `owner` ("node 'out' (line 12, output 'x')"; taken);
@@ -109,6 +111,26 @@ flow_check_output_file(const flow_check_t *c, const char *param,
     /* A graph's check callbacks hold the graph const; the claims are the
      * one thing they add to it, through here. */
     return claim((flow_graph_t *)c->g, param, path, owner, why, whylen);
+}
+
+int
+flow_check_stdin(const flow_check_t *c, const char *param, char *why,
+                 size_t whylen)
+{
+    flow_graph_t *g = (flow_graph_t *)c->g; /* as flow_check_output_file */
+
+    if (!g)
+        return 0;
+    if (g->stdin_owner) {
+        snprintf(why, whylen,
+                 "'%s' reads standard input, as %s does: each would take "
+                 "pieces of the other's lines",
+                 param, g->stdin_owner);
+        return FLOW_EPARAM;
+    }
+    g->stdin_owner =
+        flow__xasprintf("node '%s' (line %d)", c->n->name, c->n->line);
+    return 0;
 }
 
 int

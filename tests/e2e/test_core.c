@@ -567,6 +567,47 @@ test_core_lines_pool_map(void **unused)
 }
 
 /*
+ * Two lines nodes reading standard input ('-' and /dev/stdin): refused
+ * before the run, naming the other reader. Each took pieces of the input,
+ * cutting lines in two: 1,000 lines came out as 1,001 or more. One reader
+ * of standard input and one of a file pass --check.
+ */
+static void
+test_core_lines_one_stdin_reader(void **unused)
+{
+    static const char *const second[] = { "-", "/dev/stdin" };
+    tu_result_t r;
+
+    (void)unused;
+    for (size_t i = 0; i < 2; i++) {
+        char text[512];
+
+        snprintf(text, sizeof(text),
+                 "[a]\ntype = lines\n"
+                 "[b]\ntype = lines\npath = %s\n"
+                 "[ca]\ntype = collect\nmode = count\n"
+                 "[cb]\ntype = collect\nmode = count\n"
+                 "[links]\npush = a.out -> ca.in\npush = b.out -> cb.in\n",
+                 second[i]);
+        assert_int_equal(tu_run_graph(&r, 30, text, NULL), 2);
+        tu_assert_contains(r.err, ":3: node 'b' of type 'lines': 'path' "
+                                  "reads standard input, as node 'a' (line "
+                                  "1) does");
+        tu_result_release(&r);
+    }
+    assert_int_equal(
+        tu_run_graph(&r, 30,
+                     "[a]\ntype = lines\n"
+                     "[b]\ntype = lines\npath = /dev/null\n"
+                     "[ca]\ntype = collect\nmode = count\n"
+                     "[cb]\ntype = collect\nmode = count\n"
+                     "[links]\npush = a.out -> ca.in\npush = b.out -> cb.in\n",
+                     "--check", NULL),
+        0);
+    tu_result_release(&r);
+}
+
+/*
  * Every send path on a balance=demand output takes and counts its credit:
  * dealto sends by flow_node_send_to (the channels in turn),
  * flow_node_send_i64s, flow_node_send and flow_node_send_raw in turn, with
@@ -1778,6 +1819,7 @@ main(void)
         cmocka_unit_test(test_core_balance_demand),
         cmocka_unit_test(test_core_balance_demand_given_up),
         cmocka_unit_test(test_core_lines_pool_map),
+        cmocka_unit_test(test_core_lines_one_stdin_reader),
         cmocka_unit_test(test_core_balance_demand_send_paths),
         cmocka_unit_test(test_core_failure_reported),
         cmocka_unit_test(test_core_collect_file_atomic),

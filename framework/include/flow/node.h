@@ -246,6 +246,17 @@ FLOW_EXPORT int flow_check_output_file(const flow_check_t *c, const char *param,
                                        const char *path, char *why,
                                        size_t whylen);
 
+/*
+ * In check: claim standard input for this node (its parameter `param` is
+ * '-'), so that the run is refused before it starts when another node of
+ * the graph reads it too: the readers' buffered reads would each take
+ * pieces of the input, cutting lines in two. Returns 0, or FLOW_EPARAM
+ * with why (`whylen` bytes) written, naming the other reader: return that
+ * from check. In a harness, always 0.
+ */
+FLOW_EXPORT int flow_check_stdin(const flow_check_t *c, const char *param,
+                                 char *why, size_t whylen);
+
 /* First fields of every descriptor. */
 #define FLOW_NODE_V1 \
     .abi = FLOW_NODE_ABI, .struct_size = sizeof(flow_node_desc_t)
