@@ -790,6 +790,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         rc = flow__node_drain_inputs(&node);
     if (rc < 0)
         return report_failure(&node, "closing", rc);
+    flow__doing(&node, FLOW_DOING_WORK); /* fini(), the flush of stdout */
     node.inited = false;
     if (d->fini)
         d->fini(&node, state);

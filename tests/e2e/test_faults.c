@@ -1044,6 +1044,33 @@ test_faults_timeout_names_the_hung(void **unused)
 }
 
 /*
+ * A timeout while an instance is in its fini() (slowone fini_ms, after its
+ * inputs were drained): it is in its own code. It was said to wait for
+ * input, the drain's marker left in place.
+ */
+static void
+test_faults_timeout_in_fini(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 10\n"
+                              "[s]\ntype = slowone\nms = 0\n"
+                              "fini_ms = 20000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> s.in\n"
+                              "push = s.out -> out.in\n");
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 30, path, "--plugin-path",
+                             FLOW_FIXTURE_PLUGIN_DIR, "--timeout", "1", NULL),
+                     124);
+    tu_assert_contains(r.err, "timed out after 1s; still running: s[0] (in "
+                              "its own code)\n");
+    tu_result_release(&r);
+    unlink(path);
+    free(path);
+}
+
+/*
  * Deaths while every other process is blocked: sending at a high-water
  * mark of one (the fault is the sink of endless producers), or receiving
  * (the fault is the only producer of slow consumers). flowrun still ends
@@ -3378,6 +3405,7 @@ main(void)
         T(test_faults_positive_return_fails),
         T(test_faults_hang_timeout),
         T(test_faults_timeout_names_the_hung),
+        T(test_faults_timeout_in_fini),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
         T(test_faults_bystanders_quiet),
