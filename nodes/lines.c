@@ -129,6 +129,61 @@ send_out(flow_node_t *node, flow_msg_t **msg_p, uint64_t seq)
     return flow_node_fail(node, "cannot send on 'out': %s", flow_strerror(rc));
 }
 
+/*
+ * Read the next line of `s->in` into `*line` (`*cap` bytes), its length
+ * (newline included, if any) into `*len`: 1 for a line, 0 at the end of the
+ * input, FLOW_EINTR when the run stops, or a failure. A read a signal
+ * interrupts mid-line leaves getline with the part read and the stream's
+ * error set: what comes next is the same line, unless the run stops.
+ */
+static int
+next_line(flow_node_t *node, struct lines *s, const char *name, char **line,
+          size_t *cap, size_t *len)
+{
+    char *more = NULL;
+    size_t mcap = 0, have = 0;
+    int rc;
+
+    for (;;) {
+        ssize_t n;
+        int e;
+        errno = 0;
+        n = getline(have ? &more : line, have ? &mcap : cap, s->in);
+        e = errno;
+        if (n > 0 && have) { /* the rest of an interrupted line */
+            if (have + (size_t)n + 1 > *cap) {
+                char *grown = realloc(*line, have + (size_t)n + 1);
+                if (!grown) {
+                    rc = flow_node_fail(node, "out of memory");
+                    break;
+                }
+                *line = grown;
+                *cap = have + (size_t)n + 1;
+            }
+            memcpy(*line + have, more, (size_t)n + 1);
+        }
+        if (n > 0)
+            have += (size_t)n;
+        if ((n > 0 && ((*line)[have - 1] == '\n' || !ferror(s->in))) ||
+            (n < 0 && feof(s->in))) {
+            *len = have;
+            rc = have > 0;
+            break;
+        }
+        if (e == EINTR) { /* a signal: a stop, or another's */
+            clearerr(s->in);
+            if ((rc = flow_node_stopping(node)))
+                break;
+            continue;
+        }
+        rc = flow_node_fail(node, "cannot read %s%s%s: %s", s->own ? "'" : "",
+                            name, s->own ? "'" : "", strerror(e ? e : EIO));
+        break;
+    }
+    free(more);
+    return rc;
+}
+
 static int
 lines_run(flow_node_t *node, void *state)
 {
@@ -136,10 +191,9 @@ lines_run(flow_node_t *node, void *state)
     const char *name = s->own ? s->path : "standard input";
     size_t per = s->chunk > 0 ? (size_t)s->chunk : flow_node_batch(node, "out");
     flow_msg_t *msg = NULL;
-    size_t bytes = 0, cap = 0;
+    size_t bytes = 0, cap = 0, len = 0;
     uint64_t seq = 0, lineno = 0;
     char *line = NULL;
-    ssize_t len;
     int rc = 0;
 
     if (per == 0)
@@ -147,30 +201,19 @@ lines_run(flow_node_t *node, void *state)
     if ((rc = open_input(node, s)))
         return rc;
     for (;;) {
-        errno = 0;
-        len = getline(&line, &cap, s->in);
-        if (len < 0) {
-            if (feof(s->in))
-                break;
-            if (errno == EINTR) { /* a signal: a stop, or another's */
-                clearerr(s->in);
-                if ((rc = flow_node_stopping(node))) {
-                    s->pending = msg; /* read already: not to be lost */
-                    s->pending_seq = seq;
-                    msg = NULL;
-                    break;
-                }
-                continue;
+        if ((rc = next_line(node, s, name, &line, &cap, &len)) <= 0) {
+            if (rc == FLOW_EINTR) { /* a stop: what was read goes on */
+                s->pending = msg;   /* from finish(), not to be lost */
+                s->pending_seq = seq;
+                msg = NULL;
             }
-            rc = flow_node_fail(node, "cannot read %s%s%s: %s",
-                                s->own ? "'" : "", name, s->own ? "'" : "",
-                                strerror(errno ? errno : EIO));
             break;
         }
+        rc = 0;
         lineno++;
-        if (len > 0 && line[len - 1] == '\n')
+        if (line[len - 1] == '\n')
             len--;
-        if (memchr(line, '\0', (size_t)len)) {
+        if (memchr(line, '\0', len)) {
             rc = flow_node_fail(node,
                                 "line %llu of %s%s%s holds a NUL byte: not "
                                 "text",
@@ -180,20 +223,20 @@ lines_run(flow_node_t *node, void *state)
         }
         /* The message so far goes first where this line would take it
          * past the bytes a message should hold. */
-        if (msg && bytes + (size_t)len + 1 > LINES_MSG_BYTES &&
+        if (msg && bytes + len + 1 > LINES_MSG_BYTES &&
             (rc = send_out(node, &msg, seq++)))
             break;
         if (!msg) {
             msg = flow_msg_new(FLOW_WORDS, per < 4096 ? per : 4096);
             bytes = 0;
         }
-        if ((rc = flow_msg_add_word(msg, line, (size_t)len))) {
+        if ((rc = flow_msg_add_word(msg, line, len))) {
             rc = flow_node_fail(node, "line %llu of %s%s%s: %s",
                                 (unsigned long long)lineno, s->own ? "'" : "",
                                 name, s->own ? "'" : "", flow_strerror(rc));
             break;
         }
-        bytes += (size_t)len + 1;
+        bytes += len + 1;
         if (flow_msg_count(msg) == per && (rc = send_out(node, &msg, seq++)))
             break;
     }

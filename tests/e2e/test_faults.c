@@ -1856,6 +1856,44 @@ test_faults_drain_time_limit(void **unused)
 }
 
 /*
+ * A graceful stop while the lines source reads a pipe holding part of a
+ * line (its writer still there): getline hands back that part with the
+ * stream's error set, and the next call failed without a read: the node
+ * failed the run ("cannot read standard input: Input/output error", exit
+ * 1) instead of stopping (143).
+ */
+static void
+test_faults_lines_stop_mid_line(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = lines\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *e;
+    int fds[2], saved = dup(STDIN_FILENO), status;
+    pid_t pid;
+    double t;
+
+    (void)unused;
+    assert_true(saved >= 0);
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+    close(fds[0]);
+    pid = spawn_run(path, out, err);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    assert_int_equal(write(fds[1], "one\nab", 6), 6);
+    status = stop_running(path, pid, 3, SIGTERM, &t);
+    close(fds[1]);
+    e = slurp(err);
+    assert_exited(status, t, e, 143);
+    assert_true(t < 5);
+    run_cleanup(path, out, err);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
  * A signal that lands just after the launcher made its run directory (the
  * fixture raise_after_mkdtemp.so raises it there, in flowrun itself): the
  * run stops before it starts, exit 130 or 143, saying nothing, and neither
@@ -3426,6 +3464,7 @@ main(void)
         T(test_faults_signal_demand),
         T(test_faults_fail_after_stop),
         T(test_faults_drain_time_limit),
+        T(test_faults_lines_stop_mid_line),
         T(test_faults_sieve_stops_gracefully),
         T(test_faults_sieve_stop_keeps_prefix),
         T(test_faults_stop_pair_server_serves),
