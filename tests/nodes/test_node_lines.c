@@ -126,6 +126,26 @@ test_node_lines_long_lines(void **state)
     free(text);
 }
 
+/* The 1 MiB a message holds counts each line with one byte more (its
+ * newline): 1024 lines of 1023 bytes fill a message exactly, the next
+ * starts the next message, and each message counts its own bytes. */
+static void
+test_node_lines_msg_bytes(void **state)
+{
+    size_t n = 2 * 1024 + 1, len = 0;
+    char *text = malloc(n * 1024);
+    static const size_t want[] = { 1024, 1024, 1, 0 };
+
+    (void)state;
+    for (size_t i = 0; i < n; i++) {
+        memset(text + len, 'a' + (int)(i % 26), 1023);
+        text[len + 1023] = '\n';
+        len += 1024;
+    }
+    expect_lines(text, len, "chunk=100000", 1024, want);
+    free(text);
+}
+
 /* A NUL byte is not text: the node fails naming the line. A file that is
  * not there fails at init, naming it. */
 static void
@@ -148,6 +168,16 @@ test_node_lines_errors(void **state)
     tu_assert_contains(flow_harness_error(h), "No such file or directory");
     flow_harness_destroy(&h);
     free(path);
+
+    /* The NUL byte may end the line. */
+    path = write_file("ok\nbad\0\nfine\n", 13);
+    h = run_lines(path, NULL, 16);
+    assert_non_null(flow_harness_error(h));
+    tu_assert_contains(flow_harness_error(h), "line 2 of '");
+    tu_assert_contains(flow_harness_error(h), "holds a NUL byte");
+    flow_harness_destroy(&h);
+    unlink(path);
+    free(path);
 }
 
 int
@@ -156,6 +186,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_lines_cut_at_newlines),
         cmocka_unit_test(test_node_lines_long_lines),
+        cmocka_unit_test(test_node_lines_msg_bytes),
         cmocka_unit_test(test_node_lines_errors),
     };
 
