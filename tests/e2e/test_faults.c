@@ -1044,27 +1044,63 @@ test_faults_timeout_names_the_hung(void **unused)
 }
 
 /*
- * A timeout while an instance is in its fini() (slowone fini_ms, after its
- * inputs were drained): it is in its own code. It was said to wait for
- * input, the drain's marker left in place.
+ * A timeout while an instance is in its finish() or its fini() (slowone
+ * finish_ms, fini_ms): it is in its own code. It was said to wait for
+ * input: in finish(), had the end of process() not been marked; in fini(),
+ * the drain's marker left in place.
  */
 static void
 test_faults_timeout_in_fini(void **unused)
 {
-    char *path = tu_temp_file("[src]\ntype = range\ncount = 10\n"
-                              "[s]\ntype = slowone\nms = 0\n"
-                              "fini_ms = 20000\n"
-                              "[out]\ntype = collect\nmode = count\n"
-                              "[links]\npush = src.out -> s.in\n"
-                              "push = s.out -> out.in\n");
+    static const char *const where[] = { "finish_ms", "fini_ms" };
     tu_result_t r;
 
     (void)unused;
-    assert_int_equal(tu_runl(&r, 30, path, "--plugin-path",
-                             FLOW_FIXTURE_PLUGIN_DIR, "--timeout", "1", NULL),
-                     124);
-    tu_assert_contains(r.err, "timed out after 1s; still running: s[0] (in "
-                              "its own code)\n");
+    for (int i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 10\n"
+                 "[s]\ntype = slowone\nms = 0\n%s = 20000\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npush = src.out -> s.in\n"
+                 "push = s.out -> out.in\n",
+                 where[i]);
+        char *path = tu_temp_file(text);
+        assert_int_equal(tu_runl(&r, 30, path, "--plugin-path",
+                                 FLOW_FIXTURE_PLUGIN_DIR, "--timeout", "1",
+                                 NULL),
+                         124);
+        if (!strstr(r.err, "timed out after 1s; still running: s[0] (in its "
+                           "own code)"))
+            fail_msg("%s: %s", where[i], r.err);
+        tu_result_release(&r);
+        unlink(path);
+        free(path);
+    }
+}
+
+/*
+ * A timeout while a producer waits for a credit of balance=demand (every
+ * worker hung): it waits to send, in the wait of the demand output, not in
+ * a send.
+ */
+static void
+test_faults_timeout_demand_send(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 100000\n"
+                              "[f]\ntype = fault\ninstances = 2\n"
+                              "action = hang\nafter = 3\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> f.in hwm=1 "
+                              "balance=demand\n"
+                              "push = f.out -> out.in\n");
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_runl(&r, 30, path, "--timeout", "1", NULL), 124);
+    tu_assert_contains(r.err, "still running: f[0] (in its own code), f[1] "
+                              "(in its own code), src[0] (waiting to send), "
+                              "out[0] (waiting for input)\n");
     tu_result_release(&r);
     unlink(path);
     free(path);
@@ -3444,6 +3480,7 @@ main(void)
         T(test_faults_hang_timeout),
         T(test_faults_timeout_names_the_hung),
         T(test_faults_timeout_in_fini),
+        T(test_faults_timeout_demand_send),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
         T(test_faults_bystanders_quiet),
