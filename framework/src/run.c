@@ -456,15 +456,21 @@ report_stop(sup_t *s)
 
 /* What the instance of counters `st` is doing, for list_running: its
  * rank (0: in its own code or not known, 1: starting, 2: waiting to send,
- * 3: waiting for input) and, into `*text`, what to say ("" when not known:
- * no counters). */
+ * 3: waiting for input, or its work over) and, into `*text`, what to say
+ * ("" when not known: no counters). */
 static int
 doing_of(const flow_inst_stats_t *st, const char **text)
 {
     *text = "";
     if (!st || !__atomic_load_n(&st->pid, __ATOMIC_RELAXED))
         return 0;
-    if (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE) != FLOW_INST_RUNNING) {
+    switch (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE)) {
+    case FLOW_INST_RUNNING:
+        break;
+    case FLOW_INST_DONE: /* its work over, its end not yet told */
+        *text = " (ending)";
+        return 3;
+    default:
         *text = " (starting)";
         return 1;
     }
