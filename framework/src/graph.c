@@ -55,6 +55,24 @@ fnv(uint64_t h, const char *text)
     }
 }
 
+/* The print of node `gn`'s keys, in any order (--set adds them in
+ * command-line order); not the ones that change only how one process runs
+ * or logs. */
+static uint64_t
+keys_print(const flow_gnode_t *gn)
+{
+    uint64_t keys = 0;
+
+    for (size_t k = 0; k < gn->nkv; k++) {
+        const char *key = gn->kv[k].key;
+        if (!strcmp(key, "log_level") || !strcmp(key, "timeout"))
+            continue;
+        keys += fnv(fnv(UINT64_C(0xcbf29ce484222325), key),
+                    gn->kv[k].value ? gn->kv[k].value : "");
+    }
+    return keys;
+}
+
 uint64_t
 flow__graph_fingerprint(const flow_graph_t *g)
 {
@@ -73,17 +91,8 @@ flow__graph_fingerprint(const flow_graph_t *g)
         h = fnv(h, gn->type ? gn->type : "");
         snprintf(num, sizeof(num), "%u", gn->instances);
         h = fnv(h, num);
-        /* Keys in any order (--set adds them in command-line order); not
-         * the ones that change only how one process runs or logs. */
-        uint64_t keys = 0;
-        for (size_t k = 0; k < gn->nkv; k++) {
-            const char *key = gn->kv[k].key;
-            if (!strcmp(key, "log_level") || !strcmp(key, "timeout"))
-                continue;
-            keys += fnv(fnv(UINT64_C(0xcbf29ce484222325), key),
-                        gn->kv[k].value ? gn->kv[k].value : "");
-        }
-        snprintf(num, sizeof(num), "%016llx", (unsigned long long)keys);
+        snprintf(num, sizeof(num), "%016llx",
+                 (unsigned long long)keys_print(gn));
         h = fnv(h, num);
     }
     for (size_t l = 0; l < g->nlinks; l++) {
@@ -109,19 +118,12 @@ part_print(const flow_graph_t *g, size_t i)
         h = fnv(h, g->params[i].value ? g->params[i].value : "");
     } else if ((i -= g->nparams) < g->nnodes) {
         const flow_gnode_t *gn = &g->nodes[i];
-        uint64_t keys = 0;
         h = fnv(h, gn->name);
         h = fnv(h, gn->type ? gn->type : "");
         snprintf(num, sizeof(num), "%u", gn->instances);
         h = fnv(h, num);
-        for (size_t k = 0; k < gn->nkv; k++) {
-            const char *key = gn->kv[k].key;
-            if (!strcmp(key, "log_level") || !strcmp(key, "timeout"))
-                continue;
-            keys += fnv(fnv(UINT64_C(0xcbf29ce484222325), key),
-                        gn->kv[k].value ? gn->kv[k].value : "");
-        }
-        snprintf(num, sizeof(num), "%016llx", (unsigned long long)keys);
+        snprintf(num, sizeof(num), "%016llx",
+                 (unsigned long long)keys_print(gn));
         h = fnv(h, num);
     } else {
         const flow_glink_t *lk = &g->links[i - g->nnodes];
