@@ -73,42 +73,10 @@ keys_print(const flow_gnode_t *gn)
     return keys;
 }
 
-uint64_t
-flow__graph_fingerprint(const flow_graph_t *g)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    char num[64];
-
-    uint64_t params = 0; /* in any order too */
-    for (size_t i = 0; i < g->nparams; i++)
-        params += fnv(fnv(UINT64_C(0xcbf29ce484222325), g->params[i].key),
-                      g->params[i].value ? g->params[i].value : "");
-    snprintf(num, sizeof(num), "%016llx", (unsigned long long)params);
-    h = fnv(h, num);
-    for (size_t n = 0; n < g->nnodes; n++) {
-        const flow_gnode_t *gn = &g->nodes[n];
-        h = fnv(h, gn->name);
-        h = fnv(h, gn->type ? gn->type : "");
-        snprintf(num, sizeof(num), "%u", gn->instances);
-        h = fnv(h, num);
-        snprintf(num, sizeof(num), "%016llx",
-                 (unsigned long long)keys_print(gn));
-        h = fnv(h, num);
-    }
-    for (size_t l = 0; l < g->nlinks; l++) {
-        const flow_glink_t *lk = &g->links[l];
-        snprintf(num, sizeof(num), "%d %zu %d%s", lk->kind, lk->batch, lk->hwm,
-                 lk->demand ? " demand" : "");
-        h = fnv(h, lk->text ? lk->text : "");
-        h = fnv(h, num);
-    }
-    return h;
-}
-
-/* The print of part `i` of `g` in the order of flow__graph_parts: graph
- * parameter, node or link; its contents as the fingerprint takes them. */
-static uint32_t
-part_print(const flow_graph_t *g, size_t i)
+/* The hash of part `i` of `g` in the order of flow__graph_parts: graph
+ * parameter, node or link, with what makes two loads of it the same. */
+static uint64_t
+part_hash(const flow_graph_t *g, size_t i)
 {
     uint64_t h = UINT64_C(0xcbf29ce484222325);
     char num[64];
@@ -132,6 +100,34 @@ part_print(const flow_graph_t *g, size_t i)
         h = fnv(h, lk->text ? lk->text : "");
         h = fnv(h, num);
     }
+    return h;
+}
+
+uint64_t
+flow__graph_fingerprint(const flow_graph_t *g)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325), params = 0;
+    char num[64];
+
+    /* The graph parameters in any order; then each node and link. */
+    for (size_t i = 0; i < g->nparams; i++)
+        params += part_hash(g, i);
+    snprintf(num, sizeof(num), "%016llx", (unsigned long long)params);
+    h = fnv(h, num);
+    for (size_t i = g->nparams; i < g->nparams + g->nnodes + g->nlinks; i++) {
+        snprintf(num, sizeof(num), "%016llx",
+                 (unsigned long long)part_hash(g, i));
+        h = fnv(h, num);
+    }
+    return h;
+}
+
+/* The print of part `i` of `g`, as an instance's HELLO carries it. */
+static uint32_t
+part_print(const flow_graph_t *g, size_t i)
+{
+    uint64_t h = part_hash(g, i);
+
     return (uint32_t)(h ^ h >> 32);
 }
 
