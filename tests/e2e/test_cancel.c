@@ -175,7 +175,7 @@ src_out_msgs(const char *path)
  * balance=demand link the producer sends a worker a message only when it
  * took the one before, so the backlog the workers finish (results dropped)
  * after collect's limit is a message or two each, and the run ends at
- * once. The control, a round robin link with hwm=1 and workers of 2 ms,
+ * once. The control, a round robin link with hwm=1 and workers of 5 ms,
  * shows what the measure catches: the socket buffers queue hundreds.
  */
 static void
@@ -193,7 +193,7 @@ test_cancel_demand_backlog(void **unused)
                  "[out]\ntype = collect\nlimit = 3\nmode = count\n"
                  "[links]\npush = src.out -> w.in batch=1 hwm=1 "
                  "balance=%s\npush = w.out -> out.in\n",
-                 demand ? 20 : 2, demand ? 20 : 2, demand ? "demand" : "rr");
+                 demand ? 20 : 5, demand ? 20 : 5, demand ? "demand" : "rr");
         assert_int_equal(tu_run_graph(&r, RUN_TIMEOUT, text, "--plugin-path",
                                       FLOW_FIXTURE_PLUGIN_DIR, "--stats-json",
                                       stats, NULL),
@@ -204,7 +204,7 @@ test_cancel_demand_backlog(void **unused)
         if (demand && sent > 40)
             fail_msg("balance=demand: the source sent %ld messages for 3",
                      sent);
-        if (!demand && sent < 100)
+        if (!demand && sent <= 40) /* more than demand may */
             fail_msg("balance=rr (control): the source sent only %ld", sent);
         unlink(stats);
         free(stats);
