@@ -404,6 +404,7 @@ write_msg(flow_node_t *node, struct collect *s, flow_msg_t *msg)
         return put(node, s, data, count);
     }
     case FLOW_ANY:
+    case FLOW_SAME: /* ports only, never a message's */
         break;
     }
     return flow_node_fail(node, "cannot write items of type '%s'",

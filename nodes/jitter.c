@@ -32,8 +32,8 @@ static const flow_param_t jitter_params[] = {
 };
 
 static const flow_port_t jitter_ports[] = {
-    FLOW_PORT_IN("in", FLOW_ANY, "any messages"),
-    FLOW_PORT_OUT("out", FLOW_ANY, "the same messages, delayed"), FLOW_PORT_END
+    FLOW_PORT_IN("in", FLOW_SAME, "any messages"),
+    FLOW_PORT_OUT("out", FLOW_SAME, "the same messages, delayed"), FLOW_PORT_END
 };
 
 /* Return the next value of the splitmix64 generator at `*x`. */

@@ -40,8 +40,8 @@ static const flow_param_t split_params[] = {
 };
 
 static const flow_port_t split_ports[] = {
-    FLOW_PORT_IN("in", FLOW_ANY, "items of any one type"),
-    FLOW_PORT_OUT("out", FLOW_ANY,
+    FLOW_PORT_IN("in", FLOW_SAME, "items of any one type"),
+    FLOW_PORT_OUT("out", FLOW_SAME,
                   "the same items in input order, in chunks of 'chunk'"),
     FLOW_PORT_END
 };
@@ -149,6 +149,7 @@ append(struct split *s, flow_msg_t *in, size_t from, size_t n)
     case FLOW_WORDS:
         return flow_msg_add_words_of(s->cur, in, from, n);
     case FLOW_ANY:
+    case FLOW_SAME: /* ports only, never a message's */
         break;
     }
     return FLOW_EPROTO;

@@ -321,6 +321,7 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
     n->port_side = flow__xcalloc(n->nports ? n->nports : 1, sizeof(int));
     for (size_t i = 0; i < n->nports; i++)
         n->port_link[i] = -1;
+    n->same_type = FLOW_ANY;
     return 0;
 }
 
@@ -369,21 +370,6 @@ check_link(flow_graph_t *g, size_t li, flow_diag_t *diag)
         n->port_link[pi] = (int)li;
         n->port_side[pi] = s;
     }
-    if (port[0]->type != FLOW_ANY && port[1]->type != FLOW_ANY &&
-        port[0]->type != port[1]->type)
-        return flow__diag(diag, FLOW_EPORT, g->file, l->line,
-                          "link '%s': port '%s.%s' carries %s but port "
-                          "'%s.%s' takes %s",
-                          l->text, g->nodes[l->node[0]].name, port[0]->name,
-                          flow_type_name(port[0]->type),
-                          g->nodes[l->node[1]].name, port[1]->name,
-                          flow_type_name(port[1]->type));
-    if (!l->hwm_set && l->demand)
-        l->hwm = 1; /* one message waits at each consumer while it works */
-    else if (!l->hwm_set)
-        l->hwm = flow__link_hwm_default(
-            port[0]->type != FLOW_ANY ? port[0]->type : port[1]->type,
-            l->batch);
     if (l->kind == FLOW_LINK_PAIR) {
         unsigned a = g->nodes[l->node[0]].instances;
         unsigned b = g->nodes[l->node[1]].instances;
@@ -393,6 +379,90 @@ check_link(flow_graph_t *g, size_t li, flow_diag_t *diag)
                               "pair link needs equal counts or one instance "
                               "on a side",
                               l->text, a, b);
+    }
+    return 0;
+}
+
+/* The type end `s` of link `l` carries (FLOW_ANY: any, or still open). */
+static flow_type_t
+end_type(const flow_graph_t *g, const flow_glink_t *l, int s)
+{
+    return flow__port_type(&g->nodes[l->node[s]], l->port[s]);
+}
+
+/* Give end `to` of link `l` the type of end `from`, when `to` is a
+ * FLOW_SAME port still open and `from` carries a type. True if it did. */
+static bool
+pass_type(flow_graph_t *g, const flow_glink_t *l, int from, int to)
+{
+    flow_gnode_t *n = &g->nodes[l->node[to]];
+    flow_type_t t = end_type(g, l, from);
+
+    if (n->desc->ports[l->port[to]].type != FLOW_SAME ||
+        n->same_type != FLOW_ANY || t == FLOW_ANY)
+        return false;
+    n->same_type = t;
+    return true;
+}
+
+/* What a FLOW_SAME end of a link says in a type mismatch. */
+static const char *
+same_note(const flow_graph_t *g, const flow_glink_t *l, int s, char *buf,
+          size_t len)
+{
+    const flow_gnode_t *n = &g->nodes[l->node[s]];
+
+    if (n->desc->ports[l->port[s]].type != FLOW_SAME)
+        return "";
+    snprintf(buf, len,
+             " (node '%s' of type '%s' passes on what it receives: its "
+             "links give it %s)",
+             n->name, n->desc->name, flow_type_name(n->same_type));
+    return buf;
+}
+
+/*
+ * Check that the two ends of every link carry one type, following the
+ * types through the nodes whose ports are FLOW_SAME (a tee, a jitter):
+ * each such node takes the type of what is linked to it, first along the
+ * push links, from producer to consumer, so that a mismatch is reported
+ * where the stream enters the port that cannot take it; then any way,
+ * until nothing changes. Then gives each link without an `hwm` its
+ * default, which depends on the type. Returns 0 or FLOW_EPORT at the first
+ * link, in file order, whose ends differ.
+ */
+static int
+check_types(flow_graph_t *g, flow_diag_t *diag)
+{
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < g->nlinks; i++) {
+            const flow_glink_t *l = &g->links[i];
+            changed |= pass_type(g, l, 0, 1);
+            if (l->kind == FLOW_LINK_PAIR)
+                changed |= pass_type(g, l, 1, 0);
+        }
+        for (size_t i = 0; !changed && i < g->nlinks; i++)
+            changed = pass_type(g, &g->links[i], 1, 0);
+    }
+    for (size_t i = 0; i < g->nlinks; i++) {
+        flow_glink_t *l = &g->links[i];
+        flow_type_t t0 = end_type(g, l, 0), t1 = end_type(g, l, 1);
+        char note[2][160];
+
+        if (t0 != FLOW_ANY && t1 != FLOW_ANY && t0 != t1)
+            return flow__diag(
+                diag, FLOW_EPORT, g->file, l->line,
+                "link '%s': port '%s.%s' carries %s%s but port '%s.%s' "
+                "takes %s%s",
+                l->text, g->nodes[l->node[0]].name, l->port_name[0],
+                flow_type_name(t0), same_note(g, l, 0, note[0], 160),
+                g->nodes[l->node[1]].name, l->port_name[1], flow_type_name(t1),
+                same_note(g, l, 1, note[1], 160));
+        if (!l->hwm_set && l->demand)
+            l->hwm = 1; /* one message waits at each consumer while it works */
+        else if (!l->hwm_set)
+            l->hwm = flow__link_hwm_default(t0 != FLOW_ANY ? t0 : t1, l->batch);
     }
     return 0;
 }
@@ -484,6 +554,8 @@ flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
                                   dir_word[n->desc->ports[p].dir],
                                   flow_type_name(n->desc->ports[p].type));
     }
+    if ((rc = check_types(g, diag)))
+        return rc;
     colour = flow__xcalloc(g->nnodes, 1);
     for (size_t i = 0; i < g->nnodes; i++) {
         long li;

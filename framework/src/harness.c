@@ -49,6 +49,14 @@ typedef struct hport {
     uint64_t next_seq; /* output of a source of one instance: its numbers */
 } hport_t;
 
+/* Whether `p` takes messages of any type: FLOW_ANY, or FLOW_SAME (which
+ * only a graph's links give a type). */
+static bool
+carries_any(const hport_t *p)
+{
+    return p->decl->type == FLOW_ANY || p->decl->type == FLOW_SAME;
+}
+
 struct flow_harness {
     const flow_node_desc_t *desc;
     void *state;
@@ -312,7 +320,7 @@ flow_harness_push_to(flow_harness_t *h, const char *port, unsigned channel,
 
     if (!p || p->decl->dir == FLOW_DIR_OUT || p->in_closed || !*msg_p ||
         channel >= p->nch ||
-        (p->decl->type != FLOW_ANY && flow_msg_type(*msg_p) != p->decl->type)) {
+        (!carries_any(p) && flow_msg_type(*msg_p) != p->decl->type)) {
         flow_msg_destroy(msg_p);
         return FLOW_EPORT;
     }
@@ -726,8 +734,7 @@ flow__harness_send(struct flow_harness *h, const char *port, bool any,
         flow_node_fail(node, "send on input port '%s'", port);
     else if (!*msg_p)
         flow_node_fail(node, "send of a NULL message on port '%s'", port);
-    else if (p->decl->type != FLOW_ANY &&
-             flow_msg_type(*msg_p) != p->decl->type)
+    else if (!carries_any(p) && flow_msg_type(*msg_p) != p->decl->type)
         flow_node_fail(node,
                        "send of a %s message on port '%s', which carries %s",
                        flow_type_name(flow_msg_type(*msg_p)), port,

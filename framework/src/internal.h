@@ -222,6 +222,9 @@ typedef struct flow_gnode {
     size_t nports;
     int *port_link; /* per descriptor port: link index, -1 if none */
     int *port_side; /* 0: first endpoint of the link, 1: second */
+    /* The type its FLOW_SAME ports carry, from its links (FLOW_ANY: open);
+     * set by flow__graph_check. */
+    flow_type_t same_type;
     /* Placement hints for the Slurm launcher (ignored by the local one):
      * `cpus` per instance (0: none) and `slurm_constraint` (borrowed from
      * the node's kv, NULL: none). */
@@ -232,6 +235,16 @@ typedef struct flow_gnode {
     unsigned *pin;
     size_t npin;
 } flow_gnode_t;
+
+/* The item type port `i` of node `n` carries: its declared type, or for a
+ * FLOW_SAME port the node's same_type (FLOW_ANY while open). */
+static inline flow_type_t
+flow__port_type(const flow_gnode_t *n, size_t i)
+{
+    flow_type_t t = n->desc->ports[i].type;
+
+    return t == FLOW_SAME ? n->same_type : t;
+}
 
 typedef struct flow_glink {
     int kind;

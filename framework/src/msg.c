@@ -620,6 +620,8 @@ flow_type_name(flow_type_t type)
         return "words";
     case FLOW_BYTES:
         return "bytes";
+    case FLOW_SAME:
+        return "same";
     }
     return "unknown";
 }

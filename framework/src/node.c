@@ -682,6 +682,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         p->decl = &d->ports[i];
         p->name = p->decl->name;
         p->in = p->decl->dir == FLOW_DIR_IN;
+        p->type = flow__port_type(gn, i);
         p->link_index = (size_t)gn->port_link[i];
         p->link = &g->links[p->link_index];
         p->side = gn->port_side[i];

@@ -14,11 +14,12 @@
 static int
 check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
 {
-    if (p->decl->type == FLOW_ANY || type == p->decl->type)
+    if (p->type == FLOW_ANY || type == p->type)
         return 0;
     return flow__node_port_misuse(
-        node, "send of a %s message on port '%s', which carries %s",
-        flow_type_name(type), p->decl->name, flow_type_name(p->decl->type));
+        node, "send of a %s message on port '%s', which carries %s%s",
+        flow_type_name(type), p->decl->name, flow_type_name(p->type),
+        p->decl->type == FLOW_SAME ? " (the type its links give it)" : "");
 }
 
 /* The sequence number a message sent on `p` gets when its sender gave

@@ -286,7 +286,7 @@ flow__desc_check(const flow_node_desc_t *d, const char *origin,
                               "node '%s': port name '%s' is not one word",
                               d->name, p->name);
         if (p->dir < FLOW_DIR_IN || p->dir > FLOW_DIR_PAIR ||
-            (int)p->type < FLOW_ANY || p->type > FLOW_BYTES)
+            (int)p->type < FLOW_ANY || p->type > FLOW_SAME)
             return flow__diag(diag, FLOW_EABI, origin, 0,
                               "node '%s': port '%s' has a bad direction or "
                               "type",

@@ -1802,6 +1802,83 @@ test_core_collect_enospc_midrun(void **unused)
     fault_dir_remove(&d);
 }
 
+/*
+ * tee: a stream two nodes each need whole. 30,000 words from 2 makers
+ * through 2 tees: one copy goes to a file in input order, the other to 3
+ * palindrome finders. The oracle: every word, in order, in the file, and
+ * the palindromes among them on standard output. Then one side gives up
+ * (collect limit=5) while the other counts all 200,000 words; then both
+ * give up and an endless source stops, the run ending with status 0.
+ */
+static void
+test_core_tee(void **unused)
+{
+    tu_result_t r;
+    char text[1024], *path = tu_temp_file(""), *got, *w;
+    size_t len;
+
+    (void)unused;
+    snprintf(text, sizeof(text),
+             "[gen]\ntype = words\ninstances = 2\ncount = 30000\n"
+             "length = 3\nseed = 11\n"
+             "[t]\ntype = tee\ninstances = 2\n"
+             "[find]\ntype = palindromes\ninstances = 3\n"
+             "[all]\ntype = collect\norder = input\noutput = %s\n"
+             "[out]\ntype = collect\norder = input\n"
+             "[links]\npush = gen.out -> t.in batch=700\n"
+             "push = t.a -> all.in hwm=2\npush = t.b -> find.in\n"
+             "push = find.out -> out.in\n",
+             path);
+    if (tu_run_graph(&r, 60, text, NULL) != 0)
+        fail_msg("status %d: %s", r.status, r.err);
+    expect_palindromes(r.out, 11, 3, 30000);
+    tu_result_release(&r);
+    got = read_all(path, &len);
+    assert_non_null(got);
+    assert_int_equal(len, 30000 * 4);
+    w = oracle_words(11, 3, 30000);
+    for (size_t i = 0; i < 30000; i++) {
+        assert_memory_equal(got + i * 4, w + i * 3, 3);
+        assert_int_equal(got[i * 4 + 3], '\n');
+    }
+    free(w);
+    free(got);
+    unlink(path);
+    free(path);
+
+    /* One side gives up; the other still gets every word. */
+    assert_int_equal(
+        tu_run_graph(&r, 60,
+                     "[gen]\ntype = words\ncount = 200000\nlength = 3\n"
+                     "[t]\ntype = tee\n"
+                     "[head]\ntype = collect\nlimit = 5\nmode = count\n"
+                     "[n]\ntype = collect\nmode = count\n"
+                     "[links]\npush = gen.out -> t.in batch=100\n"
+                     "push = t.a -> head.in\npush = t.b -> n.in\n",
+                     NULL),
+        0);
+    tu_assert_contains(r.out, "200000\n");
+    tu_assert_contains(r.out, "5\n");
+    tu_result_release(&r);
+
+    /* Both sides give up: no one wants the tee's work, nor the source's. */
+    assert_int_equal(tu_run_graph(&r, 60,
+                                  "[src]\ntype = range\ncount = 1000000000000\n"
+                                  "[t]\ntype = tee\n"
+                                  "[h1]\ntype = collect\nlimit = 3\n"
+                                  "[h2]\ntype = collect\nlimit = 4\n"
+                                  "[links]\npush = src.out -> t.in batch=10\n"
+                                  "push = t.a -> h1.in\npush = t.b -> h2.in\n",
+                                  NULL),
+                     0);
+    /* The first 3 and the first 4 numbers, each side's whole output
+     * written at once, in either order. */
+    if (strcmp(r.out, "0\n1\n2\n0\n1\n2\n3\n") &&
+        strcmp(r.out, "0\n1\n2\n3\n0\n1\n2\n"))
+        fail_msg("output:\n%s", r.out);
+    tu_result_release(&r);
+}
+
 int
 main(void)
 {
@@ -1834,6 +1911,7 @@ main(void)
         cmocka_unit_test(test_core_collect_file_faults),
         cmocka_unit_test(test_core_collect_no_tmpfile),
         cmocka_unit_test(test_core_collect_enospc_midrun),
+        cmocka_unit_test(test_core_tee),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

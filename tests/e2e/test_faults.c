@@ -1456,7 +1456,12 @@ test_faults_signal_drains(void **unused)
  * stop notice (SIGUSR1) may interrupt its own blocking calls. The worker
  * here (fixture strictwait) spends its time in a nanosleep per message and
  * fails on EINTR, as most code does on an interrupted read: it failed the
- * run (exit 1, "wait: Interrupted system call") instead of draining.
+ * run (exit 1, "wait: Interrupted system call") instead of draining. The
+ * link into the workers has a small hwm: with the default (1000 messages
+ * of 100 items at each end) a worker had up to 2,000 messages of 2 ms to
+ * drain, over 4 s, and under load the drain outlasted the 5 s a stop
+ * waits before it stops the graph by force (SIGTERM, which this worker
+ * also takes for an error).
  */
 static void
 test_faults_signal_spares_workers(void **unused)
@@ -1466,7 +1471,8 @@ test_faults_signal_spares_workers(void **unused)
                               "[mid]\ntype = strictwait\nus = 2000\n"
                               "instances = 2\n"
                               "[out]\ntype = collect\nmode = count\n"
-                              "[links]\npush = src.out -> mid.in batch=100\n"
+                              "[links]\npush = src.out -> mid.in batch=100 "
+                              "hwm=20\n"
                               "push = mid.out -> out.in\n");
     char out[128], err[128];
 

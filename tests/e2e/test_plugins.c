@@ -514,6 +514,40 @@ test_plugins_send_i64s(void **unused)
     }
 }
 
+/* A FLOW_SAME port carries the type its links give it, at run time too:
+ * fixture retype sends words, which a words stream allows and an int64
+ * stream does not (the node fails, naming the port and the type). */
+static void
+test_plugins_same_type_enforced(void **unused)
+{
+    static const char *const sources[] = { "words\ncount = 7", "range" };
+
+    (void)unused;
+    for (size_t k = 0; k < 2; k++) {
+        char text[512];
+        tu_result_t r;
+
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = %s\n[re]\ntype = retype\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npush = src.out -> re.in batch=1\n"
+                 "push = re.out -> out.in\n",
+                 sources[k]);
+        assert_int_equal(
+            tu_run_graph(&r, 60, text, "--plugin-path", fixture_dir, NULL),
+            k ? 1 : 0);
+        if (k) {
+            tu_assert_contains(r.err, "send of a words message on port "
+                                      "'out', which carries int64 (the "
+                                      "type its links give it)");
+            tu_assert_contains(r.err, "node 're' instance 0");
+        } else {
+            assert_string_equal(r.out, "7\n");
+        }
+        tu_result_release(&r);
+    }
+}
+
 /*
  * A star of pair links: three clients (fixture pairclient, which fails on
  * an answer that is not its question) ask one server, which answers each
@@ -795,6 +829,7 @@ main(void)
         cmocka_unit_test(test_plugins_input_channels),
         cmocka_unit_test(test_plugins_collect_order),
         cmocka_unit_test(test_plugins_cxx_node),
+        cmocka_unit_test(test_plugins_same_type_enforced),
     };
 
     tu_watchdog(280);

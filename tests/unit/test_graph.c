@@ -92,6 +92,19 @@ static const flow_node_desc_t tee_desc = {
     .process = needy_process,
 };
 
+/* A sink of int64 items only. */
+static const flow_port_t i64sink_ports[] = {
+    FLOW_PORT_IN("in", FLOW_INT64, "numbers"), FLOW_PORT_END
+};
+
+static const flow_node_desc_t i64sink_desc = {
+    FLOW_NODE_V1,
+    .name = "i64sink",
+    .summary = "A test node that takes int64 items",
+    .ports = i64sink_ports,
+    .process = needy_process,
+};
+
 /* A pair of node types that talk over a pair link, the first also pushing
  * to the second: a sink made of two nodes. */
 static const flow_port_t pairpush_ports[] = {
@@ -167,6 +180,8 @@ registry(void)
         flow_registry_add(reg, &pairsink_desc, "test_graph.c", &diag), 0);
     assert_int_equal(
         flow_registry_add(reg, &pairmid_desc, "test_graph.c", &diag), 0);
+    assert_int_equal(
+        flow_registry_add(reg, &i64sink_desc, "test_graph.c", &diag), 0);
     return reg;
 }
 
@@ -307,6 +322,11 @@ static const bad_case_t bad_cases[] = {
       FLOW_EPORT,
       13,
       { "'nums.out'", "'find.in'", "int64", "words" } },
+    { "bad_type_through_tee.ini",
+      FLOW_EPORT,
+      24,
+      { "'j.out -> find.in'", "'j.out' carries int64", "'find.in' takes words",
+        "node 'j' of type 'jitter' passes on what it receives" } },
     { "bad_pair_counts.ini",
       FLOW_ELINK,
       11,
@@ -529,6 +549,69 @@ test_graph_link_hwm_in_graph(void **state)
     assert_int_equal(g->links[0].hwm, 1000);
     assert_int_equal(g->links[1].hwm, 64);
     assert_int_equal(g->links[2].hwm, 5);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
+/* A node whose ports are FLOW_SAME (tee, jitter, split) carries the type
+ * of what is linked to it: the default hwm of an int64 stream follows it
+ * through a chain of them, and a type reached backward, from a consumer,
+ * meets a mismatch on another of the node's ports. */
+static void
+test_graph_same_type(void **state)
+{
+    static const char chain[] =
+        "[src]\ntype = range\n[j1]\ntype = jitter\n[t]\ntype = tee\n"
+        "[s]\ntype = split\n[a]\ntype = collect\n[b]\ntype = i64sink\n"
+        "[links]\npush = s.out -> a.in batch=16\n"
+        "push = t.a -> s.in batch=16\npush = j1.out -> t.in batch=16\n"
+        "push = src.out -> j1.in batch=16\npush = t.b -> b.in batch=16\n";
+    static const char backward[] =
+        "[src]\ntype = range\n[f]\ntype = fault\n[t]\ntype = tee\n"
+        "[find]\ntype = palindromes\n[k]\ntype = i64sink\n"
+        "[out]\ntype = collect\n"
+        "[links]\npush = src.out -> f.in\npush = f.out -> t.in\n"
+        "push = t.a -> find.in\npush = t.b -> k.in\n"
+        "push = find.out -> out.in\n";
+    static const char open_type[] =
+        "[src]\ntype = range\n[f]\ntype = fault\n[j]\ntype = jitter\n"
+        "[out]\ntype = collect\n"
+        "[links]\npush = src.out -> f.in\npush = f.out -> j.in\n"
+        "push = j.out -> out.in batch=16\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g = flow_graph_load_string(chain, strlen(chain), "chain.ini",
+                                             reg, NULL, 0, &diag);
+
+    (void)state;
+    if (!g)
+        fail_msg("%s", diag.msg);
+    /* Every link carries int64: 1000 frames of 16 items, not 64. */
+    for (size_t i = 0; i < g->nlinks; i++)
+        assert_int_equal(g->links[i].hwm, 1000);
+    assert_int_equal(g->nodes[1].same_type, FLOW_INT64);
+    assert_int_equal(g->nodes[3].same_type, FLOW_INT64);
+    flow_graph_destroy(&g);
+
+    /* The tee gets words from 'find', then meets 'k', which takes int64. */
+    g = flow_graph_load_string(backward, strlen(backward), "back.ini", reg,
+                               NULL, 0, &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EPORT);
+    assert_int_equal(diag.line, 17);
+    assert_non_null(strstr(diag.msg, "port 't.b' carries words (node 't' of "
+                                     "type 'tee' passes on what it "
+                                     "receives: its links give it words)"));
+    assert_non_null(strstr(diag.msg, "port 'k.in' takes int64"));
+
+    /* Behind a node of any type (fault), with no typed consumer, the type
+     * stays open: the graph loads, the link gets the untyped default. */
+    g = flow_graph_load_string(open_type, strlen(open_type), "open.ini", reg,
+                               NULL, 0, &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(g->nodes[2].same_type, FLOW_ANY);
+    assert_int_equal(g->links[2].hwm, 64);
     flow_graph_destroy(&g);
     flow_registry_destroy(&reg);
 }
@@ -2110,6 +2193,7 @@ main(void)
         cmocka_unit_test(test_graph_unused_param_warns),
         cmocka_unit_test(test_graph_limits_exact),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
+        cmocka_unit_test(test_graph_same_type),
         cmocka_unit_test(test_graph_link_balance),
         cmocka_unit_test(test_graph_parts_diff),
         cmocka_unit_test(test_graph_params_and_references),

@@ -23,7 +23,14 @@ typedef enum flow_type {
     FLOW_ANY = 0, /* ports only: accepts any item type */
     FLOW_INT64 = 1,
     FLOW_WORDS = 2,
-    FLOW_BYTES = 3
+    FLOW_BYTES = 3,
+    /* Ports only: as FLOW_ANY, but every FLOW_SAME port of a node carries
+     * one type, the one its links give it: a node that passes on what it
+     * receives (tee, jitter) declares its ports so, and a graph that feeds
+     * it words and links its output to an int64 input is refused before it
+     * runs. At run time a send of another type on such a port fails, as on
+     * a typed port. Unlinked to any typed port, the type stays open. */
+    FLOW_SAME = 4
 } flow_type_t;
 
 /* A message without a sequence number. */
