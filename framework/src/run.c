@@ -870,12 +870,15 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         if (!s.stopping && deadline > 0 && t >= deadline) {
             if (s.draining) {
                 /* The signal came first and stays the result: its drain
-                 * ends here, as one past its own limit does. */
-                char line[256];
+                 * ends here, as one past its own limit does, naming
+                 * what still runs as a timeout does. */
+                char line[1024], running[512];
+                list_running(&s, running, sizeof(running));
                 int n = snprintf(line, sizeof(line),
                                  "flowrun: graph '%s' still draining at "
-                                 "--timeout %gs: stopping it\n",
-                                 graph->name, opts->timeout_s);
+                                 "--timeout %gs: stopping it (still "
+                                 "running: %s)\n",
+                                 graph->name, opts->timeout_s, running);
                 err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
             } else {
                 report_timeout(&s, -1, opts->timeout_s);
