@@ -103,7 +103,7 @@ PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_PATH
 mkdir -p "$tmp/pc"
 # shellcheck disable=SC2046 # word splitting of the flags is intended
-${CC:-cc} -std=c17 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
+${CC:-cc} -std=gnu17 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
     -Wl,--no-undefined -o "$tmp/pc/$name.so" "$node/$name.c" \
     $(pkg-config --cflags --libs flow) || fail "building with pkg-config failed"
 FLOW_PLUGIN_PATH=$tmp/pc "$flowrun" --describe "$name" >"$tmp/describe.txt" ||

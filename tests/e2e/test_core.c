@@ -1879,6 +1879,87 @@ test_core_tee(void **unused)
     tu_result_release(&r);
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * merge: two word makers of different seeds (2 instances and 1) into one
+ * collector. The oracle: the words of both seeds, as a sorted list, equal
+ * to the sorted output. Then a tee and a merge in a diamond, the stream
+ * rejoining itself: twice every number, the sum known in closed form.
+ */
+static void
+test_core_merge(void **unused)
+{
+    enum { NA = 12000, NB = 5000, LEN = 4 };
+    tu_result_t r;
+    char **lines, **want = malloc((NA + NB) * sizeof(*want));
+    char *wa = oracle_words(5, LEN, NA), *wb = oracle_words(6, LEN, NB);
+    size_t n;
+
+    (void)unused;
+    assert_non_null(want);
+    if (tu_run_graph(&r, 60,
+                     "[a]\ntype = words\ninstances = 2\ncount = 12000\n"
+                     "length = 4\nseed = 5\n"
+                     "[b]\ntype = words\ncount = 5000\nlength = 4\n"
+                     "seed = 6\n"
+                     "[m]\ntype = merge\n[out]\ntype = collect\n"
+                     "[links]\npush = a.out -> m.a batch=300\n"
+                     "push = b.out -> m.b batch=70\npush = m.out -> out.in\n",
+                     NULL) != 0)
+        fail_msg("status %d: %s", r.status, r.err);
+    lines = tu_lines(r.out, &n);
+    assert_int_equal(n, NA + NB);
+    for (size_t i = 0; i < NA + NB; i++) {
+        char *w = malloc(LEN + 1);
+        assert_non_null(w);
+        memcpy(w, i < NA ? wa + i * LEN : wb + (i - NA) * LEN, LEN);
+        w[LEN] = '\0';
+        want[i] = w;
+    }
+    qsort(lines, n, sizeof(*lines), cmp_str);
+    qsort(want, n, sizeof(*want), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(lines[i], want[i]);
+        free(want[i]);
+    }
+    free(lines);
+    free(want);
+    free(wa);
+    free(wb);
+    tu_result_release(&r);
+
+    /* The diamond: 0 .. 99,999 twice. */
+    if (tu_run_graph(&r, 60,
+                     "[src]\ntype = range\ncount = 100000\n"
+                     "[t]\ntype = tee\n[m]\ntype = merge\n"
+                     "[out]\ntype = collect\n"
+                     "[links]\npush = src.out -> t.in batch=1000\n"
+                     "push = t.a -> m.a\npush = t.b -> m.b\n"
+                     "push = m.out -> out.in\n",
+                     NULL) != 0)
+        fail_msg("status %d: %s", r.status, r.err);
+    lines = tu_lines(r.out, &n);
+    assert_int_equal(n, 200000);
+    {
+        static unsigned char seen[100000];
+        long long sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            long long v = atoll(lines[i]);
+            assert_true(v >= 0 && v < 100000 && seen[v] < 2);
+            seen[v]++;
+            sum += v;
+        }
+        assert_true(sum == 2LL * 99999 * 100000 / 2);
+    }
+    free(lines);
+    tu_result_release(&r);
+}
+
 int
 main(void)
 {
@@ -1912,6 +1993,7 @@ main(void)
         cmocka_unit_test(test_core_collect_no_tmpfile),
         cmocka_unit_test(test_core_collect_enospc_midrun),
         cmocka_unit_test(test_core_tee),
+        cmocka_unit_test(test_core_merge),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
