@@ -397,9 +397,41 @@ split_endpoint(const char *s, size_t len, char *node, size_t nsize, char *port,
     return is_name(node) && is_name(port) ? 0 : -1;
 }
 
+/*
+ * Where word `i` of link `value` came from, for an error in its value: ""
+ * or " (from graph parameter 'n', set on the command line)", found in the
+ * same word of `raw`, the link as written (when its graph parameters added
+ * no word). Written to `buf` (`len` bytes), which it returns.
+ */
+static const char *
+option_note(const flow_graph_t *g, const char *raw, size_t i, size_t nwords,
+            char *buf, size_t len)
+{
+    char *text = flow__xstrdup(raw), *save = NULL, *t, *word = NULL;
+    size_t n = 0;
+    flow_kv_t refs = { 0 };
+    flow_diag_t ignored;
+
+    buf[0] = '\0';
+    for (t = strtok_r(text, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+        if (n++ == i)
+            word = flow__xstrdup(t);
+    if (word && n == nwords &&
+        !substitute(g, &word, 0, "a link", &refs, &ignored) && refs.ref)
+        snprintf(buf, len, " (from graph parameter '%s'%s)", refs.ref,
+                 refs.from_set ? ", set on the command line" : "");
+    free(refs.ref);
+    free(word);
+    free(text);
+    return buf;
+}
+
+/* Parse link `value` of `kind` at `line`: `raw` as written, `value` with
+ * its graph parameters substituted. Returns 0 with the link added to `g`,
+ * or an error with `diag` filled. */
 static int
-parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
-           flow_diag_t *diag)
+parse_link(flow_graph_t *g, const char *kind, const char *value,
+           const char *raw, int line, flow_diag_t *diag)
 {
     const char *arrow_tok = strcmp(kind, "push") ? "<->" : "->";
     char *text = flow__xstrdup(value);
@@ -465,6 +497,7 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
         char *eq = strchr(tok[i], '=');
         size_t o = 0;
         int64_t v;
+        char note[200];
         if (!eq) {
             rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
                             "bad link option '%s': expected batch=N, hwm=N "
@@ -499,9 +532,9 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
                     l->kind != FLOW_LINK_PUSH
                         ? "link option 'balance' is for push links: a pair "
                           "link's messages go to the one peer of each channel"
-                        : "bad value '%s' for link option 'balance': rr "
+                        : "bad value '%s' for link option 'balance'%s: rr "
                           "(round robin, the default) or demand",
-                    eq + 1);
+                    eq + 1, option_note(g, raw, i, ntok, note, sizeof(note)));
                 free(text);
                 return rc;
             }
@@ -511,9 +544,11 @@ parse_link(flow_graph_t *g, const char *kind, const char *value, int line,
         int64_t max = o == 0 ? FLOW_MAX_BATCH : FLOW_MAX_HWM;
         if (flow__parse_i64(eq + 1, &v) || v < 1 || v > max) {
             rc = flow__diag(diag, FLOW_EPARAM, g->file, line,
-                            "bad value '%s' for link option '%s': an integer "
-                            "from 1 to %" PRId64,
-                            eq + 1, tok[i], max);
+                            "bad value '%s' for link option '%s'%s: an "
+                            "integer from 1 to %" PRId64,
+                            eq + 1, tok[i],
+                            option_note(g, raw, i, ntok, note, sizeof(note)),
+                            max);
             free(text);
             return rc;
         }
@@ -737,7 +772,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         v = flow__xstrdup(e->value);
         rc = substitute(g, &v, e->line, "a link", NULL, diag);
         if (!rc)
-            rc = parse_link(g, e->key, v, e->line, diag);
+            rc = parse_link(g, e->key, v, e->value, e->line, diag);
         free(v);
         if (rc)
             return rc;

@@ -1205,6 +1205,37 @@ test_graph_set_errors(void **state)
                             "unknown parameter 'cuont' for node 'gen' of type "
                             "'words'; did you mean 'count'?");
     }
+
+    /* A bad link option's value names the graph parameter its word of the
+     * link refers to, not another one of the link; a parameter that adds
+     * words to the link is not attributed. */
+    static const char link[] = "[graph]\nbal = rr\nn = 2\n"
+                               "[src]\ntype = range\n"
+                               "[out]\ntype = collect\n"
+                               "[links]\npush = src.out -> out.in "
+                               "balance=${bal} hwm=${n}0000000\n";
+    static const struct {
+        const char *set, *want;
+    } links[] = {
+        { "bal=fair",
+          "bad value 'fair' for link option 'balance' (from graph parameter "
+          "'bal', set on the command line): rr (round robin, the default) or "
+          "demand" },
+        { "bal=demand",
+          "bad value '20000000' for link option 'hwm' (from graph parameter "
+          "'n'): an integer from 1 to 1000000" },
+        { "bal=rr batch=0",
+          "bad value '0' for link option 'batch': an integer from 1 to "
+          "16777216" },
+    };
+    for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+        flow_diag_t diag;
+        flow_graph_t *g = flow_graph_load_string(link, strlen(link), "l.ini",
+                                                 reg, &links[i].set, 1, &diag);
+        assert_null(g);
+        assert_int_equal(diag.line, 9);
+        assert_string_equal(diag.msg, links[i].want);
+    }
     flow_registry_destroy(&reg);
 }
 
