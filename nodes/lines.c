@@ -16,6 +16,11 @@
  * what runs in parallel, downstream. A line with a NUL byte is not text:
  * the node fails naming the line.
  *
+ * From a pipe, a terminal or a socket (tail -f | flowrun ...), where the
+ * next line may be long in coming, a line waits at most `wait_ms` for its
+ * chunk to fill: the chunk then goes out as it is. A regular file's chunks
+ * are always full (but the last).
+ *
  * A stop (Ctrl-C, or a collect's limit reached) reaches the node as a
  * signal, which may interrupt a read of a pipe or a terminal, or the open
  * of a FIFO that has no writer yet: the node then asks flow_node_stopping
@@ -23,24 +28,37 @@
  * interrupted a read still go out (from finish()): they left the pipe, and
  * no one else can read them.
  */
-#define _POSIX_C_SOURCE 200809L /* getline */
+#define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "flow/node.h"
 
 /* A message ends before it would hold more text than this. */
 #define LINES_MSG_BYTES ((size_t)1 << 20)
+/* Bytes read at a time, at least. */
+#define LINES_READ ((size_t)1 << 16)
+/* next_line: the chunk's time is up (or nothing came within it). */
+#define LINES_WAITED 2
 
 struct lines {
     char *path;
     int64_t chunk;
-    FILE *in;
-    bool own; /* in was opened here (not standard input) */
+    int64_t wait_ms;
+    int fd;       /* -1 until open */
+    bool own;     /* fd was opened here (not standard input) */
+    bool regular; /* a regular file: its reads never wait */
+    bool eof;     /* read() said so: what is in buf is all */
+    char *buf;    /* the bytes read and not yet taken: buf[start, end) */
+    size_t cap, start, end;
     /* The lines read when a stop interrupted a read, and their sequence
      * number: finish() sends them, as run()'s sends now return at once. */
     flow_msg_t *pending;
@@ -52,6 +70,10 @@ static const flow_param_t lines_params[] = {
                       "file to read; '-' reads standard input"),
     FLOW_PARAM_INT("chunk", struct lines, chunk, "0", 0, INT64_C(1000000000),
                    "lines per message; 0 uses the batch size of 'out'"),
+    FLOW_PARAM_INT("wait_ms", struct lines, wait_ms, "50", 0, INT64_C(86400000),
+                   "from a pipe or a terminal: longest a line read waits for "
+                   "its chunk to fill before the chunk goes out as it is; 0 "
+                   "waits for full chunks"),
     FLOW_PARAM_END
 };
 
@@ -82,16 +104,17 @@ lines_init(flow_node_t *node, void *state)
 {
     struct lines *s = state;
 
+    s->fd = -1;
     if (!strcmp(s->path, "-")) {
-        s->in = stdin;
+        s->fd = STDIN_FILENO;
         return 0;
     }
     s->own = true;
-    s->in = fopen(s->path, "re");
+    s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
     /* A FIFO's open waits for a writer: a stop (or another signal) that
      * interrupts it leaves the open to run(), where a stop ends the node
      * as a stop, not as a failure. */
-    if (!s->in && errno != EINTR)
+    if (s->fd < 0 && errno != EINTR)
         return flow_node_fail(node, "cannot open '%s': %s", s->path,
                               strerror(errno));
     return 0;
@@ -102,17 +125,29 @@ lines_init(flow_node_t *node, void *state)
 static int
 open_input(flow_node_t *node, struct lines *s)
 {
+    struct stat st;
     int rc;
 
-    while (!s->in) {
+    while (s->fd < 0) {
         if ((rc = flow_node_stopping(node)))
             return rc;
-        s->in = fopen(s->path, "re");
-        if (!s->in && errno != EINTR)
+        s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0 && errno != EINTR)
             return flow_node_fail(node, "cannot open '%s': %s", s->path,
                                   strerror(errno));
     }
+    s->regular = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
     return 0;
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static int64_t
+now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* Send `*msg_p` (sequence number `seq`) on "out", explaining a failure
@@ -130,58 +165,79 @@ send_out(flow_node_t *node, flow_msg_t **msg_p, uint64_t seq)
 }
 
 /*
- * Read the next line of `s->in` into `*line` (`*cap` bytes), its length
- * (newline included, if any) into `*len`: 1 for a line, 0 at the end of the
- * input, FLOW_EINTR when the run stops, or a failure. A read a signal
- * interrupts mid-line leaves getline with the part read and the stream's
- * error set: what comes next is the same line, unless the run stops.
+ * Take the next line of the input: `*line` (borrowed: valid until the next
+ * call) and its length, newline included if any, in `*len`. Returns 1 for
+ * a line, 0 at the end of the input, FLOW_EINTR when the run stops, or a
+ * failure. With `deadline` (CLOCK_MONOTONIC ms; 0: none), a read that
+ * would wait returns LINES_WAITED instead once the deadline has passed.
+ * A read a signal interrupts goes on, unless the run stops: the bytes read
+ * stay in the buffer.
  */
 static int
-next_line(flow_node_t *node, struct lines *s, const char *name, char **line,
-          size_t *cap, size_t *len)
+next_line(flow_node_t *node, struct lines *s, const char *name,
+          int64_t deadline, char **line, size_t *len)
 {
-    char *more = NULL;
-    size_t mcap = 0, have = 0;
-    int rc;
-
     for (;;) {
+        char *at = s->buf + s->start;
+        size_t avail = s->end - s->start;
+        char *nl = avail ? memchr(at, '\n', avail) : NULL;
         ssize_t n;
-        int e;
-        errno = 0;
-        n = getline(have ? &more : line, have ? &mcap : cap, s->in);
-        e = errno;
-        if (n > 0 && have) { /* the rest of an interrupted line */
-            if (have + (size_t)n + 1 > *cap) {
-                char *grown = realloc(*line, have + (size_t)n + 1);
-                if (!grown) {
-                    rc = flow_node_fail(node, "out of memory");
-                    break;
-                }
-                *line = grown;
-                *cap = have + (size_t)n + 1;
+        int rc;
+
+        if (nl || (s->eof && avail)) {
+            *line = at;
+            *len = nl ? (size_t)(nl - at) + 1 : avail;
+            s->start += *len;
+            return 1;
+        }
+        if (s->eof)
+            return 0;
+        if (deadline && !s->regular) {
+            int64_t left = deadline - now_ms();
+            struct pollfd p = { .fd = s->fd, .events = POLLIN };
+            int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+            if (r == 0)
+                return LINES_WAITED;
+            if (r < 0 && errno == EINTR) {
+                if ((rc = flow_node_stopping(node)))
+                    return rc;
+                continue;
             }
-            memcpy(*line + have, more, (size_t)n + 1);
         }
-        if (n > 0)
-            have += (size_t)n;
-        if ((n > 0 && ((*line)[have - 1] == '\n' || !ferror(s->in))) ||
-            (n < 0 && feof(s->in))) {
-            *len = have;
-            rc = have > 0;
-            break;
+        /* Room for a read: keep the line begun at the start of buf. */
+        if (s->start) {
+            memmove(s->buf, at, avail);
+            s->start = 0;
+            s->end = avail;
         }
-        if (e == EINTR) { /* a signal: a stop, or another's */
-            clearerr(s->in);
-            if ((rc = flow_node_stopping(node)))
-                break;
+        if (s->cap - s->end < LINES_READ) {
+            size_t want = s->cap ? 2 * s->cap : 4 * LINES_READ;
+            char *grown = realloc(s->buf, want);
+            if (!grown)
+                return flow_node_fail(node,
+                                      "out of memory for a line of "
+                                      "%zu bytes",
+                                      avail);
+            s->buf = grown;
+            s->cap = want;
+        }
+        n = read(s->fd, s->buf + s->end, s->cap - s->end);
+        if (n > 0) {
+            s->end += (size_t)n;
             continue;
         }
-        rc = flow_node_fail(node, "cannot read %s%s%s: %s", s->own ? "'" : "",
-                            name, s->own ? "'" : "", strerror(e ? e : EIO));
-        break;
+        if (n == 0) {
+            s->eof = true;
+            continue;
+        }
+        if (errno == EINTR) { /* a signal: a stop, or another's */
+            if ((rc = flow_node_stopping(node)))
+                return rc;
+            continue;
+        }
+        return flow_node_fail(node, "cannot read %s%s%s: %s", s->own ? "'" : "",
+                              name, s->own ? "'" : "", strerror(errno));
     }
-    free(more);
-    return rc;
 }
 
 static int
@@ -191,8 +247,9 @@ lines_run(flow_node_t *node, void *state)
     const char *name = s->own ? s->path : "standard input";
     size_t per = s->chunk > 0 ? (size_t)s->chunk : flow_node_batch(node, "out");
     flow_msg_t *msg = NULL;
-    size_t bytes = 0, cap = 0, len = 0;
+    size_t bytes = 0, len = 0;
     uint64_t seq = 0, lineno = 0;
+    int64_t deadline = 0; /* when the message's first line waited enough */
     char *line = NULL;
     int rc = 0;
 
@@ -201,7 +258,13 @@ lines_run(flow_node_t *node, void *state)
     if ((rc = open_input(node, s)))
         return rc;
     for (;;) {
-        if ((rc = next_line(node, s, name, &line, &cap, &len)) <= 0) {
+        rc = next_line(node, s, name, msg ? deadline : 0, &line, &len);
+        if (rc == LINES_WAITED) { /* the chunk goes out as it is */
+            if ((rc = send_out(node, &msg, seq++)))
+                break;
+            continue;
+        }
+        if (rc <= 0) {
             if (rc == FLOW_EINTR) { /* a stop: what was read goes on */
                 s->pending = msg;   /* from finish(), not to be lost */
                 s->pending_seq = seq;
@@ -229,6 +292,8 @@ lines_run(flow_node_t *node, void *state)
         if (!msg) {
             msg = flow_msg_new(FLOW_WORDS, per < 4096 ? per : 4096);
             bytes = 0;
+            if (s->wait_ms > 0)
+                deadline = now_ms() + s->wait_ms;
         }
         if ((rc = flow_msg_add_word(msg, line, len))) {
             rc = flow_node_fail(node, "line %llu of %s%s%s: %s",
@@ -243,7 +308,6 @@ lines_run(flow_node_t *node, void *state)
     if (!rc && msg)
         rc = send_out(node, &msg, seq++);
     flow_msg_destroy(&msg);
-    free(line);
     return rc;
 }
 
@@ -265,9 +329,11 @@ lines_fini(flow_node_t *node, void *state)
 
     (void)node;
     flow_msg_destroy(&s->pending);
-    if (s->own && s->in)
-        fclose(s->in);
-    s->in = NULL;
+    if (s->own && s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    free(s->buf);
+    s->buf = NULL;
 }
 
 FLOW_NODE(lines) = {

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -564,6 +565,77 @@ test_core_lines_pool_map(void **unused)
     free(path);
     free(text);
     free(want);
+}
+
+/* Read from `fd` into `buf` (`cap` bytes, NUL-terminated) until `want`
+ * bytes came, the end, or `secs` passed; returns the bytes read. */
+static size_t
+read_for(int fd, char *buf, size_t cap, size_t want, double secs)
+{
+    double end = tu_now_s() + secs;
+    size_t len = 0;
+
+    while (len < want && len + 1 < cap) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        double left = end - tu_now_s();
+        ssize_t n;
+        if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+            break;
+        n = read(fd, buf + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/*
+ * lines from a pipe whose writer stays (tail -f | flowrun ...): the lines
+ * written reach the sink within wait_ms (50 ms), not when the chunk of
+ * 1024 fills or the writer ends; the run ends, with every line, when the
+ * writer closes. The control, wait_ms = 0, holds them in the chunk (they
+ * all came out at the end only).
+ */
+static void
+test_core_lines_stream(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = lines\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+
+    (void)unused;
+    for (int control = 0; control < 2; control++) {
+        char set[32], buf[256];
+        const char *args[] = { "--set", set, path, NULL };
+        int in[2], out, saved = dup(STDIN_FILENO), status;
+        pid_t pid;
+        size_t len;
+
+        snprintf(set, sizeof(set), "src.wait_ms=%d", control ? 0 : 50);
+        assert_true(saved >= 0);
+        assert_int_equal(pipe2(in, O_CLOEXEC), 0); /* the writer's stays here */
+        assert_int_equal(dup2(in[0], STDIN_FILENO), STDIN_FILENO);
+        close(in[0]);
+        pid = tu_spawn(args, &out);
+        assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+        close(saved);
+        assert_int_equal(write(in[1], "alpha\nbeta\n", 11), 11);
+        len = read_for(out, buf, sizeof(buf), 11, control ? 1 : 20);
+        if (control)
+            assert_int_equal(len, 0);
+        else
+            assert_string_equal(buf, "alpha\nbeta\n");
+        assert_int_equal(write(in[1], "gamma\n", 6), 6);
+        close(in[1]);
+        len += read_for(out, buf + len, sizeof(buf) - len, 100, 30);
+        assert_string_equal(buf, "alpha\nbeta\ngamma\n");
+        close(out);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    unlink(path);
+    free(path);
 }
 
 /*
@@ -1977,6 +2049,7 @@ main(void)
         cmocka_unit_test(test_core_balance_demand),
         cmocka_unit_test(test_core_balance_demand_given_up),
         cmocka_unit_test(test_core_lines_pool_map),
+        cmocka_unit_test(test_core_lines_stream),
         cmocka_unit_test(test_core_lines_one_stdin_reader),
         cmocka_unit_test(test_core_balance_demand_send_paths),
         cmocka_unit_test(test_core_failure_reported),
