@@ -199,26 +199,32 @@ flow__stats_write_json(const flow_run_stats_t *rs, FILE *out)
     return ferror(out) ? -EIO : 0;
 }
 
-/* Items received by sinks (nodes without outputs) so far. */
+/* Items received so far by the sinks (nodes without outputs), or with
+ * `sources` sent on their outputs by the sources (nodes without inputs). */
 static uint64_t
-sink_items(const flow_run_stats_t *rs)
+end_items(const flow_run_stats_t *rs, bool sources)
 {
     const flow_graph_t *g = rs->graph;
+    flow_port_dir_t none = sources ? FLOW_DIR_IN : FLOW_DIR_OUT;
     uint64_t total = 0;
 
     for (size_t n = 0; n < g->nnodes; n++) {
         const flow_gnode_t *gn = &g->nodes[n];
-        bool sink = true;
+        bool end = true;
         for (size_t p = 0; p < gn->nports; p++)
-            if (gn->desc->ports[p].dir == FLOW_DIR_OUT)
-                sink = false;
-        if (!sink)
+            if (gn->desc->ports[p].dir == none)
+                end = false;
+        if (!end)
             continue;
         for (unsigned i = 0; i < gn->instances; i++) {
             const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
             for (size_t p = 0; p < nports_counted(gn); p++)
-                total +=
-                    __atomic_load_n(&b->ports[p].in_items, __ATOMIC_RELAXED);
+                if (!sources)
+                    total += __atomic_load_n(&b->ports[p].in_items,
+                                             __ATOMIC_RELAXED);
+                else if (gn->desc->ports[p].dir == FLOW_DIR_OUT)
+                    total += __atomic_load_n(&b->ports[p].out_items,
+                                             __ATOMIC_RELAXED);
         }
     }
     return total;
@@ -229,7 +235,7 @@ flow__progress_format(const flow_run_stats_t *rs, uint64_t *prev_items,
                       double *prev_s, char *buf, size_t size)
 {
     const flow_graph_t *g = rs->graph;
-    uint64_t items = sink_items(rs);
+    uint64_t items = end_items(rs, false);
     double dt = rs->elapsed_s - *prev_s;
     double rate =
         dt > 0 && items >= *prev_items ? (double)(items - *prev_items) / dt : 0;
@@ -257,8 +263,8 @@ flow__progress_format(const flow_run_stats_t *rs, uint64_t *prev_items,
     }
     snprintf(buf, size,
              "flowrun: %.1fs  %" PRIu64 " items at sinks  %.3g items/s  "
-             "busiest: %s",
-             rs->elapsed_s, items, rate, busiest);
+             "%" PRIu64 " from sources  busiest: %s",
+             rs->elapsed_s, items, rate, end_items(rs, true), busiest);
     *prev_items = items;
     *prev_s = rs->elapsed_s;
 }

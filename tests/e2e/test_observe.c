@@ -1284,13 +1284,17 @@ check_progress_lines(const char *err)
     for (char *l = strtok_r(text, "\r\n", &save); l;
          l = strtok_r(NULL, "\r\n", &save)) {
         double t, rate;
-        unsigned long long n;
+        unsigned long long n, from;
         char busiest[64];
         if (sscanf(l,
-                   "flowrun: %lfs %llu items at sinks %lf items/s busiest: "
-                   "%63[a-z-]",
-                   &t, &n, &rate, busiest) != 4)
+                   "flowrun: %lfs %llu items at sinks %lf items/s %llu from "
+                   "sources busiest: %63[a-z-]",
+                   &t, &n, &rate, &from, busiest) != 5)
             continue;
+        /* The items the sink has came from the source, which sends its
+         * all at once into the queues (a few hundred kB). */
+        if (from < n)
+            fail_msg("progress line '%s': fewer from sources than at sinks", l);
         if (t0 >= 0 && n > n0) {
             grew++;
             if (rate <= 0 ||
@@ -1298,8 +1302,10 @@ check_progress_lines(const char *err)
                                    rate < (n - n0) / (t - t0) / 3)))
                 fail_msg("progress line '%s' after %llu items at %.1fs", l, n0,
                          t0);
-            if (t >= 0.5) /* the source long done, even under ASan */
+            if (t >= 0.5) { /* the source long done, even under ASan */
                 assert_string_equal(busiest, "mid");
+                assert_int_equal(from, 2000);
+            }
         }
         t0 = t;
         n0 = n;
