@@ -116,8 +116,15 @@ queue_take(queue_t *q, long channel, unsigned *channel_out)
         hmsg_t m = q->v[i];
         if (channel >= 0 && m.channel != (unsigned long)channel)
             continue;
-        memmove(q->v + i, q->v + i + 1, (q->tail - i - 1) * sizeof(*q->v));
-        q->tail--;
+        /* The first one (the usual case) is taken by moving the head: a
+         * memmove of the rest made a run of n queued messages take n^2/2
+         * moves (65536 of them took 19 s of CPU under AddressSanitizer). */
+        if (i == q->head)
+            q->head++;
+        else {
+            memmove(q->v + i, q->v + i + 1, (q->tail - i - 1) * sizeof(*q->v));
+            q->tail--;
+        }
         if (channel_out)
             *channel_out = m.channel;
         return m.msg;
