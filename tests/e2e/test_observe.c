@@ -1118,7 +1118,11 @@ test_observe_stats_waits(void **unused)
          * s of 0.5 under AddressSanitizer on a loaded machine. */
         assert_true(mid_busy > 0.4);
         assert_true(out_wait > 0.7 * out_wall);
-        assert_true(gen_block > 0.5 * gen_wall);
+        /* gen's time not blocked is its own work (4e6 values, 32 MB
+         * sent), which a loaded machine stretches: under AddressSanitizer
+         * with the load average at 15 it blocked 0.684 of 1.487 s (46%).
+         * Untimed, the blocked time is 0: a quarter still tells. */
+        assert_true(gen_block > 0.25 * gen_wall);
         release_json_run(doc, doc_text, json, graph);
     }
 }
