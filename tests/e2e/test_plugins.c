@@ -521,8 +521,16 @@ static void
 test_plugins_same_type_enforced(void **unused)
 {
     static const char *const sources[] = { "words\ncount = 7", "range" };
+    tu_result_t d;
 
     (void)unused;
+    /* --describe names the type of such a port "same", as the docs say. */
+    assert_int_equal(tu_runl(&d, 30, "--plugin-path", fixture_dir, "--describe",
+                             "retype", NULL),
+                     0);
+    tu_assert_contains(d.out, "  in           in   same   any messages");
+    tu_assert_contains(d.out, "  out          out  same   ");
+    tu_result_release(&d);
     for (size_t k = 0; k < 2; k++) {
         char text[512];
         tu_result_t r;
