@@ -548,6 +548,12 @@ bool flow__harness_input_cut(const struct flow_harness *h, const char *port);
 int flow__harness_close(struct flow_harness *h, const char *port, bool all,
                         unsigned channel);
 
+/* The byte that starts each log line (flow_node_log, flow_node_fail) a
+ * node instance writes to the stderr pipe the launcher relays: a line the
+ * node's own code left unfinished there ends before it, and the line
+ * starts a line of its own. The relay drops it. */
+#define FLOW__LOG_MARK '\x1e'
+
 /*
  * Exit statuses of an instance that tell its --instance parent what no
  * status of a node's own means: the rendezvous refused it (the parent

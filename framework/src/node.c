@@ -216,7 +216,8 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
     if ((int)level > (node->gn->log_level >= 0 ? node->gn->log_level : log_max))
         return;
     if (log_captured)
-        n = snprintf(line, sizeof(line), "%s: ", level_name[level]);
+        n = snprintf(line, sizeof(line), "%c%s: ", FLOW__LOG_MARK,
+                     level_name[level]);
     else if (flow__net.remote) /* the prefix of a local run's relayed lines */
         n = snprintf(line, sizeof(line), "%s[%u] (pid %d) %s: ", node->gn->name,
                      node->inst, (int)getpid(), level_name[level]);

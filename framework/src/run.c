@@ -94,7 +94,10 @@ err_write(sup_t *s, const char *buf, size_t len)
 /* Pass on the complete lines of child `p`'s stderr, prefixed with its node,
  * instance and pid, and the first bytes of a longer line (RELAY_LINE with
  * the prefix) as a line of its own (the rest follows); with `eof`, also the
- * last partial line. Every byte is passed on once. */
+ * last partial line. A log line of the framework's (FLOW__LOG_MARK, then
+ * the line) ends a line the node's code left unfinished before it and
+ * starts on a line of its own. Every byte is passed on once, but the
+ * marks. */
 static void
 relay_lines(sup_t *s, flow_proc_t *p, bool eof)
 {
@@ -111,9 +114,19 @@ relay_lines(sup_t *s, flow_proc_t *p, bool eof)
         size_t avail = p->errlen - start;
         size_t len = avail < piece ? avail : piece;
         const char *nl = memchr(at, '\n', len);
+        const char *mark =
+            memchr(at, FLOW__LOG_MARK, nl ? (size_t)(nl - at) : len);
         char line[RELAY_LINE];
 
-        if (nl)
+        if (mark == at) { /* a log line starts: on a line anew */
+            start++;
+            p->cut = false;
+            continue;
+        }
+        if (mark) { /* what comes before a log line ends there */
+            len = (size_t)(mark - at);
+            nl = NULL;
+        } else if (nl)
             len = (size_t)(nl - at) + 1;
         else if (len < piece && !(eof && len > 0))
             break; /* the rest of the line is yet to come */
@@ -124,7 +137,7 @@ relay_lines(sup_t *s, flow_proc_t *p, bool eof)
             p->cut = false;
             continue;
         }
-        p->cut = !nl;
+        p->cut = !nl && !mark;
         memcpy(line, prefix, (size_t)plen);
         memcpy(line + plen, at, len);
         if (!nl)

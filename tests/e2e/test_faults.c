@@ -1572,6 +1572,57 @@ test_faults_signal_lines_read_kept(void **unused)
 }
 
 /*
+ * A node whose own code leaves a line unfinished on its standard error
+ * (progress without a newline, a partial write) and then fails: the
+ * framework's error line starts a line of its own, with its prefix. It was
+ * glued to the node's text ("talk[0] (pid N) abc...error: told to fail").
+ * So after a line longer than the relay passes whole (cut in pieces).
+ */
+static void
+test_faults_log_after_partial_line(void **unused)
+{
+    static const int sizes[] = { 30, 10000 };
+
+    (void)unused;
+    for (size_t k = 0; k < 2; k++) {
+        char text[256];
+        tu_result_t r;
+        size_t n, letters = 0;
+        char **lines;
+
+        snprintf(text, sizeof(text),
+                 "[talk]\ntype = chatter\nbytes = %d\nchunk = 1000\n"
+                 "pause_ms = 0\nfail = true\n"
+                 "[out]\ntype = collect\n"
+                 "[links]\npush = talk.out -> out.in\n",
+                 sizes[k]);
+        assert_int_equal(tu_run_graph(&r, 30, text, "--plugin-path",
+                                      FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                         1);
+        lines = tu_lines(r.err, &n);
+        for (size_t i = 0; i < n; i++) {
+            const char *l = lines[i], *body;
+            if (strncmp(l, "talk[0] (pid ", 13))
+                continue;
+            body = strstr(l, ") ") + 2;
+            if (!strcmp(body, "error: told to fail")) {
+                assert_int_equal(letters, (size_t)sizes[k]);
+                letters = SIZE_MAX; /* seen, after every letter */
+                continue;
+            }
+            for (const char *c = body; *c; c++, letters++)
+                assert_int_equal(*c, 'a' + letters % 26);
+        }
+        if (letters != SIZE_MAX)
+            fail_msg("no line 'talk[0] (pid N) error: told to fail' after "
+                     "%zu letters:\n%s",
+                     letters, r.err);
+        free(lines);
+        tu_result_release(&r);
+    }
+}
+
+/*
  * The launcher's standard error closed under it (flowrun ... 2>&1
  * >file | head -1): the logs it relays go nowhere, and the run goes on to
  * its end: exit 0, the output whole, nothing left behind (SIGPIPE killed
@@ -3519,6 +3570,7 @@ main(void)
         T(test_faults_signal_lines_fifo_no_writer),
         T(test_faults_signal_lines_read_kept),
         T(test_faults_stderr_closed),
+        T(test_faults_log_after_partial_line),
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
         T(test_faults_inherited_ignored),
