@@ -58,8 +58,7 @@ typedef struct sup {
     flow_inst_stats_t *stats; /* shared with the children */
     bool progress_shown;
     pid_t guard;             /* the guard of the run's process group */
-    bool guard_reaped;       /* it died before the end: reap() waited for it */
-    int guard_status;        /* and its wait status */
+    bool guard_ended;        /* it died before the end: said once, not reaped */
     uint64_t progress_items; /* at the sinks, at the last progress line */
     double progress_s;       /* the elapsed time of that line */
     flow_cancel_t cancel;    /* inputs given up; cancel.g NULL until one is */
@@ -250,78 +249,113 @@ stdout_gone(void)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+/*
+ * Whether the guard `guard` has ended (waiting for it if `block`), with its
+ * wait status in `*status`, without reaping it: a zombie, it keeps its pid,
+ * which is the number of the run's process group, from being given to
+ * another process until the launcher has killed the group.
+ */
+static bool
+guard_ended(pid_t guard, bool block, int *status)
+{
+    siginfo_t si;
+    int rc;
+
+    memset(&si, 0, sizeof(si));
+    while ((rc = waitid(P_PID, (id_t)guard, &si,
+                        WEXITED | WNOWAIT | (block ? 0 : WNOHANG))) < 0 &&
+           errno == EINTR)
+        ;
+    if (rc < 0 || si.si_pid != guard)
+        return false;
+    if (si.si_code == CLD_EXITED)
+        *status = (si.si_status & 0xff) << 8;
+    else
+        *status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+    return true;
+}
+
+/* Instance `i` ended with wait status `status` (its usage `ru`). */
+static void
+reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
+{
+    flow_proc_t *p = &s->procs[i];
+    char how[128];
+
+    p->exited = true;
+    p->status = status;
+    s->alive--;
+    if (s->stats)
+        stats_of_the_dead(&s->stats[i], ru);
+    if ((s->stopping && !p->failed) ||
+        (status == 0 && (p->done || s->released)))
+        return;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE && stdout_gone()) {
+        /* Our standard output was closed (flowrun ... | head):
+         * stop quietly, like any tool that writes to a pipe. A
+         * node's own pipe (a FIFO as its output) is its failure. */
+        if (!s->result) {
+            s->result = FLOW_EINTR;
+            s->signo = SIGPIPE;
+        }
+        begin_stop(s, grace);
+        return;
+    }
+    if (status == 0)
+        /* exit() called in a callback: its outputs never ended, and
+         * its consumers would wait for their end markers for ever. */
+        snprintf(how, sizeof(how),
+                 "exited with status 0 before the end of its run "
+                 "(exit() called in the node?)");
+    else
+        flow__status_describe(status, how, sizeof(how));
+    {
+        char line[512];
+        int n = snprintf(line, sizeof(line),
+                         "flowrun: error: node '%s' instance %u (pid "
+                         "%d) %s\n",
+                         s->g->nodes[p->node].name, p->inst, (int)p->pid, how);
+        /* Its own last words first. */
+        if (p->err_fd >= 0)
+            relay_stderr(s, p);
+        if (n > 0)
+            err_write(s, line, strlen(line));
+    }
+    s->result = FLOW_ENODE;
+    begin_stop(s, grace);
+}
+
 static void
 reap(sup_t *s, double grace)
 {
     struct rusage ru;
     int status;
-    pid_t pid;
 
-    while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
-        if (pid == s->guard && s->guard > 0) {
-            char how[128], line[512];
-            s->guard_reaped = true;
-            s->guard_status = status;
-            flow__status_describe(status, how, sizeof(how));
-            snprintf(line, sizeof(line),
-                     "flowrun: warning: the guard of the run's process group "
-                     "(flowrun-guard, pid %d) %s: if flowrun is killed now, "
-                     "processes the nodes started outlive it\n",
-                     (int)pid, how);
-            err_write(s, line, strlen(line));
+    /* The guard is not reaped here (see guard_ended): said once. */
+    if (s->guard > 0 && !s->guard_ended &&
+        guard_ended(s->guard, false, &status)) {
+        char how[128], line[512];
+        s->guard_ended = true;
+        flow__status_describe(status, how, sizeof(how));
+        snprintf(line, sizeof(line),
+                 "flowrun: warning: the guard of the run's process group "
+                 "(flowrun-guard, pid %d) %s: if flowrun is killed now, "
+                 "processes the nodes started outlive it\n",
+                 (int)s->guard, how);
+        err_write(s, line, strlen(line));
+    }
+    /* The instances, one by one: wait4(-1) would reap the guard too. */
+    for (size_t k = 0; k < s->nprocs; k++) {
+        pid_t pid;
+
+        if (s->procs[k].exited || s->procs[k].pid <= 0)
             continue;
-        }
-        for (size_t i = 0; i < s->nprocs; i++) {
-            flow_proc_t *p = &s->procs[i];
-            char how[128];
-
-            if (p->pid != pid || p->exited)
-                continue;
-            p->exited = true;
-            p->status = status;
-            s->alive--;
-            if (s->stats)
-                stats_of_the_dead(&s->stats[i], &ru);
-            if ((s->stopping && !p->failed) ||
-                (status == 0 && (p->done || s->released)))
-                break;
-            if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE &&
-                stdout_gone()) {
-                /* Our standard output was closed (flowrun ... | head):
-                 * stop quietly, like any tool that writes to a pipe. A
-                 * node's own pipe (a FIFO as its output) is its failure. */
-                if (!s->result) {
-                    s->result = FLOW_EINTR;
-                    s->signo = SIGPIPE;
-                }
-                begin_stop(s, grace);
-                break;
-            }
-            if (status == 0)
-                /* exit() called in a callback: its outputs never ended, and
-                 * its consumers would wait for their end markers for ever. */
-                snprintf(how, sizeof(how),
-                         "exited with status 0 before the end of its run "
-                         "(exit() called in the node?)");
-            else
-                flow__status_describe(status, how, sizeof(how));
-            {
-                char line[512];
-                int n =
-                    snprintf(line, sizeof(line),
-                             "flowrun: error: node '%s' instance %u (pid "
-                             "%d) %s\n",
-                             s->g->nodes[p->node].name, p->inst, (int)pid, how);
-                /* Its own last words first. */
-                if (p->err_fd >= 0)
-                    relay_stderr(s, p);
-                if (n > 0)
-                    err_write(s, line, strlen(line));
-            }
-            s->result = FLOW_ENODE;
-            begin_stop(s, grace);
-            break;
-        }
+        while ((pid = wait4(s->procs[k].pid, &status, WNOHANG, &ru)) < 0 &&
+               errno == EINTR)
+            ;
+        if (pid != s->procs[k].pid)
+            continue;
+        reaped(s, k, status, &ru, grace);
     }
 }
 
@@ -1128,10 +1162,12 @@ out:
      * the guard kills it and exits; without it (it died), the launcher. */
     if (guard > 0) {
         /* Woken if stopped (kill -STOP of the group), told, given a
-         * second. Unreaped, it holds the group's number for the kill. */
-        int gst = s.guard_status;
-        pid_t w = s.guard_reaped ? guard : waitpid(guard, &gst, WNOHANG);
-        if (w == 0 && !kill(guard, SIGCONT) &&
+         * second. Unreaped until the end, even when it died before (see
+         * guard_ended), it holds the group's number for the kill: once
+         * reaped, that number may be another process group's. */
+        int gst = 0;
+        bool ended = guard_ended(guard, false, &gst);
+        if (!ended && !kill(guard, SIGCONT) &&
             send(b.life[1], "q", 1, MSG_NOSIGNAL) == 1) {
             /* Its end of the pair closes as it exits: no polling delay. */
             struct pollfd gone = { b.life[1], POLLIN, 0 };
@@ -1139,18 +1175,16 @@ out:
             while (poll(&gone, 1, 100) == 0 && flow__now_s() < until)
                 ;
             if (gone.revents)
-                while ((w = waitpid(guard, &gst, 0)) < 0 && errno == EINTR)
-                    ;
+                ended = guard_ended(guard, true, &gst);
         }
-        if (w != guard || gst != 0) { /* it did not do it */
+        if (!ended || gst != 0) { /* it did not do it */
             if (pgid > 0)
                 kill(-pgid, SIGKILL);
-            if (w == 0) { /* still our child: its pid is not another's */
+            if (!ended)
                 kill(guard, SIGKILL);
-                while (waitpid(guard, NULL, 0) < 0 && errno == EINTR)
-                    ;
-            }
         }
+        while (waitpid(guard, NULL, 0) < 0 && errno == EINTR)
+            ;
     } else if (pgid > 0) {
         kill(-pgid, SIGKILL);
     }

@@ -2942,6 +2942,112 @@ child_named(pid_t parent, const char *comm)
     return 0;
 }
 
+/*
+ * The guard killed, then the run stopped: flowrun kills the run's process
+ * group at its end, by its number, the guard's pid. The guard must stay
+ * unreaped until then, or its pid may be another process group's by the
+ * time of that kill. Made to happen: flowrun is held at its end by a FIFO
+ * as --stats-json (opened when written) while a process that takes the
+ * guard's pid (ns_last_pid, root only) leads a session of its own.
+ */
+static void
+test_faults_guard_killed_pid_reused(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], fifo[160], want[160], buf[4096], *e;
+    pid_t pid, guard = 0, kids[8], other;
+    int n, fd, status;
+    double limit;
+    FILE *last;
+
+    (void)unused;
+    last = fopen("/proc/sys/kernel/ns_last_pid", "r+");
+    if (!last) {
+        free(path);
+        skip(); /* not root, or no such file: pids cannot be chosen */
+    }
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    snprintf(fifo, sizeof(fifo), "%s/stats.fifo", run_tmp);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid = spawn_files_with(path, out, err, "--stats-json", fifo);
+    limit = now_s() + 10;
+    while ((guard = child_named(pid, "flowrun-guard")) <= 0 ||
+           children_of(pid, kids, 8) < 3) {
+        assert_true(now_s() < limit);
+        usleep(10000);
+    }
+    assert_int_equal(kill(guard, SIGKILL), 0);
+    snprintf(want, sizeof(want),
+             "(flowrun-guard, pid %d) was killed by signal SIGKILL (9)",
+             (int)guard);
+    limit = now_s() + 10;
+    for (;;) {
+        e = slurp(err);
+        if (strstr(e, want))
+            break;
+        free(e);
+        assert_true(now_s() < limit);
+        usleep(10000);
+    }
+    free(e);
+    /* Stopped: the instances end, flowrun waits at the FIFO. */
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    limit = now_s() + 10;
+    for (;;) {
+        int live = 0;
+        n = children_of(pid, kids, 8);
+        for (int i = 0; i < n; i++) {
+            pid_t pp;
+            char st;
+            if (proc_stat(kids[i], &pp, &st, NULL) && st != 'Z')
+                live++;
+        }
+        if (live == 0)
+            break;
+        assert_true(now_s() < limit);
+        usleep(10000);
+    }
+    usleep(100000);
+    /* The next process gets the guard's pid, if it is free. */
+    fprintf(last, "%d", (int)guard - 1);
+    fclose(last);
+    other = fork();
+    assert_true(other >= 0);
+    if (other == 0) {
+        setsid(); /* a process group of its own, numbered as its pid */
+        for (;;)
+            pause();
+    }
+    usleep(100000);
+    fd = open(fifo, O_RDONLY);
+    assert_true(fd >= 0);
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    close(fd);
+    status = wait_exit(pid, 20);
+    spawned = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    /* The other process lives: flowrun killed no group but its own. */
+    usleep(100000);
+    n = waitpid(other, &status, WNOHANG);
+    if (n != 0)
+        fprintf(stderr, "pid %d (the guard's was %d) ended: status %#x\n",
+                (int)other, (int)guard, status);
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(fifo);
+    unlink(out);
+    unlink(err);
+    unlink(path);
+    free(path);
+}
+
 /* The guard killed in the middle of a run: flowrun says so, the run goes
  * on, and at its end flowrun kills what a node started itself. */
 static void
@@ -3594,6 +3700,7 @@ main(void)
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),
         T(test_faults_guard_killed),
+        T(test_faults_guard_killed_pid_reused),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
