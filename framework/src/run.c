@@ -325,26 +325,14 @@ reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
     begin_stop(s, grace);
 }
 
+/* The instances, one by one (a wait4 each), for when the guard's zombie
+ * is what waitid would show first again and again. */
 static void
-reap(sup_t *s, double grace)
+reap_each(sup_t *s, double grace)
 {
     struct rusage ru;
     int status;
 
-    /* The guard is not reaped here (see guard_ended): said once. */
-    if (s->guard > 0 && !s->guard_ended &&
-        guard_ended(s->guard, false, &status)) {
-        char how[128], line[512];
-        s->guard_ended = true;
-        flow__status_describe(status, how, sizeof(how));
-        snprintf(line, sizeof(line),
-                 "flowrun: warning: the guard of the run's process group "
-                 "(flowrun-guard, pid %d) %s: if flowrun is killed now, "
-                 "processes the nodes started outlive it\n",
-                 (int)s->guard, how);
-        err_write(s, line, strlen(line));
-    }
-    /* The instances, one by one: wait4(-1) would reap the guard too. */
     for (size_t k = 0; k < s->nprocs; k++) {
         pid_t pid;
 
@@ -353,9 +341,58 @@ reap(sup_t *s, double grace)
         while ((pid = wait4(s->procs[k].pid, &status, WNOHANG, &ru)) < 0 &&
                errno == EINTR)
             ;
-        if (pid != s->procs[k].pid)
-            continue;
-        reaped(s, k, status, &ru, grace);
+        if (pid == s->procs[k].pid)
+            reaped(s, k, status, &ru, grace);
+    }
+}
+
+/*
+ * Reap the instances that ended, but never the guard (see guard_ended):
+ * look at the next child that ended without reaping it, and reap it only
+ * if it is not the guard. Once the guard has ended (said once, as a
+ * warning), its zombie would be the one shown: the instances are then
+ * looked at one by one.
+ */
+static void
+reap(sup_t *s, double grace)
+{
+    struct rusage ru;
+    int status;
+
+    for (;;) {
+        siginfo_t si;
+        pid_t pid;
+        size_t k;
+
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+            si.si_pid == 0)
+            return;
+        if (si.si_pid == s->guard && s->guard > 0) {
+            if (!s->guard_ended && guard_ended(s->guard, false, &status)) {
+                char how[128], line[512];
+                s->guard_ended = true;
+                flow__status_describe(status, how, sizeof(how));
+                snprintf(line, sizeof(line),
+                         "flowrun: warning: the guard of the run's process "
+                         "group (flowrun-guard, pid %d) %s: if flowrun is "
+                         "killed now, processes the nodes started outlive "
+                         "it\n",
+                         (int)s->guard, how);
+                err_write(s, line, strlen(line));
+            }
+            reap_each(s, grace);
+            return;
+        }
+        while ((pid = wait4(si.si_pid, &status, WNOHANG, &ru)) < 0 &&
+               errno == EINTR)
+            ;
+        if (pid != si.si_pid)
+            return;
+        for (k = 0; k < s->nprocs && s->procs[k].pid != pid; k++)
+            ;
+        if (k < s->nprocs && !s->procs[k].exited) /* others: reaped, no more */
+            reaped(s, k, status, &ru, grace);
     }
 }
 
