@@ -2942,6 +2942,30 @@ child_named(pid_t parent, const char *comm)
     return 0;
 }
 
+/* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
+ * warning about it in the file `err`. */
+static void
+kill_guard(pid_t guard, const char *err)
+{
+    char want[200], *e;
+    double limit = now_s() + 10;
+
+    assert_int_equal(kill(guard, SIGKILL), 0);
+    snprintf(want, sizeof(want),
+             "flowrun: warning: the guard of the run's process group "
+             "(flowrun-guard, pid %d) was killed by signal SIGKILL (9)",
+             (int)guard);
+    for (;;) {
+        e = slurp(err);
+        if (strstr(e, want))
+            break;
+        free(e);
+        assert_true(now_s() < limit);
+        usleep(10000);
+    }
+    free(e);
+}
+
 /*
  * The guard killed, then the run stopped: flowrun kills the run's process
  * group at its end, by its number, the guard's pid. The guard must stay
@@ -2956,7 +2980,7 @@ test_faults_guard_killed_pid_reused(void **unused)
     char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
                               "[out]\ntype = collect\nmode = count\n"
                               "[links]\npush = src.out -> out.in\n");
-    char out[128], err[128], fifo[160], want[160], buf[4096], *e;
+    char out[128], err[128], fifo[160], buf[4096];
     pid_t pid, guard = 0, kids[8], other;
     int n, fd, status;
     double limit;
@@ -2979,20 +3003,7 @@ test_faults_guard_killed_pid_reused(void **unused)
         assert_true(now_s() < limit);
         usleep(10000);
     }
-    assert_int_equal(kill(guard, SIGKILL), 0);
-    snprintf(want, sizeof(want),
-             "(flowrun-guard, pid %d) was killed by signal SIGKILL (9)",
-             (int)guard);
-    limit = now_s() + 10;
-    for (;;) {
-        e = slurp(err);
-        if (strstr(e, want))
-            break;
-        free(e);
-        assert_true(now_s() < limit);
-        usleep(10000);
-    }
-    free(e);
+    kill_guard(guard, err);
     /* Stopped: the instances end, flowrun waits at the FIFO. */
     assert_int_equal(kill(pid, SIGTERM), 0);
     limit = now_s() + 10;
@@ -3060,7 +3071,7 @@ test_faults_guard_killed(void **unused)
                               "[said]\ntype = collect\nmode = count\n"
                               "[links]\npush = src.out -> out.in\n"
                               "push = talk.out -> said.in\n");
-    char out[128], err[128], want[160], *e;
+    char out[128], err[128];
     pid_t pid, guard, kids[8], grandchild = 0;
     int n, status;
     double limit;
@@ -3080,21 +3091,7 @@ test_faults_guard_killed(void **unused)
         assert_true(grandchild || now_s() < limit);
         usleep(10000);
     }
-    assert_int_equal(kill(guard, SIGKILL), 0);
-    snprintf(want, sizeof(want),
-             "flowrun: warning: the guard of the run's process group "
-             "(flowrun-guard, pid %d) was killed by signal SIGKILL (9)",
-             (int)guard);
-    limit = now_s() + 10;
-    for (;;) {
-        e = slurp(err);
-        if (strstr(e, want))
-            break;
-        free(e);
-        assert_true(now_s() < limit);
-        usleep(10000);
-    }
-    free(e);
+    kill_guard(guard, err);
     /* the run goes on: flowrun, 4 instances and chatter's child */
     assert_int_equal(tu_count_procs(path), 6);
     assert_int_equal(kill(pid, SIGTERM), 0);
