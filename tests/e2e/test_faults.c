@@ -1487,6 +1487,54 @@ test_faults_signal_spares_workers(void **unused)
 }
 
 /*
+ * A lines source (its keys `keys`) reading a FIFO into a collect (its keys
+ * `out_keys`), stopped by SIGINT, then by SIGTERM, once 3 processes run it:
+ * with `written` not NULL, a writer that stays has written that much. Exit
+ * 130 or 143, no error, output `want`, nothing left.
+ */
+static void
+lines_fifo_stops(const char *keys, const char *out_keys, const char *written,
+                 const char *want)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    char fifo[128], text[512], out[128], err[128], *path;
+
+    snprintf(fifo, sizeof(fifo), "%s/in.fifo", run_tmp);
+    snprintf(text, sizeof(text),
+             "[src]\ntype = lines\npath = %s\n%s"
+             "[out]\ntype = collect\n%s"
+             "[links]\npush = src.out -> out.in\n",
+             fifo, keys, out_keys);
+    path = tu_temp_file(text);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        double t;
+        int status, fd = -1;
+        char *o, *e;
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        if (written) {
+            fd = open(fifo, O_RDWR); /* a writer that stays */
+            assert_true(fd >= 0);
+            assert_int_equal(write(fd, written, strlen(written)),
+                             (ssize_t)strlen(written));
+        }
+        status = stop_running(path, spawn_run(path, out, err), 3, sigs[i], &t);
+        if (fd >= 0)
+            close(fd);
+        o = slurp(out);
+        e = slurp(err);
+        assert_exited(status, t, e, 128 + sigs[i]);
+        assert_string_equal(o, want);
+        unlink(fifo);
+        run_cleanup(path, out, err);
+        free(o);
+        free(e);
+    }
+    unlink(path);
+    free(path);
+}
+
+/*
  * A lines source reading a FIFO that no one has opened for writing yet
  * waits in its open; SIGINT or SIGTERM then is a stop like any other:
  * exit 130 or 143, no error, the count (0) written, nothing left. The
@@ -1496,35 +1544,8 @@ test_faults_signal_spares_workers(void **unused)
 static void
 test_faults_signal_lines_fifo_no_writer(void **unused)
 {
-    static const int sigs[] = { SIGINT, SIGTERM };
-    char fifo[128], text[512], out[128], err[128], *path;
-
     (void)unused;
-    snprintf(fifo, sizeof(fifo), "%s/in.fifo", run_tmp);
-    snprintf(text, sizeof(text),
-             "[src]\ntype = lines\npath = %s\n"
-             "[out]\ntype = collect\nmode = count\n"
-             "[links]\npush = src.out -> out.in\n",
-             fifo);
-    path = tu_temp_file(text);
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-        double t;
-        int status;
-        char *o, *e;
-
-        assert_int_equal(mkfifo(fifo, 0600), 0);
-        status = stop_running(path, spawn_run(path, out, err), 3, sigs[i], &t);
-        o = slurp(out);
-        e = slurp(err);
-        assert_exited(status, t, e, 128 + sigs[i]);
-        assert_string_equal(o, "0\n");
-        unlink(fifo);
-        run_cleanup(path, out, err);
-        free(o);
-        free(e);
-    }
-    unlink(path);
-    free(path);
+    lines_fifo_stops("", "mode = count\n", NULL, "0\n");
 }
 
 /*
@@ -1536,39 +1557,9 @@ test_faults_signal_lines_fifo_no_writer(void **unused)
 static void
 test_faults_signal_lines_read_kept(void **unused)
 {
-    static const int sigs[] = { SIGINT, SIGTERM };
-    char fifo[128], text[512], out[128], err[128], *path;
-
     (void)unused;
-    snprintf(fifo, sizeof(fifo), "%s/in.fifo", run_tmp);
-    snprintf(text, sizeof(text),
-             "[src]\ntype = lines\npath = %s\nchunk = 100\n"
-             "[out]\ntype = collect\n"
-             "[links]\npush = src.out -> out.in\n",
-             fifo);
-    path = tu_temp_file(text);
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-        double t;
-        int status, fd;
-        char *o, *e;
-
-        assert_int_equal(mkfifo(fifo, 0600), 0);
-        fd = open(fifo, O_RDWR); /* a writer that stays */
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, "one\ntwo\nthree\n", 14), 14);
-        status = stop_running(path, spawn_run(path, out, err), 3, sigs[i], &t);
-        close(fd);
-        o = slurp(out);
-        e = slurp(err);
-        assert_exited(status, t, e, 128 + sigs[i]);
-        assert_string_equal(o, "one\ntwo\nthree\n");
-        unlink(fifo);
-        run_cleanup(path, out, err);
-        free(o);
-        free(e);
-    }
-    unlink(path);
-    free(path);
+    lines_fifo_stops("chunk = 100\n", "", "one\ntwo\nthree\n",
+                     "one\ntwo\nthree\n");
 }
 
 /*
