@@ -261,14 +261,35 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
     return 128 + WTERMSIG(status);
 }
 
+/* Say which instances a rendezvous still waits for, `waited` seconds
+ * after it began: without them the run never starts, and an instance
+ * never started (a host missed, a job queued) would otherwise leave it
+ * silent until its timeout, or for ever. */
+static void
+say_waiting(const flow_graph_t *g, const flow_rdv_t *rdv, double waited,
+            double timeout_s)
+{
+    char names[512], bound[64] = "no --timeout: waiting for ever";
+    size_t n = flow__rdv_unregistered(rdv, names, sizeof(names));
+
+    if (timeout_s > 0)
+        snprintf(bound, sizeof(bound), "waiting up to --timeout %g s",
+                 timeout_s);
+    fprintf(stderr,
+            "flowrun: graph '%s': %zu of its %u instances not registered "
+            "after %.0f s (%s): %s\n",
+            g->name, n, flow_graph_process_count(g), waited, bound, names);
+}
+
 int
 flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
                 pid_t child, int *child_status, int *signo)
 {
     sigset_t mask, old;
     int sfd, rc = 0;
-    double deadline = timeout_s > 0 ? flow__now_s() + timeout_s : 0;
-    double finished_at = 0;
+    double begin = flow__now_s();
+    double deadline = timeout_s > 0 ? begin + timeout_s : 0;
+    double finished_at = 0, notice_at = begin + FLOW__RDV_NOTICE_S;
     bool child_done = child <= 0;
 
     sigemptyset(&mask);
@@ -302,6 +323,10 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
             flow__rdv_abort(rdv);
             rc = FLOW_ETIMEDOUT;
             break;
+        }
+        if (!flow__rdv_started(rdv) && flow__now_s() >= notice_at) {
+            notice_at = flow__now_s() + FLOW__RDV_NOTICE_EVERY_S;
+            say_waiting(g, rdv, flow__now_s() - begin, timeout_s);
         }
         poll(pfd, 2, 50);
         while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {

@@ -651,22 +651,47 @@ flow__rdv_all_told(const flow_rdv_t *r)
     return true;
 }
 
+/* Name into `buf` the instances that have not reported done, or with
+ * `unregistered`, those that never registered, ending with "and N more"
+ * where `buf` is too short; returns how many there are. */
+static size_t
+list_instances(const flow_rdv_t *r, bool unregistered, char *buf, size_t size)
+{
+    size_t len = 0, count = 0, listed = 0;
+
+    buf[0] = '\0';
+    for (size_t k = 0; k < r->nprocs; k++) {
+        const peer_t *p = &r->peers[k];
+        unsigned inst = 0;
+        int n, w;
+
+        if (unregistered ? p->hello : p->done)
+            continue;
+        count++;
+        if (len + 64 + 32 >= size) /* room kept for "and N more" */
+            continue;
+        n = node_of(r->g, k, &inst);
+        w = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
+                     r->g->nodes[n].name, inst,
+                     p->hello || unregistered ? "" : " (never registered)");
+        if (w > 0 && (size_t)w < size - len) {
+            len += (size_t)w;
+            listed++;
+        }
+    }
+    if (listed < count)
+        snprintf(buf + len, size - len, ", and %zu more", count - listed);
+    return count;
+}
+
 void
 flow__rdv_pending(const flow_rdv_t *r, char *buf, size_t size)
 {
-    size_t len = 0;
+    list_instances(r, false, buf, size);
+}
 
-    buf[0] = '\0';
-    for (size_t k = 0; k < r->nprocs && len + 64 < size; k++) {
-        unsigned inst = 0;
-        int n = node_of(r->g, k, &inst);
-        int w;
-        if (r->peers[k].done)
-            continue;
-        w = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
-                     r->g->nodes[n].name, inst,
-                     r->peers[k].hello ? "" : " (never registered)");
-        if (w > 0)
-            len += (size_t)w;
-    }
+size_t
+flow__rdv_unregistered(const flow_rdv_t *r, char *buf, size_t size)
+{
+    return list_instances(r, true, buf, size);
 }

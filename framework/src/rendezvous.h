@@ -89,8 +89,13 @@ bool flow__rdv_finished(const flow_rdv_t *rdv);
  * answer. */
 bool flow__rdv_all_told(const flow_rdv_t *rdv);
 
-/* Name the instances that have not reported done into `buf`. */
+/* Name the instances that have not reported done into `buf` (NUL-ended,
+ * "and N more" at the end when it is too short for them all). */
 void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
+
+/* As flow__rdv_pending, the instances that never registered; returns how
+ * many there are. */
+size_t flow__rdv_unregistered(const flow_rdv_t *rdv, char *buf, size_t size);
 
 /* ---- Serving instances started elsewhere (remote.c) ---------------------- */
 
@@ -112,6 +117,12 @@ void *flow__rdv_start(const flow_graph_t *g, const char *bind,
 /* The liveness asked for by `opts` (NULL: nothing asked): its liveness_s,
  * FLOW__LIVENESS_S when that is 0, 0 (none) when it is negative. */
 double flow__liveness(const flow_run_opts_t *opts);
+
+/* A rendezvous not started (an instance never registered) says which
+ * instances it waits for this long after it began, and every
+ * FLOW__RDV_NOTICE_EVERY_S after that. */
+#define FLOW__RDV_NOTICE_S       5.0
+#define FLOW__RDV_NOTICE_EVERY_S 60.0
 
 /*
  * Serve `rdv` until every instance finished, one failed (FLOW_ENODE), the

@@ -1203,6 +1203,43 @@ tcp_fail_unregistered() {
     fi
 }
 
+# A rendezvous whose run cannot start (an instance never started: a host
+# missed, a job queued) says, 5 s after it began, which instances it waits
+# for, and how long it will (it was silent until its timeout, or for ever).
+# 103 instances, gen[0] registered: a list too long for one line ends with
+# "and N more", and what it lists and counts make the 102 missing.
+tcp_waiting_notice() {
+    local args=(--set workers=100 --timeout 30) t line listed more i1 rc
+    local what="tcp: a rendezvous not started names the instances it waits for"
+    if ! start_rendezvous waitn 127.0.0.1 "$FLOWRUN" "$PALIN" "${args[@]}"; then
+        fail "$what: the rendezvous printed no address"
+        return
+    fi
+    "$FLOWRUN" "$PALIN" "${args[@]}" --instance gen:0 --rendezvous "$RV_ADDR" \
+        --bind 127.0.0.1 >/dev/null 2>"$W/waitn-gen.err" &
+    i1=$!
+    BG_PIDS+=($i1)
+    for t in $(seq 100); do
+        grep -q "not registered" "$W/waitn.err" && break
+        sleep 0.1
+    done
+    kill -TERM "$(pgrep -P "$RV_PID")"
+    wait "$RV_PID" $i1
+    rc=$?
+    line=$(grep "not registered" "$W/waitn.err")
+    listed=$(printf '%s\n' "$line" | grep -o '[a-z]*\[[0-9]*\]' | wc -l)
+    more=$(printf '%s\n' "$line" | sed -n 's/.* and \([0-9]*\) more$/\1/p')
+    if [ "$(printf '%s\n' "$line" | wc -l)" = 1 ] &&
+        [[ $line =~ ^"flowrun: graph 'palindromes': 102 of its 103 instances not registered after "[56]" s (waiting up to --timeout 30 s): chunks[0], find[0], find[1], " ]] &&
+        [[ $line != *"gen[0]"* ]] && [ -n "$more" ] &&
+        [ $((listed + more)) = 102 ] && [ $rc = 143 ]; then
+        pass "$what"
+    else
+        fail "$what: (instance exit $rc, $listed listed, '$more' more)"
+        show "$W/waitn.err"
+    fi
+}
+
 # balance=demand with instances started apart: 2 producers deal 3000
 # numbers one a message (hwm 6: a frame of credits per 2 messages) to 3
 # slowone instances, each a flowrun --instance; w:0 takes 20 ms a message
@@ -1432,6 +1469,7 @@ part_tcp_start() {
     tcp_auto_instances
     tcp_refusals
     tcp_fail_unregistered
+    tcp_waiting_notice
 }
 
 # ---------------------------------------------------------------- slurm
