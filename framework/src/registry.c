@@ -217,24 +217,39 @@ flow__registry_paths(const flow_registry_t *reg, char *buf, size_t len)
     }
 }
 
+/*
+ * The plugin file of type `stem`: `stem`.so in the first directory of the
+ * path that has one, into `path`. flow_registry_find and
+ * flow_registry_load_all both go by it: the file that a run loads is the
+ * one --list-nodes shows, or reports broken (a broken file in an earlier
+ * directory is not passed over for a good one in a later directory).
+ * Returns the directory's index, or reg->npaths if none has the file.
+ */
+static size_t
+plugin_file(const flow_registry_t *reg, const char *stem, char *path,
+            size_t len)
+{
+    struct stat st;
+
+    for (size_t i = 0; i < reg->npaths; i++) {
+        int n = snprintf(path, len, "%s/%s.so", reg->paths[i], stem);
+        if (n >= 0 && (size_t)n < len && !stat(path, &st))
+            return i;
+    }
+    return reg->npaths;
+}
+
 const flow_node_desc_t *
 flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag)
 {
     entry_t *e = lookup(reg, name);
     char path[4096];
-    struct stat st;
 
     if (e)
         return e->desc;
     /* A type is one word: never a path that would load another file. */
-    if (!type_name_ok(name)) {
-        flow__diag(diag, FLOW_ETYPE, NULL, 0, "unknown node type '%s'", name);
-        return NULL;
-    }
-    for (size_t i = 0; i < reg->npaths; i++) {
-        int n = snprintf(path, sizeof(path), "%s/%s.so", reg->paths[i], name);
-        if (n < 0 || (size_t)n >= sizeof(path) || stat(path, &st))
-            continue;
+    if (type_name_ok(name) &&
+        plugin_file(reg, name, path, sizeof(path)) < reg->npaths) {
         if (load_plugin(reg, path, name, diag))
             return NULL;
         return lookup(reg, name)->desc;
@@ -265,9 +280,11 @@ flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag)
                 continue;
             memcpy(stem, de->d_name, len - 3);
             stem[len - 3] = '\0';
-            if (lookup(reg, stem))
-                continue; /* an earlier directory wins */
-            snprintf(path, sizeof(path), "%s/%s", reg->paths[i], de->d_name);
+            /* The file of an earlier directory wins, even a broken one
+             * (reported there), as in flow_registry_find. */
+            if (lookup(reg, stem) ||
+                plugin_file(reg, stem, path, sizeof(path)) != i)
+                continue;
             rc = load_plugin(reg, path, stem, &tmp);
             if (rc) {
                 flow__xgrow((void **)&reg->errors, &reg->ecap, reg->nerrors + 1,

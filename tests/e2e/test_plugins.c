@@ -328,6 +328,122 @@ test_plugins_list_nodes(void **unused)
     tu_result_release(&r);
 }
 
+/* Whether the --list-nodes output `out` lists node type `type`, from a file
+ * whose path ends in `origin_end` (NULL: any). */
+static bool
+lists_type(const char *out, const char *type, const char *origin_end)
+{
+    size_t tlen = strlen(type), olen = origin_end ? strlen(origin_end) : 0;
+
+    for (const char *l = out; *l;) {
+        const char *e = strchr(l, '\n');
+        const char *o;
+
+        if (!e)
+            return false;
+        /* "type   summary\n               (origin)\n" */
+        if (!strncmp(l, type, tlen) && l[tlen] == ' ') {
+            o = strchr(e + 1, '\n');
+            return !origin_end ||
+                   (o && (size_t)(o - (e + 1)) > olen &&
+                    !strncmp(o - 1 - olen, origin_end, olen) && o[-1] == ')');
+        }
+        l = e + 1;
+    }
+    return false;
+}
+
+/*
+ * A misnamed plugin that shadows another: the file NAME.so of the first
+ * directory that has one is the plugin of type NAME for --list-nodes,
+ * --describe, --check and a run alike. A range.so ahead of the built-in
+ * one that declares another type (fixture_ok) is an error naming it for
+ * all four, not a hidden file for --list-nodes, which listed the built-in
+ * range that a run refused. The reverse, oddname.so declaring range ahead
+ * of the built-in range.so, is an error naming it, and the built-in range
+ * is used by all four.
+ */
+static void
+test_plugins_misnamed_shadow(void **unused)
+{
+    char tmpl[] = "/tmp/flow-test-shadow-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    char link[PATH_MAX], builtin[PATH_MAX], want[PATH_MAX + 128];
+    char *graph = tu_temp_file("[src]\ntype = range\ncount = 3\n"
+                               "[out]\ntype = collect\n"
+                               "[links]\npush = src.out -> out.in\n");
+    tu_result_t r;
+
+    (void)unused;
+    unsetenv("FLOW_PLUGIN_PATH");
+    assert_non_null(dir);
+
+    /* range.so declares fixture_ok. */
+    snprintf(link, sizeof(link), "%s/range.so", dir);
+    assert_int_equal(symlink(fixture("fixture_ok"), link), 0);
+    snprintf(want, sizeof(want),
+             "flowrun: error: %s: plugin defines node 'fixture_ok' but its "
+             "file is named 'range.so'\n",
+             link);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--list-nodes", NULL), 2);
+    assert_string_equal(r.err, want);
+    assert_false(lists_type(r.out, "range", NULL));
+    assert_true(lists_type(r.out, "collect", "/collect.so"));
+    tu_result_release(&r);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--describe", "range", NULL), 2);
+    assert_string_equal(r.err, want);
+    assert_int_equal(r.outlen, 0);
+    tu_result_release(&r);
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(tu_runl(&r, 30, "--plugin-path", dir, graph,
+                                 run ? NULL : "--check", NULL),
+                         2);
+        tu_assert_contains(r.err, "node type 'range' for node 'src'");
+        tu_assert_contains(r.err, want + strlen("flowrun: error: "));
+        assert_int_equal(r.outlen, 0);
+        tu_result_release(&r);
+    }
+    assert_int_equal(unlink(link), 0);
+
+    /* oddname.so declares range: the built-in range.so is used. */
+    snprintf(link, sizeof(link), "%s/oddname.so", dir);
+    snprintf(builtin, sizeof(builtin), "%s/range.so", tu_plugin_dir());
+    assert_int_equal(symlink(builtin, link), 0);
+    snprintf(want, sizeof(want),
+             "flowrun: error: %s: plugin defines node 'range' but its "
+             "file is named 'oddname.so'\n",
+             link);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--list-nodes", NULL), 2);
+    assert_string_equal(r.err, want);
+    assert_true(lists_type(r.out, "range", "/range.so"));
+    assert_false(lists_type(r.out, "oddname", NULL));
+    assert_null(strstr(r.out, link));
+    tu_result_release(&r);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--describe", "oddname", NULL),
+        2);
+    assert_string_equal(r.err, want);
+    tu_result_release(&r);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--describe", "range", NULL), 0);
+    tu_assert_contains(r.out, "range:");
+    tu_result_release(&r);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--check", graph, NULL), 0);
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 30, "--plugin-path", dir, graph, NULL), 0);
+    assert_string_equal(r.out, "0\n1\n2\n");
+    tu_result_release(&r);
+    assert_int_equal(unlink(link), 0);
+
+    assert_int_equal(rmdir(dir), 0);
+    unlink(graph);
+    free(graph);
+}
+
 /* A plugin that crashes as it is loaded (fixture ctorcrash: its
  * constructor aborts) cannot be survived, but it is named: flowrun dies of
  * the plugin's signal, having said which plugin (it said only "Aborted"),
@@ -828,6 +944,7 @@ main(void)
         cmocka_unit_test(test_plugins_good_env),
         cmocka_unit_test(test_plugins_builtin_still_found),
         cmocka_unit_test(test_plugins_list_nodes),
+        cmocka_unit_test(test_plugins_misnamed_shadow),
         cmocka_unit_test(test_plugins_crash_on_load),
         cmocka_unit_test(test_plugins_no_implicit_cwd),
         cmocka_unit_test(test_plugins_type_not_a_path),

@@ -61,8 +61,10 @@ flow_registry_find(flow_registry_t *reg, const char *name, flow_diag_t *diag);
 
 /*
  * Load every plugin in the search path, so that flow_registry_count and
- * flow_registry_at see them all. Returns 0 or the first error (with `diag`),
- * after loading what it could.
+ * flow_registry_at see them all: for each NAME, the NAME.so that
+ * flow_registry_find would load (a broken one is an error, and one of a
+ * later directory is not loaded instead). Returns 0 or the first error
+ * (with `diag`), after loading what it could.
  */
 FLOW_EXPORT int flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag);
 
