@@ -68,7 +68,7 @@ fi
 step "scaffold $name with the installed flow-new-node"
 "$prefix/bin/flow-new-node" "$name" "$node" >/dev/null
 # A built-in type's name, one that does not start with a letter, or a C
-# keyword (the skeleton's struct NAME would not compile): refused
+# keyword (code named after it, struct NAME, would not compile): refused
 # (exit 2), nothing written.
 for bad in collect _under 9lives int bool; do
     rc=0
