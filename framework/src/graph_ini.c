@@ -155,6 +155,29 @@ loader_release(loader_t *ld)
     free(ld->sections);
 }
 
+/*
+ * What to add to an error about node section `name` that may be [links]
+ * or [graph] mistyped ([link], [Links], [graf]): a hint, or "". `buf`
+ * holds it.
+ */
+static const char *
+section_hint(const char *name, bool has_link_key, char *buf, size_t size)
+{
+    static const char *const reserved[] = { "links", "graph" };
+    const char *near = flow__suggest(name, reserved, 2);
+
+    buf[0] = '\0';
+    if (!strcasecmp(name, "links") || !strcasecmp(name, "graph"))
+        snprintf(buf, size,
+                 " (section names are case-sensitive: [links] and [graph] "
+                 "are written in lowercase)");
+    else if (near)
+        snprintf(buf, size, " (did you mean [%s]?)", near);
+    else if (has_link_key)
+        snprintf(buf, size, " (links go in the section [links])");
+    return buf;
+}
+
 static bool
 is_name(const char *s)
 {
@@ -637,9 +660,17 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             n->type_line = e->line;
             continue;
         }
-        if (kv_find(n->kv, n->nkv, e->key))
+        if (kv_find(n->kv, n->nkv, e->key)) {
+            char hint[128] = "";
+            /* Two links in a section that is not [links]: the section's
+             * name is the mistake, not the repeated key. */
+            if (!n->type &&
+                (!strcmp(e->key, "push") || !strcmp(e->key, "pair")))
+                section_hint(n->name, true, hint, sizeof(hint));
             return flow__diag(diag, FLOW_EDUP, g->file, e->line,
-                              "duplicate key '%s' in [%s]", e->key, n->name);
+                              "duplicate key '%s' in [%s]%s", e->key, n->name,
+                              hint);
+        }
         kv_add(&n->kv, &n->nkv, &n->kvcap, e->key, e->value, e->line, false);
     }
     /* Command-line overrides. */
@@ -739,15 +770,16 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
                                   "node '%s' has no 'type': did you mean "
                                   "'type' for '%s'?",
                                   n->name, n->kv[k].key);
-        if (!n->type)
-            return flow__diag(diag, FLOW_ETYPE, g->file, n->line,
-                              "node '%s' has no 'type'%s", n->name,
-                              strcasecmp(n->name, "links") &&
-                                      strcasecmp(n->name, "graph")
-                                  ? ""
-                                  : " (section names are case-sensitive: "
-                                    "[links] and [graph] are written in "
-                                    "lowercase)");
+        if (!n->type) {
+            char hint[128];
+            bool link_key = false;
+            for (size_t k = 0; k < n->nkv; k++)
+                link_key |= !strcmp(n->kv[k].key, "push") ||
+                            !strcmp(n->kv[k].key, "pair");
+            return flow__diag(
+                diag, FLOW_ETYPE, g->file, n->line, "node '%s' has no 'type'%s",
+                n->name, section_hint(n->name, link_key, hint, sizeof(hint)));
+        }
         snprintf(what, sizeof(what), "'type' of node '%s'", n->name);
         if ((rc = substitute(g, &n->type, n->type_line, what, NULL, diag)))
             return rc;
