@@ -323,11 +323,12 @@ FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
  * wrong item type, FLOW_ENODE if the transport fails (both with the node
  * failed: even if the callback then returns 0, the node fails with that
  * reason); FLOW_EINTR when the run is being stopped (the caller should
- * return). A message without a sequence number gets one: in process(), the
- * input message's; from a source of one instance (outputs only), the next
- * of the port's 0, 1, 2, ...; otherwise none (a source of several
- * instances numbers its messages itself, flow_msg_set_seq, for ordered
- * collectors downstream).
+ * return): a hard stop, or a graceful one in a source (a node with outputs
+ * only; other nodes without a push input ask flow_node_stopping). A message
+ * without a sequence number gets one: in process(), the input message's; from a
+ * source of one instance (outputs only), the next of the port's 0, 1, 2, ...;
+ * otherwise none (a source of several instances numbers its messages itself,
+ * flow_msg_set_seq, for ordered collectors downstream).
  */
 FLOW_EXPORT int flow_node_send(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
@@ -363,7 +364,9 @@ FLOW_EXPORT int flow_node_send_to(flow_node_t *node, const char *port,
  * NULL. Returns FLOW_EOF once every producer has ended and all their
  * messages were received; FLOW_EPORT for an unknown or output port or (for
  * flow_node_recv_from) a channel out of range, FLOW_ENODE on loss or a
- * malformed frame (all with the node failed); FLOW_EINTR when stopping.
+ * malformed frame (all with the node failed); FLOW_EINTR when stopping
+ * (a hard stop; a graceful one does not interrupt a receive: a node
+ * without a push input asks flow_node_stopping).
  */
 FLOW_EXPORT int flow_node_recv(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
