@@ -579,27 +579,40 @@ static void
 list_running(const sup_t *s, char *buf, size_t size)
 {
     size_t len = 0, more = 0;
+    /* What each one does, read once: the instances go on while the list
+     * is written, and one read per rank pass listed an instance that
+     * changed between two passes twice, or not at all. */
+    struct {
+        int rank; /* -1: not running */
+        const char *text;
+    } *doing = flow__xmalloc((s->nprocs + 1) * sizeof(*doing));
 
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const flow_proc_t *p = &s->procs[i];
+        doing[i].rank = -1;
+        if (!p->exited && !p->done)
+            doing[i].rank =
+                doing_of(s->stats ? &s->stats[i] : NULL, &doing[i].text);
+    }
     buf[0] = '\0';
     for (int rank = 0; rank < 4; rank++)
         for (size_t i = 0; i < s->nprocs; i++) {
             const flow_proc_t *p = &s->procs[i];
-            const char *text;
             int n;
-            if (p->exited || p->done ||
-                doing_of(s->stats ? &s->stats[i] : NULL, &text) != rank)
+            if (doing[i].rank != rank)
                 continue;
             if (len + 128 >= size) { /* room left for ", and N more" */
                 more++;
                 continue;
             }
             n = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
-                         s->g->nodes[p->node].name, p->inst, text);
+                         s->g->nodes[p->node].name, p->inst, doing[i].text);
             if (n > 0)
                 len += (size_t)n;
         }
     if (more)
         snprintf(buf + len, size - len, ", and %zu more", more);
+    free(doing);
 }
 
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what
