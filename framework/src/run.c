@@ -512,15 +512,40 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
     return failed;
 }
 
+/* Into `buf`, the files the graph's nodes write ("'a.txt', 'b.txt'", ""
+ * for none), those that do not fit replaced by ", and N more". */
+static void
+node_files(const flow_graph_t *g, char *buf, size_t size)
+{
+    size_t len = 0, more = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < g->nclaims; i++) {
+        const char *path = g->claims[i].path;
+        if (!g->claims[i].by_node)
+            continue;
+        if (len + strlen(path) + 4 + 32 > size) { /* room for the end */
+            more++;
+            continue;
+        }
+        len += (size_t)snprintf(buf + len, size - len, "%s'%s'",
+                                len ? ", " : "", path);
+    }
+    if (more)
+        snprintf(buf + len, size - len, "%s%zu more", len ? ", and " : "",
+                 more);
+}
+
 /* After a stop signal once the instances ran: what the output holds. A
  * count or a file written then would look like the whole result. */
 static void
 report_stop(sup_t *s)
 {
     const char *sig = sigabbrev_np(s->signo);
-    char line[512];
+    char line[1024], files[512];
     int n;
 
+    node_files(s->g, files, sizeof(files));
     if (!s->stopping)
         /* Graceful to the end: the sources stopped, the rest drained. */
         n = snprintf(line, sizeof(line),
@@ -528,12 +553,16 @@ report_stop(sup_t *s)
                      "the output holds what reached the sinks until then\n",
                      s->g->name, sig ? sig : "?");
     else
-        /* A second signal, or a drain that took too long. */
+        /* A second signal, or a drain that took too long: the files that
+         * nodes write whole at their end (collect's) are not written. */
         n = snprintf(line, sizeof(line),
                      "flowrun: graph '%s' stopped by SIG%s before its end, "
-                     "its instances killed: the output is cut short, and a "
-                     "file output was not written\n",
-                     s->g->name, sig ? sig : "?");
+                     "its instances killed: the output is cut short%s%s\n",
+                     s->g->name, sig ? sig : "?",
+                     files[0] ? ", and the files its nodes write were not "
+                                "finished: "
+                              : "",
+                     files);
     if (n > 0)
         err_write(s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
 }
