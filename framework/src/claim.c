@@ -66,12 +66,13 @@ flow__claims_release(flow_graph_t *g)
 }
 
 /* Claim `path` for `owner` ("node 'out' (line 12, output 'x')"; taken),
- * a node when `by_node`; `what` names the path in the refusal ("output",
+ * of node `node` (an index; -1: flowrun's own); `what` names the path in the
+ * refusal ("output",
  * "--stats-json"). Returns 0, or FLOW_EPARAM with why (`whylen` bytes)
  * written. */
 static int
 claim(flow_graph_t *g, const char *what, const char *path, char *owner,
-      bool by_node, char *why, size_t whylen)
+      long node, char *why, size_t whylen)
 {
     if (g->file_is_path && flow__same_file(path, g->file)) {
         snprintf(why, whylen,
@@ -95,7 +96,7 @@ claim(flow_graph_t *g, const char *what, const char *path, char *owner,
         flow__xrealloc(g->claims, (g->nclaims + 1) * sizeof(*g->claims));
     g->claims[g->nclaims].path = flow__xstrdup(path);
     g->claims[g->nclaims].owner = owner;
-    g->claims[g->nclaims].by_node = by_node;
+    g->claims[g->nclaims].node = node;
     g->nclaims++;
     return 0;
 }
@@ -112,7 +113,8 @@ flow_check_output_file(const flow_check_t *c, const char *param,
                             c->n->line, param, path);
     /* A graph's check callbacks hold the graph const; the claims are the
      * one thing they add to it, through here. */
-    return claim((flow_graph_t *)c->g, param, path, owner, true, why, whylen);
+    return claim((flow_graph_t *)c->g, param, path, owner,
+                 (long)(c->n - c->g->nodes), why, whylen);
 }
 
 int
@@ -141,7 +143,7 @@ flow_graph_claim_file(flow_graph_t *graph, const char *what, const char *path,
 {
     char why[FLOW_DIAG_MSG];
 
-    if (claim(graph, what, path, flow__xasprintf("%s '%s'", what, path), false,
+    if (claim(graph, what, path, flow__xasprintf("%s '%s'", what, path), -1,
               why, sizeof(why)))
         return flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", why);
     return 0;

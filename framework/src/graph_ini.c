@@ -157,11 +157,15 @@ loader_release(loader_t *ld)
 
 /*
  * What to add to an error about node section `name` that may be [links]
- * or [graph] mistyped ([link], [Links], [graf]): a hint, or "". `buf`
- * holds it.
+ * or [graph] mistyped ([link], [Links], [graf]): a hint, or "". A name
+ * near one of them is taken for it only when the section holds what it
+ * would: links (`link_keys`: push or pair keys), or the graph's `name` or
+ * `description` (`graph_keys`); a node that lacks its type alone ([lines]
+ * with no type) gets none. `buf` holds it.
  */
 static const char *
-section_hint(const char *name, bool has_link_key, char *buf, size_t size)
+section_hint(const char *name, bool link_keys, bool graph_keys, char *buf,
+             size_t size)
 {
     static const char *const reserved[] = { "links", "graph" };
     const char *near = flow__suggest(name, reserved, 2);
@@ -171,10 +175,13 @@ section_hint(const char *name, bool has_link_key, char *buf, size_t size)
         snprintf(buf, size,
                  " (section names are case-sensitive: [links] and [graph] "
                  "are written in lowercase)");
-    else if (near)
-        snprintf(buf, size, " (did you mean [%s]?)", near);
-    else if (has_link_key)
-        snprintf(buf, size, " (links go in the section [links])");
+    else if (link_keys)
+        snprintf(buf, size,
+                 near && !strcmp(near, "links")
+                     ? " (did you mean [links]?)"
+                     : " (links go in the section [links])");
+    else if (graph_keys && near && !strcmp(near, "graph"))
+        snprintf(buf, size, " (did you mean [graph]?)");
     return buf;
 }
 
@@ -666,7 +673,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
              * name is the mistake, not the repeated key. */
             if (!n->type &&
                 (!strcmp(e->key, "push") || !strcmp(e->key, "pair")))
-                section_hint(n->name, true, hint, sizeof(hint));
+                section_hint(n->name, true, false, hint, sizeof(hint));
             return flow__diag(diag, FLOW_EDUP, g->file, e->line,
                               "duplicate key '%s' in [%s]%s", e->key, n->name,
                               hint);
@@ -772,13 +779,17 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
                                   n->name, n->kv[k].key);
         if (!n->type) {
             char hint[128];
-            bool link_key = false;
-            for (size_t k = 0; k < n->nkv; k++)
-                link_key |= !strcmp(n->kv[k].key, "push") ||
-                            !strcmp(n->kv[k].key, "pair");
-            return flow__diag(
-                diag, FLOW_ETYPE, g->file, n->line, "node '%s' has no 'type'%s",
-                n->name, section_hint(n->name, link_key, hint, sizeof(hint)));
+            bool link_keys = false, graph_keys = false;
+            for (size_t k = 0; k < n->nkv; k++) {
+                const char *key = n->kv[k].key;
+                link_keys |= !strcmp(key, "push") || !strcmp(key, "pair");
+                graph_keys |=
+                    !strcmp(key, "name") || !strcmp(key, "description");
+            }
+            return flow__diag(diag, FLOW_ETYPE, g->file, n->line,
+                              "node '%s' has no 'type'%s", n->name,
+                              section_hint(n->name, link_keys, graph_keys, hint,
+                                           sizeof(hint)));
         }
         snprintf(what, sizeof(what), "'type' of node '%s'", n->name);
         if ((rc = substitute(g, &n->type, n->type_line, what, NULL, diag)))

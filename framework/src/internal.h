@@ -285,7 +285,7 @@ int flow__link_hwm_default(flow_type_t type, size_t batch);
 typedef struct flow_claim {
     char *path;
     char *owner;
-    bool by_node; /* a node's output, not one of flowrun's reports */
+    long node; /* the index of the node writing it; -1: flowrun's report */
 } flow_claim_t;
 
 struct flow_graph {

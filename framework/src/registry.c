@@ -285,7 +285,16 @@ flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag)
             if (lookup(reg, stem) ||
                 plugin_file(reg, stem, path, sizeof(path)) != i)
                 continue;
-            rc = load_plugin(reg, path, stem, &tmp);
+            /* A run never looks a type such as "my-node" up: not listed
+             * as one, but said why. */
+            if (!type_name_ok(stem))
+                rc = flow__diag(&tmp, FLOW_EABI, path, 0,
+                                "not loaded: '%s' cannot be a node type "
+                                "(one word of letters, digits and _, at "
+                                "most 128 characters)",
+                                stem);
+            else
+                rc = load_plugin(reg, path, stem, &tmp);
             if (rc) {
                 flow__xgrow((void **)&reg->errors, &reg->ecap, reg->nerrors + 1,
                             sizeof(*reg->errors));

@@ -282,9 +282,12 @@ say_waiting(const flow_graph_t *g, const flow_rdv_t *rdv, double waited,
 }
 
 int
-flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
-                pid_t child, int *child_status, int *signo)
+flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
+                const flow_run_opts_t *opts, pid_t child, int *child_status,
+                int *signo)
 {
+    double timeout_s = opts ? opts->timeout_s : 0;
+    bool quiet = opts && opts->quiet;
     sigset_t mask, old;
     int sfd, rc = 0;
     double begin = flow__now_s();
@@ -324,7 +327,7 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
             rc = FLOW_ETIMEDOUT;
             break;
         }
-        if (!flow__rdv_started(rdv) && flow__now_s() >= notice_at) {
+        if (!quiet && !flow__rdv_started(rdv) && flow__now_s() >= notice_at) {
             notice_at = flow__now_s() + FLOW__RDV_NOTICE_EVERY_S;
             say_waiting(g, rdv, flow__now_s() - begin, timeout_s);
         }
@@ -444,8 +447,7 @@ flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
         return FLOW_EUSAGE; /* said: an address --bind cannot use */
     fprintf(announce, "%s\n", addr);
     fflush(announce);
-    rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, 0, &unused,
-                         signo_out);
+    rc = flow__rdv_serve(graph, rdv, opts, 0, &unused, signo_out);
     flow__rdv_destroy(&rdv);
     zmq_ctx_term(ctx);
     return rc;

@@ -120,18 +120,19 @@ double flow__liveness(const flow_run_opts_t *opts);
 
 /* A rendezvous not started (an instance never registered) says which
  * instances it waits for this long after it began, and every
- * FLOW__RDV_NOTICE_EVERY_S after that. */
+ * FLOW__RDV_NOTICE_EVERY_S after that, unless `quiet`. */
 #define FLOW__RDV_NOTICE_S       5.0
 #define FLOW__RDV_NOTICE_EVERY_S 60.0
 
 /*
  * Serve `rdv` until every instance finished, one failed (FLOW_ENODE), the
- * deadline `timeout_s` (0: none; FLOW_ETIMEDOUT), a stop signal (SIGINT,
- * SIGTERM, SIGHUP: FLOW_EINTR, its number in `*signo` if not NULL), or
- * `child` (if > 0) exited: `*child_status` gets its wait status. Returns 0
- * otherwise.
+ * deadline of `opts` (NULL: none; its timeout_s, 0: none; FLOW_ETIMEDOUT),
+ * a stop signal (SIGINT, SIGTERM, SIGHUP: FLOW_EINTR, its number in
+ * `*signo` if not NULL), or `child` (if > 0) exited: `*child_status` gets
+ * its wait status. Returns 0 otherwise.
  */
-int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv, double timeout_s,
-                    pid_t child, int *child_status, int *signo);
+int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
+                    const flow_run_opts_t *opts, pid_t child, int *child_status,
+                    int *signo);
 
 #endif

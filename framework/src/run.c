@@ -512,17 +512,41 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
     return failed;
 }
 
-/* Into `buf`, the files the graph's nodes write ("'a.txt', 'b.txt'", ""
- * for none), those that do not fit replaced by ", and N more". */
-static void
-node_files(const flow_graph_t *g, char *buf, size_t size)
+/* Whether every instance of node `n` has finished its work: a file it
+ * writes is complete. */
+static bool
+node_finished(const sup_t *s, size_t n)
 {
+    for (size_t i = 0; i < s->nprocs; i++) {
+        const flow_proc_t *p = &s->procs[i];
+        const flow_inst_stats_t *st = s->stats ? &s->stats[i] : NULL;
+        if (p->node != n || p->done ||
+            (p->exited && WIFEXITED(p->status) && !WEXITSTATUS(p->status)) ||
+            (st &&
+             __atomic_load_n(&st->state, __ATOMIC_ACQUIRE) == FLOW_INST_DONE))
+            continue;
+        return false;
+    }
+    return true;
+}
+
+/* Into `buf`, the files that nodes not finished write ("'a.txt',
+ * 'b.txt'", "" for none): regular files or paths not there (not a FIFO,
+ * a device such as /dev/null), those that do not fit said as ", and N
+ * more". */
+static void
+unfinished_files(const sup_t *s, char *buf, size_t size)
+{
+    const flow_graph_t *g = s->g;
     size_t len = 0, more = 0;
 
     buf[0] = '\0';
     for (size_t i = 0; i < g->nclaims; i++) {
         const char *path = g->claims[i].path;
-        if (!g->claims[i].by_node)
+        struct stat st;
+        if (g->claims[i].node < 0 ||
+            node_finished(s, (size_t)g->claims[i].node) ||
+            (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
             continue;
         if (len + strlen(path) + 4 + 32 > size) { /* room for the end */
             more++;
@@ -532,7 +556,7 @@ node_files(const flow_graph_t *g, char *buf, size_t size)
                                 len ? ", " : "", path);
     }
     if (more)
-        snprintf(buf + len, size - len, "%s%zu more", len ? ", and " : "",
+        snprintf(buf + len, size - len, len ? ", and %zu more" : "%zu files",
                  more);
 }
 
@@ -545,26 +569,30 @@ report_stop(sup_t *s)
     char line[1024], files[512];
     int n;
 
-    node_files(s->g, files, sizeof(files));
-    if (!s->stopping)
+    if (!s->stopping) {
         /* Graceful to the end: the sources stopped, the rest drained. */
         n = snprintf(line, sizeof(line),
                      "flowrun: graph '%s' stopped by SIG%s before its end: "
                      "the output holds what reached the sinks until then\n",
                      s->g->name, sig ? sig : "?");
-    else
-        /* A second signal, or a drain that took too long: the files that
-         * nodes write whole at their end (collect's) are not written. */
+    } else {
+        /* A second signal, or a drain that took too long: a file a node
+         * writes whole at its end (collect's) keeps what it held before,
+         * one written as it goes is cut short. */
+        unfinished_files(s, files, sizeof(files));
         n = snprintf(line, sizeof(line),
                      "flowrun: graph '%s' stopped by SIG%s before its end, "
                      "its instances killed: the output is cut short%s%s\n",
                      s->g->name, sig ? sig : "?",
-                     files[0] ? ", and the files its nodes write were not "
-                                "finished: "
+                     files[0] ? ", and the files of the nodes that had not "
+                                "finished were not completed: "
                               : "",
                      files);
+    }
+    if (n >= (int)sizeof(line)) /* cut, but said */
+        memcpy(line + sizeof(line) - 5, "...\n", 5);
     if (n > 0)
-        err_write(s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+        err_write(s, line, strlen(line));
 }
 
 /* What the instance of counters `st` is doing, for list_running: its
@@ -636,8 +664,12 @@ list_running(const sup_t *s, char *buf, size_t size)
             }
             n = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
                          s->g->nodes[p->node].name, p->inst, doing[i].text);
-            if (n > 0)
+            if (n > 0 && (size_t)n < size - len - 32)
                 len += (size_t)n;
+            else { /* did not fit: counted instead */
+                buf[len] = '\0';
+                more++;
+            }
         }
     if (more)
         snprintf(buf + len, size - len, ", and %zu more", more);

@@ -306,8 +306,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
         sigaction(SIGCHLD, &old_chld, NULL);
         goto out;
     }
-    rc = flow__rdv_serve(graph, rdv, opts ? opts->timeout_s : 0, pid, &status,
-                         signo_out);
+    rc = flow__rdv_serve(graph, rdv, opts, pid, &status, signo_out);
     if (rc) {
         kill(pid, SIGTERM);
         waitpid(pid, &status, 0);

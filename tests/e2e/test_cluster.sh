@@ -1209,8 +1209,14 @@ tcp_fail_unregistered() {
 # 103 instances, gen[0] registered: a list too long for one line ends with
 # "and N more", and what it lists and counts make the 102 missing.
 tcp_waiting_notice() {
-    local args=(--set workers=100 --timeout 30) t line listed more i1 rc
+    local args=(--set workers=100 --timeout 30) t line listed more i1 rc qrv
     local what="tcp: a rendezvous not started names the instances it waits for"
+    # and one with --quiet does not (no messages but errors)
+    if ! start_rendezvous waitq 127.0.0.1 "$FLOWRUN" "$PALIN" "${args[@]}" --quiet; then
+        fail "$what: the quiet rendezvous printed no address"
+        return
+    fi
+    qrv=$RV_PID
     if ! start_rendezvous waitn 127.0.0.1 "$FLOWRUN" "$PALIN" "${args[@]}"; then
         fail "$what: the rendezvous printed no address"
         return
@@ -1223,8 +1229,9 @@ tcp_waiting_notice() {
         grep -q "not registered" "$W/waitn.err" && break
         sleep 0.1
     done
-    kill -TERM "$(pgrep -P "$RV_PID")"
-    wait "$RV_PID" $i1
+    sleep 1
+    kill -TERM "$(pgrep -P "$RV_PID")" "$(pgrep -P "$qrv")"
+    wait "$RV_PID" "$qrv" $i1
     rc=$?
     line=$(grep "not registered" "$W/waitn.err")
     listed=$(printf '%s\n' "$line" | grep -o '[a-z]*\[[0-9]*\]' | wc -l)
@@ -1232,11 +1239,12 @@ tcp_waiting_notice() {
     if [ "$(printf '%s\n' "$line" | wc -l)" = 1 ] &&
         [[ $line =~ ^"flowrun: graph 'palindromes': 102 of its 103 instances not registered after "[56]" s (waiting up to --timeout 30 s): chunks[0], find[0], find[1], " ]] &&
         [[ $line != *"gen[0]"* ]] && [ -n "$more" ] &&
-        [ $((listed + more)) = 102 ] && [ $rc = 143 ]; then
+        [ $((listed + more)) = 102 ] && [ $rc = 143 ] &&
+        ! grep -q "not registered" "$W/waitq.err"; then
         pass "$what"
     else
         fail "$what: (instance exit $rc, $listed listed, '$more' more)"
-        show "$W/waitn.err"
+        show "$W/waitn.err" "$W/waitq.err"
     fi
 }
 

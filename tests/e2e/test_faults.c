@@ -1770,29 +1770,39 @@ test_faults_fail_after_stop(void **unused)
 /*
  * A second SIGINT during a slow drain (about 13 s of queued work) stops at
  * once: exit 130, no node reported as failed, the output said to be cut
- * short, nothing left behind. With a file output, the file is named as not
- * finished, and it is not there (collect writes it whole at its end); to
- * standard output, no file is said to be missing (one was, whatever the
- * graph).
+ * short, nothing left behind. The files of nodes not finished are named as
+ * not completed: a file output (collect writes it whole at its end: it is
+ * not there afterwards), not standard output or /dev/null (nothing to
+ * complete), nor the file of a collect that finished before the stop (it
+ * said so of every graph).
  */
 static void
-second_sigint(const char *output)
+second_sigint(const char *output, const char *done_file)
 {
-    char graph[512], out[128], err[128], *path, *e, want[512];
+    char graph[1024], out[128], err[128], *path, *e, *done, want[512];
+    bool file = strcmp(output, "-") && strcmp(output, "/dev/null");
     pid_t pid;
     int status;
-    double t;
+    double t, limit;
 
     snprintf(graph, sizeof(graph),
              "[src]\ntype = range\ncount = 1e15\n"
              "[slow]\ntype = fault\naction = none\nwork_us = 100000\n"
              "[out]\ntype = collect\nmode = count\noutput = %s\n"
+             "[early]\ntype = range\ncount = 3\n"
+             "[early_out]\ntype = collect\noutput = %s\n"
              "[links]\npush = src.out -> slow.in\n"
-             "push = slow.out -> out.in\n",
-             output);
+             "push = slow.out -> out.in\n"
+             "push = early.out -> early_out.in\n",
+             output, done_file);
     path = tu_temp_file(graph);
     pid = spawn_run(path, out, err);
     wait_procs(path, 4);
+    limit = now_s() + 10;
+    while (access(done_file, F_OK) < 0) { /* early_out finished */
+        assert_true(now_s() < limit);
+        usleep(10000);
+    }
     usleep(300000);
     assert_int_equal(kill(pid, SIGINT), 0);
     usleep(300000);
@@ -1813,14 +1823,18 @@ second_sigint(const char *output)
     snprintf(want, sizeof(want),
              "' stopped by SIGINT before its end, its instances killed: the "
              "output is cut short%s%s%s\n",
-             strcmp(output, "-") ? ", and the files its nodes write were "
-                                   "not finished: '"
-                                 : "",
-             strcmp(output, "-") ? output : "", strcmp(output, "-") ? "'" : "");
+             file ? ", and the files of the nodes that had not finished "
+                    "were not completed: '"
+                  : "",
+             file ? output : "", file ? "'" : "");
     tu_assert_contains(e, want);
     assert_null(strstr(e, "the output holds what reached the sinks"));
-    if (strcmp(output, "-")) /* not written */
+    if (file) /* not written */
         assert_true(access(output, F_OK) < 0 && errno == ENOENT);
+    done = slurp(done_file);
+    assert_string_equal(done, "0\n1\n2\n");
+    free(done);
+    assert_int_equal(unlink(done_file), 0);
     free(e);
     unlink(path);
     free(path);
@@ -1830,14 +1844,18 @@ static void
 test_faults_second_sigint(void **unused)
 {
     char file[] = "/tmp/flow-test-second-sigint-XXXXXX";
-    int fd = mkstemp(file);
+    char done[] = "/tmp/flow-test-second-sigint-done-XXXXXX";
+    int fd = mkstemp(file), fd2 = mkstemp(done);
 
     (void)unused;
-    assert_true(fd >= 0);
+    assert_true(fd >= 0 && fd2 >= 0);
     close(fd);
-    assert_int_equal(unlink(file), 0); /* a name not there */
-    second_sigint("-");
-    second_sigint(file);
+    close(fd2);
+    assert_int_equal(unlink(file), 0); /* names not there */
+    assert_int_equal(unlink(done), 0);
+    second_sigint("-", done);
+    second_sigint("/dev/null", done);
+    second_sigint(file, done);
 }
 
 /*

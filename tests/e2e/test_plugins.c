@@ -439,6 +439,23 @@ test_plugins_misnamed_shadow(void **unused)
     tu_result_release(&r);
     assert_int_equal(unlink(link), 0);
 
+    /* my-node.so: no type a run could look up (it listed what it
+     * declared, or failed to say why not). */
+    snprintf(link, sizeof(link), "%s/my-node.so", dir);
+    assert_int_equal(symlink(fixture("fixture_ok"), link), 0);
+    snprintf(want, sizeof(want),
+             "flowrun: error: %s: not loaded: 'my-node' cannot be a node "
+             "type (one word of letters, digits and _, at most 128 "
+             "characters)\n",
+             link);
+    assert_int_equal(
+        tu_runl(&r, 30, "--plugin-path", dir, "--list-nodes", NULL), 2);
+    assert_string_equal(r.err, want);
+    assert_false(lists_type(r.out, "fixture_ok", NULL));
+    assert_true(lists_type(r.out, "range", "/range.so"));
+    tu_result_release(&r);
+    assert_int_equal(unlink(link), 0);
+
     assert_int_equal(rmdir(dir), 0);
     unlink(graph);
     free(graph);

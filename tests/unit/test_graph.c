@@ -503,6 +503,43 @@ test_graph_suggest(void **state)
     assert_null(flow__suggest("count", (const char *const[]){ "count" }, 1));
 }
 
+/* A section without a type gets a hint of [links] or [graph] only when it
+ * holds what they would: a node named near them that lacks its type alone
+ * ([lines], [crash]) is told only that (it was asked whether it meant
+ * [links] or [graph]). */
+static void
+test_graph_section_hints(void **state)
+{
+    static const struct {
+        const char *text, *hint; /* NULL: none */
+    } cases[] = {
+        { "[lines]\nmin = 3\n", NULL },
+        { "[crash]\naction = crash\n", NULL },
+        { "[grap]\ncount = 3\n", NULL },
+        { "[grap]\nname = g\n", " (did you mean [graph]?)" },
+        { "[link]\npush = a.out -> b.in\n", " (did you mean [links]?)" },
+        { "[wires]\npush = a.out -> b.in\n",
+          " (links go in the section [links])" },
+    };
+    flow_registry_t *reg = registry();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        flow_diag_t diag;
+        const char *text = cases[i].text, *end;
+        char want[128];
+        flow_graph_t *g = flow_graph_load_string(text, strlen(text), "h.ini",
+                                                 reg, NULL, 0, &diag);
+        assert_null(g);
+        end = strstr(diag.msg, "has no 'type'");
+        if (!end)
+            fail_msg("%s", diag.msg);
+        snprintf(want, sizeof(want), "has no 'type'%s",
+                 cases[i].hint ? cases[i].hint : "");
+        assert_string_equal(end, want);
+    }
+}
+
 /* ---- Good graphs -------------------------------------------------------- */
 
 /* A link's default hwm: about 1 MiB of int64 frames, 64 to 1000 messages,
@@ -2229,6 +2266,7 @@ main(void)
         cmocka_unit_test(test_graph_minimal_loads),
         cmocka_unit_test(test_graph_link_hwm_default),
         cmocka_unit_test(test_graph_suggest),
+        cmocka_unit_test(test_graph_section_hints),
         cmocka_unit_test(test_graph_unused_param_warns),
         cmocka_unit_test(test_graph_limits_exact),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
