@@ -599,7 +599,7 @@ test_observe_dot_content(void **unused)
     assert_non_null(
         strstr(r.out, "\"gen\" [label=\"gen\\nwords\\n1 instance\""));
     assert_non_null(strstr(
-        r.out, "\"gen\" -> \"chunks\" [label=\"push\\nout -> in\\nhwm=4\""));
+        r.out, "\"gen\" -> \"chunks\" [label=\"push\\nout -> in\\nhwm=16\""));
     assert_non_null(strstr(r.out, "\"chunks\" -> \"find\""));
     assert_non_null(strstr(r.out, "\"find\" -> \"out\""));
     assert_int_equal(count_of(r.out, " -> \""), 3);
