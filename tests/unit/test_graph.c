@@ -538,6 +538,7 @@ test_graph_section_hints(void **state)
                  cases[i].hint ? cases[i].hint : "");
         assert_string_equal(end, want);
     }
+    flow_registry_destroy(&reg);
 }
 
 /* ---- Good graphs -------------------------------------------------------- */
