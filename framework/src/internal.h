@@ -268,6 +268,26 @@ typedef struct flow_glink {
 const char *flow__suggest(const char *word, const char *const *names, size_t n);
 
 /*
+ * A list of names written into a caller's buffer for a one-line message
+ * ("a[0], b[1], and 3 more"): what does not fit is counted, not cut.
+ */
+typedef struct flow_namelist {
+    char *buf;
+    size_t size, len, more;
+} flow_namelist_t;
+
+/* Start an empty list in the `size` bytes at `buf` (size > 32). */
+void flow__namelist_init(flow_namelist_t *l, char *buf, size_t size);
+
+/* Add the name printf's `fmt` makes, after ", ", or count it among the
+ * more where it does not fit. */
+void flow__namelist_add(flow_namelist_t *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* End the list with ", and N more", or "N `what`" when none fitted. */
+void flow__namelist_end(flow_namelist_t *l, const char *what);
+
+/*
  * The high-water mark of a link whose graph gives none, from the type of the
  * items it carries and its batch size. An int64 link: about 1 MiB of frames
  * of `batch` items per queue (each end of a connection has one), between 64

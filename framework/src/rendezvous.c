@@ -652,35 +652,29 @@ flow__rdv_all_told(const flow_rdv_t *r)
 }
 
 /* Name into `buf` the instances that have not reported done, or with
- * `unregistered`, those that never registered, ending with "and N more"
- * where `buf` is too short; returns how many there are. */
+ * `unregistered`, those that never registered (flow__namelist); returns
+ * how many there are. */
 static size_t
 list_instances(const flow_rdv_t *r, bool unregistered, char *buf, size_t size)
 {
-    size_t len = 0, count = 0, listed = 0;
+    flow_namelist_t l;
+    size_t count = 0;
 
-    buf[0] = '\0';
+    flow__namelist_init(&l, buf, size);
     for (size_t k = 0; k < r->nprocs; k++) {
         const peer_t *p = &r->peers[k];
         unsigned inst = 0;
-        int n, w;
+        int n;
 
         if (unregistered ? p->hello : p->done)
             continue;
         count++;
-        if (len + 64 + 32 >= size) /* room kept for "and N more" */
-            continue;
         n = node_of(r->g, k, &inst);
-        w = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
-                     r->g->nodes[n].name, inst,
-                     p->hello || unregistered ? "" : " (never registered)");
-        if (w > 0 && (size_t)w < size - len) {
-            len += (size_t)w;
-            listed++;
-        }
+        flow__namelist_add(&l, "%s[%u]%s", r->g->nodes[n].name, inst,
+                           p->hello || unregistered ? ""
+                                                    : " (never registered)");
     }
-    if (listed < count)
-        snprintf(buf + len, size - len, ", and %zu more", count - listed);
+    flow__namelist_end(&l, "instances");
     return count;
 }
 

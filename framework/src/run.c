@@ -538,9 +538,9 @@ static void
 unfinished_files(const sup_t *s, char *buf, size_t size)
 {
     const flow_graph_t *g = s->g;
-    size_t len = 0, more = 0;
+    flow_namelist_t l;
 
-    buf[0] = '\0';
+    flow__namelist_init(&l, buf, size);
     for (size_t i = 0; i < g->nclaims; i++) {
         const char *path = g->claims[i].path;
         struct stat st;
@@ -548,16 +548,9 @@ unfinished_files(const sup_t *s, char *buf, size_t size)
             node_finished(s, (size_t)g->claims[i].node) ||
             (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
             continue;
-        if (len + strlen(path) + 4 + 32 > size) { /* room for the end */
-            more++;
-            continue;
-        }
-        len += (size_t)snprintf(buf + len, size - len, "%s'%s'",
-                                len ? ", " : "", path);
+        flow__namelist_add(&l, "'%s'", path);
     }
-    if (more)
-        snprintf(buf + len, size - len, len ? ", and %zu more" : "%zu files",
-                 more);
+    flow__namelist_end(&l, "files");
 }
 
 /* After a stop signal once the instances ran: what the output holds. A
@@ -635,7 +628,7 @@ doing_of(const flow_inst_stats_t *st, const char **text)
 static void
 list_running(const sup_t *s, char *buf, size_t size)
 {
-    size_t len = 0, more = 0;
+    flow_namelist_t l;
     /* What each one does, read once: the instances go on while the list
      * is written, and one read per rank pass listed an instance that
      * changed between two passes twice, or not at all. */
@@ -651,28 +644,14 @@ list_running(const sup_t *s, char *buf, size_t size)
             doing[i].rank =
                 doing_of(s->stats ? &s->stats[i] : NULL, &doing[i].text);
     }
-    buf[0] = '\0';
+    flow__namelist_init(&l, buf, size);
     for (int rank = 0; rank < 4; rank++)
-        for (size_t i = 0; i < s->nprocs; i++) {
-            const flow_proc_t *p = &s->procs[i];
-            int n;
-            if (doing[i].rank != rank)
-                continue;
-            if (len + 128 >= size) { /* room left for ", and N more" */
-                more++;
-                continue;
-            }
-            n = snprintf(buf + len, size - len, "%s%s[%u]%s", len ? ", " : "",
-                         s->g->nodes[p->node].name, p->inst, doing[i].text);
-            if (n > 0 && (size_t)n < size - len - 32)
-                len += (size_t)n;
-            else { /* did not fit: counted instead */
-                buf[len] = '\0';
-                more++;
-            }
-        }
-    if (more)
-        snprintf(buf + len, size - len, ", and %zu more", more);
+        for (size_t i = 0; i < s->nprocs; i++)
+            if (doing[i].rank == rank)
+                flow__namelist_add(&l, "%s[%u]%s",
+                                   s->g->nodes[s->procs[i].node].name,
+                                   s->procs[i].inst, doing[i].text);
+    flow__namelist_end(&l, "instances");
     free(doing);
 }
 

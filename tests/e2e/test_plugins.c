@@ -353,6 +353,25 @@ lists_type(const char *out, const char *type, const char *origin_end)
     return false;
 }
 
+/* Make `dir`/`file` (its path into `link`) a link to plugin `target`. */
+static void
+place_plugin(const char *dir, const char *file, const char *target, char *link,
+             size_t size)
+{
+    snprintf(link, size, "%s/%s", dir, file);
+    assert_int_equal(symlink(target, link), 0);
+}
+
+/* --list-nodes with `dir` first on the path: exit 2, its only error line
+ * `want`; the listing into `r` (released by the caller). */
+static void
+list_refusing(tu_result_t *r, const char *dir, const char *want)
+{
+    assert_int_equal(tu_runl(r, 30, "--plugin-path", dir, "--list-nodes", NULL),
+                     2);
+    assert_string_equal(r->err, want);
+}
+
 /*
  * A misnamed plugin that shadows another: the file NAME.so of the first
  * directory that has one is the plugin of type NAME for --list-nodes,
@@ -379,15 +398,12 @@ test_plugins_misnamed_shadow(void **unused)
     assert_non_null(dir);
 
     /* range.so declares fixture_ok. */
-    snprintf(link, sizeof(link), "%s/range.so", dir);
-    assert_int_equal(symlink(fixture("fixture_ok"), link), 0);
+    place_plugin(dir, "range.so", fixture("fixture_ok"), link, sizeof(link));
     snprintf(want, sizeof(want),
              "flowrun: error: %s: plugin defines node 'fixture_ok' but its "
              "file is named 'range.so'\n",
              link);
-    assert_int_equal(
-        tu_runl(&r, 30, "--plugin-path", dir, "--list-nodes", NULL), 2);
-    assert_string_equal(r.err, want);
+    list_refusing(&r, dir, want);
     assert_false(lists_type(r.out, "range", NULL));
     assert_true(lists_type(r.out, "collect", "/collect.so"));
     tu_result_release(&r);
@@ -408,16 +424,13 @@ test_plugins_misnamed_shadow(void **unused)
     assert_int_equal(unlink(link), 0);
 
     /* oddname.so declares range: the built-in range.so is used. */
-    snprintf(link, sizeof(link), "%s/oddname.so", dir);
     snprintf(builtin, sizeof(builtin), "%s/range.so", tu_plugin_dir());
-    assert_int_equal(symlink(builtin, link), 0);
+    place_plugin(dir, "oddname.so", builtin, link, sizeof(link));
     snprintf(want, sizeof(want),
              "flowrun: error: %s: plugin defines node 'range' but its "
              "file is named 'oddname.so'\n",
              link);
-    assert_int_equal(
-        tu_runl(&r, 30, "--plugin-path", dir, "--list-nodes", NULL), 2);
-    assert_string_equal(r.err, want);
+    list_refusing(&r, dir, want);
     assert_true(lists_type(r.out, "range", "/range.so"));
     assert_false(lists_type(r.out, "oddname", NULL));
     assert_null(strstr(r.out, link));
@@ -441,16 +454,13 @@ test_plugins_misnamed_shadow(void **unused)
 
     /* my-node.so: no type a run could look up (it listed what it
      * declared, or failed to say why not). */
-    snprintf(link, sizeof(link), "%s/my-node.so", dir);
-    assert_int_equal(symlink(fixture("fixture_ok"), link), 0);
+    place_plugin(dir, "my-node.so", fixture("fixture_ok"), link, sizeof(link));
     snprintf(want, sizeof(want),
              "flowrun: error: %s: not loaded: 'my-node' cannot be a node "
              "type (one word of letters, digits and _, at most 128 "
              "characters)\n",
              link);
-    assert_int_equal(
-        tu_runl(&r, 30, "--plugin-path", dir, "--list-nodes", NULL), 2);
-    assert_string_equal(r.err, want);
+    list_refusing(&r, dir, want);
     assert_false(lists_type(r.out, "fixture_ok", NULL));
     assert_true(lists_type(r.out, "range", "/range.so"));
     tu_result_release(&r);
