@@ -1306,10 +1306,17 @@ check_progress_lines(const char *err)
                                    rate < (n - n0) / (t - t0) / 3)))
                 fail_msg("progress line '%s' after %llu items at %.1fs", l, n0,
                          t0);
-            if (t >= 0.5) { /* the source long done, even under ASan */
-                assert_string_equal(busiest, "mid");
+            /* The source long done, even under ASan. Until its last two
+             * batches the jitter node is the one at work; after, it may
+             * have finished, and the line may name the sink or nobody
+             * ("-": every stage done, seen in a CI run). */
+            if (t >= 0.5)
                 assert_int_equal(from, 2000);
-            }
+            if (t >= 0.5 && n + 20 < from)
+                assert_string_equal(busiest, "mid");
+            else if (t >= 0.5 && strcmp(busiest, "mid") &&
+                     strcmp(busiest, "out") && strcmp(busiest, "-"))
+                fail_msg("progress line '%s': busiest at the end", l);
         }
         t0 = t;
         n0 = n;
