@@ -14,7 +14,11 @@
  * after waited in memory). A message without a sequence number, or a second
  * one with the same number (a node that sends several messages per input),
  * cannot be put in order: the node fails. With mode = count, only the
- * number of items is written, at the end.
+ * number of items is written, at the end; with mode = sum, only the sum of
+ * its int64 items (the reduce of a Pool.map: sum(pool.map(f, xs))), a sum
+ * beyond int64 failing the node rather than wrapping round, and items of
+ * another type refused by the graph check where the link's type is known,
+ * failing the node where it shows only at run time.
  *
  * An output path that names nothing yet, or a regular file with one name,
  * is written as a new file in the same directory, which takes the path's
@@ -74,7 +78,7 @@
 
 /* Values of the `order` and `mode` choices, in table order. */
 enum { COLLECT_ARRIVAL = 0, COLLECT_INPUT = 1 };
-enum { COLLECT_ITEMS = 0, COLLECT_COUNT = 1 };
+enum { COLLECT_ITEMS = 0, COLLECT_COUNT = 1, COLLECT_SUM = 2 };
 enum { COLLECT_NEWLINE = 0, COLLECT_NUL = 1 };
 
 /*
@@ -104,6 +108,7 @@ struct collect {
     char *buf;           /* COLLECT_BUF bytes of output not yet written */
     size_t len;          /* bytes used in buf */
     uint64_t items;      /* items seen */
+    int64_t sum;         /* with mode = sum, of the items seen */
     int64_t limit;       /* take at most this many items; 0: all */
     uint64_t next_seq;   /* with order = input, the next message to write */
     struct pending wait; /* with order = input, messages that came early */
@@ -124,8 +129,9 @@ static const flow_param_t collect_params[] = {
     FLOW_PARAM_CHOICE("order", struct collect, order, "arrival",
                       "arrival|input",
                       "write messages as they arrive or in sequence order"),
-    FLOW_PARAM_CHOICE("mode", struct collect, mode, "items", "items|count",
-                      "write every item, or only the number of items"),
+    FLOW_PARAM_CHOICE("mode", struct collect, mode, "items", "items|count|sum",
+                      "write every item, only the number of items, or only "
+                      "the sum of the items (int64)"),
     FLOW_PARAM_INT("limit", struct collect, limit, "0", 0, INT64_C(1) << 62,
                    "take the first this many items (bytes of byte "
                    "messages), then give the input up, as head does: the "
@@ -691,7 +697,14 @@ collect_check(const flow_check_t *c, const void *state, char *why,
               size_t whylen)
 {
     const struct collect *s = state;
+    flow_type_t type = flow_check_type(c, "in");
 
+    if (s->mode == COLLECT_SUM && type != FLOW_ANY && type != FLOW_INT64) {
+        snprintf(why, whylen,
+                 "mode = sum adds int64 items, but its input is sent %s",
+                 flow_type_name(type));
+        return FLOW_EPARAM;
+    }
     if (s->output[0] == '\0') {
         snprintf(why, whylen,
                  "empty path in 'output' (give a file, or - for standard "
@@ -779,6 +792,30 @@ collect_write(flow_node_t *node, struct collect *s, flow_msg_t **msg_p)
     return 0;
 }
 
+/* With mode = sum: add the items of `msg` (as many as the limit leaves). */
+static int
+add_up(flow_node_t *node, struct collect *s, flow_msg_t *msg)
+{
+    const int64_t *v = flow_msg_i64(msg); /* NULL when empty */
+    uint64_t first = s->items;
+    size_t n;
+
+    if (flow_msg_type(msg) != FLOW_INT64)
+        return flow_node_fail(node, "mode = sum adds int64 items: received %s",
+                              flow_type_name(flow_msg_type(msg)));
+    if (full(s))
+        return 0;
+    n = take(node, s, flow_msg_count(msg));
+    for (size_t i = 0; i < n; i++)
+        if (__builtin_add_overflow(s->sum, v[i], &s->sum))
+            return flow_node_fail(node,
+                                  "mode = sum: the sum leaves int64 at item "
+                                  "%llu (%lld)",
+                                  (unsigned long long)(first + i + 1),
+                                  (long long)v[i]);
+    return 0;
+}
+
 static int
 collect_process(flow_node_t *node, void *state, const char *port,
                 flow_msg_t **msg_p)
@@ -786,6 +823,8 @@ collect_process(flow_node_t *node, void *state, const char *port,
     struct collect *s = state;
 
     (void)port;
+    if (s->mode == COLLECT_SUM)
+        return add_up(node, s, *msg_p);
     /* Counting is a few instructions: not behind the writer's frame. */
     if (s->mode == COLLECT_COUNT) {
         if (s->limit > 0)
@@ -835,10 +874,12 @@ collect_finish(flow_node_t *node, void *state)
                           (unsigned long long)missing,
                           (unsigned long long)first);
     }
-    if (s->mode == COLLECT_COUNT) {
+    if (s->mode == COLLECT_COUNT || s->mode == COLLECT_SUM) {
         char line[32];
-        int len =
-            snprintf(line, sizeof(line), "%llu", (unsigned long long)s->items);
+        int len = s->mode == COLLECT_SUM
+                      ? snprintf(line, sizeof(line), "%lld", (long long)s->sum)
+                      : snprintf(line, sizeof(line), "%llu",
+                                 (unsigned long long)s->items);
         line[len++] = s->end; /* as every number: newline or NUL */
         rc = put(node, s, line, (size_t)len);
         if (rc < 0)

@@ -514,6 +514,26 @@ flow_check_channels(const flow_check_t *c, const char *port)
     return 0;
 }
 
+flow_type_t
+flow_check_type(const flow_check_t *c, const char *port)
+{
+    const flow_gnode_t *n = c->n;
+
+    if (c->h)
+        return flow__harness_type((struct flow_harness *)c->h, port);
+    for (size_t i = 0; i < n->nports; i++) {
+        const flow_glink_t *l;
+        flow_type_t t;
+        if (strcmp(n->desc->ports[i].name, port) || n->port_link[i] < 0)
+            continue;
+        l = &c->g->links[n->port_link[i]];
+        /* After check_types: the two ends agree where both are set. */
+        t = end_type(c->g, l, n->port_side[i]);
+        return t != FLOW_ANY ? t : end_type(c->g, l, 1 - n->port_side[i]);
+    }
+    return FLOW_ANY;
+}
+
 /* The node's own check of its parameters, if its type has one. */
 static int
 check_callback(const flow_graph_t *g, const flow_gnode_t *n, flow_diag_t *diag)

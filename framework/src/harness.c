@@ -713,6 +713,14 @@ flow__harness_channels(struct flow_harness *h, const char *port)
     return p ? p->nch : 0;
 }
 
+flow_type_t
+flow__harness_type(struct flow_harness *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    return p && !carries_any(p) ? p->decl->type : FLOW_ANY;
+}
+
 unsigned
 flow__harness_channel(const struct flow_harness *h)
 {

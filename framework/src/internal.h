@@ -547,6 +547,10 @@ unsigned flow__harness_channels(struct flow_harness *h, const char *port);
 unsigned flow__harness_channel(const struct flow_harness *h);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);
 
+/* As flow_check_type: the declared type of `port`, FLOW_ANY for one of
+ * FLOW_ANY or FLOW_SAME (a harness has no links to follow). */
+flow_type_t flow__harness_type(struct flow_harness *h, const char *port);
+
 /*
  * As flow_node_send (`any`) or flow_node_send_to (`channel`): takes
  * `*msg_p` (transfer full) into the port's output queue.

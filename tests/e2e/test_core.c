@@ -747,6 +747,50 @@ test_core_fan_in(void **unused)
     tu_result_release(&r);
 }
 
+/*
+ * sum(pool.map(f, xs)): 3 range instances, their numbers dealt by demand
+ * to 2 jitter workers, added up by collect mode=sum; the sum made here
+ * over the same numbers. Words into mode=sum are refused by --check
+ * (status 2, the file and the collect's line), through a tee.
+ */
+static void
+test_core_collect_sum(void **unused)
+{
+    const int64_t start = -1000003, count = 250007;
+    char text[512];
+    int64_t want = 0;
+    tu_result_t r;
+
+    (void)unused;
+    for (int64_t i = 0; i < count; i++)
+        want += start + i;
+    snprintf(text, sizeof(text),
+             "[src]\ntype = range\ninstances = 3\nstart = %lld\n"
+             "count = %lld\n"
+             "[work]\ntype = jitter\ninstances = 2\nmax_us = 0\n"
+             "[out]\ntype = collect\nmode = sum\n"
+             "[links]\npush = src.out -> work.in batch=100 balance=demand\n"
+             "push = work.out -> out.in\n",
+             (long long)start, (long long)count);
+    assert_int_equal(tu_run_graph(&r, 60, text, NULL), 0);
+    assert_int_equal(strtoll(r.out, NULL, 10), want);
+    tu_result_release(&r);
+
+    assert_int_equal(tu_run_graph(&r, 30,
+                                  "[w]\ntype = words\ncount = 10\n"
+                                  "[t]\ntype = tee\n"
+                                  "[n]\ntype = collect\nmode = count\n"
+                                  "[total]\ntype = collect\nmode = sum\n"
+                                  "[links]\npush = w.out -> t.in\n"
+                                  "push = t.a -> total.in\n"
+                                  "push = t.b -> n.in\n",
+                                  "--check", NULL),
+                     2);
+    tu_assert_contains(r.err, ":9: node 'total' of type 'collect': mode = sum "
+                              "adds int64 items, but its input is sent words");
+    tu_result_release(&r);
+}
+
 /* A node that fails at run time: exit status 1, one line naming node,
  * instance, pid and status, no process left, no run directory left. */
 static void
@@ -2045,6 +2089,7 @@ main(void)
         cmocka_unit_test(test_core_palindromes_search),
         cmocka_unit_test(test_core_pids),
         cmocka_unit_test(test_core_fan_in),
+        cmocka_unit_test(test_core_collect_sum),
         cmocka_unit_test(test_core_eos_matrix),
         cmocka_unit_test(test_core_balance_demand),
         cmocka_unit_test(test_core_balance_demand_given_up),

@@ -427,6 +427,143 @@ test_node_collect_counts_items(void **state)
     free(got);
 }
 
+/* The output file's whole content as a string (caller frees). */
+static char *
+slurp_string(const char *path)
+{
+    size_t len;
+    char *text = slurp(path, &len);
+
+    text = realloc(text, len + 1);
+    assert_non_null(text);
+    text[len] = '\0';
+    return text;
+}
+
+/*
+ * mode=sum: the sum of the int64 items of every message (signed, some
+ * messages empty), against the sum made here; with a limit, of the first
+ * items only; with end=nul, ended as every number.
+ */
+static void
+test_node_collect_sums_items(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "mode=sum" };
+    uint64_t rng = 42;
+    int64_t want = 0, first7 = 0, v[64];
+    size_t taken = 0;
+    char line[32];
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 2, &diag);
+    char *got;
+
+    assert_non_null(h);
+    for (int m = 0; m < 50; m++) {
+        size_t n = next_rand(&rng) % 65; /* 0..64 items */
+        for (size_t i = 0; i < n; i++) {
+            /* |v| < 2^40: 3,200 of them cannot leave int64. */
+            v[i] = (int64_t)(next_rand(&rng) % (UINT64_C(1) << 41)) -
+                   (INT64_C(1) << 40);
+            want += v[i];
+            if (taken++ < 7)
+                first7 += v[i];
+        }
+        assert_int_equal(flow_harness_push_i64s(h, "in", v, n, FLOW_SEQ_NONE),
+                         0);
+    }
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+    snprintf(line, sizeof(line), "%" PRId64 "\n", want);
+    got = slurp_string(f->out);
+    assert_string_equal(got, line);
+    free(got);
+
+    /* Over the largest sums: INT64_MAX - 1 + 1 - 1 + 1 stays in range. */
+    static const int64_t edge[] = { INT64_MAX - 1, 1, -1, 1 };
+    const char *nul[] = { f->param, "mode=sum", "end=nul" };
+    h = flow_harness_new(&flow_node_collect, nul, 3, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_i64s(h, "in", edge, 4, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+    size_t len;
+    got = slurp(f->out, &len);
+    assert_int_equal(len, 20);
+    assert_memory_equal(got, "9223372036854775807", 20); /* and its NUL */
+    free(got);
+
+    /* With a limit, the sum of the first items. */
+    const char *limit[] = { f->param, "mode=sum", "limit=7" };
+    rng = 42;
+    h = flow_harness_new(&flow_node_collect, limit, 3, &diag);
+    assert_non_null(h);
+    for (int m = 0; m < 50 && !flow_harness_done(h); m++) {
+        size_t n = next_rand(&rng) % 65;
+        for (size_t i = 0; i < n; i++)
+            v[i] = (int64_t)(next_rand(&rng) % (UINT64_C(1) << 41)) -
+                   (INT64_C(1) << 40);
+        assert_int_equal(flow_harness_push_i64s(h, "in", v, n, FLOW_SEQ_NONE),
+                         0);
+        assert_int_equal(flow_harness_run(h), 0);
+    }
+    assert_true(flow_harness_done(h));
+    flow_harness_destroy(&h);
+    snprintf(line, sizeof(line), "%" PRId64 "\n", first7);
+    got = slurp_string(f->out);
+    assert_string_equal(got, line);
+    free(got);
+}
+
+/* mode=sum fails the node, leaving no output, on a sum beyond int64 either
+ * way (not wrapped round) and on items of another type (a node of type
+ * any upstream: the graph check could not know). */
+static void
+test_node_collect_sum_refuses(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "mode=sum" };
+    static const int64_t up[] = { 5, INT64_MAX - 5, 1 },
+                         down[] = { INT64_MIN + 2, -1, -1, -1 };
+    const char *words[] = { "1", "2" };
+    static const struct {
+        const int64_t *v;
+        size_t n;
+        const char *why;
+    } bad[] = {
+        { up, 3, "mode = sum: the sum leaves int64 at item 3 (1)" },
+        { down, 4, "mode = sum: the sum leaves int64 at item 4 (-1)" },
+        { NULL, 0, "mode = sum adds int64 items: received words" },
+    };
+
+    for (size_t b = 0; b < sizeof(bad) / sizeof(*bad); b++) {
+        flow_diag_t diag;
+        flow_harness_t *h =
+            flow_harness_new(&flow_node_collect, params, 2, &diag);
+        int rc;
+        assert_non_null(h);
+        if (bad[b].v)
+            assert_int_equal(flow_harness_push_i64s(h, "in", bad[b].v, bad[b].n,
+                                                    FLOW_SEQ_NONE),
+                             0);
+        else
+            assert_int_equal(
+                flow_harness_push_words(h, "in", words, 2, FLOW_SEQ_NONE), 0);
+        assert_int_equal(flow_harness_close(h, "in"), 0);
+        free(run_capturing_stderr(h, f, &rc));
+        assert_true(rc < 0);
+        assert_non_null(flow_harness_error(h));
+        if (!strstr(flow_harness_error(h), bad[b].why))
+            fail_msg("case %zu: error '%s', expected '%s'", b,
+                     flow_harness_error(h), bad[b].why);
+        flow_harness_destroy(&h);
+        assert_int_equal(access(f->out, F_OK), -1);
+    }
+}
+
 /*
  * limit: the first items over message boundaries (bytes count one by one),
  * then the input given up: the node is done at once, and what is pushed
@@ -540,6 +677,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_node_collect_writes_signed_numbers,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_counts_items, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_sums_items, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_sum_refuses, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_limit, setup,
                                         teardown),

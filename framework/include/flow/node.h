@@ -233,6 +233,18 @@ FLOW_EXPORT unsigned flow_check_channels(const flow_check_t *c,
                                          const char *port);
 
 /*
+ * In check: the item type port `port` will carry. A port of a fixed type
+ * carries that type; a port of FLOW_ANY or FLOW_SAME carries what the
+ * graph links to it, as the graph's type check followed it (through tees,
+ * merges and other FLOW_SAME nodes). FLOW_ANY when that is open until the
+ * run (what is linked takes any type too), for an unknown port, and in a
+ * harness for a port of FLOW_ANY or FLOW_SAME. For a node that takes any
+ * type but needs one in some mode (collect's mode = sum: int64).
+ */
+FLOW_EXPORT flow_type_t flow_check_type(const flow_check_t *c,
+                                        const char *port);
+
+/*
  * In check: claim `path` (the value of parameter `param`) as a file this
  * node writes, so that the run is refused before it starts when another
  * node of the graph claimed the same file (one would replace the other) or
