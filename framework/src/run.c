@@ -347,11 +347,13 @@ reap_each(sup_t *s, double grace)
 }
 
 /*
- * Reap the instances that ended, but never the guard (see guard_ended):
- * look at the next child that ended without reaping it, and reap it only
- * if it is not the guard. Once the guard has ended (said once, as a
- * warning), its zombie would be the one shown: the instances are then
- * looked at one by one.
+ * Reap the instances that ended, but never the guard (see guard_ended) nor
+ * a child of the caller's (a program that calls flow_graph_run may have
+ * children of its own, whose exit status is its to wait for): look at the
+ * next child that ended without reaping it, and reap it only if it is an
+ * instance. Once the guard or a child not of the run has ended (the guard
+ * said once, as a warning), its zombie would be the one shown: the
+ * instances are then looked at one by one.
  */
 static void
 reap(sup_t *s, double grace)
@@ -368,6 +370,12 @@ reap(sup_t *s, double grace)
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
             si.si_pid == 0)
             return;
+        for (k = 0; k < s->nprocs && s->procs[k].pid != si.si_pid; k++)
+            ;
+        if (k == s->nprocs && si.si_pid != s->guard) {
+            reap_each(s, grace); /* not ours: left to the caller */
+            return;
+        }
         if (si.si_pid == s->guard && s->guard > 0) {
             if (!s->guard_ended && guard_ended(s->guard, false, &status)) {
                 char how[128], line[512];
@@ -389,9 +397,7 @@ reap(sup_t *s, double grace)
             ;
         if (pid != si.si_pid)
             return;
-        for (k = 0; k < s->nprocs && s->procs[k].pid != pid; k++)
-            ;
-        if (k < s->nprocs && !s->procs[k].exited) /* others: reaped, no more */
+        if (!s->procs[k].exited)
             reaped(s, k, status, &ru, grace);
     }
 }

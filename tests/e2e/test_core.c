@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "flow/flow.h"
 #include "testutil.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -2002,6 +2003,47 @@ cmp_str(const void *a, const void *b)
 }
 
 /*
+ * flow_graph_run in a program that has children of its own: the run reaps
+ * its instances and its guard, never a child of the caller's that ends
+ * meanwhile, whose exit status stays the caller's to wait for (it used to
+ * be reaped and dropped: the caller's waitpid failed with ECHILD).
+ */
+static void
+test_core_library_run_leaves_callers_children(void **unused)
+{
+    static const char ini[] = "[graph]\nname = callers_child\n"
+                              "[gen]\ntype = words\ncount = 20\n"
+                              "[j]\ntype = jitter\nmax_us = 20000\n"
+                              "[out]\ntype = collect\noutput = /dev/null\n"
+                              "[links]\npush = gen.out -> j.in\n"
+                              "push = j.out -> out.in\n";
+    flow_registry_t *reg = flow_registry_new();
+    flow_run_opts_t opts;
+    flow_diag_t diag;
+    flow_graph_t *g;
+    int status = 0, signo = 0;
+    pid_t mine;
+
+    (void)unused;
+    flow_registry_add_path(reg, tu_plugin_dir());
+    g = flow_graph_load_string(ini, strlen(ini), "callers_child.ini", reg, NULL,
+                               0, &diag);
+    assert_non_null(g);
+    mine = fork();
+    assert_true(mine >= 0);
+    if (mine == 0)
+        _exit(7); /* ends while the graph runs */
+    memset(&opts, 0, sizeof(opts));
+    opts.quiet = 1;
+    assert_int_equal(flow_graph_run(g, &opts, &signo), 0);
+    assert_int_equal(waitpid(mine, &status, 0), mine);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 7);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
+/*
  * merge: two word makers of different seeds (2 instances and 1) into one
  * collector. The oracle: the words of both seeds, as a sorted list, equal
  * to the sorted output. Then a tee and a merge in a diamond, the stream
@@ -2112,6 +2154,7 @@ main(void)
         cmocka_unit_test(test_core_collect_enospc_midrun),
         cmocka_unit_test(test_core_tee),
         cmocka_unit_test(test_core_merge),
+        cmocka_unit_test(test_core_library_run_leaves_callers_children),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
