@@ -123,8 +123,8 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
     long n = flow__graph_find_node(graph, node);
     static char addr[512], rdv_addr[600], announce[512];
     const char *shown = NULL; /* the address advertised for a wildcard */
-    struct sigaction sa, old_chld;
-    sigset_t stops;
+    struct sigaction sa, old_chld, old_stop[NSIG];
+    sigset_t stops, old_mask;
     int status = 0;
     pid_t pid;
 
@@ -209,6 +209,8 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
      * signal, an _exit) this process still tells the rendezvous which
      * instance failed and how. Signals are passed on to it.
      */
+    forward_sig = 0; /* those of an earlier call are not this one's */
+    forward_count = 0;
     instance_pid = pid;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_forward;
@@ -216,9 +218,11 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
     flow__stop_signals_add(&stops); /* not those inherited ignored */
     for (int sig = 1; sig < NSIG; sig++)
         if (sigismember(&stops, sig) == 1)
-            sigaction(sig, &sa, NULL);
-    sigprocmask(SIG_UNBLOCK, &stops, NULL); /* if the caller blocked them */
+            sigaction(sig, &sa, &old_stop[sig]);
+    /* If the caller blocked them: until the node has ended. */
+    sigprocmask(SIG_UNBLOCK, &stops, &old_mask);
     status = wait_instance(pid);
+    instance_pid = 0; /* reaped: its pid may be another process's now */
     sigaction(SIGCHLD, &old_chld, NULL);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     /* Not for 143 (stopped: by the rendezvous, or it was lost) unless a
@@ -251,14 +255,22 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
                         flow__proc_index(graph, (size_t)n, inst), how, linger);
     }
     if (code == FLOW__EXIT_REFUSED)
-        return 2; /* a usage error, said */
-    if (code == FLOW__EXIT_UNREACHED)
-        return 1;
-    if (forward_sig && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-        return 128 + forward_sig; /* stopped here, killed or not */
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return 128 + WTERMSIG(status);
+        code = 2; /* a usage error, said */
+    else if (code == FLOW__EXIT_UNREACHED)
+        code = 1;
+    else if (forward_sig && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        code = 128 + forward_sig; /* stopped here, killed or not */
+    else if (!WIFEXITED(status))
+        code = 128 + WTERMSIG(status);
+    /* The caller's signal actions and mask back, once the rendezvous is
+     * told. A signal that comes meanwhile waits, blocked, for the
+     * caller's action. */
+    sigprocmask(SIG_BLOCK, &stops, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&stops, sig) == 1)
+            sigaction(sig, &old_stop[sig], NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    return code;
 }
 
 /* Say which instances a rendezvous still waits for, `waited` seconds

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "flow/flow.h"
 #include "testutil.h"
 
 static void
@@ -300,6 +301,55 @@ test_tcp_instance_failure(void **unused)
 }
 
 /* Bad --instance arguments are usage errors. */
+/*
+ * flow_graph_run_instance in a program of its own: it passes the stop
+ * signals to its node while it runs, and gives the caller its signal
+ * actions and mask back when it returns. They were left as they were
+ * then: a handler that sends the signal to the node's pid, reaped by then
+ * (and maybe another process's now), so that SIGTERM no longer ended the
+ * caller, and the stop signals the caller blocked unblocked. Here the
+ * instance is refused (its graph differs from the rendezvous's), which
+ * ends the call at once after its node's fork.
+ */
+static void
+test_tcp_instance_call_restores_signals(void **unused)
+{
+    const char *g = tu_src("tests/fixtures/graphs/good_minimal.ini");
+    const char *sets[] = { "gen.count=11" }; /* not the rendezvous's */
+    struct sigaction dfl = { .sa_handler = SIG_DFL }, term, intr;
+    flow_registry_t *reg = flow_registry_new();
+    sigset_t block, old, now;
+    char addr[256];
+    flow_diag_t diag;
+    flow_graph_t *graph;
+    FILE *out;
+    pid_t rdv;
+
+    (void)unused;
+    flow_registry_add_path(reg, tu_plugin_dir());
+    graph = flow_graph_load(g, reg, sets, 1, &diag);
+    assert_non_null(graph);
+    rdv = start_rendezvous(g, addr, sizeof(addr), &out);
+    sigaction(SIGTERM, &dfl, NULL);
+    sigaction(SIGINT, &dfl, NULL);
+    sigemptyset(&block);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    assert_int_equal(
+        flow_graph_run_instance(graph, "gen", 0, addr, "127.0.0.1", &diag), 2);
+    sigaction(SIGTERM, NULL, &term);
+    sigaction(SIGINT, NULL, &intr);
+    sigprocmask(SIG_SETMASK, &old, &now);
+    kill(rdv, SIGKILL);
+    waitpid(rdv, NULL, 0);
+    fclose(out);
+    assert_true(term.sa_handler == SIG_DFL);
+    assert_true(intr.sa_handler == SIG_DFL);
+    assert_int_equal(sigismember(&now, SIGHUP), 1);
+    flow_graph_destroy(&graph);
+    flow_registry_destroy(&reg);
+}
+
 static void
 test_tcp_instance_usage(void **unused)
 {
@@ -584,6 +634,7 @@ main(void)
         cmocka_unit_test(test_tcp_instances_by_hand),
         cmocka_unit_test(test_tcp_instance_failure),
         cmocka_unit_test(test_tcp_instance_usage),
+        cmocka_unit_test(test_tcp_instance_call_restores_signals),
         cmocka_unit_test(test_tcp_bind_host_name),
         cmocka_unit_test(test_tcp_ipv6),
         cmocka_unit_test(test_tcp_ipv6_link_local),
