@@ -992,8 +992,11 @@ flow_harness_run_graph(const char *ini, const char *flowrun,
                  timeout_s < 0.001 ? 0.001 : timeout_s);
         argv[nargs + 2] = "--timeout";
         argv[nargs + 3] = limit;
-        kill_after = timeout_s + HARNESS_KILL_AFTER_S;
     }
+    /* With a --timeout of the caller's too: flowrun stops itself by one or
+     * the other, and is killed only if it has not ended by then. */
+    if (timeout_s > 0 && timeout_s <= 1e7)
+        kill_after = timeout_s + HARNESS_KILL_AFTER_S;
     if (pipe2(op, O_CLOEXEC)) {
         rc = -errno;
         goto out;

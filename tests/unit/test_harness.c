@@ -885,6 +885,21 @@ test_harness_run_graph_timeout(void **state)
         flow_harness_result_release(&res);
         assert_true(dir_empty(tmpl));
     }
+    /* A --timeout of the caller's longer than the limit here: flowrun is
+     * killed 10 s after the limit, not at it (it was SIGKILLed at 1 s,
+     * saying nothing and leaving its run directory behind); its own
+     * --timeout stops it first, and the limit here has passed: -1. */
+    {
+        const char *targs[] = { "--plugin-path", dir, "--timeout", "3", NULL };
+        snprintf(ini, sizeof(ini), hang, "");
+        assert_int_equal(flow_harness_run_graph(ini, NULL, targs, 1, &res), 0);
+        if (!strstr(res.err, "timed out after 3"))
+            print_message("status %d\n%s\n", res.status, res.err);
+        assert_non_null(strstr(res.err, "timed out after 3"));
+        assert_int_equal(res.status, -1);
+        flow_harness_result_release(&res);
+        assert_true(dir_empty(tmpl));
+    }
     assert_int_equal(rmdir(tmpl), 0);
     if (old)
         setenv("TMPDIR", old, 1);
