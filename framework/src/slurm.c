@@ -3,13 +3,17 @@
  * slurm.c: the Slurm launcher (`--launcher slurm`). The rendezvous runs in
  * this process; srun starts every instance as one task of one job step:
  *
- *   - without placement hints, one `srun --multi-prog` step whose task k
- *     runs instance k in graph order;
- *   - when nodes have the hints `cpus` or `slurm_constraint`, which srun
- *     --multi-prog cannot give to some tasks only, one heterogeneous step
- *     (srun OPTIONS : OPTIONS ...) with one component per distinct set of
- *     hints; each task finds its instance from its rank (`--slurm-task`,
- *     flow_graph_slurm_task).
+ *   - without placement hints, one step of N tasks, all running the same
+ *     command;
+ *   - when nodes have the hints `cpus` or `slurm_constraint`, which a step
+ *     gives every task alike, one heterogeneous step (srun OPTIONS :
+ *     OPTIONS ...) with one component per distinct set of hints.
+ *
+ * Each task finds its instance from its rank (`--slurm-task`,
+ * flow_graph_slurm_task): task k runs instance k in graph order, component
+ * by component. The command goes to srun as its own arguments, never
+ * through a file srun parses (a --multi-prog file: its quoting rules, its
+ * substitution of %t and %o, its limits on a line and on arguments).
  *
  * Either way srun is one child: --kill-on-bad-exit ends every component
  * when one task fails, and the rendezvous names the instance.
@@ -171,37 +175,16 @@ add_extra(args_t *a, char *extra)
         args_add(a, t);
 }
 
-/* Write the --multi-prog file: line k runs instance k in graph order. */
-static int
-write_multiprog(const flow_graph_t *g, const char *const *prefix,
-                const char *addr, char *path)
+/* The command of every task: `prefix`, then the options by which it finds
+ * its instance (--slurm-task) and the rendezvous at `addr`. */
+static void
+task_command(args_t *a, const char *const *prefix, const char *addr)
 {
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    size_t k = 0;
-
-    if (!f) {
-        int err = -errno;
-        if (fd >= 0) {
-            close(fd);
-            unlink(path);
-        }
-        return err;
-    }
-    for (size_t n = 0; n < g->nnodes; n++)
-        for (unsigned i = 0; i < g->nodes[n].instances; i++, k++) {
-            fprintf(f, "%zu", k);
-            for (const char *const *a = prefix; *a; a++)
-                fprintf(f, " '%s'", *a);
-            fprintf(f, " --instance '%s:%u' --rendezvous '%s'\n",
-                    g->nodes[n].name, i, addr);
-        }
-    if (fclose(f)) {
-        int err = -errno;
-        unlink(path);
-        return err;
-    }
-    return 0;
+    for (const char *const *p = prefix; *p; p++)
+        args_add(a, *p);
+    args_add(a, "--slurm-task");
+    args_add(a, "--rendezvous");
+    args_add(a, addr);
 }
 
 /*
@@ -229,11 +212,7 @@ het_step_args(const flow_graph_t *g, args_t *a, const char *extra,
             args_opt_u(a, "--cpus-per-task", n->cpus);
         if (n->slurm_constraint)
             args_opt(a, "--constraint", n->slurm_constraint);
-        for (const char *const *p = prefix; *p; p++)
-            args_add(a, *p);
-        args_add(a, "--slurm-task");
-        args_add(a, "--rendezvous");
-        args_add(a, addr);
+        task_command(a, prefix, addr);
     }
     free(lead);
 }
@@ -243,9 +222,9 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
                      const char *const *argv_prefix, int *signo_out)
 {
     flow_rdv_t *rdv = NULL;
-    char addr[256], conf[] = "/tmp/flow-srun-XXXXXX";
+    char addr[256];
     const char *extra = getenv("FLOW_SRUN_ARGS");
-    bool het = has_hints(graph), have_conf = false;
+    bool het = has_hints(graph);
     args_t a = { 0 };
     const char **prefix = NULL; /* argv_prefix after "env VAR=N", or NULL */
     struct sigaction old_chld;
@@ -279,17 +258,12 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
         args_add(&a, "--wait=10");
         het_step_args(graph, &a, extra, prefix ? prefix : argv_prefix, addr);
     } else {
-        if ((rc = write_multiprog(graph, prefix ? prefix : argv_prefix, addr,
-                                  conf)))
-            goto out;
-        have_conf = true;
         args_add(&a, "--kill-on-bad-exit=1");
         args_add(&a, "--wait=10");
         args_opt_u(&a, "--ntasks", flow_graph_process_count(graph));
         if (extra)
             add_extra(&a, args_own(&a, flow__xstrdup(extra)));
-        args_add(&a, "--multi-prog");
-        args_add(&a, conf);
+        task_command(&a, prefix ? prefix : argv_prefix, addr);
     }
     fflush(NULL);
     flow__child_signal_default(&old_chld); /* to wait for srun */
@@ -322,8 +296,6 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
 out:
     flow__rdv_destroy(&rdv);
     zmq_ctx_term(ctx);
-    if (have_conf)
-        unlink(conf);
     args_release(&a);
     free(prefix);
     return rc;

@@ -1642,6 +1642,23 @@ part_slurm() {
     fi
     slurm_run slurm-palin "slurm: palindromes workers=3" palin \
         "$PALIN" "${PALIN_ARGS[@]}" --launcher slurm
+    # Arguments that a --multi-prog file would parse: a quote, spaces, a
+    # backslash, %t and %o (srun puts a task's rank there) in the graph's
+    # path and in a --set value, which every task must see as given (an
+    # instance whose graph differs is refused).
+    local odd="$W/it's a \\ %t %o dir"
+    mkdir -p "$odd" && cp "$PALIN" "$odd/palin.ini"
+    run slurm-oddpath 120 "$FLOWRUN" "$odd/palin.ini" "${PALIN_ARGS[@]}" \
+        --set "out.output=$odd/o'ut \\ %t.txt" --launcher slurm
+    rc=$?
+    if [ $rc = 0 ] && [ ! -s "$W/slurm-oddpath.out" ] &&
+        cmp -s "$odd/o'ut \\ %t.txt" "$W/ipc-palin.out"; then
+        pass "slurm: a graph path and a --set value with ', spaces, \\, %t and %o: the output file equals the ipc run's"
+    else
+        fail "slurm: a graph path and a --set value with ', spaces, \\, %t and %o: exit $rc"
+        ls -la "$odd"
+        show "$W/slurm-oddpath.err"
+    fi
     # The rendezvous on IPv6 loopback: the tasks reach it, and each other,
     # over IPv6 (where this host has ::1).
     if ip -6 addr show dev lo 2>/dev/null | grep -q "inet6 ::1/"; then

@@ -118,7 +118,7 @@ help(FILE *out)
           "  --slurm-task --rendezvous tcp://HOST:PORT\n"
           "                         run the instance of Slurm task\n"
           "                         $SLURM_PROCID (what --launcher slurm\n"
-          "                         starts when nodes have placement hints)\n"
+          "                         starts)\n"
           "  --liveness SECONDS     with --rendezvous-only or --launcher\n"
           "                         slurm: an instance, or the rendezvous,\n"
           "                         silent this long is lost and the run\n"

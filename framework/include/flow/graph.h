@@ -242,16 +242,16 @@ FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
  * (NULL: this host's address) and start every instance with srun, each as
  * the command `argv_prefix` (NULL-terminated: flowrun, the graph file and
  * its --set options; borrowed) followed by the options that pick its
- * instance and "--rendezvous ADDR". Without placement hints that is one
- * `srun --kill-on-bad-exit=1 --multi-prog` step, task k running instance k
- * in graph order with "--instance NODE:I". When nodes have the hints `cpus`
- * or `slurm_constraint`, it is one heterogeneous step, one component per
- * distinct set of hints (--cpus-per-task, --constraint), whose tasks run
- * "--slurm-task" (see flow_graph_slurm_task). Extra srun options (for every
- * component) come from the environment variable FLOW_SRUN_ARGS. When a
- * node has `instances = auto`, every task's command starts with
- * "/usr/bin/env FLOW_AUTO_INSTANCES=N", N the count auto stood for here, so
- * that every task loads the same graph. Returns as
+ * instance and "--rendezvous ADDR": "--slurm-task", by which task k runs
+ * instance k (see flow_graph_slurm_task). Without placement hints that is
+ * one `srun --kill-on-bad-exit=1` step of every task. When nodes have the
+ * hints `cpus` or `slurm_constraint`, it is one heterogeneous step, one
+ * component per distinct set of hints (--cpus-per-task, --constraint). The
+ * command goes to srun as its arguments, never through a file srun parses.
+ * Extra srun options (for every component) come from the environment
+ * variable FLOW_SRUN_ARGS. When a node has `instances = auto`, every task's
+ * command starts with "/usr/bin/env FLOW_AUTO_INSTANCES=N", N the count
+ * auto stood for here, so that every task loads the same graph. Returns as
  * flow_graph_run (the stop signal's number in `*signo_out` if not NULL).
  */
 FLOW_EXPORT int flow_graph_run_slurm(flow_graph_t *graph,
