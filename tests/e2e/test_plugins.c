@@ -233,6 +233,30 @@ test_plugins_good_plugin_path(void **unused)
     assert_string_equal(r.err, "flowrun: error: --plugin-path '/dev/null': "
                                "not a directory\n");
     tu_result_release(&r);
+
+    /* Up to 64 of them (a Slurm run passes every one on to its tasks; a
+     * 65th was dropped there without a word): the fixture still found at
+     * the last place; one more is a usage error. */
+    const char *args[2 * 65 + 4];
+    for (int n = 64; n <= 65; n++) {
+        size_t k = 0;
+        for (int i = 0; i < n; i++) {
+            args[k++] = "--plugin-path";
+            args[k++] = i == n - 1 ? fixture_dir : "/tmp";
+        }
+        args[k++] = "--describe";
+        args[k++] = "fixture_ok";
+        args[k] = NULL;
+        if (n == 64) {
+            assert_int_equal(tu_run(&r, 30, args), 0);
+            tu_assert_contains(r.out, "fixture_ok: Test fixture");
+        } else {
+            assert_int_equal(tu_run(&r, 30, args), 2);
+            assert_string_equal(r.err, "flowrun: error: too many "
+                                       "--plugin-path (at most 64)\n");
+        }
+        tu_result_release(&r);
+    }
 }
 
 /* The good fixture: described and run from FLOW_PLUGIN_PATH, also as a

@@ -22,6 +22,9 @@
 
 #define MAX_SETS 256
 
+/* Most --plugin-path options (all passed on to the tasks of a Slurm run). */
+#define MAX_PATHS 64
+
 /*
  * Standard descriptors closed by whoever started flowrun (`>&-`) would be
  * the first ones the run opens, and a node writing "standard output" would
@@ -405,7 +408,7 @@ main(int argc, char **argv)
     const char *sets[MAX_SETS];
     size_t nsets = 0;
     const char *describe = NULL;
-    const char *instance = NULL, *rendezvous = NULL, *paths[64];
+    const char *instance = NULL, *rendezvous = NULL, *paths[MAX_PATHS];
     size_t npaths = 0;
     bool rdv_only = false, slurm = false, slurm_task = false;
     bool check = false, list = false, dot = false;
@@ -476,9 +479,16 @@ main(int argc, char **argv)
                         optarg, why);
                 early = 2;
             }
+            if (npaths == MAX_PATHS) {
+                fprintf(stderr,
+                        "flowrun: error: too many --plugin-path "
+                        "(at most %d)\n",
+                        MAX_PATHS);
+                early = 2;
+                break;
+            }
             flow_registry_add_path(reg, optarg);
-            if (npaths < 64)
-                paths[npaths++] = optarg;
+            paths[npaths++] = optarg;
             break;
         }
         case O_TRANSPORT:
@@ -816,7 +826,7 @@ main(int argc, char **argv)
         rc = flow_graph_serve(g, ro.bind ? ro.bind : "*", stdout, &ro, &signo);
     } else if (slurm) {
         char exe[PATH_MAX], graph[PATH_MAX];
-        const char *prefix[2 * MAX_SETS + 2 * 64 + 6];
+        const char *prefix[2 * MAX_SETS + 2 * MAX_PATHS + 6];
         size_t np = 0;
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n <= 0 || !realpath(argv[optind], graph)) {
