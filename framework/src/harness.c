@@ -1041,7 +1041,12 @@ flow_harness_run_graph(const char *ini, const char *flowrun,
             kill(pid, SIGKILL);
             timed_out = true;
         }
-        ms = timed_out ? 2000 : timeout_s > 0 ? (int)(left * 1000) + 1 : -1;
+        /* At most a day a wait: a limit of weeks does not fit an int of
+         * milliseconds. */
+        ms = timed_out        ? 2000
+             : timeout_s <= 0 ? -1
+             : left > 86400   ? 86400000
+                              : (int)(left * 1000) + 1;
         rc = poll(pfd, 2, ms);
         if (rc < 0 && errno != EINTR)
             break;
