@@ -751,8 +751,9 @@ test_core_fan_in(void **unused)
 /*
  * sum(pool.map(f, xs)): 3 range instances, their numbers dealt by demand
  * to 2 jitter workers, added up by collect mode=sum; the sum made here
- * over the same numbers. Words into mode=sum are refused by --check
- * (status 2, the file and the collect's line), through a tee.
+ * over the same numbers. The same over the lines of a file, read by ints.
+ * Words into mode=sum are refused by --check (status 2, the file and the
+ * collect's line), through a tee.
  */
 static void
 test_core_collect_sum(void **unused)
@@ -776,6 +777,45 @@ test_core_collect_sum(void **unused)
     assert_int_equal(tu_run_graph(&r, 60, text, NULL), 0);
     assert_int_equal(strtoll(r.out, NULL, 10), want);
     tu_result_release(&r);
+
+    /* sum(map(int, lines)): the numbers of a file (some lines ended by
+     * CRLF, some blank), read by 2 ints instances; and a line that is no
+     * number fails the run, naming the node and the word. */
+    uint64_t x = 1;
+    size_t cap = 32 * 100003, len = 0;
+    char *lines = malloc(cap), *path, graph[1024];
+    assert_non_null(lines);
+    want = 0;
+    for (int i = 0; i < 100003; i++) {
+        int64_t v;
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        v = (int64_t)(x >> 20) - (INT64_C(1) << 43);
+        want += v;
+        len += (size_t)snprintf(lines + len, cap - len, "%lld%s", (long long)v,
+                                i % 7 ? "\n" : "\r\n\n");
+    }
+    path = tu_temp_file(lines);
+    snprintf(graph, sizeof(graph),
+             "[src]\ntype = lines\npath = %s\n"
+             "[num]\ntype = ints\ninstances = 2\n"
+             "[out]\ntype = collect\nmode = sum\n"
+             "[links]\npush = src.out -> num.in balance=demand\n"
+             "push = num.out -> out.in\n",
+             path);
+    assert_int_equal(tu_run_graph(&r, 60, graph, NULL), 0);
+    assert_int_equal(strtoll(r.out, NULL, 10), want);
+    tu_result_release(&r);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("12\nseven\n", f);
+    fclose(f);
+    assert_int_equal(tu_run_graph(&r, 60, graph, NULL), 1);
+    tu_assert_contains(r.err, "'seven' is not an integer");
+    tu_assert_contains(r.err, "flowrun: error: node 'num' instance ");
+    tu_result_release(&r);
+    unlink(path);
+    free(path);
+    free(lines);
 
     assert_int_equal(tu_run_graph(&r, 30,
                                   "[w]\ntype = words\ncount = 10\n"
