@@ -2153,9 +2153,11 @@ sieve_graph(const char *output)
  * coordinator and its segments, busy sieving 10^13, which look at
  * flow_node_stopping between blocks. SIGTERM ends the run within a second
  * (it used to take the 5-s drain limit and a hard stop): exit 143, no
- * failure reported, nothing left behind. The bound on the time is 4 s,
- * below the drain limit: at a load average of 15 under AddressSanitizer a
- * stop took over 1 s (the hard stop is also told by its "still running").
+ * failure reported, nothing left behind. What tells the graceful stop from
+ * the hard one is the latter's "still running" line, at the 5-s drain
+ * limit; the time is bounded by that limit only: at a load average of 15
+ * under AddressSanitizer a graceful stop took over 1 s, and a CI run with
+ * other test suites on its 2 CPUs saw one over 4 s (no "still running").
  */
 static void
 test_faults_sieve_stops_gracefully(void **unused)
@@ -2171,9 +2173,9 @@ test_faults_sieve_stops_gracefully(void **unused)
     status = stop_running(path, pid, 5, SIGTERM, &t);
     e = slurp(err);
     assert_exited(status, t, e, 143);
-    assert_true(t < 4.0);
     assert_null(strstr(e, "failed"));
     assert_null(strstr(e, "still running"));
+    assert_true(t < 5.0);
     run_cleanup(path, out, err);
     free(e);
     unlink(path);
