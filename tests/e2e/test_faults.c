@@ -1478,12 +1478,33 @@ assert_stop_counts_of(const char *path, pid_t pid, int nprocs, int sig,
 }
 
 static void
-assert_stop_counts(const char *path, pid_t pid, int nprocs, int sig,
-                   long long batch, double max_s, const char *out,
-                   const char *err)
+assert_stop_counts(const char *path, int nprocs, int sig, long long batch,
+                   double max_s, char out[128], char err[128])
 {
-    assert_stop_counts_of(path, pid, nprocs, sig, batch, max_s, out, err, NULL,
-                          NULL);
+    char *json = tu_temp_file("");
+
+    /* The stop comes 0.3 s after the processes appear: on a loaded
+     * machine (CI's, a load average of 12), before the source had sent a
+     * thing, and the count was 0 ("count > 0" failed). Nothing was in
+     * flight then: the statistics must say the source sent nothing, and
+     * the stop is tried again (up to 3 times); a count of 0 after the
+     * source sent fails. The fixture plugins through the environment: the
+     * one option spawn_files_with passes is --stats-json. */
+    snprintf(out, 128, "%s/out", run_tmp);
+    snprintf(err, 128, "%s/err", run_tmp);
+    assert_int_equal(setenv("FLOW_PLUGIN_PATH", FLOW_FIXTURE_PLUGIN_DIR, 1), 0);
+    for (int try = 0;; try++) {
+        /* no statistics of the run before read as this one's */
+        assert_int_equal(truncate(json, 0), 0);
+        if (assert_stop_counts_of(
+                path, spawn_files_with(path, out, err, "--stats-json", json),
+                nprocs, sig, batch, max_s, out, err, json, "src"))
+            break;
+        assert_true(try < 2);
+    }
+    unsetenv("FLOW_PLUGIN_PATH");
+    unlink(json);
+    free(json);
 }
 
 /*
@@ -1504,30 +1525,11 @@ test_faults_signal_drains(void **unused)
                               "[out]\ntype = collect\nmode = count\n"
                               "[links]\npush = src.out -> mid.in batch=1000\n"
                               "push = mid.out -> out.in\n");
-    char out[128], err[128], *json = tu_temp_file("");
+    char out[128], err[128];
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    /* The stop comes 0.3 s after the processes appear: on a loaded
-     * machine (CI's, a load average of 12), before the source had sent a
-     * thing, and the count was 0 ("count > 0" failed). Nothing was in
-     * flight then: the statistics must say the source sent nothing, and
-     * the stop is tried again (up to 3 times); a count of 0 after the
-     * source sent fails. */
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        for (int try = 0;; try++) {
-            /* no statistics of the run before read as this one's */
-            assert_int_equal(truncate(json, 0), 0);
-            if (assert_stop_counts_of(
-                    path,
-                    spawn_files_with(path, out, err, "--stats-json", json), 4,
-                    sigs[i], 1000, 10, out, err, json, "src"))
-                break;
-            assert_true(try < 2);
-        }
-    unlink(json);
-    free(json);
+        assert_stop_counts(path, 4, sigs[i], 1000, 10, out, err);
     unlink(path);
     free(path);
 }
@@ -1560,8 +1562,7 @@ test_faults_signal_spares_workers(void **unused)
 
     (void)unused;
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        assert_stop_counts(path, spawn_run(path, out, err), 5, sigs[i], 100, 10,
-                           out, err);
+        assert_stop_counts(path, 5, sigs[i], 100, 10, out, err);
     unlink(path);
     free(path);
 }
@@ -1965,8 +1966,7 @@ test_faults_signal_demand(void **unused)
 
     (void)unused;
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        assert_stop_counts(path, spawn_run(path, out, err), 5, sigs[i], 10, 10,
-                           out, err);
+        assert_stop_counts(path, 5, sigs[i], 10, 10, out, err);
     unlink(path);
     free(path);
 
@@ -2357,8 +2357,7 @@ test_faults_stop_pair_server_serves(void **unused)
     char out[128], err[128];
 
     (void)unused;
-    assert_stop_counts(path, spawn_run(path, out, err), 5, SIGINT, 100, 5, out,
-                       err);
+    assert_stop_counts(path, 5, SIGINT, 100, 5, out, err);
     unlink(path);
     free(path);
 }
@@ -3004,8 +3003,7 @@ test_faults_blocked_mask(void **unused)
     sigaddset(&spawn_block, SIGTERM);
     sigaddset(&spawn_block, SIGUSR1);
     sigaddset(&spawn_block, SIGPIPE);
-    assert_stop_counts(path, spawn_run(path, out, err), 4, SIGTERM, 1000, 3,
-                       out, err);
+    assert_stop_counts(path, 4, SIGTERM, 1000, 3, out, err);
     status = run_reader_gone(list, NULL, &e);
     sigemptyset(&spawn_block);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 141)
