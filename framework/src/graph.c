@@ -380,9 +380,10 @@ flow__now_s(void)
 }
 
 size_t
-flow__node_fd_need(const flow_graph_t *g, size_t n, size_t *nsock)
+flow__node_fd_need(const flow_graph_t *g, size_t n, bool tcp, size_t *nsock)
 {
-    size_t ns = 8, nfd = 64; /* the rendezvous, monitors; the node's own */
+    size_t mon = tcp ? 2 : 0; /* per bound socket: its monitor's two */
+    size_t ns = 8, nfd = 64;  /* the rendezvous, monitors; the node's own */
 
     for (size_t i = 0; i < g->nlinks; i++) {
         const flow_glink_t *l = &g->links[i];
@@ -394,13 +395,13 @@ flow__node_fd_need(const flow_graph_t *g, size_t n, size_t *nsock)
                 size_t ch =
                     flow__pair_channels(g->nodes[l->node[0]].instances,
                                         g->nodes[l->node[1]].instances, side);
-                ns += ch;
+                ns += (side == 0 ? 1 + mon : 1) * ch;
                 /* mailbox and connection, and a listener where it binds
                  * (the link's first side) */
-                nfd += (side == 0 ? 3 : 2) * ch;
+                nfd += (side == 0 ? 3 + mon : 2) * ch;
             } else if (side == 1) { /* an input */
-                ns += 1;
-                nfd += 2 + (size_t)peers; /* mailbox, listener, peers */
+                ns += 1 + mon;
+                nfd += 2 + mon + (size_t)peers; /* mailbox, listener, peers */
             } else {
                 ns += peers;
                 nfd += 2 * (size_t)peers; /* mailbox, connection */

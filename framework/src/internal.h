@@ -455,8 +455,11 @@ unsigned flow__pair_channels(unsigned a, unsigned b, int side);
  * `*nsock` its ZeroMQ sockets (with the rendezvous's and the monitors'),
  * and returns about how many descriptors they take (a mailbox each, a
  * listener per bound socket, a connection per peer, and the node's own).
+ * Over TCP (`tcp`), each bound socket has a monitor of its connections too
+ * (two sockets, a mailbox each).
  */
-size_t flow__node_fd_need(const flow_graph_t *g, size_t n, size_t *nsock);
+size_t flow__node_fd_need(const flow_graph_t *g, size_t n, bool tcp,
+                          size_t *nsock);
 unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
                          unsigned ch);
 
@@ -630,7 +633,7 @@ int flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc);
 /* Whether every instance of `g` can have the descriptors it needs
  * (flow__node_fd_need) under the hard RLIMIT_NOFILE, which it cannot
  * raise: 0, or FLOW_EUSAGE having named the node on stderr. */
-int flow__instances_fd_check(const flow_graph_t *g);
+int flow__instances_fd_check(const flow_graph_t *g, bool tcp);
 
 /* ---- The run directory (rundir.c) ---------------------------------------- */
 

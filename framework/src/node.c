@@ -486,11 +486,16 @@ flow__node_release(flow_node_t *node)
 {
     for (size_t i = 0; i < node->nports; i++) {
         rport_t *p = &node->ports[i];
+        if (p->drop.mon)
+            flow__node_unwatch(p->pull, &p->drop);
         if (p->pull)
             zmq_close(p->pull);
-        for (unsigned c = 0; c < p->nch; c++)
+        for (unsigned c = 0; c < p->nch; c++) {
+            if (p->ch[c].drop.mon)
+                flow__node_unwatch(p->ch[c].sock, &p->ch[c].drop);
             if (p->ch[c].sock)
                 zmq_close(p->ch[c].sock);
+        }
         free(p->ch);
         free(p->rcvd);
         free(p->eos);

@@ -62,16 +62,34 @@ typedef struct ep_rec {
     char ep[160];
 } ep_rec_t;
 
+/* Over TCP, the monitor of a bound socket's connections: a ZMTP peer's
+ * connection lost mid-run takes what was in flight with it, perhaps an end
+ * marker or credits that nothing sends again (flow__node_check_drops). */
+typedef struct drop_watch {
+    void *mon;      /* the PAIR socket its events come on; NULL: none */
+    bool hs_failed; /* the last event was a failed handshake: the
+                       disconnection that follows is of a connection that
+                       never carried data (not a peer of the run's) */
+    double lost_at; /* when a connection was lost, 0: none */
+    char addr[96];  /* the endpoint it was lost on */
+} drop_watch_t;
+
+/* How long a lost data connection may stay unexplained: a peer killed or
+ * stopped drops its connections too, and the rendezvous then stops the run
+ * (it names a lost instance after 1 s), which says what happened. */
+#define DROP_GRACE_S 3.0
+
 typedef struct chan {
     void *sock;
-    unsigned peer;   /* peer instance */
-    uint64_t sent;   /* data frames sent on this channel */
-    uint64_t rcvd;   /* pair: data frames received */
-    bool out_closed; /* our end marker was sent */
-    bool eos;        /* pair: the peer's end marker arrived */
-    uint64_t taken;  /* demand output: data frames the consumer said it
-                        took (its last credit frame's total); it may be
-                        sent sent - taken < hwm */
+    drop_watch_t drop; /* pair, bound side over TCP */
+    unsigned peer;     /* peer instance */
+    uint64_t sent;     /* data frames sent on this channel */
+    uint64_t rcvd;     /* pair: data frames received */
+    bool out_closed;   /* our end marker was sent */
+    bool eos;          /* pair: the peer's end marker arrived */
+    uint64_t taken;    /* demand output: data frames the consumer said it
+                          took (its last credit frame's total); it may be
+                          sent sent - taken < hwm */
 } chan_t;
 
 /* What a demand input tells one producer: the data frames it took from
@@ -97,6 +115,7 @@ typedef struct rport {
     unsigned nch;
     chan_t *ch;
     void *pull;         /* input: the bound PULL socket */
+    drop_watch_t drop;  /* input over TCP: pull's connections */
     uint64_t *rcvd;     /* input: data frames per producer */
     unsigned char *eos; /* input: end marker seen, per producer */
     unsigned nopen;     /* input or pair: producers or channels not ended */
@@ -149,6 +168,7 @@ struct flow_node {
     void *watch_sock; /* the watcher's DEALER, connected before the start */
     pthread_t watcher;
     bool watching;
+    bool watch_drops; /* some bound socket has a drop_watch_t monitor */
     size_t ntable, tcap;
     rport_t **item_port;
     unsigned *item_ch;
@@ -252,6 +272,19 @@ int flow__node_wire_bind(flow_node_t *node, const char *run_dir);
 /* Connect the connecting sockets; every bound endpoint exists by now.
  * 0, or the node failed. */
 int flow__node_wire_connect(flow_node_t *node, const char *run_dir);
+
+/*
+ * Over TCP, after a wait that timed out: whether a bound socket lost the
+ * connection of a peer (after its handshake) while the stream from it was
+ * not over, DROP_GRACE_S ago and the run not stopped since. Its socket
+ * reconnects, but what was in flight is gone, maybe the end marker or the
+ * credits that would let the run go on: 0, or fails the node naming the
+ * link, rather than wait for ever.
+ */
+int flow__node_check_drops(flow_node_t *node);
+
+/* Stop watching `sock`'s connections and close the monitor of `w`. */
+void flow__node_unwatch(void *sock, drop_watch_t *w);
 
 /* ---- node_send.c ---- */
 

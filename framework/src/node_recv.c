@@ -116,6 +116,11 @@ recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
             return FLOW_EINTR;
         if (e == EAGAIN && (flags & ZMQ_DONTWAIT))
             return GOT_NOTHING;
+        if (e == EAGAIN && node->watch_drops) {
+            int rc = flow__node_check_drops(node);
+            if (rc < 0)
+                return rc;
+        }
     }
     if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) || !more ||
         (size_t)got > sizeof(p->route))
@@ -234,6 +239,11 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             flow_msg_destroy(msg_p);
             return GOT_NOTHING;
         }
+        if (e == EAGAIN && node->watch_drops &&
+            (rc = flow__node_check_drops(node)) < 0) {
+            flow_msg_destroy(msg_p);
+            return rc;
+        }
     }
     /* zmq_msg_recv returns at most INT_MAX: ask the size of a larger one. */
     rc = flow__msg_from_slot(msg_p,
@@ -319,6 +329,11 @@ flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
     if (prc < 0 && zmq_errno() != EINTR)
         return flow_node_fail(node, "poll failed: %s",
                               zmq_strerror(zmq_errno()));
+    if (prc == 0 && node->watch_drops) {
+        int rc = flow__node_check_drops(node);
+        if (rc < 0)
+            return rc;
+    }
     return prc > 0 ? prc : 0;
 }
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <zmq.h>
 
@@ -123,8 +124,8 @@ find_endpoint(flow_node_t *node, const char *run_dir, size_t link, long a,
 int
 flow__node_sockets_budget(flow_node_t *node)
 {
-    size_t nsock,
-        nfd = flow__node_fd_need(node->g, node->gn - node->g->nodes, &nsock);
+    size_t nsock, nfd = flow__node_fd_need(node->g, node->gn - node->g->nodes,
+                                           flow__net.tcp, &nsock);
     struct rlimit rl;
 
     if (nsock > 1000 &&
@@ -147,6 +148,100 @@ flow__node_sockets_budget(flow_node_t *node)
                           (unsigned long long)(rl.rlim_max == RLIM_INFINITY
                                                    ? rl.rlim_cur
                                                    : rl.rlim_max));
+}
+
+/* Over TCP, watch the connections of the bound socket `sock` of port `p`
+ * (its monitor in `w`). Returns 0, or fails the node. */
+static int
+watch_drops(flow_node_t *node, const rport_t *p, void *sock, drop_watch_t *w)
+{
+    static unsigned next;
+    char ep[64];
+
+    if (!flow__net.tcp)
+        return 0;
+    snprintf(ep, sizeof(ep), "inproc://flow-drops-%u", next++);
+    if (zmq_socket_monitor(sock, ep,
+                           ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
+        return sock_fail(node, p, "watch the connections of", ep);
+    w->mon = zmq_socket(node->ctx, ZMQ_PAIR);
+    if (!w->mon || zmq_connect(w->mon, ep)) {
+        int rc = sock_fail(node, p, "watch the connections of", ep);
+        flow__node_unwatch(sock, w);
+        return rc;
+    }
+    node->watch_drops = true;
+    return 0;
+}
+
+void
+flow__node_unwatch(void *sock, drop_watch_t *w)
+{
+    if (sock)
+        zmq_socket_monitor(sock, NULL, 0);
+    if (w->mon)
+        zmq_close(w->mon);
+    w->mon = NULL;
+}
+
+/* Read the events of `w` queued so far; true if a connection lost after
+ * its handshake is DROP_GRACE_S old (the first one lost: when and where in
+ * `w`). */
+static bool
+drop_seen(drop_watch_t *w)
+{
+    while (w->mon) {
+        zmq_msg_t ev, where;
+        uint16_t id = 0;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, w->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        if (zmq_msg_size(&ev) >= 2)
+            memcpy(&id, zmq_msg_data(&ev), 2);
+        zmq_msg_close(&ev);
+        zmq_msg_init(&where); /* the second frame: the endpoint */
+        if (zmq_msg_recv(&where, w->mon, 0) >= 0 &&
+            id == ZMQ_EVENT_DISCONNECTED && !w->hs_failed && !w->lost_at) {
+            w->lost_at = flow__now_s();
+            snprintf(w->addr, sizeof(w->addr), "%.*s",
+                     (int)zmq_msg_size(&where),
+                     (const char *)zmq_msg_data(&where));
+        }
+        zmq_msg_close(&where);
+        w->hs_failed = id != ZMQ_EVENT_DISCONNECTED;
+    }
+    return w->lost_at && flow__now_s() - w->lost_at >= DROP_GRACE_S;
+}
+
+int
+flow__node_check_drops(flow_node_t *node)
+{
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        if (drop_seen(&p->drop) && p->nopen > 0)
+            return flow_node_fail(node,
+                                  "link '%s': a connection of '%s' to %s was "
+                                  "lost before the end of its stream (a "
+                                  "network failure?): what was in flight is "
+                                  "lost",
+                                  p->link->text, p->peer->name, p->drop.addr);
+        for (unsigned c = 0; c < p->nch; c++) {
+            chan_t *ch = &p->ch[c];
+            if (drop_seen(&ch->drop) && !(ch->eos && ch->out_closed))
+                return flow_node_fail(
+                    node,
+                    "link '%s': the connection of '%s' instance %u to %s "
+                    "was lost before the end of its stream (a network "
+                    "failure?): what was in flight is lost",
+                    p->link->text, p->peer->name, ch->peer, ch->drop.addr);
+        }
+    }
+    return 0;
 }
 
 /* Create the sockets of every port; bind the bound ones. */
@@ -176,7 +271,9 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                  * credit per frame where the window is up to 4. */
                 p->owe_at = ((unsigned)l->hwm + 3) / 4;
             }
-            if ((rc = bind_endpoint(node, p, p->pull, run_dir, node->inst, -1)))
+            if ((rc = bind_endpoint(node, p, p->pull, run_dir, node->inst,
+                                    -1)) ||
+                (rc = watch_drops(node, p, p->pull, &p->drop)))
                 return rc;
             p->rcvd = flow__xcalloc(np, sizeof(*p->rcvd));
             p->eos = flow__xcalloc(np, 1);
@@ -213,7 +310,8 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                 if (p->side != 0)
                     continue;
                 if ((rc = bind_endpoint(node, p, ch->sock, run_dir, node->inst,
-                                        ch->peer)))
+                                        ch->peer)) ||
+                    (rc = watch_drops(node, p, ch->sock, &ch->drop)))
                     return rc;
             }
         }

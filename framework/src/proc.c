@@ -45,14 +45,14 @@ flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc)
 }
 
 int
-flow__instances_fd_check(const flow_graph_t *g)
+flow__instances_fd_check(const flow_graph_t *g, bool tcp)
 {
     struct rlimit rl;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max == RLIM_INFINITY)
         return 0;
     for (size_t n = 0; n < g->nnodes; n++) {
-        size_t nsock, need = flow__node_fd_need(g, n, &nsock);
+        size_t nsock, need = flow__node_fd_need(g, n, tcp, &nsock);
         if (need <= rl.rlim_max)
             continue;
         fprintf(stderr,

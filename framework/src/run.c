@@ -826,7 +826,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
      * fd and barrier pipes; over TCP, the rendezvous's two connections per
      * instance too (the node's and its watcher's). */
     if ((rc = flow__fd_limit("the launcher", s.nprocs, opts->tcp ? 3 : 1)) ||
-        (rc = flow__instances_fd_check(graph)))
+        (rc = flow__instances_fd_check(graph, opts->tcp)))
         return rc;
     if (opts->tcp) {
         char why[512];

@@ -94,22 +94,15 @@ test_tcp_exactly_once(void **unused)
  * A data connection that drops during a TCP run (a network failure: the
  * consumer's end of it is shut down by the cutconn fixture while the
  * producer has filled the link) loses what was in flight, possibly the
- * producer's end marker too. That loss must be reported, never turned into
- * a hang: the run must end by itself, with every item or with a failure,
- * well before its --timeout. Round robin and balance=demand (whose credits
- * sent back before the drop are lost as well).
- *
- * KNOWN DEFECT (review-fix branch): both cases hang today: the consumer
- * waits for ever for the end marker (round robin: the producer is done and
- * waits in the exit barrier; demand: it waits for credits), and the run
- * ends only at the --timeout (exit 124). Skipped until fixed.
+ * producer's end marker too, or (balance=demand) the credits sent back
+ * before the drop. That loss must be reported, never turned into a hang:
+ * the run fails at once, naming the link, well before its --timeout (it
+ * ended only there, 124, both ways: found by a review helper).
  */
 static void
 test_tcp_connection_drop_not_a_hang(void **unused)
 {
     (void)unused;
-    if (!getenv("FLOW_TEST_KNOWN_DEFECTS"))
-        skip();
     for (int demand = 0; demand < 2; demand++) {
         char text[512], *path;
         tu_result_t r;
@@ -123,11 +116,13 @@ test_tcp_connection_drop_not_a_hang(void **unused)
         path = tu_temp_file(text);
         tu_runl(&r, 60, path, "--transport", "tcp", "--plugin-path",
                 FLOW_FIXTURE_PLUGIN_DIR, "--timeout", "20", NULL);
-        if (r.status == 124 || r.status < 0)
-            fail_msg("%s: a dropped connection hung the run (status %d): %s",
+        if (r.status != 1)
+            fail_msg("%s: status %d, expected 1 (a dropped connection is a "
+                     "failure, not a hang): %s",
                      demand ? "demand" : "rr", r.status, r.err);
-        if (r.status == 0)
-            assert_string_equal(r.out, "200\n");
+        tu_assert_contains(r.err, "cc[0] (pid ");
+        tu_assert_contains(r.err, "link 'src.out -> cc.in");
+        tu_assert_contains(r.err, "was lost before the end of its stream");
         unlink(path);
         free(path);
         tu_result_release(&r);
