@@ -93,4 +93,8 @@ double tu_now_s(void);
 /* Whether `n` is prime, by trial division: the tests' oracle. */
 bool tu_is_prime(int64_t n);
 
+/* SplitMix64, as published: advance `*state` and return its next value.
+ * The tests' deterministic generator, and the oracle of the words node. */
+uint64_t tu_splitmix64(uint64_t *state);
+
 #endif

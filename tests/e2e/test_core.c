@@ -47,10 +47,7 @@ oracle_words(int64_t seed, size_t len, size_t n)
     for (size_t m = 0; m < n * len; m++) {
         u128 scale = 26;
         if (j == 12) {
-            uint64_t z = (state += UINT64_C(0x9e3779b97f4a7c15));
-            z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-            z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-            x = z ^ (z >> 31);
+            x = tu_splitmix64(&state);
             j = 0;
         }
         for (unsigned p = 0; p < j; p++)

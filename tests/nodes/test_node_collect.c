@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "flow/testing.h"
+#include "testutil.h"
 
 extern const flow_node_desc_t flow_node_collect;
 
@@ -102,16 +103,6 @@ run_capturing_stderr(flow_harness_t *h, const struct fixture *f, int *rc)
     return text;
 }
 
-/* A small deterministic generator (SplitMix64) for shuffles and values. */
-static uint64_t
-next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* Message `seq`'s items: seq % 4 of them (some empty), derived from seq. */
 static size_t
 items_of(uint64_t seq, int64_t v[4])
@@ -146,7 +137,7 @@ test_node_collect_order_input_restores_order(void **state)
     }
     fclose(oracle);
     for (size_t i = NMSG - 1; i > 0; i--) { /* Fisher-Yates */
-        size_t j = (size_t)(next_rand(&rng) % (i + 1));
+        size_t j = (size_t)(tu_splitmix64(&rng) % (i + 1));
         uint64_t t = order[i];
         order[i] = order[j];
         order[j] = t;
@@ -460,10 +451,10 @@ test_node_collect_sums_items(void **state)
 
     assert_non_null(h);
     for (int m = 0; m < 50; m++) {
-        size_t n = next_rand(&rng) % 65; /* 0..64 items */
+        size_t n = tu_splitmix64(&rng) % 65; /* 0..64 items */
         for (size_t i = 0; i < n; i++) {
             /* |v| < 2^40: 3,200 of them cannot leave int64. */
-            v[i] = (int64_t)(next_rand(&rng) % (UINT64_C(1) << 41)) -
+            v[i] = (int64_t)(tu_splitmix64(&rng) % (UINT64_C(1) << 41)) -
                    (INT64_C(1) << 40);
             want += v[i];
             if (taken++ < 7)
@@ -502,9 +493,9 @@ test_node_collect_sums_items(void **state)
     h = flow_harness_new(&flow_node_collect, limit, 3, &diag);
     assert_non_null(h);
     for (int m = 0; m < 50 && !flow_harness_done(h); m++) {
-        size_t n = next_rand(&rng) % 65;
+        size_t n = tu_splitmix64(&rng) % 65;
         for (size_t i = 0; i < n; i++)
-            v[i] = (int64_t)(next_rand(&rng) % (UINT64_C(1) << 41)) -
+            v[i] = (int64_t)(tu_splitmix64(&rng) % (UINT64_C(1) << 41)) -
                    (INT64_C(1) << 40);
         assert_int_equal(flow_harness_push_i64s(h, "in", v, n, FLOW_SEQ_NONE),
                          0);

@@ -18,18 +18,9 @@
 #include <cmocka.h>
 
 #include "flow/testing.h"
+#include "testutil.h"
 
 extern const flow_node_desc_t flow_node_ints;
-
-/* A small deterministic generator (SplitMix64). */
-static uint64_t
-next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 /* Run the harness once with standard error going to a temporary file;
  * return what was written there (caller frees) and the result in `*rc`. */
@@ -78,8 +69,8 @@ test_node_ints_reads_values(void **unused)
     assert_non_null(h);
     for (size_t m = 0; m < MSGS; m++) {
         for (size_t i = 0; i < WORDS; i++) {
-            uint64_t r = next_rand(&rng);
-            int64_t v = (int64_t)next_rand(&rng) >> (r % 64);
+            uint64_t r = tu_splitmix64(&rng);
+            int64_t v = (int64_t)tu_splitmix64(&rng) >> (r % 64);
             if (r % 11 == 0) { /* a blank word: no item */
                 snprintf(text[i], sizeof(text[i]), "%s", pad[r % 5]);
             } else {

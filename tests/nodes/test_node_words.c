@@ -18,21 +18,12 @@
 #include <cmocka.h>
 
 #include "flow/testing.h"
+#include "testutil.h"
 
 extern const flow_node_desc_t flow_node_words;
 
 __extension__ typedef unsigned __int128 u128;
 
-/* SplitMix64, as published: the state advances, then is mixed. */
-static uint64_t
-oracle_next(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
 
 /* Words 0 .. n-1 of `len` letters for `seed`, as one string each. */
 static char **
@@ -49,7 +40,7 @@ oracle_words(int64_t seed, size_t len, size_t n)
         for (size_t i = 0; i < len; i++) {
             u128 scale = 26;
             if (j == 12) {
-                x = oracle_next(&state);
+                x = tu_splitmix64(&state);
                 j = 0;
             }
             for (unsigned p = 0; p < j; p++)

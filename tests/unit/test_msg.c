@@ -151,15 +151,6 @@ frame_free(frame_t *f)
     f->data = NULL;
 }
 
-/* A small deterministic generator (splitmix64). */
-static uint64_t
-rnd(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
 
 /* ---- Message API -------------------------------------------------------- */
 
@@ -321,7 +312,7 @@ test_msg_words_bulk(void **state)
             flow_msg_t *one = flow_msg_new(FLOW_WORDS, 0);
             frame_t a, b;
             for (size_t i = 0; i < n * len; i++)
-                letters[i] = (char)('a' + rnd(&seed) % 26);
+                letters[i] = (char)('a' + tu_splitmix64(&seed) % 26);
             /* A word before them: the offsets must start past it. */
             want[0] = strdup("pre");
             assert_int_equal(flow_msg_add_word(bulk, "pre", 3), 0);
@@ -387,10 +378,10 @@ test_msg_words_bulk(void **state)
         char *all[MAXW], *got[MAXW + 1];
         size_t ngot = 0;
         for (size_t i = 0; i < MAXW; i++) {
-            size_t len = rnd(&seed) % 10;
+            size_t len = tu_splitmix64(&seed) % 10;
             all[i] = malloc(len + 1);
             for (size_t j = 0; j < len; j++)
-                all[i][j] = (char)('a' + rnd(&seed) % 26);
+                all[i][j] = (char)('a' + tu_splitmix64(&seed) % 26);
             all[i][len] = '\0';
             assert_int_equal(flow_msg_add_word(src, all[i], len), 0);
         }
@@ -415,7 +406,7 @@ test_msg_words_bulk(void **state)
         assert_int_equal(flow_msg_add_words_of(dst, src, MAXW, 0), 0);
         assert_int_equal(flow_msg_count(dst), 1);
         for (size_t at = 0; at < MAXW;) {
-            size_t n = rnd(&seed) % 50;
+            size_t n = tu_splitmix64(&seed) % 50;
             if (n > MAXW - at)
                 n = MAXW - at;
             assert_int_equal(flow_msg_add_words_of(dst, src, at, n), 0);
@@ -583,7 +574,7 @@ roundtrip_i64(size_t n, uint64_t seed, size_t cap)
 
     assert_non_null(want);
     for (size_t i = 0; i < n; i++) {
-        want[i] = (int64_t)rnd(&s);
+        want[i] = (int64_t)tu_splitmix64(&s);
         assert_int_equal(flow_msg_add_i64(m, want[i]), 0);
     }
     flow_msg_set_seq(m, n);
@@ -621,10 +612,10 @@ roundtrip_bytes(size_t n, uint64_t seed, size_t cap)
 
     assert_non_null(want);
     for (size_t i = 0; i < n; i++)
-        want[i] = (unsigned char)rnd(&s);
+        want[i] = (unsigned char)tu_splitmix64(&s);
     /* Added in pieces of varying sizes. */
     for (size_t i = 0; i < n;) {
-        size_t k = 1 + rnd(&s) % 300;
+        size_t k = 1 + tu_splitmix64(&s) % 300;
         if (k > n - i)
             k = n - i;
         assert_int_equal(flow_msg_add_bytes(m, want + i, k), 0);
@@ -660,10 +651,11 @@ roundtrip_words(size_t n, uint64_t seed, size_t cap)
 
     assert_non_null(want);
     for (size_t i = 0; i < n; i++) {
-        size_t len = rnd(&s) % 12; /* empty words too */
+        size_t len = tu_splitmix64(&s) % 12; /* empty words too */
         want[i] = malloc(len + 1);
         for (size_t k = 0; k < len; k++)
-            want[i][k] = (char)(1 + rnd(&s) % 255); /* any byte but NUL */
+            want[i][k] =
+                (char)(1 + tu_splitmix64(&s) % 255); /* any byte but NUL */
         want[i][len] = '\0';
         assert_int_equal(flow_msg_add_word(m, want[i], len), 0);
     }
@@ -808,10 +800,10 @@ zmq_words(size_t n, uint64_t seed, size_t shift)
 
     assert_non_null(want);
     for (size_t i = 0; i < n; i++) {
-        size_t len = rnd(&s) % 9;
+        size_t len = tu_splitmix64(&s) % 9;
         want[i] = malloc(len + 1);
         for (size_t k = 0; k < len; k++)
-            want[i][k] = (char)('a' + rnd(&s) % 26);
+            want[i][k] = (char)('a' + tu_splitmix64(&s) % 26);
         want[i][len] = '\0';
         assert_int_equal(flow_msg_add_word(m, want[i], len), 0);
     }
@@ -867,7 +859,7 @@ zmq_i64(size_t n, uint64_t seed, size_t shift)
 
     assert_non_null(want);
     for (size_t i = 0; i < n; i++) {
-        want[i] = (int64_t)rnd(&s);
+        want[i] = (int64_t)tu_splitmix64(&s);
         assert_int_equal(flow_msg_add_i64(m, want[i]), 0);
     }
     flow__msg_to_zmq(&m, 1, &zm);
@@ -1081,12 +1073,13 @@ recv_slot_reuse(const char *endpoint)
     assert_int_equal(zmq_bind(rx, endpoint), 0);
     assert_int_equal(zmq_connect(tx, endpoint), 0);
     for (size_t i = 0; i < N; i++) {
-        int kind = (int)(rnd(&s) % 4);
-        size_t n = kind == 0 ? rnd(&s) % 2 : 1 + rnd(&s) % 900;
+        int kind = (int)(tu_splitmix64(&s) % 4);
+        size_t n =
+            kind == 0 ? tu_splitmix64(&s) % 2 : 1 + tu_splitmix64(&s) % 900;
         zmq_msg_t zm;
 
         if (kind == 2)
-            n = 1 + rnd(&s) % 40;
+            n = 1 + tu_splitmix64(&s) % 40;
         kinds[i] = kind;
         counts[i] = n;
         if (kind <= 1) {
@@ -1128,7 +1121,7 @@ recv_slot_reuse(const char *endpoint)
         assert_int_equal(info.kind, FLOW_FRAME_DATA);
         assert_non_null(m);
         reuse_check(m, i, kind, n, false);
-        switch (rnd(&s) % 3) {
+        switch (tu_splitmix64(&s) % 3) {
         case 0: /* read only: the next receive reuses it */
             break;
         case 1: /* grown in place (int64), then kept or reused */
@@ -1136,7 +1129,7 @@ recv_slot_reuse(const char *endpoint)
                 assert_int_equal(flow_msg_add_i64(m, -(int64_t)i), 0);
                 reuse_check(m, i, kind, n, true);
             }
-            if (rnd(&s) % 2)
+            if (tu_splitmix64(&s) % 2)
                 break;
             /* fall through */
         case 2: /* taken: the next receive gets another message */
@@ -1720,37 +1713,37 @@ test_msg_decode_fuzz(void **state)
     seeds[3] = build(FLOW_FRAME_EOS, 0, 4, 0, 17, NULL, 0);
     seeds[4] = build_words(0, 0, words + 2, 1);
     for (int iter = 0; iter < 200000; iter++) {
-        const frame_t *seed = &seeds[rnd(&s) % 5];
+        const frame_t *seed = &seeds[tu_splitmix64(&s) % 5];
         flow_msg_t *msg = NULL;
         flow_frame_info_t info;
         char why[64];
         frame_t f;
-        unsigned edits = 1 + (unsigned)(rnd(&s) % 4);
+        unsigned edits = 1 + (unsigned)(tu_splitmix64(&s) % 4);
         int rc;
 
         f.len = seed->len;
-        if (rnd(&s) % 4 == 0)
-            f.len = (size_t)(rnd(&s) % (seed->len + 1));
-        else if (rnd(&s) % 8 == 0)
-            f.len = seed->len + 1 + (size_t)(rnd(&s) % 8);
+        if (tu_splitmix64(&s) % 4 == 0)
+            f.len = (size_t)(tu_splitmix64(&s) % (seed->len + 1));
+        else if (tu_splitmix64(&s) % 8 == 0)
+            f.len = seed->len + 1 + (size_t)(tu_splitmix64(&s) % 8);
         f.data = malloc(f.len ? f.len : 1);
         memcpy(f.data, seed->data, f.len < seed->len ? f.len : seed->len);
         for (size_t i = seed->len; i < f.len; i++)
-            f.data[i] = (unsigned char)rnd(&s);
+            f.data[i] = (unsigned char)tu_splitmix64(&s);
         for (unsigned e = 0; e < edits && f.len; e++) {
-            size_t at = (size_t)(rnd(&s) % f.len);
+            size_t at = (size_t)(tu_splitmix64(&s) % f.len);
             /* Bias edits toward the header and the word offsets. */
-            if (rnd(&s) % 2 && f.len > 40)
-                at = (size_t)(rnd(&s) % 40);
-            switch (rnd(&s) % 3) {
+            if (tu_splitmix64(&s) % 2 && f.len > 40)
+                at = (size_t)(tu_splitmix64(&s) % 40);
+            switch (tu_splitmix64(&s) % 3) {
             case 0:
-                f.data[at] ^= (unsigned char)(1u << (rnd(&s) % 8));
+                f.data[at] ^= (unsigned char)(1u << (tu_splitmix64(&s) % 8));
                 break;
             case 1:
-                f.data[at] = (unsigned char)rnd(&s);
+                f.data[at] = (unsigned char)tu_splitmix64(&s);
                 break;
             default:
-                f.data[at] = (unsigned char)(rnd(&s) % 12);
+                f.data[at] = (unsigned char)(tu_splitmix64(&s) % 12);
                 break;
             }
         }
