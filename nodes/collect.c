@@ -389,13 +389,18 @@ take(flow_node_t *node, struct collect *s, size_t count)
     return count;
 }
 
-/* Write the items of `msg` (as many as the limit leaves). */
+static int add_up(flow_node_t *node, struct collect *s, flow_msg_t *msg);
+
+/* Write the items of `msg` (as many as the limit leaves); with mode = sum,
+ * add them up. */
 static int
 write_msg(flow_node_t *node, struct collect *s, flow_msg_t *msg)
 {
     flow_type_t type = flow_msg_type(msg);
     size_t count;
 
+    if (s->mode == COLLECT_SUM)
+        return add_up(node, s, msg);
     if (full(s))
         return 0;
     count = take(node, s, flow_msg_count(msg));
@@ -823,7 +828,9 @@ collect_process(flow_node_t *node, void *state, const char *port,
     struct collect *s = state;
 
     (void)port;
-    if (s->mode == COLLECT_SUM)
+    /* With order = input, the limit's items are the first in sequence
+     * order: through the ordering below, which adds them up. */
+    if (s->mode == COLLECT_SUM && s->order == COLLECT_ARRIVAL)
         return add_up(node, s, *msg_p);
     /* Counting is a few instructions: not behind the writer's frame. */
     if (s->mode == COLLECT_COUNT) {

@@ -556,6 +556,32 @@ test_node_collect_sum_refuses(void **state)
 }
 
 /*
+ * mode=sum with order=input and a limit: the first items in sequence
+ * order, as the limit says for order=input, not the first to arrive.
+ */
+static void
+test_node_collect_sum_limit_in_order(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "mode=sum", "order=input", "limit=2" };
+    static const int64_t late[] = { 1000, 2000 }, first[] = { 3, 4 };
+    flow_diag_t diag;
+    flow_harness_t *h = flow_harness_new(&flow_node_collect, params, 4, &diag);
+    char *got;
+
+    assert_non_null(h);
+    /* Message 1 arrives before message 0. */
+    assert_int_equal(flow_harness_push_i64s(h, "in", late, 2, 1), 0);
+    assert_int_equal(flow_harness_push_i64s(h, "in", first, 2, 0), 0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    flow_harness_destroy(&h);
+    got = slurp_string(f->out);
+    assert_string_equal(got, "7\n");
+    free(got);
+}
+
+/*
  * limit: the first items over message boundaries (bytes count one by one),
  * then the input given up: the node is done at once, and what is pushed
  * after is dropped.
@@ -673,6 +699,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_sum_refuses, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_sum_limit_in_order,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_limit, setup,
                                         teardown),
     };
