@@ -16,9 +16,10 @@
  * cannot be put in order: the node fails. With mode = count, only the
  * number of items is written, at the end; with mode = sum, only the sum of
  * its int64 items (the reduce of a Pool.map: sum(pool.map(f, xs))), a sum
- * beyond int64 failing the node rather than wrapping round, and items of
- * another type refused by the graph check where the link's type is known,
- * failing the node where it shows only at run time.
+ * beyond int64 failing the node at the end rather than wrapping round (the
+ * partial sums on the way may leave int64: only the sum is written), and
+ * items of another type refused by the graph check where the link's type
+ * is known, failing the node where it shows only at run time.
  *
  * An output path that names nothing yet, or a regular file with one name,
  * is written as a new file in the same directory, which takes the path's
@@ -76,6 +77,13 @@
 /* Longest int64 line: "-9223372036854775808\n". */
 #define COLLECT_INT_LINE 21
 
+/* With mode = sum, the sum so far: wider than int64, since only the whole
+ * sum has to fit, not the partial sums on the way (INT64_MAX + 1 - 1),
+ * whose values depend on the order the items came in. Over at most 2^64
+ * items it cannot leave the 128 bits. */
+__extension__ typedef __int128 sum_t;
+__extension__ typedef unsigned __int128 usum_t;
+
 /* Values of the `order` and `mode` choices, in table order. */
 enum { COLLECT_ARRIVAL = 0, COLLECT_INPUT = 1 };
 enum { COLLECT_ITEMS = 0, COLLECT_COUNT = 1, COLLECT_SUM = 2 };
@@ -108,7 +116,9 @@ struct collect {
     char *buf;           /* COLLECT_BUF bytes of output not yet written */
     size_t len;          /* bytes used in buf */
     uint64_t items;      /* items seen */
-    int64_t sum;         /* with mode = sum, of the items seen */
+    sum_t sum;           /* with mode = sum, of the items seen */
+    uint64_t sum_out;    /* the item from which the sum is beyond int64
+                            (1-based), 0: within it */
     int64_t limit;       /* take at most this many items; 0: all */
     uint64_t next_seq;   /* with order = input, the next message to write */
     struct pending wait; /* with order = input, messages that came early */
@@ -811,13 +821,15 @@ add_up(flow_node_t *node, struct collect *s, flow_msg_t *msg)
     if (full(s))
         return 0;
     n = take(node, s, flow_msg_count(msg));
-    for (size_t i = 0; i < n; i++)
-        if (__builtin_add_overflow(s->sum, v[i], &s->sum))
-            return flow_node_fail(node,
-                                  "mode = sum: the sum leaves int64 at item "
-                                  "%llu (%lld)",
-                                  (unsigned long long)(first + i + 1),
-                                  (long long)v[i]);
+    for (size_t i = 0; i < n; i++) {
+        s->sum += v[i];
+        if (s->sum > INT64_MAX || s->sum < INT64_MIN) {
+            if (!s->sum_out)
+                s->sum_out = first + i + 1;
+        } else {
+            s->sum_out = 0;
+        }
+    }
     return 0;
 }
 
@@ -881,10 +893,25 @@ collect_finish(flow_node_t *node, void *state)
                           (unsigned long long)missing,
                           (unsigned long long)first);
     }
+    if (s->mode == COLLECT_SUM && s->sum_out) {
+        char digits[48], *p = digits + sizeof(digits);
+        usum_t mag = s->sum < 0 ? -(usum_t)s->sum : (usum_t)s->sum;
+        *--p = '\0';
+        do
+            *--p = (char)('0' + (int)(mag % 10));
+        while ((mag /= 10) > 0);
+        if (s->sum < 0)
+            *--p = '-';
+        return flow_node_fail(node,
+                              "mode = sum: the sum, %s, is beyond int64 "
+                              "(from item %llu on)",
+                              p, (unsigned long long)s->sum_out);
+    }
     if (s->mode == COLLECT_COUNT || s->mode == COLLECT_SUM) {
         char line[32];
         int len = s->mode == COLLECT_SUM
-                      ? snprintf(line, sizeof(line), "%lld", (long long)s->sum)
+                      ? snprintf(line, sizeof(line), "%lld",
+                                 (long long)(int64_t)s->sum)
                       : snprintf(line, sizeof(line), "%llu",
                                  (unsigned long long)s->items);
         line[len++] = s->end; /* as every number: newline or NUL */

@@ -525,8 +525,12 @@ test_node_collect_sum_refuses(void **state)
         size_t n;
         const char *why;
     } bad[] = {
-        { up, 3, "mode = sum: the sum leaves int64 at item 3 (1)" },
-        { down, 4, "mode = sum: the sum leaves int64 at item 4 (-1)" },
+        { up, 3,
+          "mode = sum: the sum, 9223372036854775808, is beyond int64 (from "
+          "item 3 on)" },
+        { down, 4,
+          "mode = sum: the sum, -9223372036854775809, is beyond int64 (from "
+          "item 4 on)" },
         { NULL, 0, "mode = sum adds int64 items: received words" },
     };
 
@@ -552,6 +556,53 @@ test_node_collect_sum_refuses(void **state)
                      flow_harness_error(h), bad[b].why);
         flow_harness_destroy(&h);
         assert_int_equal(access(f->out, F_OK), -1);
+    }
+}
+
+/*
+ * mode=sum: only the sum has to fit in int64, not every partial sum on the
+ * way: INT64_MAX + 1 - 1 is INT64_MAX whatever the order the items come in
+ * (with several workers upstream that order is the scheduler's). Each
+ * order is run: the sum is the same, or the run fails for none.
+ */
+static void
+test_node_collect_sum_partial_overflow(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "mode=sum" };
+    static const int64_t orders[][3] = {
+        { INT64_MAX, 1, -1 },
+        { 1, INT64_MAX, -1 },
+        { -1, INT64_MAX, 1 },
+        { INT64_MIN, -1, 1 },
+    };
+    static const char *const want[] = {
+        "9223372036854775807\n",
+        "9223372036854775807\n",
+        "9223372036854775807\n",
+        "-9223372036854775808\n",
+    };
+
+    for (size_t o = 0; o < sizeof(orders) / sizeof(*orders); o++) {
+        flow_diag_t diag;
+        flow_harness_t *h =
+            flow_harness_new(&flow_node_collect, params, 2, &diag);
+        char *got;
+        int rc;
+        assert_non_null(h);
+        for (size_t i = 0; i < 3; i++) /* one message each */
+            assert_int_equal(flow_harness_push_i64s(h, "in", &orders[o][i], 1,
+                                                    FLOW_SEQ_NONE),
+                             0);
+        assert_int_equal(flow_harness_close(h, "in"), 0);
+        free(run_capturing_stderr(h, f, &rc));
+        if (rc != 0)
+            fail_msg("order %zu: failed: %s", o,
+                     flow_harness_error(h) ? flow_harness_error(h) : "?");
+        flow_harness_destroy(&h);
+        got = slurp_string(f->out);
+        assert_string_equal(got, want[o]);
+        free(got);
     }
 }
 
@@ -699,6 +750,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_sum_refuses, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_node_collect_sum_partial_overflow,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_sum_limit_in_order,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_limit, setup,
