@@ -263,8 +263,9 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
     else if (!WIFEXITED(status))
         code = 128 + WTERMSIG(status);
     /* The caller's signal actions and mask back, once the rendezvous is
-     * told. A signal that comes meanwhile waits, blocked, for the
-     * caller's action. */
+     * told (a stop signal until then is this call's: on_forward records
+     * it, and the status above counts it). One that comes while they are
+     * put back waits, blocked, for the caller's action. */
     sigprocmask(SIG_BLOCK, &stops, NULL);
     for (int sig = 1; sig < NSIG; sig++)
         if (sigismember(&stops, sig) == 1)

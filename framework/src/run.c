@@ -372,12 +372,11 @@ reap(sup_t *s, double grace)
             return;
         for (k = 0; k < s->nprocs && s->procs[k].pid != si.si_pid; k++)
             ;
-        if (k == s->nprocs && si.si_pid != s->guard) {
-            reap_each(s, grace); /* not ours: left to the caller */
-            return;
-        }
-        if (si.si_pid == s->guard && s->guard > 0) {
-            if (!s->guard_ended && guard_ended(s->guard, false, &status)) {
+        if (k == s->nprocs) {
+            /* The guard, or a child of the caller's (left to it; the
+             * guard may have ended behind it). */
+            if (s->guard > 0 && !s->guard_ended &&
+                guard_ended(s->guard, false, &status)) {
                 char how[128], line[512];
                 s->guard_ended = true;
                 flow__status_describe(status, how, sizeof(how));
