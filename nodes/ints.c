@@ -11,7 +11,8 @@
  * downstream never waits for a chunk that will not come.
  *
  * A word that is not an integer fails the node, naming the message (its
- * sequence number) and the item, and quoting the word; with invalid = skip
+ * sequence number) and the item (counted from 0 in it), and quoting the
+ * word; with invalid = skip
  * it is dropped, and at the end the node says how many were, quoting the
  * first.
  */

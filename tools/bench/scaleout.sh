@@ -161,7 +161,7 @@ printf 'launch overhead over the local ipc run (startup.ini, median of %s):\n' "
 printf '  %-40s %8.1f ms\n' "tcp (--transport tcp)" \
     "$(awk -v a="$(median "$w/startup-tcp.times")" -v b="$ipc" 'BEGIN { print (a - b) * 1000 }')"
 if [[ $slurm = 1 ]]; then
-    printf '  %-40s %8.1f ms\n' "slurm, one --multi-prog step" \
+    printf '  %-40s %8.1f ms\n' "slurm, one plain step" \
         "$(awk -v a="$(median "$w/startup-slurm.times")" -v b="$ipc" 'BEGIN { print (a - b) * 1000 }')"
     printf '  %-40s %8.1f ms\n' "slurm, heterogeneous step (hints)" \
         "$(awk -v a="$(median "$w/startup-het.times")" -v b="$ipc" 'BEGIN { print (a - b) * 1000 }')"
