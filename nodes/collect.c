@@ -716,8 +716,11 @@ collect_check(const flow_check_t *c, const void *state, char *why,
 
     if (s->mode == COLLECT_SUM && type != FLOW_ANY && type != FLOW_INT64) {
         snprintf(why, whylen,
-                 "mode = sum adds int64 items, but its input is sent %s",
-                 flow_type_name(type));
+                 "mode = sum adds int64 items, but its input is sent %s%s",
+                 flow_type_name(type),
+                 type == FLOW_WORDS ? " (numbers written in words: read "
+                                      "them with a node of type ints first)"
+                                    : "");
         return FLOW_EPARAM;
     }
     if (s->output[0] == '\0') {

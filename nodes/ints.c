@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ints: read each word as an integer, Python's map(int, lines): the lines
- * of a file or of standard input (the `lines` source) become int64 items
- * that `collect mode=sum`, or a node of one's own, can take. A word is read
- * as an integer parameter is (flow_parse_int: decimal, "1e9" and "2.5e6"
- * too), after the spaces, tabs and carriage returns around it are dropped
- * (a file written on Windows ends its lines with one). A blank word (an
- * empty line) is no item. Every input message gives exactly one output
- * message, with the input's sequence number, so an ordered collector
- * downstream never waits for a chunk that will not come.
+ * ints: read each word as an integer, as Python's map(int, lines) does,
+ * with two differences: a blank word (an empty line) is no item, not an
+ * error, and a word is read as an integer parameter is (flow_parse_int:
+ * decimal, and "1e9" or "2.5e6", whose values are whole; not "1_000").
+ * Spaces, tabs and carriage returns around a word are dropped (a file
+ * written on Windows ends its lines with one). So the lines of a file or
+ * of standard input (the `lines` source) become int64 items that
+ * `collect mode=sum`, or a node of one's own, can take. Every input message
+ * gives exactly one output message, with the input's sequence number, so
+ * an ordered collector downstream never waits for a chunk that will not
+ * come.
  *
  * A word that is not an integer fails the node, naming the message (its
- * sequence number) and the item (counted from 0 in it), and quoting the
- * word; with invalid = skip
- * it is dropped, and at the end the node says how many were, quoting the
- * first.
+ * sequence number, counted from 0: with the `lines` source, `chunk` lines
+ * a message, but fewer when a pipe pauses) and the item (counted from 1 in
+ * it), and quoting the word; with invalid = skip it is dropped, and at the
+ * end the node says how many were, quoting the first. With several
+ * instances, each fails or counts for itself: the first bad word any of
+ * them meets, not always the first of the input.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,7 +41,7 @@ struct ints {
     uint64_t skipped;               /* words that were not integers */
     char first[4 * INTS_QUOTE + 8]; /* the first of them, quoted */
     uint64_t first_seq;             /* its message's sequence number */
-    size_t first_item;              /* and its index there */
+    size_t first_item;              /* and its place there, from 1 */
 };
 
 static const flow_param_t ints_params[] = {
@@ -123,16 +127,19 @@ ints_process(flow_node_t *node, void *state, const char *port,
             if (s->skipped++ == 0) {
                 quote(s->first, sizeof(s->first), word, len);
                 s->first_seq = flow_msg_seq(in);
-                s->first_item = i;
+                s->first_item = i + 1;
             }
             continue;
         }
         char q[sizeof(s->first)];
         quote(q, sizeof(q), word, len);
         flow_msg_destroy(&out);
-        return flow_node_fail(
-            node, "message %" PRIu64 ", item %zu: %s %s", flow_msg_seq(in), i,
-            q, rc == -ERANGE ? "is beyond int64" : "is not an integer");
+        return flow_node_fail(node,
+                              "message %" PRIu64 ", item %zu: %s %s (invalid "
+                              "= skip drops such words)",
+                              flow_msg_seq(in), i + 1, q,
+                              rc == -ERANGE ? "is beyond int64"
+                                            : "is not an integer");
     }
     flow_msg_set_seq(out, flow_msg_seq(in));
     rc = flow_node_send(node, "out", &out);
@@ -148,16 +155,20 @@ ints_finish(flow_node_t *node, void *state)
 
     if (s->skipped)
         flow_node_log(node, FLOW_LOG_WARN,
-                      "skipped %" PRIu64 " words that were not integers "
-                      "(the first: message %" PRIu64 ", item %zu: %s)",
-                      s->skipped, s->first_seq, s->first_item, s->first);
+                      "skipped %" PRIu64 " %s (the first: message %" PRIu64
+                      ", item %zu: %s)",
+                      s->skipped,
+                      s->skipped == 1 ? "word that was not an integer"
+                                      : "words that were not integers",
+                      s->first_seq, s->first_item, s->first);
     return 0;
 }
 
 FLOW_NODE(ints) = {
     FLOW_NODE_V1,
     .name = "ints",
-    .summary = "Read each word as an integer (map(int, lines))",
+    .summary = "Read each word as an integer (as map(int, lines); blank "
+               "lines skipped, 1e9 read)",
     .state_size = sizeof(struct ints),
     .params = ints_params,
     .ports = ints_ports,

@@ -472,6 +472,13 @@ test_tcp_instance_usage(void **unused)
                               "cannot bind a TCP socket there");
     assert_null(strstr(r.err, "[0]"));
     tu_result_release(&r);
+    /* --bind on a local run over ipc: refused, not ignored (it ran over
+     * ipc, status 0, and the user thought it tested TCP). */
+    assert_int_equal(tu_runl(&r, 10, g, "--bind", "10.255.255.254", NULL), 2);
+    tu_assert_contains(r.err, "flowrun: error: --bind goes with --transport "
+                              "tcp, ");
+    assert_int_equal(r.outlen, 0);
+    tu_result_release(&r);
     /* An empty --bind (an unset shell variable) is refused in every mode
      * (it was taken for no --bind at all). */
     const char *const empty[][8] = {

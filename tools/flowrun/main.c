@@ -631,6 +631,15 @@ main(int argc, char **argv)
               "the rendezvous)\n",
               stderr);
         early = 2;
+    } else if (early < 0 && ro.bind && !ro.tcp && !rdv_only && !slurm &&
+               !slurm_task && !instance) {
+        /* A run over ipc binds no address: one thought tested over TCP
+         * was not. */
+        fputs("flowrun: error: --bind goes with --transport tcp, "
+              "--rendezvous-only, --launcher slurm, --instance or "
+              "--slurm-task (a local run over ipc binds no address)\n",
+              stderr);
+        early = 2;
     } else if (early < 0 && rendezvous && (rdv_only || slurm)) {
         fputs("flowrun: error: --rendezvous goes with --instance or "
               "--slurm-task (it names the rendezvous they join)\n",
