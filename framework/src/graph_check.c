@@ -493,45 +493,54 @@ flow_check_instances(const flow_check_t *c)
     return c->n->instances;
 }
 
+/* The index of the check's node's linked port `port`, or -1 (unknown, or
+ * not linked: the graph check has refused that before). */
+static long
+linked_port(const flow_check_t *c, const char *port)
+{
+    const flow_gnode_t *n = c->n;
+
+    for (size_t i = 0; i < n->nports; i++)
+        if (!strcmp(n->desc->ports[i].name, port) && n->port_link[i] >= 0)
+            return (long)i;
+    return -1;
+}
+
 unsigned
 flow_check_channels(const flow_check_t *c, const char *port)
 {
     const flow_gnode_t *n = c->n;
+    const flow_glink_t *l;
+    long i;
 
     if (c->h)
         return flow__harness_channels((struct flow_harness *)c->h, port);
-    for (size_t i = 0; i < n->nports; i++) {
-        const flow_glink_t *l;
-        if (strcmp(n->desc->ports[i].name, port) || n->port_link[i] < 0)
-            continue;
-        l = &c->g->links[n->port_link[i]];
-        if (n->desc->ports[i].dir != FLOW_DIR_PAIR)
-            return c->g->nodes[l->node[1 - n->port_side[i]]].instances;
-        return flow__pair_channels(c->g->nodes[l->node[0]].instances,
-                                   c->g->nodes[l->node[1]].instances,
-                                   n->port_side[i]);
-    }
-    return 0;
+    if ((i = linked_port(c, port)) < 0)
+        return 0;
+    l = &c->g->links[n->port_link[i]];
+    if (n->desc->ports[i].dir != FLOW_DIR_PAIR)
+        return c->g->nodes[l->node[1 - n->port_side[i]]].instances;
+    return flow__pair_channels(c->g->nodes[l->node[0]].instances,
+                               c->g->nodes[l->node[1]].instances,
+                               n->port_side[i]);
 }
 
 flow_type_t
 flow_check_type(const flow_check_t *c, const char *port)
 {
     const flow_gnode_t *n = c->n;
+    const flow_glink_t *l;
+    flow_type_t t;
+    long i;
 
     if (c->h)
         return flow__harness_type((struct flow_harness *)c->h, port);
-    for (size_t i = 0; i < n->nports; i++) {
-        const flow_glink_t *l;
-        flow_type_t t;
-        if (strcmp(n->desc->ports[i].name, port) || n->port_link[i] < 0)
-            continue;
-        l = &c->g->links[n->port_link[i]];
-        /* After check_types: the two ends agree where both are set. */
-        t = end_type(c->g, l, n->port_side[i]);
-        return t != FLOW_ANY ? t : end_type(c->g, l, 1 - n->port_side[i]);
-    }
-    return FLOW_ANY;
+    if ((i = linked_port(c, port)) < 0)
+        return FLOW_ANY;
+    l = &c->g->links[n->port_link[i]];
+    /* After check_types: the two ends agree where both are set. */
+    t = end_type(c->g, l, n->port_side[i]);
+    return t != FLOW_ANY ? t : end_type(c->g, l, 1 - n->port_side[i]);
 }
 
 /* The node's own check of its parameters, if its type has one. */
