@@ -385,6 +385,33 @@ tu_now_s(void)
     return now();
 }
 
+char *
+tu_harness_run_stderr(flow_harness_t *h, int *rc)
+{
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    char *text = NULL;
+    size_t len = 0, room = 0;
+
+    assert_non_null(tmp);
+    assert_true(saved >= 0);
+    fflush(stderr);
+    dup2(fileno(tmp), STDERR_FILENO);
+    *rc = flow_harness_run(h);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(tmp);
+    do {
+        text = realloc(text, room += 4096);
+        assert_non_null(text);
+        len += fread(text + len, 1, room - len - 1, tmp);
+    } while (len == room - 1);
+    text[len] = '\0';
+    fclose(tmp);
+    return text;
+}
+
 uint64_t
 tu_splitmix64(uint64_t *state)
 {

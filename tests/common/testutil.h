@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "flow/testing.h"
+
 typedef struct tu_result {
     int status; /* exit code; 128+N if killed by signal N; -1 timeout */
     char *out;  /* standard output, NUL-terminated */
@@ -96,5 +98,12 @@ bool tu_is_prime(int64_t n);
 /* SplitMix64, as published: advance `*state` and return its next value.
  * The tests' deterministic generator, and the oracle of the words node. */
 uint64_t tu_splitmix64(uint64_t *state);
+
+/*
+ * flow_harness_run(h) with standard error going to a temporary file: its
+ * result in `*rc`, and what the node logged there (malloc'ed,
+ * NUL-terminated; the caller frees it).
+ */
+char *tu_harness_run_stderr(flow_harness_t *h, int *rc);
 
 #endif

@@ -77,32 +77,6 @@ slurp(const char *path, size_t *len)
     return buf;
 }
 
-/*
- * Run the harness once with standard error going to a file; return what the
- * node wrote there (caller frees) and its result in `*rc`.
- */
-static char *
-run_capturing_stderr(flow_harness_t *h, const struct fixture *f, int *rc)
-{
-    char path[128];
-    size_t len;
-    int saved = dup(STDERR_FILENO), fd;
-
-    snprintf(path, sizeof(path), "%s/stderr", f->dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(saved >= 0 && fd >= 0);
-    fflush(stderr);
-    dup2(fd, STDERR_FILENO);
-    close(fd);
-    *rc = flow_harness_run(h);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    char *text = slurp(path, &len);
-    unlink(path);
-    return text;
-}
-
 /* Message `seq`'s items: seq % 4 of them (some empty), derived from seq. */
 static size_t
 items_of(uint64_t seq, int64_t v[4])
@@ -182,7 +156,7 @@ test_node_collect_warns_of_many_waiting(void **state)
     for (int64_t s = 1; s <= NWAIT + 10; s++)
         assert_int_equal(flow_harness_push_i64s(h, "in", &s, 1, (uint64_t)s),
                          0);
-    err = run_capturing_stderr(h, f, &rc);
+    err = tu_harness_run_stderr(h, &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(err, "order=input: 65536 messages wait for "
                                 "message 0 (held in memory"));
@@ -192,7 +166,7 @@ test_node_collect_warns_of_many_waiting(void **state)
     int64_t zero = 0;
     assert_int_equal(flow_harness_push_i64s(h, "in", &zero, 1, 0), 0);
     assert_int_equal(flow_harness_close(h, "in"), 0);
-    err = run_capturing_stderr(h, f, &rc);
+    err = tu_harness_run_stderr(h, &rc);
     assert_int_equal(rc, 0);
     assert_string_equal(err, ""); /* no gap: nothing to say */
     free(err);
@@ -235,7 +209,7 @@ test_node_collect_names_the_gap_at_the_end(void **state)
         assert_int_equal(cut ? flow_harness_close_cut(h, "in")
                              : flow_harness_close(h, "in"),
                          0);
-        err = run_capturing_stderr(h, f, &rc);
+        err = tu_harness_run_stderr(h, &rc);
         assert_int_equal(rc, 0);
         assert_non_null(strstr(err, "order=input: 3 messages never came (the "
                                     "first: number 1)"));
@@ -548,7 +522,7 @@ test_node_collect_sum_refuses(void **state)
             assert_int_equal(
                 flow_harness_push_words(h, "in", words, 2, FLOW_SEQ_NONE), 0);
         assert_int_equal(flow_harness_close(h, "in"), 0);
-        free(run_capturing_stderr(h, f, &rc));
+        free(tu_harness_run_stderr(h, &rc));
         assert_true(rc < 0);
         assert_non_null(flow_harness_error(h));
         if (!strstr(flow_harness_error(h), bad[b].why))
@@ -595,7 +569,7 @@ test_node_collect_sum_partial_overflow(void **state)
                                                     FLOW_SEQ_NONE),
                              0);
         assert_int_equal(flow_harness_close(h, "in"), 0);
-        free(run_capturing_stderr(h, f, &rc));
+        free(tu_harness_run_stderr(h, &rc));
         if (rc != 0)
             fail_msg("order %zu: failed: %s", o,
                      flow_harness_error(h) ? flow_harness_error(h) : "?");

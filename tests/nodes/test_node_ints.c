@@ -22,30 +22,6 @@
 
 extern const flow_node_desc_t flow_node_ints;
 
-/* Run the harness once with standard error going to a temporary file;
- * return what was written there (caller frees) and the result in `*rc`. */
-static char *
-run_capturing_stderr(flow_harness_t *h, int *rc)
-{
-    char path[] = "/tmp/test_node_ints.XXXXXX";
-    int saved = dup(STDERR_FILENO), fd = mkstemp(path);
-    char *text = calloc(1, 4096);
-    ssize_t n;
-
-    assert_true(saved >= 0 && fd >= 0 && text != NULL);
-    fflush(stderr);
-    dup2(fd, STDERR_FILENO);
-    *rc = flow_harness_run(h);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    n = pread(fd, text, 4095, 0);
-    assert_true(n >= 0);
-    close(fd);
-    unlink(path);
-    return text;
-}
-
 /*
  * Random values of every size and sign, written with PRId64, some with
  * spaces, tabs or a carriage return around them, with blank words between:
@@ -156,7 +132,7 @@ test_node_ints_refuses(void **unused)
         assert_non_null(h);
         assert_int_equal(flow_harness_push_words(h, "in", words, 3, 5), 0);
         assert_int_equal(flow_harness_close(h, "in"), 0);
-        free(run_capturing_stderr(h, &rc));
+        free(tu_harness_run_stderr(h, &rc));
         assert_true(rc < 0);
         if (!flow_harness_error(h) ||
             strncmp(flow_harness_error(h), bad[b].why, strlen(bad[b].why)) ||
@@ -188,7 +164,7 @@ test_node_ints_skips(void **unused)
     assert_int_equal(flow_harness_push_words(h, "in", m0, 2, 0), 0);
     assert_int_equal(flow_harness_push_words(h, "in", m1, 3, 1), 0);
     assert_int_equal(flow_harness_close(h, "in"), 0);
-    err = run_capturing_stderr(h, &rc);
+    err = tu_harness_run_stderr(h, &rc);
     assert_int_equal(rc, 0);
     assert_null(flow_harness_error(h));
     if (!strstr(err, "skipped 2 words that were not integers (the first: "

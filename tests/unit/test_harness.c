@@ -20,6 +20,7 @@
 
 #define FLOW_NODE_STATIC /* for the fixture misuse, included below */
 #include "flow/testing.h"
+#include "testutil.h"
 
 /* ---- upper: process-mode, bytes in, the same bytes upper-cased out ------ */
 
@@ -588,27 +589,17 @@ static void
 test_harness_log_one_line(void **state)
 {
     flow_harness_t *h = flow_harness_new(&logger_desc, NULL, 0, NULL);
-    FILE *tmp = tmpfile();
-    int saved = dup(STDERR_FILENO);
-    char text[512];
-    size_t len;
+    char *text;
+    int rc;
 
     (void)state;
     assert_non_null(h);
-    assert_non_null(tmp);
-    assert_true(saved >= 0);
-    fflush(stderr);
-    dup2(fileno(tmp), STDERR_FILENO);
-    assert_int_equal(flow_harness_run(h), 0);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    rewind(tmp);
-    len = fread(text, 1, sizeof(text) - 1, tmp);
-    text[len] = '\0';
-    fclose(tmp);
+    text = tu_harness_run_stderr(h, &rc);
+    assert_int_equal(rc, 0);
     assert_string_equal(text, "logger[0] info: done\n"
                               "logger[0] warning: first second  third\n"
                               "logger[0] info: \n");
+    free(text);
     flow_harness_destroy(&h);
 }
 
