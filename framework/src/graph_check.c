@@ -459,10 +459,13 @@ check_types(flow_graph_t *g, flow_diag_t *diag)
                 flow_type_name(t0), same_note(g, l, 0, note[0], 160),
                 g->nodes[l->node[1]].name, l->port_name[1], flow_type_name(t1),
                 same_note(g, l, 1, note[1], 160));
+        int rr_hwm = flow__link_hwm_default(t0 != FLOW_ANY ? t0 : t1, l->batch);
         if (!l->hwm_set && l->demand)
             l->hwm = 1; /* one message waits at each consumer while it works */
         else if (!l->hwm_set)
-            l->hwm = flow__link_hwm_default(t0 != FLOW_ANY ? t0 : t1, l->batch);
+            l->hwm = rr_hwm;
+        if (l->demand) /* wider for fast consumers, as credit.h says */
+            l->credit_max = l->hwm_set || rr_hwm < l->hwm ? l->hwm : rr_hwm;
     }
     return 0;
 }

@@ -252,10 +252,14 @@ typedef struct flow_glink {
     size_t port[2];     /* resolved port indexes */
     char *port_name[2]; /* as written */
     size_t batch;
-    int hwm;      /* as written, or flow__link_hwm_default(type, batch)
-                     from the checker (0 until then) */
-    bool hwm_set; /* hwm was written in the graph */
-    bool demand;  /* push: balance=demand (credits), else round robin */
+    int hwm;        /* as written, or flow__link_hwm_default(type, batch)
+                       from the checker (0 until then) */
+    bool hwm_set;   /* hwm was written in the graph */
+    int credit_max; /* demand: the most frames a consumer instance lets a
+                       producer send ahead (credit.h); its sockets' hwm.
+                       hwm when written, else the round robin default for
+                       the link (at least hwm). 0 until checked */
+    bool demand;    /* push: balance=demand (credits), else round robin */
     int line;
     char *text; /* "a.out -> b.in", for messages */
 } flow_glink_t;

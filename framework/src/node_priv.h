@@ -17,6 +17,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "credit.h"
 #include "internal.h"
 #include "stats.h"
 
@@ -87,16 +88,22 @@ typedef struct chan {
     uint64_t rcvd;     /* pair: data frames received */
     bool out_closed;   /* our end marker was sent */
     bool eos;          /* pair: the peer's end marker arrived */
-    uint64_t taken;    /* demand output: data frames the consumer said it
-                          took (its last credit frame's total); it may be
-                          sent sent - taken < hwm */
+    uint64_t granted;  /* demand output: the frames it may have been sent in
+                          all (the largest grant of its credit frames, at
+                          first the link's hwm): it is sent while sent <
+                          granted */
 } chan_t;
 
 /* What a demand input tells one producer: the data frames it took from
- * it, the total it last told, and where to (the routing id of the
- * producer's connection; libzmq makes them 5 bytes long). */
+ * it, the total it last told and the frames it let it send in all (at
+ * first the link's hwm), and where to (the routing id of the producer's
+ * connection; libzmq makes them 5 bytes long). A round trip is being
+ * measured while probe_at is not 0: the frame that ends it, the first the
+ * credit sent at probe_ns lets the producer send. */
 struct owed {
-    uint64_t taken, told;
+    uint64_t taken, told, granted;
+    uint64_t probe_at, probe_ns;
+    unsigned owe_at; /* tell it again once this many more are taken */
     unsigned char len;
     unsigned char id[15];
 };
@@ -127,12 +134,22 @@ typedef struct rport {
                           each producer for each data frame it takes, the output
                           DEALERs that send only on credit */
     struct owed *owe;  /* demand input: per producer, what to tell */
-    unsigned owe_at;   /* demand input: tell once this many more are taken */
     uint64_t next_seq; /* output of a source of one instance: its numbers */
     unsigned rr;
     flow_port_stats_t *st;    /* this port's counters, NULL if not counted */
     size_t route_len;         /* demand input: the routing id of the */
     unsigned char route[256]; /* connection of the frame just received */
+    /* Demand input, off the round robin path: */
+    bool adapt;            /* the window adapts (credit.h) */
+    unsigned window;       /* what each producer may send ahead: the link's
+                              hwm, or within [hwm, credit_max] from est when
+                              the link has no hwm of its own */
+    flow_credit_est_t est; /* round trip and cost measured */
+    unsigned takes;        /* taken since cost_mark_ns */
+    uint64_t cost_mark_ns; /* start of this cost sample, 0 before the first
+                              take */
+    uint64_t waited_ns;    /* waited for input since then */
+    bool starved;          /* waited for input since the last take */
 } rport_t;
 
 struct flow_node {
@@ -169,6 +186,7 @@ struct flow_node {
     pthread_t watcher;
     bool watching;
     bool watch_drops; /* some bound socket has a drop_watch_t monitor */
+    bool adapt;       /* some demand input's window adapts (credit.h) */
     size_t ntable, tcap;
     rport_t **item_port;
     unsigned *item_ch;

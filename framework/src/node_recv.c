@@ -94,16 +94,21 @@ recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
     size_t len = sizeof(more);
 
     for (;;) {
-        if (!node->timed || (flags & ZMQ_DONTWAIT)) {
+        if ((!node->timed && !p->adapt) || (flags & ZMQ_DONTWAIT)) {
             got = zmq_recv(sock, p->route, sizeof(p->route), flags);
         } else {
             /* A wait for input is timed, as in recv_frame_in: the data
-             * frame is there once its routing id is. */
+             * frame is there once its routing id is. An adapting window
+             * takes the wait out of the cost per message: on the precise
+             * clock. */
             got = zmq_recv(sock, p->route, sizeof(p->route), ZMQ_DONTWAIT);
             if (got < 0 && zmq_errno() == EAGAIN) {
-                uint64_t t0 = wait_clock_ns();
+                uint64_t t0 = p->adapt ? now_ns() : wait_clock_ns();
                 got = zmq_recv(sock, p->route, sizeof(p->route), 0);
-                STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
+                uint64_t dt = (p->adapt ? now_ns() : wait_clock_ns()) - t0;
+                p->waited_ns += dt;
+                p->starved = true;
+                STAT_ADD(node->timed, recv_wait_ns, dt);
             }
         }
         if (got >= 0)
@@ -133,31 +138,73 @@ recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
 }
 
 /* Tell the producer whose connection has routing id `id` that `taken` of
- * its data frames were taken in all: a credit frame of that total, 8 bytes
- * little-endian. A total, not an increment: a frame lost with a connection
- * (a TCP reconnect) is made good by the next. */
+ * its data frames were taken in all and that it may send `granted` in all:
+ * a credit frame of the two totals, 8 bytes little-endian each. Totals,
+ * not increments: a frame lost with a connection (a TCP reconnect) is made
+ * good by the next. */
 static void
-send_credits(void *sock, const unsigned char *id, size_t len, uint64_t taken)
+send_credits(void *sock, const unsigned char *id, size_t len, uint64_t taken,
+             uint64_t granted)
 {
-    unsigned char b[8];
+    unsigned char b[16];
 
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)(taken >> (8 * i));
+        b[8 + i] = (unsigned char)(granted >> (8 * i));
+    }
     /* It fails only when the producer's connection is gone, and with it
      * whoever could use the credits. */
     if (zmq_send(sock, id, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
         zmq_send(sock, b, sizeof(b), ZMQ_DONTWAIT);
 }
 
+/* On demand input `p` whose window adapts, count the frame just taken
+ * from producer `o` in the estimates (credit.h): a cost sample every
+ * FLOW_CREDIT_COST_EVERY takes, and the round trip the frame ends if the
+ * node had to wait for it. Returns
+ * the time read, or 0 when it had no need to read it. */
+static uint64_t
+measure(rport_t *p, struct owed *o)
+{
+    uint64_t now = 0;
+
+    if (++p->takes >= FLOW_CREDIT_COST_EVERY) {
+        now = now_ns();
+        if (p->cost_mark_ns) {
+            uint64_t span = now - p->cost_mark_ns;
+            flow__credit_cost_sample(
+                &p->est, span > p->waited_ns ? span - p->waited_ns : 0,
+                p->takes);
+        }
+        p->cost_mark_ns = now;
+        p->waited_ns = 0;
+        p->takes = 0;
+    }
+    if (o->probe_at && o->taken >= o->probe_at) {
+        /* Only a frame the node waited for was taken as it came; one
+         * that was queued came at some earlier time. */
+        if (p->starved) {
+            if (!now)
+                now = now_ns();
+            flow__credit_rtt_sample(&p->est, now - o->probe_ns);
+        }
+        o->probe_at = 0;
+    }
+    p->starved = false;
+    return now;
+}
+
 /* Count the data frame just received on demand input `p` as taken from
  * producer `src`, over the connection `p->route` names; tell the producer
- * once `p->owe_at` more are taken since it was last told, or at once on a
- * connection it was never told on (its first frame, a reconnect). Returns
- * 0, or fails the node. */
+ * once `o->owe_at` more are taken since it was last told, or at once on a
+ * connection it was never told on (its first frame, a reconnect), granting
+ * it `p->window` frames ahead of those taken (never fewer than granted
+ * before). Returns 0, or fails the node. */
 static int
 credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
 {
     struct owed *o = &p->owe[src];
+    uint64_t now = 0, granted;
 
     if (p->route_len > sizeof(o->id))
         return flow_node_fail(node,
@@ -165,15 +212,36 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
                               "of %zu bytes",
                               p->link->text, p->route_len);
     o->taken++;
+    if (p->adapt)
+        now = measure(p, o);
     if (o->len != p->route_len || memcmp(o->id, p->route, o->len)) {
         o->len = (unsigned char)p->route_len;
         memcpy(o->id, p->route, p->route_len);
-        o->told = o->taken - p->owe_at; /* tell it now */
+        o->told = o->taken - o->owe_at; /* tell it now */
     }
-    if (o->taken - o->told >= p->owe_at) {
-        send_credits(sock, o->id, o->len, o->taken);
-        o->told = o->taken;
+    if (o->taken - o->told < o->owe_at)
+        return 0;
+    if (p->adapt) {
+        p->window = flow__credit_window(&p->est, (unsigned)p->link->hwm,
+                                        (unsigned)p->link->credit_max);
+        if (p->st && p->window > p->st->credit_window)
+            STAT_ADD(p->st, credit_window, p->window - p->st->credit_window);
     }
+    granted = o->taken + p->window;
+    if (granted < o->granted)
+        granted = o->granted; /* a grant is never taken back */
+    if (p->adapt && !o->probe_at && granted > o->granted) {
+        /* The first frame this lets come ends a round trip. */
+        o->probe_at = o->granted + 1;
+        o->probe_ns = now ? now : now_ns();
+    }
+    send_credits(sock, o->id, o->len, o->taken, granted);
+    o->granted = granted;
+    o->told = o->taken;
+    /* Told again before the window granted now runs out, whatever the
+     * window then: a frame of credits for a quarter of it (a credit per
+     * frame where the window is up to 4). */
+    o->owe_at = (p->window + 3) / 4;
     return 0;
 }
 
@@ -316,10 +384,19 @@ int
 flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
 {
     uint64_t t0 = node->timed ? wait_clock_ns() : 0;
+    uint64_t a0 = node->adapt && !send ? now_ns() : 0;
     uint32_t was = flow__doing(node, send ? FLOW_DOING_SEND : FLOW_DOING_RECV);
     int prc = zmq_poll(items, n, WAIT_MS);
 
     flow__doing(node, was);
+    if (a0) { /* a wait for input: not the work of adapting inputs */
+        uint64_t dt = now_ns() - a0;
+        for (size_t i = 0; i < node->nports; i++)
+            if (node->ports[i].adapt) {
+                node->ports[i].waited_ns += dt;
+                node->ports[i].starved = true;
+            }
+    }
     if (t0 && send)
         STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
     else if (t0)

@@ -193,28 +193,34 @@ flow_node_send_raw(flow_node_t *node, const char *port, const void *frame,
 }
 
 /* Read the credit frames the consumer of channel `c` of demand output
- * `p` sent: each the total of data frames it took, 8 bytes little-endian,
- * at most what was sent; the largest is the channel's `taken`. 0, or the
- * node failed. */
+ * `p` sent: each the total of data frames it took and the total it lets
+ * be sent, 8 bytes little-endian each; the first at most what was sent,
+ * the second at least the first and at most credit_max more. The largest
+ * grant is the channel's `granted`. 0, or the node failed. */
 static int
 take_credits(flow_node_t *node, rport_t *p, unsigned c)
 {
     chan_t *ch = &p->ch[c];
-    unsigned char b[9];
+    unsigned char b[17];
     int n;
 
     while ((n = zmq_recv(ch->sock, b, sizeof(b), ZMQ_DONTWAIT)) >= 0) {
-        uint64_t taken = 0;
-        for (int i = 0; i < 8; i++)
+        uint64_t taken = 0, granted = 0;
+        for (int i = 0; i < 8; i++) {
             taken |= (uint64_t)b[i] << (8 * i);
-        if (n != 8 || taken > ch->sent)
+            granted |= (uint64_t)b[8 + i] << (8 * i);
+        }
+        if (n != 16 || taken > ch->sent || granted < taken ||
+            granted - taken > (uint64_t)p->link->credit_max)
             return flow_node_fail(
                 node, "malformed message on link '%s': %s from '%s'[%u]",
                 p->link->text,
-                n != 8 ? "a frame back" : "more credits than frames sent",
+                n != 16            ? "a frame back"
+                : taken > ch->sent ? "more credits than frames sent"
+                                   : "a credit window out of range",
                 p->peer->name, ch->peer);
-        if (taken > ch->taken)
-            ch->taken = taken;
+        if (granted > ch->granted)
+            ch->granted = granted;
     }
     if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
         return flow_node_fail(node, "receive on port '%s' failed: %s",
@@ -223,11 +229,11 @@ take_credits(flow_node_t *node, rport_t *p, unsigned c)
 }
 
 /* Whether the consumer of channel `ch` of demand output `p` may be sent a
- * frame: fewer than the link's hwm sent to it and not yet taken. */
+ * frame: fewer sent to it than it granted. */
 static inline bool
-has_credit(const rport_t *p, const chan_t *ch)
+has_credit(const chan_t *ch)
 {
-    return ch->sent - ch->taken < (uint64_t)p->link->hwm;
+    return ch->sent < ch->granted;
 }
 
 /*
@@ -250,12 +256,13 @@ send_demand(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             chan_t *ch = &p->ch[c];
             if (ch->out_closed)
                 continue;
-            if (!has_credit(p, ch) && (rc = take_credits(node, p, c)) < 0) {
+            if (!has_credit(ch) && (rc = take_credits(node, p, c)) < 0) {
                 zmq_msg_close(zm);
                 return rc;
             }
-            if (has_credit(p, ch)) {
-                /* Never full: no more than hwm frames are on their way. */
+            if (has_credit(ch)) {
+                /* Never full: at most credit_max frames are on their
+                 * way. */
                 if ((rc = send_blocking(node, p, c, zm)))
                     return rc;
                 ch->sent++;

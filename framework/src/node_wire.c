@@ -259,17 +259,22 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
         if (p->decl->dir == FLOW_DIR_IN) {
             unsigned np = p->peer->instances;
             int rc;
-            p->pull =
-                make_socket(node, p->demand ? ZMQ_ROUTER : ZMQ_PULL, l->hwm);
+            p->pull = make_socket(node, p->demand ? ZMQ_ROUTER : ZMQ_PULL,
+                                  p->demand ? l->credit_max : l->hwm);
             if (!p->pull)
                 return sock_fail(node, p, "create a socket", "pull");
             if (p->demand) {
-                /* Credits: at most hwm per producer at a time. */
+                /* Credits: at most credit_max per producer at a time. */
                 zmq_setsockopt(p->pull, ZMQ_SNDHWM, &(int){ 0 }, sizeof(int));
                 p->owe = flow__xcalloc(np, sizeof(*p->owe));
-                /* A frame of credits for a quarter of the window: a
-                 * credit per frame where the window is up to 4. */
-                p->owe_at = ((unsigned)l->hwm + 3) / 4;
+                p->window = (unsigned)l->hwm;
+                for (unsigned k = 0; k < np; k++) {
+                    p->owe[k].granted = (uint64_t)l->hwm;
+                    p->owe[k].owe_at = (p->window + 3) / 4;
+                }
+                p->adapt = l->credit_max > l->hwm;
+                node->adapt |= p->adapt;
+                STAT_ADD(p->st, credit_window, p->window);
             }
             if ((rc = bind_endpoint(node, p, p->pull, run_dir, node->inst,
                                     -1)) ||
@@ -284,13 +289,15 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
             p->rr = node->inst % p->nch;
             for (unsigned c = 0; c < p->nch; c++) {
                 p->ch[c].peer = c;
-                p->ch[c].sock = make_socket(
-                    node, p->demand ? ZMQ_DEALER : ZMQ_PUSH, l->hwm);
+                p->ch[c].sock =
+                    make_socket(node, p->demand ? ZMQ_DEALER : ZMQ_PUSH,
+                                p->demand ? l->credit_max : l->hwm);
                 if (!p->ch[c].sock)
                     return sock_fail(node, p, "create a socket", "push");
                 if (!p->demand)
                     continue;
-                /* It receives credits only, at most hwm at a time. */
+                p->ch[c].granted = (uint64_t)l->hwm;
+                /* It receives credits only, at most one per frame sent. */
                 zmq_setsockopt(p->ch[c].sock, ZMQ_RCVHWM, &(int){ 0 },
                                sizeof(int));
             }

@@ -187,9 +187,11 @@ flow__stats_write_json(const flow_run_stats_t *rs, FILE *out)
                         ", \"dir\": \"%s\", \"in_msgs\": %" PRIu64
                         ", \"in_items\": %" PRIu64 ", \"in_bytes\": %" PRIu64
                         ", \"out_msgs\": %" PRIu64 ", \"out_items\": %" PRIu64
-                        ", \"out_bytes\": %" PRIu64 "}",
+                        ", \"out_bytes\": %" PRIu64
+                        ", \"credit_window\": %" PRIu64 "}",
                         dir[d->dir], ps->in_msgs, ps->in_items, ps->in_bytes,
-                        ps->out_msgs, ps->out_items, ps->out_bytes);
+                        ps->out_msgs, ps->out_items, ps->out_bytes,
+                        ps->credit_window);
             }
             fprintf(out, "]}");
         }

@@ -19,6 +19,8 @@
 typedef struct flow_port_stats {
     uint64_t in_msgs, in_items, in_bytes;    /* received (input, pair) */
     uint64_t out_msgs, out_items, out_bytes; /* sent (output, pair) */
+    uint64_t credit_window; /* demand input: the widest credit window it
+                               gave a producer (credit.h); 0 otherwise */
 } flow_port_stats_t;
 
 typedef struct flow_inst_stats {

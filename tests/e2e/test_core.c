@@ -382,7 +382,9 @@ check_exactly_once(tu_result_t *r, int64_t n)
 
 /* Producers x consumers with a tiny high-water mark and random delays in
  * the consumers: every item exactly once, nothing hangs. Looped: three
- * times round robin, twice balance=demand (hwm 1 and 3). */
+ * times round robin, three times balance=demand (hwm 1 and 3, and the
+ * default, whose credit window adapts: widens for the consumers without
+ * delays, stays narrow for those with them). */
 static void
 test_core_eos_matrix(void **unused)
 {
@@ -391,27 +393,27 @@ test_core_eos_matrix(void **unused)
     const int64_t n = 5000;
 
     (void)unused;
-    for (int loop = 0; loop < 5; loop++)
+    for (int loop = 0; loop < 6; loop++)
         for (size_t i = 0; i < 4; i++)
             for (size_t j = 0; j < 3; j++) {
-                char text[1024], *path;
+                char text[1024], hwm[16], *path;
                 const char *balance = loop >= 3 ? "demand" : "rr";
-                int hwm = loop == 4 ? 3 : 1;
                 tu_result_t r;
 
+                snprintf(hwm, sizeof(hwm), "hwm=%d ", loop == 4 ? 3 : 1);
                 snprintf(text, sizeof(text),
                          "[src]\ntype = range\ninstances = %d\ncount = "
                          "%lld\n"
                          "[mid]\ntype = jitter\ninstances = %d\nmax_us = "
                          "%d\nseed = %d\n"
                          "[out]\ntype = collect\n"
-                         "[links]\npush = src.out -> mid.in batch=%d hwm=%d "
+                         "[links]\npush = src.out -> mid.in batch=%d %s"
                          "balance=%s\n"
-                         "push = mid.out -> out.in hwm=%d balance=%s\n",
+                         "push = mid.out -> out.in %sbalance=%s\n",
                          prod[i], (long long)n, cons[j],
                          (loop + (int)j) % 2 ? 300 : 0, loop * 31 + (int)i,
-                         loop == 2 || loop == 4 ? 1 : 13, hwm, balance, hwm,
-                         balance);
+                         loop == 2 || loop >= 4 ? 1 : 13, loop == 5 ? "" : hwm,
+                         balance, loop == 5 ? "" : hwm, balance);
                 path = tu_temp_file(text);
                 if (tu_runl(&r, 60, path, NULL) != 0)
                     fprintf(stderr, "case p=%d c=%d loop %d:\n%s\n", prod[i],
@@ -483,6 +485,93 @@ test_core_balance_demand(void **unused)
     slow = slow_instance_share("rr", 20, 100);
     if (slow < 20)
         fail_msg("balance=rr: the slow instance took only %zu of 100", slow);
+}
+
+static char *read_all(const char *path, size_t *len);
+
+/* The credit windows that the instances of node `node` gave on input
+ * `port`, from the --stats-json file `path`, into `w` (at most `max`);
+ * returns how many. */
+static size_t
+credit_windows(const char *path, const char *node, const char *port, long *w,
+               size_t max)
+{
+    size_t len, n = 0;
+    char *text = read_all(path, &len), key[128];
+    const char *at, *end;
+
+    assert_non_null(text);
+    snprintf(key, sizeof(key), "\"name\": \"%s\"", node);
+    at = strstr(text, key);
+    assert_non_null(at);
+    end = strstr(at + 1, "\"name\": ");
+    snprintf(key, sizeof(key), "{\"port\": \"%s\"", port);
+    while ((at = strstr(at, key)) && (!end || at < end) && n < max) {
+        const char *cw = strstr(at, "\"credit_window\": ");
+        assert_non_null(cw);
+        assert_int_equal(sscanf(cw, "\"credit_window\": %ld", &w[n]), 1);
+        n++;
+        at = cw;
+    }
+    free(text);
+    return n;
+}
+
+/*
+ * A demand link without an hwm of its own lets each consumer instance
+ * widen its credit window to what it works through in two round trips of
+ * a credit: wide for workers that pass 1-item messages on at once (a
+ * message costs them microseconds, a round trip tens of them at the
+ * least), where a window of 1 would make each message wait for a round
+ * trip; 1 for workers that spend 20 ms on each, so a slow one holds no
+ * more than with the old fixed window. An hwm written on the link fixes
+ * the window; a round robin link has none. Every run delivers every item.
+ */
+static void
+test_core_balance_demand_window(void **unused)
+{
+    static const struct {
+        const char *type, *opts;
+        long count, least, most;
+    } cases[] = {
+        { "jitter", "", 100000, 8, 1000 },
+        { "slowone\nms = 20\nothers_ms = 20", "", 40, 1, 1 },
+        { "jitter", " hwm=3", 100000, 3, 3 },
+        { "jitter", " hwm=200", 100000, 200, 200 },
+    };
+
+    (void)unused;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char text[512], *stats = tu_temp_file(""), want[32];
+        long w[4];
+        tu_result_t r;
+
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = %ld\n"
+                 "[w]\ntype = %s\ninstances = 2\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npush = src.out -> w.in batch=1 balance=demand%s\n"
+                 "push = w.out -> out.in\n",
+                 cases[i].count, cases[i].type, cases[i].opts);
+        assert_int_equal(tu_run_graph(&r, 60, text, "--plugin-path",
+                                      FLOW_FIXTURE_PLUGIN_DIR, "--stats-json",
+                                      stats, NULL),
+                         0);
+        snprintf(want, sizeof(want), "%ld\n", cases[i].count);
+        assert_string_equal(r.out, want);
+        assert_int_equal(credit_windows(stats, "w", "in", w, 4), 2);
+        for (int k = 0; k < 2; k++)
+            if (w[k] < cases[i].least || w[k] > cases[i].most)
+                fail_msg("case %zu: w[%d] gave a credit window of %ld, not "
+                         "within [%ld, %ld]",
+                         i, k, w[k], cases[i].least, cases[i].most);
+        /* Round robin into out: no credits. */
+        assert_int_equal(credit_windows(stats, "out", "in", w, 4), 1);
+        assert_int_equal(w[0], 0);
+        tu_result_release(&r);
+        unlink(stats);
+        free(stats);
+    }
 }
 
 /* A consumer that gives up a demand input drops what comes and still
@@ -2171,6 +2260,7 @@ main(void)
         cmocka_unit_test(test_core_collect_sum),
         cmocka_unit_test(test_core_eos_matrix),
         cmocka_unit_test(test_core_balance_demand),
+        cmocka_unit_test(test_core_balance_demand_window),
         cmocka_unit_test(test_core_balance_demand_given_up),
         cmocka_unit_test(test_core_lines_pool_map),
         cmocka_unit_test(test_core_lines_stream),
