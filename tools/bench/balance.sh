@@ -15,11 +15,13 @@
 #            task when done. Also shown, computed and not measured: the
 #            wall time of a perfect dealing, N / (1/SLOW_MS + 1/FAST_MS).
 #   cost     range -> collect(mode=count), int64 items in messages of 16
-#            (152 bytes), over a round robin link (its default hwm) and
-#            over demand links of several hwm (HWMS): messages/s net of
-#            flowrun's start-up (a run of 0 items), and the ratio to round
-#            robin. MSGS messages per run (default 10^6), fewer for a small
-#            hwm (25000 x hwm), whose rate the credits' round trips bound.
+#            (152 bytes), over a round robin link (its default hwm), over
+#            a demand link without an hwm (its credit window adapts) and
+#            over demand links of several hwm (HWMS, a fixed window):
+#            messages/s net of flowrun's start-up (a run of 0 items), and
+#            the ratio to round robin. MSGS messages per run (default
+#            10^6), fewer for a small hwm (25000 x hwm), whose rate the
+#            credits' round trips bound.
 #
 #   tools/bench/balance.sh [BUILD_DIR]           # default BUILD_DIR: ./build
 #   RUNS=5 N=2000 SLOW_MS=4 FAST_MS=1 tools/bench/balance.sh
@@ -169,11 +171,13 @@ echo "  demand / rr, wall time: $(calc "$m_dm / $m_rr" | awk '{ printf "%.2f", $
 echo "  flow demand / Python Pool, wall time: $(calc "$m_dm / $m_py" | awk '{ printf "%.2f", $1 }')x"
 echo
 echo "cost of the credits: int64 items in messages of 16 (152 bytes)"
-base=() zero=()
+base=() zero=() adapt=()
 declare -A dem
 for ((r = 0; r < runs; r++)); do
     zero+=("$(cost_once 0 "$tmp/cost_rr.ini" --set balance=rr)")
     base+=("$(cost_once $((msgs_max * 16)) "$tmp/cost_rr.ini" --set balance=rr)")
+    adapt+=("$(cost_once $((msgs_max * 16)) "$tmp/cost_rr.ini" \
+        --set balance=demand)")
     for h in $hwms; do
         dem[$h]+="$(cost_once $(($(cost_msgs "$h") * 16)) "$tmp/cost.ini" \
             --set balance=demand --set hwm="$h") "
@@ -185,6 +189,9 @@ printf '  flowrun start-up (0 items): %.0f ms\n' "$(calc "$start * 1000")"
 printf '  %-28s %9s %12s %8s\n' "" "messages" "msgs/s net" "/ rr"
 printf '  %-28s %9d %12.0f %8s\n' "balance=rr (default hwm)" "$msgs_max" \
     "$rate_rr" "1.00x"
+rate=$(calc "$msgs_max / ($(median "${adapt[@]}") - $start)")
+printf '  %-28s %9d %12.0f %7.2fx\n' "balance=demand (adapting)" \
+    "$msgs_max" "$rate" "$(calc "$rate / $rate_rr")"
 for h in $hwms; do
     # shellcheck disable=SC2086 # the runs, split
     rate=$(calc "$(cost_msgs "$h") / ($(median ${dem[$h]}) - $start)")

@@ -1050,7 +1050,8 @@ def main():
           f'dealing, not the CPU), against Python\'s `Pool(2).imap_unordered(chunksize=1)` '
           f'with the same paces, whose workers take the next task when done; the perfect '
           f'dealing is computed, not measured. "cost of the credits": 152-byte messages over '
-          f'a demand link at several hwm against round robin, net of start-up.\n')
+          f'a demand link without an hwm (its credit window adapts) and at several fixed '
+          f'hwm, against round robin, net of start-up.\n')
         w(f'Load average during this workload: {" → ".join(loads["balance"])}.\n')
         w('```\n' + balance['stdout'].rstrip() + '\n```\n')
         if balance['rc'] != 0:
