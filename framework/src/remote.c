@@ -313,7 +313,17 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
     flow__stop_signals_add(&mask);
     sigprocmask(SIG_BLOCK, &mask, &old);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    for (;;) {
+    if (sfd < 0) {
+        /* Not served with the stop signals blocked and never read: deaf
+         * to Ctrl-C. Instances that registered are told to stop. */
+        fprintf(stderr,
+                "flowrun: error: graph '%s': cannot watch for stop signals "
+                "(signalfd: %s); every instance is told to stop\n",
+                g->name, strerror(errno));
+        flow__rdv_abort(rdv);
+        rc = FLOW_ENODE;
+    }
+    while (sfd >= 0) {
         struct pollfd pfd[2] = { { flow__rdv_fd(rdv), POLLIN, 0 },
                                  { sfd, POLLIN, 0 } };
         struct signalfd_siginfo si;
@@ -345,7 +355,7 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
             say_waiting(g, rdv, flow__now_s() - begin, timeout_s);
         }
         poll(pfd, 2, 50);
-        while (sfd >= 0 && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo != SIGCHLD) {
                 const char *name = sigabbrev_np((int)si.ssi_signo);
                 char pending[512];

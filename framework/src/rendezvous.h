@@ -129,7 +129,8 @@ double flow__liveness(const flow_run_opts_t *opts);
  * deadline of `opts` (NULL: none; its timeout_s, 0: none; FLOW_ETIMEDOUT),
  * a stop signal (SIGINT, SIGTERM, SIGHUP: FLOW_EINTR, its number in
  * `*signo` if not NULL), or `child` (if > 0) exited: `*child_status` gets
- * its wait status. Returns 0 otherwise.
+ * its wait status. Returns 0 otherwise; FLOW_ENODE at once, `rdv`
+ * aborted and the cause printed, when it cannot watch for stop signals.
  */
 int flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
                     const flow_run_opts_t *opts, pid_t child, int *child_status,

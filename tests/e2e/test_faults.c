@@ -2160,6 +2160,60 @@ test_faults_signal_at_start(void **unused)
 }
 
 /*
+ * flowrun reads its stop signals from a signalfd, with them blocked: when
+ * it cannot make one (no_signalfd.so: EMFILE, as out of descriptors) the
+ * run must end with an error, not go on deaf to Ctrl-C. A local run exits
+ * 1 naming the cause; a rendezvous (--rendezvous-only) says it cannot
+ * watch for stop signals and exits 1 at once (it served on, ignoring
+ * SIGINT, until killed).
+ */
+static void
+test_faults_no_signalfd(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *asan_saved = asan ? strdup(asan) : NULL, asan_opts[512];
+    char out[128], err[128];
+
+    (void)unused;
+    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0",
+             asan ? asan : "", asan && *asan ? ":" : "");
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    for (int rdv = 0; rdv < 2; rdv++) {
+        pid_t pid;
+        char *e;
+        int status;
+
+        setenv("LD_PRELOAD", FLOW_FIXTURE_NO_SIGNALFD, 1);
+        setenv("ASAN_OPTIONS", asan_opts, 1);
+        pid = spawn_files_with(path, out, err, rdv ? "--rendezvous-only" : NULL,
+                               NULL);
+        unsetenv("LD_PRELOAD");
+        if (asan_saved)
+            setenv("ASAN_OPTIONS", asan_saved, 1);
+        else
+            unsetenv("ASAN_OPTIONS");
+        status = wait_exit(pid, 20);
+        e = slurp(err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+            fail_msg("%s: status %d, stderr:\n%s", rdv ? "rendezvous" : "run",
+                     status, e);
+        tu_assert_contains(e, "Too many open files");
+        if (rdv)
+            tu_assert_contains(e, "cannot watch for stop signals "
+                                  "(signalfd: Too many open files)");
+        run_cleanup(path, out, err);
+        free(e);
+    }
+    free(asan_saved);
+    unlink(path);
+    free(path);
+}
+
+/*
  * Signals flowrun inherits ignored. SIGCHLD: the kernel would reap the
  * instances itself, and flowrun waited for them forever; the run must end
  * as usual, with its output. SIGINT and SIGHUP (a command started with &
@@ -3798,6 +3852,7 @@ main(void)
         T(test_faults_log_after_partial_line),
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
+        T(test_faults_no_signalfd),
         T(test_faults_inherited_ignored),
         T(test_faults_ctrl_z),
         T(test_faults_terminal_tostop),
