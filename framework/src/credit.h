@@ -18,7 +18,9 @@
  * the producer send, when the instance was waiting for it (an instance
  * that never waits measures none, and keeps the least window; quick to
  * come down, slow to go up: a producer that was not waiting for the credit
- * makes a sample too long), and its cost per message,
+ * makes a sample too long; and none from a producer that sends each frame
+ * into a wait, which a wider window would make longer: node_recv.c
+ * measure()), and its cost per message,
  * from the time between takes minus its waits for input (quick to go up,
  * slow to come down: one slow message shrinks the window at once, and
  * only many fast ones widen it again).

@@ -104,6 +104,8 @@ struct owed {
     uint64_t taken, told, granted;
     uint64_t probe_at, probe_ns;
     unsigned owe_at; /* tell it again once this many more are taken */
+    bool probe_dry;  /* that credit came when all granted were taken */
+    bool starved;    /* the node waited for input before its last take */
     unsigned char len;
     unsigned char id[15];
 };

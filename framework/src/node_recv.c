@@ -182,14 +182,23 @@ measure(rport_t *p, struct owed *o)
     }
     if (o->probe_at && o->taken >= o->probe_at) {
         /* Only a frame the node waited for was taken as it came; one
-         * that was queued came at some earlier time. */
-        if (p->starved) {
+         * that was queued came at some earlier time. And only one the
+         * producer sent as the credit came, as far as can be told: the
+         * credit was sent when all it had granted were taken (a window
+         * of 1), or the frame before this one came queued (the producer
+         * sent as fast as it was let). A producer slower than this node
+         * sends each frame into a wait: the frames after the credit come
+         * at its pace, and the sample is as many of its intervals as
+         * the window is wide, which a wider window makes longer still
+         * (on to credit_max). */
+        if (p->starved && (o->probe_dry || !o->starved)) {
             if (!now)
                 now = now_ns();
             flow__credit_rtt_sample(&p->est, now - o->probe_ns);
         }
         o->probe_at = 0;
     }
+    o->starved = p->starved;
     p->starved = false;
     return now;
 }
@@ -233,6 +242,7 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
     if (p->adapt && !o->probe_at && granted > o->granted) {
         /* The first frame this lets come ends a round trip. */
         o->probe_at = o->granted + 1;
+        o->probe_dry = o->taken == o->granted;
         o->probe_ns = now ? now : now_ns();
     }
     send_credits(sock, o->id, o->len, o->taken, granted);

@@ -574,6 +574,48 @@ test_core_balance_demand_window(void **unused)
     }
 }
 
+/*
+ * A producer slower than its consumers (a message a millisecond, to two
+ * workers that spend about 0.2 ms on each): each worker waits for every
+ * message, and the credit that let it come was sent some producer
+ * intervals before, as many as the window is wide. Counted as round trips
+ * of a credit, those made the window wider and the next sample longer, on
+ * to credit_max (about 130 of 1000 in 1500 messages): far more than two
+ * round trips of the workers' work, all held by one of them once the
+ * producer speeds up. The window stays within a few producer intervals.
+ */
+static void
+test_core_balance_demand_window_slow_producer(void **unused)
+{
+    char *stats = tu_temp_file("");
+    long w[4];
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(
+        tu_run_graph(&r, 60,
+                     "[src]\ntype = range\ncount = 1500\n"
+                     "[gate]\ntype = slowone\nms = 1\n"
+                     "[w]\ntype = jitter\ninstances = 2\nmax_us = 400\n"
+                     "[out]\ntype = collect\nmode = count\n"
+                     "[links]\npush = src.out -> gate.in batch=1\n"
+                     "push = gate.out -> w.in batch=1 balance=demand\n"
+                     "push = w.out -> out.in\n",
+                     "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR, "--stats-json",
+                     stats, NULL),
+        0);
+    assert_string_equal(r.out, "1500\n");
+    assert_int_equal(credit_windows(stats, "w", "in", w, 4), 2);
+    for (int k = 0; k < 2; k++)
+        if (w[k] < 1 || w[k] > 64)
+            fail_msg("w[%d] gave a credit window of %ld behind a slow "
+                     "producer, not within [1, 64]",
+                     k, w[k]);
+    tu_result_release(&r);
+    unlink(stats);
+    free(stats);
+}
+
 /* A consumer that gives up a demand input drops what comes and still
  * credits it: the producers run on until they are stopped, never waiting
  * for credit, and the run ends with status 0. */
@@ -2261,6 +2303,7 @@ main(void)
         cmocka_unit_test(test_core_eos_matrix),
         cmocka_unit_test(test_core_balance_demand),
         cmocka_unit_test(test_core_balance_demand_window),
+        cmocka_unit_test(test_core_balance_demand_window_slow_producer),
         cmocka_unit_test(test_core_balance_demand_given_up),
         cmocka_unit_test(test_core_lines_pool_map),
         cmocka_unit_test(test_core_lines_stream),
