@@ -15,15 +15,21 @@
  *
  * Both figures are measured by the consumer: the round trip from the time
  * it sends a credit to the arrival of the first message that credit let
- * the producer send, when the instance was waiting for it (an instance
- * that never waits measures none, and keeps the least window; quick to
+ * the producer send, when it came into an empty queue (an instance that
+ * never runs out of input measures none, and keeps the least window; quick to
  * come down, slow to go up: a producer that was not waiting for the credit
  * makes a sample too long; and none from a producer that sends each frame
  * into a wait, which a wider window would make longer: node_recv.c
  * measure()), and its cost per message,
- * from the time between takes minus its waits for input (quick to go up,
- * slow to come down: one slow message shrinks the window at once, and
- * only many fast ones widen it again).
+ * from the time between takes minus its waits for input (every
+ * FLOW_CREDIT_COST_EVERY takes, a mean over about the last 16 samples: one
+ * message much slower than the rest narrows the window at once, and some
+ * tens of samples of fast ones widen it again).
+ *
+ * Credits granted cannot be taken back: an instance whose messages cost
+ * microseconds, then suddenly milliseconds, still gets the wide window it
+ * granted before (at most credit_max messages per producer). A link whose
+ * costs change so must fix its window with an hwm.
  */
 #ifndef FLOW_CREDIT_H
 #define FLOW_CREDIT_H

@@ -151,7 +151,7 @@ typedef struct rport {
     uint64_t cost_mark_ns; /* start of this cost sample, 0 before the first
                               take */
     uint64_t waited_ns;    /* waited for input since then */
-    bool starved;          /* waited for input since the last take */
+    bool starved;          /* found empty since the last take */
 } rport_t;
 
 struct flow_node {

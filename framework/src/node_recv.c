@@ -96,6 +96,8 @@ recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
     for (;;) {
         if ((!node->timed && !p->adapt) || (flags & ZMQ_DONTWAIT)) {
             got = zmq_recv(sock, p->route, sizeof(p->route), flags);
+            if (got < 0 && p->adapt && zmq_errno() == EAGAIN)
+                p->starved = true; /* empty: the next comes into a wait */
         } else {
             /* A wait for input is timed, as in recv_frame_in: the data
              * frame is there once its routing id is. An adapting window
@@ -181,8 +183,8 @@ measure(rport_t *p, struct owed *o)
         p->takes = 0;
     }
     if (o->probe_at && o->taken >= o->probe_at) {
-        /* Only a frame the node waited for was taken as it came; one
-         * that was queued came at some earlier time. And only one the
+        /* Only a frame that came into an empty queue was taken about as
+         * it came; one queued came at some earlier time. And only one the
          * producer sent as the credit came, as far as can be told: the
          * credit was sent when all it had granted were taken (a window
          * of 1), or the frame before this one came queued (the producer
@@ -402,10 +404,8 @@ flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
     if (a0) { /* a wait for input: not the work of adapting inputs */
         uint64_t dt = now_ns() - a0;
         for (size_t i = 0; i < node->nports; i++)
-            if (node->ports[i].adapt) {
+            if (node->ports[i].adapt)
                 node->ports[i].waited_ns += dt;
-                node->ports[i].starved = true;
-            }
     }
     if (t0 && send)
         STAT_ADD(node->timed, send_block_ns, wait_clock_ns() - t0);
