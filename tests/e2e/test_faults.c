@@ -2109,6 +2109,34 @@ test_faults_lines_stop_mid_line(void **unused)
 }
 
 /*
+ * Start flowrun on `path` as spawn_files_with does (with option `opt`
+ * `arg`), the LD_PRELOAD fixture `preload` in its environment only. An
+ * ASan build wants its run-time first in the process; the fixture comes
+ * first, which ASan is told to accept.
+ */
+static pid_t
+spawn_preloaded(const char *preload, const char *path, const char *out,
+                const char *err, const char *opt, const char *arg)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan ? strdup(asan) : NULL, opts[512];
+    pid_t pid;
+
+    snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+             asan ? asan : "", asan && *asan ? ":" : "");
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("ASAN_OPTIONS", opts, 1);
+    pid = spawn_files_with(path, out, err, opt, arg);
+    unsetenv("LD_PRELOAD");
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
+    return pid;
+}
+
+/*
  * A signal that lands just after the launcher made its run directory (the
  * fixture raise_after_mkdtemp.so raises it there, in flowrun itself): the
  * run stops before it starts, exit 130 or 143, saying nothing, and neither
@@ -2122,14 +2150,11 @@ test_faults_signal_at_start(void **unused)
     char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
                               "[out]\ntype = collect\nmode = count\n"
                               "[links]\npush = src.out -> out.in\n");
-    const char *asan = getenv("ASAN_OPTIONS");
-    char *asan_saved = asan ? strdup(asan) : NULL, asan_opts[512];
     char out[128], err[128], sig[8];
 
     (void)unused;
-    /* An ASan build wants its run-time first; the fixture comes first. */
-    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0",
-             asan ? asan : "", asan && *asan ? ":" : "");
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
     for (size_t i = 0; i < 2; i++) {
         pid_t pid;
         char *e;
@@ -2137,15 +2162,9 @@ test_faults_signal_at_start(void **unused)
 
         snprintf(sig, sizeof(sig), "%d", sigs[i]);
         setenv("FLOW_TEST_RAISE", sig, 1);
-        setenv("LD_PRELOAD", FLOW_FIXTURE_PRELOAD, 1);
-        setenv("ASAN_OPTIONS", asan_opts, 1);
-        pid = spawn_run(path, out, err);
-        unsetenv("LD_PRELOAD");
+        pid = spawn_preloaded(FLOW_FIXTURE_PRELOAD, path, out, err,
+                              "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR);
         unsetenv("FLOW_TEST_RAISE");
-        if (asan_saved)
-            setenv("ASAN_OPTIONS", asan_saved, 1);
-        else
-            unsetenv("ASAN_OPTIONS");
         status = wait_exit(pid, 20);
         e = slurp(err);
         assert_exited(status, 0, e, 128 + sigs[i]);
@@ -2154,7 +2173,6 @@ test_faults_signal_at_start(void **unused)
         run_cleanup(path, out, err);
         free(e);
     }
-    free(asan_saved);
     unlink(path);
     free(path);
 }
@@ -2173,13 +2191,9 @@ test_faults_no_signalfd(void **unused)
     char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
                               "[out]\ntype = collect\nmode = count\n"
                               "[links]\npush = src.out -> out.in\n");
-    const char *asan = getenv("ASAN_OPTIONS");
-    char *asan_saved = asan ? strdup(asan) : NULL, asan_opts[512];
     char out[128], err[128];
 
     (void)unused;
-    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0",
-             asan ? asan : "", asan && *asan ? ":" : "");
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
     for (int rdv = 0; rdv < 2; rdv++) {
@@ -2187,15 +2201,8 @@ test_faults_no_signalfd(void **unused)
         char *e;
         int status;
 
-        setenv("LD_PRELOAD", FLOW_FIXTURE_NO_SIGNALFD, 1);
-        setenv("ASAN_OPTIONS", asan_opts, 1);
-        pid = spawn_files_with(path, out, err, rdv ? "--rendezvous-only" : NULL,
-                               NULL);
-        unsetenv("LD_PRELOAD");
-        if (asan_saved)
-            setenv("ASAN_OPTIONS", asan_saved, 1);
-        else
-            unsetenv("ASAN_OPTIONS");
+        pid = spawn_preloaded(FLOW_FIXTURE_NO_SIGNALFD, path, out, err,
+                              rdv ? "--rendezvous-only" : NULL, NULL);
         status = wait_exit(pid, 20);
         e = slurp(err);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
@@ -2208,7 +2215,6 @@ test_faults_no_signalfd(void **unused)
         run_cleanup(path, out, err);
         free(e);
     }
-    free(asan_saved);
     unlink(path);
     free(path);
 }
