@@ -162,9 +162,9 @@ send_credits(void *sock, const unsigned char *id, size_t len, uint64_t taken,
 
 /* On demand input `p` whose window adapts, count the frame just taken
  * from producer `o` in the estimates (credit.h): a cost sample every
- * FLOW_CREDIT_COST_EVERY takes, and the round trip the frame ends if the
- * node had to wait for it. Returns
- * the time read, or 0 when it had no need to read it. */
+ * FLOW_CREDIT_COST_EVERY takes, and the round trip the frame ends, if it
+ * tells one (below). Returns the time read, or 0 when it had no need to
+ * read it. */
 static uint64_t
 measure(rport_t *p, struct owed *o)
 {
