@@ -210,8 +210,9 @@ measure(rport_t *p, struct owed *o)
  * once `o->owe_at` more are taken since it was last told, or at once on a
  * connection it was never told on (its first frame, a reconnect), granting
  * it `p->window` frames ahead of those taken (never fewer than granted
- * before). Returns 0, or fails the node. */
-static int
+ * before). Returns 0, or fails the node. Not inlined: off the round robin
+ * path, which flow__node_recv_frame flattens. */
+static int __attribute__((noinline))
 credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
 {
     struct owed *o = &p->owe[src];
