@@ -7,7 +7,7 @@
  * A consumer instance credits a producer for each message it takes, and
  * the producer sends it at most `window` messages not taken yet. With a
  * window of 1 an instance that works through a message faster than a
- * credit makes its round trip waits for every one (0.13 ms a message on a
+ * credit makes its round trip waits for every one (0.14 ms a message on a
  * 2-CPU VM). The window is therefore as many messages as the instance
  * works through in two round trips of a credit, at least the link's hwm
  * (1) and at most its credit_max: a queue at any instance then holds at
