@@ -321,6 +321,34 @@ on_alarm(int sig)
     _exit(3);
 }
 
+/* ASAN_OPTIONS as they were before tu_preload_begin (NULL: unset). */
+static char *preload_asan_saved;
+
+void
+tu_preload_begin(const char *so)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    char opts[512];
+
+    preload_asan_saved = asan ? strdup(asan) : NULL;
+    snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
+             asan ? asan : "", asan && *asan ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
+    setenv("LD_PRELOAD", so, 1);
+}
+
+void
+tu_preload_end(void)
+{
+    unsetenv("LD_PRELOAD");
+    if (preload_asan_saved)
+        setenv("ASAN_OPTIONS", preload_asan_saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(preload_asan_saved);
+    preload_asan_saved = NULL;
+}
+
 void
 tu_watchdog(unsigned seconds)
 {

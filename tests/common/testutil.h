@@ -86,6 +86,15 @@ void tu_default_signals(void);
  * in a static buffer. */
 const char *tu_child_status(int status);
 
+/*
+ * Put the LD_PRELOAD fixture `so` in this process's environment for the
+ * flowrun the caller starts next (its instances inherit it), with ASan told
+ * to accept a library loaded before its run-time (an ASan build wants its
+ * own first); tu_preload_end takes both out again. Not nested.
+ */
+void tu_preload_begin(const char *so);
+void tu_preload_end(void);
+
 /* Arm alarm(seconds) so a hung test dies instead of stalling CI. */
 void tu_watchdog(unsigned seconds);
 

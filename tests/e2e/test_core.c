@@ -1758,28 +1758,17 @@ static int
 run_failing(tu_result_t *r, const struct fault_dir *d, const char *spec,
             const char *graph, double timeout_s)
 {
-    const char *asan = getenv("ASAN_OPTIONS");
-    char *asan_saved = asan ? strdup(asan) : NULL, asan_opts[512];
     int status;
 
-    /* An ASan build wants its run-time first; the fixture comes first. */
-    snprintf(asan_opts, sizeof(asan_opts), "%s%sverify_asan_link_order=0",
-             asan ? asan : "", asan && *asan ? ":" : "");
-    setenv("ASAN_OPTIONS", asan_opts, 1);
     setenv("FLOW_TEST_FAIL", spec, 1);
     setenv("FLOW_TEST_FAIL_DIR", d->dir, 1);
     setenv("FLOW_TEST_FAIL_LOG", d->log, 1);
-    setenv("LD_PRELOAD", FLOW_FIXTURE_FAIL_SYSCALL, 1);
+    tu_preload_begin(FLOW_FIXTURE_FAIL_SYSCALL);
     status = tu_run_graph(r, timeout_s, graph, NULL);
-    unsetenv("LD_PRELOAD");
+    tu_preload_end();
     unsetenv("FLOW_TEST_FAIL");
     unsetenv("FLOW_TEST_FAIL_DIR");
     unsetenv("FLOW_TEST_FAIL_LOG");
-    if (asan_saved)
-        setenv("ASAN_OPTIONS", asan_saved, 1);
-    else
-        unsetenv("ASAN_OPTIONS");
-    free(asan_saved);
     return status;
 }
 

@@ -2108,31 +2108,17 @@ test_faults_lines_stop_mid_line(void **unused)
     free(path);
 }
 
-/*
- * Start flowrun on `path` as spawn_files_with does (with option `opt`
- * `arg`), the LD_PRELOAD fixture `preload` in its environment only. An
- * ASan build wants its run-time first in the process; the fixture comes
- * first, which ASan is told to accept.
- */
+/* Start flowrun on `path` as spawn_files_with does (with option `opt`
+ * `arg`), the LD_PRELOAD fixture `preload` in its environment only. */
 static pid_t
 spawn_preloaded(const char *preload, const char *path, const char *out,
                 const char *err, const char *opt, const char *arg)
 {
-    const char *asan = getenv("ASAN_OPTIONS");
-    char *saved = asan ? strdup(asan) : NULL, opts[512];
     pid_t pid;
 
-    snprintf(opts, sizeof(opts), "%s%sverify_asan_link_order=0",
-             asan ? asan : "", asan && *asan ? ":" : "");
-    setenv("LD_PRELOAD", preload, 1);
-    setenv("ASAN_OPTIONS", opts, 1);
+    tu_preload_begin(preload);
     pid = spawn_files_with(path, out, err, opt, arg);
-    unsetenv("LD_PRELOAD");
-    if (saved)
-        setenv("ASAN_OPTIONS", saved, 1);
-    else
-        unsetenv("ASAN_OPTIONS");
-    free(saved);
+    tu_preload_end();
     return pid;
 }
 
