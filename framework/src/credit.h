@@ -15,7 +15,11 @@
  *
  * Both figures are measured by the consumer: the round trip from the time
  * it sends a credit to the arrival of the first message that credit let
- * the producer send, when it came into an empty queue (an instance that
+ * the producer send, when it came into an empty queue (at a window of 1,
+ * only when the frame before came into a wait too: an instance slower than
+ * a round trip finds its queue empty only when the producer had nothing to
+ * send, and such a wait, taken for a round trip, widened its window for
+ * the rest of the run; an instance that
  * never runs out of input measures none, and keeps the least window; quick to
  * come down, slow to go up: a producer that was not waiting for the credit
  * makes a sample too long; and none from a producer that sends each frame

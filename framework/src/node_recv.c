@@ -185,22 +185,29 @@ measure(rport_t *p, struct owed *o)
     if (o->probe_at && o->taken >= o->probe_at) {
         /* Only a frame that came into an empty queue was taken about as
          * it came; one queued came at some earlier time. And only one the
-         * producer sent as the credit came, as far as can be told: the
-         * credit was sent when all it had granted were taken (a window
-         * of 1), or the frame before this one came queued (the producer
-         * sent as fast as it was let). A producer slower than this node
-         * sends each frame into a wait: the frames after the credit come
-         * at its pace, and the sample is as many of its intervals as
-         * the window is wide, which a wider window makes longer still
-         * (on to credit_max). */
-        if (p->starved && (o->probe_dry || !o->starved)) {
+         * producer sent as the credit came, as far as can be told. With a
+         * wider window: the frame before this one came queued (the
+         * producer sent as fast as it was let). With a window of 1 (the
+         * credit was sent when all it had granted were taken): the frame
+         * before this one came into a wait too, as every frame does at a
+         * node faster than a round trip. A node slower than a round trip
+         * finds its queue empty only when the producer had nothing to
+         * send (a pause upstream, a hiccup): that wait, counted, made its
+         * window 2 x wait / cost, and for the rest of the run, as with
+         * that window its frames come queued and no sample follows. A
+         * producer slower than this node sends each frame into a wait:
+         * the frames after the credit come at its pace, and the sample is
+         * as many of its intervals as the window is wide, which a wider
+         * window makes longer still (on to credit_max). */
+        if (p->starved && (o->probe_dry ? o->starved : !o->starved)) {
             if (!now)
                 now = now_ns();
             flow__credit_rtt_sample(&p->est, now - o->probe_ns);
         }
         o->probe_at = 0;
     }
-    o->starved = p->starved;
+    /* The wait for the first frame is the run's start, no credit's. */
+    o->starved = p->starved && o->taken > 1;
     p->starved = false;
     return now;
 }

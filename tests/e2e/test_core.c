@@ -616,6 +616,55 @@ test_core_balance_demand_window_slow_producer(void **unused)
     free(stats);
 }
 
+/*
+ * A producer that once has nothing to send: 150 messages 10 ms apart, a
+ * pause of 500 ms, then 250 at once, to a worker that spends 50 ms on each
+ * and one that spends 1 ms. The slow worker finds its queue empty only in
+ * the pause, and that wait, no round trip of its credits (0.14 ms), made
+ * its window 2 x 450 / 50 = 19 for the rest of the run: it then held 19
+ * messages of the burst, a second of work, while the other finished its
+ * share in a quarter of that (20 to 25 of the 250 against 7). Its window
+ * stays 1, as a window of 1 made its frames come queued.
+ */
+static void
+test_core_balance_demand_window_producer_pause(void **unused)
+{
+    char *stats = tu_temp_file("");
+    size_t nl, burst = 0;
+    char **lines;
+    long w[4];
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(
+        tu_run_graph(&r, 60,
+                     "[src]\ntype = pausesrc\ncount = 400\npaced = 150\n"
+                     "pace_ms = 10\npause_ms = 500\n"
+                     "[w]\ntype = slowone\ninstances = 2\nms = 50\n"
+                     "others_ms = 1\n"
+                     "[out]\ntype = collect\n"
+                     "[links]\npush = src.out -> w.in batch=1 balance=demand\n"
+                     "push = w.out -> out.in\n",
+                     "--plugin-path", FLOW_FIXTURE_PLUGIN_DIR, "--stats-json",
+                     stats, NULL),
+        0);
+    lines = tu_lines(r.out, &nl);
+    assert_int_equal(nl, 400);
+    for (size_t i = 0; i < nl; i++) {
+        long long v = strtoll(lines[i], NULL, 10);
+        burst += v >= 150 && v < 1000000; /* a burst item, worker 0's */
+    }
+    assert_int_equal(credit_windows(stats, "w", "in", w, 4), 2);
+    if (w[0] > 3 || burst > 12)
+        fail_msg("the 50 ms worker gave a credit window of %ld after its "
+                 "producer's pause and took %zu of the 250 messages after it",
+                 w[0], burst);
+    free(lines);
+    tu_result_release(&r);
+    unlink(stats);
+    free(stats);
+}
+
 /* A consumer that gives up a demand input drops what comes and still
  * credits it: the producers run on until they are stopped, never waiting
  * for credit, and the run ends with status 0. */
@@ -2293,6 +2342,7 @@ main(void)
         cmocka_unit_test(test_core_balance_demand),
         cmocka_unit_test(test_core_balance_demand_window),
         cmocka_unit_test(test_core_balance_demand_window_slow_producer),
+        cmocka_unit_test(test_core_balance_demand_window_producer_pause),
         cmocka_unit_test(test_core_balance_demand_given_up),
         cmocka_unit_test(test_core_lines_pool_map),
         cmocka_unit_test(test_core_lines_stream),
