@@ -528,6 +528,14 @@ parse_link(flow_graph_t *g, const char *kind, const char *value,
         size_t o = 0;
         int64_t v;
         char note[200];
+        if (!eq && i + 1 < ntok && tok[i + 1][0] == '=') {
+            rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
+                            "bad link option '%s %s': no spaces around "
+                            "'=' in a link option (write %s=VALUE)",
+                            tok[i], tok[i + 1], tok[i]);
+            free(text);
+            return rc;
+        }
         if (!eq) {
             rc = flow__diag(diag, FLOW_EPARSE, g->file, line,
                             "bad link option '%s': expected batch=N, hwm=N "

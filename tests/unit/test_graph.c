@@ -681,6 +681,9 @@ test_graph_link_balance(void **state)
                                          "balance=rr hwm=5" };
     /* Round robin: the default of an int64 link of its batch. */
     static const int hwm[] = { 1000, 127, 1, 5, 5 };
+    /* The widest credit window: demand only; the round robin default of
+     * its batch (2^20 / (24 + 8 x 1024) = 127) unless an hwm is written. */
+    static const int credit_max[] = { 0, 0, 127, 5, 0 };
     static const struct {
         const char *links, *msg;
     } bad[] = {
@@ -689,6 +692,10 @@ test_graph_link_balance(void **state)
         { "push = src.out -> a.in balance=demand balance=rr",
           "link option 'balance' given twice" },
         { "push = src.out -> a.in balance", "bad link option 'balance'" },
+        { "push = src.out -> a.in balance = demand",
+          "bad link option 'balance =': no spaces around '=' in a link "
+          "option (write balance=VALUE)" },
+        { "push = src.out -> a.in hwm =4", "no spaces around '='" },
         { "push = src.out -> a.in\npair = main.seg <-> seg.coord "
           "balance=demand",
           "link option 'balance' is for push links" },
@@ -713,6 +720,7 @@ test_graph_link_balance(void **state)
             fail_msg("%s", diag.msg);
         assert_int_equal(g->links[0].demand, i == 2 || i == 3);
         assert_int_equal(g->links[0].hwm, hwm[i]);
+        assert_int_equal(g->links[0].credit_max, credit_max[i]);
         fp[i] = flow__graph_fingerprint(g);
         assert_int_equal(flow_graph_write_dot(g, f), 0);
         fclose(f);
@@ -732,7 +740,7 @@ test_graph_link_balance(void **state)
         flow_graph_t *g = flow_graph_load_string(text, strlen(text), "b.ini",
                                                  reg, NULL, 0, &diag);
         assert_null(g);
-        assert_int_equal(diag.line, i == 3 ? 11 : 10);
+        assert_int_equal(diag.line, strchr(bad[i].links, '\n') ? 11 : 10);
         tu_assert_contains(diag.msg, bad[i].msg);
     }
     flow_registry_destroy(&reg);
