@@ -63,10 +63,10 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
     }
     fprintf(out,
             "%-*s %7s %8s %8s %8s %8s %8s %8s %9s\n"
-            "  %-*s %-6s %14s %14s %14s\n",
+            "  %-*s %-6s %14s %14s %14s %8s\n",
             nw, "node[instance]", "pid", "wall s", "busy s", "blocked",
             "waiting", "cpu s", "rss MB", "state", pw, "port", "dir",
-            "messages", "items", "bytes");
+            "messages", "items", "bytes", "window");
     for (size_t n = 0; n < g->nnodes; n++) {
         const flow_gnode_t *gn = &g->nodes[n];
         for (unsigned i = 0; i < gn->instances; i++) {
@@ -84,18 +84,22 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
             for (size_t p = 0; p < nports_counted(gn); p++) {
                 const flow_port_t *d = &gn->desc->ports[p];
                 const flow_port_stats_t *ps = &b->ports[p];
+                char window[24] = "-"; /* a demand input's widest */
+                if (ps->credit_window > 0)
+                    snprintf(window, sizeof(window), "%" PRIu64,
+                             ps->credit_window);
                 if (d->dir != FLOW_DIR_OUT)
                     fprintf(out,
                             "  %-*s %-6s %14" PRIu64 " %14" PRIu64 " %14" PRIu64
-                            "\n",
+                            " %8s\n",
                             pw, d->name, "in", ps->in_msgs, ps->in_items,
-                            ps->in_bytes);
+                            ps->in_bytes, window);
                 if (d->dir != FLOW_DIR_IN)
                     fprintf(out,
                             "  %-*s %-6s %14" PRIu64 " %14" PRIu64 " %14" PRIu64
-                            "\n",
+                            " %8s\n",
                             pw, d->name, "out", ps->out_msgs, ps->out_items,
-                            ps->out_bytes);
+                            ps->out_bytes, "-");
             }
         }
     }

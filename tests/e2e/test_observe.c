@@ -857,6 +857,100 @@ json_port_sum(const jv_t *doc, const char *node, const char *port,
     return json_port_inst(doc, node, -1, port, key, ninst);
 }
 
+/*
+ * The `window` column of the --stats row of port `port`, direction `dir`,
+ * of instance `inst` of `node`, copied into `w` ("-" or a number); false
+ * when there is no such row.
+ */
+static bool
+table_window(const char *err, const char *node, unsigned inst, const char *port,
+             const char *dir, char w[16])
+{
+    char head[80], *copy = strdup(err), **lines;
+    size_t n, hlen;
+    bool in_inst = false, found = false;
+
+    snprintf(head, sizeof(head), "%s[%u] ", node, inst);
+    hlen = strlen(head);
+    lines = tu_lines(copy, &n);
+    for (size_t i = 0; i < n && !found; i++) {
+        const char *l = lines[i];
+        char pname[64], pdir[16];
+        unsigned long long m, it, b;
+
+        if (l[0] != ' ' && l[0] != '\0') {
+            in_inst = !strncmp(l, head, hlen);
+            continue;
+        }
+        if (in_inst &&
+            sscanf(l, " %63s %15s %llu %llu %llu %15s", pname, pdir, &m, &it,
+                   &b, w) == 6 &&
+            !strcmp(pname, port) && !strcmp(pdir, dir))
+            found = true;
+    }
+    free(lines);
+    free(copy);
+    return found;
+}
+
+/*
+ * --stats: the `window` column shows, for each instance's input on a
+ * demand link, the credit window that --stats-json reports for it in the
+ * same run (the adapting window without an hwm, 3 with hwm=3), and "-" for
+ * other ports.
+ */
+static void
+test_observe_stats_table_window(void **unused)
+{
+    static const char *const opts[] = { "", " hwm=3" };
+
+    (void)unused;
+    for (size_t c = 0; c < sizeof(opts) / sizeof(*opts); c++) {
+        char text[512], w[16], *json = temp_path(".json"), *jtext, *graph;
+        tu_result_t r;
+        size_t ninst = 0;
+        jv_t *doc;
+
+        snprintf(text, sizeof(text),
+                 "[gen]\ntype = range\ncount = 20000\n"
+                 "[mid]\ntype = jitter\ninstances = 2\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npush = gen.out -> mid.in batch=1 balance=demand%s\n"
+                 "push = mid.out -> out.in\n",
+                 opts[c]);
+        graph = tu_temp_file(text);
+        assert_int_equal(
+            tu_runl(&r, 60, graph, "--stats", "--stats-json", json, NULL), 0);
+        assert_string_equal(r.out, "20000\n");
+        doc = read_json(json, &jtext);
+        for (unsigned k = 0; k < 2; k++) {
+            uint64_t want =
+                json_port_inst(doc, "mid", k, "in", "credit_window", &ninst);
+            char *end;
+            assert_true(table_window(r.err, "mid", k, "in", "in", w));
+            unsigned long long got = strtoull(w, &end, 10);
+            if (*end != '\0' || got != want || got == 0)
+                fail_msg("case %zu: mid[%u] shows window '%s', the JSON %llu",
+                         c, k, w, (unsigned long long)want);
+            if (c == 1)
+                assert_int_equal(got, 3);
+            assert_true(table_window(r.err, "mid", k, "out", "out", w));
+            assert_string_equal(w, "-");
+        }
+        assert_true(table_window(r.err, "gen", 0, "out", "out", w));
+        assert_string_equal(w, "-");
+        assert_true(table_window(r.err, "out", 0, "in", "in", w));
+        assert_string_equal(w, "-"); /* round robin: no credits */
+        jv_free(doc);
+        free(jtext);
+        tu_result_release(&r);
+        unlink(json);
+        unlink(graph);
+        free(json);
+        free(graph);
+    }
+}
+
 /* --stats-json: well-formed, every documented key with its type, and the
  * counts of the oracle. */
 static void
@@ -1820,6 +1914,7 @@ main(void)
         cmocka_unit_test(test_observe_dot_stats_counts),
         cmocka_unit_test(test_observe_dot_stats_pair),
         cmocka_unit_test(test_observe_stats_table),
+        cmocka_unit_test(test_observe_stats_table_window),
         cmocka_unit_test(test_observe_stats_json),
         cmocka_unit_test(test_observe_round_robin),
         cmocka_unit_test(test_observe_stats_pid_of_failed_start),
