@@ -482,7 +482,8 @@ barrier_go(barrier_t *b, const sup_t *s)
 }
 
 /* Print --stats and write --stats-json and --dot-stats after the run.
- * Returns 0, or -1 if a file could not be written (said on stderr). */
+ * Returns 0, or -1 if the table or a file could not be written (a file's
+ * failure said on stderr). */
 static int
 report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
 {
@@ -490,8 +491,8 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
     const char *files[2] = { opts->stats_json, opts->dot_stats };
     int failed = 0;
 
-    if (opts->stats)
-        flow__stats_print(&rs, stderr);
+    if (opts->stats && flow__stats_print(&rs, stderr) < 0)
+        failed = -1; /* standard error cannot take it: nowhere to say so */
     for (int i = 0; i < 2; i++) {
         FILE *f;
         int rc;

@@ -43,10 +43,12 @@ flow__stats_finish(flow_inst_stats_t *st, uint64_t now_ns,
     st->max_rss_kb = (uint64_t)ru->ru_maxrss;
 }
 
-void
+int
 flow__stats_print(const flow_run_stats_t *rs, FILE *out)
 {
     const flow_graph_t *g = rs->graph;
+
+    clearerr(out); /* count only the table's own failures */
 
     /* Columns as wide as the longest name, at least as in the header. */
     int nw = 16, pw = 14;
@@ -103,6 +105,7 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
             }
         }
     }
+    return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
 }
 
 /* The length of the well-formed UTF-8 sequence at `s` (1 to 4), or 0. */

@@ -75,8 +75,9 @@ struct rusage;
 void flow__stats_finish(flow_inst_stats_t *st, uint64_t now_ns,
                         const struct rusage *ru);
 
-/* Print the --stats table (one row per node instance and port) to `out`. */
-void flow__stats_print(const flow_run_stats_t *rs, FILE *out);
+/* Print the --stats table (one row per node instance and port) to `out`.
+ * Returns 0, or -EIO when `out` did not take all of it. */
+int flow__stats_print(const flow_run_stats_t *rs, FILE *out);
 
 /* Write the --stats-json document to `out`; returns 0 or -errno. */
 int flow__stats_write_json(const flow_run_stats_t *rs, FILE *out);

@@ -1645,6 +1645,27 @@ test_observe_options(void **unused)
         }
     }
 
+    /* The --stats table, on a standard error that cannot take it: exit 1,
+     * the graph's output complete (it was 0, the table lost unsaid). */
+    if (access("/dev/full", W_OK) == 0) {
+        char *outf = temp_path(".out"), cmd[1024], *o;
+        int st;
+        snprintf(cmd, sizeof(cmd), "'%s' --stats '%s' >'%s' 2>/dev/full",
+                 tu_flowrun(), graph, outf);
+        st = system(cmd);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 1);
+        o = read_file(outf);
+        assert_non_null(o);
+        assert_string_equal(o, "2000\n");
+        free(o);
+        snprintf(cmd, sizeof(cmd), "'%s' '%s' >'%s' 2>/dev/full", tu_flowrun(),
+                 graph, outf);
+        assert_int_equal(system(cmd), 0); /* no table: nothing lost */
+        unlink(outf);
+        free(outf);
+    }
+
     /* One file for both reports: the second would overwrite the first. */
     {
         char *same = temp_path(".out");
