@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -654,6 +655,22 @@ report_failure(flow_node_t *node, const char *what, int rc)
     return 1;
 }
 
+/*
+ * Name this process "NODE[I]" (the kernel keeps 15 bytes: a long node name
+ * is cut, never the instance), as top, ps -o comm and pgrep show it, so
+ * that the processes of a run tell which instance each is; its command
+ * line stays flowrun's.
+ */
+static void
+name_process(const char *node, unsigned inst)
+{
+    char idx[16], name[16];
+    int room = (int)sizeof(name) - 1 - snprintf(idx, sizeof(idx), "[%u]", inst);
+
+    snprintf(name, sizeof(name), "%.*s%s", room > 0 ? room : 0, node, idx);
+    prctl(PR_SET_NAME, name);
+}
+
 int
 flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                 const char *run_dir, const int fds[4],
@@ -668,6 +685,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     size_t maxitems = 1;
     int rc;
 
+    name_process(gn->name, inst);
     memset(&node, 0, sizeof(node));
     node.st = st;
     node.timed = flow__wait_timing ? st : NULL;

@@ -3104,6 +3104,56 @@ child_named(pid_t parent, const char *comm)
     return 0;
 }
 
+/*
+ * Each instance's process is named NODE[I] (what top, ps -o comm and pgrep
+ * show): it was "flowrun" like the launcher, so the processes of a run
+ * could not be told apart there. A node name too long for the kernel's 15
+ * bytes is cut, never the instance. The launcher keeps its name.
+ */
+static void
+test_faults_instance_names(void **unused)
+{
+    char *path =
+        tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                     "[a_rather_long_name]\ntype = jitter\n"
+                     "instances = 2\n"
+                     "[out]\ntype = collect\nmode = count\n"
+                     "[links]\npush = src.out -> a_rather_long_name.in\n"
+                     "push = a_rather_long_name.out -> out.in\n");
+    static const char *const names[] = { "src[0]", "a_rather_lon[0]",
+                                         "a_rather_lon[1]", "out[0]",
+                                         "flowrun-guard" };
+    char out[128], err[128], comm[32] = "";
+    double limit = now_s() + 10;
+    int status;
+    FILE *f;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files_with(path, out, err, NULL, NULL);
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        while (child_named(pid, names[i]) <= 0) {
+            if (now_s() > limit)
+                fail_msg("no child of flowrun named '%s'", names[i]);
+            usleep(10000);
+        }
+    snprintf(out, sizeof(out), "/proc/%d/comm", (int)pid);
+    f = fopen(out, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(comm, sizeof(comm), f));
+    fclose(f);
+    assert_string_equal(comm, "flowrun\n");
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    spawned = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    unlink(path);
+    free(path);
+}
+
 /* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
  * warning about it in the file `err`. */
 static void
@@ -3867,6 +3917,7 @@ main(void)
         T(test_faults_sigkill_flowrun),
         T(test_faults_guard_killed),
         T(test_faults_guard_killed_pid_reused),
+        T(test_faults_instance_names),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
