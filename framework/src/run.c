@@ -147,17 +147,27 @@ relay_lines(sup_t *s, flow_proc_t *p, bool eof)
     p->errlen -= start;
 }
 
-/* Read what child `p` wrote to stderr; returns false once at EOF. */
+/* The most relay_stderr reads of a child's stderr in one call: the pipe's
+ * default capacity, what a child that has ended left in it (one read more
+ * sees its end). A process that writes on (a node's own child, `yes >&2
+ * &`) can write faster than the lines are passed on, a write each: reading
+ * on while there is more would keep the launcher from its signals,
+ * timeouts and children for as long. */
+#define RELAY_BUDGET (64 * 1024)
+
+/* Read what child `p` wrote to stderr, about RELAY_BUDGET bytes at most;
+ * returns false once at EOF. */
 static bool
 relay_stderr(sup_t *s, flow_proc_t *p)
 {
-    for (;;) {
+    for (size_t got = 0; got <= RELAY_BUDGET;) {
         ssize_t n;
 
         flow__xgrow((void **)&p->errbuf, &p->errcap, p->errlen + 4096, 1);
         n = read(p->err_fd, p->errbuf + p->errlen, p->errcap - p->errlen);
         if (n > 0) {
             p->errlen += (size_t)n;
+            got += (size_t)n;
             relay_lines(s, p, false);
             continue;
         }
@@ -170,6 +180,7 @@ relay_stderr(sup_t *s, flow_proc_t *p)
         p->err_fd = -1;
         return false;
     }
+    return true; /* more to come, maybe: poll says */
 }
 
 static void

@@ -1749,6 +1749,73 @@ test_faults_stderr_closed(void **unused)
 }
 
 /*
+ * A process of a node's that floods the inherited standard error with short
+ * lines, faster than the launcher relays them (a write each): the launcher
+ * still supervises the run. It read on while there was more to read, so
+ * the run that was over waited for the flood to end (60 s here), and a
+ * node's timeout = 1 came seconds late. The run ends, exit 0, and the
+ * timeout stops the run, exit 124, each within a few seconds; nothing is
+ * left.
+ */
+static void
+test_faults_stderr_flood(void **unused)
+{
+    static const char *const graphs[2] = {
+        "[talk]\ntype = chatter\nbytes = 1\nflood_ms = 60000\n"
+        "[tout]\ntype = collect\nmode = count\n"
+        "[links]\npush = talk.out -> tout.in\n",
+        "[talk]\ntype = chatter\nbytes = 1\nflood_ms = 60000\n"
+        "[tout]\ntype = collect\nmode = count\n"
+        "[src]\ntype = range\ncount = 1e15\n"
+        "[h]\ntype = fault\naction = hang\nafter = 10\ntimeout = 1\n"
+        "[links]\npush = talk.out -> tout.in\npush = src.out -> h.in\n"
+        "push = h.out -> out.in\n[out]\ntype = collect\nmode = count\n",
+    };
+    static const int codes[2] = { 0, 124 };
+
+    (void)unused;
+    for (int v = 0; v < 2; v++) {
+        char *path = tu_temp_file(graphs[v]);
+        char out[128], err[128];
+        double t;
+        int status;
+        pid_t drain;
+        snprintf(out, sizeof(out), "%s/out", run_tmp);
+        /* Its stderr a pipe that is read (a file would grow by GBs). */
+        snprintf(err, sizeof(err), "%s/err", run_tmp);
+        assert_int_equal(mkfifo(err, 0600), 0);
+        fflush(NULL);
+        drain = fork();
+        assert_true(drain >= 0);
+        if (drain == 0) {
+            static char buf[1 << 16];
+            int fd = open(err, O_RDONLY);
+            while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
+                ;
+            _exit(0);
+        }
+        t = now_s();
+        status = wait_exit(spawn_files_with(path, out, err, "--plugin-path",
+                                            FLOW_FIXTURE_PLUGIN_DIR),
+                           30);
+        t = now_s() - t;
+        waitpid(drain, NULL, 0);
+        unlink(err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != codes[v] || t > 6)
+            print_message("variant %d: %s after %.1f s\n", v,
+                          tu_child_status(status), t);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), codes[v]);
+        assert_true(t < 6);
+        assert_int_equal(tu_count_procs(path), 0);
+        unlink(out);
+        assert_int_equal(dir_entries(run_tmp), 0);
+        unlink(path);
+        free(path);
+    }
+}
+
+/*
  * What a node prints to standard output with stdio sits in stdio's buffer
  * until the framework flushes it at the node's end: a full standard output
  * (/dev/full) then fails the node, naming it, instead of exit() flushing it
@@ -3891,6 +3958,7 @@ main(void)
         T(test_faults_signal_lines_fifo_no_writer),
         T(test_faults_signal_lines_read_kept),
         T(test_faults_stderr_closed),
+        T(test_faults_stderr_flood),
         T(test_faults_log_after_partial_line),
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
