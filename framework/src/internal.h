@@ -623,6 +623,10 @@ typedef struct flow_proc {
 /* Describe wait status `status` ("exited with status 3", "killed by signal
  * SIGSEGV") into `buf`. */
 void flow__status_describe(int status, char *buf, size_t size);
+/* The abbreviation of signal `sig` without "SIG", as sigabbrev_np gives it,
+ * also of a real-time signal ("RTMIN+2", in `buf`); "?" when unknown. */
+#define FLOW__SIG_ABBREV 16
+const char *flow__sig_abbrev(int sig, char buf[FLOW__SIG_ABBREV]);
 
 /*
  * Make room for `who` ("the launcher", "the rendezvous") to watch the

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* proc.c: the processes of a run as their supervisor sees them: how a
  * child ended, and the descriptors it needs to watch them. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -8,15 +9,34 @@
 
 #include "internal.h"
 
+const char *
+flow__sig_abbrev(int sig, char buf[FLOW__SIG_ABBREV])
+{
+    const char *name = sigabbrev_np(sig);
+
+    if (name)
+        return name;
+    /* glibc names no real-time signal: as kill -l does */
+    if (sig == SIGRTMAX)
+        return "RTMAX";
+    if (sig >= SIGRTMIN && sig < SIGRTMAX) {
+        if (sig == SIGRTMIN)
+            return "RTMIN";
+        snprintf(buf, FLOW__SIG_ABBREV, "RTMIN+%d", sig - SIGRTMIN);
+        return buf;
+    }
+    return "?";
+}
+
 void
 flow__status_describe(int status, char *buf, size_t size)
 {
     if (WIFEXITED(status)) {
         snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
     } else if (WIFSIGNALED(status)) {
-        const char *name = sigabbrev_np(WTERMSIG(status));
+        char sb[FLOW__SIG_ABBREV];
         snprintf(buf, size, "was killed by signal SIG%s (%d)",
-                 name ? name : "?", WTERMSIG(status));
+                 flow__sig_abbrev(WTERMSIG(status), sb), WTERMSIG(status));
     } else {
         snprintf(buf, size, "ended with wait status %d", status);
     }

@@ -85,13 +85,12 @@ wait_instance(pid_t pid)
         if (stop_at == 0)
             stop_at = flow__now_s() + INSTANCE_STOP_S;
         if (flow__now_s() > stop_at) {
+            char sb[FLOW__SIG_ABBREV];
             fprintf(stderr,
                     "flowrun: the instance's node (pid %d) did not end "
                     "within %.0f s of SIG%s: killed\n",
                     (int)pid, INSTANCE_STOP_S,
-                    sigabbrev_np((int)forward_sig)
-                        ? sigabbrev_np((int)forward_sig)
-                        : "?");
+                    flow__sig_abbrev((int)forward_sig, sb));
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
@@ -238,7 +237,8 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
             /* Said here and there: the rendezvous saw only a connection
              * go, which it took for a crash. It may be stopping too (one
              * signal for all): do not wait long for it. */
-            const char *name = sigabbrev_np((int)forward_sig);
+            char sb[FLOW__SIG_ABBREV];
+            const char *name = flow__sig_abbrev((int)forward_sig, sb);
             snprintf(how, sizeof(how),
                      "stopped by SIG%s (sent to its flowrun --instance, "
                      "pid %d)",
@@ -357,7 +357,8 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
         poll(pfd, 2, 50);
         while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
             if (si.ssi_signo != SIGCHLD) {
-                const char *name = sigabbrev_np((int)si.ssi_signo);
+                char sb[FLOW__SIG_ABBREV];
+                const char *name = flow__sig_abbrev((int)si.ssi_signo, sb);
                 char pending[512];
                 /* As a timeout does: which ones it waited for (one that
                  * never registered is why a start never came). */

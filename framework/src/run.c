@@ -575,7 +575,8 @@ unfinished_files(const sup_t *s, char *buf, size_t size)
 static void
 report_stop(sup_t *s)
 {
-    const char *sig = sigabbrev_np(s->signo);
+    char sb[FLOW__SIG_ABBREV];
+    const char *sig = flow__sig_abbrev(s->signo, sb);
     char line[1024], files[512];
     int n;
 
@@ -1216,8 +1217,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 } else {
                     signal_graceful(&s);
                     if (!opts->quiet) { /* said at once: a drain takes time */
-                        char line[300];
-                        const char *name = sigabbrev_np(sig);
+                        char line[300], sb[FLOW__SIG_ABBREV];
+                        const char *name = flow__sig_abbrev(sig, sb);
                         int n = snprintf(
                             line, sizeof(line),
                             "flowrun: SIG%s: stopping graph '%s': the "

@@ -27,12 +27,18 @@ flow__stop_signals_add(sigset_t *mask)
 {
     /* Every signal whose default action ends the process without a core
      * dump (SIGQUIT and the faults keep theirs), but SIGUSR1, the
-     * launcher's own stop notice to its instances, and SIGPIPE. */
-    static const int stops[] = { SIGINT,  SIGTERM,   SIGHUP,  SIGALRM,
-                                 SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR };
+     * launcher's own stop notice to its instances, and SIGPIPE: SIGIO,
+     * SIGSTKFLT and the real-time signals too, which killed the launcher
+     * and left its run directory behind. */
+    static const int stops[] = {
+        SIGINT,    SIGTERM, SIGHUP, SIGALRM, SIGUSR2,
+        SIGVTALRM, SIGPROF, SIGPWR, SIGIO,   SIGSTKFLT
+    };
 
     for (size_t i = 0; i < sizeof(stops) / sizeof(*stops); i++)
         add_unless_ignored(mask, stops[i]);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        add_unless_ignored(mask, sig);
 }
 
 void

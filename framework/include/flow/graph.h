@@ -180,16 +180,16 @@ typedef struct flow_run_opts {
  * be forked); FLOW_EUSAGE, said on stderr, when TCP links cannot bind on
  * `bind` or the limit on open files is too low (checked before any fork);
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by a stop signal: SIGINT,
- * SIGTERM, SIGHUP, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF or SIGPWR
- * (`*signo_out` gets the signal if not NULL); or -errno if the run could
- * not start. While it runs, those signals, SIGCHLD, SIGTSTP, SIGTTOU and
- * SIGUSR1 are blocked and read by the call (a stop signal or SIGTSTP the
- * caller ignores stays ignored), SIGPIPE is ignored (a closed stderr loses
- * the logs, not the run), and SIGCHLD has its default action; the
- * caller's SIGCHLD and SIGPIPE actions and mask are restored. On SIGTSTP
- * (Ctrl-Z) the call stops the instances and then the calling process, as
- * SIGTSTP's action does (a handler of the caller's runs instead), and continues
- * the instances when the process is continued.
+ * SIGTERM, SIGHUP, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR, SIGIO,
+ * SIGSTKFLT or a real-time signal (`*signo_out` gets the signal if not
+ * NULL); or -errno if the run could not start. While it runs, those signals,
+ * SIGCHLD, SIGTSTP, SIGTTOU and SIGUSR1 are blocked and read by the call (a
+ * stop signal or SIGTSTP the caller ignores stays ignored), SIGPIPE is ignored
+ * (a closed stderr loses the logs, not the run), and SIGCHLD has its default
+ * action; the caller's SIGCHLD and SIGPIPE actions and mask are restored. On
+ * SIGTSTP (Ctrl-Z) the call stops the instances and then the calling process,
+ * as SIGTSTP's action does (a handler of the caller's runs instead), and
+ * continues the instances when the process is continued.
  */
 FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
                                int *signo_out);
