@@ -885,10 +885,12 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         const char *slash = strrchr(dir, '/');
         fprintf(stderr,
                 "flowrun: error: cannot make the run directory in '%.*s': "
-                "%s\n",
+                "%s (it is made in XDG_RUNTIME_DIR, else TMPDIR, else /tmp: "
+                "point one at a writable directory)\n",
                 slash ? (int)(slash - dir) : (int)strlen(dir), dir,
                 flow_strerror(rc));
-        rc = FLOW_ENODE; /* said */
+        rc = FLOW_EUSAGE; /* said; no node failed: the run cannot start
+                           * here (exit 2, as for ulimit -n) */
         goto out;
     }
     dir_gone = false;

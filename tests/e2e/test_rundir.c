@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "flow/flow.h"
 #include "testutil.h"
 
 #define MAX_PIDS 1024
@@ -386,6 +388,61 @@ test_rundir_xdg_first(void **unused)
     restore_env();
 }
 
+/*
+ * A run directory that cannot be made (its parent a file here; a read-only
+ * or full /tmp with TMPDIR and XDG_RUNTIME_DIR unset for flowrun) is a run
+ * that cannot start here, as a low ulimit -n: FLOW_EUSAGE (flowrun exits
+ * 2), said with the directory. It was FLOW_ENODE, exit 1, "a node failed",
+ * when no node had even started.
+ */
+static void
+test_rundir_cannot_make(void **unused)
+{
+    static const char ini[] = "[gen]\ntype = range\ncount = 3\n"
+                              "[out]\ntype = collect\noutput = /dev/null\n"
+                              "[links]\npush = gen.out -> out.in\n";
+    char file[] = "/tmp/flow-test-notdir-XXXXXX", errpath[64], said[512];
+    flow_registry_t *reg = flow_registry_new();
+    flow_run_opts_t opts;
+    flow_diag_t diag;
+    flow_graph_t *g;
+    int fd, saved, signo = 0, rc;
+    ssize_t n;
+
+    (void)unused;
+    fd = mkstemp(file);
+    assert_true(fd >= 0);
+    close(fd);
+    flow_registry_add_path(reg, tu_plugin_dir());
+    g = flow_graph_load_string(ini, strlen(ini), "notdir.ini", reg, NULL, 0,
+                               &diag);
+    assert_non_null(g);
+    memset(&opts, 0, sizeof(opts));
+    opts.quiet = 1;
+    opts.run_dir = file; /* a file: no directory can be made in it */
+    snprintf(errpath, sizeof(errpath), "%s.err", file);
+    fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    rc = flow_graph_run(g, &opts, &signo);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    n = pread(fd, said, sizeof(said) - 1, 0);
+    close(fd);
+    said[n > 0 ? n : 0] = '\0';
+    assert_int_equal(rc, FLOW_EUSAGE);
+    tu_assert_contains(said, "flowrun: error: cannot make the run directory "
+                             "in '");
+    tu_assert_contains(said, file);
+    assert_int_equal(unlink(errpath), 0);
+    assert_int_equal(unlink(file), 0);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
 /* Stopped by SIGINT while the instances linger: exit 130 and the run
  * directory is still removed. */
 static void
@@ -415,6 +472,7 @@ main(void)
         cmocka_unit_test(test_rundir_long_tmpdir),
         cmocka_unit_test(test_rundir_short_tmpdir),
         cmocka_unit_test(test_rundir_xdg_first),
+        cmocka_unit_test(test_rundir_cannot_make),
         cmocka_unit_test(test_rundir_removed_on_signal),
     };
 

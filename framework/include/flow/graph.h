@@ -178,7 +178,8 @@ typedef struct flow_run_opts {
  * failed (reported on stderr with node, instance, pid, status) or the run
  * could not start for a reason said on stderr (an instance that could not
  * be forked); FLOW_EUSAGE, said on stderr, when TCP links cannot bind on
- * `bind` or the limit on open files is too low (checked before any fork);
+ * `bind`, the limit on open files is too low or the run directory cannot
+ * be made (checked before any fork);
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by a stop signal: SIGINT,
  * SIGTERM, SIGHUP, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR, SIGIO,
  * SIGSTKFLT or a real-time signal (`*signo_out` gets the signal if not
