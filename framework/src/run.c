@@ -77,6 +77,15 @@ err_write(sup_t *s, const char *buf, size_t len)
         ssize_t n = write(STDERR_FILENO, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* A standard error left non-blocking (O_NONBLOCK on a pipe it
+             * shares with a parent, as libuv's): wait as a blocking one
+             * would, instead of dropping what the pipe had no room for. */
+            struct pollfd out = { STDERR_FILENO, POLLOUT, 0 };
+            if (poll(&out, 1, -1) < 0 && errno != EINTR)
+                return;
+            continue;
+        }
         if (n <= 0)
             return;
         buf += n;

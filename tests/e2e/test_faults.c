@@ -1761,6 +1761,101 @@ test_faults_stderr_closed(void **unused)
 }
 
 /*
+ * flowrun's standard error left non-blocking (O_NONBLOCK on the pipe, as a
+ * libuv parent such as Node.js leaves it) and read slowly: every byte
+ * still arrives. The relay dropped what the pipe had no room for (EAGAIN)
+ * and the run exited 0: 3,170 of 20,000 lines of a node's stderr arrived.
+ */
+static void
+test_faults_nonblocking_std_fds(void **unused)
+{
+    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 200000\n"
+                              "chunk = 1000\npause_ms = 0\n"
+                              "[tout]\ntype = collect\nmode = count\n"
+                              "[links]\npush = talk.out -> tout.in\n");
+    int pout[2], perr[2], status;
+    size_t len[2] = { 0, 0 }, cap[2] = { 1 << 16, 1 << 16 }, letters = 0;
+    char *buf[2] = { malloc(cap[0]), malloc(cap[1]) };
+    pid_t pid;
+
+    (void)unused;
+    assert_non_null(buf[0]);
+    assert_non_null(buf[1]);
+    assert_int_equal(pipe(pout), 0);
+    assert_int_equal(pipe(perr), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (dup2(pout[1], 1) < 0 || dup2(perr[1], 2) < 0)
+            _exit(126);
+        close(pout[0]);
+        close(pout[1]);
+        close(perr[0]);
+        close(perr[1]);
+        fcntl(2, F_SETFL, fcntl(2, F_GETFL) | O_NONBLOCK);
+        setpgid(0, 0);
+        execl(tu_flowrun(), tu_flowrun(), path, "--plugin-path",
+              FLOW_FIXTURE_PLUGIN_DIR, (char *)NULL);
+        _exit(127);
+    }
+    spawned = pid;
+    close(pout[1]);
+    close(perr[1]);
+    usleep(500000); /* the stderr pipe full by now */
+    for (int open_fds = 2; open_fds > 0;) {
+        struct pollfd pfd[2] = { { pout[0], POLLIN, 0 },
+                                 { perr[0], POLLIN, 0 } };
+        assert_true(poll(pfd, 2, 20000) > 0);
+        for (int i = 0; i < 2; i++) {
+            ssize_t n;
+            if (pfd[i].fd < 0 || !pfd[i].revents)
+                continue;
+            if (cap[i] - len[i] < 1024) {
+                buf[i] = realloc(buf[i], cap[i] *= 2);
+                assert_non_null(buf[i]);
+            }
+            /* slowly: 1 KiB a millisecond at most */
+            n = read(pfd[i].fd, buf[i] + len[i], 1024);
+            assert_true(n >= 0);
+            if (n == 0) {
+                close(pfd[i].fd);
+                if (i == 0)
+                    pout[0] = -1;
+                else
+                    perr[0] = -1;
+                open_fds--;
+            }
+            len[i] += (size_t)n;
+            usleep(1000);
+        }
+    }
+    status = wait_exit(pid, 30);
+    buf[0][len[0]] = buf[1][len[1]] = '\0';
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        print_message("%s\n%s", tu_child_status(status),
+                      buf[1] + (len[1] > 2000 ? len[1] - 2000 : 0));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* the letters of talk's one long line, passed on in pieces */
+    for (char *line = buf[1], *nl; *line; line = nl + 1) {
+        char *at = strstr(line, ") ");
+        nl = strchr(line, '\n');
+        assert_non_null(nl);
+        if (!strncmp(line, "talk[0] (pid ", 13) && at && at < nl)
+            letters += (size_t)(nl - (at + 2));
+    }
+    assert_int_equal(letters, 200000);
+    assert_string_equal(buf[0], "0\n"); /* talk's count */
+    free(buf[0]);
+    free(buf[1]);
+    assert_int_equal(tu_count_procs(path), 0);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
+}
+
+/*
  * A process of a node's that floods the inherited standard error with short
  * lines, faster than the launcher relays them (a write each): the launcher
  * still supervises the run. It read on while there was more to read, so
@@ -3971,6 +4066,7 @@ main(void)
         T(test_faults_signal_lines_read_kept),
         T(test_faults_stderr_closed),
         T(test_faults_stderr_flood),
+        T(test_faults_nonblocking_std_fds),
         T(test_faults_log_after_partial_line),
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
