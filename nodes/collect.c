@@ -61,6 +61,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -250,6 +251,14 @@ write_all(int fd, const char *data, size_t len)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* An output left non-blocking (O_NONBLOCK on a pipe
+                 * shared with a parent): wait as a blocking one would. */
+                struct pollfd out = { fd, POLLOUT, 0 };
+                if (poll(&out, 1, -1) < 0 && errno != EINTR)
+                    return -errno;
+                continue;
+            }
             return -errno;
         }
         data += n;
