@@ -178,13 +178,17 @@ src_out_msgs(const char *path)
  * once; so too without an hwm on the link, where a worker's credit window
  * widens only to cover round trips of a credit far shorter than 20 ms.
  * The control, a round robin link with hwm=1 and workers of 5 ms, shows
- * what the measure catches: the socket buffers queue hundreds.
+ * what the measure catches: the socket buffers queue hundreds. How many
+ * the source gets to send before the stop depends on the CPU it gets in
+ * those few milliseconds: on a loaded machine it sent 10 to 30 at times
+ * (3 runs in 24 with six more CPU hogs). So the control is run up to three
+ * times; a measure that never sees a backlog fails all three.
  */
 static void
 test_cancel_demand_backlog(void **unused)
 {
     (void)unused;
-    for (int demand = 2; demand >= 0; demand--) {
+    for (int demand = 2, try = 0; demand >= 0; demand--) {
         char text[512], *stats = tu_temp_file("");
         tu_result_t r;
         long sent;
@@ -204,13 +208,22 @@ test_cancel_demand_backlog(void **unused)
         assert_string_equal(r.out, "3\n");
         tu_result_release(&r);
         sent = src_out_msgs(stats);
+        unlink(stats);
+        free(stats);
         if (demand && sent > 40)
             fail_msg("balance=demand: the source sent %ld messages for 3",
                      sent);
-        if (!demand && sent <= 40) /* more than demand may */
-            fail_msg("balance=rr (control): the source sent only %ld", sent);
-        unlink(stats);
-        free(stats);
+        if (!demand && sent <= 40 && ++try < 3) { /* more than demand may */
+            print_message("balance=rr (control): the source sent only %ld: "
+                          "again\n",
+                          sent);
+            demand++;
+            continue;
+        }
+        if (!demand && sent <= 40)
+            fail_msg("balance=rr (control): the source sent only %ld, "
+                     "three times",
+                     sent);
     }
 }
 
