@@ -1149,11 +1149,14 @@ test_observe_stats_stopped(void **unused)
         double rss = json_inst_num(doc, node, 0, "max_rss_kb");
         /* The CPU time is the process's: its libzmq I/O thread's too, so
          * up to about twice the wall time. */
-        if (wall < 0.9 || wall > 30 || cpu < 0.001 || cpu > 3 * wall ||
+        if (wall < 0.5 || wall > 30 || cpu < 0.001 || cpu > 3 * wall ||
             rss < 100)
             print_message("%s: wall %.3f cpu %.3f rss %.0f\n%s\n", node, wall,
                           cpu, rss, text);
-        assert_true(wall >= 0.9 && wall < 30);
+        /* Its second less its start: 0.87 s on a machine loaded 60 times
+         * over (0.9 failed there); a count that stopped with the stop
+         * would read 0. */
+        assert_true(wall >= 0.5 && wall < 30);
         /* Some CPU, not zero: how much depends on what else runs (a
          * loaded machine gave a stage 0.022 s of its second). */
         assert_true(cpu >= 0.001 && cpu <= 3 * wall);
