@@ -665,9 +665,13 @@ static void
 name_process(const char *node, unsigned inst)
 {
     char idx[16], name[16];
-    int room = (int)sizeof(name) - 1 - snprintf(idx, sizeof(idx), "[%u]", inst);
+    size_t il = (size_t)snprintf(idx, sizeof(idx), "[%u]", inst); /* <= 12 */
+    size_t nl = strlen(node);
 
-    snprintf(name, sizeof(name), "%.*s%s", room > 0 ? room : 0, node, idx);
+    if (nl > sizeof(name) - 1 - il)
+        nl = sizeof(name) - 1 - il;
+    memcpy(name, node, nl);
+    memcpy(name + nl, idx, il + 1);
     prctl(PR_SET_NAME, name);
 }
 
