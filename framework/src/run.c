@@ -34,6 +34,7 @@
 #include <zmq.h>
 
 #include "dot.h"
+#include "errout.h"
 #include "internal.h"
 #include "netaddr.h"
 #include "rendezvous.h"
@@ -62,35 +63,27 @@ typedef struct sup {
     uint64_t progress_items; /* at the sinks, at the last progress line */
     double progress_s;       /* the elapsed time of that line */
     flow_cancel_t cancel;    /* inputs given up; cancel.g NULL until one is */
+    flow_errout_t err;       /* what goes to stderr, written when it has room */
 } sup_t;
 
-/* Write `len` bytes to stderr, clearing a progress line first. */
+/* Queue `len` bytes for stderr, clearing a progress line first (written
+ * as stderr has room: errout.h). */
+static void
+err_queue(sup_t *s, const char *buf, size_t len)
+{
+    if (s->progress_shown) {
+        flow__errout_put(&s->err, "\r\033[K", 4);
+        s->progress_shown = false;
+    }
+    flow__errout_put(&s->err, buf, len);
+}
+
+/* err_queue, then write what stderr takes now. */
 static void
 err_write(sup_t *s, const char *buf, size_t len)
 {
-    if (s->progress_shown) {
-        if (write(STDERR_FILENO, "\r\033[K", 4) < 0)
-            return;
-        s->progress_shown = false;
-    }
-    while (len > 0) {
-        ssize_t n = write(STDERR_FILENO, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* A standard error left non-blocking (O_NONBLOCK on a pipe it
-             * shares with a parent, as libuv's): wait as a blocking one
-             * would, instead of dropping what the pipe had no room for. */
-            struct pollfd out = { STDERR_FILENO, POLLOUT, 0 };
-            if (poll(&out, 1, -1) < 0 && errno != EINTR)
-                return;
-            continue;
-        }
-        if (n <= 0)
-            return;
-        buf += n;
-        len -= (size_t)n;
-    }
+    err_queue(s, buf, len);
+    flow__errout_flush(&s->err, 0);
 }
 
 /* The longest line relayed whole, its prefix included: one write of at
@@ -150,10 +143,11 @@ relay_lines(sup_t *s, flow_proc_t *p, bool eof)
         memcpy(line + plen, at, len);
         if (!nl)
             line[plen + len++] = '\n';
-        err_write(s, line, (size_t)plen + len);
+        err_queue(s, line, (size_t)plen + len);
     }
     memmove(p->errbuf, p->errbuf + start, p->errlen - start);
     p->errlen -= start;
+    flow__errout_flush(&s->err, 0); /* the lines of a read, a write or few */
 }
 
 /* The most relay_stderr reads of a child's stderr in one call: the pipe's
@@ -164,12 +158,14 @@ relay_lines(sup_t *s, flow_proc_t *p, bool eof)
  * timeouts and children for as long. */
 #define RELAY_BUDGET (64 * 1024)
 
-/* Read what child `p` wrote to stderr, about RELAY_BUDGET bytes at most;
+/* Read what child `p` wrote to stderr, about RELAY_BUDGET bytes at most,
+ * none once the launcher's own stderr is behind by FLOW__ERROUT_FULL;
  * returns false once at EOF. */
 static bool
 relay_stderr(sup_t *s, flow_proc_t *p)
 {
-    for (size_t got = 0; got <= RELAY_BUDGET;) {
+    for (size_t got = 0; got <= RELAY_BUDGET &&
+                         flow__errout_pending(&s->err) < FLOW__ERROUT_FULL;) {
         ssize_t n;
 
         flow__xgrow((void **)&p->errbuf, &p->errcap, p->errlen + 4096, 1);
@@ -192,21 +188,80 @@ relay_stderr(sup_t *s, flow_proc_t *p)
     return true; /* more to come, maybe: poll says */
 }
 
+/* After the run, once the writers of child `p`'s stderr pipe are gone
+ * (the run's process group killed): what is left in the pipe, whether or
+ * not the launcher's stderr is behind, and close it. A writer that left
+ * the group (setsid) and writes on is not waited for: RELAY_REST bytes at
+ * most. */
+#define RELAY_REST (4 * 1024 * 1024)
+
+static void
+relay_rest(sup_t *s, flow_proc_t *p)
+{
+    for (size_t got = 0; p->err_fd >= 0 && got < RELAY_REST;) {
+        ssize_t n;
+
+        flow__xgrow((void **)&p->errbuf, &p->errcap, p->errlen + 4096, 1);
+        n = read(p->err_fd, p->errbuf + p->errlen, p->errcap - p->errlen);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        p->errlen += (size_t)n;
+        got += (size_t)n;
+        relay_lines(s, p, false);
+    }
+    if (p->err_fd >= 0) {
+        relay_lines(s, p, true);
+        close(p->err_fd);
+        p->err_fd = -1;
+    }
+}
+
+/* Write what standard error has not taken yet, waiting for it as a
+ * blocking write would; a terminating signal read from `sfd` (if >= 0)
+ * gives up what is left. */
+static void
+flush_stderr(sup_t *s, int sfd)
+{
+    while (flow__errout_pending(&s->err)) {
+        struct pollfd w[2] = { { STDERR_FILENO, POLLOUT, 0 },
+                               { sfd, POLLIN, 0 } };
+        if (poll(w, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+            break;
+        if (sfd >= 0 && (w[1].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            bool quit = false;
+            while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                quit |= si.ssi_signo != SIGCHLD && si.ssi_signo != SIGTSTP;
+            if (quit)
+                break;
+        }
+        if (w[0].revents)
+            flow__errout_flush(&s->err, 0);
+    }
+    flow__errout_fini(&s->err);
+}
+
 static void
 show_progress(sup_t *s, double elapsed)
 {
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     pid_t fg = tcgetpgrp(STDERR_FILENO);
     char line[256];
+    size_t n;
 
     if (fg >= 0 && fg != getpgrp())
         return; /* a terminal where this run is in the background */
-    flow__progress_format(&rs, &s->progress_items, &s->progress_s, line,
-                          sizeof(line));
-    if (write(STDERR_FILENO, "\r", 1) < 0 ||
-        write(STDERR_FILENO, line, strlen(line)) < 0 ||
-        write(STDERR_FILENO, "\033[K", 3) < 0)
-        return;
+    if (flow__errout_pending(&s->err))
+        return; /* the terminal is behind: no line more for it */
+    line[0] = '\r';
+    flow__progress_format(&rs, &s->progress_items, &s->progress_s, line + 1,
+                          sizeof(line) - 4);
+    n = strlen(line);
+    memcpy(line + n, "\033[K", 3);
+    flow__errout_put(&s->err, line, n + 3);
+    flow__errout_flush(&s->err, 0);
     s->progress_shown = true;
 }
 
@@ -841,6 +896,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     /* FLOW_STATS=0 turns the counters off, to measure what they cost. */
     count = !getenv("FLOW_STATS") || strcmp(getenv("FLOW_STATS"), "0");
     memset(&s, 0, sizeof(s));
+    flow__errout_init(&s.err, STDERR_FILENO);
     s.g = graph;
     s.nprocs = flow_graph_process_count(graph);
     /* One descriptor per instance (its stderr pipe), polled with the signal
@@ -1029,7 +1085,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 
     pfd = flow__xcalloc(s.nprocs + 4, sizeof(*pfd));
     while (s.alive > 0) {
-        int iready = -1, idone = -1, ierr;
+        int iready = -1, idone = -1, ierr, ierrout;
         int nfd = 0, timeout = -1;
         double t = flow__now_s(), next = 0, next_node = 0;
 
@@ -1121,9 +1177,19 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             if (timeout < 0 || timeout > 100)
                 timeout = 100; /* ZMQ_FD is edge-triggered: look again */
         }
+        ierrout = -1;
+        if (flow__errout_pending(&s.err)) {
+            /* Behind: written as stderr has room, read no more from the
+             * instances while it is far behind. */
+            ierrout = nfd;
+            pfd[nfd].fd = STDERR_FILENO;
+            pfd[nfd++].events = POLLOUT;
+        }
         ierr = nfd;
         for (size_t k = 0; k < s.nprocs; k++) {
             pfd[nfd].fd = s.procs[k].err_fd; /* negative: ignored */
+            if (flow__errout_pending(&s.err) >= FLOW__ERROUT_FULL)
+                pfd[nfd].fd = -1;
             pfd[nfd].events = POLLIN;
             pfd[nfd++].revents = 0;
         }
@@ -1159,6 +1225,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
              * a TCP run (its instances never write the ready pipe). */
             go_at = barrier_go(&b, &s);
         }
+        if (ierrout >= 0 && pfd[ierrout].revents)
+            flow__errout_flush(&s.err, 0);
         for (size_t k = 0; k < s.nprocs; k++)
             if (pfd[ierr + (int)k].fd >= 0 &&
                 (pfd[ierr + (int)k].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -1251,14 +1319,26 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     double relay_until = flow__now_s() + 1.0;
     for (size_t k = 0; k < s.nprocs; k++) {
         flow_proc_t *p = &s.procs[k];
-        while (p->err_fd >= 0 && relay_stderr(&s, p)) {
+        while (p->err_fd >= 0) {
             struct pollfd one = { p->err_fd, POLLIN, 0 };
             double left = relay_until - flow__now_s();
+            if (flow__errout_pending(&s.err) >= FLOW__ERROUT_FULL) {
+                /* Standard error is behind: what is left is read once the
+                 * run's process group is gone (relay_rest). */
+                if (left <= 0 ||
+                    flow__errout_flush(&s.err, left) >= FLOW__ERROUT_FULL)
+                    break;
+                continue;
+            }
+            if (!relay_stderr(&s, p))
+                break;
+            left = relay_until - flow__now_s();
             if (left <= 0)
                 break;
             poll(&one, 1, left < 0.01 ? 1 : 10);
         }
-        if (p->err_fd >= 0) {
+        if (p->err_fd >= 0 &&
+            flow__errout_pending(&s.err) < FLOW__ERROUT_FULL) {
             relay_lines(&s, p, true);
             close(p->err_fd);
             p->err_fd = -1;
@@ -1268,6 +1348,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         err_write(&s, "", 0);
     if (s.result == FLOW_EINTR && s.draining && go_at > 0 && !opts->quiet)
         report_stop(&s);
+    if (opts->stats)
+        flush_stderr(&s, sfd); /* the table follows it, through stdio */
     if (report_stats(&s, opts, flow__now_s() - started) && !s.result)
         s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
     flow__rdv_destroy(&rdv);
@@ -1307,6 +1389,11 @@ out:
     } else if (pgid > 0) {
         kill(-pgid, SIGKILL);
     }
+    /* Standard error was behind at the end: the lines left in the pipes
+     * (whose writers are gone now), then all of it, before returning. */
+    for (size_t k = 0; s.procs && k < s.nprocs; k++)
+        relay_rest(&s, &s.procs[k]);
+    flush_stderr(&s, sfd);
     if (sfd >= 0)
         close(sfd);
     for (int i = 0; i < 2; i++) {

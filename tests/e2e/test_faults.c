@@ -1943,6 +1943,107 @@ test_faults_stderr_flood(void **unused)
 }
 
 /*
+ * Whoever reads flowrun's standard error stops reading (a pager at its
+ * first screen, a script that reads stdout to the end first): a node's
+ * lines fill the pipe. The launcher waited in its write, so no timeout
+ * expired and the instances ran on for as long as nobody read. It queues
+ * what it has to say and stops reading the instances' stderr instead: the
+ * node's timeout = 2 stops the run while standard error is still unread,
+ * every instance and the flood's grandchild gone within seconds (only the
+ * launcher left, writing what it holds). Once read, every line is there
+ * whole (but the flood's last, which its killed writer left unfinished),
+ * the timeout's line among them, and the run exits 124.
+ */
+static void
+test_faults_stderr_unread(void **unused)
+{
+    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 1\n"
+                              "flood_ms = 60000\n"
+                              "[tout]\ntype = collect\nmode = count\n"
+                              "[src]\ntype = range\ncount = 1e15\n"
+                              "timeout = 2\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = talk.out -> tout.in\n"
+                              "push = src.out -> out.in\n");
+    char out[128], err[128], *text = NULL, *line, *next;
+    size_t len = 0, cap = 0, lines = 0, floods = 0, timeouts = 0, cut = 0;
+    const char *body;
+    double t0, t;
+    int rfd, status, procs = -1;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    assert_int_equal(mkfifo(err, 0600), 0);
+    /* Open for reading first (the launcher's open for writing then does
+     * not wait), and not read until the instances are gone. */
+    rfd = open(err, O_RDONLY | O_NONBLOCK);
+    assert_true(rfd >= 0);
+    t0 = now_s();
+    pid = spawn_files_with(path, out, err, "--plugin-path",
+                           FLOW_FIXTURE_PLUGIN_DIR);
+    do {
+        usleep(50000);
+        t = now_s() - t0;
+        procs = tu_count_procs(path);
+    } while (procs != 1 && t < 12);
+    if (procs != 1)
+        print_message("still %d processes of the run after %.1f s with "
+                      "stderr unread\n",
+                      procs, t);
+    assert_int_equal(procs, 1); /* the launcher, stderr unread */
+    assert_int_equal(fcntl(rfd, F_SETFL, 0), 0);
+    for (;;) {
+        ssize_t n;
+        if (cap - len < 65536) {
+            cap = cap ? 2 * cap : 1 << 20;
+            text = realloc(text, cap + 1);
+            assert_non_null(text);
+        }
+        n = read(rfd, text + len, cap - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    text[len] = '\0';
+    close(rfd);
+    status = wait_exit(pid, 30);
+    unlink(err);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 124);
+    assert_true(len > 0 && text[len - 1] == '\n');
+    for (line = text; *line; line = next) {
+        next = strchr(line, '\n');
+        assert_non_null(next);
+        *next++ = '\0';
+        lines++;
+        if (!strncmp(line, "flowrun: ", 9)) {
+            timeouts += strstr(line, "node 'src' instance 0 (pid ") &&
+                        strstr(line, "timed out after 2s");
+            continue;
+        }
+        /* talk[0] (pid N) flood, or its one letter, or the start of the
+         * line the grandchild was writing when the run's end killed it */
+        body = strncmp(line, "talk[0] (pid ", 13) ? NULL : strstr(line, ") ");
+        if (!body ||
+            !(!strcmp(body, ") flood") || !strcmp(body, ") a") ||
+              (body[2] && !strncmp(body + 2, "flood", strlen(body + 2)) &&
+               !cut++)))
+            fail_msg("line %zu mangled: '%.100s'", lines, line);
+        floods += !strcmp(body, ") flood");
+    }
+    assert_int_equal(timeouts, 1);
+    assert_true(floods > 1000); /* more than the pipe held */
+    free(text);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
+}
+
+/*
  * What a node prints to standard output with stdio sits in stdio's buffer
  * until the framework flushes it at the node's end: a full standard output
  * (/dev/full) then fails the node, naming it, instead of exit() flushing it
@@ -4086,6 +4187,7 @@ main(void)
         T(test_faults_signal_lines_read_kept),
         T(test_faults_stderr_closed),
         T(test_faults_stderr_flood),
+        T(test_faults_stderr_unread),
         T(test_faults_nonblocking_std_fds),
         T(test_faults_log_after_partial_line),
         T(test_faults_node_stdout_full),
