@@ -230,9 +230,9 @@ FLOW_EXPORT int flow_graph_run_instance_opts(flow_graph_t *graph,
  * to `announce`, then serve the instances started elsewhere until every one
  * has finished. `opts` gives timeout_s (0: none). Returns 0, FLOW_ENODE
  * when an instance reported a failure, FLOW_ETIMEDOUT (naming the
- * instances not finished on stderr), FLOW_EINTR on SIGINT, SIGTERM or
- * SIGHUP (its number in `*signo_out` if not NULL), FLOW_EUSAGE when it
- * cannot bind on `bind` (said on stderr), or -errno.
+ * instances not finished on stderr), FLOW_EINTR on a stop signal, the
+ * same ones as flow_graph_run's (its number in `*signo_out` if not NULL),
+ * FLOW_EUSAGE when it cannot bind on `bind` (said on stderr), or -errno.
  */
 FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
                                  FILE *announce, const flow_run_opts_t *opts,
