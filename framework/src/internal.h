@@ -628,6 +628,10 @@ void flow__status_describe(int status, char *buf, size_t size);
 #define FLOW__SIG_ABBREV 16
 const char *flow__sig_abbrev(int sig, char buf[FLOW__SIG_ABBREV]);
 
+/* Whether process `pid` is stopped (SIGSTOP, SIGTSTP, ...) or held by a
+ * debugger, as /proc/PID/stat says; false when it cannot be told. */
+bool flow__proc_stopped(pid_t pid);
+
 /*
  * Make room for `who` ("the launcher", "the rendezvous") to watch the
  * `nprocs` processes of a run, `per_proc` descriptors each and 32 more:

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -26,6 +27,26 @@ flow__sig_abbrev(int sig, char buf[FLOW__SIG_ABBREV])
         return buf;
     }
     return "?";
+}
+
+bool
+flow__proc_stopped(pid_t pid)
+{
+    char path[64], buf[512];
+    const char *paren;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "re")))
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* "PID (COMM) S ...": COMM may hold parentheses, the state follows the
+     * last one. */
+    paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
 }
 
 void

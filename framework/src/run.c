@@ -704,9 +704,9 @@ doing_of(const flow_inst_stats_t *st, const char **text)
 }
 
 /* Write into `buf` the instances that still run, each with what it is
- * doing, those in their own code first, those waiting for input last
- * ("find[1] (in its own code), gen[0] (waiting to send)"): not those that
- * are done and wait for the others to end. */
+ * doing, those stopped or in their own code first, those waiting for input
+ * last ("find[1] (in its own code), gen[0] (waiting to send)"): not those
+ * that are done and wait for the others to end. */
 static void
 list_running(const sup_t *s, char *buf, size_t size)
 {
@@ -722,9 +722,16 @@ list_running(const sup_t *s, char *buf, size_t size)
     for (size_t i = 0; i < s->nprocs; i++) {
         const flow_proc_t *p = &s->procs[i];
         doing[i].rank = -1;
-        if (!p->exited && !p->done)
-            doing[i].rank =
-                doing_of(s->stats ? &s->stats[i] : NULL, &doing[i].text);
+        if (p->exited || p->done)
+            continue;
+        doing[i].rank =
+            doing_of(s->stats ? &s->stats[i] : NULL, &doing[i].text);
+        if (p->pid > 0 && flow__proc_stopped(p->pid)) {
+            /* kill -STOP, a debugger: whatever it was doing, it is held
+             * there, the likeliest reason why the run is late */
+            doing[i].rank = 0;
+            doing[i].text = " (stopped: SIGSTOP or a debugger)";
+        }
     }
     flow__namelist_init(&l, buf, size);
     for (int rank = 0; rank < 4; rank++)

@@ -3449,6 +3449,48 @@ test_faults_instance_names(void **unused)
     free(path);
 }
 
+/*
+ * An instance held with kill -STOP (or by a debugger) when the run times
+ * out: the timeout's list of what still runs names it first as stopped,
+ * the likeliest reason for the delay. It said "(waiting for input)", what
+ * it was doing when held. The stopped instance is killed all the same.
+ */
+static void
+test_faults_timeout_names_stopped(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *e;
+    double limit = now_s() + 10;
+    int status;
+    pid_t pid, held;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files_with(path, out, err, "--timeout", "3");
+    while ((held = child_named(pid, "out[0]")) <= 0) {
+        if (now_s() > limit)
+            fail_msg("no child of flowrun named 'out[0]'");
+        usleep(10000);
+    }
+    assert_int_equal(kill(held, SIGSTOP), 0);
+    status = wait_exit(pid, 30);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 124);
+    e = slurp(err);
+    if (!strstr(e, "timed out after 3s; still running: out[0] (stopped: "
+                   "SIGSTOP or a debugger), src[0] ("))
+        fail_msg("stderr:\n%s", e);
+    free(e);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    unlink(path);
+    free(path);
+}
+
 /* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
  * warning about it in the file `err`. */
 static void
@@ -4216,6 +4258,7 @@ main(void)
         T(test_faults_guard_killed),
         T(test_faults_guard_killed_pid_reused),
         T(test_faults_instance_names),
+        T(test_faults_timeout_names_stopped),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
