@@ -59,13 +59,26 @@ volatile sig_atomic_t flow__stop_soft;
 volatile sig_atomic_t flow__stop_hard;
 volatile sig_atomic_t flow__stop_any;
 
+/*
+ * A graceful stop (SIGUSR1) is the launcher's (this process's parent) or,
+ * in an instance started apart, its own watcher's: one another process
+ * sends (a `kill -USR1` or `pkill -USR1` meant for something else) is
+ * ignored. Taken, it ended a source's stream early and the run exited 0
+ * with its output cut short, unsaid. SIGTERM from anyone stops the
+ * instance: that is a failure the launcher reports.
+ */
 static void
-on_stop_signal(int sig)
+on_stop_signal(int sig, siginfo_t *si, void *ctx)
 {
-    if (sig == SIGTERM)
+    (void)ctx;
+    if (sig == SIGTERM) {
         flow__stop_hard = 1;
-    else
+    } else {
+        if (si && si->si_code <= 0 && si->si_pid != getpid() &&
+            si->si_pid != getppid())
+            return; /* not a stop notice of the run's */
         flow__stop_soft = 1;
+    }
     flow__stop_any = 1;
 }
 
@@ -75,9 +88,10 @@ flow__node_signals_install(void)
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
+    sa.sa_sigaction = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
+    /* No SA_RESTART: blocking calls return EINTR. */
+    sa.sa_flags = SA_SIGINFO;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
 }

@@ -3491,6 +3491,68 @@ test_faults_timeout_names_stopped(void **unused)
     free(path);
 }
 
+/* Whether process `pid` has a handler for signal `sig` (SigCgt). */
+static bool
+catches(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    unsigned long long mask = 0;
+    bool found = false;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return false;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "SigCgt: %llx", &mask) == 1) {
+            found = true;
+            break;
+        }
+    fclose(f);
+    return found && (mask >> (sig - 1) & 1);
+}
+
+/*
+ * A SIGUSR1 sent to an instance by a process other than the launcher (a
+ * `pkill -USR1` meant for something else) is not a graceful stop: it
+ * ended the source's stream, and the run exited 0 at once with its output
+ * cut short, saying nothing. Now the run goes on until flowrun is stopped.
+ */
+static void
+test_faults_stray_usr1(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128];
+    double limit = now_s() + 20;
+    int status;
+    pid_t pid, src;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files_with(path, out, err, NULL, NULL);
+    /* Until the source runs with its stop handler installed. */
+    while ((src = child_named(pid, "src[0]")) <= 0 || !catches(src, SIGUSR1)) {
+        if (now_s() > limit)
+            fail_msg(
+                "no source with a SIGUSR1 handler among flowrun's children");
+        usleep(10000);
+    }
+    assert_int_equal(kill(src, SIGUSR1), 0);
+    usleep(1500000);
+    /* Still running: the stray signal stopped nothing. */
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    spawned = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    unlink(path);
+    free(path);
+}
+
 /* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
  * warning about it in the file `err`. */
 static void
@@ -4259,6 +4321,7 @@ main(void)
         T(test_faults_guard_killed_pid_reused),
         T(test_faults_instance_names),
         T(test_faults_timeout_names_stopped),
+        T(test_faults_stray_usr1),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
