@@ -382,6 +382,12 @@ reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
         snprintf(how, sizeof(how),
                  "exited with status 0 before the end of its run "
                  "(exit() called in the node?)");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM)
+        /* An instance ends so on a SIGTERM; not flowrun's, as it is not
+         * stopping: another process's kill. */
+        snprintf(how, sizeof(how),
+                 "exited with status 143: stopped by a SIGTERM that "
+                 "flowrun did not send");
     else
         flow__status_describe(status, how, sizeof(how));
     {

@@ -3553,6 +3553,48 @@ test_faults_stray_usr1(void **unused)
     free(path);
 }
 
+/*
+ * An instance stopped by a SIGTERM from another process (an admin's kill)
+ * ends with status 143, as its handler makes it: flowrun said "exited with
+ * status 143", as if the node had chosen it. It now says what happened.
+ */
+static void
+test_faults_stray_sigterm(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], want[160], *e;
+    double limit = now_s() + 20;
+    int status;
+    pid_t pid, src;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files_with(path, out, err, NULL, NULL);
+    while ((src = child_named(pid, "src[0]")) <= 0 || !catches(src, SIGTERM)) {
+        if (now_s() > limit)
+            fail_msg(
+                "no source with a SIGTERM handler among flowrun's children");
+        usleep(10000);
+    }
+    assert_int_equal(kill(src, SIGTERM), 0);
+    status = wait_exit(pid, 20);
+    spawned = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    e = slurp(err);
+    snprintf(want, sizeof(want),
+             "flowrun: error: node 'src' instance 0 (pid %d) exited with "
+             "status 143: stopped by a SIGTERM that flowrun did not send",
+             (int)src);
+    tu_assert_contains(e, want);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
 /* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
  * warning about it in the file `err`. */
 static void
@@ -4322,6 +4364,7 @@ main(void)
         T(test_faults_instance_names),
         T(test_faults_timeout_names_stopped),
         T(test_faults_stray_usr1),
+        T(test_faults_stray_sigterm),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
