@@ -3549,6 +3549,8 @@ test_faults_stray_usr1(void **unused)
     spawned = 0;
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    unlink(out);
+    unlink(err);
     unlink(path);
     free(path);
 }
@@ -3591,6 +3593,8 @@ test_faults_stray_sigterm(void **unused)
              (int)src);
     tu_assert_contains(e, want);
     free(e);
+    unlink(out);
+    unlink(err);
     unlink(path);
     free(path);
 }
