@@ -688,20 +688,31 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         }
         kv_add(&n->kv, &n->nkv, &n->kvcap, e->key, e->value, e->line, false);
     }
-    /* Command-line overrides. */
+    /* Command-line overrides. Spaces and tabs around the name and the
+     * value go, as around an INI file's key and value ("--set 'words =
+     * 3'", a value quoted with its spaces). */
     for (size_t i = 0; i < nsets; i++) {
         const char *s = sets[i], *eq = strchr(s, '='), *dot;
+        const char *k0 = s, *k1 = eq, *v0, *v1;
         char key[256];
         size_t klen;
 
-        if (!eq || eq == s || (size_t)(eq - s) >= sizeof(key))
+        while (eq && k0 < eq && (*k0 == ' ' || *k0 == '\t'))
+            k0++;
+        while (eq && k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t'))
+            k1--;
+        if (!eq || k1 == k0 || (size_t)(k1 - k0) >= sizeof(key))
             return flow__diag(diag, FLOW_EUSAGE, NULL, 0,
                               "--set '%s': expected NAME=VALUE or "
                               "NODE.KEY=VALUE",
                               s);
-        klen = (size_t)(eq - s);
-        memcpy(key, s, klen);
+        klen = (size_t)(k1 - k0);
+        memcpy(key, k0, klen);
         key[klen] = '\0';
+        v0 = eq + 1 + strspn(eq + 1, " \t");
+        v1 = v0 + strlen(v0);
+        while (v1 > v0 && (v1[-1] == ' ' || v1[-1] == '\t'))
+            v1--;
         dot = strchr(key, '.');
         if (!dot) {
             flow_kv_t *kv = kv_find(g->params, g->nparams, key);
@@ -718,7 +729,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
                                   near ? near : "", near ? "'?" : "");
             }
             free(kv->value);
-            kv->value = flow__xstrdup(eq + 1);
+            kv->value = flow__xstrndup(v0, (size_t)(v1 - v0));
             kv->from_set = true;
         } else {
             long ni;
@@ -747,11 +758,13 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             if (kv) {
                 note_set_over(g, kv->value, n->name, dot + 1);
                 free(kv->value);
-                kv->value = flow__xstrdup(eq + 1);
+                kv->value = flow__xstrndup(v0, (size_t)(v1 - v0));
                 kv->from_set = true;
             } else {
-                kv_add(&n->kv, &n->nkv, &n->kvcap, dot + 1, eq + 1, n->line,
+                char *value = flow__xstrndup(v0, (size_t)(v1 - v0));
+                kv_add(&n->kv, &n->nkv, &n->kvcap, dot + 1, value, n->line,
                        true);
+                free(value);
             }
         }
     }

@@ -1153,6 +1153,21 @@ test_graph_set_overrides(void **state)
     assert_int_equal(flow_graph_process_count(g), 5);
     flow_graph_destroy(&g);
 
+    /* Spaces and tabs around the name and the value go, as in the file
+     * (--set 'words = 3'); those inside a value stay. They were kept:
+     * "bad value ' 50'", "the graph has no parameter 'words '". */
+    {
+        const char *spaced[] = { " words = 50 ", "gen.seed =\t-3",
+                                 "\tout.output= /tmp/a b \t" };
+        g = load(reg, "good_params.ini", spaced, 3, &diag);
+        if (!g)
+            fail_msg("%s", diag.msg);
+        assert_int_equal(state_i64(g, "gen", "count"), 50);
+        assert_int_equal(state_i64(g, "gen", "seed"), -3);
+        assert_string_equal(state_str(g, "out", "output"), "/tmp/a b");
+        flow_graph_destroy(&g);
+    }
+
     /* The last of two overrides wins. */
     {
         const char *twice[] = { "gen.count=5", "gen.count=6" };
@@ -1196,6 +1211,7 @@ test_graph_set_errors(void **state)
         { "gen.type=range", FLOW_EPARAM, 0, { "type" } },
         { "noequals", FLOW_EUSAGE, 0, { "'noequals'" } },
         { "=5", FLOW_EUSAGE, 0, { "'=5'" } },
+        { "  =5", FLOW_EUSAGE, 0, { "'  =5'" } },
         /* A bad value for a key of the file, set on the command line. */
         { "gen.length=0",
           FLOW_EPARAM,
