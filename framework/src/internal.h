@@ -690,6 +690,26 @@ void flow__pause_signal_add(sigset_t *mask);
  */
 double flow__pause_with_group(pid_t pgid);
 
+/*
+ * A stop signal's echo. GNU timeout(1), and tools like it, send their
+ * signal to the command and then to the command's process group, so a
+ * command that leads no process group of its own gets it twice within
+ * microseconds: one stop asked for, not a second signal that kills at
+ * once. A signal is such an echo when the first stop signal seen (`*first`,
+ * all zero before) was the same signal from the same process (not the
+ * kernel: a terminal's Ctrl-C twice is twice) less than
+ * FLOW__SIGNAL_ECHO_S before. Records the first. Async-signal-safe.
+ */
+#define FLOW__SIGNAL_ECHO_S 0.1
+
+typedef struct flow_sig_first {
+    int sig;
+    pid_t pid;
+    double t;
+} flow_sig_first_t;
+
+bool flow__signal_echo(flow_sig_first_t *first, int sig, pid_t pid, double t);
+
 /* Set SIGCHLD to its default action, saving the old one in `*old` (NULL:
  * not saved). An inherited SIG_IGN (or SA_NOCLDWAIT) has the kernel reap
  * the children itself, and waitpid() never sees them exit. */

@@ -25,6 +25,8 @@
 #include "rendezvous.h"
 
 static volatile sig_atomic_t forward_sig, forward_count;
+/* The first stop signal, to tell timeout(1)'s echo from a second one. */
+static flow_sig_first_t forward_first;
 static pid_t instance_pid;
 
 /* Send "VERB k how" to the rendezvous, waiting at most `linger` ms for it
@@ -58,8 +60,13 @@ tell_rendezvous(const char *rendezvous, const char *verb, size_t k,
 /* A stop signal for this instance: passed on to its node; a second one
  * kills it at once, as in a local run. */
 static void
-on_forward(int sig)
+on_forward(int sig, siginfo_t *si, void *ctx)
 {
+    (void)ctx;
+    if (flow__signal_echo(&forward_first, sig,
+                          si && si->si_code <= 0 ? si->si_pid : 0,
+                          flow__now_s()))
+        return; /* timeout(1)'s second copy: one stop */
     if (!forward_sig)
         forward_sig = sig;
     forward_count++;
@@ -210,11 +217,14 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
      */
     forward_sig = 0; /* those of an earlier call are not this one's */
     forward_count = 0;
+    forward_first = (flow_sig_first_t){ 0 };
     instance_pid = pid;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_forward;
+    sa.sa_sigaction = on_forward;
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&stops);
     flow__stop_signals_add(&stops); /* not those inherited ignored */
+    sa.sa_mask = stops;             /* one handler at a time */
     for (int sig = 1; sig < NSIG; sig++)
         if (sigismember(&stops, sig) == 1)
             sigaction(sig, &sa, &old_stop[sig]);

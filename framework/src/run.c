@@ -899,6 +899,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     bool count;
     struct pollfd *pfd = NULL;
     double started = flow__now_s(), next_progress = 0;
+    flow_sig_first_t first_sig = { 0 };
 
     if (!opts) {
         memset(&defaults, 0, sizeof(defaults));
@@ -1290,6 +1291,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     s.kill_at += d;
                     continue;
                 }
+                if (flow__signal_echo(&first_sig, sig, (pid_t)si.ssi_pid,
+                                      flow__now_s()))
+                    continue; /* timeout(1)'s second copy: one stop */
                 if (s.draining || s.stopping) {
                     /* A second signal: no more grace. */
                     s.stopping = true; /* the kills are ours, not failures */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * signals.c: the signals of a process that supervises children: which stop
- * signals it takes, a SIGCHLD that lets it wait for them, and a terminal's
- * Ctrl-Z passed on to children in a process group of their own.
+ * signals it takes (and which repeat is an echo, not a second signal), a
+ * SIGCHLD that lets it wait for them, and a terminal's Ctrl-Z passed on to
+ * children in a process group of their own.
  */
 #include <signal.h>
 #include <stddef.h>
@@ -20,6 +21,17 @@ add_unless_ignored(sigset_t *mask, int sig)
 
     if (sigaction(sig, NULL, &sa) || sa.sa_handler != SIG_IGN)
         sigaddset(mask, sig);
+}
+
+bool
+flow__signal_echo(flow_sig_first_t *first, int sig, pid_t pid, double t)
+{
+    if (!first->sig) {
+        *first = (flow_sig_first_t){ sig, pid, t };
+        return false;
+    }
+    return sig == first->sig && pid > 0 && pid == first->pid &&
+           t - first->t < FLOW__SIGNAL_ECHO_S;
 }
 
 void

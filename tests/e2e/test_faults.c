@@ -2235,6 +2235,76 @@ test_faults_second_sigint(void **unused)
 }
 
 /*
+ * GNU timeout(1) sends its signal to the command and then to the command's
+ * process group: flowrun gets it twice, microseconds apart, from the same
+ * process. The second was taken for "a second signal: kill at once", so
+ * `timeout -s INT 60 flowrun ...` killed the instances and lost what
+ * reached the sinks. An echo within 0.1 s from the same sender is one
+ * stop: the run drains, the count is printed, nothing is said killed.
+ * Modelled with two SIGINTs 20 ms apart from this process, then with the
+ * real timeout(1) (if there is one).
+ */
+static void
+test_faults_signal_echo(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *o, *e;
+    int status;
+    double t;
+    pid_t pid;
+
+    (void)unused;
+    for (int real = 0; real < 2; real++) {
+        if (real && access("/usr/bin/timeout", X_OK) != 0)
+            break;
+        snprintf(out, sizeof(out), "%s/out", run_tmp);
+        snprintf(err, sizeof(err), "%s/err", run_tmp);
+        if (!real) {
+            pid = spawn_run(path, out, err);
+            wait_procs(path, 3); /* the instances and the guard */
+            usleep(300000);
+            t = now_s();
+            assert_int_equal(kill(pid, SIGINT), 0);
+            usleep(20000);
+            assert_int_equal(kill(pid, SIGINT), 0);
+        } else {
+            fflush(NULL);
+            pid = fork();
+            assert_true(pid >= 0);
+            if (pid == 0) {
+                int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
+                    _exit(126);
+                signal(SIGINT, SIG_DFL);
+                execl("/usr/bin/timeout", "timeout", "-s", "INT", "1.5",
+                      tu_flowrun(), path, (char *)NULL);
+                _exit(127);
+            }
+            spawned = pid;
+            t = now_s() + 1.5;
+        }
+        status = wait_exit(pid, 20);
+        t = now_s() - t;
+        o = slurp(out);
+        e = slurp(err);
+        assert_exited(status, t, e, real ? 124 : 130);
+        if (!strstr(e, "the output holds what reached the sinks") ||
+            strstr(e, "killed") || !(o[0] >= '1' && o[0] <= '9'))
+            fail_msg("%s: output '%s', stderr:\n%s",
+                     real ? "timeout -s INT" : "two SIGINTs 20 ms apart", o, e);
+        assert_true(t < 6.0);
+        free(o);
+        free(e);
+        run_cleanup(path, out, err);
+    }
+    unlink(path);
+    free(path);
+}
+
+/*
  * Stops while producers wait for credit on balance=demand links. SIGINT
  * and SIGTERM: the source, waiting for a slow instance to take what it
  * was sent, ends its stream at once, the rest drains: exit 130 or 143, a
@@ -4350,6 +4420,7 @@ main(void)
         T(test_faults_sigpipe),
         T(test_faults_blocked_mask),
         T(test_faults_second_sigint),
+        T(test_faults_signal_echo),
         T(test_faults_signal_demand),
         T(test_faults_fail_after_stop),
         T(test_faults_drain_time_limit),
