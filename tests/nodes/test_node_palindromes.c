@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -143,6 +144,66 @@ test_node_palindromes_step_by_step(void **state)
     flow_harness_destroy(&h);
 }
 
+/*
+ * Words are read by characters, as Python's w == w[::-1] reads a str: a
+ * UTF-8 sequence is one character; a byte of no valid sequence is one of
+ * its own (Python's errors="surrogateescape"). Expected values from
+ * Python 3: b.decode("utf-8", "surrogateescape") compared with its reverse.
+ */
+static void
+test_node_palindromes_reads_characters(void **state)
+{
+    static const struct {
+        const char *word;
+        bool palindrome;
+    } cases[] = {
+        { "\xc3\xa9t\xc3\xa9", true }, /* été */
+        { "a\xc3\xa9"
+          "a",
+          true },                                         /* aéa */
+        { "\xc3\xa9\xc3\xa9", true },                     /* éé */
+        { "\xe6\x97\xa5\xe6\x9c\xac\xe6\x97\xa5", true }, /* 日本日 */
+        { "\xf0\x9f\x8e\x89x\xf0\x9f\x8e\x89", true },    /* 🎉x🎉 */
+        { "\xc3\xa9", true },                             /* é */
+        { "\xc3\xa9x", false },                           /* éx */
+        { "\xc3\xa9\xa9\xc3", false }, /* é then two stray bytes */
+        { "\xa9\xc3\xa9", false },     /* a stray byte, then é */
+        { "\xa9\xc3\xa9\xa9", true },  /* stray, é, stray: [a9][é][a9] */
+        { "\xa9x\xa9", true },         /* stray bytes, one each */
+        { "\xc3\xa9\xc3", false },     /* é, then a lone lead byte */
+        { "\xed\xa0\x80\x80\xa0\xed", true },  /* a surrogate: 3 bytes */
+        { "\xc0\xaf\xaf\xc0", true },          /* overlong: 2 bytes */
+        { "\xe6\x97\xa5\xa5\x97\xe6", false }, /* 日 and its bytes reversed */
+        { "\xf0\x9f\x8e\x89\xf0\x9f\x8e\x89", true }, /* 🎉🎉 */
+    };
+    const size_t ncases = sizeof(cases) / sizeof(cases[0]);
+    const char *words[sizeof(cases) / sizeof(cases[0])];
+    flow_harness_t *h;
+    char **got;
+    size_t n, k = 0;
+
+    (void)state;
+    for (size_t i = 0; i < ncases; i++)
+        words[i] = cases[i].word;
+    h = flow_harness_new(&flow_node_palindromes, NULL, 0, NULL);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_words(h, "in", words, ncases, 0), 0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    got = flow_harness_pull_words(h, "out", &n);
+    assert_non_null(got);
+    for (size_t i = 0; i < ncases; i++) {
+        if (!cases[i].palindrome)
+            continue;
+        assert_true(k < n);
+        assert_string_equal(got[k], cases[i].word);
+        k++;
+    }
+    assert_int_equal(n, k);
+    free(got);
+    flow_harness_destroy(&h);
+}
+
 static void
 test_node_palindromes_rejects_bad_input(void **state)
 {
@@ -213,6 +274,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_palindromes_matches_oracle),
         cmocka_unit_test(test_node_palindromes_step_by_step),
+        cmocka_unit_test(test_node_palindromes_reads_characters),
         cmocka_unit_test(test_node_palindromes_rejects_bad_input),
         cmocka_unit_test(test_node_palindromes_in_a_graph),
     };
