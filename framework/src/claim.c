@@ -7,21 +7,54 @@
  *
  * One file is one existing regular file, whatever names lead to it (hard
  * links, symbolic links), or one path not there yet, however spelt
- * ("out.txt", "./out.txt", "dir/../out.txt"). A FIFO, a device or a socket
- * is no file to replace: writers share it, as with a shell's `>`.
+ * ("out.txt", "./out.txt", "dir/../out.txt", a symbolic link to it). A FIFO, a
+ * device or a socket is no file to replace: writers share it, as with a shell's
+ * `>`.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-/* `path` with its directory made absolute and without links (caller
- * frees), or NULL when that directory does not exist. */
+/* Where `path` leads (caller frees): through the symbolic links it ends
+ * in, one to a file not there yet naming that file (a writer follows it and
+ * makes the file there); `path` itself when it is no link. */
 static char *
-canonical(const char *path)
+link_target(const char *path)
 {
+    char *cur = flow__xstrdup(path);
+    char buf[PATH_MAX];
+    struct stat st;
+
+    for (int hops = 0; hops < 40; hops++) {
+        if (lstat(cur, &st) || !S_ISLNK(st.st_mode))
+            break;
+        ssize_t n = readlink(cur, buf, sizeof(buf) - 1);
+        if (n <= 0)
+            break;
+        buf[n] = '\0';
+        const char *slash = strrchr(cur, '/');
+        char *next =
+            buf[0] == '/' || !slash
+                ? flow__xstrdup(buf)
+                : flow__xasprintf("%.*s/%s", (int)(slash - cur), cur, buf);
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+/* `path` with its directory made absolute and without links, and the links
+ * it ends in followed (caller frees), or NULL when that directory does not
+ * exist. */
+static char *
+canonical(const char *link)
+{
+    char *path = link_target(link);
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     char *dir = flow__xstrndup(path, slash ? (size_t)(slash - path) : 0);
@@ -30,6 +63,7 @@ canonical(const char *path)
 
     free(real);
     free(dir);
+    free(path);
     return out;
 }
 

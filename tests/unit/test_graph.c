@@ -1626,6 +1626,36 @@ test_graph_claim_file(void **state)
     assert_int_equal(
         flow_graph_claim_file(g, "--n2", "/nonexistent-d/x", &diag),
         FLOW_EUSAGE);
+    /* A symbolic link to a file not there yet is that file: a writer
+     * through the link makes it. Relative and absolute targets, and a link
+     * to a link. */
+    {
+        char tgt[64], lnk[64], lnk2[64], abs[64], lnk3[64];
+        int pid = (int)getpid();
+
+        snprintf(tgt, sizeof(tgt), "/tmp/flow-claim-tgt-%d", pid);
+        snprintf(lnk, sizeof(lnk), "/tmp/flow-claim-lnk-%d", pid);
+        snprintf(lnk2, sizeof(lnk2), "/tmp/flow-claim-lnk2-%d", pid);
+        snprintf(abs, sizeof(abs), "/tmp/flow-claim-abs-%d", pid);
+        snprintf(lnk3, sizeof(lnk3), "/tmp/flow-claim-lnk3-%d", pid);
+        unlink(tgt);
+        assert_int_equal(symlink(tgt + 5, lnk), 0); /* relative */
+        assert_int_equal(symlink(lnk, lnk2), 0);    /* to the link */
+        assert_int_equal(symlink(abs, lnk3), 0);    /* absolute */
+        assert_int_equal(flow_graph_claim_file(g, "--t", tgt, &diag), 0);
+        assert_int_equal(flow_graph_claim_file(g, "--l", lnk, &diag),
+                         FLOW_EUSAGE);
+        tu_assert_contains(diag.msg, "is also written by --t");
+        assert_int_equal(flow_graph_claim_file(g, "--l2", lnk2, &diag),
+                         FLOW_EUSAGE);
+        assert_int_equal(flow_graph_claim_file(g, "--l3", lnk3, &diag), 0);
+        assert_int_equal(flow_graph_claim_file(g, "--a2", abs, &diag),
+                         FLOW_EUSAGE);
+        tu_assert_contains(diag.msg, "is also written by --l3");
+        unlink(lnk);
+        unlink(lnk2);
+        unlink(lnk3);
+    }
     assert_int_equal(flow_graph_claim_file(g, "--c", "/dev/null", &diag), 0);
     assert_int_equal(flow_graph_claim_file(g, "--d", "/dev/null", &diag), 0);
     assert_int_equal(
