@@ -276,13 +276,40 @@ flow_node_log(flow_node_t *node, flow_log_level_t level, const char *fmt, ...)
 static void vfail(flow_node_t *node, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/*
+ * Keep the first failure: a message longer than node->fail keeps its
+ * start and its end, "..." between them, as the reason usually ends it
+ * ("cannot use '<a long path>': File name too long"). Neither cut splits
+ * a UTF-8 character.
+ */
 static void
 vfail(flow_node_t *node, const char *fmt, va_list ap)
 {
-    if (!node->failed) {
-        node->failed = true;
-        vsnprintf(node->fail, sizeof(node->fail), fmt, ap);
+    char *whole = NULL;
+    int len;
+
+    if (node->failed)
+        return;
+    node->failed = true;
+    len = vasprintf(&whole, fmt, ap);
+    if (len < 0) { /* no memory: what fits */
+        snprintf(node->fail, sizeof(node->fail), "%s", fmt);
+        return;
     }
+    if ((size_t)len < sizeof(node->fail)) {
+        memcpy(node->fail, whole, (size_t)len + 1);
+    } else {
+        size_t head = sizeof(node->fail) / 2 - 2, tail;
+        while (head > 0 && (whole[head] & 0xC0) == 0x80)
+            head--;
+        tail = sizeof(node->fail) - head - 4;
+        while (tail > 0 && (whole[len - tail] & 0xC0) == 0x80)
+            tail--;
+        memcpy(node->fail, whole, head);
+        memcpy(node->fail + head, "...", 3);
+        memcpy(node->fail + head + 3, whole + len - tail, tail + 1);
+    }
+    free(whole);
 }
 
 int

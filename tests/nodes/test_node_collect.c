@@ -322,6 +322,44 @@ test_node_collect_writes_signed_numbers(void **state)
     free(got);
 }
 
+/*
+ * A failure longer than the message buffer keeps its start and its end: an
+ * output path of 700 bytes (a name longer than NAME_MAX) fails with
+ * "cannot use '/tmp/xxx...yyy.txt': File name too long". The message was
+ * cut at 512 bytes, inside the path: the reason was lost.
+ */
+static void
+test_node_collect_long_failure_keeps_reason(void **state)
+{
+    char param[800] = "output=/tmp/", *at = param + strlen(param);
+    const char *params[] = { param };
+    const char *why;
+    flow_diag_t diag;
+    flow_harness_t *h;
+    int64_t v = 1;
+
+    (void)state;
+    memset(at, 'x', 340);
+    at[340] = '/';
+    memset(at + 341, 'y', 340);
+    memcpy(at + 681, ".txt", 5);
+    h = flow_harness_new(&flow_node_collect, params, 1, &diag);
+    if (h) {
+        assert_int_equal(flow_harness_push_i64s(h, "in", &v, 1, 0), 0);
+        assert_int_equal(flow_harness_close(h, "in"), 0);
+        assert_true(flow_harness_run(h) < 0);
+        why = flow_harness_error(h);
+    } else {
+        why = diag.msg;
+    }
+    assert_non_null(why);
+    if (!strstr(why, "cannot use '/tmp/xxxxxxxxxx") || !strstr(why, "...") ||
+        !strstr(why, "yyyyyyyyyy.txt': File name too long"))
+        fail_msg("failure: %s", why);
+    assert_true(strlen(why) < FLOW_DIAG_MSG);
+    flow_harness_destroy(&h);
+}
+
 /* Words (with a newline inside one) ended by NUL; bytes written raw. */
 static void
 test_node_collect_words_nul_and_bytes(void **state)
@@ -730,6 +768,7 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_limit, setup,
                                         teardown),
+        cmocka_unit_test(test_node_collect_long_failure_keeps_reason),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
