@@ -2896,6 +2896,50 @@ test_faults_stop_finish_sends(void **unused)
 }
 
 /*
+ * SIGINTs every millisecond at a running graph: the first stops it, the
+ * second kills its instances, and the run ends: flowrun exits 130 by
+ * itself, never killed by one of those that follow. The run gives the stop
+ * signals back to flowrun's mask when it ends, and one between that and the
+ * exit (timeout(1)'s echo, a late Ctrl-C) killed flowrun by its default action:
+ * flowrun now holds them blocked until it exits.
+ */
+static void
+test_faults_signal_storm_at_end(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128];
+    int status;
+
+    (void)unused;
+    for (int loop = 0; loop < 20; loop++) {
+        pid_t pid = spawn_run(path, out, err);
+        double limit = now_s() + 20;
+        wait_procs(path, 3); /* running: the instances and the guard */
+        for (;;) {
+            pid_t r = waitpid(pid, &status, WNOHANG);
+            if (r == pid)
+                break;
+            assert_int_equal(r, 0);
+            assert_true(now_s() < limit);
+            kill(pid, SIGINT);
+            usleep(1000);
+        }
+        spawned = 0;
+        if (!WIFEXITED(status)) {
+            char *e = slurp(err);
+            fail_msg("run %d: %s, stderr:\n%s", loop, tu_child_status(status),
+                     e);
+        }
+        assert_int_equal(WEXITSTATUS(status), 130);
+        run_cleanup(path, out, err);
+    }
+    unlink(path);
+    free(path);
+}
+
+/*
  * A signal that comes after the graph has ended, while the launcher writes
  * the counters (into a FIFO no one reads yet): the result stands (exit 0)
  * and the run directory is gone all the same.
@@ -4432,6 +4476,7 @@ main(void)
         T(test_faults_stop_unread_quietly),
         T(test_faults_stop_zip),
         T(test_faults_signal_after_end),
+        T(test_faults_signal_storm_at_end),
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),
         T(test_faults_guard_killed),

@@ -215,6 +215,41 @@ parse_log_level(const char *s)
     return 0;
 }
 
+/*
+ * Block the stop signals that the run reads (flow_graph_run's list), but
+ * those this process ignores, until flowrun exits. The run restores the
+ * mask it found when it ends: with them unblocked there, one that came
+ * between the run's end and the exit (timeout(1)'s second copy of its
+ * signal, a late Ctrl-C) killed flowrun by its default action instead of
+ * being dropped, the run's result standing.
+ */
+/* Add `sig` to `m` unless this process ignores it. */
+static void
+add_held(sigset_t *m, int sig)
+{
+    struct sigaction sa;
+
+    if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+        sigaddset(m, sig);
+}
+
+static void
+hold_stop_signals(void)
+{
+    static const int stops[] = {
+        SIGINT,    SIGTERM, SIGHUP, SIGALRM, SIGUSR2,
+        SIGVTALRM, SIGPROF, SIGPWR, SIGIO,   SIGSTKFLT
+    };
+    sigset_t m;
+
+    sigemptyset(&m);
+    for (size_t i = 0; i < sizeof(stops) / sizeof(*stops); i++)
+        add_held(&m, stops[i]);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        add_held(&m, sig);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+}
+
 static int
 parse_seconds(const char *opt, const char *s, double *out)
 {
@@ -835,6 +870,7 @@ main(int argc, char **argv)
         flow_registry_destroy(&reg);
         return status;
     }
+    hold_stop_signals();
     if (rdv_only) {
         rc = flow_graph_serve(g, ro.bind ? ro.bind : "*", stdout, &ro, &signo);
     } else if (slurm) {
