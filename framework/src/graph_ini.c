@@ -73,6 +73,13 @@ reader(char *str, int num, void *stream)
     if (ld->line == 1 && len >= 3 && !memcmp(start, "\xEF\xBB\xBF", 3)) {
         start += 3; /* a UTF-8 byte order mark */
         len -= 3;
+        if (len >= 3 && !memcmp(start, "\xEF\xBB\xBF", 3)) {
+            /* inih would skip a second one too, and the line be read as
+             * what it is not here ("key in unknown section") */
+            ld->err_line = ld->line;
+            ld->err_what = "a second byte order mark";
+            return NULL;
+        }
     }
     if (memchr(start, '\0', len)) {
         ld->err_line = ld->line;

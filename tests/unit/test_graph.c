@@ -1481,6 +1481,14 @@ test_graph_load_string(void **state)
     assert_null(g);
     assert_int_equal(diag.line, 2);
     tu_assert_contains(diag.msg, "duplicate section '[graph]'");
+    /* Two: said so, not "key 'type' in unknown section 'gen'" (inih
+     * skips the second, this reader did not see line 1 as a section). */
+    snprintf(bad, sizeof(bad), "\xEF\xBB\xBF\xEF\xBB\xBF%s", good_text);
+    g = flow_graph_load_string(bad, strlen(bad), "bom.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.line, 1);
+    tu_assert_contains(diag.msg, "a second byte order mark");
 
     /* After a section header only a comment may follow; a name longer than
      * inih keeps (49 bytes) is refused, not cut. */
