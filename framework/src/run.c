@@ -220,10 +220,14 @@ relay_rest(sup_t *s, flow_proc_t *p)
 
 /* Write what standard error has not taken yet, waiting for it as a
  * blocking write would; a terminating signal read from `sfd` (if >= 0)
- * gives up what is left. */
-static void
+ * gives up what is left. Returns false when one did: standard error is
+ * then not to be waited for again (a blocking write, every signal
+ * blocked, would never end). */
+static bool
 flush_stderr(sup_t *s, int sfd)
 {
+    bool gave_up = false;
+
     while (flow__errout_pending(&s->err)) {
         struct pollfd w[2] = { { STDERR_FILENO, POLLOUT, 0 },
                                { sfd, POLLIN, 0 } };
@@ -234,13 +238,16 @@ flush_stderr(sup_t *s, int sfd)
             bool quit = false;
             while (read(sfd, &si, sizeof(si)) == sizeof(si))
                 quit |= si.ssi_signo != SIGCHLD && si.ssi_signo != SIGTSTP;
-            if (quit)
+            if (quit) {
+                gave_up = true;
                 break;
+            }
         }
         if (w[0].revents)
             flow__errout_flush(&s->err, 0);
     }
     flow__errout_fini(&s->err);
+    return !gave_up;
 }
 
 static void
@@ -564,15 +571,17 @@ barrier_go(barrier_t *b, const sup_t *s)
 
 /* Print --stats and write --stats-json and --dot-stats after the run.
  * Returns 0, or -1 if the table or a file could not be written (a file's
- * failure said on stderr). */
+ * failure said on stderr, unless `err_gone`: a stop signal gave standard
+ * error up, and the table is not printed either). */
 static int
-report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
+report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed,
+             bool err_gone)
 {
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     const char *files[2] = { opts->stats_json, opts->dot_stats };
     int failed = 0;
 
-    if (opts->stats && flow__stats_print(&rs, stderr) < 0)
+    if (opts->stats && (err_gone || flow__stats_print(&rs, stderr) < 0))
         failed = -1; /* standard error cannot take it: nowhere to say so */
     for (int i = 0; i < 2; i++) {
         FILE *f;
@@ -581,8 +590,9 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
             continue;
         f = fopen(files[i], "w");
         if (!f) {
-            fprintf(stderr, "flowrun: error: cannot write '%s': %s\n", files[i],
-                    strerror(errno));
+            if (!err_gone)
+                fprintf(stderr, "flowrun: error: cannot write '%s': %s\n",
+                        files[i], strerror(errno));
             failed = -1;
             continue;
         }
@@ -591,8 +601,9 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed)
         if (fclose(f) && !rc)
             rc = -errno;
         if (rc) {
-            fprintf(stderr, "flowrun: error: cannot write '%s': %s\n", files[i],
-                    strerror(-rc));
+            if (!err_gone)
+                fprintf(stderr, "flowrun: error: cannot write '%s': %s\n",
+                        files[i], strerror(-rc));
             failed = -1;
         }
     }
@@ -889,7 +900,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     size_t nready = 0, ndone = 0;
     double go_at = 0;
     pid_t parent = getpid(), pgid = 0, guard = -1;
-    bool masked = false, dir_gone = false;
+    bool masked = false, dir_gone = false, err_gone = false;
     int dir_lock = -1;
     char rdv_ep[4200], rdv_addr[256];
     void *zctx = NULL;
@@ -1365,9 +1376,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         err_write(&s, "", 0);
     if (s.result == FLOW_EINTR && s.draining && go_at > 0 && !opts->quiet)
         report_stop(&s);
-    if (opts->stats)
-        flush_stderr(&s, sfd); /* the table follows it, through stdio */
-    if (report_stats(&s, opts, flow__now_s() - started) && !s.result)
+    if (opts->stats) /* the table follows it, through stdio */
+        err_gone = !flush_stderr(&s, sfd);
+    if (report_stats(&s, opts, flow__now_s() - started, err_gone) && !s.result)
         s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
     flow__rdv_destroy(&rdv);
     if (zctx)
@@ -1410,7 +1421,10 @@ out:
      * (whose writers are gone now), then all of it, before returning. */
     for (size_t k = 0; s.procs && k < s.nprocs; k++)
         relay_rest(&s, &s.procs[k]);
-    flush_stderr(&s, sfd);
+    if (err_gone)
+        flow__errout_fini(&s.err);
+    else
+        flush_stderr(&s, sfd);
     if (sfd >= 0)
         close(sfd);
     for (int i = 0; i < 2; i++) {

@@ -3713,6 +3713,74 @@ test_faults_stray_sigterm(void **unused)
     free(path);
 }
 
+/*
+ * --stats with a standard error nobody reads: after the run the launcher
+ * waits for it to take what is queued, and a stop signal gives that up.
+ * It then printed the table with stdio to the same stalled stderr, in a
+ * write that never returned, every signal blocked: no SIGTERM ended
+ * flowrun, only SIGKILL. Now the table is not printed (the report asked
+ * for is lost: exit 1) and flowrun exits at once.
+ */
+static void
+test_faults_stats_stderr_unread(void **unused)
+{
+    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 1\n"
+                              "flood_ms = 1000\n"
+                              "[tout]\ntype = collect\nmode = count\n"
+                              "[links]\npush = talk.out -> tout.in\n");
+    char out[128], err[128], buf[65536];
+    double limit = now_s() + 20;
+    int rfd, status;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    assert_int_equal(mkfifo(err, 0600), 0);
+    rfd = open(err, O_RDONLY | O_NONBLOCK); /* never read while it runs */
+    assert_true(rfd >= 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY);
+        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(126);
+        close(rfd);
+        setpgid(0, 0);
+        execl(tu_flowrun(), tu_flowrun(), path, "--plugin-path",
+              FLOW_FIXTURE_PLUGIN_DIR, "--stats", (char *)NULL);
+        _exit(127);
+    }
+    spawned = pid;
+    /* The instances gone: the launcher waits for its stderr. */
+    while (!child_named(pid, "talk[0]") || !child_named(pid, "tout[0]")) {
+        if (now_s() > limit)
+            fail_msg("no instances of the run");
+        usleep(10000);
+    }
+    while (child_named(pid, "talk[0]") || child_named(pid, "tout[0]")) {
+        if (now_s() > limit)
+            fail_msg("the instances did not end");
+        usleep(10000);
+    }
+    usleep(500000);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 10);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    while (read(rfd, buf, sizeof(buf)) > 0)
+        ;
+    close(rfd);
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(out);
+    unlink(err);
+    assert_int_equal(dir_entries(run_tmp), 0);
+    unlink(path);
+    free(path);
+}
+
 /* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
  * warning about it in the file `err`. */
 static void
@@ -4485,6 +4553,7 @@ main(void)
         T(test_faults_timeout_names_stopped),
         T(test_faults_stray_usr1),
         T(test_faults_stray_sigterm),
+        T(test_faults_stats_stderr_unread),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
