@@ -4,11 +4,14 @@
  * room (see errout.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "errout.h"
@@ -19,13 +22,44 @@ flow__errout_init(flow_errout_t *q, int fd)
 {
     memset(q, 0, sizeof(*q));
     q->fd = fd;
+    q->wfd = -2;
 }
 
 void
 flow__errout_fini(flow_errout_t *q)
 {
     free(q->buf);
+    if (q->wfd >= 0)
+        close(q->wfd);
     flow__errout_init(q, q->fd);
+}
+
+/*
+ * What to write to. POLLOUT says a pipe has room, but another writer of
+ * the same pipe (flowrun ... 2>&1 | less: the instances' standard output)
+ * may take it first, and a blocking write then waits for the reader; a
+ * terminal says POLLOUT with less room than a write may need. So a pipe or
+ * a terminal is written through a descriptor of its own, opened anew
+ * non-blocking (O_NONBLOCK on `fd` itself would be the shell's and the
+ * instances' too), opened while something is queued (after the launcher
+ * has forked its instances), closed once all is written; `fd` where it
+ * cannot be (no /proc, no reader).
+ */
+static int
+write_fd(flow_errout_t *q)
+{
+    struct stat st;
+    char path[64];
+
+    if (q->wfd != -2)
+        return q->wfd >= 0 ? q->wfd : q->fd;
+    q->wfd = -1;
+    if (fstat(q->fd, &st) == 0 &&
+        (S_ISFIFO(st.st_mode) || (S_ISCHR(st.st_mode) && isatty(q->fd)))) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", q->fd);
+        q->wfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    }
+    return q->wfd >= 0 ? q->wfd : q->fd;
 }
 
 /* The bytes of the next write: at most PIPE_BUF, up to the last newline
@@ -74,7 +108,7 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
         }
         /* Room (or an error, which the write says): a pipe with room
          * takes up to PIPE_BUF bytes without waiting. */
-        n = write(q->fd, q->buf + q->off, next_piece(q));
+        n = write(write_fd(q), q->buf + q->off, next_piece(q));
         if (n < 0 &&
             (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue; /* another writer took the room: poll again */
@@ -84,8 +118,13 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
         }
         q->off += (size_t)n;
     }
-    if (q->off == q->len)
+    if (q->off == q->len) {
         q->off = q->len = 0;
+        if (q->wfd >= 0) { /* the pipe not held open while all is said */
+            close(q->wfd);
+            q->wfd = -2;
+        }
+    }
     return flow__errout_pending(q);
 }
 

@@ -32,6 +32,9 @@
 
 typedef struct flow_errout {
     int fd;     /* where it goes: STDERR_FILENO but in tests */
+    int wfd;    /* fd's pipe or terminal opened anew, non-blocking, to
+                 * write to while something is queued; -1: none (fd
+                 * then), -2: not opened */
     char *buf;  /* owned, NULL while nothing was ever queued */
     size_t off; /* the first byte not written yet */
     size_t len; /* the end of what is queued */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -222,6 +223,97 @@ test_errout_closed_reader_drops(void **unused)
     signal(SIGPIPE, old);
 }
 
+static volatile sig_atomic_t alarmed;
+
+static void
+on_alarm(int sig)
+{
+    (void)sig;
+    alarmed = 1;
+}
+
+/*
+ * Another writer of the same pipe (flowrun ... 2>&1 | less: the instances'
+ * standard output, in blocking writes) takes the room that poll had just
+ * said was there: a flush told not to wait waited in its write until the
+ * reader read again, a launcher that answered no signal and let no
+ * timeout expire meanwhile. Here the reader is this test, so a write that
+ * waits waits until the alarm (0.2 s) cuts it short. The race is hit now
+ * and then: tried up to 40000 times, the reader's read followed by a
+ * flush a varied few microseconds later.
+ */
+static void
+test_errout_other_writer_takes_room(void **unused)
+{
+    struct sigaction sa, old;
+    int p[2], fill, status;
+    char page[4096], line[100];
+    double worst = 0;
+    flow_errout_t q;
+    pid_t other;
+
+    (void)unused;
+    memset(page, 'x', sizeof(page));
+    memset(line, 'y', sizeof(line));
+    line[sizeof(line) - 1] = '\n';
+    assert_int_equal(pipe(p), 0);
+    /* Full, through a description of its own (O_NONBLOCK there only). */
+    snprintf(line, 32, "/proc/self/fd/%d", p[1]);
+    fill = open(line, O_WRONLY | O_NONBLOCK);
+    if (fill < 0) {
+        close(p[0]);
+        close(p[1]);
+        skip(); /* no /proc */
+    }
+    memset(line, 'y', 32);
+    while (write(fill, page, sizeof(page)) > 0)
+        ;
+    close(fill);
+    fflush(NULL);
+    other = fork();
+    assert_true(other >= 0);
+    if (other == 0) { /* writes into every room there is, blocking */
+        close(p[0]);
+        for (;;)
+            if (write(p[1], page, sizeof(page)) < 0 && errno != EINTR)
+                _exit(0);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm; /* no SA_RESTART: a write waiting ends */
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+    flow__errout_init(&q, p[1]);
+    for (int i = 0; i < 40000 && worst < 0.1; i++) {
+        struct itimerval it = { { 0, 0 }, { 0, 200000 } };
+        double t, spin;
+
+        while (flow__errout_pending(&q) < sizeof(page))
+            flow__errout_put(&q, line, sizeof(line));
+        assert_true(read(p[0], page, sizeof(page)) > 0); /* room */
+        spin = now_s() + (double)(i % 400) * 0.25e-6;
+        while (now_s() < spin)
+            ;
+        alarmed = 0;
+        assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+        t = now_s();
+        flow__errout_flush(&q, 0);
+        t = now_s() - t;
+        it.it_value.tv_usec = 0;
+        setitimer(ITIMER_REAL, &it, NULL);
+        if (t > worst)
+            worst = t;
+    }
+    kill(other, SIGKILL);
+    assert_int_equal(waitpid(other, &status, 0), other);
+    sigaction(SIGALRM, &old, NULL);
+    flow__errout_fini(&q);
+    close(p[0]);
+    close(p[1]);
+    if (worst >= 0.1)
+        fail_msg("a flush told not to wait took %.3f s (alarm %s)", worst,
+                 alarmed ? "fired" : "not fired");
+}
+
 int
 main(void)
 {
@@ -230,6 +322,7 @@ main(void)
         cmocka_unit_test(test_errout_whole_lines_in_order),
         cmocka_unit_test(test_errout_wait_for_slow_reader),
         cmocka_unit_test(test_errout_closed_reader_drops),
+        cmocka_unit_test(test_errout_other_writer_takes_room),
     };
     return cmocka_run_group_tests_name("errout", tests, NULL, NULL);
 }
