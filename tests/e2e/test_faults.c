@@ -3626,6 +3626,27 @@ catches(pid_t pid, int sig)
     return found && (mask >> (sig - 1) & 1);
 }
 
+/* Start flowrun on `path` (its stdout and stderr to `out` and `err`) and
+ * wait, 20 s at most, until its child named `name` runs with a handler for
+ * `sig`; returns that child's pid, flowrun's in `*pid`. */
+static pid_t
+spawn_until_catching(const char *path, const char *out, const char *err,
+                     const char *name, int sig, pid_t *pid)
+{
+    double limit = now_s() + 20;
+    pid_t child;
+
+    *pid = spawn_files_with(path, out, err, NULL, NULL);
+    while ((child = child_named(*pid, name)) <= 0 || !catches(child, sig)) {
+        if (now_s() > limit)
+            fail_msg("no child '%s' with a handler for signal %d among "
+                     "flowrun's children",
+                     name, sig);
+        usleep(10000);
+    }
+    return child;
+}
+
 /*
  * A SIGUSR1 sent to an instance by a process other than the launcher (a
  * `pkill -USR1` meant for something else) is not a graceful stop: it
@@ -3639,21 +3660,14 @@ test_faults_stray_usr1(void **unused)
                               "[out]\ntype = collect\nmode = count\n"
                               "[links]\npush = src.out -> out.in\n");
     char out[128], err[128];
-    double limit = now_s() + 20;
     int status;
     pid_t pid, src;
 
     (void)unused;
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files_with(path, out, err, NULL, NULL);
     /* Until the source runs with its stop handler installed. */
-    while ((src = child_named(pid, "src[0]")) <= 0 || !catches(src, SIGUSR1)) {
-        if (now_s() > limit)
-            fail_msg(
-                "no source with a SIGUSR1 handler among flowrun's children");
-        usleep(10000);
-    }
+    src = spawn_until_catching(path, out, err, "src[0]", SIGUSR1, &pid);
     assert_int_equal(kill(src, SIGUSR1), 0);
     usleep(1500000);
     /* Still running: the stray signal stopped nothing. */
@@ -3681,20 +3695,13 @@ test_faults_stray_sigterm(void **unused)
                               "[out]\ntype = collect\nmode = count\n"
                               "[links]\npush = src.out -> out.in\n");
     char out[128], err[128], want[160], *e;
-    double limit = now_s() + 20;
     int status;
     pid_t pid, src;
 
     (void)unused;
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files_with(path, out, err, NULL, NULL);
-    while ((src = child_named(pid, "src[0]")) <= 0 || !catches(src, SIGTERM)) {
-        if (now_s() > limit)
-            fail_msg(
-                "no source with a SIGTERM handler among flowrun's children");
-        usleep(10000);
-    }
+    src = spawn_until_catching(path, out, err, "src[0]", SIGTERM, &pid);
     assert_int_equal(kill(src, SIGTERM), 0);
     status = wait_exit(pid, 20);
     spawned = 0;
