@@ -158,14 +158,15 @@ relay_lines(sup_t *s, flow_proc_t *p, bool eof)
  * timeouts and children for as long. */
 #define RELAY_BUDGET (64 * 1024)
 
-/* Read what child `p` wrote to stderr, about RELAY_BUDGET bytes at most,
- * none once the launcher's own stderr is behind by FLOW__ERROUT_FULL;
- * returns false once at EOF. */
+/* Read what child `p` wrote to stderr, about `budget` bytes at most and,
+ * if `bounded`, none once the launcher's own stderr is behind by
+ * FLOW__ERROUT_FULL; returns false once at EOF (the pipe closed). */
 static bool
-relay_stderr(sup_t *s, flow_proc_t *p)
+relay_read(sup_t *s, flow_proc_t *p, size_t budget, bool bounded)
 {
-    for (size_t got = 0; got <= RELAY_BUDGET &&
-                         flow__errout_pending(&s->err) < FLOW__ERROUT_FULL;) {
+    for (size_t got = 0;
+         got <= budget &&
+         (!bounded || flow__errout_pending(&s->err) < FLOW__ERROUT_FULL);) {
         ssize_t n;
 
         flow__xgrow((void **)&p->errbuf, &p->errcap, p->errlen + 4096, 1);
@@ -188,6 +189,13 @@ relay_stderr(sup_t *s, flow_proc_t *p)
     return true; /* more to come, maybe: poll says */
 }
 
+/* relay_read of RELAY_BUDGET bytes, bounded: the run's own reads. */
+static bool
+relay_stderr(sup_t *s, flow_proc_t *p)
+{
+    return relay_read(s, p, RELAY_BUDGET, true);
+}
+
 /* After the run, once the writers of child `p`'s stderr pipe are gone
  * (the run's process group killed): what is left in the pipe, whether or
  * not the launcher's stderr is behind, and close it. A writer that left
@@ -198,20 +206,7 @@ relay_stderr(sup_t *s, flow_proc_t *p)
 static void
 relay_rest(sup_t *s, flow_proc_t *p)
 {
-    for (size_t got = 0; p->err_fd >= 0 && got < RELAY_REST;) {
-        ssize_t n;
-
-        flow__xgrow((void **)&p->errbuf, &p->errcap, p->errlen + 4096, 1);
-        n = read(p->err_fd, p->errbuf + p->errlen, p->errcap - p->errlen);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        p->errlen += (size_t)n;
-        got += (size_t)n;
-        relay_lines(s, p, false);
-    }
-    if (p->err_fd >= 0) {
+    if (p->err_fd >= 0 && relay_read(s, p, RELAY_REST, false)) {
         relay_lines(s, p, true);
         close(p->err_fd);
         p->err_fd = -1;
