@@ -2036,9 +2036,7 @@ test_faults_stderr_unread(void **unused)
     assert_int_equal(timeouts, 1);
     assert_true(floods > 1000); /* more than the pipe held */
     free(text);
-    assert_int_equal(tu_count_procs(path), 0);
-    unlink(out);
-    assert_int_equal(dir_entries(run_tmp), 0);
+    run_cleanup(path, out, err);
     unlink(path);
     free(path);
 }
@@ -3780,10 +3778,7 @@ test_faults_stats_stderr_unread(void **unused)
     while (read(rfd, buf, sizeof(buf)) > 0)
         ;
     close(rfd);
-    assert_int_equal(tu_count_procs(path), 0);
-    unlink(out);
-    unlink(err);
-    assert_int_equal(dir_entries(run_tmp), 0);
+    run_cleanup(path, out, err);
     unlink(path);
     free(path);
 }
