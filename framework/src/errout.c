@@ -104,6 +104,7 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
             break; /* no room yet */
         if (n < 0 || (out.revents & POLLNVAL)) {
             q->off = q->len; /* no standard error to write to */
+            q->dropped = true;
             break;
         }
         /* Room (or an error, which the write says): a pipe with room
@@ -114,6 +115,7 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
             continue; /* another writer took the room: poll again */
         if (n <= 0) {
             q->off = q->len; /* lost, as a blocking write's bytes */
+            q->dropped = true;
             break;
         }
         q->off += (size_t)n;

@@ -39,6 +39,7 @@ typedef struct flow_errout {
     size_t off; /* the first byte not written yet */
     size_t len; /* the end of what is queued */
     size_t cap;
+    bool dropped; /* a write error dropped what was queued */
 } flow_errout_t;
 
 /* An empty queue for `fd`. */
@@ -59,7 +60,8 @@ flow__errout_pending(const flow_errout_t *q)
     return q->len - q->off;
 }
 
-/* Free the queue (what is still queued is dropped: flush first). */
+/* Free the queue (what is still queued is dropped: flush first) and make
+ * it empty again, `dropped` false. */
 void flow__errout_fini(flow_errout_t *q);
 
 #endif /* FLOW_ERROUT_H */

@@ -215,13 +215,14 @@ relay_rest(sup_t *s, flow_proc_t *p)
 
 /* Write what standard error has not taken yet, waiting for it as a
  * blocking write would; a terminating signal read from `sfd` (if >= 0)
- * gives up what is left. Returns false when one did: standard error is
- * then not to be waited for again (a blocking write, every signal
- * blocked, would never end). */
-static bool
+ * gives up what is left. Returns 0 when all of it was written, 1 when a
+ * write error dropped some (standard error cannot take it), -1 when a
+ * signal gave the rest up: standard error is then not to be waited for
+ * again (a blocking write, every signal blocked, would never end). */
+static int
 flush_stderr(sup_t *s, int sfd)
 {
-    bool gave_up = false;
+    bool gave_up = false, dropped;
 
     while (flow__errout_pending(&s->err)) {
         struct pollfd w[2] = { { STDERR_FILENO, POLLOUT, 0 },
@@ -241,8 +242,9 @@ flush_stderr(sup_t *s, int sfd)
         if (w[0].revents)
             flow__errout_flush(&s->err, 0);
     }
+    dropped = s->err.dropped;
     flow__errout_fini(&s->err);
-    return !gave_up;
+    return gave_up ? -1 : dropped;
 }
 
 static void
@@ -564,20 +566,46 @@ barrier_go(barrier_t *b, const sup_t *s)
     return s->stopping ? 0 : flow__now_s();
 }
 
+/* Say on stderr (queued) that the file `path` could not be written. */
+static void
+say_unwritten(sup_t *s, const char *path, int err)
+{
+    char line[PATH_MAX + 128];
+    int n =
+        snprintf(line, sizeof(line), "flowrun: error: cannot write '%s': %s\n",
+                 path, strerror(err));
+
+    err_queue(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 /* Print --stats and write --stats-json and --dot-stats after the run.
- * Returns 0, or -1 if the table or a file could not be written (a file's
- * failure said on stderr, unless `err_gone`: a stop signal gave standard
- * error up, and the table is not printed either). */
+ * The table goes through the stderr queue and is waited for, as a
+ * blocking write would be, but a terminating signal read from `sfd` gives
+ * the rest up and sets `*err_gone`: a file's failure is then not said.
+ * Returns 0, or -1 if the table or a file could not be written. */
 static int
-report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed,
-             bool err_gone)
+report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
+             bool *err_gone)
 {
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     const char *files[2] = { opts->stats_json, opts->dot_stats };
     int failed = 0;
 
-    if (opts->stats && (err_gone || flow__stats_print(&rs, stderr) < 0))
-        failed = -1; /* standard error cannot take it: nowhere to say so */
+    if (opts->stats && !*err_gone) {
+        char *table = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&table, &len);
+        int rc = m ? flow__stats_print(&rs, m) : -1;
+        if (m && fclose(m))
+            rc = -1;
+        if (rc == 0)
+            err_queue(s, table, len);
+        free(table);
+        int fl = flush_stderr(s, sfd);
+        if (fl || rc < 0) /* standard error cannot take it: nowhere to say so */
+            failed = -1;
+        *err_gone = fl < 0;
+    }
     for (int i = 0; i < 2; i++) {
         FILE *f;
         int rc;
@@ -585,9 +613,8 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed,
             continue;
         f = fopen(files[i], "w");
         if (!f) {
-            if (!err_gone)
-                fprintf(stderr, "flowrun: error: cannot write '%s': %s\n",
-                        files[i], strerror(errno));
+            if (!*err_gone)
+                say_unwritten(s, files[i], errno);
             failed = -1;
             continue;
         }
@@ -596,9 +623,8 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed,
         if (fclose(f) && !rc)
             rc = -errno;
         if (rc) {
-            if (!err_gone)
-                fprintf(stderr, "flowrun: error: cannot write '%s': %s\n",
-                        files[i], strerror(-rc));
+            if (!*err_gone)
+                say_unwritten(s, files[i], -rc);
             failed = -1;
         }
     }
@@ -1371,9 +1397,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         err_write(&s, "", 0);
     if (s.result == FLOW_EINTR && s.draining && go_at > 0 && !opts->quiet)
         report_stop(&s);
-    if (opts->stats) /* the table follows it, through stdio */
-        err_gone = !flush_stderr(&s, sfd);
-    if (report_stats(&s, opts, flow__now_s() - started, err_gone) && !s.result)
+    if (report_stats(&s, opts, flow__now_s() - started, sfd, &err_gone) &&
+        !s.result)
         s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
     flow__rdv_destroy(&rdv);
     if (zctx)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -3718,32 +3719,26 @@ test_faults_stray_sigterm(void **unused)
     free(path);
 }
 
-/*
- * --stats with a standard error nobody reads: after the run the launcher
- * waits for it to take what is queued, and a stop signal gives that up.
- * It then printed the table with stdio to the same stalled stderr, in a
- * write that never returned, every signal blocked: no SIGTERM ended
- * flowrun, only SIGKILL. Now the table is not printed (the report asked
- * for is lost: exit 1) and flowrun exits at once.
- */
+/* Run `graph` (nodes talk and tout) with --stats, its standard error a
+ * FIFO of `pipe_size` bytes (0: the default) that is never read while it
+ * runs; once the instances are gone and the launcher is left with the
+ * table, SIGTERM must end it, with exit 1 (the report asked for is lost).
+ * Frees `graph`. */
 static void
-test_faults_stats_stderr_unread(void **unused)
+stats_on_stalled_stderr(char *graph, int pipe_size)
 {
-    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 1\n"
-                              "flood_ms = 1000\n"
-                              "[tout]\ntype = collect\nmode = count\n"
-                              "[links]\npush = talk.out -> tout.in\n");
     char out[128], err[128], buf[65536];
     double limit = now_s() + 20;
     int rfd, status;
     pid_t pid;
 
-    (void)unused;
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
     assert_int_equal(mkfifo(err, 0600), 0);
     rfd = open(err, O_RDONLY | O_NONBLOCK); /* never read while it runs */
     assert_true(rfd >= 0);
+    if (pipe_size)
+        assert_true(fcntl(rfd, F_SETPIPE_SZ, pipe_size) >= pipe_size);
     fflush(NULL);
     pid = fork();
     assert_true(pid >= 0);
@@ -3754,15 +3749,17 @@ test_faults_stats_stderr_unread(void **unused)
             _exit(126);
         close(rfd);
         setpgid(0, 0);
-        execl(tu_flowrun(), tu_flowrun(), path, "--plugin-path",
+        execl(tu_flowrun(), tu_flowrun(), graph, "--plugin-path",
               FLOW_FIXTURE_PLUGIN_DIR, "--stats", (char *)NULL);
         _exit(127);
     }
     spawned = pid;
-    /* The instances gone: the launcher waits for its stderr. */
-    while (!child_named(pid, "talk[0]") || !child_named(pid, "tout[0]")) {
+    /* Something written (the chatter, or the table once every instance
+     * was reaped), then the instances gone: the launcher waits for its
+     * stderr. */
+    while (ioctl(rfd, FIONREAD, &status) || status == 0) {
         if (now_s() > limit)
-            fail_msg("no instances of the run");
+            fail_msg("nothing written on stderr");
         usleep(10000);
     }
     while (child_named(pid, "talk[0]") || child_named(pid, "tout[0]")) {
@@ -3778,9 +3775,48 @@ test_faults_stats_stderr_unread(void **unused)
     while (read(rfd, buf, sizeof(buf)) > 0)
         ;
     close(rfd);
-    run_cleanup(path, out, err);
-    unlink(path);
-    free(path);
+    run_cleanup(graph, out, err);
+    unlink(graph);
+    free(graph);
+}
+
+/*
+ * --stats with a standard error nobody reads: after the run the launcher
+ * waits for it to take what is queued, and a stop signal gives that up.
+ * It then printed the table with stdio to the same stalled stderr, in a
+ * write that never returned, every signal blocked: no SIGTERM ended
+ * flowrun, only SIGKILL. Now the table is not printed (the report asked
+ * for is lost: exit 1) and flowrun exits at once.
+ */
+static void
+test_faults_stats_stderr_unread(void **unused)
+{
+    (void)unused;
+    stats_on_stalled_stderr(
+        tu_temp_file("[talk]\ntype = chatter\nbytes = 1\n"
+                     "flood_ms = 1000\n"
+                     "[tout]\ntype = collect\nmode = count\n"
+                     "[links]\npush = talk.out -> tout.in\n"),
+        0);
+}
+
+/*
+ * --stats, a quiet run, and a standard error that stops taking the table
+ * halfway (a pipe of 4 KiB, a table of 40 instances, about 7 KiB): the
+ * table was printed with stdio, and its blocking write waited with every
+ * signal blocked (only SIGKILL ended flowrun). It now goes through the
+ * launcher's stderr queue, whose wait a stop signal gives up.
+ */
+static void
+test_faults_stats_table_stalls(void **unused)
+{
+    (void)unused;
+    stats_on_stalled_stderr(
+        tu_temp_file("[talk]\ntype = range\ncount = 1000\n"
+                     "instances = 40\n"
+                     "[tout]\ntype = collect\nmode = count\n"
+                     "[links]\npush = talk.out -> tout.in\n"),
+        4096);
 }
 
 /* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
@@ -4556,6 +4592,7 @@ main(void)
         T(test_faults_stray_usr1),
         T(test_faults_stray_sigterm),
         T(test_faults_stats_stderr_unread),
+        T(test_faults_stats_table_stalls),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
