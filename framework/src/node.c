@@ -432,7 +432,9 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
                    GOT_DATA) {
                 if ((rc = dispatch(node, state, p, &msg)))
                     return rc;
-                if (p->given_up)
+                /* Given up, or ended by a receive of process() itself
+                 * (flow_node_recv): the loop looks again. */
+                if (p->given_up || (p->in ? !p->nopen : p->ch[ch].eos))
                     break;
             }
             flow_msg_destroy(&msg);

@@ -837,6 +837,38 @@ test_plugins_input_channels(void **unused)
 }
 
 /*
+ * A process() that takes the next message of its input itself
+ * (flow_node_recv, which the reference allows from any callback) and meets
+ * the input's end there (fixture twoatonce, an odd number of messages): the
+ * loop went on to wait on the ended input, and the run hung until its
+ * timeout. It ends, with every item once.
+ */
+static void
+test_plugins_process_recv_eof(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    for (int count = 4; count <= 5; count++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = %d\n"
+                 "[two]\ntype = twoatonce\n"
+                 "[out]\ntype = collect\nmode = sum\n"
+                 "[links]\npush = src.out -> two.in batch=1\n"
+                 "push = two.out -> out.in\n",
+                 count);
+        assert_int_equal(
+            tu_run_graph(&r, 20, text, "--plugin-path", fixture_dir, NULL), 0);
+        if (r.status != 0)
+            fprintf(stderr, "%s\n", r.err);
+        assert_int_equal(r.status, 0);
+        assert_int_equal(strtol(r.out, NULL, 10), count * (count - 1) / 2);
+        tu_result_release(&r);
+    }
+}
+
+/*
  * A process-mode node with two inputs whose process() sends to consumers
  * that are all full (fixture tworelay, its "ob" load-balanced over two slow
  * instances at hwm=1): the wait for room overwrote the framework's poll
@@ -1006,6 +1038,7 @@ main(void)
         cmocka_unit_test(test_plugins_collect_order),
         cmocka_unit_test(test_plugins_cxx_node),
         cmocka_unit_test(test_plugins_same_type_enforced),
+        cmocka_unit_test(test_plugins_process_recv_eof),
     };
 
     tu_watchdog(280);
