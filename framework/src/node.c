@@ -154,6 +154,8 @@ flow_node_instances(const flow_node_t *node)
 rport_t *__attribute__((noinline))
 flow__node_find_port_by_text(const flow_node_t *node, const char *name)
 {
+    if (!name) /* no port: unknown, as in the harness */
+        return NULL;
     for (size_t i = 0; i < node->nports; i++)
         if (!strcmp(node->ports[i].decl->name, name))
             return &node->ports[i];
@@ -346,7 +348,7 @@ flow__node_port_fail(flow_node_t *node, const char *port, const rport_t *p,
 
     if (!p)
         return flow__node_port_misuse(node, "%s unknown port '%s'", what[use],
-                                      port);
+                                      port ? port : "(null)");
     return flow__node_port_misuse(node, "%s %s port '%s'", what[use],
                                   use == USE_RECV ? "output" : "input", port);
 }

@@ -29,7 +29,7 @@ flow_node_close_input(flow_node_t *node, const char *port)
             !p                              ? "unknown"
             : p->decl->dir == FLOW_DIR_PAIR ? "pair"
                                             : "output",
-            port);
+            port ? port : "(null)");
     if (p->given_up)
         return 0;
     p->given_up = true;

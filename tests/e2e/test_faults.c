@@ -762,7 +762,8 @@ test_faults_unread_input_discarded(void **unused)
  * and the node fails all the same, with the reason the call recorded and
  * the launcher naming it; the run exits 1. Action none is the control;
  * sendfini sends from fini, when the outputs have ended (it was lost, and
- * the run exited 0).
+ * the run exited 0); nullport names no port (NULL), which the harness
+ * refused but a graph's instance died of (SIGSEGV, no reason given).
  */
 static void
 test_faults_ignored_error_fails(void **unused)
@@ -782,6 +783,7 @@ test_faults_ignored_error_fails(void **unused)
           "send on port 'out' of a message already sent or destroyed (a "
           "copy of its pointer kept after flow_node_send or "
           "flow_msg_destroy)" },
+        { "nullport", "send on unknown port '(null)'" },
     };
 
     (void)unused;
