@@ -88,10 +88,12 @@ FLOW_EXPORT int flow_msg_add_i64s(flow_msg_t *msg, const int64_t *values,
 FLOW_EXPORT int64_t *flow_msg_i64(flow_msg_t *msg);
 
 /*
- * Make a FLOW_INT64 or FLOW_BYTES message hold exactly `count` items, so a
- * source can write them in place through flow_msg_i64: items past the old
- * count are zero. Returns 0, or FLOW_EPROTO for another type or a count
- * above UINT32_MAX.
+ * Make a FLOW_INT64 or FLOW_BYTES message hold exactly `count` items:
+ * items past the old count are zero. An int64 message is then written in
+ * place through flow_msg_i64; bytes have no writable accessor
+ * (flow_msg_bytes is read-only), so for them this only cuts or zero-pads:
+ * append bytes with flow_msg_add_bytes. Returns 0, or FLOW_EPROTO for
+ * another type or a count above UINT32_MAX.
  */
 FLOW_EXPORT int flow_msg_resize(flow_msg_t *msg, size_t count);
 
@@ -173,7 +175,8 @@ FLOW_EXPORT int flow_msg_add_bytes(flow_msg_t *msg, const void *data,
  */
 FLOW_EXPORT const void *flow_msg_bytes(const flow_msg_t *msg, size_t *len);
 
-/* Return the static name of `type`: "any", "int64", "words" or "bytes". */
+/* Return the static name of `type`: "any", "int64", "words", "bytes" or
+ * "same" (FLOW_SAME); "unknown" for a value that is no flow_type_t. */
 FLOW_EXPORT const char *flow_type_name(flow_type_t type);
 
 FLOW__END_DECLS
