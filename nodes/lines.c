@@ -84,7 +84,8 @@ static const flow_port_t lines_ports[] = {
     FLOW_PORT_END
 };
 
-/* Before the run (flowrun --check too): one reader of standard input. */
+/* Before the run (flowrun --check too): one reader of standard input, and
+ * no node writing the file in place. */
 static int
 lines_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
 {
@@ -96,7 +97,7 @@ lines_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(s->path, names[i]))
             return flow_check_stdin(c, "path", why, whylen);
-    return 0;
+    return flow_check_input_file(c, "path", s->path, why, whylen);
 }
 
 static int

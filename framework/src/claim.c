@@ -10,6 +10,12 @@
  * ("out.txt", "./out.txt", "dir/../out.txt", a symbolic link to it). A FIFO, a
  * device or a socket is no file to replace: writers share it, as with a shell's
  * `>`.
+ *
+ * The files nodes read are claimed too (lines' path): a node may write the
+ * file another reads only where it replaces it at the end (a regular file of
+ * one name, in a directory it may write: collect's new file renamed onto
+ * it). Written in place (through a symbolic link, a file of several names,
+ * or in a directory not writable), the file would be cut before it is read.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -85,6 +91,44 @@ flow__same_file(const char *a, const char *b)
     return same || !strcmp(a, b);
 }
 
+/* Whether a writer writes the existing regular file `path` in place (it
+ * is a symbolic link, a file of several names, or in a directory not
+ * writable), rather than making a new file that takes its place at the
+ * end. */
+static bool
+written_in_place(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    char *dir;
+    bool ro;
+
+    if (lstat(path, &st))
+        return false; /* not there yet: made new */
+    if (S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_nlink > 1))
+        return true;
+    if (!S_ISREG(st.st_mode))
+        return false;
+    dir = flow__xstrndup(path, slash ? (size_t)(slash - path) : 0);
+    ro = access(!slash ? "." : *dir ? dir : "/", W_OK) != 0;
+    free(dir);
+    return ro;
+}
+
+/* Why a writer of `out` that writes it in place would cut it before it is
+ * read as `in`: the end of a refusal. */
+#define IN_PLACE_WHY                                                 \
+    "would be written in place (a symbolic link, a file of several " \
+    "names, or in a directory not writable): cut before it is read"
+
+/* Whether output `out` is the file `in` that a node reads, and is written
+ * in place. */
+static bool
+read_conflict(const char *out, const char *in)
+{
+    return flow__same_file(out, in) && written_in_place(out);
+}
+
 void
 flow__claims_release(flow_graph_t *g)
 {
@@ -95,6 +139,13 @@ flow__claims_release(flow_graph_t *g)
     free(g->claims);
     g->claims = NULL;
     g->nclaims = 0;
+    for (size_t i = 0; i < g->nreads; i++) {
+        free(g->reads[i].path);
+        free(g->reads[i].owner);
+    }
+    free(g->reads);
+    g->reads = NULL;
+    g->nreads = 0;
     free(g->stdin_owner);
     g->stdin_owner = NULL;
 }
@@ -115,6 +166,15 @@ claim(flow_graph_t *g, const char *what, const char *path, char *owner,
                  what, path);
         free(owner);
         return FLOW_EPARAM;
+    }
+    for (size_t i = 0; node >= 0 && i < g->nreads; i++) {
+        if (read_conflict(path, g->reads[i].path)) {
+            snprintf(why, whylen,
+                     "%s '%s' is the file %s reads, and " IN_PLACE_WHY, what,
+                     path, g->reads[i].owner);
+            free(owner);
+            return FLOW_EPARAM;
+        }
     }
     for (size_t i = 0; i < g->nclaims; i++) {
         if (!flow__same_file(path, g->claims[i].path))
@@ -149,6 +209,36 @@ flow_check_output_file(const flow_check_t *c, const char *param,
      * one thing they add to it, through here. */
     return claim((flow_graph_t *)c->g, param, path, owner,
                  (long)(c->n - c->g->nodes), why, whylen);
+}
+
+int
+flow_check_input_file(const flow_check_t *c, const char *param,
+                      const char *path, char *why, size_t whylen)
+{
+    flow_graph_t *g = (flow_graph_t *)c->g; /* as flow_check_output_file */
+    char *owner;
+
+    if (!g)
+        return 0;
+    owner = flow__xasprintf("node '%s' (line %d, %s '%s')", c->n->name,
+                            c->n->line, param, path);
+    for (size_t i = 0; i < g->nclaims; i++) {
+        if (g->claims[i].node < 0) /* flowrun's reports: at the end */
+            continue;
+        if (read_conflict(g->claims[i].path, path)) {
+            snprintf(why, whylen,
+                     "%s '%s' is the file %s writes, and " IN_PLACE_WHY, param,
+                     path, g->claims[i].owner);
+            free(owner);
+            return FLOW_EPARAM;
+        }
+    }
+    g->reads = flow__xrealloc(g->reads, (g->nreads + 1) * sizeof(*g->reads));
+    g->reads[g->nreads].path = flow__xstrdup(path);
+    g->reads[g->nreads].owner = owner;
+    g->reads[g->nreads].node = (long)(c->n - c->g->nodes);
+    g->nreads++;
+    return 0;
 }
 
 int

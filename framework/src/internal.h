@@ -328,7 +328,9 @@ struct flow_graph {
     bool file_is_path;    /* `file` names the graph file, not a string's name */
     flow_claim_t *claims; /* files the run writes (claim.c) */
     size_t nclaims;
-    char *stdin_owner; /* the node that reads standard input (claim.c) */
+    char *stdin_owner;   /* the node that reads standard input (claim.c) */
+    flow_claim_t *reads; /* files nodes read (claim.c) */
+    size_t nreads;
 };
 
 /* ---- Files the run writes (claim.c) ------------------------------------- */

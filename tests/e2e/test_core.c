@@ -1145,6 +1145,75 @@ run_to(tu_result_t *r, const char *out, long n)
     return tu_run_graph(r, 30, text, NULL);
 }
 
+/* Write the file `path`: the numbers 0 .. n-1, one a line. */
+static void
+write_count(const char *path, long n)
+{
+    FILE *f = fopen(path, "w");
+
+    assert_non_null(f);
+    for (long i = 0; i < n; i++)
+        fprintf(f, "%ld\n", i);
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * A lines node's file that a collect would write in place (through a
+ * symbolic link to it, or another of its names) is refused before the run,
+ * whichever node the graph names first: the collector truncated it when it
+ * opened it, and the run ended with status 0, the file cut or emptied (a
+ * hard link: empty). The same path, which collect replaces at the end,
+ * still works: the file then holds what was read from it.
+ */
+static void
+test_core_lines_output_in_place(void **unused)
+{
+    char tmpl[] = "/tmp/flow-test-rw-XXXXXX";
+    char *dir = mkdtemp(tmpl), in[256], lnk[256], hard[256], text[1024];
+    const char *outs[] = { lnk, hard, in };
+    tu_result_t r;
+
+    (void)unused;
+    assert_non_null(dir);
+    snprintf(in, sizeof(in), "%s/in.txt", dir);
+    snprintf(lnk, sizeof(lnk), "%s/link.txt", dir);
+    snprintf(hard, sizeof(hard), "%s/hard.txt", dir);
+    write_count(in, 50000);
+    assert_int_equal(symlink("in.txt", lnk), 0);
+    assert_int_equal(link(in, hard), 0);
+    for (size_t o = 0; o < 3; o++)
+        for (int lines_first = 0; lines_first < 2; lines_first++) {
+            char src[320], out[320];
+            snprintf(src, sizeof(src), "[src]\ntype = lines\npath = %s\n", in);
+            snprintf(out, sizeof(out), "[out]\ntype = collect\noutput = %s\n",
+                     outs[o]);
+            snprintf(text, sizeof(text),
+                     "%s%s[links]\npush = src.out -> "
+                     "out.in\n",
+                     lines_first ? src : out, lines_first ? out : src);
+            if (o == 2) {
+                /* The same path, after the other names went: replaced. */
+                unlink(lnk);
+                unlink(hard);
+                assert_int_equal(tu_run_graph(&r, 30, text, NULL), 0);
+                tu_result_release(&r);
+                assert_true(holds_count(in, 50000));
+                continue;
+            }
+            assert_int_equal(tu_run_graph(&r, 30, text, NULL), 2);
+            tu_assert_contains(r.err, "would be written in place");
+            tu_assert_contains(r.err, "cut before it is read\n");
+            tu_assert_contains(r.err, lines_first ? ":4: node 'out' of type "
+                                                    "'collect': output '"
+                                                  : ":4: node 'src' of type "
+                                                    "'lines': path '");
+            tu_result_release(&r);
+            assert_true(holds_count(in, 50000));
+        }
+    unlink(in);
+    rmdir(dir);
+}
+
 /*
  * What collect's output path names is respected: a symbolic link is written
  * through (the link stays, its target gets the output), unless another user
@@ -2347,6 +2416,7 @@ main(void)
         cmocka_unit_test(test_core_lines_pool_map),
         cmocka_unit_test(test_core_lines_stream),
         cmocka_unit_test(test_core_lines_one_stdin_reader),
+        cmocka_unit_test(test_core_lines_output_in_place),
         cmocka_unit_test(test_core_balance_demand_send_paths),
         cmocka_unit_test(test_core_failure_reported),
         cmocka_unit_test(test_core_collect_file_atomic),
