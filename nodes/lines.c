@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,8 +85,8 @@ static const flow_port_t lines_ports[] = {
     FLOW_PORT_END
 };
 
-/* Before the run (flowrun --check too): one reader of standard input, and
- * no node writing the file in place. */
+/* Before the run (flowrun --check too): a path, one reader of standard
+ * input, and no node writing the file in place. */
 static int
 lines_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
 {
@@ -94,6 +95,12 @@ lines_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
     static const char *const names[] = { "-", "/dev/stdin", "/dev/fd/0",
                                          "/proc/self/fd/0" };
 
+    if (s->path[0] == '\0') {
+        snprintf(why, whylen,
+                 "empty path in 'path' (give a file, or - for standard "
+                 "input)");
+        return FLOW_EPARAM;
+    }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(s->path, names[i]))
             return flow_check_stdin(c, "path", why, whylen);

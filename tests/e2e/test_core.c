@@ -858,6 +858,31 @@ test_core_lines_one_stdin_reader(void **unused)
 }
 
 /*
+ * An empty 'path' is an error of the graph, naming its file and line (by
+ * --check too), as collect's empty 'output' is: it passed the check and
+ * failed only at run time, "cannot open '': No such file or directory",
+ * without the graph's line.
+ */
+static void
+test_core_lines_empty_path(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    for (int check = 0; check < 2; check++) {
+        assert_int_equal(tu_run_graph(&r, 30,
+                                      "[src]\ntype = lines\npath =\n"
+                                      "[out]\ntype = collect\n"
+                                      "[links]\npush = src.out -> out.in\n",
+                                      check ? "--check" : NULL, NULL),
+                         2);
+        tu_assert_contains(r.err, ":1: node 'src' of type 'lines': empty "
+                                  "path in 'path'");
+        tu_result_release(&r);
+    }
+}
+
+/*
  * Every send path on a balance=demand output takes and counts its credit:
  * dealto sends by flow_node_send_to (the channels in turn),
  * flow_node_send_i64s, flow_node_send and flow_node_send_raw in turn, with
@@ -2416,6 +2441,7 @@ main(void)
         cmocka_unit_test(test_core_lines_pool_map),
         cmocka_unit_test(test_core_lines_stream),
         cmocka_unit_test(test_core_lines_one_stdin_reader),
+        cmocka_unit_test(test_core_lines_empty_path),
         cmocka_unit_test(test_core_lines_output_in_place),
         cmocka_unit_test(test_core_balance_demand_send_paths),
         cmocka_unit_test(test_core_failure_reported),
