@@ -243,6 +243,14 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
                 return rc;
             continue;
         }
+        if (errno == EIO && isatty(s->fd) && tcgetpgrp(s->fd) != getpgrp())
+            return flow_node_fail(
+                node,
+                "cannot read %s%s%s: it is a terminal, and a run's "
+                "processes are not in its foreground group (flowrun alone "
+                "is, for Ctrl-C and Ctrl-Z): give a file, or pipe the input "
+                "in (cat | flowrun ...)",
+                s->own ? "'" : "", name, s->own ? "'" : "");
         return flow_node_fail(node, "cannot read %s%s%s: %s", s->own ? "'" : "",
                               name, s->own ? "'" : "", strerror(errno));
     }

@@ -3290,6 +3290,38 @@ test_faults_terminal_tostop(void **unused)
 }
 
 /*
+ * A lines node reading standard input that is flowrun's terminal: the
+ * instances are outside the terminal's foreground group (flowrun alone
+ * takes Ctrl-C and Ctrl-Z), so the read fails (EIO, flowrun.1). The node
+ * must say why and what to do instead; it said only "cannot read standard
+ * input: Input/output error".
+ */
+static void
+test_faults_terminal_stdin(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = lines\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char buf[8192];
+    int status;
+
+    (void)unused;
+    status = run_on_tty(path, "--no-progress", false, buf, sizeof(buf));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+        fprintf(stderr, "status %d, terminal:\n%s\n", status, buf);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    tu_assert_contains(buf, "src[0] (pid ");
+    tu_assert_contains(buf, "cannot read standard input: it is a terminal, "
+                            "and a run's processes are not in its foreground "
+                            "group");
+    tu_assert_contains(buf, "pipe the input in (cat | flowrun ...)");
+    assert_int_equal(tu_count_procs(path), 0);
+    unlink(path);
+    free(path);
+}
+
+/*
  * flowrun started with its standard output closed (`>&-`): the collector
  * must not write the output into a descriptor the run opened in its place
  * (it wrote into one: "Invalid argument"). It fails as a write to a closed
@@ -4568,6 +4600,7 @@ main(void)
         T(test_faults_inherited_ignored),
         T(test_faults_ctrl_z),
         T(test_faults_terminal_tostop),
+        T(test_faults_terminal_stdin),
         T(test_faults_closed_stdout),
         T(test_faults_sigpipe),
         T(test_faults_blocked_mask),
