@@ -164,10 +164,13 @@ flow__param_set(const flow_param_t *p, const char *value, void *state,
         double v;
         errno = 0;
         v = strtod(value, &end);
-        /* As for integers, no leading space (which strtod skips); no "nan"
-         * or "inf". Past DBL_MAX is out of range; below DBL_MIN rounds. */
+        /* As for integers, decimal only: no leading space (which strtod
+         * skips), no "nan" or "inf", no hexadecimal ("0x1p-1", which
+         * strtod reads). Past DBL_MAX is out of range; below DBL_MIN
+         * rounds. */
         if (!*value || isspace((unsigned char)*value) || *end || isnan(v) ||
-            (isinf(v) && errno != ERANGE)) {
+            (isinf(v) && errno != ERANGE) ||
+            value[strspn(value, "0123456789+-.eE")]) {
             snprintf(why, whylen, "not a number");
             return FLOW_EPARAM;
         }

@@ -141,8 +141,9 @@ test_param_double(void **state)
         { "2.5", 2.5 }, { "0.5", 0.5 },    { "100", 100 },
         { "1e1", 10 },  { "+3.25", 3.25 }, { "7.", 7 },
     };
-    static const char *const nan[] = { "",     "abc", "1.5x", "nan", "inf",
-                                       "-inf", "1,5", " 1",   "\t2" };
+    static const char *const nan[] = { "",    "abc",    "1.5x", "nan",
+                                       "inf", "-inf",   "1,5",  " 1",
+                                       "\t2", "0x1p-1", "0X2",  "-0x1" };
     static const char *const range[] = { "0.49",  "100.01", "-1",    "1e3",
                                          "1e999", "-1e999", "1e-400" };
     struct t st = { .d = 42 };
