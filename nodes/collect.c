@@ -545,12 +545,13 @@ dir_of(const char *path)
 static bool
 link_trusted(const char *path, const struct stat *lst)
 {
-    char *dir = dir_of(path);
     struct stat st;
+    char *dir;
     bool ok;
 
     if (lst->st_uid == geteuid())
         return true;
+    dir = dir_of(path);
     ok = dir && stat(dir, &st) == 0 && st.st_uid == lst->st_uid;
     free(dir);
     return ok;

@@ -17,6 +17,18 @@
 
 #include "banned.h"
 
+/* 1 when built with AddressSanitizer (gcc says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define FLOW__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FLOW__ASAN 1
+#endif
+#endif
+#ifndef FLOW__ASAN
+#define FLOW__ASAN 0
+#endif
+
 /* ---- Allocation (xalloc.c): abort on out-of-memory ---------------------- */
 
 void *flow__xmalloc(size_t size);
@@ -477,12 +489,18 @@ unsigned flow__pair_peer(unsigned a, unsigned b, int side, unsigned inst,
  * fds[0] (ready) and wait for EOF on fds[1] (go), run the node, then write
  * a byte to fds[2] (done) and wait for EOF on fds[3] (release) before
  * closing the sockets. Returns the process exit status (0 on success); the
- * caller must _exit with it.
+ * caller must end with flow__node_exit(status).
  */
 struct flow_inst_stats;
 int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                     const char *run_dir, const int fds[4],
                     struct flow_inst_stats *st);
+
+/* End an instance's process with `status` (_exit: the launcher's atexit
+ * handlers and stdio buffers are not the instance's). Built with
+ * AddressSanitizer, first look for leaks, which _exit would skip: one
+ * found ends the process as LeakSanitizer says (exit 23, or an abort). */
+_Noreturn void flow__node_exit(int status);
 
 /*
  * Set this process's transport: `tcp` links bound on `bind_host` (NULL:

@@ -21,12 +21,8 @@
 
 /* Under AddressSanitizer messages are not pooled, so a use after
  * flow_msg_destroy is caught as a use after free. */
-#if defined(__SANITIZE_ADDRESS__)
+#if FLOW__ASAN
 #define FLOW_MSG_NO_POOL 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FLOW_MSG_NO_POOL 1
-#endif
 #endif
 
 struct flow_msg {

@@ -33,6 +33,9 @@
 #include <zmq.h>
 
 #include "node_priv.h"
+#if FLOW__ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
 
 struct flow__node_net flow__net;
 
@@ -718,6 +721,18 @@ name_process(const char *node, unsigned inst)
     memcpy(name, node, nl);
     memcpy(name + nl, idx, il + 1);
     prctl(PR_SET_NAME, name);
+}
+
+void
+flow__node_exit(int status)
+{
+#if FLOW__ASAN
+    /* What the instance allocated and did not free. What it inherited
+     * from the launcher is reachable still (the launcher's stack is in
+     * this process's too). */
+    __lsan_do_leak_check();
+#endif
+    _exit(status);
 }
 
 int

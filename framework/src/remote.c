@@ -208,7 +208,8 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
         flow__node_set_logging(log_level, false);
         flow__node_set_net(true, bind && *bind ? bind : "*", shown, rendezvous,
                            true);
-        _exit(flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL));
+        flow__node_exit(
+            flow__node_main(graph, (size_t)n, inst, NULL, NULL, NULL));
     }
     /*
      * The node runs in a child, so that when it dies without a word (a

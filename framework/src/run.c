@@ -902,7 +902,7 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     sigprocmask(SIG_SETMASK, oldmask, NULL);
     flow__node_signals_unblock(); /* whatever the caller blocked */
     rc = flow__node_main(g, p->node, p->inst, dir, fds, st);
-    _exit(rc);
+    flow__node_exit(rc);
 }
 
 int
