@@ -29,19 +29,14 @@ static volatile sig_atomic_t forward_sig, forward_count;
 static flow_sig_first_t forward_first;
 static pid_t instance_pid;
 
-/* Send "VERB k how" to the rendezvous, waiting at most `linger` ms for it
- * to go: the instance ends without telling it otherwise. */
+/* Send `line` (`len` bytes) to the rendezvous, waiting at most `linger` ms
+ * for it to go. */
 static void
-tell_rendezvous(const char *rendezvous, const char *verb, size_t k,
-                const char *how, int linger)
+send_rendezvous(const char *rendezvous, const char *line, int len, int linger)
 {
-    char line[768];
     void *ctx = zmq_ctx_new();
     void *s = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
-    int len = snprintf(line, sizeof(line), "%s %zu %s\n", verb, k, how);
 
-    if (len >= (int)sizeof(line))
-        len = (int)sizeof(line) - 1;
     if (s) {
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
         flow__zmq_ipv6_for(s, rendezvous);
@@ -51,6 +46,43 @@ tell_rendezvous(const char *rendezvous, const char *verb, size_t k,
     }
     if (ctx)
         zmq_ctx_term(ctx);
+}
+
+/* Send "VERB k how" to the rendezvous, waiting at most `linger` ms for it
+ * to go: the instance ends without telling it otherwise. */
+static void
+tell_rendezvous(const char *rendezvous, const char *verb, size_t k,
+                const char *how, int linger)
+{
+    char line[768];
+    int len = snprintf(line, sizeof(line), "%s %zu %s\n", verb, k, how);
+
+    if (len >= (int)sizeof(line))
+        len = (int)sizeof(line) - 1;
+    send_rendezvous(rendezvous, line, len, linger);
+}
+
+void
+flow_rendezvous_tell_unloaded(const char *rendezvous, const char *instance,
+                              const char *reason)
+{
+    char rdv_addr[600], host[64], line[1280];
+    int len;
+
+    /* Without a graph there is no process index: the instance goes by its
+     * name, "UNLOADED NODE:I PID HOST REASON". */
+    if (!rendezvous || !instance || strncmp(rendezvous, "tcp://", 6) ||
+        strpbrk(instance, " \n") ||
+        flow__rdv_resolve(rendezvous, rdv_addr, sizeof(rdv_addr)))
+        return;
+    if (gethostname(host, sizeof(host)))
+        snprintf(host, sizeof(host), "?");
+    host[sizeof(host) - 1] = '\0';
+    len = snprintf(line, sizeof(line), "UNLOADED %.255s %d %s %s\n", instance,
+                   (int)getpid(), host, reason);
+    if (len >= (int)sizeof(line))
+        len = (int)sizeof(line) - 1;
+    send_rendezvous(rdv_addr, line, len, 2000);
 }
 
 /* Seconds an instance's node has to end after the first stop signal, as a

@@ -375,6 +375,54 @@ refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
     return true;
 }
 
+/*
+ * "UNLOADED NODE:I PID HOST REASON" (`rest`, after the verb): the process
+ * started for that instance could not load the graph, and so never
+ * registers (flow_rendezvous_tell_unloaded): a failure of the run, unless
+ * another process has registered the instance. Returns FLOW_ENODE for a
+ * failure.
+ */
+static int
+unloaded(flow_rdv_t *r, char *rest)
+{
+    char name[256], host[64] = "?", *colon, *end = NULL;
+    int pid = 0, off = 0;
+    unsigned long inst = 0;
+    long n = -1;
+
+    if (sscanf(rest, "%255s %d %63s %n", name, &pid, host, &off) < 3 || !off)
+        return 0;
+    rest += off;
+    rest[strcspn(rest, "\n")] = '\0';
+    if ((colon = strrchr(name, ':'))) {
+        *colon = '\0';
+        inst = strtoul(colon + 1, &end, 10);
+        n = flow__graph_find_node(r->g, name);
+    }
+    if (n < 0 || !end || *end || end == colon + 1 ||
+        inst >= r->g->nodes[n].instances) {
+        if (!r->quiet) /* not one of this graph's: it waits for the right one */
+            fprintf(stderr,
+                    "flowrun: warning: a process for instance '%s%s%s' (pid "
+                    "%d on %s), which the graph does not have: %s\n",
+                    name, colon ? ":" : "", colon ? colon + 1 : "", pid, host,
+                    rest);
+        return 0;
+    }
+    peer_t *p = &r->peers[flow__proc_index(r->g, (size_t)n, (unsigned)inst)];
+    if (p->hello || p->failed)
+        return 0; /* another process runs it, or its failure is said */
+    p->failed = true;
+    r->lost_at = 0;
+    r->lost_said = true;
+    if (!r->quiet)
+        fprintf(stderr,
+                "flowrun: error: node '%s' instance %lu (pid %d on %s, before "
+                "it registered): %s\n",
+                r->g->nodes[n].name, inst, pid, host, rest);
+    return FLOW_ENODE;
+}
+
 /* Handle one message `text` (NUL-terminated) from routing id `id`. */
 static int
 handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
@@ -386,6 +434,8 @@ handle(flow_rdv_t *r, const unsigned char *id, size_t idlen, char *text)
     unsigned inst = 0;
     int n;
 
+    if (!strncmp(text, "UNLOADED ", 9))
+        return unloaded(r, text + 9);
     if (sscanf(text, "%15s %zu%n", cmd, &k, &off) != 2)
         return 0;         /* not ours: ignore */
     if (k >= r->nprocs) { /* an instance of a larger graph */

@@ -1226,6 +1226,34 @@ tcp_fail_unregistered() {
     fi
 }
 
+# An instance that cannot load its graph (the file missing on its host, no
+# shared file system; a plugin missing there): it never registers, and it
+# exited 2 without a word to the rendezvous, which waited for it until its
+# --timeout (124), or for ever. Now the rendezvous names it, where it ran,
+# and why, and exits 1 at once.
+tcp_unloaded() {
+    local args=(--set segments=2 --set output=count --set limit=100000) rc irc
+    local what="tcp: an instance whose graph file is missing on its host"
+    if ! start_rendezvous unloaded 127.0.0.1 "$FLOWRUN" "$SIEVE" "${args[@]}" \
+        --timeout 20; then
+        fail "$what: the rendezvous printed no address"
+        return
+    fi
+    timeout -k 5 30 "$FLOWRUN" "$W/no-such-dir/sieve.ini" "${args[@]}" --instance seg:1 \
+        --rendezvous "$RV_ADDR" >/dev/null 2>"$W/unloaded-seg.err"
+    irc=$?
+    wait "$RV_PID"
+    rc=$?
+    if [ $rc = 1 ] && [ $irc = 2 ] &&
+        grep -q "^flowrun: error: node 'seg' instance 1 (pid [0-9]* on [^,]*, before it registered): cannot load the graph: $W/no-such-dir/sieve.ini: cannot open graph: No such file or directory$" "$W/unloaded.err" &&
+        grep -q "^flowrun: error: $W/no-such-dir/sieve.ini: cannot open graph" "$W/unloaded-seg.err"; then
+        pass "$what: the rendezvous names it and exits 1"
+    else
+        fail "$what: the rendezvous exits $rc, the instance $irc"
+        show "$W/unloaded.err" "$W/unloaded-seg.err"
+    fi
+}
+
 # A rendezvous whose run cannot start (an instance never started: a host
 # missed, a job queued) says, 5 s after it began, which instances it waits
 # for, and how long it will (it was silent until its timeout, or for ever).
@@ -1500,6 +1528,7 @@ part_tcp_start() {
     tcp_auto_instances
     tcp_refusals
     tcp_fail_unregistered
+    tcp_unloaded
     tcp_waiting_notice
 }
 

@@ -744,6 +744,14 @@ main(int argc, char **argv)
     g = flow_graph_load(argv[optind], reg, sets, nsets, &diag);
     if (!g) {
         rc = error_diag(&diag);
+        if (instance && rendezvous && !slurm_task) {
+            /* It would wait for this instance for ever (srun ends the
+             * step of a --slurm-task that exits 2). */
+            char buf[1024], why[1100];
+            snprintf(why, sizeof(why), "cannot load the graph: %s",
+                     flow_diag_format(&diag, buf, sizeof(buf)));
+            flow_rendezvous_tell_unloaded(rendezvous, instance, why);
+        }
         flow_registry_destroy(&reg);
         return rc;
     }

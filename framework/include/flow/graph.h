@@ -225,6 +225,19 @@ FLOW_EXPORT int flow_graph_run_instance_opts(flow_graph_t *graph,
                                              flow_diag_t *diag);
 
 /*
+ * Tell the rendezvous at `rendezvous` ("tcp://HOST:PORT") that the process
+ * started for instance `instance` ("NODE:I") could not load its graph
+ * (`reason`: its file or a plugin missing on this host, a --set that does
+ * not apply): it never registers, and without a word the rendezvous would
+ * wait for it until its --timeout, or for ever. The rendezvous names it and
+ * fails the run, unless another process has registered that instance.
+ * Waits at most 2 s for the line to go; says nothing if it cannot.
+ */
+FLOW_EXPORT void flow_rendezvous_tell_unloaded(const char *rendezvous,
+                                               const char *instance,
+                                               const char *reason);
+
+/*
  * Run the rendezvous of `graph` alone: bind on `bind` ("ADDR", TCP port of
  * the kernel's choice), print its address "tcp://ADDR:PORT" and a newline
  * to `announce`, then serve the instances started elsewhere until every one
