@@ -43,6 +43,18 @@ make_socket(flow_node_t *node, int type, int hwm)
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_SNDTIMEO, &wait, sizeof(wait));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &wait, sizeof(wait));
+    if (flow__net.tcp) {
+        /* A connection the network stops carrying without closing it (a
+         * firewall that drops, a partition between two hosts that still
+         * reach the rendezvous) is closed after 10 s idle and 5 probes
+         * unanswered: then its receiver's drop watch fails the run. A
+         * live peer's kernel answers them, whatever its node does. */
+        int on = 1, idle = 10, intvl = 1, cnt = 5;
+        zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE, &on, sizeof(on));
+        zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_IDLE, &idle, sizeof(idle));
+        zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_INTVL, &intvl, sizeof(intvl));
+        zmq_setsockopt(s, ZMQ_TCP_KEEPALIVE_CNT, &cnt, sizeof(cnt));
+    }
     return s;
 }
 

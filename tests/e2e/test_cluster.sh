@@ -22,7 +22,8 @@
 #   netns  two hosts (tools/netns-hosts.sh: namespaces flowA 10.231.0.1 and
 #          flowB 10.231.0.2): the rendezvous in flowA, the instances started
 #          one by one with `--instance NODE:I` and split over both
-#          namespaces; the collected output equals the ipc run.
+#          namespaces; the collected output equals the ipc run. A host cut
+#          off, and the data links between the hosts dropped (iptables).
 #
 # A case of the tcp part alone: its function's name as PART (tcp_liveness).
 #
@@ -1963,6 +1964,7 @@ part_netns() {
         show "$W/ns-fault-rv.err"
     fi
     netns_cut
+    netns_partition
 }
 
 # A host cut off (flowB's link down, as a cable pulled: no connection
@@ -2009,6 +2011,65 @@ netns_cut() {
     fi
 }
 
+# The data links between the hosts silently dropped (a firewall that drops,
+# a partition between two compute nodes), the rendezvous still reached by
+# every instance (its heartbeats go on): out:0 in flowB waits for slow:0 in
+# flowA, on a connection that carries nothing and closes never. TCP
+# keepalive on the receiving end closes it (10 s idle, then 5 probes a
+# second apart), and out:0 fails the run 3 s later naming the link. It
+# waited for ever (or until --timeout: the rendezvous said only who had not
+# finished). Needs iptables in the namespaces (skipped without).
+netns_partition() {
+    local g=$W/part.ini rc t n i port bad=""
+    local what="netns: data links between the hosts dropped, the rendezvous reached"
+    if ! command -v iptables >/dev/null ||
+        ! ip netns exec $NS_B iptables -L OUTPUT -n >/dev/null 2>&1; then
+        skip "$what: no iptables in the namespaces"
+        return
+    fi
+    slow_graph "$g"
+    if ! rendezvous ns-part-rv "$g" --timeout 50; then
+        fail "$what: the rendezvous printed no address"
+        show "$W/ns-part-rv.err"
+        return
+    fi
+    port=${RV_ADDR##*:}
+    instances ns-part "$g" -- src:0 slow:0 out:0 # flowB, flowA, flowB
+    sleep 2
+    # flowB sends to and takes from flowA nothing but the rendezvous's
+    local rules=("OUTPUT -d $ADDR_A -p tcp ! --dport $port -j DROP"
+        "INPUT -s $ADDR_A -p tcp ! --sport $port -j DROP")
+    for i in 0 1; do
+        # shellcheck disable=SC2086 # a rule is words
+        ip netns exec $NS_B iptables -A ${rules[$i]}
+    done
+    t=$(date +%s%N)
+    wait "$RV_PID"
+    rc=$?
+    n=$(ms_since $t)
+    for i in 0 1; do
+        # shellcheck disable=SC2086
+        ip netns exec $NS_B iptables -D ${rules[$i]}
+    done
+    if [ $rc = 1 ] && [ $n -le 35000 ] &&
+        grep -q "error: node 'out' instance 0 (pid [0-9]* on [^)]*): link 'slow.out -> out.in': a connection of 'slow' to tcp://$ADDR_B:[0-9]* was lost before the end of its stream" "$W/ns-part-rv.err"; then
+        pass "$what: the rendezvous exits 1 after $n ms, naming the link"
+    else
+        fail "$what: the rendezvous exits $rc after $n ms"
+        show "$W/ns-part-rv.err" "$W"/ns-part-*.err
+    fi
+    for i in 0 1 2; do
+        wait "${INST_PIDS[$i]}"
+        rc=$?
+        [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ] || bad="$bad ${INST_NAMES[$i]}=$rc"
+    done
+    if [ -z "$bad" ]; then
+        pass "$what: every instance ends"
+    else
+        fail "$what: instances:$bad"
+    fi
+}
+
 reference
 for part in $PARTS; do
     case $part in
@@ -2017,7 +2078,7 @@ for part in $PARTS; do
     tcp-start) part_tcp_start ;;
     slurm) part_slurm ;;
     netns) part_netns ;;
-    tcp_* | netns_cut) if declare -F "$part" >/dev/null; then "$part"; else
+    tcp_* | netns_cut | netns_partition) if declare -F "$part" >/dev/null; then "$part"; else
         echo "unknown case '$part'" >&2
         exit 2
     fi ;;
