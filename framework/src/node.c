@@ -832,6 +832,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         return report_failure(&node, "the start barrier", rc);
     if ((rc = flow__node_wire_connect(&node, run_dir)))
         return report_failure(&node, "wiring", rc);
+    node.wired_at = flow__now_s();
     if (st) {
         st->pid = (int32_t)getpid();
         st->start_ns = now_ns();

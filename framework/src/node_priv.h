@@ -67,12 +67,13 @@ typedef struct ep_rec {
  * connection lost mid-run takes what was in flight with it, perhaps an end
  * marker or credits that nothing sends again (flow__node_check_drops). */
 typedef struct drop_watch {
-    void *mon;      /* the PAIR socket its events come on; NULL: none */
-    bool hs_failed; /* the last event was a failed handshake: the
-                       disconnection that follows is of a connection that
-                       never carried data (not a peer of the run's) */
-    double lost_at; /* when a connection was lost, 0: none */
-    char addr[96];  /* the endpoint it was lost on */
+    void *mon;       /* the PAIR socket its events come on; NULL: none */
+    bool hs_failed;  /* the last event was a failed handshake: the
+                        disconnection that follows is of a connection that
+                        never carried data (not a peer of the run's) */
+    double lost_at;  /* when a connection was lost, 0: none */
+    char addr[96];   /* the endpoint announced, then the one lost on */
+    unsigned joined; /* connections made (handshakes), reconnections too */
 } drop_watch_t;
 
 /* How long a lost data connection may stay unexplained: a peer killed or
@@ -184,6 +185,7 @@ struct flow_node {
     size_t hlen, hcap;
     ep_rec_t *table;  /* every endpoint of the run (TCP) */
     int rdv_live_ms;  /* the rendezvous's liveness, from its TABLE; 0: none */
+    double wired_at;  /* when its connecting sockets connected (TCP) */
     void *watch_sock; /* the watcher's DEALER, connected before the start */
     pthread_t watcher;
     bool watching;

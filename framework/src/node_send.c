@@ -93,6 +93,12 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
             zmq_msg_close(zm);
             return FLOW_EINTR;
         }
+        /* Waiting for a consumer: one whose connection never came, or was
+         * lost, would be waited for ever. */
+        if (node->watch_drops && (open = flow__node_check_drops(node)) < 0) {
+            zmq_msg_close(zm);
+            return open;
+        }
     }
     return 0;
 }

@@ -73,7 +73,7 @@ sock_fail(flow_node_t *node, const rport_t *p, const char *what, const char *ep)
  * or on a TCP port of the kernel's choice; record it for the rendezvous. */
 static int
 bind_endpoint(flow_node_t *node, rport_t *p, void *sock, const char *run_dir,
-              long a, long b)
+              long a, long b, drop_watch_t *w)
 {
     char ep[256];
     size_t len = sizeof(ep);
@@ -92,6 +92,9 @@ bind_endpoint(flow_node_t *node, rport_t *p, void *sock, const char *run_dir,
                                                   : flow__net.bind_host))
             return flow_node_fail(node, "cannot read the port bound for '%s'",
                                   p->decl->name);
+        /* as announced: where the peers connect */
+        snprintf(w->addr, sizeof(w->addr), "%.*s", (int)sizeof(w->addr) - 1,
+                 ep);
     } else {
         if (flow__endpoint(ep, sizeof(ep), run_dir, p->link_index, (unsigned)a,
                            b < 0 ? UINT32_MAX : (unsigned)b))
@@ -175,6 +178,7 @@ watch_drops(flow_node_t *node, const rport_t *p, void *sock, drop_watch_t *w)
     snprintf(ep, sizeof(ep), "inproc://flow-drops-%u", next++);
     if (zmq_socket_monitor(sock, ep,
                            ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH))
@@ -225,17 +229,66 @@ drop_seen(drop_watch_t *w)
                      (const char *)zmq_msg_data(&where));
         }
         zmq_msg_close(&where);
-        w->hs_failed = id != ZMQ_EVENT_DISCONNECTED;
+        if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            w->joined++;
+        w->hs_failed =
+            id != ZMQ_EVENT_DISCONNECTED && id != ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
     }
     return w->lost_at && flow__now_s() - w->lost_at >= DROP_GRACE_S;
+}
+
+/* Seconds after the start within which every peer must have connected to
+ * a bound socket: the rendezvous's liveness, at least 10 s. 0: no check (a
+ * local run, or --liveness 0). */
+static double
+join_limit_s(const flow_node_t *node)
+{
+    double s = node->rdv_live_ms / 1000.0;
+
+    return node->rdv_live_ms <= 0 || !node->wired_at ? 0 : s < 10 ? 10 : s;
+}
+
+/* The first of the `np` producers of input `p` that has sent nothing. */
+static unsigned
+silent_producer(const rport_t *p, unsigned np)
+{
+    for (unsigned k = 0; k < np; k++)
+        if (!p->rcvd[k] && !p->eos[k])
+            return k;
+    return 0;
 }
 
 int
 flow__node_check_drops(flow_node_t *node)
 {
+    double limit = join_limit_s(node);
+    bool late = limit > 0 && flow__now_s() - node->wired_at > limit;
+
     for (size_t i = 0; i < node->nports; i++) {
         rport_t *p = &node->ports[i];
-        if (drop_seen(&p->drop) && p->nopen > 0)
+        bool lost = drop_seen(&p->drop);
+        unsigned np = p->peer->instances;
+        /* Each instance of the producer connects once: one that never
+         * did, sends on a connection that never comes (libzmq retries for
+         * ever), and the run waits for it. */
+        if (late && p->drop.mon && p->nopen > 0 && p->drop.joined < np &&
+            np == 1)
+            return flow_node_fail(
+                node,
+                "link '%s': '%s' instance 0 has not connected to %s in %.0f "
+                "s: not an address its host reaches (see --bind), or a "
+                "firewall drops the connection",
+                p->link->text, p->peer->name, p->drop.addr, limit);
+        if (late && p->drop.mon && p->nopen > 0 && p->drop.joined < np)
+            return flow_node_fail(
+                node,
+                "link '%s': %u of the %u instances of '%s' have not "
+                "connected to %s in %.0f s (instance %u has sent nothing): "
+                "not an address their hosts reach (see --bind), or a "
+                "firewall drops the connections",
+                p->link->text, np - p->drop.joined, np, p->peer->name,
+                p->drop.addr, limit, silent_producer(p, np));
+        if (lost && p->nopen > 0)
             return flow_node_fail(node,
                                   "link '%s': a connection of '%s' to %s was "
                                   "lost before the end of its stream (a "
@@ -244,7 +297,16 @@ flow__node_check_drops(flow_node_t *node)
                                   p->link->text, p->peer->name, p->drop.addr);
         for (unsigned c = 0; c < p->nch; c++) {
             chan_t *ch = &p->ch[c];
-            if (drop_seen(&ch->drop) && !(ch->eos && ch->out_closed))
+            bool ch_lost = drop_seen(&ch->drop);
+            if (late && ch->drop.mon && !ch->drop.joined && !ch->eos)
+                return flow_node_fail(
+                    node,
+                    "link '%s': '%s' instance %u has not connected to %s in "
+                    "%.0f s: not an address its host reaches (see --bind), "
+                    "or a firewall drops the connection",
+                    p->link->text, p->peer->name, ch->peer, ch->drop.addr,
+                    limit);
+            if (ch_lost && !(ch->eos && ch->out_closed))
                 return flow_node_fail(
                     node,
                     "link '%s': the connection of '%s' instance %u to %s "
@@ -288,8 +350,8 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                 node->adapt |= p->adapt;
                 STAT_ADD(p->st, credit_window, p->window);
             }
-            if ((rc = bind_endpoint(node, p, p->pull, run_dir, node->inst,
-                                    -1)) ||
+            if ((rc = bind_endpoint(node, p, p->pull, run_dir, node->inst, -1,
+                                    &p->drop)) ||
                 (rc = watch_drops(node, p, p->pull, &p->drop)))
                 return rc;
             p->rcvd = flow__xcalloc(np, sizeof(*p->rcvd));
@@ -329,7 +391,7 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                 if (p->side != 0)
                     continue;
                 if ((rc = bind_endpoint(node, p, ch->sock, run_dir, node->inst,
-                                        ch->peer)) ||
+                                        ch->peer, &ch->drop)) ||
                     (rc = watch_drops(node, p, ch->sock, &ch->drop)))
                     return rc;
             }

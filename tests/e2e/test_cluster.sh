@@ -1965,6 +1965,7 @@ part_netns() {
     fi
     netns_cut
     netns_partition
+    netns_wrong_bind
 }
 
 # A host cut off (flowB's link down, as a cable pulled: no connection
@@ -2070,6 +2071,36 @@ netns_partition() {
     fi
 }
 
+# flowB's instances given --bind 127.0.0.1 (as `--bind "$(hostname)"` does
+# where the name maps to a loopback address): they register, and out:0
+# announces an address that slow:0 in flowA cannot reach. out:0 fails the
+# run 10 s after the start (the rendezvous's liveness, at least 10 s),
+# naming the link, the producer and the address. The run waited for ever
+# (or until --timeout, which named no cause).
+netns_wrong_bind() {
+    local g=$W/wrongbind.ini rc t n
+    local what="netns: flowB's instances --bind 127.0.0.1"
+    slow_graph "$g"
+    if ! rendezvous ns-wrongbind-rv "$g" --timeout 50; then
+        fail "$what: the rendezvous printed no address"
+        show "$W/ns-wrongbind-rv.err"
+        return
+    fi
+    t=$(date +%s%N)
+    BIND_B=127.0.0.1 instances ns-wrongbind "$g" -- src:0 slow:0 out:0 # flowB, flowA, flowB
+    wait "$RV_PID"
+    rc=$?
+    n=$(ms_since $t)
+    wait "${INST_PIDS[@]}"
+    if [ $rc = 1 ] && [ $n -le 35000 ] &&
+        grep -q "error: node 'out' instance 0 (pid [0-9]* on [^)]*): link 'slow.out -> out.in': 'slow' instance 0 has not connected to tcp://127.0.0.1:[0-9]* in 10 s: not an address its host reaches (see --bind), or a firewall drops the connection$" "$W/ns-wrongbind-rv.err"; then
+        pass "$what: the rendezvous exits 1 after $n ms, naming the link and the address"
+    else
+        fail "$what: the rendezvous exits $rc after $n ms"
+        show "$W/ns-wrongbind-rv.err" "$W"/ns-wrongbind-*.err
+    fi
+}
+
 reference
 for part in $PARTS; do
     case $part in
@@ -2078,7 +2109,7 @@ for part in $PARTS; do
     tcp-start) part_tcp_start ;;
     slurm) part_slurm ;;
     netns) part_netns ;;
-    tcp_* | netns_cut | netns_partition) if declare -F "$part" >/dev/null; then "$part"; else
+    tcp_* | netns_*) if declare -F "$part" >/dev/null; then "$part"; else
         echo "unknown case '$part'" >&2
         exit 2
     fi ;;
