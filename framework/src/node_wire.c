@@ -230,9 +230,9 @@ drop_seen(drop_watch_t *w)
         }
         zmq_msg_close(&where);
         if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            w->joined++;
-        w->hs_failed =
-            id != ZMQ_EVENT_DISCONNECTED && id != ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+            w->joined++; /* a failed handshake and its drop go together */
+        else
+            w->hs_failed = id != ZMQ_EVENT_DISCONNECTED;
     }
     return w->lost_at && flow__now_s() - w->lost_at >= DROP_GRACE_S;
 }
