@@ -73,6 +73,28 @@ keys_print(const flow_gnode_t *gn)
     return keys;
 }
 
+/* The print of node type `d` as a graph sees it: its parameters (name,
+ * type, default, choices) and ports (name, direction, type). Two hosts
+ * whose plugins differ there (another version: a default changed) would
+ * run two different graphs from the same file. */
+static uint64_t
+decl_print(const flow_node_desc_t *d)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    char num[32];
+
+    for (const flow_param_t *p = d ? d->params : NULL; p && p->name; p++) {
+        snprintf(num, sizeof(num), "%d", (int)p->type);
+        h = fnv(fnv(fnv(h, p->name), num), p->def ? p->def : "\001");
+        h = fnv(h, p->choices ? p->choices : "");
+    }
+    for (const flow_port_t *p = d ? d->ports : NULL; p && p->name; p++) {
+        snprintf(num, sizeof(num), "%d %d", (int)p->dir, (int)p->type);
+        h = fnv(fnv(h, p->name), num);
+    }
+    return h;
+}
+
 /* The hash of part `i` of `g` in the order of flow__graph_parts: graph
  * parameter, node or link, with what makes two loads of it the same. */
 static uint64_t
@@ -90,8 +112,9 @@ part_hash(const flow_graph_t *g, size_t i)
         h = fnv(h, gn->type ? gn->type : "");
         snprintf(num, sizeof(num), "%u", gn->instances);
         h = fnv(h, num);
-        snprintf(num, sizeof(num), "%016llx",
-                 (unsigned long long)keys_print(gn));
+        snprintf(num, sizeof(num), "%016llx %016llx",
+                 (unsigned long long)keys_print(gn),
+                 (unsigned long long)decl_print(gn->desc));
         h = fnv(h, num);
     } else {
         const flow_glink_t *lk = &g->links[i - g->nnodes];
@@ -178,7 +201,9 @@ flow__graph_parts_diff(const flow_graph_t *g, const char *parts, char *buf,
                      g->params[i].key);
         else if (i < np + nn)
             snprintf(buf, size,
-                     "node '%s' differs (its name, type, instances or keys)",
+                     "node '%s' differs (its name, type, instances or keys, or "
+                     "its type's parameters and ports: another version of the "
+                     "plugin there?)",
                      g->nodes[i - np].name);
         else
             snprintf(buf, size,

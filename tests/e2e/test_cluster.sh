@@ -1080,7 +1080,7 @@ while True:
     expect_refused "an instance with other --set values" seg:1 \
         "its graph differs from the rendezvous's: graph parameter 'segments' differs" "${args[@]}" --set segments=3
     expect_refused "an instance with another node key" seg:1 \
-        "its graph differs from the rendezvous's: node 'out' differs (its name, type, instances or keys)" "${args[@]}" --set out.limit=7
+        "its graph differs from the rendezvous's: node 'out' differs (its name, type, instances or keys, or its type's parameters and ports: another version of the plugin there?)" "${args[@]}" --set out.limit=7
     local rest=()
     for pid in seg:1 main:0 out:0; do
         if [ $pid = main:0 ]; then set -- "${same[@]}"; else set -- "${args[@]}"; fi

@@ -605,6 +605,68 @@ test_graph_link_hwm_in_graph(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* Two hosts whose plugin of a node type differs in what a graph sees of it
+ * (here a parameter's default: another version of the plugin) load two
+ * different graphs from one file: the fingerprint the rendezvous compares
+ * tells them apart, and the parts name the node. It hashed only the keys
+ * written in the file, so the instance ran with the other default. */
+static const flow_param_t skew_params_a[] = {
+    FLOW_PARAM_INT("level", struct needy, level, "1", 0, 10, "a number"),
+    FLOW_PARAM_END
+};
+static const flow_param_t skew_params_b[] = {
+    FLOW_PARAM_INT("level", struct needy, level, "2", 0, 10, "a number"),
+    FLOW_PARAM_END
+};
+
+static const flow_port_t skew_ports[] = {
+    FLOW_PORT_OUT("out", FLOW_INT64, "numbers"), FLOW_PORT_END
+};
+
+static void
+test_graph_fingerprint_sees_plugin_version(void **state)
+{
+    static const char text[] = "[s]\ntype = skew\n[out]\ntype = collect\n"
+                               "[links]\npush = s.out -> out.in\n";
+    flow_node_desc_t a = { FLOW_NODE_V1,
+                           .name = "skew",
+                           .summary = "A source of two versions",
+                           .state_size = sizeof(struct needy),
+                           .params = skew_params_a,
+                           .ports = skew_ports,
+                           .run = pair_run },
+                     b = a;
+    flow_graph_t *g[2];
+    char why[256] = "", *parts;
+
+    (void)state;
+    b.params = skew_params_b;
+    for (int i = 0; i < 2; i++) {
+        flow_registry_t *reg = flow_registry_new();
+        flow_diag_t diag;
+        flow_registry_add_path(reg, tu_plugin_dir());
+        assert_int_equal(
+            flow_registry_add(reg, i ? &b : &a, "test_graph.c", &diag), 0);
+        g[i] = flow_graph_load_string(text, strlen(text), "skew.ini", reg, NULL,
+                                      0, &diag);
+        if (!g[i])
+            fail_msg("%s", diag.msg);
+        flow_registry_destroy(&reg);
+    }
+    assert_true(flow__graph_fingerprint(g[0]) != flow__graph_fingerprint(g[1]));
+    parts = flow__graph_parts(g[1]);
+    assert_int_equal(flow__graph_parts_diff(g[0], parts, why, sizeof(why)), 0);
+    tu_assert_contains(why, "node 's' differs");
+    tu_assert_contains(why, "another version of the plugin");
+    free(parts);
+    /* The same declaration: the same graph. */
+    parts = flow__graph_parts(g[0]);
+    assert_int_equal(flow__graph_parts_diff(g[0], parts, why, sizeof(why)), -1);
+    free(parts);
+    for (int i = 0; i < 2; i++)
+        flow_graph_destroy(&g[i]);
+}
+
 /* A node whose ports are FLOW_SAME (tee, jitter, split) carries the type
  * of what is linked to it: the default hwm of an int64 stream follows it
  * through a chain of them, and a type reached backward, from a consumer,
@@ -755,7 +817,9 @@ test_graph_parts_diff(void **state)
     static const char *const sets[][2] = {
         { NULL, NULL },
         { "n=7", "graph parameter 'n' differs" },
-        { "a.limit=3", "node 'a' differs (its name, type, instances or keys)" },
+        { "a.limit=3",
+          "node 'a' differs (its name, type, instances or keys, or its type's "
+          "parameters and ports: another version of the plugin there?)" },
     };
     static const char text[] = "[graph]\nn = 5\nh = 4\n"
                                "[src]\ntype = range\ncount = ${n}\n"
@@ -2333,6 +2397,7 @@ main(void)
         cmocka_unit_test(test_graph_bad_fixtures),
         cmocka_unit_test(test_graph_every_fixture_is_covered),
         cmocka_unit_test(test_graph_minimal_loads),
+        cmocka_unit_test(test_graph_fingerprint_sees_plugin_version),
         cmocka_unit_test(test_graph_link_hwm_default),
         cmocka_unit_test(test_graph_suggest),
         cmocka_unit_test(test_graph_section_hints),
