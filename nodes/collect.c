@@ -715,8 +715,18 @@ names_stdout(const char *path)
            !strcmp(path, "/dev/fd/1") || !strcmp(path, "/proc/self/fd/1");
 }
 
-/* Before the run (flowrun --check too): an output path is not empty, and
- * a file no other node writes and not the graph file. */
+/* Whether `path` names standard error: an instance's is the pipe whose
+ * lines the launcher relays as log lines, each with its prefix. */
+static bool
+names_stderr(const char *path)
+{
+    return !strcmp(path, "/dev/stderr") || !strcmp(path, "/dev/fd/2") ||
+           !strcmp(path, "/proc/self/fd/2");
+}
+
+/* Before the run (flowrun --check too): an output path is not empty, not
+ * standard error, and a file no other node writes and not the graph
+ * file. */
 static int
 collect_check(const flow_check_t *c, const void *state, char *why,
               size_t whylen)
@@ -741,6 +751,14 @@ collect_check(const flow_check_t *c, const void *state, char *why,
     }
     if (names_stdout(s->output))
         return 0;
+    if (names_stderr(s->output)) {
+        snprintf(why, whylen,
+                 "output '%s': an instance's standard error is the log "
+                 "pipe, whose lines flowrun prefixes with the instance's "
+                 "name (give a file, or - for standard output)",
+                 s->output);
+        return FLOW_EPARAM;
+    }
     return flow_check_output_file(c, "output", s->output, why, whylen);
 }
 

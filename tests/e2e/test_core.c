@@ -882,6 +882,35 @@ test_core_lines_empty_path(void **unused)
     }
 }
 
+/* collect's output on standard error went through the launcher's log
+ * relay, each result line prefixed "out[0] (pid N)": now a graph error,
+ * under --check too, for each name of it. */
+static void
+test_core_collect_not_to_stderr(void **unused)
+{
+    static const char *const names[] = { "/dev/stderr", "/dev/fd/2",
+                                         "/proc/self/fd/2" };
+    tu_result_t r;
+    char text[256];
+
+    (void)unused;
+    for (int i = 0; i < 6; i++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 3\n"
+                 "[out]\ntype = collect\noutput = %s\n"
+                 "[links]\npush = src.out -> out.in\n",
+                 names[i / 2]);
+        assert_int_equal(
+            tu_run_graph(&r, 30, text, i % 2 ? "--check" : NULL, NULL), 2);
+        tu_assert_contains(r.err, ":4: node 'out' of type 'collect': output "
+                                  "'");
+        tu_assert_contains(r.err, "an instance's standard error is the log "
+                                  "pipe");
+        assert_string_equal(r.out, "");
+        tu_result_release(&r);
+    }
+}
+
 /*
  * Every send path on a balance=demand output takes and counts its credit:
  * dealto sends by flow_node_send_to (the channels in turn),
@@ -2442,6 +2471,7 @@ main(void)
         cmocka_unit_test(test_core_lines_stream),
         cmocka_unit_test(test_core_lines_one_stdin_reader),
         cmocka_unit_test(test_core_lines_empty_path),
+        cmocka_unit_test(test_core_collect_not_to_stderr),
         cmocka_unit_test(test_core_lines_output_in_place),
         cmocka_unit_test(test_core_balance_demand_send_paths),
         cmocka_unit_test(test_core_failure_reported),
