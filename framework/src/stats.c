@@ -208,8 +208,10 @@ flow__stats_write_json(const flow_run_stats_t *rs, FILE *out)
     return ferror(out) ? -EIO : 0;
 }
 
-/* Items received so far by the sinks (nodes without outputs), or with
- * `sources` sent on their outputs by the sources (nodes without inputs). */
+/* Items received so far on their inputs by the sinks (nodes without
+ * outputs), or with `sources` sent on their outputs by the sources (nodes
+ * without inputs). Pair ports count for neither: what a node with pair
+ * ports only (the sieve's segments) receives has not reached a sink. */
 static uint64_t
 end_items(const flow_run_stats_t *rs, bool sources)
 {
@@ -228,10 +230,10 @@ end_items(const flow_run_stats_t *rs, bool sources)
         for (unsigned i = 0; i < gn->instances; i++) {
             const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
             for (size_t p = 0; p < nports_counted(gn); p++)
-                if (!sources)
+                if (!sources && gn->desc->ports[p].dir == FLOW_DIR_IN)
                     total += __atomic_load_n(&b->ports[p].in_items,
                                              __ATOMIC_RELAXED);
-                else if (gn->desc->ports[p].dir == FLOW_DIR_OUT)
+                else if (sources && gn->desc->ports[p].dir == FLOW_DIR_OUT)
                     total += __atomic_load_n(&b->ports[p].out_items,
                                              __ATOMIC_RELAXED);
         }

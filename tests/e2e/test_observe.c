@@ -1479,6 +1479,50 @@ test_observe_progress_piped(void **unused)
     free(graph);
 }
 
+/*
+ * The progress line's "items at sinks" are what reached the sinks' inputs,
+ * not what a node with pair ports only (a server, the sieve's segments)
+ * receives on them: slow_graph with a pairclient in the middle asking a
+ * pairecho for every item. Every line's count stays within the 2000 items
+ * of the source (it counted the server's 2000 too, up to twice as many).
+ */
+static void
+test_observe_progress_pair(void **unused)
+{
+    const char *text = "[gen]\ntype = range\ncount = 2000\n"
+                       "[mid]\ntype = jitter\nmax_us = 15000\n"
+                       "[cli]\ntype = pairclient\n"
+                       "[srv]\ntype = pairecho\n"
+                       "[out]\ntype = collect\nmode = count\n"
+                       "[links]\npush = gen.out -> mid.in batch=10\n"
+                       "push = mid.out -> cli.in\n"
+                       "pair = cli.srv <-> srv.peer\n"
+                       "push = cli.out -> out.in\n";
+    tu_result_t r;
+    char *save = NULL;
+    int lines = 0;
+
+    (void)unused;
+    assert_int_equal(tu_run_graph(&r, 60, text, "--plugin-path",
+                                  FLOW_FIXTURE_PLUGIN_DIR, "--progress", NULL),
+                     0);
+    assert_int_equal(strtoll(r.out, NULL, 10), 2000);
+    for (char *l = strtok_r(r.err, "\r\n", &save); l;
+         l = strtok_r(NULL, "\r\n", &save)) {
+        double t, rate;
+        unsigned long long n, from;
+        if (sscanf(l, "flowrun: %lfs %llu items at sinks %lf items/s %llu", &t,
+                   &n, &rate, &from) != 4)
+            continue;
+        lines++;
+        if (n > 2000 || n > from)
+            fail_msg("progress line '%s': more at the sinks than were sent", l);
+    }
+    if (lines < 2)
+        fail_msg("fewer than 2 progress lines");
+    tu_result_release(&r);
+}
+
 /* ---- Options ------------------------------------------------------------- */
 
 /* --help teaches; bad --log-level values are usage errors. */
@@ -1948,6 +1992,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_piped),
+        cmocka_unit_test(test_observe_progress_pair),
         cmocka_unit_test(test_observe_quiet_nodes),
         cmocka_unit_test(test_observe_stderr_relay),
         cmocka_unit_test(test_observe_stderr_held),
