@@ -296,7 +296,8 @@ typedef struct flow_namelist {
 void flow__namelist_init(flow_namelist_t *l, char *buf, size_t size);
 
 /* Add the name printf's `fmt` makes, after ", ", or count it among the
- * more where it does not fit. */
+ * more where it does not fit, or where one before it did not: the names
+ * shown are the first ones, in order. */
 void flow__namelist_add(flow_namelist_t *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

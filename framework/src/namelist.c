@@ -25,6 +25,10 @@ flow__namelist_add(flow_namelist_t *l, const char *fmt, ...)
     va_list ap;
     int n;
 
+    if (l->more) { /* after one that did not fit: the list keeps its order */
+        l->more++;
+        return;
+    }
     va_start(ap, fmt);
     n = vsnprintf(item, sizeof(item), fmt, ap);
     va_end(ap);

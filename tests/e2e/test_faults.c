@@ -1165,6 +1165,46 @@ test_faults_timeout_demand_send(void **unused)
 }
 
 /*
+ * A timeout with more instances in their own code than the line has room
+ * for: those that do not fit are the "and N more", and no instance of a
+ * later rank (out[0], waiting for input) is named after them. A shorter
+ * name that still fitted was added after the cut ("... hung_..._[6] (in
+ * its own code), out[0] (waiting for input), and 5 more"): the hung ones
+ * were the ones left unnamed.
+ */
+static void
+test_faults_timeout_list_cut(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 100000\n"
+                              "[hung_worker_with_a_long_descriptive_name]\n"
+                              "type = fault\ninstances = 12\n"
+                              "action = hang\nafter = 1\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> "
+                              "hung_worker_with_a_long_descriptive_name.in "
+                              "batch=10\n"
+                              "push = hung_worker_with_a_long_descriptive_name"
+                              ".out -> out.in\n");
+    tu_result_t r;
+    const char *line, *more;
+
+    (void)unused;
+    assert_int_equal(
+        tu_runl(&r, 30, path, "--timeout", "2", "--log-level", "warning", NULL),
+        124);
+    line = strstr(r.err, "still running: ");
+    assert_non_null(line);
+    more = strstr(line, " more\n");
+    if (!more || strstr(line, "out[0]"))
+        fail_msg("not the hung instances first, then the count of the "
+                 "others: %.*s",
+                 (int)strcspn(line, "\n"), line);
+    tu_result_release(&r);
+    unlink(path);
+    free(path);
+}
+
+/*
  * Deaths while every other process is blocked: sending at a high-water
  * mark of one (the fault is the sink of endless producers), or receiving
  * (the fault is the only producer of slow consumers). flowrun still ends
@@ -4607,6 +4647,7 @@ main(void)
         T(test_faults_timeout_names_the_hung),
         T(test_faults_timeout_in_fini),
         T(test_faults_timeout_demand_send),
+        T(test_faults_timeout_list_cut),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
         T(test_faults_bystanders_quiet),
