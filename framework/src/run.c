@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -252,6 +253,7 @@ show_progress(sup_t *s, double elapsed)
 {
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     pid_t fg = tcgetpgrp(STDERR_FILENO);
+    struct winsize ws;
     char line[256];
     size_t n;
 
@@ -263,6 +265,14 @@ show_progress(sup_t *s, double elapsed)
     flow__progress_format(&rs, &s->progress_items, &s->progress_s, line + 1,
                           sizeof(line) - 4);
     n = strlen(line);
+    /* Within the terminal's width: a line that wraps is not redrawn in
+     * place ('\r' goes back to its last row), each redraw left a row. */
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+        n > ws.ws_col) {
+        n = ws.ws_col; /* '\r' and ws_col - 1 characters */
+        while (n > 1 && ((unsigned char)line[n] & 0xc0) == 0x80)
+            n--; /* not in the middle of a UTF-8 character */
+    }
     memcpy(line + n, "\033[K", 3);
     flow__errout_put(&s->err, line, n + 3);
     flow__errout_flush(&s->err, 0);

@@ -1367,6 +1367,57 @@ test_observe_progress_tty(void **unused)
 }
 
 /*
+ * On a terminal narrower than the progress line (about 90 columns: 80 is
+ * common), the line is cut to the width: a longer one wraps, '\r' then
+ * goes back to the start of its last row only, and each redraw left a row
+ * behind (and the erase before a log line, the first row). Under a pty of
+ * 50 columns every line drawn fits in 49.
+ */
+static void
+test_observe_progress_narrow(void **unused)
+{
+    char cmd[4096], buf[4096], *out = NULL, *graph, *save = NULL;
+    size_t len = 0;
+    int lines = 0;
+    FILE *p;
+
+    (void)unused;
+    if (!have_program("script") || !have_program("timeout")) {
+        print_message("SKIP: script(1) from util-linux is not installed\n");
+        skip();
+    }
+    graph = slow_graph();
+    snprintf(cmd, sizeof(cmd),
+             "timeout 60 script -qfec \"stty cols 50 && '%s' '%s' "
+             ">/dev/null\" /dev/null </dev/null",
+             tu_flowrun(), graph);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0; len += n) {
+        out = realloc(out, len + n + 1);
+        memcpy(out + len, buf, n);
+    }
+    assert_int_equal(pclose(p), 0);
+    out = realloc(out, len + 1);
+    out[len] = '\0';
+    for (char *l = strtok_r(out, "\r", &save); l;
+         l = strtok_r(NULL, "\r", &save)) {
+        char *end = strstr(l, "\033[K");
+        if (strncmp(l, "flowrun: ", 9) || !end)
+            continue;
+        lines++;
+        if (end - l > 49)
+            fail_msg("progress line of %d columns on a terminal of 50: %.*s",
+                     (int)(end - l), (int)(end - l), l);
+    }
+    if (lines < 2)
+        fail_msg("fewer than 2 progress lines:\n%s", out);
+    free(out);
+    unlink(graph);
+    free(graph);
+}
+
+/*
  * The progress lines of slow_graph in `err`: each gives the rate over the
  * interval since the line before, so a line whose sink count grew shows a
  * rate > 0, within 3x of the growth over the printed times (0.1 s
@@ -1991,6 +2042,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_stopped),
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_progress_tty),
+        cmocka_unit_test(test_observe_progress_narrow),
         cmocka_unit_test(test_observe_progress_piped),
         cmocka_unit_test(test_observe_progress_pair),
         cmocka_unit_test(test_observe_quiet_nodes),
