@@ -588,6 +588,29 @@ say_unwritten(sup_t *s, const char *path, int err)
     err_queue(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* Open the report file `path` for writing. The file that standard output
+ * or standard error goes to (/dev/stderr with 2>run.log, /dev/stdout with
+ * >out.txt) is written through that descriptor, after what was written
+ * there: opened anew it was truncated, and the graph's output or every
+ * line logged (the failure said) was lost. */
+static FILE *
+open_report(const char *path)
+{
+    struct stat st, std;
+
+    if (!stat(path, &st) && S_ISREG(st.st_mode))
+        for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
+            if (!fstat(fd, &std) && st.st_dev == std.st_dev &&
+                st.st_ino == std.st_ino) {
+                int d = dup(fd);
+                FILE *f = d >= 0 ? fdopen(d, "w") : NULL;
+                if (!f && d >= 0)
+                    close(d);
+                return f;
+            }
+    return fopen(path, "w");
+}
+
 /* Print --stats and write --stats-json and --dot-stats after the run.
  * The table goes through the stderr queue and is waited for, as a
  * blocking write would be, but a terminating signal read from `sfd` gives
@@ -621,7 +644,7 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
         int rc;
         if (!files[i])
             continue;
-        f = fopen(files[i], "w");
+        f = open_report(files[i]);
         if (!f) {
             if (!*err_gone)
                 say_unwritten(s, files[i], errno);

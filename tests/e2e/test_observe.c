@@ -1276,6 +1276,61 @@ test_observe_stats_add_up(void **unused)
     }
 }
 
+/*
+ * A report to the file standard output or standard error goes to
+ * (--stats-json /dev/stderr with 2>run.log, as flowrun itself suggests for
+ * '-'; --dot-stats /dev/stdout with >out.txt) comes after what was written
+ * there: it was opened anew and truncated, and the failure line, the
+ * --stats table or the graph's output were lost. A node that fails (fault)
+ * and 2>FILE: the file holds the failure, the table, then the JSON.
+ */
+static void
+test_observe_stats_to_std_file(void **unused)
+{
+    char *graph = tu_temp_file("[src]\ntype = range\ncount = 1000\n"
+                               "[f]\ntype = fault\nafter = 2\n"
+                               "[out]\ntype = collect\nmode = count\n"
+                               "[links]\npush = src.out -> f.in batch=10\n"
+                               "push = f.out -> out.in\n");
+    char *out = temp_path(".out"), *err = temp_path(".err"), *text, *json;
+    char cmd[4096];
+    jv_t *doc;
+
+    (void)unused;
+    snprintf(cmd, sizeof(cmd),
+             "'%s' '%s' --stats --stats-json /dev/stderr >'%s' 2>'%s'",
+             tu_flowrun(), graph, out, err);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+    text = read_file(err);
+    assert_non_null(text);
+    tu_assert_contains(text, "flowrun: error: node 'f' instance 0 (pid ");
+    tu_assert_contains(text, "node[instance]");
+    json = strstr(text, "\n{\n");
+    assert_non_null(json);
+    doc = jv_parse(json + 1);
+    assert_non_null(doc);
+    assert_string_equal(jv_get(doc, "schema", J_STR)->str, "flow-stats-1");
+    jv_free(doc);
+    free(text);
+
+    /* The graph's output, then the DOT. */
+    snprintf(cmd, sizeof(cmd),
+             "'%s' '%s' --set f.action=none --dot-stats /dev/stdout >'%s'",
+             tu_flowrun(), graph, out);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+    text = read_file(out);
+    assert_non_null(text);
+    if (strncmp(text, "1000\ndigraph ", 13))
+        fail_msg("not the count, then the DOT:\n%s", text);
+    free(text);
+    unlink(out);
+    unlink(err);
+    unlink(graph);
+    free(out);
+    free(err);
+    free(graph);
+}
+
 /* ---- Progress ------------------------------------------------------------ */
 
 /* The marker every progress line carries. */
@@ -2041,6 +2096,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_add_up),
         cmocka_unit_test(test_observe_stats_stopped),
         cmocka_unit_test(test_observe_stats_json_not_utf8),
+        cmocka_unit_test(test_observe_stats_to_std_file),
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_narrow),
         cmocka_unit_test(test_observe_progress_piped),
