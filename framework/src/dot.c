@@ -35,18 +35,14 @@ put_escaped(const char *s, FILE *out)
     }
 }
 
-/*
- * Sum the out_* counters of port `port` of node `node` over its instances.
- * Ports past FLOW_STATS_MAX_PORTS are not counted: they sum to zero.
- */
+/* Sum the out_* counters of port `port` of node `node` over its
+ * instances. */
 static dir_count_t
 sum_out(const flow_run_stats_t *rs, size_t node, size_t port)
 {
     const flow_gnode_t *n = &rs->graph->nodes[node];
     dir_count_t c = { 0, 0, 0 };
 
-    if (port >= FLOW_STATS_MAX_PORTS)
-        return c;
     for (unsigned i = 0; i < n->instances; i++) {
         size_t k = flow__proc_index(rs->graph, node, i);
         const flow_port_stats_t *p;

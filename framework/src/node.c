@@ -781,7 +781,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
             node.is_source = false;
         if (p->decl->dir == FLOW_DIR_IN)
             node.may_stop = false;
-        if (st && i < FLOW_STATS_MAX_PORTS)
+        if (st)
             p->st = &st->ports[i];
         maxitems += p->peer->instances;
     }

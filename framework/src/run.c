@@ -57,7 +57,9 @@ typedef struct sup {
     bool released; /* a rendezvous released every instance */
     int result;
     int signo;
-    flow_inst_stats_t *stats; /* shared with the children */
+    flow_inst_stats_t *stats; /* shared with the children, their ports'
+                               * counters after them (stats_size bytes) */
+    size_t stats_size;
     bool progress_shown;
     pid_t guard;             /* the guard of the run's process group */
     bool guard_ended;        /* it died before the end: said once, not reaped */
@@ -1042,17 +1044,24 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
     for (size_t k = 0; k < s.nprocs; k++)
         s.procs[k].err_fd = -1;
-    s.stats = mmap(NULL, s.nprocs * sizeof(*s.stats), PROT_READ | PROT_WRITE,
+    s.stats_size = s.nprocs * sizeof(*s.stats);
+    for (size_t n = 0; n < graph->nnodes; n++)
+        s.stats_size += (size_t)graph->nodes[n].instances *
+                        graph->nodes[n].nports * sizeof(flow_port_stats_t);
+    s.stats = mmap(NULL, s.stats_size, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (s.stats == MAP_FAILED) {
         rc = -errno;
         s.stats = NULL;
         goto out;
     }
+    flow_port_stats_t *ports = (flow_port_stats_t *)(s.stats + s.nprocs);
     for (size_t n = 0, k = 0; n < graph->nnodes; n++)
         for (unsigned i = 0; i < graph->nodes[n].instances; i++, k++) {
             s.procs[k].node = n;
             s.procs[k].inst = i;
+            s.stats[k].ports = ports;
+            ports += graph->nodes[n].nports;
         }
     if (pipe2(b.ready, O_CLOEXEC) || pipe2(b.go, O_CLOEXEC) ||
         pipe2(b.done, O_CLOEXEC) || pipe2(b.release, O_CLOEXEC) ||
@@ -1506,7 +1515,7 @@ out:
         free(s.procs[k].errbuf);
     }
     if (s.stats)
-        munmap(s.stats, s.nprocs * sizeof(*s.stats));
+        munmap(s.stats, s.stats_size);
     free(pfd);
     free(s.procs);
     flow__cancel_fini(&s.cancel);

@@ -15,12 +15,6 @@ sec(uint64_t ns)
     return (double)ns / 1e9;
 }
 
-static size_t
-nports_counted(const flow_gnode_t *n)
-{
-    return n->nports < FLOW_STATS_MAX_PORTS ? n->nports : FLOW_STATS_MAX_PORTS;
-}
-
 void
 flow__stats_finish(flow_inst_stats_t *st, uint64_t now_ns,
                    const struct rusage *ru)
@@ -58,7 +52,7 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
         int len = snprintf(name, sizeof(name), "%s[%u]", gn->name,
                            gn->instances ? gn->instances - 1 : 0);
         nw = len > nw ? len : nw;
-        for (size_t p = 0; p < nports_counted(gn); p++) {
+        for (size_t p = 0; p < gn->nports; p++) {
             int pl = (int)strlen(gn->desc->ports[p].name);
             pw = pl > pw ? pl : pw;
         }
@@ -83,7 +77,7 @@ flow__stats_print(const flow_run_stats_t *rs, FILE *out)
                     b->state == FLOW_INST_DONE      ? "done"
                     : b->state == FLOW_INST_RUNNING ? "running"
                                                     : "starting");
-            for (size_t p = 0; p < nports_counted(gn); p++) {
+            for (size_t p = 0; p < gn->nports; p++) {
                 const flow_port_t *d = &gn->desc->ports[p];
                 const flow_port_stats_t *ps = &b->ports[p];
                 char window[24] = "-"; /* a demand input's widest */
@@ -184,7 +178,7 @@ flow__stats_write_json(const flow_run_stats_t *rs, FILE *out)
                                                     : "starting",
                     sec(b->wall_ns), sec(b->busy_ns), sec(b->send_block_ns),
                     sec(b->recv_wait_ns), sec(b->cpu_ns), b->max_rss_kb);
-            for (size_t p = 0; p < nports_counted(gn); p++) {
+            for (size_t p = 0; p < gn->nports; p++) {
                 const flow_port_t *d = &gn->desc->ports[p];
                 const flow_port_stats_t *ps = &b->ports[p];
                 static const char *const dir[] = { "", "in", "out", "pair" };
@@ -229,7 +223,7 @@ end_items(const flow_run_stats_t *rs, bool sources)
             continue;
         for (unsigned i = 0; i < gn->instances; i++) {
             const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
-            for (size_t p = 0; p < nports_counted(gn); p++)
+            for (size_t p = 0; p < gn->nports; p++)
                 if (!sources && gn->desc->ports[p].dir == FLOW_DIR_IN)
                     total += __atomic_load_n(&b->ports[p].in_items,
                                              __ATOMIC_RELAXED);

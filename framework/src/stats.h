@@ -13,9 +13,6 @@
 
 #include "internal.h"
 
-/* Ports past this many in one node are not counted. */
-#define FLOW_STATS_MAX_PORTS 16
-
 typedef struct flow_port_stats {
     uint64_t in_msgs, in_items, in_bytes;    /* received (input, pair) */
     uint64_t out_msgs, out_items, out_bytes; /* sent (output, pair) */
@@ -28,14 +25,15 @@ typedef struct flow_inst_stats {
     uint32_t state; /* FLOW_INST_* */
     uint32_t doing; /* while running: FLOW_DOING_* */
     uint32_t pad;
-    uint64_t start_ns;      /* CLOCK_MONOTONIC when the node started */
-    uint64_t busy_ns;       /* in node code (run/process), minus waits */
-    uint64_t send_block_ns; /* in flow_node_send*: backpressure */
-    uint64_t recv_wait_ns;  /* waiting for input */
-    uint64_t wall_ns;       /* start to end of the node's work */
-    uint64_t cpu_ns;        /* user + system CPU of the process */
-    uint64_t max_rss_kb;    /* peak resident set size */
-    flow_port_stats_t ports[FLOW_STATS_MAX_PORTS];
+    uint64_t start_ns;        /* CLOCK_MONOTONIC when the node started */
+    uint64_t busy_ns;         /* in node code (run/process), minus waits */
+    uint64_t send_block_ns;   /* in flow_node_send*: backpressure */
+    uint64_t recv_wait_ns;    /* waiting for input */
+    uint64_t wall_ns;         /* start to end of the node's work */
+    uint64_t cpu_ns;          /* user + system CPU of the process */
+    uint64_t max_rss_kb;      /* peak resident set size */
+    flow_port_stats_t *ports; /* one per port of its node, in the same
+                                 shared mapping (set before the fork) */
 } flow_inst_stats_t;
 
 enum {

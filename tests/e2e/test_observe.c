@@ -951,6 +951,65 @@ test_observe_stats_table_window(void **unused)
     }
 }
 
+/* A node of more ports than the counters once had room for (16): each of
+ * manyout's 20 outputs, o0 .. o19, sends k + 1 items on port k, and
+ * --stats-json, --dot-stats and the sinks agree on every one of them (the
+ * ports past the 16th had no counters: no JSON object, "0 items in 0
+ * msgs"). */
+static void
+test_observe_stats_many_ports(void **unused)
+{
+    char text[4096], *json = temp_path(".json"), *dot = temp_path(".dot");
+    char *jtext, *dtext, *graph;
+    size_t len = 0, ninst = 0;
+    tu_result_t r;
+    jv_t *doc;
+
+    (void)unused;
+    len += (size_t)snprintf(text + len, sizeof(text) - len,
+                            "[m]\ntype = manyout\n");
+    for (int k = 0; k < 20; k++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                "[s%d]\ntype = collect\nmode = count\n"
+                                "output = /dev/null\n",
+                                k);
+    len += (size_t)snprintf(text + len, sizeof(text) - len, "[links]\n");
+    for (int k = 0; k < 20; k++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                "push = m.o%d -> s%d.in\n", k, k);
+    assert_true(len < sizeof(text));
+    graph = tu_temp_file(text);
+    assert_int_equal(tu_runl(&r, 60, graph, "--plugin-path",
+                             FLOW_FIXTURE_PLUGIN_DIR, "--stats", "--stats-json",
+                             json, "--dot-stats", dot, NULL),
+                     0);
+    doc = read_json(json, &jtext);
+    dtext = read_file(dot);
+    assert_non_null(dtext);
+    for (int k = 0; k < 20; k++) {
+        char port[8], sink[8], edge[32], label[64];
+        snprintf(port, sizeof(port), "o%d", k);
+        snprintf(sink, sizeof(sink), "s%d", k);
+        assert_int_equal(json_port_sum(doc, "m", port, "out_items", &ninst),
+                         k + 1);
+        assert_int_equal(json_port_sum(doc, "m", port, "out_msgs", &ninst), 1);
+        assert_int_equal(json_port_sum(doc, sink, "in", "in_items", &ninst),
+                         k + 1);
+        snprintf(edge, sizeof(edge), "\"m\" -> \"s%d\"", k);
+        assert_int_equal(edge_attr(dtext, edge, "flow_items"), k + 1);
+        snprintf(label, sizeof(label), "o%d -> in\\n%d item%s in 1 msg\"", k,
+                 k + 1, k ? "s" : "");
+        if (!strstr(dtext, label))
+            fail_msg("no '%s' in the --dot-stats output", label);
+    }
+    tu_assert_contains(r.err, "  o19 ");
+    free(dtext);
+    unlink(dot);
+    free(dot);
+    tu_result_release(&r);
+    release_json_run(doc, jtext, json, graph);
+}
+
 /* --stats-json: well-formed, every documented key with its type, and the
  * counts of the oracle. */
 static void
@@ -2086,6 +2145,7 @@ main(void)
         cmocka_unit_test(test_observe_dot_renders),
         cmocka_unit_test(test_observe_dot_content),
         cmocka_unit_test(test_observe_dot_stats_counts),
+        cmocka_unit_test(test_observe_stats_many_ports),
         cmocka_unit_test(test_observe_dot_stats_pair),
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_table_window),
