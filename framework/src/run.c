@@ -1384,6 +1384,16 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 s.drain_until = flow__now_s() + DRAIN_S;
                 if (b.go[1] >= 0) {
                     begin_stop(&s, grace); /* not started: nothing to drain */
+                    if (!opts->quiet) {
+                        char line[300], sb[FLOW__SIG_ABBREV];
+                        const char *name = flow__sig_abbrev(sig, sb);
+                        int n = snprintf(line, sizeof(line),
+                                         "flowrun: SIG%s: graph '%s' stopped "
+                                         "before it started: no output\n",
+                                         name ? name : "?", graph->name);
+                        if (n > 0 && (size_t)n < sizeof(line))
+                            err_write(&s, line, (size_t)n);
+                    }
                 } else {
                     signal_graceful(&s);
                     if (!opts->quiet) { /* said at once: a drain takes time */
