@@ -243,7 +243,8 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
                 return rc;
             continue;
         }
-        if (errno == EIO && isatty(s->fd) && tcgetpgrp(s->fd) != getpgrp())
+        int err = errno; /* isatty sets it (ENOTTY) for a file */
+        if (err == EIO && isatty(s->fd) && tcgetpgrp(s->fd) != getpgrp())
             return flow_node_fail(
                 node,
                 "cannot read %s%s%s: it is a terminal, and a run's "
@@ -252,7 +253,7 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
                 "in (cat | flowrun ...)",
                 s->own ? "'" : "", name, s->own ? "'" : "");
         return flow_node_fail(node, "cannot read %s%s%s: %s", s->own ? "'" : "",
-                              name, s->own ? "'" : "", strerror(errno));
+                              name, s->own ? "'" : "", strerror(err));
     }
 }
 

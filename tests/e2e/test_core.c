@@ -882,6 +882,30 @@ test_core_lines_empty_path(void **unused)
     }
 }
 
+/*
+ * A read error of a file that is no terminal is said as it is: reading
+ * /proc/self/mem at offset 0 (no page mapped there) fails with EIO, and the
+ * terminal check's isatty() replaced errno with ENOTTY ("Inappropriate
+ * ioctl for device").
+ */
+static void
+test_core_lines_read_error(void **unused)
+{
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_run_graph(&r, 30,
+                                  "[src]\ntype = lines\n"
+                                  "path = /proc/self/mem\n"
+                                  "[out]\ntype = collect\n"
+                                  "[links]\npush = src.out -> out.in\n",
+                                  NULL),
+                     1);
+    tu_assert_contains(r.err, "cannot read '/proc/self/mem': Input/output "
+                              "error\n");
+    tu_result_release(&r);
+}
+
 /* collect's output on standard error went through the launcher's log
  * relay, each result line prefixed "out[0] (pid N)": now a graph error,
  * under --check too, for each name of it. */
@@ -2471,6 +2495,7 @@ main(void)
         cmocka_unit_test(test_core_lines_stream),
         cmocka_unit_test(test_core_lines_one_stdin_reader),
         cmocka_unit_test(test_core_lines_empty_path),
+        cmocka_unit_test(test_core_lines_read_error),
         cmocka_unit_test(test_core_collect_not_to_stderr),
         cmocka_unit_test(test_core_lines_output_in_place),
         cmocka_unit_test(test_core_balance_demand_send_paths),
