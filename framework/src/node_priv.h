@@ -68,9 +68,10 @@ typedef struct ep_rec {
  * marker or credits that nothing sends again (flow__node_check_drops). */
 typedef struct drop_watch {
     void *mon;       /* the PAIR socket its events come on; NULL: none */
-    bool hs_failed;  /* the last event was a failed handshake: the
-                        disconnection that follows is of a connection that
-                        never carried data (not a peer of the run's) */
+    bool hs_failed;  /* the last event but successful handshakes was a
+                        failed one: the disconnection that follows is of a
+                        connection that never carried data (not a peer of
+                        the run's) */
     double lost_at;  /* when a connection was lost, 0: none */
     char addr[96];   /* the endpoint announced, then the one lost on */
     unsigned joined; /* connections made (handshakes), reconnections too */
@@ -296,12 +297,16 @@ int flow__node_wire_bind(flow_node_t *node, const char *run_dir);
 int flow__node_wire_connect(flow_node_t *node, const char *run_dir);
 
 /*
- * Over TCP, after a wait that timed out: whether a bound socket lost the
- * connection of a peer (after its handshake) while the stream from it was
- * not over, DROP_GRACE_S ago and the run not stopped since. Its socket
- * reconnects, but what was in flight is gone, maybe the end marker or the
- * credits that would let the run go on: 0, or fails the node naming the
- * link, rather than wait for ever.
+ * Over TCP, after a wait that timed out (a receive, a poll, or a send
+ * waiting for room): whether a bound socket lost the connection of a peer
+ * (after its handshake) while the stream from it was not over,
+ * DROP_GRACE_S ago and the run not stopped since. Its socket reconnects,
+ * but what was in flight is gone, maybe the end marker or the credits that
+ * would let the run go on. Also whether, longer than the rendezvous's
+ * liveness (at least 10 s) after the start, an open input has had fewer
+ * handshakes than its producer has instances, or a bound pair channel
+ * none: a peer that cannot reach the announced address. 0, or fails the
+ * node naming the link, rather than wait for ever.
  */
 int flow__node_check_drops(flow_node_t *node);
 
