@@ -281,6 +281,19 @@ show_progress(sup_t *s, double elapsed)
     s->progress_shown = true;
 }
 
+/* Say on stderr that signal `sig` stops the run: "flowrun: SIGNAME:
+ * `before` 'GRAPH'`after`". */
+static void
+say_stop(sup_t *s, int sig, const char *before, const char *after)
+{
+    char line[300], sb[FLOW__SIG_ABBREV];
+    int n = snprintf(line, sizeof(line), "flowrun: SIG%s: %s '%s'%s\n",
+                     flow__sig_abbrev(sig, sb), before, s->g->name, after);
+
+    if (n > 0 && (size_t)n < sizeof(line))
+        err_write(s, line, (size_t)n);
+}
+
 static void
 signal_all(sup_t *s, int sig)
 {
@@ -1384,31 +1397,16 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 s.drain_until = flow__now_s() + DRAIN_S;
                 if (b.go[1] >= 0) {
                     begin_stop(&s, grace); /* not started: nothing to drain */
-                    if (!opts->quiet) {
-                        char line[300], sb[FLOW__SIG_ABBREV];
-                        const char *name = flow__sig_abbrev(sig, sb);
-                        int n = snprintf(line, sizeof(line),
-                                         "flowrun: SIG%s: graph '%s' stopped "
-                                         "before it started: no output\n",
-                                         name ? name : "?", graph->name);
-                        if (n > 0 && (size_t)n < sizeof(line))
-                            err_write(&s, line, (size_t)n);
-                    }
+                    if (!opts->quiet)
+                        say_stop(&s, sig, "graph",
+                                 " stopped before it started: no output");
                 } else {
                     signal_graceful(&s);
-                    if (!opts->quiet) { /* said at once: a drain takes time */
-                        char line[300], sb[FLOW__SIG_ABBREV];
-                        const char *name = flow__sig_abbrev(sig, sb);
-                        int n = snprintf(
-                            line, sizeof(line),
-                            "flowrun: SIG%s: stopping graph '%s': the "
-                            "sources end their streams, what is in flight "
-                            "drains to the sinks (a second signal kills at "
-                            "once)\n",
-                            name ? name : "?", graph->name);
-                        if (n > 0 && (size_t)n < sizeof(line))
-                            err_write(&s, line, (size_t)n);
-                    }
+                    if (!opts->quiet) /* said at once: a drain takes time */
+                        say_stop(&s, sig, "stopping graph",
+                                 ": the sources end their streams, what is "
+                                 "in flight drains to the sinks (a second "
+                                 "signal kills at once)");
                 }
             }
             reap(&s, grace);
