@@ -499,8 +499,9 @@ int flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
 
 /* End an instance's process with `status` (_exit: the launcher's atexit
  * handlers and stdio buffers are not the instance's). Built with
- * AddressSanitizer, first look for leaks, which _exit would skip: one
- * found ends the process as LeakSanitizer says (exit 23, or an abort). */
+ * AddressSanitizer, flow__node_main has looked for leaks before it
+ * returned a success (_exit skips LeakSanitizer's look): one found ended
+ * the process as LeakSanitizer says (exit 23, or an abort). */
 _Noreturn void flow__node_exit(int status);
 
 /*

@@ -726,12 +726,6 @@ name_process(const char *node, unsigned inst)
 void
 flow__node_exit(int status)
 {
-#if FLOW__ASAN
-    /* What the instance allocated and did not free. What it inherited
-     * from the launcher is reachable still (the launcher's stack is in
-     * this process's too). */
-    __lsan_do_leak_check();
-#endif
     _exit(status);
 }
 
@@ -902,6 +896,13 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     if ((rc = flow__node_barrier_exit(&node, done_fd, release_fd)))
         return report_failure(&node, "the exit barrier", rc);
     flow__node_leave(&node);
+#if FLOW__ASAN
+    /* What the instance allocated and did not free (what it inherited
+     * from the launcher is reachable still: the launcher's stack is in
+     * this process's too). Here, not at the _exit: libzmq's threads and
+     * the watcher live on, and may still look at `node`. */
+    __lsan_do_leak_check();
+#endif
     return 0;
 }
 
