@@ -646,6 +646,9 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
         int rc = m ? flow__stats_print(&rs, m) : -1;
         if (m && fclose(m))
             rc = -1;
+        /* Only a write error from here on loses the table: one before
+         * (a log line lost to a disk full for a while) is not its. */
+        s->err.dropped = false;
         if (rc == 0)
             err_queue(s, table, len);
         free(table);
