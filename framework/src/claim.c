@@ -92,9 +92,10 @@ flow__same_file(const char *a, const char *b)
 }
 
 /* Whether a writer writes the existing regular file `path` in place (it
- * is a symbolic link, a file of several names, or in a directory not
- * writable), rather than making a new file that takes its place at the
- * end. */
+ * is a symbolic link, a file of ours with several names, or in a directory
+ * not writable), rather than making a new file that takes its place at the
+ * end, as collect does (see nodes/collect.c): another user's file of
+ * several names gets a new file under this name only. */
 static bool
 written_in_place(const char *path)
 {
@@ -105,10 +106,13 @@ written_in_place(const char *path)
 
     if (lstat(path, &st))
         return false; /* not there yet: made new */
-    if (S_ISLNK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_nlink > 1))
+    if (S_ISLNK(st.st_mode))
         return true;
     if (!S_ISREG(st.st_mode))
         return false;
+    if (st.st_nlink > 1) /* another's: a new file, or none (the writer
+                          * fails in a directory not writable) */
+        return st.st_uid == geteuid();
     dir = flow__xstrndup(path, slash ? (size_t)(slash - path) : 0);
     ro = access(!slash ? "." : *dir ? dir : "/", W_OK) != 0;
     free(dir);
@@ -117,9 +121,9 @@ written_in_place(const char *path)
 
 /* Why a writer of `out` that writes it in place would cut it before it is
  * read as `in`: the end of a refusal. */
-#define IN_PLACE_WHY                                                 \
-    "would be written in place (a symbolic link, a file of several " \
-    "names, or in a directory not writable): cut before it is read"
+#define IN_PLACE_WHY                                                   \
+    "would be written in place (a symbolic link, our file of several " \
+    "names, a directory not writable): cut before it is read"
 
 /* Whether output `out` is the file `in` that a node reads, and is written
  * in place. */

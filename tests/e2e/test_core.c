@@ -1288,6 +1288,27 @@ test_core_lines_output_in_place(void **unused)
             tu_result_release(&r);
             assert_true(holds_count(in, 50000));
         }
+    if (geteuid() == 0) {
+        /* Another user's file of several names: collect writes a new file
+         * under the output's name only, the other name keeps what was
+         * read. Not to be refused (it was: any file of several names). */
+        struct stat st;
+        assert_int_equal(link(in, hard), 0);
+        assert_int_equal(chown(in, 65534, 65534), 0);
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = lines\npath = %s\n[out]\ntype = collect\n"
+                 "output = %s\n[links]\npush = src.out -> out.in\n",
+                 in, hard);
+        if (tu_run_graph(&r, 30, text, NULL) != 0)
+            fprintf(stderr, "stderr:\n%s\n", r.err);
+        assert_int_equal(r.status, 0);
+        tu_result_release(&r);
+        assert_true(holds_count(in, 50000));
+        assert_true(holds_count(hard, 50000));
+        assert_int_equal(stat(in, &st), 0);
+        assert_int_equal(st.st_nlink, 1); /* two files now */
+        unlink(hard);
+    }
     unlink(in);
     rmdir(dir);
 }

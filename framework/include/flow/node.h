@@ -273,12 +273,12 @@ FLOW_EXPORT int flow_check_stdin(const flow_check_t *c, const char *param,
  * In check: claim `path` (the value of parameter `param`) as a file this
  * node reads, so that the run is refused before it starts when a node of
  * the graph writes that file in place (flow_check_output_file's claim of a
- * symbolic link to it, another of its names, or the file in a directory not
- * writable): the writer would cut it before it is read. A writer that
- * replaces it at the end (a regular file of one name: collect's new file)
- * is not refused. Returns 0, or FLOW_EPARAM with why (`whylen` bytes)
- * written, naming the writer: return that from check. In a harness,
- * always 0.
+ * symbolic link to it, another of its names when the file is the user's,
+ * or the file in a directory not writable): the writer would cut it before
+ * it is read. A writer that replaces it at the end (a regular file of one
+ * name, or another user's of several: collect's new file) is not refused.
+ * Returns 0, or FLOW_EPARAM with why (`whylen` bytes) written, naming the
+ * writer: return that from check. In a harness, always 0.
  */
 FLOW_EXPORT int flow_check_input_file(const flow_check_t *c, const char *param,
                                       const char *path, char *why,
