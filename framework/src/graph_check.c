@@ -255,10 +255,10 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
             continue;
         }
         if (!strcmp(kv->key, "timeout")) {
-            char *end;
-            double v = strtod(kv->value, &end);
+            double v = 0;
             kv->used = true;
-            if (!*kv->value || *end || !(v > 0) || v > 1e7)
+            if (flow_parse_double(kv->value, strlen(kv->value), &v) ||
+                !(v > 0) || v > 1e7)
                 return flow__diag(
                     diag, FLOW_EPARAM, g->file, kv->line,
                     "bad value '%s' for 'timeout' of node "

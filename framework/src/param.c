@@ -94,6 +94,44 @@ flow_parse_int(const char *s, size_t len, int64_t *out)
     return rc;
 }
 
+int
+flow_parse_double(const char *s, size_t len, double *out)
+{
+    size_t i = 0, digits = 0;
+    char *text, *end;
+    double v;
+
+    /* [sign] digits [. [digits]] or [sign] . digits, then [e [sign]
+     * digits]: what strtod reads in decimal, nothing else. */
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        i++;
+    for (; i < len && isdigit((unsigned char)s[i]); i++)
+        digits++;
+    if (i < len && s[i] == '.')
+        for (i++; i < len && isdigit((unsigned char)s[i]); i++)
+            digits++;
+    if (!digits)
+        return FLOW_EPARAM;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i == len || !isdigit((unsigned char)s[i]))
+            return FLOW_EPARAM;
+        while (i < len && isdigit((unsigned char)s[i]))
+            i++;
+    }
+    if (i != len)
+        return FLOW_EPARAM;
+    text = flow__xstrndup(s, len);
+    errno = 0;
+    v = strtod(text, &end);
+    free(text);
+    if (isinf(v) && errno == ERANGE)
+        return -ERANGE; /* below DBL_MIN rounds: not an error */
+    *out = v;
+    return 0;
+}
+
 static int
 parse_bool(const char *s, bool *out)
 {
@@ -160,21 +198,15 @@ flow__param_set(const flow_param_t *p, const char *value, void *state,
         return 0;
     }
     case FLOW_PARAM_T_DOUBLE: {
-        char *end;
-        double v;
-        errno = 0;
-        v = strtod(value, &end);
-        /* As for integers, decimal only: no leading space (which strtod
-         * skips), no "nan" or "inf", no hexadecimal ("0x1p-1", which
-         * strtod reads). Past DBL_MAX is out of range; below DBL_MIN
-         * rounds. */
-        if (!*value || isspace((unsigned char)*value) || *end || isnan(v) ||
-            (isinf(v) && errno != ERANGE) ||
-            value[strspn(value, "0123456789+-.eE")]) {
+        /* As for integers, decimal only: no space, no "nan" or "inf", no
+         * hexadecimal ("0x1p-1", which strtod reads). */
+        double v = 0;
+        rc = flow_parse_double(value, strlen(value), &v);
+        if (rc == FLOW_EPARAM) {
             snprintf(why, whylen, "not a number");
             return FLOW_EPARAM;
         }
-        if (isinf(v) || v < p->min_d || v > p->max_d) {
+        if (rc || v < p->min_d || v > p->max_d) {
             snprintf(why, whylen, "out of range [%g, %g]", p->min_d, p->max_d);
             return FLOW_EPARAM;
         }

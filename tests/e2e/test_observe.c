@@ -1795,6 +1795,11 @@ test_observe_options(void **unused)
               "--liveness '-1': expected seconds" },
             { { "--rendezvous-only", "--liveness", "2s" },
               "--liveness '2s': expected seconds" },
+            /* decimal only (strtod read hexadecimal) */
+            { { "--rendezvous-only", "--liveness", "0x10" },
+              "--liveness '0x10': expected seconds" },
+            { { "--timeout", "0x10" },
+              "--timeout '0x10': expected seconds, > 0 and at most 1e7" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
             const char *args[8] = { NULL };

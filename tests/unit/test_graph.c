@@ -1304,6 +1304,9 @@ test_graph_set_errors(void **state)
           11,
           { "'1e8'", "'timeout'", "'gen'", "> 0 and at most 1e7" } },
         { "gen.timeout=0", FLOW_EPARAM, 11, { "'0'", "'timeout'" } },
+        /* decimal only, as a double parameter (strtod took these) */
+        { "gen.timeout=0x10", FLOW_EPARAM, 11, { "'0x10'", "'timeout'" } },
+        { "gen.timeout=1e-3s", FLOW_EPARAM, 11, { "'1e-3s'", "'timeout'" } },
     };
     flow_registry_t *reg = registry();
 

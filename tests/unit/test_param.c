@@ -400,6 +400,49 @@ test_param_parse_int_public(void **state)
     assert_int_equal(v, 5); /* untouched on failure */
 }
 
+/* flow_parse_double: decimal, as a double parameter is read; what strtod
+ * also reads (space, hexadecimal, inf, nan) is refused. */
+static void
+test_param_parse_double_public(void **state)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        double v;
+    } cases[] = {
+        { "2.5", 0, 2.5 },          { "-.5", 0, -0.5 },
+        { "+5.", 0, 5.0 },          { "1e-3", 0, 0.001 },
+        { "1E+2", 0, 100.0 },       { "0", 0, 0.0 },
+        { "1e-400", 0, 0.0 },       { "1e400", -ERANGE, 0 },
+        { "-1e400", -ERANGE, 0 },   { "", FLOW_EPARAM, 0 },
+        { " 5", FLOW_EPARAM, 0 },   { "5 ", FLOW_EPARAM, 0 },
+        { "0x10", FLOW_EPARAM, 0 }, { "0x1p-1", FLOW_EPARAM, 0 },
+        { "inf", FLOW_EPARAM, 0 },  { "nan", FLOW_EPARAM, 0 },
+        { ".", FLOW_EPARAM, 0 },    { "-", FLOW_EPARAM, 0 },
+        { "1e", FLOW_EPARAM, 0 },   { "1e+", FLOW_EPARAM, 0 },
+        { "e5", FLOW_EPARAM, 0 },   { "1.2.3", FLOW_EPARAM, 0 },
+        { "2s", FLOW_EPARAM, 0 },   { "--1", FLOW_EPARAM, 0 },
+    };
+    double v;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        v = -7;
+        int rc = flow_parse_double(cases[i].s, strlen(cases[i].s), &v);
+        if (rc != cases[i].rc)
+            fail_msg("'%s': %d, not %d", cases[i].s, rc, cases[i].rc);
+        if (rc == 0 && v != cases[i].v)
+            fail_msg("'%s': %g, not %g", cases[i].s, v, cases[i].v);
+        if (rc != 0 && v != -7)
+            fail_msg("'%s': *out set on failure", cases[i].s);
+    }
+    /* By length, from the middle of a string; a NUL inside is not a
+     * number's. */
+    assert_int_equal(flow_parse_double("0.25,7", 4, &v), 0);
+    assert_true(v == 0.25);
+    assert_int_equal(flow_parse_double("1\0002", 3, &v), FLOW_EPARAM);
+}
+
 /* ---- flow__desc_check --------------------------------------------------- */
 
 static int
@@ -834,6 +877,7 @@ main(void)
         cmocka_unit_test(test_param_short_reason_buffer),
         cmocka_unit_test(test_param_parse_i64_edges),
         cmocka_unit_test(test_param_parse_int_public),
+        cmocka_unit_test(test_param_parse_double_public),
         cmocka_unit_test(test_param_desc_check_accepts_good),
         cmocka_unit_test(test_param_desc_check_rejects_broken),
         cmocka_unit_test(test_param_desc_check_in_registry),

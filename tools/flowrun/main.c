@@ -253,10 +253,9 @@ hold_stop_signals(void)
 static int
 parse_seconds(const char *opt, const char *s, double *out)
 {
-    char *end;
-    double v = strtod(s, &end);
+    double v = 0;
 
-    if (!*s || *end || !(v > 0) || v > 1e7) {
+    if (flow_parse_double(s, strlen(s), &v) || !(v > 0) || v > 1e7) {
         fprintf(
             stderr,
             "flowrun: error: %s '%s': expected seconds, > 0 and at most 1e7\n",
@@ -271,11 +270,11 @@ parse_seconds(const char *opt, const char *s, double *out)
 static int
 parse_liveness(const char *s, double *out)
 {
-    char *end;
-    double v = strtod(s, &end);
+    double v = 0;
 
     /* Under 1 s, a loaded host's healthy instance may miss its answers. */
-    if (!*s || *end || !(v == 0 || (v >= 1 && v <= 6553))) {
+    if (flow_parse_double(s, strlen(s), &v) ||
+        !(v == 0 || (v >= 1 && v <= 6553))) {
         fprintf(stderr,
                 "flowrun: error: --liveness '%s': expected seconds, from 1 "
                 "to 6553, or 0 for no liveness check\n",
