@@ -1612,7 +1612,8 @@ test_observe_stats_json_not_utf8(void **unused)
     release_json_run(doc, text, json, graph);
 }
 
-/* Piped, no progress line unless --progress asks for it. */
+/* Piped, no progress line unless --progress asks for it (and --quiet does
+ * not). */
 static void
 test_observe_progress_piped(void **unused)
 {
@@ -1630,6 +1631,16 @@ test_observe_progress_piped(void **unused)
     assert_non_null(strstr(r.err, PROGRESS_MARK));
     assert_null(strstr(r.out, PROGRESS_MARK));
     check_progress_lines(r.err);
+    tu_result_release(&r);
+
+    /* --quiet wins over --progress, in either order (observability.md,
+     * flowrun.1). */
+    assert_int_equal(tu_runl(&r, 60, graph, "--quiet", "--progress", NULL), 0);
+    assert_null(strstr(r.err, PROGRESS_MARK));
+    assert_null(strchr(r.err, '\r'));
+    tu_result_release(&r);
+    assert_int_equal(tu_runl(&r, 60, graph, "--progress", "--quiet", NULL), 0);
+    assert_null(strstr(r.err, PROGRESS_MARK));
     tu_result_release(&r);
 
     /* A graph's timeout is said on a line of its own: the progress line

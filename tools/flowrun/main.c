@@ -95,6 +95,7 @@ help(FILE *out)
           "FILE\n"
           "                         with per-link message and item counts\n"
           "  --progress             a live progress line on standard error\n"
+          "                         (not with --quiet)\n"
           "  --no-progress          none (default: on when standard error is "
           "a\n"
           "                         terminal, standard output is not that\n"
