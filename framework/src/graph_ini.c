@@ -853,7 +853,10 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         const char *base = strrchr(g->file, '/');
         size_t len;
         base = base ? base + 1 : g->file;
-        len = strcspn(base, ".");
+        /* Up to the first '.' past the leading ones: a hidden file's
+         * name ('.g.ini') is not its extension, nor empty. */
+        len = strspn(base, ".");
+        len += strcspn(base + len, ".");
         g->name = flow__xstrndup(base, len);
     }
     return 0;

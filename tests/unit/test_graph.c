@@ -1500,6 +1500,20 @@ test_graph_load_string(void **state)
     assert_int_equal(state_i64(g, "gen", "count"), 12);
     flow_graph_destroy(&g);
 
+    /* The default name is the file name up to its first '.' past the
+     * leading ones: a hidden file's is not empty. */
+    static const char *const names[][2] = { { "dir/mem.v2.ini", "mem" },
+                                            { ".g.ini", ".g" },
+                                            { "d/..g", "..g" },
+                                            { "noext", "noext" } };
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+        g = flow_graph_load_string(good_text, strlen(good_text), names[i][0],
+                                   reg, NULL, 0, &diag);
+        assert_non_null(g);
+        assert_string_equal(flow_graph_name(g), names[i][1]);
+        flow_graph_destroy(&g);
+    }
+
     /* Only `len` bytes are read: the text need not be NUL-terminated. */
     memcpy(bad, good_text, sizeof(good_text));
     memcpy(bad + strlen(good_text), "[zzz]\ntype = nope\n", 18);
