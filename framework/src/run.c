@@ -1205,7 +1205,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                                  "--timeout %gs: stopping it (still "
                                  "running: %s)\n",
                                  graph->name, opts->timeout_s, running);
-                err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+                if (!opts->quiet) /* as the stop's other lines */
+                    err_write(&s, line,
+                              (size_t)n < sizeof(line) ? (size_t)n : 0);
             } else {
                 report_timeout(&s, -1, opts->timeout_s);
                 s.result = FLOW_ETIMEDOUT;
@@ -1237,7 +1239,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                              "flowrun: graph '%s' still running %.0f s after "
                              "the signal: stopping it (still running: %s)\n",
                              graph->name, DRAIN_S, running);
-            err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+            if (!opts->quiet) /* as the stop's other lines */
+                err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
             begin_stop(&s, grace);
         }
         if (s.stopping && !s.killed && t >= s.kill_at) {

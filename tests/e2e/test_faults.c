@@ -2570,6 +2570,23 @@ test_faults_drain_time_limit(void **unused)
     assert_null(strstr(e, "timed out"));
     run_cleanup(path, out, err);
     free(e);
+
+    /* With --quiet, neither stop says a word: they are no errors, and the
+     * stop's other lines are quiet too (both were printed). */
+    static const char *const quiet_timeouts[] = { NULL, "--timeout=4" };
+    for (size_t i = 0; i < 2; i++) {
+        pid = spawn_files_with(path, out, err, "--quiet", quiet_timeouts[i]);
+        status = stop_running(path, pid, 4, SIGTERM, &t);
+        e = slurp(err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 143 || *e)
+            fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t,
+                    e);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 143);
+        assert_string_equal(e, "");
+        run_cleanup(path, out, err);
+        free(e);
+    }
     unlink(path);
     free(path);
 }
