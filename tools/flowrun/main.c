@@ -487,7 +487,8 @@ main(int argc, char **argv)
         switch (c) {
         case O_SET:
             if (nsets == MAX_SETS) {
-                fprintf(stderr, "flowrun: error: too many --set\n");
+                fprintf(stderr, "flowrun: error: too many --set (at most %d)\n",
+                        MAX_SETS);
                 early = 2;
                 break;
             }
