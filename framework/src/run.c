@@ -923,8 +923,10 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
         close(err_w);
     }
     flow__node_set_logging(log_level, err_w >= 0);
+    /* Waits are timed only where something will show them (--quiet
+     * draws no progress line, even with --progress). */
     flow__node_set_timing(opts->stats || opts->stats_json || opts->dot_stats ||
-                          opts->progress);
+                          (opts->progress && !opts->quiet));
     flow__node_set_net(opts->tcp, opts->bind, NULL, opts->tcp ? rdv_ep : NULL,
                        false);
     /* Frames of a few hundred KiB come and go all the time: keep glibc
