@@ -105,6 +105,7 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
         if (n < 0 || (out.revents & POLLNVAL)) {
             q->off = q->len; /* no standard error to write to */
             q->dropped = true;
+            q->dropped_errno = n < 0 ? errno : EBADF;
             break;
         }
         /* Room (or an error, which the write says): a pipe with room
@@ -116,6 +117,7 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
         if (n <= 0) {
             q->off = q->len; /* lost, as a blocking write's bytes */
             q->dropped = true;
+            q->dropped_errno = n < 0 ? errno : EIO;
             break;
         }
         q->off += (size_t)n;

@@ -39,7 +39,8 @@ typedef struct flow_errout {
     size_t off; /* the first byte not written yet */
     size_t len; /* the end of what is queued */
     size_t cap;
-    bool dropped; /* a write error dropped what was queued */
+    bool dropped;      /* a write error dropped what was queued */
+    int dropped_errno; /* the last such error's errno */
 } flow_errout_t;
 
 /* An empty queue for `fd`. */

@@ -216,20 +216,21 @@ relay_rest(sup_t *s, flow_proc_t *p)
     }
 }
 
-/* Write what standard error has not taken yet, waiting for it as a
- * blocking write would; a terminating signal read from `sfd` (if >= 0)
- * gives up what is left. Returns 0 when all of it was written, 1 when a
- * write error dropped some (standard error cannot take it), -1 when a
- * signal gave the rest up: standard error is then not to be waited for
- * again (a blocking write, every signal blocked, would never end). */
+/* Write what queue `q` holds, waiting for its descriptor as a blocking
+ * write would; a terminating signal read from `sfd` (if >= 0) gives up
+ * what is left. Empties `q` (flow__errout_fini). Returns 0 when all of it
+ * was written, the errno of a write error that dropped some (the
+ * descriptor cannot take it), -1 when a signal gave the rest up: the
+ * descriptor is then not to be waited for again (a blocking write, every
+ * signal blocked, would never end). */
 static int
-flush_stderr(sup_t *s, int sfd)
+flush_queue(flow_errout_t *q, int sfd)
 {
-    bool gave_up = false, dropped;
+    bool gave_up = false;
+    int dropped;
 
-    while (flow__errout_pending(&s->err)) {
-        struct pollfd w[2] = { { STDERR_FILENO, POLLOUT, 0 },
-                               { sfd, POLLIN, 0 } };
+    while (flow__errout_pending(q)) {
+        struct pollfd w[2] = { { q->fd, POLLOUT, 0 }, { sfd, POLLIN, 0 } };
         if (poll(w, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
             break;
         if (sfd >= 0 && (w[1].revents & POLLIN)) {
@@ -243,11 +244,18 @@ flush_stderr(sup_t *s, int sfd)
             }
         }
         if (w[0].revents)
-            flow__errout_flush(&s->err, 0);
+            flow__errout_flush(q, 0);
     }
-    dropped = s->err.dropped;
-    flow__errout_fini(&s->err);
+    dropped = !q->dropped ? 0 : q->dropped_errno > 0 ? q->dropped_errno : EIO;
+    flow__errout_fini(q);
     return gave_up ? -1 : dropped;
+}
+
+/* flush_queue of standard error's queue. */
+static int
+flush_stderr(sup_t *s, int sfd)
+{
+    return flush_queue(&s->err, sfd);
 }
 
 static void
@@ -603,27 +611,59 @@ say_unwritten(sup_t *s, const char *path, int err)
     err_queue(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* Open the report file `path` for writing. The file that standard output
- * or standard error goes to (/dev/stderr with 2>run.log, /dev/stdout with
- * >out.txt) is written through that descriptor, after what was written
- * there: opened anew it was truncated, and the graph's output or every
- * line logged (the failure said) was lost. */
-static FILE *
-open_report(const char *path)
+/* The descriptor, standard output or standard error, whose file `path`
+ * names (/dev/stderr, /dev/fd/1, 2>run.log and run.log), or -1. */
+static int
+std_fd_of(const char *path)
 {
     struct stat st, std;
 
-    if (!stat(path, &st) && S_ISREG(st.st_mode))
-        for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++)
-            if (!fstat(fd, &std) && st.st_dev == std.st_dev &&
-                st.st_ino == std.st_ino) {
-                int d = dup(fd);
-                FILE *f = d >= 0 ? fdopen(d, "w") : NULL;
-                if (!f && d >= 0)
-                    close(d);
-                return f;
-            }
-    return fopen(path, "w");
+    if (stat(path, &st))
+        return -1;
+    for (int fd = STDERR_FILENO; fd >= STDOUT_FILENO; fd--)
+        if (!fstat(fd, &std) && st.st_dev == std.st_dev &&
+            st.st_ino == std.st_ino)
+            return fd;
+    return -1;
+}
+
+/* Write report `i` (0: JSON, 1: DOT) of `rs` to standard output or error
+ * (`fd`), after what was written there (opened anew, a file was truncated
+ * and the graph's output or every line logged was lost), through a queue
+ * that a terminating signal from `sfd` gives up, as the table's (a pipe
+ * nobody reads held flowrun in a blocking write, every signal blocked).
+ * Returns 0, -errno when the report could not be made or written, or
+ * REPORT_GIVEN_UP when a signal gave it up. */
+#define REPORT_GIVEN_UP 1
+static int
+report_to_std(sup_t *s, const flow_run_stats_t *rs, int i, int fd, int sfd)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    flow_errout_t out;
+    int rc, fl;
+
+    if (!m)
+        return -errno;
+    rc = i == 0 ? flow__stats_write_json(rs, m) : flow__dot_write_stats(rs, m);
+    if (fclose(m) && !rc)
+        rc = -errno;
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    if (fd == STDERR_FILENO) {
+        s->err.dropped = false; /* as for the table */
+        err_queue(s, text, len);
+        fl = flush_stderr(s, sfd);
+    } else {
+        flow__errout_init(&out, fd);
+        flow__errout_put(&out, text, len);
+        fl = flush_queue(&out, sfd);
+    }
+    free(text);
+    return fl < 0 ? REPORT_GIVEN_UP : -fl;
 }
 
 /* Print --stats and write --stats-json and --dot-stats after the run.
@@ -659,10 +699,21 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
     }
     for (int i = 0; i < 2; i++) {
         FILE *f;
-        int rc;
+        int rc, fd;
         if (!files[i])
             continue;
-        f = open_report(files[i]);
+        if ((fd = std_fd_of(files[i])) >= 0) {
+            /* After a stop signal gave up a wait, no more waits. */
+            rc =
+                *err_gone ? REPORT_GIVEN_UP : report_to_std(s, &rs, i, fd, sfd);
+            if (rc == REPORT_GIVEN_UP)
+                *err_gone = true;
+            else if (rc && fd != STDERR_FILENO) /* else nowhere to say it */
+                say_unwritten(s, files[i], -rc);
+            failed = rc ? -1 : failed;
+            continue;
+        }
+        f = fopen(files[i], "w");
         if (!f) {
             if (!*err_gone)
                 say_unwritten(s, files[i], errno);

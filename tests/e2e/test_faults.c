@@ -3917,13 +3917,15 @@ test_faults_stray_sigterm(void **unused)
     free(path);
 }
 
-/* Run `graph` (nodes talk and tout) with --stats, its standard error a
- * FIFO of `pipe_size` bytes (0: the default) that is never read while it
- * runs; once the instances are gone and the launcher is left with the
- * table, SIGTERM must end it, with exit 1 (the report asked for is lost).
- * Frees `graph`. */
+/* Run `graph` (nodes talk and tout) with the option `opt` `arg` (arg NULL:
+ * none), its standard output (`fd` 1) or error (`fd` 2) a FIFO of
+ * `pipe_size` bytes (0: the default) that is never read while it runs;
+ * once the instances are gone and the launcher is left with the report,
+ * SIGTERM must end it, with exit 1 (the report asked for is lost). Frees
+ * `graph`. */
 static void
-stats_on_stalled_stderr(char *graph, int pipe_size)
+report_on_stalled(char *graph, int pipe_size, int fd, const char *opt,
+                  const char *arg)
 {
     char out[128], err[128], buf[65536];
     double limit = now_s() + 20;
@@ -3932,8 +3934,9 @@ stats_on_stalled_stderr(char *graph, int pipe_size)
 
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
-    assert_int_equal(mkfifo(err, 0600), 0);
-    rfd = open(err, O_RDONLY | O_NONBLOCK); /* never read while it runs */
+    assert_int_equal(mkfifo(fd == 2 ? err : out, 0600), 0);
+    /* never read while it runs */
+    rfd = open(fd == 2 ? err : out, O_RDONLY | O_NONBLOCK);
     assert_true(rfd >= 0);
     if (pipe_size)
         assert_true(fcntl(rfd, F_SETPIPE_SZ, pipe_size) >= pipe_size);
@@ -3942,22 +3945,22 @@ stats_on_stalled_stderr(char *graph, int pipe_size)
     assert_true(pid >= 0);
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(err, O_WRONLY);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
             _exit(126);
         close(rfd);
         setpgid(0, 0);
         execl(tu_flowrun(), tu_flowrun(), graph, "--plugin-path",
-              FLOW_FIXTURE_PLUGIN_DIR, "--stats", (char *)NULL);
+              FLOW_FIXTURE_PLUGIN_DIR, opt, arg, (char *)NULL);
         _exit(127);
     }
     spawned = pid;
-    /* Something written (the chatter, or the table once every instance
-     * was reaped), then the instances gone: the launcher waits for its
-     * stderr. */
+    /* Something written (the chatter, the count, or the report once every
+     * instance was reaped), then the instances gone: the launcher waits
+     * for the FIFO. */
     while (ioctl(rfd, FIONREAD, &status) || status == 0) {
         if (now_s() > limit)
-            fail_msg("nothing written on stderr");
+            fail_msg("nothing written on fd %d", fd);
         usleep(10000);
     }
     while (child_named(pid, "talk[0]") || child_named(pid, "tout[0]")) {
@@ -3976,6 +3979,37 @@ stats_on_stalled_stderr(char *graph, int pipe_size)
     run_cleanup(graph, out, err);
     unlink(graph);
     free(graph);
+}
+
+/* report_on_stalled of --stats on standard error. */
+static void
+stats_on_stalled_stderr(char *graph, int pipe_size)
+{
+    report_on_stalled(graph, pipe_size, 2, "--stats", NULL);
+}
+
+/*
+ * --stats-json (--dot-stats alike) to /dev/stderr or /dev/fd/1, a pipe
+ * nobody reads: the report was written with stdio, in a blocking write
+ * with every signal blocked (only SIGKILL ended flowrun), as the --stats
+ * table used to be. Now through a queue whose wait a stop signal gives
+ * up. The JSON of 40 instances (14 KB) is larger than the 4 KiB pipe.
+ */
+static void
+test_faults_stats_json_stalls(void **unused)
+{
+    static const char *const opts[][2] = {
+        { "--stats-json", "/dev/stderr" },
+        { "--stats-json", "/dev/fd/1" },
+    };
+    (void)unused;
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        report_on_stalled(tu_temp_file("[talk]\ntype = range\ncount = 1000\n"
+                                       "instances = 40\n"
+                                       "[tout]\ntype = collect\nmode = count\n"
+                                       "[links]\npush = talk.out -> tout.in\n"),
+                          4096, strstr(opts[i][1], "err") ? 2 : 1, opts[i][0],
+                          opts[i][1]);
 }
 
 /*
@@ -4865,6 +4899,7 @@ main(void)
         T(test_faults_stats_stderr_unread),
         T(test_faults_stats_table_stalls),
         T(test_faults_stats_after_lost_log),
+        T(test_faults_stats_json_stalls),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
         T(test_faults_open_file_limit),
