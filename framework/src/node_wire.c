@@ -363,9 +363,16 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
             p->rr = node->inst % p->nch;
             for (unsigned c = 0; c < p->nch; c++) {
                 p->ch[c].peer = c;
+                /* Demand: the credits bound the frames on their way to
+                 * credit_max, but libzmq learns that its consumer read a
+                 * frame only lwm (half the hwm) reads at a time: at an hwm
+                 * of credit_max, a send with credit blocked on a consumer
+                 * that stopped taking (SIGSTOP, a debugger), and so did
+                 * the frames for every other consumer. Twice that never
+                 * fills. */
                 p->ch[c].sock =
                     make_socket(node, p->demand ? ZMQ_DEALER : ZMQ_PUSH,
-                                p->demand ? l->credit_max : l->hwm);
+                                p->demand ? 2 * l->credit_max : l->hwm);
                 if (!p->ch[c].sock)
                     return sock_fail(node, p, "create a socket", "push");
                 if (!p->demand)

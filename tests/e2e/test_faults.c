@@ -3917,6 +3917,87 @@ test_faults_stray_sigterm(void **unused)
     free(path);
 }
 
+/* The CPU time process `pid` used so far, in clock ticks; -1 if gone. */
+static long long
+cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long user, sys;
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* After the name, in parentheses: state and 10 fields, then utime and
+     * stime. */
+    if (!(p = strrchr(buf, ')')) ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+               &user, &sys) != 2)
+        return -1;
+    return (long long)(user + sys);
+}
+
+/*
+ * A worker of a balance=demand link that stops taking (SIGSTOP, a
+ * debugger) is sent nothing more, and the others take all: the producer
+ * sent it only while it had credit, but libzmq learns what its consumer
+ * read only half its hwm at a time, and the socket's hwm was the credit
+ * window: about one stop in two found the producer's send with credit
+ * waiting for the stopped worker, and the whole graph with it, the other
+ * worker idle. Each of five stops must leave the other worker computing.
+ */
+static void
+test_faults_demand_stopped_worker(void **unused)
+{
+    char *path = tu_temp_file("[gen]\ntype = words\ncount = 1e12\n"
+                              "chunk = 4000\n"
+                              "[find]\ntype = palindromes\ninstances = 2\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = gen.out -> find.in "
+                              "balance=demand hwm=256\n"
+                              "push = find.out -> out.in\n");
+    char out[128], err[128];
+    int status, stalled = 0;
+    pid_t pid, find0, find1;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    find0 = spawn_until_catching(path, out, err, "find[0]", SIGTERM, &pid);
+    find1 = child_named(pid, "find[1]");
+    assert_true(find1 > 0);
+    for (int i = 0; i < 5; i++) {
+        long long t0, t1;
+        usleep(200000); /* taking, with credits granted */
+        assert_int_equal(kill(find0, SIGSTOP), 0);
+        usleep(200000);
+        t0 = cpu_ticks(find1);
+        usleep(500000);
+        t1 = cpu_ticks(find1);
+        assert_int_equal(kill(find0, SIGCONT), 0);
+        assert_true(t0 >= 0 && t1 >= 0);
+        /* Stalled: polling its input, 0 or 1 tick of 10 ms. */
+        if (t1 - t0 < 5) {
+            fprintf(stderr, "stop %d: find[1] used %lld ticks in 0.5 s\n", i,
+                    t1 - t0);
+            stalled++;
+        }
+    }
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 20);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    assert_int_equal(stalled, 0);
+    unlink(out);
+    unlink(err);
+    unlink(path);
+    free(path);
+}
+
 /* Run `graph` (nodes talk and tout) with the option `opt` `arg` (arg NULL:
  * none), its standard output (`fd` 1) or error (`fd` 2) a FIFO of
  * `pipe_size` bytes (0: the default) that is never read while it runs;
@@ -4850,6 +4931,7 @@ main(void)
         T(test_faults_timeout_names_the_hung),
         T(test_faults_timeout_in_fini),
         T(test_faults_timeout_demand_send),
+        T(test_faults_demand_stopped_worker),
         T(test_faults_timeout_list_cut),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),
