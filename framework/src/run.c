@@ -1005,6 +1005,15 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     flow__node_signals_install();
     sigprocmask(SIG_SETMASK, oldmask, NULL);
     flow__node_signals_unblock(); /* whatever the caller blocked */
+    /* The stop signals are the launcher's to read, and flowrun holds them
+     * blocked from its start: an instance, and every program it starts
+     * (a mask survives exec), had SIGHUP, SIGALRM, SIGUSR2, SIGPROF and
+     * the real-time signals blocked, so a node's alarm() or timer never
+     * fired and a kill -HUP did nothing. They keep their actions. */
+    sigset_t stops;
+    sigemptyset(&stops);
+    flow__stop_signals_add(&stops);
+    sigprocmask(SIG_UNBLOCK, &stops, NULL);
     rc = flow__node_main(g, p->node, p->inst, dir, fds, st);
     flow__node_exit(rc);
 }

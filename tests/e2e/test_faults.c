@@ -3917,6 +3917,81 @@ test_faults_stray_sigterm(void **unused)
     free(path);
 }
 
+/* Whether process `pid` has signal `sig` blocked (SigBlk). */
+static bool
+blocks(pid_t pid, int sig)
+{
+    char path[64], line[256];
+    unsigned long long mask = 0;
+    bool found = false;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return false;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "SigBlk: %llx", &mask) == 1) {
+            found = true;
+            break;
+        }
+    fclose(f);
+    assert_true(found);
+    return mask >> (sig - 1) & 1;
+}
+
+/*
+ * An instance runs with the signal mask of the program that started
+ * flowrun, not flowrun's: flowrun holds the stop signals it reads blocked
+ * from its start, and every instance, and every program a node starts (a
+ * mask survives exec), had SIGHUP, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF,
+ * SIGPWR, SIGIO and the real-time signals blocked: a node's alarm() or
+ * POSIX timer never fired, a tool it ran that times out by SIGALRM hung,
+ * and a kill -HUP or -ALRM of an instance was held for ever, unsaid.
+ */
+static void
+test_faults_instance_signal_mask(void **unused)
+{
+    static const int sigs[] = { SIGHUP,  SIGALRM, SIGUSR2, SIGVTALRM,
+                                SIGPROF, SIGPWR,  SIGIO };
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], want[160], *e;
+    int status;
+    pid_t pid, src, sink;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    src = spawn_until_catching(path, out, err, "src[0]", SIGTERM, &pid);
+    sink = child_named(pid, "out[0]");
+    assert_true(sink > 0);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
+        if (blocks(src, sigs[i]) || blocks(sink, sigs[i]))
+            fprintf(stderr, "signal %d blocked\n", sigs[i]);
+        assert_false(blocks(src, sigs[i]));
+        assert_false(blocks(sink, sigs[i]));
+    }
+    assert_false(blocks(src, SIGRTMIN));
+    assert_false(blocks(src, SIGRTMAX));
+    /* Its default action, as for any process; the run fails naming it. */
+    assert_int_equal(kill(src, SIGALRM), 0);
+    status = wait_exit(pid, 20);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    e = slurp(err);
+    snprintf(want, sizeof(want),
+             "flowrun: error: node 'src' instance 0 (pid %d) was killed by "
+             "signal SIGALRM (14)",
+             (int)src);
+    tu_assert_contains(e, want);
+    free(e);
+    unlink(out);
+    unlink(err);
+    unlink(path);
+    free(path);
+}
+
 /* The CPU time process `pid` used so far, in clock ticks; -1 if gone. */
 static long long
 cpu_ticks(pid_t pid)
@@ -4978,6 +5053,7 @@ main(void)
         T(test_faults_timeout_names_stopped),
         T(test_faults_stray_usr1),
         T(test_faults_stray_sigterm),
+        T(test_faults_instance_signal_mask),
         T(test_faults_stats_stderr_unread),
         T(test_faults_stats_table_stalls),
         T(test_faults_stats_after_lost_log),
