@@ -269,7 +269,7 @@ typedef struct flow_glink {
     bool hwm_set;   /* hwm was written in the graph */
     int credit_max; /* demand: the most frames a consumer instance lets a
                        producer send ahead (credit.h); its consumers'
-                       hwm, twice that its producers' (node_wire.c).
+                       hwm; its producers' have none (node_wire.c).
                        hwm when written, else the round robin default for
                        the link (at least hwm). 0 until checked */
     bool demand;    /* push: balance=demand (credits), else round robin */

@@ -268,7 +268,7 @@ send_demand(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             }
             if (has_credit(ch)) {
                 /* Never full: at most credit_max frames are on their
-                 * way, and the socket holds twice that (node_wire.c). */
+                 * way, and the socket has no hwm (node_wire.c). */
                 if ((rc = send_blocking(node, p, c, zm)))
                     return rc;
                 ch->sent++;

@@ -334,7 +334,7 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
             unsigned np = p->peer->instances;
             int rc;
             p->pull = make_socket(node, p->demand ? ZMQ_ROUTER : ZMQ_PULL,
-                                  p->demand ? l->credit_max : l->hwm);
+                                  p->demand ? 0 : l->hwm);
             if (!p->pull)
                 return sock_fail(node, p, "create a socket", "pull");
             if (p->demand) {
@@ -365,14 +365,14 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                 p->ch[c].peer = c;
                 /* Demand: the credits bound the frames on their way to
                  * credit_max, but libzmq learns that its consumer read a
-                 * frame only lwm (half the hwm) reads at a time: at an hwm
-                 * of credit_max, a send with credit blocked on a consumer
-                 * that stopped taking (SIGSTOP, a debugger), and so did
-                 * the frames for every other consumer. Twice that never
-                 * fills. */
+                 * frame only lwm (about half the hwm) reads at a time: at
+                 * an hwm of credit_max, a send with credit blocked on a
+                 * consumer that stopped taking (SIGSTOP, a debugger), and
+                 * so did the frames for every other consumer. No hwm (0):
+                 * the credits alone bound what is queued. */
                 p->ch[c].sock =
                     make_socket(node, p->demand ? ZMQ_DEALER : ZMQ_PUSH,
-                                p->demand ? 2 * l->credit_max : l->hwm);
+                                p->demand ? 0 : l->hwm);
                 if (!p->ch[c].sock)
                     return sock_fail(node, p, "create a socket", "push");
                 if (!p->demand)

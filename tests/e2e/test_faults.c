@@ -4055,8 +4055,9 @@ test_faults_demand_stopped_worker(void **unused)
         t1 = cpu_ticks(find1);
         assert_int_equal(kill(find0, SIGCONT), 0);
         assert_true(t0 >= 0 && t1 >= 0);
-        /* Stalled: polling its input, 0 or 1 tick of 10 ms. */
-        if (t1 - t0 < 5) {
+        /* Stalled: polling its input, 0 or 1 tick of 10 ms (computing,
+         * on a loaded machine too: tens). */
+        if (t1 - t0 < 2) {
             fprintf(stderr, "stop %d: find[1] used %lld ticks in 0.5 s\n", i,
                     t1 - t0);
             stalled++;
