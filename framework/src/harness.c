@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,44 @@ is_source(const struct flow_harness *h)
         if (h->ports[i].decl->dir != FLOW_DIR_OUT)
             return false;
     return true;
+}
+
+/* ---- exit() in a callback ------------------------------------------------ */
+
+/*
+ * The node whose callback runs now, and which one: in a graph, an instance
+ * that calls exit() before the end of its run fails the run, whatever its
+ * status ("exited with status 0 before the end of its run"). In a harness
+ * the exit would end the test program, with the node's status: exit(0)
+ * from a callback made a test pass. at_exit below makes it fail instead.
+ */
+static const char *cb_node;
+static const char *cb_what;
+
+static void
+at_exit(void)
+{
+    if (!cb_node)
+        return;
+    fflush(NULL);
+    fprintf(stderr,
+            "flow harness: node '%s' called exit() in %s: a node returns, "
+            "never exits (in a graph the run fails: 'exited before the end "
+            "of its run')\n",
+            cb_node, cb_what);
+    _exit(EXIT_FAILURE); /* not exit(): this runs inside it */
+}
+
+/* Note that `h`'s callback `what` is about to run (NULL: it returned). */
+static void
+in_callback(const flow_harness_t *h, const char *what)
+{
+    static atomic_flag registered = ATOMIC_FLAG_INIT;
+
+    if (what && !atomic_flag_test_and_set(&registered))
+        atexit(at_exit);
+    cb_node = what ? h->desc->name : NULL;
+    cb_what = what;
 }
 
 /* ---- Queues -------------------------------------------------------------- */
@@ -260,8 +299,11 @@ flow_harness_destroy(flow_harness_t **h_p)
     if (!h_p || !*h_p)
         return;
     h = *h_p;
-    if (h->init_ok && !h->done && h->desc->fini)
+    if (h->init_ok && !h->done && h->desc->fini) {
+        in_callback(h, "fini()");
         h->desc->fini(h->node, h->state);
+        in_callback(h, NULL);
+    }
     for (size_t i = 0; i < h->nports; i++) {
         queue_release(&h->ports[i].in);
         queue_release(&h->ports[i].out);
@@ -443,8 +485,11 @@ fail(flow_harness_t *h, const char *what, int rc)
     else
         snprintf(h->error, sizeof(h->error), "%s returned %s", what,
                  flow__code_text(rc, code, sizeof(code)));
-    if (h->init_ok && h->desc->fini)
+    if (h->init_ok && h->desc->fini) {
+        in_callback(h, "fini()");
         h->desc->fini(h->node, h->state);
+        in_callback(h, NULL);
+    }
     h->done = true;
     return rc < 0 ? rc : FLOW_ENODE;
 }
@@ -455,16 +500,22 @@ finish(flow_harness_t *h)
 {
     int rc;
 
-    if (h->desc->finish &&
-        (rc = flow__node_cb_result(h->node, "finish()",
-                                   h->desc->finish(h->node, h->state))) < 0)
-        return fail(h, "finish()", rc);
+    if (h->desc->finish) {
+        in_callback(h, "finish()");
+        rc = h->desc->finish(h->node, h->state);
+        in_callback(h, NULL);
+        if ((rc = flow__node_cb_result(h->node, "finish()", rc)) < 0)
+            return fail(h, "finish()", rc);
+    }
     for (size_t i = 0; i < h->nports; i++)
         if (h->ports[i].decl->dir != FLOW_DIR_IN &&
             (rc = flow_node_close(h->node, h->ports[i].decl->name)) < 0)
             return fail(h, "closing", rc);
-    if (h->desc->fini)
+    if (h->desc->fini) {
+        in_callback(h, "fini()");
         h->desc->fini(h->node, h->state);
+        in_callback(h, NULL);
+    }
     h->done = true;
     if (flow__node_failure(h->node)) { /* in fini: fails as in a graph */
         h->failed = true;
@@ -509,21 +560,33 @@ flow_harness_run(flow_harness_t *h)
                 h->ports[i].out_closed =
                     flow__xcalloc(h->ports[i].nch, sizeof(bool));
         /* As flowrun --check does, with the channels set by then. */
-        if (check && check(&c, h->state, why, sizeof(why))) {
+        rc = 0;
+        if (check) {
+            in_callback(h, "check()");
+            rc = check(&c, h->state, why, sizeof(why));
+            in_callback(h, NULL);
+        }
+        if (rc) {
             h->failed = true;
             h->done = true;
             snprintf(h->error, sizeof(h->error), "%s",
                      why[0] ? why : "refused by its check");
             return FLOW_EPARAM;
         }
-        if (d->init && (rc = flow__node_cb_result(
-                            h->node, "init()", d->init(h->node, h->state))) < 0)
-            return fail(h, "init()", rc);
+        if (d->init) {
+            in_callback(h, "init()");
+            rc = d->init(h->node, h->state);
+            in_callback(h, NULL);
+            if ((rc = flow__node_cb_result(h->node, "init()", rc)) < 0)
+                return fail(h, "init()", rc);
+        }
         h->init_ok = true;
     }
     if (d->run) {
-        if ((rc = flow__node_cb_result(h->node, "run()",
-                                       d->run(h->node, h->state))) < 0)
+        in_callback(h, "run()");
+        rc = d->run(h->node, h->state);
+        in_callback(h, NULL);
+        if ((rc = flow__node_cb_result(h->node, "run()", rc)) < 0)
             return fail(h, "run()", rc);
         return finish(h);
     }
@@ -531,9 +594,10 @@ flow_harness_run(flow_harness_t *h)
         flow_msg_t *msg = queue_take(&p->in, -1, &h->last_ch);
         h->processing = true;
         h->cur_seq = flow_msg_seq(msg);
-        rc = flow__node_cb_result(
-            h->node, "process()",
-            d->process(h->node, h->state, p->decl->name, &msg));
+        in_callback(h, "process()");
+        rc = d->process(h->node, h->state, p->decl->name, &msg);
+        in_callback(h, NULL);
+        rc = flow__node_cb_result(h->node, "process()", rc);
         h->processing = false;
         flow_msg_destroy(&msg);
         if (rc < 0)

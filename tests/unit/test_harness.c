@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -742,6 +743,66 @@ test_harness_check(void **state)
     flow_harness_destroy(&h);
 }
 
+/* ---- quitter: calls exit(0) in process(), as a node must never --------- */
+
+static int
+quitter_process(flow_node_t *node, void *state, const char *port,
+                flow_msg_t **msg_p)
+{
+    (void)node;
+    (void)state;
+    (void)port;
+    (void)msg_p;
+    exit(0);
+}
+
+static const flow_node_desc_t quitter_desc = {
+    FLOW_NODE_V1,
+    .name = "quitter",
+    .summary = "Exit from process() (wrong)",
+    .ports = spread_ports,
+    .process = quitter_process,
+};
+
+/* A node that calls exit(0) in a callback fails its run in a graph
+ * ("exited with status 0 before the end of its run"). In a harness it
+ * ended the test program with status 0: the test passed. It now ends it
+ * with status 1, saying why. In a child, which the exit ends. */
+static void
+test_harness_exit_in_callback(void **state)
+{
+    int err[2], status;
+    char text[1024];
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(pipe(err), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        flow_harness_t *h = flow_harness_new(&quitter_desc, NULL, 0, NULL);
+        const int64_t one = 1;
+
+        dup2(err[1], STDERR_FILENO);
+        flow_harness_push_i64s(h, "in", &one, 1, FLOW_SEQ_NONE);
+        flow_harness_close(h, "in");
+        flow_harness_run(h);
+        _exit(3); /* not reached: process() exits */
+    }
+    close(err[1]);
+    while ((n = read(err[0], text + len, sizeof(text) - 1 - len)) > 0)
+        len += (size_t)n;
+    text[len] = '\0';
+    close(err[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    tu_assert_contains(text, "node 'quitter' called exit() in process()");
+}
+
 static void
 test_harness_init_failure(void **state)
 {
@@ -923,6 +984,7 @@ main(void)
         cmocka_unit_test(test_harness_close_cut),
         cmocka_unit_test(test_harness_log_one_line),
         cmocka_unit_test(test_harness_init_failure),
+        cmocka_unit_test(test_harness_exit_in_callback),
         cmocka_unit_test(test_harness_run_graph),
     };
 

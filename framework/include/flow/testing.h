@@ -39,6 +39,10 @@
  *     after (flow_harness_input_given_up tells).
  *   - If a callback fails, fini is still called (when init had succeeded),
  *     the node is done, and flow_harness_error gives the reason.
+ *   - A callback that calls exit() (a node returns, never exits: in a
+ *     graph the run fails) ends the test program with status 1, whatever
+ *     the status given, after a line on stderr naming the node and the
+ *     callback: an exit(0) does not make the test pass.
  *
  * Every port has one channel unless flow_harness_set_channels says
  * otherwise, and a batch size of 1024 unless flow_harness_set_batch does.
