@@ -200,56 +200,100 @@ find_param(const flow_node_desc_t *d, const char *name, size_t len)
     return NULL;
 }
 
+/* Whether `c` is a space or a tab, which go around a name and a value. */
+static bool
+blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/*
+ * Split "key=value" `kv` at its first '=' into the key (`*key`, `*klen`)
+ * and a copy of the value (caller frees), without the spaces and tabs
+ * around either, as the INI reader and --set take them ("n = 3" is n=3).
+ * NULL if `kv` has no '=' or no key.
+ */
+static char *
+split_param(const char *kv, const char **key, size_t *klen)
+{
+    const char *eq = kv ? strchr(kv, '=') : NULL, *k0 = kv, *k1 = eq, *v0, *v1;
+
+    if (!eq)
+        return NULL;
+    while (k0 < eq && blank(*k0))
+        k0++;
+    while (k1 > k0 && blank(k1[-1]))
+        k1--;
+    if (k1 == k0)
+        return NULL;
+    for (v0 = eq + 1; blank(*v0); v0++)
+        ;
+    for (v1 = v0 + strlen(v0); v1 > v0 && blank(v1[-1]); v1--)
+        ;
+    *key = k0;
+    *klen = (size_t)(k1 - k0);
+    return flow__xstrndup(v0, (size_t)(v1 - v0));
+}
+
 /* Parse `params` into h->state, then the defaults of the others. */
 static int
 set_params(flow_harness_t *h, const char *const *params, size_t nparams,
            flow_diag_t *diag)
 {
     const flow_node_desc_t *d = h->desc;
+    const flow_param_t **given =
+        flow__xcalloc(nparams ? nparams : 1, sizeof(*given));
     char why[256];
+    int rc = 0;
 
-    for (size_t i = 0; i < nparams; i++) {
-        const char *eq = params[i] ? strchr(params[i], '=') : NULL;
+    for (size_t i = 0; i < nparams && !rc; i++) {
+        const char *key = NULL;
+        size_t klen = 0;
+        char *value = split_param(params[i], &key, &klen);
         const flow_param_t *p;
 
-        if (!eq)
-            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
-                              "parameter '%s' for node type '%s' is not "
-                              "key=value",
-                              params[i] ? params[i] : "(null)", d->name);
-        p = find_param(d, params[i], (size_t)(eq - params[i]));
+        if (!value) {
+            rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                            "parameter '%s' for node type '%s' is not "
+                            "key=value",
+                            params[i] ? params[i] : "(null)", d->name);
+            break;
+        }
+        p = find_param(d, key, klen);
         if (!p)
-            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
-                              "unknown parameter '%.*s' for node type '%s'",
-                              (int)(eq - params[i]), params[i], d->name);
-        for (size_t k = 0; k < i; k++)
-            if (!strncmp(params[k], params[i], (size_t)(eq - params[i]) + 1))
-                return flow__diag(diag, FLOW_EPARAM, NULL, 0,
-                                  "parameter '%s' given twice", p->name);
-        if (flow__param_set(p, eq + 1, h->state, why, sizeof(why)))
-            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
-                              "bad value '%s' for parameter '%s' of node "
-                              "type '%s': %s",
-                              eq + 1, p->name, d->name, why);
+            rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                            "unknown parameter '%.*s' for node type '%s'",
+                            (int)klen, key, d->name);
+        for (size_t k = 0; k < i && !rc; k++)
+            if (given[k] == p)
+                rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                                "parameter '%s' given twice", p->name);
+        if (!rc && flow__param_set(p, value, h->state, why, sizeof(why)))
+            rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                            "bad value '%s' for parameter '%s' of node "
+                            "type '%s': %s",
+                            value, p->name, d->name, why);
+        given[i] = p;
+        free(value);
     }
-    for (const flow_param_t *p = d->params; p && p->name; p++) {
-        bool given = false;
-        size_t len = strlen(p->name);
-        for (size_t k = 0; k < nparams && !given; k++)
-            given = !strncmp(params[k], p->name, len) && params[k][len] == '=';
-        if (given)
+    for (const flow_param_t *p = d->params; !rc && p && p->name; p++) {
+        bool set = false;
+        for (size_t k = 0; k < nparams && !set; k++)
+            set = given[k] == p;
+        if (set)
             continue;
         if (!p->def)
-            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
-                              "missing required parameter '%s' for node "
-                              "type '%s'",
-                              p->name, d->name);
-        if (flow__param_set(p, p->def, h->state, why, sizeof(why)))
-            return flow__diag(diag, FLOW_EABI, NULL, 0,
-                              "default of '%s' in type '%s' is bad: %s",
-                              p->name, d->name, why);
+            rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                            "missing required parameter '%s' for node "
+                            "type '%s'",
+                            p->name, d->name);
+        else if (flow__param_set(p, p->def, h->state, why, sizeof(why)))
+            rc = flow__diag(diag, FLOW_EABI, NULL, 0,
+                            "default of '%s' in type '%s' is bad: %s", p->name,
+                            d->name, why);
     }
-    return 0;
+    free(given);
+    return rc;
 }
 
 flow_harness_t *

@@ -743,6 +743,40 @@ test_harness_check(void **state)
     flow_harness_destroy(&h);
 }
 
+/* Spaces and tabs around a parameter's name and value go, as in a graph
+ * file ("min = 3", which inih trims) and in --set 'min = 3': "min = 3" was
+ * an unknown parameter 'min ', and " path= /x y " the path " /x y ". */
+static void
+test_harness_params_trimmed(void **state)
+{
+    const char *spaced[] = { " min\t= 3 " };
+    const char *path[] = { "path =  /x y\t" };
+    const char *twice[] = { "min=3", " min =4" };
+    flow_diag_t diag;
+    flow_harness_t *h;
+
+    (void)state;
+    h = flow_harness_new(&picky_desc, spaced, 1, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_set_channels(h, "out", 2), 0);
+    assert_int_equal(flow_harness_run(h), FLOW_EPARAM); /* min is 3 */
+    assert_string_equal(flow_harness_error(h),
+                        "port 'out' has 2 channels, 'min' wants 3");
+    flow_harness_destroy(&h);
+
+    h = flow_harness_new(&broken_desc, path, 1, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_run(h), FLOW_ENODE);
+    assert_string_equal(flow_harness_error(h), "cannot open '/x y'");
+    flow_harness_destroy(&h);
+
+    assert_null(flow_harness_new(&picky_desc, twice, 2, &diag));
+    assert_string_equal(diag.msg, "parameter 'min' given twice");
+    assert_null(
+        flow_harness_new(&picky_desc, (const char *[]){ " = 3" }, 1, &diag));
+    tu_assert_contains(diag.msg, "is not key=value");
+}
+
 /* ---- quitter: calls exit(0) in process(), as a node must never --------- */
 
 static int
@@ -985,6 +1019,7 @@ main(void)
         cmocka_unit_test(test_harness_log_one_line),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_exit_in_callback),
+        cmocka_unit_test(test_harness_params_trimmed),
         cmocka_unit_test(test_harness_run_graph),
     };
 
