@@ -235,6 +235,47 @@ split_param(const char *kv, const char **key, size_t *klen)
     return flow__xstrndup(v0, (size_t)(v1 - v0));
 }
 
+/*
+ * Resolve the references of value `*value` as a graph does its node
+ * values: "$${" is a literal "${" (replaced in `*value`); a "${name}" is
+ * an error, as a harness has no graph parameters (a graph refuses the
+ * value when it declares none of that name). Returns 0, or FLOW_EPARAM
+ * with `diag` filled.
+ */
+static int
+resolve_refs(const flow_harness_t *h, const flow_param_t *p, char *value,
+             flow_diag_t *diag)
+{
+    char *in = value, *out = value;
+
+    while (*in) {
+        if (in[0] == '$' && in[1] == '$' && in[2] == '{') {
+            *out++ = '$';
+            *out++ = '{';
+            in += 3;
+        } else if (in[0] == '$' && in[1] == '{') {
+            const char *end = strchr(in, '}');
+            if (!end || end == in + 2)
+                return flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                                  "%s in parameter '%s' of node type '%s' "
+                                  "(a literal '${' is written '$${')",
+                                  !end ? "unterminated '${'"
+                                       : "empty parameter name '${}'",
+                                  p->name, h->desc->name);
+            return flow__diag(diag, FLOW_EPARAM, NULL, 0,
+                              "undefined graph parameter '%.*s' in parameter "
+                              "'%s' of node type '%s' (a harness has none: "
+                              "give the value; a literal '${' is written "
+                              "'$${')",
+                              (int)(end - in - 2), in + 2, p->name,
+                              h->desc->name);
+        } else
+            *out++ = *in++;
+    }
+    *out = '\0';
+    return 0;
+}
+
 /* Parse `params` into h->state, then the defaults of the others. */
 static int
 set_params(flow_harness_t *h, const char *const *params, size_t nparams,
@@ -268,6 +309,8 @@ set_params(flow_harness_t *h, const char *const *params, size_t nparams,
             if (given[k] == p)
                 rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
                                 "parameter '%s' given twice", p->name);
+        if (!rc)
+            rc = resolve_refs(h, p, value, diag);
         if (!rc && flow__param_set(p, value, h->state, why, sizeof(why)))
             rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
                             "bad value '%s' for parameter '%s' of node "

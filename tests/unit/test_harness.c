@@ -777,6 +777,36 @@ test_harness_params_trimmed(void **state)
     tu_assert_contains(diag.msg, "is not key=value");
 }
 
+/* A value's "$${" is a literal "${", and a "${name}" refers to a graph
+ * parameter, of which a harness has none, as in a graph file and --set:
+ * a harness gave the node "$${x}" (a graph "${x}") and took "${x}" as it
+ * is (a graph refuses it). */
+static void
+test_harness_params_refs(void **state)
+{
+    const char *escaped[] = { "path=/a/$${x}/$$/b$" };
+    const char *const refs[][2] = {
+        { "path=/a/${dir}", "undefined graph parameter 'dir' in parameter "
+                            "'path' of node type 'broken'" },
+        { "path=${}", "empty parameter name '${}'" },
+        { "path=/a/${dir", "unterminated '${'" },
+    };
+    flow_diag_t diag;
+    flow_harness_t *h;
+
+    (void)state;
+    h = flow_harness_new(&broken_desc, escaped, 1, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_run(h), FLOW_ENODE);
+    assert_string_equal(flow_harness_error(h), "cannot open '/a/${x}/$$/b$'");
+    flow_harness_destroy(&h);
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        assert_null(flow_harness_new(&broken_desc, &refs[i][0], 1, &diag));
+        assert_int_equal(diag.code, FLOW_EPARAM);
+        tu_assert_contains(diag.msg, refs[i][1]);
+    }
+}
+
 /* ---- quitter: calls exit(0) in process(), as a node must never --------- */
 
 static int
@@ -1020,6 +1050,7 @@ main(void)
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_exit_in_callback),
         cmocka_unit_test(test_harness_params_trimmed),
+        cmocka_unit_test(test_harness_params_refs),
         cmocka_unit_test(test_harness_run_graph),
     };
 

@@ -77,11 +77,13 @@ typedef struct flow_harness flow_harness_t;
  * `nparams` strings "key=value" (borrowed, copied as needed), parsed and
  * range-checked against the type's parameter table like values in a graph;
  * spaces and tabs around the key and the value go, as in a graph file and
- * --set ("n = 3" is n=3). Parameters not given take their defaults. Caller
+ * --set ("n = 3" is n=3), and "$${" is a literal "${" while a "${name}"
+ * is an error (a reference to a graph parameter, of which a harness has
+ * none), as in a graph. Parameters not given take their defaults. Caller
  * owns the returned harness and must flow_harness_destroy it. Returns NULL
  * with `diag` filled (if not NULL) for a bad descriptor (FLOW_EABI), an
  * unknown, malformed, repeated or missing required parameter, or a bad
- * value (FLOW_EPARAM).
+ * value or reference (FLOW_EPARAM).
  */
 FLOW_EXPORT flow_harness_t *flow_harness_new(const flow_node_desc_t *desc,
                                              const char *const *params,
