@@ -598,6 +598,21 @@ finish(flow_harness_t *h)
         if (h->ports[i].decl->dir != FLOW_DIR_IN &&
             (rc = flow_node_close(h->node, h->ports[i].decl->name)) < 0)
             return fail(h, "closing", rc);
+    /* What run() left unread: a graph reads it until the producers end,
+     * discards it and says so (node.c, flow__node_drain_inputs). */
+    for (size_t i = 0; i < h->nports; i++) {
+        hport_t *p = &h->ports[i];
+        size_t n = queue_len(&p->in);
+        flow_msg_t *msg;
+
+        if (!n)
+            continue;
+        while ((msg = queue_take(&p->in, -1, NULL)))
+            flow_msg_destroy(&msg);
+        flow_node_log(h->node, FLOW_LOG_WARN,
+                      "discarded %zu unread message%s on port '%s'", n,
+                      n == 1 ? "" : "s", p->decl->name);
+    }
     if (h->desc->fini) {
         in_callback(h, "fini()");
         h->desc->fini(h->node, h->state);

@@ -807,6 +807,51 @@ test_harness_params_refs(void **state)
     }
 }
 
+/* ---- takeone: run-mode, reads one message of "in" and returns ---------- */
+
+static const flow_port_t takeone_ports[] = {
+    FLOW_PORT_IN("in", FLOW_INT64, "numbers, one read"), FLOW_PORT_END
+};
+
+static int
+takeone_run(flow_node_t *node, void *state)
+{
+    flow_msg_t *msg;
+    int rc = flow_node_recv(node, "in", &msg);
+
+    (void)state;
+    flow_msg_destroy(&msg);
+    return rc == FLOW_EOF ? 0 : rc;
+}
+
+static const flow_node_desc_t takeone_desc = {
+    FLOW_NODE_V1,           .name = "takeone",  .summary = "Read one message",
+    .ports = takeone_ports, .run = takeone_run,
+};
+
+/* What run() leaves unread is discarded with a warning, as in a graph
+ * ("discarded 8 unread messages on port 'in'"): the harness said nothing. */
+static void
+test_harness_unread_warned(void **state)
+{
+    const int64_t v = 1;
+    flow_harness_t *h = flow_harness_new(&takeone_desc, NULL, 0, NULL);
+    char *text;
+    int rc;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(flow_harness_push_i64s(h, "in", &v, 1, FLOW_SEQ_NONE),
+                         0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    text = tu_harness_run_stderr(h, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(text, "takeone[0] warning: discarded 2 unread "
+                              "messages on port 'in'\n");
+    free(text);
+    flow_harness_destroy(&h);
+}
+
 /* ---- quitter: calls exit(0) in process(), as a node must never --------- */
 
 static int
@@ -1051,6 +1096,7 @@ main(void)
         cmocka_unit_test(test_harness_exit_in_callback),
         cmocka_unit_test(test_harness_params_trimmed),
         cmocka_unit_test(test_harness_params_refs),
+        cmocka_unit_test(test_harness_unread_warned),
         cmocka_unit_test(test_harness_run_graph),
     };
 

@@ -33,7 +33,9 @@
  *   - A run-mode node: flow_harness_run calls run once, then finish, ends the
  *     outputs and calls fini. Push and end its inputs first: in a harness,
  *     flow_node_recv on an empty port returns FLOW_EOF if the port was ended,
- *     and otherwise fails the node (it would block forever).
+ *     and otherwise fails the node (it would block forever). What run
+ *     leaves queued on its inputs and pair ports is discarded with the
+ *     graph's warning ("discarded 2 unread messages on port 'in'").
  *   - An input the node gave up (flow_node_close_input) counts as ended:
  *     its queued messages are dropped, and so is what is pushed on it
  *     after (flow_harness_input_given_up tells).
