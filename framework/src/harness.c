@@ -94,11 +94,13 @@ is_source(const struct flow_harness *h)
  */
 static const char *cb_node;
 static const char *cb_what;
+static pid_t cb_pid; /* the test's process: a child the node forked and
+                      * that exits is not the node exiting */
 
 static void
 at_exit(void)
 {
-    if (!cb_node)
+    if (!cb_node || getpid() != cb_pid)
         return;
     fflush(NULL);
     fprintf(stderr,
@@ -119,6 +121,7 @@ in_callback(const flow_harness_t *h, const char *what)
         atexit(at_exit);
     cb_node = what ? h->desc->name : NULL;
     cb_what = what;
+    cb_pid = getpid();
 }
 
 /* ---- Queues -------------------------------------------------------------- */

@@ -912,6 +912,53 @@ test_harness_exit_in_callback(void **state)
     tu_assert_contains(text, "node 'quitter' called exit() in process()");
 }
 
+/* ---- forker: process() runs a child that exits 7 (a helper program) --- */
+
+static int
+forker_process(flow_node_t *node, void *state, const char *port,
+               flow_msg_t **msg_p)
+{
+    int status;
+    pid_t pid;
+
+    (void)state;
+    (void)port;
+    (void)msg_p;
+    fflush(NULL);
+    if ((pid = fork()) == 0)
+        exit(7); /* the child's own exit: not the node's */
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 7)
+        return flow_node_fail(node, "the child did not exit 7");
+    return 0;
+}
+
+static const flow_node_desc_t forker_desc = {
+    FLOW_NODE_V1,
+    .name = "forker",
+    .summary = "Fork a child that exits 7",
+    .ports = spread_ports,
+    .process = forker_process,
+};
+
+/* A child that a callback forks exits with its own status: the exit
+ * watch is the test process's only (it made every such child exit 1). */
+static void
+test_harness_exit_in_forked_child(void **state)
+{
+    flow_harness_t *h = flow_harness_new(&forker_desc, NULL, 0, NULL);
+    const int64_t one = 1;
+
+    (void)state;
+    assert_non_null(h);
+    assert_int_equal(flow_harness_push_i64s(h, "in", &one, 1, FLOW_SEQ_NONE),
+                     0);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    if (flow_harness_run(h) != 0)
+        fail_msg("run: %s", flow_harness_error(h));
+    flow_harness_destroy(&h);
+}
+
 static void
 test_harness_init_failure(void **state)
 {
@@ -1094,6 +1141,7 @@ main(void)
         cmocka_unit_test(test_harness_log_one_line),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_exit_in_callback),
+        cmocka_unit_test(test_harness_exit_in_forked_child),
         cmocka_unit_test(test_harness_params_trimmed),
         cmocka_unit_test(test_harness_params_refs),
         cmocka_unit_test(test_harness_unread_warned),
