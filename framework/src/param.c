@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,9 +95,32 @@ flow_parse_int(const char *s, size_t len, int64_t *out)
     return rc;
 }
 
+/* The "C" locale, made once (never freed): strtod reads "2.5" as 2 and
+ * stops at the '.' under a locale whose decimal point is a comma (de_DE),
+ * which a node or a test program may have set (setlocale). NULL if it
+ * cannot be made. */
+static locale_t
+c_locale(void)
+{
+    static locale_t c;
+    locale_t l = __atomic_load_n(&c, __ATOMIC_ACQUIRE), none = (locale_t)0;
+
+    if (l)
+        return l;
+    if (!(l = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0)))
+        return (locale_t)0;
+    if (!__atomic_compare_exchange_n(&c, &none, l, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        freelocale(l); /* another thread's was first */
+        l = none;
+    }
+    return l;
+}
+
 int
 flow_parse_double(const char *s, size_t len, double *out)
 {
+    locale_t c;
     size_t i = 0, digits = 0;
     char *text, *end;
     double v;
@@ -124,7 +148,11 @@ flow_parse_double(const char *s, size_t len, double *out)
         return FLOW_EPARAM;
     text = flow__xstrndup(s, len);
     errno = 0;
-    v = strtod(text, &end);
+    v = (c = c_locale()) ? strtod_l(text, &end, c) : strtod(text, &end);
+    if (*end) { /* strtod in a locale whose decimal point is not '.' */
+        free(text);
+        return FLOW_EPARAM;
+    }
     free(text);
     if (isinf(v) && errno == ERANGE)
         return -ERANGE; /* below DBL_MIN rounds: not an error */

@@ -6,6 +6,7 @@
  * FLOW_NODE_STATIC declares them.
  */
 #include <errno.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -443,6 +444,37 @@ test_param_parse_double_public(void **state)
     assert_int_equal(flow_parse_double("1\0002", 3, &v), FLOW_EPARAM);
 }
 
+/* flow_parse_double reads '.' as the decimal point whatever the locale a
+ * node or a test program set (setlocale): under one whose decimal point is
+ * a comma, strtod read "2.5" as 2, and "2.5" passed the grammar. Skipped
+ * where no such locale is installed. */
+static void
+test_param_parse_double_locale(void **state)
+{
+    static const char *const names[] = { "de_DE.UTF-8", "de_DE.utf8", "de_DE",
+                                         "fr_FR.UTF-8", "fr_FR.utf8", "fr_FR" };
+    const char *set = NULL;
+    double v = 0;
+
+    (void)state;
+    for (size_t i = 0; !set && i < sizeof(names) / sizeof(names[0]); i++)
+        if ((set = setlocale(LC_NUMERIC, names[i])) &&
+            strcmp(localeconv()->decimal_point, ","))
+            set = NULL;
+    if (!set) {
+        setlocale(LC_NUMERIC, "C");
+        skip(); /* no locale with a decimal comma here */
+    }
+    int rc = flow_parse_double("2.5", 3, &v);
+    double w = 0;
+    int rc2 = flow_parse_double("1.5e3", 5, &w);
+    setlocale(LC_NUMERIC, "C");
+    assert_int_equal(rc, 0);
+    assert_true(v == 2.5);
+    assert_int_equal(rc2, 0);
+    assert_true(w == 1500.0);
+}
+
 /* ---- flow__desc_check --------------------------------------------------- */
 
 static int
@@ -878,6 +910,7 @@ main(void)
         cmocka_unit_test(test_param_parse_i64_edges),
         cmocka_unit_test(test_param_parse_int_public),
         cmocka_unit_test(test_param_parse_double_public),
+        cmocka_unit_test(test_param_parse_double_locale),
         cmocka_unit_test(test_param_desc_check_accepts_good),
         cmocka_unit_test(test_param_desc_check_rejects_broken),
         cmocka_unit_test(test_param_desc_check_in_registry),
