@@ -268,8 +268,9 @@ typedef struct flow_glink {
                        from the checker (0 until then) */
     bool hwm_set;   /* hwm was written in the graph */
     int credit_max; /* demand: the most frames a consumer instance lets a
-                       producer send ahead (credit.h); its consumers'
-                       hwm; its producers' have none (node_wire.c).
+                       producer send ahead (credit.h); the sockets of
+                       both ends have no hwm: the credits alone bound
+                       what is queued (node_wire.c).
                        hwm when written, else the round robin default for
                        the link (at least hwm). 0 until checked */
     bool demand;    /* push: balance=demand (credits), else round robin */

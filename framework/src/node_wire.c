@@ -333,13 +333,15 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
         if (p->decl->dir == FLOW_DIR_IN) {
             unsigned np = p->peer->instances;
             int rc;
+            /* Demand: no hwm, as the producer's (below): the credits
+             * bound what comes, and a credit sent back is never dropped
+             * (a ROUTER drops at its hwm). */
             p->pull = make_socket(node, p->demand ? ZMQ_ROUTER : ZMQ_PULL,
                                   p->demand ? 0 : l->hwm);
             if (!p->pull)
                 return sock_fail(node, p, "create a socket", "pull");
             if (p->demand) {
                 /* Credits: at most credit_max per producer at a time. */
-                zmq_setsockopt(p->pull, ZMQ_SNDHWM, &(int){ 0 }, sizeof(int));
                 p->owe = flow__xcalloc(np, sizeof(*p->owe));
                 p->window = (unsigned)l->hwm;
                 for (unsigned k = 0; k < np; k++) {
