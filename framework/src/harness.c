@@ -111,7 +111,8 @@ at_exit(void)
     _exit(EXIT_FAILURE); /* not exit(): this runs inside it */
 }
 
-/* Note that `h`'s callback `what` is about to run (NULL: it returned). */
+/* Note that `h`'s callback `what` is about to run (NULL: it returned, or
+ * none runs; `h` may then be NULL). */
 static void
 in_callback(const flow_harness_t *h, const char *what)
 {
@@ -349,6 +350,7 @@ flow_harness_new(const flow_node_desc_t *desc, const char *const *params,
     flow_harness_t *h;
     size_t n = 0;
 
+    in_callback(NULL, NULL); /* as in flow_harness_destroy */
     if (!desc) {
         flow__diag(diag, FLOW_EABI, NULL, 0, "no node descriptor");
         return NULL;
@@ -386,6 +388,9 @@ flow_harness_destroy(flow_harness_t **h_p)
 {
     flow_harness_t *h;
 
+    /* A callback left by a longjmp (a test framework's failed assertion
+     * in it) is over too: its exit watch ends here. */
+    in_callback(NULL, NULL);
     if (!h_p || !*h_p)
         return;
     h = *h_p;

@@ -1559,10 +1559,12 @@ out:
      * (whose writers are gone now), then all of it, before returning. */
     for (size_t k = 0; s.procs && k < s.nprocs; k++)
         relay_rest(&s, &s.procs[k]);
-    if (err_gone)
+    if (err_gone) { /* a signal gave up a wait: what fits, no more */
+        flow__errout_flush(&s.err, 0);
         flow__errout_fini(&s.err);
-    else
+    } else {
         flush_stderr(&s, sfd);
+    }
     if (sfd >= 0)
         close(sfd);
     for (int i = 0; i < 2; i++) {

@@ -4220,6 +4220,7 @@ static void
 test_faults_stats_after_lost_log(void **unused)
 {
     char *graph = tu_temp_file("[talk]\ntype = chatter\nbytes = 20000\n"
+                               "chunk = 20000\npause_ms = 0\n"
                                "[src]\ntype = lines\n"
                                "[tout]\ntype = collect\nmode = count\n"
                                "[sout]\ntype = collect\nmode = count\n"
@@ -4254,8 +4255,9 @@ test_faults_stats_after_lost_log(void **unused)
     }
     spawned = pid;
     close(in[0]);
-    /* The chatter's line met the limit: what fits is written, then the
-     * launcher's next write fails. */
+    /* The chatter's line (one write, all in the pipe at once) met the
+     * limit: what fits is written, then the launcher's next write fails
+     * and the rest of the queue is dropped. */
     while (stat(err, &st) || st.st_size < 8192) {
         if (now_s() > limit)
             fail_msg("the chatter's line did not fill the file");
