@@ -699,27 +699,17 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
      * value go, as around an INI file's key and value ("--set 'words =
      * 3'", a value quoted with its spaces). */
     for (size_t i = 0; i < nsets; i++) {
-        const char *s = sets[i], *eq = strchr(s, '='), *dot;
-        const char *k0 = s, *k1 = eq, *v0, *v1;
+        const char *s = sets[i], *k0, *v0, *dot;
         char key[256];
-        size_t klen;
+        size_t klen, vlen;
 
-        while (eq && k0 < eq && (*k0 == ' ' || *k0 == '\t'))
-            k0++;
-        while (eq && k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t'))
-            k1--;
-        if (!eq || k1 == k0 || (size_t)(k1 - k0) >= sizeof(key))
+        if (!flow__split_kv(s, &k0, &klen, &v0, &vlen) || klen >= sizeof(key))
             return flow__diag(diag, FLOW_EUSAGE, NULL, 0,
                               "--set '%s': expected NAME=VALUE or "
                               "NODE.KEY=VALUE",
                               s);
-        klen = (size_t)(k1 - k0);
         memcpy(key, k0, klen);
         key[klen] = '\0';
-        v0 = eq + 1 + strspn(eq + 1, " \t");
-        v1 = v0 + strlen(v0);
-        while (v1 > v0 && (v1[-1] == ' ' || v1[-1] == '\t'))
-            v1--;
         dot = strchr(key, '.');
         if (!dot) {
             flow_kv_t *kv = kv_find(g->params, g->nparams, key);
@@ -736,7 +726,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
                                   near ? near : "", near ? "'?" : "");
             }
             free(kv->value);
-            kv->value = flow__xstrndup(v0, (size_t)(v1 - v0));
+            kv->value = flow__xstrndup(v0, vlen);
             kv->from_set = true;
         } else {
             long ni;
@@ -765,10 +755,10 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
             if (kv) {
                 note_set_over(g, kv->value, n->name, dot + 1);
                 free(kv->value);
-                kv->value = flow__xstrndup(v0, (size_t)(v1 - v0));
+                kv->value = flow__xstrndup(v0, vlen);
                 kv->from_set = true;
             } else {
-                char *value = flow__xstrndup(v0, (size_t)(v1 - v0));
+                char *value = flow__xstrndup(v0, vlen);
                 kv_add(&n->kv, &n->nkv, &n->kvcap, dot + 1, value, n->line,
                        true);
                 free(value);

@@ -204,41 +204,6 @@ find_param(const flow_node_desc_t *d, const char *name, size_t len)
     return NULL;
 }
 
-/* Whether `c` is a space or a tab, which go around a name and a value. */
-static bool
-blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/*
- * Split "key=value" `kv` at its first '=' into the key (`*key`, `*klen`)
- * and a copy of the value (caller frees), without the spaces and tabs
- * around either, as the INI reader and --set take them ("n = 3" is n=3).
- * NULL if `kv` has no '=' or no key.
- */
-static char *
-split_param(const char *kv, const char **key, size_t *klen)
-{
-    const char *eq = kv ? strchr(kv, '=') : NULL, *k0 = kv, *k1 = eq, *v0, *v1;
-
-    if (!eq)
-        return NULL;
-    while (k0 < eq && blank(*k0))
-        k0++;
-    while (k1 > k0 && blank(k1[-1]))
-        k1--;
-    if (k1 == k0)
-        return NULL;
-    for (v0 = eq + 1; blank(*v0); v0++)
-        ;
-    for (v1 = v0 + strlen(v0); v1 > v0 && blank(v1[-1]); v1--)
-        ;
-    *key = k0;
-    *klen = (size_t)(k1 - k0);
-    return flow__xstrndup(v0, (size_t)(v1 - v0));
-}
-
 /*
  * Resolve the references of value `*value` as a graph does its node
  * values: "$${" is a literal "${" (replaced in `*value`); a "${name}" is
@@ -292,11 +257,15 @@ set_params(flow_harness_t *h, const char *const *params, size_t nparams,
     int rc = 0;
 
     for (size_t i = 0; i < nparams && !rc; i++) {
-        const char *key = NULL;
-        size_t klen = 0;
-        char *value = split_param(params[i], &key, &klen);
+        const char *key = NULL, *v = NULL;
+        size_t klen = 0, vlen = 0;
+        char *value = flow__split_kv(params[i], &key, &klen, &v, &vlen)
+                          ? flow__xstrndup(v, vlen)
+                          : NULL;
         const flow_param_t *p;
 
+        /* Spaces and tabs around the key and the value go, as the INI
+         * reader and --set take them ("n = 3" is n=3). */
         if (!value) {
             rc = flow__diag(diag, FLOW_EPARAM, NULL, 0,
                             "parameter '%s' for node type '%s' is not "

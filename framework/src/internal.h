@@ -162,6 +162,14 @@ int flow__msg_decode(const void *frame, size_t len, flow_msg_t **msg_p,
 int flow__param_set(const flow_param_t *p, const char *value, void *state,
                     char *why, size_t whylen);
 
+/* Split "key=value" `s` (borrowed) at its first '=': the key at `*key`
+ * (`*klen` bytes) and the value at `*value` (`*vlen` bytes), both inside
+ * `s`, without the spaces and tabs around either, as an INI file's key
+ * and value are read (--set, the harness). false if `s` is NULL, has no
+ * '=' or an empty key. */
+bool flow__split_kv(const char *s, const char **key, size_t *klen,
+                    const char **value, size_t *vlen);
+
 /* Free the string parameters of `state` as described by `params`. */
 void flow__param_release(const flow_param_t *params, void *state);
 

@@ -117,6 +117,31 @@ c_locale(void)
     return l;
 }
 
+bool
+flow__split_kv(const char *s, const char **key, size_t *klen,
+               const char **value, size_t *vlen)
+{
+    const char *eq = s ? strchr(s, '=') : NULL, *k0 = s, *k1 = eq, *v0, *v1;
+
+    if (!eq)
+        return false;
+    while (k0 < eq && (*k0 == ' ' || *k0 == '\t'))
+        k0++;
+    while (k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t'))
+        k1--;
+    if (k1 == k0)
+        return false;
+    v0 = eq + 1 + strspn(eq + 1, " \t");
+    v1 = v0 + strlen(v0);
+    while (v1 > v0 && (v1[-1] == ' ' || v1[-1] == '\t'))
+        v1--;
+    *key = k0;
+    *klen = (size_t)(k1 - k0);
+    *value = v0;
+    *vlen = (size_t)(v1 - v0);
+    return true;
+}
+
 int
 flow_parse_double(const char *s, size_t len, double *out)
 {
