@@ -3802,25 +3802,38 @@ test_faults_timeout_names_stopped(void **unused)
     free(path);
 }
 
-/* Whether process `pid` has a handler for signal `sig` (SigCgt). */
+/* Whether signal `sig` is in the mask `field` ("SigCgt", "SigBlk") of
+ * process `pid` (/proc/PID/status); `*found`: whether the field was read
+ * (false: the process is gone). */
 static bool
-catches(pid_t pid, int sig)
+proc_sig_mask(pid_t pid, const char *field, int sig, bool *found)
 {
     char path[64], line[256];
     unsigned long long mask = 0;
-    bool found = false;
+    size_t len = strlen(field);
     FILE *f;
 
+    *found = false;
     snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
     if ((f = fopen(path, "r")) == NULL)
         return false;
     while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "SigCgt: %llx", &mask) == 1) {
-            found = true;
+        if (!strncmp(line, field, len) && line[len] == ':' &&
+            sscanf(line + len + 1, " %llx", &mask) == 1) {
+            *found = true;
             break;
         }
     fclose(f);
-    return found && (mask >> (sig - 1) & 1);
+    return *found && (mask >> (sig - 1) & 1);
+}
+
+/* Whether process `pid` has a handler for signal `sig` (SigCgt). */
+static bool
+catches(pid_t pid, int sig)
+{
+    bool found;
+
+    return proc_sig_mask(pid, "SigCgt", sig, &found);
 }
 
 /* Start flowrun on `path` (its stdout and stderr to `out` and `err`) and
@@ -3921,22 +3934,10 @@ test_faults_stray_sigterm(void **unused)
 static bool
 blocks(pid_t pid, int sig)
 {
-    char path[64], line[256];
-    unsigned long long mask = 0;
-    bool found = false;
-    FILE *f;
+    bool found, blocked = proc_sig_mask(pid, "SigBlk", sig, &found);
 
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    if ((f = fopen(path, "r")) == NULL)
-        return false;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "SigBlk: %llx", &mask) == 1) {
-            found = true;
-            break;
-        }
-    fclose(f);
     assert_true(found);
-    return mask >> (sig - 1) & 1;
+    return blocked;
 }
 
 /*
