@@ -152,12 +152,11 @@ FLOW_EXPORT int flow_parse_int(const char *s, size_t len, int64_t *out);
 
 /*
  * Parse the `len` bytes at `s` (borrowed; no NUL needed) as FLOW_PARAM_DOUBLE
- * values are read: decimal, [sign] digits [. digits] [e|E [sign] digits]
- * ("2.5", "-.5", "1e-3"), and nothing around it: no spaces, no hexadecimal,
- * no "inf" or "nan"; the point is '.' whatever the locale (setlocale).
- * Returns 0 with `*out` set (a value below DBL_MIN rounds), FLOW_EPARAM for
- * anything else, or -ERANGE beyond DBL_MAX.
- * Since flow 0.5.
+ * values are read: decimal, [sign] digits [. [digits]] or [sign] . digits,
+ * then [e|E [sign] digits] ("2.5", "-.5", "5.", "1e-3"), nothing around it: no
+ * spaces, no hexadecimal, no "inf" or "nan"; the point is '.' whatever the
+ * locale (setlocale). Returns 0 with `*out` set (a value below DBL_MIN rounds),
+ * FLOW_EPARAM for anything else, or -ERANGE beyond DBL_MAX. Since flow 0.5.
  */
 FLOW_EXPORT int flow_parse_double(const char *s, size_t len, double *out);
 
