@@ -174,12 +174,12 @@ flow_parse_double(const char *s, size_t len, double *out)
     text = flow__xstrndup(s, len);
     errno = 0;
     v = (c = c_locale()) ? strtod_l(text, &end, c) : strtod(text, &end);
-    if (*end) { /* strtod in a locale whose decimal point is not '.' */
-        free(text);
-        return FLOW_EPARAM;
-    }
+    int err = errno, whole = !*end; /* not: a locale whose point is not
+                                     * '.' (without a C locale) */
     free(text);
-    if (isinf(v) && errno == ERANGE)
+    if (!whole)
+        return FLOW_EPARAM;
+    if (isinf(v) && err == ERANGE)
         return -ERANGE; /* below DBL_MIN rounds: not an error */
     *out = v;
     return 0;
