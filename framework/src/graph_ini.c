@@ -244,11 +244,8 @@ warn(flow_graph_t *g, int line, const char *fmt, ...)
     g->warnings[g->nwarnings++] = flow__xstrdup(msg);
 }
 
-/* The next reference "${" in `p`, or NULL; "$${", the escape of a literal
- * "${", is none: `*escape` then points to it (else NULL), for the caller
- * to write "${" and go on after it. */
-static const char *
-next_ref(const char *p, const char **escape)
+const char *
+flow__next_ref(const char *p, const char **escape)
 {
     const char *d = strchr(p, '$');
 
@@ -274,7 +271,7 @@ note_set_over(flow_graph_t *g, const char *value, const char *node,
     const char *p = value, *end, *esc;
 
     for (;;) {
-        p = next_ref(p, &esc);
+        p = flow__next_ref(p, &esc);
         if (esc) {
             p = esc + 3;
             continue;
@@ -336,7 +333,7 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
     if (!strstr(p, "${"))
         return 0;
     while (*p) {
-        const char *esc, *ref = next_ref(p, &esc);
+        const char *esc, *ref = flow__next_ref(p, &esc);
         const char *end, *piece;
         size_t plen;
 
@@ -771,9 +768,9 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
     for (size_t i = 0; i < g->nparams; i++) {
         flow_kv_t *kv = &g->params[i];
         const char *esc, *at = kv->value;
-        while (!next_ref(at, &esc) && esc)
+        while (!flow__next_ref(at, &esc) && esc)
             at = esc + 3;
-        if (next_ref(at, &esc))
+        if (flow__next_ref(at, &esc))
             return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
                               "bad value '%s' for graph parameter '%s'%s: a "
                               "graph parameter cannot refer to another (a "

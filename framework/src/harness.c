@@ -217,12 +217,17 @@ resolve_refs(const flow_harness_t *h, const flow_param_t *p, char *value,
 {
     char *in = value, *out = value;
 
-    while (*in) {
-        if (in[0] == '$' && in[1] == '$' && in[2] == '{') {
+    for (;;) {
+        const char *esc, *ref = flow__next_ref(in, &esc);
+        size_t n = (size_t)((esc ? esc : ref ? ref : in + strlen(in)) - in);
+        memmove(out, in, n);
+        out += n;
+        in += n;
+        if (esc) { /* "$${": a literal "${" */
             *out++ = '$';
             *out++ = '{';
             in += 3;
-        } else if (in[0] == '$' && in[1] == '{') {
+        } else if (ref) {
             const char *end = strchr(in, '}');
             if (!end || end == in + 2)
                 return flow__diag(diag, FLOW_EPARAM, NULL, 0,
@@ -238,8 +243,9 @@ resolve_refs(const flow_harness_t *h, const flow_param_t *p, char *value,
                               "'$${')",
                               (int)(end - in - 2), in + 2, p->name,
                               h->desc->name);
-        } else
-            *out++ = *in++;
+        } else {
+            break; /* all of it copied */
+        }
     }
     *out = '\0';
     return 0;

@@ -170,6 +170,11 @@ int flow__param_set(const flow_param_t *p, const char *value, void *state,
 bool flow__split_kv(const char *s, const char **key, size_t *klen,
                     const char **value, size_t *vlen);
 
+/* The next reference "${" in `p`, or NULL; "$${", the escape of a literal
+ * "${", is none: `*escape` then points to it (else NULL), for the caller
+ * to write "${" and go on after it (graph_ini.c; the harness too). */
+const char *flow__next_ref(const char *p, const char **escape);
+
 /* Free the string parameters of `state` as described by `params`. */
 void flow__param_release(const flow_param_t *params, void *state);
 

@@ -784,7 +784,7 @@ test_harness_params_trimmed(void **state)
 static void
 test_harness_params_refs(void **state)
 {
-    const char *escaped[] = { "path=/a/$${x}/$$/b$" };
+    const char *escaped[] = { "path=/a/$${x}/$$/b$/$$${y}" };
     const char *const refs[][2] = {
         { "path=/a/${dir}", "undefined graph parameter 'dir' in parameter "
                             "'path' of node type 'broken'" },
@@ -798,7 +798,8 @@ test_harness_params_refs(void **state)
     h = flow_harness_new(&broken_desc, escaped, 1, &diag);
     assert_non_null(h);
     assert_int_equal(flow_harness_run(h), FLOW_ENODE);
-    assert_string_equal(flow_harness_error(h), "cannot open '/a/${x}/$$/b$'");
+    assert_string_equal(flow_harness_error(h),
+                        "cannot open '/a/${x}/$$/b$/$${y}'");
     flow_harness_destroy(&h);
     for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
         assert_null(flow_harness_new(&broken_desc, &refs[i][0], 1, &diag));
