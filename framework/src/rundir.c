@@ -196,9 +196,10 @@ sweep(const char *base, const char *self)
         close(basefd);
 }
 
-/* Put the lock in run directory `dir`. Returns its descriptor, or -1
- * where it cannot be had (a file system without flock): the run goes on,
- * and its directory is not swept if the run is killed. */
+/* Put the lock in run directory `dir`. Returns its descriptor, or -errno
+ * where it cannot be had: a file system without flock (the run goes on,
+ * and its directory is not swept if the run is killed), or one with no
+ * room for a file (-ENOSPC, -EDQUOT: nor for the run's sockets). */
 static int
 lock_dir(const char *dir)
 {
@@ -207,16 +208,17 @@ lock_dir(const char *dir)
 
     if (snprintf(tmp, sizeof(tmp), "%s/lock.new", dir) >= (int)sizeof(tmp) ||
         snprintf(lock, sizeof(lock), "%s/lock", dir) >= (int)sizeof(lock))
-        return -1;
+        return -ENAMETOOLONG;
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return -1;
+        return -errno;
     /* Locked before it is named "lock": a sweeper never sees it free. */
     if (write(fd, MAGIC, sizeof(MAGIC) - 1) != (ssize_t)sizeof(MAGIC) - 1 ||
         flock(fd, LOCK_EX) || rename(tmp, lock)) {
+        int e = errno ? errno : EIO;
         close(fd);
         unlink(tmp);
-        return -1;
+        return -e;
     }
     return fd;
 }
@@ -226,6 +228,7 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
 {
     struct stat st;
     bool auto_base = !base;
+    int rc;
 
     *lock_fd = -1;
     if (!base) {
@@ -252,10 +255,16 @@ flow__rundir_make(const char *base, char *dir, size_t size, int *lock_fd)
         if (!mkdtemp(dir))
             return -errno;
     }
-    *lock_fd = lock_dir(dir);
+    if ((rc = lock_dir(dir)) == -ENOSPC || rc == -EDQUOT) {
+        /* No room for a file: none for the sockets either (the nodes
+         * failed one by one, "cannot bind"): a run that cannot start. */
+        rmdir(dir);
+        return rc;
+    }
+    *lock_fd = rc >= 0 ? rc : -1;
     /* Its name: flow-XXXXXX, the same letters, or others if taken. */
     char made[4096 + 64], other[7] = "";
-    int rc, tries = 0;
+    int tries = 0;
     snprintf(made, sizeof(made), "%s", dir);
     while ((rc = rename_to(made, PREFIX, *other ? other : NULL, dir, size)) ==
                -EEXIST &&

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -443,6 +444,47 @@ test_rundir_cannot_make(void **unused)
     flow_registry_destroy(&reg);
 }
 
+/*
+ * A TMPDIR with room for a directory but not for a file (a tmpfs out of
+ * inodes, as a full disk): the run cannot start here, exit 2, said with
+ * the directory, nothing left in it. It went on without its lock and
+ * failed node by node ("cannot bind ... No space left on device", exit
+ * 1). Needs mount(2): skipped where not allowed.
+ */
+static void
+test_rundir_full_tmpdir(void **unused)
+{
+    char tmpdir[] = "/tmp/flow-test-full-XXXXXX", name[256], want[128];
+    int status, left;
+    tu_result_t r;
+
+    (void)unused;
+    assert_non_null(mkdtemp(tmpdir));
+    if (mount("tmpfs", tmpdir, "tmpfs", 0, "size=64k,nr_inodes=2")) {
+        rmdir(tmpdir);
+        skip();
+    }
+    save_env();
+    unsetenv("XDG_RUNTIME_DIR");
+    setenv("TMPDIR", tmpdir, 1);
+    status = tu_runl(&r, 30, tu_src("graphs/pids.ini"), NULL);
+    restore_env();
+    left = dir_entries(tmpdir, name, sizeof(name));
+    assert_int_equal(umount(tmpdir), 0);
+    assert_int_equal(rmdir(tmpdir), 0);
+    if (status != 2)
+        fprintf(stderr, "status %d, stderr:\n%s\n", status, r.err);
+    assert_int_equal(status, 2);
+    snprintf(want, sizeof(want),
+             "flowrun: error: cannot make the run directory in '%s': No "
+             "space left on device",
+             tmpdir);
+    tu_assert_contains(r.err, want);
+    assert_int_equal(r.outlen, 0);
+    assert_int_equal(left, 0);
+    tu_result_release(&r);
+}
+
 /* Stopped by SIGINT while the instances linger: exit 130 and the run
  * directory is still removed. */
 static void
@@ -473,6 +515,7 @@ main(void)
         cmocka_unit_test(test_rundir_short_tmpdir),
         cmocka_unit_test(test_rundir_xdg_first),
         cmocka_unit_test(test_rundir_cannot_make),
+        cmocka_unit_test(test_rundir_full_tmpdir),
         cmocka_unit_test(test_rundir_removed_on_signal),
     };
 
