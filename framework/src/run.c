@@ -627,16 +627,20 @@ std_fd_of(const char *path)
     return -1;
 }
 
-/* Write report `i` (0: JSON, 1: DOT) of `rs` to standard output or error
+/* What writes a report of a run's statistics to a stream: 0 or -errno. */
+typedef int report_fn(const flow_run_stats_t *rs, FILE *out);
+
+/* Write the report `writer` makes of `rs` to standard output or error
  * (`fd`), after what was written there (opened anew, a file was truncated
  * and the graph's output or every line logged was lost), through a queue
- * that a terminating signal from `sfd` gives up, as the table's (a pipe
- * nobody reads held flowrun in a blocking write, every signal blocked).
- * Returns 0, -errno when the report could not be made or written, or
- * REPORT_GIVEN_UP when a signal gave it up. */
+ * that a terminating signal from `sfd` gives up (a pipe nobody reads held
+ * flowrun in a blocking write, every signal blocked). Returns 0, -errno
+ * when the report could not be made or written, or REPORT_GIVEN_UP when a
+ * signal gave it up. */
 #define REPORT_GIVEN_UP 1
 static int
-report_to_std(sup_t *s, const flow_run_stats_t *rs, int i, int fd, int sfd)
+report_to_std(sup_t *s, const flow_run_stats_t *rs, report_fn *writer, int fd,
+              int sfd)
 {
     char *text = NULL;
     size_t len = 0;
@@ -646,7 +650,7 @@ report_to_std(sup_t *s, const flow_run_stats_t *rs, int i, int fd, int sfd)
 
     if (!m)
         return -errno;
-    rc = i == 0 ? flow__stats_write_json(rs, m) : flow__dot_write_stats(rs, m);
+    rc = writer(rs, m);
     if (fclose(m) && !rc)
         rc = -errno;
     if (rc) {
@@ -654,7 +658,9 @@ report_to_std(sup_t *s, const flow_run_stats_t *rs, int i, int fd, int sfd)
         return rc;
     }
     if (fd == STDERR_FILENO) {
-        s->err.dropped = false; /* as for the table */
+        /* Only a write error from here on loses the report: one before
+         * (a log line lost to a disk full for a while) is not its. */
+        s->err.dropped = false;
         err_queue(s, text, len);
         fl = flush_stderr(s, sfd);
     } else {
@@ -667,35 +673,26 @@ report_to_std(sup_t *s, const flow_run_stats_t *rs, int i, int fd, int sfd)
 }
 
 /* Print --stats and write --stats-json and --dot-stats after the run.
- * The table goes through the stderr queue and is waited for, as a
- * blocking write would be, but a terminating signal read from `sfd` gives
- * the rest up and sets `*err_gone`: a file's failure is then not said.
- * Returns 0, or -1 if the table or a file could not be written. */
+ * The table, and a report to standard output or error, go through a queue
+ * and are waited for, as a blocking write would be, but a terminating
+ * signal read from `sfd` gives the rest up and sets `*err_gone` (else
+ * false): a file's failure is then not said. Returns 0, or -1 if the
+ * table or a file could not be written. */
 static int
 report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
              bool *err_gone)
 {
+    static report_fn *const writers[2] = { flow__stats_write_json,
+                                           flow__dot_write_stats };
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     const char *files[2] = { opts->stats_json, opts->dot_stats };
     int failed = 0;
 
-    if (opts->stats && !*err_gone) {
-        char *table = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&table, &len);
-        int rc = m ? flow__stats_print(&rs, m) : -1;
-        if (m && fclose(m))
-            rc = -1;
-        /* Only a write error from here on loses the table: one before
-         * (a log line lost to a disk full for a while) is not its. */
-        s->err.dropped = false;
-        if (rc == 0)
-            err_queue(s, table, len);
-        free(table);
-        int fl = flush_stderr(s, sfd);
-        if (fl || rc < 0) /* standard error cannot take it: nowhere to say so */
-            failed = -1;
-        *err_gone = fl < 0;
+    *err_gone = false;
+    if (opts->stats) { /* failed: nowhere to say so (standard error) */
+        int rc = report_to_std(s, &rs, flow__stats_print, STDERR_FILENO, sfd);
+        *err_gone = rc == REPORT_GIVEN_UP;
+        failed = rc ? -1 : 0;
     }
     for (int i = 0; i < 2; i++) {
         FILE *f;
@@ -704,8 +701,8 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
             continue;
         if ((fd = std_fd_of(files[i])) >= 0) {
             /* After a stop signal gave up a wait, no more waits. */
-            rc =
-                *err_gone ? REPORT_GIVEN_UP : report_to_std(s, &rs, i, fd, sfd);
+            rc = *err_gone ? REPORT_GIVEN_UP
+                           : report_to_std(s, &rs, writers[i], fd, sfd);
             if (rc == REPORT_GIVEN_UP)
                 *err_gone = true;
             else if (rc && fd != STDERR_FILENO) /* else nowhere to say it */
@@ -720,8 +717,7 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
             failed = -1;
             continue;
         }
-        rc = i == 0 ? flow__stats_write_json(&rs, f)
-                    : flow__dot_write_stats(&rs, f);
+        rc = writers[i](&rs, f);
         if (fclose(f) && !rc)
             rc = -errno;
         if (rc) {
