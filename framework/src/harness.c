@@ -125,6 +125,17 @@ in_callback(const flow_harness_t *h, const char *what)
     cb_pid = getpid();
 }
 
+/* Call the node's fini(), if it has one, under the exit() watch. */
+static void
+call_fini(flow_harness_t *h)
+{
+    if (h->desc->fini) {
+        in_callback(h, "fini()");
+        h->desc->fini(h->node, h->state);
+        in_callback(h, NULL);
+    }
+}
+
 /* ---- Queues -------------------------------------------------------------- */
 
 static void
@@ -369,11 +380,8 @@ flow_harness_destroy(flow_harness_t **h_p)
     if (!h_p || !*h_p)
         return;
     h = *h_p;
-    if (h->init_ok && !h->done && h->desc->fini) {
-        in_callback(h, "fini()");
-        h->desc->fini(h->node, h->state);
-        in_callback(h, NULL);
-    }
+    if (h->init_ok && !h->done)
+        call_fini(h);
     for (size_t i = 0; i < h->nports; i++) {
         queue_release(&h->ports[i].in);
         queue_release(&h->ports[i].out);
@@ -555,11 +563,8 @@ fail(flow_harness_t *h, const char *what, int rc)
     else
         snprintf(h->error, sizeof(h->error), "%s returned %s", what,
                  flow__code_text(rc, code, sizeof(code)));
-    if (h->init_ok && h->desc->fini) {
-        in_callback(h, "fini()");
-        h->desc->fini(h->node, h->state);
-        in_callback(h, NULL);
-    }
+    if (h->init_ok)
+        call_fini(h);
     h->done = true;
     return rc < 0 ? rc : FLOW_ENODE;
 }
@@ -596,11 +601,7 @@ finish(flow_harness_t *h)
                       "discarded %zu unread message%s on port '%s'", n,
                       n == 1 ? "" : "s", p->decl->name);
     }
-    if (h->desc->fini) {
-        in_callback(h, "fini()");
-        h->desc->fini(h->node, h->state);
-        in_callback(h, NULL);
-    }
+    call_fini(h);
     h->done = true;
     if (flow__node_failure(h->node)) { /* in fini: fails as in a graph */
         h->failed = true;
