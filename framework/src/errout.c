@@ -104,8 +104,7 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
             break; /* no room yet */
         if (n < 0 || (out.revents & POLLNVAL)) {
             q->off = q->len; /* no standard error to write to */
-            q->dropped = true;
-            q->dropped_errno = n < 0 ? errno : EBADF;
+            q->dropped = n < 0 && errno > 0 ? errno : EBADF;
             break;
         }
         /* Room (or an error, which the write says): a pipe with room
@@ -116,8 +115,7 @@ flow__errout_flush(flow_errout_t *q, double wait_s)
             continue; /* another writer took the room: poll again */
         if (n <= 0) {
             q->off = q->len; /* lost, as a blocking write's bytes */
-            q->dropped = true;
-            q->dropped_errno = n < 0 ? errno : EIO;
+            q->dropped = n < 0 && errno > 0 ? errno : EIO;
             break;
         }
         q->off += (size_t)n;

@@ -39,8 +39,8 @@ typedef struct flow_errout {
     size_t off; /* the first byte not written yet */
     size_t len; /* the end of what is queued */
     size_t cap;
-    bool dropped;      /* a write error dropped what was queued */
-    int dropped_errno; /* the last such error's errno */
+    int dropped; /* the errno of the last write error, which dropped
+                  * what was queued; 0: none */
 } flow_errout_t;
 
 /* An empty queue for `fd`. */
@@ -62,7 +62,7 @@ flow__errout_pending(const flow_errout_t *q)
 }
 
 /* Free the queue (what is still queued is dropped: flush first) and make
- * it empty again, `dropped` false. */
+ * it empty again, `dropped` 0. */
 void flow__errout_fini(flow_errout_t *q);
 
 #endif /* FLOW_ERROUT_H */

@@ -246,7 +246,7 @@ flush_queue(flow_errout_t *q, int sfd)
         if (w[0].revents)
             flow__errout_flush(q, 0);
     }
-    dropped = !q->dropped ? 0 : q->dropped_errno > 0 ? q->dropped_errno : EIO;
+    dropped = q->dropped;
     flow__errout_fini(q);
     return gave_up ? -1 : dropped;
 }
@@ -660,7 +660,7 @@ report_to_std(sup_t *s, const flow_run_stats_t *rs, report_fn *writer, int fd,
     if (fd == STDERR_FILENO) {
         /* Only a write error from here on loses the report: one before
          * (a log line lost to a disk full for a while) is not its. */
-        s->err.dropped = false;
+        s->err.dropped = 0;
         err_queue(s, text, len);
         fl = flush_stderr(s, sfd);
     } else {
