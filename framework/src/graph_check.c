@@ -239,14 +239,8 @@ check_node(flow_graph_t *g, flow_gnode_t *n, flow_diag_t *diag)
             continue;
         }
         if (!strcmp(kv->key, "log_level")) {
-            static const char *const levels[] = { "error", "warning", "info",
-                                                  "debug" };
             kv->used = true;
-            n->log_level = -1;
-            for (int l = 0; l < 4; l++)
-                if (!strcmp(kv->value, levels[l]))
-                    n->log_level = l;
-            if (n->log_level < 0)
+            if ((n->log_level = flow_log_level_parse(kv->value)) < 0)
                 return flow__diag(diag, FLOW_EPARAM, g->file, kv->line,
                                   "bad value '%s' for 'log_level' of node "
                                   "'%s'%s: expected error, warning, info or "

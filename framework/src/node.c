@@ -198,6 +198,23 @@ flow_node_batch(const flow_node_t *node, const char *port)
 
 static const char *const level_name[] = { "error", "warning", "info", "debug" };
 
+const char *
+flow_log_level_name(int level)
+{
+    return level >= FLOW_LOG_ERROR && level <= FLOW_LOG_DEBUG
+               ? level_name[level]
+               : NULL;
+}
+
+int
+flow_log_level_parse(const char *name)
+{
+    for (int l = FLOW_LOG_ERROR; l <= FLOW_LOG_DEBUG; l++)
+        if (!strcmp(name, level_name[l]))
+            return l;
+    return strcmp(name, "warn") ? -1 : FLOW_LOG_WARN;
+}
+
 /* Set by the launcher in the child: the log level and whether stderr is
  * captured (the launcher then adds the node[instance] prefix). */
 static int log_max = FLOW_LOG_INFO;

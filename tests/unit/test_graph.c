@@ -397,6 +397,10 @@ static const bad_case_t bad_cases[] = {
       FLOW_EPARAM,
       7,
       { "''", "'slurm_constraint'", "'find'" } },
+    { "bad_log_level.ini",
+      FLOW_EPARAM,
+      7,
+      { "'loud'", "'log_level'", "'find'", "expected error, warning" } },
 };
 
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
@@ -548,6 +552,56 @@ test_graph_section_hints(void **state)
 }
 
 /* ---- Good graphs -------------------------------------------------------- */
+
+/* A node's log_level takes the names --log-level takes, "warn" too (it was
+ * refused there while --log-level took it). */
+static void
+test_graph_log_level_names(void **state)
+{
+    static const struct {
+        const char *name;
+        int level;
+    } names[] = { { "error", FLOW_LOG_ERROR },
+                  { "warning", FLOW_LOG_WARN },
+                  { "warn", FLOW_LOG_WARN },
+                  { "info", FLOW_LOG_INFO },
+                  { "debug", FLOW_LOG_DEBUG },
+                  { "Warning", -1 },
+                  { "", -1 },
+                  { "warnings", -1 } };
+    flow_registry_t *reg = registry();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char text[256];
+        flow_diag_t diag;
+        flow_graph_t *g;
+
+        assert_int_equal(flow_log_level_parse(names[i].name), names[i].level);
+        if (names[i].level >= 0 && strcmp(names[i].name, "warn"))
+            assert_string_equal(flow_log_level_name(names[i].level),
+                                names[i].name);
+        snprintf(text, sizeof(text),
+                 "[gen]\ntype = words\nlog_level = %s\n[out]\n"
+                 "type = collect\n[links]\npush = gen.out -> out.in\n",
+                 names[i].name);
+        g = flow_graph_load_string(text, strlen(text), "lv.ini", reg, NULL, 0,
+                                   &diag);
+        if (names[i].level < 0) {
+            assert_null(g);
+            assert_int_equal(diag.code, FLOW_EPARAM);
+            assert_int_equal(diag.line, 3);
+            continue;
+        }
+        if (!g)
+            fail_msg("log_level = %s: %s", names[i].name, diag.msg);
+        assert_int_equal(g->nodes[0].log_level, names[i].level);
+        flow_graph_destroy(&g);
+    }
+    assert_null(flow_log_level_name(-1));
+    assert_null(flow_log_level_name(FLOW_LOG_DEBUG + 1));
+    flow_registry_destroy(&reg);
+}
 
 /* A link's default hwm: about 1 MiB of int64 frames, 64 to 1000 messages,
  * fewer only where 64 would hold more than 64 MiB. */
@@ -2413,6 +2467,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_graph_bad_fixtures),
         cmocka_unit_test(test_graph_every_fixture_is_covered),
+        cmocka_unit_test(test_graph_log_level_names),
         cmocka_unit_test(test_graph_minimal_loads),
         cmocka_unit_test(test_graph_fingerprint_sees_plugin_version),
         cmocka_unit_test(test_graph_link_hwm_default),

@@ -197,18 +197,14 @@ error_diag(const flow_diag_t *diag)
     return 2;
 }
 
-static const char *const level_names[] = { "error", "warning", "info",
-                                           "debug" };
-
 /* Parse a --log-level name into flow_log_level_t + 1 (0 on error). */
 static int
 parse_log_level(const char *s)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, level_names[i]))
-            return i + 1;
-    if (!strcmp(s, "warn"))
-        return FLOW_LOG_WARN + 1;
+    int level = flow_log_level_parse(s);
+
+    if (level >= 0)
+        return level + 1;
     fprintf(stderr,
             "flowrun: error: --log-level '%s': expected error, warning, info "
             "or debug\n",
@@ -906,7 +902,7 @@ main(int argc, char **argv)
         }
         if (ro.log_level) { /* the tasks' nodes log as asked here */
             prefix[np++] = "--log-level";
-            prefix[np++] = level_names[ro.log_level - 1];
+            prefix[np++] = flow_log_level_name(ro.log_level - 1);
         }
         prefix[np] = NULL;
         rc = flow_graph_run_slurm(g, &ro, prefix, &signo);

@@ -480,6 +480,17 @@ typedef enum flow_log_level {
 } flow_log_level_t;
 
 /*
+ * The level named `name` (borrowed): "error", "warning" (or "warn"), "info"
+ * or "debug", as --log-level and a node's log_level key take it. Returns
+ * the flow_log_level_t, or -1 for any other name. Since flow 0.5.
+ */
+FLOW_EXPORT int flow_log_level_parse(const char *name);
+
+/* The name of `level` ("error", "warning", "info", "debug"; static), or
+ * NULL for a value that is no level. Since flow 0.5. */
+FLOW_EXPORT const char *flow_log_level_name(int level);
+
+/*
  * Write one line "node[i] (pid N) level: message" to stderr, in a single
  * write so lines of concurrent instances never interleave. A newline that
  * ends the message is not doubled; one inside it is written as a space.
