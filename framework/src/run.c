@@ -231,8 +231,11 @@ flush_queue(flow_errout_t *q, int sfd)
 
     while (flow__errout_pending(q)) {
         struct pollfd w[2] = { { q->fd, POLLOUT, 0 }, { sfd, POLLIN, 0 } };
-        if (poll(w, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+        if (poll(w, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) {
+            if (!q->dropped) /* what is queued is lost: say why */
+                q->dropped = errno;
             break;
+        }
         if (sfd >= 0 && (w[1].revents & POLLIN)) {
             struct signalfd_siginfo si;
             bool quit = false;
