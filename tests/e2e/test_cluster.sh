@@ -1072,6 +1072,11 @@ while True:
     sleep 0.5
     expect_refused "an instance started twice" seg:0 \
         "the instance is already registered, by pid [0-9]* on " "${args[@]}"
+    # Not a matter of graphs: the instance's CPU count is not added.
+    if grep -q "instances = auto is" "$W/refused-seg-0.err"; then
+        fail "tcp: an instance started twice: told the count of auto instances"
+        show "$W/refused-seg-0.err"
+    fi
     # An instance of a larger graph: its process number is past this one's
     # (it was ignored, and waited for ever).
     # Each says where the graph differs (the prints of its parts).
