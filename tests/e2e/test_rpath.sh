@@ -5,7 +5,8 @@
 # the install RPATH: every empty entry is the current directory to the
 # dynamic loader), so `build/bin/flowrun` in a directory holding a
 # libm.so.6, libc.so.6 or libinih.so.1 loaded that file (with the sanitizer
-# build's '/build/lib:', a libasan.so.8 there) before the system's.
+# build's '/build/lib:', a libasan.so.8 there) before the system's. And
+# the plugins in PLUGIN_DIR have no absolute build-tree RUNPATH.
 #
 # Exit status: 0 passed; 1 failed.
 set -u
@@ -37,7 +38,23 @@ if [ $? -ne 0 ] || [ "$out" != "$(printf '0\n1\n2')" ]; then
     echo "FAIL: a run in a directory of bogus libraries: $out" >&2
     fail=1
 fi
+# A plugin's build-tree RUNPATH (to libflow) is relative to $ORIGIN, never
+# the absolute build directory: `cmake --install` blanks it but keeps its
+# bytes, so an installed plugin's contents depended on the path it was
+# built in (two builds of the same source in different directories gave
+# different plugins).
+if command -v readelf >/dev/null; then
+    for so in "$2"/*.so; do
+        rp=$(readelf -d "$so" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p')
+        case ":$rp" in
+        *:/*)
+            echo "FAIL: $so has an absolute RUNPATH: $rp" >&2
+            fail=1
+            ;;
+        esac
+    done
+fi
 if [ $fail -eq 0 ]; then
-    echo "ok: no library is taken from the current directory"
+    echo "ok: no library is taken from the current directory, no build path in a plugin's RUNPATH"
 fi
 exit $fail
