@@ -2,7 +2,9 @@
 # ci-out-of-tree.sh: check that a node plugin builds and runs against an
 # *installed* flow, without flow's source tree:
 #
-#   1. configure, build and `cmake --install` flow into a temporary prefix;
+#   1. configure, build and `cmake --install` flow into a temporary prefix
+#      (with an absolute CMAKE_INSTALL_LIBDIR, PREFIX/lib), and delete
+#      the build tree;
 #   2. scaffold a node with the installed flow-new-node, changing nothing;
 #   3. build it out of tree with find_package(flow) (-DCMAKE_PREFIX_PATH),
 #      and run its tests (harness unit tests and its example graph);
@@ -47,14 +49,20 @@ if [ -n "${FLOW_BUILD_DIR:-}" ]; then
         fail "installing flow failed"
 else
     step "install flow from $src into $prefix"
+    # An absolute library directory (GNUInstallDirs takes one, as
+    # -DCMAKE_INSTALL_LIBDIR=/usr/lib64): the installed flowrun looked for
+    # its plugins in PREFIX/bin/../PREFIX/lib/flow/nodes, and flow.pc
+    # joined PREFIX and PREFIX/lib.
     cmake -S "$src" -B "$tmp/flow-build" -DFLOW_TESTS=OFF \
-        -DCMAKE_INSTALL_PREFIX="$prefix" >"$tmp/flow-configure.log" ||
+        -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR="$prefix/lib" \
+        >"$tmp/flow-configure.log" ||
         fail "configuring flow failed (see $tmp/flow-configure.log)"
     cmake --build "$tmp/flow-build" -j"$jobs" >"$tmp/flow-build.log" 2>&1 ||
         { cat "$tmp/flow-build.log" >&2; fail "building flow failed"; }
     cmake --install "$tmp/flow-build" >"$tmp/flow-install.log"
     # Nothing below may see the source or build tree.
     rm -rf "$tmp/flow-build"
+    [ -f "$prefix/lib/libflow.so" ] || fail "no $prefix/lib/libflow.so"
 fi
 
 flowrun=$prefix/bin/flowrun
