@@ -24,9 +24,12 @@
  * A stop (Ctrl-C, or a collect's limit reached) reaches the node as a
  * signal, which may interrupt a read of a pipe or a terminal, or the open
  * of a FIFO that has no writer yet: the node then asks flow_node_stopping
- * and ends, or reads (or opens) on. The lines read before a stop that
- * interrupted a read still go out (from finish()): they left the pipe, and
- * no one else can read them.
+ * and ends, or reads (or opens) on. The lines read before a stop still go
+ * out (from finish()): they left the pipe, and no one else can read them.
+ * That is also so when the stop interrupts a send (a source's send then
+ * returns at once, its message destroyed): the text of the message being
+ * filled or sent stays in the read buffer until the message is sent, and
+ * finish() sends it again, with the whole lines read after it.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -60,11 +63,23 @@ struct lines {
     bool eof;     /* read() said so: what is in buf is all */
     char *buf;    /* the bytes read and not yet taken: buf[start, end) */
     size_t cap, start, end;
-    /* The lines read when a stop interrupted a read, and their sequence
-     * number: finish() sends them, as run()'s sends now return at once. */
-    flow_msg_t *pending;
-    uint64_t pending_seq;
+    /* Where the text of the message being filled or sent begins in buf,
+     * kept there until the message is sent; LINES_NONE: no message. */
+    size_t keep;
+    flow_msg_t *msg;  /* the message being filled, or NULL */
+    size_t per;       /* lines per message */
+    size_t bytes;     /* of text in msg, newlines counted */
+    uint64_t seq;     /* the sequence number of msg */
+    uint64_t lineno;  /* lines taken */
+    uint64_t kept_at; /* lines taken before the first of msg's */
+    int64_t deadline; /* when msg's first line waited enough */
+    /* A stop ended run(): the lines of buf from `keep` (or `start`) on go
+     * out from finish(), as run()'s sends now return at once. */
+    bool stopped;
 };
+
+/* lines.keep when no message is being filled or sent. */
+#define LINES_NONE SIZE_MAX
 
 static const flow_param_t lines_params[] = {
     FLOW_PARAM_STRING("path", struct lines, path, "-",
@@ -113,6 +128,7 @@ lines_init(flow_node_t *node, void *state)
     struct lines *s = state;
 
     s->fd = -1;
+    s->keep = LINES_NONE;
     if (!strcmp(s->path, "-")) {
         s->fd = STDIN_FILENO;
         return 0;
@@ -212,11 +228,16 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
                 continue;
             }
         }
-        /* Room for a read: keep the line begun at the start of buf. */
-        if (s->start) {
-            memmove(s->buf, at, avail);
-            s->start = 0;
-            s->end = avail;
+        /* Room for a read: keep the line begun, and the text of a
+         * message not sent yet, moved to the start of buf when short of
+         * room (not at every read: that text may be a MiB). */
+        size_t from = s->keep < s->start ? s->keep : s->start;
+        if (from && s->cap - s->end < LINES_READ) {
+            memmove(s->buf, s->buf + from, s->end - from);
+            s->start -= from;
+            s->end -= from;
+            if (s->keep != LINES_NONE)
+                s->keep -= from;
         }
         if (s->cap - s->end < LINES_READ) {
             size_t want = s->cap ? 2 * s->cap : 4 * LINES_READ;
@@ -257,86 +278,128 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
     }
 }
 
+/* Send the message being filled as number `s->seq`. Its text leaves the
+ * buffer only once it is sent: a stop that interrupts the send (which
+ * destroys the message) leaves its lines to finish(). */
+static int
+send_msg(flow_node_t *node, struct lines *s)
+{
+    int rc = send_out(node, &s->msg, s->seq);
+
+    if (rc == 0) {
+        s->seq++;
+        s->keep = LINES_NONE;
+    } else if (rc == FLOW_EINTR) {
+        s->stopped = true;
+    }
+    return rc;
+}
+
+/* Put the line at `line` (`len` bytes, its newline included if any; in
+ * buf) in the message being filled, sending it when full. */
+static int
+take_line(flow_node_t *node, struct lines *s, const char *name, char *line,
+          size_t len)
+{
+    int rc;
+
+    s->lineno++;
+    if (len && line[len - 1] == '\n')
+        len--;
+    if (memchr(line, '\0', len))
+        return flow_node_fail(node,
+                              "line %llu of %s%s%s holds a NUL byte: not "
+                              "text",
+                              (unsigned long long)s->lineno, s->own ? "'" : "",
+                              name, s->own ? "'" : "");
+    /* The message so far goes first where this line would take it past
+     * the bytes a message should hold. */
+    if (s->msg && s->bytes + len + 1 > LINES_MSG_BYTES &&
+        (rc = send_msg(node, s)))
+        return rc;
+    if (!s->msg) {
+        s->msg = flow_msg_new(FLOW_WORDS, s->per < 4096 ? s->per : 4096);
+        s->keep = (size_t)(line - s->buf);
+        s->kept_at = s->lineno - 1;
+        s->bytes = 0;
+        if (s->wait_ms > 0)
+            s->deadline = now_ms() + s->wait_ms;
+    }
+    if ((rc = flow_msg_add_word(s->msg, line, len)))
+        return flow_node_fail(node, "line %llu of %s%s%s: %s",
+                              (unsigned long long)s->lineno, s->own ? "'" : "",
+                              name, s->own ? "'" : "", flow_strerror(rc));
+    s->bytes += len + 1;
+    if (flow_msg_count(s->msg) == s->per)
+        return send_msg(node, s);
+    return 0;
+}
+
 static int
 lines_run(flow_node_t *node, void *state)
 {
     struct lines *s = state;
     const char *name = s->own ? s->path : "standard input";
-    size_t per = s->chunk > 0 ? (size_t)s->chunk : flow_node_batch(node, "out");
-    flow_msg_t *msg = NULL;
-    size_t bytes = 0, len = 0;
-    uint64_t seq = 0, lineno = 0;
-    int64_t deadline = 0; /* when the message's first line waited enough */
+    size_t len = 0;
     char *line = NULL;
     int rc = 0;
 
-    if (per == 0)
+    s->per = s->chunk > 0 ? (size_t)s->chunk : flow_node_batch(node, "out");
+    if (s->per == 0)
         return flow_node_fail(node, "no batch size on port 'out'");
     if ((rc = open_input(node, s)))
         return rc;
     for (;;) {
-        rc = next_line(node, s, name, msg ? deadline : 0, &line, &len);
+        rc = next_line(node, s, name, s->msg ? s->deadline : 0, &line, &len);
         if (rc == LINES_WAITED) { /* the chunk goes out as it is */
-            if ((rc = send_out(node, &msg, seq++)))
+            if ((rc = send_msg(node, s)))
                 break;
             continue;
         }
         if (rc <= 0) {
-            if (rc == FLOW_EINTR) { /* a stop: what was read goes on */
-                s->pending = msg;   /* from finish(), not to be lost */
-                s->pending_seq = seq;
-                msg = NULL;
-            }
+            if (rc == FLOW_EINTR) /* a stop: what was read goes on */
+                s->stopped = true;
             break;
         }
-        rc = 0;
-        lineno++;
-        if (line[len - 1] == '\n')
-            len--;
-        if (memchr(line, '\0', len)) {
-            rc = flow_node_fail(node,
-                                "line %llu of %s%s%s holds a NUL byte: not "
-                                "text",
-                                (unsigned long long)lineno, s->own ? "'" : "",
-                                name, s->own ? "'" : "");
-            break;
-        }
-        /* The message so far goes first where this line would take it
-         * past the bytes a message should hold. */
-        if (msg && bytes + len + 1 > LINES_MSG_BYTES &&
-            (rc = send_out(node, &msg, seq++)))
-            break;
-        if (!msg) {
-            msg = flow_msg_new(FLOW_WORDS, per < 4096 ? per : 4096);
-            bytes = 0;
-            if (s->wait_ms > 0)
-                deadline = now_ms() + s->wait_ms;
-        }
-        if ((rc = flow_msg_add_word(msg, line, len))) {
-            rc = flow_node_fail(node, "line %llu of %s%s%s: %s",
-                                (unsigned long long)lineno, s->own ? "'" : "",
-                                name, s->own ? "'" : "", flow_strerror(rc));
-            break;
-        }
-        bytes += len + 1;
-        if (flow_msg_count(msg) == per && (rc = send_out(node, &msg, seq++)))
+        if ((rc = take_line(node, s, name, line, len)))
             break;
     }
-    if (!rc && msg)
-        rc = send_out(node, &msg, seq++);
-    flow_msg_destroy(&msg);
+    if (!rc && s->msg)
+        rc = send_msg(node, s);
+    flow_msg_destroy(&s->msg);
     return rc;
 }
 
-/* After a stop that interrupted a read: send the lines read before it. */
+/* After a stop: send the lines read before it that did not go out (those
+ * of a message whose send it interrupted, and the whole lines read after
+ * them). */
 static int
 lines_finish(flow_node_t *node, void *state)
 {
     struct lines *s = state;
+    const char *name = s->own ? s->path : "standard input";
+    size_t at;
+    int rc = 0;
 
-    if (!s->pending)
+    if (!s->stopped)
         return 0;
-    return send_out(node, &s->pending, s->pending_seq);
+    at = s->keep != LINES_NONE ? s->keep : s->start;
+    if (s->keep != LINES_NONE) /* its lines are taken anew */
+        s->lineno = s->kept_at;
+    s->keep = LINES_NONE;
+    flow_msg_destroy(&s->msg);
+    while (!rc && at < s->end) {
+        char *line = s->buf + at;
+        char *nl = memchr(line, '\n', s->end - at);
+        size_t len = nl ? (size_t)(nl - line) + 1 : s->end - at;
+        if (!nl && !s->eof)
+            break; /* a line not read whole */
+        at += len;
+        rc = take_line(node, s, name, line, len);
+    }
+    if (!rc && s->msg)
+        rc = send_msg(node, s);
+    return rc;
 }
 
 static void
@@ -345,7 +408,7 @@ lines_fini(flow_node_t *node, void *state)
     struct lines *s = state;
 
     (void)node;
-    flow_msg_destroy(&s->pending);
+    flow_msg_destroy(&s->msg);
     if (s->own && s->fd >= 0)
         close(s->fd);
     s->fd = -1;
