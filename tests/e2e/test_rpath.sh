@@ -22,8 +22,8 @@ fail=0
 
 # Every library flowrun or a built-in plugin needs, as a file that is no
 # library: loading one fails the dynamic loader at once.
-for lib in libm.so.6 libc.so.6 libinih.so.1 libzmq.so.5 libflow.so.1 \
-    libflow.so.0 libasan.so.8 libubsan.so.1 libstdc++.so.6 libgcc_s.so.1; do
+for lib in libm.so.6 libc.so.6 libinih.so.1 libzmq.so.5 libflow.so.2 \
+    libflow.so.1 libflow.so.0 libasan.so.8 libubsan.so.1 libstdc++.so.6 libgcc_s.so.1; do
     echo 'not a library' >"$work/$lib"
 done
 printf '[src]\ntype = range\ncount = 3\n[out]\ntype = collect\n[links]\npush = src.out -> out.in\n' >"$work/g.ini"
