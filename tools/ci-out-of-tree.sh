@@ -68,6 +68,7 @@ fi
 flowrun=$prefix/bin/flowrun
 [ -x "$flowrun" ] || fail "no installed flowrun"
 [ -x "$prefix/bin/flow-new-node" ] || fail "no installed flow-new-node"
+[ -f "$prefix/share/doc/flow/LICENSE" ] || fail "no installed LICENSE"
 "$flowrun" --list-nodes >"$tmp/list.txt" || fail "flowrun --list-nodes failed"
 if ! grep -q "$prefix/.*/range.so" "$tmp/list.txt"; then
     fail "the installed flowrun does not find the installed plugins"
