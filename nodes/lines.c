@@ -22,12 +22,14 @@
  * are always full (but the last).
  *
  * A stop (Ctrl-C, or a collect's limit reached) reaches the node as a
- * signal, which may interrupt a read of a pipe or a terminal, or the open
- * of a FIFO that has no writer yet: the node then asks flow_node_stopping
- * and ends, or reads (or opens) on. The lines read before a stop still go
- * out (from finish()): they left the pipe, and no one else can read them.
- * That is also so when the stop interrupts a send (a source's send then
- * returns at once, its message destroyed): the text of the message being
+ * signal. A pipe or a terminal is waited for with flow_node_wait_fd, which
+ * a stop ends, one that came just before the wait too (a blocking read
+ * missed it, and the run's hard stop cut its output 5 s later); the signal
+ * may also interrupt the open of a FIFO that has no writer yet: the node
+ * then asks flow_node_stopping and ends, or opens on. The lines read before a
+ * stop still go out (from finish()): they left the pipe, and no one else can
+ * read them. That is also so when the stop interrupts a send (a source's send
+ * then returns at once, its message destroyed): the text of the message being
  * filled or sent stays in the read buffer until the message is sent, and
  * finish() sends it again, with the whole lines read after it.
  */
@@ -35,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -216,17 +219,21 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
         }
         if (s->eof)
             return 0;
-        if (deadline && !s->regular) {
-            int64_t left = deadline - now_ms();
-            struct pollfd p = { .fd = s->fd, .events = POLLIN };
-            int r = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (!s->regular) {
+            /* A read that would wait: for input, until the deadline, or
+             * for a stop, which a blocking read would miss if it came just
+             * before. */
+            int64_t left = deadline ? deadline - now_ms() : -1;
+            int r =
+                deadline && left <= 0
+                    ? 0
+                    : flow_node_wait_fd(node, s->fd, POLLIN,
+                                        left > INT_MAX ? INT_MAX : (int)left);
             if (r == 0)
                 return LINES_WAITED;
-            if (r < 0 && errno == EINTR) {
-                if ((rc = flow_node_stopping(node)))
-                    return rc;
-                continue;
-            }
+            if (r == FLOW_EINTR)
+                return r;
+            /* Ready, or poll failed (the read says why). */
         }
         /* Room for a read: keep the line begun, and the text of a
          * message not sent yet, moved to the start of buf when short of

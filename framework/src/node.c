@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -134,6 +135,61 @@ flow_node_await_stop(const flow_node_t *node, unsigned ms)
     }
 }
 
+int
+flow_node_wait_fd(const flow_node_t *node, int fd, short events, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    struct timespec end = { 0, 0 }, left;
+    sigset_t stops, old;
+    int rc;
+
+    if (timeout_ms >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        end.tv_sec += timeout_ms / 1000;
+        end.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+        if (end.tv_nsec >= 1000000000) {
+            end.tv_sec++;
+            end.tv_nsec -= 1000000000;
+        }
+    }
+    /* The stop signals held from the look at the flags to the wait, which
+     * alone lets them in: one that comes in between is not missed. */
+    sigemptyset(&stops);
+    if (!node->harness) { /* the harness's process is the test's */
+        sigaddset(&stops, SIGTERM);
+        sigaddset(&stops, SIGUSR1);
+    }
+    pthread_sigmask(SIG_BLOCK, &stops, &old);
+    for (;;) {
+        if ((rc = flow_node_stopping(node)))
+            break;
+        if (timeout_ms >= 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            left.tv_sec = end.tv_sec - now.tv_sec;
+            left.tv_nsec = end.tv_nsec - now.tv_nsec;
+            if (left.tv_nsec < 0) {
+                left.tv_sec--;
+                left.tv_nsec += 1000000000;
+            }
+            if (left.tv_sec < 0)
+                left = (struct timespec){ 0, 0 };
+        }
+        p.revents = 0;
+        rc = ppoll(&p, 1, timeout_ms >= 0 ? &left : NULL, &old);
+        if (rc >= 0) {
+            rc = rc ? p.revents : 0;
+            break;
+        }
+        if (errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+        /* A signal: a stop (looked at above), or another's. */
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
 
 const char *
 flow_node_name(const flow_node_t *node)

@@ -1656,6 +1656,40 @@ test_faults_signal_spares_workers(void **unused)
 }
 
 /*
+ * flow_node_wait_fd ends at a stop that came before the wait (fixture
+ * fdwait takes it while busy, then waits on an empty pipe): the node ends
+ * at once, its finish() runs, exit 130 with nothing cut. A blocking read
+ * (or a plain poll) there waits until the hard stop 5 s later, which kills
+ * the instances and cuts the output. The fixture also checks the wait's
+ * time limit and readiness.
+ */
+static void
+test_faults_wait_fd_stop(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = fdwait\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *e, *o;
+    double t;
+    int status;
+
+    (void)unused;
+    status = stop_running(path, spawn_run(path, out, err), 3, SIGINT, &t);
+    e = slurp(err);
+    o = slurp(out);
+    assert_exited(status, t, e, 130);
+    if (t > 2.5)
+        fail_msg("flowrun took %.2f s to stop:\n%s", t, e);
+    assert_null(strstr(e, "killed"));
+    assert_string_equal(o, "1\n2\n");
+    run_cleanup(path, out, err);
+    free(e);
+    free(o);
+    unlink(path);
+    free(path);
+}
+
+/*
  * A lines source (its keys `keys`) reading a FIFO into a collect (its keys
  * `out_keys`), stopped by SIGINT, then by SIGTERM, once 3 processes run it:
  * with `written` not NULL, a writer that stays has written that much. Exit
@@ -5017,6 +5051,7 @@ main(void)
         T(test_faults_bystanders_quiet),
         T(test_faults_signal_drains),
         T(test_faults_signal_spares_workers),
+        T(test_faults_wait_fd_stop),
         T(test_faults_signal_lines_fifo_no_writer),
         T(test_faults_signal_lines_read_kept),
         T(test_faults_stderr_closed),

@@ -532,6 +532,22 @@ FLOW_EXPORT int flow_node_stopping(const flow_node_t *node);
  */
 FLOW_EXPORT int flow_node_await_stop(const flow_node_t *node, unsigned ms);
 
+/*
+ * Wait up to `timeout_ms` milliseconds (< 0: no limit) for `events` (poll's
+ * POLLIN, POLLOUT...) on the descriptor `fd` (borrowed), or for
+ * flow_node_stopping to say stop, whichever comes first. For a node that
+ * waits on a descriptor of its own (a pipe, a socket, a terminal) rather
+ * than on its ports: a stop that comes just before a blocking read() would
+ * not interrupt it, and the node would miss a graceful stop (the hard stop
+ * 5 s later then cuts the run's output short); here the stop is looked at
+ * with the stop signals held and waited for with the descriptor (ppoll), so
+ * none is missed. Returns poll's revents for `fd` (> 0) when it is ready,
+ * 0 when the time ran out, FLOW_EINTR when the node should stop, or -errno
+ * when poll fails. Under the test harness, a plain poll. Since flow 0.5.
+ */
+FLOW_EXPORT int flow_node_wait_fd(const flow_node_t *node, int fd, short events,
+                                  int timeout_ms);
+
 FLOW__END_DECLS
 
 #endif
