@@ -63,6 +63,7 @@ struct lines {
     int fd;       /* -1 until open */
     bool own;     /* fd was opened here (not standard input) */
     bool regular; /* a regular file: its reads never wait */
+    bool waits;   /* a read waits: wait for input with flow_node_wait_fd */
     bool eof;     /* read() said so: what is in buf is all */
     char *buf;    /* the bytes read and not yet taken: buf[start, end) */
     size_t cap, start, end;
@@ -164,6 +165,10 @@ open_input(flow_node_t *node, struct lines *s)
                                   strerror(errno));
     }
     s->regular = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
+    /* Not a terminal of which the instance is not in the foreground group
+     * (as flowrun's instances are not): its read fails (EIO), which says
+     * why, where a wait would wait for a key. */
+    s->waits = !s->regular && (!isatty(s->fd) || tcgetpgrp(s->fd) == getpgrp());
     return 0;
 }
 
@@ -219,7 +224,7 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
         }
         if (s->eof)
             return 0;
-        if (!s->regular) {
+        if (s->waits) {
             /* A read that would wait: for input, until the deadline, or
              * for a stop, which a blocking read would miss if it came just
              * before. */
