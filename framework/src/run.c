@@ -405,6 +405,16 @@ reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
     if ((s->stopping && !p->failed) ||
         (status == 0 && (p->done || s->released)))
         return;
+    if (s->draining && !p->failed && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 128 + SIGTERM) {
+        /* A SIGTERM of another's during a stop: the stop's sender signalled
+         * the instances too (systemctl stop signals every process of a
+         * service's control group at once). Part of the stop, not a
+         * failure; without that instance the drain cannot end: a hard
+         * stop, said as one (the output is cut short). */
+        begin_stop(s, grace);
+        return;
+    }
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE && stdout_gone()) {
         /* Our standard output was closed (flowrun ... | head):
          * stop quietly, like any tool that writes to a pipe. A

@@ -279,6 +279,12 @@ tu_lines(char *text, size_t *n)
 int
 tu_count_procs(const char *needle)
 {
+    return tu_find_procs(needle, NULL, 0);
+}
+
+int
+tu_find_procs(const char *needle, pid_t *pids, int cap)
+{
     DIR *d = opendir("/proc");
     struct dirent *de;
     int count = 0;
@@ -304,8 +310,8 @@ tu_count_procs(const char *needle)
             if (cmd[i] == '\0')
                 cmd[i] = ' ';
         cmd[n] = '\0';
-        if (strstr(cmd, needle))
-            count++;
+        if (strstr(cmd, needle) && count++ < cap)
+            pids[count - 1] = pid;
     }
     closedir(d);
     return count;

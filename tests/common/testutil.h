@@ -78,6 +78,11 @@ char **tu_lines(char *text, size_t *n);
 /* Number of processes whose command line contains `needle`, except us. */
 int tu_count_procs(const char *needle);
 
+/* The processes whose command line contains `needle`, except us: their
+ * number, and the first `cap` of their pids in `pids` (may be NULL if
+ * `cap` is 0). */
+int tu_find_procs(const char *needle, pid_t *pids, int cap);
+
 /* In a forked child: undo cmocka's signal handlers so a crash shows as a
  * signal in the wait status. */
 void tu_default_signals(void);

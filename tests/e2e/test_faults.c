@@ -1656,6 +1656,58 @@ test_faults_signal_spares_workers(void **unused)
 }
 
 /*
+ * A stop sent to every process of the run at once, as systemctl stop
+ * signals a service's control group (KillMode=control-group, the default):
+ * flowrun and its instances all get SIGTERM. The instances' 143 is the
+ * stop's, not a failure: exit 143, the output said to be cut short, no
+ * error. Each instance was reported as "stopped by a SIGTERM that flowrun
+ * did not send" and the run exited 1. Twice: flowrun signalled last (its
+ * instances may end before it reads its signal), then first.
+ */
+static void
+test_faults_stop_whole_group(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[mid]\ntype = jitter\nmax_us = 300\n"
+                              "instances = 2\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in\n"
+                              "push = mid.out -> out.in\n");
+    char out[128], err[128], *e;
+
+    (void)unused;
+    for (int flowrun_first = 0; flowrun_first < 2; flowrun_first++) {
+        pid_t pid = spawn_run(path, out, err), pids[32];
+        int n, status;
+        double t;
+
+        wait_procs(path, 5);
+        usleep(300000);
+        n = tu_find_procs(path, pids, 32);
+        assert_true(n >= 5 && n <= 32);
+        t = now_s();
+        if (flowrun_first)
+            assert_int_equal(kill(pid, SIGTERM), 0);
+        for (int i = 0; i < n; i++)
+            if (pids[i] != pid)
+                kill(pids[i], SIGTERM); /* may have ended meanwhile */
+        if (!flowrun_first)
+            assert_int_equal(kill(pid, SIGTERM), 0);
+        status = wait_exit(pid, 20);
+        t = now_s() - t;
+        e = slurp(err);
+        assert_exited(status, t, e, 143);
+        tu_assert_contains(e, "stopped by SIGTERM before its end, its "
+                              "instances killed: the output is cut short");
+        assert_null(strstr(e, "did not send"));
+        run_cleanup(path, out, err);
+        free(e);
+    }
+    unlink(path);
+    free(path);
+}
+
+/*
  * flow_node_wait_fd ends at a stop that came before the wait (fixture
  * fdwait takes it while busy, then waits on an empty pipe): the node ends
  * at once, its finish() runs, exit 130 with nothing cut. A blocking read
@@ -5052,6 +5104,7 @@ main(void)
         T(test_faults_signal_drains),
         T(test_faults_signal_spares_workers),
         T(test_faults_wait_fd_stop),
+        T(test_faults_stop_whole_group),
         T(test_faults_signal_lines_fifo_no_writer),
         T(test_faults_signal_lines_read_kept),
         T(test_faults_stderr_closed),
