@@ -341,6 +341,13 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
             if (!p->pull)
                 return sock_fail(node, p, "create a socket", "pull");
             if (p->demand) {
+                /* What one connection may queue unread: the credits let a
+                 * producer have at most credit_max frames on their way; a
+                 * connection that sends more (credits ignored, or not a
+                 * producer at all) waits at this bound instead of growing
+                 * the queue without one, and fails the node once read. */
+                int rcvhwm = 2 * l->credit_max + 16;
+                zmq_setsockopt(p->pull, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm));
                 /* Credits: at most credit_max per producer at a time. */
                 p->owe = flow__xcalloc(np, sizeof(*p->owe));
                 p->window = (unsigned)l->hwm;

@@ -22,8 +22,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "flow/flow.h"
+#include "internal.h"
 #include "testutil.h"
 
 static void
@@ -670,6 +672,120 @@ test_tcp_ipv6_link_local(void **unused)
     palindromes_by_hand(graph, addr, rdv, rout, binds);
 }
 
+/*
+ * A rogue process in a TCP run: it registers with the rendezvous `addr`
+ * as process `k` of `graph` (its real fingerprint), waits for the endpoint
+ * table, and returns a socket of `type` connected to the endpoint of link
+ * `link` for consumer instance 0 (its DEALER to the rendezvous in `*rdv`).
+ */
+static void *
+rogue_connect(void *ctx, const char *graph, const char *addr, size_t k,
+              size_t link, int type, void **rdv)
+{
+    flow_diag_t diag;
+    flow_registry_t *reg = flow_registry_new();
+    flow_graph_t *g;
+    char line[256], buf[8192], ep[256] = "";
+    int n, got;
+    void *s;
+
+    flow_registry_add_path(reg, tu_plugin_dir());
+    g = flow_graph_load(graph, reg, NULL, 0, &diag);
+    assert_non_null(g);
+    *rdv = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_connect(*rdv, addr), 0);
+    n = snprintf(line, sizeof(line), "HELLO %zu %d rogue %016llx\n", k,
+                 (int)getpid(), (unsigned long long)flow__graph_fingerprint(g));
+    assert_true(zmq_send(*rdv, line, (size_t)n, 0) == n);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    do {
+        got = zmq_recv(*rdv, buf, sizeof(buf) - 1, 0);
+        assert_true(got >= 0);
+        buf[got < (int)sizeof(buf) ? got : (int)sizeof(buf) - 1] = '\0';
+    } while (strncmp(buf, "TABLE", 5));
+    for (char *l = strchr(buf, '\n'); l && *++l; l = strchr(l, '\n')) {
+        size_t lk;
+        long a, b;
+        char e[200];
+        if (sscanf(l, "%zu %ld %ld %199s", &lk, &a, &b, e) == 4 && lk == link &&
+            a == 0)
+            snprintf(ep, sizeof(ep), "%s", e);
+    }
+    assert_true(ep[0]);
+    s = zmq_socket(ctx, type);
+    assert_non_null(s);
+    assert_int_equal(zmq_connect(s, ep), 0);
+    return s;
+}
+
+/*
+ * A demand input (ROUTER) whose producer ignores its credits: the frames
+ * it sends beyond them wait at a bound per connection. The input had no
+ * hwm, so libzmq read everything such a producer (or anyone else who
+ * connected to the port) sent into memory, without bound, however slowly
+ * its node took it: 64 MiB here, 240 MB of RSS for 160 MB sent (found by
+ * a review helper).
+ */
+static void
+test_tcp_demand_input_bounds_a_rogue_producer(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 10\n"
+                              "[slow]\ntype = jitter\nmax_us = 1000000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\n"
+                              "push = src.out -> slow.in balance=demand hwm=1\n"
+                              "push = slow.out -> out.in\n");
+    enum { ITEMS = 8192, FRAMES = 1000 };
+    size_t len = 24 + ITEMS * sizeof(int64_t);
+    unsigned char *f = calloc(1, len);
+    uint32_t magic = FLOW_WIRE_MAGIC, src = 0, count = ITEMS;
+    uint64_t seq = FLOW_SEQ_NONE;
+    char addr[128];
+    FILE *rout;
+    pid_t rdv, p[2];
+    void *ctx = zmq_ctx_new(), *rsock, *s;
+    int hwm = 4, zero = 0, sent = 0;
+    double t0 = tu_now_s();
+
+    (void)unused;
+    rdv = start_rendezvous(path, addr, sizeof(addr), &rout);
+    p[0] = start_instance(path, "slow:0", addr, NULL);
+    p[1] = start_instance(path, "out:0", addr, NULL);
+    s = rogue_connect(ctx, path, addr, 0, 0, ZMQ_DEALER, &rsock);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    f[4] = FLOW_FRAME_DATA;
+    f[5] = FLOW_INT64;
+    memcpy(f, &magic, 4);
+    memcpy(f + 8, &src, 4);
+    memcpy(f + 12, &count, 4);
+    memcpy(f + 16, &seq, 8);
+    /* As fast as the consumer's end takes them, for 3 s. */
+    while (sent < FRAMES && tu_now_s() - t0 < 3) {
+        if (zmq_send(s, f, len, ZMQ_DONTWAIT) == (int)len)
+            sent++;
+        else
+            usleep(10000);
+    }
+    /* The bound (18 frames), the kernel's buffers and our own hwm: some
+     * hundreds of frames of 64 KiB at most. */
+    if (sent >= FRAMES / 2)
+        fail_msg("%d frames of 64 KiB taken, credits for 1", sent);
+    kill(rdv, SIGTERM);
+    wait_status(rdv);
+    wait_status(p[0]);
+    wait_status(p[1]);
+    fclose(rout);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(rsock, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_close(s);
+    zmq_close(rsock);
+    zmq_ctx_term(ctx);
+    free(f);
+    unlink(path);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -686,6 +802,7 @@ main(void)
         cmocka_unit_test(test_tcp_ipv6),
         cmocka_unit_test(test_tcp_ipv6_link_local),
         cmocka_unit_test(test_tcp_timeouts_and_stops),
+        cmocka_unit_test(test_tcp_demand_input_bounds_a_rogue_producer),
     };
     signal(SIGPIPE, SIG_IGN);
     tu_watchdog(200);
