@@ -387,9 +387,18 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                 if (!p->demand)
                     continue;
                 p->ch[c].granted = (uint64_t)l->hwm;
-                /* It receives credits only, at most one per frame sent. */
-                zmq_setsockopt(p->ch[c].sock, ZMQ_RCVHWM, &(int){ 0 },
-                               sizeof(int));
+                /* It receives credits only, 16 bytes each, at most one per
+                 * frame sent, and reads them when it has none left: some
+                 * 2 x credit_max unread. A consumer that sends more, or
+                 * larger frames, waits or is cut off (libzmq drops the
+                 * connection) instead of growing this queue without bound
+                 * while the node, with credit, reads none. The limit of
+                 * size leaves room for the handshake's READY command (a
+                 * routing id of up to 255 bytes and the metadata). */
+                zmq_setsockopt(p->ch[c].sock, ZMQ_RCVHWM,
+                               &(int){ 4 * l->credit_max + 16 }, sizeof(int));
+                zmq_setsockopt(p->ch[c].sock, ZMQ_MAXMSGSIZE,
+                               &(int64_t){ 1024 }, sizeof(int64_t));
             }
         } else {
             p->nch = flow__pair_channels(a, b, p->side);

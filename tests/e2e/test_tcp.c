@@ -5,6 +5,7 @@
  * as a placement engine would. Results must equal the ipc run's.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -674,36 +675,51 @@ test_tcp_ipv6_link_local(void **unused)
 
 /*
  * A rogue process in a TCP run: it registers with the rendezvous `addr`
- * as process `k` of `graph` (its real fingerprint), waits for the endpoint
- * table, and returns a socket of `type` connected to the endpoint of link
- * `link` for consumer instance 0 (its DEALER to the rendezvous in `*rdv`).
+ * as process `k` of `graph` (its real fingerprint), with the endpoint
+ * records `eps` ("LINK A B ENDPOINT\n" each, "" for none), and waits for
+ * the endpoint table, into `table` (`size` bytes). Returns its DEALER to
+ * the rendezvous.
  */
 static void *
-rogue_connect(void *ctx, const char *graph, const char *addr, size_t k,
-              size_t link, int type, void **rdv)
+rogue_hello(void *ctx, const char *graph, const char *addr, size_t k,
+            const char *eps, char *table, size_t size)
 {
     flow_diag_t diag;
     flow_registry_t *reg = flow_registry_new();
     flow_graph_t *g;
-    char line[256], buf[8192], ep[256] = "";
+    char line[1024];
     int n, got;
-    void *s;
+    void *rdv;
 
     flow_registry_add_path(reg, tu_plugin_dir());
     g = flow_graph_load(graph, reg, NULL, 0, &diag);
     assert_non_null(g);
-    *rdv = zmq_socket(ctx, ZMQ_DEALER);
-    assert_int_equal(zmq_connect(*rdv, addr), 0);
-    n = snprintf(line, sizeof(line), "HELLO %zu %d rogue %016llx\n", k,
-                 (int)getpid(), (unsigned long long)flow__graph_fingerprint(g));
-    assert_true(zmq_send(*rdv, line, (size_t)n, 0) == n);
+    rdv = zmq_socket(ctx, ZMQ_DEALER);
+    assert_int_equal(zmq_connect(rdv, addr), 0);
+    n = snprintf(line, sizeof(line), "HELLO %zu %d rogue %016llx\n%s", k,
+                 (int)getpid(), (unsigned long long)flow__graph_fingerprint(g),
+                 eps);
+    assert_true(zmq_send(rdv, line, (size_t)n, 0) == n);
     flow_graph_destroy(&g);
     flow_registry_destroy(&reg);
     do {
-        got = zmq_recv(*rdv, buf, sizeof(buf) - 1, 0);
+        got = zmq_recv(rdv, table, size - 1, 0);
         assert_true(got >= 0);
-        buf[got < (int)sizeof(buf) ? got : (int)sizeof(buf) - 1] = '\0';
-    } while (strncmp(buf, "TABLE", 5));
+        table[(size_t)got < size ? (size_t)got : size - 1] = '\0';
+    } while (strncmp(table, "TABLE", 5));
+    return rdv;
+}
+
+/* rogue_hello with no endpoints of its own, then a socket of `type`
+ * connected to the endpoint of link `link` for consumer instance 0. */
+static void *
+rogue_connect(void *ctx, const char *graph, const char *addr, size_t k,
+              size_t link, int type, void **rdv)
+{
+    char buf[8192], ep[256] = "";
+    void *s;
+
+    *rdv = rogue_hello(ctx, graph, addr, k, "", buf, sizeof(buf));
     for (char *l = strchr(buf, '\n'); l && *++l; l = strchr(l, '\n')) {
         size_t lk;
         long a, b;
@@ -786,6 +802,82 @@ test_tcp_demand_input_bounds_a_rogue_producer(void **unused)
     free(path);
 }
 
+/*
+ * The consumer of a balance=demand link sends its producer credits only,
+ * 16 bytes each, which the producer reads when it has run out of them. A
+ * rogue consumer that sends more, or larger frames, is cut off: the
+ * producer's socket had no hwm and no size limit, so libzmq read all of it
+ * into memory while the node, with credit, read none (128 MiB here; found
+ * by a review helper).
+ */
+static void
+test_tcp_demand_output_bounds_a_rogue_consumer(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[slow]\ntype = jitter\nmax_us = 1000000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\n"
+                              "push = src.out -> slow.in\n"
+                              "push = slow.out -> out.in balance=demand "
+                              "hwm=1000\n");
+    enum { SIZE = 1 << 16, FRAMES = 2000 };
+    char *junk = calloc(1, SIZE), table[8192], ep[256], eps[300], id[256];
+    char addr[128];
+    size_t eplen = sizeof(ep);
+    FILE *rout;
+    pid_t rdv, p[2];
+    void *ctx = zmq_ctx_new(), *r = zmq_socket(ctx, ZMQ_ROUTER), *rsock;
+    int one = 1, hwm = 16, zero = 0, sent = 0, idlen, more = 0;
+    size_t ml = sizeof(more);
+    double t0;
+
+    (void)unused;
+    zmq_setsockopt(r, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    zmq_setsockopt(r, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    assert_int_equal(zmq_bind(r, "tcp://127.0.0.1:*"), 0);
+    assert_int_equal(zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &eplen), 0);
+    snprintf(eps, sizeof(eps), "1 0 -1 %s\n", ep); /* slow.out -> out.in */
+    rdv = start_rendezvous(path, addr, sizeof(addr), &rout);
+    p[0] = start_instance(path, "src:0", addr, NULL);
+    p[1] = start_instance(path, "slow:0", addr, NULL);
+    rsock = rogue_hello(ctx, path, addr, 2, eps, table, sizeof(table));
+    /* The producer's first frame: its connection's routing id. */
+    idlen = zmq_recv(r, id, sizeof(id), 0);
+    assert_true(idlen > 0 && idlen <= (int)sizeof(id));
+    zmq_getsockopt(r, ZMQ_RCVMORE, &more, &ml);
+    assert_true(more);
+    assert_true(zmq_recv(r, table, sizeof(table), 0) >= 24);
+    /* Frames in place of credits, as fast as the producer's end takes
+     * them, for 3 s, or until its connection is gone. */
+    t0 = tu_now_s();
+    while (sent < FRAMES && tu_now_s() - t0 < 3) {
+        if (zmq_send(r, id, (size_t)idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+            if (zmq_errno() == EHOSTUNREACH)
+                break;
+            usleep(10000);
+            continue;
+        }
+        zmq_send(r, junk, SIZE, 0);
+        sent++;
+    }
+    /* Cut off at the first frame: what the kernel's buffers took. */
+    if (sent >= FRAMES / 2)
+        fail_msg("%d frames of 64 KiB taken as credits", sent);
+    kill(rdv, SIGTERM);
+    wait_status(rdv);
+    wait_status(p[0]);
+    wait_status(p[1]);
+    fclose(rout);
+    zmq_setsockopt(r, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(rsock, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_close(r);
+    zmq_close(rsock);
+    zmq_ctx_term(ctx);
+    free(junk);
+    unlink(path);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -803,6 +895,7 @@ main(void)
         cmocka_unit_test(test_tcp_ipv6_link_local),
         cmocka_unit_test(test_tcp_timeouts_and_stops),
         cmocka_unit_test(test_tcp_demand_input_bounds_a_rogue_producer),
+        cmocka_unit_test(test_tcp_demand_output_bounds_a_rogue_consumer),
     };
     signal(SIGPIPE, SIG_IGN);
     tu_watchdog(200);
