@@ -156,7 +156,13 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
 {
     flow_rdv_t *r = flow__xcalloc(1, sizeof(*r));
     size_t len = addrlen;
-    int linger = 1000, hwm = 0, one = 1; /* let a last ABORT or RELEASE out */
+    /* Linger: let a last ABORT or RELEASE out. An instance is sent a few
+     * messages, and sends a few: a connection that has this many unread
+     * (or unprocessed) is no instance's, and what is sent to it is dropped
+     * (every send is ZMQ_DONTWAIT: a full connection never blocks the
+     * rendezvous). Without a bound (0), a stranger that sent HELLOs and
+     * read no REFUSE grew the rendezvous's memory without end. */
+    int linger = 1000, hwm = 1000, one = 1;
     const char *host = NULL;
     char hostbuf[128];
 
@@ -239,9 +245,9 @@ flow__rdv_fd(flow_rdv_t *rdv)
 static void
 send_to(flow_rdv_t *r, const peer_t *p, const char *text, size_t len)
 {
-    if (zmq_send(r->sock, p->id, p->idlen, ZMQ_SNDMORE) < 0)
+    if (zmq_send(r->sock, p->id, p->idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return;
-    zmq_send(r->sock, text, len, 0);
+    zmq_send(r->sock, text, len, ZMQ_DONTWAIT);
 }
 
 static void
@@ -258,8 +264,9 @@ abort_watchers(flow_rdv_t *r)
 {
     for (size_t k = 0; k < r->nprocs; k++) {
         const peer_t *p = &r->peers[k];
-        if (p->widlen && zmq_send(r->sock, p->wid, p->widlen, ZMQ_SNDMORE) >= 0)
-            zmq_send(r->sock, "ABORT\n", 6, 0);
+        if (p->widlen && zmq_send(r->sock, p->wid, p->widlen,
+                                  ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            zmq_send(r->sock, "ABORT\n", 6, ZMQ_DONTWAIT);
     }
 }
 
@@ -269,8 +276,9 @@ static void
 stop_watcher(flow_rdv_t *r, peer_t *p)
 {
     p->stop_due = true;
-    if (p->widlen && zmq_send(r->sock, p->wid, p->widlen, ZMQ_SNDMORE) >= 0)
-        zmq_send(r->sock, "STOP\n", 5, 0);
+    if (p->widlen &&
+        zmq_send(r->sock, p->wid, p->widlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+        zmq_send(r->sock, "STOP\n", 5, ZMQ_DONTWAIT);
 }
 
 /* Process `k` gave its input port `port` up: stop gracefully the instances
@@ -367,10 +375,10 @@ refuse(flow_rdv_t *r, const unsigned char *id, size_t idlen, size_t k,
         fprintf(stderr,
                 "flowrun: error: refused process %zu (pid %d on %s): %s\n", k,
                 pid, host, why);
-    if (zmq_send(r->sock, id, idlen, ZMQ_SNDMORE) >= 0) {
+    if (zmq_send(r->sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
         char line[sizeof(why) + 16];
         int len = snprintf(line, sizeof(line), "REFUSE %s\n", why);
-        zmq_send(r->sock, line, (size_t)len, 0);
+        zmq_send(r->sock, line, (size_t)len, ZMQ_DONTWAIT);
     }
     return true;
 }
