@@ -67,6 +67,7 @@ struct lines {
     bool eof;     /* read() said so: what is in buf is all */
     char *buf;    /* the bytes read and not yet taken: buf[start, end) */
     size_t cap, start, end;
+    size_t scanned; /* of them, the first ones known to hold no newline */
     /* Where the text of the message being filled or sent begins in buf,
      * kept there until the message is sent; LINES_NONE: no message. */
     size_t keep;
@@ -212,14 +213,21 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
     for (;;) {
         char *at = s->buf + s->start;
         size_t avail = s->end - s->start;
-        char *nl = avail ? memchr(at, '\n', avail) : NULL;
+        /* Only what came since the last look: a long line that comes in
+         * reads of a pipe's size was scanned again from its start at each
+         * (a line of 32 MiB through a pipe of 4 KiB: 17 s). */
+        char *nl = avail > s->scanned
+                       ? memchr(at + s->scanned, '\n', avail - s->scanned)
+                       : NULL;
         ssize_t n;
         int rc;
 
+        s->scanned = avail;
         if (nl || (s->eof && avail)) {
             *line = at;
             *len = nl ? (size_t)(nl - at) + 1 : avail;
             s->start += *len;
+            s->scanned = 0;
             return 1;
         }
         if (s->eof)
