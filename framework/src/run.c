@@ -67,6 +67,9 @@ typedef struct sup {
     double progress_s;       /* the elapsed time of that line */
     flow_cancel_t cancel;    /* inputs given up; cancel.g NULL until one is */
     flow_errout_t err;       /* what goes to stderr, written when it has room */
+    const sigset_t *sigmask; /* the signals the run reads (its signalfd's) */
+    bool term_unjudged;      /* an instance ended on another's SIGTERM just
+                              * before a stop signal came: the stop's, once read */
 } sup_t;
 
 /* Queue `len` bytes for stderr, clearing a progress line first (written
@@ -390,6 +393,31 @@ guard_ended(pid_t guard, bool block, int *status)
     return true;
 }
 
+/* Whether a stop signal of those the run reads (`mask`) waits, blocked,
+ * or comes within `secs`. */
+static bool
+stop_comes(const sigset_t *mask, double secs)
+{
+    double until = flow__now_s() + secs;
+    sigset_t stops;
+
+    sigemptyset(&stops);
+    flow__stop_signals_add(&stops);
+    for (;;) {
+        sigset_t p;
+        struct timespec ts = { 0, 2000000 };
+        if (mask && sigpending(&p) == 0)
+            for (int sig = 1; sig < NSIG; sig++)
+                if (sigismember(&p, sig) == 1 &&
+                    sigismember(&stops, sig) == 1 &&
+                    sigismember(mask, sig) == 1)
+                    return true;
+        if (flow__now_s() >= until)
+            return false;
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Instance `i` ended with wait status `status` (its usage `ru`). */
 static void
 reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
@@ -405,15 +433,24 @@ reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
     if ((s->stopping && !p->failed) ||
         (status == 0 && (p->done || s->released)))
         return;
-    if (s->draining && !p->failed && WIFEXITED(status) &&
+    if (!p->failed && WIFEXITED(status) &&
         WEXITSTATUS(status) == 128 + SIGTERM) {
         /* A SIGTERM of another's during a stop: the stop's sender signalled
          * the instances too (systemctl stop signals every process of a
          * service's control group at once). Part of the stop, not a
          * failure; without that instance the drain cannot end: a hard
-         * stop, said as one (the output is cut short). */
-        begin_stop(s, grace);
-        return;
+         * stop, said as one (the output is cut short). The instance may
+         * end before flowrun's own signal comes (the sender signalled it
+         * first and was then held by the scheduler): one that comes within
+         * 0.2 s makes it the stop's too, once read. */
+        if (s->draining) {
+            begin_stop(s, grace);
+            return;
+        }
+        if (stop_comes(s->sigmask, 0.2)) {
+            s->term_unjudged = true;
+            return;
+        }
     }
     if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE && stdout_gone()) {
         /* Our standard output was closed (flowrun ... | head):
@@ -1066,6 +1103,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     memset(&s, 0, sizeof(s));
     flow__errout_init(&s.err, STDERR_FILENO);
     s.g = graph;
+    s.sigmask = &mask;
     s.nprocs = flow_graph_process_count(graph);
     /* One descriptor per instance (its stderr pipe), polled with the signal
      * fd and barrier pipes; over TCP, the rendezvous's two connections per
@@ -1259,7 +1297,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         deadline = flow__now_s() + opts->timeout_s;
 
     pfd = flow__xcalloc(s.nprocs + 4, sizeof(*pfd));
-    while (s.alive > 0) {
+    /* Also until the stop signal that came after an instance it ended is
+     * read (term_unjudged), when that was the last. */
+    while (s.alive > 0 || (s.term_unjudged && !s.draining && !s.stopping)) {
         int iready = -1, idone = -1, ierr, ierrout;
         int nfd = 0, timeout = -1;
         double t = flow__now_s(), next = 0, next_node = 0;
@@ -1485,6 +1525,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                                  "in flight drains to the sinks (a second "
                                  "signal kills at once)");
                 }
+                if (s.term_unjudged) /* an instance already ended by it */
+                    begin_stop(&s, grace);
             }
             reap(&s, grace);
         }
