@@ -722,6 +722,62 @@ report_to_std(sup_t *s, const flow_run_stats_t *rs, report_fn *writer, int fd,
     return fl < 0 ? REPORT_GIVEN_UP : -fl;
 }
 
+/* Write the report `writer` makes of `rs` into the file `path`. A regular
+ * file of one name, or none yet, is written as a new file next to it that
+ * takes its place once written whole (with its permissions, and owner where
+ * it may be given), as collect writes its output: a failed write (a full
+ * disk) leaves the old report as it was, not an empty or partial one.
+ * Anything else (a FIFO, a device, a symbolic link, a file of several
+ * names), or where no file can be made next to it, is written in place.
+ * Returns 0 or -errno. */
+static int
+write_report_file(const char *path, report_fn *writer,
+                  const flow_run_stats_t *rs)
+{
+    size_t size = strlen(path) + sizeof(".XXXXXX");
+    struct stat st;
+    int found = lstat(path, &st), rc, fd;
+    bool none = found != 0 && errno == ENOENT;
+    char *tmp = NULL;
+    FILE *f = NULL;
+
+    if ((none || (found == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1)) &&
+        (tmp = malloc(size))) {
+        snprintf(tmp, size, "%s.XXXXXX", path);
+        if ((fd = mkstemp(tmp)) >= 0) {
+            mode_t mask = umask(0);
+            umask(mask);
+            if (!none && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+                fchown(fd, st.st_uid, st.st_gid) < 0 &&
+                fchown(fd, (uid_t)-1, st.st_gid) < 0) {
+                /* Not ours to give: the file becomes the user's. */
+            }
+            if (fchmod(fd, none ? 0666 & ~mask : st.st_mode & 0777) < 0 ||
+                !(f = fdopen(fd, "w"))) {
+                close(fd);
+                unlink(tmp);
+            }
+        }
+        if (!f) { /* no file next to it: in place */
+            free(tmp);
+            tmp = NULL;
+        }
+    }
+    if (!f && !(f = fopen(path, "w")))
+        return -errno;
+    rc = writer(rs, f);
+    if (fclose(f) && !rc)
+        rc = -errno;
+    if (tmp) {
+        if (!rc && rename(tmp, path) < 0)
+            rc = -errno;
+        if (rc)
+            unlink(tmp);
+        free(tmp);
+    }
+    return rc;
+}
+
 /* Print --stats and write --stats-json and --dot-stats after the run.
  * The table, and a report to standard output or error, go through a queue
  * and are waited for, as a blocking write would be, but a terminating
@@ -745,7 +801,6 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
         failed = rc ? -1 : 0;
     }
     for (int i = 0; i < 2; i++) {
-        FILE *f;
         int rc, fd;
         if (!files[i])
             continue;
@@ -760,17 +815,7 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
             failed = rc ? -1 : failed;
             continue;
         }
-        f = fopen(files[i], "w");
-        if (!f) {
-            if (!*err_gone)
-                say_unwritten(s, files[i], errno);
-            failed = -1;
-            continue;
-        }
-        rc = writers[i](&rs, f);
-        if (fclose(f) && !rc)
-            rc = -errno;
-        if (rc) {
+        if ((rc = write_report_file(files[i], writers[i], &rs))) {
             if (!*err_gone)
                 say_unwritten(s, files[i], -rc);
             failed = -1;

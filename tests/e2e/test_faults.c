@@ -4371,6 +4371,78 @@ test_faults_stats_after_lost_log(void **unused)
     free(graph);
 }
 
+/*
+ * --stats-json to a disk that cannot take it (a file size limit, as a full
+ * disk): the run says so and exits 1, and the report of the run before is
+ * left as it was, its mode too, with no temporary file beside it (the file
+ * was truncated, then cut: an empty or partial report). Written, the new
+ * report replaces it with the old mode.
+ */
+static void
+test_faults_stats_json_kept_on_full_disk(void **unused)
+{
+    char *graph = tu_temp_file("[src]\ntype = range\ncount = 30\n"
+                               "instances = 10\n"
+                               "[out]\ntype = collect\nmode = count\n"
+                               "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], json[128], *e, *j;
+    struct stat st;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    snprintf(json, sizeof(json), "%s/stats.json", run_tmp);
+    for (int limited = 1; limited >= 0; limited--) {
+        int fd = open(json, O_WRONLY | O_CREAT | O_TRUNC, 0600), status;
+        pid_t pid;
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "old\n", 4), 4);
+        assert_int_equal(fchmod(fd, 0640), 0);
+        close(fd);
+        fflush(NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            /* Room for the output and an error line, not the report. */
+            struct rlimit fsize = { 2048, 2048 };
+            int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            int ef = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (o < 0 || ef < 0 || dup2(o, 1) < 0 || dup2(ef, 2) < 0 ||
+                (limited && setrlimit(RLIMIT_FSIZE, &fsize)))
+                _exit(126);
+            signal(SIGXFSZ, SIG_IGN);
+            execl(tu_flowrun(), tu_flowrun(), graph, "--stats-json", json,
+                  (char *)NULL);
+            _exit(127);
+        }
+        spawned = pid;
+        status = wait_exit(pid, 20);
+        e = slurp(err);
+        j = slurp(json);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != limited)
+            fprintf(stderr, "status %d, stderr:\n%s\n", status, e);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), limited);
+        if (limited) {
+            tu_assert_contains(e, "cannot write '");
+            assert_string_equal(j, "old\n");
+        } else {
+            assert_int_equal(j[0], '{');
+            tu_assert_contains(j, "\"schema\": \"flow-stats-1\"");
+        }
+        assert_int_equal(stat(json, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0640);
+        /* Nothing beside it: run_tmp holds out, err and the report. */
+        assert_int_equal(dir_entries(run_tmp), 3);
+        free(e);
+        free(j);
+    }
+    unlink(json);
+    run_cleanup(graph, out, err);
+    unlink(graph);
+    free(graph);
+}
+
 /* Kill the guard `guard` of a run and wait (10 s at most) for flowrun's
  * warning about it in the file `err`. */
 static void
@@ -5153,6 +5225,7 @@ main(void)
         T(test_faults_stats_stderr_unread),
         T(test_faults_stats_table_stalls),
         T(test_faults_stats_after_lost_log),
+        T(test_faults_stats_json_kept_on_full_disk),
         T(test_faults_stats_json_stalls),
         T(test_faults_sweep_leaves_others),
         T(test_faults_load_200_processes),
@@ -5164,6 +5237,8 @@ main(void)
     };
 #undef T
     tu_watchdog(280);
+    if (getenv("TMPFILTER"))
+        cmocka_set_test_filter(getenv("TMPFILTER"));
     if (getenv("TMPFILTER"))
         cmocka_set_test_filter(getenv("TMPFILTER"));
     return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
