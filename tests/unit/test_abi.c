@@ -159,12 +159,29 @@ test_abi_plugin_structs(void **state)
     assert_int_equal(FLOW_SAME, 4);
 }
 
+/* flow/version.h and the library say the version CMake's project() has
+ * (kept in two places: the header for plugins, the project for the
+ * library's file name and the package). */
+static void
+test_abi_version_agrees(void **state)
+{
+    char want[32];
+
+    (void)state;
+    assert_string_equal(FLOW_VERSION_STRING, FLOW_TEST_PROJECT_VERSION);
+    assert_string_equal(flow_version(), FLOW_TEST_PROJECT_VERSION);
+    snprintf(want, sizeof(want), "%d.%d.%d", FLOW_VERSION_MAJOR,
+             FLOW_VERSION_MINOR, FLOW_VERSION_PATCH);
+    assert_string_equal(want, FLOW_TEST_PROJECT_VERSION);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abi_library_structs),
         cmocka_unit_test(test_abi_plugin_structs),
+        cmocka_unit_test(test_abi_version_agrees),
     };
     return cmocka_run_group_tests_name("abi", tests, NULL, NULL);
 }

@@ -482,12 +482,12 @@ typedef enum flow_log_level {
 /*
  * The level named `name` (borrowed): "error", "warning" (or "warn"), "info"
  * or "debug", as --log-level and a node's log_level key take it. Returns
- * the flow_log_level_t, or -1 for any other name. Since flow 0.5.
+ * the flow_log_level_t, or -1 for any other name. Since flow 0.6.
  */
 FLOW_EXPORT int flow_log_level_parse(const char *name);
 
 /* The name of `level` ("error", "warning", "info", "debug"; static), or
- * NULL for a value that is no level. Since flow 0.5. */
+ * NULL for a value that is no level. Since flow 0.6. */
 FLOW_EXPORT const char *flow_log_level_name(int level);
 
 /*
@@ -543,7 +543,7 @@ FLOW_EXPORT int flow_node_await_stop(const flow_node_t *node, unsigned ms);
  * with the stop signals held and waited for with the descriptor (ppoll), so
  * none is missed. Returns poll's revents for `fd` (> 0) when it is ready,
  * 0 when the time ran out, FLOW_EINTR when the node should stop, or -errno
- * when poll fails. Under the test harness, a plain poll. Since flow 0.5.
+ * when poll fails. Under the test harness, a plain poll. Since flow 0.6.
  */
 FLOW_EXPORT int flow_node_wait_fd(const flow_node_t *node, int fd, short events,
                                   int timeout_ms);
