@@ -5237,9 +5237,5 @@ main(void)
     };
 #undef T
     tu_watchdog(280);
-    if (getenv("TMPFILTER"))
-        cmocka_set_test_filter(getenv("TMPFILTER"));
-    if (getenv("TMPFILTER"))
-        cmocka_set_test_filter(getenv("TMPFILTER"));
     return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
 }
