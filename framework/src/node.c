@@ -906,15 +906,22 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         __atomic_store_n(&st->state, FLOW_INST_RUNNING, __ATOMIC_RELEASE);
     }
 
-    if (d->init &&
-        (rc = flow__node_cb_result(&node, "init()", d->init(&node, state))) < 0)
+    rc = d->init ? flow__node_cb_result(&node, "init()", d->init(&node, state))
+                 : 0;
+    if (rc < 0 && !(rc == FLOW_EINTR && flow__stop_soft && !flow__stop_hard &&
+                    node.may_stop && !node.failed))
         return report_failure(&node, "init()", rc);
-    node.inited = true;
-    if (d->run)
-        rc = flow__node_cb_result(&node, "run()", d->run(&node, state));
-    else
-        rc = flow__node_cb_result(&node, "process()",
-                                  process_loop(&node, state));
+    /* FLOW_EINTR: a graceful stop while init() waited (a source waiting for
+     * its first connection): ended below as one in run(), but with no
+     * finish() or fini(), as init() did not succeed. */
+    if (rc == 0) {
+        node.inited = true;
+        if (d->run)
+            rc = flow__node_cb_result(&node, "run()", d->run(&node, state));
+        else
+            rc = flow__node_cb_result(&node, "process()",
+                                      process_loop(&node, state));
+    }
     if (rc < 0 && flow__stop_soft && !flow__stop_hard &&
         (rc == FLOW_EINTR ? node.is_source || node.may_stop
                           : node.is_source && !node.failed)) {
@@ -936,8 +943,9 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     flow__doing(&node, FLOW_DOING_WORK);
     if (rc < 0)
         return report_failure(&node, d->run ? "run()" : "process()", rc);
-    if (d->finish && (rc = flow__node_cb_result(&node, "finish()",
-                                                d->finish(&node, state))) < 0)
+    if (d->finish && node.inited &&
+        (rc = flow__node_cb_result(&node, "finish()",
+                                   d->finish(&node, state))) < 0)
         return report_failure(&node, "finish()", rc);
     for (size_t i = 0; i < node.nports && !rc; i++)
         if (node.ports[i].decl->dir != FLOW_DIR_IN)
@@ -948,9 +956,9 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     if (rc < 0)
         return report_failure(&node, "closing", rc);
     flow__doing(&node, FLOW_DOING_WORK); /* fini(), the flush of stdout */
-    node.inited = false;
-    if (d->fini)
+    if (d->fini && node.inited)
         d->fini(&node, state);
+    node.inited = false;
     if (node.failed) /* a send from fini, whose outputs have ended */
         return report_failure(&node, "fini()", FLOW_ENODE);
     if (fflush(stdout) != 0) {

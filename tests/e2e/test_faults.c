@@ -1746,6 +1746,38 @@ test_faults_wait_fd_stop(void **unused)
 }
 
 /*
+ * A graceful stop that ends a wait in a source's init() (fixture initwait
+ * returns the FLOW_EINTR of flow_node_wait_fd, as the guide says of a
+ * stop): the run ends with exit 130, no output and no error; neither
+ * run(), finish() nor fini() runs. It failed the node instead ("init()
+ * returned FLOW_EINTR", exit 1).
+ */
+static void
+test_faults_init_wait_stop(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = initwait\n"
+                              "[out]\ntype = collect\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *e, *o;
+    double t;
+    int status;
+
+    (void)unused;
+    status = stop_running(path, spawn_run(path, out, err), 3, SIGINT, &t);
+    e = slurp(err);
+    o = slurp(out);
+    assert_exited(status, t, e, 130);
+    if (t > 2.5)
+        fail_msg("flowrun took %.2f s to stop:\n%s", t, e);
+    assert_string_equal(o, "");
+    run_cleanup(path, out, err);
+    free(e);
+    free(o);
+    unlink(path);
+    free(path);
+}
+
+/*
  * A lines source (its keys `keys`) reading a FIFO into a collect (its keys
  * `out_keys`), stopped by SIGINT, then by SIGTERM, once 3 processes run it:
  * with `written` not NULL, a writer that stays has written that much. Exit
@@ -5180,6 +5212,7 @@ main(void)
         T(test_faults_signal_drains),
         T(test_faults_signal_spares_workers),
         T(test_faults_wait_fd_stop),
+        T(test_faults_init_wait_stop),
         T(test_faults_stop_whole_group),
         T(test_faults_signal_lines_fifo_no_writer),
         T(test_faults_signal_lines_read_kept),
