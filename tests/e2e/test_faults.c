@@ -1711,25 +1711,21 @@ test_faults_stop_whole_group(void **unused)
     free(path);
 }
 
-/*
- * flow_node_wait_fd ends at a stop that came before the wait (fixture
- * fdwait takes it while busy, then waits on an empty pipe): the node ends
- * at once, its finish() runs, exit 130 with nothing cut. A blocking read
- * (or a plain poll) there waits until the hard stop 5 s later, which kills
- * the instances and cuts the output. The fixture also checks the wait's
- * time limit and readiness.
- */
+/* A graph of a source of type `type` into a collect, stopped by SIGINT once
+ * it runs: exit 130 within 2.5 s (not the hard stop 5 s later), nothing
+ * killed, no error, and `want` the output. */
 static void
-test_faults_wait_fd_stop(void **unused)
+assert_prompt_stop(const char *type, const char *want)
 {
-    char *path = tu_temp_file("[src]\ntype = fdwait\n"
-                              "[out]\ntype = collect\n"
-                              "[links]\npush = src.out -> out.in\n");
-    char out[128], err[128], *e, *o;
+    char graph[256], out[128], err[128], *path, *e, *o;
     double t;
     int status;
 
-    (void)unused;
+    snprintf(graph, sizeof(graph),
+             "[src]\ntype = %s\n[out]\ntype = collect\n"
+             "[links]\npush = src.out -> out.in\n",
+             type);
+    path = tu_temp_file(graph);
     status = stop_running(path, spawn_run(path, out, err), 3, SIGINT, &t);
     e = slurp(err);
     o = slurp(out);
@@ -1737,7 +1733,7 @@ test_faults_wait_fd_stop(void **unused)
     if (t > 2.5)
         fail_msg("flowrun took %.2f s to stop:\n%s", t, e);
     assert_null(strstr(e, "killed"));
-    assert_string_equal(o, "1\n2\n");
+    assert_string_equal(o, want);
     run_cleanup(path, out, err);
     free(e);
     free(o);
@@ -1746,35 +1742,32 @@ test_faults_wait_fd_stop(void **unused)
 }
 
 /*
+ * flow_node_wait_fd ends at a stop that came before the wait (fixture
+ * fdwait takes it while busy, then waits on an empty pipe): the node ends
+ * at once, its finish() runs (it sends 2). A blocking read (or a plain
+ * poll) there waits until the hard stop 5 s later, which kills the
+ * instances and cuts the output. The fixture also checks the wait's time
+ * limit and readiness.
+ */
+static void
+test_faults_wait_fd_stop(void **unused)
+{
+    (void)unused;
+    assert_prompt_stop("fdwait", "1\n2\n");
+}
+
+/*
  * A graceful stop that ends a wait in a source's init() (fixture initwait
  * returns the FLOW_EINTR of flow_node_wait_fd, as the guide says of a
- * stop): the run ends with exit 130, no output and no error; neither
- * run(), finish() nor fini() runs. It failed the node instead ("init()
- * returned FLOW_EINTR", exit 1).
+ * stop): the run ends with no output and no error; neither run(),
+ * finish() nor fini() runs. It failed the node instead ("init() returned
+ * FLOW_EINTR", exit 1).
  */
 static void
 test_faults_init_wait_stop(void **unused)
 {
-    char *path = tu_temp_file("[src]\ntype = initwait\n"
-                              "[out]\ntype = collect\n"
-                              "[links]\npush = src.out -> out.in\n");
-    char out[128], err[128], *e, *o;
-    double t;
-    int status;
-
     (void)unused;
-    status = stop_running(path, spawn_run(path, out, err), 3, SIGINT, &t);
-    e = slurp(err);
-    o = slurp(out);
-    assert_exited(status, t, e, 130);
-    if (t > 2.5)
-        fail_msg("flowrun took %.2f s to stop:\n%s", t, e);
-    assert_string_equal(o, "");
-    run_cleanup(path, out, err);
-    free(e);
-    free(o);
-    unlink(path);
-    free(path);
+    assert_prompt_stop("initwait", "");
 }
 
 /*
