@@ -70,6 +70,9 @@ typedef struct sup {
     const sigset_t *sigmask; /* the signals the run reads (its signalfd's) */
     bool term_unjudged;      /* an instance ended on another's SIGTERM just
                               * before a stop signal came: the stop's, once read */
+    void *zctx; /* the launcher's ZeroMQ context (see its making); here, not
+                 * in a local, the children it was made before find it still
+                 * referenced (valgrind: not lost) */
 } sup_t;
 
 /* Queue `len` bytes for stderr, clearing a progress line first (written
@@ -1128,7 +1131,6 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     bool masked = false, dir_gone = false, err_gone = false;
     int dir_lock = -1;
     char rdv_ep[4200], rdv_addr[256];
-    void *zctx = NULL;
     flow_rdv_t *rdv = NULL;
     int rdv_fd = -1;
     int log_level;
@@ -1260,7 +1262,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
      * with TCP links it serves the rendezvous, whose sockets (and threads)
      * come after the forks.
      */
-    zctx = zmq_ctx_new();
+    s.zctx = zmq_ctx_new();
     for (size_t k = 0; k < s.nprocs; k++) {
         int errp[2] = { -1, -1 };
         pid_t pid;
@@ -1319,9 +1321,9 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
          * itself: no heartbeats (they would fail a run stopped by Ctrl-Z
          * and continued). */
         int err = 0;
-        rdv = zctx ? flow__rdv_new(zctx, graph, rdv_ep, 0, rdv_addr,
-                                   sizeof(rdv_addr), &err)
-                   : NULL;
+        rdv = s.zctx ? flow__rdv_new(s.zctx, graph, rdv_ep, 0, rdv_addr,
+                                     sizeof(rdv_addr), &err)
+                     : NULL;
         if (!rdv) {
             fprintf(stderr, "flowrun: error: cannot start the rendezvous: %s\n",
                     flow_strerror(err ? err : -ENOMEM));
@@ -1615,8 +1617,8 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         !s.result)
         s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
     flow__rdv_destroy(&rdv);
-    if (zctx)
-        zmq_ctx_term(zctx);
+    if (s.zctx)
+        zmq_ctx_term(s.zctx);
     rc = s.result;
     if (signo_out)
         *signo_out = s.signo;
