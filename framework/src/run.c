@@ -396,29 +396,40 @@ guard_ended(pid_t guard, bool block, int *status)
     return true;
 }
 
+/* Whether one of the signals `which` waits, blocked, not read yet, of those
+ * read from the signalfd (`mask`): one inherited ignored and blocked stays
+ * pending for ever (Linux queues it). */
+static bool
+pending_in(const sigset_t *mask, const sigset_t *which)
+{
+    sigset_t p;
+
+    if (!mask || sigpending(&p))
+        return false;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&p, sig) == 1 && sigismember(which, sig) == 1 &&
+            sigismember(mask, sig) == 1)
+            return true;
+    return false;
+}
+
 /* Whether a stop signal of those the run reads (`mask`) waits, blocked,
  * or comes within `secs`. */
 static bool
 stop_comes(const sigset_t *mask, double secs)
 {
     double until = flow__now_s() + secs;
+    struct timespec ts = { 0, 2000000 };
     sigset_t stops;
 
     sigemptyset(&stops);
     flow__stop_signals_add(&stops);
-    for (;;) {
-        sigset_t p;
-        struct timespec ts = { 0, 2000000 };
-        if (mask && sigpending(&p) == 0)
-            for (int sig = 1; sig < NSIG; sig++)
-                if (sigismember(&p, sig) == 1 &&
-                    sigismember(&stops, sig) == 1 &&
-                    sigismember(mask, sig) == 1)
-                    return true;
+    while (!pending_in(mask, &stops)) {
         if (flow__now_s() >= until)
             return false;
         nanosleep(&ts, NULL);
     }
+    return true;
 }
 
 /* Instance `i` ended with wait status `status` (its usage `ru`). */
@@ -627,17 +638,13 @@ typedef struct barrier {
 static bool
 stop_pending(const sigset_t *mask)
 {
-    static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
-    sigset_t p;
+    sigset_t stops;
 
-    if (sigpending(&p))
-        return false;
-    /* Only those read from the signalfd (`mask`): one inherited ignored
-     * and blocked stays pending for ever (Linux queues it). */
-    for (size_t i = 0; i < sizeof(stops) / sizeof(*stops); i++)
-        if (sigismember(&p, stops[i]) == 1 && sigismember(mask, stops[i]) == 1)
-            return true;
-    return false;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGHUP);
+    return pending_in(mask, &stops);
 }
 
 /* Pass the start barrier: the instances go. Returns when (flow__now_s),
