@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,7 +111,7 @@ tu_run(tu_result_t *r, double timeout_s, const char *const *args)
     if (pipe(op) || pipe(ep))
         abort();
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     if (pid == 0) {
         dup2(op[1], 1);
         dup2(ep[1], 2);
@@ -211,7 +212,7 @@ spawn(const char *const *args, int target, bool quiet_other, int *fd)
     if (pipe(op))
         abort();
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     if (pid == 0) {
         if (quiet_other) {
             int null = open("/dev/null", O_WRONLY);
@@ -360,6 +361,20 @@ tu_watchdog(unsigned seconds)
 {
     signal(SIGALRM, on_alarm);
     alarm(seconds);
+}
+
+pid_t
+tu_fork(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+
+    /* The parent may have died between fork() and prctl(): then the child
+     * has a new parent already and would never get the signal. */
+    if (pid == 0 &&
+        (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent))
+        _exit(126);
+    return pid;
 }
 
 void

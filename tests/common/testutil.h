@@ -103,6 +103,12 @@ void tu_preload_end(void);
 /* Arm alarm(seconds) so a hung test dies instead of stalling CI. */
 void tu_watchdog(unsigned seconds);
 
+/* fork() for a test: the child is sent SIGTERM when the test process dies
+ * (PR_SET_PDEATHSIG), so a test killed by ctest's timeout or by hand leaves
+ * no flowrun behind; a flowrun stops its whole graph on that SIGTERM.
+ * Returns what fork() returns. */
+pid_t tu_fork(void);
+
 /* Seconds on the monotonic clock. */
 double tu_now_s(void);
 

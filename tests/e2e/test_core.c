@@ -1559,7 +1559,7 @@ run_as(const char *graph, uid_t id, char **err)
     assert_true(fd >= 0);
     assert_int_equal(fchmod(fd, 0666), 0);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         if (dup2(fd, 2) < 0 || (geteuid() == 0 && (setgroups(0, NULL) ||
@@ -2467,7 +2467,7 @@ test_core_library_run_leaves_callers_children(void **unused)
     g = flow_graph_load_string(ini, strlen(ini), "callers_child.ini", reg, NULL,
                                0, &diag);
     assert_non_null(g);
-    mine = fork();
+    mine = tu_fork();
     assert_true(mine >= 0);
     if (mine == 0)
         _exit(7); /* ends while the graph runs */

@@ -1326,7 +1326,7 @@ spawn_ignoring(const char *path, const char *out, const char *err,
     pid_t pid;
 
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -1921,7 +1921,7 @@ test_faults_stderr_closed(void **unused)
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -1980,7 +1980,7 @@ test_faults_nonblocking_std_fds(void **unused)
     assert_int_equal(pipe(pout), 0);
     assert_int_equal(pipe(perr), 0);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         if (dup2(pout[1], 1) < 0 || dup2(perr[1], 2) < 0)
@@ -2095,7 +2095,7 @@ test_faults_stderr_flood(void **unused)
         snprintf(err, sizeof(err), "%s/err", run_tmp);
         assert_int_equal(mkfifo(err, 0600), 0);
         fflush(NULL);
-        drain = fork();
+        drain = tu_fork();
         assert_true(drain >= 0);
         if (drain == 0) {
             static char buf[1 << 16];
@@ -2250,7 +2250,7 @@ test_faults_node_stdout_full(void **unused)
         pid_t pid;
         char *o, *e;
         fflush(NULL);
-        pid = fork();
+        pid = tu_fork();
         assert_true(pid >= 0);
         if (pid == 0) {
             int fo = open(full ? "/dev/full" : out,
@@ -2502,7 +2502,7 @@ test_faults_signal_echo(void **unused)
             assert_int_equal(kill(pid, SIGINT), 0);
         } else {
             fflush(NULL);
-            pid = fork();
+            pid = tu_fork();
             assert_true(pid >= 0);
             if (pid == 0) {
                 int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -3485,7 +3485,7 @@ run_on_tty(const char *path, const char *opt, bool background, char *buf,
             _exit(126);
         if (!background)
             fr = 0;
-        else if ((fr = fork()) < 0)
+        else if ((fr = tu_fork()) < 0)
             _exit(126);
         if (fr == 0) {
             if (background)
@@ -3619,7 +3619,7 @@ test_faults_closed_stdout(void **unused)
     (void)unused;
     snprintf(err, sizeof(err), "%s/err", run_tmp);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -3666,7 +3666,7 @@ run_reader_gone(const char *path, const char *fifo, char **err)
     if (fifo) /* a reader first, so that the collector's open goes on */
         assert_true((rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -4214,7 +4214,7 @@ report_on_stalled(char *graph, int pipe_size, int fd, const char *opt,
     if (pipe_size)
         assert_true(fcntl(rfd, F_SETPIPE_SZ, pipe_size) >= pipe_size);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -4353,7 +4353,7 @@ test_faults_stats_after_lost_log(void **unused)
     snprintf(err, sizeof(err), "%s/err", run_tmp);
     assert_int_equal(pipe(in), 0);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         struct rlimit fsize = { 8192, 8192 };
@@ -4425,7 +4425,7 @@ test_faults_stats_json_kept_on_full_disk(void **unused)
         assert_int_equal(fchmod(fd, 0640), 0);
         close(fd);
         fflush(NULL);
-        pid = fork();
+        pid = tu_fork();
         assert_true(pid >= 0);
         if (pid == 0) {
             /* Room for the output and an error line, not the report. */
@@ -4551,7 +4551,7 @@ test_faults_guard_killed_pid_reused(void **unused)
     /* The next process gets the guard's pid, if it is free. */
     fprintf(last, "%d", (int)guard - 1);
     fclose(last);
-    other = fork();
+    other = tu_fork();
     assert_true(other >= 0);
     if (other == 0) {
         setsid(); /* a process group of its own, numbered as its pid */
@@ -4922,7 +4922,7 @@ run_under_file_limits_opt(const char *text, const char *opt, rlim_t soft,
     tu_result_release(&run.r);
 
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         char *path = tu_temp_file(text);
@@ -5006,7 +5006,7 @@ test_faults_no_threads(void **unused)
                         "[out]\ntype = collect\nmode = count\n"
                         "[links]\npush = src.out -> out.in\n");
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         struct rlimit rl = { 20000 * 1024, 20000 * 1024 };

@@ -904,7 +904,7 @@ test_tcp_rendezvous_bounds_a_stranger(void **unused)
     (void)unused;
     /* Its standard error, where it says each refusal, to /dev/null. */
     assert_int_equal(pipe(fd), 0);
-    rdv = fork();
+    rdv = tu_fork();
     assert_true(rdv >= 0);
     if (rdv == 0) {
         int null = open("/dev/null", O_WRONLY);

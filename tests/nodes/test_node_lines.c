@@ -205,7 +205,7 @@ test_node_lines_long_line_from_a_pipe(void **state)
     (void)state;
     unlink(path);
     assert_int_equal(mkfifo(path, 0600), 0);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) { /* the writer: a pipe of 4 KiB, the line, its end */
         int fd = open(path, O_WRONLY);

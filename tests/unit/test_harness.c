@@ -890,7 +890,7 @@ test_harness_exit_in_callback(void **state)
     (void)state;
     assert_int_equal(pipe(err), 0);
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         flow_harness_t *h = flow_harness_new(&quitter_desc, NULL, 0, NULL);
@@ -926,7 +926,7 @@ forker_process(flow_node_t *node, void *state, const char *port,
     (void)port;
     (void)msg_p;
     fflush(NULL);
-    if ((pid = fork()) == 0)
+    if ((pid = tu_fork()) == 0)
         exit(7); /* the child's own exit: not the node's */
     if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 7)

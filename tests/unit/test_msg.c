@@ -1384,7 +1384,7 @@ test_msg_roundtrip_empty_no_capacity(void **state)
 
     (void)state;
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         tu_default_signals();

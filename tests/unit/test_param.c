@@ -840,7 +840,7 @@ test_param_desc_check_rejects_field_past_state(void **state)
 
     (void)state;
     fflush(NULL);
-    pid = fork();
+    pid = tu_fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         tu_default_signals();
