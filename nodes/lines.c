@@ -412,8 +412,17 @@ lines_finish(flow_node_t *node, void *state)
         char *line = s->buf + at;
         char *nl = memchr(line, '\n', s->end - at);
         size_t len = nl ? (size_t)(nl - line) + 1 : s->end - at;
-        if (!nl && !s->eof)
-            break; /* a line not read whole */
+        if (!nl && !s->eof) {
+            /* A line not read whole: sent cut short, it would pass for a
+             * record it is not (an int from its first digits). */
+            flow_node_log(node, FLOW_LOG_WARN,
+                          "stopped in the middle of line %llu of %s%s%s: "
+                          "its first %zu bytes, read before the stop, are "
+                          "not sent (a line goes out only whole)",
+                          (unsigned long long)s->lineno + 1, s->own ? "'" : "",
+                          name, s->own ? "'" : "", len);
+            break;
+        }
         at += len;
         rc = take_line(node, s, name, line, len);
     }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -878,6 +879,77 @@ test_core_lines_stop_keeps_read(void **unused)
     free(path);
     free(in);
     free(out);
+}
+
+/*
+ * A stop while lines holds the start of a line whose newline has not come
+ * (its writer still open): the whole lines before it reach the sink, the
+ * cut line does not (as "par" it would pass for a record of its own), and
+ * a warning names its number and the bytes read of it.
+ */
+static void
+test_core_lines_stop_partial_line(void **unused)
+{
+    char *count = tu_temp_file(""), *path, ini[512];
+    const char *args[] = { NULL, NULL };
+    static const char tail[] = "partial"; /* no newline */
+    enum { N = 300 };
+    char in[4096], err[8192], want[160];
+    FILE *f;
+    size_t len = 0, got;
+    int p[2], fd, saved = dup(STDIN_FILENO), status, queued = 1;
+    double end;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(ini, sizeof(ini),
+             "[src]\ntype = lines\n"
+             "[out]\ntype = collect\nmode = count\noutput = %s\n"
+             "[links]\npush = src.out -> out.in\n",
+             count);
+    path = tu_temp_file(ini);
+    args[0] = path;
+    assert_true(saved >= 0);
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(in + len, sizeof(in) - len, "%d\n", i);
+    len += (size_t)snprintf(in + len, sizeof(in) - len, "%s", tail);
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0); /* both ends stay here */
+    assert_int_equal(write(p[1], in, len), (ssize_t)len);
+    assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+    pid = tu_spawn_stderr(args, &fd);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    /* lines has read it all once the pipe is empty. */
+    for (end = tu_now_s() + 20; queued > 0 && tu_now_s() < end;) {
+        assert_int_equal(ioctl(p[0], FIONREAD, &queued), 0);
+        usleep(10000);
+    }
+    assert_int_equal(queued, 0);
+    usleep(200000);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    got = read_for(fd, err, sizeof(err), sizeof(err), 30);
+    close(fd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(p[0]);
+    close(p[1]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    assert_true(got > 0);
+    snprintf(want, sizeof(want),
+             "stopped in the middle of line %d of standard input: its first "
+             "%zu bytes",
+             N + 1, strlen(tail));
+    if (!strstr(err, want))
+        fail_msg("no warning '%s' in:\n%s", want, err);
+    f = fopen(count, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(want, sizeof(want), f));
+    fclose(f);
+    assert_int_equal(atoi(want), N); /* the whole lines, all of them */
+    unlink(count);
+    free(count);
+    unlink(path);
+    free(path);
 }
 
 /*
@@ -2579,6 +2651,7 @@ main(void)
         cmocka_unit_test(test_core_lines_pool_map),
         cmocka_unit_test(test_core_lines_stream),
         cmocka_unit_test(test_core_lines_stop_keeps_read),
+        cmocka_unit_test(test_core_lines_stop_partial_line),
         cmocka_unit_test(test_core_lines_one_stdin_reader),
         cmocka_unit_test(test_core_lines_empty_path),
         cmocka_unit_test(test_core_lines_read_error),
