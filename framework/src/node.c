@@ -136,9 +136,9 @@ flow_node_await_stop(const flow_node_t *node, unsigned ms)
 }
 
 int
-flow_node_wait_fd(const flow_node_t *node, int fd, short events, int timeout_ms)
+flow_node_wait_fds(const flow_node_t *node, struct pollfd *fds, unsigned nfds,
+                   int timeout_ms)
 {
-    struct pollfd p = { .fd = fd, .events = events };
     struct timespec end = { 0, 0 }, left;
     sigset_t stops, old;
     int rc;
@@ -161,6 +161,8 @@ flow_node_wait_fd(const flow_node_t *node, int fd, short events, int timeout_ms)
     }
     pthread_sigmask(SIG_BLOCK, &stops, &old);
     for (;;) {
+        for (unsigned i = 0; i < nfds; i++)
+            fds[i].revents = 0;
         if ((rc = flow_node_stopping(node)))
             break;
         if (timeout_ms >= 0) {
@@ -175,12 +177,9 @@ flow_node_wait_fd(const flow_node_t *node, int fd, short events, int timeout_ms)
             if (left.tv_sec < 0)
                 left = (struct timespec){ 0, 0 };
         }
-        p.revents = 0;
-        rc = ppoll(&p, 1, timeout_ms >= 0 ? &left : NULL, &old);
-        if (rc >= 0) {
-            rc = rc ? p.revents : 0;
+        rc = ppoll(fds, nfds, timeout_ms >= 0 ? &left : NULL, &old);
+        if (rc >= 0)
             break;
-        }
         if (errno != EINTR) {
             rc = -errno;
             break;
@@ -189,6 +188,15 @@ flow_node_wait_fd(const flow_node_t *node, int fd, short events, int timeout_ms)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
+}
+
+int
+flow_node_wait_fd(const flow_node_t *node, int fd, short events, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    int rc = flow_node_wait_fds(node, &p, 1, timeout_ms);
+
+    return rc > 0 ? p.revents : rc;
 }
 
 const char *

@@ -1747,7 +1747,8 @@ assert_prompt_stop(const char *type, const char *want)
  * at once, its finish() runs (it sends 2). A blocking read (or a plain
  * poll) there waits until the hard stop 5 s later, which kills the
  * instances and cuts the output. The fixture also checks the wait's time
- * limit and readiness.
+ * limit and readiness, and puts flow_node_wait_fds (two pipes) through the
+ * same steps.
  */
 static void
 test_faults_wait_fd_stop(void **unused)

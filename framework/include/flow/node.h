@@ -548,6 +548,22 @@ FLOW_EXPORT int flow_node_await_stop(const flow_node_t *node, unsigned ms);
 FLOW_EXPORT int flow_node_wait_fd(const flow_node_t *node, int fd, short events,
                                   int timeout_ms);
 
+struct pollfd; /* <poll.h> */
+
+/*
+ * flow_node_wait_fd for several descriptors at once (a socket and a
+ * timerfd, say): waits up to `timeout_ms` milliseconds (< 0: no limit) for
+ * the events of any of the `nfds` entries of `fds` (the caller's, filled
+ * as for poll(); a negative fd is skipped), or for flow_node_stopping to
+ * say stop, whichever comes first, with the same guarantee that a stop is
+ * never missed. Returns the number of entries whose revents it set (> 0),
+ * 0 when the time ran out, FLOW_EINTR when the node should stop, or -errno
+ * when poll fails; every revents is 0 unless it returns > 0. Under the
+ * test harness, a plain poll. Since flow 0.6.
+ */
+FLOW_EXPORT int flow_node_wait_fds(const flow_node_t *node, struct pollfd *fds,
+                                   unsigned nfds, int timeout_ms);
+
 FLOW__END_DECLS
 
 #endif
