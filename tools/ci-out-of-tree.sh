@@ -69,6 +69,16 @@ flowrun=$prefix/bin/flowrun
 [ -x "$flowrun" ] || fail "no installed flowrun"
 [ -x "$prefix/bin/flow-new-node" ] || fail "no installed flow-new-node"
 [ -f "$prefix/share/doc/flow/LICENSE" ] || fail "no installed LICENSE"
+[ -f "$prefix/share/doc/flow/graph-format.md" ] || fail "no installed graph-format.md"
+# The installed example graph, run by the installed flowrun: every line it
+# prints reads the same backward, and it finds some (8,000 words of 4
+# letters: about 12 palindromes expected).
+"$flowrun" "$prefix/share/flow/graphs/palindromes.ini" >"$tmp/pal.txt" ||
+    fail "the installed palindromes.ini failed"
+[ -s "$tmp/pal.txt" ] || fail "the installed palindromes.ini found no palindrome"
+awk '{ r = ""; for (i = length($0); i > 0; i--) r = r substr($0, i, 1)
+       if ($0 == "" || r != $0) { print "not a palindrome: \"" $0 "\""; exit 1 } }' \
+    "$tmp/pal.txt" >&2 || fail "the installed palindromes.ini printed a non-palindrome"
 "$flowrun" --list-nodes >"$tmp/list.txt" || fail "flowrun --list-nodes failed"
 if ! grep -q "$prefix/.*/range.so" "$tmp/list.txt"; then
     fail "the installed flowrun does not find the installed plugins"
