@@ -61,11 +61,10 @@ typedef struct sup {
                                * counters after them (stats_size bytes) */
     size_t stats_size;
     bool progress_shown;
-    pid_t guard;             /* the guard of the run's process group */
-    bool guard_ended;        /* it died before the end: said once, not reaped */
-    uint64_t progress_items; /* at the sinks, at the last progress line */
-    double progress_s;       /* the elapsed time of that line */
-    flow_cancel_t cancel;    /* inputs given up; cancel.g NULL until one is */
+    pid_t guard;      /* the guard of the run's process group */
+    bool guard_ended; /* it died before the end: said once, not reaped */
+    flow_progress_t progress; /* what the last progress line saw */
+    flow_cancel_t cancel;     /* inputs given up; cancel.g NULL until one is */
     flow_errout_t err;       /* what goes to stderr, written when it has room */
     const sigset_t *sigmask; /* the signals the run reads (its signalfd's) */
     bool term_unjudged;      /* an instance ended on another's SIGTERM just
@@ -281,8 +280,7 @@ show_progress(sup_t *s, double elapsed)
     if (flow__errout_pending(&s->err))
         return; /* the terminal is behind: no line more for it */
     line[0] = '\r';
-    flow__progress_format(&rs, &s->progress_items, &s->progress_s, line + 1,
-                          sizeof(line) - 4);
+    flow__progress_format(&rs, &s->progress, line + 1, sizeof(line) - 4);
     n = strlen(line);
     /* Within the terminal's width: a line that wraps is not redrawn in
      * place ('\r' goes back to its last row), each redraw left a row. */
@@ -1702,5 +1700,6 @@ out:
     free(pfd);
     free(s.procs);
     flow__cancel_fini(&s.cancel);
+    flow__progress_fini(&s.progress);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -236,30 +237,39 @@ end_items(const flow_run_stats_t *rs, bool sources)
 }
 
 void
-flow__progress_format(const flow_run_stats_t *rs, uint64_t *prev_items,
-                      double *prev_s, char *buf, size_t size)
+flow__progress_format(const flow_run_stats_t *rs, flow_progress_t *prev,
+                      char *buf, size_t size)
 {
     const flow_graph_t *g = rs->graph;
     uint64_t items = end_items(rs, false);
-    double dt = rs->elapsed_s - *prev_s;
+    double dt = rs->elapsed_s - prev->s;
     double rate =
-        dt > 0 && items >= *prev_items ? (double)(items - *prev_items) / dt : 0;
+        dt > 0 && items >= prev->items ? (double)(items - prev->items) / dt : 0;
     const char *busiest = "-";
     double best = -1;
 
-    /* The stage whose running instances wait least for input or output
-     * (one that has finished is nobody's bottleneck now). */
+    if (!prev->wait_ns)
+        prev->wait_ns = flow__xcalloc(rs->nblocks, sizeof(*prev->wait_ns));
+    /* The stage whose running instances waited least for input or output
+     * since the last line: over the whole run, a stage that was the
+     * bottleneck for its first minutes was named long after the work had
+     * moved on. One that has finished is nobody's bottleneck now. */
     for (size_t n = 0; n < g->nnodes; n++) {
         const flow_gnode_t *gn = &g->nodes[n];
         double waits = 0, wall = 0;
         for (unsigned i = 0; i < gn->instances; i++) {
-            const flow_inst_stats_t *b = &rs->blocks[flow__proc_index(g, n, i)];
+            size_t k = flow__proc_index(g, n, i);
+            const flow_inst_stats_t *b = &rs->blocks[k];
             uint64_t start = __atomic_load_n(&b->start_ns, __ATOMIC_RELAXED);
+            uint64_t w = __atomic_load_n(&b->send_block_ns, __ATOMIC_RELAXED) +
+                         __atomic_load_n(&b->recv_wait_ns, __ATOMIC_RELAXED);
+            uint64_t was = prev->wait_ns[k];
+            prev->wait_ns[k] = w;
             if (!start ||
                 __atomic_load_n(&b->state, __ATOMIC_ACQUIRE) == FLOW_INST_DONE)
                 continue;
-            waits += sec(b->send_block_ns + b->recv_wait_ns);
-            wall += rs->elapsed_s;
+            waits += w > was ? sec(w - was) : 0;
+            wall += dt;
         }
         if (wall > 0 && 1.0 - waits / wall > best) {
             best = 1.0 - waits / wall;
@@ -270,6 +280,13 @@ flow__progress_format(const flow_run_stats_t *rs, uint64_t *prev_items,
              "flowrun: %.1fs  %" PRIu64 " items at sinks  %.3g items/s  "
              "%" PRIu64 " from sources  busiest: %s",
              rs->elapsed_s, items, rate, end_items(rs, true), busiest);
-    *prev_items = items;
-    *prev_s = rs->elapsed_s;
+    prev->items = items;
+    prev->s = rs->elapsed_s;
+}
+
+void
+flow__progress_fini(flow_progress_t *prev)
+{
+    free(prev->wait_ns);
+    prev->wait_ns = NULL;
 }

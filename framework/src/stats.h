@@ -80,13 +80,26 @@ int flow__stats_print(const flow_run_stats_t *rs, FILE *out);
 /* Write the --stats-json document to `out`; returns 0 or -errno. */
 int flow__stats_write_json(const flow_run_stats_t *rs, FILE *out);
 
+/* What the last progress line saw, for the next one's intervals; zeroed
+ * before the first. */
+typedef struct flow_progress {
+    uint64_t items;    /* sink items */
+    double s;          /* elapsed time */
+    uint64_t *wait_ns; /* per process (rs->nblocks entries, owned; NULL
+                        * until the first line): its waits so far */
+} flow_progress_t;
+
 /*
- * Format the live progress line (no newline) into `buf`: items per second
- * at the sinks since the last line, elapsed time, the busiest stage.
- * `*prev_items` and `*prev_s` are the sink items and elapsed time of the
- * last line (0 and 0 before the first), updated to this one's.
+ * Format the live progress line (no newline) into `buf`: elapsed time,
+ * the items at the sinks and their rate since the last line, the busiest
+ * stage over that interval (whose running instances waited least for input
+ * or output since then: the bottleneck now, not on average since the
+ * start). Updates `*prev` to this line; flow__progress_fini releases
+ * what it holds.
  */
-void flow__progress_format(const flow_run_stats_t *rs, uint64_t *prev_items,
-                           double *prev_s, char *buf, size_t size);
+void flow__progress_format(const flow_run_stats_t *rs, flow_progress_t *prev,
+                           char *buf, size_t size);
+
+void flow__progress_fini(flow_progress_t *prev);
 
 #endif

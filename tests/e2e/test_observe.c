@@ -1656,6 +1656,61 @@ test_observe_progress_piped(void **unused)
 }
 
 /*
+ * The busiest stage of a progress line is the one busiest since the line
+ * before, not since the start: the source (pausesrc) is at work for 2 s,
+ * sending 20 numbers 100 ms apart while the pass-through (fault, 1 ms of
+ * work per message) waits for them; then it sends the rest as fast as it
+ * can, waiting on the full link (hwm 4) while the pass-through works
+ * through them for 2.5 s. Half a second into that, the pass-through is the
+ * busiest; over the whole run the source still was (it named the source
+ * until the end).
+ */
+static void
+test_observe_progress_busiest_now(void **unused)
+{
+    const char *text = "[src]\ntype = pausesrc\ncount = 2520\npaced = 20\n"
+                       "pace_ms = 100\n"
+                       "[mid]\ntype = fault\naction = none\nwork_us = 1000\n"
+                       "[out]\ntype = collect\nmode = count\n"
+                       "[links]\npush = src.out -> mid.in hwm=4\n"
+                       "push = mid.out -> out.in\n";
+    double t2 = -1;
+    int checked = 0;
+    char *save = NULL, *l;
+    tu_result_t r;
+
+    (void)unused;
+    assert_int_equal(tu_run_graph(&r, 60, text, "--progress", "--plugin-path",
+                                  FLOW_FIXTURE_PLUGIN_DIR, NULL),
+                     0);
+    assert_int_equal(strtoll(r.out, NULL, 10), 2520);
+    for (l = strtok_r(r.err, "\r\n", &save); l;
+         l = strtok_r(NULL, "\r\n", &save)) {
+        double t, rate;
+        unsigned long long n, from;
+        char busiest[64];
+        if (sscanf(l,
+                   "flowrun: %lfs %llu items at sinks %lf items/s %llu from "
+                   "sources busiest: %63[a-z-]",
+                   &t, &n, &rate, &from, busiest) != 5)
+            continue;
+        if (from > 25 && t2 < 0)
+            t2 = t; /* the paced ones sent */
+        if (t2 >= 0 && t >= t2 + 0.5 && n + 300 < 2520) {
+            checked++;
+            if (strcmp(busiest, "mid"))
+                fail_msg("progress line '%s', %.1f s after the source's "
+                         "pace ended: not the pass-through",
+                         l, t - t2);
+        }
+    }
+    if (!checked)
+        fail_msg("no progress line half a second into the second part:\n%s",
+                 r.err);
+    tu_result_release(&r);
+}
+
+/*
  * The progress line's "items at sinks" are what reached the sinks' inputs,
  * not what a node with pair ports only (a server, the sieve's segments)
  * receives on them: slow_graph with a pairclient in the middle asking a
@@ -2176,6 +2231,7 @@ main(void)
         cmocka_unit_test(test_observe_progress_tty),
         cmocka_unit_test(test_observe_progress_narrow),
         cmocka_unit_test(test_observe_progress_piped),
+        cmocka_unit_test(test_observe_progress_busiest_now),
         cmocka_unit_test(test_observe_progress_pair),
         cmocka_unit_test(test_observe_quiet_nodes),
         cmocka_unit_test(test_observe_stderr_relay),
