@@ -44,6 +44,12 @@
 /* How long a graceful stop may take before it turns into a hard one. */
 #define DRAIN_S 5.0
 
+/* How long, once a stop signal has ended the run, the launcher waits for
+ * a standard output or error that takes nothing more (a reader that
+ * stopped reading) before it gives up what is left: the signal asked it
+ * to end. */
+#define STOP_WRITE_S 1.0
+
 typedef struct sup {
     const flow_graph_t *g;
     flow_proc_t *procs;
@@ -72,6 +78,8 @@ typedef struct sup {
     void *zctx; /* the launcher's ZeroMQ context (see its making); here, not
                  * in a local, the children it was made before find it still
                  * referenced (valgrind: not lost) */
+    double write_until; /* after a stop signal: the end's writes give up
+                         * then (flush_queue); 0: they wait */
 } sup_t;
 
 /* Queue `len` bytes for stderr, clearing a progress line first (written
@@ -222,21 +230,31 @@ relay_rest(sup_t *s, flow_proc_t *p)
 }
 
 /* Write what queue `q` holds, waiting for its descriptor as a blocking
- * write would; a terminating signal read from `sfd` (if >= 0) gives up
- * what is left. Empties `q` (flow__errout_fini). Returns 0 when all of it
- * was written, the errno of a write error that dropped some (the
- * descriptor cannot take it), -1 when a signal gave the rest up: the
- * descriptor is then not to be waited for again (a blocking write, every
- * signal blocked, would never end). */
+ * write would; a terminating signal read from `sfd` (if >= 0), or the
+ * time `until` (if > 0) passing, gives up what is left. Empties `q`
+ * (flow__errout_fini). Returns 0 when all of it was written, the errno of
+ * a write error that dropped some (the descriptor cannot take it), -1
+ * when a signal or the time gave the rest up: the descriptor is then not
+ * to be waited for again (a blocking write, every signal blocked, would
+ * never end). */
 static int
-flush_queue(flow_errout_t *q, int sfd)
+flush_queue(flow_errout_t *q, int sfd, double until)
 {
     bool gave_up = false;
     int dropped;
 
     while (flow__errout_pending(q)) {
         struct pollfd w[2] = { { q->fd, POLLOUT, 0 }, { sfd, POLLIN, 0 } };
-        if (poll(w, sfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) {
+        int ms = -1;
+        if (until > 0) {
+            double left = until - flow__now_s();
+            if (left <= 0) {
+                gave_up = true;
+                break;
+            }
+            ms = (int)(left * 1000) + 1;
+        }
+        if (poll(w, sfd >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
             if (!q->dropped) /* what is queued is lost: say why */
                 q->dropped = errno;
             break;
@@ -263,7 +281,7 @@ flush_queue(flow_errout_t *q, int sfd)
 static int
 flush_stderr(sup_t *s, int sfd)
 {
-    return flush_queue(&s->err, sfd);
+    return flush_queue(&s->err, sfd, s->write_until);
 }
 
 static void
@@ -724,7 +742,7 @@ report_to_std(sup_t *s, const flow_run_stats_t *rs, report_fn *writer, int fd,
     } else {
         flow__errout_init(&out, fd);
         flow__errout_put(&out, text, len);
-        fl = flush_queue(&out, sfd);
+        fl = flush_queue(&out, sfd, s->write_until);
     }
     free(text);
     return fl < 0 ? REPORT_GIVEN_UP : -fl;
@@ -1583,6 +1601,11 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             reap(&s, grace);
         }
     }
+    /* A stop signal ended the run: what standard output or error does not
+     * take by then is given up (a reader that stopped reading would hold
+     * the launcher, which the signal asked to end, for ever). */
+    if (s.signo)
+        s.write_until = flow__now_s() + STOP_WRITE_S;
     /* What the children still had to say. A grandchild may hold a pipe:
      * it has a second in all (its run's process group is killed below),
      * and the line it has not ended by then is passed on as it is. */

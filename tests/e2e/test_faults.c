@@ -2226,6 +2226,63 @@ test_faults_stderr_unread(void **unused)
 }
 
 /*
+ * A stop signal while whoever reads flowrun's standard error has stopped
+ * reading (a container's log pipe that stalls, a pager): the signal stops
+ * the graph (its instances killed 5 s on, still writing), but the launcher
+ * then waited for the reader to take the lines it held, with no limit: it
+ * did not end on the SIGTERM (a container runtime's stop), only on a
+ * second signal or SIGKILL, which left its run directory. It now gives up
+ * what the reader has not taken a second after the instances are gone:
+ * exit 143 within the stop's 5 s, its grace and that second, nothing left.
+ */
+static void
+test_faults_stop_stderr_unread(void **unused)
+{
+    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 1e8\n"
+                              "chunk = 65536\npause_ms = 0\n"
+                              "[tout]\ntype = collect\nmode = count\n"
+                              "[links]\npush = talk.out -> tout.in\n");
+    char out[128], err[128], buf[65536];
+    double limit, t;
+    int rfd, status, queued = 0;
+    pid_t pid;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    assert_int_equal(mkfifo(err, 0600), 0);
+    /* Open for reading first (the launcher's open for writing then does
+     * not wait), and not read until flowrun has exited. */
+    rfd = open(err, O_RDONLY | O_NONBLOCK);
+    assert_true(rfd >= 0);
+    pid = spawn_files_with(path, out, err, "--plugin-path",
+                           FLOW_FIXTURE_PLUGIN_DIR);
+    /* The pipe full: the launcher holds lines it cannot write. */
+    limit = now_s() + 20;
+    while (ioctl(rfd, FIONREAD, &queued) || queued < 65536) {
+        if (now_s() > limit)
+            fail_msg("standard error not filled (%d bytes)", queued);
+        usleep(10000);
+    }
+    usleep(300000);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    t = now_s();
+    status = wait_exit(pid, 20);
+    t = now_s() - t;
+    if (t > 9)
+        print_message("flowrun exited %.1f s after the SIGTERM\n", t);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    assert_true(t < 9);
+    while (read(rfd, buf, sizeof(buf)) > 0)
+        ;
+    close(rfd);
+    run_cleanup(path, out, err);
+    unlink(path);
+    free(path);
+}
+
+/*
  * What a node prints to standard output with stdio sits in stdio's buffer
  * until the framework flushes it at the node's end: a full standard output
  * (/dev/full) then fails the node, naming it, instead of exit() flushing it
@@ -5213,6 +5270,7 @@ main(void)
         T(test_faults_stderr_closed),
         T(test_faults_stderr_flood),
         T(test_faults_stderr_unread),
+        T(test_faults_stop_stderr_unread),
         T(test_faults_nonblocking_std_fds),
         T(test_faults_log_after_partial_line),
         T(test_faults_node_stdout_full),
