@@ -1772,6 +1772,11 @@ test_observe_options(void **unused)
     assert_int_equal(tu_runl(&r, 30, "--help", NULL), 0);
     for (size_t i = 0; i < sizeof(help_words) / sizeof(*help_words); i++)
         assert_non_null(strstr(r.out, help_words[i]));
+    /* --grace acts after a --timeout too, as the man page says (a run
+     * timed out with --grace 2 ends 2 s after its timeout): --help said
+     * "after a failure or signal" only. */
+    tu_assert_contains(r.out, "  --grace SECONDS        after a failure, a "
+                              "signal or a timeout,\n");
     tu_result_release(&r);
 
     assert_int_equal(tu_runl(&r, 30, "--log-level", "loud", graph, NULL), 2);
