@@ -13,6 +13,10 @@
  * (FLOW_NODE_STATIC; the table comes from the generated fuzz_nodes.h) plus
  * "needy" below: no dlopen, so every run is the same. The registry has no
  * search path, so an unknown type never touches the file system.
+ *
+ * A graph that loads goes on to what flowrun does with one before it runs:
+ * its warnings, its DOT (--dot, written to memory) and the instance each
+ * Slurm task runs (flow_graph_slurm_task), each checked for its form.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -119,6 +123,80 @@ verbose(void)
     return v;
 }
 
+/* Each warning: one line, as flow_graph_warning promises. */
+static void
+check_warnings(const flow_graph_t *g)
+{
+    size_t n = flow_graph_warning_count(g);
+
+    for (size_t i = 0; i < n; i++) {
+        const char *w = flow_graph_warning(g, i);
+        if (!w || !*w || strchr(w, '\n'))
+            abort();
+    }
+    if (flow_graph_warning(g, n))
+        abort();
+}
+
+/* The DOT: written whole, every double-quoted string closed on its line. */
+static void
+check_dot(const flow_graph_t *g)
+{
+    char *dot = NULL;
+    size_t len = 0;
+    bool quoted = false;
+    FILE *f = open_memstream(&dot, &len);
+
+    if (!f)
+        return;
+    if (flow_graph_write_dot(g, f))
+        abort();
+    fclose(f);
+    if (strlen(dot) != len || strncmp(dot, "digraph \"", 9) || len < 2 ||
+        strcmp(dot + len - 2, "}\n"))
+        abort();
+    for (size_t i = 0; i < len; i++) {
+        if (quoted && dot[i] == '\\' && dot[i + 1] && dot[i + 1] != '\n')
+            i++;
+        else if (dot[i] == '"')
+            quoted = !quoted;
+        else if (quoted && (dot[i] == '\n' || dot[i] == '\r'))
+            abort();
+    }
+    if (quoted)
+        abort();
+    free(dot);
+}
+
+/* Slurm tasks: below the process count, each runs an instance, each
+ * instance of a node (numbered 0 to its count - 1) once; none beyond. */
+static void
+check_slurm_tasks(const flow_graph_t *g)
+{
+    enum { MAX_TASKS = 256 };
+    const char *names[MAX_TASKS], *name;
+    unsigned insts[MAX_TASKS], inst, n = flow_graph_process_count(g);
+
+    if (!n || flow_graph_slurm_task(g, n, &name, &inst) != FLOW_ENOENT)
+        abort();
+    if (n > MAX_TASKS)
+        return;
+    for (unsigned t = 0; t < n; t++) {
+        if (flow_graph_slurm_task(g, t, &names[t], &insts[t]) || !names[t])
+            abort();
+        for (unsigned u = 0; u < t; u++)
+            if (!strcmp(names[u], names[t]) && insts[u] == insts[t])
+                abort();
+    }
+    for (unsigned t = 0; t < n; t++) {
+        unsigned same = 0;
+        for (unsigned u = 0; u < n; u++)
+            same += !strcmp(names[u], names[t]);
+        if (insts[t] >= same)
+            abort();
+    }
+}
+
 static void
 load(const char *text, size_t len, const char *const *sets, size_t nsets)
 {
@@ -132,6 +210,9 @@ load(const char *text, size_t len, const char *const *sets, size_t nsets)
         if (verbose())
             fprintf(stderr, "fuzz_graph: loaded '%s', %u processes\n",
                     flow_graph_name(g), flow_graph_process_count(g));
+        check_warnings(g);
+        check_dot(g);
+        check_slurm_tasks(g);
         flow_graph_destroy(&g);
         if (g)
             abort();

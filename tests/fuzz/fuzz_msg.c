@@ -6,11 +6,18 @@
  * succeeds the frame must encode back to the same bytes, every accessor of
  * the decoded message must stay within the payload it reports, and the
  * message must still grow (one more item) and survive another round trip.
+ *
+ * The same frame is also received as a node receives it
+ * (flow__msg_from_zmq: the message keeps the frame's memory, no copy), at
+ * a few alignments of the frame in its buffer: it must decode as
+ * flow__msg_decode says, forward as it is (flow__msg_to_zmq) to the same
+ * bytes, and pass the same checks, growing included.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "internal.h"
 
@@ -112,6 +119,112 @@ check_grow(const unsigned char *frame, size_t len)
     free(out);
 }
 
+static void
+free_shifted(void *data, void *hint)
+{
+    free((unsigned char *)data - (uintptr_t)hint);
+}
+
+/* Receive the `len` bytes at `frame` as a node does, the frame lying
+ * `shift` bytes into a buffer of its exact size (shift 0: a buffer of
+ * libzmq's, which holds a small frame inside the zmq_msg_t itself). */
+static int
+from_zmq(const unsigned char *frame, size_t len, size_t shift,
+         flow_msg_t **msg_p, flow_frame_info_t *info)
+{
+    zmq_msg_t zm;
+    char why[64];
+    int rc;
+
+    if (shift) {
+        unsigned char *mem = malloc(len + shift);
+        if (!mem)
+            abort();
+        if (len)
+            memcpy(mem + shift, frame, len);
+        if (zmq_msg_init_data(&zm, mem + shift, len, free_shifted,
+                              (void *)(uintptr_t)shift))
+            abort();
+    } else {
+        if (zmq_msg_init_size(&zm, len))
+            abort();
+        if (len)
+            memcpy(zmq_msg_data(&zm), frame, len);
+    }
+    memset(why, 'x', sizeof(why));
+    *msg_p = (flow_msg_t *)info; /* must be overwritten */
+    rc = flow__msg_from_zmq(&zm, msg_p, info, why, sizeof(why));
+    if (rc && (rc != FLOW_EPROTO || *msg_p || !memchr(why, '\0', sizeof(why)) ||
+               !why[0]))
+        abort();
+    return rc;
+}
+
+/* The checks of the received frame at `frame` (`len` bytes), which
+ * flow__msg_decode decoded as `want` said (`rc`). */
+static void
+check_zero_copy(const unsigned char *frame, size_t len, int want_rc,
+                const flow_frame_info_t *want)
+{
+    static const size_t shifts[] = { 0, 1, 4 };
+
+    for (size_t s = 0; s < sizeof(shifts) / sizeof(*shifts); s++) {
+        flow_frame_info_t info;
+        flow_msg_t *msg;
+        zmq_msg_t out;
+        char why[64];
+        int rc = from_zmq(frame, len, shifts[s], &msg, &info);
+
+        if (rc != want_rc)
+            abort();
+        if (rc)
+            continue;
+        if (info.kind != want->kind || info.src != want->src ||
+            (info.kind == FLOW_FRAME_EOS) != !msg)
+            abort();
+        if (!msg)
+            continue;
+        /* Forwarded untouched: the frame as it came. */
+        if (flow__msg_to_zmq(&msg, info.src, &out) != len || msg ||
+            zmq_msg_size(&out) != len || memcmp(zmq_msg_data(&out), frame, len))
+            abort();
+        zmq_msg_close(&out);
+        /* Read, then grown: its items move to memory of its own. */
+        if (from_zmq(frame, len, shifts[s], &msg, &info) || !msg)
+            abort();
+        check_items(msg);
+        switch (flow_msg_type(msg)) {
+        case FLOW_INT64:
+            rc = flow_msg_add_i64(msg, -1);
+            break;
+        case FLOW_BYTES:
+            rc = flow_msg_add_bytes(msg, "z", 1);
+            break;
+        default:
+            rc = flow_msg_add_word(msg, "grown", 5);
+            break;
+        }
+        if (rc) {
+            if (flow_msg_count(msg) < UINT32_MAX)
+                abort();
+            flow_msg_destroy(&msg);
+            continue;
+        }
+        check_items(msg);
+        if (flow_msg_count(msg) != want->items + 1)
+            abort();
+        flow__msg_to_zmq(&msg, info.src, &out);
+        /* All but the header's count and the added item are the frame's. */
+        if (flow__msg_decode(zmq_msg_data(&out), zmq_msg_size(&out), &msg,
+                             &info, why, sizeof(why)) ||
+            !msg || flow_msg_count(msg) != want->items + 1)
+            abort();
+        check_items(msg);
+        flow_msg_destroy(&msg);
+        zmq_msg_close(&out);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -132,6 +245,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(frame, data, size);
     memset(why, 'x', sizeof(why));
     rc = flow__msg_decode(frame, size, &msg, &info, why, sizeof(why));
+    check_zero_copy(frame, size, rc, &info);
     if (rc) {
         if (rc != FLOW_EPROTO || msg || !memchr(why, '\0', sizeof(why)) ||
             !why[0])
