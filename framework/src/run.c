@@ -231,7 +231,9 @@ relay_rest(sup_t *s, flow_proc_t *p)
 
 /* Write what queue `q` holds, waiting for its descriptor as a blocking
  * write would; a terminating signal read from `sfd` (if >= 0), or the
- * time `until` (if > 0) passing, gives up what is left. Empties `q`
+ * time `until` (if > 0) passing, gives up what is left: once that time has
+ * passed, what the descriptor takes without a wait is still written (a
+ * file, a terminal; the time may have gone on the relay before). Empties `q`
  * (flow__errout_fini). Returns 0 when all of it was written, the errno of
  * a write error that dropped some (the descriptor cannot take it), -1
  * when a signal or the time gave the rest up: the descriptor is then not
@@ -249,7 +251,8 @@ flush_queue(flow_errout_t *q, int sfd, double until)
         if (until > 0) {
             double left = until - flow__now_s();
             if (left <= 0) {
-                gave_up = true;
+                flow__errout_flush(q, 0);
+                gave_up = flow__errout_pending(q) > 0;
                 break;
             }
             ms = (int)(left * 1000) + 1;

@@ -2283,6 +2283,57 @@ test_faults_stop_stderr_unread(void **unused)
 }
 
 /*
+ * A stop signal bounds the end's writes to a second (STOP_WRITE_S), but
+ * only those that wait: a process a node started holds an instance's
+ * stderr pipe, so the relay of what the children still had to say takes
+ * that second (see the relay's relay_until), and the --stats table, then
+ * queued for a standard error that is a file (it never waits), was given
+ * up unwritten, as if nobody read it. It is written.
+ */
+static int children_of(pid_t parent, pid_t *pids, int max);
+
+static void
+test_faults_stop_stats_after_relay(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[talk]\ntype = chatter\nbytes = 1\n"
+                              "linger_ms = 60000\n"
+                              "[said]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n"
+                              "push = talk.out -> said.in\n");
+    char out[128], err[128], pp[512];
+    char *e;
+    double secs;
+    int status;
+    pid_t pid, grandchild = 0;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    snprintf(pp, sizeof(pp), "--plugin-path=%s", FLOW_FIXTURE_PLUGIN_DIR);
+    pid = spawn_files_with(path, out, err, "--stats", pp);
+    /* flowrun's 4 instances, then chatter's child holding its pipe */
+    wait_procs(path, 4);
+    for (double limit = now_s() + 20; !grandchild; usleep(10000)) {
+        pid_t kids[8];
+        int n = children_of(pid, kids, 8);
+        for (int i = 0; i < n && !grandchild; i++)
+            children_of(kids[i], &grandchild, 1);
+        assert_true(grandchild || now_s() < limit);
+    }
+    status = stop_running(path, pid, 4, SIGTERM, &secs);
+    e = slurp(err);
+    assert_exited(status, secs, e, 128 + SIGTERM);
+    if (!strstr(e, "node[instance]") || !strstr(e, "src[0]"))
+        fail_msg("no --stats table after the stop (%.1f s):\n%s", secs, e);
+    free(e);
+    run_cleanup(path, out, err);
+    unlink(path);
+    free(path);
+}
+
+/*
  * What a node prints to standard output with stdio sits in stdio's buffer
  * until the framework flushes it at the node's end: a full standard output
  * (/dev/full) then fails the node, naming it, instead of exit() flushing it
@@ -5271,6 +5322,7 @@ main(void)
         T(test_faults_stderr_flood),
         T(test_faults_stderr_unread),
         T(test_faults_stop_stderr_unread),
+        T(test_faults_stop_stats_after_relay),
         T(test_faults_nonblocking_std_fds),
         T(test_faults_log_after_partial_line),
         T(test_faults_node_stdout_full),
