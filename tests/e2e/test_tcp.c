@@ -343,6 +343,42 @@ test_tcp_instance_failure(void **unused)
     free(path);
 }
 
+/*
+ * SIGUSR1 to a rendezvous is a stop, as to a local run (flowrun(1): exit
+ * 128+n for it too). flowrun holds it blocked from its start, and the
+ * rendezvous did not read it: the signal stayed pending and the rendezvous
+ * served on, to its --timeout (it used to die by the default action).
+ */
+static void
+test_tcp_rendezvous_sigusr1(void **unused)
+{
+    const char *g = tu_src("graphs/palindromes.ini");
+    char addr[128];
+    FILE *out;
+    pid_t rdv;
+    int st = 0;
+    pid_t got = 0;
+
+    (void)unused;
+    rdv = start_rendezvous(g, addr, sizeof(addr), &out);
+    assert_int_equal(kill(rdv, SIGUSR1), 0);
+    for (double limit = tu_now_s() + 10; got == 0 && tu_now_s() < limit;) {
+        got = waitpid(rdv, &st, WNOHANG);
+        if (got == 0)
+            usleep(10000);
+    }
+    if (got == 0) {
+        kill(rdv, SIGKILL);
+        waitpid(rdv, NULL, 0);
+        fclose(out);
+        fail_msg("the rendezvous served on 10 s after a SIGUSR1");
+    }
+    fclose(out);
+    assert_int_equal(got, rdv);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 128 + SIGUSR1);
+}
+
 /* Bad --instance arguments are usage errors. */
 /*
  * flow_graph_run_instance in a program of its own: it passes the stop
@@ -961,6 +997,7 @@ main(void)
         cmocka_unit_test(test_tcp_instances_by_hand),
         cmocka_unit_test(test_tcp_instance_failure),
         cmocka_unit_test(test_tcp_instance_usage),
+        cmocka_unit_test(test_tcp_rendezvous_sigusr1),
         cmocka_unit_test(test_tcp_instance_call_restores_signals),
         cmocka_unit_test(test_tcp_bind_host_name),
         cmocka_unit_test(test_tcp_ipv6),
