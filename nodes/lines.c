@@ -414,7 +414,12 @@ lines_finish(flow_node_t *node, void *state)
         size_t len = nl ? (size_t)(nl - line) + 1 : s->end - at;
         if (!nl && !s->eof) {
             /* A line not read whole: sent cut short, it would pass for a
-             * record it is not (an int from its first digits). */
+             * record it is not (an int from its first digits). Said of a
+             * pipe, a terminal, a socket, which no one can read it from
+             * again; a regular file still holds it, as it holds the lines
+             * after it, which the stop leaves unread too. */
+            if (s->regular)
+                break;
             flow_node_log(node, FLOW_LOG_WARN,
                           "stopped in the middle of line %llu of %s%s%s: "
                           "its first %zu bytes, read before the stop, are "

@@ -953,6 +953,64 @@ test_core_lines_stop_partial_line(void **unused)
 }
 
 /*
+ * The same stop while lines reads a regular file (in 64 KiB blocks, which
+ * end in the middle of a line of 7 bytes): no warning, since the file
+ * still holds the cut line, as it holds the lines the stop left unread.
+ * The count shows the stop came in the middle of the file.
+ */
+static void
+test_core_lines_stop_file_quiet(void **unused)
+{
+    char *count = tu_temp_file(""), *data = tu_temp_file(""), *path, ini[640];
+    const char *args[] = { NULL, NULL };
+    enum { N = 300000 };
+    char err[8192], got[64];
+    int fd, status;
+    long n;
+    FILE *f;
+    pid_t pid;
+
+    (void)unused;
+    f = fopen(data, "w");
+    assert_non_null(f);
+    for (int i = 0; i < N; i++)
+        fprintf(f, "%06d\n", i);
+    assert_int_equal(fclose(f), 0);
+    snprintf(ini, sizeof(ini),
+             "[src]\ntype = lines\npath = %s\nchunk = 1000\n"
+             "[slow]\ntype = jitter\nmax_us = 20000\n"
+             "[out]\ntype = collect\nmode = count\noutput = %s\n"
+             "[links]\npush = src.out -> slow.in balance=demand hwm=1\n"
+             "push = slow.out -> out.in\n",
+             data, count);
+    path = tu_temp_file(ini);
+    args[0] = path;
+    pid = tu_spawn_stderr(args, &fd);
+    usleep(1000000);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    read_for(fd, err, sizeof(err), sizeof(err), 30);
+    close(fd);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 128 + SIGTERM);
+    if (strstr(err, "stopped in the middle of line"))
+        fail_msg("a warning for a regular file:\n%s", err);
+    f = fopen(count, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof(got), f));
+    fclose(f);
+    n = atol(got);
+    if (n <= 0 || n >= N)
+        fail_msg("%ld lines of %d: the stop did not come mid-file", n, N);
+    unlink(count);
+    unlink(data);
+    unlink(path);
+    free(count);
+    free(data);
+    free(path);
+}
+
+/*
  * Two lines nodes reading standard input ('-' and /dev/stdin): refused
  * before the run, naming the other reader. Each took pieces of the input,
  * cutting lines in two: 1,000 lines came out as 1,001 or more. One reader
@@ -2652,6 +2710,7 @@ main(void)
         cmocka_unit_test(test_core_lines_stream),
         cmocka_unit_test(test_core_lines_stop_keeps_read),
         cmocka_unit_test(test_core_lines_stop_partial_line),
+        cmocka_unit_test(test_core_lines_stop_file_quiet),
         cmocka_unit_test(test_core_lines_one_stdin_reader),
         cmocka_unit_test(test_core_lines_empty_path),
         cmocka_unit_test(test_core_lines_read_error),
