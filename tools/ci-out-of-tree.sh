@@ -69,7 +69,14 @@ flowrun=$prefix/bin/flowrun
 [ -x "$flowrun" ] || fail "no installed flowrun"
 [ -x "$prefix/bin/flow-new-node" ] || fail "no installed flow-new-node"
 [ -f "$prefix/share/doc/flow/LICENSE" ] || fail "no installed LICENSE"
-[ -f "$prefix/share/doc/flow/graph-format.md" ] || fail "no installed graph-format.md"
+# Every docs/ file the installed README links to is installed beside it.
+doc=$prefix/share/doc/flow
+[ -f "$doc/README.md" ] || fail "no installed README.md"
+links=$(grep -o '](docs/[^)#]*' "$doc/README.md" | cut -c3- | sort -u)
+[ -n "$links" ] || fail "no docs/ link found in the installed README.md"
+for f in $links; do
+    [ -f "$doc/$f" ] || fail "the installed README.md links to $f, not installed"
+done
 # The installed example graph, run by the installed flowrun: every line it
 # prints reads the same backward, and it finds some (8,000 words of 4
 # letters: about 12 palindromes expected).
