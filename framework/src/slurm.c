@@ -269,6 +269,15 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
     flow__child_signal_default(&old_chld); /* to wait for srun */
     pid = fork();
     if (pid == 0) {
+        /* Not the stop signals flowrun holds blocked: a mask survives
+         * exec, and a wrapper in srun's place (and what it starts) would
+         * have them blocked for good. srun itself takes them with sigwait
+         * either way. */
+        sigset_t stops;
+        sigemptyset(&stops);
+        flow__stop_signals_add(&stops);
+        sigaddset(&stops, SIGUSR1);
+        sigprocmask(SIG_UNBLOCK, &stops, NULL);
         sigaction(SIGCHLD, &old_chld, NULL);
         execvp("srun", (char *const *)a.v);
         fprintf(stderr, "flowrun: error: cannot run srun: %s\n",
