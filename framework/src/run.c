@@ -1242,24 +1242,15 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     s.procs = flow__xcalloc(s.nprocs, sizeof(*s.procs));
     for (size_t k = 0; k < s.nprocs; k++)
         s.procs[k].err_fd = -1;
-    s.stats_size = s.nprocs * sizeof(*s.stats);
-    for (size_t n = 0; n < graph->nnodes; n++)
-        s.stats_size += (size_t)graph->nodes[n].instances *
-                        graph->nodes[n].nports * sizeof(flow_port_stats_t);
-    s.stats = mmap(NULL, s.stats_size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (s.stats == MAP_FAILED) {
+    s.stats = flow__stats_map(graph, &s.stats_size);
+    if (!s.stats) {
         rc = -errno;
-        s.stats = NULL;
         goto out;
     }
-    flow_port_stats_t *ports = (flow_port_stats_t *)(s.stats + s.nprocs);
     for (size_t n = 0, k = 0; n < graph->nnodes; n++)
         for (unsigned i = 0; i < graph->nodes[n].instances; i++, k++) {
             s.procs[k].node = n;
             s.procs[k].inst = i;
-            s.stats[k].ports = ports;
-            ports += graph->nodes[n].nports;
         }
     if (pipe2(b.ready, O_CLOEXEC) || pipe2(b.go, O_CLOEXEC) ||
         pipe2(b.done, O_CLOEXEC) || pipe2(b.release, O_CLOEXEC) ||

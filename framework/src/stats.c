@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "stats.h"
@@ -201,6 +202,40 @@ flow__stats_write_json(const flow_run_stats_t *rs, FILE *out)
     }
     fprintf(out, "\n  ]\n}\n");
     return ferror(out) ? -EIO : 0;
+}
+
+/* The bytes an instance's `nports` port counters take in the mapping: a
+ * whole number of FLOW__STATS_ALIGN. */
+static size_t
+ports_size(size_t nports)
+{
+    size_t b = nports * sizeof(flow_port_stats_t);
+
+    return (b + FLOW__STATS_ALIGN - 1) / FLOW__STATS_ALIGN * FLOW__STATS_ALIGN;
+}
+
+flow_inst_stats_t *
+flow__stats_map(const flow_graph_t *g, size_t *size)
+{
+    size_t nprocs = flow_graph_process_count(g);
+    size_t bytes = nprocs * sizeof(flow_inst_stats_t);
+    flow_inst_stats_t *blocks;
+    char *ports;
+
+    for (size_t n = 0; n < g->nnodes; n++)
+        bytes += (size_t)g->nodes[n].instances * ports_size(g->nodes[n].nports);
+    blocks = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (blocks == MAP_FAILED)
+        return NULL;
+    ports = (char *)(blocks + nprocs); /* aligned: sizeof is a multiple */
+    for (size_t n = 0, k = 0; n < g->nnodes; n++)
+        for (unsigned i = 0; i < g->nodes[n].instances; i++, k++) {
+            blocks[k].ports = (flow_port_stats_t *)ports;
+            ports += ports_size(g->nodes[n].nports);
+        }
+    *size = bytes;
+    return blocks;
 }
 
 /* Items received so far on their inputs by the sinks (nodes without

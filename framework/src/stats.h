@@ -20,8 +20,15 @@ typedef struct flow_port_stats {
                                gave a producer (credit.h); 0 otherwise */
 } flow_port_stats_t;
 
+/* The counters of different processes lie this many bytes apart at least
+ * (two cache lines: CPUs fetch lines in pairs): a sender's and its
+ * receiver's, written on every message, shared a line, which then went
+ * from CPU to CPU on every message (pinned 32-byte messages: 0.70x of raw
+ * libzmq, 1.0x apart). */
+#define FLOW__STATS_ALIGN 128
+
 typedef struct flow_inst_stats {
-    int32_t pid;
+    _Alignas(FLOW__STATS_ALIGN) int32_t pid;
     uint32_t state; /* FLOW_INST_* */
     uint32_t doing; /* while running: FLOW_DOING_* */
     uint32_t pad;
@@ -33,7 +40,8 @@ typedef struct flow_inst_stats {
     uint64_t cpu_ns;          /* user + system CPU of the process */
     uint64_t max_rss_kb;      /* peak resident set size */
     flow_port_stats_t *ports; /* one per port of its node, in the same
-                                 shared mapping (set before the fork) */
+                                 shared mapping (set before the fork), on
+                                 lines of their own (FLOW__STATS_ALIGN) */
 } flow_inst_stats_t;
 
 enum {
@@ -48,6 +56,17 @@ enum {
  * (or for a pair peer) or for room to send. Kept whatever the options: a
  * store when a node's callback starts or ends and around each wait. */
 enum { FLOW_DOING_WORK = 0, FLOW_DOING_RECV = 1, FLOW_DOING_SEND = 2 };
+
+/*
+ * Map the counters of a run of `g`, one block per process in the order of
+ * flow_graph_run's process list (flow__proc_index), each with its ports'
+ * counters: shared (MAP_SHARED, anonymous), so that the children made by
+ * fork write them and the launcher reads them, zeroed, and no two
+ * processes' counters within FLOW__STATS_ALIGN bytes of each other.
+ * Returns the blocks and their mapping's size in `*size` (the caller
+ * munmaps them), or NULL with errno set.
+ */
+flow_inst_stats_t *flow__stats_map(const flow_graph_t *g, size_t *size);
 
 /*
  * The counters of a whole run: `blocks[k]` belongs to process k, in the
