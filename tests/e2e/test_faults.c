@@ -1354,6 +1354,23 @@ spawn_files_with(const char *path, const char *out, const char *err,
     return spawn_ignoring(path, out, err, opt, arg, NULL);
 }
 
+/* spawn_files_with (the fixture plugins) with standard output to
+ * run_tmp/out and standard error to the FIFO run_tmp/err (their paths in
+ * `out` and `err`, 128 bytes each), which is opened for reading first (the
+ * launcher's open for writing then does not wait) and left unread: its
+ * descriptor in `*rfd`. */
+static pid_t
+spawn_stderr_unread(const char *path, char *out, char *err, int *rfd)
+{
+    snprintf(out, 128, "%s/out", run_tmp);
+    snprintf(err, 128, "%s/err", run_tmp);
+    assert_int_equal(mkfifo(err, 0600), 0);
+    *rfd = open(err, O_RDONLY | O_NONBLOCK);
+    assert_true(*rfd >= 0);
+    return spawn_files_with(path, out, err, "--plugin-path",
+                            FLOW_FIXTURE_PLUGIN_DIR);
+}
+
 /* The whole file at `path`, NUL-terminated (malloc'ed). */
 static char *
 slurp(const char *path)
@@ -2157,16 +2174,9 @@ test_faults_stderr_unread(void **unused)
     pid_t pid;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    assert_int_equal(mkfifo(err, 0600), 0);
-    /* Open for reading first (the launcher's open for writing then does
-     * not wait), and not read until the instances are gone. */
-    rfd = open(err, O_RDONLY | O_NONBLOCK);
-    assert_true(rfd >= 0);
     t0 = now_s();
-    pid = spawn_files_with(path, out, err, "--plugin-path",
-                           FLOW_FIXTURE_PLUGIN_DIR);
+    /* Not read until the instances are gone. */
+    pid = spawn_stderr_unread(path, out, err, &rfd);
     do {
         usleep(50000);
         t = now_s() - t0;
@@ -2248,15 +2258,8 @@ test_faults_stop_stderr_unread(void **unused)
     pid_t pid;
 
     (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    assert_int_equal(mkfifo(err, 0600), 0);
-    /* Open for reading first (the launcher's open for writing then does
-     * not wait), and not read until flowrun has exited. */
-    rfd = open(err, O_RDONLY | O_NONBLOCK);
-    assert_true(rfd >= 0);
-    pid = spawn_files_with(path, out, err, "--plugin-path",
-                           FLOW_FIXTURE_PLUGIN_DIR);
+    /* Not read until flowrun has exited. */
+    pid = spawn_stderr_unread(path, out, err, &rfd);
     /* The pipe full: the launcher holds lines it cannot write. */
     limit = now_s() + 20;
     while (ioctl(rfd, FIONREAD, &queued) || queued < 65536) {

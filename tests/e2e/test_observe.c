@@ -1531,6 +1531,22 @@ test_observe_progress_narrow(void **unused)
     free(graph);
 }
 
+/* One progress line's fields, parsed from `l`: 1 if it is one, else 0. */
+typedef struct progress_line {
+    double t, rate;
+    unsigned long long n, from;
+    char busiest[64];
+} progress_line_t;
+
+static int
+parse_progress(const char *l, progress_line_t *p)
+{
+    return sscanf(l,
+                  "flowrun: %lfs %llu items at sinks %lf items/s %llu from "
+                  "sources busiest: %63[a-z-]",
+                  &p->t, &p->n, &p->rate, &p->from, p->busiest) == 5;
+}
+
 /*
  * The progress lines of slow_graph in `err`: each gives the rate over the
  * interval since the line before, so a line whose sink count grew shows a
@@ -1549,14 +1565,12 @@ check_progress_lines(const char *err)
 
     for (char *l = strtok_r(text, "\r\n", &save); l;
          l = strtok_r(NULL, "\r\n", &save)) {
-        double t, rate;
-        unsigned long long n, from;
-        char busiest[64];
-        if (sscanf(l,
-                   "flowrun: %lfs %llu items at sinks %lf items/s %llu from "
-                   "sources busiest: %63[a-z-]",
-                   &t, &n, &rate, &from, busiest) != 5)
+        progress_line_t p;
+        if (!parse_progress(l, &p))
             continue;
+        double t = p.t, rate = p.rate;
+        unsigned long long n = p.n, from = p.from;
+        const char *busiest = p.busiest;
         /* The items the sink has came from the source, which sends its
          * all at once into the queues (a few hundred kB). */
         if (from < n)
@@ -1686,14 +1700,12 @@ test_observe_progress_busiest_now(void **unused)
     assert_int_equal(strtoll(r.out, NULL, 10), 2520);
     for (l = strtok_r(r.err, "\r\n", &save); l;
          l = strtok_r(NULL, "\r\n", &save)) {
-        double t, rate;
-        unsigned long long n, from;
-        char busiest[64];
-        if (sscanf(l,
-                   "flowrun: %lfs %llu items at sinks %lf items/s %llu from "
-                   "sources busiest: %63[a-z-]",
-                   &t, &n, &rate, &from, busiest) != 5)
+        progress_line_t p;
+        if (!parse_progress(l, &p))
             continue;
+        double t = p.t;
+        unsigned long long n = p.n, from = p.from;
+        const char *busiest = p.busiest;
         if (from > 25 && t2 < 0)
             t2 = t; /* the paced ones sent */
         if (t2 >= 0 && t >= t2 + 0.5 && n + 300 < 2520) {
