@@ -817,6 +817,27 @@ test_core_lines_stream(void **unused)
     free(path);
 }
 
+/* Start flowrun with `args` on a pipe that holds the `len` bytes at `in`
+ * as its standard input (both ends stay open here, in `p`); its standard
+ * output, or with `err` its standard error, readable on `*fd`. Returns its
+ * pid. */
+static pid_t
+spawn_on_pipe(const char *const *args, const char *in, size_t len, int p[2],
+              bool err, int *fd)
+{
+    int saved = dup(STDIN_FILENO);
+    pid_t pid;
+
+    assert_true(saved >= 0);
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    assert_int_equal(write(p[1], in, len), (ssize_t)len);
+    assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+    pid = err ? tu_spawn_stderr(args, fd) : tu_spawn(args, fd);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    return pid;
+}
+
 /*
  * A graceful stop (SIGTERM to flowrun) while lines waits to send, its
  * consumer slow (a jitter node that takes one message at a time): every
@@ -840,22 +861,16 @@ test_core_lines_stop_keeps_read(void **unused)
     enum { N = 4000 }; /* 19 KB: the pipe holds it all */
     size_t cap = 8 * N + 1, len = 0, got;
     char *in = malloc(cap), *out = malloc(cap);
-    int p[2], fd, saved = dup(STDIN_FILENO), status;
+    int p[2], fd, status;
     ssize_t n;
     pid_t pid;
 
     (void)unused;
     assert_non_null(in);
     assert_non_null(out);
-    assert_true(saved >= 0);
     for (int i = 0; i < N; i++)
         len += (size_t)snprintf(in + len, cap - len, "%d\n", i);
-    assert_int_equal(pipe2(p, O_CLOEXEC), 0); /* both ends stay here */
-    assert_int_equal(write(p[1], in, len), (ssize_t)len);
-    assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
-    pid = tu_spawn(args, &fd);
-    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
-    close(saved);
+    pid = spawn_on_pipe(args, in, len, p, false, &fd);
     /* The first lines came out: lines has read the input and waits to
      * send the next chunk. */
     got = read_for(fd, out, cap, 1, 20);
@@ -897,7 +912,7 @@ test_core_lines_stop_partial_line(void **unused)
     char in[4096], err[8192], want[160];
     FILE *f;
     size_t len = 0, got;
-    int p[2], fd, saved = dup(STDIN_FILENO), status, queued = 1;
+    int p[2], fd, status, queued = 1;
     double end;
     pid_t pid;
 
@@ -909,16 +924,10 @@ test_core_lines_stop_partial_line(void **unused)
              count);
     path = tu_temp_file(ini);
     args[0] = path;
-    assert_true(saved >= 0);
     for (int i = 0; i < N; i++)
         len += (size_t)snprintf(in + len, sizeof(in) - len, "%d\n", i);
     len += (size_t)snprintf(in + len, sizeof(in) - len, "%s", tail);
-    assert_int_equal(pipe2(p, O_CLOEXEC), 0); /* both ends stay here */
-    assert_int_equal(write(p[1], in, len), (ssize_t)len);
-    assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
-    pid = tu_spawn_stderr(args, &fd);
-    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
-    close(saved);
+    pid = spawn_on_pipe(args, in, len, p, true, &fd);
     /* lines has read it all once the pipe is empty. */
     for (end = tu_now_s() + 20; queued > 0 && tu_now_s() < end;) {
         assert_int_equal(ioctl(p[0], FIONREAD, &queued), 0);

@@ -67,6 +67,21 @@ check_items(const flow_msg_t *msg)
     (void)sink;
 }
 
+/* Add one item of the message's type to `msg`: what flow_msg_add_*
+ * returns. */
+static int
+add_one(flow_msg_t *msg)
+{
+    switch (flow_msg_type(msg)) {
+    case FLOW_INT64:
+        return flow_msg_add_i64(msg, -1);
+    case FLOW_BYTES:
+        return flow_msg_add_bytes(msg, "z", 1);
+    default:
+        return flow_msg_add_word(msg, "grown", 5);
+    }
+}
+
 /* Encode `*msg_p` (taken) from `src` and return the malloc'ed frame. */
 static unsigned char *
 encode(flow_msg_t **msg_p, uint32_t src, size_t *len)
@@ -92,17 +107,7 @@ check_grow(const unsigned char *frame, size_t len)
     if (flow__msg_decode(frame, len, &msg, &info, why, sizeof(why)) || !msg)
         abort();
     count = flow_msg_count(msg);
-    switch (flow_msg_type(msg)) {
-    case FLOW_INT64:
-        rc = flow_msg_add_i64(msg, -1);
-        break;
-    case FLOW_BYTES:
-        rc = flow_msg_add_bytes(msg, "z", 1);
-        break;
-    default:
-        rc = flow_msg_add_word(msg, "grown", 5);
-        break;
-    }
+    rc = add_one(msg);
     if (rc) {
         /* Only a message already at the 2^32 - 1 item limit may refuse. */
         if (count < UINT32_MAX)
@@ -193,17 +198,7 @@ check_zero_copy(const unsigned char *frame, size_t len, int want_rc,
         if (from_zmq(frame, len, shifts[s], &msg, &info) || !msg)
             abort();
         check_items(msg);
-        switch (flow_msg_type(msg)) {
-        case FLOW_INT64:
-            rc = flow_msg_add_i64(msg, -1);
-            break;
-        case FLOW_BYTES:
-            rc = flow_msg_add_bytes(msg, "z", 1);
-            break;
-        default:
-            rc = flow_msg_add_word(msg, "grown", 5);
-            break;
-        }
+        rc = add_one(msg);
         if (rc) {
             if (flow_msg_count(msg) < UINT32_MAX)
                 abort();
