@@ -714,6 +714,12 @@ void flow__rundir_release(const char *dir, int *lock_fd);
  */
 void flow__stop_signals_add(sigset_t *mask);
 
+/* The signals that stop a launcher (a local run, a rendezvous), which it
+ * reads from a signalfd: flow__stop_signals_add's, and SIGUSR1, which
+ * flowrun holds from its start too (it is a graceful stop's notice to the
+ * instances, which take it themselves: not in that list). */
+void flow__launcher_stop_signals_add(sigset_t *mask);
+
 /* Add SIGTSTP (a terminal's Ctrl-Z) to `mask` unless this process ignores
  * it (see flow__pause_with_group). */
 void flow__pause_signal_add(sigset_t *mask);

@@ -353,10 +353,9 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
-    /* A stop, as in a local run: flowrun holds it from its start, so one
-     * not read here would be held for ever, and ignored. */
-    sigaddset(&mask, SIGUSR1);
-    flow__stop_signals_add(&mask);
+    /* SIGUSR1 among them, as in a local run: flowrun holds it from its
+     * start, so one not read here would be held for ever, and ignored. */
+    flow__launcher_stop_signals_add(&mask);
     sigprocmask(SIG_BLOCK, &mask, &old);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) {

@@ -1204,8 +1204,7 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
      */
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
-    sigaddset(&mask, SIGUSR1);
-    flow__stop_signals_add(&mask);
+    flow__launcher_stop_signals_add(&mask);
     flow__pause_signal_add(&mask);
     /* Blocked, SIGTTOU is not sent: under `stty tostop`, in the background,
      * the launcher writes its stderr as the instances do (which ignore it)

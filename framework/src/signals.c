@@ -54,6 +54,13 @@ flow__stop_signals_add(sigset_t *mask)
 }
 
 void
+flow__launcher_stop_signals_add(sigset_t *mask)
+{
+    flow__stop_signals_add(mask);
+    sigaddset(mask, SIGUSR1);
+}
+
+void
 flow__pause_signal_add(sigset_t *mask)
 {
     add_unless_ignored(mask, SIGTSTP);

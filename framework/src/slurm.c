@@ -275,8 +275,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
          * either way. */
         sigset_t stops;
         sigemptyset(&stops);
-        flow__stop_signals_add(&stops);
-        sigaddset(&stops, SIGUSR1);
+        flow__launcher_stop_signals_add(&stops);
         sigprocmask(SIG_UNBLOCK, &stops, NULL);
         sigaction(SIGCHLD, &old_chld, NULL);
         execvp("srun", (char *const *)a.v);
