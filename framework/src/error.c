@@ -26,8 +26,12 @@ flow_strerror(int code)
     default:
         break;
     }
-    if (code < 0 && code > FLOW__ERR_BASE)
-        return strerror(-code);
+    /* strerror's text for an errno it has no message for ("Unknown error
+     * 9000") lies in a buffer the next call overwrites: not static. */
+    if (code < 0 && code > FLOW__ERR_BASE) {
+        const char *d = strerrordesc_np(-code);
+        return d ? d : "unknown error";
+    }
     return "unknown error";
 }
 
