@@ -497,6 +497,8 @@ linked_port(const flow_check_t *c, const char *port)
 {
     const flow_gnode_t *n = c->n;
 
+    if (!port) /* no port: unknown, as in the harness and flow_node_* */
+        return -1;
     for (size_t i = 0; i < n->nports; i++)
         if (!strcmp(n->desc->ports[i].name, port) && n->port_link[i] >= 0)
             return (long)i;

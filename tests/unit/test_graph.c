@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "flow/testing.h"
 #include "internal.h"
 #include "stats.h"
 #include "testutil.h"
@@ -1778,6 +1779,72 @@ test_graph_missing_file(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* What nullcheck's check saw: channels and type of the port NULL. */
+static unsigned nullcheck_channels = 99;
+static flow_type_t nullcheck_type = FLOW_BYTES;
+
+static int
+nullcheck_check(const flow_check_t *c, const void *state, char *why,
+                size_t whylen)
+{
+    (void)state;
+    (void)why;
+    (void)whylen;
+    nullcheck_channels = flow_check_channels(c, NULL);
+    nullcheck_type = flow_check_type(c, NULL);
+    return 0;
+}
+
+static const flow_node_desc_t nullcheck_desc = {
+    FLOW_NODE_V1,
+    .name = "nullcheck",
+    .summary = "A test node whose check asks about the port NULL",
+    .ports = i64sink_ports,
+    .process = needy_process,
+    .check = nullcheck_check,
+};
+
+/*
+ * flow_check_channels and flow_check_type take NULL for an unknown port
+ * (0 and FLOW_ANY, as node.h says for one), as the harness and
+ * flow_node_channels do: in a graph they passed NULL to strcmp and crashed
+ * flowrun --check, where the same check passed in the harness.
+ */
+static void
+test_graph_check_null_port(void **state)
+{
+    static const char text[] = "[gen]\ntype = range\n[sink]\n"
+                               "type = nullcheck\n[links]\n"
+                               "push = gen.out -> sink.in\n";
+    flow_registry_t *reg = registry();
+    flow_harness_t *h;
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    (void)state;
+    assert_int_equal(
+        flow_registry_add(reg, &nullcheck_desc, "test_graph.c", &diag), 0);
+    g = flow_graph_load_string(text, sizeof(text) - 1, "null.ini", reg, NULL, 0,
+                               &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(nullcheck_channels, 0);
+    assert_int_equal(nullcheck_type, FLOW_ANY);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+
+    /* The harness says the same. */
+    nullcheck_channels = 99;
+    nullcheck_type = FLOW_BYTES;
+    h = flow_harness_new(&nullcheck_desc, NULL, 0, &diag);
+    assert_non_null(h);
+    assert_int_equal(flow_harness_close_all(h), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_int_equal(nullcheck_channels, 0);
+    assert_int_equal(nullcheck_type, FLOW_ANY);
+    flow_harness_destroy(&h);
+}
+
 /*
  * flow_graph_claim_file: the graph file (loaded from a path, not from a
  * string that names it), a node's output and an earlier claim are each
@@ -2566,6 +2633,7 @@ main(void)
         cmocka_unit_test(test_graph_placement_hints),
         cmocka_unit_test(test_graph_slurm_task_order),
         cmocka_unit_test(test_graph_flowrun_check),
+        cmocka_unit_test(test_graph_check_null_port),
         cmocka_unit_test(test_graph_claim_file),
         cmocka_unit_test(test_graph_unwanted),
         cmocka_unit_test(test_graph_cancel_give_up),
