@@ -263,6 +263,9 @@ flow_registry_load_all(flow_registry_t *reg, flow_diag_t *diag)
 {
     int first = 0;
 
+    /* This call's errors: a broken plugin is tried again, and was listed
+     * once more on each call. */
+    reg->nerrors = 0;
     for (size_t i = 0; i < reg->npaths; i++) {
         DIR *d = opendir(reg->paths[i]);
         struct dirent *de;

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "flow/graph.h"
 #include "flow/version.h"
 #include "testutil.h"
 
@@ -1016,11 +1017,40 @@ test_plugins_cxx_node(void **unused)
     tu_result_release(&r);
 }
 
+/*
+ * flow_registry_error_count counts every plugin flow_registry_load_all
+ * could not load, each once: a second call tried the broken fixtures
+ * again and appended their errors again (9 broken fixtures counted 18).
+ */
+static void
+test_plugins_load_all_twice(void **state)
+{
+    flow_registry_t *reg = flow_registry_new();
+    size_t nerr;
+    flow_diag_t diag;
+
+    (void)state;
+    flow_registry_add_path(reg, fixture_dir);
+    assert_int_not_equal(flow_registry_load_all(reg, &diag), 0);
+    nerr = flow_registry_error_count(reg);
+    assert_true(nerr >= 2);
+    assert_int_not_equal(flow_registry_load_all(reg, &diag), 0);
+    assert_int_equal(flow_registry_error_count(reg), nerr);
+    /* Each broken file once. */
+    for (size_t i = 0; i < nerr; i++)
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(flow_registry_error(reg, i)->file,
+                                    flow_registry_error(reg, j)->file);
+    assert_null(flow_registry_error(reg, nerr));
+    flow_registry_destroy(&reg);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugins_describe_broken),
+        cmocka_unit_test(test_plugins_load_all_twice),
         cmocka_unit_test(test_plugins_graph_broken),
         cmocka_unit_test(test_plugins_first_layout),
         cmocka_unit_test(test_plugins_good_plugin_path),
