@@ -470,8 +470,11 @@ int
 flow_harness_push_i64s(flow_harness_t *h, const char *port,
                        const int64_t *values, size_t n, uint64_t seq)
 {
-    flow_msg_t *msg = flow_msg_new(FLOW_INT64, n);
+    flow_msg_t *msg;
 
+    if (!values && n)
+        return FLOW_EPARAM;
+    msg = flow_msg_new(FLOW_INT64, n);
     if (n && flow_msg_add_i64s(msg, values, n)) {
         flow_msg_destroy(&msg);
         return FLOW_EPARAM;

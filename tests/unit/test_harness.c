@@ -289,6 +289,10 @@ test_harness_channels(void **state)
     (void)state;
     assert_int_equal(flow_harness_set_channels(h, "out", 3), 0);
     assert_int_equal(flow_harness_set_channels(h, "out", 0), FLOW_EUSAGE);
+    /* NULL values with a count: refused, as push_words and push_bytes do,
+     * and nothing queued (the count of 5 below holds). */
+    assert_int_equal(flow_harness_push_i64s(h, "in", NULL, 2, FLOW_SEQ_NONE),
+                     FLOW_EPARAM);
     flow_harness_push_i64s(h, "in", v, 5, FLOW_SEQ_NONE);
     assert_int_equal(flow_harness_run(h), 0);
     assert_false(flow_harness_done(h));

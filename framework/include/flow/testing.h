@@ -145,7 +145,8 @@ FLOW_EXPORT int flow_harness_push_to(flow_harness_t *h, const char *port,
  * Queue one FLOW_INT64 message holding the `n` values at `values`
  * (borrowed; NULL only with `n` 0), with sequence number `seq`
  * (FLOW_SEQ_NONE for none). Same errors as flow_harness_push, and
- * FLOW_EPARAM for more values than a message holds (UINT32_MAX).
+ * FLOW_EPARAM for NULL with `n` not 0 or more values than a message holds
+ * (UINT32_MAX).
  */
 FLOW_EXPORT int flow_harness_push_i64s(flow_harness_t *h, const char *port,
                                        const int64_t *values, size_t n,
