@@ -159,6 +159,46 @@ test_abi_plugin_structs(void **state)
     assert_int_equal(FLOW_SAME, 4);
 }
 
+/* The FLOW_E* codes: callers and plugins compile their values in, and
+ * their names and texts come from the library. A code inserted in
+ * FLOW_ERRNO_MAP rather than appended renumbers the ones after it. */
+static void
+test_abi_error_codes(void **state)
+{
+    static const struct {
+        const char *name;
+        int got, want;
+    } codes[] = {
+        { "FLOW_EOF", FLOW_EOF, -9999 },
+        { "FLOW_EPARSE", FLOW_EPARSE, -9998 },
+        { "FLOW_EPARAM", FLOW_EPARAM, -9997 },
+        { "FLOW_ETYPE", FLOW_ETYPE, -9996 },
+        { "FLOW_EPORT", FLOW_EPORT, -9995 },
+        { "FLOW_ELINK", FLOW_ELINK, -9994 },
+        { "FLOW_ECYCLE", FLOW_ECYCLE, -9993 },
+        { "FLOW_EDUP", FLOW_EDUP, -9992 },
+        { "FLOW_EABI", FLOW_EABI, -9991 },
+        { "FLOW_ENOENT", FLOW_ENOENT, -9990 },
+        { "FLOW_EPROTO", FLOW_EPROTO, -9989 },
+        { "FLOW_ELOST", FLOW_ELOST, -9988 },
+        { "FLOW_ENODE", FLOW_ENODE, -9987 },
+        { "FLOW_ETIMEDOUT", FLOW_ETIMEDOUT, -9986 },
+        { "FLOW_EINTR", FLOW_EINTR, -9985 },
+        { "FLOW_EUSAGE", FLOW_EUSAGE, -9984 },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(*codes); i++) {
+        if (codes[i].got != codes[i].want)
+            fail_msg("%s is %d, recorded %d: append new codes at the end of "
+                     "FLOW_ERRNO_MAP",
+                     codes[i].name, codes[i].got, codes[i].want);
+        assert_string_equal(flow_err_name(codes[i].want), codes[i].name);
+    }
+    /* A code past the last is none of them (a new one is recorded here). */
+    assert_int_equal(FLOW__ERR_END, -9983);
+}
+
 /* flow/version.h and the library say the version CMake's project() has
  * (kept in two places: the header for plugins, the project for the
  * library's file name and the package). */
@@ -181,6 +221,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abi_library_structs),
         cmocka_unit_test(test_abi_plugin_structs),
+        cmocka_unit_test(test_abi_error_codes),
         cmocka_unit_test(test_abi_version_agrees),
     };
     return cmocka_run_group_tests_name("abi", tests, NULL, NULL);

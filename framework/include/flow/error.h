@@ -14,7 +14,9 @@
 
 FLOW__BEGIN_DECLS
 
-/* One list makes the codes, their names and their messages. */
+/* One list makes the codes, their names and their messages. Callers and
+ * plugins compile the values in: a new code goes at the end (test_abi
+ * records them). */
 #define FLOW_ERRNO_MAP(XX)          \
     XX(EOF, "end of stream")        \
     XX(EPARSE, "syntax error")      \
