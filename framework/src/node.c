@@ -308,7 +308,9 @@ static void
 vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
      va_list ap)
 {
-    char line[1024];
+    char small[1024], *line = small;
+    size_t cap = sizeof(small);
+    va_list aq;
     int n;
     size_t len;
 
@@ -317,22 +319,34 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
     if ((int)level > (node->gn->log_level >= 0 ? node->gn->log_level : log_max))
         return;
     if (log_captured)
-        n = snprintf(line, sizeof(line), "%c%s: ", FLOW__LOG_MARK,
-                     level_name[level]);
+        n = snprintf(line, cap, "%c%s: ", FLOW__LOG_MARK, level_name[level]);
     else if (flow__net.remote) /* the prefix of a local run's relayed lines */
-        n = snprintf(line, sizeof(line), "%s[%u] (pid %d) %s: ", node->gn->name,
+        n = snprintf(line, cap, "%s[%u] (pid %d) %s: ", node->gn->name,
                      node->inst, (int)getpid(), level_name[level]);
     else
-        n = snprintf(line, sizeof(line), "%s[%u] %s: ", node->gn->name,
-                     node->inst, level_name[level]);
+        n = snprintf(line, cap, "%s[%u] %s: ", node->gn->name, node->inst,
+                     level_name[level]);
     if (n < 0)
         return;
-    len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-    n = vsnprintf(line + len, sizeof(line) - len - 1, fmt, ap);
+    len = (size_t)n < cap ? (size_t)n : cap - 1;
+    va_copy(aq, ap);
+    n = vsnprintf(line + len, cap - len - 1, fmt, ap);
+    if (n > 0 && (size_t)n >= cap - len - 1) {
+        /* Longer than the stack buffer: the whole message, from the heap
+         * (the launcher's relay passes a long line on in pieces, each
+         * with the prefix); cut to the stack buffer without memory. */
+        char *big = malloc(len + (size_t)n + 2);
+        if (big) {
+            memcpy(big, small, len);
+            line = big;
+            cap = len + (size_t)n + 2;
+            n = vsnprintf(line + len, cap - len - 1, fmt, aq);
+        }
+    }
+    va_end(aq);
     if (n > 0) {
         size_t end =
-            len + ((size_t)n < sizeof(line) - len - 1 ? (size_t)n
-                                                      : sizeof(line) - len - 2);
+            len + ((size_t)n < cap - len - 1 ? (size_t)n : cap - len - 2);
         /* One line per call: a newline the message ends with is the one
          * added here, and one inside it reads as a space (it would start a
          * line without the prefix, or an empty one). */
@@ -346,7 +360,9 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
     line[len++] = '\n';
     /* One write: lines of concurrent instances never interleave. */
     if (write(STDERR_FILENO, line, len) < 0)
-        return;
+        len = 0;
+    if (line != small)
+        free(line);
 }
 
 void

@@ -608,6 +608,64 @@ test_harness_log_one_line(void **state)
     flow_harness_destroy(&h);
 }
 
+/* ---- biglog: logs one message of 6000 letters, then one of 1500 ---- */
+
+#define BIGLOG_LEN 6000
+
+static int
+biglog_run(flow_node_t *node, void *state)
+{
+    char *msg = malloc(BIGLOG_LEN + 1);
+
+    (void)state;
+    if (!msg)
+        return flow_node_fail(node, "out of memory");
+    for (size_t i = 0; i < BIGLOG_LEN; i++)
+        msg[i] = (char)('a' + i % 26);
+    msg[BIGLOG_LEN] = '\0';
+    flow_node_log(node, FLOW_LOG_INFO, "%s", msg);
+    flow_node_log(node, FLOW_LOG_WARN, "%.1500s\n", msg);
+    free(msg);
+    return 0;
+}
+
+static const flow_node_desc_t biglog_desc = {
+    FLOW_NODE_V1,
+    .name = "biglog",
+    .summary = "Log messages longer than 1 KiB",
+    .run = biglog_run,
+};
+
+/* flow_node_log writes a message longer than 1 KiB whole (it was cut to
+ * its first 1000-odd bytes): the launcher's relay passes a long line on in
+ * pieces of 4 KiB, each with the prefix. */
+static void
+test_harness_log_long_line(void **state)
+{
+    flow_harness_t *h = flow_harness_new(&biglog_desc, NULL, 0, NULL);
+    size_t cap = 2 * BIGLOG_LEN + 100, at = 0;
+    char *want = malloc(cap);
+    char *text;
+    int rc;
+
+    (void)state;
+    assert_non_null(h);
+    assert_non_null(want);
+    at += (size_t)snprintf(want, cap, "biglog[0] info: ");
+    for (size_t i = 0; i < BIGLOG_LEN; i++)
+        want[at++] = (char)('a' + i % 26);
+    at += (size_t)snprintf(want + at, cap - at, "\nbiglog[0] warning: ");
+    for (size_t i = 0; i < 1500; i++)
+        want[at++] = (char)('a' + i % 26);
+    snprintf(want + at, cap - at, "\n");
+    text = tu_harness_run_stderr(h, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(text, want);
+    free(text);
+    free(want);
+    flow_harness_destroy(&h);
+}
+
 /* ---- giveb: forwards a and b; gives b up on its first message on a ---- */
 
 static const flow_port_t giveb_ports[] = {
@@ -1144,6 +1202,7 @@ main(void)
         cmocka_unit_test(test_harness_given_up_dropped),
         cmocka_unit_test(test_harness_close_cut),
         cmocka_unit_test(test_harness_log_one_line),
+        cmocka_unit_test(test_harness_log_long_line),
         cmocka_unit_test(test_harness_init_failure),
         cmocka_unit_test(test_harness_exit_in_callback),
         cmocka_unit_test(test_harness_exit_in_forked_child),
