@@ -867,6 +867,11 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
         p->side = gn->port_side[i];
         p->peer = &g->nodes[p->link->node[1 - p->side]];
         p->npeer = p->peer->instances;
+        /* An `any` port linked to a typed one carries that type: the peer
+         * declared what it takes, and a message of another type there
+         * reached it unchecked (flow_msg_words NULL on int64 items). */
+        if (p->type == FLOW_ANY)
+            p->type = flow__port_type(p->peer, p->link->port[1 - p->side]);
         p->demand = p->link->demand && p->decl->dir != FLOW_DIR_PAIR;
         if (p->decl->dir != FLOW_DIR_OUT)
             node.is_source = false;

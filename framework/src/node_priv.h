@@ -117,7 +117,8 @@ typedef struct rport {
     /* Copies for the receive path, one load nearer: */
     const char *name; /* decl->name */
     bool in;          /* decl->dir == FLOW_DIR_IN */
-    flow_type_t type; /* what it carries: flow__port_type */
+    flow_type_t type; /* what it carries: flow__port_type, or an `any`
+                         port its peer's type */
     unsigned npeer;   /* peer->instances */
     const flow_glink_t *link;
     size_t link_index;

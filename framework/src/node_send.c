@@ -16,6 +16,14 @@ check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
 {
     if (p->type == FLOW_ANY || type == p->type)
         return 0;
+    if (p->decl->type == FLOW_ANY) /* typed by its peer (node.c) */
+        return flow__node_port_misuse(
+            node,
+            "send of a %s message on port '%s', which carries %s (the type "
+            "port '%s.%s', linked to it, takes)",
+            flow_type_name(type), p->decl->name, flow_type_name(p->type),
+            p->peer->name,
+            p->peer->desc->ports[p->link->port[1 - p->side]].name);
     return flow__node_port_misuse(
         node, "send of a %s message on port '%s', which carries %s%s",
         flow_type_name(type), p->decl->name, flow_type_name(p->type),

@@ -724,6 +724,46 @@ test_plugins_same_type_enforced(void **unused)
     }
 }
 
+/* An `any` port linked to a typed port carries that port's type at run
+ * time: the built-in fault (output `any`) making int64 numbers (emit) into
+ * palindromes (input words) fails at fault's send, naming its port and the
+ * port that takes words, instead of handing int64 items to a node that
+ * declared words (one that trusts its declaration reads NULL from
+ * flow_msg_words). Into collect (input `any`) the same numbers go through. */
+static void
+test_plugins_any_port_typed_by_peer(void **unused)
+{
+    static const char *const sinks[] = {
+        "[out]\ntype = collect\nmode = count\n"
+        "[links]\npush = src.out -> f.in\npush = f.out -> out.in\n",
+        "[find]\ntype = palindromes\n[out]\ntype = collect\n"
+        "[links]\npush = src.out -> f.in\npush = f.out -> find.in\n"
+        "push = find.out -> out.in\n",
+    };
+
+    (void)unused;
+    for (size_t k = 0; k < 2; k++) {
+        char text[512];
+        tu_result_t r;
+
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 0\n"
+                 "[f]\ntype = fault\nemit = 10\naction = none\n%s",
+                 sinks[k]);
+        assert_int_equal(tu_run_graph(&r, 60, text, NULL), k ? 1 : 0);
+        if (k) {
+            tu_assert_contains(r.err, "send of a int64 message on port "
+                                      "'out', which carries words (the "
+                                      "type port 'find.in', linked to it, "
+                                      "takes)");
+            tu_assert_contains(r.err, "node 'f' instance 0");
+        } else {
+            assert_string_equal(r.out, "10\n");
+        }
+        tu_result_release(&r);
+    }
+}
+
 /*
  * A star of pair links: three clients (fixture pairclient, which fails on
  * an answer that is not its question) ask one server, which answers each
@@ -1068,6 +1108,7 @@ main(void)
         cmocka_unit_test(test_plugins_collect_order),
         cmocka_unit_test(test_plugins_cxx_node),
         cmocka_unit_test(test_plugins_same_type_enforced),
+        cmocka_unit_test(test_plugins_any_port_typed_by_peer),
         cmocka_unit_test(test_plugins_process_recv_eof),
     };
 
