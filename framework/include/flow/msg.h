@@ -20,7 +20,9 @@ FLOW__BEGIN_DECLS
 
 /* Item types, used by messages and by port declarations. */
 typedef enum flow_type {
-    FLOW_ANY = 0, /* ports only: accepts any item type */
+    /* Ports only: accepts any item type. Linked to a typed port, it
+     * carries that type at run time: a send of another type fails. */
+    FLOW_ANY = 0,
     FLOW_INT64 = 1,
     FLOW_WORDS = 2,
     FLOW_BYTES = 3,
