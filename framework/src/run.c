@@ -44,10 +44,10 @@
 /* How long a graceful stop may take before it turns into a hard one. */
 #define DRAIN_S 5.0
 
-/* How long, once a stop signal or a timeout has ended the run, the
- * launcher waits for a standard output or error that takes nothing more (a
- * reader that stopped reading) before it gives up what is left: it was
- * asked to end. */
+/* How long, once a stop signal has ended the run, the launcher waits for
+ * a standard output or error that takes nothing more (a reader that
+ * stopped reading) before it gives up what is left: the signal asked it
+ * to end. */
 #define STOP_WRITE_S 1.0
 
 typedef struct sup {
@@ -78,8 +78,8 @@ typedef struct sup {
     void *zctx; /* the launcher's ZeroMQ context (see its making); here, not
                  * in a local, the children it was made before find it still
                  * referenced (valgrind: not lost) */
-    double write_until; /* after a stop signal or a timeout: the end's writes
-                         * give up then (flush_queue); 0: they wait */
+    double write_until; /* after a stop signal: the end's writes give up
+                         * then (flush_queue); 0: they wait */
 } sup_t;
 
 /* Queue `len` bytes for stderr, clearing a progress line first (written
@@ -1594,10 +1594,10 @@ flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             reap(&s, grace);
         }
     }
-    /* A stop signal or a timeout ended the run: what standard output or
-     * error does not take by then is given up (a reader that stopped
-     * reading would hold the launcher, which was asked to end, for ever). */
-    if (s.signo || s.result == FLOW_ETIMEDOUT)
+    /* A stop signal ended the run: what standard output or error does not
+     * take by then is given up (a reader that stopped reading would hold
+     * the launcher, which the signal asked to end, for ever). */
+    if (s.signo)
         s.write_until = flow__now_s() + STOP_WRITE_S;
     /* What the children still had to say. A grandchild may hold a pipe:
      * it has a second in all (its run's process group is killed below),

@@ -2286,51 +2286,6 @@ test_faults_stop_stderr_unread(void **unused)
 }
 
 /*
- * A timeout ends the run as a stop signal does: with a standard error
- * nobody reads, flowrun stopped the instances at --timeout, then waited
- * for ever to write the lines it still held (over 20 s, exit only on a
- * SIGTERM). The end's writes now give up after a second there too: exit
- * 124 within the timeout, the grace and that second. The fixture plugins
- * come from FLOW_PLUGIN_PATH, the one option is --timeout.
- */
-static void
-test_faults_timeout_stderr_unread(void **unused)
-{
-    char *path = tu_temp_file("[talk]\ntype = chatter\nbytes = 1e8\n"
-                              "chunk = 65536\npause_ms = 0\n"
-                              "[tout]\ntype = collect\nmode = count\n"
-                              "[links]\npush = talk.out -> tout.in\n");
-    char out[128], err[128], buf[65536];
-    double t;
-    int rfd, status;
-    pid_t pid;
-
-    (void)unused;
-    snprintf(out, sizeof(out), "%s/out", run_tmp);
-    snprintf(err, sizeof(err), "%s/err", run_tmp);
-    assert_int_equal(mkfifo(err, 0600), 0);
-    rfd = open(err, O_RDONLY | O_NONBLOCK); /* not read until the end */
-    assert_true(rfd >= 0);
-    assert_int_equal(setenv("FLOW_PLUGIN_PATH", FLOW_FIXTURE_PLUGIN_DIR, 1), 0);
-    t = now_s();
-    pid = spawn_files_with(path, out, err, "--timeout", "1");
-    unsetenv("FLOW_PLUGIN_PATH");
-    status = wait_exit(pid, 30);
-    t = now_s() - t;
-    if (t > 8)
-        print_message("flowrun exited %.1f s after its start\n", t);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 124);
-    assert_true(t < 8); /* 1 s, the grace (0.5 s), the second, and slack */
-    while (read(rfd, buf, sizeof(buf)) > 0)
-        ;
-    close(rfd);
-    run_cleanup(path, out, err);
-    unlink(path);
-    free(path);
-}
-
-/*
  * A stop signal bounds the end's writes to a second (STOP_WRITE_S), but
  * only those that wait: a process a node started holds an instance's
  * stderr pipe, so the relay of what the children still had to say takes
@@ -5393,7 +5348,6 @@ main(void)
         T(test_faults_stderr_flood),
         T(test_faults_stderr_unread),
         T(test_faults_stop_stderr_unread),
-        T(test_faults_timeout_stderr_unread),
         T(test_faults_stop_stats_after_relay),
         T(test_faults_nonblocking_std_fds),
         T(test_faults_log_after_partial_line),
