@@ -466,7 +466,9 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
     node->cur_seq = flow_msg_seq(*msg_p);
     flow__doing(node, FLOW_DOING_WORK);
     rc = node->process(node, state, p->name, msg_p);
-    flow__doing(node, FLOW_DOING_RECV); /* back in the loop's receive */
+    /* Back in the loop's receive: from `p` when it is the only input; with
+     * several, the poll says it waits on several. */
+    flow__doing(node, flow__doing_on(node, FLOW_DOING_RECV, p));
     node->processing = false;
     if (*msg_p && flow__msg_spent(*msg_p)) {
         /* Sent or destroyed through a copy of the pointer, and left here:
@@ -530,6 +532,8 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             unsigned ch = node->item_ch[0];
             void *sock = node->items[0].socket;
             int rc;
+
+            flow__doing(node, flow__doing_on(node, FLOW_DOING_RECV, p));
             while ((rc = flow__node_recv_frame(node, p, ch, sock, 0, &msg)) ==
                    GOT_DATA) {
                 if ((rc = dispatch(node, state, p, &msg)))
@@ -549,7 +553,7 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             node->items[i].events = ZMQ_POLLIN;
             node->items[i].revents = 0;
         }
-        int prc = flow__node_poll_input(node, node->items, n);
+        int prc = flow__node_poll_input(node, node->items, n, NULL);
         if (prc < 0)
             return prc;
         if (prc == 0)

@@ -245,6 +245,14 @@ flow__doing(flow_node_t *node, uint32_t what)
     return was;
 }
 
+/* The FLOW__DOING_ON value of `kind` (FLOW_DOING_*) on port `p` of `node`
+ * (NULL: no one port). */
+static inline uint32_t
+flow__doing_on(const flow_node_t *node, uint32_t kind, const rport_t *p)
+{
+    return p ? FLOW__DOING_ON(kind, (uint32_t)(p - node->ports)) : kind;
+}
+
 /* FLOW_EINTR if this node must stop now, else 0. */
 static inline int
 flow__interrupted(const flow_node_t *node)
@@ -355,15 +363,16 @@ int flow__node_recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock,
 
 /*
  * Wait up to WAIT_MS for the first `n` of `items`, counting the wait as a
- * send's (`send`) or a receive's. Returns > 0 when something is ready, 0
- * when the caller should look again, FLOW_EINTR when the node must stop,
- * or a failure.
+ * send's (`send`) or a receive's, on port `p` (NULL: on several, or on
+ * none). Returns > 0 when something is ready, 0 when the caller should
+ * look again, FLOW_EINTR when the node must stop, or a failure.
  */
 int flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n,
-                        bool send);
+                        bool send, const rport_t *p);
 
-/* flow__node_poll_for, waiting for input. */
-int flow__node_poll_input(flow_node_t *node, zmq_pollitem_t *items, int n);
+/* flow__node_poll_for, waiting for input on `p` (NULL: several). */
+int flow__node_poll_input(flow_node_t *node, zmq_pollitem_t *items, int n,
+                          const rport_t *p);
 
 /* Drop what is queued on given-up inputs still open. Returns 1 when one is
  * still open, 0 when none is, or a failure (the node failed). */
@@ -373,9 +382,11 @@ int flow__node_drop_given_up(flow_node_t *node);
  * open; returns the new count. */
 int flow__node_given_up_items(flow_node_t *node, int n);
 
-/* Wait until socket `sock` is ready for `events` or a given-up input has
- * something, at most WAIT_MS. Returns 1, or FLOW_EINTR or a failure. */
-int flow__node_wait_with_given_up(flow_node_t *node, void *sock, short events);
+/* Wait until socket `sock` of port `p` is ready for `events` or a
+ * given-up input has something, at most WAIT_MS. Returns 1, or FLOW_EINTR
+ * or a failure. */
+int flow__node_wait_with_given_up(flow_node_t *node, const rport_t *p,
+                                  void *sock, short events);
 
 /* ---- node_barrier.c: the start and exit barriers, the rendezvous ---- */
 

@@ -401,11 +401,14 @@ flow__node_recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock,
  * or a failure.
  */
 int
-flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
+flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send,
+                    const rport_t *p)
 {
     uint64_t t0 = node->timed ? wait_clock_ns() : 0;
     uint64_t a0 = node->adapt && !send ? now_ns() : 0;
-    uint32_t was = flow__doing(node, send ? FLOW_DOING_SEND : FLOW_DOING_RECV);
+    uint32_t was = flow__doing(
+        node,
+        flow__doing_on(node, send ? FLOW_DOING_SEND : FLOW_DOING_RECV, p));
     int prc = zmq_poll(items, n, WAIT_MS);
 
     flow__doing(node, was);
@@ -434,9 +437,10 @@ flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send)
 
 /* flow__node_poll_for, waiting for input. */
 int
-flow__node_poll_input(flow_node_t *node, zmq_pollitem_t *items, int n)
+flow__node_poll_input(flow_node_t *node, zmq_pollitem_t *items, int n,
+                      const rport_t *p)
 {
-    return flow__node_poll_for(node, items, n, false);
+    return flow__node_poll_for(node, items, n, false, p);
 }
 
 /* Drop what is queued on given-up inputs still open. Returns 1 when one
@@ -487,7 +491,8 @@ flow__node_given_up_items(flow_node_t *node, int n)
  * receive, ZMQ_POLLOUT for a send) or a given-up input has something, at
  * most WAIT_MS. Returns 1, or FLOW_EINTR or a failure. */
 int
-flow__node_wait_with_given_up(flow_node_t *node, void *sock, short events)
+flow__node_wait_with_given_up(flow_node_t *node, const rport_t *p, void *sock,
+                              short events)
 {
     node->cb_items[0].socket = sock;
     node->cb_items[0].fd = 0;
@@ -495,7 +500,7 @@ flow__node_wait_with_given_up(flow_node_t *node, void *sock, short events)
     node->cb_items[0].revents = 0;
     int prc = flow__node_poll_for(node, node->cb_items,
                                   flow__node_given_up_items(node, 1),
-                                  events == ZMQ_POLLOUT);
+                                  events == ZMQ_POLLOUT, p);
     return prc < 0 ? prc : 1;
 }
 
@@ -520,7 +525,7 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
         /* Inputs given up are read meanwhile, and dropped. */
         int prc = flow__node_poll_input(
             node, node->cb_items,
-            node->given_up ? flow__node_given_up_items(node, n) : n);
+            node->given_up ? flow__node_given_up_items(node, n) : n, p);
         if (prc < 0)
             return prc;
         if (node->given_up && (rc = flow__node_drop_given_up(node)) < 0)
@@ -569,6 +574,7 @@ recv_any(flow_node_t *node, const char *port, flow_msg_t **msg_p)
     *msg_p = NULL; /* an output only: what it held is not read */
     if ((rc = flow__node_port_for(node, port, USE_RECV, &p)))
         return rc;
+    flow__doing(node, flow__doing_on(node, FLOW_DOING_RECV, p));
     if (p->decl->dir == FLOW_DIR_PAIR)
         return recv_pair_any(node, p, NULL, msg_p);
     while (p->nopen && !p->given_up) {
@@ -583,8 +589,8 @@ recv_any(flow_node_t *node, const char *port, flow_msg_t **msg_p)
             return 0;
         if (rc < 0)
             return rc;
-        if (rc == GOT_NOTHING &&
-            (rc = flow__node_wait_with_given_up(node, p->pull, ZMQ_POLLIN)) < 0)
+        if (rc == GOT_NOTHING && (rc = flow__node_wait_with_given_up(
+                                      node, p, p->pull, ZMQ_POLLIN)) < 0)
             return rc;
     }
     return FLOW_EOF;
@@ -621,6 +627,7 @@ recv_from(flow_node_t *node, const char *port, unsigned channel,
     if (p->decl->dir != FLOW_DIR_PAIR || channel >= p->nch)
         return flow__node_port_misuse(
             node, "receive from channel %u of port '%s'", channel, port);
+    flow__doing(node, flow__doing_on(node, FLOW_DOING_RECV, p));
     while (!p->ch[channel].eos) {
         /* Inputs given up are read meanwhile, and dropped. */
         int open = node->given_up ? flow__node_drop_given_up(node) : 0;
@@ -633,7 +640,7 @@ recv_from(flow_node_t *node, const char *port, unsigned channel,
         if (rc < 0)
             return rc;
         if (rc == GOT_NOTHING &&
-            (rc = flow__node_wait_with_given_up(node, p->ch[channel].sock,
+            (rc = flow__node_wait_with_given_up(node, p, p->ch[channel].sock,
                                                 ZMQ_POLLIN)) < 0)
             return rc;
     }

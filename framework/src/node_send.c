@@ -75,8 +75,8 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
          * this send waits for (through another of its outputs). */
         open = node->given_up ? flow__node_drop_given_up(node) : 0;
         if (open > 0)
-            open =
-                flow__node_wait_with_given_up(node, p->ch[c].sock, ZMQ_POLLOUT);
+            open = flow__node_wait_with_given_up(node, p, p->ch[c].sock,
+                                                 ZMQ_POLLOUT);
         if (open < 0) {
             zmq_msg_close(zm);
             return open;
@@ -89,7 +89,8 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
             /* A send that waits at most WAIT_MS (ZMQ_SNDTIMEO): the
              * same wait raw libzmq does, without a zmq_poll per try. */
             uint64_t t0 = node->timed ? wait_clock_ns() : 0;
-            uint32_t was = flow__doing(node, FLOW_DOING_SEND);
+            uint32_t was =
+                flow__doing(node, flow__doing_on(node, FLOW_DOING_SEND, p));
             int rc = zmq_msg_send(zm, p->ch[c].sock, 0);
             flow__doing(node, was);
             if (t0)
@@ -299,7 +300,7 @@ send_demand(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
             }
             n = flow__node_given_up_items(node, n);
         }
-        if ((rc = flow__node_poll_for(node, node->cb_items, n, true)) < 0) {
+        if ((rc = flow__node_poll_for(node, node->cb_items, n, true, p)) < 0) {
             zmq_msg_close(zm);
             return rc;
         }
@@ -368,7 +369,7 @@ send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm)
         }
         if (node->given_up)
             n = flow__node_given_up_items(node, n);
-        if ((rc = flow__node_poll_for(node, node->cb_items, n, true)) < 0) {
+        if ((rc = flow__node_poll_for(node, node->cb_items, n, true, p)) < 0) {
             zmq_msg_close(zm);
             return rc;
         }

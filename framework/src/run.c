@@ -930,37 +930,52 @@ report_stop(sup_t *s)
         err_write(s, line, strlen(line));
 }
 
-/* What the instance of counters `st` is doing, for list_running: its
- * rank (0: in its own code or not known, 1: starting, 2: waiting to send,
- * 3: waiting for input, or its work over) and, into `*text`, what to say
- * ("" when not known: no counters). */
+/* What the instance of node `gn` with counters `st` is doing, for
+ * list_running: its rank (0: in its own code or not known, 1: starting, 2:
+ * waiting to send, 3: waiting for input, or its work over) and, into
+ * `text` (`size` bytes), what to say, with the port a wait is on ("" when
+ * not known: no counters). */
 static int
-doing_of(const flow_inst_stats_t *st, const char **text)
+doing_of(const flow_gnode_t *gn, const flow_inst_stats_t *st, char *text,
+         size_t size)
 {
-    *text = "";
+    uint32_t d;
+    long port;
+    const char *what;
+    int rank;
+
+    text[0] = '\0';
     if (!st || !__atomic_load_n(&st->pid, __ATOMIC_RELAXED))
         return 0;
     switch (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE)) {
     case FLOW_INST_RUNNING:
         break;
     case FLOW_INST_DONE: /* its work over, its end not yet told */
-        *text = " (ending)";
+        snprintf(text, size, " (ending)");
         return 3;
     default:
-        *text = " (starting)";
+        snprintf(text, size, " (starting)");
         return 1;
     }
-    switch (__atomic_load_n(&st->doing, __ATOMIC_RELAXED)) {
+    d = __atomic_load_n(&st->doing, __ATOMIC_RELAXED);
+    switch (FLOW__DOING_KIND(d)) {
     case FLOW_DOING_SEND:
-        *text = " (waiting to send)";
-        return 2;
+        what = "waiting to send", rank = 2;
+        break;
     case FLOW_DOING_RECV:
-        *text = " (waiting for input)";
-        return 3;
+        what = "waiting for input", rank = 3;
+        break;
     default:
-        *text = " (in its own code)";
+        snprintf(text, size, " (in its own code)");
         return 0;
     }
+    port = FLOW__DOING_PORT(d);
+    if (port >= 0 && (size_t)port < gn->nports)
+        snprintf(text, size, " (%s on port '%s')", what,
+                 gn->desc->ports[port].name);
+    else
+        snprintf(text, size, " (%s)", what);
+    return rank;
 }
 
 /* Write into `buf` the instances that still run, each with what it is
@@ -976,21 +991,24 @@ list_running(const sup_t *s, char *buf, size_t size)
      * changed between two passes twice, or not at all. */
     struct {
         int rank; /* -1: not running */
-        const char *text;
+        char text[96];
     } *doing = flow__xmalloc((s->nprocs + 1) * sizeof(*doing));
 
     for (size_t i = 0; i < s->nprocs; i++) {
         const flow_proc_t *p = &s->procs[i];
         doing[i].rank = -1;
+        doing[i].text[0] = '\0';
         if (p->exited || p->done)
             continue;
         doing[i].rank =
-            doing_of(s->stats ? &s->stats[i] : NULL, &doing[i].text);
+            doing_of(&s->g->nodes[p->node], s->stats ? &s->stats[i] : NULL,
+                     doing[i].text, sizeof(doing[i].text));
         if (p->pid > 0 && flow__proc_stopped(p->pid)) {
             /* kill -STOP, a debugger: whatever it was doing, it is held
              * there, the likeliest reason why the run is late */
             doing[i].rank = 0;
-            doing[i].text = " (stopped: SIGSTOP or a debugger)";
+            snprintf(doing[i].text, sizeof(doing[i].text),
+                     " (stopped: SIGSTOP or a debugger)");
         }
     }
     flow__namelist_init(&l, buf, size);

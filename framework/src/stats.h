@@ -57,6 +57,14 @@ enum {
  * store when a node's callback starts or ends and around each wait. */
 enum { FLOW_DOING_WORK = 0, FLOW_DOING_RECV = 1, FLOW_DOING_SEND = 2 };
 
+/* `doing` is a FLOW_DOING_* in its low 8 bits and, above them, the index
+ * + 1 of the port the wait is on (0: no one port, or several), so that a
+ * timeout names it ("waiting to send on port 'out'"). */
+#define FLOW__DOING_ON(kind, port) \
+    ((uint32_t)(kind) | ((uint32_t)(port) + 1u) << 8)
+#define FLOW__DOING_KIND(d) ((d)&0xffu)
+#define FLOW__DOING_PORT(d) ((long)((d) >> 8) - 1) /* -1: none */
+
 /*
  * Map the counters of a run of `g`, one block per process in the order of
  * flow_graph_run's process list (flow__proc_index), each with its ports'
