@@ -11,13 +11,15 @@
  * arrives before its predecessors waits in a buffer, and whatever still waits
  * when the inputs end is written in sequence order, skipping the gaps (with
  * a warning: a node upstream sent nothing for some input, and what came
- * after waited in memory). A message without a sequence number, or a second
- * one with the same number (a node that sends several messages per input),
- * cannot be put in order: the node fails. With mode = count, only the
- * number of items is written, at the end; with mode = sum, only the sum of
- * its int64 items (the reduce of a Pool.map: sum(pool.map(f, xs))), a sum
- * beyond int64 failing the node at the end rather than wrapping round (the
- * partial sums on the way may leave int64: only the sum is written), and
+ * after waited in memory); when a stop cut the input short, what waits
+ * behind a gap is dropped instead (said at level info), so that a stopped
+ * run's output is a prefix of the whole run's. A message without a sequence
+ * number, or a second one with the same number (a node that sends several
+ * messages per input), cannot be put in order: the node fails. With mode =
+ * count, only the number of items is written, at the end; with mode = sum, only
+ * the sum of its int64 items (the reduce of a Pool.map: sum(pool.map(f, xs))),
+ * a sum beyond int64 failing the node at the end rather than wrapping round
+ * (the partial sums on the way may leave int64: only the sum is written), and
  * items of another type refused by the graph check where the link's type
  * is known, failing the node where it shows only at run time.
  *
@@ -892,7 +894,29 @@ collect_finish(flow_node_t *node, void *state)
     struct collect *s = state;
     int rc;
 
-    /* Inputs have ended: whatever is missing will not come. */
+    /* Inputs have ended: whatever is missing will not come. Cut short by a
+     * stop (sources of several instances stop at different points), the
+     * output keeps to what came before the first gap: a prefix of the whole
+     * run's, as an interrupted imap gives, never one with holes. */
+    if (s->wait.count > 0 && flow_node_input_cut(node, "in")) {
+        uint64_t first = s->next_seq, dropped = s->wait.count;
+        uint64_t last = FLOW_SEQ_NONE;
+        while (s->wait.count > 0) {
+            flow_msg_t *msg = pending_pop(&s->wait);
+            uint64_t seq = flow_msg_seq(msg);
+            flow_msg_destroy(&msg);
+            if (seq == last)
+                return duplicate(node, seq);
+            last = seq;
+        }
+        flow_node_log(node, FLOW_LOG_INFO,
+                      "order=input: the run was stopped before message %llu "
+                      "came: the %llu messages after it that came (up to "
+                      "number %llu) are not written, so that the output is a "
+                      "prefix of the whole run's",
+                      (unsigned long long)first, (unsigned long long)dropped,
+                      (unsigned long long)last);
+    }
     if (s->wait.count > 0) {
         uint64_t first = s->next_seq, missing = 0;
         while (s->wait.count > 0) {
@@ -909,20 +933,12 @@ collect_finish(flow_node_t *node, void *state)
             if (rc < 0)
                 return rc;
         }
-        if (flow_node_input_cut(node, "in")) /* what a stop leaves */
-            flow_node_log(node, FLOW_LOG_INFO,
-                          "order=input: %llu messages never came (the first: "
-                          "number %llu): the run was stopped before its end",
-                          (unsigned long long)missing,
-                          (unsigned long long)first);
-        else
-            flow_node_log(node, FLOW_LOG_WARN,
-                          "order=input: %llu messages never came (the first: "
-                          "number %llu), and the messages after it waited in "
-                          "memory until the end: a node upstream sent nothing "
-                          "for some inputs (it should send an empty message)",
-                          (unsigned long long)missing,
-                          (unsigned long long)first);
+        flow_node_log(node, FLOW_LOG_WARN,
+                      "order=input: %llu messages never came (the first: "
+                      "number %llu), and the messages after it waited in "
+                      "memory until the end: a node upstream sent nothing "
+                      "for some inputs (it should send an empty message)",
+                      (unsigned long long)missing, (unsigned long long)first);
     }
     if (s->mode == COLLECT_SUM && s->sum_out) {
         char digits[48], *p = digits + sizeof(digits);

@@ -4,8 +4,10 @@
  * its argument list. Input messages are taken in sequence order: a message
  * that arrives before its predecessors waits in a buffer, and messages
  * without a sequence number are taken as they arrive. So the chunks are the
- * same however many producer instances feed the node. Output chunks get the
- * sequence numbers 0, 1, 2, ... and keep the item type of the input.
+ * same however many producer instances feed the node. When a stop cuts the
+ * input short, the messages that wait behind a gap are dropped (said at level
+ * info): the chunks sent are then a prefix of the whole run's. Output chunks
+ * get the sequence numbers 0, 1, 2, ... and keep the item type of the input.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -258,7 +260,20 @@ split_finish(flow_node_t *node, void *state)
 {
     struct split *s = state;
 
-    /* Inputs have ended: whatever is missing will not come. */
+    /* Inputs have ended: whatever is missing will not come. Cut short by a
+     * stop (sources of several instances stop at different points), the
+     * chunks keep to the items before the first gap: behind it they would
+     * go on numbered 0, 1, 2, ... with items missing in their middle, which
+     * no collector downstream can see. */
+    if (s->wait.count > 0 && flow_node_input_cut(node, "in")) {
+        uint64_t first = s->next_in, dropped = s->wait.count;
+        pending_clear(&s->wait);
+        flow_node_log(node, FLOW_LOG_INFO,
+                      "the run was stopped before message %llu came: the "
+                      "%llu messages after it that came are not passed on, "
+                      "so that the chunks are a prefix of the whole run's",
+                      (unsigned long long)first, (unsigned long long)dropped);
+    }
     while (s->wait.count > 0) {
         flow_msg_t *msg = pending_pop(&s->wait);
         int rc = take(node, s, &msg);

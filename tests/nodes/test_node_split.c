@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "flow/testing.h"
+#include "testutil.h"
 
 extern const flow_node_desc_t flow_node_split;
 
@@ -73,6 +74,53 @@ test_node_split_rechunks_in_order(void **state)
     assert_true(flow_harness_done(h));
     check_chunks(h, want, total, 3);
     flow_harness_destroy(&h);
+}
+
+/*
+ * A gap at the end (message 2 never came, 3 and 4 did): ended by itself,
+ * the items of 0, 1, 3, 4 are chunked as they came; cut short by a stop
+ * (sources of several instances stop at different points), only the items
+ * before the gap, those of 0 and 1, so that the chunks are a prefix of the
+ * whole stream's. They went on with the items after the gap, numbered as if
+ * none were missing: no ordered collector downstream could see the hole.
+ */
+static void
+test_node_split_stop_keeps_a_prefix(void **state)
+{
+    static const uint64_t seqs[] = { 4, 0, 3, 1 }; /* 2 never comes */
+    const char *params[] = { "chunk=3" };
+    /* Message k holds the numbers 10k .. 10k + 3. */
+    static const int64_t whole[] = { 0,  1,  2,  3,  10, 11, 12, 13,
+                                     30, 31, 32, 33, 40, 41, 42, 43 };
+    (void)state;
+    for (int cut = 0; cut < 2; cut++) {
+        flow_diag_t diag;
+        flow_harness_t *h =
+            flow_harness_new(&flow_node_split, params, 1, &diag);
+        char *err;
+        int rc;
+
+        assert_non_null(h);
+        for (size_t i = 0; i < 4; i++) {
+            int64_t v[4];
+            for (int j = 0; j < 4; j++)
+                v[j] = (int64_t)seqs[i] * 10 + j;
+            assert_int_equal(flow_harness_push_i64s(h, "in", v, 4, seqs[i]), 0);
+        }
+        assert_int_equal(cut ? flow_harness_close_cut(h, "in")
+                             : flow_harness_close(h, "in"),
+                         0);
+        err = tu_harness_run_stderr(h, &rc);
+        assert_int_equal(rc, 0);
+        if (cut)
+            assert_non_null(strstr(err, "info: the run was stopped before "
+                                        "message 2 came: the 2 messages "
+                                        "after it that came are not passed "
+                                        "on"));
+        free(err);
+        check_chunks(h, whole, cut ? 8 : 16, 3);
+        flow_harness_destroy(&h);
+    }
 }
 
 static void
@@ -161,6 +209,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_node_split_rechunks_in_order),
+        cmocka_unit_test(test_node_split_stop_keeps_a_prefix),
         cmocka_unit_test(test_node_split_uses_batch_by_default),
         cmocka_unit_test(test_node_split_keeps_words),
         cmocka_unit_test(test_node_split_fails_on_mixed_types),
