@@ -28,7 +28,10 @@ static const flow_param_t range_params[] = {
 
 static const flow_port_t range_ports[] = {
     FLOW_PORT_OUT("out", FLOW_INT64,
-                  "the numbers in order, in chunks of the link's batch size"),
+                  "the numbers in chunks of the link's batch size; chunk k "
+                  "is made by instance k mod instances and numbered k "
+                  "(collect order=input writes them in order; order=arrival "
+                  "as they come)"),
     FLOW_PORT_END
 };
 

@@ -44,7 +44,12 @@ static const flow_param_t words_params[] = {
 };
 
 static const flow_port_t words_ports[] = {
-    FLOW_PORT_OUT("out", FLOW_WORDS, "the words, in chunks of 'chunk' words"),
+    FLOW_PORT_OUT("out", FLOW_WORDS,
+                  "the words, in chunks of 'chunk' words; chunk k is made by "
+                  "instance k mod instances and numbered k, so the chunks "
+                  "do not depend on the instance count (collect "
+                  "order=input writes them in order; order=arrival as they "
+                  "come)"),
     FLOW_PORT_END
 };
 
