@@ -4,7 +4,8 @@
  * its argument list. Input messages are taken in sequence order: a message
  * that arrives before its predecessors waits in a buffer, and messages
  * without a sequence number are taken as they arrive. So the chunks are the
- * same however many producer instances feed the node. When a stop cuts the
+ * same however many producer instances feed the node. A gap in a stream
+ * that ended by itself is skipped, with a warning. When a stop cuts the
  * input short, the messages that wait behind a gap are dropped (said at level
  * info): the chunks sent are then a prefix of the whole run's. Output chunks
  * get the sequence numbers 0, 1, 2, ... and keep the item type of the input.
@@ -274,12 +275,28 @@ split_finish(flow_node_t *node, void *state)
                       "so that the chunks are a prefix of the whole run's",
                       (unsigned long long)first, (unsigned long long)dropped);
     }
-    while (s->wait.count > 0) {
-        flow_msg_t *msg = pending_pop(&s->wait);
-        int rc = take(node, s, &msg);
-        flow_msg_destroy(&msg);
-        if (rc < 0)
-            return rc;
+    if (s->wait.count > 0) {
+        /* Ended with a gap: the messages after it are taken all the same,
+         * and the gap said, as collect order=input says it. */
+        uint64_t first = s->next_in, missing = 0;
+        while (s->wait.count > 0) {
+            flow_msg_t *msg = pending_pop(&s->wait);
+            uint64_t seq = flow_msg_seq(msg);
+            if (seq > s->next_in)
+                missing += seq - s->next_in;
+            if (seq >= s->next_in)
+                s->next_in = seq + 1;
+            int rc = take(node, s, &msg);
+            flow_msg_destroy(&msg);
+            if (rc < 0)
+                return rc;
+        }
+        flow_node_log(node, FLOW_LOG_WARN,
+                      "%llu messages never came (the first: number %llu), "
+                      "and the messages after it waited in memory until the "
+                      "end: a node upstream sent nothing for some inputs (it "
+                      "should send an empty message)",
+                      (unsigned long long)missing, (unsigned long long)first);
     }
     if (s->cur != NULL && flow_msg_count(s->cur) > 0)
         return emit(node, s, &s->cur);
