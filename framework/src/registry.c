@@ -117,8 +117,16 @@ flow_registry_add(flow_registry_t *reg, const flow_node_desc_t *desc,
                           e->origin);
     flow__xgrow((void **)&reg->types, &reg->tcap, reg->ntypes + 1,
                 sizeof(*reg->types));
-    reg->types[reg->ntypes].desc = desc;
-    reg->types[reg->ntypes].origin = flow__xstrdup(origin);
+    /* Kept sorted by name here, for flow_registry_at: it sorted them on
+     * each call, writing through a const registry (a data race between
+     * two readers) and taking n log n per type listed. */
+    size_t at = reg->ntypes;
+    while (at > 0 && strcmp(reg->types[at - 1].desc->name, desc->name) > 0)
+        at--;
+    memmove(&reg->types[at + 1], &reg->types[at],
+            (reg->ntypes - at) * sizeof(*reg->types));
+    reg->types[at].desc = desc;
+    reg->types[at].origin = flow__xstrdup(origin);
     reg->ntypes++;
     return 0;
 }
@@ -326,13 +334,6 @@ flow_registry_error(const flow_registry_t *reg, size_t i)
     return i < reg->nerrors ? &reg->errors[i] : NULL;
 }
 
-static int
-cmp_entry(const void *a, const void *b)
-{
-    return strcmp(((const entry_t *)a)->desc->name,
-                  ((const entry_t *)b)->desc->name);
-}
-
 size_t
 flow_registry_count(const flow_registry_t *reg)
 {
@@ -344,7 +345,6 @@ flow_registry_at(const flow_registry_t *reg, size_t i, const char **origin)
 {
     if (i >= reg->ntypes)
         return NULL;
-    qsort(reg->types, reg->ntypes, sizeof(*reg->types), cmp_entry);
     if (origin)
         *origin = reg->types[i].origin;
     return reg->types[i].desc;

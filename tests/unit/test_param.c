@@ -810,6 +810,24 @@ test_param_desc_check_in_registry(void **state)
     assert_ptr_equal(flow_registry_find(reg, "good", &diag), &desc_good);
     assert_null(flow_registry_find(reg, "both", &diag));
     assert_int_equal(diag.code, FLOW_ETYPE);
+    /* flow_registry_at lists them by name, whatever order they came in:
+     * "bare" < "good" < "larger". */
+    assert_int_equal(flow_registry_add(reg, &desc_larger, "l.so", &diag), 0);
+    assert_int_equal(flow_registry_add(reg, &desc_no_params, "n.so", &diag), 0);
+    assert_int_equal(flow_registry_count(reg), 3);
+    {
+        static const char *const names[] = { "bare", "good", "larger" };
+        static const char *const origins[] = { "n.so", "a.so", "l.so" };
+        for (size_t i = 0; i < 3; i++) {
+            const char *origin = NULL;
+            const flow_node_desc_t *d = flow_registry_at(reg, i, &origin);
+            assert_non_null(d);
+            assert_string_equal(d->name, names[i]);
+            assert_string_equal(origin, origins[i]);
+        }
+        assert_null(flow_registry_at(reg, 3, NULL));
+    }
+    assert_ptr_equal(flow_registry_find(reg, "good", &diag), &desc_good);
     flow_registry_destroy(&reg);
     assert_null(reg);
 }
