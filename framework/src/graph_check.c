@@ -464,24 +464,59 @@ check_types(flow_graph_t *g, flow_diag_t *diag)
     return 0;
 }
 
-/* Depth-first search for a push cycle; colour 1 = on the stack. */
+/*
+ * Depth-first search for a push cycle; colour 1 = on the stack. The first
+ * link (in the order of the file) that closes one, or -1. The stack is an
+ * array, not the call stack: a chain of push links is as deep as the graph
+ * is long (a recursion per node overflowed a thread's stack).
+ */
 static long
-find_cycle(const flow_graph_t *g, size_t v, unsigned char *colour)
+find_cycle(const flow_graph_t *g, unsigned char *colour)
 {
-    colour[v] = 1;
-    for (size_t i = 0; i < g->nlinks; i++) {
-        const flow_glink_t *l = &g->links[i];
-        long r;
-        if (l->kind != FLOW_LINK_PUSH || l->node[0] != v)
+    size_t n = g->nnodes, sp = 0;
+    /* The push links out of node v: out[first[v] .. first[v + 1]), in the
+     * order of the file; next[v] is the next of them to follow. */
+    size_t *first = flow__xcalloc(n + 1, sizeof(*first));
+    size_t *next = flow__xcalloc(n ? n : 1, sizeof(*next));
+    size_t *out = flow__xcalloc(g->nlinks ? g->nlinks : 1, sizeof(*out));
+    size_t *stack = flow__xcalloc(n ? n : 1, sizeof(*stack));
+    long found = -1;
+
+    for (size_t i = 0; i < g->nlinks; i++)
+        if (g->links[i].kind == FLOW_LINK_PUSH)
+            first[g->links[i].node[0] + 1]++;
+    for (size_t v = 0; v < n; v++)
+        next[v] = first[v + 1] += first[v];
+    for (size_t i = g->nlinks; i-- > 0;)
+        if (g->links[i].kind == FLOW_LINK_PUSH)
+            out[--next[g->links[i].node[0]]] = i;
+    for (size_t root = 0; root < n && found < 0; root++) {
+        if (colour[root])
             continue;
-        if (colour[l->node[1]] == 1)
-            return (long)i;
-        if (colour[l->node[1]] == 0 &&
-            (r = find_cycle(g, l->node[1], colour)) >= 0)
-            return r;
+        colour[root] = 1;
+        stack[sp++] = root;
+        while (sp && found < 0) {
+            size_t v = stack[sp - 1], li, w;
+            if (next[v] == first[v + 1]) {
+                colour[v] = 2;
+                sp--;
+                continue;
+            }
+            li = out[next[v]++];
+            w = g->links[li].node[1];
+            if (colour[w] == 1)
+                found = (long)li;
+            else if (colour[w] == 0) {
+                colour[w] = 1;
+                stack[sp++] = w;
+            }
+        }
     }
-    colour[v] = 2;
-    return -1;
+    free(first);
+    free(next);
+    free(out);
+    free(stack);
+    return found;
 }
 
 unsigned
@@ -561,6 +596,7 @@ int
 flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
 {
     unsigned char *colour;
+    long li;
     int rc;
 
     if (g->nnodes == 0)
@@ -585,19 +621,12 @@ flow__graph_check(flow_graph_t *g, flow_diag_t *diag)
     if ((rc = check_types(g, diag)))
         return rc;
     colour = flow__xcalloc(g->nnodes, 1);
-    for (size_t i = 0; i < g->nnodes; i++) {
-        long li;
-        if (colour[i])
-            continue;
-        li = find_cycle(g, i, colour);
-        if (li >= 0) {
-            free(colour);
-            return flow__diag(diag, FLOW_ECYCLE, g->file, g->links[li].line,
-                              "link '%s' closes a cycle of push links",
-                              g->links[li].text);
-        }
-    }
+    li = find_cycle(g, colour);
     free(colour);
+    if (li >= 0)
+        return flow__diag(diag, FLOW_ECYCLE, g->file, g->links[li].line,
+                          "link '%s' closes a cycle of push links",
+                          g->links[li].text);
     flow__claims_release(g);
     for (size_t i = 0; i < g->nnodes; i++)
         if ((rc = check_callback(g, &g->nodes[i], diag)))

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2084,6 +2085,91 @@ test_graph_self_links(void **state)
     flow_registry_destroy(&reg);
 }
 
+/* A long chain of push links, loaded on a thread with a small stack (as an
+ * application may load a graph): the cycle check's depth is the chain's
+ * length, so its stack must not be the call stack. src -> m.a, then
+ * m -> j0 -> ... -> j(N-1): ending in out.in the graph loads; ending in m.b
+ * (the file's last line) that link closes a cycle. */
+#define DEEP_NODES 8000
+#define DEEP_STACK (128 * 1024)
+
+struct deep {
+    flow_registry_t *reg;
+    bool closed;
+    flow_graph_t *g;
+    flow_diag_t diag;
+    int last_line;
+};
+
+static void *
+deep_load(void *arg)
+{
+    struct deep *d = arg;
+    size_t cap = (size_t)DEEP_NODES * 64 + 512, len = 0;
+    char *text = malloc(cap);
+
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len,
+                            "[src]\ntype = range\n[src2]\ntype = range\n"
+                            "[m]\ntype = merge\n[out]\ntype = collect\n");
+    for (int i = 0; i < DEEP_NODES; i++)
+        len += (size_t)snprintf(text + len, cap - len, "[j%d]\ntype = jitter\n",
+                                i);
+    len += (size_t)snprintf(text + len, cap - len,
+                            "[links]\npush = src.out -> m.a\n"
+                            "push = m.out -> j0.in\npush = src2.out -> %s\n",
+                            d->closed ? "out.in" : "m.b");
+    for (int i = 0; i + 1 < DEEP_NODES; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "push = j%d.out -> j%d.in\n", i, i + 1);
+    d->last_line = 1;
+    for (size_t i = 0; i < len; i++)
+        d->last_line += text[i] == '\n';
+    len += (size_t)snprintf(text + len, cap - len, "push = j%d.out -> %s\n",
+                            DEEP_NODES - 1, d->closed ? "m.b" : "out.in");
+    assert_true(len < cap);
+    d->g = flow_graph_load_string(text, len, "deep.ini", d->reg, NULL, 0,
+                                  &d->diag);
+    free(text);
+    return NULL;
+}
+
+static void
+deep_run(struct deep *d)
+{
+    pthread_attr_t attr;
+    pthread_t t;
+
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, DEEP_STACK), 0);
+    assert_int_equal(pthread_create(&t, &attr, deep_load, d), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+}
+
+static void
+test_graph_deep_chain_small_stack(void **state)
+{
+    struct deep d = { .reg = registry() };
+    char want[64];
+
+    (void)state;
+    deep_run(&d);
+    if (!d.g)
+        fail_msg("%s", d.diag.msg);
+    assert_int_equal(d.g->nnodes, DEEP_NODES + 4);
+    flow_graph_destroy(&d.g);
+
+    d.closed = true;
+    deep_run(&d);
+    assert_null(d.g);
+    assert_int_equal(d.diag.code, FLOW_ECYCLE);
+    assert_int_equal(d.diag.line, d.last_line);
+    snprintf(want, sizeof(want), "'j%d.out -> m.b'", DEEP_NODES - 1);
+    tu_assert_contains(d.diag.msg, want);
+    flow_registry_destroy(&d.reg);
+}
+
 /* ---- Placement: pin, and the hints cpus, slurm_constraint ---------------- */
 
 /* Load good_hints.ini with one --set; NULL with `diag` on an error. */
@@ -2630,6 +2716,7 @@ main(void)
         cmocka_unit_test(test_graph_missing_file),
         cmocka_unit_test(test_graph_line_length_limit),
         cmocka_unit_test(test_graph_self_links),
+        cmocka_unit_test(test_graph_deep_chain_small_stack),
         cmocka_unit_test(test_graph_placement_hints),
         cmocka_unit_test(test_graph_slurm_task_order),
         cmocka_unit_test(test_graph_flowrun_check),
