@@ -407,6 +407,7 @@ node_add(flow_graph_t *g, const char *name, int line)
     memset(n, 0, sizeof(*n));
     n->name = flow__xstrdup(name);
     n->line = line;
+    flow__graph_index_node(g, g->nnodes - 1);
     return n;
 }
 
@@ -616,18 +617,24 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
     /* Sections: names, duplicates. */
     for (size_t i = 0; i < ld->nsections; i++) {
         section_t *s = &ld->sections[i];
-        for (size_t j = 0; j < i; j++)
+        bool node = strcmp(s->name, "graph") && strcmp(s->name, "links");
+        /* A node's first section is in the index by name; [graph] and
+         * [links], a few, are looked for among the sections before. */
+        long first = node ? flow__graph_find_node(g, s->name) : -1;
+        int first_line = first >= 0 ? g->nodes[first].line : 0;
+        for (size_t j = 0; !node && j < i && !first_line; j++)
             if (!strcmp(ld->sections[j].name, s->name))
-                return flow__diag(diag, FLOW_EDUP, g->file, s->line,
-                                  "duplicate section '[%s]' (first at line "
-                                  "%d)",
-                                  s->name, ld->sections[j].line);
+                first_line = ld->sections[j].line;
+        if (first_line)
+            return flow__diag(diag, FLOW_EDUP, g->file, s->line,
+                              "duplicate section '[%s]' (first at line %d)",
+                              s->name, first_line);
         if (!is_name(s->name))
             return flow__diag(diag, FLOW_EPARSE, g->file, s->line,
                               "bad section name '[%s]': use letters, digits, "
                               "'_' and '-'",
                               s->name);
-        if (strcmp(s->name, "graph") && strcmp(s->name, "links"))
+        if (node)
             node_add(g, s->name, s->line);
     }
     /* [graph] first: the parameters that node values refer to. */

@@ -348,6 +348,10 @@ struct flow_graph {
     size_t nparams, pcap;
     flow_gnode_t *nodes;
     size_t nnodes, ncap;
+    /* The nodes by name (flow__graph_index_node): open addressing, each
+     * slot a node's index + 1, 0 empty; `icap` a power of two. */
+    uint32_t *index;
+    size_t icap;
     flow_glink_t *links;
     size_t nlinks, lcap;
     flow_registry_t *reg;
@@ -472,6 +476,10 @@ bool flow__graph_has_auto(const flow_graph_t *g);
 
 /* Return the index of node `name`, or -1. */
 long flow__graph_find_node(const flow_graph_t *g, const char *name);
+
+/* Add node `i` (just appended, its name set) to the index by name that
+ * flow__graph_find_node looks in. */
+void flow__graph_index_node(flow_graph_t *g, size_t i);
 
 /* Return the index of port `name` in `desc`, or -1. */
 long flow__desc_find_port(const flow_node_desc_t *desc, const char *name);

@@ -1689,6 +1689,22 @@ test_graph_load_string(void **state)
     assert_null(g);
     assert_int_equal(diag.line, 2);
     tu_assert_contains(diag.msg, "duplicate section '[graph]'");
+    /* A node's section twice, and [links] twice: each named with the line
+     * of the first (good_text has [gen] on line 1, [links] on line 8). */
+    snprintf(bad, sizeof(bad), "%s[gen]\n", good_text);
+    g = flow_graph_load_string(bad, strlen(bad), "dup.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EDUP);
+    assert_int_equal(diag.line, 10);
+    tu_assert_contains(diag.msg, "duplicate section '[gen]' (first at line 1)");
+    snprintf(bad, sizeof(bad), "%s[links]\n", good_text);
+    g = flow_graph_load_string(bad, strlen(bad), "dup.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.line, 10);
+    tu_assert_contains(diag.msg,
+                       "duplicate section '[links]' (first at line 8)");
     /* Two: said so, not "key 'type' in unknown section 'gen'" (inih
      * skips the second, this reader did not see line 1 as a section). */
     snprintf(bad, sizeof(bad), "\xEF\xBB\xBF\xEF\xBB\xBF%s", good_text);
