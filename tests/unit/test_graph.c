@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -515,6 +516,48 @@ test_graph_suggest(void **state)
     assert_null(flow__suggest("colour", names, n));
     /* the name itself is no suggestion */
     assert_null(flow__suggest("count", (const char *const[]){ "count" }, 1));
+}
+
+/* The bounds of "did you mean", worked out by hand: 1 edit allowed up to 4
+ * letters, 2 up to 8, 3 beyond; a letter added, dropped or changed, or two
+ * neighbours swapped, is one edit, whatever the case of the letters. */
+static void
+test_graph_suggest_bounds(void **state)
+{
+    static const char *const names[] = { "type", "weights", "segments",
+                                         "instances" };
+    const size_t n = sizeof(names) / sizeof(names[0]);
+    char longw[80], longn[80];
+
+    (void)state;
+    /* 4 letters, 2 edits from "type": too far; 5 letters, 2 edits from
+     * "weights" is "weigh": near enough. */
+    assert_null(flow__suggest("tyxx", names, n));
+    assert_string_equal(flow__suggest("weigh", names, n), "weights");
+    /* 8 letters, 3 edits from "segments": too far; 9 letters, 3 from
+     * "instances": near enough; 9 letters, 4 edits: too far. */
+    assert_null(flow__suggest("segmexxx", names, n));
+    assert_string_equal(flow__suggest("instaxxxs", names, n), "instances");
+    assert_null(flow__suggest("inxxxxces", names, n));
+    /* A letter dropped from a short word: 1 edit ("cats" to "cat"). */
+    assert_string_equal(
+        flow__suggest("cats", (const char *const[]){ "cat" }, 1), "cat");
+    /* Leading letters count: "xxxxtype" is 4 edits from "type". */
+    assert_null(flow__suggest("xxxxtype", names, n));
+    /* Case ignored, a swap is one edit: "TPYE" is "type". */
+    assert_string_equal(flow__suggest("TPYE", names, n), "type");
+    /* A NULL among the names is skipped. */
+    assert_string_equal(
+        flow__suggest("tpye", (const char *const[]){ NULL, "type" }, 2),
+        "type");
+    /* Past 64 letters, no suggestion: a 65-letter name one letter more
+     * than a 64-letter word. */
+    memset(longw, 'a', 64);
+    longw[64] = '\0';
+    memset(longn, 'a', 65);
+    longn[65] = '\0';
+    assert_null(flow__suggest(longw, (const char *const[]){ longn }, 1));
+    assert_null(flow__suggest(longn, (const char *const[]){ longw }, 1));
 }
 
 /* A section without a type gets a hint of [links] or [graph] only when it
@@ -1160,6 +1203,54 @@ test_graph_limits_exact(void **state)
                  n);
         expect_limit(reg, text, n == 4096, 5, "'instances'");
     }
+    /* Link options: batch at most 2^24, hwm at most 10^6
+     * (docs/graph-format.md). */
+    for (int64_t b = 16777216; b <= 16777217; b++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\n[out]\ntype = collect\n"
+                 "[links]\npush = src.out -> out.in batch=%" PRId64 "\n",
+                 b);
+        expect_limit(reg, text, b == 16777216, 6, "'batch'");
+    }
+    for (int64_t h = 1000000; h <= 1000001; h++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\n[out]\ntype = collect\n"
+                 "[links]\npush = src.out -> out.in hwm=%" PRId64 "\n",
+                 h);
+        expect_limit(reg, text, h == 1000000, 6, "'hwm'");
+    }
+    /* A type's max_instances (collect: 1) is allowed when written. */
+    for (int n = 1; n <= 2; n++) {
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\n[out]\ntype = collect\n"
+                 "instances = %d\n[links]\npush = src.out -> out.in\n",
+                 n);
+        expect_limit(reg, text, n == 1, 5, "at most 1");
+    }
+    flow_registry_destroy(&reg);
+}
+
+/* A --set whose name is longer than any name can be (255 bytes) is a usage
+ * error, not a name cut short. */
+static void
+test_graph_set_long_name(void **state)
+{
+    flow_registry_t *reg = registry();
+    static const char text[] = "[src]\ntype = range\n[out]\ntype = collect\n"
+                               "[links]\npush = src.out -> out.in\n";
+    char set[400];
+    const char *sets[1] = { set };
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    (void)state;
+    memset(set, 'k', 300);
+    memcpy(set + 300, "=1", 3);
+    g = flow_graph_load_string(text, strlen(text), "long.ini", reg, sets, 1,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.code, FLOW_EUSAGE);
+    tu_assert_contains(diag.msg, "expected NAME=VALUE");
     flow_registry_destroy(&reg);
 }
 
@@ -2220,6 +2311,11 @@ test_graph_placement_hints(void **state)
         { "find.pin=none,1", "'pin'", "'none,1'" },
         { "find.pin=0-4096", "'pin'", "'0-4096'" },
         { "find.pin=0-1023,0-1023,0-1023,0-1023,0", "'pin'", "at most 4096" },
+        /* A range that goes down, one past CPU 1023 at its end, a
+         * separator other than a comma. */
+        { "find.pin=2-1", "'pin'", "'2-1'" },
+        { "find.pin=0-1024", "'pin'", "'0-1024'" },
+        { "find.pin=0;1", "'pin'", "'0;1'" },
     };
     flow_registry_t *reg = registry();
     flow_diag_t diag;
@@ -2250,6 +2346,16 @@ test_graph_placement_hints(void **state)
     assert_non_null(g);
     assert_string_equal(node(g, "find")->slurm_constraint,
                         "[rack1|rack2]&fast*2");
+    flow_graph_destroy(&g);
+    /* A feature with a count ("gpu:2"), and a timeout of the most
+     * allowed: 1e7 s. */
+    g = load_hints(reg, "out.slurm_constraint=gpu:2", &diag);
+    assert_non_null(g);
+    assert_string_equal(node(g, "out")->slurm_constraint, "gpu:2");
+    flow_graph_destroy(&g);
+    g = load_hints(reg, "gen.timeout=1e7", &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
     flow_graph_destroy(&g);
     g = load_hints(reg, "gen.cpus=1e2", &diag);
     assert_non_null(g);
@@ -2713,9 +2819,11 @@ main(void)
         cmocka_unit_test(test_graph_fingerprint_sees_plugin_version),
         cmocka_unit_test(test_graph_link_hwm_default),
         cmocka_unit_test(test_graph_suggest),
+        cmocka_unit_test(test_graph_suggest_bounds),
         cmocka_unit_test(test_graph_section_hints),
         cmocka_unit_test(test_graph_unused_param_warns),
         cmocka_unit_test(test_graph_limits_exact),
+        cmocka_unit_test(test_graph_set_long_name),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_same_type),
         cmocka_unit_test(test_graph_link_balance),
