@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "flow/error.h"
+#include "internal.h"
 
 static void
 test_error_names(void **state)
@@ -52,12 +53,71 @@ test_error_strerror_static(void **state)
     assert_string_equal(a, "Broken pipe");
 }
 
+/* flow_diag_format: "file:line: msg", "file: msg" without a line, "msg"
+ * without a file. */
+static void
+test_error_diag_format(void **state)
+{
+    flow_diag_t d;
+    char buf[64];
+
+    (void)state;
+    assert_int_equal(flow__diag(&d, FLOW_EPARAM, "g.ini", 7, "bad %d", 1),
+                     FLOW_EPARAM);
+    assert_string_equal(flow_diag_format(&d, buf, sizeof(buf)),
+                        "g.ini:7: bad 1");
+    flow__diag(&d, FLOW_EPARAM, "g.ini", 0, "bad");
+    assert_string_equal(flow_diag_format(&d, buf, sizeof(buf)), "g.ini: bad");
+    flow__diag(&d, FLOW_EUSAGE, NULL, 0, "bad");
+    assert_int_equal(d.code, FLOW_EUSAGE);
+    assert_string_equal(d.file, "");
+    assert_string_equal(flow_diag_format(&d, buf, sizeof(buf)), "bad");
+    /* Without a diagnostic to fill: the code alone. */
+    assert_int_equal(flow__diag(NULL, FLOW_ETYPE, "g.ini", 1, "x"), FLOW_ETYPE);
+}
+
+/* A diagnostic's message shows control bytes escaped (DEL too), and a long
+ * one is cut before an escape that does not fit whole, within the
+ * message's bytes. */
+static void
+test_error_diag_escapes_cut(void **state)
+{
+    struct {
+        flow_diag_t d;
+        unsigned char canary[16];
+    } w;
+    char raw[600], want[600];
+
+    (void)state;
+    flow__diag(&w.d, FLOW_EPARAM, "", 0, "a%cb%cc", 0x7f, 0x1f);
+    assert_string_equal(w.d.msg, "a\\x7fb\\x1fc");
+    for (size_t k = 500; k < FLOW_DIAG_MSG; k++) {
+        size_t len;
+        memset(raw, 'a', k);
+        memcpy(raw + k, "\x01", 2);
+        memcpy(want, raw, k);
+        memcpy(want + k, "\\x01", 5);
+        memset(w.canary, 0x5a, sizeof(w.canary));
+        flow__diag(&w.d, FLOW_EPARAM, "", 0, "%s", raw);
+        for (size_t i = 0; i < sizeof(w.canary); i++)
+            assert_int_equal(w.canary[i], 0x5a);
+        len = strlen(w.d.msg);
+        assert_true(len < FLOW_DIAG_MSG);
+        assert_memory_equal(w.d.msg, want, len);
+        if (len > k && len != k + 4)
+            fail_msg("%zu letters: message of %zu bytes ends in a cut escape",
+                     k, len);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_names),
         cmocka_unit_test(test_error_strerror_static),
+        cmocka_unit_test(test_error_diag_format),
+        cmocka_unit_test(test_error_diag_escapes_cut),
     };
     return cmocka_run_group_tests_name("error", tests, NULL, NULL);
 }
