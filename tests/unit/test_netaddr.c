@@ -3,6 +3,7 @@
  * test_netaddr.c: the addresses an instance binds and advertises
  * (netaddr.h), for the spellings of a wildcard.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,12 +77,77 @@ test_netaddr_not_wildcards(void **unused)
         -1);
 }
 
+/* The host of an endpoint and the endpoint of a host, by the forms
+ * netaddr.h gives: brackets for a bare IPv6 address only, both brackets or
+ * none, a buffer too small an error. */
+static void
+test_netaddr_endpoint_strings(void **unused)
+{
+    char host[64], ep[64];
+
+    (void)unused;
+    assert_true(flow__ipv6_literal("fd00::2"));
+    assert_true(flow__ipv6_literal("[::1]"));
+    assert_true(flow__ipv6_literal("fe80::1%eth0"));
+    assert_false(flow__ipv6_literal("fe80::1%")); /* no interface */
+    assert_false(flow__ipv6_literal("[::1"));
+    assert_false(flow__ipv6_literal("::1]"));
+    assert_false(flow__ipv6_literal("10.0.0.1"));
+
+    assert_int_equal(flow__tcp_endpoint(ep, sizeof(ep), "10.0.0.1", "80"), 0);
+    assert_string_equal(ep, "tcp://10.0.0.1:80");
+    assert_int_equal(flow__tcp_endpoint(ep, sizeof(ep), "fd00::2", "80"), 0);
+    assert_string_equal(ep, "tcp://[fd00::2]:80");
+    assert_int_equal(flow__tcp_endpoint(ep, sizeof(ep), "[::1]", "80"), 0);
+    assert_string_equal(ep, "tcp://[::1]:80");
+    /* "tcp://a:80" is 10 bytes and its NUL: 11 fit, 10 do not. */
+    assert_int_equal(flow__tcp_endpoint(ep, 11, "a", "80"), 0);
+    assert_int_equal(flow__tcp_endpoint(ep, 10, "a", "80"), -ENAMETOOLONG);
+
+    assert_int_equal(flow__endpoint_host("tcp://10.0.0.1:80", host, 64), 0);
+    assert_string_equal(host, "10.0.0.1");
+    assert_int_equal(flow__endpoint_host("tcp://[fd00::2]:80", host, 64), 0);
+    assert_string_equal(host, "fd00::2");
+    assert_int_equal(flow__endpoint_host("tcp://:80", host, 64), -1);
+    assert_int_equal(flow__endpoint_host("tcp://[]:80", host, 64), -1);
+    assert_int_equal(flow__endpoint_host("tcp://[::1:80", host, 64), -1);
+    assert_int_equal(flow__endpoint_host("udp://a:80", host, 64), -1);
+    /* "abc" and its NUL: 4 bytes fit, 3 do not. */
+    assert_int_equal(flow__endpoint_host("tcp://abc:80", host, 4), 0);
+    assert_string_equal(host, "abc");
+    assert_int_equal(flow__endpoint_host("tcp://abc:80", host, 3), -1);
+}
+
+/* A wildcard endpoint with a given host takes that host; "*" is a wildcard
+ * like 0.0.0.0; a host "[::]" is the wildcard, never written in. */
+static void
+test_netaddr_endpoint_fix_host(void **unused)
+{
+    char ep[64];
+
+    (void)unused;
+    snprintf(ep, sizeof(ep), "tcp://*:4000");
+    assert_int_equal(flow__endpoint_fix(ep, sizeof(ep), "10.0.0.1"), 0);
+    assert_string_equal(ep, "tcp://10.0.0.1:4000");
+    snprintf(ep, sizeof(ep), "tcp://0.0.0.0:4000");
+    assert_int_equal(flow__endpoint_fix(ep, sizeof(ep), "[fd00::2]"), 0);
+    assert_string_equal(ep, "tcp://[fd00::2]:4000");
+    snprintf(ep, sizeof(ep), "tcp://10.0.0.9:4000"); /* no wildcard */
+    assert_int_equal(flow__endpoint_fix(ep, sizeof(ep), "10.0.0.1"), 0);
+    assert_string_equal(ep, "tcp://10.0.0.9:4000");
+    snprintf(ep, sizeof(ep), "tcp://[::]:4000");
+    assert_int_equal(flow__endpoint_fix(ep, sizeof(ep), "[::]"), 0);
+    assert_null(strstr(ep, "[::]"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_netaddr_ipv6_wildcard_spellings),
         cmocka_unit_test(test_netaddr_not_wildcards),
+        cmocka_unit_test(test_netaddr_endpoint_strings),
+        cmocka_unit_test(test_netaddr_endpoint_fix_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
