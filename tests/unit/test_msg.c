@@ -687,6 +687,25 @@ roundtrip_words(size_t n, uint64_t seed, size_t cap)
     free(want);
 }
 
+/* A words frame of 300 empty words, 300 NULs in a row: its NULs are
+ * counted in blocks whose byte-wide count must not wrap. */
+static void
+test_msg_many_empty_words(void **state)
+{
+    flow_msg_t *m = flow_msg_new(FLOW_WORDS, 0);
+    frame_t f;
+
+    (void)state;
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(flow_msg_add_word(m, "", 0), 0);
+    flow_msg_set_seq(m, 9);
+    f = encode(&m, 1);
+    m = decode_ok(&f, FLOW_WORDS, 1, 9, 300);
+    assert_int_equal(flow_msg_count(m), 300);
+    flow_msg_destroy(&m);
+    frame_free(&f);
+}
+
 static void
 test_msg_roundtrip_small(void **state)
 {
@@ -1778,6 +1797,7 @@ main(void)
         cmocka_unit_test(test_msg_clear),
         cmocka_unit_test(test_msg_encode_layout),
         cmocka_unit_test(test_msg_roundtrip_small),
+        cmocka_unit_test(test_msg_many_empty_words),
         cmocka_unit_test(test_msg_roundtrip_big),
         cmocka_unit_test(test_msg_roundtrip_empty),
         cmocka_unit_test(test_msg_roundtrip_empty_no_capacity),
