@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <locale.h>
+#include <math.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -682,6 +683,20 @@ static const flow_param_t range_double_params[] = {
     FLOW_PARAM_DOUBLE("d", struct mixed, d, "0.1", 1, 2, "x"), FLOW_PARAM_END
 };
 
+/* Bounds that are no bounds: every value compares false with NaN, so a
+ * check of min > max alone lets them through (and any value then). */
+static const flow_param_t nan_min_params[] = {
+    FLOW_PARAM_DOUBLE("d", struct mixed, d, "1", NAN, 2, "x"), FLOW_PARAM_END
+};
+
+static const flow_param_t nan_max_params[] = {
+    FLOW_PARAM_DOUBLE("d", struct mixed, d, "1", 0, NAN, "x"), FLOW_PARAM_END
+};
+
+static const flow_param_t swapped_double_params[] = {
+    FLOW_PARAM_DOUBLE("d", struct mixed, d, "1", 2, 0.5, "x"), FLOW_PARAM_END
+};
+
 #define DESC_WITH_PARAMS(var, nm, T, table)           \
     static const flow_node_desc_t                     \
         var = {                                       \
@@ -706,6 +721,10 @@ DESC_WITH_PARAMS(desc_empty_choice, "emptychoice", struct mixed,
 DESC_WITH_PARAMS(desc_trailing_choice, "trailchoice", struct mixed,
                  trailing_choice_params);
 DESC_WITH_PARAMS(desc_bad_bool, "badbool", struct mixed, bad_bool_params);
+DESC_WITH_PARAMS(desc_nan_min, "nanmin", struct mixed, nan_min_params);
+DESC_WITH_PARAMS(desc_nan_max, "nanmax", struct mixed, nan_max_params);
+DESC_WITH_PARAMS(desc_swapped_double, "swapped", struct mixed,
+                 swapped_double_params);
 DESC_WITH_PARAMS(desc_range_double, "rangedouble", struct mixed,
                  range_double_params);
 
@@ -767,6 +786,9 @@ test_param_desc_check_rejects_broken(void **state)
         { &desc_trailing_choice, "empty choice in 'red|green|'" },
         { &desc_bad_bool, "'perhaps'" },
         { &desc_range_double, "out of range" },
+        { &desc_nan_min, "parameter 'd' has min > max" },
+        { &desc_nan_max, "parameter 'd' has min > max" },
+        { &desc_swapped_double, "parameter 'd' has min > max" },
         { &desc_params_no_state, "no state" },
         { &desc_outside, "'far'" },
     };
