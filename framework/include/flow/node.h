@@ -493,10 +493,10 @@ FLOW_EXPORT const char *flow_log_level_name(int level);
 /*
  * Write one line "node[i] (pid N) level: message" to stderr ("node[i]
  * level: message" under the test harness, whose process is the test's),
- * in a single write so lines of concurrent instances never interleave. The message is
- * written whole, whatever its length (flowrun passes a line longer than 4
- * KiB on in pieces, each with the prefix). A newline that ends the message
- * is not doubled; one inside it is written as a space.
+ * in a single write so lines of concurrent instances never interleave. The
+ * message is written whole, whatever its length (flowrun passes a line longer
+ * than 4 KiB on in pieces, each with the prefix). A newline that ends the
+ * message is not doubled; one inside it is written as a space.
  */
 FLOW_EXPORT void flow_node_log(flow_node_t *node, flow_log_level_t level,
                                const char *fmt, ...)
