@@ -2575,8 +2575,6 @@ test_faults_second_sigint(void **unused)
     second_sigint(file, done);
 }
 
-static int children_of(pid_t parent, pid_t *pids, int max);
-
 /*
  * Ctrl-C while the instances are still starting (the first ~50 ms of a
  * run of 150): the run never started, nothing drains, and flowrun exited

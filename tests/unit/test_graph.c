@@ -1205,20 +1205,20 @@ test_graph_limits_exact(void **state)
     }
     /* Link options: batch at most 2^24, hwm at most 10^6
      * (docs/graph-format.md). */
-    for (int64_t b = 16777216; b <= 16777217; b++) {
-        snprintf(text, sizeof(text),
-                 "[src]\ntype = range\n[out]\ntype = collect\n"
-                 "[links]\npush = src.out -> out.in batch=%" PRId64 "\n",
-                 b);
-        expect_limit(reg, text, b == 16777216, 6, "'batch'");
-    }
-    for (int64_t h = 1000000; h <= 1000001; h++) {
-        snprintf(text, sizeof(text),
-                 "[src]\ntype = range\n[out]\ntype = collect\n"
-                 "[links]\npush = src.out -> out.in hwm=%" PRId64 "\n",
-                 h);
-        expect_limit(reg, text, h == 1000000, 6, "'hwm'");
-    }
+    static const struct {
+        const char *key;
+        int64_t most;
+    } opts[] = { { "batch", 16777216 }, { "hwm", 1000000 } };
+    for (size_t o = 0; o < sizeof(opts) / sizeof(*opts); o++)
+        for (int64_t v = opts[o].most; v <= opts[o].most + 1; v++) {
+            char quoted[32];
+            snprintf(text, sizeof(text),
+                     "[src]\ntype = range\n[out]\ntype = collect\n"
+                     "[links]\npush = src.out -> out.in %s=%" PRId64 "\n",
+                     opts[o].key, v);
+            snprintf(quoted, sizeof(quoted), "'%s'", opts[o].key);
+            expect_limit(reg, text, v == opts[o].most, 6, quoted);
+        }
     /* A type's max_instances (collect: 1) is allowed when written. */
     for (int n = 1; n <= 2; n++) {
         snprintf(text, sizeof(text),
