@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pty.h>
 #include <setjmp.h>
@@ -5272,6 +5273,115 @@ test_faults_no_threads(void **unused)
     free(path);
 }
 
+/* The processes (and threads) whose real user is `uid`, from /proc. */
+static int
+uid_tasks(uid_t uid)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        char path[300], line[256];
+        unsigned long real;
+        FILE *f;
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/status", de->d_name);
+        if (!(f = fopen(path, "r")))
+            continue; /* gone meanwhile */
+        while (fgets(line, sizeof(line), f))
+            if (sscanf(line, "Uid: %lu", &real) == 1) {
+                n += real == (unsigned long)uid;
+                break;
+            }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+/*
+ * When fork() fails (a limit on processes, ulimit -u), the run fails with
+ * status 1 and a line naming the node and instance it could not start,
+ * stops the instances it did start, and leaves no process and no run
+ * directory behind. RLIMIT_NPROC does not bind root, so the run goes as a
+ * user of its own, whose every process and thread counts: the test's child
+ * and flowrun are 2, the guard 3, then the instances and their threads.
+ * Limits 2 and 3 fail at a known fork (the guard's, the first instance's);
+ * above, an instance may also fail to start its threads first. Not under
+ * the sanitizers, whose runtime needs threads of its own at exit.
+ */
+static void
+test_faults_fork_fails(void **unused)
+{
+    char dir[] = "/tmp/flow-test-nproc-XXXXXX", *path, want[256];
+    uid_t uid = 61000 + (uid_t)(getpid() % 1000);
+
+    (void)unused;
+    if (FAULTS_SANITIZED || geteuid() != 0)
+        skip();
+    assert_int_equal(uid_tasks(uid), 0);
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chown(dir, uid, uid), 0);
+    path = tu_temp_file("[src]\ntype = range\ncount = 1000\n"
+                        "[a]\ntype = split\nchunk = 10\n"
+                        "[b]\ntype = split\nchunk = 10\n"
+                        "[out]\ntype = collect\nmode = count\n"
+                        "[links]\npush = src.out -> a.in\n"
+                        "push = a.out -> b.in\npush = b.out -> out.in\n");
+    assert_int_equal(chmod(path, 0644), 0);
+    for (rlim_t lim = 2; lim <= 9; lim++) {
+        pid_t pid;
+        int status;
+
+        if (lim == 2)
+            snprintf(want, sizeof(want),
+                     "flowrun: error: cannot start the run: fork: %s\n",
+                     strerror(EAGAIN));
+        else
+            snprintf(want, sizeof(want),
+                     "flowrun: error: cannot start node 'src' instance 0: "
+                     "fork: %s\n",
+                     strerror(EAGAIN));
+        fflush(NULL);
+        pid = tu_fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct rlimit rl = { lim, lim };
+            const char *args[] = { path, NULL };
+            tu_result_t r;
+            bool ok;
+            if (setgroups(0, NULL) || setgid(uid) || setuid(uid) ||
+                setrlimit(RLIMIT_NPROC, &rl) || setenv("TMPDIR", dir, 1) ||
+                unsetenv("XDG_RUNTIME_DIR"))
+                _exit(3);
+            tu_run(&r, 60, args);
+            ok = r.status == 1 && !r.outlen &&
+                 (lim <= 3 ? !strcmp(r.err, want)
+                           : strstr(r.err, "cannot start ") != NULL);
+            if (!ok) {
+                fprintf(stderr, "limit %u: status %d, stderr:\n%s\n",
+                        (unsigned)lim, r.status, r.err);
+                _exit(1);
+            }
+            _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        /* The guard ends when flowrun does, not before: give it a moment. */
+        for (int i = 0; i < 500 && uid_tasks(uid); i++)
+            usleep(10000);
+        assert_int_equal(uid_tasks(uid), 0);
+        assert_int_equal(dir_entries(dir), 0);
+    }
+    assert_int_equal(rmdir(dir), 0);
+    unlink(path);
+    free(path);
+}
+
 /*
  * Over TCP the launcher's rendezvous also holds two connections per
  * instance: 3 descriptors each. Under a soft limit of 128 (enough for 71
@@ -5503,6 +5613,7 @@ main(void)
         T(test_faults_open_file_limit),
         T(test_faults_open_file_limit_tcp),
         T(test_faults_no_threads),
+        T(test_faults_fork_fails),
         T(test_faults_hub_open_files),
         T(test_faults_slow_sink_rss),
     };

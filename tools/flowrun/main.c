@@ -147,6 +147,7 @@ help(FILE *out)
           "  0      every node instance exited 0\n"
           "  1      a node failed (its name, instance, pid and status are "
           "printed)\n"
+          "         or could not be started (fork, ulimit -u)\n"
           "  2      bad usage or graph (errors name FILE:LINE), or a run\n"
           "         that cannot start here (--bind, ulimit -n,\n"
           "         no run directory, not even in /tmp)\n"
