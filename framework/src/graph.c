@@ -447,7 +447,8 @@ size_t
 flow__node_fd_need(const flow_graph_t *g, size_t n, bool tcp, size_t *nsock)
 {
     size_t mon = tcp ? 2 : 0; /* per bound socket: its monitor's two */
-    size_t ns = 8, nfd = 64;  /* the rendezvous, monitors; the node's own */
+    size_t ns = 8;            /* the rendezvous, monitors */
+    size_t nfd = FLOW__NODE_FD_BASE;
 
     for (size_t i = 0; i < g->nlinks; i++) {
         const flow_glink_t *l = &g->links[i];

@@ -493,12 +493,25 @@ long flow__desc_find_port(const flow_node_desc_t *desc, const char *name);
 unsigned flow__pair_channels(unsigned a, unsigned b, int side);
 
 /*
+ * The descriptors an instance holds whatever its links: standard input,
+ * output and error, its barrier pipes, its ZeroMQ context's (and the
+ * launcher's, inherited), over TCP its rendezvous's and watcher's. Measured
+ * (/proc/PID/fd): 11 over ipc, 19 over TCP.
+ */
+#define FLOW__NODE_FD_BASE 32
+/* Room for the files the node's own code opens: the soft limit is raised
+ * that much above what the framework needs, where the hard one allows. A
+ * run is refused only when the hard limit is below the framework's need,
+ * which is sure to fail. */
+#define FLOW__NODE_FD_ROOM 32
+
+/*
  * What an instance of node `n` of `g` holds for its links: stores in
  * `*nsock` its ZeroMQ sockets (with the rendezvous's and the monitors'),
- * and returns about how many descriptors they take (a mailbox each, a
- * listener per bound socket, a connection per peer, and the node's own).
- * Over TCP (`tcp`), each bound socket has a monitor of its connections too
- * (two sockets, a mailbox each).
+ * and returns about how many descriptors the framework takes for it (a
+ * mailbox each, a listener per bound socket, a connection per peer, and
+ * FLOW__NODE_FD_BASE). Over TCP (`tcp`), each bound socket has a monitor
+ * of its connections too (two sockets, a mailbox each).
  */
 size_t flow__node_fd_need(const flow_graph_t *g, size_t n, bool tcp,
                           size_t *nsock);

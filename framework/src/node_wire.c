@@ -133,14 +133,16 @@ find_endpoint(flow_node_t *node, const char *run_dir, size_t link, long a,
  * context allows 1023 sockets unless told more (ZMQ_MAX_SOCKETS), and each
  * socket holds descriptors (its mailbox, a listener if bound, one per
  * connection): a hub of hundreds of pair links needs several thousand. The
- * soft limit on open files is raised towards the hard one. Returns 0, or
- * fails the node naming the limit.
+ * soft limit on open files is raised towards the hard one, with room for
+ * the node's own files. Returns 0, or fails the node naming the limit when
+ * even the hard one is below what its sockets need.
  */
 int
 flow__node_sockets_budget(flow_node_t *node)
 {
     size_t nsock, nfd = flow__node_fd_need(node->g, node->gn - node->g->nodes,
                                            flow__net.tcp, &nsock);
+    size_t want = nfd + FLOW__NODE_FD_ROOM; /* and the node's own files */
     struct rlimit rl;
 
     if (nsock > 1000 &&
@@ -149,13 +151,17 @@ flow__node_sockets_budget(flow_node_t *node)
                               "needs %zu ZeroMQ sockets, more than libzmq "
                               "allows (%d)",
                               nsock, zmq_ctx_get(node->ctx, ZMQ_SOCKET_LIMIT));
-    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= nfd)
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
         return 0;
-    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= nfd) {
-        rl.rlim_cur = nfd;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+        want = rl.rlim_max; /* the room there is */
+    if (want >= nfd && want > rl.rlim_cur) {
+        rl.rlim_cur = want;
         if (!setrlimit(RLIMIT_NOFILE, &rl))
             return 0;
     }
+    if (rl.rlim_cur >= nfd)
+        return 0;
     return flow_node_fail(node,
                           "needs about %zu open files for its %zu sockets, "
                           "and the limit is %llu (ulimit -n)",
