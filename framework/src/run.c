@@ -1720,7 +1720,7 @@ out:
         const struct timespec now = { 0, 0 };
         while (sigtimedwait(&mask, NULL, &now) > 0)
             ;
-        sigaction(SIGCHLD, &old_chld, NULL); /* first: none is lost */
+        flow__child_signal_restore(&old_chld); /* first: none is lost */
         sigaction(SIGPIPE, &old_pipe, NULL);
         sigprocmask(SIG_SETMASK, &oldmask, NULL);
     }

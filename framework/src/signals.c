@@ -2,12 +2,16 @@
 /*
  * signals.c: the signals of a process that supervises children: which stop
  * signals it takes (and which repeat is an echo, not a second signal), a
- * SIGCHLD that lets it wait for them, and a terminal's Ctrl-Z passed on to
- * children in a process group of their own.
+ * SIGCHLD that lets it wait for them (and the caller's back after), and a
+ * terminal's Ctrl-Z passed on to children in a process group of their own.
  */
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -75,6 +79,32 @@ flow__child_signal_default(struct sigaction *old)
     dfl.sa_flags = 0; /* nor SA_NOCLDWAIT */
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &dfl, old);
+}
+
+void
+flow__child_signal_restore(const struct sigaction *old)
+{
+    bool reap = old->sa_handler == SIG_IGN || (old->sa_flags & SA_NOCLDWAIT);
+    bool handler = old->sa_handler != SIG_IGN && old->sa_handler != SIG_DFL;
+    siginfo_t si, any;
+
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid <= 0) {
+        sigaction(SIGCHLD, old, NULL); /* none ended: nothing to tell */
+        return;
+    }
+    while (reap) { /* as the kernel would have: no zombie */
+        memset(&any, 0, sizeof(any));
+        if (waitid(P_ALL, 0, &any, WEXITED | WNOHANG) || any.si_pid <= 0)
+            break;
+    }
+    sigaction(SIGCHLD, old, NULL);
+    /* The kernel's own SIGCHLD, as waitid gave it (CLD_EXITED, the pid,
+     * the status): a process may queue such a one to itself alone. */
+    si.si_signo = SIGCHLD;
+    if (handler &&
+        syscall(SYS_rt_sigqueueinfo, (long)getpid(), (long)SIGCHLD, &si) < 0)
+        raise(SIGCHLD);
 }
 
 double

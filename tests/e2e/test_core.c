@@ -4,6 +4,7 @@
  * end-of-stream stress graphs, checked against oracles computed here.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -2620,6 +2621,155 @@ test_core_library_run_leaves_callers_children(void **unused)
     flow_registry_destroy(&reg);
 }
 
+/* The graph `ini` loaded with the built plugins, for a program that runs
+ * it through the library; exits 90 where it does not load. */
+static flow_graph_t *
+library_graph(const char *ini, flow_registry_t **reg)
+{
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    *reg = flow_registry_new();
+    flow_registry_add_path(*reg, tu_plugin_dir());
+    g = flow_graph_load_string(ini, strlen(ini), "library.ini", *reg, NULL, 0,
+                               &diag);
+    if (!g) {
+        fprintf(stderr, "load: %s\n", diag.msg);
+        _exit(90);
+    }
+    return g;
+}
+
+/* Run `test` in a child process of its own (it changes the process's
+ * signal actions, descriptors or limits): it exits 0 when it passes, or
+ * the number of the check that failed. */
+static void
+in_own_process(int (*test)(void))
+{
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = tu_fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(test());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* A graph that runs for 10 x 60 ms at least (a message of the fault node
+ * takes 60 ms), writing nothing. */
+static const char slow_ini[] = "[src]\ntype = range\ncount = 10\n"
+                               "[slow]\ntype = fault\naction = none\n"
+                               "work_us = 60000\n"
+                               "[out]\ntype = collect\noutput = /dev/null\n"
+                               "[links]\npush = src.out -> slow.in batch=1\n"
+                               "push = slow.out -> out.in\n";
+
+static volatile sig_atomic_t chld_count, chld_pid, chld_code, chld_status;
+
+static void
+on_chld(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    chld_count++;
+    chld_pid = si->si_pid;
+    chld_code = si->si_code;
+    chld_status = si->si_status;
+}
+
+/* The caller's SIGCHLD handler, for its child that ends while the graph
+ * runs: run once the call returns, with the child's pid and status (as
+ * sigaction(2) gives them, CLD_EXITED); the child stays the caller's to
+ * wait for. */
+static int
+sigchld_handler_case(void)
+{
+    struct sigaction sa;
+    flow_registry_t *reg;
+    flow_graph_t *g = library_graph(slow_ini, &reg);
+    flow_run_opts_t opts = { .quiet = 1 };
+    int status;
+    pid_t mine;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_chld;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+    if ((mine = fork()) == 0) {
+        usleep(150 * 1000); /* ends while the graph runs */
+        _exit(7);
+    }
+    if (chld_count != 0)
+        return 1;
+    if (flow_graph_run(g, &opts, NULL) != 0)
+        return 2;
+    if (chld_count != 1 || chld_pid != mine || chld_code != CLD_EXITED ||
+        chld_status != 7) {
+        fprintf(stderr, "count %d pid %d (%d) code %d status %d\n",
+                (int)chld_count, (int)chld_pid, (int)mine, (int)chld_code,
+                (int)chld_status);
+        return 3;
+    }
+    if (waitpid(mine, &status, 0) != mine || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 7)
+        return 4;
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    return 0;
+}
+
+/* A caller that ignores SIGCHLD has no zombies (POSIX): its child that
+ * ends while the graph runs is gone once the call returns, and a wait
+ * finds no child (ECHILD). */
+static int
+sigchld_ignored_case(void)
+{
+    flow_registry_t *reg;
+    flow_graph_t *g = library_graph(slow_ini, &reg);
+    flow_run_opts_t opts = { .quiet = 1 };
+    pid_t mine;
+
+    signal(SIGCHLD, SIG_IGN);
+    if ((mine = fork()) == 0) {
+        usleep(150 * 1000);
+        _exit(7);
+    }
+    if (flow_graph_run(g, &opts, NULL) != 0)
+        return 1;
+    if (waitpid(mine, NULL, WNOHANG) != -1 || errno != ECHILD) {
+        fprintf(stderr, "child %d left as a zombie\n", (int)mine);
+        return 2;
+    }
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    return 0;
+}
+
+/*
+ * A child of the caller's that ends during flow_graph_run is told as the
+ * caller's SIGCHLD action says, once the call returns: the run read its
+ * SIGCHLD, so a handler of the caller's never ran for it, and under
+ * SIG_IGN it stayed a zombie for good.
+ */
+static void
+test_core_library_run_sigchld_handler(void **unused)
+{
+    (void)unused;
+    in_own_process(sigchld_handler_case);
+}
+
+static void
+test_core_library_run_sigchld_ignored(void **unused)
+{
+    (void)unused;
+    in_own_process(sigchld_ignored_case);
+}
+
 /*
  * merge: two word makers of different seeds (2 instances and 1) into one
  * collector. The oracle: the words of both seeds, as a sorted list, equal
@@ -2742,6 +2892,8 @@ main(void)
         cmocka_unit_test(test_core_tee),
         cmocka_unit_test(test_core_merge),
         cmocka_unit_test(test_core_library_run_leaves_callers_children),
+        cmocka_unit_test(test_core_library_run_sigchld_handler),
+        cmocka_unit_test(test_core_library_run_sigchld_ignored),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

@@ -187,7 +187,9 @@ typedef struct flow_run_opts {
  * SIGCHLD, SIGTSTP, SIGTTOU and SIGUSR1 are blocked and read by the call (a
  * stop signal or SIGTSTP the caller ignores stays ignored), SIGPIPE is ignored
  * (a closed stderr loses the logs, not the run), and SIGCHLD has its default
- * action; the caller's SIGCHLD and SIGPIPE actions and mask are restored. On
+ * action; the caller's SIGCHLD and SIGPIPE actions and mask are restored,
+ * and a child of the caller's that ended meanwhile is then told as its
+ * SIGCHLD action says (a handler gets its SIGCHLD; ignored, it is reaped). On
  * SIGTSTP (Ctrl-Z) the call stops the instances and then the calling process,
  * as SIGTSTP's action does (a handler of the caller's runs instead), and
  * continues the instances when the process is continued.
