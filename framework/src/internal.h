@@ -700,6 +700,18 @@ bool flow__proc_stopped(pid_t pid);
  */
 int flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc);
 
+/*
+ * Standard descriptors closed by the caller would be the first ones a run
+ * opens (its run directory's lock, its pipes, its instances' ZeroMQ
+ * descriptors), and a node writing "standard output" would write into
+ * them. Each of 0, 1 and 2 that is closed is opened on /dev/null the wrong
+ * way round (reading for 1 and 2, writing for 0), so that using it fails
+ * with EBADF, as it would have; `held` says which, for
+ * flow__std_fds_release to close them again.
+ */
+void flow__std_fds_hold(bool held[3]);
+void flow__std_fds_release(const bool held[3]);
+
 /* Whether every instance of `g` can have the descriptors it needs
  * (flow__node_fd_need) under the hard RLIMIT_NOFILE, which it cannot
  * raise: 0, or FLOW_EUSAGE having named the node on stderr. */

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* proc.c: the processes of a run as their supervisor sees them: how a
- * child ended, and the descriptors it needs to watch them. */
+ * child ended, the descriptors it needs to watch them, and standard ones
+ * held open while they run. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -103,4 +107,29 @@ flow__instances_fd_check(const flow_graph_t *g, bool tcp)
         return FLOW_EUSAGE;
     }
     return 0;
+}
+
+void
+flow__std_fds_hold(bool held[3])
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        held[fd] = false;
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* The lowest free descriptor is `fd`: opened the wrong way round,
+         * a use of it fails with EBADF, as it would have closed. */
+        int nul = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+        if (nul == fd)
+            held[fd] = true;
+        else if (nul >= 0)
+            close(nul);
+    }
+}
+
+void
+flow__std_fds_release(const bool held[3])
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (held[fd])
+            close(fd);
 }

@@ -1156,8 +1156,8 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     flow__node_exit(rc);
 }
 
-int
-flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
+static int
+run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
     flow_run_opts_t defaults, resolved;
     char dir[4096], bind_addr[512];
@@ -1735,5 +1735,22 @@ out:
     free(s.procs);
     flow__cancel_fini(&s.cancel);
     flow__progress_fini(&s.progress);
+    return rc;
+}
+
+/*
+ * Standard descriptors the caller closed stay closed, but are held on
+ * /dev/null during the run: a node's standard output landed on a
+ * descriptor of the run's (libzmq's own, which asserted).
+ */
+int
+flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
+{
+    bool held[3];
+    int rc;
+
+    flow__std_fds_hold(held);
+    rc = run_graph(graph, opts, signo_out);
+    flow__std_fds_release(held);
     return rc;
 }
