@@ -1739,18 +1739,24 @@ out:
 }
 
 /*
- * Standard descriptors the caller closed stay closed, but are held on
- * /dev/null during the run: a node's standard output landed on a
- * descriptor of the run's (libzmq's own, which asserted).
+ * The caller's process as it was, around the run: its standard descriptors
+ * closed stay closed, but are held on /dev/null meanwhile (a node's
+ * standard output landed on a descriptor of the run's: libzmq's own, which
+ * asserted); the soft limit on open files that the run raises for itself
+ * and its instances is put back (a select() of the caller's needs it below
+ * 1024).
  */
 int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
-    bool held[3];
+    struct rlimit nofile;
+    bool kept = getrlimit(RLIMIT_NOFILE, &nofile) == 0, held[3];
     int rc;
 
     flow__std_fds_hold(held);
     rc = run_graph(graph, opts, signo_out);
     flow__std_fds_release(held);
+    if (kept)
+        setrlimit(RLIMIT_NOFILE, &nofile);
     return rc;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2811,6 +2812,39 @@ closed_std_case(void)
     return 0;
 }
 
+/* The caller's soft limit on open files, 64, is what it was after a run
+ * that raised it (71 processes: the launcher needs 103). */
+static int
+file_limit_case(void)
+{
+    flow_registry_t *reg;
+    flow_graph_t *g = library_graph("[r]\ntype = pid\ninstances = 70\n"
+                                    "[out]\ntype = collect\n"
+                                    "output = /dev/null\n"
+                                    "[links]\npush = r.out -> out.in\n",
+                                    &reg);
+    flow_run_opts_t opts = { .quiet = 1 };
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return 1;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1024)
+        return 0; /* cannot be raised here: nothing to see */
+    rl.rlim_cur = 64;
+    if (setrlimit(RLIMIT_NOFILE, &rl))
+        return 2;
+    if (flow_graph_run(g, &opts, NULL) != 0)
+        return 3;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur != 64) {
+        fprintf(stderr, "soft limit %llu after the run\n",
+                (unsigned long long)rl.rlim_cur);
+        return 4;
+    }
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    return 0;
+}
+
 /*
  * flow_graph_run with the caller's standard descriptors closed: the first
  * descriptors the run opened took their numbers, and a node's "standard
@@ -2822,6 +2856,16 @@ test_core_library_run_closed_std_fds(void **unused)
 {
     (void)unused;
     in_own_process(closed_std_case);
+}
+
+/* The soft limit on open files that flow_graph_run raised for its run
+ * stayed raised in the caller (a select() of its own needs it below
+ * 1024). */
+static void
+test_core_library_run_file_limit_restored(void **unused)
+{
+    (void)unused;
+    in_own_process(file_limit_case);
 }
 
 /*
@@ -2949,6 +2993,7 @@ main(void)
         cmocka_unit_test(test_core_library_run_sigchld_handler),
         cmocka_unit_test(test_core_library_run_sigchld_ignored),
         cmocka_unit_test(test_core_library_run_closed_std_fds),
+        cmocka_unit_test(test_core_library_run_file_limit_restored),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

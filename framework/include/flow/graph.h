@@ -191,7 +191,8 @@ typedef struct flow_run_opts {
  * and a child of the caller's that ended meanwhile is then told as its
  * SIGCHLD action says (a handler gets its SIGCHLD; ignored, it is reaped).
  * Standard descriptors the caller closed are held on /dev/null during the
- * run (a node's use of them fails with EBADF) and closed again. On
+ * run (a node's use of them fails with EBADF) and closed again; the soft
+ * limit on open files, which the run may raise, is put back. On
  * SIGTSTP (Ctrl-Z) the call stops the instances and then the calling process,
  * as SIGTSTP's action does (a handler of the caller's runs instead), and
  * continues the instances when the process is continued.
