@@ -8,11 +8,11 @@
 #
 # Besides the clean graphs it runs graphs whose `fault` node sends malformed
 # frames: the run fails by design (status 1), but decoding the frames must
-# not read out of bounds. Leaks count as errors there only with
-# FAULT_LEAKS=1, as the instances of a failed run still leak their port
-# tables (see report_failure in framework/src/node.c). Suppressions live in
-# tools/valgrind.supp. KEEP_LOGS=1 keeps the per-process logs (their
-# directory is printed).
+# not read out of bounds, and the instances that end must not leak
+# (FAULT_LEAKS=0 counts no leaks there). Two runs are stopped by SIGTERM
+# mid-stream (status 143): the drain of a graceful stop must not leak
+# either. Suppressions live in tools/valgrind.supp. KEEP_LOGS=1 keeps the
+# per-process logs (their directory is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,20 +38,29 @@ fi
 failed=0
 
 # run NAME EXPECTED_STATUS LEAK_KINDS FLOWRUN_ARGS...
+# With `input` set, flowrun's standard input is that file (else /dev/null);
+# with `stop` set, flowrun gets SIGTERM after that many seconds.
 run() {
-    local name=$1 want=$2 leaks=$3 status=0 start=$SECONDS bad n=0 f
+    local name=$1 want=$2 leaks=$3 status=0 start=$SECONDS bad n=0 f pid
     shift 3
     mkdir "$logs/$name"
     valgrind --trace-children=yes --leak-check=full \
         --errors-for-leak-kinds="$leaks" --error-exitcode=99 \
         --suppressions="$supp" --log-file="$logs/$name/vg.%p.log" \
-        "$flowrun" "$@" >"$logs/$name/stdout" 2>"$logs/$name/stderr" ||
-        status=$?
+        "$flowrun" "$@" <"${input:-/dev/null}" >"$logs/$name/stdout" \
+        2>"$logs/$name/stderr" &
+    pid=$!
+    if [ -n "${stop:-}" ]; then
+        sleep "$stop"
+        kill -TERM "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" || status=$?
     # Every process writes its own log; any with errors fails the run. In
-    # a clean run every process must also end normally (a summary in each
-    # log). In a failed run the launcher may SIGKILL an instance, which then
-    # writes no summary; memcheck reports bad accesses as they happen.
-    if [ "$want" = 0 ]; then
+    # a clean run (or one stopped gracefully) every process must also end
+    # normally (a summary in each log). In a failed run the launcher may
+    # SIGKILL an instance, which then writes no summary; memcheck reports
+    # bad accesses as they happen.
+    if [ "$want" != 1 ]; then
         bad=$(grep -L "ERROR SUMMARY: 0 errors" "$logs/$name"/vg.*.log || true)
     else
         bad=$(grep -lE "ERROR SUMMARY: [1-9]|== (Invalid|Conditional jump|Use of uninitialised|Syscall param|Mismatched|Source and destination)" \
@@ -132,6 +141,57 @@ push = src.out -> mid.in batch=64 hwm=4
 push = mid.out -> out.in hwm=4
 EOF
 
+seq 1 20000 >"$tmp/lines.txt"
+cat >"$tmp/sum.ini" <<EOF
+[src]
+type = lines
+path = $tmp/lines.txt
+chunk = 100
+[num]
+type = ints
+instances = 2
+[t]
+type = tee
+[m]
+type = merge
+[sp]
+type = split
+chunk = 333
+[sum]
+type = collect
+mode = sum
+output = $tmp/sum.out
+[links]
+push = src.out -> num.in balance=demand
+push = num.out -> t.in
+push = t.a -> m.a
+push = t.b -> m.b
+push = m.out -> sp.in
+push = sp.out -> sum.in
+EOF
+
+cat >"$tmp/stop-split.ini" <<EOF
+[src]
+type = words
+instances = 2
+count = 1e12
+chunk = 50
+[sp]
+type = split
+chunk = 70
+[find]
+type = palindromes
+instances = 2
+[out]
+type = collect
+order = input
+output = $tmp/stop-split.out
+[links]
+push = src.out -> sp.in hwm=4
+push = sp.out -> find.in balance=demand
+push = find.out -> out.in
+EOF
+
 # A fault node sends one malformed frame mid-stream; the receiver fails.
 for action in garbage truncate badcount badtype badeos badsrc; do
     cat >"$tmp/$action.ini" <<EOF
@@ -164,8 +224,37 @@ run small-frames 0 definite "$tmp/small.ini" --timeout 300
 run cancel 0 definite "$tmp/cancel.ini" --timeout 300
 run cancel-sieve 0 definite graphs/sieve.ini --set limit=100000000000 \
     --set out.limit=100 --timeout 300
-fault_leaks=none
-[ "${FAULT_LEAKS:-0}" = 1 ] && fault_leaks=definite
+# Node shapes the graphs above do not have: lines from a file, ints, tee,
+# merge, a split fed by several instances, collect mode=sum (the sum is
+# checked: twice 1 + ... + 20000); lines from standard input in small
+# chunks; palsearch; a TCP run (rendezvous, heartbeats).
+run lines-ints-tee-merge-sum 0 definite "$tmp/sum.ini" --timeout 300
+if [ "$(cat "$tmp/sum.out" 2>/dev/null)" != 400020000 ]; then
+    echo "valgrind-graphs: lines-ints-tee-merge-sum: FAILED (sum" \
+        "'$(cat "$tmp/sum.out" 2>/dev/null)', expected 400020000)"
+    failed=1
+fi
+input=$tmp/lines.txt run stdin-palindromes 0 definite \
+    graphs/palindromes_file.ini --set chunk=7 --timeout 300
+run palsearch 0 definite graphs/palindromes_search.ini --timeout 300
+run tcp 0 definite graphs/palindromes_parallel.ini --transport tcp \
+    --timeout 300
+# Graceful stops (SIGTERM) mid-stream: lines reading a pipe that stays
+# open (its wait with a deadline, finish() sending what it read before the
+# stop) and collect dropping what waits behind a gap; two word makers into
+# a split, which drops what waits behind a gap too.
+mkfifo "$tmp/pipe"
+(while echo 12321 && echo 12345; do sleep 0.01; done >"$tmp/pipe") \
+    2>/dev/null &
+writer=$!
+input=$tmp/pipe stop=8 run stop-lines 143 definite \
+    graphs/palindromes_file.ini --set chunk=50 --set src.wait_ms=20 \
+    --timeout 300
+kill "$writer" 2>/dev/null || true
+wait "$writer" 2>/dev/null || true
+stop=8 run stop-split 143 definite "$tmp/stop-split.ini" --timeout 300
+fault_leaks=definite
+[ "${FAULT_LEAKS:-1}" = 0 ] && fault_leaks=none
 for action in garbage truncate badcount badtype badeos badsrc; do
     run "fault-$action" 1 "$fault_leaks" "$tmp/$action.ini" --timeout 300 \
         --grace 3
