@@ -27,7 +27,10 @@ flow__sig_abbrev(int sig, char buf[FLOW__SIG_ABBREV])
     if (sig >= SIGRTMIN && sig < SIGRTMAX) {
         if (sig == SIGRTMIN)
             return "RTMIN";
-        snprintf(buf, FLOW__SIG_ABBREV, "RTMIN+%d", sig - SIGRTMIN);
+        /* Below SIGRTMAX - SIGRTMIN (at most 32 on Linux): a byte says
+         * to gcc's -Wformat-truncation that it fits. */
+        snprintf(buf, FLOW__SIG_ABBREV, "RTMIN+%d",
+                 (unsigned char)(sig - SIGRTMIN));
         return buf;
     }
     return "?";
