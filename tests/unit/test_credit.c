@@ -47,6 +47,9 @@ test_credit_window_two_round_trips(void **unused)
         { 100000, 4000000, 16, 1000, 16 }, /* an hwm of 16: at least 16 */
         { 100000, 10, 1, 1000, 1000 },     /* 20 000: at most 1000 */
         { 100000, 10, 1, 64, 64 },         /* words: at most 64 */
+        { 100000, 1000, 1, 200, 200 },     /* 200: at most 200 */
+        { 100000, 1000, 1, 199, 199 },     /* 200: one over the most */
+        { 100000, 1000, 201, 1000, 201 },  /* 200: one under the least */
     };
 
     (void)unused;
