@@ -46,8 +46,12 @@ flow__parse_i64(const char *s, int64_t *out)
             eneg = *p++ == '-';
         if (!isdigit((unsigned char)*p))
             return FLOW_EPARAM;
+        /* Past the count of digits and 19 more, the value is 0, a
+         * fraction or out of range whatever the exponent: the count stops
+         * there (a fixed cap of 10^6 read "1" and 10^7 zeros "e-10000000",
+         * which is 1, as 10^(9 * 10^6): out of range). */
         for (; isdigit((unsigned char)*p); p++)
-            if (exp < 1000000) /* beyond, 0 or out of range all the same */
+            if (exp <= (long)(nint + nfrac) + 20)
                 exp = exp * 10 + (*p - '0');
     }
     if (*p)

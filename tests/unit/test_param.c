@@ -169,6 +169,21 @@ test_param_double(void **state)
         assert_why("out of range");
         assert_true(st.d == 42);
     }
+    /* Too large for a double, with 0 in the range: refused, not read as
+     * the 0 a failed parse leaves. */
+    {
+        const flow_param_t around0 =
+            FLOW_PARAM_DOUBLE("d", struct t, d, "0", -1, 1, "around 0");
+        for (size_t i = 0; i < 2; i++) {
+            const char *big = i ? "-1e999" : "1e999";
+            why[0] = '\0';
+            if (flow__param_set(&around0, big, &st, why, sizeof(why)) !=
+                FLOW_EPARAM)
+                fail_msg("'%s' accepted as %g", big, st.d);
+            assert_why("out of range [-1, 1]");
+            assert_true(st.d == 42);
+        }
+    }
 }
 
 static void
@@ -338,6 +353,16 @@ test_param_parse_i64_edges(void **state)
         { "00000000000000000000000000000000042", 0, 42 },
         { "0.000e999999999999", 0, 0 },
         { "1e999999999999", -ERANGE, 0 },
+        /* The exponent is read whole (its count stops where no value can
+         * be in range): 10^15 fits, 10^100, 10^150 and 10^400 do not. */
+        { "1e15", 0, INT64_C(1000000000000000) },
+        { "-1e15", 0, -INT64_C(1000000000000000) },
+        { "1e100", -ERANGE, 0 },
+        { "1e150", -ERANGE, 0 },
+        { "1e400", -ERANGE, 0 },
+        { "-1e400", -ERANGE, 0 },
+        { "1e-400", FLOW_EPARAM, 0 },
+        { "0e400", 0, 0 },
         { "15e-1", FLOW_EPARAM, 0 },
         { "1.5", FLOW_EPARAM, 0 },
         { "1e-999999999999", FLOW_EPARAM, 0 },
@@ -400,6 +425,40 @@ test_param_parse_int_public(void **state)
     v = 5;
     assert_int_equal(flow_parse_int("1.5", 3, &v), FLOW_EPARAM);
     assert_int_equal(v, 5); /* untouched on failure */
+}
+
+/* A number of millions of digits is 1 when its exponent takes them back:
+ * "1" and N zeros, "e-N", for N of 7 and 8 digits (the exponent's count
+ * stopped at 7 digits, and the value 10^(N - 10^6) was out of range), and
+ * 10 with one zero more. */
+static void
+test_param_parse_int_long_mantissa(void **state)
+{
+    static const size_t zeros[] = { 1000000, 10000000 };
+    int64_t v;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(zeros) / sizeof(*zeros); i++) {
+        size_t n = zeros[i], len;
+        char *s = malloc(n + 32);
+
+        assert_non_null(s);
+        s[0] = '1';
+        memset(s + 1, '0', n);
+        len = 1 + n;
+        len += (size_t)snprintf(s + len, 32, "e-%zu", n);
+        v = 0;
+        assert_int_equal(flow_parse_int(s, len, &v), 0);
+        assert_int_equal(v, 1);
+        len = 1 + n;
+        len += (size_t)snprintf(s + len, 32, "e-%zu", n - 1);
+        assert_int_equal(flow_parse_int(s, len, &v), 0);
+        assert_int_equal(v, 10);
+        len = 1 + n;
+        len += (size_t)snprintf(s + len, 32, "e-%zu", n + 1);
+        assert_int_equal(flow_parse_int(s, len, &v), FLOW_EPARAM);
+        free(s);
+    }
 }
 
 /* flow_parse_double: decimal, as a double parameter is read; what strtod
@@ -949,6 +1008,7 @@ main(void)
         cmocka_unit_test(test_param_short_reason_buffer),
         cmocka_unit_test(test_param_parse_i64_edges),
         cmocka_unit_test(test_param_parse_int_public),
+        cmocka_unit_test(test_param_parse_int_long_mantissa),
         cmocka_unit_test(test_param_parse_double_public),
         cmocka_unit_test(test_param_parse_double_locale),
         cmocka_unit_test(test_param_desc_check_accepts_good),
