@@ -430,7 +430,7 @@ test_param_parse_int_public(void **state)
 /* A number of millions of digits is 1 when its exponent takes them back:
  * "1" and N zeros, "e-N", for N of 7 and 8 digits (the exponent's count
  * stopped at 7 digits, and the value 10^(N - 10^6) was out of range), and
- * 10 with one zero more. */
+ * 10 with one zero more; so is "0.", N - 1 zeros, "1eN". */
 static void
 test_param_parse_int_long_mantissa(void **state)
 {
@@ -457,6 +457,16 @@ test_param_parse_int_long_mantissa(void **state)
         len = 1 + n;
         len += (size_t)snprintf(s + len, 32, "e-%zu", n + 1);
         assert_int_equal(flow_parse_int(s, len, &v), FLOW_EPARAM);
+        /* "0.", N - 1 zeros, "1eN": 1 too. */
+        s[0] = '0';
+        s[1] = '.';
+        memset(s + 2, '0', n - 1);
+        s[n + 1] = '1';
+        len = n + 2;
+        len += (size_t)snprintf(s + len, 32, "e%zu", n);
+        v = 0;
+        assert_int_equal(flow_parse_int(s, len, &v), 0);
+        assert_int_equal(v, 1);
         free(s);
     }
 }
