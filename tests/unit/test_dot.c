@@ -285,6 +285,91 @@ test_dot_stats(void **unused)
     flow_registry_destroy(&reg);
 }
 
+/* A node with two pair ports, for links whose ends are ports of other
+ * indices. */
+static int
+no_run(flow_node_t *node, void *state)
+{
+    (void)node;
+    (void)state;
+    return 0;
+}
+
+static const flow_port_t twopair_ports[] = {
+    FLOW_PORT_PAIR("a", FLOW_INT64, "one"),
+    FLOW_PORT_PAIR("b", FLOW_INT64, "another"),
+    FLOW_PORT_END,
+};
+
+static const flow_node_desc_t twopair_desc = {
+    FLOW_NODE_V1,           .name = "twopair", .summary = "Two pair ports",
+    .ports = twopair_ports, .run = no_run,
+};
+
+/* Each direction of a pair link is counted at its own sending port: here
+ * l's port b and r's port a, then l's a and r's b. */
+static void
+test_dot_stats_pair_ports(void **unused)
+{
+    static const char text[] = "[l]\ntype = twopair\n[r]\ntype = twopair\n"
+                               "[links]\npair = l.b <-> r.a hwm=5\n"
+                               "pair = l.a <-> r.b hwm=6\n";
+    static const char want[] =
+        "digraph \"p\" {\n"
+        "    graph [rankdir=LR, labelloc=t, label=\"p\\n2.000 s\"];\n"
+        "    node [shape=box, fontname=\"Helvetica\"];\n"
+        "    edge [fontname=\"Helvetica\", fontsize=10];\n"
+        "    \"l\" [label=\"l\\ntwopair\\n1 instance\", "
+        "flow_type=\"twopair\", flow_instances=1];\n"
+        "    \"r\" [label=\"r\\ntwopair\\n1 instance\", "
+        "flow_type=\"twopair\", flow_instances=1];\n"
+        "    \"l\" -> \"r\" [label=\"pair\\nb <-> a\\nhwm=5\\n-> 10 items "
+        "in 1 msg\\n<- 20 items in 2 msgs\", flow_msgs=1, flow_items=10, "
+        "flow_bytes=80, flow_back_msgs=2, flow_back_items=20, "
+        "flow_back_bytes=160, penwidth=2, flow_kind=pair, flow_batch=1024, "
+        "flow_hwm=5, dir=both];\n"
+        "    \"l\" -> \"r\" [label=\"pair\\na <-> b\\nhwm=6\\n-> 30 items "
+        "in 3 msgs\\n<- 40 items in 4 msgs\", flow_msgs=3, flow_items=30, "
+        "flow_bytes=240, flow_back_msgs=4, flow_back_items=40, "
+        "flow_back_bytes=320, penwidth=2, flow_kind=pair, flow_batch=1024, "
+        "flow_hwm=6, dir=both];\n"
+        "}\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+    flow_inst_stats_t *blocks;
+    size_t size = 0;
+    char *dot;
+
+    (void)unused;
+    assert_int_equal(flow_registry_add(reg, &twopair_desc, "test_dot.c", &diag),
+                     0);
+    g = flow_graph_load_string(text, strlen(text), "p.ini", reg, NULL, 0,
+                               &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    blocks = flow__stats_map(g, &size);
+    assert_non_null(blocks);
+    /* l is process 0, r process 1; port a is 0, b is 1. */
+    blocks[0].ports[1] =
+        (flow_port_stats_t){ .out_msgs = 1, .out_items = 10, .out_bytes = 80 };
+    blocks[1].ports[0] =
+        (flow_port_stats_t){ .out_msgs = 2, .out_items = 20, .out_bytes = 160 };
+    blocks[0].ports[0] =
+        (flow_port_stats_t){ .out_msgs = 3, .out_items = 30, .out_bytes = 240 };
+    blocks[1].ports[1] =
+        (flow_port_stats_t){ .out_msgs = 4, .out_items = 40, .out_bytes = 320 };
+    {
+        flow_run_stats_t rs = { g, blocks, 2, 2.0 };
+        dot = dot_of(g, &rs);
+    }
+    assert_string_equal(dot, want);
+    free(dot);
+    assert_int_equal(munmap(blocks, size), 0);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
 /* A stream that cannot take the text: an error, not 0. */
 static void
 test_dot_write_error(void **unused)
@@ -312,6 +397,7 @@ main(void)
         cmocka_unit_test(test_dot_doc_example),
         cmocka_unit_test(test_dot_options_and_escapes),
         cmocka_unit_test(test_dot_stats),
+        cmocka_unit_test(test_dot_stats_pair_ports),
         cmocka_unit_test(test_dot_write_error),
     };
 
