@@ -1760,6 +1760,15 @@ test_graph_load_string(void **state)
     assert_null(g);
     assert_int_equal(diag.code, FLOW_EPARSE);
     assert_int_equal(diag.line, 3);
+    tu_assert_contains(diag.msg, "line holds a NUL byte");
+    /* After a value: not read as "count = 1" (inih stops at the NUL). */
+    memcpy(bad, good_text, sizeof(good_text));
+    bad[strlen("[gen]\ntype = words\ncount = 1")] = '\0';
+    g = flow_graph_load_string(bad, strlen(good_text), "nul.ini", reg, NULL, 0,
+                               &diag);
+    assert_null(g);
+    assert_int_equal(diag.line, 3);
+    tu_assert_contains(diag.msg, "line holds a NUL byte");
 
     /* No nodes at all. */
     g = flow_graph_load_string("", 0, "empty.ini", reg, NULL, 0, &diag);
@@ -1857,6 +1866,73 @@ test_graph_load_string(void **state)
         tu_assert_contains(diag.msg, i ? "link option 'hwm' given twice"
                                        : "link option 'batch' given twice");
     }
+    flow_registry_destroy(&reg);
+}
+
+/* Write `len` bytes of `data` to a new temporary file; returns its path. */
+static char *
+temp_bytes(const char *data, size_t len)
+{
+    char *path = strdup("/tmp/flow-graph-XXXXXX.ini");
+    int fd;
+
+    assert_non_null(path);
+    fd = mkstemps(path, 4);
+    assert_true(fd >= 0);
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, data + off, len - off);
+        assert_true(n > 0);
+        off += (size_t)n;
+    }
+    assert_int_equal(close(fd), 0);
+    return path;
+}
+
+/* A graph file of 16 MiB (docs/graph-format.md), a graph and comment
+ * lines, loads; one byte more is refused, not cut to 16 MiB. */
+static void
+test_graph_file_size_limit(void **state)
+{
+    static const char graph[] = "[gen]\ntype = range\n[out]\ntype = collect\n"
+                                "[links]\npush = gen.out -> out.in\n";
+    const size_t max = 16 * 1024 * 1024;
+    flow_registry_t *reg = registry();
+    char *text = malloc(max + 2);
+    size_t len = strlen(graph);
+
+    (void)state;
+    assert_non_null(text);
+    memcpy(text, graph, len);
+    while (len < max) { /* comment lines of 100 bytes, the last shorter */
+        size_t n = max - len < 100 ? max - len : 100;
+        memset(text + len, 'x', n);
+        text[len] = ';';
+        text[len + n - 1] = '\n';
+        len += n;
+    }
+    for (size_t extra = 0; extra < 2; extra++) {
+        flow_diag_t diag;
+        flow_graph_t *g;
+        char *path;
+
+        text[max] = '\n';
+        path = temp_bytes(text, max + extra);
+        memset(&diag, 0, sizeof(diag));
+        g = flow_graph_load(path, reg, NULL, 0, &diag);
+        if (!extra) {
+            if (!g)
+                fail_msg("16 MiB: %s", diag.msg);
+            assert_int_equal(g->nnodes, 2);
+            flow_graph_destroy(&g);
+        } else {
+            assert_null(g);
+            assert_int_equal(diag.code, FLOW_EPARSE);
+            tu_assert_contains(diag.msg, "larger than 16 MiB");
+        }
+        unlink(path);
+        free(path);
+    }
+    free(text);
     flow_registry_destroy(&reg);
 }
 
@@ -2823,6 +2899,7 @@ main(void)
         cmocka_unit_test(test_graph_section_hints),
         cmocka_unit_test(test_graph_unused_param_warns),
         cmocka_unit_test(test_graph_limits_exact),
+        cmocka_unit_test(test_graph_file_size_limit),
         cmocka_unit_test(test_graph_set_long_name),
         cmocka_unit_test(test_graph_link_hwm_in_graph),
         cmocka_unit_test(test_graph_same_type),
