@@ -61,7 +61,7 @@ reader(char *str, int num, void *stream)
     loader_t *ld = stream;
     const char *start, *nl;
     size_t len, skip = 0;
-    bool cr = false;
+    bool cr = false, bom = false;
 
     if (ld->pos >= ld->len || ld->err_line)
         return NULL;
@@ -73,13 +73,7 @@ reader(char *str, int num, void *stream)
     if (ld->line == 1 && len >= 3 && !memcmp(start, "\xEF\xBB\xBF", 3)) {
         start += 3; /* a UTF-8 byte order mark */
         len -= 3;
-        if (len >= 3 && !memcmp(start, "\xEF\xBB\xBF", 3)) {
-            /* inih would skip a second one too, and the line be read as
-             * what it is not here ("key in unknown section") */
-            ld->err_line = ld->line;
-            ld->err_what = "a second byte order mark";
-            return NULL;
-        }
+        bom = true;
     }
     if (memchr(start, '\0', len)) {
         ld->err_line = ld->line;
@@ -90,6 +84,16 @@ reader(char *str, int num, void *stream)
         skip++;
     start += skip;
     len -= skip;
+    /* One anywhere else at the start of a line: inih would skip a second
+     * one, or one after line 1's indentation, and the line be read as what
+     * it is not here ("key in unknown section"); on another line it would
+     * be part of a key or of a stray line. */
+    if (len >= 3 && !memcmp(start, "\xEF\xBB\xBF", 3)) {
+        ld->err_line = ld->line;
+        ld->err_what = bom ? "a second byte order mark"
+                           : "a byte order mark not at the start of the file";
+        return NULL;
+    }
     /* CRLF: the CR goes, so that the limit is the same for both ends. */
     if (nl && len >= 2 && start[len - 2] == '\r') {
         len--;
