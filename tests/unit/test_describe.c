@@ -132,9 +132,8 @@ test_describe_empty(void **unused)
         FLOW_NODE_V1,       .name = "bare", .summary = "Nothing at all",
         .max_instances = 3, .run = no_run,
     };
-    static const char *const want = "bare: Nothing at all\n"
-                                    "%s"
-                                    "\n"
+    static const char *const head = "bare: Nothing at all\n";
+    static const char *const tail = "\n"
                                     "Ports:\n"
                                     "  (none)\n"
                                     "\n"
@@ -154,8 +153,8 @@ test_describe_empty(void **unused)
         }
         if (i == 2)
             d.max_instances = 0;
-        snprintf(expect, sizeof(expect), want,
-                 i < 2 ? "  at most 3 instances\n" : "");
+        snprintf(expect, sizeof(expect), "%s%s%s", head,
+                 i < 2 ? "  at most 3 instances\n" : "", tail);
         text = described(&d);
         assert_string_equal(text, expect);
         free(text);
