@@ -242,16 +242,42 @@ tu_spawn_stderr(const char *const *args, int *err_fd)
     return spawn(args, 2, true, err_fd);
 }
 
+/* The files tu_temp_file made, with the process that made them: those
+ * still there when it exits (a test whose assertion failed before its
+ * unlink) are removed then; not at a forked child's exit. */
+struct temp {
+    char path[32];
+    pid_t owner;
+};
+static struct temp *temps;
+static size_t ntemps;
+
+static void
+remove_temps(void) /* async-signal-safe: the watchdog calls it too */
+{
+    for (size_t i = 0; i < ntemps; i++)
+        if (temps[i].owner == getpid())
+            unlink(temps[i].path);
+}
+
 char *
 tu_temp_file(const char *text)
 {
     char *path = strdup("/tmp/flow-test-XXXXXX.ini");
     int fd = mkstemps(path, 4);
     size_t len = strlen(text);
+    struct temp *grown = realloc(temps, (ntemps + 1) * sizeof(*temps));
 
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len || !grown ||
+        strlen(path) >= sizeof(grown->path))
         abort();
     close(fd);
+    if (!temps)
+        atexit(remove_temps); /* inherited by a forked child */
+    temps = grown;
+    strcpy(temps[ntemps].path, path);
+    temps[ntemps].owner = getpid();
+    ntemps++;
     return path;
 }
 
@@ -323,6 +349,7 @@ on_alarm(int sig)
 {
     static const char msg[] = "test: watchdog expired: the test hung\n";
     (void)sig;
+    remove_temps();
     if (write(2, msg, sizeof(msg) - 1) < 0)
         _exit(3);
     _exit(3);

@@ -66,7 +66,9 @@ pid_t tu_spawn(const char *const *args, int *out_fd);
  * standard output sent to /dev/null. */
 pid_t tu_spawn_stderr(const char *const *args, int *err_fd);
 
-/* Write `text` to a new temporary .ini file; returns its path (malloc'ed). */
+/* Write `text` to a new temporary .ini file; returns its path (malloc'ed).
+ * The caller removes it; one still there when this process exits (a test
+ * that failed before its unlink) is removed then. */
 char *tu_temp_file(const char *text);
 
 /*
