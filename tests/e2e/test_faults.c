@@ -1570,6 +1570,32 @@ wait_procs(const char *path, int n)
     }
 }
 
+/* Wait up to 20 s until a progress line (--progress) in the file at
+ * `path` says items reached the sinks; returns the most it said. */
+static unsigned long long
+wait_sinks(const char *path)
+{
+    double limit = now_s() + 20;
+
+    for (;;) {
+        char *e = slurp(path);
+        unsigned long long most = 0;
+        for (const char *p = e; (p = strstr(p, "flowrun: ")); p++) {
+            unsigned long long n;
+            double t;
+            if (sscanf(p, "flowrun: %lfs %llu items at sinks", &t, &n) == 2 &&
+                n > most)
+                most = n;
+        }
+        if (!most && now_s() > limit)
+            fail_msg("no item at the sinks after 20 s:\n%s", e);
+        free(e);
+        if (most)
+            return most;
+        usleep(10000);
+    }
+}
+
 /* waitpid with a deadline; returns the wait status. */
 static int
 wait_exit(pid_t pid, double seconds)
@@ -1892,22 +1918,62 @@ test_faults_stop_whole_group(void **unused)
     free(path);
 }
 
-/* A graph of a source of type `type` into a collect, stopped by SIGINT once
- * it runs: exit 130 within 2.5 s (not the hard stop 5 s later), nothing
- * killed, no error, and `want` the output. */
+/* Wait up to 20 s until the file at `path` is there and holds `text`,
+ * while flowrun `pid` runs; fails showing `err` (its standard error's
+ * file) if it does not. */
 static void
-assert_prompt_stop(const char *type, const char *want)
+wait_text(pid_t pid, const char *path, const char *text, const char *err)
+{
+    double limit = now_s() + 20;
+
+    for (;;) {
+        /* not there before the child opens it */
+        char *got = access(path, F_OK) ? strdup("") : slurp(path);
+        bool there = strstr(got, text) != NULL;
+        int status;
+        free(got);
+        if (there)
+            return;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            spawned = 0;
+            got = slurp(err);
+            fail_msg("flowrun ended (%s) before '%s' was in %s:\n%s",
+                     tu_child_status(status), text, path, got);
+        }
+        if (now_s() > limit) {
+            got = slurp(err);
+            fail_msg("no '%s' in %s after 20 s:\n%s", text, path, got);
+        }
+        usleep(10000);
+    }
+}
+
+/* A graph of a source of type `type` into a collect, stopped by SIGINT once
+ * it runs and `ready` is in its standard output (`in_err` false) or error:
+ * exit 130 within 2.5 s (not the hard stop 5 s later), nothing killed, no
+ * error, and `want` the output. A stop 0.3 s after the processes appeared
+ * came, at a load average of 24, before the source had started (fdwait's
+ * output was "", not "1\n2\n"). */
+static void
+assert_prompt_stop(const char *type, const char *ready, bool in_err,
+                   const char *want)
 {
     char graph[256], out[128], err[128], *path, *e, *o;
     double t;
     int status;
+    pid_t pid;
 
     snprintf(graph, sizeof(graph),
              "[src]\ntype = %s\n[out]\ntype = collect\n"
              "[links]\npush = src.out -> out.in\n",
              type);
     path = tu_temp_file(graph);
-    status = stop_running(path, spawn_run(path, out, err), 3, SIGINT, &t);
+    pid = spawn_run(path, out, err);
+    wait_text(pid, in_err ? err : out, ready, err);
+    t = now_s();
+    assert_int_equal(kill(pid, SIGINT), 0);
+    status = wait_exit(pid, 20);
+    t = now_s() - t;
     e = slurp(err);
     o = slurp(out);
     assert_exited(status, t, e, 130);
@@ -1935,7 +2001,7 @@ static void
 test_faults_wait_fd_stop(void **unused)
 {
     (void)unused;
-    assert_prompt_stop("fdwait", "1\n2\n");
+    assert_prompt_stop("fdwait", "1\n", false, "1\n2\n");
 }
 
 /*
@@ -1943,13 +2009,14 @@ test_faults_wait_fd_stop(void **unused)
  * returns the FLOW_EINTR of flow_node_wait_fd, as the guide says of a
  * stop): the run ends with no output and no error; neither run(),
  * finish() nor fini() runs. It failed the node instead ("init() returned
- * FLOW_EINTR", exit 1).
+ * FLOW_EINTR", exit 1). The stop comes once initwait says it waits: one
+ * that came before init() would pass without a wait to end.
  */
 static void
 test_faults_init_wait_stop(void **unused)
 {
     (void)unused;
-    assert_prompt_stop("initwait", "");
+    assert_prompt_stop("initwait", "info: waiting in init()\n", true, "");
 }
 
 /*
@@ -3142,6 +3209,7 @@ test_faults_inherited_ignored(void **unused)
                                  "[out]\ntype = collect\nmode = count\n"
                                  "[links]\npush = src.out -> out.in\n");
     char out[128], err[128], *o, *e;
+    unsigned long long seen;
     long long count;
     int status;
     double t;
@@ -3152,9 +3220,12 @@ test_faults_inherited_ignored(void **unused)
     snprintf(err, sizeof(err), "%s/err", run_tmp);
     assert_counts_to_five(small, chld, out, err);
 
-    pid = spawn_ignoring(endless, out, err, NULL, NULL, stops);
+    /* Signalled once items reach the sink (the progress line says so):
+     * 0.7 s after the processes appeared, at a load average of 24, the
+     * SIGTERM came before anything had, and the output was empty. */
+    pid = spawn_ignoring(endless, out, err, "--progress", NULL, stops);
     wait_procs(endless, 3);
-    usleep(200000);
+    seen = wait_sinks(err);
     assert_int_equal(kill(pid, SIGINT), 0);
     assert_int_equal(kill(pid, SIGHUP), 0);
     usleep(500000);
@@ -3168,7 +3239,7 @@ test_faults_inherited_ignored(void **unused)
     e = slurp(err);
     assert_exited(status, t, e, 128 + SIGTERM);
     assert_int_equal(sscanf(o, "%lld", &count), 1);
-    assert_true(count > 0);
+    assert_true(count > 0 && (unsigned long long)count >= seen);
     run_cleanup(endless, out, err);
     free(o);
     free(e);
