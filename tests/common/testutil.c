@@ -455,6 +455,36 @@ tu_assert_contains(const char *haystack, const char *needle)
     }
 }
 
+unsigned long long
+tu_wait_sinks(const char *path, double timeout_s)
+{
+    double limit = now() + timeout_s;
+
+    for (;;) {
+        unsigned long long most = 0;
+        size_t len = 0, cap = 0;
+        char *text = NULL, buf[4096];
+        FILE *f = fopen(path, "r");
+
+        for (size_t n; f && (n = fread(buf, 1, sizeof(buf), f)) > 0;)
+            append(&text, &len, &cap, buf, n);
+        if (f)
+            fclose(f);
+        /* Its lines end in \r, each redrawn over the one before. */
+        for (const char *p = text; p && (p = strstr(p, "flowrun: ")); p++) {
+            unsigned long long n;
+            double t;
+            if (sscanf(p, "flowrun: %lfs %llu items at sinks", &t, &n) == 2 &&
+                n > most)
+                most = n;
+        }
+        free(text);
+        if (most || now() > limit)
+            return most;
+        usleep(10000);
+    }
+}
+
 double
 tu_now_s(void)
 {

@@ -102,6 +102,13 @@ const char *tu_child_status(int status);
 void tu_preload_begin(const char *so);
 void tu_preload_end(void);
 
+/*
+ * Wait up to `timeout_s` until a progress line of flowrun (--progress) in
+ * the file at `path` (its standard error) says items reached the sinks;
+ * returns the most it said, 0 if none did in time.
+ */
+unsigned long long tu_wait_sinks(const char *path, double timeout_s);
+
 /* Arm alarm(seconds) so a hung test dies instead of stalling CI. */
 void tu_watchdog(unsigned seconds);
 

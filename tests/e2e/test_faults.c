@@ -1570,32 +1570,6 @@ wait_procs(const char *path, int n)
     }
 }
 
-/* Wait up to 20 s until a progress line (--progress) in the file at
- * `path` says items reached the sinks; returns the most it said. */
-static unsigned long long
-wait_sinks(const char *path)
-{
-    double limit = now_s() + 20;
-
-    for (;;) {
-        char *e = slurp(path);
-        unsigned long long most = 0;
-        for (const char *p = e; (p = strstr(p, "flowrun: ")); p++) {
-            unsigned long long n;
-            double t;
-            if (sscanf(p, "flowrun: %lfs %llu items at sinks", &t, &n) == 2 &&
-                n > most)
-                most = n;
-        }
-        if (!most && now_s() > limit)
-            fail_msg("no item at the sinks after 20 s:\n%s", e);
-        free(e);
-        if (most)
-            return most;
-        usleep(10000);
-    }
-}
-
 /* waitpid with a deadline; returns the wait status. */
 static int
 wait_exit(pid_t pid, double seconds)
@@ -3225,7 +3199,9 @@ test_faults_inherited_ignored(void **unused)
      * SIGTERM came before anything had, and the output was empty. */
     pid = spawn_ignoring(endless, out, err, "--progress", NULL, stops);
     wait_procs(endless, 3);
-    seen = wait_sinks(err);
+    seen = tu_wait_sinks(err, 20);
+    if (!seen)
+        fail_msg("no item at the sink after 20 s");
     assert_int_equal(kill(pid, SIGINT), 0);
     assert_int_equal(kill(pid, SIGHUP), 0);
     usleep(500000);
