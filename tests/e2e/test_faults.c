@@ -1636,10 +1636,18 @@ assert_exited(int status, double t, const char *e, int code)
 }
 
 /* After a run of `path`: none of its processes is left and its run
- * directory is gone. Removes `out` and `err`. */
+ * directory is gone. Removes `out` and `err`. The processes the guard
+ * kills with the run's group as flowrun ends may still be dying when it
+ * has exited: with two busy loops of nice -20 on the test's CPU, chatter's
+ * child (stop_stats_after_relay) was still there, runnable, in 2 runs of
+ * 4, and gone soon after. They get up to 5 s; one left behind lives on
+ * (that one for its 60 s). */
 static void
 run_cleanup(const char *path, const char *out, const char *err)
 {
+    for (double limit = now_s() + 5;
+         tu_count_procs(path) != 0 && now_s() < limit;)
+        usleep(10000);
     assert_int_equal(tu_count_procs(path), 0);
     unlink(out);
     unlink(err);
