@@ -37,7 +37,9 @@ wait_eof(int fd)
             return -errno;
     }
     close(fd);
-    return 0;
+    /* A stop that came with the release (its handler ran as the poll
+     * returned) is a stop all the same. */
+    return flow__stop_hard ? FLOW_EINTR : 0;
 }
 
 /* Say once (the watcher and the barriers may both hear it) that the

@@ -667,15 +667,19 @@ stop_pending(const sigset_t *mask)
 }
 
 /* Pass the start barrier: the instances go. Returns when (flow__now_s),
- * or 0 when the run is already stopping: then it never started. */
+ * or 0 when the run is already stopping: then it never starts, and the
+ * barrier stays shut (the instances, sent SIGTERM, end at it; a release
+ * after the stop let one that saw it before its signal run its node). */
 static double
 barrier_go(barrier_t *b, const sup_t *s)
 {
     close(b->ready[0]);
     b->ready[0] = -1;
+    if (s->stopping)
+        return 0;
     close(b->go[1]);
     b->go[1] = -1;
-    return s->stopping ? 0 : flow__now_s();
+    return flow__now_s();
 }
 
 /* Say on stderr (queued) that the file `path` could not be written. */
