@@ -82,6 +82,18 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Wait for the test's child `pid`, which must exit with status 0 (it
+ * said on stderr what went wrong otherwise). */
+static void
+child_exited_0(pid_t pid)
+{
+    int status;
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* Entries of `dir` other than . and ..; -1 if it cannot be read. */
 static int
 dir_entries(const char *dir)
@@ -5353,9 +5365,7 @@ run_under_file_limits_opt(const char *text, const char *opt, rlim_t soft,
         }
         _exit(0);
     }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    child_exited_0(pid);
     assert_int_equal(dir_entries(run_tmp), 0);
     return out;
 }
@@ -5406,7 +5416,6 @@ test_faults_no_threads(void **unused)
 {
     char *path;
     pid_t pid;
-    int status;
 
     (void)unused;
     if (FAULTS_SANITIZED)
@@ -5432,9 +5441,7 @@ test_faults_no_threads(void **unused)
         }
         _exit(0);
     }
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    child_exited_0(pid);
     assert_int_equal(dir_entries(run_tmp), 0);
     unlink(path);
     free(path);
@@ -5501,7 +5508,6 @@ test_faults_fork_fails(void **unused)
     assert_int_equal(chmod(path, 0644), 0);
     for (rlim_t lim = 2; lim <= 9; lim++) {
         pid_t pid;
-        int status;
 
         if (lim == 2)
             snprintf(want, sizeof(want),
@@ -5535,9 +5541,7 @@ test_faults_fork_fails(void **unused)
             }
             _exit(0);
         }
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
+        child_exited_0(pid);
         /* The guard ends when flowrun does, not before: give it a moment. */
         for (int i = 0; i < 500 && uid_tasks(uid); i++)
             usleep(10000);
@@ -5631,7 +5635,6 @@ test_faults_small_graph_low_file_limit(void **unused)
     if (old.rlim_max != RLIM_INFINITY && old.rlim_max < 64)
         skip();
     for (size_t i = 0; i < 2; i++) {
-        int status;
         fflush(NULL);
         pid_t pid = tu_fork();
         assert_true(pid >= 0);
@@ -5649,9 +5652,7 @@ test_faults_small_graph_low_file_limit(void **unused)
             }
             _exit(0);
         }
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
+        child_exited_0(pid);
         assert_int_equal(dir_entries(run_tmp), 0);
     }
     unlink(path);
