@@ -93,11 +93,17 @@ enum { COLLECT_ITEMS = 0, COLLECT_COUNT = 1, COLLECT_SUM = 2 };
 enum { COLLECT_NEWLINE = 0, COLLECT_NUL = 1 };
 
 /*
- * Messages waiting for their turn: a binary min-heap on the sequence
+ * Messages waiting for their turn, each with the producer instance it came
+ * from (its credit held: flow_node_hold): a binary min-heap on the sequence
  * number.
  */
+struct waiting {
+    flow_msg_t *msg;
+    unsigned ch;
+};
+
 struct pending {
-    flow_msg_t **msgs;
+    struct waiting *msgs;
     size_t count;
     size_t room;
 };
@@ -161,13 +167,14 @@ static const flow_port_t collect_ports[] = {
     FLOW_PORT_IN("in", FLOW_ANY, "items to write"), FLOW_PORT_END
 };
 
-/* Add `msg` to `p` (transfer full). Returns 0 or -ENOMEM. */
+/* Add `msg`, from producer `ch`, to `p` (transfer full). Returns 0 or
+ * -ENOMEM. */
 static int
-pending_push(struct pending *p, flow_msg_t *msg)
+pending_push(struct pending *p, flow_msg_t *msg, unsigned ch)
 {
     if (p->count == p->room) {
         size_t room = p->room ? 2 * p->room : 64;
-        flow_msg_t **msgs = realloc(p->msgs, room * sizeof(*msgs));
+        struct waiting *msgs = realloc(p->msgs, room * sizeof(*msgs));
         if (msgs == NULL)
             return -ENOMEM;
         p->msgs = msgs;
@@ -178,12 +185,12 @@ pending_push(struct pending *p, flow_msg_t *msg)
     uint64_t seq = flow_msg_seq(msg);
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (flow_msg_seq(p->msgs[parent]) <= seq)
+        if (flow_msg_seq(p->msgs[parent].msg) <= seq)
             break;
         p->msgs[i] = p->msgs[parent];
         i = parent;
     }
-    p->msgs[i] = msg;
+    p->msgs[i] = (struct waiting){ msg, ch };
     return 0;
 }
 
@@ -191,38 +198,41 @@ pending_push(struct pending *p, flow_msg_t *msg)
 static uint64_t
 pending_first(const struct pending *p)
 {
-    return flow_msg_seq(p->msgs[0]);
+    return flow_msg_seq(p->msgs[0].msg);
 }
 
 /*
  * Remove the message with the lowest sequence number from `p` and return it
- * (transfer full); NULL if `p` is empty.
+ * (transfer full), with its producer in `*ch` (when not NULL); NULL if `p`
+ * is empty.
  */
 static flow_msg_t *
-pending_pop(struct pending *p)
+pending_pop(struct pending *p, unsigned *ch)
 {
     if (p->count == 0)
         return NULL;
 
-    flow_msg_t *first = p->msgs[0];
-    flow_msg_t *last = p->msgs[--p->count];
-    uint64_t seq = flow_msg_seq(last);
+    struct waiting first = p->msgs[0];
+    struct waiting last = p->msgs[--p->count];
+    uint64_t seq = flow_msg_seq(last.msg);
     size_t i = 0;
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= p->count)
             break;
-        if (child + 1 < p->count &&
-            flow_msg_seq(p->msgs[child + 1]) < flow_msg_seq(p->msgs[child]))
+        if (child + 1 < p->count && flow_msg_seq(p->msgs[child + 1].msg) <
+                                        flow_msg_seq(p->msgs[child].msg))
             child++;
-        if (seq <= flow_msg_seq(p->msgs[child]))
+        if (seq <= flow_msg_seq(p->msgs[child].msg))
             break;
         p->msgs[i] = p->msgs[child];
         i = child;
     }
     if (p->count > 0)
         p->msgs[i] = last;
-    return first;
+    if (ch)
+        *ch = first.ch;
+    return first.msg;
 }
 
 /* Destroy every message of `p` and free its memory. */
@@ -230,7 +240,7 @@ static void
 pending_clear(struct pending *p)
 {
     for (size_t i = 0; i < p->count; i++)
-        flow_msg_destroy(&p->msgs[i]);
+        flow_msg_destroy(&p->msgs[i].msg);
     free(p->msgs);
     p->msgs = NULL;
     p->count = 0;
@@ -456,19 +466,21 @@ static int __attribute__((cold)) duplicate(flow_node_t *node, uint64_t seq)
                           (unsigned long long)seq);
 }
 
-/* Write every waiting message whose turn has come. */
+/* Write every waiting message whose turn has come, giving its producer
+ * the credit it held back. */
 static int
 write_ready(flow_node_t *node, struct collect *s)
 {
     while (!full(s) && s->wait.count > 0 &&
            pending_first(&s->wait) <= s->next_seq) {
-        flow_msg_t *msg = pending_pop(&s->wait);
+        unsigned ch;
+        flow_msg_t *msg = pending_pop(&s->wait, &ch);
         uint64_t seq = flow_msg_seq(msg);
-        int rc;
-        if (seq == s->next_seq) {
+        int rc = flow_node_release(node, "in", ch, 1);
+        if (rc == 0 && seq == s->next_seq) {
             s->next_seq++;
             rc = write_msg(node, s, msg);
-        } else {
+        } else if (rc == 0) {
             rc = duplicate(node, seq);
         }
         flow_msg_destroy(&msg);
@@ -811,11 +823,17 @@ collect_write(flow_node_t *node, struct collect *s, flow_msg_t **msg_p)
     } else if (seq < s->next_seq) {
         return duplicate(node, seq);
     } else if (seq > s->next_seq) {
-        rc = pending_push(&s->wait, *msg_p);
+        /* Its producer's credit stays held while it waits: one that runs
+         * ahead of the others (a balance=demand input) stops at its
+         * window instead of growing this queue. */
+        unsigned ch = flow_node_channel(node);
+        rc = pending_push(&s->wait, *msg_p, ch);
         if (rc < 0)
             return flow_node_fail(node, "cannot buffer a message: %s",
                                   flow_strerror(rc));
         *msg_p = NULL;
+        if ((rc = flow_node_hold(node, "in", ch, 1)) < 0)
+            return rc;
         if (s->wait.count >= COLLECT_WAIT_WARN && !s->warned) {
             s->warned = true;
             flow_node_log(node, FLOW_LOG_WARN,
@@ -902,7 +920,7 @@ collect_finish(flow_node_t *node, void *state)
         uint64_t first = s->next_seq, dropped = s->wait.count;
         uint64_t last = FLOW_SEQ_NONE;
         while (s->wait.count > 0) {
-            flow_msg_t *msg = pending_pop(&s->wait);
+            flow_msg_t *msg = pending_pop(&s->wait, NULL);
             uint64_t seq = flow_msg_seq(msg);
             flow_msg_destroy(&msg);
             if (seq == last)
@@ -920,7 +938,7 @@ collect_finish(flow_node_t *node, void *state)
     if (s->wait.count > 0) {
         uint64_t first = s->next_seq, missing = 0;
         while (s->wait.count > 0) {
-            flow_msg_t *msg = pending_pop(&s->wait);
+            flow_msg_t *msg = pending_pop(&s->wait, NULL);
             uint64_t seq = flow_msg_seq(msg);
             if (seq < s->next_seq)
                 rc = duplicate(node, seq);

@@ -1002,6 +1002,47 @@ flow__harness_close_input(struct flow_harness *h, const char *port)
     return 0;
 }
 
+/* flow__harness_hold and flow__harness_release, `what` saying which. */
+static int
+hold_check(struct flow_harness *h, const char *what, const char *port,
+           unsigned channel)
+{
+    hport_t *p = find_port(h, port);
+
+    if (!p || p->decl->dir != FLOW_DIR_IN) {
+        flow_node_fail(h->node, "%s on %s port '%s' (an input only)", what,
+                       !p                              ? "unknown"
+                       : p->decl->dir == FLOW_DIR_PAIR ? "pair"
+                                                       : "output",
+                       port ? port : "(null)");
+        return FLOW_EPORT;
+    }
+    if (channel >= p->nch) {
+        flow_node_fail(h->node,
+                       "%s on port '%s': producer %u of %u (channels count "
+                       "from 0)",
+                       what, port, channel, p->nch);
+        return FLOW_EPORT;
+    }
+    return 0;
+}
+
+int
+flow__harness_hold(struct flow_harness *h, const char *port, unsigned channel,
+                   unsigned n)
+{
+    (void)n;
+    return hold_check(h, "hold", port, channel);
+}
+
+int
+flow__harness_release(struct flow_harness *h, const char *port,
+                      unsigned channel, unsigned n)
+{
+    (void)n;
+    return hold_check(h, "release", port, channel);
+}
+
 bool
 flow__harness_input_cut(const struct flow_harness *h, const char *port)
 {

@@ -612,6 +612,13 @@ unsigned flow__harness_channels(struct flow_harness *h, const char *port);
 unsigned flow__harness_channel(const struct flow_harness *h);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);
 
+/* As flow_node_hold and flow_node_release: a harness has no credit, so
+ * they check `port` (an input) and `channel` and hold nothing. */
+int flow__harness_hold(struct flow_harness *h, const char *port,
+                       unsigned channel, unsigned n);
+int flow__harness_release(struct flow_harness *h, const char *port,
+                          unsigned channel, unsigned n);
+
 /* As flow_check_type: the declared type of `port`, FLOW_ANY for one of
  * FLOW_ANY or FLOW_SAME (a harness has no links to follow). */
 flow_type_t flow__harness_type(struct flow_harness *h, const char *port);

@@ -104,6 +104,9 @@ typedef struct chan {
  * credit sent at probe_ns lets the producer send. */
 struct owed {
     uint64_t taken, told, granted;
+    uint64_t held; /* of those taken, held by the node (flow_node_hold): not
+                      counted in the grants; told is taken - held when last
+                      told */
     uint64_t probe_at, probe_ns;
     unsigned owe_at; /* tell it again once this many more are taken */
     bool probe_dry;  /* that credit came when all granted were taken */
@@ -155,6 +158,7 @@ typedef struct rport {
                               take */
     uint64_t waited_ns;    /* waited for input since then */
     bool starved;          /* found empty since the last take */
+    bool holds_dropped;    /* said that holds on it were dropped */
 } rport_t;
 
 struct flow_node {

@@ -212,13 +212,26 @@ measure(rport_t *p, struct owed *o)
     return now;
 }
 
+/* Whether producer `o` of demand input `p` is to be told now: once
+ * `o->owe_at` more are taken and not held since it was last told, or when
+ * it has sent all it was granted (held messages kept its credit back) and
+ * may be granted more. */
+static inline bool
+owes_tell(const rport_t *p, const struct owed *o)
+{
+    uint64_t eff = o->taken - o->held;
+
+    return (int64_t)(eff - o->told) >= (int64_t)o->owe_at ||
+           (o->taken >= o->granted && eff + p->window > o->granted);
+}
+
 /* Count the data frame just received on demand input `p` as taken from
  * producer `src`, over the connection `p->route` names; tell the producer
- * once `o->owe_at` more are taken since it was last told, or at once on a
- * connection it was never told on (its first frame, a reconnect), granting
- * it `p->window` frames ahead of those taken (never fewer than granted
- * before). Returns 0, or fails the node. Not inlined: off the round robin
- * path, which flow__node_recv_frame flattens. */
+ * when owes_tell says, or at once on a connection it was never told on
+ * (its first frame, a reconnect), granting it `p->window` frames ahead of
+ * those taken and not held (never fewer than granted before). Returns 0,
+ * or fails the node. Not inlined: off the round robin path, which
+ * flow__node_recv_frame flattens. */
 static int __attribute__((noinline))
 credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
 {
@@ -236,9 +249,9 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
     if (o->len != p->route_len || memcmp(o->id, p->route, o->len)) {
         o->len = (unsigned char)p->route_len;
         memcpy(o->id, p->route, p->route_len);
-        o->told = o->taken - o->owe_at; /* tell it now */
+        o->told = o->taken - o->held - o->owe_at; /* tell it now */
     }
-    if (o->taken - o->told < o->owe_at)
+    if (!owes_tell(p, o))
         return 0;
     if (p->adapt) {
         p->window = flow__credit_window(&p->est, (unsigned)p->link->hwm,
@@ -246,7 +259,7 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
         if (p->st && p->window > p->st->credit_window)
             STAT_ADD(p->st, credit_window, p->window - p->st->credit_window);
     }
-    granted = o->taken + p->window;
+    granted = o->taken - o->held + p->window;
     if (granted < o->granted)
         granted = o->granted; /* a grant is never taken back */
     if (p->adapt && !o->probe_at && granted > o->granted) {
@@ -257,11 +270,131 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
     }
     send_credits(sock, o->id, o->len, o->taken, granted);
     o->granted = granted;
-    o->told = o->taken;
+    o->told = o->taken - o->held;
     /* Told again before the window granted now runs out, whatever the
      * window then: a frame of credits for a quarter of it (a credit per
      * frame where the window is up to 4). */
     o->owe_at = (p->window + 3) / 4;
+    return 0;
+}
+
+/*
+ * On demand input `p`, when every producer still sending has sent all it
+ * was granted (held messages keep its credit back: it would have been told
+ * otherwise), nothing more comes until a hold is released, and the node
+ * may be waiting for just that: drop the holds, granting each producer its
+ * window ahead of all it sent, and say so once (info). A no-op otherwise.
+ */
+static void
+drop_stalled_holds(flow_node_t *node, rport_t *p)
+{
+    bool open = false;
+
+    for (unsigned k = 0; k < p->npeer; k++) {
+        if (p->eos[k])
+            continue;
+        if (p->owe[k].taken < p->owe[k].granted)
+            return; /* it may still send */
+        open = true;
+    }
+    if (!open)
+        return;
+    for (unsigned k = 0; k < p->npeer; k++) {
+        struct owed *o = &p->owe[k];
+        if (p->eos[k] || !o->held)
+            continue;
+        o->held = 0;
+        if (o->len && owes_tell(p, o)) {
+            o->granted = o->taken + p->window;
+            o->told = o->taken;
+            send_credits(p->pull, o->id, o->len, o->taken, o->granted);
+        }
+    }
+    if (!p->holds_dropped) {
+        p->holds_dropped = true;
+        flow_node_log(node, FLOW_LOG_INFO,
+                      "holds on input '%s' dropped: every producer still "
+                      "sending waits for credit that held messages keep "
+                      "back (its messages do not come in the order they are "
+                      "given back)",
+                      p->name);
+    }
+}
+
+/* The input port `port` of `node` that `what` (hold, release) names, with
+ * `channel` one of its producers; NULL with the node failed. */
+static rport_t *
+hold_port(flow_node_t *node, const char *what, const char *port,
+          unsigned channel)
+{
+    rport_t *p = flow__node_find_port(node, port);
+
+    if (!p || !p->in) {
+        flow__node_port_misuse(node, "%s on %s port '%s' (an input only)", what,
+                               !p                              ? "unknown"
+                               : p->decl->dir == FLOW_DIR_PAIR ? "pair"
+                                                               : "output",
+                               port ? port : "(null)");
+        return NULL;
+    }
+    if (channel >= p->npeer) {
+        flow__node_port_misuse(node,
+                               "%s on port '%s': producer %u of %u (channels "
+                               "count from 0)",
+                               what, port, channel, p->npeer);
+        return NULL;
+    }
+    return p;
+}
+
+int
+flow_node_hold(flow_node_t *node, const char *port, unsigned channel,
+               unsigned n)
+{
+    rport_t *p;
+    struct owed *o;
+
+    if (node->harness)
+        return flow__harness_hold(node->harness, port, channel, n);
+    if (!(p = hold_port(node, "hold", port, channel)))
+        return FLOW_EPORT;
+    if (!p->demand)
+        return 0;
+    o = &p->owe[channel];
+    if (n > o->taken - o->held)
+        return flow__node_port_misuse(
+            node,
+            "hold of %u messages from producer %u on port '%s', which "
+            "sent %" PRIu64 " not held",
+            n, channel, port, o->taken - o->held);
+    o->held += n;
+    drop_stalled_holds(node, p);
+    return 0;
+}
+
+int
+flow_node_release(flow_node_t *node, const char *port, unsigned channel,
+                  unsigned n)
+{
+    rport_t *p;
+    struct owed *o;
+
+    if (node->harness)
+        return flow__harness_release(node->harness, port, channel, n);
+    if (!(p = hold_port(node, "release", port, channel)))
+        return FLOW_EPORT;
+    if (!p->demand)
+        return 0;
+    o = &p->owe[channel];
+    o->held -= n < o->held ? n : o->held;
+    if (!p->eos[channel] && o->len && owes_tell(p, o)) {
+        uint64_t granted = o->taken - o->held + p->window;
+        if (granted > o->granted) {
+            send_credits(p->pull, o->id, o->len, o->taken, granted);
+            o->granted = granted;
+            o->told = o->taken - o->held;
+        }
+    }
     return 0;
 }
 
@@ -375,6 +508,8 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         p->eos[c] = 1;
     else
         p->ch[c].eos = true;
+    if (p->demand)
+        drop_stalled_holds(node, p); /* the others may be all that is left */
     p->cut |= info.cut;
     p->nopen--;
     return GOT_EOS;

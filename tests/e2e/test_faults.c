@@ -797,6 +797,7 @@ test_faults_ignored_error_fails(void **unused)
           "copy of its pointer kept after flow_node_send or "
           "flow_msg_destroy)" },
         { "nullport", "send on unknown port '(null)'" },
+        { "holdout", "hold on output port 'out' (an input only)" },
     };
 
     (void)unused;
@@ -4611,6 +4612,74 @@ test_faults_demand_stopped_worker(void **unused)
     free(path);
 }
 
+/*
+ * graphs/palindromes_search.ini: its workers are dealt chunks k mod 2 and
+ * its collector writes in input order. With one worker stopped (SIGSTOP,
+ * a debugger, or just no CPU), the other is paced: it stops once its
+ * credit window is in the collector's keeping (flow_node_hold), instead of
+ * running on while everything it sends waits in the collector's memory
+ * for the stopped one's turn (the collector grew without bound). Each of
+ * three stops must leave the other worker stalled, asleep; resumed, both
+ * compute again.
+ */
+static void
+test_faults_ordered_paces_ahead(void **unused)
+{
+    char *text = slurp(tu_src("graphs/palindromes_search.ini")), *path;
+    char *words = strstr(text, "\nwords = 8000 ");
+    char out[128], err[128];
+    int status;
+    pid_t pid, find0, find1;
+
+    (void)unused;
+    /* The shipped graph, endless (1e12 words), in chunks of 4096 words: a
+     * window of them is made in milliseconds. */
+    assert_non_null(words);
+    memcpy(words + 9, "1e12", 4);
+    path = tu_temp_file(text);
+    free(text);
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    pid = spawn_files_with(path, out, err, "--set", "chunk=4096");
+    find0 = wait_catching(pid, "find[0]", SIGTERM);
+    find1 = wait_catching(pid, "find[1]", SIGTERM);
+    for (int i = 0; i < 3; i++) {
+        long long t0, t1;
+        pid_t stopped = i % 2 ? find0 : find1, other = i % 2 ? find1 : find0;
+        usleep(200000);
+        t0 = runnable_ns(other);
+        usleep(300000);
+        t1 = runnable_ns(other);
+        assert_true(t0 >= 0 && t1 >= 0);
+        /* Both computing: the other runnable most of the time. */
+        if (t1 - t0 < 30000000)
+            fail_msg("round %d, both running: pid %d runnable %.3f s of "
+                     "0.3 s",
+                     i, (int)other, (double)(t1 - t0) / 1e9);
+        assert_int_equal(kill(stopped, SIGSTOP), 0);
+        usleep(300000); /* its window fills, and it stalls */
+        t0 = runnable_ns(other);
+        usleep(500000);
+        t1 = runnable_ns(other);
+        assert_int_equal(kill(stopped, SIGCONT), 0);
+        assert_true(t0 >= 0 && t1 >= 0);
+        /* Stalled: runnable under 20 ms of the 0.5 s (as in
+         * test_faults_demand_stopped_worker); running ahead, throughout. */
+        if (t1 - t0 >= 20000000)
+            fail_msg("round %d, pid %d stopped: pid %d runnable %.3f s of "
+                     "0.5 s: not paced",
+                     i, (int)stopped, (int)other, (double)(t1 - t0) / 1e9);
+    }
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    status = wait_exit(pid, 20);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 143);
+    unlink(out);
+    unlink(err);
+    unlink(path);
+    free(path);
+}
+
 /* Run `graph` (nodes talk and tout) with the option `opt` `arg` (arg NULL:
  * none), its standard output (`fd` 1) or error (`fd` 2) a FIFO of
  * `pipe_size` bytes (0: the default) that is never read while it runs;
@@ -5770,6 +5839,7 @@ main(void)
         T(test_faults_timeout_demand_send),
         T(test_faults_timeout_names_ports),
         T(test_faults_demand_stopped_worker),
+        T(test_faults_ordered_paces_ahead),
         T(test_faults_timeout_list_cut),
         T(test_faults_blocked_processes),
         T(test_faults_sigterm_after_busy),

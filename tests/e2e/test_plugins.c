@@ -967,6 +967,13 @@ test_plugins_two_inputs_blocked_send(void **unused)
  *   (the pieces were written out of order);
  * - a node that drops inputs (explode drop_odd): the rest in order, and a
  *   warning that messages never came.
+ * The same through a balance=demand link of one credit into the collector,
+ * which holds the credit of each message that waits for its turn
+ * (flow_node_hold): the jittering workers send their messages in their
+ * order, so the worker that owes the next one always has credit; the
+ * workers that drop some never send the one awaited, and each stops at
+ * its window: the holds are dropped then (said at level info), never
+ * stalling the run.
  */
 static void
 test_plugins_collect_order(void **unused)
@@ -1025,6 +1032,45 @@ test_plugins_collect_order(void **unused)
     assert_string_equal(r.out, expect);
     tu_assert_contains(r.err, "warning: order=input: 4 messages never came "
                               "(the first: number 1)");
+    tu_result_release(&r);
+
+    /* 1000 messages, the odd ones dropped: each worker stalls on its
+     * window, which the holds must not make a hang. */
+    expect[0] = '\0';
+    for (int k = 0; k < 1000; k += 2)
+        for (int j = 0; j < 3; j++)
+            snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect),
+                     "%d\n", 3 * k + j);
+    assert_int_equal(run_text(&r, "[src]\ntype = range\ncount = 3000\n"
+                                  "[x]\ntype = explode\ninstances = 3\n"
+                                  "drop_odd = true\n"
+                                  "[out]\ntype = collect\norder = input\n"
+                                  "[links]\npush = src.out -> x.in batch=3\n"
+                                  "push = x.out -> out.in balance=demand "
+                                  "hwm=1\n"),
+                     0);
+    assert_string_equal(r.out, expect);
+    tu_assert_contains(r.err, "info: holds on input 'in' dropped: every "
+                              "producer still sending waits for credit");
+    tu_assert_contains(r.err, "warning: order=input: 499 messages never "
+                              "came (the first: number 1)");
+    tu_result_release(&r);
+
+    expect[0] = '\0';
+    for (int i = 0; i < 2000; i++)
+        snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect),
+                 "%d\n", i);
+    assert_int_equal(run_text(&r, "[src]\ntype = plainsrc\ncount = 2000\n"
+                                  "[mid]\ntype = jitter\ninstances = 4\n"
+                                  "max_us = 500\n"
+                                  "[out]\ntype = collect\norder = input\n"
+                                  "[links]\npush = src.out -> mid.in\n"
+                                  "push = mid.out -> out.in balance=demand "
+                                  "hwm=1\n"),
+                     0);
+    assert_string_equal(r.out, expect);
+    /* Each jitter worker sends in its order: nothing to drop. */
+    assert_null(strstr(r.err, "holds on input"));
     tu_result_release(&r);
 }
 

@@ -733,6 +733,92 @@ test_harness_given_up_dropped(void **state)
     flow_harness_destroy(&h);
 }
 
+/* ---- holder: holds and releases the credit of what comes on in ---- */
+
+static const flow_port_t holder_ports[] = {
+    FLOW_PORT_IN("in", FLOW_INT64,
+                 "0: hold and release it; 1: hold on out; "
+                 "2: hold from producer 99; 3: release "
+                 "on nowhere"),
+    FLOW_PORT_OUT("out", FLOW_INT64, "what was held and released"),
+    FLOW_PORT_END
+};
+
+static int
+holder_process(flow_node_t *node, void *state, const char *port,
+               flow_msg_t **msg_p)
+{
+    const int64_t *v = flow_msg_i64(*msg_p);
+    unsigned ch = flow_node_channel(node);
+    int rc;
+
+    (void)state;
+    (void)port;
+    switch (v[0]) {
+    case 1:
+        return flow_node_hold(node, "out", ch, 1);
+    case 2:
+        return flow_node_hold(node, "in", 99, 1);
+    case 3:
+        return flow_node_release(node, "nowhere", ch, 1);
+    }
+    if ((rc = flow_node_hold(node, "in", ch, 1)) ||
+        (rc = flow_node_release(node, "in", ch, 1)))
+        return rc;
+    return flow_node_send(node, "out", msg_p);
+}
+
+static const flow_node_desc_t holder_desc = {
+    FLOW_NODE_V1,
+    .name = "holder",
+    .summary = "Hold and release credit",
+    .ports = holder_ports,
+    .process = holder_process,
+};
+
+/* flow_node_hold and flow_node_release under the harness: there is no
+ * credit to hold, so they hold nothing and return 0 on an input, and fail
+ * the node, as in a graph, for an output, an unknown port or a producer
+ * out of range. */
+static void
+test_harness_hold(void **state)
+{
+    static const struct {
+        int64_t v;
+        const char *error;
+    } cases[] = {
+        { 0, NULL },
+        { 1, "hold on output port 'out' (an input only)" },
+        { 2, "hold on port 'in': producer 99 of 1 (channels count from 0)" },
+        { 3, "release on unknown port 'nowhere' (an input only)" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        flow_harness_t *h = flow_harness_new(&holder_desc, NULL, 0, NULL);
+        int64_t *got;
+        size_t n;
+
+        assert_non_null(h);
+        assert_int_equal(
+            flow_harness_push_i64s(h, "in", &cases[i].v, 1, FLOW_SEQ_NONE), 0);
+        assert_int_equal(flow_harness_close(h, "in"), 0);
+        if (!cases[i].error) {
+            assert_int_equal(flow_harness_run(h), 0);
+            assert_null(flow_harness_error(h));
+            got = flow_harness_pull_i64s(h, "out", &n);
+            assert_int_equal(n, 1);
+            assert_int_equal(got[0], 0);
+            free(got);
+        } else {
+            assert_int_equal(flow_harness_run(h), FLOW_EPORT);
+            assert_non_null(flow_harness_error(h));
+            assert_string_equal(flow_harness_error(h), cases[i].error);
+        }
+        flow_harness_destroy(&h);
+    }
+}
+
 /* Bytes in and out: flow_harness_push_bytes and flow_harness_pull_bytes,
  * binary-safe (a NUL inside), concatenated in order, NUL-ended. */
 static void
@@ -1210,6 +1296,7 @@ main(void)
         cmocka_unit_test(test_harness_params_refs),
         cmocka_unit_test(test_harness_unread_warned),
         cmocka_unit_test(test_harness_run_graph),
+        cmocka_unit_test(test_harness_hold),
     };
 
     return cmocka_run_group_tests_name("harness", tests, NULL, NULL);

@@ -471,6 +471,41 @@ FLOW_EXPORT int flow_node_close_input(flow_node_t *node, const char *port);
  */
 FLOW_EXPORT bool flow_node_input_cut(const flow_node_t *node, const char *port);
 
+/*
+ * Hold back the credit of `n` messages taken from producer instance
+ * `channel` of input `port` (flow_node_channel names the producer of the
+ * message being handled), until flow_node_release gives it back. On a
+ * balance=demand input the producer may send at most its credit window
+ * ahead of the messages taken and not held: a node that keeps messages
+ * for later (collect order=input keeps those that came before their turn)
+ * holds them, so that a producer running ahead of the others stops once
+ * its window is in the node's keeping, and the node's memory stays within
+ * the windows. Holds pace producers; they never stall an input: when every
+ * producer still sending on `port` has sent all it may and only held
+ * messages keep its credit back, the holds on `port` are dropped (the
+ * producers are granted as if those messages were taken; the node keeps
+ * them all the same). That is the case where one producer's messages do
+ * not come in the order the node gives them back: a producer that sends
+ * them out of turn, or one that skips some.
+ * A round-robin input has no credit: nothing is held, nothing paced.
+ * Returns 0; FLOW_EPORT (with the node failed) for a port that is not an
+ * input, a channel out of range, or more messages than were taken from
+ * that producer and are not held. Since flow 0.7.
+ */
+FLOW_EXPORT int flow_node_hold(flow_node_t *node, const char *port,
+                               unsigned channel, unsigned n);
+
+/*
+ * Give back the credit of `n` messages held from producer `channel` of
+ * input `port` (flow_node_hold): its window counts them as taken, and the
+ * producer is told at once when that lets it send again. Releasing more
+ * than is held (after the holds were dropped) releases what is held.
+ * Returns 0; FLOW_EPORT (with the node failed) for a port that is not an
+ * input or a channel out of range. Since flow 0.7.
+ */
+FLOW_EXPORT int flow_node_release(flow_node_t *node, const char *port,
+                                  unsigned channel, unsigned n);
+
 /* Log levels for flow_node_log. */
 typedef enum flow_log_level {
     FLOW_LOG_ERROR = 0,
