@@ -27,10 +27,16 @@ flow__sig_abbrev(int sig, char buf[FLOW__SIG_ABBREV])
     if (sig >= SIGRTMIN && sig < SIGRTMAX) {
         if (sig == SIGRTMIN)
             return "RTMIN";
-        /* Below SIGRTMAX - SIGRTMIN (at most 32 on Linux): a byte says
-         * to gcc's -Wformat-truncation that it fits. */
-        snprintf(buf, FLOW__SIG_ABBREV, "RTMIN+%d",
-                 (unsigned char)(sig - SIGRTMIN));
+        /* As bash: RTMIN+n up to half way, RTMAX-n past it (64 is RTMAX,
+         * 63 RTMAX-1, 49 RTMIN+15, 50 RTMAX-14 on glibc). Below SIGRTMAX -
+         * SIGRTMIN (at most 32 on Linux): a byte says to gcc's
+         * -Wformat-truncation that it fits. */
+        if (sig - SIGRTMIN <= (SIGRTMAX - SIGRTMIN) / 2)
+            snprintf(buf, FLOW__SIG_ABBREV, "RTMIN+%d",
+                     (unsigned char)(sig - SIGRTMIN));
+        else
+            snprintf(buf, FLOW__SIG_ABBREV, "RTMAX-%d",
+                     (unsigned char)(SIGRTMAX - sig));
         return buf;
     }
     return "?";
