@@ -1123,8 +1123,13 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     flow__node_set_net(opts->tcp, opts->bind, NULL, opts->tcp ? rdv_ep : NULL,
                        false);
     /* Frames of a few hundred KiB come and go all the time: keep glibc
-     * from returning them to the kernel and faulting them back in. */
-    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+     * from returning them to the kernel and faulting them back in. Up to
+     * 32 MiB, the most glibc takes on 64-bit (and its own limit when it
+     * adapts the threshold), as a smaller fixed one (8 MiB) made every frame
+     * above it an mmap of its own: each page of a 16 MiB frame faulted in
+     * anew at both ends, and such frames moved at 0.4x raw libzmq's rate
+     * (tests/e2e/test_big.c). */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     setpgid(0, pgid);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
