@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "flow/flow.h"
@@ -708,16 +709,28 @@ bool flow__proc_stopped(pid_t pid);
 int flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc);
 
 /*
+ * The state of the calling process that a public entry point running
+ * processes (flow_graph_run, flow_graph_run_instance, flow_graph_serve,
+ * flow_graph_run_slurm) holds or changes for itself, and puts back:
+ *
  * Standard descriptors closed by the caller would be the first ones a run
  * opens (its run directory's lock, its pipes, its instances' ZeroMQ
  * descriptors), and a node writing "standard output" would write into
  * them. Each of 0, 1 and 2 that is closed is opened on /dev/null the wrong
  * way round (reading for 1 and 2, writing for 0), so that using it fails
- * with EBADF, as it would have; `held` says which, for
- * flow__std_fds_release to close them again.
+ * with EBADF, as it would have; `held` says which, to close them again.
+ *
+ * The soft RLIMIT_NOFILE, which flow__fd_limit may raise (a select() of
+ * the caller's needs it below 1024), is put back as it was.
  */
-void flow__std_fds_hold(bool held[3]);
-void flow__std_fds_release(const bool held[3]);
+typedef struct flow_caller_state {
+    bool held[3];         /* standard descriptor i held on /dev/null */
+    bool nofile_kept;     /* `nofile` was read */
+    struct rlimit nofile; /* the caller's RLIMIT_NOFILE */
+} flow_caller_state_t;
+
+void flow__caller_state_hold(flow_caller_state_t *st);
+void flow__caller_state_restore(const flow_caller_state_t *st);
 
 /* Whether every instance of `g` can have the descriptors it needs
  * (flow__node_fd_need) under the hard RLIMIT_NOFILE, which it cannot

@@ -118,8 +118,8 @@ flow__instances_fd_check(const flow_graph_t *g, bool tcp)
     return 0;
 }
 
-void
-flow__std_fds_hold(bool held[3])
+static void
+std_fds_hold(bool held[3])
 {
     for (int fd = 0; fd <= 2; fd++) {
         held[fd] = false;
@@ -136,9 +136,18 @@ flow__std_fds_hold(bool held[3])
 }
 
 void
-flow__std_fds_release(const bool held[3])
+flow__caller_state_hold(flow_caller_state_t *st)
+{
+    st->nofile_kept = getrlimit(RLIMIT_NOFILE, &st->nofile) == 0;
+    std_fds_hold(st->held);
+}
+
+void
+flow__caller_state_restore(const flow_caller_state_t *st)
 {
     for (int fd = 0; fd <= 2; fd++)
-        if (held[fd])
+        if (st->held[fd])
             close(fd);
+    if (st->nofile_kept)
+        setrlimit(RLIMIT_NOFILE, &st->nofile);
 }

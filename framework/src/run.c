@@ -25,7 +25,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1758,14 +1757,11 @@ out:
 int
 flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 {
-    struct rlimit nofile;
-    bool kept = getrlimit(RLIMIT_NOFILE, &nofile) == 0, held[3];
+    flow_caller_state_t caller;
     int rc;
 
-    flow__std_fds_hold(held);
+    flow__caller_state_hold(&caller);
     rc = run_graph(graph, opts, signo_out);
-    flow__std_fds_release(held);
-    if (kept)
-        setrlimit(RLIMIT_NOFILE, &nofile);
+    flow__caller_state_restore(&caller);
     return rc;
 }
