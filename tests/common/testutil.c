@@ -405,6 +405,22 @@ tu_fork(void)
 }
 
 void
+tu_in_own_process(int (*test)(void))
+{
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = tu_fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(test());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+void
 tu_default_signals(void)
 {
     signal(SIGSEGV, SIG_DFL);

@@ -118,6 +118,12 @@ void tu_watchdog(unsigned seconds);
  * Returns what fork() returns. */
 pid_t tu_fork(void);
 
+/* Run `test` in a child process of its own (tu_fork: it changes the
+ * process's signal actions, descriptors or limits) and assert that it
+ * exited 0; it returns 0 when it passes, or the number of the check that
+ * failed. */
+void tu_in_own_process(int (*test)(void));
+
 /* Seconds on the monotonic clock. */
 double tu_now_s(void);
 

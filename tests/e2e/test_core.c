@@ -2641,25 +2641,6 @@ library_graph(const char *ini, flow_registry_t **reg)
     return g;
 }
 
-/* Run `test` in a child process of its own (it changes the process's
- * signal actions, descriptors or limits): it exits 0 when it passes, or
- * the number of the check that failed. */
-static void
-in_own_process(int (*test)(void))
-{
-    int status;
-    pid_t pid;
-
-    fflush(NULL);
-    pid = tu_fork();
-    assert_true(pid >= 0);
-    if (pid == 0)
-        _exit(test());
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 /* A graph that runs for 10 x 60 ms at least (a message of the fault node
  * takes 60 ms), writing nothing. */
 static const char slow_ini[] = "[src]\ntype = range\ncount = 10\n"
@@ -2761,14 +2742,14 @@ static void
 test_core_library_run_sigchld_handler(void **unused)
 {
     (void)unused;
-    in_own_process(sigchld_handler_case);
+    tu_in_own_process(sigchld_handler_case);
 }
 
 static void
 test_core_library_run_sigchld_ignored(void **unused)
 {
     (void)unused;
-    in_own_process(sigchld_ignored_case);
+    tu_in_own_process(sigchld_ignored_case);
 }
 
 /* Standard input and output closed: a node's standard output is no
@@ -2855,7 +2836,7 @@ static void
 test_core_library_run_closed_std_fds(void **unused)
 {
     (void)unused;
-    in_own_process(closed_std_case);
+    tu_in_own_process(closed_std_case);
 }
 
 /* The soft limit on open files that flow_graph_run raised for its run
@@ -2865,7 +2846,7 @@ static void
 test_core_library_run_file_limit_restored(void **unused)
 {
     (void)unused;
-    in_own_process(file_limit_case);
+    tu_in_own_process(file_limit_case);
 }
 
 /*
