@@ -813,13 +813,14 @@ void flow__child_signal_default(struct sigaction *old);
 
 /*
  * Put back the caller's SIGCHLD action `old` (flow__child_signal_default's)
- * once the run has reaped its own children, with SIGCHLD still blocked: a
- * child of the caller's that ended meanwhile, whose SIGCHLD the run read,
- * is then told as that action would have told it. Where the caller ignored
- * SIGCHLD (SIG_IGN, SA_NOCLDWAIT) it is reaped, as the kernel would have
- * (it stayed a zombie for good); where the caller has a handler, a SIGCHLD
- * of the child's (its pid and status) waits for the mask to be restored
- * (the handler never ran).
+ * once the run has reaped its own children: a child of the caller's that
+ * ended meanwhile, whose SIGCHLD the default action dropped or the run
+ * read, is then told as that action would have told it. Where the caller
+ * ignored SIGCHLD (SIG_IGN, SA_NOCLDWAIT) it is reaped, as the kernel
+ * would have (it stayed a zombie for good); where the caller has a
+ * handler, a SIGCHLD of the child's (its pid and status) is queued (the
+ * handler never ran): it runs once SIGCHLD is unblocked, on return if
+ * the caller of this does not hold it blocked.
  */
 void flow__child_signal_restore(const struct sigaction *old);
 

@@ -229,7 +229,7 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
     flow__child_signal_default(&old_chld); /* to wait for the instance */
     pid = fork();
     if (pid < 0) {
-        sigaction(SIGCHLD, &old_chld, NULL);
+        flow__child_signal_restore(&old_chld);
         return 1;
     }
     if (pid == 0) {
@@ -265,7 +265,9 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
     sigprocmask(SIG_UNBLOCK, &stops, &old_mask);
     status = wait_instance(pid);
     instance_pid = 0; /* reaped: its pid may be another process's now */
-    sigaction(SIGCHLD, &old_chld, NULL);
+    /* A child of the caller's that ended meanwhile is told as its SIGCHLD
+     * action says: its SIGCHLD was dropped under the default action. */
+    flow__child_signal_restore(&old_chld);
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     /* Not for 143 (stopped: by the rendezvous, or it was lost) unless a
      * signal here stopped it, nor when the rendezvous refused the

@@ -86,11 +86,18 @@ flow__child_signal_restore(const struct sigaction *old)
 {
     bool reap = old->sa_handler == SIG_IGN || (old->sa_flags & SA_NOCLDWAIT);
     bool handler = old->sa_handler != SIG_IGN && old->sa_handler != SIG_DFL;
+    sigset_t chld, mask;
     siginfo_t si, any;
 
+    /* Held until the action is back: one that came under the default
+     * action would be dropped. */
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, &mask);
     memset(&si, 0, sizeof(si));
     if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid <= 0) {
         sigaction(SIGCHLD, old, NULL); /* none ended: nothing to tell */
+        sigprocmask(SIG_SETMASK, &mask, NULL);
         return;
     }
     while (reap) { /* as the kernel would have: no zombie */
@@ -105,6 +112,7 @@ flow__child_signal_restore(const struct sigaction *old)
     if (handler &&
         syscall(SYS_rt_sigqueueinfo, (long)getpid(), (long)SIGCHLD, &si) < 0)
         raise(SIGCHLD);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
 }
 
 double

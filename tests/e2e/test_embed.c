@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_embed.c: a program that embeds libflow and supervises processes of
+ * its own: its process as it was, and told what it is owed, after the
+ * entry points that run processes apart from a local run (test_core has
+ * flow_graph_run's): flow_graph_run_instance, flow_graph_serve and
+ * flow_graph_run_slurm (with a stand-in for srun on PATH: no Slurm runs).
+ * Each case runs in a process of its own (tu_in_own_process), the "caller".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h> /* cmocka.h needs these three first */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "flow/flow.h"
+#include "testutil.h"
+
+/* A graph that runs for 10 x 60 ms at least (a message of the fault node
+ * takes 60 ms), writing nothing. */
+static const char slow_ini[] = "[src]\ntype = range\ncount = 10\n"
+                               "[slow]\ntype = fault\naction = none\n"
+                               "work_us = 60000\n"
+                               "[out]\ntype = collect\noutput = /dev/null\n"
+                               "[links]\npush = src.out -> slow.in batch=1\n"
+                               "push = slow.out -> out.in\n";
+
+/* The case's entry point (in the caller's process): returns what it
+ * returned, which must be `call_want`. */
+static int (*call)(void);
+static int call_want;
+/* The graph file it runs, and the address of the rendezvous started for
+ * flow_graph_run_instance. */
+static char *graph_path;
+static char rdv_addr[128];
+
+static flow_graph_t *
+load(flow_registry_t **reg)
+{
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    *reg = flow_registry_new();
+    flow_registry_add_path(*reg, tu_plugin_dir());
+    g = flow_graph_load(graph_path, *reg, NULL, 0, &diag);
+    if (!g) {
+        fprintf(stderr, "load: %s\n", diag.msg);
+        _exit(90);
+    }
+    return g;
+}
+
+/* Instance out:0 of the graph, here; the others and the rendezvous were
+ * started by the test (not children of the caller's). */
+static int
+call_instance(void)
+{
+    flow_registry_t *reg;
+    flow_graph_t *g = load(&reg);
+    flow_diag_t diag;
+    int rc = flow_graph_run_instance(g, "out", 0, rdv_addr, "127.0.0.1", &diag);
+
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    return rc;
+}
+
+static volatile sig_atomic_t chld_count, chld_pid, chld_code, chld_status;
+
+static void
+on_chld(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    chld_count++;
+    chld_pid = si->si_pid;
+    chld_code = si->si_code;
+    chld_status = si->si_status;
+}
+
+/*
+ * A child of the caller's that ends 100 ms into the call is told as the
+ * caller's SIGCHLD action says (sigaction(2), wait(2)): with a handler,
+ * the handler runs once for it, with its pid and status, by the time the
+ * call returns, and the child stays the caller's to wait for; ignored
+ * (SIG_IGN), it leaves no zombie: a wait finds no child (ECHILD).
+ */
+static int
+sigchld_case(bool ignored)
+{
+    struct sigaction sa;
+    int rc, status;
+    pid_t mine;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    if (ignored) {
+        sa.sa_handler = SIG_IGN;
+    } else {
+        sa.sa_sigaction = on_chld;
+        sa.sa_flags = SA_SIGINFO;
+    }
+    sigaction(SIGCHLD, &sa, NULL);
+    if ((mine = fork()) == 0) {
+        usleep(100 * 1000); /* ends while the call runs */
+        _exit(7);
+    }
+    if (mine < 0)
+        return 1;
+    if ((rc = call()) != call_want) {
+        fprintf(stderr, "the call returned %d, not %d\n", rc, call_want);
+        return 2;
+    }
+    if (ignored) {
+        if (waitpid(mine, NULL, WNOHANG) != -1 || errno != ECHILD) {
+            fprintf(stderr, "child %d left as a zombie\n", (int)mine);
+            return 3;
+        }
+        return 0;
+    }
+    if (chld_count != 1 || chld_pid != mine || chld_code != CLD_EXITED ||
+        chld_status != 7) {
+        fprintf(stderr, "handler: count %d pid %d (%d) code %d status %d\n",
+                (int)chld_count, (int)chld_pid, (int)mine, (int)chld_code,
+                (int)chld_status);
+        return 4;
+    }
+    if (waitpid(mine, &status, 0) != mine || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 7)
+        return 5;
+    return 0;
+}
+
+static int
+sigchld_handler_case(void)
+{
+    return sigchld_case(false);
+}
+
+static int
+sigchld_ignored_case(void)
+{
+    return sigchld_case(true);
+}
+
+/* `ini` as a graph file for the cases. */
+static void
+set_graph(const char *ini)
+{
+    graph_path = tu_temp_file(ini);
+}
+
+static void
+graph_done(void)
+{
+    unlink(graph_path);
+    free(graph_path);
+    graph_path = NULL;
+}
+
+/* Start `flowrun GRAPH ARGS...` with its standard output on `*out` (NULL:
+ * closed). */
+static pid_t
+spawn(const char *const *args, FILE **out)
+{
+    int fd;
+    pid_t pid = tu_spawn(args, &fd);
+
+    assert_true(pid > 0);
+    if (out)
+        assert_non_null(*out = fdopen(fd, "r"));
+    else
+        close(fd);
+    return pid;
+}
+
+/*
+ * `test` around flow_graph_run_instance of out:0 of `ini`, whose other
+ * instances (src:0, slow:0) and rendezvous run in flowrun processes this
+ * process starts: their ends are no SIGCHLD of the caller's.
+ */
+static void
+around_instance(const char *ini, int want, int (*test)(void))
+{
+    FILE *rout;
+    pid_t rdv, others[2];
+
+    set_graph(ini);
+    {
+        const char *args[] = { graph_path,  "--rendezvous-only", "--bind",
+                               "127.0.0.1", "--timeout",         "30",
+                               NULL };
+        rdv = spawn(args, &rout);
+    }
+    assert_non_null(fgets(rdv_addr, sizeof(rdv_addr), rout));
+    rdv_addr[strcspn(rdv_addr, "\n")] = '\0';
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {
+            graph_path,     "--instance", i ? "slow:0" : "src:0",
+            "--rendezvous", rdv_addr,     "--bind",
+            "127.0.0.1",    NULL
+        };
+        others[i] = spawn(args, NULL);
+    }
+    call = call_instance;
+    call_want = want;
+    tu_in_own_process(test);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(waitpid(others[i], NULL, 0), others[i]);
+    assert_int_equal(waitpid(rdv, NULL, 0), rdv);
+    fclose(rout);
+    graph_done();
+}
+
+/*
+ * flow_graph_run_instance set SIGCHLD's default action to wait for its
+ * node, and put the caller's back when it had reaped it: a child of the
+ * caller's that ended meanwhile was never told (the handler did not run:
+ * count 0), or, ignored, stayed a zombie for good.
+ */
+static void
+test_embed_instance_sigchld_handler(void **unused)
+{
+    (void)unused;
+    around_instance(slow_ini, 0, sigchld_handler_case);
+}
+
+static void
+test_embed_instance_sigchld_ignored(void **unused)
+{
+    (void)unused;
+    around_instance(slow_ini, 0, sigchld_ignored_case);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_embed_instance_sigchld_handler),
+        cmocka_unit_test(test_embed_instance_sigchld_ignored),
+    };
+    signal(SIGPIPE, SIG_IGN);
+    tu_watchdog(250);
+    return cmocka_run_group_tests_name("embed", tests, NULL, NULL);
+}
