@@ -150,10 +150,10 @@ flow_graph_run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                                         diag);
 }
 
-int
-flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
-                             unsigned inst, const char *rendezvous,
-                             const flow_run_opts_t *opts, flow_diag_t *diag)
+static int
+run_instance(flow_graph_t *graph, const char *node, unsigned inst,
+             const char *rendezvous, const flow_run_opts_t *opts,
+             flow_diag_t *diag)
 {
     const char *bind = opts ? opts->bind : NULL;
     int log_level =
@@ -317,6 +317,23 @@ flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
             sigaction(sig, &old_stop[sig], NULL);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     return code;
+}
+
+/* The caller's process as it was, around the call (flow_graph_run's): its
+ * standard descriptors closed stay closed, held on /dev/null meanwhile (the
+ * node's standard output was an eventfd of its libzmq). */
+int
+flow_graph_run_instance_opts(flow_graph_t *graph, const char *node,
+                             unsigned inst, const char *rendezvous,
+                             const flow_run_opts_t *opts, flow_diag_t *diag)
+{
+    flow_caller_state_t caller;
+    int rc;
+
+    flow__caller_state_hold(&caller);
+    rc = run_instance(graph, node, inst, rendezvous, opts, diag);
+    flow__caller_state_restore(&caller);
+    return rc;
 }
 
 /* Say which instances a rendezvous still waits for, `waited` seconds

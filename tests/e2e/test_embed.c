@@ -37,6 +37,14 @@ static const char slow_ini[] = "[src]\ntype = range\ncount = 10\n"
                                "[links]\npush = src.out -> slow.in batch=1\n"
                                "push = slow.out -> out.in\n";
 
+/* slow_ini, its sink writing the count on standard output. */
+static const char count_ini[] = "[src]\ntype = range\ncount = 10\n"
+                                "[slow]\ntype = fault\naction = none\n"
+                                "work_us = 60000\n"
+                                "[out]\ntype = collect\nmode = count\n"
+                                "[links]\npush = src.out -> slow.in batch=1\n"
+                                "push = slow.out -> out.in\n";
+
 /* The case's entry point (in the caller's process): returns what it
  * returned, which must be `call_want`. */
 static int (*call)(void);
@@ -155,6 +163,40 @@ sigchld_ignored_case(void)
     return sigchld_case(true);
 }
 
+/* Standard input and output closed, standard error a file: a node's
+ * standard output is no descriptor of the run's. collect fails writing it
+ * with EBADF, as under flowrun >&- (flowrun(1)); they are closed again
+ * after the call. */
+static int
+closed_std_case(void)
+{
+    char *path = tu_temp_file(""), err[4096];
+    int fd = open(path, O_WRONLY | O_TRUNC), rc, saved = dup(STDERR_FILENO);
+    ssize_t n;
+
+    if (fd < 0 || saved < 0)
+        return 1;
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    close(STDIN_FILENO);
+    close(STDOUT_FILENO);
+    rc = call();
+    dup2(saved, STDERR_FILENO);
+    if (fcntl(STDIN_FILENO, F_GETFD) != -1 ||
+        fcntl(STDOUT_FILENO, F_GETFD) != -1)
+        return 2;
+    fd = open(path, O_RDONLY);
+    n = fd >= 0 ? read(fd, err, sizeof(err) - 1) : -1;
+    err[n > 0 ? n : 0] = '\0';
+    unlink(path);
+    if (rc != call_want ||
+        !strstr(err, "cannot write to 'stdout': Bad file descriptor")) {
+        fprintf(stderr, "returned %d, stderr:\n%s\n", rc, err);
+        return 3;
+    }
+    return 0;
+}
+
 /* `ini` as a graph file for the cases. */
 static void
 set_graph(const char *ini)
@@ -244,12 +286,26 @@ test_embed_instance_sigchld_ignored(void **unused)
     around_instance(slow_ini, 0, sigchld_ignored_case);
 }
 
+/*
+ * flow_graph_run_instance with the caller's standard input and output
+ * closed: its node's standard output was the first descriptor libzmq
+ * opened in the node's process, an eventfd (collect's count "10\n" failed
+ * with EINVAL; eight bytes would have gone into the eventfd).
+ */
+static void
+test_embed_instance_closed_std_fds(void **unused)
+{
+    (void)unused;
+    around_instance(count_ini, 1, closed_std_case);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_embed_instance_sigchld_handler),
         cmocka_unit_test(test_embed_instance_sigchld_ignored),
+        cmocka_unit_test(test_embed_instance_closed_std_fds),
     };
     signal(SIGPIPE, SIG_IGN);
     tu_watchdog(250);
