@@ -371,7 +371,11 @@ flow__rdv_serve(const flow_graph_t *g, flow_rdv_t *rdv,
     bool child_done = child <= 0;
 
     sigemptyset(&mask);
-    sigaddset(&mask, SIGCHLD);
+    /* To wake for the child's end. Without one, SIGCHLD is the caller's:
+     * read here, a handler of the caller's never ran for a child of its
+     * own. */
+    if (child > 0)
+        sigaddset(&mask, SIGCHLD);
     /* SIGUSR1 among them, as in a local run: flowrun holds it from its
      * start, so one not read here would be held for ever, and ignored. */
     flow__launcher_stop_signals_add(&mask);

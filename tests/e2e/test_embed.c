@@ -45,6 +45,12 @@ static const char count_ini[] = "[src]\ntype = range\ncount = 10\n"
                                 "[links]\npush = src.out -> slow.in batch=1\n"
                                 "push = slow.out -> out.in\n";
 
+/* 41 processes: a rendezvous needs 2 x 41 + 32 = 114 open files. */
+static const char wide_ini[] = "[r]\ntype = pid\ninstances = 40\n"
+                               "[out]\ntype = collect\n"
+                               "output = /dev/null\n"
+                               "[links]\npush = r.out -> out.in\n";
+
 /* The case's entry point (in the caller's process): returns what it
  * returned, which must be `call_want`. */
 static int (*call)(void);
@@ -80,6 +86,25 @@ call_instance(void)
     flow_diag_t diag;
     int rc = flow_graph_run_instance(g, "out", 0, rdv_addr, "127.0.0.1", &diag);
 
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    return rc;
+}
+
+/* A rendezvous that no instance joins: it times out after 0.5 s. */
+static int
+call_serve(void)
+{
+    flow_registry_t *reg;
+    flow_graph_t *g = load(&reg);
+    flow_run_opts_t opts = { .timeout_s = 0.5, .quiet = 1 };
+    FILE *announce = fopen("/dev/null", "w");
+    int rc;
+
+    if (!announce)
+        _exit(91);
+    rc = flow_graph_serve(g, "127.0.0.1", announce, &opts, NULL);
+    fclose(announce);
     flow_graph_destroy(&g);
     flow_registry_destroy(&reg);
     return rc;
@@ -299,6 +324,36 @@ test_embed_instance_closed_std_fds(void **unused)
     around_instance(count_ini, 1, closed_std_case);
 }
 
+/* `test` around the entry point `fn`, which returns `want`, of `ini`. */
+static void
+around(int (*fn)(void), const char *ini, int want, int (*test)(void))
+{
+    set_graph(ini);
+    call = fn;
+    call_want = want;
+    tu_in_own_process(test);
+    graph_done();
+}
+
+/*
+ * flow_graph_serve read SIGCHLD from its signalfd with the stop signals,
+ * although it has no child: a child of the caller's that ended meanwhile
+ * was never told to its handler (count 0).
+ */
+static void
+test_embed_serve_sigchld_handler(void **unused)
+{
+    (void)unused;
+    around(call_serve, wide_ini, FLOW_ETIMEDOUT, sigchld_handler_case);
+}
+
+static void
+test_embed_serve_sigchld_ignored(void **unused)
+{
+    (void)unused;
+    around(call_serve, wide_ini, FLOW_ETIMEDOUT, sigchld_ignored_case);
+}
+
 int
 main(void)
 {
@@ -306,6 +361,8 @@ main(void)
         cmocka_unit_test(test_embed_instance_sigchld_handler),
         cmocka_unit_test(test_embed_instance_sigchld_ignored),
         cmocka_unit_test(test_embed_instance_closed_std_fds),
+        cmocka_unit_test(test_embed_serve_sigchld_handler),
+        cmocka_unit_test(test_embed_serve_sigchld_ignored),
     };
     signal(SIGPIPE, SIG_IGN);
     tu_watchdog(250);
