@@ -285,7 +285,7 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
     }
     if (pid < 0) {
         rc = -errno;
-        sigaction(SIGCHLD, &old_chld, NULL);
+        flow__child_signal_restore(&old_chld);
         goto out;
     }
     rc = flow__rdv_serve(graph, rdv, opts, pid, &status, signo_out);
@@ -300,7 +300,9 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
                 how, pending[0] ? pending : "none");
         rc = FLOW_ENODE;
     }
-    sigaction(SIGCHLD, &old_chld, NULL);
+    /* srun reaped: a child of the caller's that ended meanwhile is told as
+     * its SIGCHLD action says (its SIGCHLD was read or dropped here). */
+    flow__child_signal_restore(&old_chld);
 out:
     flow__rdv_destroy(&rdv);
     zmq_ctx_term(ctx);

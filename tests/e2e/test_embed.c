@@ -59,6 +59,8 @@ static int call_want;
  * flow_graph_run_instance. */
 static char *graph_path;
 static char rdv_addr[128];
+/* A directory whose "srun" stands in for Slurm's. */
+static char srun_dir[64];
 
 static flow_graph_t *
 load(flow_registry_t **reg)
@@ -105,6 +107,25 @@ call_serve(void)
         _exit(91);
     rc = flow_graph_serve(g, "127.0.0.1", announce, &opts, NULL);
     fclose(announce);
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    return rc;
+}
+
+/* A Slurm run whose srun (the stand-in) fails after 0.3 s. */
+static int
+call_slurm(void)
+{
+    flow_registry_t *reg;
+    flow_graph_t *g = load(&reg);
+    flow_run_opts_t opts = { .quiet = 1, .bind = "127.0.0.1" };
+    const char *prefix[] = { "flowrun", graph_path, NULL };
+    char path[4096];
+    int rc;
+
+    snprintf(path, sizeof(path), "%s:%s", srun_dir, getenv("PATH"));
+    setenv("PATH", path, 1);
+    rc = flow_graph_run_slurm(g, &opts, prefix, NULL);
     flow_graph_destroy(&g);
     flow_registry_destroy(&reg);
     return rc;
@@ -354,6 +375,57 @@ test_embed_serve_sigchld_ignored(void **unused)
     around(call_serve, wide_ini, FLOW_ETIMEDOUT, sigchld_ignored_case);
 }
 
+/*
+ * flow_graph_run_slurm set SIGCHLD's default action to wait for srun,
+ * read the SIGCHLDs from its signalfd, and put the caller's action back:
+ * a child of the caller's that ended meanwhile was never told (count 0),
+ * or, ignored, stayed a zombie for good.
+ */
+static void
+test_embed_slurm_sigchld_handler(void **unused)
+{
+    (void)unused;
+    around(call_slurm, wide_ini, FLOW_ENODE, sigchld_handler_case);
+}
+
+static void
+test_embed_slurm_sigchld_ignored(void **unused)
+{
+    (void)unused;
+    around(call_slurm, wide_ini, FLOW_ENODE, sigchld_ignored_case);
+}
+
+/* The stand-in for srun: it fails after 0.3 s, having started nothing. */
+static int
+srun_make(void **unused)
+{
+    char path[sizeof(srun_dir) + 8];
+    static const char script[] = "#!/bin/sh\nsleep 0.3\nexit 3\n";
+    int fd;
+
+    (void)unused;
+    snprintf(srun_dir, sizeof(srun_dir), "/tmp/flow-test-srun-XXXXXX");
+    if (!mkdtemp(srun_dir))
+        return -1;
+    snprintf(path, sizeof(path), "%s/srun", srun_dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0755);
+    if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script))
+        return -1;
+    return close(fd);
+}
+
+static int
+srun_remove(void **unused)
+{
+    char path[sizeof(srun_dir) + 8];
+
+    (void)unused;
+    snprintf(path, sizeof(path), "%s/srun", srun_dir);
+    unlink(path);
+    return rmdir(srun_dir);
+}
+
+
 int
 main(void)
 {
@@ -363,8 +435,10 @@ main(void)
         cmocka_unit_test(test_embed_instance_closed_std_fds),
         cmocka_unit_test(test_embed_serve_sigchld_handler),
         cmocka_unit_test(test_embed_serve_sigchld_ignored),
+        cmocka_unit_test(test_embed_slurm_sigchld_handler),
+        cmocka_unit_test(test_embed_slurm_sigchld_ignored),
     };
     signal(SIGPIPE, SIG_IGN);
     tu_watchdog(250);
-    return cmocka_run_group_tests_name("embed", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("embed", tests, srun_make, srun_remove);
 }
