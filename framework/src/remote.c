@@ -526,21 +526,28 @@ flow__rdv_start(const flow_graph_t *g, const char *bind,
     return ctx;
 }
 
+/* The caller's process as it was, around the call (flow_graph_run's): the
+ * soft limit on open files that the rendezvous raises for its connections
+ * is put back, and standard descriptors closed stay closed. */
 int
 flow_graph_serve(flow_graph_t *graph, const char *bind, FILE *announce,
                  const flow_run_opts_t *opts, int *signo_out)
 {
+    flow_caller_state_t caller;
     flow_rdv_t *rdv = NULL;
     char addr[256];
-    void *ctx = flow__rdv_start(graph, bind, opts, &rdv, addr, sizeof(addr));
-    int rc, unused = 0;
+    void *ctx;
+    int rc = FLOW_EUSAGE, unused = 0;
 
-    if (!ctx)
-        return FLOW_EUSAGE; /* said: an address --bind cannot use */
-    fprintf(announce, "%s\n", addr);
-    fflush(announce);
-    rc = flow__rdv_serve(graph, rdv, opts, 0, &unused, signo_out);
-    flow__rdv_destroy(&rdv);
-    zmq_ctx_term(ctx);
+    flow__caller_state_hold(&caller);
+    ctx = flow__rdv_start(graph, bind, opts, &rdv, addr, sizeof(addr));
+    if (ctx) { /* else said: an address --bind cannot use */
+        fprintf(announce, "%s\n", addr);
+        fflush(announce);
+        rc = flow__rdv_serve(graph, rdv, opts, 0, &unused, signo_out);
+        flow__rdv_destroy(&rdv);
+        zmq_ctx_term(ctx);
+    }
+    flow__caller_state_restore(&caller);
     return rc;
 }

@@ -228,16 +228,23 @@ flow_graph_run_slurm(flow_graph_t *graph, const flow_run_opts_t *opts,
     args_t a = { 0 };
     const char **prefix = NULL; /* argv_prefix after "env VAR=N", or NULL */
     struct sigaction old_chld;
+    flow_caller_state_t caller;
     int rc, status = 0;
     pid_t pid;
     void *ctx;
 
     if (extra && !*extra)
         extra = NULL;
+    /* Put back on return, as by flow_graph_run: the soft limit on open
+     * files the rendezvous raises (srun gets it raised), standard
+     * descriptors closed. */
+    flow__caller_state_hold(&caller);
     ctx = flow__rdv_start(graph, opts ? opts->bind : NULL, opts, &rdv, addr,
                           sizeof(addr));
-    if (!ctx)
+    if (!ctx) {
+        flow__caller_state_restore(&caller);
         return FLOW_EUSAGE; /* said: an address --bind cannot use */
+    }
     if (flow__graph_has_auto(graph)) {
         /* The tasks count `instances = auto` as this process did, not by
          * the CPUs of their nodes: the same graph everywhere. On their
@@ -308,5 +315,6 @@ out:
     zmq_ctx_term(ctx);
     args_release(&a);
     free(prefix);
+    flow__caller_state_restore(&caller);
     return rc;
 }

@@ -209,6 +209,33 @@ sigchld_ignored_case(void)
     return sigchld_case(true);
 }
 
+/* The caller's soft limit on open files, 64, is what it was after a call
+ * that needed more (wide_ini). */
+static int
+file_limit_case(void)
+{
+    struct rlimit rl;
+    int rc;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return 1;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1024)
+        return 0; /* cannot be raised here: nothing to see */
+    rl.rlim_cur = 64;
+    if (setrlimit(RLIMIT_NOFILE, &rl))
+        return 2;
+    if ((rc = call()) != call_want) {
+        fprintf(stderr, "the call returned %d, not %d\n", rc, call_want);
+        return 3;
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur != 64) {
+        fprintf(stderr, "soft limit %llu after the call\n",
+                (unsigned long long)rl.rlim_cur);
+        return 4;
+    }
+    return 0;
+}
+
 /* Standard input and output closed, standard error a file: a node's
  * standard output is no descriptor of the run's. collect fails writing it
  * with EBADF, as under flowrun >&- (flowrun(1)); they are closed again
@@ -375,6 +402,15 @@ test_embed_serve_sigchld_ignored(void **unused)
     around(call_serve, wide_ini, FLOW_ETIMEDOUT, sigchld_ignored_case);
 }
 
+/* The soft limit on open files that flow_graph_serve raised for its
+ * connections (64 to 114) stayed raised in the caller. */
+static void
+test_embed_serve_file_limit_restored(void **unused)
+{
+    (void)unused;
+    around(call_serve, wide_ini, FLOW_ETIMEDOUT, file_limit_case);
+}
+
 /*
  * flow_graph_run_slurm set SIGCHLD's default action to wait for srun,
  * read the SIGCHLDs from its signalfd, and put the caller's action back:
@@ -393,6 +429,15 @@ test_embed_slurm_sigchld_ignored(void **unused)
 {
     (void)unused;
     around(call_slurm, wide_ini, FLOW_ENODE, sigchld_ignored_case);
+}
+
+/* The soft limit on open files that flow_graph_run_slurm raised for its
+ * rendezvous (64 to 114) stayed raised in the caller. */
+static void
+test_embed_slurm_file_limit_restored(void **unused)
+{
+    (void)unused;
+    around(call_slurm, wide_ini, FLOW_ENODE, file_limit_case);
 }
 
 /* The stand-in for srun: it fails after 0.3 s, having started nothing. */
@@ -425,7 +470,6 @@ srun_remove(void **unused)
     return rmdir(srun_dir);
 }
 
-
 int
 main(void)
 {
@@ -435,8 +479,10 @@ main(void)
         cmocka_unit_test(test_embed_instance_closed_std_fds),
         cmocka_unit_test(test_embed_serve_sigchld_handler),
         cmocka_unit_test(test_embed_serve_sigchld_ignored),
+        cmocka_unit_test(test_embed_serve_file_limit_restored),
         cmocka_unit_test(test_embed_slurm_sigchld_handler),
         cmocka_unit_test(test_embed_slurm_sigchld_ignored),
+        cmocka_unit_test(test_embed_slurm_file_limit_restored),
     };
     signal(SIGPIPE, SIG_IGN);
     tu_watchdog(250);
