@@ -225,6 +225,8 @@ run_instance(flow_graph_t *graph, const char *node, unsigned inst,
                                      sizeof(announce)))
             shown = announce;
     }
+    sigemptyset(&stops);
+    flow__stop_signals_add(&stops); /* not those inherited ignored */
     fflush(NULL);
     flow__child_signal_default(&old_chld); /* to wait for the instance */
     pid = fork();
@@ -235,6 +237,14 @@ run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGPIPE, SIG_DFL);
+        /* The stop signals that on_forward passes on act as under flowrun
+         * --instance, by their default action: a handler of the caller's
+         * is not the node's (it ran here instead, and the node went on to
+         * its end), nor a mask of the caller's (the signal waited). */
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sigismember(&stops, sig) == 1)
+                signal(sig, SIG_DFL);
+        sigprocmask(SIG_UNBLOCK, &stops, NULL);
         flow__node_signals_install();
         flow__node_signals_unblock(); /* whatever the caller blocked */
         flow__node_set_logging(log_level, false);
@@ -255,9 +265,7 @@ run_instance(flow_graph_t *graph, const char *node, unsigned inst,
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_forward;
     sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&stops);
-    flow__stop_signals_add(&stops); /* not those inherited ignored */
-    sa.sa_mask = stops;             /* one handler at a time */
+    sa.sa_mask = stops; /* one handler at a time */
     for (int sig = 1; sig < NSIG; sig++)
         if (sigismember(&stops, sig) == 1)
             sigaction(sig, &sa, &old_stop[sig]);

@@ -37,6 +37,14 @@ static const char slow_ini[] = "[src]\ntype = range\ncount = 10\n"
                                "[links]\npush = src.out -> slow.in batch=1\n"
                                "push = slow.out -> out.in\n";
 
+/* slow_ini of 100 messages: 6 s at least. */
+static const char long_ini[] = "[src]\ntype = range\ncount = 100\n"
+                               "[slow]\ntype = fault\naction = none\n"
+                               "work_us = 60000\n"
+                               "[out]\ntype = collect\noutput = /dev/null\n"
+                               "[links]\npush = src.out -> slow.in batch=1\n"
+                               "push = slow.out -> out.in\n";
+
 /* slow_ini, its sink writing the count on standard output. */
 static const char count_ini[] = "[src]\ntype = range\ncount = 10\n"
                                 "[slow]\ntype = fault\naction = none\n"
@@ -270,6 +278,82 @@ closed_std_case(void)
     return 0;
 }
 
+static int int_pipe[2];
+
+static void
+on_int(int sig)
+{
+    pid_t me = getpid();
+
+    (void)sig;
+    if (write(int_pipe[1], &me, sizeof(me)) < 0)
+        _exit(92);
+}
+
+/*
+ * SIGINT to the caller 300 ms into flow_graph_run_instance (long_ini)
+ * stops the instance's node at once, as under flowrun --instance: the call
+ * returns 128 + SIGINT well before the 5 s after which it kills a node
+ * that did not end, whatever the caller's SIGINT was: a handler, which runs
+ * in no process meanwhile (the call's own passes the signal on), or the
+ * signal blocked (the call unblocks it meanwhile).
+ */
+static int
+instance_stop_case(bool blocked)
+{
+    pid_t me = getpid(), sender, who;
+    double t0, took;
+    int rc;
+
+    if (pipe(int_pipe) || fcntl(int_pipe[0], F_SETFL, O_NONBLOCK))
+        return 1;
+    if (blocked) {
+        sigset_t m;
+        sigemptyset(&m);
+        sigaddset(&m, SIGINT);
+        sigprocmask(SIG_BLOCK, &m, NULL);
+    } else {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_int;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+    }
+    if ((sender = fork()) == 0) {
+        usleep(300 * 1000);
+        kill(me, SIGINT);
+        _exit(0);
+    }
+    t0 = tu_now_s();
+    rc = call();
+    took = tu_now_s() - t0;
+    waitpid(sender, NULL, 0);
+    if (read(int_pipe[0], &who, sizeof(who)) == sizeof(who)) {
+        fprintf(stderr,
+                "the caller's SIGINT handler ran in process %d (the "
+                "caller: %d)\n",
+                (int)who, (int)me);
+        return 2;
+    }
+    if (rc != 128 + SIGINT || took > 4) {
+        fprintf(stderr, "returned %d after %.1f s\n", rc, took);
+        return 3;
+    }
+    return 0;
+}
+
+static int
+instance_stop_handler_case(void)
+{
+    return instance_stop_case(false);
+}
+
+static int
+instance_stop_blocked_case(void)
+{
+    return instance_stop_case(true);
+}
+
 /* `ini` as a graph file for the cases. */
 static void
 set_graph(const char *ini)
@@ -370,6 +454,27 @@ test_embed_instance_closed_std_fds(void **unused)
 {
     (void)unused;
     around_instance(count_ini, 1, closed_std_case);
+}
+
+/*
+ * The node of flow_graph_run_instance, a child of the caller's, kept the
+ * caller's action and mask for the stop signals that the call passes on
+ * to it: a SIGINT ran the caller's handler in the node's process, and the
+ * node went on to its end (exit 0, the stop lost); blocked, it waited
+ * until the call killed the node 5 s later.
+ */
+static void
+test_embed_instance_stop_caller_handler(void **unused)
+{
+    (void)unused;
+    around_instance(long_ini, 128 + SIGINT, instance_stop_handler_case);
+}
+
+static void
+test_embed_instance_stop_caller_blocked(void **unused)
+{
+    (void)unused;
+    around_instance(long_ini, 128 + SIGINT, instance_stop_blocked_case);
 }
 
 /* `test` around the entry point `fn`, which returns `want`, of `ini`. */
@@ -477,6 +582,8 @@ main(void)
         cmocka_unit_test(test_embed_instance_sigchld_handler),
         cmocka_unit_test(test_embed_instance_sigchld_ignored),
         cmocka_unit_test(test_embed_instance_closed_std_fds),
+        cmocka_unit_test(test_embed_instance_stop_caller_handler),
+        cmocka_unit_test(test_embed_instance_stop_caller_blocked),
         cmocka_unit_test(test_embed_serve_sigchld_handler),
         cmocka_unit_test(test_embed_serve_sigchld_ignored),
         cmocka_unit_test(test_embed_serve_file_limit_restored),
