@@ -210,7 +210,13 @@ FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
  * the rendezvous), 2 for a bad node or instance (with `diag`) or when the
  * rendezvous refused the instance (another process has it, or the graphs
  * differ; said on stderr, `diag` left empty), 128+N when stopped by signal
- * N or told to stop.
+ * N or told to stop. While it runs, the stop signals of flow_graph_run
+ * that the caller does not ignore are unblocked and passed on to the
+ * node's process (a second one kills it), which takes them by their
+ * default action, and SIGCHLD has its default action; the caller's
+ * actions and mask are restored, and a child of the caller's that ended
+ * meanwhile is then told as its SIGCHLD action says. Standard descriptors
+ * the caller closed are held on /dev/null during the call and closed again.
  */
 FLOW_EXPORT int flow_graph_run_instance(flow_graph_t *graph, const char *node,
                                         unsigned inst, const char *rendezvous,
@@ -251,6 +257,11 @@ FLOW_EXPORT void flow_rendezvous_tell_unloaded(const char *rendezvous,
  * instances not finished on stderr), FLOW_EINTR on a stop signal, the
  * same ones as flow_graph_run's (its number in `*signo_out` if not NULL),
  * FLOW_EUSAGE when it cannot bind on `bind` (said on stderr), or -errno.
+ * While it runs, those stop signals (those the caller does not ignore) and
+ * SIGUSR1 are blocked and read by the call; the caller's mask is restored.
+ * SIGCHLD is left to the caller. The soft limit on open files, which the
+ * call may raise, is put back, and standard descriptors the caller closed
+ * are held on /dev/null during the call and closed again.
  */
 FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
                                  FILE *announce, const flow_run_opts_t *opts,
@@ -272,6 +283,10 @@ FLOW_EXPORT int flow_graph_serve(flow_graph_t *graph, const char *bind,
  * command starts with "/usr/bin/env FLOW_AUTO_INSTANCES=N", N the count
  * auto stood for here, so that every task loads the same graph. Returns as
  * flow_graph_run (the stop signal's number in `*signo_out` if not NULL).
+ * The caller's signals, limit on open files and standard descriptors as
+ * flow_graph_serve leaves them, but for SIGCHLD, which has its default
+ * action while srun runs, as in flow_graph_run: the caller's is restored,
+ * and a child of the caller's that ended meanwhile is then told as it says.
  */
 FLOW_EXPORT int flow_graph_run_slurm(flow_graph_t *graph,
                                      const flow_run_opts_t *opts,
