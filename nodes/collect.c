@@ -13,15 +13,18 @@
  * a warning: a node upstream sent nothing for some input, and what came
  * after waited in memory); when a stop cut the input short, what waits
  * behind a gap is dropped instead (said at level info), so that a stopped
- * run's output is a prefix of the whole run's. A message without a sequence
- * number, or a second one with the same number (a node that sends several
- * messages per input), cannot be put in order: the node fails. With mode =
- * count, only the number of items is written, at the end; with mode = sum, only
- * the sum of its int64 items (the reduce of a Pool.map: sum(pool.map(f, xs))),
- * a sum beyond int64 failing the node at the end rather than wrapping round
- * (the partial sums on the way may leave int64: only the sum is written), and
- * items of another type refused by the graph check where the link's type
- * is known, failing the node where it shows only at run time.
+ * run's output is a prefix of the whole run's. A message that waits holds
+ * its producer's credit (flow_node_hold) until it is written: over a
+ * balance=demand link, a producer that runs ahead of the others stops once
+ * its window waits here, and this buffer stays within the windows. A message
+ * without a sequence number, or a second one with the same number (a node that
+ * sends several messages per input), cannot be put in order: the node fails.
+ * With mode = count, only the number of items is written, at the end; with mode
+ * = sum, only the sum of its int64 items (the reduce of a Pool.map:
+ * sum(pool.map(f, xs))), a sum beyond int64 failing the node at the end rather
+ * than wrapping round (the partial sums on the way may leave int64: only the
+ * sum is written), and items of another type refused by the graph check where
+ * the link's type is known, failing the node where it shows only at run time.
  *
  * An output path that names nothing yet, or a regular file with one name,
  * is written as a new file in the same directory, which takes the path's
