@@ -594,6 +594,22 @@ flow_msg_add_bytes(flow_msg_t *msg, const void *data, size_t len)
     return 0;
 }
 
+void *
+flow_msg_extend_bytes(flow_msg_t *msg, size_t n)
+{
+    unsigned char *bytes;
+
+    if (msg->type != FLOW_BYTES || n > UINT32_MAX - msg->count)
+        return NULL;
+    /* Own memory, right after room for the header: sent without a copy
+     * as flow_msg_add_bytes's bytes are. */
+    reserve(msg, n);
+    bytes = msg->buf + FLOW_WIRE_HDR + msg->len;
+    msg->len += n;
+    msg->count += n;
+    return bytes;
+}
+
 const void *
 flow_msg_bytes(const flow_msg_t *msg, size_t *len)
 {

@@ -11,7 +11,8 @@
  * (flow__msg_from_zmq: the message keeps the frame's memory, no copy), at
  * a few alignments of the frame in its buffer: it must decode as
  * flow__msg_decode says, forward as it is (flow__msg_to_zmq) to the same
- * bytes, and pass the same checks, growing included.
+ * bytes, and pass the same checks, growing included (a bytes message by a
+ * byte written in place, flow_msg_extend_bytes).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,25 @@ add_one(flow_msg_t *msg)
     default:
         return flow_msg_add_word(msg, "grown", 5);
     }
+}
+
+/* As add_one, with bytes written in place (flow_msg_extend_bytes), which
+ * refuses every other type without a change. */
+static int
+add_one_in_place(flow_msg_t *msg)
+{
+    size_t count = flow_msg_count(msg);
+    unsigned char *p;
+
+    if (flow_msg_type(msg) != FLOW_BYTES) {
+        if (flow_msg_extend_bytes(msg, 1) || flow_msg_count(msg) != count)
+            abort();
+        return add_one(msg);
+    }
+    if (!(p = flow_msg_extend_bytes(msg, 1)))
+        return FLOW_EPROTO;
+    *p = 'z';
+    return 0;
 }
 
 /* Encode `*msg_p` (taken) from `src` and return the malloc'ed frame. */
@@ -194,11 +214,12 @@ check_zero_copy(const unsigned char *frame, size_t len, int want_rc,
             zmq_msg_size(&out) != len || memcmp(zmq_msg_data(&out), frame, len))
             abort();
         zmq_msg_close(&out);
-        /* Read, then grown: its items move to memory of its own. */
+        /* Read, then grown (bytes written in place): its items move to
+         * memory of its own. */
         if (from_zmq(frame, len, shifts[s], &msg, &info) || !msg)
             abort();
         check_items(msg);
-        rc = add_one(msg);
+        rc = add_one_in_place(msg);
         if (rc) {
             if (flow_msg_count(msg) < UINT32_MAX)
                 abort();
@@ -213,6 +234,10 @@ check_zero_copy(const unsigned char *frame, size_t len, int want_rc,
         if (flow__msg_decode(zmq_msg_data(&out), zmq_msg_size(&out), &msg,
                              &info, why, sizeof(why)) ||
             !msg || flow_msg_count(msg) != want->items + 1)
+            abort();
+        if (flow_msg_type(msg) == FLOW_BYTES &&
+            ((const unsigned char *)flow_msg_bytes(msg, NULL))[want->items] !=
+                'z')
             abort();
         check_items(msg);
         flow_msg_destroy(&msg);

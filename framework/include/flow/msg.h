@@ -92,10 +92,10 @@ FLOW_EXPORT int64_t *flow_msg_i64(flow_msg_t *msg);
 /*
  * Make a FLOW_INT64 or FLOW_BYTES message hold exactly `count` items:
  * items past the old count are zero. An int64 message is then written in
- * place through flow_msg_i64; bytes have no writable accessor
- * (flow_msg_bytes is read-only), so for them this only cuts or zero-pads:
- * append bytes with flow_msg_add_bytes. Returns 0, or FLOW_EPROTO for
- * another type or a count above UINT32_MAX.
+ * place through flow_msg_i64; flow_msg_bytes is read-only, so for bytes
+ * this only cuts or zero-pads: bytes are written in place by appending
+ * them with flow_msg_extend_bytes. Returns 0, or FLOW_EPROTO for another
+ * type or a count above UINT32_MAX.
  */
 FLOW_EXPORT int flow_msg_resize(flow_msg_t *msg, size_t count);
 
@@ -170,6 +170,18 @@ FLOW_EXPORT const char *flow_msg_words(const flow_msg_t *msg,
  */
 FLOW_EXPORT int flow_msg_add_bytes(flow_msg_t *msg, const void *data,
                                    size_t len);
+
+/*
+ * Append `n` bytes to a FLOW_BYTES message without writing them and return
+ * the first, for the caller to write all `n` before the message is sent or
+ * read (until then their values are unspecified): a producer of large
+ * blobs writes them in place instead of copying them in from a buffer of
+ * its own with flow_msg_add_bytes. Borrowed, as flow_msg_i64 (a received
+ * message moves to memory of its own first, as flow_msg_add_bytes moves
+ * it). NULL (nothing changed) for another type or past UINT32_MAX bytes in
+ * all. Since flow 0.7.
+ */
+FLOW_EXPORT void *flow_msg_extend_bytes(flow_msg_t *msg, size_t n);
 
 /*
  * Return the bytes of a FLOW_BYTES message and store their count in `*len`.
