@@ -225,6 +225,8 @@ owes_tell(const rport_t *p, const struct owed *o)
            (o->taken >= o->granted && eff + p->window > o->granted);
 }
 
+static void drop_stalled_holds(flow_node_t *node, rport_t *p);
+
 /* Count the data frame just received on demand input `p` as taken from
  * producer `src`, over the connection `p->route` names; tell the producer
  * when owes_tell says, or at once on a connection it was never told on
@@ -251,8 +253,14 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
         memcpy(o->id, p->route, p->route_len);
         o->told = o->taken - o->held - o->owe_at; /* tell it now */
     }
-    if (!owes_tell(p, o))
+    if (!owes_tell(p, o)) {
+        /* Held messages keep all its credit back: if the node does not
+         * hold this one nor release any (it was in turn, and what waits
+         * is not yet), nothing else would look. */
+        if (o->held && o->taken >= o->granted)
+            drop_stalled_holds(node, p);
         return 0;
+    }
     if (p->adapt) {
         p->window = flow__credit_window(&p->est, (unsigned)p->link->hwm,
                                         (unsigned)p->link->credit_max);

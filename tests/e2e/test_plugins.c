@@ -1056,6 +1056,25 @@ test_plugins_collect_order(void **unused)
                               "came (the first: number 1)");
     tu_result_release(&r);
 
+    /* One producer, each three messages last first (2 0 1 5 3 4 ...):
+     * 2 is held, 0 is written at once and releases nothing, and the
+     * producer has sent all it was granted. Hung there (the stall was
+     * looked for only at a hold). */
+    expect[0] = '\0';
+    for (int i = 0; i < 300; i++)
+        snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect),
+                 "%d\n", i);
+    assert_int_equal(run_text(&r, "[src]\ntype = sendi64s\nmessages = 300\n"
+                                  "batch = 1\nrotate = true\n"
+                                  "[words]\ntype = collect\n"
+                                  "[out]\ntype = collect\norder = input\n"
+                                  "[links]\npush = src.words -> words.in\n"
+                                  "push = src.nums -> out.in balance=demand "
+                                  "hwm=1\n"),
+                     0);
+    assert_string_equal(r.out, expect);
+    tu_result_release(&r);
+
     expect[0] = '\0';
     for (int i = 0; i < 2000; i++)
         snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect),
