@@ -32,6 +32,13 @@
 /* Longest blocking wait before a stop flag is looked at again, in ms. */
 #define WAIT_MS 100
 
+/* How long a node waits for input while it holds messages of a demand
+ * input (flow_node_hold) and nothing comes there, before holding on that
+ * input ends for the rest of the run: a producer with credit that never
+ * sends (its work dealt to it by a fixed rule, and it skips some) would
+ * otherwise stall it for good. In ms. */
+#define HOLD_QUIET_MS 5000
+
 static inline uint64_t
 now_ns(void)
 {
@@ -159,6 +166,10 @@ typedef struct rport {
     uint64_t waited_ns;    /* waited for input since then */
     bool starved;          /* found empty since the last take */
     bool holds_dropped;    /* said that holds on it were dropped */
+    bool holds_off;        /* flow_node_hold holds nothing here any more */
+    uint64_t nheld;        /* messages held, over its producers */
+    unsigned quiet;        /* receive waits in a row that found nothing,
+                              with messages held: flow__node_holds_quiet */
 } rport_t;
 
 struct flow_node {
@@ -197,6 +208,7 @@ struct flow_node {
     bool watching;
     bool watch_drops; /* some bound socket has a drop_watch_t monitor */
     bool adapt;       /* some demand input's window adapts (credit.h) */
+    bool holding;     /* flow_node_hold held something on a demand input */
     size_t ntable, tcap;
     rport_t **item_port;
     unsigned *item_ch;
@@ -373,6 +385,12 @@ int flow__node_recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock,
  */
 int flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n,
                         bool send, const rport_t *p);
+
+/* A receive wait of `node` came back with nothing after WAIT_MS: on each
+ * demand input with messages held, count it; after HOLD_QUIET_MS of them
+ * in a row with nothing taken there, drop its holds and hold nothing more
+ * there (said at level info). */
+void flow__node_holds_quiet(flow_node_t *node);
 
 /* flow__node_poll_for, waiting for input on `p` (NULL: several). */
 int flow__node_poll_input(flow_node_t *node, zmq_pollitem_t *items, int n,

@@ -128,6 +128,8 @@ recv_route(flow_node_t *node, rport_t *p, void *sock, int flags)
             if (rc < 0)
                 return rc;
         }
+        if (e == EAGAIN && node->holding)
+            flow__node_holds_quiet(node);
     }
     if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) || !more ||
         (size_t)got > sizeof(p->route))
@@ -246,6 +248,7 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
                               "of %zu bytes",
                               p->link->text, p->route_len);
     o->taken++;
+    p->quiet = 0;
     if (p->adapt)
         now = measure(p, o);
     if (o->len != p->route_len || memcmp(o->id, p->route, o->len)) {
@@ -286,12 +289,37 @@ credit(flow_node_t *node, rport_t *p, void *sock, uint32_t src)
     return 0;
 }
 
+/* Give back every hold on demand input `p`, granting each producer still
+ * sending that had some its window ahead of all it sent, and say `why`
+ * once (info). */
+static void
+release_holds(flow_node_t *node, rport_t *p, const char *why)
+{
+    for (unsigned k = 0; k < p->npeer; k++) {
+        struct owed *o = &p->owe[k];
+        if (!o->held)
+            continue;
+        o->held = 0;
+        if (!p->eos[k] && o->len && owes_tell(p, o)) {
+            o->granted = o->taken + p->window;
+            o->told = o->taken;
+            send_credits(p->pull, o->id, o->len, o->taken, o->granted);
+        }
+    }
+    p->nheld = 0;
+    p->quiet = 0;
+    if (!p->holds_dropped) {
+        p->holds_dropped = true;
+        flow_node_log(node, FLOW_LOG_INFO, "holds on input '%s' dropped: %s",
+                      p->name, why);
+    }
+}
+
 /*
  * On demand input `p`, when every producer still sending has sent all it
  * was granted (held messages keep its credit back: it would have been told
  * otherwise), nothing more comes until a hold is released, and the node
- * may be waiting for just that: drop the holds, granting each producer its
- * window ahead of all it sent, and say so once (info). A no-op otherwise.
+ * may be waiting for just that: drop the holds. A no-op otherwise.
  */
 static void
 drop_stalled_holds(flow_node_t *node, rport_t *p)
@@ -305,27 +333,31 @@ drop_stalled_holds(flow_node_t *node, rport_t *p)
             return; /* it may still send */
         open = true;
     }
-    if (!open)
-        return;
-    for (unsigned k = 0; k < p->npeer; k++) {
-        struct owed *o = &p->owe[k];
-        if (p->eos[k] || !o->held)
+    if (open)
+        release_holds(node, p,
+                      "every producer still sending waits for credit that "
+                      "held messages keep back (its messages do not come in "
+                      "the order they are given back)");
+}
+
+void
+flow__node_holds_quiet(flow_node_t *node)
+{
+    for (size_t i = 0; i < node->nports; i++) {
+        rport_t *p = &node->ports[i];
+        if (!p->demand || !p->nheld)
             continue;
-        o->held = 0;
-        if (o->len && owes_tell(p, o)) {
-            o->granted = o->taken + p->window;
-            o->told = o->taken;
-            send_credits(p->pull, o->id, o->len, o->taken, o->granted);
-        }
-    }
-    if (!p->holds_dropped) {
-        p->holds_dropped = true;
-        flow_node_log(node, FLOW_LOG_INFO,
-                      "holds on input '%s' dropped: every producer still "
-                      "sending waits for credit that held messages keep "
-                      "back (its messages do not come in the order they are "
-                      "given back)",
-                      p->name);
+        if (++p->quiet < HOLD_QUIET_MS / WAIT_MS)
+            continue;
+        char why[256];
+        snprintf(why, sizeof(why),
+                 "nothing came for %d s while messages were held, and "
+                 "nothing is held there for the rest of the run (a producer "
+                 "stopped, or one with credit that sends nothing, its work "
+                 "dealt to it by a fixed rule)",
+                 HOLD_QUIET_MS / 1000);
+        p->holds_off = true;
+        release_holds(node, p, why);
     }
 }
 
@@ -366,7 +398,7 @@ flow_node_hold(flow_node_t *node, const char *port, unsigned channel,
         return flow__harness_hold(node->harness, port, channel, n);
     if (!(p = hold_port(node, "hold", port, channel)))
         return FLOW_EPORT;
-    if (!p->demand)
+    if (!p->demand || p->holds_off)
         return 0;
     o = &p->owe[channel];
     if (n > o->taken - o->held)
@@ -376,6 +408,8 @@ flow_node_hold(flow_node_t *node, const char *port, unsigned channel,
             "sent %" PRIu64 " not held",
             n, channel, port, o->taken - o->held);
     o->held += n;
+    p->nheld += n;
+    node->holding = true;
     drop_stalled_holds(node, p);
     return 0;
 }
@@ -394,7 +428,9 @@ flow_node_release(flow_node_t *node, const char *port, unsigned channel,
     if (!p->demand)
         return 0;
     o = &p->owe[channel];
-    o->held -= n < o->held ? n : o->held;
+    n = n < o->held ? n : (unsigned)o->held;
+    o->held -= n;
+    p->nheld -= n;
     if (!p->eos[channel] && o->len && owes_tell(p, o)) {
         uint64_t granted = o->taken - o->held + p->window;
         if (granted > o->granted) {
@@ -575,6 +611,8 @@ flow__node_poll_for(flow_node_t *node, zmq_pollitem_t *items, int n, bool send,
         if (rc < 0)
             return rc;
     }
+    if (prc == 0 && !send && node->holding)
+        flow__node_holds_quiet(node);
     return prc > 0 ? prc : 0;
 }
 

@@ -1075,6 +1075,34 @@ test_plugins_collect_order(void **unused)
     assert_string_equal(r.out, expect);
     tu_result_release(&r);
 
+    /* A dealer by a fixed rule (fixture dealto strict: message k to worker
+     * k mod 2), the worker of the odd ones dropping them all: the other
+     * fills its window with held messages and waits, the dealer waits for
+     * it, and the worker of the odd ones keeps credit it never uses, so no
+     * producer is seen stalled. Hung for good; after 5 s without input
+     * while messages are held, holding ends there, and the run with the
+     * even numbers. */
+    {
+        char *evens = malloc(200000), *at = evens;
+        assert_non_null(evens);
+        for (int i = 0; i < 40000; i += 2)
+            at += sprintf(at, "%d\n", i);
+        assert_int_equal(
+            run_text(&r, "[src]\ntype = dealto\ncount = 40000\n"
+                         "strict = true\n"
+                         "[x]\ntype = explode\ninstances = 2\n"
+                         "drop_odd = true\n"
+                         "[out]\ntype = collect\norder = input\n"
+                         "[links]\npush = src.out -> x.in hwm=1\n"
+                         "push = x.out -> out.in balance=demand hwm=4\n"),
+            0);
+        assert_string_equal(r.out, evens);
+        free(evens);
+    }
+    tu_assert_contains(r.err, "info: holds on input 'in' dropped: nothing "
+                              "came for 5 s while messages were held");
+    tu_result_release(&r);
+
     expect[0] = '\0';
     for (int i = 0; i < 2000; i++)
         snprintf(expect + strlen(expect), sizeof(expect) - strlen(expect),

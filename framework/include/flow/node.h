@@ -486,7 +486,11 @@ FLOW_EXPORT bool flow_node_input_cut(const flow_node_t *node, const char *port);
  * producers are granted as if those messages were taken; the node keeps
  * them all the same). That is the case where one producer's messages do
  * not come in the order the node gives them back: a producer that sends
- * them out of turn, or one that skips some.
+ * them out of turn, or one that skips some. A producer that keeps credit
+ * and sends nothing (stopped, or dealt its work by a fixed rule and
+ * skipping it all) cannot be told from a slow one: once the node has
+ * waited 5 s for input with messages held and nothing came on `port`,
+ * its holds are dropped and nothing is held there for the rest of the run.
  * A round-robin input has no credit: nothing is held, nothing paced.
  * Returns 0; FLOW_EPORT (with the node failed) for a port that is not an
  * input, a channel out of range, or more messages than were taken from
