@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -48,6 +49,9 @@ typedef struct hport {
     bool *out_closed;  /* output or pair: per channel, ended by the node */
     unsigned rr;       /* next channel for flow_node_send */
     uint64_t next_seq; /* output of a source of one instance: its numbers */
+    uint64_t *taken;   /* input: per channel, messages the node took (nch
+                          of them, from its first take), and */
+    uint64_t *held;    /* of those, held (flow_node_hold) */
 } hport_t;
 
 /* Whether `p` takes messages of any type: FLOW_ANY, or FLOW_SAME (which
@@ -204,6 +208,20 @@ find_port(const flow_harness_t *h, const char *name)
         if (!strcmp(h->ports[i].decl->name, name))
             return &h->ports[i];
     return NULL;
+}
+
+/* Count a message taken from channel `ch` of port `p` (an input's, for
+ * flow_node_hold's check; a pair port's is not counted). */
+static void
+count_take(hport_t *p, unsigned ch)
+{
+    if (p->decl->dir != FLOW_DIR_IN || ch >= p->nch)
+        return;
+    if (!p->taken) {
+        p->taken = flow__xcalloc(p->nch, sizeof(*p->taken));
+        p->held = flow__xcalloc(p->nch, sizeof(*p->held));
+    }
+    p->taken[ch]++;
 }
 
 static const flow_param_t *
@@ -386,6 +404,8 @@ flow_harness_destroy(flow_harness_t **h_p)
         queue_release(&h->ports[i].in);
         queue_release(&h->ports[i].out);
         free(h->ports[i].out_closed);
+        free(h->ports[i].taken);
+        free(h->ports[i].held);
     }
     free(h->ports);
     flow__param_release(h->desc->params, h->state);
@@ -681,6 +701,7 @@ flow_harness_run(flow_harness_t *h)
     }
     while ((p = next_input(h))) {
         flow_msg_t *msg = queue_take(&p->in, -1, &h->last_ch);
+        count_take(p, h->last_ch);
         h->processing = true;
         h->cur_seq = flow_msg_seq(msg);
         in_callback(h, "process()");
@@ -971,8 +992,10 @@ flow__harness_recv(struct flow_harness *h, const char *port, bool any,
         return FLOW_EPORT; /* as in a graph: a misused port */
     }
     *msg_p = queue_take(&p->in, any ? -1 : (long)channel, &h->last_ch);
-    if (*msg_p)
+    if (*msg_p) {
+        count_take(p, h->last_ch);
         return 0;
+    }
     if (p->in_closed || p->given_up)
         return FLOW_EOF;
     return flow_node_fail(node,
@@ -1031,16 +1054,37 @@ int
 flow__harness_hold(struct flow_harness *h, const char *port, unsigned channel,
                    unsigned n)
 {
-    (void)n;
-    return hold_check(h, "hold", port, channel);
+    hport_t *p = find_port(h, port);
+    uint64_t free_ = 0;
+    int rc = hold_check(h, "hold", port, channel);
+
+    if (rc)
+        return rc;
+    if (p->taken)
+        free_ = p->taken[channel] - p->held[channel];
+    if (n > free_) {
+        flow_node_fail(h->node,
+                       "hold of %u messages from producer %u on port '%s', "
+                       "which sent %" PRIu64 " not held",
+                       n, channel, port, free_);
+        return FLOW_EPORT;
+    }
+    p->held[channel] += n;
+    return 0;
 }
 
 int
 flow__harness_release(struct flow_harness *h, const char *port,
                       unsigned channel, unsigned n)
 {
-    (void)n;
-    return hold_check(h, "release", port, channel);
+    hport_t *p = find_port(h, port);
+    int rc = hold_check(h, "release", port, channel);
+
+    if (rc)
+        return rc;
+    if (p->held)
+        p->held[channel] -= n < p->held[channel] ? n : p->held[channel];
+    return 0;
 }
 
 bool

@@ -613,8 +613,9 @@ unsigned flow__harness_channels(struct flow_harness *h, const char *port);
 unsigned flow__harness_channel(const struct flow_harness *h);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);
 
-/* As flow_node_hold and flow_node_release: a harness has no credit, so
- * they check `port` (an input) and `channel` and hold nothing. */
+/* As flow_node_hold and flow_node_release: a harness has no credit to
+ * hold back, but counts what is held against what was taken, per channel,
+ * and refuses what a demand input refuses. */
 int flow__harness_hold(struct flow_harness *h, const char *port,
                        unsigned channel, unsigned n);
 int flow__harness_release(struct flow_harness *h, const char *port,

@@ -739,7 +739,7 @@ static const flow_port_t holder_ports[] = {
     FLOW_PORT_IN("in", FLOW_INT64,
                  "0: hold and release it; 1: hold on out; "
                  "2: hold from producer 99; 3: release "
-                 "on nowhere"),
+                 "on nowhere; 4: hold it twice"),
     FLOW_PORT_OUT("out", FLOW_INT64, "what was held and released"),
     FLOW_PORT_END
 };
@@ -761,6 +761,8 @@ holder_process(flow_node_t *node, void *state, const char *port,
         return flow_node_hold(node, "in", 99, 1);
     case 3:
         return flow_node_release(node, "nowhere", ch, 1);
+    case 4:
+        return flow_node_hold(node, "in", ch, 2);
     }
     if ((rc = flow_node_hold(node, "in", ch, 1)) ||
         (rc = flow_node_release(node, "in", ch, 1)))
@@ -778,8 +780,9 @@ static const flow_node_desc_t holder_desc = {
 
 /* flow_node_hold and flow_node_release under the harness: there is no
  * credit to hold, so they hold nothing and return 0 on an input, and fail
- * the node, as in a graph, for an output, an unknown port or a producer
- * out of range. */
+ * the node, as a demand input in a graph does, for an output, an unknown
+ * port, a producer out of range, or more held than were taken (a node
+ * that held too many passed its tests, failing only in a graph). */
 static void
 test_harness_hold(void **state)
 {
@@ -791,6 +794,8 @@ test_harness_hold(void **state)
         { 1, "hold on output port 'out' (an input only)" },
         { 2, "hold on port 'in': producer 99 of 1 (channels count from 0)" },
         { 3, "release on unknown port 'nowhere' (an input only)" },
+        { 4, "hold of 2 messages from producer 0 on port 'in', which sent 1 "
+             "not held" },
     };
 
     (void)state;

@@ -491,10 +491,12 @@ FLOW_EXPORT bool flow_node_input_cut(const flow_node_t *node, const char *port);
  * skipping it all) cannot be told from a slow one: once the node has
  * waited 5 s for input with messages held and nothing came on `port`,
  * its holds are dropped and nothing is held there for the rest of the run.
- * A round-robin input has no credit: nothing is held, nothing paced.
+ * A round-robin input has no credit: nothing is held, nothing paced. The
+ * test harness holds nothing either, but counts as a demand input does.
  * Returns 0; FLOW_EPORT (with the node failed) for a port that is not an
- * input, a channel out of range, or more messages than were taken from
- * that producer and are not held. Since flow 0.7.
+ * input, a channel out of range, or (on a demand input, and in the
+ * harness) more messages than were taken from that producer and are not
+ * held. Since flow 0.7.
  */
 FLOW_EXPORT int flow_node_hold(flow_node_t *node, const char *port,
                                unsigned channel, unsigned n);
