@@ -1025,6 +1025,21 @@ list_running(const sup_t *s, char *buf, size_t size)
     free(doing);
 }
 
+/* Whether every instance is done (waits at the exit barrier, or was
+ * released from it) or has exited: nothing of the graph's work is left,
+ * so no limit on that work (--timeout, the drain's) has anything to stop.
+ * The launcher can see that late, at once with a limit that passed
+ * meanwhile: when it was stopped (kill -STOP, a debugger) while its
+ * instances ran on to their end. */
+static bool
+all_done(const sup_t *s)
+{
+    for (size_t i = 0; i < s->nprocs; i++)
+        if (!s->procs[i].exited && !s->procs[i].done)
+            return false;
+    return true;
+}
+
 /* Report a timeout: of process `k`, or of the graph (k < 0), naming what
  * still runs. */
 static void
@@ -1392,8 +1407,9 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         int iready = -1, idone = -1, ierr, ierrout;
         int nfd = 0, timeout = -1;
         double t = flow__now_s(), next = 0, next_node = 0;
+        bool over = all_done(&s); /* no work left for a limit to stop */
 
-        if (!s.stopping && deadline > 0 && t >= deadline) {
+        if (!s.stopping && !over && deadline > 0 && t >= deadline) {
             if (s.draining) {
                 /* The signal came first and stays the result: its drain
                  * ends here, as one past its own limit does, naming
@@ -1428,7 +1444,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 (next_node == 0 || go_at + limit < next_node))
                 next_node = go_at + limit;
         }
-        if (s.draining && !s.stopping && t >= s.drain_until) {
+        if (s.draining && !s.stopping && !over && t >= s.drain_until) {
             /* A node that does not stop on a graceful stop (one busy in
              * a long computation that does not ask flow_node_stopping, or
              * a drain that takes long): a hard stop, SIGTERM then SIGKILL
@@ -1447,11 +1463,12 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             signal_all(&s, SIGKILL);
             s.killed = true;
         }
-        if (!s.stopping && deadline > 0)
+        if (!s.stopping && !over && deadline > 0)
             next = deadline;
         if (!s.stopping && next_node > 0 && (next == 0 || next_node < next))
             next = next_node;
-        if (s.draining && !s.stopping && (next == 0 || s.drain_until < next))
+        if (s.draining && !s.stopping && !over &&
+            (next == 0 || s.drain_until < next))
             next = s.drain_until;
         if (s.stopping && !s.killed)
             next = s.kill_at;

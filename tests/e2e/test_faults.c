@@ -3858,6 +3858,123 @@ test_faults_ctrl_z(void **unused)
     free(path);
 }
 
+/* Wait until the file `path` holds `want` (at most 20 s). */
+static void
+wait_file_is(const char *path, const char *want)
+{
+    double limit = now_s() + 20;
+
+    for (;;) {
+        char *got = slurp(path);
+        bool same = strcmp(got, want) == 0;
+        free(got);
+        if (same)
+            return;
+        assert_true(now_s() < limit);
+        usleep(20000);
+    }
+}
+
+/*
+ * kill -STOP on flowrun alone (a debugger, a mistyped pid): its instances
+ * run on, and may end their work while it is stopped; continued, it sees
+ * at once that they are all done and that a limit passed meanwhile. It
+ * took that for the limit stopping the run: with --timeout, a run whose
+ * output was whole exited 124, "timed out after 3s; still running: "
+ * naming none; stopped during the drain of a SIGTERM, "still running 5 s
+ * after the signal: stopping it (still running: )" and the instances,
+ * waiting to exit, killed: "the output is cut short". A limit stops work,
+ * and none was left: exit 0 with the count of every item (200 messages, each
+ * taking 5 ms), and 143 with the drained count, nothing said killed.
+ */
+static void
+test_faults_stopped_launcher_limits(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 200\n"
+                              "[mid]\ntype = fault\naction = none\n"
+                              "work_us = 5000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=1\n"
+                              "push = mid.out -> out.in\n");
+    /* its drain: the at most 50 messages sent to mid, 5 ms each */
+    char *endless = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                                 "[mid]\ntype = fault\naction = none\n"
+                                 "work_us = 5000\n"
+                                 "[out]\ntype = collect\nmode = count\n"
+                                 "[links]\npush = src.out -> mid.in batch=1 "
+                                 "hwm=50 balance=demand\n"
+                                 "push = mid.out -> out.in\n");
+    char out[128], err[128], *o, *e;
+    double t0;
+    pid_t pid;
+    int status;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    /* --timeout 3, about 1 s of work: flowrun stopped from its start to
+     * past the 3 s, its instances done by then */
+    pid = spawn_files_with(path, out, err, "--timeout", "3");
+    t0 = now_s();
+    wait_procs(path, 4);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    wait_file_is(out, "200\n"); /* collect writes it at its end */
+    if (now_s() < t0 + 3.5)
+        usleep((useconds_t)((t0 + 3.5 - now_s()) * 1e6));
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    status = wait_exit(pid, 20);
+    o = slurp(out);
+    e = slurp(err);
+    assert_exited(status, 0, e, 0);
+    assert_string_equal(o, "200\n");
+    assert_null(strstr(e, "timed out"));
+    free(o);
+    free(e);
+    run_cleanup(path, out, err);
+
+    /* SIGTERM read, then flowrun stopped past the drain's 5 s, the drain
+     * over by then */
+    pid = spawn_files_with(endless, out, err, NULL, NULL);
+    wait_procs(endless, 4);
+    usleep(300000);
+    t0 = now_s();
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    for (double limit = t0 + 20;;) { /* flowrun has read it */
+        e = slurp(err);
+        bool said = strstr(e, "flowrun: SIGTERM: stopping graph") != NULL;
+        free(e);
+        if (said)
+            break;
+        assert_true(now_s() < limit);
+        usleep(5000);
+    }
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    for (double limit = t0 + 20;;) { /* the count of what was drained */
+        o = slurp(out);
+        bool counted = o[0] >= '1' && o[0] <= '9' && strchr(o, '\n');
+        free(o);
+        if (counted)
+            break;
+        assert_true(now_s() < limit);
+        usleep(20000);
+    }
+    if (now_s() < t0 + 5.5)
+        usleep((useconds_t)((t0 + 5.5 - now_s()) * 1e6));
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    status = wait_exit(pid, 20);
+    e = slurp(err);
+    assert_exited(status, 0, e, 143);
+    if (!strstr(e, "the output holds what reached the sinks") ||
+        strstr(e, "killed") || strstr(e, "still running"))
+        fail_msg("stderr:\n%s", e);
+    free(e);
+    run_cleanup(endless, out, err);
+    unlink(path);
+    free(path);
+    unlink(endless);
+    free(endless);
+}
+
 /*
  * Run flowrun on `path` with `opt` on a new terminal with `stty tostop`,
  * in the terminal's foreground group (`background` false) or in a group
@@ -5869,6 +5986,7 @@ main(void)
         T(test_faults_no_signalfd),
         T(test_faults_inherited_ignored),
         T(test_faults_ctrl_z),
+        T(test_faults_stopped_launcher_limits),
         T(test_faults_terminal_tostop),
         T(test_faults_terminal_stdin),
         T(test_faults_closed_stdout),
