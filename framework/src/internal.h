@@ -792,10 +792,14 @@ double flow__pause_with_group(pid_t pgid);
  * signal to the command and then to the command's process group, so a
  * command that leads no process group of its own gets it twice within
  * microseconds: one stop asked for, not a second signal that kills at
- * once. A signal is such an echo when the first stop signal seen (`*first`,
- * all zero before) was the same signal from the same process (not the
- * kernel: a terminal's Ctrl-C twice is twice) less than
- * FLOW__SIGNAL_ECHO_S before. Records the first. Async-signal-safe.
+ * once; bash, hung up, sends a stopped job SIGHUP and then SIGTERM. A
+ * signal is such an echo when the first stop signal seen (`*first`, all
+ * zero before) came from the same process (not the kernel: a terminal's
+ * Ctrl-C twice is twice) less than FLOW__SIGNAL_ECHO_S before; or when
+ * both are SIGHUP, from anyone: a terminal that hangs up sends it to its
+ * foreground group, and the interactive shell, hung up too, to its jobs
+ * (bash, within 0.1 ms of the kernel's), one hang-up. Records the first.
+ * Async-signal-safe.
  */
 #define FLOW__SIGNAL_ECHO_S 0.1
 

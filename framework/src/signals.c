@@ -34,8 +34,13 @@ flow__signal_echo(flow_sig_first_t *first, int sig, pid_t pid, double t)
         *first = (flow_sig_first_t){ sig, pid, t };
         return false;
     }
-    return sig == first->sig && pid > 0 && pid == first->pid &&
-           t - first->t < FLOW__SIGNAL_ECHO_S;
+    if (t - first->t >= FLOW__SIGNAL_ECHO_S)
+        return false;
+    /* A terminal's hang-up comes twice: from the kernel to the foreground
+     * group, and from the shell, which passes it on to its jobs. */
+    if (sig == SIGHUP && first->sig == SIGHUP)
+        return true;
+    return pid > 0 && pid == first->pid;
 }
 
 void
