@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -292,11 +293,21 @@ show_progress(sup_t *s, double elapsed)
     flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
     pid_t fg = tcgetpgrp(STDERR_FILENO);
     struct winsize ws;
+    struct termios tio;
     char line[256];
     size_t n;
 
     if (fg >= 0 && fg != getpgrp())
         return; /* a terminal where this run is in the background */
+    if (fg >= 0 && tcgetattr(STDERR_FILENO, &tio) == 0 &&
+        !(tio.c_lflag & ICANON)) {
+        /* A full-screen program of the same job has the terminal (a
+         * pager reading the output: flowrun g.ini | less; an editor): a
+         * line would be drawn over its screen, and so would the erase of
+         * one drawn before, which its screen has replaced. */
+        s->progress_shown = false;
+        return;
+    }
     if (flow__errout_pending(&s->err))
         return; /* the terminal is behind: no line more for it */
     line[0] = '\r';

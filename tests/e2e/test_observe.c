@@ -1481,6 +1481,62 @@ test_observe_progress_tty(void **unused)
 }
 
 /*
+ * A pager reading the output (flowrun g.ini | less) shares the terminal
+ * with flowrun, in the same job, and turns its canonical mode off: the
+ * progress line, drawn four times a second, landed over less's screen
+ * (its bottom row showed "flowrun: 3.8s  13067 items at sinks ..." in
+ * place of its prompt). Modelled with stty -icanon, as less sets it,
+ * before flowrun: no progress line, with --progress neither; and with
+ * the canonical mode back on, the line again.
+ */
+static void
+test_observe_progress_pager(void **unused)
+{
+    static const struct {
+        const char *stty, *opt;
+        bool shown;
+    } cases[] = { { "-icanon -echo", "", false },
+                  { "-icanon -echo", "--progress", false },
+                  { "icanon echo", "", true } };
+    char cmd[4096], buf[4096], *graph;
+
+    (void)unused;
+    if (!have_program("script") || !have_program("timeout") ||
+        !have_program("stty")) {
+        print_message("SKIP: script(1) or stty(1) is not installed\n");
+        skip();
+    }
+    graph = slow_graph();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *p;
+
+        snprintf(cmd, sizeof(cmd),
+                 "timeout 60 script -qfec \"stty %s && '%s' '%s' %s "
+                 ">/dev/null\" /dev/null </dev/null",
+                 cases[i].stty, tu_flowrun(), graph, cases[i].opt);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0; len += n) {
+            out = realloc(out, len + n + 1);
+            memcpy(out + len, buf, n);
+        }
+        assert_int_equal(pclose(p), 0);
+        out = realloc(out, len + 1);
+        out[len] = '\0';
+        if ((strstr(out, PROGRESS_MARK) != NULL) != cases[i].shown)
+            fail_msg("stty %s, flowrun %s: progress line %s; the terminal "
+                     "showed:\n%s",
+                     cases[i].stty, cases[i].opt,
+                     cases[i].shown ? "missing" : "drawn", out);
+        free(out);
+    }
+    unlink(graph);
+    free(graph);
+}
+
+/*
  * On a terminal narrower than the progress line (about 90 columns: 80 is
  * common), the line is cut to the width: a longer one wraps, '\r' then
  * goes back to the start of its last row only, and each redraw left a row
@@ -2246,6 +2302,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_json_not_utf8),
         cmocka_unit_test(test_observe_stats_to_std_file),
         cmocka_unit_test(test_observe_progress_tty),
+        cmocka_unit_test(test_observe_progress_pager),
         cmocka_unit_test(test_observe_progress_narrow),
         cmocka_unit_test(test_observe_progress_piped),
         cmocka_unit_test(test_observe_progress_busiest_now),
