@@ -420,6 +420,19 @@ tu_in_own_process(int (*test)(void))
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+volatile sig_atomic_t tu_chld_count, tu_chld_pid, tu_chld_code, tu_chld_status;
+
+void
+tu_on_chld(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    (void)ctx;
+    tu_chld_count++;
+    tu_chld_pid = si->si_pid;
+    tu_chld_code = si->si_code;
+    tu_chld_status = si->si_status;
+}
+
 void
 tu_default_signals(void)
 {

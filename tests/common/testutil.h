@@ -8,6 +8,7 @@
 #ifndef FLOW_TESTUTIL_H
 #define FLOW_TESTUTIL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,6 +124,12 @@ pid_t tu_fork(void);
  * exited 0; it returns 0 when it passes, or the number of the check that
  * failed. */
 void tu_in_own_process(int (*test)(void));
+
+/* A SIGCHLD handler (SA_SIGINFO) for the tests of a caller's SIGCHLD: it
+ * counts its calls and keeps the last one's pid, si_code and status. */
+extern volatile sig_atomic_t tu_chld_count, tu_chld_pid, tu_chld_code,
+    tu_chld_status;
+void tu_on_chld(int sig, siginfo_t *si, void *ctx);
 
 /* Seconds on the monotonic clock. */
 double tu_now_s(void);

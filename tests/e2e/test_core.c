@@ -2650,19 +2650,6 @@ static const char slow_ini[] = "[src]\ntype = range\ncount = 10\n"
                                "[links]\npush = src.out -> slow.in batch=1\n"
                                "push = slow.out -> out.in\n";
 
-static volatile sig_atomic_t chld_count, chld_pid, chld_code, chld_status;
-
-static void
-on_chld(int sig, siginfo_t *si, void *ctx)
-{
-    (void)sig;
-    (void)ctx;
-    chld_count++;
-    chld_pid = si->si_pid;
-    chld_code = si->si_code;
-    chld_status = si->si_status;
-}
-
 /* The caller's SIGCHLD handler, for its child that ends while the graph
  * runs: run once the call returns, with the child's pid and status (as
  * sigaction(2) gives them, CLD_EXITED); the child stays the caller's to
@@ -2678,7 +2665,7 @@ sigchld_handler_case(void)
     pid_t mine;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_chld;
+    sa.sa_sigaction = tu_on_chld;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGCHLD, &sa, NULL);
@@ -2686,15 +2673,15 @@ sigchld_handler_case(void)
         usleep(150 * 1000); /* ends while the graph runs */
         _exit(7);
     }
-    if (chld_count != 0)
+    if (tu_chld_count != 0)
         return 1;
     if (flow_graph_run(g, &opts, NULL) != 0)
         return 2;
-    if (chld_count != 1 || chld_pid != mine || chld_code != CLD_EXITED ||
-        chld_status != 7) {
+    if (tu_chld_count != 1 || tu_chld_pid != mine ||
+        tu_chld_code != CLD_EXITED || tu_chld_status != 7) {
         fprintf(stderr, "count %d pid %d (%d) code %d status %d\n",
-                (int)chld_count, (int)chld_pid, (int)mine, (int)chld_code,
-                (int)chld_status);
+                (int)tu_chld_count, (int)tu_chld_pid, (int)mine,
+                (int)tu_chld_code, (int)tu_chld_status);
         return 3;
     }
     if (waitpid(mine, &status, 0) != mine || !WIFEXITED(status) ||

@@ -139,19 +139,6 @@ call_slurm(void)
     return rc;
 }
 
-static volatile sig_atomic_t chld_count, chld_pid, chld_code, chld_status;
-
-static void
-on_chld(int sig, siginfo_t *si, void *ctx)
-{
-    (void)sig;
-    (void)ctx;
-    chld_count++;
-    chld_pid = si->si_pid;
-    chld_code = si->si_code;
-    chld_status = si->si_status;
-}
-
 /*
  * A child of the caller's that ends 100 ms into the call is told as the
  * caller's SIGCHLD action says (sigaction(2), wait(2)): with a handler,
@@ -171,7 +158,7 @@ sigchld_case(bool ignored)
     if (ignored) {
         sa.sa_handler = SIG_IGN;
     } else {
-        sa.sa_sigaction = on_chld;
+        sa.sa_sigaction = tu_on_chld;
         sa.sa_flags = SA_SIGINFO;
     }
     sigaction(SIGCHLD, &sa, NULL);
@@ -192,11 +179,11 @@ sigchld_case(bool ignored)
         }
         return 0;
     }
-    if (chld_count != 1 || chld_pid != mine || chld_code != CLD_EXITED ||
-        chld_status != 7) {
+    if (tu_chld_count != 1 || tu_chld_pid != mine ||
+        tu_chld_code != CLD_EXITED || tu_chld_status != 7) {
         fprintf(stderr, "handler: count %d pid %d (%d) code %d status %d\n",
-                (int)chld_count, (int)chld_pid, (int)mine, (int)chld_code,
-                (int)chld_status);
+                (int)tu_chld_count, (int)tu_chld_pid, (int)mine,
+                (int)tu_chld_code, (int)tu_chld_status);
         return 4;
     }
     if (waitpid(mine, &status, 0) != mine || !WIFEXITED(status) ||
