@@ -1406,21 +1406,15 @@ slow_graph(void)
                         "push = mid.out -> out.in\n");
 }
 
-/*
- * Run flowrun on `graph` with `extra` options under a pseudo-terminal
- * (script(1)); returns everything the terminal showed (malloc'ed).
- */
+/* Run the shell command `cmd`; returns all it wrote on standard output
+ * (malloc'ed, NUL-terminated), its wait status in `*status`. */
 static char *
-run_in_pty(const char *graph, const char *extra, int *status)
+shell_output(const char *cmd, int *status)
 {
-    char cmd[4096], buf[4096], *out = NULL;
+    char buf[4096], *out = NULL;
     size_t len = 0;
-    FILE *p;
+    FILE *p = popen(cmd, "r");
 
-    snprintf(cmd, sizeof(cmd),
-             "timeout 60 script -qfec \"'%s' '%s' %s\" /dev/null </dev/null",
-             tu_flowrun(), graph, extra);
-    p = popen(cmd, "r");
     assert_non_null(p);
     for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0; len += n) {
         out = realloc(out, len + n + 1);
@@ -1430,6 +1424,21 @@ run_in_pty(const char *graph, const char *extra, int *status)
     out = realloc(out, len + 1);
     out[len] = '\0';
     return out;
+}
+
+/*
+ * Run flowrun on `graph` with `extra` options under a pseudo-terminal
+ * (script(1)); returns everything the terminal showed (malloc'ed).
+ */
+static char *
+run_in_pty(const char *graph, const char *extra, int *status)
+{
+    char cmd[4096];
+
+    snprintf(cmd, sizeof(cmd),
+             "timeout 60 script -qfec \"'%s' '%s' %s\" /dev/null </dev/null",
+             tu_flowrun(), graph, extra);
+    return shell_output(cmd, status);
 }
 
 /* Under a terminal the progress line shows by default when standard
@@ -1498,7 +1507,7 @@ test_observe_progress_pager(void **unused)
     } cases[] = { { "-icanon -echo", "", false },
                   { "-icanon -echo", "--progress", false },
                   { "icanon echo", "", true } };
-    char cmd[4096], buf[4096], *graph;
+    char cmd[4096], *graph;
 
     (void)unused;
     if (!have_program("script") || !have_program("timeout") ||
@@ -1508,23 +1517,15 @@ test_observe_progress_pager(void **unused)
     }
     graph = slow_graph();
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-        char *out = NULL;
-        size_t len = 0;
-        FILE *p;
+        char *out;
+        int status;
 
         snprintf(cmd, sizeof(cmd),
                  "timeout 60 script -qfec \"stty %s && '%s' '%s' %s "
                  ">/dev/null\" /dev/null </dev/null",
                  cases[i].stty, tu_flowrun(), graph, cases[i].opt);
-        p = popen(cmd, "r");
-        assert_non_null(p);
-        for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0; len += n) {
-            out = realloc(out, len + n + 1);
-            memcpy(out + len, buf, n);
-        }
-        assert_int_equal(pclose(p), 0);
-        out = realloc(out, len + 1);
-        out[len] = '\0';
+        out = shell_output(cmd, &status);
+        assert_int_equal(status, 0);
         if ((strstr(out, PROGRESS_MARK) != NULL) != cases[i].shown)
             fail_msg("stty %s, flowrun %s: progress line %s; the terminal "
                      "showed:\n%s",
@@ -1546,10 +1547,8 @@ test_observe_progress_pager(void **unused)
 static void
 test_observe_progress_narrow(void **unused)
 {
-    char cmd[4096], buf[4096], *out = NULL, *graph, *save = NULL;
-    size_t len = 0;
-    int lines = 0;
-    FILE *p;
+    char cmd[4096], *out, *graph, *save = NULL;
+    int lines = 0, status;
 
     (void)unused;
     if (!have_program("script") || !have_program("timeout")) {
@@ -1561,15 +1560,8 @@ test_observe_progress_narrow(void **unused)
              "timeout 60 script -qfec \"stty cols 50 && '%s' '%s' "
              ">/dev/null\" /dev/null </dev/null",
              tu_flowrun(), graph);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0; len += n) {
-        out = realloc(out, len + n + 1);
-        memcpy(out + len, buf, n);
-    }
-    assert_int_equal(pclose(p), 0);
-    out = realloc(out, len + 1);
-    out[len] = '\0';
+    out = shell_output(cmd, &status);
+    assert_int_equal(status, 0);
     for (char *l = strtok_r(out, "\r", &save); l;
          l = strtok_r(NULL, "\r", &save)) {
         char *end = strstr(l, "\033[K");
