@@ -420,6 +420,37 @@ tu_in_own_process(int (*test)(void))
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+int
+tu_closed_std_check(int (*call)(void), int want)
+{
+    char *path = tu_temp_file(""), err[4096];
+    int fd = open(path, O_WRONLY | O_TRUNC), rc, saved = dup(STDERR_FILENO);
+    ssize_t n;
+
+    if (fd < 0 || saved < 0)
+        return 1;
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    close(STDIN_FILENO);
+    close(STDOUT_FILENO);
+    rc = call();
+    dup2(saved, STDERR_FILENO);
+    if (fcntl(STDIN_FILENO, F_GETFD) != -1 ||
+        fcntl(STDOUT_FILENO, F_GETFD) != -1)
+        return 2;
+    fd = open(path, O_RDONLY);
+    n = fd >= 0 ? read(fd, err, sizeof(err) - 1) : -1;
+    err[n > 0 ? n : 0] = '\0';
+    unlink(path);
+    free(path);
+    if (rc != want ||
+        !strstr(err, "cannot write to 'stdout': Bad file descriptor")) {
+        fprintf(stderr, "returned %d, stderr:\n%s\n", rc, err);
+        return 3;
+    }
+    return 0;
+}
+
 volatile sig_atomic_t tu_chld_count, tu_chld_pid, tu_chld_code, tu_chld_status;
 
 void

@@ -125,6 +125,14 @@ pid_t tu_fork(void);
  * failed. */
 void tu_in_own_process(int (*test)(void));
 
+/* For a caller of libflow with standard input and output closed and
+ * standard error a file: call `call` so, and return 0 when it returned
+ * `want`, its node said "cannot write to 'stdout': Bad file descriptor"
+ * (a node's standard output is no descriptor of the run's, as under
+ * flowrun >&-) and 0 and 1 are closed again after it; else the number of
+ * the check that failed (1 to 3), said on standard error. */
+int tu_closed_std_check(int (*call)(void), int want);
+
 /* A SIGCHLD handler (SA_SIGINFO) for the tests of a caller's SIGCHLD: it
  * counts its calls and keeps the last one's pid, si_code and status. */
 extern volatile sig_atomic_t tu_chld_count, tu_chld_pid, tu_chld_code,
