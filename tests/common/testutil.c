@@ -421,6 +421,54 @@ tu_in_own_process(int (*test)(void))
 }
 
 int
+tu_sigchld_check(int (*call)(void), int want, bool ignored)
+{
+    struct sigaction sa;
+    int rc, status;
+    pid_t mine;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    if (ignored) {
+        sa.sa_handler = SIG_IGN;
+    } else {
+        sa.sa_sigaction = tu_on_chld;
+        sa.sa_flags = SA_SIGINFO;
+    }
+    sigaction(SIGCHLD, &sa, NULL);
+    if ((mine = fork()) == 0) {
+        usleep(100 * 1000); /* ends while the call runs */
+        _exit(7);
+    }
+    if (mine < 0)
+        return 1;
+    if (tu_chld_count != 0)
+        return 2;
+    if ((rc = call()) != want) {
+        fprintf(stderr, "the call returned %d, not %d\n", rc, want);
+        return 3;
+    }
+    if (ignored) {
+        if (waitpid(mine, NULL, WNOHANG) != -1 || errno != ECHILD) {
+            fprintf(stderr, "child %d left as a zombie\n", (int)mine);
+            return 4;
+        }
+        return 0;
+    }
+    if (tu_chld_count != 1 || tu_chld_pid != mine ||
+        tu_chld_code != CLD_EXITED || tu_chld_status != 7) {
+        fprintf(stderr, "handler: count %d pid %d (%d) code %d status %d\n",
+                (int)tu_chld_count, (int)tu_chld_pid, (int)mine,
+                (int)tu_chld_code, (int)tu_chld_status);
+        return 5;
+    }
+    if (waitpid(mine, &status, 0) != mine || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 7)
+        return 6;
+    return 0;
+}
+
+int
 tu_closed_std_check(int (*call)(void), int want)
 {
     char *path = tu_temp_file(""), err[4096];

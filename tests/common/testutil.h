@@ -133,6 +133,16 @@ void tu_in_own_process(int (*test)(void));
  * the check that failed (1 to 3), said on standard error. */
 int tu_closed_std_check(int (*call)(void), int want);
 
+/* For a caller of libflow with a child of its own that ends 100 ms into
+ * `call`: with `ignored`, SIGCHLD set to SIG_IGN, else to tu_on_chld.
+ * Returns 0 when `call` returned `want` and the child was told as that
+ * action says (sigaction(2), wait(2)): the handler ran once, by the time
+ * the call returned, with its pid and status (CLD_EXITED, 7), and the
+ * child stays the caller's to wait for; ignored, no zombie is left (a wait
+ * finds no child: ECHILD). Else the number of the check that failed (1 to
+ * 6), said on standard error. */
+int tu_sigchld_check(int (*call)(void), int want, bool ignored);
+
 /* A SIGCHLD handler (SA_SIGINFO) for the tests of a caller's SIGCHLD: it
  * counts its calls and keeps the last one's pid, si_code and status. */
 extern volatile sig_atomic_t tu_chld_count, tu_chld_pid, tu_chld_code,

@@ -2650,73 +2650,41 @@ static const char slow_ini[] = "[src]\ntype = range\ncount = 10\n"
                                "[links]\npush = src.out -> slow.in batch=1\n"
                                "push = slow.out -> out.in\n";
 
-/* The caller's SIGCHLD handler, for its child that ends while the graph
- * runs: run once the call returns, with the child's pid and status (as
- * sigaction(2) gives them, CLD_EXITED); the child stays the caller's to
- * wait for. */
+static flow_graph_t *sigchld_graph;
+
+static int
+run_sigchld_graph(void)
+{
+    flow_run_opts_t opts = { .quiet = 1 };
+
+    return flow_graph_run(sigchld_graph, &opts, NULL);
+}
+
+/* The caller's SIGCHLD action, a handler or SIG_IGN (`ignored`), for its
+ * child that ends while the graph runs (tu_sigchld_check). */
+static int
+sigchld_case(bool ignored)
+{
+    flow_registry_t *reg;
+    int rc;
+
+    sigchld_graph = library_graph(slow_ini, &reg);
+    rc = tu_sigchld_check(run_sigchld_graph, 0, ignored);
+    flow_graph_destroy(&sigchld_graph);
+    flow_registry_destroy(&reg);
+    return rc;
+}
+
 static int
 sigchld_handler_case(void)
 {
-    struct sigaction sa;
-    flow_registry_t *reg;
-    flow_graph_t *g = library_graph(slow_ini, &reg);
-    flow_run_opts_t opts = { .quiet = 1 };
-    int status;
-    pid_t mine;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = tu_on_chld;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGCHLD, &sa, NULL);
-    if ((mine = fork()) == 0) {
-        usleep(150 * 1000); /* ends while the graph runs */
-        _exit(7);
-    }
-    if (tu_chld_count != 0)
-        return 1;
-    if (flow_graph_run(g, &opts, NULL) != 0)
-        return 2;
-    if (tu_chld_count != 1 || tu_chld_pid != mine ||
-        tu_chld_code != CLD_EXITED || tu_chld_status != 7) {
-        fprintf(stderr, "count %d pid %d (%d) code %d status %d\n",
-                (int)tu_chld_count, (int)tu_chld_pid, (int)mine,
-                (int)tu_chld_code, (int)tu_chld_status);
-        return 3;
-    }
-    if (waitpid(mine, &status, 0) != mine || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 7)
-        return 4;
-    flow_graph_destroy(&g);
-    flow_registry_destroy(&reg);
-    return 0;
+    return sigchld_case(false);
 }
 
-/* A caller that ignores SIGCHLD has no zombies (POSIX): its child that
- * ends while the graph runs is gone once the call returns, and a wait
- * finds no child (ECHILD). */
 static int
 sigchld_ignored_case(void)
 {
-    flow_registry_t *reg;
-    flow_graph_t *g = library_graph(slow_ini, &reg);
-    flow_run_opts_t opts = { .quiet = 1 };
-    pid_t mine;
-
-    signal(SIGCHLD, SIG_IGN);
-    if ((mine = fork()) == 0) {
-        usleep(150 * 1000);
-        _exit(7);
-    }
-    if (flow_graph_run(g, &opts, NULL) != 0)
-        return 1;
-    if (waitpid(mine, NULL, WNOHANG) != -1 || errno != ECHILD) {
-        fprintf(stderr, "child %d left as a zombie\n", (int)mine);
-        return 2;
-    }
-    flow_graph_destroy(&g);
-    flow_registry_destroy(&reg);
-    return 0;
+    return sigchld_case(true);
 }
 
 /*
