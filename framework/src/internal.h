@@ -778,6 +778,11 @@ void flow__launcher_stop_signals_add(sigset_t *mask);
  * it (see flow__pause_with_group). */
 void flow__pause_signal_add(sigset_t *mask);
 
+/* Add SIGQUIT (a terminal's Ctrl-\) to `mask` unless this process ignores
+ * it: a local run reads it, passes it on to its instances and removes its
+ * run directory before it returns (see flow_graph_run). */
+void flow__quit_signal_add(sigset_t *mask);
+
 /*
  * Ctrl-Z for a process whose children run in process group `pgid` (0: none
  * yet), which the terminal does not reach: stop the group (SIGSTOP), stop

@@ -60,7 +60,9 @@ typedef struct sup {
     double drain_until; /* then a hard stop, if the graph still runs */
     double kill_at;     /* when to SIGKILL what is left; 0: not armed */
     bool killed;
-    bool released; /* a rendezvous released every instance */
+    bool quitting;   /* SIGQUIT passed on to the instances */
+    bool tell_cores; /* and the core dumps are to be said */
+    bool released;   /* a rendezvous released every instance */
     int result;
     int signo;
     flow_inst_stats_t *stats; /* shared with the children, their ports'
@@ -373,6 +375,41 @@ begin_stop(sup_t *s, double grace)
 }
 
 /*
+ * SIGQUIT (Ctrl-\): every instance takes it now, by its default action a
+ * core dump where the limit on core size allows (a look at a run that
+ * hangs), with no drain; one that has not ended after `grace` is killed.
+ * The run returns as for a stop signal, its run directory removed (the
+ * launcher itself dumps no core: its own would be the same file as an
+ * instance's under a core_pattern without the pid). A second SIGQUIT, as
+ * any second stop signal, kills every instance at once.
+ */
+static void
+quit_now(sup_t *s, double grace, bool quiet)
+{
+    if (s->killed)
+        return;
+    if (s->quitting) {
+        signal_all(s, SIGKILL);
+        s->killed = true;
+        return;
+    }
+    s->quitting = true;
+    s->tell_cores = !quiet;
+    s->signo = SIGQUIT;
+    if (!s->result)
+        s->result = FLOW_EINTR;
+    if (!s->stopping) {
+        s->stopping = true; /* the ends are ours, not failures */
+        s->kill_at = flow__now_s() + grace;
+    }
+    signal_all(s, SIGQUIT);
+    if (!quiet)
+        say_stop(s, SIGQUIT, "quitting graph",
+                 ": every instance quits now, with a core dump where "
+                 "the limit on core size allows");
+}
+
+/*
  * An instance that ended before its counters were final (killed, stopped
  * by a timeout, crashed): its wall time up to now, and its CPU time and
  * peak memory as the kernel counted them (`ru`, from wait4), so that
@@ -473,6 +510,15 @@ reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
     s->alive--;
     if (s->stats)
         stats_of_the_dead(&s->stats[i], ru);
+    if (s->tell_cores && WIFSIGNALED(status) && WCOREDUMP(status)) {
+        char line[512];
+        int n = snprintf(line, sizeof(line),
+                         "flowrun: node '%s' instance %u (pid %d) dumped "
+                         "core\n",
+                         s->g->nodes[p->node].name, p->inst, (int)p->pid);
+        if (n > 0 && (size_t)n < sizeof(line))
+            err_write(s, line, (size_t)n);
+    }
     if ((s->stopping && !p->failed) ||
         (status == 0 && (p->done || s->released)))
         return;
@@ -1258,6 +1304,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sigaddset(&mask, SIGCHLD);
     flow__launcher_stop_signals_add(&mask);
     flow__pause_signal_add(&mask);
+    flow__quit_signal_add(&mask);
     /* Blocked, SIGTTOU is not sent: under `stty tostop`, in the background,
      * the launcher writes its stderr as the instances do (which ignore it)
      * instead of stopping alone while they go on. */
@@ -1601,6 +1648,10 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 int sig = (int)si.ssi_signo;
                 if (sig == SIGCHLD)
                     continue;
+                if (sig == SIGQUIT) { /* before the echo rule: always */
+                    quit_now(&s, grace, opts->quiet);
+                    continue;
+                }
                 if (sig == SIGTSTP) {
                     /* Ctrl-Z: the instances pause with the launcher, and
                      * the time stopped counts toward no limit. */

@@ -76,6 +76,12 @@ flow__pause_signal_add(sigset_t *mask)
 }
 
 void
+flow__quit_signal_add(sigset_t *mask)
+{
+    add_unless_ignored(mask, SIGQUIT);
+}
+
+void
 flow__child_signal_default(struct sigaction *old)
 {
     struct sigaction dfl;

@@ -2754,6 +2754,64 @@ test_faults_second_sigint(void **unused)
 }
 
 /*
+ * Ctrl-\ (SIGQUIT) to flowrun. It killed the launcher by its default
+ * action and left the run directory behind (for the next run to clear).
+ * Now every instance takes it (their core dumps are off here: the limit
+ * on core size is 0), and flowrun exits 131 at once, saying so, with its
+ * run directory removed and no process left. Started with SIGQUIT
+ * ignored (as `nohup`-like starters may leave it), flowrun leaves it
+ * ignored, and so do its instances: the run goes on, and a SIGTERM then
+ * stops it as usual.
+ */
+static void
+test_faults_sigquit(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
+                              "[slow]\ntype = fault\naction = none\n"
+                              "work_us = 100000\ninstances = 2\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> slow.in\n"
+                              "push = slow.out -> out.in\n");
+    static const int quit[] = { SIGQUIT, 0 };
+    struct rlimit core, none;
+    char out[128], err[128], *e;
+    int status;
+    double t;
+
+    (void)unused;
+    assert_int_equal(getrlimit(RLIMIT_CORE, &core), 0);
+    none = (struct rlimit){ 0, core.rlim_max };
+    assert_int_equal(setrlimit(RLIMIT_CORE, &none), 0); /* inherited */
+    status = stop_running(path, spawn_run(path, out, err), 5, SIGQUIT, &t);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 131 || strstr(e, "error"))
+        fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
+    assert_true(t < 5);
+    assert_exited(status, t, e, 131);
+    tu_assert_contains(e, "flowrun: SIGQUIT: quitting graph '");
+    tu_assert_contains(e, "': every instance quits now");
+    assert_null(strstr(e, "dumped core"));
+    run_cleanup(path, out, err); /* the run directory too */
+    free(e);
+
+    pid_t pid = spawn_ignoring(path, out, err, "--plugin-path",
+                               FLOW_FIXTURE_PLUGIN_DIR, quit);
+    wait_procs(path, 5);
+    assert_int_equal(kill(pid, SIGQUIT), 0);
+    usleep(300000);
+    assert_int_equal(tu_count_procs(path), 6); /* all there */
+    status = stop_running(path, pid, 5, SIGTERM, &t);
+    assert_int_equal(setrlimit(RLIMIT_CORE, &core), 0);
+    e = slurp(err);
+    assert_exited(status, t, e, 143);
+    assert_null(strstr(e, "SIGQUIT"));
+    run_cleanup(path, out, err);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
+/*
  * Ctrl-C while the instances are still starting (the first ~50 ms of a
  * run of 150): the run never started, nothing drains, and flowrun exited
  * 130 saying nothing, while the README promises a line at once. It now
@@ -6022,6 +6080,7 @@ main(void)
         T(test_faults_sigpipe),
         T(test_faults_blocked_mask),
         T(test_faults_second_sigint),
+        T(test_faults_sigquit),
         T(test_faults_signal_echo),
         T(test_faults_stop_before_start),
         T(test_faults_signal_demand),

@@ -182,14 +182,16 @@ typedef struct flow_run_opts {
  * be made (checked before any fork);
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by a stop signal: SIGINT,
  * SIGTERM, SIGHUP, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR, SIGIO,
- * SIGSTKFLT or a real-time signal (`*signo_out` gets the signal if not
- * NULL); or -errno if the run could not start. While it runs, those signals,
+ * SIGSTKFLT or a real-time signal, or SIGQUIT, which every instance gets
+ * at once, without a drain (`*signo_out` gets the signal if not NULL); or
+ * -errno if the run could not start. While it runs, those signals,
  * SIGCHLD, SIGTSTP, SIGTTOU and SIGUSR1 are blocked and read by the call (a
- * stop signal or SIGTSTP the caller ignores stays ignored), SIGPIPE is ignored
- * (a closed stderr loses the logs, not the run), and SIGCHLD has its default
- * action; the caller's SIGCHLD and SIGPIPE actions and mask are restored,
- * and a child of the caller's that ended meanwhile is then told as its
- * SIGCHLD action says (a handler gets its SIGCHLD; ignored, it is reaped).
+ * stop signal, SIGQUIT or SIGTSTP the caller ignores stays ignored), SIGPIPE
+ * is ignored (a closed stderr loses the logs, not the run), and SIGCHLD has
+ * its default action; the caller's SIGCHLD and SIGPIPE actions and mask are
+ * restored, and a child of the caller's that ended meanwhile is then told
+ * as its SIGCHLD action says (a handler gets its SIGCHLD; ignored, it is
+ * reaped).
  * Standard descriptors the caller closed are held on /dev/null during the
  * run (a node's use of them fails with EBADF) and closed again; the soft
  * limit on open files, which the run may raise, is put back. On
