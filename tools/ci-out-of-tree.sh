@@ -93,10 +93,10 @@ fi
 
 step "scaffold $name with the installed flow-new-node"
 "$prefix/bin/flow-new-node" "$name" "$node" >/dev/null
-# A built-in type's name, one that does not start with a letter, or a C
-# keyword (code named after it, struct NAME, would not compile): refused
-# (exit 2), nothing written.
-for bad in collect _under 9lives int bool; do
+# A built-in type's name, one that does not start with a letter, or a
+# target name CMake reserves (flow_add_node(test) would not configure):
+# refused (exit 2), nothing written.
+for bad in collect _under 9lives test all; do
     rc=0
     "$prefix/bin/flow-new-node" "$bad" "$tmp/bad-$bad" 2>/dev/null || rc=$?
     [ "$rc" = 2 ] || fail "flow-new-node $bad exited $rc, not 2"

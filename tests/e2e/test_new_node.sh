@@ -6,7 +6,8 @@
 # length only: the process callback's parameters were aligned for a 6
 # character name, and longer names pushed lines past 80 columns.
 # Names of 128 characters still compile; 129 are refused (exit 2), as flowrun
-# would never look such a type up.
+# would never look such a type up. C keywords compile too; the target names
+# CMake reserves (test, all, ...) are refused.
 #
 # Environment: CC (default cc), CMOCKA_CFLAGS (to compile test_NAME.c).
 # Exit status: 0 passed; 1 failed; 77 (ctest SKIP_RETURN_CODE) no
@@ -98,6 +99,27 @@ rc=0
 grep -q "longer than 128 characters" "$work/err" ||
     fail "a name of 129 characters: no error saying so"
 [ ! -e "$work/toolong" ] || fail "a name of 129 characters: wrote a skeleton"
+
+# C keywords and the names of standard macros make skeletons that compile:
+# the skeleton names nothing after the node but flow_node_NAME and strings
+# (flow-new-node double refused a name that builds, tests and runs).
+for name in double int errno bool; do
+    if scaffold "$name"; then
+        compiles "$name"
+    fi
+done
+# The target names CMake reserves (policy CMP0037; test once the skeleton's
+# enable_testing() ran) are refused: flow_add_node(test) stopped `cmake -S .
+# -B build` with "The target name "test" is reserved".
+for name in test all install clean help; do
+    rc=0
+    "$new" "$name" "$work/reserved_$name" >/dev/null 2>"$work/err" || rc=$?
+    [ "$rc" = 2 ] || fail "the name $name, which CMake reserves: exit $rc, not 2"
+    grep -q "is a target name CMake reserves" "$work/err" ||
+        fail "the name $name, which CMake reserves: no error saying so"
+    [ ! -e "$work/reserved_$name" ] ||
+        fail "the name $name, which CMake reserves: wrote a skeleton"
+done
 
 if [ "$failed" != 0 ]; then
     exit 1
