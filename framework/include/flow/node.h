@@ -480,7 +480,10 @@ FLOW_EXPORT bool flow_node_input_cut(const flow_node_t *node, const char *port);
  * for later (collect order=input keeps those that came before their turn)
  * holds them, so that a producer running ahead of the others stops once
  * its window is in the node's keeping, and the node's memory stays within
- * the windows. Holds pace producers; they never stall an input: when every
+ * the windows. The credit of a message goes out when it is taken, before
+ * the node can hold it: a producer whose messages are all held stops with
+ * its window and one more in the node's keeping (2 with hwm=1). Holds
+ * pace producers; they never stall an input: when every
  * producer still sending on `port` has sent all it may and only held
  * messages keep its credit back, the holds on `port` are dropped (the
  * producers are granted as if those messages were taken; the node keeps
@@ -572,7 +575,8 @@ FLOW_EXPORT int flow_node_stopping(const flow_node_t *node);
  * Wait up to `ms` milliseconds for flow_node_stopping to say stop; return
  * what it says last. For a node whose peer ended early: the launcher
  * signals the instances one after another, so the peer may have seen the
- * stop first, and this tells such an end from a broken protocol.
+ * stop first, and this tells such an end from a broken protocol. Under the
+ * test harness, 0 at once (nothing stops there).
  */
 FLOW_EXPORT int flow_node_await_stop(const flow_node_t *node, unsigned ms);
 
