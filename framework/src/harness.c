@@ -910,6 +910,14 @@ flow__harness_batch(struct flow_harness *h, const char *port)
 }
 
 int
+flow__harness_hwm(struct flow_harness *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    return p ? flow__link_hwm_default(p->decl->type, p->batch) : 0;
+}
+
+int
 flow__harness_send(struct flow_harness *h, const char *port, bool any,
                    unsigned channel, flow_msg_t **msg_p)
 {

@@ -612,6 +612,9 @@ int flow__node_cb_result(flow_node_t *node, const char *what, int rc);
 unsigned flow__harness_channels(struct flow_harness *h, const char *port);
 unsigned flow__harness_channel(const struct flow_harness *h);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);
+/* flow_node_hwm under the harness: the default hwm of a link of `port`'s
+ * type and batch size; 0 for an unknown port. */
+int flow__harness_hwm(struct flow_harness *h, const char *port);
 
 /* As flow_node_hold and flow_node_release: a harness has no credit to
  * hold back, but counts what is held against what was taken, per channel,

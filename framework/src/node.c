@@ -260,6 +260,17 @@ flow_node_batch(const flow_node_t *node, const char *port)
     return p ? p->link->batch : 0;
 }
 
+int
+flow_node_hwm(const flow_node_t *node, const char *port)
+{
+    rport_t *p;
+
+    if (node->harness)
+        return flow__harness_hwm(node->harness, port);
+    p = flow__node_find_port(node, port);
+    return p ? p->link->hwm : 0;
+}
+
 static const char *const level_name[] = { "error", "warning", "info", "debug" };
 
 const char *

@@ -805,6 +805,55 @@ test_plugins_pair_star_answers(void **unused)
     }
 }
 
+/*
+ * flow_node_hwm: a pair node (fixture pairpipe) keeps as many questions in
+ * flight as its link's hwm and reads the answers after (pairecho answers
+ * each): with hwm=16 and with the default, which for int64 messages of
+ * 1024 items is 2^20 / (24 + 8 * 1024) = 127 (docs/graph-format.md), the
+ * 20000 answers all come, in order; its log says the window it used.
+ * Control: 20000 questions in flight at once over hwm=16 leave both sides
+ * waiting for room (the run ends only at --timeout, 124), so a wrong hwm
+ * would hang the first runs too.
+ */
+static void
+test_plugins_pair_hwm_window(void **unused)
+{
+    static const struct {
+        const char *hwm;
+        long window, want;
+    } runs[] = { { " hwm=16", 0, 16 },
+                 { "", 0, (1L << 20) / (24 + 8 * 1024) },
+                 { " hwm=16", 20000, 20000 } };
+    const long count = 20000;
+
+    (void)unused;
+    for (size_t k = 0; k < sizeof(runs) / sizeof(*runs); k++) {
+        char text[1024], want[64];
+        bool stuck = runs[k].window > 16;
+        tu_result_t r;
+
+        snprintf(text, sizeof(text),
+                 "[ask]\ntype = pairpipe\ncount = %ld\nwindow = %ld\n"
+                 "[echo]\ntype = pairecho\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npair = ask.srv <-> echo.peer%s\n"
+                 "push = ask.out -> out.in\n",
+                 count, runs[k].window, runs[k].hwm);
+        tu_run_graph(&r, 60, text, "--plugin-path", fixture_dir, "--timeout",
+                     stuck ? "3" : "50", NULL);
+        if (r.status != (stuck ? 124 : 0))
+            fprintf(stderr, "run %zu:\n%s\n", k, r.err);
+        assert_int_equal(r.status, stuck ? 124 : 0);
+        snprintf(want, sizeof(want), "window %ld\n", runs[k].want);
+        tu_assert_contains(r.err, want);
+        if (stuck)
+            tu_assert_contains(r.err, "ask[0] (waiting to send on port 'srv')");
+        else
+            assert_string_equal(r.out, "20000\n");
+        tu_result_release(&r);
+    }
+}
+
 /* Run `text` with the fixture plugins; its status, stdout in `r`. */
 static int
 run_text(tu_result_t *r, const char *text)
@@ -1185,6 +1234,7 @@ main(void)
         cmocka_unit_test(test_plugins_type_not_a_path),
         cmocka_unit_test(test_plugins_send_i64s),
         cmocka_unit_test(test_plugins_pair_star_answers),
+        cmocka_unit_test(test_plugins_pair_hwm_window),
         cmocka_unit_test(test_plugins_two_inputs_blocked_send),
         cmocka_unit_test(test_plugins_input_channels),
         cmocka_unit_test(test_plugins_collect_order),

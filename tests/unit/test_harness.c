@@ -243,6 +243,68 @@ static const char *const misuse_reasons[] = {
 
 /* ---- Tests --------------------------------------------------------------- */
 
+/* ---- hwms: answers with flow_node_hwm of its ports and of "nope" ------- */
+
+static const flow_port_t hwms_ports[] = {
+    FLOW_PORT_PAIR("peer", FLOW_INT64, "the hwms out"),
+    FLOW_PORT_IN("words", FLOW_WORDS, "nothing"), FLOW_PORT_END
+};
+
+static int
+hwms_run(flow_node_t *node, void *state)
+{
+    flow_msg_t *msg = flow_msg_new(FLOW_INT64, 3);
+
+    (void)state;
+    flow_msg_add_i64(msg, flow_node_hwm(node, "peer"));
+    flow_msg_add_i64(msg, flow_node_hwm(node, "words"));
+    flow_msg_add_i64(msg, flow_node_hwm(node, "nope"));
+    return flow_node_send(node, "peer", &msg);
+}
+
+static const flow_node_desc_t hwms_desc = {
+    FLOW_NODE_V1,        .name = "hwms",  .summary = "Tell the hwms",
+    .ports = hwms_ports, .run = hwms_run,
+};
+
+/*
+ * flow_node_hwm under the harness: the default of docs/graph-format.md for
+ * the port's type and batch size. int64: 2^20 / (24 + 8 batch) messages,
+ * 64 to 1000, fewer only where 64 would pass 64 MiB; words: 64; 0 for an
+ * unknown port.
+ */
+static void
+test_harness_hwm(void **state)
+{
+    static const struct {
+        size_t batch;
+        int64_t want;
+    } cases[] = { { 1024, (1 << 20) / (24 + 8 * 1024) }, /* 127 */
+                  { 8, 1000 },
+                  { 4096, 64 },
+                  { 1 << 20, (INT64_C(1) << 26) / (24 + 8 * (1 << 20)) } };
+
+    (void)state;
+    for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
+        flow_harness_t *h = flow_harness_new(&hwms_desc, NULL, 0, NULL);
+        int64_t *got;
+        size_t n;
+
+        assert_non_null(h);
+        assert_int_equal(flow_harness_set_batch(h, "peer", cases[k].batch), 0);
+        assert_int_equal(flow_harness_close(h, "peer"), 0);
+        assert_int_equal(flow_harness_close(h, "words"), 0);
+        assert_int_equal(flow_harness_run(h), 0);
+        got = flow_harness_pull_i64s(h, "peer", &n);
+        assert_int_equal(n, 3);
+        assert_int_equal(got[0], cases[k].want);
+        assert_int_equal(got[1], 64);
+        assert_int_equal(got[2], 0);
+        free(got);
+        flow_harness_destroy(&h);
+    }
+}
+
 static void
 test_harness_run_mode_pair(void **state)
 {
@@ -1278,6 +1340,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_harness_run_mode_pair),
+        cmocka_unit_test(test_harness_hwm),
         cmocka_unit_test(test_harness_run_graph_timeout),
         cmocka_unit_test(test_harness_recv_without_close_fails),
         cmocka_unit_test(test_harness_channels),

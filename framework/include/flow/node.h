@@ -351,6 +351,17 @@ FLOW_EXPORT unsigned flow_node_channel(const flow_node_t *node);
 FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
 
 /*
+ * Return the high-water mark of the link of `port`: the messages it queues
+ * at each end, per direction and peer (its `hwm=`, or the default for its
+ * item type and batch size, docs/graph-format.md). A node that sends
+ * requests on a pair port and reads the answers afterwards keeps at most
+ * this many in flight, and neither side then waits for room. Under the
+ * harness, the default for the port's type and batch size. 0 for an
+ * unknown port. Since flow 0.8.
+ */
+FLOW_EXPORT int flow_node_hwm(const flow_node_t *node, const char *port);
+
+/*
  * Send `*msg_p` on output or pair port `port` and set `*msg_p` to NULL
  * (transfer full, also on failure). On an output the message goes to the
  * next consumer instance with room (load balancing), and so on a pair port
