@@ -520,6 +520,8 @@ FLOW_EXPORT int flow_node_hold(flow_node_t *node, const char *port,
  * input `port` (flow_node_hold): its window counts them as taken, and the
  * producer is told at once when that lets it send again. Releasing more
  * than is held (after the holds were dropped) releases what is held.
+ * Once a producer has ended its stream nothing is told: holds left at the
+ * end of the input need no release, and one in finish changes nothing.
  * Returns 0; FLOW_EPORT (with the node failed) for a port that is not an
  * input or a channel out of range. Since flow 0.7.
  */
