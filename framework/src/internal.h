@@ -702,6 +702,10 @@ const char *flow__sig_abbrev(int sig, char buf[FLOW__SIG_ABBREV]);
  * debugger, as /proc/PID/stat says; false when it cannot be told. */
 bool flow__proc_stopped(pid_t pid);
 
+/* Whether process `pid` is writing its core dump, as /proc/PID/status
+ * says (CoreDumping, Linux 4.15); false when it cannot be told. */
+bool flow__proc_core_dumping(pid_t pid);
+
 /*
  * Make room for `who` ("the launcher", "the rendezvous") to watch the
  * `nprocs` processes of a run, `per_proc` descriptors each and 32 more:

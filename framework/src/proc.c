@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -60,6 +61,28 @@ flow__proc_stopped(pid_t pid)
      * last one. */
     paren = strrchr(buf, ')');
     return paren && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
+}
+
+bool
+flow__proc_core_dumping(pid_t pid)
+{
+    char path[64], line[256];
+    bool dumping = false, start = true;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (!(f = fopen(path, "re")))
+        return false;
+    while (fgets(line, sizeof(line), f)) {
+        /* A line longer than `line` (Groups:) comes in pieces. */
+        if (start && !strncmp(line, "CoreDumping:", 12)) {
+            dumping = strtol(line + 12, NULL, 10) == 1;
+            break;
+        }
+        start = strchr(line, '\n') != NULL;
+    }
+    fclose(f);
+    return dumping;
 }
 
 void
