@@ -406,7 +406,8 @@ begin_stop(sup_t *s, double grace)
  * returns as for a stop signal, its run directory removed (the launcher
  * itself dumps no core: its own would be the same file as an instance's
  * under a core_pattern without the pid). A second SIGQUIT, as any second
- * stop signal, kills every instance at once.
+ * stop signal, kills every instance at once; the copy that a sender such
+ * as timeout(1) sends again at once (flow__signal_echo) is not a second.
  */
 static void
 quit_now(sup_t *s, double grace, bool quiet)
@@ -1286,7 +1287,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     bool count;
     struct pollfd *pfd = NULL;
     double started = flow__now_s(), next_progress = 0;
-    flow_sig_first_t first_sig = { 0 };
+    flow_sig_first_t first_sig = { 0 }, first_quit = { 0 };
 
     if (!opts) {
         memset(&defaults, 0, sizeof(defaults));
@@ -1677,8 +1678,13 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 int sig = (int)si.ssi_signo;
                 if (sig == SIGCHLD)
                     continue;
-                if (sig == SIGQUIT) { /* before the echo rule: always */
-                    quit_now(&s, grace, opts->quiet);
+                if (sig == SIGQUIT) { /* whatever came before */
+                    /* timeout -s QUIT sends it twice (to the command, then
+                     * to its group): the copy would kill at once every
+                     * instance still writing its core dump. */
+                    if (!flow__signal_echo(&first_quit, sig, (pid_t)si.ssi_pid,
+                                           flow__now_s()))
+                        quit_now(&s, grace, opts->quiet);
                     continue;
                 }
                 if (sig == SIGTSTP) {

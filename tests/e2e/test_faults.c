@@ -2812,6 +2812,55 @@ test_faults_sigquit(void **unused)
 }
 
 /*
+ * SIGQUIT twice. The copy that its sender sends again at once is no
+ * second signal (timeout -s QUIT sends it to the command and then to its
+ * process group): it killed every instance at once, cutting short the
+ * core dumps that the first one asked for. quitter takes SIGQUIT and ends
+ * 300 ms after it: with --grace 5 it says so. A second SIGQUIT from
+ * another process still kills at once: it never says so.
+ */
+static void
+test_faults_sigquit_echo(void **unused)
+{
+    char *path = tu_temp_file("[q]\ntype = quitter\nlinger_ms = 300\n");
+    char out[128], err[128], *e;
+    int status;
+
+    (void)unused;
+    snprintf(out, 128, "%s/out", run_tmp);
+    snprintf(err, 128, "%s/err", run_tmp);
+    assert_int_equal(setenv("FLOW_PLUGIN_PATH", FLOW_FIXTURE_PLUGIN_DIR, 1), 0);
+    for (int other = 0; other < 2; other++) {
+        pid_t pid = spawn_ignoring(path, out, err, "--grace", "5", NULL);
+        wait_text(pid, err, "holding 0 MiB", err);
+        assert_int_equal(kill(pid, SIGQUIT), 0);
+        wait_text(pid, err, "quitting graph", err);
+        if (other) {
+            pid_t k = tu_fork();
+            assert_true(k >= 0);
+            if (k == 0)
+                _exit(kill(pid, SIGQUIT) ? 1 : 0);
+            assert_int_equal(waitpid(k, &status, 0), k);
+            assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        } else {
+            assert_int_equal(kill(pid, SIGQUIT), 0);
+        }
+        status = wait_exit(pid, 20);
+        e = slurp(err);
+        assert_exited(status, 0, e, 131);
+        bool lingered = strstr(e, "lingered 300 ms after SIGQUIT") != NULL;
+        if (lingered == (other != 0))
+            fail_msg("the second SIGQUIT from %s process: stderr:\n%s",
+                     other ? "another" : "the same", e);
+        run_cleanup(path, out, err);
+        free(e);
+    }
+    unsetenv("FLOW_PLUGIN_PATH");
+    unlink(path);
+    free(path);
+}
+
+/*
  * SIGQUIT with core dumps on: an instance still writing its core dump
  * after --grace is not killed. It was, and its core was cut short: with
  * the default grace (0.5 s) a 3 GB instance left 158 MB of a 3 GB core,
@@ -6166,6 +6215,7 @@ main(void)
         T(test_faults_blocked_mask),
         T(test_faults_second_sigint),
         T(test_faults_sigquit),
+        T(test_faults_sigquit_echo),
         T(test_faults_sigquit_core_dump),
         T(test_faults_signal_echo),
         T(test_faults_stop_before_start),
