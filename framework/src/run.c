@@ -1257,6 +1257,15 @@ child(const flow_graph_t *g, const flow_proc_t *p, const char *dir,
     sigset_t stops;
     sigemptyset(&stops);
     flow__stop_signals_add(&stops);
+    /* SIGQUIT, which the launcher passes on (quit_now), takes its default
+     * action, a core dump, unless ignored (then the launcher never reads
+     * it): blocked by the caller, it never came, and an embedding
+     * program's handler, inherited by the fork, ran its own code in the
+     * instance instead; either way the instance lived on until --grace
+     * and was killed, with no core. */
+    flow__quit_signal_add(&stops);
+    if (sigismember(&stops, SIGQUIT))
+        signal(SIGQUIT, SIG_DFL);
     sigprocmask(SIG_UNBLOCK, &stops, NULL);
     rc = flow__node_main(g, p->node, p->inst, dir, fds, st);
     flow__node_exit(rc);

@@ -2792,6 +2792,91 @@ test_core_library_run_file_limit_restored(void **unused)
     tu_in_own_process(file_limit_case);
 }
 
+/* The write end of a non-blocking pipe that the caller's SIGQUIT handler
+ * writes the pid it runs in to (sigquit_handler_case). */
+static int quit_pipe = -1;
+
+static void
+on_quit_write_pid(int sig)
+{
+    pid_t me = getpid();
+
+    (void)sig;
+    if (write(quit_pipe, &me, sizeof(me)) < 0) {
+        /* full: one is enough */
+    }
+}
+
+/* A caller with a SIGQUIT handler of its own, sent SIGQUIT 1 s into an
+ * endless run with a grace of 10 s (core dumps off). */
+static int
+sigquit_handler_case(void)
+{
+    flow_registry_t *reg;
+    flow_graph_t *g = library_graph("[src]\ntype = range\ncount = 1e15\n"
+                                    "[slow]\ntype = fault\naction = none\n"
+                                    "work_us = 100000\n"
+                                    "[out]\ntype = collect\nmode = count\n"
+                                    "[links]\npush = src.out -> slow.in\n"
+                                    "push = slow.out -> out.in\n",
+                                    &reg);
+    flow_run_opts_t opts = { .quiet = 1, .grace_s = 10 };
+    struct rlimit core;
+    int fds[2], signo = 0, rc, status;
+    pid_t caller = getpid(), killer, ran_in = 0;
+    double t;
+
+    if (getrlimit(RLIMIT_CORE, &core))
+        return 1;
+    core.rlim_cur = 0;
+    if (setrlimit(RLIMIT_CORE, &core) || pipe2(fds, O_NONBLOCK | O_CLOEXEC))
+        return 1;
+    quit_pipe = fds[1];
+    signal(SIGQUIT, on_quit_write_pid);
+    fflush(NULL);
+    if ((killer = tu_fork()) < 0)
+        return 1;
+    if (killer == 0) {
+        usleep(1000000);
+        _exit(kill(caller, SIGQUIT) ? 1 : 0);
+    }
+    t = tu_now_s();
+    rc = flow_graph_run(g, &opts, &signo);
+    t = tu_now_s() - t;
+    if (waitpid(killer, &status, 0) != killer || !WIFEXITED(status) ||
+        WEXITSTATUS(status))
+        return 2;
+    if (read(fds[0], &ran_in, sizeof(ran_in)) > 0) {
+        fprintf(stderr,
+                "the caller's SIGQUIT handler ran in pid %d (the "
+                "caller is %d)\n",
+                (int)ran_in, (int)caller);
+        return 3;
+    }
+    if (rc != FLOW_EINTR || signo != SIGQUIT || t > 6) {
+        fprintf(stderr, "returned %d, signal %d after %.3f s\n", rc, signo, t);
+        return 4;
+    }
+    flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+    return 0;
+}
+
+/*
+ * flow_graph_run in a program with a SIGQUIT handler of its own: the call
+ * reads the signal (the handler does not run in the caller), returns
+ * FLOW_EINTR with SIGQUIT, and its instances take SIGQUIT's default action
+ * at once. They inherited the caller's handler from the fork and ran it
+ * instead (the caller's code in a process of the run), lived on and were
+ * killed after the grace.
+ */
+static void
+test_core_library_run_sigquit_handler(void **unused)
+{
+    (void)unused;
+    tu_in_own_process(sigquit_handler_case);
+}
+
 /*
  * merge: two word makers of different seeds (2 instances and 1) into one
  * collector. The oracle: the words of both seeds, as a sorted list, equal
@@ -2918,6 +3003,7 @@ main(void)
         cmocka_unit_test(test_core_library_run_sigchld_ignored),
         cmocka_unit_test(test_core_library_run_closed_std_fds),
         cmocka_unit_test(test_core_library_run_file_limit_restored),
+        cmocka_unit_test(test_core_library_run_sigquit_handler),
     };
     tu_watchdog(280);
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);

@@ -2761,7 +2761,9 @@ test_faults_second_sigint(void **unused)
  * run directory removed and no process left. Started with SIGQUIT
  * ignored (as `nohup`-like starters may leave it), flowrun leaves it
  * ignored, and so do its instances: the run goes on, and a SIGTERM then
- * stops it as usual.
+ * stops it as usual. Started with SIGQUIT blocked, flowrun reads it all
+ * the same, and its instances take it too: with --grace 10 they had it
+ * blocked still, lived on and were killed 10 s later.
  */
 static void
 test_faults_sigquit(void **unused)
@@ -2801,10 +2803,22 @@ test_faults_sigquit(void **unused)
     usleep(300000);
     assert_int_equal(tu_count_procs(path), 6); /* all there */
     status = stop_running(path, pid, 5, SIGTERM, &t);
-    assert_int_equal(setrlimit(RLIMIT_CORE, &core), 0);
     e = slurp(err);
     assert_exited(status, t, e, 143);
     assert_null(strstr(e, "SIGQUIT"));
+    run_cleanup(path, out, err);
+    free(e);
+
+    sigemptyset(&spawn_block);
+    sigaddset(&spawn_block, SIGQUIT);
+    pid = spawn_ignoring(path, out, err, "--grace", "10", NULL);
+    status = stop_running(path, pid, 5, SIGQUIT, &t);
+    sigemptyset(&spawn_block);
+    assert_int_equal(setrlimit(RLIMIT_CORE, &core), 0);
+    e = slurp(err);
+    assert_exited(status, t, e, 131);
+    assert_true(t < 5);
+    tu_assert_contains(e, "flowrun: SIGQUIT: quitting graph '");
     run_cleanup(path, out, err);
     free(e);
     unlink(path);

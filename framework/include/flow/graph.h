@@ -183,7 +183,9 @@ typedef struct flow_run_opts {
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by a stop signal: SIGINT,
  * SIGTERM, SIGHUP, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR, SIGIO,
  * SIGSTKFLT or a real-time signal, or SIGQUIT, which every instance gets
- * at once, without a drain (`*signo_out` gets the signal if not NULL); or
+ * at once, without a drain, and takes by its default action, a core dump,
+ * whatever the caller's handler or mask (`*signo_out` gets the signal if
+ * not NULL); or
  * -errno if the run could not start. While it runs, those signals,
  * SIGCHLD, SIGTSTP, SIGTTOU and SIGUSR1 are blocked and read by the call (a
  * stop signal, SIGQUIT or SIGTSTP the caller ignores stays ignored), SIGPIPE
