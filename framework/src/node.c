@@ -268,7 +268,12 @@ flow_node_hwm(const flow_node_t *node, const char *port)
     if (node->harness)
         return flow__harness_hwm(node->harness, port);
     p = flow__node_find_port(node, port);
-    return p ? p->link->hwm : 0;
+    if (!p)
+        return 0;
+    /* balance=demand: hwm is the credit window it starts with (1 unless
+     * written); the most it lets a producer send ahead is credit_max, the
+     * written hwm or the round robin default. */
+    return p->link->demand ? p->link->credit_max : p->link->hwm;
 }
 
 static const char *const level_name[] = { "error", "warning", "info", "debug" };

@@ -854,6 +854,53 @@ test_plugins_pair_hwm_window(void **unused)
     }
 }
 
+/*
+ * flow_node_hwm on push links, at both ends (fixture hwmsay, between range
+ * and collect): the default for int64 messages of `batch` items,
+ * 2^20 / (24 + 8 batch) messages, at most 1000 (docs/graph-format.md),
+ * or the hwm written, by round robin and by demand alike. A demand link
+ * without hwm= said 1 (the credit window it starts with, not the default
+ * its window grows to, which node.h promised).
+ */
+static void
+test_plugins_push_hwm(void **unused)
+{
+    static const struct {
+        const char *in, *out;
+        long want_in, want_out;
+    } runs[] = {
+        { "", "", (1L << 20) / (24 + 8 * 1024), (1L << 20) / (24 + 8 * 1024) },
+        { " balance=demand", " balance=demand", (1L << 20) / (24 + 8 * 1024),
+          (1L << 20) / (24 + 8 * 1024) },
+        { " balance=demand batch=100", " balance=demand hwm=5", 1000, 5 },
+        { " hwm=7", " batch=300 balance=demand", 7,
+          (1L << 20) / (24 + 8 * 300) },
+    };
+
+    (void)unused;
+    for (size_t k = 0; k < sizeof(runs) / sizeof(*runs); k++) {
+        char text[1024], want[64];
+        tu_result_t r;
+
+        snprintf(text, sizeof(text),
+                 "[src]\ntype = range\ncount = 10\n"
+                 "[say]\ntype = hwmsay\n"
+                 "[out]\ntype = collect\nmode = count\n"
+                 "[links]\npush = src.out -> say.in%s\n"
+                 "push = say.out -> out.in%s\n",
+                 runs[k].in, runs[k].out);
+        tu_run_graph(&r, 60, text, "--plugin-path", fixture_dir, NULL);
+        if (r.status != 0)
+            fprintf(stderr, "run %zu:\n%s\n", k, r.err);
+        assert_int_equal(r.status, 0);
+        snprintf(want, sizeof(want), "hwm in %ld\n", runs[k].want_in);
+        tu_assert_contains(r.err, want);
+        snprintf(want, sizeof(want), "hwm out %ld\n", runs[k].want_out);
+        tu_assert_contains(r.err, want);
+        tu_result_release(&r);
+    }
+}
+
 /* Run `text` with the fixture plugins; its status, stdout in `r`. */
 static int
 run_text(tu_result_t *r, const char *text)
@@ -1235,6 +1282,7 @@ main(void)
         cmocka_unit_test(test_plugins_send_i64s),
         cmocka_unit_test(test_plugins_pair_star_answers),
         cmocka_unit_test(test_plugins_pair_hwm_window),
+        cmocka_unit_test(test_plugins_push_hwm),
         cmocka_unit_test(test_plugins_two_inputs_blocked_send),
         cmocka_unit_test(test_plugins_input_channels),
         cmocka_unit_test(test_plugins_collect_order),

@@ -353,7 +353,9 @@ FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
 /*
  * Return the high-water mark of the link of `port`: the messages it queues
  * at each end, per direction and peer (its `hwm=`, or the default for its
- * item type and batch size, docs/graph-format.md). A node that sends
+ * item type and batch size, docs/graph-format.md; on a balance=demand link,
+ * whose window starts at 1 without `hwm=`, the widest it grows to: the
+ * same number). A node that sends
  * requests on a pair port and reads the answers afterwards keeps at most
  * this many in flight, and neither side then waits for room. Under the
  * harness, the default for the port's type and batch size. 0 for an
