@@ -231,6 +231,19 @@ relay_rest(sup_t *s, flow_proc_t *p)
     }
 }
 
+/* Read the signals signalfd `sfd` holds, after the run: whether one asks
+ * to end a wait (any but SIGCHLD and SIGTSTP). */
+static bool
+stop_read(int sfd)
+{
+    struct signalfd_siginfo si;
+    bool quit = false;
+
+    while (read(sfd, &si, sizeof(si)) == sizeof(si))
+        quit |= si.ssi_signo != SIGCHLD && si.ssi_signo != SIGTSTP;
+    return quit;
+}
+
 /* Write what queue `q` holds, waiting for its descriptor as a blocking
  * write would; a terminating signal read from `sfd` (if >= 0), or the
  * time `until` (if > 0) passing, gives up what is left: once that time has
@@ -264,15 +277,9 @@ flush_queue(flow_errout_t *q, int sfd, double until)
                 q->dropped = errno;
             break;
         }
-        if (sfd >= 0 && (w[1].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            bool quit = false;
-            while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                quit |= si.ssi_signo != SIGCHLD && si.ssi_signo != SIGTSTP;
-            if (quit) {
-                gave_up = true;
-                break;
-            }
+        if (sfd >= 0 && (w[1].revents & POLLIN) && stop_read(sfd)) {
+            gave_up = true;
+            break;
         }
         if (w[0].revents)
             flow__errout_flush(q, 0);
@@ -776,6 +783,20 @@ say_unwritten(sup_t *s, const char *path, int err)
     err_queue(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* Say on stderr (queued) that the FIFO `path` was given up after a stop
+ * signal. */
+static void
+say_given_up(sup_t *s, const char *path)
+{
+    char line[PATH_MAX + 128];
+    int n = snprintf(line, sizeof(line),
+                     "flowrun: error: cannot write '%s': given up at a stop "
+                     "signal (no reader took it)\n",
+                     path);
+
+    err_queue(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 /* The descriptor, standard output or standard error, whose file `path`
  * names (/dev/stderr, /dev/fd/1, 2>run.log and run.log), or -1. */
 static int
@@ -796,12 +817,12 @@ std_fd_of(const char *path)
 typedef int report_fn(const flow_run_stats_t *rs, FILE *out);
 
 /* Write the report `writer` makes of `rs` to standard output or error
- * (`fd`), after what was written there (opened anew, a file was truncated
- * and the graph's output or every line logged was lost), through a queue
- * that a terminating signal from `sfd` gives up (a pipe nobody reads held
- * flowrun in a blocking write, every signal blocked). Returns 0, -errno
- * when the report could not be made or written, or REPORT_GIVEN_UP when a
- * signal gave it up. */
+ * (`fd`; or a FIFO's, report_to_fifo), after what was written there (opened
+ * anew, a file was truncated and the graph's output or every line logged was
+ * lost), through a queue that a terminating signal from `sfd` gives up (a pipe
+ * nobody reads held flowrun in a blocking write, every signal blocked). Returns
+ * 0, -errno when the report could not be made or written, or REPORT_GIVEN_UP
+ * when a signal gave it up. */
 #define REPORT_GIVEN_UP 1
 static int
 report_to_std(sup_t *s, const flow_run_stats_t *rs, report_fn *writer, int fd,
@@ -835,6 +856,46 @@ report_to_std(sup_t *s, const flow_run_stats_t *rs, report_fn *writer, int fd,
     }
     free(text);
     return fl < 0 ? REPORT_GIVEN_UP : -fl;
+}
+
+/* Write the report `writer` makes of `rs` to the FIFO `path`, as
+ * report_to_std writes to standard output. A blocking open waits for a
+ * reader, and every signal is blocked: a FIFO nobody opened held flowrun
+ * in open(2) for good, deaf to Ctrl-C, Ctrl-\ and SIGTERM. So it is
+ * opened without waiting, again every 50 ms while no reader has it open,
+ * and written through a queue. A terminating signal read from `sfd` while
+ * no reader has come leaves a reader STOP_WRITE_S to come (write_until),
+ * as for standard error after a stop; then it is given up. Returns as
+ * report_to_std. */
+static int
+report_to_fifo(sup_t *s, const flow_run_stats_t *rs, report_fn *writer,
+               const char *path, int sfd)
+{
+    int fd, rc;
+
+    while ((fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) <
+           0) {
+        struct pollfd sig = { sfd, POLLIN, 0 };
+        if (errno != ENXIO) /* ENXIO: no reader yet */
+            return -errno;
+        if (s->write_until > 0 && flow__now_s() >= s->write_until)
+            return REPORT_GIVEN_UP;
+        if (poll(&sig, sfd >= 0 ? 1 : 0, 50) > 0 && stop_read(sfd) &&
+            !(s->write_until > 0))
+            s->write_until = flow__now_s() + STOP_WRITE_S;
+    }
+    rc = report_to_std(s, rs, writer, fd, sfd);
+    close(fd);
+    return rc;
+}
+
+/* Whether `path` is a FIFO. */
+static bool
+is_fifo(const char *path)
+{
+    struct stat st;
+
+    return !stat(path, &st) && S_ISFIFO(st.st_mode);
 }
 
 /* Write the report `writer` makes of `rs` into the file `path`. A regular
@@ -919,10 +980,13 @@ report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
         int rc, fd;
         if (!files[i])
             continue;
-        if ((fd = std_fd_of(files[i])) >= 0) {
+        if ((fd = std_fd_of(files[i])) >= 0 || is_fifo(files[i])) {
             /* After a stop signal gave up a wait, no more waits. */
             rc = *err_gone ? REPORT_GIVEN_UP
-                           : report_to_std(s, &rs, writers[i], fd, sfd);
+                 : fd >= 0 ? report_to_std(s, &rs, writers[i], fd, sfd)
+                           : report_to_fifo(s, &rs, writers[i], files[i], sfd);
+            if (rc == REPORT_GIVEN_UP && fd < 0 && !*err_gone)
+                say_given_up(s, files[i]); /* a FIFO's: said */
             if (rc == REPORT_GIVEN_UP)
                 *err_gone = true;
             else if (rc && fd != STDERR_FILENO) /* else nowhere to say it */

@@ -3856,6 +3856,84 @@ test_faults_signal_storm_at_end(void **unused)
     free(path);
 }
 
+/* Wait until the graph `path` has ended: its sink wrote `want` to `out`
+ * and only flowrun and its guard are left. */
+static void
+wait_graph_end(const char *path, const char *out, const char *want)
+{
+    for (double limit = now_s() + 20;;) {
+        bool ended = false;
+        if (access(out, F_OK) == 0) {
+            char *so_far = slurp(out);
+            ended = !strcmp(so_far, want) && tu_count_procs(path) <= 2;
+            free(so_far);
+        }
+        if (ended)
+            return;
+        assert_true(now_s() < limit);
+        usleep(20000);
+    }
+}
+
+/*
+ * --stats-json to a FIFO that no one opens, or that a reader opened and
+ * does not read (a report of 200 instances, some 70 KB, more than a pipe
+ * holds): flowrun waited in open(2) or write(2) with every signal
+ * blocked, and SIGTERM, SIGINT and SIGQUIT did nothing (only SIGKILL
+ * ended it). A stop signal now gives the report up, at most a second
+ * later: exit 1, saying so.
+ */
+static void
+test_faults_stats_fifo_unread(void **unused)
+{
+    static const int sigs[] = { SIGTERM, SIGQUIT };
+    char out[128], err[128], fifo[128], *e;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", run_tmp);
+    for (int opened = 0; opened < 2; opened++) {
+        char *path = tu_temp_file(
+            opened ? "[src]\ntype = range\ncount = 1000\ninstances = 200\n"
+                     "[out]\ntype = collect\nmode = count\n"
+                     "[links]\npush = src.out -> out.in\n"
+                   : "[src]\ntype = range\ncount = 5\n"
+                     "[out]\ntype = collect\nmode = count\n"
+                     "[links]\npush = src.out -> out.in\n");
+        int rfd = -1, status;
+        pid_t pid;
+        double t;
+
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        if (opened) {
+            rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+            assert_true(rfd >= 0);
+        }
+        pid = spawn_files_with(path, out, err, "--stats-json", fifo);
+        wait_graph_end(path, out, opened ? "1000\n" : "5\n");
+        usleep(200000); /* at the FIFO */
+        t = now_s();
+        assert_int_equal(kill(pid, sigs[opened]), 0);
+        status = wait_exit(pid, 5);
+        t = now_s() - t;
+        e = slurp(err);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+            fail_msg("%s after %.3f s; stderr:\n%s", tu_child_status(status), t,
+                     e);
+        tu_assert_contains(e, "': given up at a stop signal (no reader took "
+                              "it)\n");
+        assert_true(t < 3);
+        if (rfd >= 0)
+            close(rfd);
+        unlink(fifo);
+        run_cleanup(path, out, err);
+        free(e);
+        unlink(path);
+        free(path);
+    }
+}
+
 /*
  * A signal that comes after the graph has ended, while the launcher writes
  * the counters (into a FIFO no one reads yet): the result stands (exit 0)
@@ -6245,6 +6323,7 @@ main(void)
         T(test_faults_stop_zip),
         T(test_faults_stop_ordered_prefix),
         T(test_faults_signal_after_end),
+        T(test_faults_stats_fifo_unread),
         T(test_faults_signal_storm_at_end),
         T(test_faults_far_timeout_idle),
         T(test_faults_sigkill_flowrun),
