@@ -152,6 +152,12 @@ void tu_on_chld(int sig, siginfo_t *si, void *ctx);
 /* Seconds on the monotonic clock. */
 double tu_now_s(void);
 
+/* CPU seconds (user + system) used by this process's reaped children so
+ * far, and by the descendants they reaped: a run of flowrun counts its
+ * instances. A measure of work that a loaded machine does not stretch, as
+ * it does wall time. */
+double tu_children_cpu_s(void);
+
 /* Whether `n` is prime, by trial division: the tests' oracle. */
 bool tu_is_prime(int64_t n);
 

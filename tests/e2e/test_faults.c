@@ -3999,17 +3999,6 @@ test_faults_signal_after_end(void **unused)
     free(path);
 }
 
-/* CPU seconds used by this process's reaped children so far. */
-static double
-children_cpu_s(void)
-{
-    struct rusage ru;
-
-    assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
 /*
  * A timeout far away (the largest --timeout, 1e7 s: past INT_MAX ms) must
  * not make the launcher's wait spin: a graph that sleeps 1 s costs well
@@ -4021,12 +4010,12 @@ test_faults_far_timeout_idle(void **unused)
     const char *text = "[p]\ntype = pid\nlinger_ms = 1000\n"
                        "[out]\ntype = collect\n"
                        "[links]\npush = p.out -> out.in\n";
-    double cpu = children_cpu_s();
+    double cpu = tu_children_cpu_s();
     run_t run;
 
     (void)unused;
     assert_int_equal(run_graph(&run, 30, text, "--timeout", "1e7", NULL), 0);
-    cpu = children_cpu_s() - cpu;
+    cpu = tu_children_cpu_s() - cpu;
     if (cpu >= 0.5)
         fprintf(stderr, "%.3f CPU s for %.3f s\n", cpu, run.r.seconds);
     assert_true(run.r.seconds >= 1.0);
