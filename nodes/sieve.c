@@ -748,6 +748,11 @@ sieve_run(flow_node_t *node, void *state)
                               "port 'coord' needs exactly one peer, "
                               "not %u",
                               peers);
+    /* A stop ends a wait for the coordinator too: the go it waits for may
+     * never come (the segment that finds its sieving primes stopped before
+     * sending them), and the coordinator waits for this segment. */
+    if (flow_node_stop_ends_recv(node, "coord") < 0)
+        return FLOW_EPORT;
 
     size_t batch = flow_node_batch(node, "coord");
     if (batch == 0)

@@ -145,6 +145,8 @@ typedef struct rport {
     bool given_up;       /* input: flow_node_close_input */
     bool given_up_ended; /* input: given up after its end (all read) */
     bool cut;            /* input or pair: a producer's stream was cut short */
+    bool stop_recv;      /* pair: a graceful stop ends the node's receives
+                            (flow_node_stop_ends_recv) */
     bool demand;       /* push, balance=demand: the input a ROUTER that credits
                           each producer for each data frame it takes, the output
                           DEALERs that send only on credit */
@@ -277,6 +279,15 @@ flow__interrupted(const flow_node_t *node)
         (flow__stop_soft && node->is_source && !node->closing))
         return FLOW_EINTR;
     return 0;
+}
+
+/* Whether a receive (flow_node_recv, _recv_from) on pair port `p` ends now
+ * for a graceful stop: flow_node_stop_ends_recv asked it, and the node is
+ * told to stop and not yet ending its streams. */
+static inline bool
+flow__pair_recv_stopped(const flow_node_t *node, const rport_t *p)
+{
+    return flow__stop_soft && p->stop_recv && node->may_stop && !node->closing;
 }
 
 /* ---- node.c ---- */

@@ -694,6 +694,8 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
         int n = 0, rc;
         if (!p->nopen)
             return FLOW_EOF;
+        if (flow__pair_recv_stopped(node, p))
+            return FLOW_EINTR;
         for (unsigned c = 0; c < p->nch; c++) {
             if (p->ch[c].eos)
                 continue;
@@ -728,6 +730,27 @@ recv_pair_any(flow_node_t *node, rport_t *p, unsigned *chan_out,
                 return rc;
         }
     }
+}
+
+int
+flow_node_stop_ends_recv(flow_node_t *node, const char *port)
+{
+    rport_t *p;
+
+    if (node->harness) /* no stop there */
+        return 0;
+    p = flow__node_find_port(node, port);
+    if (!p || p->decl->dir != FLOW_DIR_PAIR)
+        return flow__node_port_misuse(
+            node,
+            "a stop that ends the receives of %s port '%s' (a pair "
+            "port only)",
+            !p      ? "unknown"
+            : p->in ? "input"
+                    : "output",
+            port ? port : "(null)");
+    p->stop_recv = true;
+    return 0;
 }
 
 static int recv_any(flow_node_t *node, const char *port, flow_msg_t **msg_p);
@@ -814,8 +837,13 @@ recv_from(flow_node_t *node, const char *port, unsigned channel,
         int open = node->given_up ? flow__node_drop_given_up(node) : 0;
         if (open < 0)
             return open;
+        if (flow__pair_recv_stopped(node, p))
+            return FLOW_EINTR;
+        /* One that a graceful stop ends waits in steps of WAIT_MS (a
+         * blocking receive goes on until a hard stop). */
         rc = flow__node_recv_frame(node, p, channel, p->ch[channel].sock,
-                                   open ? ZMQ_DONTWAIT : 0, msg_p);
+                                   open || p->stop_recv ? ZMQ_DONTWAIT : 0,
+                                   msg_p);
         if (rc == GOT_DATA)
             return 0;
         if (rc < 0)

@@ -3533,6 +3533,59 @@ test_faults_sieve_stops_gracefully(void **unused)
 }
 
 /*
+ * Two nodes with a pair port only, each waiting in a receive for the other
+ * (fixture pairwait), as a sieve segment waits for its coordinator's go
+ * while the coordinator waits for the segment: at a load average of 36
+ * under AddressSanitizer, a SIGTERM that came while the second segment
+ * waited for the primes the first one (which stopped before sending them)
+ * had to find held the sieve until the hard stop at the 5-s drain limit
+ * in 7 runs of 7 (test_faults_sieve_stops_gracefully: "still running:
+ * main[0] (waiting for input on port 'seg'), ..., seg[1] (waiting for
+ * input on port 'coord')"). With flow_node_stop_ends_recv the graceful
+ * stop ends those receives (flow_node_recv, and flow_node_recv_from for
+ * one of them): exit 143, no hard stop. The control, without it: the
+ * receives go on until the hard stop, as before.
+ */
+static void
+test_faults_stop_ends_pair_wait(void **unused)
+{
+    char text[512], out[128], err[128], *path, *e;
+    pid_t pid;
+    int status;
+    double t;
+
+    (void)unused;
+    for (int stoppable = 1; stoppable >= 0; stoppable--) {
+        snprintf(text, sizeof(text),
+                 "[graph]\nname = g\n"
+                 "[a]\ntype = pairwait\nstoppable = %s\n"
+                 "[b]\ntype = pairwait\nstoppable = %s\nfrom = true\n"
+                 "instances = 2\n"
+                 "[links]\npair = a.peer <-> b.peer\n",
+                 stoppable ? "true" : "false", stoppable ? "true" : "false");
+        path = tu_temp_file(text);
+        pid = spawn_run(path, out, err);
+        status = stop_running(path, pid, 3, SIGTERM, &t);
+        e = slurp(err);
+        assert_exited(status, t, e, 143);
+        if (stoppable && strstr(e, "still running"))
+            fail_msg("the waits held the run %.3f s, until the hard stop:\n%s",
+                     t, e);
+        if (!stoppable) /* a receive a graceful stop does not end */
+            tu_assert_contains(e, "flowrun: graph 'g' still running 5 s after "
+                                  "the signal: stopping it (still running: "
+                                  "a[0] (waiting for input on port 'peer'), "
+                                  "b[0] (waiting for input on port 'peer'), "
+                                  "b[1] (waiting for input on port "
+                                  "'peer'))\n");
+        run_cleanup(path, out, err);
+        free(e);
+        unlink(path);
+        free(path);
+    }
+}
+
+/*
  * The same in list mode with SIGINT, sent 0.1 s after the first primes are
  * out: what the coordinator sent drains to the collector, so the output is
  * exactly the primes up to its last line, in order (the oracle: a sieve of
@@ -6305,6 +6358,7 @@ main(void)
         T(test_faults_drain_time_limit),
         T(test_faults_lines_stop_mid_line),
         T(test_faults_sieve_stops_gracefully),
+        T(test_faults_stop_ends_pair_wait),
         T(test_faults_sieve_stop_keeps_prefix),
         T(test_faults_stop_pair_server_serves),
         T(test_faults_stop_finish_sends),

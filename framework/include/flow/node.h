@@ -416,7 +416,8 @@ FLOW_EXPORT int flow_node_send_to(flow_node_t *node, const char *port,
  * flow_node_recv_from) a channel out of range, FLOW_ENODE on loss or a
  * malformed frame (all with the node failed); FLOW_EINTR when stopping
  * (a hard stop; a graceful one does not interrupt a receive: a node
- * without a push input asks flow_node_stopping).
+ * without a push input asks flow_node_stopping, or has a pair port's
+ * receives ended by it with flow_node_stop_ends_recv).
  */
 FLOW_EXPORT int flow_node_recv(flow_node_t *node, const char *port,
                                flow_msg_t **msg_p);
@@ -424,6 +425,21 @@ FLOW_EXPORT int flow_node_recv(flow_node_t *node, const char *port,
 /* As flow_node_recv, from channel `channel` of pair port `port` only. */
 FLOW_EXPORT int flow_node_recv_from(flow_node_t *node, const char *port,
                                     unsigned channel, flow_msg_t **msg_p);
+
+/*
+ * From now on, a graceful stop ends the receives (flow_node_recv,
+ * flow_node_recv_from) on pair port `port` of this node, which has no push
+ * input: they return FLOW_EINTR once it is told to stop, as a source's
+ * sends do, until run() or process() returns. For a node whose peer is
+ * told to stop as well, when each may be waiting for the other: a sieve
+ * segment waits for its coordinator's go, which waits for primes that
+ * another segment stopped before sending, and the coordinator waits for
+ * the segment; neither can ask flow_node_stopping in a receive, and both
+ * waited until the hard stop 5 s later. Not for a node that serves a peer
+ * still draining. Returns 0, or FLOW_EPORT (node failed) for a port that
+ * is not a pair port. No effect under the test harness. Since flow 0.8.
+ */
+FLOW_EXPORT int flow_node_stop_ends_recv(flow_node_t *node, const char *port);
 
 /*
  * Send the `len` bytes at `frame` (copied) on `port` as one raw frame,
