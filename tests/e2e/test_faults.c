@@ -3039,9 +3039,9 @@ test_faults_signal_echo(void **unused)
                               "hwm=50 balance=demand\n"
                               "push = mid.out -> out.in\n");
     char out[128], err[128], *o, *e;
-    int status;
-    double t;
-    pid_t pid;
+    int status, go[2], back[2], again = 0;
+    double t, t2;
+    pid_t pid, other;
 
     (void)unused;
     for (int mode = 0; mode < 4; mode++) {
@@ -3052,21 +3052,58 @@ test_faults_signal_echo(void **unused)
         snprintf(err, sizeof(err), "%s/err", run_tmp);
         if (!real) {
             int sig = hup || hup_term ? SIGHUP : SIGINT;
-            pid = spawn_run(path, out, err);
-            wait_procs(path, 4); /* the instances and the guard */
-            usleep(300000);
+            pid = spawn_files_with(path, out, err, "--progress", NULL);
+            /* Once items reach the sink: 0.3 s after the processes
+             * appeared, at a load average of 36 under AddressSanitizer,
+             * the run had not started ("stopped before it started", no
+             * output). */
+            if (!tu_wait_sinks(err, 20))
+                fail_msg("no item at the sink after 20 s");
+            if (hup) { /* the second from another process, forked now */
+                assert_int_equal(pipe(go), 0);
+                assert_int_equal(pipe(back), 0);
+                other = tu_fork();
+                assert_true(other >= 0);
+                if (other == 0) {
+                    char c;
+                    int r;
+                    if (read(go[0], &c, 1) != 1)
+                        _exit(1);
+                    r = kill(pid, sig);
+                    t2 = now_s();
+                    _exit(r || write(back[1], &t2, sizeof(t2)) != sizeof(t2));
+                }
+                close(go[0]);
+                close(back[1]);
+            }
             t = now_s();
             assert_int_equal(kill(pid, sig), 0);
             usleep(20000);
-            if (hup) { /* the second from another process */
-                pid_t other = tu_fork();
-                assert_true(other >= 0);
-                if (other == 0)
-                    _exit(kill(pid, sig) ? 1 : 0);
+            if (hup) {
+                assert_int_equal(write(go[1], "", 1), 1);
+                assert_int_equal(read(back[0], &t2, sizeof(t2)), sizeof(t2));
+                close(go[1]);
+                close(back[0]);
                 assert_int_equal(waitpid(other, &status, 0), other);
                 assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-            } else
+            } else {
                 assert_int_equal(kill(pid, hup_term ? SIGTERM : sig), 0);
+                t2 = now_s();
+            }
+            /* Signals further apart are two stops, not one: a loaded
+             * machine that ran this process (or the other) that much
+             * later tried nothing here; again. With the other process
+             * forked between the two, flowrun took the second for another
+             * stop in 2 runs of 20 at a load average of 38 (the instances
+             * killed); forked before, in none of 19. */
+            if (t2 - t >= 0.1 && ++again <= 5) {
+                status = wait_exit(pid, 20);
+                print_message("mode %d: the signals %.3f s apart; again\n",
+                              mode, t2 - t);
+                run_cleanup(path, out, err);
+                mode--;
+                continue;
+            }
         } else {
             fflush(NULL);
             pid = tu_fork();
