@@ -823,6 +823,15 @@ typedef struct flow_sig_first {
 
 bool flow__signal_echo(flow_sig_first_t *first, int sig, pid_t pid, double t);
 
+/*
+ * Seconds this thread has spent runnable but waiting for a CPU
+ * (/proc/thread-self/schedstat), or -1 if unknown. A signal is read that
+ * much later than it came, at most, when the thread slept until it came: on
+ * a loaded machine the echo of a stop signal was read over 0.1 s after the
+ * first although sent within it (see flow__signal_echo's callers).
+ */
+double flow__runqueue_wait_s(void);
+
 /* Set SIGCHLD to its default action, saving the old one in `*old` (NULL:
  * not saved). An inherited SIG_IGN (or SA_NOCLDWAIT) has the kernel reap
  * the children itself, and waitpid() never sees them exit. */

@@ -1361,6 +1361,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     struct pollfd *pfd = NULL;
     double started = flow__now_s(), next_progress = 0;
     flow_sig_first_t first_sig = { 0 }, first_quit = { 0 };
+    double first_waited = -1; /* flow__runqueue_wait_s at the first */
 
     if (!opts) {
         memset(&defaults, 0, sizeof(defaults));
@@ -1771,8 +1772,18 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     s.kill_at += d;
                     continue;
                 }
-                if (flow__signal_echo(&first_sig, sig, (pid_t)si.ssi_pid,
-                                      flow__now_s()))
+                /* When it came, as near as can be told: the time since the
+                 * first that this launcher spent waiting for a CPU does not
+                 * count. With 36 busy loops on 2 CPUs a second SIGHUP sent
+                 * within 0.1 s of the first was read later, and taken for
+                 * another stop (the instances killed, the output lost). */
+                double waited = flow__runqueue_wait_s(), came = flow__now_s();
+                if (first_sig.sig && first_waited >= 0 &&
+                    waited >= first_waited)
+                    came -= waited - first_waited;
+                else if (!first_sig.sig)
+                    first_waited = waited;
+                if (flow__signal_echo(&first_sig, sig, (pid_t)si.ssi_pid, came))
                     continue; /* timeout(1)'s second copy: one stop */
                 if (s.draining || s.stopping) {
                     /* A second signal: no more grace. */

@@ -5,8 +5,10 @@
  * SIGCHLD that lets it wait for them (and the caller's back after), and a
  * terminal's Ctrl-Z passed on to children in a process group of their own.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -41,6 +43,31 @@ flow__signal_echo(flow_sig_first_t *first, int sig, pid_t pid, double t)
     if (sig == SIGHUP && first->sig == SIGHUP)
         return true;
     return pid > 0 && pid == first->pid;
+}
+
+double
+flow__runqueue_wait_s(void)
+{
+    char buf[128], *end;
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    unsigned long long waited;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* "on-CPU ns" "runnable, waiting ns" "time slices" */
+    strtoull(buf, &end, 10);
+    if (end == buf || *end != ' ')
+        return -1;
+    waited = strtoull(end, &end, 10);
+    if (*end != ' ')
+        return -1;
+    return (double)waited / 1e9;
 }
 
 void
