@@ -4124,19 +4124,7 @@ test_faults_signal_after_end(void **unused)
      * test relied on the 0.2 s below for the whole run, and on a loaded
      * machine (AddressSanitizer) the signals stopped a run that had not
      * ended (exit 130, "stopped by SIGINT before its end"). */
-    for (double limit = now_s() + 20;;) {
-        bool ended = false;
-        if (access(out, F_OK) == 0) {
-            char *so_far = slurp(out);
-            ended =
-                !strcmp(so_far, "0\n1\n2\n3\n4\n") && tu_count_procs(path) <= 2;
-            free(so_far);
-        }
-        if (ended)
-            break;
-        assert_true(now_s() < limit);
-        usleep(20000);
-    }
+    wait_graph_end(path, out, "0\n1\n2\n3\n4\n");
     usleep(200000); /* it is blocked opening the FIFO */
     assert_int_equal(kill(pid, SIGTERM), 0);
     assert_int_equal(kill(pid, SIGINT), 0);
