@@ -56,8 +56,8 @@ flow__node_set_net(bool tcp, const char *bind_host, const char *announce,
  * their streams (their sends return FLOW_EINTR), nodes without a push input
  * that ask flow_node_stopping end their work, and everything downstream
  * drains. SIGTERM: stop now; the blocking calls return FLOW_EINTR so the
- * node's fini still runs. flow__stop_any is either, for the receive path's one
- * look per message.
+ * node's fini still runs. flow__stop_any is either, for the one look per
+ * message sent or received (flow__interrupted).
  */
 volatile sig_atomic_t flow__stop_soft;
 volatile sig_atomic_t flow__stop_hard;

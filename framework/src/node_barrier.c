@@ -84,6 +84,7 @@ rdv_recv(flow_node_t *node, char **text)
     if (!strncmp(*text, "ABORT", 5)) {
         say_stopped(node);
         flow__stop_hard = 1;
+        flow__stop_any = 1;
         free(*text);
         *text = NULL;
         return FLOW_EINTR;
@@ -361,6 +362,7 @@ await_table_loop(flow_node_t *node, void *mon, void **wmon)
                 "before the start: stopping",
                 flow__net.rdv);
             flow__stop_hard = 1;
+            flow__stop_any = 1;
             return FLOW_EINTR;
         }
         /* Without mon, no wmon: early_watch needs a monitor too. */

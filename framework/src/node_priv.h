@@ -242,7 +242,8 @@ struct flow__node_net {
 extern struct flow__node_net flow__net;
 
 /* Stop requests from the launcher, set by node.c's signal handler (see
- * there): a graceful stop, a hard one, and either. */
+ * there): a graceful stop, a hard one, and either (whatever sets one of the
+ * first two sets flow__stop_any too: flow__interrupted looks at it first). */
 extern volatile sig_atomic_t flow__stop_soft;
 extern volatile sig_atomic_t flow__stop_hard;
 extern volatile sig_atomic_t flow__stop_any;
@@ -271,12 +272,14 @@ flow__doing_on(const flow_node_t *node, uint32_t kind, const rport_t *p)
     return p ? FLOW__DOING_ON(kind, (uint32_t)(p - node->ports)) : kind;
 }
 
-/* FLOW_EINTR if this node must stop now, else 0. */
+/* FLOW_EINTR if this node must stop now, else 0. Called for every message
+ * sent and received: with no stop asked, one load of flow__stop_any. */
 static inline int
 flow__interrupted(const flow_node_t *node)
 {
-    if (flow__stop_hard ||
-        (flow__stop_soft && node->is_source && !node->closing))
+    if (flow__stop_any &&
+        (flow__stop_hard ||
+         (flow__stop_soft && node->is_source && !node->closing)))
         return FLOW_EINTR;
     return 0;
 }

@@ -460,7 +460,7 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
     uint64_t *rcvd;
 
     /* Also when input keeps coming: look before taking. */
-    if (flow__stop_any && flow__interrupted(node)) {
+    if (flow__interrupted(node)) {
         flow_msg_destroy(msg_p);
         return FLOW_EINTR;
     }
