@@ -10,12 +10,11 @@
 
 #include "node_priv.h"
 
-/* 0 if port `p` carries items of `type`; else FLOW_EPORT, node failed. */
-static int
-check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
+/* Fail `node` for a send of a `type` message on port `p`, which carries
+ * another. FLOW_EPORT. */
+static int __attribute__((cold, noinline))
+wrong_type(flow_node_t *node, const rport_t *p, flow_type_t type)
 {
-    if (p->type == FLOW_ANY || type == p->type)
-        return 0;
     if (p->decl->type == FLOW_ANY) /* typed by its peer (node.c) */
         return flow__node_port_misuse(
             node,
@@ -28,6 +27,16 @@ check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
         node, "send of a %s message on port '%s', which carries %s%s",
         flow_type_name(type), p->decl->name, flow_type_name(p->type),
         p->decl->type == FLOW_SAME ? " (the type its links give it)" : "");
+}
+
+/* 0 if port `p` carries items of `type`; else FLOW_EPORT, node failed. On
+ * every send: the compare inline, the failure out of line. */
+static inline int
+check_type(flow_node_t *node, const rport_t *p, flow_type_t type)
+{
+    if (p->type == FLOW_ANY || type == p->type)
+        return 0;
+    return wrong_type(node, p, type);
 }
 
 /* The sequence number a message sent on `p` gets when its sender gave
