@@ -471,10 +471,15 @@ flow__node_port_fail(flow_node_t *node, const char *port, const rport_t *p,
 
 /* ---- The instance's life ------------------------------------------------- */
 
-/* Hand `*msg_p` to the node's process(). A message it leaves there stays
- * the caller's, for the next receive into the same pointer to reuse. */
+/* Hand `*msg_p`, from input `p`, to the node's process(), then say that
+ * the node does `back` again: the loop's receive, from `p` when it is the
+ * only input (with several, the poll says it waits on several). Its
+ * callers work it out once, not per message. A message process() leaves
+ * in `*msg_p` stays the caller's, for the next receive into the same
+ * pointer to reuse. */
 static int
-dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
+dispatch(flow_node_t *node, void *state, rport_t *p, uint32_t back,
+         flow_msg_t **msg_p)
 {
     int rc;
 
@@ -482,9 +487,7 @@ dispatch(flow_node_t *node, void *state, rport_t *p, flow_msg_t **msg_p)
     node->cur_seq = flow_msg_seq(*msg_p);
     flow__doing(node, FLOW_DOING_WORK);
     rc = node->process(node, state, p->name, msg_p);
-    /* Back in the loop's receive: from `p` when it is the only input; with
-     * several, the poll says it waits on several. */
-    flow__doing(node, flow__doing_on(node, FLOW_DOING_RECV, p));
+    flow__doing(node, back);
     node->processing = false;
     if (*msg_p && flow__msg_spent(*msg_p)) {
         /* Sent or destroyed through a copy of the pointer, and left here:
@@ -547,12 +550,13 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             flow_msg_t *msg = NULL; /* each receive may reuse the last one */
             unsigned ch = node->item_ch[0];
             void *sock = node->items[0].socket;
+            uint32_t on_p = flow__doing_on(node, FLOW_DOING_RECV, p);
             int rc;
 
-            flow__doing(node, flow__doing_on(node, FLOW_DOING_RECV, p));
+            flow__doing(node, on_p);
             while ((rc = flow__node_recv_frame(node, p, ch, sock, 0, &msg)) ==
                    GOT_DATA) {
-                if ((rc = dispatch(node, state, p, &msg)))
+                if ((rc = dispatch(node, state, p, on_p, &msg)))
                     return rc;
                 /* Given up, or ended by a receive of process() itself
                  * (flow_node_recv): the loop looks again. */
@@ -578,6 +582,7 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             rport_t *p = node->item_port[i];
             if (!(node->items[i].revents & ZMQ_POLLIN))
                 continue;
+            uint32_t on_p = flow__doing_on(node, FLOW_DOING_RECV, p);
             /* Take a few at a time: fewer polls, still fair. A receive
              * that gets no data leaves msg NULL. */
             flow_msg_t *msg = NULL;
@@ -593,7 +598,7 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
                     p->discarded++;
                     continue;
                 }
-                if ((rc = dispatch(node, state, p, &msg)))
+                if ((rc = dispatch(node, state, p, on_p, &msg)))
                     return rc;
                 if (p->given_up)
                     break;
