@@ -309,7 +309,7 @@ flow__node_find_port(const flow_node_t *node, const char *name)
      * literal, merged by the compiler): a pointer compare finds it, with
      * no call on the message path. */
     for (p = node->ports; p < end; p++)
-        if (p->decl->name == name)
+        if (p->name == name)
             return p;
     return flow__node_find_port_by_text(node, name);
 }
@@ -371,7 +371,7 @@ flow__node_port_for(flow_node_t *node, const char *port, enum port_use use,
     rport_t *p = flow__node_find_port(node, port);
 
     *out = p;
-    if (!p || p->decl->dir == (use == USE_RECV ? FLOW_DIR_OUT : FLOW_DIR_IN))
+    if (!p || (use == USE_RECV ? p->decl->dir == FLOW_DIR_OUT : p->in))
         return flow__node_port_fail(node, port, p, use);
     return 0;
 }
