@@ -4364,11 +4364,16 @@ test_faults_stopped_launcher_limits(void **unused)
     (void)unused;
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
-    /* --timeout 3, about 1 s of work: flowrun stopped from its start to
-     * past the 3 s, its instances done by then */
-    pid = spawn_files_with(path, out, err, "--timeout", "3");
+    /* --timeout 3, about 1 s of work: flowrun stopped once the first
+     * items reached the sink (the progress line says so) to past the 3 s,
+     * its instances done by then. Stopped as soon as the processes
+     * appeared, it held them before their start, one run in 10 to 20
+     * under AddressSanitizer, and nothing was ever written. */
+    pid = spawn_files_with(path, out, err, "--timeout=3", "--progress");
     t0 = now_s();
     wait_procs(path, 4);
+    if (!tu_wait_sinks(err, 20))
+        fail_msg("no item at the sink after 20 s");
     assert_int_equal(kill(pid, SIGSTOP), 0);
     wait_file_is(out, "200\n"); /* collect writes it at its end */
     if (now_s() < t0 + 3.5)
