@@ -89,6 +89,9 @@ typedef struct drop_watch {
  * (it names a lost instance after 1 s), which says what happened. */
 #define DROP_GRACE_S 3.0
 
+/* How often receives that find data waiting look at the drops. */
+#define DROP_LOOK_S 0.25
+
 typedef struct chan {
     void *sock;
     drop_watch_t drop; /* pair, bound side over TCP */
@@ -208,9 +211,11 @@ struct flow_node {
     void *watch_sock; /* the watcher's DEALER, connected before the start */
     pthread_t watcher;
     bool watching;
-    bool watch_drops; /* some bound socket has a drop_watch_t monitor */
-    bool adapt;       /* some demand input's window adapts (credit.h) */
-    bool holding;     /* flow_node_hold held something on a demand input */
+    bool watch_drops;   /* some bound socket has a drop_watch_t monitor */
+    unsigned drop_tick; /* messages received since the last clock read */
+    double drop_next;   /* when busy receives look at the drops again */
+    bool adapt;         /* some demand input's window adapts (credit.h) */
+    bool holding;       /* flow_node_hold held something on a demand input */
     size_t ntable, tcap;
     rport_t **item_port;
     unsigned *item_ch;
@@ -337,13 +342,14 @@ int flow__node_wire_connect(flow_node_t *node, const char *run_dir);
 
 /*
  * Over TCP, after a wait that timed out (a receive, a poll, or a send
- * waiting for room): whether a bound socket lost the connection of a peer
- * (after its handshake) while the stream from it was not over,
- * DROP_GRACE_S ago and the run not stopped since. Its socket reconnects,
- * but what was in flight is gone, maybe the end marker or the credits that
- * would let the run go on. Also whether, longer than the rendezvous's
- * liveness (at least 10 s) after the start, an open input has had fewer
- * handshakes than its producer has instances, or a bound pair channel
+ * waiting for room), and every DROP_LOOK_S while messages keep arriving
+ * (the reconnected peer sends on, so no wait may ever time out): whether a
+ * bound socket lost the connection of a peer (after its handshake) while the
+ * stream from it was not over, DROP_GRACE_S ago and the run not stopped since.
+ * Its socket reconnects, but what was in flight is gone, maybe the end marker
+ * or the credits that would let the run go on. Also whether, longer than the
+ * rendezvous's liveness (at least 10 s) after the start, an open input has had
+ * fewer handshakes than its producer has instances, or a bound pair channel
  * none: a peer that cannot reach the announced address. 0, or fails the
  * node naming the link, rather than wait for ever.
  */

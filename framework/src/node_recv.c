@@ -442,6 +442,24 @@ flow_node_release(flow_node_t *node, const char *port, unsigned channel,
     return 0;
 }
 
+/* Over TCP, a receive that found data: flow__node_check_drops every
+ * DROP_LOOK_S, with a clock read once per 64 messages. A connection lost
+ * while its peer, reconnected, sends on was otherwise found only after a
+ * wait for input, which an endless stream may never have. 0, or the node
+ * failed. */
+static int __attribute__((noinline)) drops_while_busy(flow_node_t *node)
+{
+    double now;
+
+    if (++node->drop_tick % 64)
+        return 0;
+    now = flow__now_s();
+    if (now < node->drop_next)
+        return 0;
+    node->drop_next = now + DROP_LOOK_S;
+    return flow__node_check_drops(node);
+}
+
 /*
  * Receive one frame from `sock` of port `p` (channel `c` for a pair port)
  * into `*msg_p`: NULL, or a message the caller is done with (reused).
@@ -539,6 +557,10 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             STAT_ADD(st, in_msgs, 1);
             STAT_ADD(st, in_items, info.items);
             STAT_ADD(st, in_bytes, info.bytes);
+        }
+        if (node->watch_drops && (rc = drops_while_busy(node)) < 0) {
+            flow_msg_destroy(msg_p);
+            return rc;
         }
         return GOT_DATA;
     }
