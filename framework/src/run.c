@@ -395,6 +395,27 @@ kill_but_dumping(sup_t *s)
     return dumping;
 }
 
+/*
+ * When a stop signal read now came, as near as can be told, for
+ * flow__signal_echo with `first`: the time since the first that this
+ * launcher spent waiting for a CPU does not count. `*first_waited` is its
+ * flow__runqueue_wait_s at the first (set here when `first` holds none; -1:
+ * unknown). With 36 busy loops on 2 CPUs a second SIGHUP sent within 0.1 s
+ * of the first was read later, and taken for another stop (the instances
+ * killed, the output lost).
+ */
+static double
+signal_came(const flow_sig_first_t *first, double *first_waited)
+{
+    double waited = flow__runqueue_wait_s(), came = flow__now_s();
+
+    if (!first->sig)
+        *first_waited = waited;
+    else if (*first_waited >= 0 && waited >= *first_waited)
+        came -= waited - *first_waited;
+    return came;
+}
+
 static void
 begin_stop(sup_t *s, double grace)
 {
@@ -1361,7 +1382,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     struct pollfd *pfd = NULL;
     double started = flow__now_s(), next_progress = 0;
     flow_sig_first_t first_sig = { 0 }, first_quit = { 0 };
-    double first_waited = -1; /* flow__runqueue_wait_s at the first */
+    double first_waited = -1, quit_waited = -1; /* signal_came's */
 
     if (!opts) {
         memset(&defaults, 0, sizeof(defaults));
@@ -1756,8 +1777,9 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     /* timeout -s QUIT sends it twice (to the command, then
                      * to its group): the copy would kill at once every
                      * instance still writing its core dump. */
-                    if (!flow__signal_echo(&first_quit, sig, (pid_t)si.ssi_pid,
-                                           flow__now_s()))
+                    if (!flow__signal_echo(
+                            &first_quit, sig, (pid_t)si.ssi_pid,
+                            signal_came(&first_quit, &quit_waited)))
                         quit_now(&s, grace, opts->quiet);
                     continue;
                 }
@@ -1772,18 +1794,8 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     s.kill_at += d;
                     continue;
                 }
-                /* When it came, as near as can be told: the time since the
-                 * first that this launcher spent waiting for a CPU does not
-                 * count. With 36 busy loops on 2 CPUs a second SIGHUP sent
-                 * within 0.1 s of the first was read later, and taken for
-                 * another stop (the instances killed, the output lost). */
-                double waited = flow__runqueue_wait_s(), came = flow__now_s();
-                if (first_sig.sig && first_waited >= 0 &&
-                    waited >= first_waited)
-                    came -= waited - first_waited;
-                else if (!first_sig.sig)
-                    first_waited = waited;
-                if (flow__signal_echo(&first_sig, sig, (pid_t)si.ssi_pid, came))
+                if (flow__signal_echo(&first_sig, sig, (pid_t)si.ssi_pid,
+                                      signal_came(&first_sig, &first_waited)))
                     continue; /* timeout(1)'s second copy: one stop */
                 if (s.draining || s.stopping) {
                     /* A second signal: no more grace. */

@@ -6406,34 +6406,39 @@ spin(double secs)
 }
 
 /*
- * The echo of a stop signal read late. flowrun reads its signals when it
- * gets a CPU: with 36 busy loops on the 2 CPUs a second SIGHUP sent within
- * 0.1 s of the first (test_faults_signal_echo, 1 run of 19) was read over
- * 0.1 s after it and taken for a second stop, the instances killed and
- * the output lost. Modelled: flowrun's thread on CPU 0, SIGINT; once it
- * has said it stops and sleeps, a busy loop of real-time priority
- * (SCHED_FIFO) takes CPU 0 for 0.3 s, and SIGINT again from this process
- * (on CPU 1), within 0.1 s of the first, wakes flowrun while it cannot run.
- * One stop: 130, the output drained, nothing killed. Needs two CPUs and
- * SCHED_FIFO (skipped without).
+ * The echo of a stop signal `sig` (SIGINT or SIGQUIT) read late. flowrun
+ * reads its signals when it gets a CPU: with 36 busy loops on the 2 CPUs a
+ * second SIGHUP sent within 0.1 s of the first (test_faults_signal_echo, 1
+ * run of 19) was read over 0.1 s after it and taken for a second stop, the
+ * instances killed and the output lost. Modelled: flowrun's thread on CPU
+ * 0, the signal; once it has said it stops and sleeps, a busy loop of
+ * real-time priority (SCHED_FIFO) takes CPU 0 for 0.3 s, and the signal
+ * again from this process (on CPU 1), within 0.1 s of the first, wakes
+ * flowrun while it cannot run. One stop: SIGINT 130, the output drained,
+ * nothing killed; SIGQUIT 131, the quitter instance, which takes SIGQUIT
+ * and ends 300 ms later, not killed (timeout -s QUIT sends it twice: a
+ * second would kill every instance still writing its core dump). Needs two
+ * CPUs and SCHED_FIFO (skipped without).
  */
 static void
-test_faults_signal_echo_read_late(void **unused)
+echo_read_late(int sig)
 {
-    char *path = tu_temp_file("[src]\ntype = range\ncount = 1e15\n"
-                              "[mid]\ntype = fault\naction = none\n"
-                              "work_us = 5000\n"
-                              "[out]\ntype = collect\nmode = count\n"
-                              "[links]\npush = src.out -> mid.in batch=1 "
-                              "hwm=50 balance=demand\n"
-                              "push = mid.out -> out.in\n");
+    bool quit = sig == SIGQUIT;
+    char *path =
+        tu_temp_file(quit ? "[q]\ntype = quitter\nlinger_ms = 300\n"
+                          : "[src]\ntype = range\ncount = 1e15\n"
+                            "[mid]\ntype = fault\naction = none\n"
+                            "work_us = 5000\n"
+                            "[out]\ntype = collect\nmode = count\n"
+                            "[links]\npush = src.out -> mid.in batch=1 "
+                            "hwm=50 balance=demand\n"
+                            "push = mid.out -> out.in\n");
     char out[128], err[128], *o, *e, c;
     int go[2], ready[2], status, tries = 0;
     cpu_set_t cpu0, cpu1, mine;
     pid_t pid, hog;
     double t, gap;
 
-    (void)unused;
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
         skip();
     CPU_ZERO(&cpu0);
@@ -6441,6 +6446,9 @@ test_faults_signal_echo_read_late(void **unused)
     CPU_ZERO(&cpu1);
     CPU_SET(1, &cpu1);
     assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
+    if (quit)
+        assert_int_equal(setenv("FLOW_PLUGIN_PATH", FLOW_FIXTURE_PLUGIN_DIR, 1),
+                         0);
 again:
     assert_int_equal(pipe(go), 0);
     assert_int_equal(pipe(ready), 0);
@@ -6465,24 +6473,31 @@ again:
         close(go[1]);
         close(ready[0]);
         waitpid(hog, &status, 0);
+        unsetenv("FLOW_PLUGIN_PATH");
         unlink(path);
         free(path);
         skip();
     }
     snprintf(out, sizeof(out), "%s/out", run_tmp);
     snprintf(err, sizeof(err), "%s/err", run_tmp);
-    pid = spawn_files_with(path, out, err, "--progress", NULL);
-    if (!tu_wait_sinks(err, 20))
-        fail_msg("no item at the sink after 20 s");
+    if (quit) {
+        pid = spawn_ignoring(path, out, err, "--grace", "5", NULL);
+        wait_text(pid, err, "holding 0 MiB", err);
+    } else {
+        pid = spawn_files_with(path, out, err, "--progress", NULL);
+        if (!tu_wait_sinks(err, 20))
+            fail_msg("no item at the sink after 20 s");
+    }
     assert_int_equal(sched_setaffinity(pid, sizeof(cpu0), &cpu0), 0);
     assert_int_equal(sched_setaffinity(0, sizeof(cpu1), &cpu1), 0);
     usleep(50000); /* each on its CPU */
     t = now_s();
-    assert_int_equal(kill(pid, SIGINT), 0);
+    assert_int_equal(kill(pid, sig), 0);
     /* flowrun read it (it says so at once), and sleeps */
     for (;;) {
         e = slurp(err);
-        bool said = strstr(e, "flowrun: SIGINT: stopping graph '") != NULL;
+        bool said = strstr(e, quit ? "flowrun: SIGQUIT: quitting graph '"
+                                   : "flowrun: SIGINT: stopping graph '");
         free(e);
         if (said && proc_state(pid, NULL) == 'S')
             break;
@@ -6492,7 +6507,7 @@ again:
     }
     assert_int_equal(write(go[1], "", 1), 1);
     assert_int_equal(read(ready[0], &c, 1), 1); /* CPU 0 taken */
-    assert_int_equal(kill(pid, SIGINT), 0);
+    assert_int_equal(kill(pid, sig), 0);
     gap = now_s() - t;
     assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
     close(go[1]);
@@ -6510,17 +6525,33 @@ again:
         run_cleanup(path, out, err);
         goto again;
     }
-    assert_exited(status, gap, e, 130);
-    if (!strstr(e, "the output holds what reached the sinks") ||
-        strstr(e, "killed") || !(o[0] >= '1' && o[0] <= '9'))
-        fail_msg("two SIGINTs %.3f s apart, the second read late: output "
+    assert_exited(status, gap, e, 128 + sig);
+    if (quit ? !strstr(e, "lingered 300 ms after SIGQUIT")
+             : !strstr(e, "the output holds what reached the sinks") ||
+                   strstr(e, "killed") || !(o[0] >= '1' && o[0] <= '9'))
+        fail_msg("two SIG%ss %.3f s apart, the second read late: output "
                  "'%s', stderr:\n%s",
-                 gap, o, e);
+                 sig_name(sig), gap, o, e);
     free(o);
     free(e);
     run_cleanup(path, out, err);
+    unsetenv("FLOW_PLUGIN_PATH");
     unlink(path);
     free(path);
+}
+
+static void
+test_faults_signal_echo_read_late(void **unused)
+{
+    (void)unused;
+    echo_read_late(SIGINT);
+}
+
+static void
+test_faults_sigquit_echo_read_late(void **unused)
+{
+    (void)unused;
+    echo_read_late(SIGQUIT);
 }
 
 int
@@ -6581,6 +6612,7 @@ main(void)
         T(test_faults_sigquit_core_dump),
         T(test_faults_signal_echo),
         T(test_faults_signal_echo_read_late),
+        T(test_faults_sigquit_echo_read_late),
         T(test_faults_stop_before_start),
         T(test_faults_signal_demand),
         T(test_faults_fail_after_stop),
