@@ -1033,6 +1033,23 @@ flow__harness_close_input(struct flow_harness *h, const char *port)
     return 0;
 }
 
+int
+flow__harness_stop_ends_recv(struct flow_harness *h, const char *port)
+{
+    const hport_t *p = find_port(h, port);
+
+    if (p && p->decl->dir == FLOW_DIR_PAIR)
+        return 0;
+    flow_node_fail(h->node,
+                   "a stop that ends the receives of %s port '%s' (a pair "
+                   "port only)",
+                   !p                            ? "unknown"
+                   : p->decl->dir == FLOW_DIR_IN ? "input"
+                                                 : "output",
+                   port ? port : "(null)");
+    return FLOW_EPORT;
+}
+
 /* flow__harness_hold and flow__harness_release, `what` saying which. */
 static int
 hold_check(struct flow_harness *h, const char *what, const char *port,

@@ -642,6 +642,10 @@ int flow__harness_recv(struct flow_harness *h, const char *port, bool any,
 /* As flow_node_close_input. */
 int flow__harness_close_input(struct flow_harness *h, const char *port);
 
+/* As flow_node_stop_ends_recv: no stop ends anything in a harness, but a
+ * port that is not a pair port fails the node as in a graph. */
+int flow__harness_stop_ends_recv(struct flow_harness *h, const char *port);
+
 /* As flow_node_input_cut: the test ended the port with
  * flow_harness_close_cut, and the node has taken its last message. */
 bool flow__harness_input_cut(const struct flow_harness *h, const char *port);

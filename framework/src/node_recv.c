@@ -759,8 +759,8 @@ flow_node_stop_ends_recv(flow_node_t *node, const char *port)
 {
     rport_t *p;
 
-    if (node->harness) /* no stop there */
-        return 0;
+    if (node->harness) /* no stop there, but the same misuse */
+        return flow__harness_stop_ends_recv(node->harness, port);
     p = flow__node_find_port(node, port);
     if (!p || p->decl->dir != FLOW_DIR_PAIR)
         return flow__node_port_misuse(

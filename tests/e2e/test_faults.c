@@ -777,7 +777,9 @@ test_faults_unread_input_discarded(void **unused)
  * the launcher naming it; the run exits 1. Action none is the control;
  * sendfini sends from fini, when the outputs have ended (it was lost, and
  * the run exited 0); nullport names no port (NULL), which the harness
- * refused but a graph's instance died of (SIGSEGV, no reason given).
+ * refused but a graph's instance died of (SIGSEGV, no reason given);
+ * stopout and stopunknown give flow_node_stop_ends_recv a port that is not
+ * a pair port (node.h: FLOW_EPORT, node failed).
  */
 static void
 test_faults_ignored_error_fails(void **unused)
@@ -799,6 +801,10 @@ test_faults_ignored_error_fails(void **unused)
           "flow_msg_destroy)" },
         { "nullport", "send on unknown port '(null)'" },
         { "holdout", "hold on output port 'out' (an input only)" },
+        { "stopout", "a stop that ends the receives of output port 'out' (a "
+                     "pair port only)" },
+        { "stopunknown", "a stop that ends the receives of unknown port "
+                         "'nope' (a pair port only)" },
     };
 
     (void)unused;

@@ -424,6 +424,39 @@ test_harness_ignored_error_fails(void **state)
     }
 }
 
+/*
+ * flow_node_stop_ends_recv on a port that is not a pair port (fixture
+ * misuse, stopout and stopunknown): node.h says FLOW_EPORT with the node
+ * failed, and the harness, where no stop ends anything, fails it as a
+ * graph does (tests/e2e/test_faults.c, the same reasons); it returned 0,
+ * so that a misnamed port passed here and failed in every run.
+ */
+static void
+test_harness_stop_ends_recv_misuse(void **state)
+{
+    static const struct {
+        const char *param, *reason;
+    } cases[] = {
+        { "action=stopout", "a stop that ends the receives of output port "
+                            "'out' (a pair port only)" },
+        { "action=stopunknown", "a stop that ends the receives of unknown "
+                                "port 'nope' (a pair port only)" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        flow_harness_t *h =
+            flow_harness_new(&flow_node_misuse, &cases[i].param, 1, NULL);
+        assert_non_null(h);
+        assert_int_equal(flow_harness_run(h), FLOW_ENODE);
+        assert_true(flow_harness_done(h));
+        assert_non_null(flow_harness_error(h));
+        assert_string_equal(flow_harness_error(h), cases[i].reason);
+        assert_int_equal(flow_harness_pending(h, "out"), 0);
+        flow_harness_destroy(&h);
+    }
+}
+
 /* ---- pairecho: the fixture plugin, linked in (flow_node_pairecho) ------- */
 
 #include "../fixtures/nodes/pairecho.c"
@@ -1346,6 +1379,7 @@ main(void)
         cmocka_unit_test(test_harness_channels),
         cmocka_unit_test(test_harness_send_on_unknown_port),
         cmocka_unit_test(test_harness_ignored_error_fails),
+        cmocka_unit_test(test_harness_stop_ends_recv_misuse),
         cmocka_unit_test(test_harness_positive_return_fails),
         cmocka_unit_test(test_harness_channel_of_message),
         cmocka_unit_test(test_harness_source_numbered),

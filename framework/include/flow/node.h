@@ -437,7 +437,9 @@ FLOW_EXPORT int flow_node_recv_from(flow_node_t *node, const char *port,
  * the segment; neither can ask flow_node_stopping in a receive, and both
  * waited until the hard stop 5 s later. Not for a node that serves a peer
  * still draining. Returns 0, or FLOW_EPORT (node failed) for a port that
- * is not a pair port. No effect under the test harness. Since flow 0.8.
+ * is not a pair port. Under the test harness, where nothing stops, no
+ * other effect (0 for a pair port, and FLOW_EPORT as in a graph for
+ * another). Since flow 0.8.
  */
 FLOW_EXPORT int flow_node_stop_ends_recv(flow_node_t *node, const char *port);
 
