@@ -39,6 +39,8 @@ typedef struct queue {
 
 typedef struct hport {
     const flow_port_t *decl;
+    flow_type_t type; /* carried: declared, or for FLOW_ANY and FLOW_SAME
+                         what flow_harness_set_type linked (FLOW_ANY: open) */
     size_t batch;
     unsigned nch;
     queue_t in;        /* input or pair: messages for the node */
@@ -55,11 +57,12 @@ typedef struct hport {
 } hport_t;
 
 /* Whether `p` takes messages of any type: FLOW_ANY, or FLOW_SAME (which
- * only a graph's links give a type). */
+ * only a graph's links give a type), that flow_harness_set_type left
+ * open. */
 static bool
 carries_any(const hport_t *p)
 {
-    return p->decl->type == FLOW_ANY || p->decl->type == FLOW_SAME;
+    return p->type == FLOW_ANY;
 }
 
 struct flow_harness {
@@ -376,6 +379,8 @@ flow_harness_new(const flow_node_desc_t *desc, const char *const *params,
     h->ports = flow__xcalloc(n ? n : 1, sizeof(*h->ports));
     for (size_t i = 0; i < n; i++) {
         h->ports[i].decl = &desc->ports[i];
+        h->ports[i].type =
+            desc->ports[i].type == FLOW_SAME ? FLOW_ANY : desc->ports[i].type;
         h->ports[i].batch = DEFAULT_BATCH;
         h->ports[i].nch = 1;
     }
@@ -444,6 +449,31 @@ flow_harness_set_batch(flow_harness_t *h, const char *port, size_t batch)
 }
 
 int
+flow_harness_set_type(flow_harness_t *h, const char *port, flow_type_t type)
+{
+    hport_t *p = find_port(h, port);
+
+    if (!p)
+        return FLOW_EPORT;
+    if (h->started ||
+        (type != FLOW_INT64 && type != FLOW_WORDS && type != FLOW_BYTES))
+        return FLOW_EUSAGE;
+    if (p->decl->type != FLOW_SAME) {
+        if (p->type != FLOW_ANY && p->type != type)
+            return FLOW_EPORT; /* a link the graph refuses */
+        p->type = type;
+        return 0;
+    }
+    /* Every FLOW_SAME port of the node carries one type, as in a graph. */
+    if (p->type != FLOW_ANY && p->type != type)
+        return FLOW_EPORT;
+    for (size_t i = 0; i < h->nports; i++)
+        if (h->ports[i].decl->type == FLOW_SAME)
+            h->ports[i].type = type;
+    return 0;
+}
+
+int
 flow_harness_set_channels(flow_harness_t *h, const char *port,
                           unsigned channels)
 {
@@ -467,7 +497,7 @@ flow_harness_push_to(flow_harness_t *h, const char *port, unsigned channel,
 
     if (!p || p->decl->dir == FLOW_DIR_OUT || p->in_closed || !*msg_p ||
         channel >= p->nch ||
-        (!carries_any(p) && flow_msg_type(*msg_p) != p->decl->type)) {
+        (!carries_any(p) && flow_msg_type(*msg_p) != p->type)) {
         flow_msg_destroy(msg_p);
         return FLOW_EPORT;
     }
@@ -892,7 +922,7 @@ flow__harness_type(struct flow_harness *h, const char *port)
 {
     const hport_t *p = find_port(h, port);
 
-    return p && !carries_any(p) ? p->decl->type : FLOW_ANY;
+    return p ? p->type : FLOW_ANY;
 }
 
 unsigned
@@ -914,7 +944,7 @@ flow__harness_hwm(struct flow_harness *h, const char *port)
 {
     const hport_t *p = find_port(h, port);
 
-    return p ? flow__link_hwm_default(p->decl->type, p->batch) : 0;
+    return p ? flow__link_hwm_default(p->type, p->batch) : 0;
 }
 
 int
@@ -931,11 +961,11 @@ flow__harness_send(struct flow_harness *h, const char *port, bool any,
         flow_node_fail(node, "send on input port '%s'", port);
     else if (!*msg_p)
         flow_node_fail(node, "send of a NULL message on port '%s'", port);
-    else if (!carries_any(p) && flow_msg_type(*msg_p) != p->decl->type)
+    else if (!carries_any(p) && flow_msg_type(*msg_p) != p->type)
         flow_node_fail(node,
                        "send of a %s message on port '%s', which carries %s",
                        flow_type_name(flow_msg_type(*msg_p)), port,
-                       flow_type_name(p->decl->type));
+                       flow_type_name(p->type));
     else if (!p->out_closed)
         flow_node_fail(node, "send on port '%s' before init", port);
     else if (!any && channel >= p->nch)

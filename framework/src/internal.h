@@ -613,7 +613,8 @@ unsigned flow__harness_channels(struct flow_harness *h, const char *port);
 unsigned flow__harness_channel(const struct flow_harness *h);
 size_t flow__harness_batch(struct flow_harness *h, const char *port);
 /* flow_node_hwm under the harness: the default hwm of a link of `port`'s
- * type and batch size; 0 for an unknown port. */
+ * type (flow_harness_set_type's for FLOW_ANY or FLOW_SAME) and batch size;
+ * 0 for an unknown port. */
 int flow__harness_hwm(struct flow_harness *h, const char *port);
 
 /* As flow_node_hold and flow_node_release: a harness has no credit to
@@ -624,8 +625,9 @@ int flow__harness_hold(struct flow_harness *h, const char *port,
 int flow__harness_release(struct flow_harness *h, const char *port,
                           unsigned channel, unsigned n);
 
-/* As flow_check_type: the declared type of `port`, FLOW_ANY for one of
- * FLOW_ANY or FLOW_SAME (a harness has no links to follow). */
+/* As flow_check_type: the declared type of `port`, or for one of FLOW_ANY
+ * or FLOW_SAME the type flow_harness_set_type gave it, else FLOW_ANY (a
+ * harness has no links to follow). */
 flow_type_t flow__harness_type(struct flow_harness *h, const char *port);
 
 /*

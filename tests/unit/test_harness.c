@@ -305,6 +305,217 @@ test_harness_hwm(void **state)
     }
 }
 
+/* ---- hwmsay: the fixture plugin's ports, linked in (flow_node_hwmsay) --- */
+
+#include "../fixtures/nodes/hwmsay.c"
+
+/* hwmsay's ports (in: any, out: int64) and the hwms sent on "out"
+ * instead of logged: in, out. */
+static int
+hwmtell_run(flow_node_t *node, void *state)
+{
+    flow_msg_t *msg = flow_msg_new(FLOW_INT64, 2);
+
+    (void)state;
+    flow_msg_add_i64(msg, flow_node_hwm(node, "in"));
+    flow_msg_add_i64(msg, flow_node_hwm(node, "out"));
+    return flow_node_send(node, "out", &msg);
+}
+
+static const flow_node_desc_t hwmtell_desc = {
+    FLOW_NODE_V1,          .name = "hwmtell",  .summary = "Tell the hwms",
+    .ports = hwmsay_ports, .run = hwmtell_run,
+};
+
+/* tee's ports, FLOW_SAME all (nodes/tee.c), and their hwms sent on "a":
+ * in, a, b. */
+static const flow_port_t sametell_ports[] = {
+    FLOW_PORT_IN("in", FLOW_SAME, "any messages"),
+    FLOW_PORT_OUT("a", FLOW_SAME, "the hwms"),
+    FLOW_PORT_OUT("b", FLOW_SAME, "nothing"), FLOW_PORT_END
+};
+
+static int
+sametell_run(flow_node_t *node, void *state)
+{
+    flow_msg_t *msg = flow_msg_new(FLOW_INT64, 3);
+
+    (void)state;
+    flow_msg_add_i64(msg, flow_node_hwm(node, "in"));
+    flow_msg_add_i64(msg, flow_node_hwm(node, "a"));
+    flow_msg_add_i64(msg, flow_node_hwm(node, "b"));
+    return flow_node_send(node, "a", &msg);
+}
+
+static const flow_node_desc_t sametell_desc = {
+    FLOW_NODE_V1,
+    .name = "sametell",
+    .summary = "Tell the hwms",
+    .ports = sametell_ports,
+    .run = sametell_run,
+};
+
+/* The flow_hwm that `flowrun --dot` gives the edge "from" -> "to" of `dot`,
+ * whose label names ports `ports` ("out -> in", maybe a batch after); -1
+ * if none. */
+static long
+dot_hwm(const char *dot, const char *from, const char *to, const char *ports)
+{
+    char edge[128];
+    const char *e, *h;
+
+    snprintf(edge, sizeof(edge), "\"%s\" -> \"%s\" [label=\"push\\n%s", from,
+             to, ports);
+    if (!(e = strstr(dot, edge)) || !(h = strstr(e, "flow_hwm=")) ||
+        strchr(e, '\n') < h)
+        return -1;
+    return strtol(h + strlen("flow_hwm="), NULL, 10);
+}
+
+/* `flowrun --dot` of graph `ini` into `*res`, with the fixtures' plugins. */
+static void
+dot_of(const char *ini, flow_harness_result_t *res)
+{
+    const char *args[] = {
+        "--dot",         "--plugin-path",           FLOW_FIXTURE_PLUGIN_DIR,
+        "--plugin-path", getenv("FLOW_PLUGIN_DIR"), NULL
+    };
+
+    assert_int_equal(flow_harness_run_graph(ini, NULL, args, 60, res), 0);
+    assert_int_equal(res->status, 0);
+}
+
+/*
+ * flow_node_hwm under the harness agrees with a real run of the same links
+ * once flow_harness_set_type gives a port of FLOW_ANY or FLOW_SAME the type
+ * of what the graph links to it. The oracle: the flow_hwm `flowrun --dot`
+ * prints for the equivalent graph, range (int64, batch B) or words (words)
+ * -> hwmsay.in (any), and range -> tee.in, tee.a and tee.b -> collect (all
+ * FLOW_SAME). Without flow_harness_set_type the harness said 64 for the
+ * any port where the run gave 127 (int64, batch 1024), 1000 (batch 8) or
+ * 2 (batch 2^20): still so for a port left open, as documented.
+ */
+static void
+test_harness_hwm_follows_link_type(void **state)
+{
+    static const struct {
+        const char *src; /* type and parameters of the producer */
+        flow_type_t type;
+        size_t batch;
+    } cases[] = {
+        { "range\ncount = 1", FLOW_INT64, 1024 },
+        { "range\ncount = 1", FLOW_INT64, 8 },
+        { "range\ncount = 1", FLOW_INT64, 1 << 20 },
+        { "words\ncount = 1", FLOW_WORDS, 1024 },
+    };
+
+    (void)state;
+    if (!getenv("FLOWRUN") || !getenv("FLOW_PLUGIN_DIR"))
+        skip();
+    for (size_t k = 0; k < sizeof(cases) / sizeof(*cases); k++) {
+        char ini[512];
+        flow_harness_result_t res;
+        long any_in, any_out, same_in, same_a, same_b;
+
+        snprintf(ini, sizeof(ini),
+                 "[src]\ntype = %s\n[h]\ntype = hwmsay\n"
+                 "[c]\ntype = collect\n[src2]\ntype = %s\n"
+                 "[t]\ntype = tee\n[ca]\ntype = collect\n"
+                 "[cb]\ntype = collect\n[links]\n"
+                 "push = src.out -> h.in batch=%zu\n"
+                 "push = h.out -> c.in batch=%zu\n"
+                 "push = src2.out -> t.in batch=%zu\n"
+                 "push = t.a -> ca.in batch=%zu\n"
+                 "push = t.b -> cb.in batch=%zu\n",
+                 cases[k].src, cases[k].src, cases[k].batch, cases[k].batch,
+                 cases[k].batch, cases[k].batch, cases[k].batch);
+        dot_of(ini, &res);
+        any_in = dot_hwm(res.out, "src", "h", "out -> in");
+        any_out = dot_hwm(res.out, "h", "c", "out -> in");
+        same_in = dot_hwm(res.out, "src2", "t", "out -> in");
+        same_a = dot_hwm(res.out, "t", "ca", "a -> in");
+        same_b = dot_hwm(res.out, "t", "cb", "b -> in");
+        assert_true(any_in > 0 && any_out > 0 && same_in > 0 && same_a > 0 &&
+                    same_b > 0);
+        flow_harness_result_release(&res);
+
+        for (int typed = 0; typed < 2; typed++) {
+            flow_harness_t *h = flow_harness_new(&hwmtell_desc, NULL, 0, NULL);
+            int64_t *got;
+            size_t n;
+
+            assert_non_null(h);
+            assert_int_equal(flow_harness_set_batch(h, "in", cases[k].batch),
+                             0);
+            assert_int_equal(flow_harness_set_batch(h, "out", cases[k].batch),
+                             0);
+            if (typed)
+                assert_int_equal(flow_harness_set_type(h, "in", cases[k].type),
+                                 0);
+            assert_int_equal(flow_harness_close(h, "in"), 0);
+            assert_int_equal(flow_harness_run(h), 0);
+            got = flow_harness_pull_i64s(h, "out", &n);
+            assert_int_equal(n, 2);
+            assert_int_equal(got[0], typed ? any_in : 64); /* open: 64 */
+            assert_int_equal(got[1], any_out);
+            free(got);
+            flow_harness_destroy(&h);
+
+            h = flow_harness_new(&sametell_desc, NULL, 0, NULL);
+            assert_non_null(h);
+            assert_int_equal(flow_harness_set_batch(h, "in", cases[k].batch),
+                             0);
+            assert_int_equal(flow_harness_set_batch(h, "a", cases[k].batch), 0);
+            assert_int_equal(flow_harness_set_batch(h, "b", cases[k].batch), 0);
+            /* Typed on "in" only: the node's other FLOW_SAME ports follow,
+             * as the graph's type check makes them. */
+            if (typed)
+                assert_int_equal(flow_harness_set_type(h, "in", FLOW_INT64), 0);
+            assert_int_equal(flow_harness_close(h, "in"), 0);
+            assert_int_equal(flow_harness_run(h), 0);
+            got = flow_harness_pull_i64s(h, "a", &n);
+            if (cases[k].type == FLOW_INT64) { /* the hwms are int64 */
+                assert_int_equal(n, 3);
+                assert_int_equal(got[0], typed ? same_in : 64);
+                assert_int_equal(got[1], typed ? same_a : 64);
+                assert_int_equal(got[2], typed ? same_b : 64);
+            }
+            free(got);
+            flow_harness_destroy(&h);
+        }
+    }
+}
+
+/* flow_harness_set_type refuses what a graph refuses: a type a fixed port
+ * does not carry, a second type on the FLOW_SAME ports; and an unknown
+ * port, a type that is no item type, a node that has started. */
+static void
+test_harness_set_type_refused(void **state)
+{
+    flow_harness_t *h = flow_harness_new(&sametell_desc, NULL, 0, NULL);
+    flow_msg_t *msg = flow_msg_new(FLOW_WORDS, 1);
+
+    (void)state;
+    assert_int_equal(flow_harness_set_type(h, "nope", FLOW_INT64), FLOW_EPORT);
+    assert_int_equal(flow_harness_set_type(h, "in", FLOW_ANY), FLOW_EUSAGE);
+    assert_int_equal(flow_harness_set_type(h, "in", FLOW_SAME), FLOW_EUSAGE);
+    assert_int_equal(flow_harness_set_type(h, "a", FLOW_INT64), 0);
+    assert_int_equal(flow_harness_set_type(h, "b", FLOW_INT64), 0);
+    assert_int_equal(flow_harness_set_type(h, "in", FLOW_WORDS), FLOW_EPORT);
+    /* "in" carries int64 now, as "a" does: words are refused. */
+    assert_int_equal(flow_harness_push(h, "in", &msg), FLOW_EPORT);
+    assert_null(msg);
+    assert_int_equal(flow_harness_close(h, "in"), 0);
+    assert_int_equal(flow_harness_run(h), 0);
+    assert_int_equal(flow_harness_set_type(h, "in", FLOW_INT64), FLOW_EUSAGE);
+    flow_harness_destroy(&h);
+
+    h = flow_harness_new(&hwmtell_desc, NULL, 0, NULL);
+    assert_int_equal(flow_harness_set_type(h, "out", FLOW_WORDS), FLOW_EPORT);
+    assert_int_equal(flow_harness_set_type(h, "out", FLOW_INT64), 0);
+    flow_harness_destroy(&h);
+}
+
 static void
 test_harness_run_mode_pair(void **state)
 {
@@ -1374,6 +1585,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_harness_run_mode_pair),
         cmocka_unit_test(test_harness_hwm),
+        cmocka_unit_test(test_harness_hwm_follows_link_type),
+        cmocka_unit_test(test_harness_set_type_refused),
         cmocka_unit_test(test_harness_run_graph_timeout),
         cmocka_unit_test(test_harness_recv_without_close_fails),
         cmocka_unit_test(test_harness_channels),

@@ -248,7 +248,8 @@ FLOW_EXPORT unsigned flow_check_channels(const flow_check_t *c,
  * graph links to it, as the graph's type check followed it (through tees,
  * merges and other FLOW_SAME nodes). FLOW_ANY when that is open until the
  * run (what is linked takes any type too), for an unknown port, and in a
- * harness for a port of FLOW_ANY or FLOW_SAME. For a node that takes any
+ * harness for a port of FLOW_ANY or FLOW_SAME that flow_harness_set_type
+ * gave no type. For a node that takes any
  * type but needs one in some mode (collect's mode = sum: int64).
  */
 FLOW_EXPORT flow_type_t flow_check_type(const flow_check_t *c,
@@ -358,8 +359,9 @@ FLOW_EXPORT size_t flow_node_batch(const flow_node_t *node, const char *port);
  * same number). A node that sends
  * requests on a pair port and reads the answers afterwards keeps at most
  * this many in flight, and neither side then waits for room. Under the
- * harness, the default for the port's type and batch size. 0 for an
- * unknown port. Since flow 0.8.
+ * harness, the default for the port's type and batch size, where a port
+ * of FLOW_ANY or FLOW_SAME has the type flow_harness_set_type gave it, or
+ * none (64) without it. 0 for an unknown port. Since flow 0.8.
  */
 FLOW_EXPORT int flow_node_hwm(const flow_node_t *node, const char *port);
 

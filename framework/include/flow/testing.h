@@ -48,6 +48,8 @@
  *
  * Every port has one channel unless flow_harness_set_channels says
  * otherwise, and a batch size of 1024 unless flow_harness_set_batch does.
+ * A port of FLOW_ANY or FLOW_SAME carries any type (its link's hwm is that
+ * of an untyped link) unless flow_harness_set_type gives it one.
  * flow_node_name returns the type's name, flow_node_instance 0 and
  * flow_node_instances 1 unless flow_harness_set_instance says otherwise.
  * Log lines of flow_node_log go to stderr, as in a graph.
@@ -123,6 +125,26 @@ FLOW_EXPORT int flow_harness_set_batch(flow_harness_t *h, const char *port,
  */
 FLOW_EXPORT int flow_harness_set_channels(flow_harness_t *h, const char *port,
                                           unsigned channels);
+
+/*
+ * Give port `port`, of FLOW_ANY or FLOW_SAME, the item type `type`
+ * (FLOW_INT64, FLOW_WORDS or FLOW_BYTES) that a graph's link would give
+ * it: the type of the port at the link's other end, as flowrun's type
+ * check follows it; for FLOW_SAME, every FLOW_SAME port of the node takes
+ * it, as in a graph. Without it such a port stays open, as one linked to
+ * no typed port: it takes messages of any type, flow_check_type says
+ * FLOW_ANY and flow_node_hwm gives the default of an untyped link (64),
+ * where a real run gives a port linked to an int64 port the int64 default
+ * for its batch size (127 at batch 1024, `flowrun --dot` says flow_hwm).
+ * With it, flow_check_type says `type`, flow_node_hwm gives the default
+ * for `type` and the port's batch size, and sends and pushes of another
+ * type are refused, as in a graph. Returns 0, FLOW_EPORT for an unknown
+ * port or a type the port cannot carry (its declared type, or the type a
+ * FLOW_SAME port already has), FLOW_EUSAGE for another `type` or if the
+ * node has started. Since flow 0.8.
+ */
+FLOW_EXPORT int flow_harness_set_type(flow_harness_t *h, const char *port,
+                                      flow_type_t type);
 
 /*
  * Queue `*msg_p` on input or pair port `port` and set `*msg_p` to NULL
