@@ -421,10 +421,38 @@ tu_in_own_process(int (*test)(void))
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-int
-tu_sigchld_check(int (*call)(void), int want, bool ignored)
+bool
+tu_has_other_child(void)
+{
+    char path[64], buf[4096];
+    pid_t caller = getppid(), self = getpid();
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)caller,
+             (int)caller);
+    if ((fd = open(path, O_RDONLY)) < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    for (char *p = buf, *end; *p; p = end) {
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (pid > 0 && pid != self)
+            return true;
+    }
+    return false;
+}
+
+/* One try of tu_sigchld_check: 0, a check's number, or TU_SIGCHLD_MISSED
+ * when the child did not end while the call ran (nothing was seen). */
+static int
+sigchld_try(int (*call)(void), int want, bool ignored, bool (*in_call)(void))
 {
     struct sigaction sa;
+    sigset_t chld, pending;
     int rc, status;
     pid_t mine;
 
@@ -437,25 +465,59 @@ tu_sigchld_check(int (*call)(void), int want, bool ignored)
         sa.sa_flags = SA_SIGINFO;
     }
     sigaction(SIGCHLD, &sa, NULL);
-    if ((mine = fork()) == 0) {
-        usleep(100 * 1000); /* ends while the call runs */
+    tu_chld_count = tu_chld_pid = tu_chld_code = tu_chld_status = 0;
+    if ((mine = tu_fork()) == 0) {
+        /* Ends once the call runs, as its own process or state shows. */
+        while (!in_call())
+            usleep(1000);
         _exit(7);
     }
     if (mine < 0)
         return 1;
     if (tu_chld_count != 0)
         return 2;
-    if ((rc = call()) != want) {
+    rc = call();
+    /* What ends from now on stays pending: it ended after the call. */
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    if (rc != want) {
         fprintf(stderr, "the call returned %d, not %d\n", rc, want);
         return 3;
     }
     if (ignored) {
-        if (waitpid(mine, NULL, WNOHANG) != -1 || errno != ECHILD) {
+        pid_t got = waitpid(mine, NULL, WNOHANG);
+        if (got == 0) { /* still running: it missed the call */
+            kill(mine, SIGKILL);
+            while (waitpid(mine, NULL, 0) == mine)
+                ;
+            sigprocmask(SIG_UNBLOCK, &chld, NULL);
+            return TU_SIGCHLD_MISSED;
+        }
+        sigprocmask(SIG_UNBLOCK, &chld, NULL);
+        if (got != -1 || errno != ECHILD) {
             fprintf(stderr, "child %d left as a zombie\n", (int)mine);
             return 4;
         }
         return 0;
     }
+    if (tu_chld_count == 0) {
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        sigpending(&pending);
+        if (sigismember(&pending, SIGCHLD) ||
+            (waitid(P_PID, (id_t)mine, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+             si.si_pid == 0)) { /* ended after the call, or not yet */
+            struct timespec zero = { 0, 0 };
+            kill(mine, SIGKILL);
+            waitpid(mine, NULL, 0);
+            while (sigtimedwait(&chld, NULL, &zero) == SIGCHLD)
+                ;
+            sigprocmask(SIG_UNBLOCK, &chld, NULL);
+            return TU_SIGCHLD_MISSED;
+        }
+    }
+    sigprocmask(SIG_UNBLOCK, &chld, NULL);
     if (tu_chld_count != 1 || tu_chld_pid != mine ||
         tu_chld_code != CLD_EXITED || tu_chld_status != 7) {
         fprintf(stderr, "handler: count %d pid %d (%d) code %d status %d\n",
@@ -467,6 +529,29 @@ tu_sigchld_check(int (*call)(void), int want, bool ignored)
         WEXITSTATUS(status) != 7)
         return 6;
     return 0;
+}
+
+int
+tu_sigchld_check_when(int (*call)(void), int want, bool ignored,
+                      bool (*in_call)(void), int tries)
+{
+    int rc = TU_SIGCHLD_MISSED;
+
+    for (int i = 0; i < tries && rc == TU_SIGCHLD_MISSED; i++)
+        rc = sigchld_try(call, want, ignored,
+                         in_call ? in_call : tu_has_other_child);
+    if (rc == TU_SIGCHLD_MISSED)
+        fprintf(stderr,
+                "the child ended after the call in %d tries of %d: nothing "
+                "seen\n",
+                tries, tries);
+    return rc;
+}
+
+int
+tu_sigchld_check(int (*call)(void), int want, bool ignored)
+{
+    return tu_sigchld_check_when(call, want, ignored, NULL, 3);
 }
 
 int

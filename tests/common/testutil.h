@@ -133,15 +133,30 @@ void tu_in_own_process(int (*test)(void));
  * the check that failed (1 to 3), said on standard error. */
 int tu_closed_std_check(int (*call)(void), int want);
 
-/* For a caller of libflow with a child of its own that ends 100 ms into
- * `call`: with `ignored`, SIGCHLD set to SIG_IGN, else to tu_on_chld.
+/* For a caller of libflow with a child of its own that ends while `call`
+ * runs: once `in_call` (run in that child; NULL: tu_has_other_child) says
+ * the call is under way, not after a fixed time, which a loaded machine
+ * stretched (the child ended before the call started, or after it
+ * returned). With `ignored`, SIGCHLD set to SIG_IGN, else to tu_on_chld.
  * Returns 0 when `call` returned `want` and the child was told as that
  * action says (sigaction(2), wait(2)): the handler ran once, by the time
  * the call returned, with its pid and status (CLD_EXITED, 7), and the
  * child stays the caller's to wait for; ignored, no zombie is left (a wait
- * finds no child: ECHILD). Else the number of the check that failed (1 to
+ * finds no child: ECHILD). A try whose child had not ended when the call
+ * returned shows nothing: it is made again, `tries` times at most, and
+ * then TU_SIGCHLD_MISSED. Else the number of the check that failed (1 to
  * 6), said on standard error. */
+#define TU_SIGCHLD_MISSED 77
+int tu_sigchld_check_when(int (*call)(void), int want, bool ignored,
+                          bool (*in_call)(void), int tries);
+
+/* tu_sigchld_check_when, the child ending once its parent (the caller)
+ * has another child (the call's node or srun), in 3 tries. */
 int tu_sigchld_check(int (*call)(void), int want, bool ignored);
+
+/* In a child of the caller's: whether the caller has another child
+ * (/proc/PID/task/PID/children). */
+bool tu_has_other_child(void);
 
 /* A SIGCHLD handler (SA_SIGINFO) for the tests of a caller's SIGCHLD: it
  * counts its calls and keeps the last one's pid, si_code and status. */
