@@ -141,7 +141,7 @@ FLOW_EXPORT int flow_harness_set_channels(flow_harness_t *h, const char *port,
  * type are refused, as in a graph. Returns 0, FLOW_EPORT for an unknown
  * port or a type the port cannot carry (its declared type, or the type a
  * FLOW_SAME port already has), FLOW_EUSAGE for another `type` or if the
- * node has started. Since flow 0.8.
+ * node has started. Since flow 0.9.
  */
 FLOW_EXPORT int flow_harness_set_type(flow_harness_t *h, const char *port,
                                       flow_type_t type);
