@@ -1390,8 +1390,12 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     }
     grace = opts->grace_s > 0 ? opts->grace_s : 0.5;
     log_level = opts->log_level > 0 ? opts->log_level - 1 : FLOW_LOG_INFO;
-    /* FLOW_STATS=0 turns the counters off, to measure what they cost. */
-    count = !getenv("FLOW_STATS") || strcmp(getenv("FLOW_STATS"), "0");
+    /* FLOW_STATS=0 turns the counters off, to measure what they cost; not
+     * where a report shows them, which would read 0 items, pid 0 and
+     * "starting" for every instance of a run that went well. */
+    count = opts->stats || opts->stats_json || opts->dot_stats ||
+            (opts->progress && !opts->quiet) || !getenv("FLOW_STATS") ||
+            strcmp(getenv("FLOW_STATS"), "0");
     memset(&s, 0, sizeof(s));
     flow__errout_init(&s.err, STDERR_FILENO);
     s.g = graph;

@@ -1092,6 +1092,56 @@ test_observe_stats_json(void **unused)
 }
 
 /*
+ * FLOW_STATS=0 (the benchmark's switch for the counters) does not blank the
+ * reports asked for: --stats-json and --stats still hold the items the
+ * graph's parameters imply, the pids and the state done, where the counters
+ * used to stay off and every instance read pid 0, "starting", 0 items.
+ */
+static void
+test_observe_stats_env_off(void **unused)
+{
+    char *graph = oracle_graph(), *json = temp_path(".json"), *text;
+    tu_result_t r;
+    size_t ninst = 0;
+    unsigned rows = 0;
+    port_sum_t t;
+    jv_t *doc;
+
+    (void)unused;
+    assert_int_equal(setenv("FLOW_STATS", "0", 1), 0);
+    assert_int_equal(
+        tu_runl(&r, 60, graph, "--stats", "--stats-json", json, NULL), 0);
+    unsetenv("FLOW_STATS");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strtoll(r.out, NULL, 10), ORACLE_N);
+    t = table_sum(r.err, "out", "in", "in", &rows);
+    assert_int_equal(rows, 1);
+    assert_int_equal(t.items, ORACLE_N);
+    assert_int_equal(t.msgs, ORACLE_MSGS);
+    assert_null(strstr(r.err, "starting"));
+    tu_result_release(&r);
+    doc = read_json(json, &text);
+    assert_int_equal(json_port_sum(doc, "gen", "out", "out_items", &ninst),
+                     ORACLE_N);
+    assert_int_equal(json_port_sum(doc, "out", "in", "in_items", &ninst),
+                     ORACLE_N);
+    assert_int_equal(json_port_sum(doc, "out", "in", "in_msgs", &ninst),
+                     ORACLE_MSGS);
+    {
+        const jv_t *nodes = jv_get(doc, "nodes", J_ARR);
+        for (size_t i = 0; i < nodes->n; i++) {
+            const jv_t *insts = jv_get(nodes->items[i], "instances", J_ARR);
+            for (size_t k = 0; k < insts->n; k++) {
+                assert_true(jv_get(insts->items[k], "pid", J_NUM)->num > 0);
+                assert_string_equal(
+                    jv_get(insts->items[k], "state", J_STR)->str, "done");
+            }
+        }
+    }
+    release_json_run(doc, text, json, graph);
+}
+
+/*
  * A push link balances round robin: with room everywhere (an hwm above the
  * whole run), each of 3 consumer instances gets every third message, 100
  * of 300 exactly, whatever their speed; the oracle is the division. A
@@ -2286,6 +2336,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_table_window),
         cmocka_unit_test(test_observe_stats_json),
+        cmocka_unit_test(test_observe_stats_env_off),
         cmocka_unit_test(test_observe_round_robin),
         cmocka_unit_test(test_observe_stats_pid_of_failed_start),
         cmocka_unit_test(test_observe_stats_waits),
