@@ -316,6 +316,21 @@ flow__node_set_timing(bool on)
     flow__wait_timing = on;
 }
 
+/* Into `line` (`cap` bytes), the start of a log line of `level`: the mark
+ * of a captured line, or the node[instance] prefix. Returns snprintf's. */
+static int
+log_prefix(const flow_node_t *node, flow_log_level_t level, char *line,
+           size_t cap)
+{
+    if (log_captured)
+        return snprintf(line, cap, "%c%s: ", FLOW__LOG_MARK, level_name[level]);
+    if (flow__net.remote) /* the prefix of a local run's relayed lines */
+        return snprintf(line, cap, "%s[%u] (pid %d) %s: ", node->gn->name,
+                        node->inst, (int)getpid(), level_name[level]);
+    return snprintf(line, cap, "%s[%u] %s: ", node->gn->name, node->inst,
+                    level_name[level]);
+}
+
 static void vlog(const flow_node_t *node, flow_log_level_t level,
                  const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
@@ -334,14 +349,7 @@ vlog(const flow_node_t *node, flow_log_level_t level, const char *fmt,
         level = FLOW_LOG_INFO;
     if ((int)level > (node->gn->log_level >= 0 ? node->gn->log_level : log_max))
         return;
-    if (log_captured)
-        n = snprintf(line, cap, "%c%s: ", FLOW__LOG_MARK, level_name[level]);
-    else if (flow__net.remote) /* the prefix of a local run's relayed lines */
-        n = snprintf(line, cap, "%s[%u] (pid %d) %s: ", node->gn->name,
-                     node->inst, (int)getpid(), level_name[level]);
-    else
-        n = snprintf(line, cap, "%s[%u] %s: ", node->gn->name, node->inst,
-                     level_name[level]);
+    n = log_prefix(node, level, line, cap);
     if (n < 0)
         return;
     len = (size_t)n < cap ? (size_t)n : cap - 1;
@@ -760,6 +768,57 @@ idle_thread(void *arg)
     return arg;
 }
 
+/* What start_aborted says: a whole log line, made before it is armed. */
+static char abort_line[512];
+static size_t abort_len;
+
+static void
+start_aborted(int sig)
+{
+    (void)sig;
+    if (write(STDERR_FILENO, abort_line, abort_len) < 0)
+        abort_len = 0;
+    _exit(1);
+}
+
+/*
+ * Start the threads of the context `node->ctx` now (libzmq starts them with
+ * its first socket, here one made and closed at once). threads_available()
+ * checked that they can start, but under a limit on processes (ulimit -u)
+ * the other instances of the run count too, and may take what room there
+ * was in between; libzmq then aborts (its own line, "Resource temporarily
+ * unavailable (src/thread.cpp:269)", and SIGABRT). Its abort there fails
+ * the node, saying so, as the check does: exit 1, no signal, no core dump.
+ */
+static void
+ctx_start(const flow_node_t *node)
+{
+    static const char msg[] =
+        "cannot start the threads ZeroMQ needs: libzmq aborted, saying "
+        "why above (a limit on processes, ulimit -u, or on memory, "
+        "ulimit -v)\n";
+    struct sigaction sa, old;
+    void *probe;
+    int n = log_prefix(node, FLOW_LOG_ERROR, abort_line, sizeof(abort_line));
+
+    if (n < 0)
+        n = 0;
+    abort_len = (size_t)n < sizeof(abort_line) ? (size_t)n : 0;
+    if (abort_len + sizeof(msg) - 1 <= sizeof(abort_line)) {
+        memcpy(abort_line + abort_len, msg, sizeof(msg) - 1);
+        abort_len += sizeof(msg) - 1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = start_aborted;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGABRT, &sa, &old))
+        return;
+    probe = zmq_socket(node->ctx, ZMQ_PAIR);
+    if (probe) /* else the sockets' own creation says why */
+        zmq_close(probe);
+    sigaction(SIGABRT, &old, NULL);
+}
+
 /*
  * Whether this process can start the two threads a ZeroMQ context starts
  * with its first socket (its I/O thread and its reaper), which libzmq
@@ -946,8 +1005,10 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
                        zmq_strerror(zmq_errno()));
         return report_failure(&node, "", 0);
     }
-    if ((rc = flow__node_sockets_budget(&node)) ||
-        (rc = flow__node_wire_bind(&node, run_dir)))
+    if ((rc = flow__node_sockets_budget(&node)))
+        return report_failure(&node, "wiring", rc);
+    ctx_start(&node);
+    if ((rc = flow__node_wire_bind(&node, run_dir)))
         return report_failure(&node, "wiring", rc);
     if ((rc = flow__node_barrier_start(&node, ready_fd, go_fd)))
         return report_failure(&node, "the start barrier", rc);

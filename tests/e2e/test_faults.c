@@ -6102,6 +6102,49 @@ test_faults_no_threads(void **unused)
     free(path);
 }
 
+/*
+ * Under a limit on processes (ulimit -u) the other instances of the run
+ * count too: one may find room for the two threads of its check, and none
+ * when libzmq starts its context's threads just after (thread_fail.so: the
+ * third pthread_create of out[0] fails with EAGAIN). libzmq aborts there
+ * ("Resource temporarily unavailable (src/thread.cpp:269)"): the node must
+ * fail saying why, exit 1, not die of SIGABRT (a core dump where ulimit -c
+ * allows one). Seen as user nobody under ulimit -u 16 and 18 with range ->
+ * 4 replicas -> collect: 4 runs in 6 died so.
+ */
+static void
+test_faults_threads_taken(void **unused)
+{
+    char *path = tu_temp_file("[src]\ntype = range\ncount = 1000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> out.in\n");
+    char out[128], err[128], *e;
+    pid_t pid;
+    int status;
+
+    (void)unused;
+    snprintf(out, sizeof(out), "%s/out", run_tmp);
+    snprintf(err, sizeof(err), "%s/err", run_tmp);
+    setenv("FLOW_TEST_THREAD_FAIL_IN", "out[0]", 1);
+    setenv("FLOW_TEST_THREAD_FAIL_AFTER", "2", 1);
+    pid = spawn_preloaded(FLOW_FIXTURE_THREAD_FAIL, path, out, err, NULL, NULL);
+    unsetenv("FLOW_TEST_THREAD_FAIL_IN");
+    unsetenv("FLOW_TEST_THREAD_FAIL_AFTER");
+    status = wait_exit(pid, 20);
+    e = slurp(err);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+        fail_msg("status %d, stderr:\n%s", status, e);
+    tu_assert_contains(e, "error: cannot start the threads ZeroMQ needs: ");
+    tu_assert_contains(e, "flowrun: error: node 'out' instance 0 (pid ");
+    tu_assert_contains(e, ") exited with status 1\n");
+    if (strstr(e, "SIGABRT"))
+        fail_msg("stderr:\n%s", e);
+    run_cleanup(path, out, err);
+    free(e);
+    unlink(path);
+    free(path);
+}
+
 /* The processes (and threads) whose real user is `uid`, from /proc. */
 static int
 uid_tasks(uid_t uid)
@@ -6604,6 +6647,7 @@ main(void)
         T(test_faults_node_stdout_full),
         T(test_faults_signal_at_start),
         T(test_faults_no_signalfd),
+        T(test_faults_threads_taken),
         T(test_faults_inherited_ignored),
         T(test_faults_ctrl_z),
         T(test_faults_stopped_launcher_limits),
