@@ -1093,25 +1093,76 @@ test_observe_stats_json(void **unused)
 
 /*
  * FLOW_STATS=0 (the benchmark's switch for the counters) does not blank the
- * reports asked for: --stats-json and --stats still hold the items the
- * graph's parameters imply, the pids and the state done, where the counters
- * used to stay off and every instance read pid 0, "starting", 0 items.
+ * reports asked for: --stats-json, --stats and --dot-stats still hold the
+ * items the graph's parameters imply, the pids and the state done, where
+ * the counters used to stay off and every instance read pid 0, "starting",
+ * 0 items. The progress line too counts the items at the sinks (a run of
+ * about 1 s: range -> fault, 5 ms a message -> collect).
  */
 static void
 test_observe_stats_env_off(void **unused)
 {
     char *graph = oracle_graph(), *json = temp_path(".json"), *text;
+    char *dot = temp_path(".dot"), *errf = temp_path(".err");
+    char *slow = tu_temp_file("[src]\ntype = range\ncount = 200\n"
+                              "[mid]\ntype = fault\naction = none\n"
+                              "work_us = 5000\n"
+                              "[out]\ntype = collect\nmode = count\n"
+                              "[links]\npush = src.out -> mid.in batch=1\n"
+                              "push = mid.out -> out.in\n");
     tu_result_t r;
     size_t ninst = 0;
     unsigned rows = 0;
+    unsigned long long sunk;
     port_sum_t t;
     jv_t *doc;
+    FILE *f;
+    int rc;
 
     (void)unused;
+    /* Each report in a run of its own: one asks for the counters, and
+     * FLOW_STATS=0 for no longer than the run (a failed check here would
+     * leave it to the tests after). */
     assert_int_equal(setenv("FLOW_STATS", "0", 1), 0);
-    assert_int_equal(
-        tu_runl(&r, 60, graph, "--stats", "--stats-json", json, NULL), 0);
+    rc = tu_runl(&r, 60, slow, "--progress", NULL);
     unsetenv("FLOW_STATS");
+    assert_int_equal(rc, 0);
+    assert_string_equal(r.out, "200\n");
+    f = fopen(errf, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r.err, 1, strlen(r.err), f), strlen(r.err));
+    assert_int_equal(fclose(f), 0);
+    sunk = tu_wait_sinks(errf, 0); /* the most a progress line said */
+    if (sunk == 0 || sunk > 200)
+        fail_msg("progress lines said %llu items at sinks (1 to 200 "
+                 "expected): %s",
+                 sunk, r.err);
+    tu_result_release(&r);
+    unlink(errf);
+    unlink(slow);
+    free(errf);
+    free(slow);
+
+    assert_int_equal(setenv("FLOW_STATS", "0", 1), 0);
+    rc = tu_runl(&r, 60, graph, "--quiet", "--dot-stats", dot, NULL);
+    unsetenv("FLOW_STATS");
+    assert_int_equal(rc, 0);
+    assert_int_equal(strtoll(r.out, NULL, 10), ORACLE_N);
+    tu_result_release(&r);
+    text = read_file(dot);
+    assert_non_null(text);
+    assert_int_equal(edge_attr(text, "\"gen\" -> \"mid\"", "flow_items"),
+                     ORACLE_N);
+    assert_int_equal(edge_attr(text, "\"mid\" -> \"out\"", "flow_items"),
+                     ORACLE_N);
+    free(text);
+    unlink(dot);
+    free(dot);
+
+    assert_int_equal(setenv("FLOW_STATS", "0", 1), 0);
+    rc = tu_runl(&r, 60, graph, "--stats", "--stats-json", json, NULL);
+    unsetenv("FLOW_STATS");
+    assert_int_equal(rc, 0);
     assert_int_equal(r.status, 0);
     assert_int_equal(strtoll(r.out, NULL, 10), ORACLE_N);
     t = table_sum(r.err, "out", "in", "in", &rows);
