@@ -578,6 +578,74 @@ test_node_collect_sum_refuses(void **state)
 }
 
 /*
+ * mode=sum's check reads the type a link gives "in" (of type any):
+ * `flowrun --check` refuses words -> collect mode=sum and takes range ->
+ * collect mode=sum. Under the harness flow_harness_set_type says that link
+ * (testing.h: flow_check_type then says its type), and the check decides
+ * as flowrun's, with the same reason; a port left open is any, and passes.
+ */
+static void
+test_node_collect_sum_check_follows_set_type(void **state)
+{
+    struct fixture *f = *state;
+    const char *params[] = { f->param, "mode=sum" };
+    static const struct {
+        const char *src;
+        flow_type_t type;
+    } links[] = { { "words", FLOW_WORDS }, { "range", FLOW_INT64 } };
+    int refused = 0;
+
+    if (!getenv("FLOWRUN") || !getenv("FLOW_PLUGIN_DIR"))
+        skip();
+    for (size_t k = 0; k < sizeof(links) / sizeof(*links); k++) {
+        const char *args[] = { "--check", "--plugin-path",
+                               getenv("FLOW_PLUGIN_DIR"), NULL };
+        char ini[256], *why = NULL;
+        flow_harness_result_t res;
+
+        snprintf(ini, sizeof(ini),
+                 "[src]\ntype = %s\n[c]\ntype = collect\nmode = sum\n"
+                 "[links]\npush = src.out -> c.in\n",
+                 links[k].src);
+        assert_int_equal(flow_harness_run_graph(ini, NULL, args, 60, &res), 0);
+        if (res.status != 0) { /* the check's reason, as flowrun says it */
+            const char *r = strstr(res.err, "mode = sum adds int64 items");
+            assert_non_null(r);
+            why = strndup(r, strcspn(r, "\n"));
+            refused++;
+        }
+        flow_harness_result_release(&res);
+
+        for (int typed = 0; typed < 2; typed++) {
+            flow_harness_t *h =
+                flow_harness_new(&flow_node_collect, params, 2, NULL);
+            int rc;
+
+            assert_non_null(h);
+            if (typed)
+                assert_int_equal(flow_harness_set_type(h, "in", links[k].type),
+                                 0);
+            assert_int_equal(flow_harness_close(h, "in"), 0);
+            free(tu_harness_run_stderr(h, &rc));
+            if (typed && why) {
+                assert_int_equal(rc, FLOW_EPARAM);
+                assert_non_null(flow_harness_error(h));
+                if (!strstr(why, flow_harness_error(h)))
+                    fail_msg("%s: harness '%s', flowrun '%s'", links[k].src,
+                             flow_harness_error(h), why);
+                assert_int_equal(access(f->out, F_OK), -1);
+            } else {
+                assert_int_equal(rc, 0);
+                assert_int_equal(unlink(f->out), 0); /* the sum, 0 */
+            }
+            flow_harness_destroy(&h);
+        }
+        free(why);
+    }
+    assert_int_equal(refused, 1); /* words, and only words */
+}
+
+/*
  * mode=sum: only the sum has to fit in int64, not every partial sum on the
  * way: INT64_MAX + 1 - 1 is INT64_MAX whatever the order the items come in
  * (with several workers upstream that order is the scheduler's). Each
@@ -768,6 +836,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_sum_refuses, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_node_collect_sum_check_follows_set_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_sum_partial_overflow,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_collect_sum_limit_in_order,
