@@ -448,6 +448,19 @@ flow_harness_set_batch(flow_harness_t *h, const char *port, size_t batch)
     return 0;
 }
 
+/* Whether `p` can carry `type` alone: it carries any or that type, and
+ * holds no message pushed (while it was open) of another. */
+static bool
+can_carry(const hport_t *p, flow_type_t type)
+{
+    if (p->type != FLOW_ANY && p->type != type)
+        return false;
+    for (size_t i = p->in.head; i < p->in.tail; i++)
+        if (flow_msg_type(p->in.v[i].msg) != type)
+            return false;
+    return true;
+}
+
 int
 flow_harness_set_type(flow_harness_t *h, const char *port, flow_type_t type)
 {
@@ -459,14 +472,16 @@ flow_harness_set_type(flow_harness_t *h, const char *port, flow_type_t type)
         (type != FLOW_INT64 && type != FLOW_WORDS && type != FLOW_BYTES))
         return FLOW_EUSAGE;
     if (p->decl->type != FLOW_SAME) {
-        if (p->type != FLOW_ANY && p->type != type)
+        if (!can_carry(p, type))
             return FLOW_EPORT; /* a link the graph refuses */
         p->type = type;
         return 0;
     }
     /* Every FLOW_SAME port of the node carries one type, as in a graph. */
-    if (p->type != FLOW_ANY && p->type != type)
-        return FLOW_EPORT;
+    for (size_t i = 0; i < h->nports; i++)
+        if (h->ports[i].decl->type == FLOW_SAME &&
+            !can_carry(&h->ports[i], type))
+            return FLOW_EPORT;
     for (size_t i = 0; i < h->nports; i++)
         if (h->ports[i].decl->type == FLOW_SAME)
             h->ports[i].type = type;

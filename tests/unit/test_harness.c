@@ -514,6 +514,24 @@ test_harness_set_type_refused(void **state)
     assert_int_equal(flow_harness_set_type(h, "out", FLOW_WORDS), FLOW_EPORT);
     assert_int_equal(flow_harness_set_type(h, "out", FLOW_INT64), 0);
     flow_harness_destroy(&h);
+
+    /* A message pushed while the port was open, of another type than the
+     * one given after: no link of that type ever carries it (a graph's
+     * node never receives it), so the type is refused, and the port stays
+     * open; of the same type, it is taken. The FLOW_SAME ports' likewise,
+     * whichever of them is named. */
+    for (int same = 0; same < 2; same++) {
+        const char *in = "in", *named = same ? "b" : "in";
+        h = flow_harness_new(same ? &sametell_desc : &hwmtell_desc, NULL, 0,
+                             NULL);
+        msg = flow_msg_new(FLOW_WORDS, 1);
+        assert_int_equal(flow_msg_add_word(msg, "w", 1), 0);
+        assert_int_equal(flow_harness_push(h, in, &msg), 0);
+        assert_int_equal(flow_harness_set_type(h, named, FLOW_INT64),
+                         FLOW_EPORT);
+        assert_int_equal(flow_harness_set_type(h, named, FLOW_WORDS), 0);
+        flow_harness_destroy(&h);
+    }
 }
 
 static void

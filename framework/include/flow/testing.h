@@ -139,9 +139,10 @@ FLOW_EXPORT int flow_harness_set_channels(flow_harness_t *h, const char *port,
  * With it, flow_check_type says `type`, flow_node_hwm gives the default
  * for `type` and the port's batch size, and sends and pushes of another
  * type are refused, as in a graph. Returns 0, FLOW_EPORT for an unknown
- * port or a type the port cannot carry (its declared type, or the type a
- * FLOW_SAME port already has), FLOW_EUSAGE for another `type` or if the
- * node has started. Since flow 0.9.
+ * port or a type the port cannot carry (its declared type, the type a
+ * FLOW_SAME port already has, or a message of another type pushed on it,
+ * or on another FLOW_SAME port, before), FLOW_EUSAGE for another `type` or
+ * if the node has started. Since flow 0.9.
  */
 FLOW_EXPORT int flow_harness_set_type(flow_harness_t *h, const char *port,
                                       flow_type_t type);
