@@ -6,8 +6,12 @@
  * line shows under a pseudo-terminal and not when piped, and the nodes'
  * standard error is relayed whole.
  */
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pty.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -1190,6 +1194,99 @@ test_observe_stats_env_off(void **unused)
         }
     }
     release_json_run(doc, text, json, graph);
+}
+
+/*
+ * Run flowrun on `graph` with standard error on a new terminal and standard
+ * output in the file `out`, FLOW_STATS=0 in its environment when `off`;
+ * return what the terminal showed (caller frees). flowrun must exit 0
+ * within 30 s.
+ */
+static char *
+run_stderr_on_tty(const char *graph, const char *out, bool off)
+{
+    char *buf = calloc(1, 65536);
+    size_t len = 0;
+    int master, status;
+    pid_t pid;
+
+    assert_non_null(buf);
+    fflush(NULL);
+    pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+            _exit(126);
+        close(fd);
+        if (off)
+            setenv("FLOW_STATS", "0", 1);
+        else
+            unsetenv("FLOW_STATS");
+        execl(tu_flowrun(), tu_flowrun(), "--plugin-path", tu_plugin_dir(),
+              graph, (char *)NULL);
+        _exit(127);
+    }
+    for (double limit = tu_now_s() + 30;;) {
+        struct pollfd one = { master, POLLIN, 0 };
+        ssize_t r;
+        if (tu_now_s() > limit) {
+            kill(pid, SIGKILL);
+            fail_msg("flowrun on a terminal ran over 30 s: %s", buf);
+        }
+        if (poll(&one, 1, 100) <= 0)
+            continue;
+        r = read(master, buf + len, 65535 - len);
+        if (r <= 0)
+            break; /* EIO: the terminal's last process closed it */
+        len += (size_t)r;
+    }
+    close(master);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("flowrun: status %#x, terminal: %s", status, buf);
+    return buf;
+}
+
+/*
+ * FLOW_STATS=0 is how tools/bench/stats_cost.sh times a run without the
+ * counters; a run that shows them keeps them on, but the progress line
+ * drawn by default, when standard error is a terminal and standard output
+ * is not, is no report asked for. It kept the counters on, so that the
+ * benchmark, run from a terminal (its output captured by the shell), timed
+ * the counters on both ways. With FLOW_STATS=0 the default is no progress
+ * line; without it, the same run on the same terminal draws one (the
+ * control: standard error is a terminal indeed).
+ */
+static void
+test_observe_stats_env_off_no_default_progress(void **unused)
+{
+    char *graph = tu_temp_file("[src]\ntype = range\ncount = 50\n"
+                               "[mid]\ntype = fault\naction = none\n"
+                               "work_us = 5000\n"
+                               "[out]\ntype = collect\nmode = count\n"
+                               "[links]\npush = src.out -> mid.in batch=1\n"
+                               "push = mid.out -> out.in\n");
+    char *out = temp_path(".out");
+
+    (void)unused;
+    for (int off = 0; off < 2; off++) {
+        char *tty = run_stderr_on_tty(graph, out, off);
+        char *o = read_file(out);
+        assert_non_null(o);
+        assert_string_equal(o, "50\n");
+        if (off ? strstr(tty, "items at sinks") != NULL
+                : strstr(tty, "items at sinks") == NULL)
+            fail_msg("FLOW_STATS%s: the terminal showed '%s'",
+                     off ? "=0, a progress line" : " unset, no progress line",
+                     tty);
+        free(o);
+        free(tty);
+    }
+    unlink(out);
+    unlink(graph);
+    free(out);
+    free(graph);
 }
 
 /*
@@ -2388,6 +2485,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_table_window),
         cmocka_unit_test(test_observe_stats_json),
         cmocka_unit_test(test_observe_stats_env_off),
+        cmocka_unit_test(test_observe_stats_env_off_no_default_progress),
         cmocka_unit_test(test_observe_round_robin),
         cmocka_unit_test(test_observe_stats_pid_of_failed_start),
         cmocka_unit_test(test_observe_stats_waits),

@@ -100,7 +100,8 @@ help(FILE *out)
           "  --no-progress          none (default: on when standard error is "
           "a\n"
           "                         terminal, standard output is not that\n"
-          "                         terminal and --quiet is not given)\n"
+          "                         terminal, --quiet is not given and\n"
+          "                         FLOW_STATS is not 0)\n"
           "  --log-level LEVEL      error, warning, info (default) or debug;\n"
           "                         a node's log_level key overrides it\n"
           "  --quiet                no messages but errors (nodes' too,\n"
@@ -831,8 +832,13 @@ main(int argc, char **argv)
         }
         fclose(f);
     }
+    /* Not by default under FLOW_STATS=0 either: the counters it turns off
+     * stay on for a run that shows them, and a progress line nobody asked
+     * for kept them on in tools/bench/stats_cost.sh run from a terminal. */
     if (progress < 0)
-        progress = !ro.quiet && isatty(STDERR_FILENO) && !stdout_on_stderr();
+        progress =
+            !ro.quiet && isatty(STDERR_FILENO) && !stdout_on_stderr() &&
+            !(getenv("FLOW_STATS") && !strcmp(getenv("FLOW_STATS"), "0"));
     ro.progress = progress;
     if (slurm_task) {
         status = run_slurm_task(g, rendezvous, instance, &ro);
