@@ -175,7 +175,8 @@ teardown(void **state)
     clear_run_tmp();
     rmdir(run_tmp);
     unsetenv("TMPDIR");
-    sigemptyset(&spawn_block); /* also when a test failed midway */
+    unsetenv("FLOW_PLUGIN_PATH"); /* a test that set it failed midway */
+    sigemptyset(&spawn_block);    /* also when a test failed midway */
     spawn_raise = 0;
     return 0;
 }
