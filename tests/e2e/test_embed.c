@@ -246,12 +246,16 @@ on_int(int sig)
 }
 
 /*
- * SIGINT to the caller 300 ms into flow_graph_run_instance (long_ini)
- * stops the instance's node at once, as under flowrun --instance: the call
- * returns 128 + SIGINT well before the 5 s after which it kills a node
- * that did not end, whatever the caller's SIGINT was: a handler, which runs
- * in no process meanwhile (the call's own passes the signal on), or the
- * signal blocked (the call unblocks it meanwhile).
+ * SIGINT to the caller during flow_graph_run_instance (long_ini, 6 s of
+ * work), once the call has forked its node and 100 ms more, stops the
+ * instance's node at once, as under flowrun --instance: the call returns
+ * 128 + SIGINT well before the 5 s after which it kills a node that did not
+ * end, whatever the caller's SIGINT was: a handler, which runs in no
+ * process meanwhile (the call's own passes the signal on), or the signal
+ * blocked (the call unblocks it meanwhile). A handler that ran in the
+ * caller itself had the signal before the call took it over: a try that
+ * showed nothing (TU_SIGCHLD_MISSED), made again. It was sent 300 ms after
+ * the call began, which under ASan on a loaded machine came first.
  */
 static int
 instance_stop_case(bool blocked)
@@ -275,7 +279,10 @@ instance_stop_case(bool blocked)
         sigaction(SIGINT, &sa, NULL);
     }
     if ((sender = fork()) == 0) {
-        usleep(300 * 1000);
+        for (double end = tu_now_s() + 10;
+             !tu_has_other_child() && tu_now_s() < end;)
+            usleep(1000);
+        usleep(100 * 1000);
         kill(me, SIGINT);
         _exit(0);
     }
@@ -284,6 +291,10 @@ instance_stop_case(bool blocked)
     took = tu_now_s() - t0;
     waitpid(sender, NULL, 0);
     if (read(int_pipe[0], &who, sizeof(who)) == sizeof(who)) {
+        if (who == me) {
+            fprintf(stderr, "SIGINT came before the call took it: again\n");
+            return TU_SIGCHLD_MISSED;
+        }
         fprintf(stderr,
                 "the caller's SIGINT handler ran in process %d (the "
                 "caller: %d)\n",
@@ -454,8 +465,7 @@ static void
 test_embed_instance_stop_caller_handler(void **unused)
 {
     (void)unused;
-    assert_int_equal(
-        around_instance(long_ini, 128 + SIGINT, instance_stop_handler_case), 0);
+    around_instance_tries(long_ini, 128 + SIGINT, instance_stop_handler_case);
 }
 
 static void
