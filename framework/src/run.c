@@ -50,6 +50,13 @@
  * to end. */
 #define STOP_WRITE_S 1.0
 
+/* How often, at least, the launcher looks for instances that ended. Their
+ * SIGCHLD goes to a thread of the caller's that does not block it (a
+ * service's worker thread, whose mask is its own) rather than to the
+ * signalfd of the calling thread, and takes its default action there:
+ * discarded, it would leave the run waiting for ever. */
+#define REAP_EVERY_MS 100
+
 typedef struct sup {
     const flow_graph_t *g;
     flow_proc_t *procs;
@@ -1370,7 +1377,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     sup_t s;
     double grace, deadline = 0;
     size_t nready = 0, ndone = 0;
-    double go_at = 0;
+    double go_at = 0, reaped_at = 0;
     pid_t parent = getpid(), pgid = 0, guard = -1;
     bool masked = false, dir_gone = false, err_gone = false;
     int dir_lock = -1;
@@ -1584,6 +1591,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         deadline = flow__now_s() + opts->timeout_s;
 
     pfd = flow__xcalloc(s.nprocs + 4, sizeof(*pfd));
+    reaped_at = flow__now_s();
     /* Also until the stop signal that came after an instance it ended is
      * read (term_unjudged), when that was the last. */
     while (s.alive > 0 || (s.term_unjudged && !s.draining && !s.stopping)) {
@@ -1708,6 +1716,8 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             /* No signalfd: poll children by polling slowly. */
             timeout = 10;
             reap(&s, grace);
+        } else if (timeout < 0 || timeout > REAP_EVERY_MS) {
+            timeout = REAP_EVERY_MS;
         }
         if (poll(pfd, (nfds_t)nfd, timeout) < 0 && errno != EINTR) {
             fprintf(stderr, "flowrun: error: cannot watch the instances: %s\n",
@@ -1832,6 +1842,12 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     begin_stop(&s, grace);
             }
             reap(&s, grace);
+            reaped_at = flow__now_s();
+        } else if (sfd >= 0 &&
+                   flow__now_s() - reaped_at >= REAP_EVERY_MS / 1000.0) {
+            /* No signal: one whose SIGCHLD another thread took? */
+            reap(&s, grace);
+            reaped_at = flow__now_s();
         }
     }
     /* A stop signal ended the run: what standard output or error does not
