@@ -55,7 +55,7 @@
  * service's worker thread, whose mask is its own) rather than to the
  * signalfd of the calling thread, and takes its default action there:
  * discarded, it would leave the run waiting for ever. */
-#define REAP_EVERY_MS 100
+#define REAP_EVERY_MS 20
 
 typedef struct sup {
     const flow_graph_t *g;

@@ -193,7 +193,11 @@ typedef struct flow_run_opts {
  * its default action; the caller's SIGCHLD and SIGPIPE actions and mask are
  * restored, and a child of the caller's that ended meanwhile is then told
  * as its SIGCHLD action says (a handler gets its SIGCHLD; ignored, it is
- * reaped).
+ * reaped). Blocked in the calling thread only: in a program with other
+ * threads, block these signals in every thread (pthread_sigmask before
+ * starting them), or a stop signal sent to the process may take its
+ * default action in another thread; an instance's SIGCHLD taken there is
+ * made up for by a look for ended instances every 20 ms.
  * Standard descriptors the caller closed are held on /dev/null during the
  * run (a node's use of them fails with EBADF) and closed again; the soft
  * limit on open files, which the run may raise, is put back. On
