@@ -405,8 +405,8 @@ tu_fork(void)
     return pid;
 }
 
-void
-tu_in_own_process(int (*test)(void))
+int
+tu_own_process_status(int (*test)(void))
 {
     int status;
     pid_t pid;
@@ -418,7 +418,13 @@ tu_in_own_process(int (*test)(void))
         _exit(test());
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    return WEXITSTATUS(status);
+}
+
+void
+tu_in_own_process(int (*test)(void))
+{
+    assert_int_equal(tu_own_process_status(test), 0);
 }
 
 bool

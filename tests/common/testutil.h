@@ -120,9 +120,12 @@ void tu_watchdog(unsigned seconds);
 pid_t tu_fork(void);
 
 /* Run `test` in a child process of its own (tu_fork: it changes the
- * process's signal actions, descriptors or limits) and assert that it
- * exited 0; it returns 0 when it passes, or the number of the check that
- * failed. */
+ * process's signal actions, descriptors or limits) and return its exit
+ * status, what `test` returned: 0 when it passes, or the number of the
+ * check that failed. */
+int tu_own_process_status(int (*test)(void));
+
+/* tu_own_process_status, asserting that `test` returned 0. */
 void tu_in_own_process(int (*test)(void));
 
 /* For a caller of libflow with standard input and output closed and

@@ -351,23 +351,6 @@ spawn(const char *const *args, FILE **out)
     return pid;
 }
 
-/* tu_in_own_process, returning `test`'s exit status. */
-static int
-own_process(int (*test)(void))
-{
-    int status;
-    pid_t pid;
-
-    fflush(NULL);
-    pid = tu_fork();
-    assert_true(pid >= 0);
-    if (pid == 0)
-        _exit(test());
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
 /*
  * `test` around flow_graph_run_instance of out:0 of `ini`, whose other
  * instances (src:0, slow:0) and rendezvous run in flowrun processes this
@@ -400,7 +383,7 @@ around_instance(const char *ini, int want, int (*test)(void))
     }
     call = call_instance;
     call_want = want;
-    status = own_process(test);
+    status = tu_own_process_status(test);
     for (int i = 0; i < 2; i++)
         assert_int_equal(waitpid(others[i], NULL, 0), others[i]);
     assert_int_equal(waitpid(rdv, NULL, 0), rdv);
