@@ -1457,12 +1457,16 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     }
     if (rc) {
         const char *slash = strrchr(dir, '/');
+        /* The caller's run_dir is the place, not the environment's. */
+        bool given = opts->run_dir && *opts->run_dir;
         fprintf(stderr,
                 "flowrun: error: cannot make the run directory in '%.*s': "
-                "%s (it is made in XDG_RUNTIME_DIR, else TMPDIR, else /tmp: "
-                "point one at a writable directory)\n",
+                "%s (%s: point %s at a writable directory)\n",
                 slash ? (int)(slash - dir) : (int)strlen(dir), dir,
-                flow_strerror(rc));
+                flow_strerror(rc),
+                given ? "it is made in the run options' run_dir"
+                      : "it is made in XDG_RUNTIME_DIR, else TMPDIR, else /tmp",
+                given ? "run_dir" : "one");
         rc = FLOW_EUSAGE; /* said; no node failed: the run cannot start
                            * here (exit 2, as for ulimit -n) */
         goto out;

@@ -438,6 +438,10 @@ test_rundir_cannot_make(void **unused)
     tu_assert_contains(said, "flowrun: error: cannot make the run directory "
                              "in '");
     tu_assert_contains(said, file);
+    /* the place named is the caller's run_dir, not the environment's */
+    tu_assert_contains(said, "(it is made in the run options' run_dir: "
+                             "point run_dir at a writable directory)");
+    assert_null(strstr(said, "XDG_RUNTIME_DIR"));
     assert_int_equal(unlink(errpath), 0);
     assert_int_equal(unlink(file), 0);
     flow_graph_destroy(&g);

@@ -177,9 +177,10 @@ typedef struct flow_run_opts {
  * outcome. Returns 0 when every instance exited 0; FLOW_ENODE when one
  * failed (reported on stderr with node, instance, pid, status) or the run
  * could not start for a reason said on stderr (an instance that could not
- * be forked); FLOW_EUSAGE, said on stderr, when TCP links cannot bind on
- * `bind`, the limit on open files is too low or the run directory cannot
- * be made (checked before any fork);
+ * be forked), or when the `stats_json` or `dot_stats` file of a run that
+ * went well could not be written (said on stderr); FLOW_EUSAGE, said on
+ * stderr, when TCP links cannot bind on `bind`, the limit on open files is
+ * too low or the run directory cannot be made (checked before any fork);
  * FLOW_ETIMEDOUT; FLOW_EINTR when stopped by a stop signal: SIGINT,
  * SIGTERM, SIGHUP, SIGALRM, SIGUSR2, SIGVTALRM, SIGPROF, SIGPWR, SIGIO,
  * SIGSTKFLT or a real-time signal, or SIGQUIT, which every instance gets
