@@ -4025,19 +4025,21 @@ test_faults_signal_storm_at_end(void **unused)
     free(path);
 }
 
-/* Wait until the graph `path` has ended: its sink wrote `want` to `out`
- * and only flowrun and its guard are left. */
+/* Wait (at most 20 s) until the file `out` holds `want` and, for a graph
+ * `path` (NULL: not looked at), only flowrun and its guard run it: its
+ * sink wrote the whole output and the instances have ended. */
 static void
-wait_graph_end(const char *path, const char *out, const char *want)
+wait_output(const char *out, const char *want, const char *path)
 {
     for (double limit = now_s() + 20;;) {
-        bool ended = false;
+        bool done = false;
         if (access(out, F_OK) == 0) {
             char *so_far = slurp(out);
-            ended = !strcmp(so_far, want) && tu_count_procs(path) <= 2;
+            done =
+                !strcmp(so_far, want) && (!path || tu_count_procs(path) <= 2);
             free(so_far);
         }
-        if (ended)
+        if (done)
             return;
         assert_true(now_s() < limit);
         usleep(20000);
@@ -4080,7 +4082,7 @@ test_faults_stats_fifo_unread(void **unused)
             assert_true(rfd >= 0);
         }
         pid = spawn_files_with(path, out, err, "--stats-json", fifo);
-        wait_graph_end(path, out, opened ? "1000\n" : "5\n");
+        wait_output(out, opened ? "1000\n" : "5\n", path);
         usleep(200000); /* at the FIFO */
         t = now_s();
         assert_int_equal(kill(pid, sigs[opened]), 0);
@@ -4131,7 +4133,7 @@ test_faults_signal_after_end(void **unused)
      * test relied on the 0.2 s below for the whole run, and on a loaded
      * machine (AddressSanitizer) the signals stopped a run that had not
      * ended (exit 130, "stopped by SIGINT before its end"). */
-    wait_graph_end(path, out, "0\n1\n2\n3\n4\n");
+    wait_output(out, "0\n1\n2\n3\n4\n", path);
     usleep(200000); /* it is blocked opening the FIFO */
     assert_int_equal(kill(pid, SIGTERM), 0);
     assert_int_equal(kill(pid, SIGINT), 0);
@@ -4317,23 +4319,6 @@ test_faults_ctrl_z(void **unused)
     free(path);
 }
 
-/* Wait until the file `path` holds `want` (at most 20 s). */
-static void
-wait_file_is(const char *path, const char *want)
-{
-    double limit = now_s() + 20;
-
-    for (;;) {
-        char *got = slurp(path);
-        bool same = strcmp(got, want) == 0;
-        free(got);
-        if (same)
-            return;
-        assert_true(now_s() < limit);
-        usleep(20000);
-    }
-}
-
 /*
  * kill -STOP on flowrun alone (a debugger, a mistyped pid): its instances
  * run on, and may end their work while it is stopped; continued, it sees
@@ -4382,7 +4367,7 @@ test_faults_stopped_launcher_limits(void **unused)
     if (!tu_wait_sinks(err, 20))
         fail_msg("no item at the sink after 20 s");
     assert_int_equal(kill(pid, SIGSTOP), 0);
-    wait_file_is(out, "200\n"); /* collect writes it at its end */
+    wait_output(out, "200\n", NULL); /* collect writes it at its end */
     if (now_s() < t0 + 3.5)
         usleep((useconds_t)((t0 + 3.5 - now_s()) * 1e6));
     assert_int_equal(kill(pid, SIGCONT), 0);
