@@ -442,18 +442,14 @@ flow_node_release(flow_node_t *node, const char *port, unsigned channel,
     return 0;
 }
 
-/* Over TCP, a receive that found data: flow__node_check_drops every
- * DROP_LOOK_S, with a clock read once per 64 messages. A connection lost
- * while its peer, reconnected, sends on was otherwise found only after a
- * wait for input, which an endless stream may never have. 0, or the node
- * failed. */
+/* Over TCP, every 64th receive that found data (its caller counts them):
+ * flow__node_check_drops every DROP_LOOK_S. A connection lost while its
+ * peer, reconnected, sends on was otherwise found only after a wait for
+ * input, which an endless stream may never have. 0, or the node failed. */
 static int __attribute__((noinline)) drops_while_busy(flow_node_t *node)
 {
-    double now;
+    double now = flow__now_s();
 
-    if (++node->drop_tick % 64)
-        return 0;
-    now = flow__now_s();
     if (now < node->drop_next)
         return 0;
     node->drop_next = now + DROP_LOOK_S;
@@ -558,7 +554,8 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
             STAT_ADD(st, in_items, info.items);
             STAT_ADD(st, in_bytes, info.bytes);
         }
-        if (node->watch_drops && (rc = drops_while_busy(node)) < 0) {
+        if (node->watch_drops && ++node->drop_tick % 64 == 0 &&
+            (rc = drops_while_busy(node)) < 0) {
             flow_msg_destroy(msg_p);
             return rc;
         }
