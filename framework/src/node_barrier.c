@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "netaddr.h"
+#include "netkey.h"
 #include "node_priv.h"
 
 /* Wait for EOF on pipe `fd` (the launcher closing its end). */
@@ -104,10 +105,10 @@ flow__node_rdv_send(flow_node_t *node, const char *text, size_t len)
 }
 
 /* Read one frame of the socket monitor `mon`: the event number of an
- * event's first frame, 0 for anything else (its second frame, the
- * endpoint) or nothing. */
+ * event's first frame (its value into `*val` if not NULL), 0 for anything
+ * else (its second frame, the endpoint) or nothing. */
 static uint16_t
-monitor_event(void *mon)
+monitor_event(void *mon, uint32_t *val)
 {
     zmq_msg_t m;
     uint16_t ev = 0;
@@ -117,11 +118,31 @@ monitor_event(void *mon)
     zmq_msg_init(&m);
     if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
         zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
-        if (more && zmq_msg_size(&m) >= 2)
+        if (more && zmq_msg_size(&m) >= 6) {
             memcpy(&ev, zmq_msg_data(&m), 2);
+            if (val)
+                memcpy(val, (const char *)zmq_msg_data(&m) + 2, 4);
+        }
     }
     zmq_msg_close(&m);
     return ev;
+}
+
+/*
+ * Whether the monitor event `ev` (value `val`) of a connection to the
+ * rendezvous is a handshake that failed for want of the same key: a
+ * CURVE socket on one side only (a mechanism mismatch, either way), or,
+ * where this process has a key, a HELLO the rendezvous could not open
+ * (another key: libzmq tells a client no more). Something that is not a
+ * ZeroMQ peer fails a plain socket's handshake in other ways, and is
+ * left to the wait for a rendezvous.
+ */
+static bool
+key_refused(uint16_t ev, uint32_t val)
+{
+    if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        return val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
+    return ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && flow__netkey_on();
 }
 
 /* Set to stop the watcher thread. */
@@ -188,7 +209,7 @@ watch_main(void *arg)
     n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
     if (!connected) {
         flow__zmq_ipv6_for(s, flow__net.rdv);
-        if (zmq_connect(s, flow__net.rdv))
+        if (flow__netkey_apply(s, false) || zmq_connect(s, flow__net.rdv))
             goto out;
     }
     if (zmq_send(s, line, (size_t)n, 0) < 0)
@@ -229,7 +250,7 @@ watch_main(void *arg)
             }
         }
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
-            uint16_t ev = monitor_event(mon);
+            uint16_t ev = monitor_event(mon, NULL);
             /* Back after a brief drop: a handshake, not a TCP connection
              * (a stopped rendezvous's kernel still accepts those). */
             if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
@@ -307,7 +328,8 @@ early_watch(flow_node_t *node, const char *text)
         return NULL;
     }
     flow__zmq_ipv6_for(s, flow__net.rdv);
-    if (zmq_connect(wmon, ep) || zmq_connect(s, flow__net.rdv)) {
+    if (flow__netkey_apply(s, false) || zmq_connect(wmon, ep) ||
+        zmq_connect(s, flow__net.rdv)) {
         zmq_socket_monitor(s, NULL, 0);
         zmq_close(wmon);
         zmq_close(s);
@@ -371,14 +393,15 @@ await_table_loop(flow_node_t *node, void *mon, void **wmon)
         if (*wmon && (it[2].revents & ZMQ_POLLIN)) {
             /* The watcher's early connection, with heartbeats: a drop is
              * a rendezvous silent for its liveness (or gone). */
-            uint16_t ev = monitor_event(*wmon);
+            uint16_t ev = monitor_event(*wmon, NULL);
             if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
                 lost = 0;
             else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0)
                 lost = t;
         }
         if (mon && (it[1].revents & ZMQ_POLLIN)) {
-            uint16_t ev = monitor_event(mon);
+            uint32_t val = 0;
+            uint16_t ev = monitor_event(mon, &val);
             /* A handshake, not a TCP connection: a port where something
              * else listens is no rendezvous. */
             if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
@@ -386,6 +409,26 @@ await_table_loop(flow_node_t *node, void *mon, void **wmon)
                 lost = 0;
             } else if (ev == ZMQ_EVENT_DISCONNECTED && reached && lost == 0) {
                 lost = t;
+            } else if (!reached && key_refused(ev, val)) {
+                /* A rendezvous answers there, but not with this process's
+                 * security: a key on one side only, or another key
+                 * (libzmq retries for ever, and the 10 s would say
+                 * nothing of why). */
+                int zero = 0;
+                zmq_setsockopt(node->rdv, ZMQ_LINGER, &zero, sizeof(zero));
+                node->refused = true; /* a usage error, told to no one */
+                return flow_node_fail(
+                    node,
+                    "the rendezvous %s refused the connection's security "
+                    "handshake: %s; every process of a run needs the same "
+                    "FLOW_KEY, or none",
+                    flow__net.rdv,
+                    flow__netkey_on()
+                        ? "this process has a FLOW_KEY, and the rendezvous "
+                          "has none or another (or what answers there is "
+                          "no rendezvous)"
+                        : "the rendezvous runs secured (FLOW_KEY) and this "
+                          "process has no FLOW_KEY");
             }
         }
         if (!(it[0].revents & ZMQ_POLLIN))
@@ -470,7 +513,9 @@ flow__node_barrier_start(flow_node_t *node, int ready_fd, int go_fd)
     snprintf(mon_ep, sizeof(mon_ep), "inproc://flow-start-%d", (int)getpid());
     if (!zmq_socket_monitor(node->rdv, mon_ep,
                             ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                ZMQ_EVENT_DISCONNECTED)) {
+                                ZMQ_EVENT_DISCONNECTED |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)) {
         mon = zmq_socket(node->ctx, ZMQ_PAIR);
         if (mon && zmq_connect(mon, mon_ep)) {
             zmq_close(mon);
@@ -478,7 +523,8 @@ flow__node_barrier_start(flow_node_t *node, int ready_fd, int go_fd)
         }
     }
     flow__zmq_ipv6_for(node->rdv, flow__net.rdv);
-    if (zmq_connect(node->rdv, flow__net.rdv)) {
+    if (flow__netkey_apply(node->rdv, false) ||
+        zmq_connect(node->rdv, flow__net.rdv)) {
         node->unreached = true; /* no FAIL to send it */
         return flow_node_fail(node, "cannot connect to the rendezvous '%s': %s",
                               flow__net.rdv, zmq_strerror(zmq_errno()));

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "netaddr.h"
+#include "netkey.h"
 #include "node_priv.h"
 
 int
@@ -84,6 +85,8 @@ bind_endpoint(flow_node_t *node, rport_t *p, void *sock, const char *run_dir,
             return flow_node_fail(node, "bind address '%s' too long",
                                   flow__net.bind_host);
         flow__zmq_ipv6_for(sock, ep);
+        if (flow__netkey_apply(sock, true))
+            return sock_fail(node, p, "secure", ep);
         if (zmq_bind(sock, ep))
             return sock_fail(node, p, "bind", ep);
         if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, ep, &len) ||
@@ -459,6 +462,8 @@ flow__node_wire_connect(flow_node_t *node, const char *run_dir)
             /* A graceful stop's signal may interrupt it: connect again
              * (a hard stop ends the node in sock_fail). */
             flow__zmq_ipv6_for(ch->sock, ep);
+            if (flow__net.tcp && flow__netkey_apply(ch->sock, false))
+                return sock_fail(node, p, "secure", ep);
             while ((rc = zmq_connect(ch->sock, ep)) && zmq_errno() == EINTR &&
                    !flow__stop_hard)
                 ;

@@ -22,6 +22,7 @@
 
 #include "internal.h"
 #include "netaddr.h"
+#include "netkey.h"
 #include "rendezvous.h"
 
 static volatile sig_atomic_t forward_sig, forward_count;
@@ -40,7 +41,7 @@ send_rendezvous(const char *rendezvous, const char *line, int len, int linger)
     if (s) {
         zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
         flow__zmq_ipv6_for(s, rendezvous);
-        if (!zmq_connect(s, rendezvous))
+        if (!flow__netkey_apply(s, false) && !zmq_connect(s, rendezvous))
             zmq_send(s, line, (size_t)len, 0);
         zmq_close(s);
     }
@@ -73,8 +74,9 @@ flow_rendezvous_tell_unloaded(const char *rendezvous, const char *instance,
      * name, "UNLOADED NODE:I PID HOST REASON". */
     if (!rendezvous || !instance || strncmp(rendezvous, "tcp://", 6) ||
         strpbrk(instance, " \n") ||
-        flow__rdv_resolve(rendezvous, rdv_addr, sizeof(rdv_addr)))
-        return;
+        flow__rdv_resolve(rendezvous, rdv_addr, sizeof(rdv_addr)) ||
+        flow__netkey_load(line, sizeof(line)))
+        return; /* a key that is none reaches no secured rendezvous */
     if (gethostname(host, sizeof(host)))
         snprintf(host, sizeof(host), "?");
     host[sizeof(host) - 1] = '\0';
@@ -202,6 +204,15 @@ run_instance(flow_graph_t *graph, const char *node, unsigned inst,
         return 2;
     }
     rendezvous = rdv_addr; /* numeric: libzmq picks no family itself */
+    {
+        char why[FLOW_DIAG_MSG];
+        if (flow__netkey_load(why, sizeof(why))) {
+            /* Nobody to tell either: a rendezvous with the run's key
+             * takes no connection without it. */
+            flow__diag(diag, FLOW_EUSAGE, NULL, 0, "%s", why);
+            return 2;
+        }
+    }
     if (!bind || !*bind || !strcmp(bind, "*")) {
         /* Advertise the address that reaches the rendezvous: the host
          * name may resolve to a loopback address (Debian's 127.0.1.1). */
@@ -353,15 +364,25 @@ say_waiting(const flow_graph_t *g, const flow_rdv_t *rdv, double waited,
             double timeout_s)
 {
     char names[512], bound[64] = "no --timeout: waiting for ever";
+    char keys[256] = "";
     size_t n = flow__rdv_unregistered(rdv, names, sizeof(names));
+    size_t bad = flow__rdv_handshakes_failed(rdv);
 
     if (timeout_s > 0)
         snprintf(bound, sizeof(bound), "waiting up to --timeout %g s",
                  timeout_s);
+    if (bad)
+        snprintf(keys, sizeof(keys),
+                 "; %zu connection%s failed the security handshake (FLOW_KEY "
+                 "differs: this rendezvous %s; every process of the "
+                 "run needs the same)",
+                 bad, bad == 1 ? "" : "s",
+                 flow__netkey_on() ? "has one" : "has none");
     fprintf(stderr,
             "flowrun: graph '%s': %zu of its %u instances not registered "
-            "after %.0f s (%s): %s\n",
-            g->name, n, flow_graph_process_count(g), waited, bound, names);
+            "after %.0f s (%s): %s%s\n",
+            g->name, n, flow_graph_process_count(g), waited, bound, names,
+            keys);
 }
 
 int
@@ -496,6 +517,10 @@ flow__rdv_start(const flow_graph_t *g, const char *bind,
 
     if (flow__bind_resolve(bind, host, sizeof(host))) {
         fprintf(stderr, "flowrun: error: %s\n", host);
+        return NULL;
+    }
+    if (flow__netkey_load(ep, sizeof(ep))) {
+        fprintf(stderr, "flowrun: error: %s\n", ep);
         return NULL;
     }
     /* Two connections per instance: its node's and its watcher's. */

@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "netaddr.h"
+#include "netkey.h"
 #include "rendezvous.h"
 
 typedef struct peer {
@@ -37,6 +38,7 @@ struct flow_rdv {
     void *monitor;        /* PAIR receiving the ROUTER's disconnect events */
     uint64_t fingerprint; /* of the graph: flow__graph_fingerprint */
     double lost_at;       /* when an instance's connection dropped, 0: never */
+    size_t handshakes_failed; /* connections without the run's FLOW_KEY */
     bool lost_said;       /* a lost connection, or a failure, was reported */
     double liveness_s;    /* a silent connection is dropped after it; 0: no */
     double last_call;     /* of flow__rdv_process, to see this one held */
@@ -62,7 +64,9 @@ watch_connections(flow_rdv_t *r, void *ctx)
     char ep[64];
 
     snprintf(ep, sizeof(ep), "inproc://flow-rdv-monitor-%p", (void *)r);
-    if (zmq_socket_monitor(r->sock, ep, ZMQ_EVENT_DISCONNECTED))
+    if (zmq_socket_monitor(r->sock, ep,
+                           ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
         return;
     r->monitor = zmq_socket(ctx, ZMQ_PAIR);
     if (r->monitor && zmq_connect(r->monitor, ep)) {
@@ -103,6 +107,19 @@ read_events(flow_rdv_t *r)
         if (zmq_msg_size(&m) >= 2 && !more) {
             zmq_msg_close(&m);
             continue;
+        }
+        if (zmq_msg_size(&m) >= 6) {
+            /* A process of the run with another FLOW_KEY (its HELLO does
+             * not open), or a key on one side only; not a stranger that
+             * speaks no ZeroMQ (a port scanner, a browser). */
+            uint16_t ev;
+            uint32_t val;
+            memcpy(&ev, zmq_msg_data(&m), 2);
+            memcpy(&val, (const char *)zmq_msg_data(&m) + 2, 4);
+            if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                (val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ||
+                 val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC))
+                r->handshakes_failed++;
         }
         /* Once: after an abort, or the loss said, the others' going is
          * expected. */
@@ -185,7 +202,7 @@ flow__rdv_new(void *ctx, const flow_graph_t *g, const char *bind,
         set_liveness(r->sock, liveness_s);
     }
     flow__zmq_ipv6_for(r->sock, bind);
-    if (zmq_bind(r->sock, bind))
+    if (flow__netkey_apply(r->sock, true) || zmq_bind(r->sock, bind))
         goto fail;
     if (zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, addr, &len))
         goto fail;
@@ -746,4 +763,10 @@ size_t
 flow__rdv_unregistered(const flow_rdv_t *r, char *buf, size_t size)
 {
     return list_instances(r, true, buf, size);
+}
+
+size_t
+flow__rdv_handshakes_failed(const flow_rdv_t *r)
+{
+    return r->handshakes_failed;
 }

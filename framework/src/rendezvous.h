@@ -97,6 +97,12 @@ void flow__rdv_pending(const flow_rdv_t *rdv, char *buf, size_t size);
  * many there are. */
 size_t flow__rdv_unregistered(const flow_rdv_t *rdv, char *buf, size_t size);
 
+/* How many connections failed the security handshake so far: made by a
+ * process whose FLOW_KEY is not this rendezvous's (netkey.h), or a
+ * stranger's. Counted where the rendezvous watches its connections (it
+ * binds TCP). */
+size_t flow__rdv_handshakes_failed(const flow_rdv_t *rdv);
+
 /* ---- Serving instances started elsewhere (remote.c) ---------------------- */
 
 /*

@@ -38,6 +38,7 @@
 #include "errout.h"
 #include "internal.h"
 #include "netaddr.h"
+#include "netkey.h"
 #include "rendezvous.h"
 #include "stats.h"
 
@@ -1419,6 +1420,10 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         if ((rc = flow__bind_check(
                  opts->bind && *opts->bind ? opts->bind : "127.0.0.1",
                  bind_addr, sizeof(bind_addr), why, sizeof(why)))) {
+            fprintf(stderr, "flowrun: error: %s\n", why);
+            return rc;
+        }
+        if ((rc = flow__netkey_load(why, sizeof(why)))) {
             fprintf(stderr, "flowrun: error: %s\n", why);
             return rc;
         }

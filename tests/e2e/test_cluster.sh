@@ -1712,6 +1712,20 @@ part_slurm() {
     fi
     slurm_run slurm-palin "slurm: palindromes workers=3" palin \
         "$PALIN" "${PALIN_ARGS[@]}" --launcher slurm
+    # Secured: the launcher makes the run's key, which its tasks take from
+    # the environment srun passes on. Without one (--export=NONE), a task
+    # that was asked to be secured says so and the run fails.
+    slurm_run slurm-secure "slurm: palindromes workers=3, --secure" palin \
+        "$PALIN" "${PALIN_ARGS[@]}" --launcher slurm --secure
+    FLOW_SRUN_ARGS=--export=NONE run slurm-secure-noenv 120 \
+        "$FLOWRUN" "$PALIN" "${PALIN_ARGS[@]}" --launcher slurm --secure
+    rc=$?
+    if [ $rc != 0 ] && grep -q -- "--secure: FLOW_KEY is not set" "$W/slurm-secure-noenv.err"; then
+        pass "slurm: --secure, srun --export=NONE: the tasks have no key, say so, the run fails ($rc)"
+    else
+        fail "slurm: --secure, srun --export=NONE: exit $rc, expected a failure naming FLOW_KEY"
+        show "$W/slurm-secure-noenv.err"
+    fi
     # Arguments that a --multi-prog file would parse: a quote, spaces, a
     # backslash, %t and %o (srun puts a task's rank there) in the graph's
     # path and in a --set value, which every task must see as given (an

@@ -9,12 +9,18 @@
 #
 #   ipc    flowrun G                     (the reference: one host, ipc://)
 #   tcp    flowrun G --transport tcp     (one host, links over loopback TCP)
+#   key    flowrun G --transport tcp --secure
+#                                        (the same, every connection encrypted
+#                                         and authenticated: CurveZMQ)
 #   slurm  flowrun G --launcher slurm    (rendezvous here, instances started
 #                                         by srun as one job step)
 #
 # Workloads: the sieve (graphs/sieve.ini, 2 segments, count to SIEVE_LIMIT)
 # and the palindromes (graphs/palindromes.ini, 2 workers, PALIN_WORDS words,
-# about a second on a 2-core machine); then the launch overhead: the
+# about a second on a 2-core machine); the push link alone
+# (tools/bench/push.ini: PUSH_ITEMS int64 items in messages of 1 item, and
+# 50 times as many in messages of 1024), where the cost of encryption per
+# message and per byte shows (key/tcp); then the launch overhead: the
 # smallest graph (tools/bench/startup.ini, two numbers from range to
 # collect) through each path, and through Slurm as a heterogeneous step
 # (placement hints: --set src.cpus=1), its overhead in milliseconds over the
@@ -41,6 +47,7 @@ runs=${RUNS:-5}
 sieve_limit=${SIEVE_LIMIT:-1e9}
 palin_words=${PALIN_WORDS:-20000000}
 startup_runs=${STARTUP_RUNS:-$((runs * 2 + 1))}
+push_items=${PUSH_ITEMS:-1000000}
 
 die() {
     echo "scaleout.sh: $*" >&2
@@ -98,7 +105,7 @@ check() {
     fi
 }
 
-modes=(ipc tcp)
+modes=(ipc tcp key)
 [[ $slurm = 1 ]] && modes+=(slurm)
 
 # bench NAME N ARGS...: N interleaved rounds of every mode.
@@ -110,6 +117,7 @@ bench() {
             case $mode in
             ipc) run "$name-ipc" "$flowrun" "$@" --quiet ;;
             tcp) run "$name-tcp" "$flowrun" "$@" --quiet --transport tcp ;;
+            key) run "$name-key" env -u FLOW_KEY "$flowrun" "$@" --quiet --transport tcp --secure ;;
             slurm) run "$name-slurm" "$flowrun" "$@" --quiet --launcher slurm ;;
             het) run "$name-het" "$flowrun" "$@" --quiet --launcher slurm --set src.cpus=1 ;;
             esac
@@ -119,16 +127,17 @@ bench() {
 }
 
 row() {
-    local name=$1 label=$2 ipc tcp s
+    local name=$1 label=$2 ipc tcp key s
     ipc=$(median "$w/$name-ipc.times")
     tcp=$(median "$w/$name-tcp.times")
-    if [[ $slurm = 1 ]]; then
+    key=$(median "$w/$name-key.times")
+    if [[ $slurm = 1 && -f $w/$name-slurm.times ]]; then
         s=$(median "$w/$name-slurm.times")
-        printf '%-42s %8.3f %8.3f %8.3f %8s %9s\n' "$label" "$ipc" "$tcp" "$s" \
-            "$(ratio "$tcp" "$ipc")" "$(ratio "$s" "$ipc")"
+        printf '%-42s %8.3f %8.3f %8.3f %8.3f %8s %8s %9s\n' "$label" "$ipc" "$tcp" \
+            "$key" "$s" "$(ratio "$tcp" "$ipc")" "$(ratio "$key" "$tcp")" "$(ratio "$s" "$ipc")"
     else
-        printf '%-42s %8.3f %8.3f %8s %8s %9s\n' "$label" "$ipc" "$tcp" - \
-            "$(ratio "$tcp" "$ipc")" -
+        printf '%-42s %8.3f %8.3f %8.3f %8s %8s %8s %9s\n' "$label" "$ipc" "$tcp" \
+            "$key" - "$(ratio "$tcp" "$ipc")" "$(ratio "$key" "$tcp")" -
     fi
 }
 
@@ -147,12 +156,22 @@ bench sieve "$runs" "$root/graphs/sieve.ini" --set segments=2 --set output=count
     --set limit="$(awk -v x="$sieve_limit" 'BEGIN { printf "%.0f", x }')"
 bench palin "$runs" "$root/graphs/palindromes.ini" --set workers=2 \
     --set words="$(awk -v x="$palin_words" 'BEGIN { printf "%.0f", x }')"
+# The push link alone: one host, no Slurm (srun's launch would hide it).
+all_modes=("${modes[@]}")
+modes=(ipc tcp key)
+bench push1 "$runs" "$root/tools/bench/push.ini" --set batch=1 --set items="$push_items"
+bench push1024 "$runs" "$root/tools/bench/push.ini" --set batch=1024 \
+    --set items="$((push_items * 50))"
+modes=("${all_modes[@]}")
 [[ $slurm = 1 ]] && modes+=(het)
 bench startup "$startup_runs" "$root/tools/bench/startup.ini"
 
-printf '%-42s %8s %8s %8s %8s %9s\n' "seconds (median)" ipc tcp slurm tcp/ipc slurm/ipc
+printf '%-42s %8s %8s %8s %8s %8s %8s %9s\n' "seconds (median)" ipc tcp key slurm \
+    tcp/ipc key/tcp slurm/ipc
 row sieve "sieve limit=$sieve_limit, 2 segments"
 row palin "palindromes $palin_words words, 2 workers"
+row push1 "push $push_items items, batch 1"
+row push1024 "push $((push_items * 50)) items, batch 1024"
 row startup "startup.ini ($startup_runs runs)"
 
 echo
@@ -160,6 +179,8 @@ ipc=$(median "$w/startup-ipc.times")
 printf 'launch overhead over the local ipc run (startup.ini, median of %s):\n' "$startup_runs"
 printf '  %-40s %8.1f ms\n' "tcp (--transport tcp)" \
     "$(awk -v a="$(median "$w/startup-tcp.times")" -v b="$ipc" 'BEGIN { print (a - b) * 1000 }')"
+printf '  %-40s %8.1f ms\n' "key (--transport tcp --secure)" \
+    "$(awk -v a="$(median "$w/startup-key.times")" -v b="$ipc" 'BEGIN { print (a - b) * 1000 }')"
 if [[ $slurm = 1 ]]; then
     printf '  %-40s %8.1f ms\n' "slurm, one plain step" \
         "$(awk -v a="$(median "$w/startup-slurm.times")" -v b="$ipc" 'BEGIN { print (a - b) * 1000 }')"

@@ -52,7 +52,7 @@ usage(FILE *out)
     fputs("usage: flowrun [OPTION]... GRAPH.ini\n"
           "       flowrun --check | --dot GRAPH.ini\n"
           "       flowrun --list-nodes | --describe TYPE\n"
-          "       flowrun --version | --help\n",
+          "       flowrun --new-key | --version | --help\n",
           out);
 }
 
@@ -128,6 +128,12 @@ help(FILE *out)
           "                         run the instance of Slurm task\n"
           "                         $SLURM_PROCID (what --launcher slurm\n"
           "                         starts)\n"
+          "  --secure               encrypt and authenticate every TCP\n"
+          "                         connection with the key in FLOW_KEY,\n"
+          "                         which every process of the run needs\n"
+          "                         (--transport tcp and --launcher slurm\n"
+          "                         make one when it is unset)\n"
+          "  --new-key              print a fresh key for FLOW_KEY and exit\n"
           "  --liveness SECONDS     with --rendezvous-only or --launcher\n"
           "                         slurm: an instance, or the rendezvous,\n"
           "                         silent this long is lost and the run\n"
@@ -170,6 +176,9 @@ help(FILE *out)
           "                    what instances = auto stands for (default:\n"
           "                    the online CPUs; --launcher slurm passes its\n"
           "                    own count to its tasks)\n"
+          "  FLOW_KEY          the key of a secured TCP run (--secure,\n"
+          "                    --new-key): every process of the run needs\n"
+          "                    the same\n"
           "\n"
           "Graph format: docs/graph-format.md; statistics: "
           "docs/observability.md;\n"
@@ -415,6 +424,8 @@ main(int argc, char **argv)
         O_LAUNCHER,
         O_SLURM_TASK,
         O_LIVENESS,
+        O_SECURE,
+        O_NEW_KEY,
         O_VERSION,
         O_HELP
     };
@@ -442,6 +453,8 @@ main(int argc, char **argv)
         { "launcher", required_argument, NULL, O_LAUNCHER },
         { "slurm-task", no_argument, NULL, O_SLURM_TASK },
         { "liveness", required_argument, NULL, O_LIVENESS },
+        { "secure", no_argument, NULL, O_SECURE },
+        { "new-key", no_argument, NULL, O_NEW_KEY },
         { "version", no_argument, NULL, O_VERSION },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
@@ -451,7 +464,7 @@ main(int argc, char **argv)
     const char *describe = NULL;
     const char *instance = NULL, *rendezvous = NULL, *paths[MAX_PATHS];
     size_t npaths = 0;
-    bool rdv_only = false, slurm = false, slurm_task = false;
+    bool rdv_only = false, slurm = false, slurm_task = false, secure = false;
     bool check = false, list = false, dot = false;
     int progress = -1; /* -1: on if stderr is a terminal and not --quiet */
     flow_run_opts_t ro;
@@ -580,6 +593,22 @@ main(int argc, char **argv)
             if (parse_liveness(optarg, &ro.liveness_s))
                 early = 2;
             break;
+        case O_SECURE:
+            secure = true;
+            break;
+        case O_NEW_KEY: {
+            char key[FLOW_KEY_SIZE];
+            if (flow_key_new(key)) {
+                fputs("flowrun: error: --new-key: this libzmq has no CURVE "
+                      "security (built without libsodium)\n",
+                      stderr);
+                early = 1;
+            } else {
+                printf("%s\n", key);
+                early = 0;
+            }
+            break;
+        }
         case O_LIST:
             list = true;
             break;
@@ -680,6 +709,26 @@ main(int argc, char **argv)
         fputs("flowrun: error: --bind goes with --transport tcp, "
               "--rendezvous-only, --launcher slurm, --instance or "
               "--slurm-task (a local run over ipc binds no address)\n",
+              stderr);
+        early = 2;
+    } else if (early < 0 && secure && !ro.tcp && !rdv_only && !slurm &&
+               !slurm_task && !instance) {
+        /* Over ipc nothing leaves the host: the run directory is the
+         * user's alone. One thought secured would not be. */
+        fputs("flowrun: error: --secure goes with --transport tcp, "
+              "--rendezvous-only, --launcher slurm, --instance or "
+              "--slurm-task (a local run over ipc has no TCP connection to "
+              "secure)\n",
+              stderr);
+        early = 2;
+    } else if (early < 0 && secure && (rdv_only || slurm_task || instance) &&
+               !(getenv("FLOW_KEY") && *getenv("FLOW_KEY"))) {
+        /* The processes of such a run are started apart: each needs the
+         * same key, which none of them can make for the others. */
+        fputs("flowrun: error: --secure: FLOW_KEY is not set; every process "
+              "of the run needs the same key in its environment: make one "
+              "with 'flowrun --new-key' (export FLOW_KEY=\"$(flowrun "
+              "--new-key)\") and give it to each\n",
               stderr);
         early = 2;
     } else if (early < 0 && rendezvous && (rdv_only || slurm)) {
@@ -840,6 +889,20 @@ main(int argc, char **argv)
             !ro.quiet && isatty(STDERR_FILENO) && !stdout_on_stderr() &&
             !(getenv("FLOW_STATS") && !strcmp(getenv("FLOW_STATS"), "0"));
     ro.progress = progress;
+    if (secure && !(getenv("FLOW_KEY") && *getenv("FLOW_KEY"))) {
+        /* A run that starts its instances itself (a local one, or srun's
+         * step): a key of its own, which they inherit, srun's tasks in
+         * the environment srun passes on. */
+        char key[FLOW_KEY_SIZE];
+        if (flow_key_new(key) || setenv("FLOW_KEY", key, 1)) {
+            fputs("flowrun: error: --secure: cannot make a key (this libzmq "
+                  "has no CURVE security)\n",
+                  stderr);
+            flow_graph_destroy(&g);
+            flow_registry_destroy(&reg);
+            return 2;
+        }
+    }
     if (slurm_task) {
         status = run_slurm_task(g, rendezvous, instance, &ro);
         flow_graph_destroy(&g);
@@ -891,7 +954,7 @@ main(int argc, char **argv)
         rc = flow_graph_serve(g, ro.bind ? ro.bind : "*", stdout, &ro, &signo);
     } else if (slurm) {
         char exe[PATH_MAX], graph[PATH_MAX];
-        const char *prefix[2 * MAX_SETS + 2 * MAX_PATHS + 6];
+        const char *prefix[2 * MAX_SETS + 2 * MAX_PATHS + 7];
         size_t np = 0;
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         if (n <= 0 || !realpath(argv[optind], graph)) {
@@ -911,6 +974,8 @@ main(int argc, char **argv)
             prefix[np++] = "--plugin-path";
             prefix[np++] = paths[i];
         }
+        if (secure) /* a task without the key fails, saying why */
+            prefix[np++] = "--secure";
         if (ro.log_level) { /* the tasks' nodes log as asked here */
             prefix[np++] = "--log-level";
             prefix[np++] = flow_log_level_name(ro.log_level - 1);

@@ -152,6 +152,29 @@ FLOW_EXPORT int flow_graph_claim_file(flow_graph_t *graph, const char *what,
 FLOW_EXPORT int flow_graph_write_dot(const flow_graph_t *graph, FILE *out);
 
 /* Options for flow_graph_run. Zero them, then set what you need. */
+/*
+ * Secured TCP runs. With FLOW_KEY in its environment, every process of a
+ * TCP run (flow_graph_run with `tcp`, flow_graph_run_instance,
+ * flow_graph_serve, flow_graph_run_slurm and the instances they start)
+ * encrypts and authenticates each of its TCP connections with CurveZMQ,
+ * the key being the run's shared secret: a process without it cannot
+ * connect to any of the run's ports, nor read what they carry. Every
+ * process of the run needs the same FLOW_KEY (instances forked by a local
+ * run and srun's tasks inherit it). A FLOW_KEY that is not a key is a
+ * usage error (FLOW_EUSAGE, or exit 2 for an instance), said before
+ * anything binds. Runs over ipc ignore it. Since flow 0.10.
+ */
+
+/* The size of a key's text: 40 Z85 characters and a NUL. */
+#define FLOW_KEY_SIZE 41
+
+/*
+ * Write a fresh random key (a CURVE secret key in Z85, what FLOW_KEY
+ * holds) into `key`. Returns 0, or FLOW_EUSAGE when this libzmq has no
+ * CURVE security (built without libsodium). Since flow 0.10.
+ */
+FLOW_EXPORT int flow_key_new(char key[FLOW_KEY_SIZE]);
+
 typedef struct flow_run_opts {
     double timeout_s;       /* whole run; 0: none */
     double grace_s;         /* after a failure, SIGTERM -> SIGKILL; 0: 0.5 */
@@ -218,7 +241,8 @@ FLOW_EXPORT int flow_graph_run(flow_graph_t *graph, const flow_run_opts_t *opts,
  * process exit status: 0, 1 if the node failed (reported on stderr and to
  * the rendezvous), 2 for a bad node or instance (with `diag`) or when the
  * rendezvous refused the instance (another process has it, or the graphs
- * differ; said on stderr, `diag` left empty), 128+N when stopped by signal
+ * differ, or its FLOW_KEY: see "Secured TCP runs"; said on stderr, `diag`
+ * left empty), 128+N when stopped by signal
  * N or told to stop. While it runs, the stop signals of flow_graph_run
  * that the caller does not ignore are unblocked and passed on to the
  * node's process (a second one kills it), which takes them by their

@@ -9,9 +9,9 @@
 #include <stddef.h>
 
 #define FLOW_VERSION_MAJOR  0
-#define FLOW_VERSION_MINOR  9
+#define FLOW_VERSION_MINOR  10
 #define FLOW_VERSION_PATCH  0
-#define FLOW_VERSION_STRING "0.9.0"
+#define FLOW_VERSION_STRING "0.10.0"
 
 /*
  * The node plugin ABI. A plugin built against another value is refused at
