@@ -1932,6 +1932,10 @@ part_netns() {
         "$PALIN" "${PALIN_ARGS[@]}" -- gen:0 chunks:0 find:0 find:1 find:2 out:0
     netns_run ns-palinbig "netns: palindromes 200000 words, 2 hosts" palinbig out:0 \
         "$PALIN" "${PALIN_BIG_ARGS[@]}" -- out:0 find:2 find:1 find:0 chunks:0 gen:0
+    # Secured: one key for every process, on both hosts.
+    FLOW_KEY=$("$FLOWRUN" --new-key) netns_run ns-secure \
+        "netns: palindromes workers=3, 2 hosts, --secure with one FLOW_KEY" palin out:0 \
+        "$PALIN" "${PALIN_ARGS[@]}" --secure -- gen:0 chunks:0 find:0 find:1 find:2 out:0
     # flowB's instances bound on every interface (0.0.0.0): each must
     # advertise its address on the route to the rendezvous, 10.231.0.2, not
     # what the host name resolves to (127.0.1.1 on Debian, the same in both
