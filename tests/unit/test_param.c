@@ -722,6 +722,22 @@ static const flow_param_t cpus_params[] = {
     FLOW_PARAM_END
 };
 
+static const flow_param_t constraint_params[] = {
+    FLOW_PARAM_INT("slurm_constraint", struct two, a, "1", 0, 10,
+                   "reserved: a hint"),
+    FLOW_PARAM_END
+};
+
+static const flow_param_t timeout_params[] = {
+    FLOW_PARAM_INT("timeout", struct two, a, "1", 0, 10, "reserved"),
+    FLOW_PARAM_END
+};
+
+static const flow_param_t log_level_params[] = {
+    FLOW_PARAM_INT("log_level", struct two, a, "1", 0, 10, "reserved"),
+    FLOW_PARAM_END
+};
+
 struct mixed {
     double d;
     bool b;
@@ -784,6 +800,12 @@ DESC_WITH_PARAMS(desc_instances_param, "instparam", struct two,
 DESC_WITH_PARAMS(desc_type_param, "typeparam", struct two, type_params);
 DESC_WITH_PARAMS(desc_pin_param, "pinparam", struct two, pin_params);
 DESC_WITH_PARAMS(desc_cpus_param, "cpusparam", struct two, cpus_params);
+DESC_WITH_PARAMS(desc_constraint_param, "constraintparam", struct two,
+                 constraint_params);
+DESC_WITH_PARAMS(desc_timeout_param, "timeoutparam", struct two,
+                 timeout_params);
+DESC_WITH_PARAMS(desc_log_level_param, "loglevelparam", struct two,
+                 log_level_params);
 DESC_WITH_PARAMS(desc_bad_choice, "badchoice", struct mixed, bad_choice_params);
 DESC_WITH_PARAMS(desc_empty_choice, "emptychoice", struct mixed,
                  empty_choice_params);
@@ -850,6 +872,10 @@ test_param_desc_check_rejects_broken(void **state)
         { &desc_type_param, "parameter name 'type' is reserved" },
         { &desc_pin_param, "parameter name 'pin' is reserved" },
         { &desc_cpus_param, "parameter name 'cpus' is reserved" },
+        { &desc_constraint_param,
+          "parameter name 'slurm_constraint' is reserved" },
+        { &desc_timeout_param, "parameter name 'timeout' is reserved" },
+        { &desc_log_level_param, "parameter name 'log_level' is reserved" },
         { &desc_bad_choice, "'purple'" },
         { &desc_empty_choice, "empty choice in 'red||green'" },
         { &desc_trailing_choice, "empty choice in 'red|green|'" },
