@@ -643,6 +643,8 @@ test_graph_log_level_names(void **state)
         if (!g)
             fail_msg("log_level = %s: %s", names[i].name, diag.msg);
         assert_int_equal(g->nodes[0].log_level, names[i].level);
+        /* Without the key: -1, the run's level. */
+        assert_int_equal(g->nodes[1].log_level, -1);
         flow_graph_destroy(&g);
     }
     assert_null(flow_log_level_name(-1));
@@ -702,6 +704,21 @@ test_graph_link_hwm_in_graph(void **state)
     assert_int_equal(g->links[0].hwm, 1000);
     assert_int_equal(g->links[1].hwm, 64);
     assert_int_equal(g->links[2].hwm, 5);
+    flow_graph_destroy(&g);
+
+    /* An output of any type into an int64 input: the default is the
+     * int64 one, from the input's side. */
+    static const char any[] = "[src]\ntype = range\n[t]\ntype = tee2\n"
+                              "[k]\ntype = i64sink\n[c]\ntype = collect\n"
+                              "[links]\npush = src.out -> t.in\n"
+                              "push = t.a -> k.in batch=16\n"
+                              "push = t.b -> c.in batch=16\n";
+    g = flow_graph_load_string(any, strlen(any), "hwm.ini", reg, NULL, 0,
+                               &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(g->links[1].hwm, 1000);
+    assert_int_equal(g->links[2].hwm, 64);
     flow_graph_destroy(&g);
     flow_registry_destroy(&reg);
 }
@@ -1225,7 +1242,7 @@ test_graph_limits_exact(void **state)
                  "[src]\ntype = range\n[out]\ntype = collect\n"
                  "instances = %d\n[links]\npush = src.out -> out.in\n",
                  n);
-        expect_limit(reg, text, n == 1, 5, "at most 1");
+        expect_limit(reg, text, n == 1, 5, "allows at most 1 instance, not 2");
     }
     flow_registry_destroy(&reg);
 }
@@ -1689,6 +1706,200 @@ test_graph_pair_one_to_many(void **state)
     assert_int_equal(flow__pair_channels(2, 2, 0), 1);
     assert_int_equal(flow__pair_peer(2, 2, 1, 1, 0), 1);
     flow_graph_destroy(&g);
+    flow_registry_destroy(&reg);
+}
+
+/*
+ * A pair link joins equal counts, or one instance with any count, on
+ * either side: 3 <-> 1 as well as 1 <-> 3, and 2 <-> 2. 2 <-> 3 is refused
+ * at the link's line.
+ */
+static void
+test_graph_pair_counts(void **state)
+{
+    static const struct {
+        unsigned a, b;
+        bool ok;
+    } cases[] = { { 1, 1, true }, { 1, 3, true }, { 3, 1, true },
+                  { 2, 2, true }, { 4, 4, true }, { 2, 3, false },
+                  { 3, 2, false } };
+    flow_registry_t *reg = registry();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[256], want[64];
+        flow_diag_t diag;
+        flow_graph_t *g;
+
+        snprintf(text, sizeof(text),
+                 "[a]\ntype = sieve\ninstances = %u\n[b]\ntype = sieve\n"
+                 "instances = %u\n[links]\npair = a.coord <-> b.coord\n",
+                 cases[i].a, cases[i].b);
+        g = load_text(reg, text, &diag);
+        if (cases[i].ok) {
+            if (!g)
+                fail_msg("%u <-> %u: %s", cases[i].a, cases[i].b, diag.msg);
+            assert_int_equal(flow_graph_process_count(g),
+                             cases[i].a + cases[i].b);
+            flow_graph_destroy(&g);
+            continue;
+        }
+        if (g)
+            fail_msg("%u <-> %u: loaded", cases[i].a, cases[i].b);
+        assert_int_equal(diag.code, FLOW_ELINK);
+        assert_int_equal(diag.line, 8);
+        snprintf(want, sizeof(want), "joins %u and %u instances", cases[i].a,
+                 cases[i].b);
+        tu_assert_contains(diag.msg, want);
+    }
+    flow_registry_destroy(&reg);
+}
+
+/*
+ * Of two push cycles, the one met first in the order of the file is
+ * reported: t.a is linked before t.b, so x's cycle (closed by x.a -> jx.b,
+ * line 22) is found before y's (closed by y.a -> jy.b, line 25), whose
+ * links all come later.
+ */
+static void
+test_graph_cycle_first_in_file(void **state)
+{
+    static const char text[] = "[src]\ntype = range\n[t]\ntype = tee2\n"
+                               "[jx]\ntype = join2\n[x]\ntype = tee2\n"
+                               "[jy]\ntype = join2\n[y]\ntype = tee2\n"
+                               "[ox]\ntype = collect\n[oy]\ntype = collect\n"
+                               "[links]\n"
+                               "push = src.out -> t.in\n"
+                               "push = t.a -> jx.a\n"
+                               "push = t.b -> jy.a\n"
+                               "push = jx.out -> x.in\n"
+                               "push = x.a -> jx.b\n"
+                               "push = x.b -> ox.in\n"
+                               "push = jy.out -> y.in\n"
+                               "push = y.a -> jy.b\n"
+                               "push = y.b -> oy.in\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+
+    (void)state;
+    assert_null(load_text(reg, text, &diag));
+    assert_int_equal(diag.code, FLOW_ECYCLE);
+    assert_int_equal(diag.line, 22);
+    tu_assert_contains(diag.msg, "'x.a -> jx.b'");
+    flow_registry_destroy(&reg);
+}
+
+/* What probe's check saw, by the node's instance count (1 to 3). */
+struct probe_seen {
+    unsigned in, peer, nope;
+    flow_type_t in_type, peer_type;
+};
+static struct probe_seen probe_seen[4];
+
+static int
+probe_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
+{
+    unsigned k = flow_check_instances(c);
+
+    (void)state;
+    (void)why;
+    (void)whylen;
+    if (k < 4) {
+        probe_seen[k].in = flow_check_channels(c, "in");
+        probe_seen[k].peer = flow_check_channels(c, "peer");
+        probe_seen[k].nope = flow_check_channels(c, "nope");
+        probe_seen[k].in_type = flow_check_type(c, "in");
+        probe_seen[k].peer_type = flow_check_type(c, "peer");
+    }
+    return 0;
+}
+
+static const flow_port_t probe_ports[] = {
+    FLOW_PORT_IN("in", FLOW_ANY, "anything"),
+    FLOW_PORT_PAIR("peer", FLOW_INT64, "its peer"), FLOW_PORT_END
+};
+
+static const flow_node_desc_t probe_desc = {
+    FLOW_NODE_V1,
+    .name = "probe",
+    .summary = "A test node whose check asks about its links",
+    .ports = probe_ports,
+    .run = pair_run,
+    .check = probe_check,
+};
+
+/* A check that refuses without saying why. */
+static int
+refuse_check(const flow_check_t *c, const void *state, char *why, size_t whylen)
+{
+    (void)c;
+    (void)state;
+    (void)why;
+    (void)whylen;
+    return 1;
+}
+
+static const flow_node_desc_t refuser_desc = {
+    FLOW_NODE_V1,
+    .name = "refuser",
+    .summary = "A test node whose check refuses, saying nothing",
+    .ports = i64sink_ports,
+    .process = needy_process,
+    .check = refuse_check,
+};
+
+/*
+ * What a node's check learns of its links in a graph: an input has as many
+ * channels as its upstream node has instances (2 here, while the node has
+ * 3); over a pair link of 3 instances and 1, each of the 3 has one channel
+ * and the one has 3; an unknown port none. The type of an input of any
+ * type is what its link brings (int64 from range). A check that refuses
+ * with no reason is reported as refused, at the node's line.
+ */
+static void
+test_graph_check_sees_links(void **state)
+{
+    static const char text[] =
+        "[src]\ntype = range\ninstances = 2\n"
+        "[p]\ntype = probe\ninstances = 3\n"
+        "[src2]\ntype = words\n[q]\ntype = probe\n"
+        "[links]\npush = src.out -> p.in\npush = src2.out -> q.in\n"
+        "pair = p.peer <-> q.peer\n";
+    static const char refused[] = "[src]\ntype = range\n"
+                                  "[r]\ntype = refuser\n"
+                                  "[links]\npush = src.out -> r.in\n";
+    flow_registry_t *reg = registry();
+    flow_diag_t diag;
+    flow_graph_t *g;
+
+    (void)state;
+    assert_int_equal(flow_registry_add(reg, &probe_desc, "test_graph.c", &diag),
+                     0);
+    assert_int_equal(
+        flow_registry_add(reg, &refuser_desc, "test_graph.c", &diag), 0);
+    memset(probe_seen, 0xff, sizeof(probe_seen));
+    g = load_text(reg, text, &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    /* p: 3 instances, fed by src's 2, paired with q's 1. */
+    assert_int_equal(probe_seen[3].in, 2);
+    assert_int_equal(probe_seen[3].peer, 1);
+    assert_int_equal(probe_seen[3].nope, 0);
+    assert_int_equal(probe_seen[3].in_type, FLOW_INT64);
+    assert_int_equal(probe_seen[3].peer_type, FLOW_INT64);
+    /* q: 1 instance, fed by words' 1, paired with p's 3. */
+    assert_int_equal(probe_seen[1].in, 1);
+    assert_int_equal(probe_seen[1].peer, 3);
+    assert_int_equal(probe_seen[1].nope, 0);
+    assert_int_equal(probe_seen[1].in_type, FLOW_WORDS);
+    assert_int_equal(probe_seen[1].peer_type, FLOW_INT64);
+    flow_graph_destroy(&g);
+
+    assert_null(load_text(reg, refused, &diag));
+    assert_int_equal(diag.code, FLOW_EPARAM);
+    assert_int_equal(diag.line, 3);
+    assert_string_equal(diag.msg,
+                        "node 'r' of type 'refuser': refused by its check");
     flow_registry_destroy(&reg);
 }
 
@@ -2450,6 +2661,11 @@ test_graph_placement_hints(void **state)
         { "find.pin=2-1", "'pin'", "'2-1'" },
         { "find.pin=0-1024", "'pin'", "'0-1024'" },
         { "find.pin=0;1", "'pin'", "'0;1'" },
+        /* One past the most CPUs per instance, and a range with no end
+         * (strtoul would read the empty end as 0: the range 0-0). */
+        { "find.cpus=4097", "'cpus'", "'4097'" },
+        { "find.pin=0-", "'pin'", "'0-'" },
+        { "find.pin=1,0-", "'pin'", "'1,0-'" },
     };
     flow_registry_t *reg = registry();
     flow_diag_t diag;
@@ -2505,6 +2721,42 @@ test_graph_placement_hints(void **state)
         for (size_t i = 0; i < 5; i++)
             assert_int_equal(f->pin[i], want[i]);
     }
+    flow_graph_destroy(&g);
+
+    /* The edges of what is allowed: 4096 CPUs per instance, a pin list of
+     * 4096 CPUs (each CPU four times), the digit 9 (the last one) opening
+     * a number, a constraint with upper case letters, digits and _. */
+    g = load_hints(reg, "find.cpus=4096", &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(node(g, "find")->cpus, 4096);
+    flow_graph_destroy(&g);
+    g = load_hints(reg, "find.pin=0-1023,0-1023,0-1023,0-1023", &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(node(g, "find")->npin, 4096);
+    for (size_t i = 0; i < 4096; i++)
+        assert_int_equal(node(g, "find")->pin[i], i % 1024);
+    flow_graph_destroy(&g);
+    g = load_hints(reg, "find.pin=9,19-20", &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_int_equal(node(g, "find")->npin, 3);
+    assert_int_equal(node(g, "find")->pin[0], 9);
+    assert_int_equal(node(g, "find")->pin[1], 19);
+    assert_int_equal(node(g, "find")->pin[2], 20);
+    flow_graph_destroy(&g);
+    g = load_hints(reg, "find.slurm_constraint=Zone_9|ZONE_8", &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_string_equal(node(g, "find")->slurm_constraint, "Zone_9|ZONE_8");
+    flow_graph_destroy(&g);
+    /* A node's timeout is kept as written (0: none). */
+    g = load_hints(reg, "gen.timeout=2.5", &diag);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    assert_true(node(g, "gen")->timeout_s == 2.5);
+    assert_true(node(g, "out")->timeout_s == 0);
     flow_graph_destroy(&g);
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -2972,6 +3224,9 @@ main(void)
         cmocka_unit_test(test_graph_instances_auto),
         cmocka_unit_test(test_graph_indented_keys),
         cmocka_unit_test(test_graph_pair_one_to_many),
+        cmocka_unit_test(test_graph_pair_counts),
+        cmocka_unit_test(test_graph_cycle_first_in_file),
+        cmocka_unit_test(test_graph_check_sees_links),
         cmocka_unit_test(test_graph_load_string),
         cmocka_unit_test(test_graph_missing_file),
         cmocka_unit_test(test_graph_line_length_limit),
