@@ -1751,6 +1751,152 @@ test_msg_eos(void **state)
     frame_free(&want);
 }
 
+/*
+ * What decoding a data frame says of it, whatever the frame before said:
+ * after a cut end-of-stream frame that counted 77 data frames, an int64
+ * frame (read by the fast path), a words frame and a bytes frame each have
+ * count 0, cut false, their item count and their whole length in bytes.
+ */
+static void
+test_msg_frame_info(void **state)
+{
+    static const int64_t three[] = { 4, 5, 6 };
+    static const char *const words[] = { "ab", "", "cde" };
+    frame_t frames[3];
+    const size_t items[3] = { 3, 3, 5 };
+
+    (void)state;
+    frames[0] =
+        build(FLOW_FRAME_DATA, FLOW_INT64, 3, 3, 9, three, sizeof(three));
+    frames[1] = build_words(3, 9, words, 3);
+    frames[2] = build(FLOW_FRAME_DATA, FLOW_BYTES, 3, 5, 9, "hello", 5);
+    for (size_t i = 0; i < 3; i++) {
+        unsigned char raw[FLOW_WIRE_HDR];
+        flow_msg_t *msg = NULL;
+        flow_frame_info_t info;
+        char why[64];
+
+        flow__msg_encode_eos(3, 77, true, raw);
+        assert_int_equal(
+            flow__msg_decode(raw, sizeof(raw), &msg, &info, why, sizeof(why)),
+            0);
+        assert_true(info.count == 77 && info.cut);
+        assert_int_equal(decode(&frames[i], &msg, &info, why, sizeof(why)), 0);
+        assert_int_equal(info.kind, FLOW_FRAME_DATA);
+        assert_true(info.count == 0);
+        assert_false(info.cut);
+        assert_int_equal(info.items, items[i]);
+        /* header, offsets (words: 4 bytes each), payload */
+        assert_int_equal(info.bytes, i == 0   ? 24 + 3 * 8
+                                     : i == 1 ? 24 + 3 * 4 + 3 + 1 + 4
+                                              : 24 + 5);
+        assert_int_equal(info.bytes, frames[i].len);
+        flow_msg_destroy(&msg);
+        frame_free(&frames[i]);
+    }
+}
+
+/*
+ * The limits of a message, refused before any memory is asked for: at most
+ * UINT32_MAX items (int64, bytes; resize too), and a NUL anywhere in a word,
+ * the last byte of a long word (past the plain loop: memchr) and the last
+ * letter of fixed-length words included.
+ */
+static void
+test_msg_limits(void **state)
+{
+    static const int64_t vals[] = { 1, 2, 3 };
+    flow_msg_t *m = flow_msg_new(FLOW_INT64, 0);
+    char word[40];
+
+    (void)state;
+    /* int64 first: a check gone wrong asks for 32 GiB, which fails at
+     * once rather than filling memory. */
+    assert_int_equal(flow_msg_add_i64s(m, vals, (size_t)UINT32_MAX + 1),
+                     FLOW_EPROTO);
+    assert_int_equal(flow_msg_resize(m, (size_t)UINT32_MAX + 1), FLOW_EPROTO);
+    assert_int_equal(flow_msg_add_i64(m, 1), 0);
+    assert_int_equal(flow_msg_add_i64s(m, vals, UINT32_MAX), FLOW_EPROTO);
+    assert_int_equal(flow_msg_count(m), 1);
+    assert_true(flow_msg_i64(m)[0] == 1);
+    flow_msg_destroy(&m);
+
+    m = flow_msg_new(FLOW_BYTES, 0);
+    assert_int_equal(flow_msg_add_bytes(m, "0123456789", 10), 0);
+    assert_int_equal(flow_msg_add_bytes(m, "x", (size_t)UINT32_MAX - 9),
+                     FLOW_EPROTO);
+    assert_int_equal(flow_msg_add_bytes(m, "x", (size_t)UINT32_MAX + 1),
+                     FLOW_EPROTO);
+    assert_int_equal(flow_msg_count(m), 10);
+    flow_msg_destroy(&m);
+
+    m = flow_msg_new(FLOW_WORDS, 0);
+    memset(word, 'w', sizeof(word));
+    for (size_t at = 0; at < sizeof(word); at += sizeof(word) - 1) {
+        word[at] = '\0';
+        assert_int_equal(flow_msg_add_word(m, word, sizeof(word)), FLOW_EPARAM);
+        word[at] = 'w';
+    }
+    assert_int_equal(flow_msg_add_word(m, word, sizeof(word)), 0);
+    /* "ab" and "c\0": the NUL is in the last letter. */
+    assert_int_equal(flow_msg_add_words_fixed(m, "abc", 2, 2), FLOW_EPARAM);
+    assert_int_equal(flow_msg_add_words_fixed(m, "abcd", 2, 2), 0);
+    assert_int_equal(flow_msg_count(m), 3);
+    assert_string_equal(flow_msg_word(m, 2, NULL), "cd");
+    flow_msg_destroy(&m);
+}
+
+/*
+ * A received message, unchanged, encoded or sent on: the frame it arrived
+ * as with the new sender, even when the message came from the pool with
+ * memory of its own holding other items. Sent on through ZeroMQ, the frame
+ * is the received one, its header rewritten, its payload not copied.
+ */
+static void
+test_msg_received_sent_on(void **state)
+{
+    static const int64_t nums[] = { 1, 2, 3, 4, 5 };
+    static const int64_t old[] = { 111, 222, 333, 444, 555, 666 };
+
+    (void)state;
+    for (int t = FLOW_INT64; t <= FLOW_BYTES; t += FLOW_BYTES - FLOW_INT64) {
+        bool i64 = t == FLOW_INT64;
+        const void *payload =
+            i64 ? (const void *)nums : "forty bytes of text, or so, to send on";
+        size_t plen = i64 ? sizeof(nums) : 38;
+        uint32_t count = i64 ? 5 : 38;
+        frame_t f = build(FLOW_FRAME_DATA, t, 1, count, 8, payload, plen);
+        frame_t want = build(FLOW_FRAME_DATA, t, 5, count, 8, payload, plen);
+        flow_msg_t *m = flow_msg_new((flow_type_t)t, 16);
+        const unsigned char *at;
+        zmq_msg_t zm;
+        frame_t got;
+
+        /* Leave a message with other items in the pool. */
+        if (i64)
+            assert_int_equal(flow_msg_add_i64s(m, old, 6), 0);
+        else
+            assert_int_equal(flow_msg_add_bytes(m, old, sizeof(old)), 0);
+        flow_msg_destroy(&m);
+        m = from_zmq_ok(&f, 0, 1);
+        got = encode(&m, 5);
+        assert_frame_equal(&got, &want);
+        frame_free(&got);
+
+        m = from_zmq_ok(&f, 0, 1);
+        at = i64 ? (const void *)flow_msg_i64(m) : flow_msg_bytes(m, NULL);
+        assert_int_equal(flow__msg_to_zmq(&m, 5, &zm), want.len);
+        assert_ptr_equal(
+            (const unsigned char *)zmq_msg_data(&zm) + FLOW_WIRE_HDR, at);
+        got = frame_of_zmq(&zm);
+        zmq_msg_close(&zm);
+        assert_frame_equal(&got, &want);
+        frame_free(&got);
+        frame_free(&want);
+        frame_free(&f);
+    }
+}
+
 static void
 test_msg_decode_rejects_malformed(void **state)
 {
@@ -2041,6 +2187,7 @@ main(void)
         cmocka_unit_test(test_msg_roundtrip_empty),
         cmocka_unit_test(test_msg_roundtrip_empty_no_capacity),
         cmocka_unit_test(test_msg_through_zmq),
+        cmocka_unit_test(test_msg_received_sent_on),
         cmocka_unit_test(test_msg_words_offsets_copied),
         cmocka_unit_test(test_msg_cleared_after_receive),
         cmocka_unit_test(test_msg_reuse_starts_empty),
@@ -2052,6 +2199,8 @@ main(void)
         cmocka_unit_test(test_msg_extend_bytes_harness),
         cmocka_unit_test(test_msg_extend_bytes_run),
         cmocka_unit_test(test_msg_eos),
+        cmocka_unit_test(test_msg_frame_info),
+        cmocka_unit_test(test_msg_limits),
         cmocka_unit_test(test_msg_decode_rejects_malformed),
         cmocka_unit_test(test_msg_decode_short_reason),
         cmocka_unit_test(test_msg_decode_fuzz),
