@@ -72,16 +72,21 @@ typedef struct ep_rec {
 
 /* Over TCP, the monitor of a bound socket's connections: a ZMTP peer's
  * connection lost mid-run takes what was in flight with it, perhaps an end
- * marker or credits that nothing sends again (flow__node_check_drops). */
+ * marker or credits that nothing sends again (flow__node_check_drops).
+ * Connections are counted, not told apart: an event names the bound
+ * endpoint, not the peer, and libzmq says nothing when it refuses a
+ * stranger's ZMTP 1.0 or 2.0 greeting (any bytes that are not ZMTP 3, an
+ * HTTP request, a port scanner's probe) on a secured socket, only that the
+ * connection closed. Each connection accepted closes once; those that
+ * never completed a handshake are at most accepted - joined, so closes
+ * beyond that number are connections of the run's peers, lost. */
 typedef struct drop_watch {
-    void *mon;       /* the PAIR socket its events come on; NULL: none */
-    bool hs_failed;  /* the last event but successful handshakes was a
-                        failed one: the disconnection that follows is of a
-                        connection that never carried data (not a peer of
-                        the run's) */
-    double lost_at;  /* when a connection was lost, 0: none */
-    char addr[96];   /* the endpoint announced, then the one lost on */
-    unsigned joined; /* connections made (handshakes), reconnections too */
+    void *mon;         /* the PAIR socket its events come on; NULL: none */
+    double lost_at;    /* when a connection was lost, 0: none */
+    char addr[96];     /* the endpoint announced, then the one lost on */
+    unsigned joined;   /* connections made (handshakes), reconnections too */
+    uint64_t accepted; /* connections accepted, strangers' too */
+    uint64_t closed;   /* connections accepted and closed since */
 } drop_watch_t;
 
 /* How long a lost data connection may stay unexplained: a peer killed or

@@ -7,8 +7,10 @@
  * unsecured run's ports: the controls); processes whose keys differ fail
  * at once, saying so, and the rendezvous counts their connections.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,6 +119,41 @@ handshake(const char *ep, int type, const char *key)
     zmq_close(s);
     zmq_ctx_term(ctx);
     return got;
+}
+
+/*
+ * Connect a plain TCP socket to 127.0.0.1:`port`, send `len` bytes of
+ * `data` (none: connect and close), and wait up to 5 s for the other end
+ * to close it, as libzmq does with what is not ZMTP 3 on a secured port
+ * (a ZMTP 1.0 or 2.0 greeting: any first byte but 0xFF, an HTTP request,
+ * a scanner's probe). Returns whether it closed it.
+ */
+static bool
+raw_probe(int port, const void *data, size_t len)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port) };
+    struct timeval tv = { 5, 0 };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool closed = false;
+    char buf[256];
+
+    assert_true(fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (len) {
+        assert_int_equal(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+        for (;;) { /* its greeting, then the end */
+            ssize_t n = recv(fd, buf, sizeof(buf), 0);
+            if (n <= 0) {
+                closed = n == 0 || errno == ECONNRESET;
+                break;
+            }
+        }
+    }
+    close(fd);
+    return closed;
 }
 
 /* The inodes of the sockets that process `pid` holds, into `inodes`;
@@ -224,8 +263,9 @@ exit_within(pid_t pid, double secs)
 }
 
 /*
- * Every instance port of a secured run refuses a plain socket, and one
- * with another key, and the run goes on unharmed (a failed handshake is
+ * Every instance port of a secured run refuses a plain socket, one with
+ * another key, and bytes that are not ZMTP 3 (an HTTP request, a ZMTP 2.0
+ * greeting), and the run goes on unharmed (a failed handshake is
  * no lost producer); a socket with the run's key gets in, and its going
  * fails the run as a lost connection of a producer would (the control:
  * the watch that strangers do not trip is live). On an unsecured run a
@@ -234,6 +274,9 @@ exit_within(pid_t pid, double secs)
 static void
 test_secure_instance_ports_refuse_strangers(void **unused)
 {
+    /* A ZMTP 2.0 greeting: signature, then revision 1. */
+    static const unsigned char zmtp2[] = { 0xFF, 0, 0, 0,    0, 0,
+                                           0,    0, 1, 0x7F, 1, ZMQ_PULL };
     char *graph = tu_temp_file(hang_graph);
     char key[41], other[41], ep[64];
     int ports[2], err_fd;
@@ -250,6 +293,11 @@ test_secure_instance_ports_refuse_strangers(void **unused)
         snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ports[i]);
         assert_int_equal(handshake(ep, ZMQ_PUSH, NULL), 0);
         assert_int_equal(handshake(ep, ZMQ_PUSH, other), 0);
+        /* Not ZMTP 3: refused without a failed handshake's event, only
+         * a closed connection, which is no producer's. */
+        assert_true(raw_probe(ports[i], "GET / HTTP/1.0\r\n\r\n", 18));
+        assert_true(raw_probe(ports[i], zmtp2, sizeof(zmtp2)));
+        raw_probe(ports[i], NULL, 0);
     }
     /* A lost connection fails a consumer after 3 s (DROP_GRACE_S). */
     assert_int_equal(exit_within(run, 4.5), -1);
