@@ -3,6 +3,7 @@
  * netkey.c: the key of a secured TCP run (netkey.h): read from FLOW_KEY,
  * checked, and set on each TCP socket before it binds or connects.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,20 @@ flow__netkey_load(char *why, size_t whylen)
     /* zmq_curve_public decodes the Z85 text (and refuses a character
      * outside Z85's 85); any 32 bytes are a CURVE secret key. */
     if (strlen(v) != 40 || zmq_curve_public(pub, v)) {
+        /* A key read from a file (a Secret mounted, `--from-file`) often
+         * ends in a newline: white space around it is said as such, not
+         * as a count alone. Refused, not trimmed: the key is the text
+         * --new-key prints, the same for every reader of FLOW_KEY. */
+        size_t len = strlen(v);
+        bool space =
+            isspace((unsigned char)v[0]) || isspace((unsigned char)v[len - 1]);
         snprintf(why, whylen,
                  "%s is not a key: expected 40 characters of Z85 (as "
                  "'flowrun --new-key' prints), got %zu%s",
-                 FLOW__KEY_ENV, strlen(v),
-                 strlen(v) == 40 ? " with a character outside Z85" : "");
+                 FLOW__KEY_ENV, len,
+                 space       ? " with white space (a newline from a file?)"
+                 : len == 40 ? " with a character outside Z85"
+                             : "");
         return FLOW_EUSAGE;
     }
     memcpy(key_secret, v, 41);

@@ -565,11 +565,27 @@ test_secure_usage(void **unused)
                      2);
     tu_assert_contains(r.err, "FLOW_KEY is not a key");
     tu_result_release(&r);
+    /* The key with a newline, as read from a file: said so. */
+    char nl[42];
+    snprintf(nl, sizeof(nl), "%s\n", key);
+    set_key(nl);
+    assert_int_equal(tu_runl(&r, 30, graph, "--transport", "tcp", NULL), 2);
+    tu_assert_contains(r.err, "got 41 with white space (a newline from a "
+                              "file?)");
+    tu_result_release(&r);
+    set_key(bad);
     /* A run over ipc has no TCP connection: FLOW_KEY is not looked at. */
     assert_int_equal(tu_runl(&r, 30, graph, NULL), 0);
     assert_string_equal(r.out, "10\n");
     tu_result_release(&r);
 
+    /* Empty is none: --secure says so where it needs one. */
+    set_key("");
+    assert_int_equal(tu_runl(&r, 30, graph, "--secure", "--instance", "src:0",
+                             "--rendezvous", "tcp://127.0.0.1:9", NULL),
+                     2);
+    tu_assert_contains(r.err, "--secure: FLOW_KEY is not set");
+    tu_result_release(&r);
     set_key(NULL);
     assert_int_equal(tu_runl(&r, 30, graph, "--secure", NULL), 2);
     tu_assert_contains(r.err, "--secure goes with --transport tcp");
