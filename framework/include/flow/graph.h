@@ -158,7 +158,9 @@ FLOW_EXPORT int flow_graph_write_dot(const flow_graph_t *graph, FILE *out);
  * flow_graph_serve, flow_graph_run_slurm and the instances they start)
  * encrypts and authenticates each of its TCP connections with CurveZMQ,
  * the key being the run's shared secret: a process without it cannot
- * connect to any of the run's ports, nor read what they carry. Every
+ * connect to any of the run's ports, nor read what they carry (its
+ * connections still take descriptors until refused: a flood of them is a
+ * firewall's to stop). An empty FLOW_KEY is none. Every
  * process of the run needs the same FLOW_KEY (instances forked by a local
  * run and srun's tasks inherit it). A FLOW_KEY that is not a key is a
  * usage error (FLOW_EUSAGE, or exit 2 for an instance), said before
