@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "monitor.h"
 #include "netaddr.h"
 #include "netkey.h"
 #include "node_priv.h"
@@ -104,30 +105,6 @@ flow__node_rdv_send(flow_node_t *node, const char *text, size_t len)
     return 0;
 }
 
-/* Read one frame of the socket monitor `mon`: the event number of an
- * event's first frame (its value into `*val` if not NULL), 0 for anything
- * else (its second frame, the endpoint) or nothing. */
-static uint16_t
-monitor_event(void *mon, uint32_t *val)
-{
-    zmq_msg_t m;
-    uint16_t ev = 0;
-    int more = 0;
-    size_t ml = sizeof(more);
-
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
-        zmq_getsockopt(mon, ZMQ_RCVMORE, &more, &ml);
-        if (more && zmq_msg_size(&m) >= 6) {
-            memcpy(&ev, zmq_msg_data(&m), 2);
-            if (val)
-                memcpy(val, (const char *)zmq_msg_data(&m) + 2, 4);
-        }
-    }
-    zmq_msg_close(&m);
-    return ev;
-}
-
 /*
  * Whether the monitor event `ev` (value `val`) of a connection to the
  * rendezvous is a handshake that failed for want of the same key: a
@@ -186,7 +163,7 @@ watch_main(void *arg)
     bool connected = node->watch_sock != NULL;
     void *s = connected ? node->watch_sock : zmq_socket(node->ctx, ZMQ_DEALER);
     void *mon = NULL;
-    char line[64], buf[16], ep[64];
+    char line[64], buf[16];
     int linger = 0, n;
     double lost = 0, stop_by = 0;
 
@@ -196,15 +173,8 @@ watch_main(void *arg)
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     /* Watch the connection too: a rendezvous that vanished cannot send an
      * ABORT, and its instances must not wait forever. */
-    snprintf(ep, sizeof(ep), "inproc://flow-watch-%d", (int)getpid());
-    if (!zmq_socket_monitor(
-            s, ep, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED)) {
-        mon = zmq_socket(node->ctx, ZMQ_PAIR);
-        if (mon && zmq_connect(mon, ep)) {
-            zmq_close(mon);
-            mon = NULL;
-        }
-    }
+    mon = flow__monitor_open(
+        node->ctx, s, ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     set_heartbeats(s, node->rdv_live_ms);
     n = snprintf(line, sizeof(line), "WATCH %zu\n", node->proc);
     if (!connected) {
@@ -249,8 +219,8 @@ watch_main(void *arg)
                 kill(getpid(), SIGUSR1);
             }
         }
-        if (mon && (it[1].revents & ZMQ_POLLIN)) {
-            uint16_t ev = monitor_event(mon, NULL);
+        uint16_t ev;
+        while (flow__monitor_read(mon, &ev, NULL, NULL, 0)) {
             /* Back after a brief drop: a handshake, not a TCP connection
              * (a stopped rendezvous's kernel still accepts those). */
             if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
@@ -260,10 +230,8 @@ watch_main(void *arg)
         }
     }
 out:
-    if (mon) {
-        zmq_socket_monitor(s, NULL, 0);
-        zmq_close(mon);
-    }
+    if (mon)
+        flow__monitor_close(s, mon);
     zmq_close(s);
     return NULL;
 }
@@ -313,25 +281,21 @@ static void *
 early_watch(flow_node_t *node, const char *text)
 {
     int ms = atoi(text + 8), zero = 0;
-    char ep[64];
     void *s, *wmon;
 
     if (ms <= 0 || node->watch_sock || !(s = zmq_socket(node->ctx, ZMQ_DEALER)))
         return NULL;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
     set_heartbeats(s, ms);
-    snprintf(ep, sizeof(ep), "inproc://flow-early-%d", (int)getpid());
-    if (zmq_socket_monitor(
-            s, ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) ||
-        !(wmon = zmq_socket(node->ctx, ZMQ_PAIR))) {
+    wmon = flow__monitor_open(
+        node->ctx, s, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+    if (!wmon) {
         zmq_close(s);
         return NULL;
     }
     flow__zmq_ipv6_for(s, flow__net.rdv);
-    if (flow__netkey_apply(s, false) || zmq_connect(wmon, ep) ||
-        zmq_connect(s, flow__net.rdv)) {
-        zmq_socket_monitor(s, NULL, 0);
-        zmq_close(wmon);
+    if (flow__netkey_apply(s, false) || zmq_connect(s, flow__net.rdv)) {
+        flow__monitor_close(s, wmon);
         zmq_close(s);
         return NULL;
     }
@@ -390,18 +354,17 @@ await_table_loop(flow_node_t *node, void *mon, void **wmon)
         /* Without mon, no wmon: early_watch needs a monitor too. */
         if (zmq_poll(it, !mon ? 1 : *wmon ? 3 : 2, 100) <= 0)
             continue;
-        if (*wmon && (it[2].revents & ZMQ_POLLIN)) {
-            /* The watcher's early connection, with heartbeats: a drop is
-             * a rendezvous silent for its liveness (or gone). */
-            uint16_t ev = monitor_event(*wmon, NULL);
+        uint16_t ev;
+        uint32_t val;
+        /* The watcher's early connection, with heartbeats: a drop is a
+         * rendezvous silent for its liveness (or gone). */
+        while (flow__monitor_read(*wmon, &ev, NULL, NULL, 0)) {
             if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
                 lost = 0;
             else if (ev == ZMQ_EVENT_DISCONNECTED && lost == 0)
                 lost = t;
         }
-        if (mon && (it[1].revents & ZMQ_POLLIN)) {
-            uint32_t val = 0;
-            uint16_t ev = monitor_event(mon, &val);
+        while (flow__monitor_read(mon, &ev, &val, NULL, 0)) {
             /* A handshake, not a TCP connection: a port where something
              * else listens is no rendezvous. */
             if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
@@ -472,10 +435,8 @@ await_table(flow_node_t *node, void *mon)
     void *wmon = NULL;
     int rc = await_table_loop(node, mon, &wmon);
 
-    if (wmon) {
-        zmq_socket_monitor(node->watch_sock, NULL, 0);
-        zmq_close(wmon);
-    }
+    if (wmon)
+        flow__monitor_close(node->watch_sock, wmon);
     if (rc && node->watch_sock) {
         zmq_close(node->watch_sock);
         node->watch_sock = NULL;
@@ -492,7 +453,7 @@ await_table(flow_node_t *node, void *mon)
 int
 flow__node_barrier_start(flow_node_t *node, int ready_fd, int go_fd)
 {
-    char host[64], head[320], *msg, mon_ep[64];
+    char host[64], head[320], *msg;
     int ivl = 20, linger = 2000, rc, n;
     void *mon = NULL;
 
@@ -510,18 +471,11 @@ flow__node_barrier_start(flow_node_t *node, int ready_fd, int go_fd)
     zmq_setsockopt(node->rdv, ZMQ_LINGER, &linger, sizeof(linger));
     /* Until the start the watcher does not run: watch the connection
      * here, before connecting, not to miss it. */
-    snprintf(mon_ep, sizeof(mon_ep), "inproc://flow-start-%d", (int)getpid());
-    if (!zmq_socket_monitor(node->rdv, mon_ep,
-                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                ZMQ_EVENT_DISCONNECTED |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)) {
-        mon = zmq_socket(node->ctx, ZMQ_PAIR);
-        if (mon && zmq_connect(mon, mon_ep)) {
-            zmq_close(mon);
-            mon = NULL;
-        }
-    }
+    mon = flow__monitor_open(node->ctx, node->rdv,
+                             ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                 ZMQ_EVENT_DISCONNECTED |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
     flow__zmq_ipv6_for(node->rdv, flow__net.rdv);
     if (flow__netkey_apply(node->rdv, false) ||
         zmq_connect(node->rdv, flow__net.rdv)) {
@@ -551,10 +505,8 @@ flow__node_barrier_start(flow_node_t *node, int ready_fd, int go_fd)
     free(parts);
     if (rc == 0)
         rc = await_table(node, mon);
-    if (mon) {
-        zmq_socket_monitor(node->rdv, NULL, 0);
-        zmq_close(mon);
-    }
+    if (mon)
+        flow__monitor_close(node->rdv, mon);
     if (rc == 0) {
         /* The signals stay blocked in the thread: SIGTERM goes to the
          * node's thread, whose blocking calls then return. */

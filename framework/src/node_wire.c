@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <zmq.h>
 
+#include "monitor.h"
 #include "netaddr.h"
 #include "netkey.h"
 #include "node_priv.h"
@@ -179,22 +180,15 @@ flow__node_sockets_budget(flow_node_t *node)
 static int
 watch_drops(flow_node_t *node, const rport_t *p, void *sock, drop_watch_t *w)
 {
-    static unsigned next;
-    char ep[64];
-
     if (!flow__net.tcp)
         return 0;
-    snprintf(ep, sizeof(ep), "inproc://flow-drops-%u", next++);
-    if (zmq_socket_monitor(sock, ep,
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED))
-        return sock_fail(node, p, "watch the connections of", ep);
-    w->mon = zmq_socket(node->ctx, ZMQ_PAIR);
-    if (!w->mon || zmq_connect(w->mon, ep)) {
-        int rc = sock_fail(node, p, "watch the connections of", ep);
-        flow__node_unwatch(sock, w);
-        return rc;
-    }
+    w->mon = flow__monitor_open(node->ctx, sock,
+                                ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    if (!w->mon)
+        return flow_node_fail(node,
+                              "cannot watch the connections of port '%s': %s",
+                              p->decl->name, zmq_strerror(zmq_errno()));
     node->watch_drops = true;
     return 0;
 }
@@ -202,10 +196,8 @@ watch_drops(flow_node_t *node, const rport_t *p, void *sock, drop_watch_t *w)
 void
 flow__node_unwatch(void *sock, drop_watch_t *w)
 {
-    if (sock)
-        zmq_socket_monitor(sock, NULL, 0);
     if (w->mon)
-        zmq_close(w->mon);
+        flow__monitor_close(sock, w->mon);
     w->mon = NULL;
 }
 
@@ -218,32 +210,20 @@ flow__node_unwatch(void *sock, drop_watch_t *w)
 static bool
 drop_seen(drop_watch_t *w)
 {
-    while (w->mon) {
-        zmq_msg_t ev, where;
-        uint16_t id = 0;
-        zmq_msg_init(&ev);
-        if (zmq_msg_recv(&ev, w->mon, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&ev);
-            break;
-        }
-        if (zmq_msg_size(&ev) >= 2)
-            memcpy(&id, zmq_msg_data(&ev), 2);
-        zmq_msg_close(&ev);
+    uint16_t id;
+    char addr[sizeof(w->addr)];
+
+    while (flow__monitor_read(w->mon, &id, NULL, addr, sizeof(addr))) {
         if (id == ZMQ_EVENT_ACCEPTED)
             w->accepted++;
         else if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             w->joined++;
         else if (id == ZMQ_EVENT_DISCONNECTED)
             w->closed++;
-        zmq_msg_init(&where); /* the second frame: the endpoint */
-        if (zmq_msg_recv(&where, w->mon, 0) >= 0 && !w->lost_at &&
-            w->closed + w->joined > w->accepted) {
+        if (!w->lost_at && w->closed + w->joined > w->accepted) {
             w->lost_at = flow__now_s();
-            snprintf(w->addr, sizeof(w->addr), "%.*s",
-                     (int)zmq_msg_size(&where),
-                     (const char *)zmq_msg_data(&where));
+            memcpy(w->addr, addr, sizeof(w->addr));
         }
-        zmq_msg_close(&where);
     }
     return w->lost_at && flow__now_s() - w->lost_at >= DROP_GRACE_S;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "monitor.h"
 #include "netaddr.h"
 #include "netkey.h"
 #include "rendezvous.h"
@@ -61,18 +62,9 @@ flow__rdv_set_quiet(flow_rdv_t *rdv, bool quiet)
 static void
 watch_connections(flow_rdv_t *r, void *ctx)
 {
-    char ep[64];
-
-    snprintf(ep, sizeof(ep), "inproc://flow-rdv-monitor-%p", (void *)r);
-    if (zmq_socket_monitor(r->sock, ep,
-                           ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
-        return;
-    r->monitor = zmq_socket(ctx, ZMQ_PAIR);
-    if (r->monitor && zmq_connect(r->monitor, ep)) {
-        zmq_close(r->monitor);
-        r->monitor = NULL;
-    }
+    r->monitor = flow__monitor_open(ctx, r->sock,
+                                    ZMQ_EVENT_DISCONNECTED |
+                                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
 }
 
 /* Whether peer `p` is still connected: with ZMQ_ROUTER_MANDATORY the
@@ -92,45 +84,22 @@ reachable(flow_rdv_t *r, const peer_t *p)
 static void
 read_events(flow_rdv_t *r)
 {
-    zmq_msg_t m;
+    uint16_t ev;
+    uint32_t val;
 
-    while (r->monitor) {
-        int more = 0;
-        size_t ml = sizeof(more);
-
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, r->monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return;
-        }
-        zmq_getsockopt(r->monitor, ZMQ_RCVMORE, &more, &ml);
-        if (zmq_msg_size(&m) >= 2 && !more) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        if (zmq_msg_size(&m) >= 6) {
-            /* A process of the run with another FLOW_KEY (its HELLO does
-             * not open), or a key on one side only; not a stranger that
-             * speaks no ZeroMQ (a port scanner, a browser). */
-            uint16_t ev;
-            uint32_t val;
-            memcpy(&ev, zmq_msg_data(&m), 2);
-            memcpy(&val, (const char *)zmq_msg_data(&m) + 2, 4);
-            if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-                (val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ||
-                 val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC))
-                r->handshakes_failed++;
-        }
+    while (flow__monitor_read(r->monitor, &ev, &val, NULL, 0)) {
+        /* A process of the run with another FLOW_KEY (its HELLO does not
+         * open), or a key on one side only; not a stranger that speaks no
+         * ZeroMQ (a port scanner, a browser). */
+        if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+            (val == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ||
+             val == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC))
+            r->handshakes_failed++;
         /* Once: after an abort, or the loss said, the others' going is
          * expected. */
-        if (zmq_msg_size(&m) >= 2 && r->ndone < r->nprocs && !r->lost_at &&
-            !r->aborted && !r->lost_said) {
-            uint16_t ev;
-            memcpy(&ev, zmq_msg_data(&m), 2);
-            if (ev == ZMQ_EVENT_DISCONNECTED)
-                r->lost_at = flow__now_s();
-        }
-        zmq_msg_close(&m);
+        if (ev == ZMQ_EVENT_DISCONNECTED && r->ndone < r->nprocs &&
+            !r->lost_at && !r->aborted && !r->lost_said)
+            r->lost_at = flow__now_s();
     }
 }
 
@@ -235,10 +204,8 @@ flow__rdv_destroy(flow_rdv_t **rdv_p)
     if (!rdv_p || !*rdv_p)
         return;
     r = *rdv_p;
-    if (r->monitor) {
-        zmq_socket_monitor(r->sock, NULL, 0);
-        zmq_close(r->monitor);
-    }
+    if (r->monitor)
+        flow__monitor_close(r->sock, r->monitor);
     if (r->sock)
         zmq_close(r->sock);
     free(r->peers);

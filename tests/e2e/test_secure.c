@@ -262,6 +262,29 @@ exit_within(pid_t pid, double secs)
     return -1;
 }
 
+/* A PUSH socket with `key` (NULL: a plain one) gets into each of the two
+ * instance ports `ports` (`joins` 1), or is refused (0). */
+static void
+handshake_ports(const int ports[2], const char *key, int joins)
+{
+    char ep[64];
+
+    for (int i = 0; i < 2; i++) {
+        snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ports[i]);
+        assert_int_equal(handshake(ep, ZMQ_PUSH, key), joins);
+    }
+}
+
+/* The run `run` fails within 30 s, its standard error `err_fd` saying a
+ * producer's connection was lost: the probe that got in, gone. */
+static void
+lost_ends_run(pid_t run, int err_fd)
+{
+    assert_int_equal(exit_within(run, 30), 1);
+    await_text(err_fd, "was lost before the end of its stream");
+    close(err_fd);
+}
+
 /*
  * Every instance port of a secured run refuses a plain socket, one with
  * another key, and bytes that are not ZMTP 3 (an HTTP request, a ZMTP 2.0
@@ -278,7 +301,7 @@ test_secure_instance_ports_refuse_strangers(void **unused)
     static const unsigned char zmtp2[] = { 0xFF, 0, 0, 0,    0, 0,
                                            0,    0, 1, 0x7F, 1, ZMQ_PULL };
     char *graph = tu_temp_file(hang_graph);
-    char key[41], other[41], ep[64];
+    char key[41], other[41];
     int ports[2], err_fd;
     pid_t run;
 
@@ -289,10 +312,9 @@ test_secure_instance_ports_refuse_strangers(void **unused)
 
     set_key(key);
     run = start_hang_run(graph, true, ports, &err_fd);
+    handshake_ports(ports, NULL, 0);
+    handshake_ports(ports, other, 0);
     for (int i = 0; i < 2; i++) {
-        snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ports[i]);
-        assert_int_equal(handshake(ep, ZMQ_PUSH, NULL), 0);
-        assert_int_equal(handshake(ep, ZMQ_PUSH, other), 0);
         /* Not ZMTP 3: refused without a failed handshake's event, only
          * a closed connection, which is no producer's. */
         assert_true(raw_probe(ports[i], "GET / HTTP/1.0\r\n\r\n", 18));
@@ -301,23 +323,13 @@ test_secure_instance_ports_refuse_strangers(void **unused)
     }
     /* A lost connection fails a consumer after 3 s (DROP_GRACE_S). */
     assert_int_equal(exit_within(run, 4.5), -1);
-    for (int i = 0; i < 2; i++) {
-        snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ports[i]);
-        assert_int_equal(handshake(ep, ZMQ_PUSH, key), 1);
-    }
-    assert_int_equal(exit_within(run, 30), 1);
-    await_text(err_fd, "was lost before the end of its stream");
-    close(err_fd);
+    handshake_ports(ports, key, 1);
+    lost_ends_run(run, err_fd);
 
     set_key(NULL);
     run = start_hang_run(graph, false, ports, &err_fd);
-    for (int i = 0; i < 2; i++) {
-        snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ports[i]);
-        assert_int_equal(handshake(ep, ZMQ_PUSH, NULL), 1);
-    }
-    assert_int_equal(exit_within(run, 30), 1);
-    await_text(err_fd, "was lost before the end of its stream");
-    close(err_fd);
+    handshake_ports(ports, NULL, 1);
+    lost_ends_run(run, err_fd);
     unlink(graph);
     free(graph);
 }

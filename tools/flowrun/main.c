@@ -262,6 +262,16 @@ hold_stop_signals(void)
     sigprocmask(SIG_BLOCK, &m, NULL);
 }
 
+/* Whether FLOW_KEY holds a key (an empty one is none, as for the
+ * library). */
+static bool
+key_set(void)
+{
+    const char *k = getenv("FLOW_KEY");
+
+    return k && *k;
+}
+
 static int
 parse_seconds(const char *opt, const char *s, double *out)
 {
@@ -722,7 +732,7 @@ main(int argc, char **argv)
               stderr);
         early = 2;
     } else if (early < 0 && secure && (rdv_only || slurm_task || instance) &&
-               !(getenv("FLOW_KEY") && *getenv("FLOW_KEY"))) {
+               !key_set()) {
         /* The processes of such a run are started apart: each needs the
          * same key, which none of them can make for the others. */
         fputs("flowrun: error: --secure: FLOW_KEY is not set; every process "
@@ -889,7 +899,7 @@ main(int argc, char **argv)
             !ro.quiet && isatty(STDERR_FILENO) && !stdout_on_stderr() &&
             !(getenv("FLOW_STATS") && !strcmp(getenv("FLOW_STATS"), "0"));
     ro.progress = progress;
-    if (secure && !(getenv("FLOW_KEY") && *getenv("FLOW_KEY"))) {
+    if (secure && !key_set()) {
         /* A run that starts its instances itself (a local one, or srun's
          * step): a key of its own, which they inherit, srun's tasks in
          * the environment srun passes on. */
