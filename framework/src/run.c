@@ -2,7 +2,8 @@
 /*
  * run.c: running a graph: the private run directory, one fork()ed process
  * per node instance, the start barrier, and supervision until every
- * instance has exited.
+ * instance has exited. What the launcher writes to stderr meanwhile is
+ * run_stderr.c's; its reports at the end, run_report.c's.
  *
  * The launcher blocks SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGTSTP (those
  * of them not inherited ignored) and reads them from a signalfd in its poll
@@ -22,34 +23,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
-#include "dot.h"
 #include "errout.h"
 #include "internal.h"
 #include "netaddr.h"
 #include "netkey.h"
 #include "rendezvous.h"
+#include "run_priv.h"
 #include "stats.h"
 
 /* How long a graceful stop may take before it turns into a hard one. */
 #define DRAIN_S 5.0
-
-/* How long, once a stop signal has ended the run, the launcher waits for
- * a standard output or error that takes nothing more (a reader that
- * stopped reading) before it gives up what is left: the signal asked it
- * to end. */
-#define STOP_WRITE_S 1.0
 
 /* How often, at least, the launcher looks for instances that ended. Their
  * SIGCHLD goes to a thread of the caller's that does not block it (a
@@ -58,291 +50,6 @@
  * discarded, it would leave the run waiting for ever. */
 #define REAP_EVERY_MS 20
 
-typedef struct sup {
-    const flow_graph_t *g;
-    flow_proc_t *procs;
-    size_t nprocs;
-    size_t alive;
-    bool stopping;      /* hard stop: SIGTERM sent, SIGKILL at kill_at */
-    bool draining;      /* graceful stop: SIGUSR1 sent */
-    double drain_until; /* then a hard stop, if the graph still runs */
-    double kill_at;     /* when to SIGKILL what is left; 0: not armed */
-    bool killed;
-    bool quitting;   /* SIGQUIT passed on to the instances */
-    bool tell_cores; /* and the core dumps are to be said */
-    bool released;   /* a rendezvous released every instance */
-    int result;
-    int signo;
-    flow_inst_stats_t *stats; /* shared with the children, their ports'
-                               * counters after them (stats_size bytes) */
-    size_t stats_size;
-    bool progress_shown;
-    pid_t guard;      /* the guard of the run's process group */
-    bool guard_ended; /* it died before the end: said once, not reaped */
-    flow_progress_t progress; /* what the last progress line saw */
-    flow_cancel_t cancel;     /* inputs given up; cancel.g NULL until one is */
-    flow_errout_t err;       /* what goes to stderr, written when it has room */
-    const sigset_t *sigmask; /* the signals the run reads (its signalfd's) */
-    bool term_unjudged;      /* an instance ended on another's SIGTERM just
-                              * before a stop signal came: the stop's, once read */
-    void *zctx; /* the launcher's ZeroMQ context (see its making); here, not
-                 * in a local, the children it was made before find it still
-                 * referenced (valgrind: not lost) */
-    double write_until; /* after a stop signal: the end's writes give up
-                         * then (flush_queue); 0: they wait */
-} sup_t;
-
-/* Queue `len` bytes for stderr, clearing a progress line first (written
- * as stderr has room: errout.h). */
-static void
-err_queue(sup_t *s, const char *buf, size_t len)
-{
-    if (s->progress_shown) {
-        flow__errout_put(&s->err, "\r\033[K", 4);
-        s->progress_shown = false;
-    }
-    flow__errout_put(&s->err, buf, len);
-}
-
-/* err_queue, then write what stderr takes now. */
-static void
-err_write(sup_t *s, const char *buf, size_t len)
-{
-    err_queue(s, buf, len);
-    flow__errout_flush(&s->err, 0);
-}
-
-/* The longest line relayed whole, its prefix included: one write of at
- * most PIPE_BUF bytes to a pipe is atomic, so a line relayed is never cut
- * by another process's writes to the same pipe (flowrun ... 2>&1 | ...).
- * A longer line goes in pieces. */
-#define RELAY_LINE PIPE_BUF
-
-/* Pass on the complete lines of child `p`'s stderr, prefixed with its node,
- * instance and pid, and the first bytes of a longer line (RELAY_LINE with
- * the prefix) as a line of its own (the rest follows); with `eof`, also the
- * last partial line. A log line of the framework's (FLOW__LOG_MARK, then
- * the line) ends a line the node's code left unfinished before it and
- * starts on a line of its own. Every byte is passed on once, but the
- * marks. */
-static void
-relay_lines(sup_t *s, flow_proc_t *p, bool eof)
-{
-    size_t start = 0, piece;
-    char prefix[160];
-    int plen = snprintf(prefix, sizeof(prefix), "%s[%u] (pid %d) ",
-                        s->g->nodes[p->node].name, p->inst, p->pid);
-
-    if (plen < 0 || (size_t)plen >= sizeof(prefix))
-        plen = 0;
-    piece = RELAY_LINE - (size_t)plen - 1; /* and the newline */
-    for (;;) {
-        const char *at = p->errbuf + start;
-        size_t avail = p->errlen - start;
-        size_t len = avail < piece ? avail : piece;
-        const char *nl = memchr(at, '\n', len);
-        const char *mark =
-            memchr(at, FLOW__LOG_MARK, nl ? (size_t)(nl - at) : len);
-        char line[RELAY_LINE];
-
-        if (mark == at) { /* a log line starts: on a line anew */
-            start++;
-            p->cut = false;
-            continue;
-        }
-        if (mark) { /* what comes before a log line ends there */
-            len = (size_t)(mark - at);
-            nl = NULL;
-        } else if (nl)
-            len = (size_t)(nl - at) + 1;
-        else if (len < piece && !(eof && len > 0))
-            break; /* the rest of the line is yet to come */
-        start += len;
-        if (p->cut && nl == at) {
-            /* The newline that ends a line passed on in pieces: the last
-             * piece already ended the line. */
-            p->cut = false;
-            continue;
-        }
-        p->cut = !nl && !mark;
-        memcpy(line, prefix, (size_t)plen);
-        memcpy(line + plen, at, len);
-        if (!nl)
-            line[plen + len++] = '\n';
-        err_queue(s, line, (size_t)plen + len);
-    }
-    memmove(p->errbuf, p->errbuf + start, p->errlen - start);
-    p->errlen -= start;
-    flow__errout_flush(&s->err, 0); /* the lines of a read, a write or few */
-}
-
-/* The most relay_stderr reads of a child's stderr in one call: the pipe's
- * default capacity, what a child that has ended left in it (one read more
- * sees its end). A process that writes on (a node's own child, `yes >&2
- * &`) can write faster than the lines are passed on, a write each: reading
- * on while there is more would keep the launcher from its signals,
- * timeouts and children for as long. */
-#define RELAY_BUDGET (64 * 1024)
-
-/* Read what child `p` wrote to stderr, about `budget` bytes at most and,
- * if `bounded`, none once the launcher's own stderr is behind by
- * FLOW__ERROUT_FULL; returns false once at EOF (the pipe closed). */
-static bool
-relay_read(sup_t *s, flow_proc_t *p, size_t budget, bool bounded)
-{
-    for (size_t got = 0;
-         got <= budget &&
-         (!bounded || flow__errout_pending(&s->err) < FLOW__ERROUT_FULL);) {
-        ssize_t n;
-
-        flow__xgrow((void **)&p->errbuf, &p->errcap, p->errlen + 4096, 1);
-        n = read(p->err_fd, p->errbuf + p->errlen, p->errcap - p->errlen);
-        if (n > 0) {
-            p->errlen += (size_t)n;
-            got += (size_t)n;
-            relay_lines(s, p, false);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return true;
-        relay_lines(s, p, true);
-        close(p->err_fd);
-        p->err_fd = -1;
-        return false;
-    }
-    return true; /* more to come, maybe: poll says */
-}
-
-/* relay_read of RELAY_BUDGET bytes, bounded: the run's own reads. */
-static bool
-relay_stderr(sup_t *s, flow_proc_t *p)
-{
-    return relay_read(s, p, RELAY_BUDGET, true);
-}
-
-/* After the run, once the writers of child `p`'s stderr pipe are gone
- * (the run's process group killed): what is left in the pipe, whether or
- * not the launcher's stderr is behind, and close it. A writer that left
- * the group (setsid) and writes on is not waited for: RELAY_REST bytes at
- * most. */
-#define RELAY_REST (4 * 1024 * 1024)
-
-static void
-relay_rest(sup_t *s, flow_proc_t *p)
-{
-    if (p->err_fd >= 0 && relay_read(s, p, RELAY_REST, false)) {
-        relay_lines(s, p, true);
-        close(p->err_fd);
-        p->err_fd = -1;
-    }
-}
-
-/* Read the signals signalfd `sfd` holds, after the run: whether one asks
- * to end a wait (any but SIGCHLD and SIGTSTP). */
-static bool
-stop_read(int sfd)
-{
-    struct signalfd_siginfo si;
-    bool quit = false;
-
-    while (read(sfd, &si, sizeof(si)) == sizeof(si))
-        quit |= si.ssi_signo != SIGCHLD && si.ssi_signo != SIGTSTP;
-    return quit;
-}
-
-/* Write what queue `q` holds, waiting for its descriptor as a blocking
- * write would; a terminating signal read from `sfd` (if >= 0), or the
- * time `until` (if > 0) passing, gives up what is left: once that time has
- * passed, what the descriptor takes without a wait is still written (a
- * file, a terminal; the time may have gone on the relay before). Empties `q`
- * (flow__errout_fini). Returns 0 when all of it was written, the errno of
- * a write error that dropped some (the descriptor cannot take it), -1
- * when a signal or the time gave the rest up: the descriptor is then not
- * to be waited for again (a blocking write, every signal blocked, would
- * never end). */
-static int
-flush_queue(flow_errout_t *q, int sfd, double until)
-{
-    bool gave_up = false;
-    int dropped;
-
-    while (flow__errout_pending(q)) {
-        struct pollfd w[2] = { { q->fd, POLLOUT, 0 }, { sfd, POLLIN, 0 } };
-        int ms = -1;
-        if (until > 0) {
-            double left = until - flow__now_s();
-            if (left <= 0) {
-                flow__errout_flush(q, 0);
-                gave_up = flow__errout_pending(q) > 0;
-                break;
-            }
-            ms = (int)(left * 1000) + 1;
-        }
-        if (poll(w, sfd >= 0 ? 2 : 1, ms) < 0 && errno != EINTR) {
-            if (!q->dropped) /* what is queued is lost: say why */
-                q->dropped = errno;
-            break;
-        }
-        if (sfd >= 0 && (w[1].revents & POLLIN) && stop_read(sfd)) {
-            gave_up = true;
-            break;
-        }
-        if (w[0].revents)
-            flow__errout_flush(q, 0);
-    }
-    dropped = q->dropped;
-    flow__errout_fini(q);
-    return gave_up ? -1 : dropped;
-}
-
-/* flush_queue of standard error's queue. */
-static int
-flush_stderr(sup_t *s, int sfd)
-{
-    return flush_queue(&s->err, sfd, s->write_until);
-}
-
-static void
-show_progress(sup_t *s, double elapsed)
-{
-    flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
-    pid_t fg = tcgetpgrp(STDERR_FILENO);
-    struct winsize ws;
-    struct termios tio;
-    char line[256];
-    size_t n;
-
-    if (fg >= 0 && fg != getpgrp())
-        return; /* a terminal where this run is in the background */
-    if (fg >= 0 && tcgetattr(STDERR_FILENO, &tio) == 0 &&
-        !(tio.c_lflag & ICANON)) {
-        /* A full-screen program of the same job has the terminal (a
-         * pager reading the output: flowrun g.ini | less; an editor): a
-         * line would be drawn over its screen, and so would the erase of
-         * one drawn before, which its screen has replaced. */
-        s->progress_shown = false;
-        return;
-    }
-    if (flow__errout_pending(&s->err))
-        return; /* the terminal is behind: no line more for it */
-    line[0] = '\r';
-    flow__progress_format(&rs, &s->progress, line + 1, sizeof(line) - 4);
-    n = strlen(line);
-    /* Within the terminal's width: a line that wraps is not redrawn in
-     * place ('\r' goes back to its last row), each redraw left a row. */
-    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
-        n > ws.ws_col) {
-        n = ws.ws_col; /* '\r' and ws_col - 1 characters */
-        while (n > 1 && ((unsigned char)line[n] & 0xc0) == 0x80)
-            n--; /* not in the middle of a UTF-8 character */
-    }
-    memcpy(line + n, "\033[K", 3);
-    flow__errout_put(&s->err, line, n + 3);
-    flow__errout_flush(&s->err, 0);
-    s->progress_shown = true;
-}
 
 /* Say on stderr that signal `sig` stops the run: "flowrun: SIGNAME:
  * `before` 'GRAPH'`after`". */
@@ -354,7 +61,7 @@ say_stop(sup_t *s, int sig, const char *before, const char *after)
                      flow__sig_abbrev(sig, sb), before, s->g->name, after);
 
     if (n > 0 && (size_t)n < sizeof(line))
-        err_write(s, line, (size_t)n);
+        flow__sup_err_write(s, line, (size_t)n);
 }
 
 static void
@@ -579,7 +286,7 @@ reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
                          "core\n",
                          s->g->nodes[p->node].name, p->inst, (int)p->pid);
         if (n > 0 && (size_t)n < sizeof(line))
-            err_write(s, line, (size_t)n);
+            flow__sup_err_write(s, line, (size_t)n);
     }
     if ((s->stopping && !p->failed) ||
         (status == 0 && (p->done || s->released)))
@@ -636,9 +343,9 @@ reaped(sup_t *s, size_t i, int status, const struct rusage *ru, double grace)
                          s->g->nodes[p->node].name, p->inst, (int)p->pid, how);
         /* Its own last words first. */
         if (p->err_fd >= 0)
-            relay_stderr(s, p);
+            flow__sup_relay_stderr(s, p);
         if (n > 0)
-            err_write(s, line, strlen(line));
+            flow__sup_err_write(s, line, strlen(line));
     }
     s->result = FLOW_ENODE;
     begin_stop(s, grace);
@@ -705,7 +412,7 @@ reap(sup_t *s, double grace)
                          "killed now, processes the nodes started outlive "
                          "it\n",
                          (int)s->guard, how);
-                err_write(s, line, strlen(line));
+                flow__sup_err_write(s, line, strlen(line));
             }
             reap_each(s, grace);
             return;
@@ -800,407 +507,6 @@ barrier_go(barrier_t *b, const sup_t *s)
     return flow__now_s();
 }
 
-/* Say on stderr (queued) that the file `path` could not be written. */
-static void
-say_unwritten(sup_t *s, const char *path, int err)
-{
-    char line[PATH_MAX + 128];
-    int n =
-        snprintf(line, sizeof(line), "flowrun: error: cannot write '%s': %s\n",
-                 path, strerror(err));
-
-    err_queue(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
-/* Say on stderr (queued) that the FIFO `path` was given up after a stop
- * signal. */
-static void
-say_given_up(sup_t *s, const char *path)
-{
-    char line[PATH_MAX + 128];
-    int n = snprintf(line, sizeof(line),
-                     "flowrun: error: cannot write '%s': given up at a stop "
-                     "signal (no reader took it)\n",
-                     path);
-
-    err_queue(s, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
-/* The descriptor, standard output or standard error, whose file `path`
- * names (/dev/stderr, /dev/fd/1, 2>run.log and run.log), or -1. */
-static int
-std_fd_of(const char *path)
-{
-    struct stat st, std;
-
-    if (stat(path, &st))
-        return -1;
-    for (int fd = STDERR_FILENO; fd >= STDOUT_FILENO; fd--)
-        if (!fstat(fd, &std) && st.st_dev == std.st_dev &&
-            st.st_ino == std.st_ino)
-            return fd;
-    return -1;
-}
-
-/* What writes a report of a run's statistics to a stream: 0 or -errno. */
-typedef int report_fn(const flow_run_stats_t *rs, FILE *out);
-
-/* Write the report `writer` makes of `rs` to standard output or error
- * (`fd`; or a FIFO's, report_to_fifo), after what was written there (opened
- * anew, a file was truncated and the graph's output or every line logged was
- * lost), through a queue that a terminating signal from `sfd` gives up (a pipe
- * nobody reads held flowrun in a blocking write, every signal blocked). Returns
- * 0, -errno when the report could not be made or written, or REPORT_GIVEN_UP
- * when a signal gave it up. */
-#define REPORT_GIVEN_UP 1
-static int
-report_to_std(sup_t *s, const flow_run_stats_t *rs, report_fn *writer, int fd,
-              int sfd)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    flow_errout_t out;
-    int rc, fl;
-
-    if (!m)
-        return -errno;
-    rc = writer(rs, m);
-    if (fclose(m) && !rc)
-        rc = -errno;
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    if (fd == STDERR_FILENO) {
-        /* Only a write error from here on loses the report: one before
-         * (a log line lost to a disk full for a while) is not its. */
-        s->err.dropped = 0;
-        err_queue(s, text, len);
-        fl = flush_stderr(s, sfd);
-    } else {
-        flow__errout_init(&out, fd);
-        flow__errout_put(&out, text, len);
-        fl = flush_queue(&out, sfd, s->write_until);
-    }
-    free(text);
-    return fl < 0 ? REPORT_GIVEN_UP : -fl;
-}
-
-/* Write the report `writer` makes of `rs` to the FIFO `path`, as
- * report_to_std writes to standard output. A blocking open waits for a
- * reader, and every signal is blocked: a FIFO nobody opened held flowrun
- * in open(2) for good, deaf to Ctrl-C, Ctrl-\ and SIGTERM. So it is
- * opened without waiting, again every 50 ms while no reader has it open,
- * and written through a queue. A terminating signal read from `sfd` while
- * no reader has come leaves a reader STOP_WRITE_S to come (write_until),
- * as for standard error after a stop; then it is given up. Returns as
- * report_to_std. */
-static int
-report_to_fifo(sup_t *s, const flow_run_stats_t *rs, report_fn *writer,
-               const char *path, int sfd)
-{
-    int fd, rc;
-
-    while ((fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) <
-           0) {
-        struct pollfd sig = { sfd, POLLIN, 0 };
-        if (errno != ENXIO) /* ENXIO: no reader yet */
-            return -errno;
-        if (s->write_until > 0 && flow__now_s() >= s->write_until)
-            return REPORT_GIVEN_UP;
-        if (poll(&sig, sfd >= 0 ? 1 : 0, 50) > 0 && stop_read(sfd) &&
-            !(s->write_until > 0))
-            s->write_until = flow__now_s() + STOP_WRITE_S;
-    }
-    rc = report_to_std(s, rs, writer, fd, sfd);
-    close(fd);
-    return rc;
-}
-
-/* Whether `path` is a FIFO. */
-static bool
-is_fifo(const char *path)
-{
-    struct stat st;
-
-    return !stat(path, &st) && S_ISFIFO(st.st_mode);
-}
-
-/* Write the report `writer` makes of `rs` into the file `path`. A regular
- * file of one name, or none yet, is written as a new file next to it that
- * takes its place once written whole (with its permissions, and owner where
- * it may be given), as collect writes its output: a failed write (a full
- * disk) leaves the old report as it was, not an empty or partial one.
- * Anything else (a FIFO, a device, a symbolic link, a file of several
- * names), or where no file can be made next to it, is written in place.
- * Returns 0 or -errno. */
-static int
-write_report_file(const char *path, report_fn *writer,
-                  const flow_run_stats_t *rs)
-{
-    size_t size = strlen(path) + sizeof(".XXXXXX");
-    struct stat st;
-    int found = lstat(path, &st), rc, fd;
-    bool none = found != 0 && errno == ENOENT;
-    char *tmp = NULL;
-    FILE *f = NULL;
-
-    if ((none || (found == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1)) &&
-        (tmp = malloc(size))) {
-        snprintf(tmp, size, "%s.XXXXXX", path);
-        if ((fd = mkstemp(tmp)) >= 0) {
-            mode_t mask = umask(0);
-            umask(mask);
-            if (!none && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
-                fchown(fd, st.st_uid, st.st_gid) < 0 &&
-                fchown(fd, (uid_t)-1, st.st_gid) < 0) {
-                /* Not ours to give: the file becomes the user's. */
-            }
-            if (fchmod(fd, none ? 0666 & ~mask : st.st_mode & 0777) < 0 ||
-                !(f = fdopen(fd, "w"))) {
-                close(fd);
-                unlink(tmp);
-            }
-        }
-        if (!f) { /* no file next to it: in place */
-            free(tmp);
-            tmp = NULL;
-        }
-    }
-    if (!f && !(f = fopen(path, "w")))
-        return -errno;
-    rc = writer(rs, f);
-    if (fclose(f) && !rc)
-        rc = -errno;
-    if (tmp) {
-        if (!rc && rename(tmp, path) < 0)
-            rc = -errno;
-        if (rc)
-            unlink(tmp);
-        free(tmp);
-    }
-    return rc;
-}
-
-/* Print --stats and write --stats-json and --dot-stats after the run.
- * The table, and a report to standard output or error, go through a queue
- * and are waited for, as a blocking write would be, but a terminating
- * signal read from `sfd` gives the rest up and sets `*err_gone` (else
- * false): a file's failure is then not said. Returns 0, or -1 if the
- * table or a file could not be written. */
-static int
-report_stats(sup_t *s, const flow_run_opts_t *opts, double elapsed, int sfd,
-             bool *err_gone)
-{
-    static report_fn *const writers[2] = { flow__stats_write_json,
-                                           flow__dot_write_stats };
-    flow_run_stats_t rs = { s->g, s->stats, s->nprocs, elapsed };
-    const char *files[2] = { opts->stats_json, opts->dot_stats };
-    int failed = 0;
-
-    *err_gone = false;
-    if (opts->stats) { /* failed: nowhere to say so (standard error) */
-        int rc = report_to_std(s, &rs, flow__stats_print, STDERR_FILENO, sfd);
-        *err_gone = rc == REPORT_GIVEN_UP;
-        failed = rc ? -1 : 0;
-    }
-    for (int i = 0; i < 2; i++) {
-        int rc, fd;
-        if (!files[i])
-            continue;
-        if ((fd = std_fd_of(files[i])) >= 0 || is_fifo(files[i])) {
-            /* After a stop signal gave up a wait, no more waits. */
-            rc = *err_gone ? REPORT_GIVEN_UP
-                 : fd >= 0 ? report_to_std(s, &rs, writers[i], fd, sfd)
-                           : report_to_fifo(s, &rs, writers[i], files[i], sfd);
-            if (rc == REPORT_GIVEN_UP && fd < 0 && !*err_gone)
-                say_given_up(s, files[i]); /* a FIFO's: said */
-            if (rc == REPORT_GIVEN_UP)
-                *err_gone = true;
-            else if (rc && fd != STDERR_FILENO) /* else nowhere to say it */
-                say_unwritten(s, files[i], -rc);
-            failed = rc ? -1 : failed;
-            continue;
-        }
-        if ((rc = write_report_file(files[i], writers[i], &rs))) {
-            if (!*err_gone)
-                say_unwritten(s, files[i], -rc);
-            failed = -1;
-        }
-    }
-    return failed;
-}
-
-/* Whether every instance of node `n` has finished its work: a file it
- * writes is complete. */
-static bool
-node_finished(const sup_t *s, size_t n)
-{
-    for (size_t i = 0; i < s->nprocs; i++) {
-        const flow_proc_t *p = &s->procs[i];
-        const flow_inst_stats_t *st = s->stats ? &s->stats[i] : NULL;
-        if (p->node != n || p->done ||
-            (p->exited && WIFEXITED(p->status) && !WEXITSTATUS(p->status)) ||
-            (st &&
-             __atomic_load_n(&st->state, __ATOMIC_ACQUIRE) == FLOW_INST_DONE))
-            continue;
-        return false;
-    }
-    return true;
-}
-
-/* Into `buf`, the files that nodes not finished write ("'a.txt',
- * 'b.txt'", "" for none): regular files or paths not there (not a FIFO,
- * a device such as /dev/null), those that do not fit said as ", and N
- * more". */
-static void
-unfinished_files(const sup_t *s, char *buf, size_t size)
-{
-    const flow_graph_t *g = s->g;
-    flow_namelist_t l;
-
-    flow__namelist_init(&l, buf, size);
-    for (size_t i = 0; i < g->nclaims; i++) {
-        const char *path = g->claims[i].path;
-        struct stat st;
-        if (g->claims[i].node < 0 ||
-            node_finished(s, (size_t)g->claims[i].node) ||
-            (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
-            continue;
-        flow__namelist_add(&l, "'%s'", path);
-    }
-    flow__namelist_end(&l, "files");
-}
-
-/* After a stop signal once the instances ran: what the output holds. A
- * count or a file written then would look like the whole result. */
-static void
-report_stop(sup_t *s)
-{
-    char sb[FLOW__SIG_ABBREV];
-    const char *sig = flow__sig_abbrev(s->signo, sb);
-    char line[1024], files[512];
-    int n;
-
-    if (!s->stopping) {
-        /* Graceful to the end: the sources stopped, the rest drained. */
-        n = snprintf(line, sizeof(line),
-                     "flowrun: graph '%s' stopped by SIG%s before its end: "
-                     "the output holds what reached the sinks until then\n",
-                     s->g->name, sig ? sig : "?");
-    } else {
-        /* A second signal, or a drain that took too long: a file a node
-         * writes whole at its end (collect's) keeps what it held before,
-         * one written as it goes is cut short. */
-        unfinished_files(s, files, sizeof(files));
-        n = snprintf(line, sizeof(line),
-                     "flowrun: graph '%s' stopped by SIG%s before its end, "
-                     "its instances killed: the output is cut short%s%s\n",
-                     s->g->name, sig ? sig : "?",
-                     files[0] ? ", and the files of the nodes that had not "
-                                "finished were not completed: "
-                              : "",
-                     files);
-    }
-    if (n >= (int)sizeof(line)) /* cut, but said */
-        memcpy(line + sizeof(line) - 5, "...\n", 5);
-    if (n > 0)
-        err_write(s, line, strlen(line));
-}
-
-/* What the instance of node `gn` with counters `st` is doing, for
- * list_running: its rank (0: in its own code or not known, 1: starting, 2:
- * waiting to send, 3: waiting for input, or its work over) and, into
- * `text` (`size` bytes), what to say, with the port a wait is on ("" when
- * not known: no counters). */
-static int
-doing_of(const flow_gnode_t *gn, const flow_inst_stats_t *st, char *text,
-         size_t size)
-{
-    uint32_t d;
-    long port;
-    const char *what;
-    int rank;
-
-    text[0] = '\0';
-    if (!st || !__atomic_load_n(&st->pid, __ATOMIC_RELAXED))
-        return 0;
-    switch (__atomic_load_n(&st->state, __ATOMIC_ACQUIRE)) {
-    case FLOW_INST_RUNNING:
-        break;
-    case FLOW_INST_DONE: /* its work over, its end not yet told */
-        snprintf(text, size, " (ending)");
-        return 3;
-    default:
-        snprintf(text, size, " (starting)");
-        return 1;
-    }
-    d = __atomic_load_n(&st->doing, __ATOMIC_RELAXED);
-    switch (FLOW__DOING_KIND(d)) {
-    case FLOW_DOING_SEND:
-        what = "waiting to send", rank = 2;
-        break;
-    case FLOW_DOING_RECV:
-        what = "waiting for input", rank = 3;
-        break;
-    default:
-        snprintf(text, size, " (in its own code)");
-        return 0;
-    }
-    port = FLOW__DOING_PORT(d);
-    if (port >= 0 && (size_t)port < gn->nports)
-        snprintf(text, size, " (%s on port '%s')", what,
-                 gn->desc->ports[port].name);
-    else
-        snprintf(text, size, " (%s)", what);
-    return rank;
-}
-
-/* Write into `buf` the instances that still run, each with what it is
- * doing, those stopped or in their own code first, those waiting for input
- * last ("find[1] (in its own code), gen[0] (waiting to send)"): not those
- * that are done and wait for the others to end. */
-static void
-list_running(const sup_t *s, char *buf, size_t size)
-{
-    flow_namelist_t l;
-    /* What each one does, read once: the instances go on while the list
-     * is written, and one read per rank pass listed an instance that
-     * changed between two passes twice, or not at all. */
-    struct {
-        int rank; /* -1: not running */
-        char text[96];
-    } *doing = flow__xmalloc((s->nprocs + 1) * sizeof(*doing));
-
-    for (size_t i = 0; i < s->nprocs; i++) {
-        const flow_proc_t *p = &s->procs[i];
-        doing[i].rank = -1;
-        doing[i].text[0] = '\0';
-        if (p->exited || p->done)
-            continue;
-        doing[i].rank =
-            doing_of(&s->g->nodes[p->node], s->stats ? &s->stats[i] : NULL,
-                     doing[i].text, sizeof(doing[i].text));
-        if (p->pid > 0 && flow__proc_stopped(p->pid)) {
-            /* kill -STOP, a debugger: whatever it was doing, it is held
-             * there, the likeliest reason why the run is late */
-            doing[i].rank = 0;
-            snprintf(doing[i].text, sizeof(doing[i].text),
-                     " (stopped: SIGSTOP or a debugger)");
-        }
-    }
-    flow__namelist_init(&l, buf, size);
-    for (int rank = 0; rank < 4; rank++)
-        for (size_t i = 0; i < s->nprocs; i++)
-            if (doing[i].rank == rank)
-                flow__namelist_add(&l, "%s[%u]%s",
-                                   s->g->nodes[s->procs[i].node].name,
-                                   s->procs[i].inst, doing[i].text);
-    flow__namelist_end(&l, "instances");
-    free(doing);
-}
-
 /* Whether every instance is done (waits at the exit barrier, or was
  * released from it) or has exited: nothing of the graph's work is left,
  * so no limit on that work (--timeout, the drain's) has anything to stop.
@@ -1214,36 +520,6 @@ all_done(const sup_t *s)
         if (!s->procs[i].exited && !s->procs[i].done)
             return false;
     return true;
-}
-
-/* Report a timeout: of process `k`, or of the graph (k < 0), naming what
- * still runs. */
-static void
-report_timeout(const sup_t *s, long k, double limit)
-{
-    char running[512];
-
-    list_running(s, running, sizeof(running));
-    if (k >= 0) {
-        const flow_proc_t *p = &s->procs[k];
-        char line[1024];
-        snprintf(line, sizeof(line),
-                 "flowrun: error: node '%s' instance %u (pid %d) timed out "
-                 "after %gs (its timeout key); still running: %s\n",
-                 s->g->nodes[p->node].name, p->inst, p->pid, limit, running);
-        err_write((sup_t *)s, line, strlen(line));
-        return;
-    }
-    char line[1024];
-    int n = snprintf(line, sizeof(line),
-                     "flowrun: error: graph '%s' timed out after %gs; still "
-                     "running: %s\n",
-                     s->g->name, limit, running);
-    /* err_write: after the progress line is erased */
-    err_write((sup_t *)s, line,
-              n < 0                      ? 0
-              : (size_t)n < sizeof(line) ? (size_t)n
-                                         : sizeof(line) - 1);
 }
 
 /*
@@ -1615,17 +891,17 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                  * ends here, as one past its own limit does, naming
                  * what still runs as a timeout does. */
                 char line[1024], running[512];
-                list_running(&s, running, sizeof(running));
+                flow__sup_list_running(&s, running, sizeof(running));
                 int n = snprintf(line, sizeof(line),
                                  "flowrun: graph '%s' still draining at "
                                  "--timeout %gs: stopping it (still "
                                  "running: %s)\n",
                                  graph->name, opts->timeout_s, running);
                 if (!opts->quiet) /* as the stop's other lines */
-                    err_write(&s, line,
-                              (size_t)n < sizeof(line) ? (size_t)n : 0);
+                    flow__sup_err_write(
+                        &s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
             } else {
-                report_timeout(&s, -1, opts->timeout_s);
+                flow__sup_report_timeout(&s, -1, opts->timeout_s);
                 s.result = FLOW_ETIMEDOUT;
             }
             begin_stop(&s, grace);
@@ -1636,7 +912,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             /* Done, it waits at the exit barrier for the others: its
              * own work ended in time. */
             if (!p->exited && !p->done && limit > 0 && t >= go_at + limit) {
-                report_timeout(&s, (long)k, limit);
+                flow__sup_report_timeout(&s, (long)k, limit);
                 s.result = FLOW_ETIMEDOUT;
                 begin_stop(&s, grace);
             }
@@ -1650,13 +926,14 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
              * a drain that takes long): a hard stop, SIGTERM then SIGKILL
              * after the grace. */
             char line[1024], running[512];
-            list_running(&s, running, sizeof(running));
+            flow__sup_list_running(&s, running, sizeof(running));
             int n = snprintf(line, sizeof(line),
                              "flowrun: graph '%s' still running %.0f s after "
                              "the signal: stopping it (still running: %s)\n",
                              graph->name, DRAIN_S, running);
             if (!opts->quiet) /* as the stop's other lines */
-                err_write(&s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
+                flow__sup_err_write(&s, line,
+                                    (size_t)n < sizeof(line) ? (size_t)n : 0);
             begin_stop(&s, grace);
         }
         if (s.stopping && !s.killed && t >= s.kill_at) {
@@ -1678,7 +955,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             next = s.kill_at;
         if (opts->progress && !opts->quiet && b.go[1] < 0) {
             if (t >= next_progress) {
-                show_progress(&s, t - started);
+                flow__sup_show_progress(&s, t - started);
                 next_progress = t + 0.25;
             }
             if (next == 0 || next_progress < next)
@@ -1760,7 +1037,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         for (size_t k = 0; k < s.nprocs; k++)
             if (pfd[ierr + (int)k].fd >= 0 &&
                 (pfd[ierr + (int)k].revents & (POLLIN | POLLHUP | POLLERR)))
-                relay_stderr(&s, &s.procs[k]);
+                flow__sup_relay_stderr(&s, &s.procs[k]);
         if (iready >= 0 && (pfd[iready].revents & (POLLIN | POLLHUP))) {
             char buf[256];
             ssize_t r = read(b.ready[0], buf, sizeof(buf));
@@ -1881,7 +1158,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                     break;
                 continue;
             }
-            if (!relay_stderr(&s, p))
+            if (!flow__sup_relay_stderr(&s, p))
                 break;
             left = relay_until - flow__now_s();
             if (left <= 0)
@@ -1890,16 +1167,17 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         }
         if (p->err_fd >= 0 &&
             flow__errout_pending(&s.err) < FLOW__ERROUT_FULL) {
-            relay_lines(&s, p, true);
+            flow__sup_relay_lines(&s, p, true);
             close(p->err_fd);
             p->err_fd = -1;
         }
     }
     if (s.progress_shown)
-        err_write(&s, "", 0);
+        flow__sup_err_write(&s, "", 0);
     if (s.result == FLOW_EINTR && s.draining && go_at > 0 && !opts->quiet)
-        report_stop(&s);
-    if (report_stats(&s, opts, flow__now_s() - started, sfd, &err_gone) &&
+        flow__sup_report_stop(&s);
+    if (flow__sup_report_stats(&s, opts, flow__now_s() - started, sfd,
+                               &err_gone) &&
         !s.result)
         s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
     flow__rdv_destroy(&rdv);
@@ -1942,12 +1220,12 @@ out:
     /* Standard error was behind at the end: the lines left in the pipes
      * (whose writers are gone now), then all of it, before returning. */
     for (size_t k = 0; s.procs && k < s.nprocs; k++)
-        relay_rest(&s, &s.procs[k]);
+        flow__sup_relay_rest(&s, &s.procs[k]);
     if (err_gone) { /* a signal gave up a wait: what fits, no more */
         flow__errout_flush(&s.err, 0);
         flow__errout_fini(&s.err);
     } else {
-        flush_stderr(&s, sfd);
+        flow__sup_flush_stderr(&s, sfd);
     }
     if (sfd >= 0)
         close(sfd);
