@@ -522,6 +522,186 @@ all_done(const sup_t *s)
     return true;
 }
 
+/* The clock of a run's supervision: when it started, its limits, the
+ * first stop signals (for flow__signal_echo). A Ctrl-Z moves the times on
+ * by as long as it held the run. */
+typedef struct run_clock {
+    double started;       /* the run's start (flow__now_s) */
+    double deadline;      /* --timeout ends the graph then; 0: none */
+    double go_at;         /* the start barrier passed; 0: not yet */
+    double next_progress; /* the progress line's next drawing */
+    flow_sig_first_t first_sig, first_quit;
+    double first_waited, quit_waited; /* signal_came's */
+} run_clock_t;
+
+/*
+ * Stop what is past a limit: the graph's --timeout, a node's timeout key
+ * (counted from the start), a drain that took longer than DRAIN_S, the
+ * grace of a hard stop (then SIGKILL); and draw the progress line once the
+ * instances run (`after_start`). Returns how long the loop may wait for
+ * something else, in ms (-1: no limit).
+ */
+static int
+check_limits(sup_t *s, run_clock_t *clk, const flow_run_opts_t *opts,
+             double grace, bool after_start)
+{
+    double t = flow__now_s(), next = 0, next_node = 0;
+    bool over = all_done(s); /* no work left for a limit to stop */
+
+    if (!s->stopping && !over && clk->deadline > 0 && t >= clk->deadline) {
+        if (s->draining) {
+            /* The signal came first and stays the result: its drain
+             * ends here, as one past its own limit does, naming
+             * what still runs as a timeout does. */
+            char line[1024], running[512];
+            flow__sup_list_running(s, running, sizeof(running));
+            int n = snprintf(line, sizeof(line),
+                             "flowrun: graph '%s' still draining at "
+                             "--timeout %gs: stopping it (still "
+                             "running: %s)\n",
+                             s->g->name, opts->timeout_s, running);
+            if (!opts->quiet) /* as the stop's other lines */
+                flow__sup_err_write(s, line,
+                                    (size_t)n < sizeof(line) ? (size_t)n : 0);
+        } else {
+            flow__sup_report_timeout(s, -1, opts->timeout_s);
+            s->result = FLOW_ETIMEDOUT;
+        }
+        begin_stop(s, grace);
+    }
+    for (size_t k = 0; !s->stopping && clk->go_at > 0 && k < s->nprocs; k++) {
+        const flow_proc_t *p = &s->procs[k];
+        double limit = s->g->nodes[p->node].timeout_s;
+        /* Done, it waits at the exit barrier for the others: its
+         * own work ended in time. */
+        if (!p->exited && !p->done && limit > 0 && t >= clk->go_at + limit) {
+            flow__sup_report_timeout(s, (long)k, limit);
+            s->result = FLOW_ETIMEDOUT;
+            begin_stop(s, grace);
+        }
+        if (!p->exited && !p->done && limit > 0 &&
+            (next_node == 0 || clk->go_at + limit < next_node))
+            next_node = clk->go_at + limit;
+    }
+    if (s->draining && !s->stopping && !over && t >= s->drain_until) {
+        /* A node that does not stop on a graceful stop (one busy in
+         * a long computation that does not ask flow_node_stopping, or
+         * a drain that takes long): a hard stop, SIGTERM then SIGKILL
+         * after the grace. */
+        char line[1024], running[512];
+        flow__sup_list_running(s, running, sizeof(running));
+        int n = snprintf(line, sizeof(line),
+                         "flowrun: graph '%s' still running %.0f s after "
+                         "the signal: stopping it (still running: %s)\n",
+                         s->g->name, DRAIN_S, running);
+        if (!opts->quiet) /* as the stop's other lines */
+            flow__sup_err_write(s, line,
+                                (size_t)n < sizeof(line) ? (size_t)n : 0);
+        begin_stop(s, grace);
+    }
+    if (s->stopping && !s->killed && t >= s->kill_at) {
+        if (s->quitting && kill_but_dumping(s) > 0) {
+            s->kill_at = t + 0.05; /* the dumps: look again */
+        } else {
+            signal_all(s, SIGKILL);
+            s->killed = true;
+        }
+    }
+    if (!s->stopping && !over && clk->deadline > 0)
+        next = clk->deadline;
+    if (!s->stopping && next_node > 0 && (next == 0 || next_node < next))
+        next = next_node;
+    if (s->draining && !s->stopping && !over &&
+        (next == 0 || s->drain_until < next))
+        next = s->drain_until;
+    if (s->stopping && !s->killed)
+        next = s->kill_at;
+    if (opts->progress && !opts->quiet && after_start) {
+        if (t >= clk->next_progress) {
+            flow__sup_show_progress(s, t - clk->started);
+            clk->next_progress = t + 0.25;
+        }
+        if (next == 0 || clk->next_progress < next)
+            next = clk->next_progress;
+    }
+    if (next > 0) {
+        double ms = ceil((next - t) * 1000.0);
+        return ms <= 0 ? 0 : ms >= INT_MAX ? INT_MAX : (int)ms;
+    }
+    return -1;
+}
+
+/*
+ * Act on the signals signalfd `sfd` holds: SIGQUIT (quit_now), SIGTSTP
+ * (the run paused with the launcher, its times moved on), a stop signal: a
+ * graceful stop, or, before the start (`before_start`) or as a second one,
+ * a hard stop. `quiet`: nothing said.
+ */
+static void
+read_signals(sup_t *s, run_clock_t *clk, int sfd, bool quiet, double grace,
+             pid_t pgid, bool before_start)
+{
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGCHLD)
+            continue;
+        if (sig == SIGQUIT) { /* whatever came before */
+            /* timeout -s QUIT sends it twice (to the command, then
+             * to its group): the copy would kill at once every
+             * instance still writing its core dump. */
+            if (!flow__signal_echo(
+                    &clk->first_quit, sig, (pid_t)si.ssi_pid,
+                    signal_came(&clk->first_quit, &clk->quit_waited)))
+                quit_now(s, grace, quiet);
+            continue;
+        }
+        if (sig == SIGTSTP) {
+            /* Ctrl-Z: the instances pause with the launcher, and
+             * the time stopped counts toward no limit. */
+            double d = flow__pause_with_group(pgid);
+            clk->started += d;
+            clk->deadline += clk->deadline > 0 ? d : 0;
+            clk->go_at += clk->go_at > 0 ? d : 0;
+            s->drain_until += d;
+            s->kill_at += d;
+            continue;
+        }
+        if (flow__signal_echo(&clk->first_sig, sig, (pid_t)si.ssi_pid,
+                              signal_came(&clk->first_sig, &clk->first_waited)))
+            continue; /* timeout(1)'s second copy: one stop */
+        if (s->draining || s->stopping) {
+            /* A second signal: no more grace. */
+            s->stopping = true; /* the kills are ours, not failures */
+            signal_all(s, SIGKILL);
+            s->killed = true;
+            continue;
+        }
+        /* A graceful stop: sources end their streams, the rest
+         * drains to the sinks, and every instance exits. */
+        s->signo = sig;
+        if (!s->result)
+            s->result = FLOW_EINTR;
+        s->draining = true;
+        s->drain_until = flow__now_s() + DRAIN_S;
+        if (before_start) {
+            begin_stop(s, grace); /* not started: nothing to drain */
+            if (!quiet)
+                say_stop(s, sig, "graph",
+                         " stopped before it started: no output");
+        } else {
+            signal_graceful(s);
+            if (!quiet) /* said at once: a drain takes time */
+                say_stop(s, sig, "stopping graph",
+                         ": the sources end their streams, what is "
+                         "in flight drains to the sinks (a second "
+                         "signal kills at once)");
+        }
+        if (s->term_unjudged) /* an instance already ended by it */
+            begin_stop(s, grace);
+    }
+}
+
 /*
  * The guard: the leader of the run's process group, forked before the
  * instances. It waits on `life`, whose write end the launcher alone holds:
@@ -566,6 +746,47 @@ start_guard(int life[2], pid_t home)
     else
         kill(0, SIGKILL); /* with itself: its home is gone */
     _exit(0);
+}
+
+/*
+ * At the run's end: anything left in the run's process group `pgid`
+ * (grandchildren) goes too. The guard `guard` (if > 0) is told through
+ * `life_w`, its socket pair's end, and kills the group and exits; without
+ * it (it died, or did not do it), the launcher kills the group. The guard
+ * is reaped here.
+ */
+static void
+end_group(pid_t guard, pid_t pgid, int life_w)
+{
+    if (guard <= 0) {
+        if (pgid > 0)
+            kill(-pgid, SIGKILL);
+        return;
+    }
+    /* Woken if stopped (kill -STOP of the group), told, given a second.
+     * Unreaped until the end, even when it died before (see guard_ended),
+     * it holds the group's number for the kill: once reaped, that number
+     * may be another process group's. */
+    int gst = 0;
+    bool ended = guard_ended(guard, false, &gst);
+    if (!ended && !kill(guard, SIGCONT) &&
+        send(life_w, "q", 1, MSG_NOSIGNAL) == 1) {
+        /* Its end of the pair closes as it exits: no polling delay. */
+        struct pollfd gone = { life_w, POLLIN, 0 };
+        double until = flow__now_s() + 1.0;
+        while (poll(&gone, 1, 100) == 0 && flow__now_s() < until)
+            ;
+        if (gone.revents)
+            ended = guard_ended(guard, true, &gst);
+    }
+    if (!ended || gst != 0) { /* it did not do it */
+        if (pgid > 0)
+            kill(-pgid, SIGKILL);
+        if (!ended)
+            kill(guard, SIGKILL);
+    }
+    while (waitpid(guard, NULL, 0) < 0 && errno == EINTR)
+        ;
 }
 
 static void
@@ -652,9 +873,9 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     struct sigaction old_chld, old_pipe;
     int sfd = -1, rc;
     sup_t s;
-    double grace, deadline = 0;
+    double grace;
     size_t nready = 0, ndone = 0;
-    double go_at = 0, reaped_at = 0;
+    double reaped_at = 0;
     pid_t parent = getpid(), pgid = 0, guard = -1;
     bool masked = false, dir_gone = false, err_gone = false;
     int dir_lock = -1;
@@ -664,9 +885,9 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
     int log_level;
     bool count;
     struct pollfd *pfd = NULL;
-    double started = flow__now_s(), next_progress = 0;
-    flow_sig_first_t first_sig = { 0 }, first_quit = { 0 };
-    double first_waited = -1, quit_waited = -1; /* signal_came's */
+    run_clock_t clk = { .started = flow__now_s(),
+                        .first_waited = -1,
+                        .quit_waited = -1 };
 
     if (!opts) {
         memset(&defaults, 0, sizeof(defaults));
@@ -873,7 +1094,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
         begin_stop(&s, grace);
     }
     if (opts->timeout_s > 0)
-        deadline = flow__now_s() + opts->timeout_s;
+        clk.deadline = flow__now_s() + opts->timeout_s;
 
     pfd = flow__xcalloc(s.nprocs + 4, sizeof(*pfd));
     reaped_at = flow__now_s();
@@ -881,90 +1102,9 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
      * read (term_unjudged), when that was the last. */
     while (s.alive > 0 || (s.term_unjudged && !s.draining && !s.stopping)) {
         int iready = -1, idone = -1, ierr, ierrout;
-        int nfd = 0, timeout = -1;
-        double t = flow__now_s(), next = 0, next_node = 0;
-        bool over = all_done(&s); /* no work left for a limit to stop */
+        int nfd = 0, timeout;
 
-        if (!s.stopping && !over && deadline > 0 && t >= deadline) {
-            if (s.draining) {
-                /* The signal came first and stays the result: its drain
-                 * ends here, as one past its own limit does, naming
-                 * what still runs as a timeout does. */
-                char line[1024], running[512];
-                flow__sup_list_running(&s, running, sizeof(running));
-                int n = snprintf(line, sizeof(line),
-                                 "flowrun: graph '%s' still draining at "
-                                 "--timeout %gs: stopping it (still "
-                                 "running: %s)\n",
-                                 graph->name, opts->timeout_s, running);
-                if (!opts->quiet) /* as the stop's other lines */
-                    flow__sup_err_write(
-                        &s, line, (size_t)n < sizeof(line) ? (size_t)n : 0);
-            } else {
-                flow__sup_report_timeout(&s, -1, opts->timeout_s);
-                s.result = FLOW_ETIMEDOUT;
-            }
-            begin_stop(&s, grace);
-        }
-        for (size_t k = 0; !s.stopping && go_at > 0 && k < s.nprocs; k++) {
-            const flow_proc_t *p = &s.procs[k];
-            double limit = graph->nodes[p->node].timeout_s;
-            /* Done, it waits at the exit barrier for the others: its
-             * own work ended in time. */
-            if (!p->exited && !p->done && limit > 0 && t >= go_at + limit) {
-                flow__sup_report_timeout(&s, (long)k, limit);
-                s.result = FLOW_ETIMEDOUT;
-                begin_stop(&s, grace);
-            }
-            if (!p->exited && !p->done && limit > 0 &&
-                (next_node == 0 || go_at + limit < next_node))
-                next_node = go_at + limit;
-        }
-        if (s.draining && !s.stopping && !over && t >= s.drain_until) {
-            /* A node that does not stop on a graceful stop (one busy in
-             * a long computation that does not ask flow_node_stopping, or
-             * a drain that takes long): a hard stop, SIGTERM then SIGKILL
-             * after the grace. */
-            char line[1024], running[512];
-            flow__sup_list_running(&s, running, sizeof(running));
-            int n = snprintf(line, sizeof(line),
-                             "flowrun: graph '%s' still running %.0f s after "
-                             "the signal: stopping it (still running: %s)\n",
-                             graph->name, DRAIN_S, running);
-            if (!opts->quiet) /* as the stop's other lines */
-                flow__sup_err_write(&s, line,
-                                    (size_t)n < sizeof(line) ? (size_t)n : 0);
-            begin_stop(&s, grace);
-        }
-        if (s.stopping && !s.killed && t >= s.kill_at) {
-            if (s.quitting && kill_but_dumping(&s) > 0) {
-                s.kill_at = t + 0.05; /* the dumps: look again */
-            } else {
-                signal_all(&s, SIGKILL);
-                s.killed = true;
-            }
-        }
-        if (!s.stopping && !over && deadline > 0)
-            next = deadline;
-        if (!s.stopping && next_node > 0 && (next == 0 || next_node < next))
-            next = next_node;
-        if (s.draining && !s.stopping && !over &&
-            (next == 0 || s.drain_until < next))
-            next = s.drain_until;
-        if (s.stopping && !s.killed)
-            next = s.kill_at;
-        if (opts->progress && !opts->quiet && b.go[1] < 0) {
-            if (t >= next_progress) {
-                flow__sup_show_progress(&s, t - started);
-                next_progress = t + 0.25;
-            }
-            if (next == 0 || next_progress < next)
-                next = next_progress;
-        }
-        if (next > 0) {
-            double ms = ceil((next - t) * 1000.0);
-            timeout = ms <= 0 ? 0 : ms >= INT_MAX ? INT_MAX : (int)ms;
-        }
+        timeout = check_limits(&s, &clk, opts, grace, b.go[1] < 0);
         pfd[nfd].fd = sfd;
         pfd[nfd++].events = POLLIN;
         if (b.ready[0] >= 0) {
@@ -1030,7 +1170,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             !stop_pending(&mask)) {
             /* The rendezvous sent the endpoint table: the start barrier of
              * a TCP run (its instances never write the ready pipe). */
-            go_at = barrier_go(&b, &s);
+            clk.go_at = barrier_go(&b, &s);
         }
         if (ierrout >= 0 && pfd[ierrout].revents)
             flow__errout_flush(&s.err, 0);
@@ -1045,7 +1185,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
                 nready += (size_t)r;
             if ((r == 0 || nready >= s.nprocs) && !stop_pending(&mask)) {
                 /* Every instance is bound (or some died): go. */
-                go_at = barrier_go(&b, &s);
+                clk.go_at = barrier_go(&b, &s);
             }
         }
         if (idone >= 0 && (pfd[idone].revents & (POLLIN | POLLHUP))) {
@@ -1068,65 +1208,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
             }
         }
         if (sfd >= 0 && (pfd[0].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                int sig = (int)si.ssi_signo;
-                if (sig == SIGCHLD)
-                    continue;
-                if (sig == SIGQUIT) { /* whatever came before */
-                    /* timeout -s QUIT sends it twice (to the command, then
-                     * to its group): the copy would kill at once every
-                     * instance still writing its core dump. */
-                    if (!flow__signal_echo(
-                            &first_quit, sig, (pid_t)si.ssi_pid,
-                            signal_came(&first_quit, &quit_waited)))
-                        quit_now(&s, grace, opts->quiet);
-                    continue;
-                }
-                if (sig == SIGTSTP) {
-                    /* Ctrl-Z: the instances pause with the launcher, and
-                     * the time stopped counts toward no limit. */
-                    double d = flow__pause_with_group(pgid);
-                    started += d;
-                    deadline += deadline > 0 ? d : 0;
-                    go_at += go_at > 0 ? d : 0;
-                    s.drain_until += d;
-                    s.kill_at += d;
-                    continue;
-                }
-                if (flow__signal_echo(&first_sig, sig, (pid_t)si.ssi_pid,
-                                      signal_came(&first_sig, &first_waited)))
-                    continue; /* timeout(1)'s second copy: one stop */
-                if (s.draining || s.stopping) {
-                    /* A second signal: no more grace. */
-                    s.stopping = true; /* the kills are ours, not failures */
-                    signal_all(&s, SIGKILL);
-                    s.killed = true;
-                    continue;
-                }
-                /* A graceful stop: sources end their streams, the rest
-                 * drains to the sinks, and every instance exits. */
-                s.signo = sig;
-                if (!s.result)
-                    s.result = FLOW_EINTR;
-                s.draining = true;
-                s.drain_until = flow__now_s() + DRAIN_S;
-                if (b.go[1] >= 0) {
-                    begin_stop(&s, grace); /* not started: nothing to drain */
-                    if (!opts->quiet)
-                        say_stop(&s, sig, "graph",
-                                 " stopped before it started: no output");
-                } else {
-                    signal_graceful(&s);
-                    if (!opts->quiet) /* said at once: a drain takes time */
-                        say_stop(&s, sig, "stopping graph",
-                                 ": the sources end their streams, what is "
-                                 "in flight drains to the sinks (a second "
-                                 "signal kills at once)");
-                }
-                if (s.term_unjudged) /* an instance already ended by it */
-                    begin_stop(&s, grace);
-            }
+            read_signals(&s, &clk, sfd, opts->quiet, grace, pgid, b.go[1] >= 0);
             reap(&s, grace);
             reaped_at = flow__now_s();
         } else if (sfd >= 0 &&
@@ -1141,42 +1223,12 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
      * the launcher, which the signal asked to end, for ever). */
     if (s.signo)
         s.write_until = flow__now_s() + STOP_WRITE_S;
-    /* What the children still had to say. A grandchild may hold a pipe:
-     * it has a second in all (its run's process group is killed below),
-     * and the line it has not ended by then is passed on as it is. */
-    double relay_until = flow__now_s() + 1.0;
-    for (size_t k = 0; k < s.nprocs; k++) {
-        flow_proc_t *p = &s.procs[k];
-        while (p->err_fd >= 0) {
-            struct pollfd one = { p->err_fd, POLLIN, 0 };
-            double left = relay_until - flow__now_s();
-            if (flow__errout_pending(&s.err) >= FLOW__ERROUT_FULL) {
-                /* Standard error is behind: what is left is read once the
-                 * run's process group is gone (relay_rest). */
-                if (left <= 0 ||
-                    flow__errout_flush(&s.err, left) >= FLOW__ERROUT_FULL)
-                    break;
-                continue;
-            }
-            if (!flow__sup_relay_stderr(&s, p))
-                break;
-            left = relay_until - flow__now_s();
-            if (left <= 0)
-                break;
-            poll(&one, 1, left < 0.01 ? 1 : 10);
-        }
-        if (p->err_fd >= 0 &&
-            flow__errout_pending(&s.err) < FLOW__ERROUT_FULL) {
-            flow__sup_relay_lines(&s, p, true);
-            close(p->err_fd);
-            p->err_fd = -1;
-        }
-    }
+    flow__sup_relay_end(&s);
     if (s.progress_shown)
         flow__sup_err_write(&s, "", 0);
-    if (s.result == FLOW_EINTR && s.draining && go_at > 0 && !opts->quiet)
+    if (s.result == FLOW_EINTR && s.draining && clk.go_at > 0 && !opts->quiet)
         flow__sup_report_stop(&s);
-    if (flow__sup_report_stats(&s, opts, flow__now_s() - started, sfd,
+    if (flow__sup_report_stats(&s, opts, flow__now_s() - clk.started, sfd,
                                &err_gone) &&
         !s.result)
         s.result = FLOW_ENODE; /* exit 1: the report asked for is lost */
@@ -1189,34 +1241,7 @@ run_graph(flow_graph_t *graph, const flow_run_opts_t *opts, int *signo_out)
 out:
     /* Anything left in the run's process group (grandchildren) goes too:
      * the guard kills it and exits; without it (it died), the launcher. */
-    if (guard > 0) {
-        /* Woken if stopped (kill -STOP of the group), told, given a
-         * second. Unreaped until the end, even when it died before (see
-         * guard_ended), it holds the group's number for the kill: once
-         * reaped, that number may be another process group's. */
-        int gst = 0;
-        bool ended = guard_ended(guard, false, &gst);
-        if (!ended && !kill(guard, SIGCONT) &&
-            send(b.life[1], "q", 1, MSG_NOSIGNAL) == 1) {
-            /* Its end of the pair closes as it exits: no polling delay. */
-            struct pollfd gone = { b.life[1], POLLIN, 0 };
-            double until = flow__now_s() + 1.0;
-            while (poll(&gone, 1, 100) == 0 && flow__now_s() < until)
-                ;
-            if (gone.revents)
-                ended = guard_ended(guard, true, &gst);
-        }
-        if (!ended || gst != 0) { /* it did not do it */
-            if (pgid > 0)
-                kill(-pgid, SIGKILL);
-            if (!ended)
-                kill(guard, SIGKILL);
-        }
-        while (waitpid(guard, NULL, 0) < 0 && errno == EINTR)
-            ;
-    } else if (pgid > 0) {
-        kill(-pgid, SIGKILL);
-    }
+    end_group(guard, pgid, b.life[1]);
     /* Standard error was behind at the end: the lines left in the pipes
      * (whose writers are gone now), then all of it, before returning. */
     for (size_t k = 0; s.procs && k < s.nprocs; k++)

@@ -66,10 +66,6 @@ void flow__sup_err_queue(sup_t *s, const char *buf, size_t len);
 /* flow__sup_err_queue, then write what stderr takes now. */
 void flow__sup_err_write(sup_t *s, const char *buf, size_t len);
 
-/* Pass on the complete lines buffered from child `p`'s stderr, each with
- * its node, instance and pid; with `eof`, the last partial line too. */
-void flow__sup_relay_lines(sup_t *s, flow_proc_t *p, bool eof);
-
 /* Read and pass on what child `p` wrote to stderr, a bounded amount, none
  * while the launcher's stderr is far behind. Returns false once its pipe
  * is at its end (then closed: p->err_fd is -1). */
@@ -78,6 +74,11 @@ bool flow__sup_relay_stderr(sup_t *s, flow_proc_t *p);
 /* After the run, the writers gone: pass on what is left in child `p`'s
  * pipe, and close it. */
 void flow__sup_relay_rest(sup_t *s, flow_proc_t *p);
+
+/* After the supervision loop, every instance ended: pass on what their
+ * pipes still hold, waiting a second in all for a grandchild that holds
+ * one (then its unended line as it is). */
+void flow__sup_relay_end(sup_t *s);
 
 /* Read the signals that signalfd `sfd` holds: whether one asks to end a
  * wait (any but SIGCHLD and SIGTSTP). */

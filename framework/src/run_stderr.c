@@ -52,8 +52,8 @@ flow__sup_err_write(sup_t *s, const char *buf, size_t len)
  * the line) ends a line the node's code left unfinished before it and
  * starts on a line of its own. Every byte is passed on once, but the
  * marks. */
-void
-flow__sup_relay_lines(sup_t *s, flow_proc_t *p, bool eof)
+static void
+relay_lines(sup_t *s, flow_proc_t *p, bool eof)
 {
     size_t start = 0, piece;
     char prefix[160];
@@ -127,14 +127,14 @@ relay_read(sup_t *s, flow_proc_t *p, size_t budget, bool bounded)
         if (n > 0) {
             p->errlen += (size_t)n;
             got += (size_t)n;
-            flow__sup_relay_lines(s, p, false);
+            relay_lines(s, p, false);
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
             return true;
-        flow__sup_relay_lines(s, p, true);
+        relay_lines(s, p, true);
         close(p->err_fd);
         p->err_fd = -1;
         return false;
@@ -160,9 +160,46 @@ void
 flow__sup_relay_rest(sup_t *s, flow_proc_t *p)
 {
     if (p->err_fd >= 0 && relay_read(s, p, RELAY_REST, false)) {
-        flow__sup_relay_lines(s, p, true);
+        relay_lines(s, p, true);
         close(p->err_fd);
         p->err_fd = -1;
+    }
+}
+
+/* What the children still had to say, once the last has ended. A
+ * grandchild may hold a pipe: it has a second in all (its run's process
+ * group is killed after), and the line it has not ended by then is passed
+ * on as it is. */
+void
+flow__sup_relay_end(sup_t *s)
+{
+    double relay_until = flow__now_s() + 1.0;
+    for (size_t k = 0; k < s->nprocs; k++) {
+        flow_proc_t *p = &s->procs[k];
+        while (p->err_fd >= 0) {
+            struct pollfd one = { p->err_fd, POLLIN, 0 };
+            double left = relay_until - flow__now_s();
+            if (flow__errout_pending(&s->err) >= FLOW__ERROUT_FULL) {
+                /* Standard error is behind: what is left is read once the
+                 * run's process group is gone (relay_rest). */
+                if (left <= 0 ||
+                    flow__errout_flush(&s->err, left) >= FLOW__ERROUT_FULL)
+                    break;
+                continue;
+            }
+            if (!flow__sup_relay_stderr(s, p))
+                break;
+            left = relay_until - flow__now_s();
+            if (left <= 0)
+                break;
+            poll(&one, 1, left < 0.01 ? 1 : 10);
+        }
+        if (p->err_fd >= 0 &&
+            flow__errout_pending(&s->err) < FLOW__ERROUT_FULL) {
+            relay_lines(s, p, true);
+            close(p->err_fd);
+            p->err_fd = -1;
+        }
     }
 }
 
