@@ -3207,7 +3207,9 @@ test_faults_signal_demand(void **unused)
     t = now_s() - t;
     e = slurp(err);
     assert_exited(status, t, e, 130);
-    assert_true(t < 1.0);
+    /* At once, not after the drain's 5 s (DRAIN_S): 1 s was once too short
+     * for an ASan build at a load of 35. */
+    assert_true(t < 2.5);
     run_cleanup(path, out, err);
     assert_non_null(strstr(e, "' stopped by SIGINT before its end, its "
                               "instances killed"));
