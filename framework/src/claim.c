@@ -73,22 +73,72 @@ canonical(const char *link)
     return out;
 }
 
+/* Take what tells `path` from another (its flow_file_id_t) into `id`;
+ * flow__file_id_release frees it. */
+static void
+file_id_take(flow_file_id_t *id, const char *path)
+{
+    struct stat st;
+
+    memset(id, 0, sizeof(*id));
+    if (stat(path, &st))
+        return;
+    id->there = true;
+    id->regular = S_ISREG(st.st_mode);
+    id->dev = st.st_dev;
+    id->ino = st.st_ino;
+}
+
+static void
+file_id_release(flow_file_id_t *id)
+{
+    free(id->canon);
+    id->canon = NULL;
+    id->canon_done = false;
+}
+
+/* Where `path`, of `id`, leads: canonical(path), made the first time. */
+static const char *
+file_id_canon(flow_file_id_t *id, const char *path)
+{
+    if (!id->canon_done) {
+        id->canon = canonical(path);
+        id->canon_done = true;
+    }
+    return id->canon;
+}
+
+/*
+ * Whether `a` and `b`, of ids `ida` and `idb`, are one file to overwrite.
+ * A graph's claims are compared two by two: with a stat of both paths at
+ * each comparison, and a realpath of the directory of one not there, a
+ * graph of 4000 collect outputs took 39 s to check; with what each id
+ * holds, 0.1 s.
+ */
+static bool
+same_id(flow_file_id_t *ida, const char *a, flow_file_id_t *idb, const char *b)
+{
+    const char *ca, *cb;
+
+    if (ida->there && idb->there)
+        return ida->regular && ida->dev == idb->dev && ida->ino == idb->ino;
+    ca = file_id_canon(ida, a);
+    cb = file_id_canon(idb, b);
+    return (ca && cb && !strcmp(ca, cb)) || !strcmp(a, b);
+}
+
 bool
 flow__same_file(const char *a, const char *b)
 {
-    struct stat sa, sb;
-    char *ca, *cb;
+    flow_file_id_t ida, idb;
     bool same;
 
-    if (!stat(a, &sa) && !stat(b, &sb))
-        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev &&
-               sa.st_ino == sb.st_ino;
-    ca = canonical(a);
-    cb = canonical(b);
-    same = ca && cb && !strcmp(ca, cb);
-    free(ca);
-    free(cb);
-    return same || !strcmp(a, b);
+    file_id_take(&ida, a);
+    file_id_take(&idb, b);
+    same = same_id(&ida, a, &idb, b);
+    file_id_release(&ida);
+    file_id_release(&idb);
+    return same;
 }
 
 /* Whether a writer writes the existing regular file `path` in place (it
@@ -125,12 +175,13 @@ written_in_place(const char *path)
     "would be written in place (a symbolic link, our file of several " \
     "names, a directory not writable): cut before it is read"
 
-/* Whether output `out` is the file `in` that a node reads, and is written
- * in place. */
+/* Whether output `out` (of id `ido`) is the file `in` (of id `idi`) that
+ * a node reads, and is written in place. */
 static bool
-read_conflict(const char *out, const char *in)
+read_conflict(flow_file_id_t *ido, const char *out, flow_file_id_t *idi,
+              const char *in)
 {
-    return flow__same_file(out, in) && written_in_place(out);
+    return same_id(ido, out, idi, in) && written_in_place(out);
 }
 
 void
@@ -139,17 +190,19 @@ flow__claims_release(flow_graph_t *g)
     for (size_t i = 0; i < g->nclaims; i++) {
         free(g->claims[i].path);
         free(g->claims[i].owner);
+        file_id_release(&g->claims[i].id);
     }
     free(g->claims);
     g->claims = NULL;
-    g->nclaims = 0;
+    g->nclaims = g->claimcap = 0;
     for (size_t i = 0; i < g->nreads; i++) {
         free(g->reads[i].path);
         free(g->reads[i].owner);
+        file_id_release(&g->reads[i].id);
     }
     free(g->reads);
     g->reads = NULL;
-    g->nreads = 0;
+    g->nreads = g->readcap = 0;
     free(g->stdin_owner);
     g->stdin_owner = NULL;
 }
@@ -163,6 +216,8 @@ static int
 claim(flow_graph_t *g, const char *what, const char *path, char *owner,
       long node, char *why, size_t whylen)
 {
+    flow_file_id_t id;
+
     if (g->file_is_path && flow__same_file(path, g->file)) {
         snprintf(why, whylen,
                  "%s '%s' is the graph file: writing there would replace "
@@ -171,30 +226,34 @@ claim(flow_graph_t *g, const char *what, const char *path, char *owner,
         free(owner);
         return FLOW_EPARAM;
     }
+    file_id_take(&id, path);
     for (size_t i = 0; node >= 0 && i < g->nreads; i++) {
-        if (read_conflict(path, g->reads[i].path)) {
+        if (read_conflict(&id, path, &g->reads[i].id, g->reads[i].path)) {
             snprintf(why, whylen,
                      "%s '%s' is the file %s reads, and " IN_PLACE_WHY, what,
                      path, g->reads[i].owner);
+            file_id_release(&id);
             free(owner);
             return FLOW_EPARAM;
         }
     }
     for (size_t i = 0; i < g->nclaims; i++) {
-        if (!flow__same_file(path, g->claims[i].path))
+        if (!same_id(&id, path, &g->claims[i].id, g->claims[i].path))
             continue;
         snprintf(why, whylen,
                  "%s '%s' is also written by %s: one would replace the "
                  "other",
                  what, path, g->claims[i].owner);
+        file_id_release(&id);
         free(owner);
         return FLOW_EPARAM;
     }
-    g->claims =
-        flow__xrealloc(g->claims, (g->nclaims + 1) * sizeof(*g->claims));
+    flow__xgrow((void **)&g->claims, &g->claimcap, g->nclaims + 1,
+                sizeof(*g->claims));
     g->claims[g->nclaims].path = flow__xstrdup(path);
     g->claims[g->nclaims].owner = owner;
     g->claims[g->nclaims].node = node;
+    g->claims[g->nclaims].id = id;
     g->nclaims++;
     return 0;
 }
@@ -220,27 +279,32 @@ flow_check_input_file(const flow_check_t *c, const char *param,
                       const char *path, char *why, size_t whylen)
 {
     flow_graph_t *g = (flow_graph_t *)c->g; /* as flow_check_output_file */
+    flow_file_id_t id;
     char *owner;
 
     if (!g)
         return 0;
     owner = flow__xasprintf("node '%s' (line %d, %s '%s')", c->n->name,
                             c->n->line, param, path);
+    file_id_take(&id, path);
     for (size_t i = 0; i < g->nclaims; i++) {
         if (g->claims[i].node < 0) /* flowrun's reports: at the end */
             continue;
-        if (read_conflict(g->claims[i].path, path)) {
+        if (read_conflict(&g->claims[i].id, g->claims[i].path, &id, path)) {
             snprintf(why, whylen,
                      "%s '%s' is the file %s writes, and " IN_PLACE_WHY, param,
                      path, g->claims[i].owner);
+            file_id_release(&id);
             free(owner);
             return FLOW_EPARAM;
         }
     }
-    g->reads = flow__xrealloc(g->reads, (g->nreads + 1) * sizeof(*g->reads));
+    flow__xgrow((void **)&g->reads, &g->readcap, g->nreads + 1,
+                sizeof(*g->reads));
     g->reads[g->nreads].path = flow__xstrdup(path);
     g->reads[g->nreads].owner = owner;
     g->reads[g->nreads].node = (long)(c->n - c->g->nodes);
+    g->reads[g->nreads].id = id;
     g->nreads++;
     return 0;
 }

@@ -333,12 +333,26 @@ void flow__namelist_end(flow_namelist_t *l, const char *what);
  */
 int flow__link_hwm_default(flow_type_t type, size_t batch);
 
+/* What tells whether two paths are one file (flow__same_file), looked at
+ * once per path: whether it is there, and what it is; where it leads,
+ * found when first needed (`canon`: NULL when its directory is not
+ * there). */
+typedef struct flow_file_id {
+    bool there;   /* stat succeeded */
+    bool regular; /* and found a regular file, */
+    dev_t dev;    /* this one */
+    ino_t ino;
+    bool canon_done;
+    char *canon;
+} flow_file_id_t;
+
 /* A file the run writes: the path as given, and who writes it ("node 'out'
  * (line 12, output 'x')", "--stats-json 'x'"). */
 typedef struct flow_claim {
     char *path;
     char *owner;
     long node; /* the index of the node writing it; -1: flowrun's report */
+    flow_file_id_t id; /* of path, when claimed */
 } flow_claim_t;
 
 struct flow_graph {
@@ -360,10 +374,10 @@ struct flow_graph {
     size_t nwarnings;
     bool file_is_path;    /* `file` names the graph file, not a string's name */
     flow_claim_t *claims; /* files the run writes (claim.c) */
-    size_t nclaims;
+    size_t nclaims, claimcap;
     char *stdin_owner;   /* the node that reads standard input (claim.c) */
     flow_claim_t *reads; /* files nodes read (claim.c) */
-    size_t nreads;
+    size_t nreads, readcap;
 };
 
 /* ---- Files the run writes (claim.c) ------------------------------------- */
