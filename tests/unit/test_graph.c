@@ -2764,6 +2764,353 @@ test_graph_many_outputs(void **state)
     flow_registry_destroy(&reg);
 }
 
+/*
+ * Types through FLOW_SAME nodes, on random graphs, against the rule as
+ * check_types states it, computed here the plain way: sweeps over the
+ * links in file order (push links forward, pair links both ways) until one
+ * changes nothing, then the first link in file order that passes a type
+ * backward, then sweeps again. The node types: sources of int64, words
+ * and `any`, sinks of the same, and FLOW_SAME nodes that pass on (s1), join
+ * (s2), split (st), or take in and give out over a pair link (pin, pout).
+ * Each graph is a DAG of push links whose nodes, sections and links are
+ * written in a random order; some meet two types at a join (a mismatch),
+ * some have chains typed only backward, from a sink.
+ */
+enum {
+    TK_I64SRC,
+    TK_WSRC,
+    TK_ASRC,
+    TK_I64SINK,
+    TK_WSINK,
+    TK_ASINK,
+    TK_S1,
+    TK_S2,
+    TK_ST,
+    TK_PIN,
+    TK_POUT,
+    TK_KINDS
+};
+
+static const flow_port_t tk_ports[TK_KINDS][4] = {
+    [TK_I64SRC] = { FLOW_PORT_OUT("out", FLOW_INT64, ""), FLOW_PORT_END },
+    [TK_WSRC] = { FLOW_PORT_OUT("out", FLOW_WORDS, ""), FLOW_PORT_END },
+    [TK_ASRC] = { FLOW_PORT_OUT("out", FLOW_ANY, ""), FLOW_PORT_END },
+    [TK_I64SINK] = { FLOW_PORT_IN("in", FLOW_INT64, ""), FLOW_PORT_END },
+    [TK_WSINK] = { FLOW_PORT_IN("in", FLOW_WORDS, ""), FLOW_PORT_END },
+    [TK_ASINK] = { FLOW_PORT_IN("in", FLOW_ANY, ""), FLOW_PORT_END },
+    [TK_S1] = { FLOW_PORT_IN("in", FLOW_SAME, ""),
+                FLOW_PORT_OUT("out", FLOW_SAME, ""), FLOW_PORT_END },
+    [TK_S2] = { FLOW_PORT_IN("a", FLOW_SAME, ""),
+                FLOW_PORT_IN("b", FLOW_SAME, ""),
+                FLOW_PORT_OUT("out", FLOW_SAME, ""), FLOW_PORT_END },
+    [TK_ST] = { FLOW_PORT_IN("in", FLOW_SAME, ""),
+                FLOW_PORT_OUT("a", FLOW_SAME, ""),
+                FLOW_PORT_OUT("b", FLOW_SAME, ""), FLOW_PORT_END },
+    [TK_PIN] = { FLOW_PORT_IN("in", FLOW_SAME, ""),
+                 FLOW_PORT_PAIR("p", FLOW_SAME, ""), FLOW_PORT_END },
+    [TK_POUT] = { FLOW_PORT_PAIR("p", FLOW_SAME, ""),
+                  FLOW_PORT_OUT("out", FLOW_SAME, ""), FLOW_PORT_END },
+};
+static const char *const tk_names[TK_KINDS] = {
+    "tk_i64src", "tk_wsrc", "tk_asrc", "tk_i64sink", "tk_wsink", "tk_asink",
+    "tk_s1",     "tk_s2",   "tk_st",   "tk_pin",     "tk_pout"
+};
+
+#define TG_NODES  256
+#define TG_LINKS  512
+#define TG_GRAPHS 600
+
+struct tgraph {
+    int kind[TG_NODES];
+    int nnodes;
+    struct {
+        int pair, n[2], p[2];
+    } link[TG_LINKS];
+    int nlinks;
+    int open_n[TG_LINKS], open_p[TG_LINKS]; /* outputs not linked yet */
+    int nopen;
+    int main_type;              /* TK_I64SRC or TK_WSRC: most sources' */
+    flow_type_t same[TG_NODES]; /* the oracle's */
+    int nback;                  /* types it passed backward */
+};
+
+static unsigned tg_seed;
+
+static unsigned
+tg_rand(unsigned n)
+{
+    tg_seed = tg_seed * 1103515245u + 12345u;
+    return (tg_seed >> 16) % n;
+}
+
+/* A new node of `kind`; its outputs open once its inputs are linked
+ * (tg_open), so that no push link closes a cycle. */
+static int
+tg_node(struct tgraph *t, int kind)
+{
+    assert_true(t->nnodes < TG_NODES);
+    t->kind[t->nnodes] = kind;
+    return t->nnodes++;
+}
+
+static void
+tg_open(struct tgraph *t, int n)
+{
+    for (int p = 0; tk_ports[t->kind[n]][p].name; p++)
+        if (tk_ports[t->kind[n]][p].dir == FLOW_DIR_OUT) {
+            t->open_n[t->nopen] = n;
+            t->open_p[t->nopen++] = p;
+        }
+}
+
+static void
+tg_link(struct tgraph *t, int pair, int n0, int p0, int n1, int p1)
+{
+    assert_true(t->nlinks < TG_LINKS);
+    t->link[t->nlinks].pair = pair;
+    t->link[t->nlinks].n[0] = n0;
+    t->link[t->nlinks].p[0] = p0;
+    t->link[t->nlinks].n[1] = n1;
+    t->link[t->nlinks].p[1] = p1;
+    t->nlinks++;
+}
+
+/* Link input `p` of node `n` from an open output: a new source's, or (most
+ * often) one open already. */
+static void
+tg_feed(struct tgraph *t, int n, int p)
+{
+    int k;
+
+    if (!t->nopen || tg_rand(4) == 0) {
+        /* Half the graph's type, some `any`, a few of the other. */
+        unsigned r = tg_rand(20);
+        int kind = r < 10   ? t->main_type
+                   : r < 16 ? TK_ASRC
+                            : TK_I64SRC + TK_WSRC - t->main_type;
+        tg_open(t, tg_node(t, kind));
+    }
+    k = (int)tg_rand((unsigned)t->nopen);
+    tg_link(t, 0, t->open_n[k], t->open_p[k], n, p);
+    t->open_n[k] = t->open_n[--t->nopen];
+    t->open_p[k] = t->open_p[t->nopen];
+}
+
+static void
+tg_make(struct tgraph *t)
+{
+    int middles = 6 + (int)tg_rand(24);
+
+    memset(t, 0, sizeof(*t));
+    t->main_type = tg_rand(2) ? TK_I64SRC : TK_WSRC;
+    for (int i = 0; i < middles; i++) {
+        int kind = TK_S1 + (int)tg_rand(4), n;
+        if (kind == TK_PIN) {
+            int a = tg_node(t, TK_PIN), b = tg_node(t, TK_POUT);
+            tg_feed(t, a, 0);
+            tg_link(t, 1, a, 1, b, 0);
+            tg_open(t, b);
+            continue;
+        }
+        n = tg_node(t, kind);
+        for (int p = 0; tk_ports[kind][p].name; p++)
+            if (tk_ports[kind][p].dir == FLOW_DIR_IN)
+                tg_feed(t, n, p);
+        tg_open(t, n);
+    }
+    while (t->nopen) {
+        /* Mostly `any`, some of the graph's type, a few of the other. */
+        int mine = t->main_type + TK_I64SINK - TK_I64SRC;
+        int other = TK_I64SINK + TK_WSINK - mine;
+        unsigned r = tg_rand(10);
+        int n = tg_node(t, r < 6 ? TK_ASINK : r < 9 ? mine : other);
+        t->nopen--;
+        tg_link(t, 0, t->open_n[t->nopen], t->open_p[t->nopen], n, 0);
+    }
+}
+
+static flow_type_t
+tg_type(const struct tgraph *t, int n, int p)
+{
+    flow_type_t ty = tk_ports[t->kind[n]][p].type;
+
+    return ty == FLOW_SAME ? t->same[n] : ty;
+}
+
+/* The oracle's pass along link `i` of the file order `order`. */
+static bool
+tg_pass(struct tgraph *t, int i, int from)
+{
+    int to = 1 - from, n = t->link[i].n[to];
+    flow_type_t ty = tg_type(t, t->link[i].n[from], t->link[i].p[from]);
+
+    if (tk_ports[t->kind[n]][t->link[i].p[to]].type != FLOW_SAME ||
+        t->same[n] != FLOW_ANY || ty == FLOW_ANY)
+        return false;
+    t->same[n] = ty;
+    return true;
+}
+
+/* The oracle: the nodes' types, and the first link in file order whose
+ * ends differ (an index into `order`), or -1. */
+static int
+tg_oracle(struct tgraph *t, const int *order)
+{
+    for (int n = 0; n < t->nnodes; n++)
+        t->same[n] = FLOW_ANY;
+    t->nback = 0;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (int i = 0; i < t->nlinks; i++) {
+            changed |= tg_pass(t, order[i], 0);
+            if (t->link[order[i]].pair)
+                changed |= tg_pass(t, order[i], 1);
+        }
+        for (int i = 0; !changed && i < t->nlinks; i++)
+            t->nback += changed = tg_pass(t, order[i], 1);
+    }
+    for (int i = 0; i < t->nlinks; i++) {
+        int l = order[i];
+        flow_type_t a = tg_type(t, t->link[l].n[0], t->link[l].p[0]);
+        flow_type_t b = tg_type(t, t->link[l].n[1], t->link[l].p[1]);
+        if (a != FLOW_ANY && b != FLOW_ANY && a != b)
+            return i;
+    }
+    return -1;
+}
+
+static void
+tg_shuffle(int *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        a[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)tg_rand((unsigned)i + 1), x = a[i];
+        a[i] = a[j];
+        a[j] = x;
+    }
+}
+
+static void
+test_graph_same_type_random(void **state)
+{
+    static flow_node_desc_t descs[TK_KINDS];
+    flow_registry_t *reg = registry();
+    int mismatches = 0, backward = 0;
+    struct tgraph t;
+
+    (void)state;
+    for (int k = 0; k < TK_KINDS; k++) {
+        flow_diag_t diag;
+        descs[k] = (flow_node_desc_t){ FLOW_NODE_V1, .name = tk_names[k],
+                                       .summary = "a test type",
+                                       .ports = tk_ports[k], .run = pair_run };
+        assert_int_equal(
+            flow_registry_add(reg, &descs[k], "test_graph.c", &diag), 0);
+    }
+    tg_seed = 12345;
+    for (int iter = 0; iter < TG_GRAPHS; iter++) {
+        int nodes[TG_NODES], order[TG_LINKS], link_line[TG_LINKS], bad;
+        struct gtext text = { 0 };
+        flow_diag_t diag;
+        flow_graph_t *g;
+        double secs;
+
+        tg_make(&t);
+        tg_shuffle(nodes, t.nnodes);
+        tg_shuffle(order, t.nlinks);
+        for (int i = 0; i < t.nnodes; i++)
+            gt_add(&text, "[n%d]\ntype = %s\n", nodes[i],
+                   tk_names[t.kind[nodes[i]]]);
+        gt_add(&text, "[links]\n");
+        for (int i = 0; i < t.nlinks; i++) {
+            int l = order[i];
+            link_line[i] = text.lines + 1;
+            gt_add(&text, "%s = n%d.%s %s n%d.%s\n",
+                   t.link[l].pair ? "pair" : "push", t.link[l].n[0],
+                   tk_ports[t.kind[t.link[l].n[0]]][t.link[l].p[0]].name,
+                   t.link[l].pair ? "<->" : "->", t.link[l].n[1],
+                   tk_ports[t.kind[t.link[l].n[1]]][t.link[l].p[1]].name);
+        }
+        bad = tg_oracle(&t, order);
+        g = gt_load(&text, reg, NULL, 0, &diag, &secs);
+        if (bad >= 0) {
+            if (g)
+                fail_msg("graph %d loaded; the oracle says line %d:\n%s", iter,
+                         link_line[bad], text.s);
+            if (diag.code != FLOW_EPORT || diag.line != link_line[bad])
+                fail_msg("graph %d: '%s' at line %d; the oracle says line "
+                         "%d:\n%s",
+                         iter, diag.msg, diag.line, link_line[bad], text.s);
+            mismatches++;
+        } else {
+            if (!g)
+                fail_msg("graph %d: %s\n%s", iter, diag.msg, text.s);
+            for (int n = 0; n < t.nnodes; n++) {
+                char name[16];
+                snprintf(name, sizeof(name), "n%d", n);
+                if (node(g, name)->same_type != t.same[n])
+                    fail_msg("graph %d: node %s has %s, the oracle %s:\n%s",
+                             iter, name,
+                             flow_type_name(node(g, name)->same_type),
+                             flow_type_name(t.same[n]), text.s);
+            }
+            backward += t.nback > 0;
+            flow_graph_destroy(&g);
+        }
+        free(text.s);
+    }
+    fprintf(stderr,
+            "%d graphs: %d with a mismatch; of the others, %d with types "
+            "passed backward\n",
+            TG_GRAPHS, mismatches, backward);
+    /* Both outcomes, and types passed backward, were tried. */
+    assert_true(mismatches > TG_GRAPHS / 10 && mismatches < TG_GRAPHS * 9 / 10);
+    assert_true(backward > 20);
+    flow_registry_destroy(&reg);
+}
+
+/*
+ * A chain of 80,000 jitters from a range to a collect, its links written
+ * from the collect back to the range: every node takes int64. Each sweep
+ * over the links passed the type one node further, 80,000 sweeps: a chain
+ * of 40,000 took 6.4 s to check.
+ */
+static void
+test_graph_long_chain_backward(void **state)
+{
+    enum { N = 80000 };
+    flow_registry_t *reg = registry();
+    struct gtext t = { 0 };
+    flow_diag_t diag;
+    flow_graph_t *g;
+    double secs;
+
+    (void)state;
+    gt_add(&t, "[src]\ntype = range\n[out]\ntype = collect\n");
+    for (int i = 0; i < N; i++)
+        gt_add(&t, "[j%d]\ntype = jitter\n", i);
+    gt_add(&t, "[links]\npush = j%d.out -> out.in\n", N - 1);
+    for (int i = N - 1; i > 0; i--)
+        gt_add(&t, "push = j%d.out -> j%d.in\n", i - 1, i);
+    gt_add(&t, "push = src.out -> j0.in\n");
+    g = gt_load(&t, reg, NULL, 0, &diag, &secs);
+    free(t.s);
+    if (!g)
+        fail_msg("%s", diag.msg);
+    fprintf(stderr, "a chain of %d written backward: checked in %.3f s\n", N,
+            secs);
+    for (int i = 0; i < N; i += 997) {
+        char name[16];
+        snprintf(name, sizeof(name), "j%d", i);
+        assert_int_equal(node(g, name)->same_type, FLOW_INT64);
+    }
+    assert_int_equal(node(g, "j79999")->same_type, FLOW_INT64);
+    flow_graph_destroy(&g);
+    assert_true(secs < BIG_LOAD_S);
+    flow_registry_destroy(&reg);
+}
+
 /* ---- Placement: pin, and the hints cpus, slurm_constraint ---------------- */
 
 /* Load good_hints.ini with one --set; NULL with `diag` on an error. */
@@ -3375,6 +3722,8 @@ main(void)
         cmocka_unit_test(test_graph_self_links),
         cmocka_unit_test(test_graph_deep_chain_small_stack),
         cmocka_unit_test(test_graph_many_outputs),
+        cmocka_unit_test(test_graph_same_type_random),
+        cmocka_unit_test(test_graph_long_chain_backward),
         cmocka_unit_test(test_graph_placement_hints),
         cmocka_unit_test(test_graph_slurm_task_order),
         cmocka_unit_test(test_graph_flowrun_check),
