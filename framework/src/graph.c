@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* graph.c: the graph model: lookups, pair topology, accessors, destroy. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,43 +19,92 @@ slot_of(const char *name, size_t icap)
     return (size_t)fnv(UINT64_C(0xcbf29ce484222325), name) & (icap - 1);
 }
 
+/*
+ * An index of names (nodes, graph parameters) by open addressing: each
+ * slot an entry's index + 1, 0 empty; `cap` a power of two, at most half
+ * full. Entry j's name is the char * at `base + j * stride + off`.
+ */
+static const char *
+name_at(const void *base, size_t stride, size_t off, size_t j)
+{
+    const char *const *p =
+        (const void *)((const char *)base + j * stride + off);
+    return *p;
+}
+
+static long
+name_find(const uint32_t *slots, size_t cap, const void *base, size_t stride,
+          size_t off, const char *name)
+{
+    if (!cap)
+        return -1;
+    for (size_t k = slot_of(name, cap);; k = (k + 1) & (cap - 1)) {
+        uint32_t v = slots[k];
+        if (!v)
+            return -1;
+        if (!strcmp(name_at(base, stride, off, v - 1), name))
+            return (long)(v - 1);
+    }
+}
+
+/* Add entry `i`, the last, to the index. */
+static void
+name_add(uint32_t **slots, size_t *cap, const void *base, size_t stride,
+         size_t off, size_t i)
+{
+    size_t k;
+
+    if (2 * (i + 1) > *cap) { /* at most half full: make it anew */
+        size_t c = *cap ? 2 * *cap : 64;
+        while (2 * (i + 1) > c)
+            c *= 2;
+        free(*slots);
+        *slots = flow__xcalloc(c, sizeof(**slots));
+        *cap = c;
+        for (size_t j = 0; j < i; j++) {
+            k = slot_of(name_at(base, stride, off, j), c);
+            while ((*slots)[k])
+                k = (k + 1) & (c - 1);
+            (*slots)[k] = (uint32_t)(j + 1);
+        }
+    }
+    k = slot_of(name_at(base, stride, off, i), *cap);
+    while ((*slots)[k])
+        k = (k + 1) & (*cap - 1);
+    (*slots)[k] = (uint32_t)(i + 1);
+}
+
 /* A lookup per key and per link end: a scan of the nodes made loading a
  * graph quadratic (20,000 nodes: 4 s). */
 long
 flow__graph_find_node(const flow_graph_t *g, const char *name)
 {
-    if (!g->icap)
-        return -1;
-    for (size_t k = slot_of(name, g->icap);; k = (k + 1) & (g->icap - 1)) {
-        uint32_t v = g->index[k];
-        if (!v)
-            return -1;
-        if (!strcmp(g->nodes[v - 1].name, name))
-            return (long)(v - 1);
-    }
+    return name_find(g->index, g->icap, g->nodes, sizeof(*g->nodes),
+                     offsetof(flow_gnode_t, name), name);
 }
 
 void
 flow__graph_index_node(flow_graph_t *g, size_t i)
 {
-    if (2 * (i + 1) > g->icap) { /* at most half full: make it anew */
-        size_t cap = g->icap ? 2 * g->icap : 64;
-        while (2 * (i + 1) > cap)
-            cap *= 2;
-        free(g->index);
-        g->index = flow__xcalloc(cap, sizeof(*g->index));
-        g->icap = cap;
-        for (size_t j = 0; j < i; j++) {
-            size_t k = slot_of(g->nodes[j].name, cap);
-            while (g->index[k])
-                k = (k + 1) & (cap - 1);
-            g->index[k] = (uint32_t)(j + 1);
-        }
-    }
-    size_t k = slot_of(g->nodes[i].name, g->icap);
-    while (g->index[k])
-        k = (k + 1) & (g->icap - 1);
-    g->index[k] = (uint32_t)(i + 1);
+    name_add(&g->index, &g->icap, g->nodes, sizeof(*g->nodes),
+             offsetof(flow_gnode_t, name), i);
+}
+
+/* A lookup per parameter, per reference and per --set: a scan of the
+ * parameters made loading a graph of many quadratic (40,000: 3 s). */
+flow_kv_t *
+flow__graph_find_param(const flow_graph_t *g, const char *name)
+{
+    long i = name_find(g->pindex, g->picap, g->params, sizeof(*g->params),
+                       offsetof(flow_kv_t, key), name);
+    return i < 0 ? NULL : &g->params[i];
+}
+
+void
+flow__graph_index_param(flow_graph_t *g, size_t i)
+{
+    name_add(&g->pindex, &g->picap, g->params, sizeof(*g->params),
+             offsetof(flow_kv_t, key), i);
 }
 
 int
@@ -567,6 +617,7 @@ flow_graph_destroy(flow_graph_t **graph_p)
     flow__claims_release(g);
     free(g->nodes);
     free(g->index);
+    free(g->pindex);
     free(g->links);
     free(g->file);
     free(g->name);

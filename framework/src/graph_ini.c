@@ -243,8 +243,10 @@ warn(flow_graph_t *g, int line, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
     va_end(ap);
-    g->warnings =
-        flow__xrealloc(g->warnings, (g->nwarnings + 1) * sizeof(*g->warnings));
+    /* Grown by doubling, not by one: a realloc that copies
+     * (AddressSanitizer's always does) made 100,000 warnings quadratic. */
+    flow__xgrow((void **)&g->warnings, &g->wcap, g->nwarnings + 1,
+                sizeof(*g->warnings));
     g->warnings[g->nwarnings++] = flow__xstrdup(msg);
 }
 
@@ -283,7 +285,7 @@ note_set_over(flow_graph_t *g, const char *value, const char *node,
         if (!p || !(end = strchr(p, '}')))
             break;
         char *name = flow__xstrndup(p + 2, (size_t)(end - p - 2));
-        flow_kv_t *kv = kv_find(g->params, g->nparams, name);
+        flow_kv_t *kv = flow__graph_find_param(g, name);
         if (kv && !kv->set_over)
             kv->set_over = flow__xasprintf("%s.%s", node, key);
         free(name);
@@ -296,10 +298,17 @@ note_set_over(flow_graph_t *g, const char *value, const char *node,
 static void
 warn_unused_params(flow_graph_t *g)
 {
+    const char *names[64], *near;
+    size_t nn = 0;
+
+    /* What an unused one may be a misspelling of: the first used ones,
+     * looked for once (for each unused one, a scan of all of them made a
+     * graph of many parameters quadratic). */
+    for (size_t k = 0; k < g->nparams && nn < 64; k++)
+        if (g->params[k].used)
+            names[nn++] = g->params[k].key;
     for (size_t i = 0; i < g->nparams; i++) {
         const flow_kv_t *kv = &g->params[i];
-        const char *names[64], *near;
-        size_t nn = 0;
 
         if (kv->used)
             continue;
@@ -311,9 +320,6 @@ warn_unused_params(flow_graph_t *g)
                  kv->key, kv->set_over);
             continue;
         }
-        for (size_t k = 0; k < g->nparams && nn < 64; k++)
-            if (k != i && g->params[k].used)
-                names[nn++] = g->params[k].key;
         near = flow__suggest(kv->key, names, nn);
         warn(g, kv->line,
              "graph parameter '%s'%s is not used: no node value or link "
@@ -368,7 +374,7 @@ substitute(const flow_graph_t *g, char **value, int line, const char *what,
                                   "unterminated '${' in %s", what);
             }
             name = flow__xstrndup(ref + 2, (size_t)(end - ref - 2));
-            kv = kv_find(g->params, g->nparams, name);
+            kv = flow__graph_find_param(g, name);
             if (!kv) {
                 int rc =
                     !*name
@@ -662,11 +668,12 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
                               "bad graph parameter name '%s' (letters, "
                               "digits and '_' only)",
                               e->key);
-        if (kv_find(g->params, g->nparams, e->key))
+        if (flow__graph_find_param(g, e->key))
             return flow__diag(diag, FLOW_EDUP, g->file, e->line,
                               "duplicate graph parameter '%s'", e->key);
         kv_add(&g->params, &g->nparams, &g->pcap, e->key, e->value, e->line,
                false);
+        flow__graph_index_param(g, g->nparams - 1);
     }
     /* Node keys. */
     for (size_t i = 0; i < ld->nentries; i++) {
@@ -720,7 +727,7 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         key[klen] = '\0';
         dot = strchr(key, '.');
         if (!dot) {
-            flow_kv_t *kv = kv_find(g->params, g->nparams, key);
+            flow_kv_t *kv = flow__graph_find_param(g, key);
             if (!kv) {
                 const char *names[64], *near;
                 size_t nn = 0;

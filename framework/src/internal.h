@@ -367,11 +367,14 @@ struct flow_graph {
      * slot a node's index + 1, 0 empty; `icap` a power of two. */
     uint32_t *index;
     size_t icap;
+    /* The graph parameters by name (flow__graph_index_param), alike. */
+    uint32_t *pindex;
+    size_t picap;
     flow_glink_t *links;
     size_t nlinks, lcap;
     flow_registry_t *reg;
     char **warnings; /* flow_graph_warning */
-    size_t nwarnings;
+    size_t nwarnings, wcap;
     bool file_is_path;    /* `file` names the graph file, not a string's name */
     flow_claim_t *claims; /* files the run writes (claim.c) */
     size_t nclaims, claimcap;
@@ -495,6 +498,13 @@ long flow__graph_find_node(const flow_graph_t *g, const char *name);
 /* Add node `i` (just appended, its name set) to the index by name that
  * flow__graph_find_node looks in. */
 void flow__graph_index_node(flow_graph_t *g, size_t i);
+
+/* Return graph parameter `name` (in g->params), or NULL. */
+flow_kv_t *flow__graph_find_param(const flow_graph_t *g, const char *name);
+
+/* Add parameter `i` (just appended to g->params, its key set) to the index
+ * by name that flow__graph_find_param looks in. */
+void flow__graph_index_param(flow_graph_t *g, size_t i);
 
 /* Return the index of port `name` in `desc`, or -1. */
 long flow__desc_find_port(const flow_node_desc_t *desc, const char *name);
