@@ -7,10 +7,15 @@
  * it is part of the line); a last line without a newline is a line too,
  * and an empty file makes no line. Lines go out in messages of `chunk`
  * lines (by default the link's batch size), a message ending early where
- * it would pass 1 MiB of text (unless it holds a single line: a line may
- * be as long as a message holds, about 4 GiB); message k has the sequence
- * number k, so `collect order=input` puts results back in the file's
- * order.
+ * it would pass 1 MiB of text (unless it holds a single line); message k
+ * has the sequence number k, so `collect order=input` puts results back in
+ * the file's order.
+ *
+ * A line longer than `max_line` bytes (its newline not counted; 1 GiB by
+ * default, at most what a message holds, about 4 GiB) fails the node,
+ * naming the line, as soon as that many bytes of it are read: an input
+ * with no newline (yes | tr -d '\n') took memory until the system had
+ * none left, doubling the buffer as it came.
  *
  * One instance reads the file (max_instances 1): the work on the lines is
  * what runs in parallel, downstream. A line with a NUL byte is not text:
@@ -60,6 +65,7 @@ struct lines {
     char *path;
     int64_t chunk;
     int64_t wait_ms;
+    int64_t max_line;
     int fd;       /* -1 until open */
     bool own;     /* fd was opened here (not standard input) */
     bool regular; /* a regular file: its reads never wait */
@@ -95,6 +101,11 @@ static const flow_param_t lines_params[] = {
                    "from a pipe or a terminal: longest a line read waits for "
                    "its chunk to fill before the chunk goes out as it is; 0 "
                    "waits for full chunks"),
+    FLOW_PARAM_INT("max_line", struct lines, max_line, "1073741824", 1,
+                   INT64_C(4294967294),
+                   "longest line taken, in bytes without its newline: a "
+                   "longer one fails the node, naming it, once that much of "
+                   "it is read"),
     FLOW_PARAM_END
 };
 
@@ -197,6 +208,18 @@ send_out(flow_node_t *node, flow_msg_t **msg_p, uint64_t seq)
     return flow_node_fail(node, "cannot send on 'out': %s", flow_strerror(rc));
 }
 
+/* Fail the node: line `lineno` is longer than max_line. */
+static int
+too_long(flow_node_t *node, const struct lines *s, const char *name,
+         uint64_t lineno)
+{
+    return flow_node_fail(node,
+                          "line %llu of %s%s%s is longer than max_line (%lld "
+                          "bytes): raise max_line, or give text with newlines",
+                          (unsigned long long)lineno, s->own ? "'" : "", name,
+                          s->own ? "'" : "", (long long)s->max_line);
+}
+
 /*
  * Take the next line of the input: `*line` (borrowed: valid until the next
  * call) and its length, newline included if any, in `*len`. Returns 1 for
@@ -223,6 +246,8 @@ next_line(flow_node_t *node, struct lines *s, const char *name,
         int rc;
 
         s->scanned = avail;
+        if (!nl && avail > (uint64_t)s->max_line)
+            return too_long(node, s, name, s->lineno + 1);
         if (nl || (s->eof && avail)) {
             *line = at;
             *len = nl ? (size_t)(nl - at) + 1 : avail;
@@ -326,6 +351,8 @@ take_line(flow_node_t *node, struct lines *s, const char *name, char *line,
     s->lineno++;
     if (len && line[len - 1] == '\n')
         len--;
+    if (len > (uint64_t)s->max_line)
+        return too_long(node, s, name, s->lineno);
     if (memchr(line, '\0', len))
         return flow_node_fail(node,
                               "line %llu of %s%s%s holds a NUL byte: not "

@@ -235,6 +235,77 @@ test_node_lines_long_line_from_a_pipe(void **state)
     free(path);
 }
 
+/* A line longer than max_line fails the node naming it; one of max_line
+ * bytes, its newline not counted, goes out. */
+static void
+test_node_lines_max_line(void **state)
+{
+    static const char text[] = "short\n0123456789\n01234567890\nx\n";
+    static const size_t two[] = { 2, 0 };
+    char *path = write_file(text, sizeof(text) - 1);
+    flow_harness_t *h = run_lines(path, "max_line=10", 16);
+
+    (void)state;
+    assert_non_null(flow_harness_error(h));
+    tu_assert_contains(flow_harness_error(h), "line 3 of '");
+    tu_assert_contains(flow_harness_error(h),
+                       "is longer than max_line (10 bytes)");
+    flow_harness_destroy(&h);
+    unlink(path);
+    free(path);
+
+    /* The last line, without a newline: 11 bytes fail, 10 go. */
+    path = write_file("01234567890", 11);
+    h = run_lines(path, "max_line=10", 16);
+    tu_assert_contains(flow_harness_error(h), "line 1 of '");
+    flow_harness_destroy(&h);
+    unlink(path);
+    free(path);
+    expect_lines("abc\n0123456789", 14, "max_line=10", 16, two);
+}
+
+/*
+ * An input with no newline fails once max_line bytes of it are read, not
+ * at its end: the node took it all (it doubled its buffer up to all the
+ * memory there was, for an endless one). The writer offers 64 MiB and is
+ * cut off long before (EPIPE, or SIGPIPE) with max_line=100000.
+ */
+static void
+test_node_lines_max_line_no_newline(void **state)
+{
+    enum { LEN = 64 << 20, PIECE = 65536 };
+    char *path = tu_temp_file(""), piece[PIECE];
+    flow_harness_t *h;
+    pid_t pid;
+    int st;
+
+    (void)state;
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    pid = tu_fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY);
+        if (fd < 0)
+            _exit(1);
+        memset(piece, 'x', sizeof(piece));
+        for (size_t n = 0; n < LEN; n += PIECE)
+            if (write(fd, piece, PIECE) != PIECE)
+                _exit(2); /* cut off */
+        _exit(0);
+    }
+    h = run_lines(path, "max_line=100000", 16);
+    tu_assert_contains(flow_harness_error(h), "line 1 of '");
+    tu_assert_contains(flow_harness_error(h),
+                       "is longer than max_line (100000 bytes)");
+    flow_harness_destroy(&h); /* closes the FIFO */
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    /* Not all of it written: the reader stopped. */
+    assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    unlink(path);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -244,6 +315,8 @@ main(void)
         cmocka_unit_test(test_node_lines_msg_bytes),
         cmocka_unit_test(test_node_lines_errors),
         cmocka_unit_test(test_node_lines_long_line_from_a_pipe),
+        cmocka_unit_test(test_node_lines_max_line),
+        cmocka_unit_test(test_node_lines_max_line_no_newline),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
