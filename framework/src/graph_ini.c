@@ -718,11 +718,16 @@ build(flow_graph_t *g, loader_t *ld, const char *const *sets, size_t nsets,
         char key[256];
         size_t klen, vlen;
 
-        if (!flow__split_kv(s, &k0, &klen, &v0, &vlen) || klen >= sizeof(key))
+        if (!flow__split_kv(s, &k0, &klen, &v0, &vlen))
             return flow__diag(diag, FLOW_EUSAGE, NULL, 0,
                               "--set '%s': expected NAME=VALUE or "
                               "NODE.KEY=VALUE",
                               s);
+        if (klen >= sizeof(key))
+            return flow__diag(diag, FLOW_EUSAGE, NULL, 0,
+                              "--set '%.40s...': a name of %zu bytes, longer "
+                              "than any a graph has (%zu at most)",
+                              s, klen, sizeof(key) - 1);
         memcpy(key, k0, klen);
         key[klen] = '\0';
         dot = strchr(key, '.');

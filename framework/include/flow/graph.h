@@ -223,7 +223,10 @@ typedef struct flow_run_opts {
  * threads, block these signals in every thread (pthread_sigmask before
  * starting them), or a stop signal sent to the process may take its
  * default action in another thread; an instance's SIGCHLD taken there is
- * made up for by a look for ended instances every 20 ms.
+ * made up for by a look for ended instances every 20 ms. One run at a
+ * time in a process: the call takes the signals and the ended children of
+ * the whole process (two threads running graphs at once would take each
+ * other's), and the key of a secured run (FLOW_KEY) is the process's.
  * Standard descriptors the caller closed are held on /dev/null during the
  * run (a node's use of them fails with EBADF) and closed again; the soft
  * limit on open files, which the run may raise, is put back. On
