@@ -738,7 +738,9 @@ bool flow__proc_core_dumping(pid_t pid);
 
 /*
  * Make room for `who` ("the launcher", "the rendezvous") to watch the
- * `nprocs` processes of a run, `per_proc` descriptors each and 32 more:
+ * `nprocs` processes of a run, `per_proc` descriptors each, 32 more, and
+ * those the caller holds beyond the standard three (inherited by every
+ * process of the run; flow__instances_fd_check counts them too):
  * raises the soft RLIMIT_NOFILE towards the hard one if need be (children
  * inherit it). libzmq aborts a process whose accept finds no descriptor,
  * so this is checked before anything starts. Returns 0, or FLOW_EUSAGE

@@ -2,6 +2,7 @@
 /* proc.c: the processes of a run as their supervisor sees them: how a
  * child ended, the descriptors it needs to watch them, and standard ones
  * held open while they run. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -99,11 +100,43 @@ flow__status_describe(int status, char *buf, size_t size)
     }
 }
 
+/* The descriptors this process holds beyond the standard three: the
+ * caller's, which the run's processes inherit (its own are close-on-exec,
+ * but a fork keeps them all). 0 where /proc is not there. */
+static size_t
+fds_inherited(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    size_t n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && atoi(e->d_name) > 2 &&
+            atoi(e->d_name) != dirfd(d))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* " (N of them open already: the caller's)" for `held` > 0, or "". */
+static const char *
+held_note(size_t held, char *buf, size_t size)
+{
+    if (!held)
+        return "";
+    snprintf(buf, size, " (%zu of them open already: the caller's)", held);
+    return buf;
+}
+
 int
 flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc)
 {
     struct rlimit rl;
-    rlim_t need = (rlim_t)nprocs * per_proc + 32;
+    size_t held = fds_inherited();
+    rlim_t need = (rlim_t)nprocs * per_proc + 32 + held;
+    char note[80];
 
     if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need)
         return 0;
@@ -114,8 +147,9 @@ flow__fd_limit(const char *who, size_t nprocs, unsigned per_proc)
     }
     fprintf(stderr,
             "flowrun: error: the graph has %zu processes; %s needs %llu open "
-            "files, and the limit is %llu (ulimit -n)\n",
+            "files%s, and the limit is %llu (ulimit -n)\n",
             nprocs, who, (unsigned long long)need,
+            held_note(held, note, sizeof(note)),
             (unsigned long long)(rl.rlim_max == RLIM_INFINITY ? rl.rlim_cur
                                                               : rl.rlim_max));
     return FLOW_EUSAGE; /* no node failed: the run cannot start here */
@@ -125,17 +159,22 @@ int
 flow__instances_fd_check(const flow_graph_t *g, bool tcp)
 {
     struct rlimit rl;
+    size_t held;
+    char note[80];
 
     if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max == RLIM_INFINITY)
         return 0;
+    held = fds_inherited();
     for (size_t n = 0; n < g->nnodes; n++) {
-        size_t nsock, need = flow__node_fd_need(g, n, tcp, &nsock);
+        size_t nsock, need = flow__node_fd_need(g, n, tcp, &nsock) + held;
         if (need <= rl.rlim_max)
             continue;
         fprintf(stderr,
                 "flowrun: error: node '%s' needs about %zu open files for its "
-                "%zu sockets, and the limit is %llu (ulimit -n)\n",
-                g->nodes[n].name, need, nsock, (unsigned long long)rl.rlim_max);
+                "%zu sockets%s, and the limit is %llu (ulimit -n)\n",
+                g->nodes[n].name, need, nsock,
+                held_note(held, note, sizeof(note)),
+                (unsigned long long)rl.rlim_max);
         return FLOW_EUSAGE;
     }
     return 0;
