@@ -2717,7 +2717,9 @@ second_sigint(const char *output, const char *done_file)
     e = slurp(err);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 130 || strstr(e, "error"))
         fprintf(stderr, "status %d after %.3fs, stderr:\n%s\n", status, t, e);
-    assert_true(t < 1.0);
+    /* At once, not after the drain's 5 s: 1 s was too short for an ASan
+     * build while benchmarks held both CPUs. */
+    assert_true(t < 2.5);
     run_cleanup(path, out, err);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 130);
