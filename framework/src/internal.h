@@ -139,6 +139,21 @@ struct zmq_msg_t *flow__msg_recv_slot(flow_msg_t **msg_p);
 int flow__msg_from_slot(flow_msg_t **msg_p, size_t len, flow_frame_info_t *info,
                         char *why, size_t whylen);
 
+/* flow__msg_from_slot with the frame's bytes at `data` (zmq_msg_data of the
+ * slot, already asked). */
+int flow__msg_from_slot_at(flow_msg_t **msg_p, const void *data, size_t len,
+                           flow_frame_info_t *info, char *why, size_t whylen);
+
+/*
+ * The common case of flow__msg_from_slot, for the receive loop: if the frame
+ * of `len` bytes received into the slot of `msg` is a well-formed int64 data
+ * frame, fill `msg` with it (as flow__msg_from_slot does) and return its
+ * sender instance; else return -1 with `msg` untouched, for
+ * flow__msg_from_slot_at to decode (or refuse). Either way `*data` is the
+ * frame's bytes (borrowed from the slot).
+ */
+int64_t flow__msg_slot_i64(flow_msg_t *msg, size_t len, const void **data);
+
 /* Encode an end-of-stream frame from `src` after `sent` data frames,
  * saying whether the stream was `cut` short by a graceful stop. */
 void flow__msg_encode_eos(uint32_t src, uint64_t sent, bool cut,

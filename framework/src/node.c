@@ -479,23 +479,31 @@ flow__node_port_fail(flow_node_t *node, const char *port, const rport_t *p,
 
 /* ---- The instance's life ------------------------------------------------- */
 
+/* Where `node` says what it does (flow__doing): its counters' word, or
+ * `spare` when it has none. Fixed for the run: a loop asks once. */
+static inline uint32_t *
+doing_word(flow_node_t *node, uint32_t *spare)
+{
+    return node->st ? &node->st->doing : spare;
+}
+
 /* Hand `*msg_p`, from input `p`, to the node's process(), then say that
  * the node does `back` again: the loop's receive, from `p` when it is the
  * only input (with several, the poll says it waits on several). Its
- * callers work it out once, not per message. A message process() leaves
- * in `*msg_p` stays the caller's, for the next receive into the same
- * pointer to reuse. */
-static int
+ * callers work it out once, not per message, and `doing` too
+ * (doing_word). A message process() leaves in `*msg_p` stays the
+ * caller's, for the next receive into the same pointer to reuse. */
+static inline int
 dispatch(flow_node_t *node, void *state, rport_t *p, uint32_t back,
-         flow_msg_t **msg_p)
+         uint32_t *doing, flow_msg_t **msg_p)
 {
     int rc;
 
     node->processing = true;
     node->cur_seq = flow_msg_seq(*msg_p);
-    flow__doing(node, FLOW_DOING_WORK);
+    __atomic_store_n(doing, FLOW_DOING_WORK, __ATOMIC_RELAXED);
     rc = node->process(node, state, p->name, msg_p);
-    flow__doing(node, back);
+    __atomic_store_n(doing, back, __ATOMIC_RELAXED);
     node->processing = false;
     if (*msg_p && flow__msg_spent(*msg_p)) {
         /* Sent or destroyed through a copy of the pointer, and left here:
@@ -521,6 +529,31 @@ dispatch(flow_node_t *node, void *state, rport_t *p, uint32_t back,
         return rc;
     }
     return 0;
+}
+
+/* process_loop's loop on its one input `p`, a push input that
+ * flow__node_recv_push reads (see there), until `p` ends or is given up:
+ * a function of its own, whose few values stay in registers across
+ * process(). `on_p` is what the node does while it waits there. Returns 0
+ * or a failure. */
+static int __attribute__((noinline))
+process_push(flow_node_t *node, void *state, rport_t *p, uint32_t on_p)
+{
+    flow_msg_t *msg = NULL; /* each receive may reuse the last one */
+    uint32_t spare, *doing = doing_word(node, &spare);
+    int flags = node->timed ? ZMQ_DONTWAIT : 0;
+    int rc;
+
+    while ((rc = flow__node_recv_push(node, p, flags, &msg)) == GOT_DATA) {
+        if ((rc = dispatch(node, state, p, on_p, doing, &msg)))
+            return rc;
+        /* Given up, or ended by a receive of process() itself
+         * (flow_node_recv): the loop looks again. */
+        if (p->given_up || !p->nopen)
+            break;
+    }
+    flow_msg_destroy(&msg);
+    return rc < 0 ? rc : 0;
 }
 
 /* The framework's loop for process-mode nodes. */
@@ -562,9 +595,15 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             int rc;
 
             flow__doing(node, on_p);
+            if (p->in && !p->demand && !node->watch_drops) {
+                if ((rc = process_push(node, state, p, on_p)) < 0)
+                    return rc;
+                continue;
+            }
+            uint32_t spare, *doing = doing_word(node, &spare);
             while ((rc = flow__node_recv_frame(node, p, ch, sock, 0, &msg)) ==
                    GOT_DATA) {
-                if ((rc = dispatch(node, state, p, on_p, &msg)))
+                if ((rc = dispatch(node, state, p, on_p, doing, &msg)))
                     return rc;
                 /* Given up, or ended by a receive of process() itself
                  * (flow_node_recv): the loop looks again. */
@@ -586,6 +625,7 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
             return prc;
         if (prc == 0)
             continue;
+        uint32_t spare, *doing = doing_word(node, &spare);
         for (int i = 0; i < n; i++) {
             rport_t *p = node->item_port[i];
             if (!(node->items[i].revents & ZMQ_POLLIN))
@@ -606,7 +646,7 @@ static int __attribute__((flatten)) process_loop(flow_node_t *node, void *state)
                     p->discarded++;
                     continue;
                 }
-                if ((rc = dispatch(node, state, p, on_p, &msg)))
+                if ((rc = dispatch(node, state, p, on_p, doing, &msg)))
                     return rc;
                 if (p->given_up)
                     break;

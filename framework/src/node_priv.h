@@ -403,6 +403,18 @@ int flow__node_recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock,
                           int flags, flow_msg_t **msg_p);
 
 /*
+ * flow__node_recv_frame(node, p, 0, p->pull, 0, msg_p) on a push input `p`
+ * that is not balance=demand, of a node that watches no drops
+ * (node->watch_drops), with `flags` ZMQ_DONTWAIT when the node's waits are
+ * timed (node->timed), else 0: what the receive loop looks at once, not for
+ * every message. The common frame (int64 data from a producer whose stream
+ * is open, no stop asked) takes a short way; anything else the general
+ * one. Same returns.
+ */
+int flow__node_recv_push(flow_node_t *node, rport_t *p, int flags,
+                         flow_msg_t **msg_p);
+
+/*
  * Wait up to WAIT_MS for the first `n` of `items`, counting the wait as a
  * send's (`send`) or a receive's, on port `p` (NULL: on several, or on
  * none). Returns > 0 when something is ready, 0 when the caller should

@@ -457,6 +457,71 @@ static int __attribute__((noinline)) drops_while_busy(flow_node_t *node)
 }
 
 /*
+ * The frame of `len` bytes at `data` just received from `sock` of port `p`
+ * (channel `c` for a pair port) into the slot of `*msg_p`: decoded, checked
+ * against its sender, counted. Returns as flow__node_recv_frame.
+ */
+static inline __attribute__((always_inline)) int
+accept_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock,
+             const void *data, size_t len, flow_msg_t **msg_p)
+{
+    flow_frame_info_t info;
+    char why[128];
+    int rc;
+    uint64_t *rcvd;
+
+    rc = flow__msg_from_slot_at(msg_p, data, len, &info, why, sizeof(why));
+    if (rc)
+        return flow_node_fail(node, "malformed message on link '%s': %s",
+                              p->link->text, why);
+    /* Data or end from a sender this port has, and not after its end. */
+    if (p->in ? info.src >= p->npeer || p->eos[info.src]
+              : info.src != p->ch[c].peer || p->ch[c].eos) {
+        rc = bad_sender(node, p, c, info.src, *msg_p);
+        *msg_p = NULL;
+        return rc;
+    }
+    if (p->in)
+        c = info.src; /* an input's producer: its own counts */
+    rcvd = p->in ? &p->rcvd[c] : &p->ch[c].rcvd;
+    if (info.kind == FLOW_FRAME_DATA) {
+        flow_port_stats_t *st = p->st;
+        if (p->demand && (rc = credit(node, p, sock, info.src))) {
+            flow_msg_destroy(msg_p);
+            return rc;
+        }
+        (*rcvd)++;
+        node->last_ch = c;
+        if (st) {
+            STAT_ADD(st, in_msgs, 1);
+            STAT_ADD(st, in_items, info.items);
+            STAT_ADD(st, in_bytes, info.bytes);
+        }
+        if (node->watch_drops && ++node->drop_tick % 64 == 0 &&
+            (rc = drops_while_busy(node)) < 0) {
+            flow_msg_destroy(msg_p);
+            return rc;
+        }
+        return GOT_DATA;
+    }
+    if (info.count != *rcvd)
+        return flow_node_fail(node,
+                              "link '%s': '%s'[%" PRIu32 "] sent %" PRIu64
+                              " messages but %" PRIu64 " arrived",
+                              p->link->text, p->peer->name, info.src,
+                              info.count, *rcvd);
+    if (p->in)
+        p->eos[c] = 1;
+    else
+        p->ch[c].eos = true;
+    if (p->demand)
+        drop_stalled_holds(node, p); /* the others may be all that is left */
+    p->cut |= info.cut;
+    p->nopen--;
+    return GOT_EOS;
+}
+
+/*
  * Receive one frame from `sock` of port `p` (channel `c` for a pair port)
  * into `*msg_p`: NULL, or a message the caller is done with (reused).
  * Returns GOT_DATA with `*msg_p` set, or with `*msg_p` destroyed GOT_EOS,
@@ -468,10 +533,7 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
               flow_msg_t **msg_p)
 {
     zmq_msg_t *zm;
-    flow_frame_info_t info;
-    char why[128];
     int rc, got;
-    uint64_t *rcvd;
 
     /* Also when input keeps coming: look before taking. */
     if (flow__interrupted(node)) {
@@ -525,57 +587,8 @@ recv_frame_in(flow_node_t *node, rport_t *p, unsigned c, void *sock, int flags,
         }
     }
     /* zmq_msg_recv returns at most INT_MAX: ask the size of a larger one. */
-    rc = flow__msg_from_slot(msg_p,
-                             got < INT_MAX ? (size_t)got : zmq_msg_size(zm),
-                             &info, why, sizeof(why));
-    if (rc)
-        return flow_node_fail(node, "malformed message on link '%s': %s",
-                              p->link->text, why);
-    /* Data or end from a sender this port has, and not after its end. */
-    if (p->in ? info.src >= p->npeer || p->eos[info.src]
-              : info.src != p->ch[c].peer || p->ch[c].eos) {
-        rc = bad_sender(node, p, c, info.src, *msg_p);
-        *msg_p = NULL;
-        return rc;
-    }
-    if (p->in)
-        c = info.src; /* an input's producer: its own counts */
-    rcvd = p->in ? &p->rcvd[c] : &p->ch[c].rcvd;
-    if (info.kind == FLOW_FRAME_DATA) {
-        flow_port_stats_t *st = p->st;
-        if (p->demand && (rc = credit(node, p, sock, info.src))) {
-            flow_msg_destroy(msg_p);
-            return rc;
-        }
-        (*rcvd)++;
-        node->last_ch = c;
-        if (st) {
-            STAT_ADD(st, in_msgs, 1);
-            STAT_ADD(st, in_items, info.items);
-            STAT_ADD(st, in_bytes, info.bytes);
-        }
-        if (node->watch_drops && ++node->drop_tick % 64 == 0 &&
-            (rc = drops_while_busy(node)) < 0) {
-            flow_msg_destroy(msg_p);
-            return rc;
-        }
-        return GOT_DATA;
-    }
-    if (info.count != *rcvd)
-        return flow_node_fail(node,
-                              "link '%s': '%s'[%" PRIu32 "] sent %" PRIu64
-                              " messages but %" PRIu64 " arrived",
-                              p->link->text, p->peer->name, info.src,
-                              info.count, *rcvd);
-    if (p->in)
-        p->eos[c] = 1;
-    else
-        p->ch[c].eos = true;
-    if (p->demand)
-        drop_stalled_holds(node, p); /* the others may be all that is left */
-    p->cut |= info.cut;
-    p->nopen--;
-    return GOT_EOS;
+    return accept_frame(node, p, c, sock, zmq_msg_data(zm),
+                        got < INT_MAX ? (size_t)got : zmq_msg_size(zm), msg_p);
 }
 
 /* recv_frame_in on a pointer of its own, which the compiler can keep in a
@@ -591,6 +604,68 @@ flow__node_recv_frame(flow_node_t *node, rport_t *p, unsigned c, void *sock,
     return rc;
 }
 
+/* accept_frame out of line: the fast receive's way for anything but the
+ * common frame. */
+static int __attribute__((noinline))
+accept_other(flow_node_t *node, rport_t *p, const void *data, size_t len,
+             flow_msg_t **msg_p)
+{
+    return accept_frame(node, p, 0, p->pull, data, len, msg_p);
+}
+
+/* After a receive of flow__node_recv_push into `zm` found nothing queued
+ * on `p` (ZMQ_DONTWAIT, as the node's waits are timed): the wait, timed as
+ * in recv_frame_in. Returns what zmq_msg_recv returned; < 0 also when the
+ * first receive failed otherwise (a signal). */
+static int __attribute__((noinline))
+recv_push_wait(flow_node_t *node, rport_t *p, zmq_msg_t *zm)
+{
+    if (zmq_errno() != EAGAIN)
+        return -1;
+    uint64_t t0 = wait_clock_ns();
+    int got = zmq_msg_recv(zm, p->pull, 0);
+    STAT_ADD(node->timed, recv_wait_ns, wait_clock_ns() - t0);
+    return got;
+}
+
+int
+flow__node_recv_push(flow_node_t *node, rport_t *p, int flags,
+                     flow_msg_t **msg_p)
+{
+    flow_msg_t *msg = *msg_p;
+    const void *data;
+    int64_t src;
+    int got;
+
+    /* A stop asked: the general receive, which sees to it. */
+    if (flow__stop_any)
+        return flow__node_recv_frame(node, p, 0, p->pull, 0, msg_p);
+    zmq_msg_t *zm = flow__msg_recv_slot(&msg);
+    *msg_p = msg;
+    /* Waits at most WAIT_MS; with timed waits, what is queued is taken
+     * first without a clock read, as in recv_frame_in. */
+    got = zmq_msg_recv(zm, p->pull, flags);
+    if (got < 0 && (!flags || (got = recv_push_wait(node, p, zm)) < 0))
+        /* Nothing within WAIT_MS, a signal, a failure: the general
+         * receive looks at the stop and tries again, or says why. */
+        return flow__node_recv_frame(node, p, 0, p->pull, 0, msg_p);
+    src = flow__msg_slot_i64(msg, (size_t)got, &data);
+    /* An int64 data frame from a producer whose stream is open, as
+     * accept_frame would take it; anything else goes there. */
+    if (src < 0 || src >= p->npeer || p->eos[src])
+        return accept_other(node, p, data,
+                            got < INT_MAX ? (size_t)got : zmq_msg_size(zm),
+                            msg_p);
+    p->rcvd[src]++;
+    node->last_ch = (unsigned)src;
+    flow_port_stats_t *st = p->st;
+    if (st) {
+        STAT_ADD(st, in_msgs, 1);
+        STAT_ADD(st, in_items, ((size_t)got - FLOW_WIRE_HDR) / sizeof(int64_t));
+        STAT_ADD(st, in_bytes, got);
+    }
+    return GOT_DATA;
+}
 
 /*
  * Wait up to WAIT_MS for the first `n` of `items`, counting the wait as a

@@ -1014,6 +1014,139 @@ test_observe_stats_many_ports(void **unused)
     release_json_run(doc, jtext, json, graph);
 }
 
+/* `out` is the lines 0, 1, ..., n-1, in that order. */
+static void
+assert_numbers(char *out, long n)
+{
+    size_t nl;
+    char **lines = tu_lines(out, &nl);
+
+    assert_int_equal(nl, (size_t)n);
+    for (size_t i = 0; i < nl; i++) {
+        char *end;
+        assert_int_equal(strtol(lines[i], &end, 10), (long)i);
+        assert_true(*end == '\0');
+    }
+    free(lines);
+}
+
+/*
+ * A push input's receive, both ways (node_recv.c): the short way that a
+ * node's loop takes for int64 data frames on a plain push input, and the
+ * general one (a balance=demand input; over TCP, where the drops are
+ * watched), each with and without timed waits (--stats-json times them).
+ * One link of two taking the general way, the other the short one: a
+ * header read wrong the same way at both would otherwise go unseen.
+ * Each run: range (3 instances, 1000 numbers) -> jitter (which sends on
+ * the message it got: no message to reuse at the next receive) ->
+ * collect order=input, in batches of 1 and of 7 (the last chunk shorter),
+ * and the same for words (lines: every frame goes the general way). The
+ * output is the numbers in order (their chunks' sequence numbers came
+ * through), and with --stats-json the counters at both ends of both links
+ * are the oracle's: a message per chunk, the items, and 24 bytes of header
+ * per message plus the payload.
+ */
+static void
+test_observe_push_counts_both_ways(void **unused)
+{
+    static const struct {
+        const char *first, *second, *transport;
+    } ways[] = { { "", "", "ipc" },
+                 { " balance=demand", "", "ipc" },
+                 { "", " balance=demand", "ipc" },
+                 { "", "", "tcp" } };
+    static const int batches[] = { 1, 7 };
+    static const struct {
+        const char *node, *port, *pre;
+    } ends[] = { { "gen", "out", "out" },
+                 { "mid", "in", "in" },
+                 { "mid", "out", "out" },
+                 { "out", "in", "in" } };
+    const long n = 1000;
+    char *lines_path = temp_path(".txt");
+    FILE *f = fopen(lines_path, "w");
+
+    (void)unused;
+    assert_non_null(f);
+    for (long i = 0; i < n; i++)
+        fprintf(f, "%ld\n", i);
+    assert_int_equal(fclose(f), 0);
+    for (size_t w = 0; w < sizeof(ways) / sizeof(*ways); w++)
+        for (size_t b = 0; b < 2 * sizeof(batches) / sizeof(*batches); b++)
+            for (int timed = 0; timed < 2; timed++) {
+                bool words = b >= 2;
+                int batch = batches[b % 2];
+                long msgs = (n + batch - 1) / batch;
+                char text[1024], gen[256], *graph, *json = NULL, *jtext;
+                tu_result_t r;
+                size_t ninst;
+                int rc;
+
+                if (words)
+                    snprintf(gen, sizeof(gen),
+                             "type = lines\npath = %s\nchunk = %d\n",
+                             lines_path, batch);
+                else
+                    snprintf(gen, sizeof(gen),
+                             "type = range\ncount = %ld\ninstances = 3\n", n);
+                snprintf(text, sizeof(text),
+                         "[graph]\nname = ways\n[gen]\n%s"
+                         "[mid]\ntype = jitter\n"
+                         "[out]\ntype = collect\norder = input\n"
+                         "[links]\npush = gen.out -> mid.in batch=%d%s\n"
+                         "push = mid.out -> out.in%s\n",
+                         gen, batch, ways[w].first, ways[w].second);
+                graph = tu_temp_file(text);
+                if (timed) {
+                    json = temp_path(".json");
+                    rc = tu_runl(&r, 60, graph, "--transport",
+                                 ways[w].transport, "--stats-json", json, NULL);
+                } else {
+                    rc = tu_runl(&r, 60, graph, "--transport",
+                                 ways[w].transport, NULL);
+                }
+                if (rc != 0 || r.status != 0)
+                    fprintf(stderr, "%s%s%s batch %d%s:\n%s\n",
+                            ways[w].transport, ways[w].first, ways[w].second,
+                            batch, words ? " words" : "", r.err);
+                assert_int_equal(rc, 0);
+                assert_int_equal(r.status, 0);
+                assert_numbers(r.out, n);
+                /* Nor did any wait for a number that never came. */
+                assert_null(strstr(r.err, "warning"));
+                tu_result_release(&r);
+                if (!timed) {
+                    unlink(graph);
+                    free(graph);
+                    continue;
+                }
+                jv_t *doc = read_json(json, &jtext);
+                /* Words: an offset of 4 bytes each, and the words with
+                 * their NULs, 10 x 2 + 90 x 3 + 900 x 4 bytes. */
+                uint64_t bytes =
+                    24 * (uint64_t)msgs +
+                    (words ? 4 * (uint64_t)n + 3890 : 8 * (uint64_t)n);
+                for (size_t e = 0; e < sizeof(ends) / sizeof(*ends); e++) {
+                    char key[16];
+                    snprintf(key, sizeof(key), "%s_msgs", ends[e].pre);
+                    assert_int_equal(json_port_sum(doc, ends[e].node,
+                                                   ends[e].port, key, &ninst),
+                                     msgs);
+                    snprintf(key, sizeof(key), "%s_items", ends[e].pre);
+                    assert_int_equal(json_port_sum(doc, ends[e].node,
+                                                   ends[e].port, key, &ninst),
+                                     n);
+                    snprintf(key, sizeof(key), "%s_bytes", ends[e].pre);
+                    assert_int_equal(json_port_sum(doc, ends[e].node,
+                                                   ends[e].port, key, &ninst),
+                                     bytes);
+                }
+                release_json_run(doc, jtext, json, graph);
+            }
+    unlink(lines_path);
+    free(lines_path);
+}
+
 /* --stats-json: well-formed, every documented key with its type, and the
  * counts of the oracle. */
 static void
@@ -2484,6 +2617,7 @@ main(void)
         cmocka_unit_test(test_observe_stats_table),
         cmocka_unit_test(test_observe_stats_table_window),
         cmocka_unit_test(test_observe_stats_json),
+        cmocka_unit_test(test_observe_push_counts_both_ways),
         cmocka_unit_test(test_observe_stats_env_off),
         cmocka_unit_test(test_observe_stats_env_off_no_default_progress),
         cmocka_unit_test(test_observe_round_robin),
