@@ -887,6 +887,22 @@ add_up(flow_node_t *node, struct collect *s, flow_msg_t *msg)
     return 0;
 }
 
+/* collect_process for all but counting every item: out of line, so that
+ * the count's few instructions need no frame. */
+static int __attribute__((noinline))
+process_other(flow_node_t *node, struct collect *s, flow_msg_t **msg_p)
+{
+    if (s->mode == COLLECT_COUNT) { /* with a limit */
+        take(node, s, flow_msg_count(*msg_p));
+        return 0;
+    }
+    /* With order = input, the limit's items are the first in sequence
+     * order: through the ordering below, which adds them up. */
+    if (s->mode == COLLECT_SUM && s->order == COLLECT_ARRIVAL)
+        return add_up(node, s, *msg_p);
+    return collect_write(node, s, msg_p);
+}
+
 static int
 collect_process(flow_node_t *node, void *state, const char *port,
                 flow_msg_t **msg_p)
@@ -894,19 +910,12 @@ collect_process(flow_node_t *node, void *state, const char *port,
     struct collect *s = state;
 
     (void)port;
-    /* With order = input, the limit's items are the first in sequence
-     * order: through the ordering below, which adds them up. */
-    if (s->mode == COLLECT_SUM && s->order == COLLECT_ARRIVAL)
-        return add_up(node, s, *msg_p);
     /* Counting is a few instructions: not behind the writer's frame. */
-    if (s->mode == COLLECT_COUNT) {
-        if (s->limit > 0)
-            take(node, s, flow_msg_count(*msg_p));
-        else
-            s->items += flow_msg_count(*msg_p);
+    if (s->mode == COLLECT_COUNT && s->limit == 0) {
+        s->items += flow_msg_count(*msg_p);
         return 0;
     }
-    return collect_write(node, s, msg_p);
+    return process_other(node, s, msg_p);
 }
 
 static int
