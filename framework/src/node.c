@@ -739,6 +739,7 @@ flow__node_release(flow_node_t *node)
     node->table = NULL;
     node->ports = NULL;
     node->nports = 0;
+    node->ports_end = NULL;
     node->items = NULL;
     node->item_port = NULL;
     node->item_ch = NULL;
@@ -980,6 +981,7 @@ flow__node_main(const flow_graph_t *g, size_t n, unsigned inst,
     node.may_stop = true;
     node.ports =
         flow__xcalloc(node.nports ? node.nports : 1, sizeof(*node.ports));
+    node.ports_end = node.ports + node.nports;
     for (size_t i = 0; i < node.nports; i++) {
         rport_t *p = &node.ports[i];
         p->decl = &d->ports[i];

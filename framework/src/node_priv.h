@@ -144,6 +144,10 @@ typedef struct rport {
     const flow_gnode_t *peer; /* node at the other end */
     unsigned nch;
     chan_t *ch;
+    /* An output or pair port of one channel, not balance=demand, not
+     * ended: its socket, which a frame goes to at once when it has room
+     * (node_send.c); else NULL. */
+    void *direct;
     void *pull;         /* input: the bound PULL socket */
     drop_watch_t drop;  /* input over TCP: pull's connections */
     uint64_t *rcvd;     /* input: data frames per producer */
@@ -191,6 +195,7 @@ struct flow_node {
     void *ctx;
     rport_t *ports;
     size_t nports;
+    rport_t *ports_end; /* ports + nports, for flow__node_find_port */
     bool failed;
     char fail[FLOW_DIAG_MSG];
     bool processing;
@@ -313,7 +318,7 @@ rport_t *flow__node_find_port_by_text(const flow_node_t *node,
 static inline rport_t *
 flow__node_find_port(const flow_node_t *node, const char *name)
 {
-    rport_t *p, *end = node->ports + node->nports;
+    rport_t *p, *end = node->ports_end;
 
     /* A node mostly names a port with the string of its port table (one
      * literal, merged by the compiler): a pointer compare finds it, with

@@ -413,6 +413,9 @@ flow__node_wire_bind(flow_node_t *node, const char *run_dir)
                     return rc;
             }
         }
+        /* One consumer, sent to as it has room (node_send.c). */
+        if (p->decl->dir != FLOW_DIR_IN && p->nch == 1 && !p->demand)
+            p->direct = p->ch[0].sock;
     }
     return 0;
 }

@@ -1031,12 +1031,15 @@ assert_numbers(char *out, long n)
 }
 
 /*
- * A push input's receive, both ways (node_recv.c): the short way that a
- * node's loop takes for int64 data frames on a plain push input, and the
- * general one (a balance=demand input; over TCP, where the drops are
- * watched), each with and without timed waits (--stats-json times them).
- * One link of two taking the general way, the other the short one: a
- * header read wrong the same way at both would otherwise go unseen.
+ * A push link's send and receive, both ways: the short way that a node's
+ * loop takes for int64 data frames on a plain push input (node_recv.c),
+ * and the general one (a balance=demand input; over TCP, where the drops
+ * are watched), each with and without timed waits (--stats-json times
+ * them); one link of two taking the general way, the other the short one:
+ * a header read wrong the same way at both would otherwise go unseen. On
+ * the sending side (node_send.c), flow_node_send_i64s's short way to a
+ * port of one consumer with room, the same when it has none (hwm=2: it
+ * waits), and the general way (balance=demand).
  * Each run: range (3 instances, 1000 numbers) -> jitter (which sends on
  * the message it got: no message to reuse at the next receive) ->
  * collect order=input, in batches of 1 and of 7 (the last chunk shorter),
@@ -1052,6 +1055,7 @@ test_observe_push_counts_both_ways(void **unused)
     static const struct {
         const char *first, *second, *transport;
     } ways[] = { { "", "", "ipc" },
+                 { " hwm=2", " hwm=2", "ipc" },
                  { " balance=demand", "", "ipc" },
                  { "", " balance=demand", "ipc" },
                  { "", "", "tcp" } };
