@@ -92,6 +92,18 @@ range_run(flow_node_t *node, void *state)
     if (instances == 0)
         instances = 1;
 
+    if (batch == 1) {
+        /* Chunks of one number: sent from a variable, without the loop
+         * that fills a buffer (a message per number: the loop's own few
+         * instructions count). */
+        for (uint64_t k = instance; k < count; k += instances) {
+            int64_t v = s->start + (int64_t)k;
+            int rc = flow_node_send_i64s(node, "out", &v, 1, k);
+            if (rc && (rc = sent(node, rc)) < 0)
+                return rc;
+        }
+        return 0;
+    }
     uint64_t chunks = count / batch + (count % batch != 0);
     for (uint64_t k = instance; k < chunks; k += instances) {
         uint64_t first = k * batch;
