@@ -123,6 +123,21 @@ send_blocking(flow_node_t *node, rport_t *p, unsigned c, zmq_msg_t *zm)
 
 static int send_zmsg(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm);
 
+
+/* Count a frame of `items` items and `bytes` bytes sent on port `p` (when
+ * it counts: --stats and the like). */
+static inline void
+count_sent(rport_t *p, size_t items, size_t bytes)
+{
+    flow_port_stats_t *st = p->st;
+
+    if (st) {
+        STAT_ADD(st, out_msgs, 1);
+        STAT_ADD(st, out_items, items);
+        STAT_ADD(st, out_bytes, bytes);
+    }
+}
+
 /* Send the frame `zm` (consumed) of `items` items and `bytes` bytes on
  * `channel` of `p` (balanced if < 0), counting it. */
 static inline int
@@ -136,12 +151,7 @@ send_counted(flow_node_t *node, rport_t *p, int channel, zmq_msg_t *zm,
         p->ch[0].sent++;
     else if ((rc = send_zmsg(node, p, channel, zm)))
         return rc;
-    flow_port_stats_t *st = p->st;
-    if (st) {
-        STAT_ADD(st, out_msgs, 1);
-        STAT_ADD(st, out_items, items);
-        STAT_ADD(st, out_bytes, bytes);
-    }
+    count_sent(p, items, bytes);
     return 0;
 }
 
@@ -201,11 +211,8 @@ send_direct_full(flow_node_t *node, rport_t *p, zmq_msg_t *zm, size_t n,
 {
     int rc = send_zmsg(node, p, 0, zm);
 
-    if (rc == 0 && p->st) {
-        STAT_ADD(p->st, out_msgs, 1);
-        STAT_ADD(p->st, out_items, n);
-        STAT_ADD(p->st, out_bytes, bytes);
-    }
+    if (rc == 0)
+        count_sent(p, n, bytes);
     return rc;
 }
 
@@ -229,12 +236,7 @@ flow_node_send_i64s(flow_node_t *node, const char *port, const int64_t *items,
     if (zmq_msg_send(&zm, p->direct, ZMQ_DONTWAIT) < 0)
         return send_direct_full(node, p, &zm, n, bytes);
     p->ch[0].sent++;
-    flow_port_stats_t *st = p->st;
-    if (st) {
-        STAT_ADD(st, out_msgs, 1);
-        STAT_ADD(st, out_items, n);
-        STAT_ADD(st, out_bytes, bytes);
-    }
+    count_sent(p, n, bytes);
     return 0;
 }
 
